@@ -1,0 +1,86 @@
+/**
+ * Runs an exec plan: argv straight to execve(2) or spawn, never through a shell.
+ *
+ * The child gets the dispatcher's own stdin, stdout and stderr descriptors (the sshd channel),
+ * so the data stream never passes through Node. Two ways to hand over, chosen per rule:
+ * - supervise: true (default): spawn and wait. The dispatcher stays resident (~40 MB) but can
+ *   write the end record (exit status, signal, duration), enforce `timeout`, and relay SIGTERM,
+ *   SIGHUP and SIGINT to the child.
+ * - supervise: false: process.execve replaces the dispatcher. Nothing stays resident and there
+ *   is no end record; the decision record is the last thing the dispatcher writes.
+ */
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import type { ExecPlan } from '../decide/plan.js';
+import type { EndFacts } from '../audit/record.js';
+
+/** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
+const KILL_GRACE_MS = 5000;
+const RELAYED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+
+/** Exit status of a program that could not be started, as a shell reports "not found". */
+export const EXIT_START_FAILED = 127;
+
+function applyProcessSettings(plan: ExecPlan): void {
+  if (plan.umask !== null) process.umask(plan.umask);
+}
+
+/** Replaces this process with the program. Returns only if execve failed. */
+export function replaceWith(plan: ExecPlan): string {
+  try {
+    applyProcessSettings(plan);
+    if (plan.cwd !== null) process.chdir(plan.cwd);
+    process.execve!(plan.program, plan.argv, plan.env);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+  return 'execve returned';
+}
+
+/** Spawns the program with our stdio, waits for it, and describes how it ended. */
+export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  applyProcessSettings(plan);
+  return new Promise((resolve) => {
+    const child = spawn(plan.program, plan.argv.slice(1), {
+      argv0: plan.argv[0],
+      env: plan.env,
+      cwd: plan.cwd ?? undefined,
+      stdio: 'inherit',
+      shell: false,
+    });
+    let timedOut = false;
+    const relays = RELAYED_SIGNALS.map((signal) => {
+      const relay = () => child.kill(signal);
+      process.on(signal, relay);
+      return [signal, relay] as const;
+    });
+    const timers: NodeJS.Timeout[] = [];
+    if (plan.timeoutMs !== null) {
+      timers.push(
+        setTimeout(() => {
+          timedOut = true;
+          child.kill('SIGTERM');
+          timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+        }, plan.timeoutMs),
+      );
+    }
+    const finish = (facts: EndFacts) => {
+      for (const timer of timers) clearTimeout(timer);
+      for (const [signal, relay] of relays) process.off(signal, relay);
+      resolve(facts);
+    };
+    child.on('error', (error: NodeJS.ErrnoException) => {
+      finish({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: error.code ?? error.message });
+    });
+    child.on('exit', (code, signal) => {
+      if (signal) {
+        const number = constants.signals[signal] ?? 0;
+        finish({ rule, exit: 128 + number, signal, durationMs: elapsed(), outcome: timedOut ? 'timeout' : 'signaled' });
+      } else {
+        finish({ rule, exit: code ?? 1, signal: null, durationMs: elapsed(), outcome: timedOut ? 'timeout' : 'exited' });
+      }
+    });
+  });
+}

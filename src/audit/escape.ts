@@ -1,0 +1,36 @@
+/**
+ * Making client-controlled text safe to store and to show.
+ *
+ * Log lines are JSON with every non-ASCII and control character written as \uXXXX, so a record
+ * is one line of printable ASCII: CR/LF cannot forge records, ESC cannot drive the terminal of
+ * whoever runs `tail`, bidi overrides cannot reorder what is read, NUL cannot truncate it for C
+ * tools. JSON readers get the original text back exactly.
+ */
+import { createHash } from 'node:crypto';
+
+export const MAX_LOGGED_COMMAND_CHARS = 4096;
+
+export function toLogLine(record: object): string {
+  return JSON.stringify(record).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) + '\n';
+}
+
+/** The command as it is logged: bounded, with length and digest when it had to be cut. */
+export function boundedCommand(command: string): { command: string; command_bytes?: number; command_sha256?: string } {
+  if (command.length <= MAX_LOGGED_COMMAND_CHARS) return { command };
+  return {
+    command: command.slice(0, MAX_LOGGED_COMMAND_CHARS),
+    command_bytes: Buffer.byteLength(command, 'utf8'),
+    command_sha256: createHash('sha256').update(command, 'utf8').digest('hex'),
+  };
+}
+
+/** Text for a person's terminal: control (but tab), invisible and bidi characters shown as escapes. */
+export function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u0008\u000a-\u001f\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffd]/g,
+    (c) => {
+      const code = c.charCodeAt(0);
+      return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+    },
+  );
+}

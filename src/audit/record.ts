@@ -1,0 +1,64 @@
+/**
+ * The audit records (DESIGN.md "The decision and its record"), built from values only.
+ * One `decision` record per connection before anything runs; one `end` record when it finishes,
+ * if the dispatcher is still there to see it (not after execve: see supervise in schema.ts).
+ */
+import type { Decision } from '../decide/decide.js';
+import type { ClientAddress, Request } from '../request/request.js';
+import { boundedCommand } from './escape.js';
+
+export type DecisionRecord = Record<string, unknown> & { event: 'decision'; decision: 'allow' | 'deny' };
+
+export function formatClient(client: ClientAddress | null): string | null {
+  if (!client) return null;
+  return client.address.includes(':') ? `[${client.address}]:${client.port}` : `${client.address}:${client.port}`;
+}
+
+export function decisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
+  const record: DecisionRecord = {
+    ts: request.now.toISOString(),
+    event: 'decision',
+    session,
+    id: request.identity,
+    user: request.user,
+    client: formatClient(request.client),
+    key: request.keys?.[0] ?? null,
+    ...(request.keys && request.keys.length > 1 ? { keys: request.keys } : {}),
+    ...(request.command === null ? { command: null } : boundedCommand(request.command)),
+    decision: decision.decision,
+  };
+  if (decision.decision === 'allow') {
+    record.rule = decision.rule.name;
+    record.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
+    record.argv = decision.plan.argv;
+    if (!decision.plan.supervise) record.handoff = 'execve';
+  } else {
+    record.reason = decision.reason;
+    record.detail = decision.detail.slice(0, 1024);
+  }
+  return record;
+}
+
+export interface EndFacts {
+  rule: string;
+  exit: number;
+  signal: string | null;
+  durationMs: number;
+  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed';
+  error?: string;
+}
+
+export function endRecord(session: string, identity: string, now: Date, facts: EndFacts): Record<string, unknown> {
+  return {
+    ts: now.toISOString(),
+    event: 'end',
+    session,
+    id: identity,
+    rule: facts.rule,
+    outcome: facts.outcome,
+    exit: facts.exit,
+    ...(facts.signal ? { signal: facts.signal } : {}),
+    duration_ms: facts.durationMs,
+    ...(facts.error ? { error: facts.error } : {}),
+  };
+}

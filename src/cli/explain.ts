@@ -1,0 +1,106 @@
+/**
+ * `ssh-dispatch explain`: the decision a real connection would get, without running anything.
+ * It builds a Request from flags and calls the same decide() as the forced-command mode.
+ */
+import { userInfo } from 'node:os';
+import { printable } from '../audit/escape.js';
+import { decide, type Decision } from '../decide/decide.js';
+import { describeDenyReason } from '../decide/deny-reason.js';
+import { parseAddress } from '../decide/from.js';
+import { loadPolicy } from '../policy/load.js';
+import { formatPolicyError } from '../policy/parse.js';
+import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import type { Request } from '../request/request.js';
+import { parseFlags, UsageError } from './args.js';
+
+export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--json] [--trace] -- 'COMMAND'
+
+Shows the decision a connection of identity ID would get for COMMAND, without running it.
+COMMAND is what the client sends (SSH_ORIGINAL_COMMAND); several words are joined with spaces,
+as ssh joins them. An empty COMMAND ('') stands for a session that sent no command.
+
+  --policy PATH   policy file or directory (default ${DEFAULT_POLICY_PATH})
+  --from IP       the client address, for identities with a from list
+  --key FP        a key fingerprint that authenticated (repeatable), for identities with keys
+  --json          print {"decision","rule","argv","reason","detail"} as one JSON object
+  --trace         also list every rule tried and why it did or did not match
+
+Exit status: 0 allow, 1 deny, 2 usage error or a policy that does not load.`;
+
+export function runExplain(args: string[]): number {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      id: { type: 'string' },
+      policy: { type: 'string' },
+      from: { type: 'string' },
+      key: { type: 'string', multiple: true },
+      json: { type: 'boolean' },
+      trace: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    true,
+  );
+  if (values.help) {
+    console.log(EXPLAIN_HELP);
+    return 0;
+  }
+  if (!values.id) throw new UsageError('--id ID is required');
+  if (positionals.length === 0) throw new UsageError("give the command after --, or '' for a session that sent none");
+  if (values.from !== undefined && parseAddress(values.from) === null) throw new UsageError(`--from: not an IP address: ${values.from}`);
+
+  const loaded = loadPolicy(values.policy ?? DEFAULT_POLICY_PATH);
+  if (!loaded.ok) {
+    for (const error of loaded.errors) process.stderr.write(`${printable(formatPolicyError(error))}\n`);
+    process.stderr.write('ssh-dispatch: the policy does not load, so every request would be denied\n');
+    return 2;
+  }
+  const command = positionals.join(' ');
+  const account = userInfo();
+  const request: Request = {
+    identity: values.id,
+    command: command === '' ? null : command,
+    client: values.from === undefined ? null : { address: values.from, port: 0 },
+    keys: values.key ?? null,
+    user: account.username,
+    home: account.homedir,
+    sshConnection: values.from === undefined ? null : `${values.from} 0 127.0.0.1 22`,
+    now: new Date(),
+  };
+  const decision = decide(loaded.policy, request);
+  process.stdout.write(values.json ? explainJson(decision, values.trace ?? false) : explainText(decision, values.trace ?? false));
+  return decision.decision === 'allow' ? 0 : 1;
+}
+
+function explainJson(decision: Decision, withTrace: boolean): string {
+  const allow = decision.decision === 'allow';
+  const out: Record<string, unknown> = {
+    decision: decision.decision,
+    rule: allow ? decision.rule.name : null,
+    argv: allow ? decision.plan.argv : null,
+    reason: allow ? null : decision.reason,
+    detail: allow ? null : decision.detail,
+  };
+  if (allow) out.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
+  if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
+  return `${JSON.stringify(out)}\n`;
+}
+
+function explainText(decision: Decision, withTrace: boolean): string {
+  const lines: string[] = [];
+  if (decision.decision === 'allow') {
+    const { rule, plan } = decision;
+    lines.push(`allow  by rule "${rule.name}" (${rule.where.file}:${rule.where.line})`);
+    lines.push(`  argv     ${JSON.stringify(plan.argv)}`);
+    if (plan.cwd) lines.push(`  cwd      ${plan.cwd}`);
+    lines.push(`  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`);
+  } else {
+    lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);
+    lines.push(`  detail   ${decision.detail}`);
+  }
+  if (withTrace) {
+    if (decision.trace.length === 0) lines.push('  trace    no rule was tried');
+    for (const t of decision.trace) lines.push(`  ${t.matched ? 'match' : 'skip '}    ${t.rule} (${t.where.file}:${t.where.line}): ${t.why}`);
+  }
+  return lines.map(printable).join('\n') + '\n';
+}

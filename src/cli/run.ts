@@ -1,0 +1,82 @@
+/**
+ * Forced-command mode: what sshd runs for every connection of a key whose authorized_keys line
+ * says command="ssh-dispatch --id ID". Request in, decision, record, action.
+ *
+ * What the client learns is one fixed line and an exit status. The reason is in the audit log,
+ * where the admin reads it (OpenSSH keeps the same split between its log and the client).
+ */
+import { randomBytes } from 'node:crypto';
+import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
+import { decisionRecord, endRecord } from '../audit/record.js';
+import { AuditLog, tellSyslog } from '../audit/sink.js';
+import { decide, type Decision } from '../decide/decide.js';
+import type { DenyReason } from '../decide/deny-reason.js';
+import { loadPolicy } from '../policy/load.js';
+import { formatPolicyError } from '../policy/parse.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
+import { parseFlags } from './args.js';
+
+/** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
+export const EXIT_DENIED = 126;
+const DENIED_MESSAGE = 'ssh-dispatch: request denied\n';
+
+export function denyToClient(): number {
+  process.stderr.write(DENIED_MESSAGE);
+  return EXIT_DENIED;
+}
+
+export async function runForcedCommand(args: string[]): Promise<number> {
+  let identity: string;
+  let policyPath: string;
+  try {
+    const { values } = parseFlags(args, { id: { type: 'string' }, policy: { type: 'string' } });
+    if (!values.id) throw new Error('--id ID is required');
+    identity = values.id;
+    policyPath = values.policy ?? DEFAULT_POLICY_PATH;
+  } catch (error) {
+    tellSyslog(`bad command= line in authorized_keys: ${(error as Error).message}`);
+    return denyToClient();
+  }
+
+  const session = randomBytes(8).toString('hex');
+  const request = readRequest(identity, process.env, new Date());
+  const refuse = (reason: DenyReason, detail: string): Decision => ({ decision: 'deny', reason, detail, words: null, trace: [] });
+  let auditFile = DEFAULT_AUDIT_FILE;
+  let decision: Decision;
+  try {
+    const unsafe = unsafeVariablesSet(process.env);
+    const loaded = loadPolicy(policyPath);
+    if (loaded.ok) auditFile = loaded.policy.audit.file;
+    if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
+    else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
+    else decision = decide(loaded.policy, request);
+  } catch (error) {
+    decision = refuse('internal-error', (error as Error).message);
+  }
+
+  const opened = AuditLog.open(auditFile);
+  if (!opened.ok) {
+    tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${opened.error}`);
+    return denyToClient();
+  }
+  const log = opened.log;
+  const failure = log.append(decisionRecord(session, request, decision));
+  if (failure) {
+    tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${failure}`);
+    return denyToClient();
+  }
+  if (decision.decision === 'deny') return denyToClient();
+
+  const plan = decision.plan;
+  if (!plan.supervise) {
+    const error = replaceWith(plan);
+    log.append(endRecord(session, identity, new Date(), { rule: decision.rule.name, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed', error }));
+    process.stderr.write('ssh-dispatch: the program could not be started\n');
+    return EXIT_START_FAILED;
+  }
+  const facts = await superviseExec(plan, decision.rule.name);
+  log.append(endRecord(session, identity, new Date(), facts));
+  if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
+  return facts.exit;
+}

@@ -1,0 +1,100 @@
+/**
+ * The decision: a pure function of (policy, request). Same input, same answer, no I/O, so that
+ * `explain` and the forced-command mode cannot disagree and every case can be tested in a table.
+ *
+ * Order: who is asking (identity, expiry, address, key), then what (the command string), then
+ * the rules, first match wins. Any failure to qualify is a deny with its own reason code.
+ */
+import type { Identity, Policy, Rule, Where } from '../policy/schema.js';
+import { localDate } from '../policy/units.js';
+import type { Request } from '../request/request.js';
+import { tokenize } from '../request/tokenize.js';
+import type { DenyReason } from './deny-reason.js';
+import { matchExecWords } from './exec-rule.js';
+import { addressAllowed } from './from.js';
+import { minimalChildEnv, type Plan } from './plan.js';
+
+export interface RuleTrace {
+  rule: string;
+  where: Where;
+  matched: boolean;
+  why: string;
+}
+
+export interface RuleRef {
+  name: string;
+  where: Where;
+}
+
+export type Decision =
+  | { decision: 'allow'; rule: RuleRef; plan: Plan; words: string[]; trace: RuleTrace[] }
+  | { decision: 'deny'; reason: DenyReason; detail: string; words: string[] | null; trace: RuleTrace[] };
+
+function deny(reason: DenyReason, detail: string, words: string[] | null = null, trace: RuleTrace[] = []): Decision {
+  return { decision: 'deny', reason, detail, words, trace };
+}
+
+export function decide(policy: Policy, request: Request): Decision {
+  const identity = policy.identities.get(request.identity);
+  if (!identity) return deny('unknown-identity', `no identity "${request.identity}"`);
+
+  const refusal = refuseRequester(identity, request);
+  if (refusal) return refusal;
+
+  if (request.command === null || /^[ \t]*$/.test(request.command)) {
+    return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty');
+  }
+  const tokens = tokenize(request.command);
+  if (!tokens.ok) return deny(tokens.reason, tokens.detail);
+
+  const trace: RuleTrace[] = [];
+  for (const rule of identity.rules) {
+    const outcome = tryRule(rule, tokens.words, request);
+    trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
+    if (outcome.ok) {
+      return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
+    }
+  }
+  return deny('no-rule-matched', `${identity.rules.length} rule(s) tried`, tokens.words, trace);
+}
+
+/** The checks on who is asking, before anything of the command is looked at. */
+function refuseRequester(identity: Identity, request: Request): Decision | null {
+  if (identity.expires !== null && localDate(request.now) > identity.expires) {
+    return deny('identity-expired', `expired after ${identity.expires}`);
+  }
+  if (identity.from !== null) {
+    if (request.client === null) return deny('from-unknown', 'no client address');
+    if (!addressAllowed(request.client.address, identity.from)) return deny('from-not-allowed', `client ${request.client.address}`);
+  }
+  if (identity.keys !== null) {
+    if (request.keys === null) return deny('key-unknown', 'sshd exposed no key');
+    const stranger = request.keys.find((key) => !identity.keys!.includes(key));
+    if (stranger !== undefined) return deny('key-not-allowed', stranger);
+  }
+  return null;
+}
+
+type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string };
+
+function tryRule(rule: Rule, words: string[], request: Request): RuleOutcome {
+  switch (rule.kind) {
+    case 'exec': {
+      const match = matchExecWords(rule, words);
+      if (!match.ok) return match;
+      return {
+        ok: true,
+        plan: {
+          kind: 'exec',
+          program: rule.program,
+          argv: [rule.program, ...words.slice(1)],
+          env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: rule.env }),
+          cwd: rule.cwd,
+          umask: rule.umask,
+          timeoutMs: rule.timeoutMs,
+          supervise: rule.supervise,
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Every reason a request can be refused, as a closed set of codes.
+ *
+ * The code goes into the audit record (`reason`), where `summary` counts it and admins grep
+ * for it; the text beside it is what `explain` prints. The client is never told which one
+ * applied (see cli/run.ts): it learns only that it was denied.
+ */
+export const DENY_REASONS = {
+  // Who is asking
+  'unknown-identity': 'the policy has no identity of that name',
+  'identity-expired': "the identity's expires date has passed",
+  'from-not-allowed': "the client address is not in the identity's from list",
+  'from-unknown': 'the identity has a from list, but sshd gave no usable client address (SSH_CONNECTION)',
+  'key-not-allowed': "the key that authenticated is not in the identity's keys list",
+  'key-unknown': 'the identity has a keys list, but sshd exposed no key (ExposeAuthInfo yes is needed)',
+
+  // What is asked: the command string, before any rule is tried
+  'no-command': 'the session sent no command (an interactive login or an empty command)',
+  'tokenize-too-long': 'the command is longer than 64 KiB',
+  'tokenize-too-many-words': 'the command has more words than the limit',
+  'tokenize-word-too-long': 'a word of the command is longer than 4096 bytes',
+  'tokenize-control-character': 'the command holds a control character (NUL, CR, LF, ESC, DEL, ...; tab only between words)',
+  'tokenize-invisible-character': 'the command holds an invisible, bidi or non-ASCII space character, or invalid UTF-8',
+  'tokenize-operator': 'the command holds a shell operator (; | & < > ( ))',
+  'tokenize-substitution': 'the command holds a command substitution ($(...) or backticks)',
+  'tokenize-variable': 'the command holds a shell variable ($NAME, ${...}, $1, $$, a lone $)',
+  'tokenize-glob': 'the command holds an unquoted glob character (* ? [)',
+  'tokenize-comment': 'the command holds an unquoted #',
+  'tokenize-expansion': "the command holds something a shell would expand ({ } ~ ! $'...')",
+  'tokenize-unbalanced-quote': 'the command has a quote that is never closed',
+  'tokenize-trailing-backslash': 'the command ends in a lone backslash',
+  'tokenize-divergence': 'shell-quote read the command differently from the strict tokenizer',
+
+  // The rules
+  'no-rule-matched': 'no rule of the identity matches the command',
+
+  // The dispatcher itself
+  'policy-unloadable': 'the policy did not load, so every request is denied',
+  'audit-unwritable': 'the decision record could not be written, so the request is denied',
+  'unsafe-environment': 'NODE_OPTIONS, NODE_PATH, LD_PRELOAD or LD_LIBRARY_PATH was set for the dispatcher',
+  'internal-error': 'an unexpected error; the request is denied',
+} as const;
+
+export type DenyReason = keyof typeof DENY_REASONS;
+
+export function describeDenyReason(reason: DenyReason): string {
+  return DENY_REASONS[reason];
+}

@@ -1,0 +1,38 @@
+/**
+ * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
+ * taken from the policy or checked against it, never a string for a shell.
+ */
+
+export interface ExecPlan {
+  kind: 'exec';
+  program: string;
+  /** argv[0] is the program path; the rest are the client's words that matched the rule. */
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string | null;
+  umask: number | null;
+  timeoutMs: number | null;
+  supervise: boolean;
+}
+
+export type Plan = ExecPlan;
+
+/** PATH for every program we start; the client's PATH is never used. */
+export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The whole environment of a child: a fixed minimum, then the rule's own additions. Nothing is
+ * inherited, so SSH_AUTH_SOCK (a forwarded agent), SSH_ORIGINAL_COMMAND, LD_*, NODE_OPTIONS and
+ * whatever the client sent through AcceptEnv never reach it.
+ */
+export function minimalChildEnv(input: { user: string; home: string; sshConnection: string | null; ruleEnv: Record<string, string> }): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: CHILD_PATH,
+    HOME: input.home,
+    USER: input.user,
+    LOGNAME: input.user,
+    LANG: 'C.UTF-8',
+  };
+  if (input.sshConnection !== null) env.SSH_CONNECTION = input.sshConnection;
+  return Object.assign(env, input.ruleEnv);
+}

@@ -1,0 +1,106 @@
+/**
+ * ssh-dispatch: argv → subcommand. The only place that sets the exit status.
+ *
+ * With no subcommand (or `run`) this is the forced-command mode that sshd starts for every
+ * connection; any unexpected error there is a deny.
+ */
+import { UsageError } from './cli/args.js';
+import { runCheck } from './cli/check.js';
+import { DEMO_HELP, runDemo } from './cli/demo.js';
+import { runExplain } from './cli/explain.js';
+import { denyToClient, runForcedCommand } from './cli/run.js';
+import { tellSyslog } from './audit/sink.js';
+
+const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-command mode (for authorized_keys)
+       ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
+       ssh-dispatch check [--policy PATH]              load and check the policy
+       ssh-dispatch demo                               a live demo through a throwaway sshd
+       ssh-dispatch SUBCOMMAND --help                  help for one subcommand
+
+In authorized_keys (one line):
+  restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup" ssh-ed25519 AAAA... host1
+
+Forced-command mode reads SSH_ORIGINAL_COMMAND, matches it against the identity's rules in the
+policy (default /etc/ssh-dispatch/policies), runs it without a shell or refuses it, and appends
+an audit record either way. A refused client sees "ssh-dispatch: request denied" and exit 126.`;
+
+const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]
+
+Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
+and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
+Exit status: the program's own; 126 when the request is denied; 127 when it could not start.`;
+
+/** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
+function runtimeSupported(): boolean {
+  return typeof process.execve === 'function';
+}
+
+/** No subcommand, `run`, or a flag first (`--id ...`, as command= lines say it): forced-command mode. */
+function isForcedCommandMode(first: string | undefined): boolean {
+  return first === undefined || first === 'run' || (first.startsWith('-') && first !== '--help' && first !== '-h');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [first, ...rest] = argv;
+  const forcedCommand = isForcedCommandMode(first);
+  if (!runtimeSupported()) {
+    const message = `ssh-dispatch needs Node.js >= 22.15; ${process.execPath} is ${process.version}`;
+    if (forcedCommand) {
+      tellSyslog(`${message}: every request is denied`);
+      return denyToClient();
+    }
+    process.stderr.write(`${message}\n`);
+    return 2;
+  }
+  if (forcedCommand) {
+    const args = first === 'run' ? rest : argv;
+    if (args.includes('--help')) {
+      console.log(RUN_HELP);
+      return 0;
+    }
+    return runForcedCommand(args);
+  }
+  try {
+    switch (first) {
+      case 'explain':
+        return runExplain(rest);
+      case 'check':
+        return runCheck(rest);
+      case 'demo':
+        if (rest.includes('--help') || rest.includes('-h')) {
+          console.log(DEMO_HELP);
+          return 0;
+        }
+        if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
+        return await runDemo();
+      case 'help':
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        return 0;
+      default:
+        throw new UsageError(`unknown subcommand "${first}"`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError) {
+      process.stderr.write(`ssh-dispatch: ${error.message}\nTry: ssh-dispatch --help\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isForcedCommandMode(process.argv[2])) {
+      tellSyslog(`internal error, request denied: ${(error as Error)?.stack ?? String(error)}`);
+      process.exitCode = denyToClient();
+    } else {
+      process.stderr.write(`ssh-dispatch: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
+      process.exitCode = 2;
+    }
+  },
+);

@@ -1,0 +1,324 @@
+/**
+ * Policy YAML text → checked values, or errors that name file, line, key and what was expected.
+ *
+ * Strict like sshd_config: an unknown key, a wrong type, a duplicate is an error, never a
+ * warning that gets ignored, because a typo in a security policy (`form:` for `from:`) must not
+ * silently widen it. The yaml package's document API keeps node offsets, so each value can be
+ * traced back to its line. Objects built here are null-prototype or plain records of known keys.
+ */
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { parseAddressRange, type AddressRange } from '../decide/from.js';
+import type { AuditSettings, ExecRule, Identity, Rule, Where } from './schema.js';
+import { parseDate, parseDuration, parseOctalMask } from './units.js';
+
+export interface PolicyError {
+  file: string;
+  line: number;
+  key: string;
+  message: string;
+}
+
+export function formatPolicyError(error: PolicyError): string {
+  const at = error.line > 0 ? `${error.file}:${error.line}` : error.file;
+  return `${at}: ${error.key ? `${error.key}: ` : ''}${error.message}`;
+}
+
+export interface PolicyFragment {
+  file: string;
+  audit: { settings: AuditSettings; where: Where } | null;
+  identities: Identity[];
+}
+
+export type ParsedPolicyFile = { ok: true; fragment: PolicyFragment } | { ok: false; errors: PolicyError[] };
+
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit)';
+const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
+const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
+const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
+const NOT_YET_SUPPORTED = new Set<string>(['rsync', 'receive', 'relay']);
+
+/**
+ * Variables a rule may not add to a program's environment: each changes what code a program,
+ * its dynamic loader or its interpreter runs, or hands over the client's forwarded agent.
+ */
+const REFUSED_ENV = /^(LD_|DYLD_|NODE_|PERL5|PERLLIB|PYTHON|RUBY|GIT_|BASH_ENV$|BASH_FUNC_|ENV$|IFS$|PS4$|SHELLOPTS$|BASHOPTS$|CDPATH$|GCONV_PATH$|LOCPATH$|MALLOC_|SSH_AUTH_SOCK$|SSH_ORIGINAL_COMMAND$)/;
+
+/** Reads one file's document; collects errors instead of stopping at the first. */
+class Reader {
+  readonly errors: PolicyError[] = [];
+  constructor(
+    readonly file: string,
+    private readonly lines: LineCounter,
+    private readonly doc: Document,
+  ) {}
+
+  where(node: Node | null | undefined): Where {
+    return { file: this.file, line: this.line(node) };
+  }
+
+  line(node: Node | null | undefined): number {
+    const offset = node?.range?.[0];
+    return offset === undefined ? 1 : this.lines.linePos(offset).line;
+  }
+
+  error(node: Node | null | undefined, key: string, message: string): null {
+    this.errors.push({ file: this.file, line: this.line(node), key, message });
+    return null;
+  }
+
+  resolve(node: unknown): Node | null {
+    if (isAlias(node)) return (node.resolve(this.doc) as Node | undefined) ?? null;
+    return (node as Node | null) ?? null;
+  }
+
+  /** A mapping with only `allowed` keys and every `required` one; values by key. */
+  map(node: Node | null, key: string, allowed: readonly string[], required: readonly string[] = []): Map<string, Node | null> | null {
+    if (!isMap(node)) return this.error(node, key, `expected a mapping, got ${describe(node)}`);
+    const values = new Map<string, Node | null>();
+    for (const pair of node.items) {
+      const keyNode = this.resolve(pair.key);
+      if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
+        this.error(keyNode, key, `expected a plain key, got ${describe(keyNode)}`);
+        continue;
+      }
+      const name = keyNode.value;
+      const path = join(key, name);
+      if (!allowed.includes(name)) {
+        this.error(keyNode, path, `unknown key (expected one of: ${allowed.join(', ')})`);
+        continue;
+      }
+      values.set(name, this.resolve(pair.value));
+    }
+    for (const name of required) {
+      if (!values.has(name)) this.error(node, key, `missing required key "${name}"`);
+    }
+    return values;
+  }
+
+  /** A mapping from free-form names to values (identities, env). */
+  entries(node: Node | null, key: string): [string, Node | null, Node][] | null {
+    if (!isMap(node)) return this.error(node, key, `expected a mapping, got ${describe(node)}`);
+    const result: [string, Node | null, Node][] = [];
+    for (const pair of node.items) {
+      const keyNode = this.resolve(pair.key);
+      if (!isScalar(keyNode) || (typeof keyNode.value !== 'string' && typeof keyNode.value !== 'number')) {
+        this.error(keyNode, key, `expected a plain key, got ${describe(keyNode)}`);
+        continue;
+      }
+      result.push([String(keyNode.value), this.resolve(pair.value), keyNode]);
+    }
+    return result;
+  }
+
+  list(node: Node | null, key: string): (Node | null)[] | null {
+    if (!isSeq(node)) return this.error(node, key, `expected a list, got ${describe(node)}`);
+    return node.items.map((item) => this.resolve(item));
+  }
+
+  string(node: Node | null, key: string, check?: { test: (s: string) => boolean; expected: string }): string | null {
+    if (!isScalar(node) || typeof node.value !== 'string') {
+      return this.error(node, key, `expected ${check?.expected ?? 'a string'}, got ${describe(node)}`);
+    }
+    if (/[\u0000-\u001f\u007f]/.test(node.value)) return this.error(node, key, 'control characters are not allowed');
+    if (check && !check.test(node.value)) return this.error(node, key, `expected ${check.expected}, got ${describe(node)}`);
+    return node.value;
+  }
+
+  boolean(node: Node | null, key: string): boolean | null {
+    if (!isScalar(node) || typeof node.value !== 'boolean') return this.error(node, key, `expected true or false, got ${describe(node)}`);
+    return node.value;
+  }
+
+  stringList(node: Node | null, key: string, check?: { test: (s: string) => boolean; expected: string }): string[] | null {
+    const items = this.list(node, key);
+    if (!items) return null;
+    const values = items.map((item, i) => this.string(item, `${key}[${i}]`, check));
+    return values.every((v): v is string => v !== null) ? values : null;
+  }
+}
+
+function join(key: string, name: string): string {
+  return key ? `${key}.${name}` : name;
+}
+
+function describe(node: Node | null | undefined): string {
+  if (node === null || node === undefined) return 'nothing';
+  if (isMap(node)) return 'a mapping';
+  if (isSeq(node)) return 'a list';
+  if (isScalar(node)) {
+    const value = node.value;
+    if (value === null) return 'null';
+    if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value);
+    return `${typeof value} ${String(value)}`;
+  }
+  return 'an unsupported value';
+}
+
+export function isAbsoluteCleanPath(path: string): boolean {
+  return path.startsWith('/') && !path.split('/').some((part, i, all) => part === '.' || part === '..' || (part === '' && i > 0 && i < all.length - 1));
+}
+
+const ABSOLUTE_PATH = { test: isAbsoluteCleanPath, expected: 'an absolute path without . or .. parts' };
+
+export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', merge: false });
+  const reader = new Reader(file, lines, doc);
+  for (const problem of [...doc.errors, ...doc.warnings]) {
+    const line = problem.linePos?.[0].line ?? 1;
+    reader.errors.push({ file, line, key: '', message: `YAML: ${problem.message.split('\n')[0]}` });
+  }
+  if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
+
+  const root = reader.resolve(doc.contents);
+  const top = reader.map(root, '', ['version', 'audit', 'identities'], ['version']);
+  if (!top) return { ok: false, errors: reader.errors };
+
+  const versionNode = top.get('version') ?? null;
+  if (top.has('version') && !(isScalar(versionNode) && versionNode.value === 1)) {
+    reader.error(versionNode, 'version', `expected 1, got ${describe(versionNode)}`);
+  }
+
+  let audit: PolicyFragment['audit'] = null;
+  if (top.has('audit')) {
+    const auditNode = top.get('audit') ?? null;
+    const fields = reader.map(auditNode, 'audit', ['file']);
+    if (fields) {
+      const auditFile = fields.has('file') ? reader.string(fields.get('file') ?? null, 'audit.file', ABSOLUTE_PATH) : null;
+      if (auditFile) audit = { settings: { file: auditFile }, where: reader.where(auditNode) };
+    }
+  }
+
+  const identities: Identity[] = [];
+  if (top.has('identities')) {
+    const entries = reader.entries(top.get('identities') ?? null, 'identities') ?? [];
+    for (const [name, node, keyNode] of entries) {
+      const key = `identities.${name}`;
+      if (!NAME_PATTERN.test(name)) {
+        reader.error(keyNode, key, `expected ${NAME_EXPECTED}`);
+        continue;
+      }
+      const identity = parseIdentity(reader, name, node, keyNode, key);
+      if (identity) identities.push(identity);
+    }
+  }
+  if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
+  return { ok: true, fragment: { file, audit, identities } };
+}
+
+function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode: Node, key: string): Identity | null {
+  const fields = reader.map(node, key, ['from', 'keys', 'expires', 'rules'], ['rules']);
+  if (!fields) return null;
+  let from: AddressRange[] | null = null;
+  if (fields.has('from')) {
+    const texts = reader.stringList(fields.get('from') ?? null, `${key}.from`) ?? [];
+    from = [];
+    for (const [i, text] of texts.entries()) {
+      const range = parseAddressRange(text);
+      if (range) from.push(range);
+      else reader.error(fields.get('from') ?? null, `${key}.from[${i}]`, `expected an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32), got ${JSON.stringify(text)}`);
+    }
+  }
+  const keys = fields.has('keys')
+    ? reader.stringList(fields.get('keys') ?? null, `${key}.keys`, { test: (s) => FINGERPRINT_PATTERN.test(s), expected: 'a key fingerprint as ssh-keygen -lf prints it (SHA256:...)' })
+    : null;
+  const expires = fields.has('expires')
+    ? reader.string(fields.get('expires') ?? null, `${key}.expires`, { test: (s) => parseDate(s) !== null, expected: 'a date YYYY-MM-DD' })
+    : null;
+
+  const rules: Rule[] = [];
+  const seen = new Map<string, Where>();
+  const ruleNodes = reader.list(fields.get('rules') ?? null, `${key}.rules`) ?? [];
+  for (const [i, ruleNode] of ruleNodes.entries()) {
+    const rule = parseRule(reader, ruleNode, `${key}.rules[${i}]`);
+    if (!rule) continue;
+    const earlier = seen.get(rule.name);
+    if (earlier) {
+      reader.error(ruleNode, `${key}.rules[${i}].name`, `duplicate rule name "${rule.name}" (first at line ${earlier.line})`);
+      continue;
+    }
+    seen.set(rule.name, rule.where);
+    rules.push(rule);
+  }
+  return { name, where: reader.where(keyNode), from, keys, expires, rules };
+}
+
+function parseRule(reader: Reader, node: Node | null, key: string): Rule | null {
+  const fields = reader.map(node, key, ['name', ...RULE_KINDS], ['name']);
+  if (!fields) return null;
+  const name = reader.string(fields.get('name') ?? null, `${key}.name`, { test: (s) => NAME_PATTERN.test(s), expected: NAME_EXPECTED });
+  const kinds = RULE_KINDS.filter((kind) => fields.has(kind));
+  if (kinds.length !== 1) {
+    return reader.error(node, key, `expected exactly one rule kind (${RULE_KINDS.join(', ')}), got ${kinds.length === 0 ? 'none' : kinds.join(' and ')}`);
+  }
+  const kind = kinds[0]!;
+  const body = fields.get(kind) ?? null;
+  if (NOT_YET_SUPPORTED.has(kind)) {
+    return reader.error(body, `${key}.${kind}`, `rule kind "${kind}" is not supported by this version of ssh-dispatch`);
+  }
+  const rule = parseExecRule(reader, body, `${key}.exec`);
+  if (!name || !rule) return null;
+  return { ...rule, name, where: reader.where(node) };
+}
+
+function parseExecRule(reader: Reader, node: Node | null, key: string): Omit<ExecRule, 'name' | 'where'> | null {
+  const fields = reader.map(node, key, ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], ['command']);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+
+  const commandNode = fields.get('command') ?? null;
+  let pattern: string[] | null;
+  if (isSeq(commandNode)) {
+    pattern = reader.stringList(commandNode, `${key}.command`);
+  } else {
+    const text = reader.string(commandNode, `${key}.command`);
+    pattern = null;
+    if (text !== null) {
+      if (/["'\\]/.test(text)) reader.error(commandNode, `${key}.command`, 'quotes and backslashes are not read in the string form: write the command as a list of words instead');
+      else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
+    }
+  }
+  if (pattern && pattern.length === 0) reader.error(commandNode, `${key}.command`, 'expected at least one word');
+  if (pattern && pattern.some((w) => w === '')) reader.error(commandNode, `${key}.command`, 'empty words are not allowed');
+
+  let program: string | null = null;
+  if (fields.has('program')) {
+    program = reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH);
+  } else if (pattern && pattern.length > 0) {
+    const first = pattern[0]!;
+    if (isAbsoluteCleanPath(first) && !GLOB_CHARACTERS.test(first)) program = first;
+    else reader.error(commandNode, `${key}.command`, `the first word "${first}" is not an absolute path: add program: /absolute/path/of/${first.split('/').pop()}`);
+  }
+  if (program !== null && GLOB_CHARACTERS.test(program)) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
+
+  const env: Record<string, string> = {};
+  if (fields.has('env')) {
+    for (const [name, valueNode, nameNode] of reader.entries(fields.get('env') ?? null, `${key}.env`) ?? []) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'expected a variable name of letters, digits and _');
+      else if (REFUSED_ENV.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'refused: this variable changes what code a program loads or hands over the forwarded agent');
+      const value = reader.string(valueNode, `${key}.env.${name}`);
+      if (value !== null) env[name] = value;
+    }
+  }
+  const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
+  const umaskNode = fields.get('umask') ?? null;
+  let umask: number | null = null;
+  if (fields.has('umask')) {
+    if (isScalar(umaskNode) && typeof umaskNode.value === 'number') {
+      reader.error(umaskNode, `${key}.umask`, `expected an octal string such as "0077" in quotes (YAML reads an unquoted ${String(umaskNode.value)} as a decimal number)`);
+    } else {
+      const text = reader.string(umaskNode, `${key}.umask`, { test: (s) => parseOctalMask(s) !== null, expected: 'an octal mask such as "0077"' });
+      umask = text === null ? null : parseOctalMask(text);
+    }
+  }
+  const timeoutText = fields.has('timeout')
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
+    : null;
+  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
+  if (supervise === false && timeoutText !== null) {
+    reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
+  }
+  if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
+  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parseDuration(timeoutText), supervise };
+}

@@ -1,0 +1,60 @@
+/**
+ * Policy file format, version 1 (DESIGN.md "Policy files"), as the rest of the program sees it
+ * after parse.ts has checked it. Every rule keeps where it was written, so that explain and the
+ * audit record can point the admin at file:line.
+ */
+import type { AddressRange } from '../decide/from.js';
+
+export interface Where {
+  file: string;
+  line: number;
+}
+
+export interface Policy {
+  /** The files that made it, in load order. */
+  files: string[];
+  audit: AuditSettings;
+  identities: Map<string, Identity>;
+}
+
+export interface AuditSettings {
+  file: string;
+}
+
+export const DEFAULT_AUDIT_FILE = '/var/log/ssh-dispatch/audit.jsonl';
+export const DEFAULT_POLICY_PATH = '/etc/ssh-dispatch/policies';
+
+export interface Identity {
+  name: string;
+  where: Where;
+  from: AddressRange[] | null;
+  keys: string[] | null;
+  /** YYYY-MM-DD: requests are denied on the days after it (server local time). */
+  expires: string | null;
+  rules: Rule[];
+}
+
+export type Rule = ExecRule;
+
+export interface RuleBase {
+  name: string;
+  where: Where;
+}
+
+export interface ExecRule extends RuleBase {
+  kind: 'exec';
+  /** One micromatch glob per word of the client's command. */
+  pattern: string[];
+  /** Absolute path of what runs. */
+  program: string;
+  /** Added to the minimal environment. */
+  env: Record<string, string>;
+  cwd: string | null;
+  umask: number | null;
+  timeoutMs: number | null;
+  /**
+   * true: spawn the program and wait, so the end record has its exit status and duration.
+   * false: replace the dispatcher with it (execve); nothing stays resident, no end record.
+   */
+  supervise: boolean;
+}

@@ -1,0 +1,33 @@
+/** Parsers for the policy's unit-bearing strings. Each returns null on anything unexpected. */
+
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `90s`, `5m`, `2h`, `1d`, `500ms`; at least 1 ms, at most 366 days. */
+export function parseDuration(text: string): number | null {
+  const match = /^([1-9][0-9]{0,8})(ms|s|m|h|d)$/.exec(text);
+  if (!match) return null;
+  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!;
+  return ms <= 366 * DURATION_UNITS.d! ? ms : null;
+}
+
+/** `0077`, `077`: an octal permission mask, written as a string so YAML cannot read it as decimal. */
+export function parseOctalMask(text: string): number | null {
+  if (!/^0?[0-7]{3}$/.test(text)) return null;
+  return parseInt(text, 8);
+}
+
+/** `2027-06-30`, a real calendar date. */
+export function parseDate(text: string): string | null {
+  const match = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(text);
+  if (!match) return null;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const date = new Date(Date.UTC(year, month - 1, day));
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  return text;
+}
+
+/** The local calendar date of `now` as YYYY-MM-DD, comparable as a string with parseDate's. */
+export function localDate(now: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
+}

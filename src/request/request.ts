@@ -1,0 +1,60 @@
+/**
+ * One connection's request, as the decision sees it. Everything here comes from sshd or
+ * from the admin's command= line; the client controls only `command`.
+ */
+import { createHash } from 'node:crypto';
+
+export interface ClientAddress {
+  address: string;
+  port: number;
+}
+
+export interface Request {
+  /** The identity named by --id on the command= line (never chosen by the client). */
+  identity: string;
+  /** SSH_ORIGINAL_COMMAND; null when the session sent no command at all. */
+  command: string | null;
+  /** From SSH_CONNECTION; null when absent or malformed. */
+  client: ClientAddress | null;
+  /** Fingerprints of the public keys that authenticated (SSH_USER_AUTH); null when sshd exposed none. */
+  keys: string[] | null;
+  /** The account the dispatcher runs as. */
+  user: string;
+  home: string;
+  /** SSH_CONNECTION as sshd set it, passed on to exec'd programs; null when absent or malformed. */
+  sshConnection: string | null;
+  now: Date;
+}
+
+/** `client_ip client_port server_ip server_port`, as sshd's session.c sets it. */
+export function parseSshConnection(value: string | undefined): ClientAddress | null {
+  if (value === undefined) return null;
+  const parts = value.split(' ');
+  if (parts.length !== 4) return null;
+  const [address, port] = parts as [string, string, string, string];
+  if (!/^[0-9A-Fa-f.:]{2,45}$/.test(address) || !/^[0-9]{1,5}$/.test(port)) return null;
+  const portNumber = Number(port);
+  if (portNumber > 65535) return null;
+  return { address, port: portNumber };
+}
+
+/**
+ * The text of sshd's ExposeAuthInfo file: one line per authentication method that succeeded,
+ * `publickey TYPE BASE64 [...]` for keys. Returns the OpenSSH SHA256 fingerprint of each key
+ * (as `ssh-keygen -lf` prints it), in order.
+ */
+export function fingerprintsFromUserAuth(text: string): string[] {
+  const fingerprints: string[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields[0] !== 'publickey' || fields.length < 3) continue;
+    const blob = fields[2]!;
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) continue;
+    fingerprints.push(sshFingerprint(Buffer.from(blob, 'base64')));
+  }
+  return fingerprints;
+}
+
+export function sshFingerprint(keyBlob: Buffer): string {
+  return 'SHA256:' + createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
+}

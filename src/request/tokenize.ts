@@ -1,0 +1,177 @@
+/**
+ * The client's command string → words, or a refusal.
+ *
+ * No shell ever sees the client's words, so anything a shell would have expanded or
+ * interpreted is refused rather than passed on literally: a client that sends `$HOME` or
+ * `ls; id` meant something a literal word would not do, and guessing is how wrappers break.
+ *
+ * The authority is a strict subset of POSIX sh quoting: words separated by ASCII space and
+ * tab; single quotes; double quotes (where only \$ \` \" \\ are escapes); a backslash outside
+ * quotes makes the next character literal. rsync >= 3.2.4 escapes its operands exactly so
+ * (`my\ file`, `a\#b`, `\$\(x\)`), and older clients or people quote by hand.
+ *
+ * shell-quote then reads the same string as a cross-check, and the two must agree word for
+ * word. It is not the authority because, measured on the installed 1.12: it decodes $'\x2e'
+ * silently, expands $VAR to "" unless given an env callback, treats \v, U+00A0 and U+2028 as
+ * separators, keeps an unterminated quote, and loses the escape of \* (test/request pins this).
+ */
+import { parse as shellQuoteParse } from 'shell-quote';
+import type { DenyReason } from '../decide/deny-reason.js';
+
+export const MAX_COMMAND_BYTES = 64 * 1024;
+export const MAX_WORDS = 4096;
+export const MAX_WORD_BYTES = 4096;
+
+export type Tokenized =
+  | { ok: true; words: string[] }
+  | { ok: false; reason: DenyReason; detail: string };
+
+// C0 controls except tab (handled by the tokenizer: allowed only between words), DEL, C1.
+const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
+// Characters that render as nothing, as a space, or reorder text: they make what the admin reads
+// differ from what ran (bidi overrides, zero-width, non-ASCII spaces, BOM), and U+FFFD stands for
+// bytes that were not UTF-8. Lone surrogates cannot come from the environment but can from tests.
+const INVISIBLE =
+  /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+// What an unquoted character means to a shell, for the ones we refuse.
+const UNQUOTED_REFUSED: Record<string, DenyReason> = {
+  ';': 'tokenize-operator', '&': 'tokenize-operator', '|': 'tokenize-operator',
+  '<': 'tokenize-operator', '>': 'tokenize-operator', '(': 'tokenize-operator', ')': 'tokenize-operator',
+  '`': 'tokenize-substitution',
+  '*': 'tokenize-glob', '?': 'tokenize-glob', '[': 'tokenize-glob',
+  // sh reads `a#b` as one word, but shell-quote reads a comment: refuse both readings.
+  '#': 'tokenize-comment',
+  '{': 'tokenize-expansion', '}': 'tokenize-expansion', '!': 'tokenize-expansion',
+};
+
+function refuse(reason: DenyReason, detail: string): Tokenized {
+  return { ok: false, reason, detail };
+}
+
+function describeDollar(next: string | undefined): { reason: DenyReason; what: string } {
+  if (next === '(') return { reason: 'tokenize-substitution', what: '$(' };
+  if (next === "'" || next === '"') return { reason: 'tokenize-expansion', what: `$${next}` };
+  return { reason: 'tokenize-variable', what: '$' };
+}
+
+export function tokenize(command: string): Tokenized {
+  const bytes = Buffer.byteLength(command, 'utf8');
+  if (bytes > MAX_COMMAND_BYTES) return refuse('tokenize-too-long', `${bytes} bytes`);
+  const control = CONTROL.exec(command);
+  if (control) return refuse('tokenize-control-character', `U+${hex4(control[0])} at offset ${control.index}`);
+  const invisible = INVISIBLE.exec(command);
+  if (invisible) return refuse('tokenize-invisible-character', `U+${hex4(invisible[0])} at offset ${invisible.index}`);
+
+  const words: string[] = [];
+  // Words in which a glob character was escaped: shell-quote returns those as glob objects.
+  const escapedGlob = new Set<number>();
+  let word = '';
+  let inWord = false;
+  let i = 0;
+  const n = command.length;
+  const endWord = () => {
+    if (inWord) words.push(word);
+    word = '';
+    inWord = false;
+  };
+
+  while (i < n) {
+    const c = command[i]!;
+    if (c === ' ' || c === '\t') {
+      endWord();
+      i++;
+    } else if (c === '\\') {
+      const next = command[i + 1];
+      if (next === undefined) return refuse('tokenize-trailing-backslash', `offset ${i}`);
+      if (next === '\t') return refuse('tokenize-control-character', `escaped tab at offset ${i + 1}`);
+      if (next === '*' || next === '?' || next === '[') escapedGlob.add(words.length);
+      word += next;
+      inWord = true;
+      i += 2;
+    } else if (c === "'") {
+      const close = command.indexOf("'", i + 1);
+      if (close < 0) return refuse('tokenize-unbalanced-quote', `single quote at offset ${i}`);
+      const quoted = command.slice(i + 1, close);
+      if (quoted.includes('\t')) return refuse('tokenize-control-character', `tab inside quotes at offset ${i}`);
+      word += quoted;
+      inWord = true;
+      i = close + 1;
+    } else if (c === '"') {
+      let j = i + 1;
+      for (;;) {
+        const d = command[j];
+        if (d === undefined) return refuse('tokenize-unbalanced-quote', `double quote at offset ${i}`);
+        if (d === '"') break;
+        if (d === '\t') return refuse('tokenize-control-character', `tab inside quotes at offset ${j}`);
+        if (d === '`') return refuse('tokenize-substitution', `\` inside double quotes at offset ${j}`);
+        if (d === '$') {
+          const { reason, what } = describeDollar(command[j + 1]);
+          return refuse(reason, `${what} inside double quotes at offset ${j}`);
+        }
+        if (d === '\\') {
+          const e = command[j + 1];
+          if (e === '$' || e === '`' || e === '"' || e === '\\') {
+            word += e;
+            j += 2;
+            continue;
+          }
+          // Before any other character the backslash is itself literal (POSIX 2.2.3).
+        }
+        word += d;
+        j++;
+      }
+      inWord = true;
+      i = j + 1;
+    } else if (c === '$') {
+      const { reason, what } = describeDollar(command[i + 1]);
+      return refuse(reason, `${what} at offset ${i}`);
+    } else if (c === '~' && !inWord) {
+      return refuse('tokenize-expansion', `~ at the start of a word, offset ${i}`);
+    } else {
+      const reason = UNQUOTED_REFUSED[c];
+      if (reason) return refuse(reason, `${c} at offset ${i}`);
+      word += c;
+      inWord = true;
+      i++;
+    }
+    if (words.length > MAX_WORDS) return refuse('tokenize-too-many-words', `more than ${MAX_WORDS}`);
+  }
+  endWord();
+  if (words.length > MAX_WORDS) return refuse('tokenize-too-many-words', `${words.length} words`);
+  for (const [index, w] of words.entries()) {
+    const wordBytes = Buffer.byteLength(w, 'utf8');
+    if (wordBytes > MAX_WORD_BYTES) return refuse('tokenize-word-too-long', `word ${index + 1}: ${wordBytes} bytes`);
+  }
+
+  const disagreement = crossCheckWithShellQuote(command, words, escapedGlob);
+  if (disagreement) return refuse('tokenize-divergence', disagreement);
+  return { ok: true, words };
+}
+
+/** Returns why shell-quote disagrees with `words`, or null when it reads the same words. */
+function crossCheckWithShellQuote(command: string, words: string[], escapedGlob: Set<number>): string | null {
+  let tokens: ReturnType<typeof shellQuoteParse>;
+  try {
+    // The callback turns every variable into an object instead of a silent "".
+    tokens = shellQuoteParse(command, (name) => ({ op: 'variable', name }) as unknown as string);
+  } catch (error) {
+    return `shell-quote failed: ${(error as Error).message}`;
+  }
+  if (tokens.length !== words.length) return `shell-quote read ${tokens.length} words, not ${words.length}`;
+  for (const [index, token] of tokens.entries()) {
+    const word = words[index]!;
+    if (typeof token === 'string') {
+      if (token !== word) return `word ${index + 1} differs`;
+    } else if ('op' in token && token.op === 'glob' && escapedGlob.has(index)) {
+      if (token.pattern !== word) return `word ${index + 1} differs`;
+    } else {
+      return `word ${index + 1} is not a plain word to shell-quote`;
+    }
+  }
+  return null;
+}
+
+function hex4(char: string): string {
+  return char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+}
