@@ -166,7 +166,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', merge: false });
   const reader = new Reader(file, lines, doc);
   for (const problem of [...doc.errors, ...doc.warnings]) {
-    const line = problem.linePos?.[0].line ?? 1;
+    const line = lines.linePos(problem.pos[0]).line;
     reader.errors.push({ file, line, key: '', message: `YAML: ${problem.message.split('\n')[0]}` });
   }
   if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
@@ -210,16 +210,12 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
 function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode: Node, key: string): Identity | null {
   const fields = reader.map(node, key, ['from', 'keys', 'expires', 'rules'], ['rules']);
   if (!fields) return null;
-  let from: AddressRange[] | null = null;
-  if (fields.has('from')) {
-    const texts = reader.stringList(fields.get('from') ?? null, `${key}.from`) ?? [];
-    from = [];
-    for (const [i, text] of texts.entries()) {
-      const range = parseAddressRange(text);
-      if (range) from.push(range);
-      else reader.error(fields.get('from') ?? null, `${key}.from[${i}]`, `expected an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32), got ${JSON.stringify(text)}`);
-    }
-  }
+  const from = fields.has('from')
+    ? toRanges(reader.stringList(fields.get('from') ?? null, `${key}.from`, {
+        test: (s) => parseAddressRange(s) !== null,
+        expected: 'an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)',
+      }))
+    : null;
   const keys = fields.has('keys')
     ? reader.stringList(fields.get('keys') ?? null, `${key}.keys`, { test: (s) => FINGERPRINT_PATTERN.test(s), expected: 'a key fingerprint as ssh-keygen -lf prints it (SHA256:...)' })
     : null;
@@ -242,6 +238,10 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
     rules.push(rule);
   }
   return { name, where: reader.where(keyNode), from, keys, expires, rules };
+}
+
+function toRanges(texts: string[] | null): AddressRange[] {
+  return (texts ?? []).map((text) => parseAddressRange(text)!);
 }
 
 function parseRule(reader: Reader, node: Node | null, key: string): Rule | null {

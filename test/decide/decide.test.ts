@@ -1,0 +1,170 @@
+/**
+ * decide(): one row per sentence "identity X, sending C, from A with key K → allow by rule R
+ * with argv V" or "→ deny for reason D". Every deny reason that decide() can give has a row.
+ */
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/decide/decide.js';
+import { policyFrom, requestFor } from '../helpers.js';
+import type { Request } from '../../src/request/request.js';
+
+const KEY_A = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+const KEY_B = 'SHA256:AAAAztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
+
+const policy = policyFrom(`
+version: 1
+identities:
+  host1-backup:
+    from: [192.0.2.10, 198.51.100.0/24, "2001:db8::/32"]
+    keys: ["${KEY_A}"]
+    expires: 2027-06-30
+    rules:
+      - name: disk-usage
+        exec:
+          command: "du -sh /srv/backup/host1/*"
+          program: /usr/bin/du
+      - name: list
+        exec:
+          command: "/bin/ls -l /srv/backup/host1"
+      - name: tar-data
+        exec:
+          command: "tar -cf - -C /srv/data *"
+          program: /bin/tar
+      - name: log-option
+        exec:
+          command: ["journalctl", "--since=*", "-u", "backup.service"]
+          program: /bin/journalctl
+      - name: quoted
+        exec:
+          command: ["cat", "/srv/reports/q1 report.pdf"]
+          program: /bin/cat
+      - name: recursive
+        exec:
+          command: "sha256sum /srv/data/**"
+          program: /usr/bin/sha256sum
+      - name: connectivity-check
+        exec:
+          command: "true"
+          program: /bin/true
+          supervise: false
+  open:
+    rules:
+      - name: uptime
+        exec:
+          command: "uptime"
+          program: /usr/bin/uptime
+          env: { TZ: UTC }
+  nothing:
+    rules: []
+`);
+
+type Row = { name: string; id?: string; command: string | null; request?: Partial<Request> } & (
+  | { allow: string; argv: string[] }
+  | { deny: string }
+);
+
+const rows: Row[] = [
+  // allowed shapes
+  { name: 'a glob word matches a file name', command: 'du -sh /srv/backup/host1/etc', allow: 'disk-usage', argv: ['/usr/bin/du', '-sh', '/srv/backup/host1/etc'] },
+  { name: 'the absolute first word is the program', command: '/bin/ls -l /srv/backup/host1', allow: 'list', argv: ['/bin/ls', '-l', '/srv/backup/host1'] },
+  { name: 'a quoted word matches a pattern word with a space', command: "cat '/srv/reports/q1 report.pdf'", allow: 'quoted', argv: ['/bin/cat', '/srv/reports/q1 report.pdf'] },
+  { name: 'an escaped space is the same word', command: 'cat /srv/reports/q1\\ report.pdf', allow: 'quoted', argv: ['/bin/cat', '/srv/reports/q1 report.pdf'] },
+  { name: 'an option pattern with a glob value', command: 'journalctl --since=yesterday -u backup.service', allow: 'log-option', argv: ['/bin/journalctl', '--since=yesterday', '-u', 'backup.service'] },
+  { name: '** reaches into subdirectories', command: 'sha256sum /srv/data/a/b/c.txt', allow: 'recursive', argv: ['/usr/bin/sha256sum', '/srv/data/a/b/c.txt'] },
+  { name: 'a client address from the CIDR', command: 'true', request: { client: { address: '198.51.100.77', port: 1 } }, allow: 'connectivity-check', argv: ['/bin/true'] },
+  { name: 'a v4 client seen on a v6 socket', command: 'true', request: { client: { address: '::ffff:192.0.2.10', port: 1 } }, allow: 'connectivity-check', argv: ['/bin/true'] },
+  { name: 'a v6 client in the v6 CIDR', command: 'true', request: { client: { address: '2001:db8:1::5', port: 1 } }, allow: 'connectivity-check', argv: ['/bin/true'] },
+  { name: 'the last day before expiry', command: 'true', request: { now: new Date(2027, 5, 30, 23, 59) }, allow: 'connectivity-check', argv: ['/bin/true'] },
+  { name: 'an identity without from, keys or expiry', id: 'open', command: 'uptime', request: { client: null, keys: null }, allow: 'uptime', argv: ['/usr/bin/uptime'] },
+
+  // who is asking
+  { name: 'an unknown identity', id: 'nobody', command: 'true', deny: 'unknown-identity' },
+  { name: 'the day after expiry', command: 'true', request: { now: new Date(2027, 6, 1, 0, 0) }, deny: 'identity-expired' },
+  { name: 'a client outside the from list', command: 'true', request: { client: { address: '203.0.113.5', port: 1 } }, deny: 'from-not-allowed' },
+  { name: 'a neighbour of the single address', command: 'true', request: { client: { address: '192.0.2.11', port: 1 } }, deny: 'from-not-allowed' },
+  { name: 'a v6 client outside the v6 CIDR', command: 'true', request: { client: { address: '2001:db9::1', port: 1 } }, deny: 'from-not-allowed' },
+  { name: 'no client address at all', command: 'true', request: { client: null }, deny: 'from-unknown' },
+  { name: 'a garbled client address', command: 'true', request: { client: { address: '192.0.2', port: 1 } }, deny: 'from-not-allowed' },
+  { name: 'another key', command: 'true', request: { keys: [KEY_B] }, deny: 'key-not-allowed' },
+  { name: 'the right key and another (two publickey methods)', command: 'true', request: { keys: [KEY_A, KEY_B] }, deny: 'key-not-allowed' },
+  { name: 'no key exposed by sshd', command: 'true', request: { keys: null }, deny: 'key-unknown' },
+
+  // what is asked
+  { name: 'no command at all', command: null, deny: 'no-command' },
+  { name: 'an empty command', command: '', deny: 'no-command' },
+  { name: 'a blank command', command: '  \t ', deny: 'no-command' },
+  { name: 'a tokenizer refusal comes before the rules', command: 'du -sh /srv/backup/host1/x; id', deny: 'tokenize-operator' },
+  { name: 'a shell', command: 'sh -c id', deny: 'no-rule-matched' },
+  { name: 'bash -i', command: 'bash -i', deny: 'no-rule-matched' },
+  { name: 'an extra word', command: 'du -sh /srv/backup/host1/etc /etc', deny: 'no-rule-matched' },
+  { name: 'a missing word', command: 'du -sh', deny: 'no-rule-matched' },
+  { name: '* does not match /', command: 'du -sh /srv/backup/host1/a/b', deny: 'no-rule-matched' },
+  { name: '* does not match ..', command: 'du -sh /srv/backup/host1/..', deny: 'no-rule-matched' },
+  { name: '* does not match a dotfile', command: 'du -sh /srv/backup/host1/.ssh', deny: 'no-rule-matched' },
+  { name: '** does not let .. through', command: 'sha256sum /srv/data/a/../../../etc/shadow', deny: 'no-rule-matched' },
+  { name: 'a glob word never matches an option', command: 'tar -cf - -C /srv/data --use-compress-program=/tmp/x', deny: 'no-rule-matched' },
+  { name: 'nor an abbreviated long option', command: 'tar -cf - -C /srv/data --use-comp=/tmp/x', deny: 'no-rule-matched' },
+  { name: 'nor a short option', command: 'du -sh -L', deny: 'no-rule-matched' },
+  { name: 'the literal words must be exact', command: 'du -sH /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'a relative program spelling', command: './ls -l /srv/backup/host1', deny: 'no-rule-matched' },
+  { name: 'a bare name where the rule has an absolute one', command: 'ls -l /srv/backup/host1', deny: 'no-rule-matched' },
+  { name: 'a VAR=value prefix', command: 'LD_PRELOAD=/tmp/x.so du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'a wrapper program', command: 'env du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'sudo', command: 'sudo du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'case differs', command: 'DU -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'the quoted word is one word, not two', command: 'cat /srv/reports/q1 report.pdf', deny: 'no-rule-matched' },
+  { name: 'the sftp subsystem command', command: '/usr/lib/openssh/sftp-server', deny: 'no-rule-matched' },
+  { name: 'internal-sftp', command: 'internal-sftp', deny: 'no-rule-matched' },
+  { name: 'scp upload', command: 'scp -t /srv/backup', deny: 'no-rule-matched' },
+  { name: 'an identity with no rules', id: 'nothing', command: 'true', request: {}, deny: 'no-rule-matched' },
+];
+
+describe('decide', () => {
+  it.each(rows)('$name', (row) => {
+    const decision = decide(policy, requestFor(row.id ?? 'host1-backup', row.command, row.request));
+    if ('allow' in row) {
+      expect(decision.decision, JSON.stringify(decision)).toBe('allow');
+      if (decision.decision === 'allow') {
+        expect(decision.rule.name).toBe(row.allow);
+        expect(decision.plan.argv).toEqual(row.argv);
+      }
+    } else {
+      expect(decision.decision).toBe('deny');
+      if (decision.decision === 'deny') expect(decision.reason).toBe(row.deny);
+    }
+  });
+
+  it('gives the child only the minimal environment plus the rule env', () => {
+    const decision = decide(policy, requestFor('open', 'uptime'));
+    expect(decision.decision).toBe('allow');
+    if (decision.decision !== 'allow') return;
+    expect(decision.plan.env).toEqual({
+      PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+      HOME: '/home/backup',
+      USER: 'backup',
+      LOGNAME: 'backup',
+      LANG: 'C.UTF-8',
+      SSH_CONNECTION: '192.0.2.10 51234 192.0.2.1 22',
+      TZ: 'UTC',
+    });
+  });
+
+  it('stops at the first matching rule and traces the ones tried', () => {
+    const decision = decide(policy, requestFor('host1-backup', '/bin/ls -l /srv/backup/host1'));
+    expect(decision.trace.map((t) => [t.rule, t.matched])).toEqual([
+      ['disk-usage', false],
+      ['list', true],
+    ]);
+    expect(decision.trace[0]!.why).toBe('word 1: not "du"');
+  });
+
+  it('says why each rule did not match', () => {
+    const decision = decide(policy, requestFor('host1-backup', 'du -sh /srv/backup/host1/a/b'));
+    expect(decision.trace[0]!.why).toBe('word 3: does not match "/srv/backup/host1/*"');
+    expect(decision.trace[1]!.why).toBe('word 1: not "/bin/ls"');
+  });
+
+  it('is the same answer for the same input', () => {
+    const request = requestFor('host1-backup', 'du -sh /srv/backup/host1/etc');
+    expect(decide(policy, request)).toEqual(decide(policy, request));
+  });
+});

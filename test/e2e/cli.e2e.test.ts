@@ -1,0 +1,117 @@
+/** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBundle } from './run-bundle.js';
+
+let dir: string;
+let policy: string;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-cli-'));
+  policy = join(dir, 'policy.yaml');
+  writeFileSync(
+    policy,
+    `version: 1
+identities:
+  host1-backup:
+    from: [192.0.2.10]
+    rules:
+      - name: disk-usage
+        exec:
+          command: "du -sh /srv/backup/host1/*"
+          program: /usr/bin/du
+`,
+    { mode: 0o600 },
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('explain', () => {
+  it('allow: exit 0, the rule, its file:line and the argv', () => {
+    const r = runBundle(['explain', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh /srv/backup/host1/etc']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`allow  by rule "disk-usage" (${policy}:6)`);
+    expect(r.stdout).toContain('argv     ["/usr/bin/du","-sh","/srv/backup/host1/etc"]');
+  });
+
+  it('deny: exit 1 and the reason', () => {
+    const r = runBundle(['explain', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh /etc']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('deny   no-rule-matched');
+  });
+
+  it('--json prints decision, rule, argv and reason', () => {
+    const allow = runBundle(['explain', '--json', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh /srv/backup/host1/etc']);
+    expect(JSON.parse(allow.stdout)).toMatchObject({ decision: 'allow', rule: 'disk-usage', argv: ['/usr/bin/du', '-sh', '/srv/backup/host1/etc'], reason: null });
+    const deny = runBundle(['explain', '--json', '--id', 'host1-backup', '--policy', policy, '--', 'du -sh /srv/backup/host1/etc']);
+    expect(deny.code).toBe(1);
+    expect(JSON.parse(deny.stdout)).toMatchObject({ decision: 'deny', rule: null, argv: null, reason: 'from-unknown' });
+  });
+
+  it('joins several words as ssh does, and reads an empty command as a session without one', () => {
+    const words = runBundle(['explain', '--json', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du', '-sh', '/srv/backup/host1/etc']);
+    expect(JSON.parse(words.stdout).decision).toBe('allow');
+    const empty = runBundle(['explain', '--json', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', '']);
+    expect(JSON.parse(empty.stdout).reason).toBe('no-command');
+  });
+
+  it('--trace lists each rule tried', () => {
+    const r = runBundle(['explain', '--trace', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh /srv/backup/host1/a/b']);
+    expect(r.stdout).toContain(`skip     disk-usage (${policy}:6): word 3: does not match "/srv/backup/host1/*"`);
+  });
+
+  it('an unknown identity is a deny, as for a connection', () => {
+    const r = runBundle(['explain', '--json', '--id', 'nobody', '--policy', policy, '--', 'ls']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout).reason).toBe('unknown-identity');
+  });
+
+  it('shows control characters escaped, never raw', () => {
+    const r = runBundle(['explain', '--trace', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh \u001b[2J']);
+    expect(r.stdout).not.toContain('\u001b');
+    expect(r.stdout).toContain('tokenize-control-character');
+  });
+
+  it.each([
+    [['explain', '--policy', 'x', '--', 'ls'], '--id ID is required'],
+    [['explain', '--id', 'a', '--policy', 'x'], "give the command after --"],
+    [['explain', '--id', 'a', '--from', '127.1', '--', 'ls'], '--from: not an IP address'],
+    [['explain', '--id', 'a', '--bogus', '--', 'ls'], "Unknown option '--bogus'"],
+  ])('usage errors exit 2: %j', (args, message) => {
+    const r = runBundle(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('an unloadable policy exits 2 with its errors', () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, 'version: 1\nidentites: {}\n', { mode: 0o600 });
+    const r = runBundle(['explain', '--id', 'a', '--policy', bad, '--', 'ls']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${bad}:2: identites: unknown key`);
+  });
+});
+
+describe('check', () => {
+  it('exit 0 and a summary for a good policy', () => {
+    const r = runBundle(['check', '--policy', policy]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe('ok: 1 identities, 1 rules in 1 file(s); audit log /var/log/ssh-dispatch/audit.jsonl\n');
+  });
+
+  it('exit 1 and file:line errors for a bad one', () => {
+    const bad = join(dir, 'bad2.yaml');
+    writeFileSync(bad, 'version: 1\nidentities:\n  a:\n    rules:\n      - name: x\n        exec: { command: ls }\n', { mode: 0o600 });
+    chmodSync(bad, 0o600);
+    const r = runBundle(['check', '--policy', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`${bad}:6: identities.a.rules[0].exec.command: the first word "ls" is not an absolute path`);
+  });
+
+  it('--help says what it does', () => {
+    expect(runBundle(['check', '--help']).stdout).toContain('Usage: ssh-dispatch check');
+    expect(runBundle(['--help']).stdout).toContain('ssh-dispatch explain');
+  });
+});

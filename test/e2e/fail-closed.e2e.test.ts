@@ -1,0 +1,105 @@
+/**
+ * Fail closed: every way the dispatcher itself can be broken ends in a denial, and the
+ * program is never run. These run the bundle as sshd would, with a crafted environment.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runBundle } from './run-bundle.js';
+
+let dir: string;
+let marker: string;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-failclosed-'));
+  marker = join(dir, 'marker');
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A policy whose one rule creates the marker file: if the marker exists, the program ran. */
+function policyThatTouches(auditFile: string): string {
+  const policy = join(dir, 'policy.yaml');
+  writeFileSync(
+    policy,
+    `version: 1
+audit:
+  file: ${auditFile}
+identities:
+  t:
+    rules:
+      - name: touch
+        exec:
+          command: ["/usr/bin/touch", "${marker}"]
+`,
+    { mode: 0o600 },
+  );
+  return policy;
+}
+
+const sshEnv = (extra: NodeJS.ProcessEnv = {}) => ({ SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}`, SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22', ...extra });
+
+describe('fail closed', () => {
+  it('runs the program when all is well (the control case)', () => {
+    const audit = join(dir, 'audit.jsonl');
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
+    expect(result.code).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+  });
+
+  it.each(['NODE_PATH', 'NODE_OPTIONS', 'LD_LIBRARY_PATH'])('refuses to run with %s set, and records why', (name) => {
+    const audit = join(dir, 'audit.jsonl');
+    // NODE_OPTIONS must hold something Node accepts, or Node itself exits before our code runs.
+    const value = name === 'NODE_OPTIONS' ? '--no-warnings' : '/nonexistent';
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ [name]: value }));
+    expect(result.code).toBe(126);
+    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(existsSync(marker)).toBe(false);
+    const record = JSON.parse(readFileSync(audit, 'utf8').trim()) as Record<string, unknown>;
+    expect(record).toMatchObject({ decision: 'deny', reason: 'unsafe-environment', detail: `set: ${name}` });
+  });
+
+  it('denies when the audit log directory does not exist', () => {
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(join(dir, 'missing', 'audit.jsonl'))], sshEnv());
+    expect(result.code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('denies when the audit log is a directory', () => {
+    const audit = join(dir, 'audit.jsonl');
+    mkdirSync(audit);
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
+    expect(result.code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('denies when the audit log is a symbolic link, and writes nothing through it', () => {
+    const target = join(dir, 'elsewhere');
+    writeFileSync(target, '');
+    const audit = join(dir, 'audit.jsonl');
+    symlinkSync(target, audit);
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
+    expect(result.code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+    expect(readFileSync(target, 'utf8')).toBe('');
+  });
+
+  it('denies when the forced-command line has no --id', () => {
+    const result = runBundle(['--policy', policyThatTouches(join(dir, 'audit.jsonl'))], sshEnv());
+    expect(result.code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('denies when the forced-command line has an unknown flag', () => {
+    const result = runBundle(['--id', 't', '--shell', '--policy', policyThatTouches(join(dir, 'audit.jsonl'))], sshEnv());
+    expect(result.code).toBe(126);
+    expect(existsSync(marker)).toBe(false);
+  });
+
+  it('ignores the client environment for choosing the policy or identity', () => {
+    const audit = join(dir, 'audit.jsonl');
+    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ SSH_DISPATCH_POLICY: '/tmp/x', SSH_DISPATCH_ID: 'root' }));
+    expect(result.code).toBe(0);
+    expect(JSON.parse(readFileSync(audit, 'utf8').split('\n')[0]!)).toMatchObject({ id: 't', decision: 'allow' });
+  });
+});

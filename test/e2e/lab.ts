@@ -1,0 +1,57 @@
+/**
+ * An sshd lab for end-to-end tests: a throwaway sshd, a policy directory and an audit log in its
+ * temp dir, and authorized_keys lines that run the built bundle as the forced command.
+ */
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { authorizedKeyLine, ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
+
+export const BUNDLE = fileURLToPath(new URL('../../dist/ssh-dispatch.mjs', import.meta.url));
+/** The runtime the tests run on (npm puts the node devDependency first on PATH). */
+export const NODE = process.execPath;
+
+export interface Lab {
+  sshd: ThrowawaySshd;
+  policyDir: string;
+  auditFile: string;
+  /** Writes policies/main.yaml (mode 0600); `{{AUDIT}}` and `{{DIR}}` are filled in. */
+  writePolicy(yaml: string): void;
+  records(): Record<string, unknown>[];
+  recordsOf(session: string): Record<string, unknown>[];
+  lastDecision(): Record<string, unknown>;
+  /** An authorized_keys line that runs ssh-dispatch for `id`. */
+  dispatchLine(key: ClientKey, id: string, options?: string): string;
+  stop(): Promise<void>;
+}
+
+export async function startLab(): Promise<Lab> {
+  const sshd = await ThrowawaySshd.start();
+  const policyDir = join(sshd.dir, 'policies');
+  const auditFile = join(sshd.dir, 'audit.jsonl');
+  mkdirSync(policyDir, { mode: 0o700 });
+  const records = () =>
+    existsSync(auditFile)
+      ? readFileSync(auditFile, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line) as Record<string, unknown>)
+      : [];
+  return {
+    sshd,
+    policyDir,
+    auditFile,
+    writePolicy(yaml) {
+      writeFileSync(join(policyDir, 'main.yaml'), yaml.replaceAll('{{AUDIT}}', auditFile).replaceAll('{{DIR}}', sshd.dir), { mode: 0o600 });
+    },
+    records,
+    recordsOf: (session) => records().filter((r) => r.session === session),
+    lastDecision() {
+      const decisions = records().filter((r) => r.event === 'decision');
+      if (decisions.length === 0) throw new Error('no decision record');
+      return decisions[decisions.length - 1]!;
+    },
+    dispatchLine: (key, id, options = 'restrict') => authorizedKeyLine(options, [NODE, BUNDLE, '--id', id, '--policy', policyDir], key),
+    stop: () => sshd.stop(),
+  };
+}

@@ -1,0 +1,14 @@
+import { spawnSync } from 'node:child_process';
+import { BUNDLE, NODE } from './lab.js';
+
+export interface BundleResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built ssh-dispatch directly, with exactly the environment given. */
+export function runBundle(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): BundleResult {
+  const result = spawnSync(NODE, [BUNDLE, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, input, encoding: 'utf8', timeout: 20_000 });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}

@@ -1,0 +1,28 @@
+import { parsePolicyText } from '../src/policy/parse.js';
+import { DEFAULT_AUDIT_FILE, type Policy } from '../src/policy/schema.js';
+import type { Request } from '../src/request/request.js';
+
+/** A Policy from YAML text, as if loaded from one file; throws with the errors when it does not parse. */
+export function policyFrom(yaml: string, file = 'test.yaml'): Policy {
+  const parsed = parsePolicyText(file, yaml);
+  if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${e.line}: ${e.key}: ${e.message}`).join('\n'));
+  return {
+    files: [file],
+    audit: { file: parsed.fragment.audit?.settings.file ?? DEFAULT_AUDIT_FILE },
+    identities: new Map(parsed.fragment.identities.map((identity) => [identity.name, identity])),
+  };
+}
+
+export function requestFor(identity: string, command: string | null, overrides: Partial<Request> = {}): Request {
+  return {
+    identity,
+    command,
+    client: { address: '192.0.2.10', port: 51234 },
+    keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'],
+    user: 'backup',
+    home: '/home/backup',
+    sshConnection: '192.0.2.10 51234 192.0.2.1 22',
+    now: new Date(2026, 10, 23, 7, 16, 53),
+    ...overrides,
+  };
+}

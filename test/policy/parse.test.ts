@@ -1,0 +1,95 @@
+/**
+ * Policy parsing: each invalid policy gives an error naming line, key and what was expected;
+ * a wrong policy must never load with part of it ignored.
+ */
+import { describe, expect, it } from 'vitest';
+import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
+
+function errorsOf(yaml: string): string[] {
+  const parsed = parsePolicyText('p.yaml', yaml);
+  if (parsed.ok) throw new Error('expected errors, the policy loaded');
+  return parsed.errors.map(formatPolicyError);
+}
+
+const header = 'version: 1\nidentities:\n  a:\n    rules:\n';
+
+const invalid: [string, string, string][] = [
+  ['a missing version', 'identities: {}\n', 'p.yaml:1: missing required key "version"'],
+  ['a wrong version', 'version: 2\n', 'p.yaml:1: version: expected 1, got number 2'],
+  ['a string version', 'version: "1"\n', 'p.yaml:1: version: expected 1, got "1"'],
+  ['an unknown top-level key', 'version: 1\nidentites: {}\n', 'p.yaml:2: identites: unknown key (expected one of: version, audit, identities)'],
+  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key (expected one of: from, keys, expires, rules)'],
+  ['missing rules', 'version: 1\nidentities:\n  a: {}\n', 'p.yaml:3: identities.a: missing required key "rules"'],
+  ['a bad identity name', 'version: 1\nidentities:\n  "../x":\n    rules: []\n', 'p.yaml:3: identities.../x: expected a name of letters'],
+  ['a duplicate identity in one file', 'version: 1\nidentities:\n  a:\n    rules: []\n  a:\n    rules: []\n', 'p.yaml:5: YAML: Map keys must be unique'],
+  ['a bad from entry', 'version: 1\nidentities:\n  a:\n    from: [127.1]\n    rules: []\n', 'p.yaml:4: identities.a.from[0]: expected an IP address or CIDR'],
+  ['from as a string', 'version: 1\nidentities:\n  a:\n    from: 1.2.3.4\n    rules: []\n', 'p.yaml:4: identities.a.from: expected a list, got "1.2.3.4"'],
+  ['a bad key fingerprint', 'version: 1\nidentities:\n  a:\n    keys: [MD5:aa]\n    rules: []\n', 'p.yaml:4: identities.a.keys[0]: expected a key fingerprint'],
+  ['an impossible date', 'version: 1\nidentities:\n  a:\n    expires: 2027-02-30\n    rules: []\n', 'p.yaml:4: identities.a.expires: expected a date YYYY-MM-DD, got "2027-02-30"'],
+  ['a rule without a kind', `${header}      - name: x\n`, 'p.yaml:5: identities.a.rules[0]: expected exactly one rule kind'],
+  ['a rule with two kinds', `${header}      - name: x\n        exec: { command: /bin/true }\n        relay: {}\n`, 'got exec and relay'],
+  ['a rule without a name', `${header}      - exec: { command: /bin/true }\n`, 'p.yaml:5: identities.a.rules[0]: missing required key "name"'],
+  ['a boolean rule name', `${header}      - name: true\n        exec: { command: /bin/true }\n`, 'identities.a.rules[0].name: expected a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit), got boolean true'],
+  ['duplicate rule names', `${header}      - name: x\n        exec: { command: /bin/true }\n      - name: x\n        exec: { command: /bin/true }\n`, 'p.yaml:7: identities.a.rules[1].name: duplicate rule name "x" (first at line 5)'],
+  ['an unknown exec key', `${header}      - name: x\n        exec: { command: /bin/true, shell: true }\n`, 'identities.a.rules[0].exec.shell: unknown key'],
+  ['a relative program', `${header}      - name: x\n        exec: { command: ls -l }\n`, 'the first word "ls" is not an absolute path: add program: /absolute/path/of/ls'],
+  ['a program with ..', `${header}      - name: x\n        exec: { command: ls, program: /bin/../tmp/ls }\n`, 'exec.program: expected an absolute path without . or .. parts'],
+  ['a program that is a glob', `${header}      - name: x\n        exec: { command: ls, program: /bin/l* }\n`, 'exec.program: expected a literal path, not a pattern'],
+  ['quotes in the string form', `${header}      - name: x\n        exec: { command: "cat 'a b'", program: /bin/cat }\n`, 'write the command as a list of words instead'],
+  ['an empty command', `${header}      - name: x\n        exec: { command: "", program: /bin/cat }\n`, 'exec.command: expected at least one word'],
+  ['an unquoted octal umask', `${header}      - name: x\n        exec: { command: /bin/true, umask: 0077 }\n`, 'YAML reads an unquoted 77 as a decimal number'],
+  ['a bad umask', `${header}      - name: x\n        exec: { command: /bin/true, umask: "0999" }\n`, 'exec.umask: expected an octal mask such as "0077", got "0999"'],
+  ['a bad timeout', `${header}      - name: x\n        exec: { command: /bin/true, timeout: 5 minutes }\n`, 'exec.timeout: expected a duration such as 90s, 5m, 2h, got "5 minutes"'],
+  ['a timeout without supervision', `${header}      - name: x\n        exec: { command: /bin/true, timeout: 5m, supervise: false }\n`, 'a timeout needs supervise: true'],
+  ['a string supervise', `${header}      - name: x\n        exec: { command: /bin/true, supervise: "no" }\n`, 'exec.supervise: expected true or false, got "no"'],
+  ['LD_PRELOAD in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { LD_PRELOAD: /tmp/x.so } }\n`, 'exec.env.LD_PRELOAD: refused'],
+  ['NODE_OPTIONS in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { NODE_OPTIONS: --require=x } }\n`, 'exec.env.NODE_OPTIONS: refused'],
+  ['SSH_AUTH_SOCK in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { SSH_AUTH_SOCK: /tmp/a } }\n`, 'exec.env.SSH_AUTH_SOCK: refused'],
+  ['BASH_ENV in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { BASH_ENV: /tmp/a } }\n`, 'exec.env.BASH_ENV: refused'],
+  ['a bad env name', `${header}      - name: x\n        exec: { command: /bin/true, env: { "A-B": x } }\n`, 'exec.env.A-B: expected a variable name'],
+  ['a relative cwd', `${header}      - name: x\n        exec: { command: /bin/true, cwd: srv }\n`, 'exec.cwd: expected an absolute path'],
+  ['a rule kind of a later version', `${header}      - name: x\n        rsync: { root: /srv }\n`, 'identities.a.rules[0].rsync: rule kind "rsync" is not supported by this version of ssh-dispatch'],
+  ['a relative audit file', 'version: 1\naudit:\n  file: audit.jsonl\n', 'p.yaml:3: audit.file: expected an absolute path without . or .. parts, got "audit.jsonl"'],
+  ['YAML syntax', 'version: 1\nidentities: [\n', 'p.yaml:'],
+  ['two documents', 'version: 1\n---\nversion: 1\n', 'YAML: Source contains multiple documents'],
+  ['a control character in a value', `${header}      - name: x\n        exec: { command: "/bin/echo \\x1b" }\n`, 'control characters are not allowed'],
+  ['a top-level list', '- version: 1\n', 'p.yaml:1: expected a mapping, got a list'],
+  ['an empty file', '', 'p.yaml:1: expected a mapping, got'],
+];
+
+describe('parsePolicyText', () => {
+  it.each(invalid)('reports %s', (_name, yaml, expected) => {
+    expect(errorsOf(yaml).join('\n')).toContain(expected);
+  });
+
+  it('reports every error, not only the first', () => {
+    const errors = errorsOf(`${header}      - name: x\n        exec: { command: ls }\n      - name: y\n        exec: { command: /bin/true, umask: 7 }\n`);
+    expect(errors).toHaveLength(2);
+  });
+
+  it('reads a full exec rule', () => {
+    const parsed = parsePolicyText(
+      'p.yaml',
+      `${header}      - name: x\n        exec:\n          command: [cat, "a b"]\n          program: /bin/cat\n          env: { TZ: UTC }\n          cwd: /srv\n          umask: "0077"\n          timeout: 90s\n`,
+    );
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.fragment.identities[0]!.rules[0]).toEqual({
+      kind: 'exec',
+      name: 'x',
+      where: { file: 'p.yaml', line: 5 },
+      pattern: ['cat', 'a b'],
+      program: '/bin/cat',
+      env: { TZ: 'UTC' },
+      cwd: '/srv',
+      umask: 0o077,
+      timeoutMs: 90_000,
+      supervise: true,
+    });
+  });
+
+  it('resolves YAML aliases (a shared from list)', () => {
+    const parsed = parsePolicyText('p.yaml', 'version: 1\nidentities:\n  a:\n    from: &office [192.0.2.0/24]\n    rules: []\n  b:\n    from: *office\n    rules: []\n');
+    expect(parsed.ok && parsed.fragment.identities[1]!.from?.[0]?.text).toBe('192.0.2.0/24');
+  });
+});
