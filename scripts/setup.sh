@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what ssh-dispatch needs to build, test and demo, then builds it. Safe to run again:
+# it installs only what is missing.
+#   - Debian packages: openssh-server, openssh-client, rsync (needs root; apt-get)
+#   - npm packages: npm ci (includes the node devDependency, the Node 24 runtime npm scripts use)
+#   - the bundle: dist/ssh-dispatch.mjs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+missing=()
+for tool in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/ssh-agent /usr/bin/rsync; do
+  [ -x "$tool" ] || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing ${missing[*]}; as root run: apt-get update && apt-get install -y openssh-server openssh-client rsync" >&2
+    exit 1
+  fi
+  echo "setup: installing openssh-server openssh-client rsync (apt-get)" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq openssh-server openssh-client rsync >/dev/null
+fi
+
+# npm ci when node_modules is missing or older than the lock file.
+if [ ! -x node_modules/.bin/node ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+node_modules/.bin/node scripts/build.mjs
