@@ -4,7 +4,8 @@
  */
 import { userInfo } from 'node:os';
 import { printable } from '../audit/escape.js';
-import { decide, type Decision } from '../decide/decide.js';
+import type { Decision } from '../decide/decide.js';
+import { decideOnHost } from './host-decision.js';
 import { describeDenyReason } from '../decide/deny-reason.js';
 import { parseAddress } from '../decide/from.js';
 import { loadPolicy } from '../policy/load.js';
@@ -67,7 +68,7 @@ export function runExplain(args: string[]): number {
     sshConnection: values.from === undefined ? null : `${values.from} 0 127.0.0.1 22`,
     now: new Date(),
   };
-  const decision = decide(loaded.policy, request);
+  const decision = decideOnHost(loaded.policy, request);
   process.stdout.write(values.json ? explainJson(decision, values.trace ?? false) : explainText(decision, values.trace ?? false));
   return decision.decision === 'allow' ? 0 : 1;
 }

@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
 import { decisionRecord, endRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
-import { decide, type Decision } from '../decide/decide.js';
+import type { Decision } from '../decide/decide.js';
+import { decideOnHost } from './host-decision.js';
 import type { DenyReason } from '../decide/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../policy/parse.js';
@@ -50,7 +51,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     if (loaded.ok) auditFile = loaded.policy.audit.file;
     if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
     else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
-    else decision = decide(loaded.policy, request);
+    else decision = decideOnHost(loaded.policy, request);
   } catch (error) {
     decision = refuse('internal-error', (error as Error).message);
   }

@@ -13,6 +13,15 @@ import type { DenyReason } from './deny-reason.js';
 import { matchExecWords } from './exec-rule.js';
 import { addressAllowed } from './from.js';
 import { minimalChildEnv, type Plan } from './plan.js';
+import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/rsync-rule.js';
+
+/** Facts about this host that a decision depends on, gathered before deciding (act/). */
+export interface HostFacts {
+  /** What each rsync program named by a rule supports, by path. */
+  rsync: ReadonlyMap<string, RsyncFeatures>;
+}
+
+export const NO_HOST_FACTS: HostFacts = { rsync: new Map() };
 
 export interface RuleTrace {
   rule: string;
@@ -34,12 +43,12 @@ function deny(reason: DenyReason, detail: string, words: string[] | null = null,
   return { decision: 'deny', reason, detail, words, trace };
 }
 
-export function decide(policy: Policy, request: Request): Decision {
+export function decide(policy: Policy, request: Request, facts: HostFacts = NO_HOST_FACTS): Decision {
   const identity = policy.identities.get(request.identity);
   if (!identity) return deny('unknown-identity', `no identity "${request.identity}"`);
 
-  const refusal = refuseRequester(identity, request);
-  if (refusal) return refusal;
+  const requesterRefused = refuseRequester(identity, request);
+  if (requesterRefused) return requesterRefused;
 
   if (request.command === null || /^[ \t]*$/.test(request.command)) {
     return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty');
@@ -48,13 +57,18 @@ export function decide(policy: Policy, request: Request): Decision {
   if (!tokens.ok) return deny(tokens.reason, tokens.detail);
 
   const trace: RuleTrace[] = [];
+  // When no rule matches, the record names the first specific refusal (say, which rsync option
+  // a rule refused) rather than a bare "no rule matched".
+  let refusal: { reason: DenyReason; detail: string } | null = null;
   for (const rule of identity.rules) {
-    const outcome = tryRule(rule, tokens.words, request);
+    const outcome = tryRule(rule, tokens.words, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
       return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
     }
+    if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
   }
+  if (refusal) return deny(refusal.reason, refusal.detail, tokens.words, trace);
   return deny('no-rule-matched', `${identity.rules.length} rule(s) tried`, tokens.words, trace);
 }
 
@@ -75,10 +89,12 @@ function refuseRequester(identity: Identity, request: Request): Decision | null 
   return null;
 }
 
-type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string };
+type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null };
 
-function tryRule(rule: Rule, words: string[], request: Request): RuleOutcome {
+function tryRule(rule: Rule, words: string[], request: Request, facts: HostFacts): RuleOutcome {
   switch (rule.kind) {
+    case 'rsync':
+      return matchRsync(rule, words, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES);
     case 'exec': {
       const match = matchExecWords(rule, words);
       if (!match.ok) return match;
@@ -93,6 +109,7 @@ function tryRule(rule: Rule, words: string[], request: Request): RuleOutcome {
           umask: rule.umask,
           timeoutMs: rule.timeoutMs,
           supervise: rule.supervise,
+          confine: null,
         },
       };
     }

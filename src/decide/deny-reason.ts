@@ -34,6 +34,16 @@ export const DENY_REASONS = {
   // The rules
   'no-rule-matched': 'no rule of the identity matches the command',
 
+  // rsync rules (the rule that refused is named in the audit record's detail)
+  'rsync-not-server': 'an rsync command that is not `rsync --server ...` (rsync would run as a client)',
+  'rsync-bad-syntax': 'the rsync server arguments are not `--server [--sender] OPTIONS . PATHS`',
+  'rsync-option-unknown': 'an rsync option that is not in the option table',
+  'rsync-option-refused': 'an rsync option that is refused, always or by the rule (delete, overwrite, links, acls, xattrs)',
+  'rsync-direction-refused': 'a push to a read rule, or a pull from a write rule',
+  'rsync-path-escapes-root': "a path that leads out of the rule's root",
+  'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
+  'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
+
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',

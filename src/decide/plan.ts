@@ -13,6 +13,11 @@ export interface ExecPlan {
   umask: number | null;
   timeoutMs: number | null;
   supervise: boolean;
+  /**
+   * Paths that must still resolve inside `root` on disk when the program starts (rsync rules):
+   * the decision checked them lexically, act/confine-check.ts checks the symlinks.
+   */
+  confine: { root: string; paths: string[] } | null;
 }
 
 export type Plan = ExecPlan;

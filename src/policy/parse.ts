@@ -8,7 +8,7 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
-import type { AuditSettings, ExecRule, Identity, Rule, Where } from './schema.js';
+import type { AuditSettings, ExecRule, Identity, RsyncAccess, RsyncRule, Rule, Where } from './schema.js';
 import { parseDate, parseDuration, parseOctalMask } from './units.js';
 
 export interface PolicyError {
@@ -36,7 +36,7 @@ const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starti
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
-const NOT_YET_SUPPORTED = new Set<string>(['rsync', 'receive', 'relay']);
+const NOT_YET_SUPPORTED = new Set<string>(['receive', 'relay']);
 
 /**
  * Variables a rule may not add to a program's environment: each changes what code a program,
@@ -257,9 +257,51 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   if (NOT_YET_SUPPORTED.has(kind)) {
     return reader.error(body, `${key}.${kind}`, `rule kind "${kind}" is not supported by this version of ssh-dispatch`);
   }
-  const rule = parseExecRule(reader, body, `${key}.exec`);
+  const rule = kind === 'rsync' ? parseRsyncRule(reader, body, `${key}.rsync`) : parseExecRule(reader, body, `${key}.exec`);
   if (!name || !rule) return null;
   return { ...rule, name, where: reader.where(node) };
+}
+
+const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
+
+function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<RsyncRule, 'name' | 'where'> | null {
+  const fields = reader.map(node, key, ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'program', 'supervise'], ['root', 'access']);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+  const root = reader.string(fields.get('root') ?? null, `${key}.root`, ABSOLUTE_PATH);
+  const access = reader.string(fields.get('access') ?? null, `${key}.access`, {
+    test: (s) => (RSYNC_ACCESS as readonly string[]).includes(s),
+    expected: `one of ${RSYNC_ACCESS.join(', ')}`,
+  }) as RsyncAccess | null;
+  const flag = (name: string, fallback: boolean) => (fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback);
+  const deleting = flag('delete', false);
+  let maxDelete: number | null = null;
+  if (fields.has('max-delete')) {
+    const maxNode = fields.get('max-delete') ?? null;
+    if (!isScalar(maxNode) || typeof maxNode.value !== 'number' || !Number.isInteger(maxNode.value) || maxNode.value < 0) {
+      reader.error(maxNode, `${key}.max-delete`, `expected a whole number of files, 0 or more, got ${describe(maxNode)}`);
+    } else if (deleting !== true) {
+      reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
+    } else {
+      maxDelete = maxNode.value;
+    }
+  }
+  const rule = {
+    kind: 'rsync' as const,
+    root,
+    access,
+    delete: deleting,
+    maxDelete,
+    overwrite: flag('overwrite', true),
+    mungeLinks: flag('munge-links', true),
+    devices: flag('devices', false),
+    xattrs: flag('xattrs', false),
+    acls: flag('acls', false),
+    program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
+    supervise: flag('supervise', true),
+  };
+  if (reader.errors.length > errorsBefore) return null;
+  return rule as Omit<RsyncRule, 'name' | 'where'>;
 }
 
 function parseExecRule(reader: Reader, node: Node | null, key: string): Omit<ExecRule, 'name' | 'where'> | null {

@@ -34,7 +34,7 @@ export interface Identity {
   rules: Rule[];
 }
 
-export type Rule = ExecRule;
+export type Rule = ExecRule | RsyncRule;
 
 export interface RuleBase {
   name: string;
@@ -56,5 +56,30 @@ export interface ExecRule extends RuleBase {
    * true: spawn the program and wait, so the end record has its exit status and duration.
    * false: replace the dispatcher with it (execve); nothing stays resident, no end record.
    */
+  supervise: boolean;
+}
+
+export type RsyncAccess = 'read' | 'write' | 'read-write';
+
+export interface RsyncRule extends RuleBase {
+  kind: 'rsync';
+  /** Absolute; every client path is taken relative to it and must stay inside it. */
+  root: string;
+  /** read: the client pulls (--sender); write: it pushes; read-write: either. */
+  access: RsyncAccess;
+  /** Allow --delete*, --remove-source-files (deleting on the server). */
+  delete: boolean;
+  /** Cap deletions with a server-side --max-delete (only with delete: true). */
+  maxDelete: number | null;
+  /** false: never touch an existing file (adds --ignore-existing, refuses -b, --inplace, ...), like rrsync -no-overwrite. */
+  overwrite: boolean;
+  /** Add --munge-links: symlinks the client stores cannot be followed on the server; pulls unmunge them. */
+  mungeLinks: boolean;
+  /** Let a push create device and special files (otherwise --drop-D where rsync has it). */
+  devices: boolean;
+  xattrs: boolean;
+  acls: boolean;
+  /** The rsync that runs, by absolute path. */
+  program: string;
   supervise: boolean;
 }

@@ -1,0 +1,53 @@
+/**
+ * The on-disk half of path confinement: just before rsync runs, every path the decision
+ * allowed must still resolve inside the rule's root. decide/rsync/confine.ts checked the words;
+ * this checks the symlinks, by resolving the deepest existing prefix of each path.
+ *
+ * What it does not close: a symlink swapped in after this check and before rsync opens the path.
+ * rsync >= 3.5.0 resolves the destination and option paths itself with O_NOFOLLOW walks that
+ * accept only root- or self-owned symlinks, --confine-root bounds option paths and merge files,
+ * and --munge-links keeps the client from planting working symlinks; see README.
+ */
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { DenyReason } from '../decide/deny-reason.js';
+
+export type ConfineProblem = { reason: DenyReason; detail: string } | null;
+
+function inside(path: string, root: string): boolean {
+  return root === '/' || path === root || path.startsWith(`${root}/`);
+}
+
+function deepestExisting(path: string): string {
+  for (let p = path; ; p = dirname(p)) {
+    try {
+      lstatSync(p);
+      return p;
+    } catch {
+      if (p === '/') return p;
+    }
+  }
+}
+
+export function checkConfinement(root: string, paths: readonly string[]): ConfineProblem {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+    const stats = statSync(realRoot);
+    if (!stats.isDirectory()) return { reason: 'rsync-root-unusable', detail: `${root} is not a directory` };
+    if ((stats.mode & 0o002) !== 0) return { reason: 'rsync-root-unusable', detail: `${root} is writable by others` };
+  } catch (error) {
+    return { reason: 'rsync-root-unusable', detail: `${root}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}` };
+  }
+  for (const path of paths) {
+    const existing = deepestExisting(path);
+    let real: string;
+    try {
+      real = realpathSync(existing);
+    } catch (error) {
+      return { reason: 'rsync-symlink-escape', detail: `${existing}: ${(error as NodeJS.ErrnoException).code ?? 'unresolvable'}` };
+    }
+    if (!inside(real, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${existing} resolves to ${real}, outside ${root}` };
+  }
+  return null;
+}

@@ -1,0 +1,130 @@
+/**
+ * rsync rules: a parsed `rsync --server ...` checked against one rule, and the argv that runs.
+ *
+ * The argv is built, not passed through (rrsync's shape): the rule's rsync, --server, --sender
+ * if pulling, the client's options as vetted (path values rewritten under root), the options the
+ * server imposes, "--" so no operand can be read as an option, ".", the confined operands.
+ * rsync runs in root, so operands stay relative: --relative pulls keep the names they expect.
+ */
+import type { RsyncRule } from '../../policy/schema.js';
+import type { Request } from '../../request/request.js';
+import type { DenyReason } from '../deny-reason.js';
+import { minimalChildEnv, type ExecPlan } from '../plan.js';
+import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, type Confined } from './confine.js';
+import { parseServerArgs, type ServerOption } from './server-args.js';
+import type { Gate } from './server-options.js';
+
+/** What the installed rsync can do, probed at run time (act/rsync-features.ts). */
+export interface RsyncFeatures {
+  version: string | null;
+  /** --confine-root (rsync >= 3.5.0): bounds merge files and option paths to root. */
+  confineRoot: boolean;
+  /** --drop-D (rsync >= 3.5.0): a receiver creates no devices or specials. */
+  dropD: boolean;
+}
+
+export const NO_RSYNC_FEATURES: RsyncFeatures = { version: null, confineRoot: false, dropD: false };
+
+export type RsyncOutcome = { ok: true; plan: ExecPlan } | { ok: false; why: string; reason: DenyReason | null };
+
+function refuse(reason: DenyReason, why: string): RsyncOutcome {
+  return { ok: false, reason, why };
+}
+
+/** Why the rule refuses what `gate` guards, or null when it allows it. */
+function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
+  switch (gate) {
+    case 'delete':
+      return rule.delete ? null : 'deletes on the server (the rule has delete: false)';
+    case 'overwrite':
+      return rule.overwrite ? null : 'touches existing files (the rule has overwrite: false)';
+    case 'follow-links':
+      return rule.root === '/' ? null : 'follows symlinks, which can lead out of root';
+    case 'acls':
+      return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
+    case 'xattrs':
+      return rule.xattrs ? null : 'restores extended attributes (the rule has xattrs: false)';
+  }
+}
+
+function describe(option: ServerOption): string {
+  return option.name === '-' ? option.words[0]! : `--${option.name}`;
+}
+
+export function matchRsync(rule: RsyncRule, words: readonly string[], request: Request, features: RsyncFeatures): RsyncOutcome {
+  const parsed = parseServerArgs(words);
+  if (!parsed.ok) {
+    // Not rsync at all: simply not this rule's business.
+    return parsed.reason === 'rsync-not-server' && parsed.detail === 'not an rsync command' ? { ok: false, reason: null, why: 'not an rsync command' } : refuse(parsed.reason, parsed.detail);
+  }
+  const { sender, options, operands } = parsed.args;
+  if (sender && rule.access === 'write') return refuse('rsync-direction-refused', 'a pull (--sender) from a write-only rule');
+  if (!sender && rule.access === 'read') return refuse('rsync-direction-refused', 'a push to a read-only rule');
+
+  if (sender ? operands.length === 0 : operands.length !== 1) {
+    return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
+  }
+  const confinedOperands: Confined[] = operands.map((operand) => confineOperand(operand, rule.root));
+  for (const confined of confinedOperands) if (!confined.ok) return refuse('rsync-path-escapes-root', confined.why);
+  const operandPaths = confinedOperands.map((c) => (c as Extract<Confined, { ok: true }>).path);
+  const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
+
+  const argvOptions: string[] = [];
+  let deleting = false;
+  let clientMaxDelete: number | null = null;
+  for (const option of options) {
+    for (const gate of option.gates) {
+      const refusal = gateRefusal(rule, gate);
+      if (refusal) return refuse('rsync-option-refused', `${describe(option)}: ${refusal}`);
+      if (gate === 'delete') deleting = true;
+    }
+    if ((option.direction === 'push' && sender) || (option.direction === 'pull' && !sender)) {
+      return refuse('rsync-option-refused', `${describe(option)}: a client sends it only on a ${option.direction}`);
+    }
+    if (option.name === 'max-delete') clientMaxDelete = Number(option.value);
+
+    let value = option.value;
+    let confined: Confined | null = null;
+    if (option.arg === 'dest-path') confined = confineDestDir(option.value!, operands[0]!, rule.root, features.confineRoot && rule.root !== '/');
+    else if (option.arg === 'partial-path') confined = confinePartialDir(option.value!, rule.root);
+    else if (option.arg === 'files-from' && option.value !== '-') {
+      if (!sender) return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
+      confined = confineRootFile(option.value!, rule.root);
+    }
+    if (confined) {
+      if (!confined.ok) return refuse('rsync-path-escapes-root', `--${option.name}: ${confined.why}`);
+      value = confined.path;
+      checks.push(...confined.checks);
+    }
+    if (option.words.length === 2) argvOptions.push(option.words[0]!, value!);
+    else if (option.value !== null && option.name !== '-' && option.words[0]!.startsWith('--')) argvOptions.push(`--${option.name}=${value}`);
+    else argvOptions.push(option.words[0]!);
+  }
+
+  const imposed: string[] = [];
+  if (rule.mungeLinks) imposed.push('--munge-links');
+  if (!sender && !rule.devices && features.dropD) imposed.push('--drop-D');
+  if (rule.root !== '/' && features.confineRoot) imposed.push(`--confine-root=${rule.root}`);
+  if (!rule.overwrite && !sender) imposed.push('--ignore-existing');
+  // rsync takes the last --max-delete. The client's stays in force when it is the stricter one
+  // (its -1 means "delete nothing"); otherwise the rule's cap is appended after it.
+  if (deleting && rule.maxDelete !== null && (clientMaxDelete === null || clientMaxDelete > rule.maxDelete)) {
+    imposed.push(`--max-delete=${rule.maxDelete}`);
+  }
+
+  const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
+  return {
+    ok: true,
+    plan: {
+      kind: 'exec',
+      program: rule.program,
+      argv,
+      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: {} }),
+      cwd: rule.root,
+      umask: null,
+      timeoutMs: null,
+      supervise: rule.supervise,
+      confine: { root: rule.root, paths: [...new Set(checks)] },
+    },
+  };
+}
