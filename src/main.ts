@@ -30,6 +30,15 @@ Forced-command mode, for the command= option of an authorized_keys line. The ide
 and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
 Exit status: the program's own; 126 when the request is denied; 127 when it could not start.`;
 
+/**
+ * Node opens its inspector (a debugger on 127.0.0.1:9229) when it receives SIGUSR1, and rsync's
+ * exit_cleanup() sends SIGUSR1 to its whole process group on every error exit: a supervised
+ * rsync that a client makes fail would hand any local user a debugger in a root process.
+ * A listener replaces Node's built-in handler, so install one before anything else happens.
+ * SIGUSR2 would end a Node process with no listener; rsync uses it between its own processes.
+ */
+for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
+
 /** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
 function runtimeSupported(): boolean {
   return typeof process.execve === 'function';

@@ -191,6 +191,13 @@ export class ThrowawaySshd {
     ];
   }
 
+  /** For `rsync -e`: the ssh command line (options only; no path here has a space) and the host. */
+  rsyncRemoteShell(key: ClientKey): { shell: string; host: string } {
+    const args = this.sshArgs(key);
+    const host = args.pop()!;
+    return { shell: [SSH, ...args].join(' '), host };
+  }
+
   /** Runs `ssh host COMMAND` (or, with null, a session with no command) and collects the result. */
   ssh(key: ClientKey, command: string | null, options: SshOptions = {}): Promise<SshResult> {
     const args = this.sshArgs(key, ['-T', ...(options.extraArgs ?? [])]);

@@ -103,3 +103,25 @@ describe('fail closed', () => {
     expect(JSON.parse(readFileSync(audit, 'utf8').split('\n')[0]!)).toMatchObject({ id: 't', decision: 'allow' });
   });
 });
+
+describe('signals from the program', () => {
+  /**
+   * rsync's exit_cleanup() sends SIGUSR1 to its process group on any error exit, which includes
+   * the supervising dispatcher. Node's default answer to SIGUSR1 is to open a debugger on
+   * 127.0.0.1:9229 (found while testing a failed rsync push, 2026-11-24).
+   */
+  it('a SIGUSR1 or SIGUSR2 to the process group neither opens a debugger nor ends the dispatcher', () => {
+    const audit = join(dir, 'audit.jsonl');
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(
+      policy,
+      `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: signal-group\n        exec:\n          command: ["/bin/sh", "-c", "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"]\n`,
+      { mode: 0o600 },
+    );
+    const result = runBundle(['--id', 't', '--policy', policy], { SSH_ORIGINAL_COMMAND: `/bin/sh -c "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"` });
+    expect(result.stderr).not.toContain('Debugger listening');
+    expect(result.code).toBe(3);
+    const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records[1]).toMatchObject({ event: 'end', exit: 3 });
+  });
+});

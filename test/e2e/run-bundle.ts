@@ -7,8 +7,11 @@ export interface BundleResult {
   stderr: string;
 }
 
-/** Runs the built ssh-dispatch directly, with exactly the environment given. */
+/**
+ * Runs the built ssh-dispatch directly, with exactly the environment given, in a session and
+ * process group of its own (as sshd starts it), so that signals to its group stay there.
+ */
 export function runBundle(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): BundleResult {
-  const result = spawnSync(NODE, [BUNDLE, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, input, encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync('/usr/bin/setsid', ['--wait', NODE, BUNDLE, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, input, encoding: 'utf8', timeout: 20_000 });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
