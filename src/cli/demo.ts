@@ -3,6 +3,7 @@
  * one identity, a few real requests (allowed and refused), then the audit log they left.
  * Everything lives in a temp dir that is removed at the end; sshd is stopped by its pid.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -12,36 +13,41 @@ import { authorizedKeyLine, ThrowawaySshd } from '../lab/throwaway-sshd.js';
 export const DEMO_HELP = `Usage: ssh-dispatch demo
 
 Starts a throwaway OpenSSH sshd on 127.0.0.1 (temp keys, temp config, nothing of /etc/ssh or
-~/.ssh), sets ssh-dispatch as the forced command of a temp key, sends allowed and refused
-requests through real ssh, and prints the audit records. Needs openssh-server and
+~/.ssh), sets ssh-dispatch as the forced command of a temp key, sends a real rsync backup and
+refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server and
 openssh-client. Exit status: 0 when every request got the expected decision.`;
 
-interface Step {
-  title: string;
-  command: string | null;
-  expect: 'allow' | 'deny';
-}
+type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null } | { rsync: string[] });
 
 const ARCHIVE = 'host1-2026-11-23.tar.gz';
 
 const STEPS: Step[] = [
-  { title: 'The backup job verifies last night\'s archive', command: `sha256sum ${ARCHIVE}`, expect: 'allow' },
-  { title: 'The backup job checks the space used', command: 'du -sh .', expect: 'allow' },
-  { title: 'A stolen key asks for a shell', command: 'sh -c id', expect: 'deny' },
-  { title: 'It tries to read the policy through the allowed checksum command', command: 'sha256sum ../policies/demo.yaml', expect: 'deny' },
-  { title: 'It chains a second command', command: 'du -sh .; cat /etc/shadow', expect: 'deny' },
-  { title: 'It smuggles a command substitution', command: `sha256sum $(id -u).tar.gz`, expect: 'deny' },
-  { title: 'It opens an interactive session (no command)', command: null, expect: 'deny' },
+  { title: 'The nightly backup pushes with rsync', rsync: ['-a', 'data/', 'HOST:2026-11-24/'], expect: 'allow' },
+  { title: 'The next night links unchanged files to the previous one', rsync: ['-a', '--link-dest=../2026-11-24', 'data/', 'HOST:2026-11-25/'], expect: 'allow' },
+  { title: 'The backup job verifies an archive', ssh: `sha256sum ${ARCHIVE}`, expect: 'allow' },
+  { title: 'A stolen key tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
+  { title: 'It tries to read the backups back (a pull through a write-only rule)', rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'], expect: 'deny' },
+  { title: 'It tries to write outside the backup directory', rsync: ['-a', 'data/', 'HOST:../policies/'], expect: 'deny' },
+  { title: 'It asks for a shell', ssh: 'sh -c id', expect: 'deny' },
+  { title: 'It chains a second command', ssh: 'du -sh .; cat /etc/shadow', expect: 'deny' },
+  { title: 'It smuggles a command substitution', ssh: `sha256sum $(id -u).tar.gz`, expect: 'deny' },
+  { title: 'It opens an interactive session (no command)', ssh: null, expect: 'deny' },
 ];
 
 function policyText(backups: string, auditFile: string): string {
-  return `# The demo's policy: one identity, two harmless commands, nothing else.
+  return `# The demo's policy: one identity, a write-only rsync backup and two harmless commands.
 version: 1
 audit:
   file: ${auditFile}
 identities:
   demo-backup:
+    from: [127.0.0.1]
     rules:
+      - name: nightly
+        rsync:
+          root: ${backups}         # every client path stays inside it
+          access: write            # push only: a stolen key cannot read backups back
+          delete: false            # and cannot wipe them
       - name: checksum
         exec:
           command: "sha256sum *.tar.gz"     # one glob per word; * never matches / or ..
@@ -55,6 +61,15 @@ identities:
 `;
 }
 
+function lastDecision(auditFile: string): Record<string, unknown> | null {
+  const lines = readFileSync(auditFile, 'utf8').trim().split('\n').reverse();
+  for (const line of lines) {
+    const record = JSON.parse(line) as Record<string, unknown>;
+    if (record.event === 'decision') return record;
+  }
+  return null;
+}
+
 export async function runDemo(): Promise<number> {
   const bundle = realpathSync(process.argv[1]!);
   const sshd = await ThrowawaySshd.start();
@@ -64,6 +79,10 @@ export async function runDemo(): Promise<number> {
     const auditFile = join(sshd.dir, 'audit.jsonl');
     mkdirSync(backups, { mode: 0o700 });
     mkdirSync(policies, { mode: 0o700 });
+    mkdirSync(join(sshd.dir, 'data', 'etc'), { recursive: true });
+    mkdirSync(join(sshd.dir, 'empty'));
+    writeFileSync(join(sshd.dir, 'data', 'etc', 'hosts'), '127.0.0.1 localhost\n');
+    writeFileSync(join(sshd.dir, 'data', 'notes.txt'), 'what the nightly backup saves\n');
     writeFileSync(join(backups, ARCHIVE), gzipSync('pretend this is a tarball\n'));
     const policy = policyText(backups, auditFile);
     writeFileSync(join(policies, 'demo.yaml'), policy, { mode: 0o600 });
@@ -71,23 +90,37 @@ export async function runDemo(): Promise<number> {
     const key = await sshd.newClientKey('demo');
     const line = authorizedKeyLine('restrict', [process.execPath, bundle, '--id', 'demo-backup', '--policy', policies], key);
     sshd.authorize([line]);
+    const { shell, host } = sshd.rsyncRemoteShell(key);
 
     const out: string[] = [];
     out.push(`ssh-dispatch demo: a throwaway sshd (pid ${sshd.pid}) on 127.0.0.1:${sshd.port}, logging in as ${sshd.user}`);
     out.push('', 'authorized_keys:', `  ${line.replace(/(ssh-ed25519 \S{20})\S+/, '$1...')}`, '', 'policy (demo.yaml):');
     out.push(...policy.trimEnd().split('\n').map((l) => `  ${l}`));
-    console.log(out.join('\n'));
+    console.log(out.join('\n').replaceAll(sshd.dir, '$DEMO'));
 
     let surprises = 0;
     for (const [i, step] of STEPS.entries()) {
-      const result = await sshd.ssh(key, step.command);
-      const got = result.code === 0 ? 'allow' : result.code === 126 ? 'deny' : `exit ${result.code}`;
+      let shown: string;
+      let result: { code: number | null; output: string };
+      if ('rsync' in step) {
+        const args = step.rsync.map((a) => a.replace('HOST:', `${host}:`));
+        shown = `rsync ${step.rsync.join(' ').replace('HOST:', `${sshd.user}@127.0.0.1:`)}`;
+        const ran = spawnSync('/usr/bin/rsync', ['-e', shell, ...args], { cwd: sshd.dir, encoding: 'utf8', timeout: 60_000 });
+        result = { code: ran.status, output: ran.stdout + ran.stderr };
+      } else {
+        shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
+        const ran = await sshd.ssh(key, step.ssh);
+        result = { code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
+      }
+      const decision = lastDecision(auditFile);
+      const got = decision?.decision === 'allow' ? 'allow' : 'deny';
       if (got !== step.expect) surprises++;
-      const shown = step.command === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.command}'`;
       console.log(`\n${i + 1}. ${step.title} (expected: ${step.expect})\n   $ ${printable(shown)}`);
-      const output = (result.stdout.toString('utf8') + result.stderr).trimEnd();
-      for (const l of output.split('\n').filter(Boolean)) console.log(`   ${printable(l.replace(sshd.dir, '$DEMO'))}`);
-      console.log(`   exit status ${result.code}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`);
+      const lines = result.output.trimEnd().split('\n').filter(Boolean);
+      for (const l of lines.slice(0, 4)) console.log(`   ${printable(l.replaceAll(sshd.dir, '$DEMO'))}`);
+      if (lines.length > 4) console.log(`   ... (${lines.length - 4} more lines)`);
+      const why = decision ? (decision.decision === 'allow' ? `by rule ${String(decision.rule)}` : `${String(decision.reason)}: ${String(decision.detail ?? '')}`) : 'no record';
+      console.log(`   exit status ${result.code}; ${got} ${printable(why.replaceAll(sshd.dir, '$DEMO'))}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`);
     }
 
     console.log(`\nThe audit log (${auditFile.replace(sshd.dir, '$DEMO')}), one decision record per connection, an end record per program run:`);
@@ -97,9 +130,9 @@ export async function runDemo(): Promise<number> {
       if (r.event === 'decision') {
         const why = r.decision === 'allow' ? `rule ${String(r.rule)}` : String(r.reason);
         const command = r.command === null ? '(no command)' : JSON.stringify(r.command);
-        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(22)}  ${printable(command)}`);
+        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(24)}  ${printable(command.replaceAll(sshd.dir, '$DEMO'))}`);
       } else {
-        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  end    exit ${String(r.exit).padEnd(17)}  ${String(r.duration_ms)} ms`);
+        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  end    exit ${String(r.exit).padEnd(19)}  ${String(r.duration_ms)} ms`);
       }
     }
     console.log(surprises === 0 ? '\nEvery request got the expected decision.' : `\n${surprises} request(s) did not get the expected decision.`);
