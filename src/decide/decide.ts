@@ -61,7 +61,7 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
   // a rule refused) rather than a bare "no rule matched".
   let refusal: { reason: DenyReason; detail: string } | null = null;
   for (const rule of identity.rules) {
-    const outcome = tryRule(rule, tokens.words, request, facts);
+    const outcome = tryRule(rule, tokens.words, tokens.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
       return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
@@ -69,6 +69,10 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
     if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
   }
   if (refusal) return deny(refusal.reason, refusal.detail, tokens.words, trace);
+  if (tokens.globs.size > 0) {
+    const [index] = tokens.globs.keys();
+    return deny('tokenize-glob', `word ${index! + 1} holds an unquoted glob character (only rsync pull paths may)`, tokens.words, trace);
+  }
   return deny('no-rule-matched', `${identity.rules.length} rule(s) tried`, tokens.words, trace);
 }
 
@@ -91,11 +95,13 @@ function refuseRequester(identity: Identity, request: Request): Decision | null 
 
 type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null };
 
-function tryRule(rule: Rule, words: string[], request: Request, facts: HostFacts): RuleOutcome {
+function tryRule(rule: Rule, words: string[], globs: ReadonlyMap<number, string>, request: Request, facts: HostFacts): RuleOutcome {
   switch (rule.kind) {
     case 'rsync':
-      return matchRsync(rule, words, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES);
+      return matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES);
     case 'exec': {
+      // A shell would have expanded it; an exec rule's words are matched as they are.
+      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
       const match = matchExecWords(rule, words);
       if (!match.ok) return match;
       return {

@@ -17,7 +17,12 @@ export interface ExecPlan {
    * Paths that must still resolve inside `root` on disk when the program starts (rsync rules):
    * the decision checked them lexically, act/confine-check.ts checks the symlinks.
    */
-  confine: { root: string; paths: string[] } | null;
+  confine: {
+    root: string;
+    paths: string[];
+    /** rsync pull operands that are wildcards: expanded inside root by act/expand-wildcards.ts, in place of argv[argvIndex]. */
+    wildcards: { argvIndex: number; pattern: string }[];
+  } | null;
 }
 
 export type Plan = ExecPlan;

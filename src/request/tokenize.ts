@@ -23,7 +23,16 @@ export const MAX_WORDS = 4096;
 export const MAX_WORD_BYTES = 4096;
 
 export type Tokenized =
-  | { ok: true; words: string[] }
+  | {
+      ok: true;
+      words: string[];
+      /**
+       * Words with unquoted glob characters (* ? [), which a shell would have expanded: index →
+       * a micromatch pattern in which the quoted and escaped characters are escaped. Only an
+       * rsync pull operand may carry one (rsync clients send `host:'logs/*.gz'` unescaped).
+       */
+      globs: ReadonlyMap<number, string>;
+    }
   | { ok: false; reason: DenyReason; detail: string };
 
 // C0 controls except tab (handled by the tokenizer: allowed only between words), DEL, C1.
@@ -39,7 +48,6 @@ const UNQUOTED_REFUSED: Record<string, DenyReason> = {
   ';': 'tokenize-operator', '&': 'tokenize-operator', '|': 'tokenize-operator',
   '<': 'tokenize-operator', '>': 'tokenize-operator', '(': 'tokenize-operator', ')': 'tokenize-operator',
   '`': 'tokenize-substitution',
-  '*': 'tokenize-glob', '?': 'tokenize-glob', '[': 'tokenize-glob',
   // sh reads `a#b` as one word, but shell-quote reads a comment: refuse both readings.
   '#': 'tokenize-comment',
   '{': 'tokenize-expansion', '}': 'tokenize-expansion', '!': 'tokenize-expansion',
@@ -64,15 +72,28 @@ export function tokenize(command: string): Tokenized {
   if (invisible) return refuse('tokenize-invisible-character', `U+${hex4(invisible[0])} at offset ${invisible.index}`);
 
   const words: string[] = [];
+  const globs = new Map<number, string>();
   // Words in which a glob character was escaped: shell-quote returns those as glob objects.
   const escapedGlob = new Set<number>();
   let word = '';
+  // The same word as a micromatch pattern: literal characters escaped, unquoted globs bare.
+  let pattern = '';
+  let globbed = false;
   let inWord = false;
   let i = 0;
   const n = command.length;
+  const literal = (text: string) => {
+    word += text;
+    pattern += text.replace(MICROMATCH_SPECIAL, '\\$&');
+  };
   const endWord = () => {
-    if (inWord) words.push(word);
+    if (inWord) {
+      if (globbed) globs.set(words.length, pattern);
+      words.push(word);
+    }
     word = '';
+    pattern = '';
+    globbed = false;
     inWord = false;
   };
 
@@ -86,7 +107,7 @@ export function tokenize(command: string): Tokenized {
       if (next === undefined) return refuse('tokenize-trailing-backslash', `offset ${i}`);
       if (next === '\t') return refuse('tokenize-control-character', `escaped tab at offset ${i + 1}`);
       if (next === '*' || next === '?' || next === '[') escapedGlob.add(words.length);
-      word += next;
+      literal(next);
       inWord = true;
       i += 2;
     } else if (c === "'") {
@@ -94,7 +115,7 @@ export function tokenize(command: string): Tokenized {
       if (close < 0) return refuse('tokenize-unbalanced-quote', `single quote at offset ${i}`);
       const quoted = command.slice(i + 1, close);
       if (quoted.includes('\t')) return refuse('tokenize-control-character', `tab inside quotes at offset ${i}`);
-      word += quoted;
+      literal(quoted);
       inWord = true;
       i = close + 1;
     } else if (c === '"') {
@@ -112,13 +133,13 @@ export function tokenize(command: string): Tokenized {
         if (d === '\\') {
           const e = command[j + 1];
           if (e === '$' || e === '`' || e === '"' || e === '\\') {
-            word += e;
+            literal(e);
             j += 2;
             continue;
           }
           // Before any other character the backslash is itself literal (POSIX 2.2.3).
         }
-        word += d;
+        literal(d);
         j++;
       }
       inWord = true;
@@ -128,10 +149,17 @@ export function tokenize(command: string): Tokenized {
       return refuse(reason, `${what} at offset ${i}`);
     } else if (c === '~' && !inWord) {
       return refuse('tokenize-expansion', `~ at the start of a word, offset ${i}`);
+    } else if (c === '*' || c === '?' || c === '[' || c === ']') {
+      // Unquoted glob characters stay in the pattern as they are ("]" closes a "[").
+      word += c;
+      pattern += c;
+      if (c !== ']') globbed = true;
+      inWord = true;
+      i++;
     } else {
       const reason = UNQUOTED_REFUSED[c];
       if (reason) return refuse(reason, `${c} at offset ${i}`);
-      word += c;
+      literal(c);
       inWord = true;
       i++;
     }
@@ -144,13 +172,16 @@ export function tokenize(command: string): Tokenized {
     if (wordBytes > MAX_WORD_BYTES) return refuse('tokenize-word-too-long', `word ${index + 1}: ${wordBytes} bytes`);
   }
 
-  const disagreement = crossCheckWithShellQuote(command, words, escapedGlob);
+  const disagreement = crossCheckWithShellQuote(command, words, new Set([...escapedGlob, ...globs.keys()]));
   if (disagreement) return refuse('tokenize-divergence', disagreement);
-  return { ok: true, words };
+  return { ok: true, words, globs };
 }
 
-/** Returns why shell-quote disagrees with `words`, or null when it reads the same words. */
-function crossCheckWithShellQuote(command: string, words: string[], escapedGlob: Set<number>): string | null {
+/**
+ * Returns why shell-quote disagrees with `words`, or null when it reads the same words.
+ * `globWords`: words shell-quote returns as glob objects (it keeps no record of escapes).
+ */
+function crossCheckWithShellQuote(command: string, words: string[], globWords: Set<number>): string | null {
   let tokens: ReturnType<typeof shellQuoteParse>;
   try {
     // The callback turns every variable into an object instead of a silent "".
@@ -163,7 +194,7 @@ function crossCheckWithShellQuote(command: string, words: string[], escapedGlob:
     const word = words[index]!;
     if (typeof token === 'string') {
       if (token !== word) return `word ${index + 1} differs`;
-    } else if ('op' in token && token.op === 'glob' && escapedGlob.has(index)) {
+    } else if ('op' in token && token.op === 'glob' && globWords.has(index)) {
       if (token.pattern !== word) return `word ${index + 1} differs`;
     } else {
       return `word ${index + 1} is not a plain word to shell-quote`;
@@ -171,6 +202,9 @@ function crossCheckWithShellQuote(command: string, words: string[], escapedGlob:
   }
   return null;
 }
+
+/** Characters micromatch reads as syntax; escaped in a pattern where they are literal. */
+const MICROMATCH_SPECIAL = /[\\*?[\]{}()!+@|]/g;
 
 function hex4(char: string): string {
   return char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');

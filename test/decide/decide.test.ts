@@ -94,6 +94,8 @@ const rows: Row[] = [
   { name: 'a blank command', command: '  \t ', deny: 'no-command' },
   { name: 'a tokenizer refusal comes before the rules', command: 'du -sh /srv/backup/host1/x; id', deny: 'tokenize-operator' },
   { name: 'a shell', command: 'sh -c id', deny: 'no-rule-matched' },
+  { name: 'an unquoted glob a shell would have expanded', command: 'du -sh /srv/backup/host1/*', deny: 'tokenize-glob' },
+  { name: 'a quoted glob is a literal word (a file named *)', command: "du -sh '/srv/backup/host1/*'", allow: 'disk-usage', argv: ['/usr/bin/du', '-sh', '/srv/backup/host1/*'] },
   { name: 'bash -i', command: 'bash -i', deny: 'no-rule-matched' },
   { name: 'an extra word', command: 'du -sh /srv/backup/host1/etc /etc', deny: 'no-rule-matched' },
   { name: 'a missing word', command: 'du -sh', deny: 'no-rule-matched' },

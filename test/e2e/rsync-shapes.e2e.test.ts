@@ -146,11 +146,33 @@ describe('pulls', () => {
     ['two sources', ['-a', 'HOST:logs/app.log', 'HOST:logs/db.log', 'local/'], 'db.log'],
     ['root itself', ['-a', 'HOST:/', 'local/'], 'logs/app.log'],
     ['with --relative and /./', ['-aR', 'HOST:/./logs/app.log', 'local/'], 'logs/app.log'],
+    ['a wildcard (the client sends it unescaped)', ['-a', 'HOST:logs/*.log', 'local/'], 'db.log'],
+    ['a wildcard that matches nothing fails as with a shell', ['-a', 'HOST:logs/*.zip', 'local/'], null],
   ])('%s', (_name, args, expected) => {
     process.chdir(dir);
     const result = rsync('pull', args as string[]);
+    if (expected === null) {
+      expect(result.out).toContain('logs/*.zip');
+      expect(result.code).toBe(23); // rsync: "some files could not be transferred"
+      return;
+    }
     expect(result.code, result.out).toBe(0);
     expect(existsSync(join(local, expected as string))).toBe(true);
+  });
+
+  it('a wildcard is expanded inside root; the decision record shows what it became', () => {
+    process.chdir(dir);
+    expect(rsync('pull', ['-a', 'HOST:logs/*.log', 'local/']).code).toBe(0);
+    const argv = lastDecision().argv as string[];
+    expect(argv.slice(-2)).toEqual(['logs/app.log', 'logs/db.log']);
+  });
+
+  it('a wildcard that matches a symlink out of root is refused', () => {
+    symlinkSync('/etc', join(root, 'logs', 'etc.log'));
+    process.chdir(dir);
+    expect(rsync('pull', ['-a', 'HOST:logs/*.log/', 'local/']).code).not.toBe(0);
+    expect(lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-symlink-escape' });
+    expect(existsSync(join(local, 'passwd'))).toBe(false);
   });
 
   it('--files-from a list inside root', () => {

@@ -74,10 +74,6 @@ const refused: [string, string, string][] = [
   ['tilde user', 'cat ~root/x', 'tokenize-expansion'],
   ['braces', 'cat {a,b}', 'tokenize-expansion'],
   ['bang', '! ls', 'tokenize-expansion'],
-  // globs
-  ['star', 'cat *.gz', 'tokenize-glob'],
-  ['question', 'cat a?', 'tokenize-glob'],
-  ['bracket', 'cat [ab]', 'tokenize-glob'],
   // comments
   ['comment', 'ls # x', 'tokenize-comment'],
   ['hash inside a word (sh: literal, shell-quote: comment)', 'cat a#b', 'tokenize-comment'],
@@ -118,7 +114,27 @@ const refused: [string, string, string][] = [
 
 describe('tokenize', () => {
   it.each(accepted)('%j → words', (command, words) => {
-    expect(tokenize(command)).toEqual({ ok: true, words });
+    expect(tokenize(command)).toEqual({ ok: true, words, globs: new Map() });
+  });
+
+  // Unquoted glob characters are not refused here: the word is kept, with a micromatch pattern
+  // in which what was quoted or escaped is escaped. decide() lets only rsync pull paths use it.
+  it.each([
+    ['cat *.gz', 1, '*.gz', '*.gz'],
+    ['cat a?', 1, 'a?', 'a?'],
+    ['cat [ab]', 1, '[ab]', '[ab]'],
+    ['cat logs/*.log', 1, 'logs/*.log', 'logs/*.log'],
+    ["cat 'my dir'/*.txt", 1, 'my dir/*.txt', 'my dir/*.txt'],
+    ['cat a\\*b*', 1, 'a*b*', 'a\\*b*'],
+    ["cat 'x(1)'*", 1, 'x(1)*', 'x\\(1\\)*'],
+    ['cat a+b@c*', 1, 'a+b@c*', 'a\\+b\\@c*'],
+  ])('%j keeps word %i as %j with pattern %j', (command, index, word, pattern) => {
+    const result = tokenize(command);
+    expect(result.ok).toBe(true);
+    if (!result.ok) return;
+    expect(result.words[index]).toBe(word);
+    expect(result.globs.get(index)).toBe(pattern);
+    expect(result.globs.size).toBe(1);
   });
 
   it.each(refused)('refuses %s', (_name, command, reason) => {

@@ -51,7 +51,7 @@ function describe(option: ServerOption): string {
   return option.name === '-' ? option.words[0]! : `--${option.name}`;
 }
 
-export function matchRsync(rule: RsyncRule, words: readonly string[], request: Request, features: RsyncFeatures): RsyncOutcome {
+export function matchRsync(rule: RsyncRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request, features: RsyncFeatures): RsyncOutcome {
   const parsed = parseServerArgs(words);
   if (!parsed.ok) {
     // Not rsync at all: simply not this rule's business.
@@ -61,6 +61,13 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], request: R
   if (sender && rule.access === 'write') return refuse('rsync-direction-refused', 'a pull (--sender) from a write-only rule');
   if (!sender && rule.access === 'read') return refuse('rsync-direction-refused', 'a push to a read-only rule');
 
+  // Unquoted wildcards: a remote shell would have expanded them in a pull's source paths, and
+  // rsync clients send them so (`host:'logs/*.gz'`). Anywhere else they are refused.
+  const firstOperand = words.length - operands.length;
+  for (const index of globs.keys()) {
+    if (index < firstOperand) return refuse('tokenize-glob', `a wildcard in an option: ${words[index]}`);
+    if (!sender) return refuse('tokenize-glob', `a wildcard in a push destination: ${words[index]}`);
+  }
   if (sender ? operands.length === 0 : operands.length !== 1) {
     return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
   }
@@ -113,6 +120,11 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], request: R
   }
 
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
+  const operandsAt = argv.length - operandPaths.length;
+  const wildcards = [...globs.entries()].map(([index, pattern]) => ({
+    argvIndex: operandsAt + (index - firstOperand),
+    pattern: pattern.replace(/^\/+/, ''),
+  }));
   return {
     ok: true,
     plan: {
@@ -124,7 +136,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], request: R
       umask: null,
       timeoutMs: null,
       supervise: rule.supervise,
-      confine: { root: rule.root, paths: [...new Set(checks)] },
+      confine: { root: rule.root, paths: [...new Set(checks)], wildcards },
     },
   };
 }

@@ -219,6 +219,10 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . ~/x`, deny: 'tokenize-expansion' },
   { id: 'w', command: `rsync --server ${B} . $HOME/.ssh`, deny: 'tokenize-variable' },
   { id: 'r', command: `rsync --server --sender ${B} . 'logs/*.gz'`, argv: pull()('logs/*.gz') }, // quoted: a literal name, not a pattern
+  { id: 'r', command: `rsync --server --sender ${B} . logs/*.gz`, argv: pull()('logs/*.gz') }, // a wildcard: expanded on the host (see below)
+  { id: 'w', command: `rsync --server ${B} . dst/*`, deny: 'tokenize-glob', naming: 'push destination' },
+  { id: 'w', command: `rsync --server ${B} --link-dest ../p* . dst/`, deny: 'tokenize-glob', naming: 'in an option' },
+  { id: 'r', command: `rsync --server --sender ${B} . ../*`, deny: 'rsync-path-escapes-root' },
 
   // --- two rules: the one whose root and direction fit is found; the record names the first refusal
   { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
@@ -260,6 +264,19 @@ describe('rsync rules on an older rsync', () => {
   });
 });
 
+describe('wildcards in pull paths', () => {
+  it('are handed to the host for expansion, with their argv place and a pattern relative to root', () => {
+    const decision = decide(policy, requestFor('r', `rsync --server --sender ${B} . /logs/*.gz src/ a\\*b?`), facts(V35));
+    expect(decision.decision).toBe('allow');
+    if (decision.decision !== 'allow') return;
+    const argv = decision.plan.argv;
+    expect(decision.plan.confine!.wildcards).toEqual([
+      { argvIndex: argv.length - 3, pattern: 'logs/*.gz' },
+      { argvIndex: argv.length - 1, pattern: 'a\\*b?' },
+    ]);
+  });
+});
+
 describe('the plan', () => {
   it('runs rsync in root with the minimal environment and lists the paths to re-check on disk', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V35));
@@ -267,6 +284,6 @@ describe('the plan', () => {
     if (decision.decision !== 'allow') return;
     expect(decision.plan.cwd).toBe(ROOT);
     expect(Object.keys(decision.plan.env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
-    expect(decision.plan.confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`] });
+    expect(decision.plan.confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [] });
   });
 });
