@@ -1,24 +1,46 @@
-// Bundles src/main.ts into the one file that ships: dist/ssh-dispatch.mjs.
-// One file, because sshd starts it for every connection and module resolution costs time.
+// Builds what ships, in dist/:
+//   ssh-dispatch.cjs       the launcher sshd runs (src/entry.ts): guards signals, enables the
+//                          compile cache, then loads the bundle
+//   ssh-dispatch-core.cjs  the program (src/main.ts and everything it uses), one bundled file
+//
+// CommonJS in one file, because sshd starts it for every connection: measured on Node 24, the
+// split ES-module build took 4 ms longer to start (module resolution of every chunk). Parts only
+// some runs need (the YAML parser on a policy-cache miss, explain, check, demo) are dynamic
+// imports, which esbuild wraps in initialisers: compiled with the file, never run unless used.
 import { build } from 'esbuild';
-import { chmodSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const BUNDLE = fileURLToPath(new URL('../dist/ssh-dispatch.mjs', import.meta.url));
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const SRC = fileURLToPath(new URL('../src/', import.meta.url));
+export const BUNDLE = `${DIST}ssh-dispatch.cjs`;
+
+/** A hash of the sources: compiled policy caches of another build are never read. */
+function buildId() {
+  const hash = createHash('sha256');
+  for (const file of readdirSync(SRC, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).sort()) {
+    hash.update(`${file}\0`).update(readFileSync(`${SRC}${file}`));
+  }
+  return hash.digest('hex').slice(0, 16);
+}
+
+const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, legalComments: 'none', logLevel: 'warning' };
 
 export async function buildBundle() {
+  rmSync(DIST, { recursive: true, force: true });
   await build({
-    entryPoints: [fileURLToPath(new URL('../src/main.ts', import.meta.url))],
+    ...common,
+    entryPoints: [`${SRC}main.ts`],
+    outfile: `${DIST}ssh-dispatch-core.cjs`,
+    define: { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()) },
+  });
+  await build({
+    ...common,
+    entryPoints: [`${SRC}entry.ts`],
     outfile: BUNDLE,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    legalComments: 'none',
-    logLevel: 'warning',
-    // CommonJS dependencies (micromatch, shell-quote) call require() for Node built-ins.
-    banner: { js: '#!/usr/bin/env node\nimport { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
+    external: ['./ssh-dispatch-core.cjs'],
+    banner: { js: '#!/usr/bin/env node' },
   });
   chmodSync(BUNDLE, 0o755);
 }

@@ -3,7 +3,7 @@
 # it installs only what is missing.
 #   - Debian packages: openssh-server, openssh-client, rsync (needs root; apt-get)
 #   - npm packages: npm ci (includes the node devDependency, the Node 24 runtime npm scripts use)
-#   - the bundle: dist/ssh-dispatch.mjs
+#   - the bundle: dist/ssh-dispatch.cjs (launcher) and dist/ssh-dispatch-core.cjs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -1,15 +1,16 @@
 /**
- * ssh-dispatch: argv → subcommand. The only place that sets the exit status.
+ * ssh-dispatch: argv → subcommand. The only place that sets the exit status. (entry.ts, the
+ * file sshd runs, loads this after guarding signals and enabling the compile cache.)
  *
  * With no subcommand (or `run`) this is the forced-command mode that sshd starts for every
  * connection; any unexpected error there is a deny.
  */
 import { UsageError } from './cli/args.js';
-import { runCheck } from './cli/check.js';
-import { DEMO_HELP, runDemo } from './cli/demo.js';
-import { runExplain } from './cli/explain.js';
 import { denyToClient, runForcedCommand } from './cli/run.js';
 import { tellSyslog } from './audit/sink.js';
+
+// The forced-command mode is imported statically; what only people run is loaded on demand,
+// so that a connection never pays for the demo's sshd lab, explain or check.
 
 const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-command mode (for authorized_keys)
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
@@ -29,15 +30,6 @@ const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
 and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
 Exit status: the program's own; 126 when the request is denied; 127 when it could not start.`;
-
-/**
- * Node opens its inspector (a debugger on 127.0.0.1:9229) when it receives SIGUSR1, and rsync's
- * exit_cleanup() sends SIGUSR1 to its whole process group on every error exit: a supervised
- * rsync that a client makes fail would hand any local user a debugger in a root process.
- * A listener replaces Node's built-in handler, so install one before anything else happens.
- * SIGUSR2 would end a Node process with no listener; rsync uses it between its own processes.
- */
-for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
 
 /** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
 function runtimeSupported(): boolean {
@@ -72,16 +64,18 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (first) {
       case 'explain':
-        return runExplain(rest);
+        return (await import('./cli/explain.js')).runExplain(rest);
       case 'check':
-        return runCheck(rest);
-      case 'demo':
+        return (await import('./cli/check.js')).runCheck(rest);
+      case 'demo': {
+        const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
         if (rest.includes('--help') || rest.includes('-h')) {
           console.log(DEMO_HELP);
           return 0;
         }
         if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
         return await runDemo();
+      }
       case 'help':
       case '--help':
       case '-h':

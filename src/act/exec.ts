@@ -9,10 +9,10 @@
  * - supervise: false: process.execve replaces the dispatcher. Nothing stays resident and there
  *   is no end record; the decision record is the last thing the dispatcher writes.
  */
-import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import type { ExecPlan } from '../decide/plan.js';
 import type { EndFacts } from '../audit/record.js';
+import { childProcess } from '../lazy-builtins.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
 const KILL_GRACE_MS = 5000;
@@ -43,7 +43,7 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
   const elapsed = () => Math.round(performance.now() - started);
   applyProcessSettings(plan);
   return new Promise((resolve) => {
-    const child = spawn(plan.program, plan.argv.slice(1), {
+    const child = childProcess().spawn(plan.program, plan.argv.slice(1), {
       argv0: plan.argv[0],
       env: plan.env,
       cwd: plan.cwd ?? undefined,

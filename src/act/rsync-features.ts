@@ -3,15 +3,15 @@
  * argv uses --confine-root and --drop-D where rsync >= 3.5.0 has them and stays valid on an
  * older rsync (which lacks those two protections: see README "rsync rules").
  */
-import { spawnSync } from 'node:child_process';
 import type { HostFacts } from '../decide/decide.js';
 import { looksLikeRsync } from '../decide/rsync/server-args.js';
 import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../decide/rsync/rsync-rule.js';
 import type { Identity } from '../policy/schema.js';
+import { childProcess } from '../lazy-builtins.js';
 
 export function probeRsync(program: string): RsyncFeatures {
   try {
-    const result = spawnSync(program, ['--help'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const result = childProcess().spawnSync(program, ['--help'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
     const help = result.stdout ?? '';
     const version = /rsync\s+version\s+(\S+)/.exec(help)?.[1] ?? null;
     return { version, confineRoot: help.includes('--confine-root'), dropD: help.includes('--drop-D') };

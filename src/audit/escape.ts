@@ -6,7 +6,7 @@
  * whoever runs `tail`, bidi overrides cannot reorder what is read, NUL cannot truncate it for C
  * tools. JSON readers get the original text back exactly.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../lazy-builtins.js';
 
 export const MAX_LOGGED_COMMAND_CHARS = 4096;
 
@@ -20,7 +20,7 @@ export function boundedCommand(command: string): { command: string; command_byte
   return {
     command: command.slice(0, MAX_LOGGED_COMMAND_CHARS),
     command_bytes: Buffer.byteLength(command, 'utf8'),
-    command_sha256: createHash('sha256').update(command, 'utf8').digest('hex'),
+    command_sha256: sha256(command, 'hex'),
   };
 }
 

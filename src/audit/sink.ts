@@ -7,8 +7,8 @@
  * symlink or FIFO from redirecting or blocking the log (rrsync's safe_open_logfile does the same).
  * The descriptor is close-on-exec (Node's default), so no child inherits it.
  */
-import { spawnSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { childProcess } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
 
 export type AuditOpen = { ok: true; log: AuditLog } | { ok: false; error: string };
@@ -52,7 +52,7 @@ export class AuditLog {
  */
 export function tellSyslog(message: string): void {
   try {
-    spawnSync('/usr/bin/logger', ['-t', 'ssh-dispatch', '-p', 'auth.err', '--', message], { stdio: 'ignore', timeout: 2000 });
+    childProcess().spawnSync('/usr/bin/logger', ['-t', 'ssh-dispatch', '-p', 'auth.err', '--', message], { stdio: 'ignore', timeout: 2000 });
   } catch {
     // Nothing is left to tell; the client has been denied already.
   }

@@ -9,7 +9,7 @@ import { decideOnHost } from './host-decision.js';
 import { describeDenyReason } from '../decide/deny-reason.js';
 import { parseAddress } from '../decide/from.js';
 import { loadPolicy } from '../policy/load.js';
-import { formatPolicyError } from '../policy/parse.js';
+import { formatPolicyError } from '../policy/errors.js';
 import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { parseFlags, UsageError } from './args.js';
@@ -28,7 +28,7 @@ as ssh joins them. An empty COMMAND ('') stands for a session that sent no comma
 
 Exit status: 0 allow, 1 deny, 2 usage error or a policy that does not load.`;
 
-export function runExplain(args: string[]): number {
+export async function runExplain(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
@@ -50,7 +50,7 @@ export function runExplain(args: string[]): number {
   if (positionals.length === 0) throw new UsageError("give the command after --, or '' for a session that sent none");
   if (values.from !== undefined && parseAddress(values.from) === null) throw new UsageError(`--from: not an IP address: ${values.from}`);
 
-  const loaded = loadPolicy(values.policy ?? DEFAULT_POLICY_PATH);
+  const loaded = await loadPolicy(values.policy ?? DEFAULT_POLICY_PATH);
   if (!loaded.ok) {
     for (const error of loaded.errors) process.stderr.write(`${printable(formatPolicyError(error))}\n`);
     process.stderr.write('ssh-dispatch: the policy does not load, so every request would be denied\n');

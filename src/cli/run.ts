@@ -5,7 +5,7 @@
  * What the client learns is one fixed line and an exit status. The reason is in the audit log,
  * where the admin reads it (OpenSSH keeps the same split between its log and the client).
  */
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
 import { decisionRecord, endRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
@@ -13,7 +13,7 @@ import type { Decision } from '../decide/decide.js';
 import { decideOnHost } from './host-decision.js';
 import type { DenyReason } from '../decide/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
-import { formatPolicyError } from '../policy/parse.js';
+import { formatPolicyError } from '../policy/errors.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
 import { parseFlags } from './args.js';
@@ -25,6 +25,18 @@ const DENIED_MESSAGE = 'ssh-dispatch: request denied\n';
 export function denyToClient(): number {
   process.stderr.write(DENIED_MESSAGE);
   return EXIT_DENIED;
+}
+
+/** 16 random hex digits from the kernel, without loading node:crypto for it. */
+function sessionId(): string {
+  const bytes = Buffer.alloc(8);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, bytes, 0, 8, null);
+  } finally {
+    closeSync(fd);
+  }
+  return bytes.toString('hex');
 }
 
 export async function runForcedCommand(args: string[]): Promise<number> {
@@ -40,14 +52,14 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     return denyToClient();
   }
 
-  const session = randomBytes(8).toString('hex');
+  const session = sessionId();
   const request = readRequest(identity, process.env, new Date());
   const refuse = (reason: DenyReason, detail: string): Decision => ({ decision: 'deny', reason, detail, words: null, trace: [] });
   let auditFile = DEFAULT_AUDIT_FILE;
   let decision: Decision;
   try {
     const unsafe = unsafeVariablesSet(process.env);
-    const loaded = loadPolicy(policyPath);
+    const loaded = await loadPolicy(policyPath, { identity, writeCache: true });
     if (loaded.ok) auditFile = loaded.policy.audit.file;
     if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
     else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));

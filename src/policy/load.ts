@@ -5,15 +5,27 @@
  * have written is not a policy, so each file, the directory, and every directory above them
  * must be owned by root or the running user and not writable by group or others. Sticky
  * directories above (like /tmp) are accepted: others cannot replace entries they do not own.
- * Ownership and mode are checked on the open descriptor of what is then read, so a file
- * swapped between check and read is not what gets checked.
+ * Symlinks among the policy files are refused.
+ *
+ * A connection usually reads the compiled cache (cache.ts) instead of the YAML: the YAML parser
+ * is loaded only on a miss, and `check` and `explain` always parse.
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parsePolicyText, type PolicyError, type PolicyFragment } from './parse.js';
-import { DEFAULT_AUDIT_FILE, type Identity, type Policy, type Where } from './schema.js';
+import { cacheSignature, CACHE_DIR_NAME, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import type { PolicyError } from './errors.js';
+import type { PolicyFragment } from './parse.js';
+import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Identity, type Policy, type Where } from './schema.js';
 
-export type LoadedPolicy = { ok: true; policy: Policy } | { ok: false; errors: PolicyError[] };
+export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[] };
+
+export interface LoadOptions {
+  uid?: number;
+  /** Read the cache for this identity only (forced-command mode); otherwise parse everything. */
+  identity?: string;
+  /** Write the cache after parsing, where the policy directory is writable. */
+  writeCache?: boolean;
+}
 
 const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -22,16 +34,18 @@ function fail(file: string, message: string): LoadedPolicy {
 }
 
 /** Why `stats` could have been written by someone we do not trust, or null. */
-function untrustedWriter(stats: Stats, uid: number, allowSticky: boolean): string | null {
-  if (stats.uid !== 0 && stats.uid !== uid) return `owned by uid ${stats.uid}, not by root or the running user (uid ${uid})`;
-  const writableByOthers = (stats.mode & 0o022) !== 0;
-  if (writableByOthers && !(allowSticky && stats.isDirectory() && (stats.mode & 0o1000) !== 0)) {
-    return `writable by group or others (mode ${(stats.mode & 0o7777).toString(8).padStart(4, '0')}): chmod go-w it`;
+function untrustedWriter(stats: Stats | BigIntStats, uid: number, allowSticky: boolean): string | null {
+  const owner = Number(stats.uid);
+  const mode = Number(stats.mode);
+  if (owner !== 0 && owner !== uid) return `owned by uid ${owner}, not by root or the running user (uid ${uid})`;
+  if ((mode & 0o022) !== 0 && !(allowSticky && stats.isDirectory() && (mode & 0o1000) !== 0)) {
+    return `writable by group or others (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}): chmod go-w it`;
   }
   return null;
 }
 
-export function loadPolicy(path: string, uid: number = process.getuid?.() ?? 0): LoadedPolicy {
+/** The policy's files, trusted and in load order, with their stats; or why not. */
+function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
   let realPath: string;
   let stats: Stats;
   try {
@@ -40,43 +54,83 @@ export function loadPolicy(path: string, uid: number = process.getuid?.() ?? 0):
     // Every directory above the policy: a writable one lets others replace what lies below.
     for (let dir = dirname(realPath); ; dir = dirname(dir)) {
       const why = untrustedWriter(statSync(dir), uid, true);
-      if (why) return fail(path, `directory ${dir} is ${why}`);
+      if (why) return fail(path, `directory ${dir} is ${why}`) as { ok: false; errors: PolicyError[] };
       if (dir === '/') break;
     }
   } catch (error) {
-    return fail(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    return fail(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`) as { ok: false; errors: PolicyError[] };
   }
-
-  let files: string[];
+  let names: string[];
   if (stats.isDirectory()) {
     const why = untrustedWriter(stats, uid, false);
-    if (why) return fail(path, `policy directory is ${why}`);
-    files = readdirSync(realPath)
+    if (why) return fail(path, `policy directory is ${why}`) as { ok: false; errors: PolicyError[] };
+    names = readdirSync(realPath)
       .filter((name) => /\.ya?ml$/.test(name) && !name.startsWith('.'))
       .sort()
       .map((name) => join(realPath, name));
-    if (files.length === 0) return fail(path, 'no *.yaml or *.yml files in this directory');
+    if (names.length === 0) return fail(path, 'no *.yaml or *.yml files in this directory') as { ok: false; errors: PolicyError[] };
   } else {
-    files = [realPath];
+    names = [realPath];
+  }
+  const errors: PolicyError[] = [];
+  const files: PolicyFileStat[] = [];
+  for (const file of names) {
+    let fileStats: BigIntStats;
+    try {
+      fileStats = lstatSync(file, { bigint: true });
+    } catch (error) {
+      errors.push({ file, line: 0, key: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code}` });
+      continue;
+    }
+    const why = fileStats.isSymbolicLink() ? 'is a symbolic link: name the real file' : !fileStats.isFile() ? 'is not a regular file' : untrustedWriter(fileStats, uid, false);
+    if (why) errors.push({ file, line: 0, key: '', message: why.startsWith('is ') ? why : `policy file is ${why}` });
+    else files.push({ path: file, stats: fileStats });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  const cacheRoot = join(stats.isDirectory() ? realPath : dirname(realPath), CACHE_DIR_NAME);
+  return { ok: true, realPath, cacheRoot, files };
+}
+
+export async function loadPolicy(path: string, options: LoadOptions = {}): Promise<LoadedPolicy> {
+  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const collected = collectPolicyFiles(path, uid);
+  if (!collected.ok) return collected;
+  const signature = cacheSignature(collected.realPath, collected.files);
+
+  if (options.identity !== undefined) {
+    // An --id that is not a valid name is in no policy, and must not become a cache file name.
+    if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE }, identities: new Map() }, cache: 'not used' };
+    const cached = readCachedPolicy(collected.cacheRoot, signature, options.identity, uid);
+    if (cached) return { ok: true, policy: cached, cache: 'hit' };
   }
 
+  // The parser (and the yaml package) is loaded only here, on a cache miss.
+  const { parsePolicyText } = await import('./parse.js');
   const fragments: PolicyFragment[] = [];
   const errors: PolicyError[] = [];
-  for (const file of files) {
-    const text = readTrustedFile(file, uid);
+  let unchanged = true;
+  for (const { path: file, stats } of collected.files) {
+    const text = readPolicyFile(file, stats);
     if (!text.ok) {
       errors.push({ file, line: 0, key: '', message: text.message });
       continue;
     }
+    unchanged &&= text.unchanged;
     const parsed = parsePolicyText(file, text.text);
     if (parsed.ok) fragments.push(parsed.fragment);
     else errors.push(...parsed.errors);
   }
   if (errors.length > 0) return { ok: false, errors };
-  return mergeFragments(fragments);
+  const merged = mergeFragments(fragments);
+  if (!merged.ok) return merged;
+  // A file that changed while it was read would be cached under the stats it had before.
+  if (!options.writeCache || !unchanged) return { ok: true, policy: merged.policy, cache: 'not used' };
+  const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy);
+  return { ok: true, policy: merged.policy, cache: failure === null ? 'written' : 'not written' };
 }
 
-function readTrustedFile(file: string, uid: number): { ok: true; text: string } | { ok: false; message: string } {
+/** Reads a policy file through O_NOFOLLOW; `unchanged` tells whether it is still the file that was stat'ed. */
+function readPolicyFile(file: string, before: BigIntStats): { ok: true; text: string; unchanged: boolean } | { ok: false; message: string } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -85,19 +139,20 @@ function readTrustedFile(file: string, uid: number): { ok: true; text: string } 
     return { ok: false, message: code === 'ELOOP' ? 'is a symbolic link: name the real file' : `cannot open: ${code}` };
   }
   try {
-    const stats = fstatSync(fd);
+    const stats = fstatSync(fd, { bigint: true });
     if (!stats.isFile()) return { ok: false, message: 'is not a regular file' };
-    const why = untrustedWriter(stats, uid, false);
-    if (why) return { ok: false, message: `policy file is ${why}` };
     if (stats.size > MAX_POLICY_FILE_BYTES) return { ok: false, message: `larger than ${MAX_POLICY_FILE_BYTES} bytes` };
-    const buffer = Buffer.alloc(stats.size);
+    const size = Number(stats.size);
+    const buffer = Buffer.alloc(size);
     let read = 0;
-    while (read < stats.size) {
-      const n = readSync(fd, buffer, read, stats.size - read, read);
+    while (read < size) {
+      const n = readSync(fd, buffer, read, size - read, read);
       if (n === 0) break;
       read += n;
     }
-    return { ok: true, text: buffer.subarray(0, read).toString('utf8') };
+    const after = fstatSync(fd, { bigint: true });
+    const unchanged = stats.ino === before.ino && stats.dev === before.dev && stats.ctimeNs === before.ctimeNs && after.ctimeNs === before.ctimeNs && after.size === before.size;
+    return { ok: true, text: buffer.subarray(0, read).toString('utf8'), unchanged };
   } finally {
     closeSync(fd);
   }
@@ -125,5 +180,6 @@ function mergeFragments(fragments: PolicyFragment[]): LoadedPolicy {
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, policy: { files: fragments.map((f) => f.file), audit: { file: audit?.file ?? DEFAULT_AUDIT_FILE }, identities } };
+  return { ok: true, policy: { files: fragments.map((f) => f.file), audit: { file: audit?.file ?? DEFAULT_AUDIT_FILE }, identities }, cache: 'not used' };
 }
+

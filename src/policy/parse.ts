@@ -8,20 +8,11 @@
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
-import type { AuditSettings, ExecRule, Identity, RsyncAccess, RsyncRule, Rule, Where } from './schema.js';
+import type { PolicyError } from './errors.js';
+import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
 import { parseDate, parseDuration, parseOctalMask } from './units.js';
 
-export interface PolicyError {
-  file: string;
-  line: number;
-  key: string;
-  message: string;
-}
-
-export function formatPolicyError(error: PolicyError): string {
-  const at = error.line > 0 ? `${error.file}:${error.line}` : error.file;
-  return `${at}: ${error.key ? `${error.key}: ` : ''}${error.message}`;
-}
+export { formatPolicyError, type PolicyError } from './errors.js';
 
 export interface PolicyFragment {
   file: string;
@@ -31,7 +22,6 @@ export interface PolicyFragment {
 
 export type ParsedPolicyFile = { ok: true; fragment: PolicyFragment } | { ok: false; errors: PolicyError[] };
 
-export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit)';
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;

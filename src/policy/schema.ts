@@ -21,6 +21,9 @@ export interface AuditSettings {
   file: string;
 }
 
+/** Identity and rule names: safe as file names (the policy cache stores one file per identity). */
+export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
 export const DEFAULT_AUDIT_FILE = '/var/log/ssh-dispatch/audit.jsonl';
 export const DEFAULT_POLICY_PATH = '/etc/ssh-dispatch/policies';
 

@@ -2,7 +2,7 @@
  * One connection's request, as the decision sees it. Everything here comes from sshd or
  * from the admin's command= line; the client controls only `command`.
  */
-import { createHash } from 'node:crypto';
+import { sha256 } from '../lazy-builtins.js';
 
 export interface ClientAddress {
   address: string;
@@ -56,5 +56,5 @@ export function fingerprintsFromUserAuth(text: string): string[] {
 }
 
 export function sshFingerprint(keyBlob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(keyBlob).digest('base64').replace(/=+$/, '');
+  return 'SHA256:' + sha256(keyBlob, 'base64').replace(/=+$/, '');
 }

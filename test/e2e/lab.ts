@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { authorizedKeyLine, ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 
-export const BUNDLE = fileURLToPath(new URL('../../dist/ssh-dispatch.mjs', import.meta.url));
+export const BUNDLE = fileURLToPath(new URL('../../dist/ssh-dispatch.cjs', import.meta.url));
 /** The runtime the tests run on (npm puts the node devDependency first on PATH). */
 export const NODE = process.execPath;
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/load.js';
-import { formatPolicyError } from '../../src/policy/parse.js';
+import { formatPolicyError } from '../../src/policy/errors.js';
 
 let dir: string;
 beforeEach(() => {
@@ -24,81 +24,81 @@ function write(name: string, text: string, mode = 0o600): string {
   return path;
 }
 
-function errors(path: string): string {
-  const loaded = loadPolicy(path);
+async function errors(path: string): Promise<string> {
+  const loaded = await loadPolicy(path);
   if (loaded.ok) throw new Error('expected the policy not to load');
   return loaded.errors.map(formatPolicyError).join('\n');
 }
 
 describe('loadPolicy', () => {
-  it('loads one file', () => {
-    const loaded = loadPolicy(write('a.yaml', identity('a')));
+  it('loads one file', async () => {
+    const loaded = await loadPolicy(write('a.yaml', identity('a')));
     expect(loaded.ok && [...loaded.policy.identities.keys()]).toEqual(['a']);
     expect(loaded.ok && loaded.policy.audit.file).toBe('/var/log/ssh-dispatch/audit.jsonl');
   });
 
-  it('loads every *.yaml and *.yml file of a directory, in name order, and nothing else', () => {
+  it('loads every *.yaml and *.yml file of a directory, in name order, and nothing else', async () => {
     write('b.yaml', identity('b'));
     write('a.yml', identity('a'));
     write('c.yaml.bak', 'not yaml: [');
     write('.hidden.yaml', 'not yaml: [');
     write('README', 'hello');
-    const loaded = loadPolicy(dir);
+    const loaded = await loadPolicy(dir);
     expect(loaded.ok && loaded.policy.files.map((f) => f.slice(dir.length + 1))).toEqual(['a.yml', 'b.yaml']);
   });
 
-  it('refuses a group-writable file', () => {
-    expect(errors(write('a.yaml', identity('a'), 0o620))).toContain('a.yaml: policy file is writable by group or others (mode 0620): chmod go-w it');
+  it('refuses a group-writable file', async () => {
+    expect(await errors(write('a.yaml', identity('a'), 0o620))).toContain('a.yaml: policy file is writable by group or others (mode 0620): chmod go-w it');
   });
 
-  it('refuses a world-writable file', () => {
-    expect(errors(write('a.yaml', identity('a'), 0o606))).toContain('writable by group or others');
+  it('refuses a world-writable file', async () => {
+    expect(await errors(write('a.yaml', identity('a'), 0o606))).toContain('writable by group or others');
   });
 
-  it('refuses a world-writable policy directory, even a sticky one', () => {
+  it('refuses a world-writable policy directory, even a sticky one', async () => {
     write('a.yaml', identity('a'));
     chmodSync(dir, 0o1777);
-    expect(errors(dir)).toContain('policy directory is writable by group or others (mode 1777)');
+    expect(await errors(dir)).toContain('policy directory is writable by group or others (mode 1777)');
   });
 
-  it('refuses a policy below a writable, non-sticky directory', () => {
+  it('refuses a policy below a writable, non-sticky directory', async () => {
     const sub = join(dir, 'open');
     mkdirSync(sub);
     chmodSync(dir, 0o777);
     writeFileSync(join(sub, 'a.yaml'), identity('a'), { mode: 0o600 });
-    expect(errors(join(sub, 'a.yaml'))).toContain(`directory ${dir} is writable by group or others (mode 0777)`);
+    expect(await errors(join(sub, 'a.yaml'))).toContain(`directory ${dir} is writable by group or others (mode 0777)`);
   });
 
-  it('refuses a symbolic link inside a policy directory', () => {
+  it('refuses a symbolic link inside a policy directory', async () => {
     const target = write('real.txt', identity('a'));
     symlinkSync(target, join(dir, 'link.yaml'));
-    expect(errors(dir)).toContain('link.yaml: is a symbolic link');
+    expect(await errors(dir)).toContain('link.yaml: is a symbolic link');
   });
 
-  it('refuses a missing path', () => {
-    expect(errors(join(dir, 'nope.yaml'))).toContain('nope.yaml: cannot read: ENOENT');
+  it('refuses a missing path', async () => {
+    expect(await errors(join(dir, 'nope.yaml'))).toContain('nope.yaml: cannot read: ENOENT');
   });
 
-  it('refuses an empty directory', () => {
-    expect(errors(dir)).toContain('no *.yaml or *.yml files in this directory');
+  it('refuses an empty directory', async () => {
+    expect(await errors(dir)).toContain('no *.yaml or *.yml files in this directory');
   });
 
-  it('refuses a duplicate identity across files, naming both places', () => {
+  it('refuses a duplicate identity across files, naming both places', async () => {
     write('a.yaml', identity('same'));
     write('b.yaml', identity('same'));
-    expect(errors(dir)).toMatch(/b\.yaml:3: identities\.same: duplicate identity \(first in .*a\.yaml:3\)/);
+    expect(await errors(dir)).toMatch(/b\.yaml:3: identities\.same: duplicate identity \(first in .*a\.yaml:3\)/);
   });
 
-  it('refuses audit settings in two files', () => {
+  it('refuses audit settings in two files', async () => {
     write('a.yaml', 'version: 1\naudit:\n  file: /tmp/a.jsonl\n');
     write('b.yaml', 'version: 1\naudit:\n  file: /tmp/b.jsonl\n');
-    expect(errors(dir)).toContain('audit: audit is already set in');
+    expect(await errors(dir)).toContain('audit: audit is already set in');
   });
 
-  it('refuses a file owned by another user', () => {
+  it('refuses a file owned by another user', async () => {
     const path = write('a.yaml', identity('a'));
     // As the loader sees it when run by uid 4242 (not root, not the owner).
-    const loaded = loadPolicy(path, 4242);
+    const loaded = await loadPolicy(path, { uid: 4242 });
     if (process.getuid?.() === 0) {
       expect(loaded.ok).toBe(true); // root owns it: trusted for everyone
     } else {
@@ -106,9 +106,9 @@ describe('loadPolicy', () => {
     }
   });
 
-  it('reports an error in one file of several, with its path', () => {
+  it('reports an error in one file of several, with its path', async () => {
     write('a.yaml', identity('a'));
     write('b.yaml', 'version: 1\nidentities:\n  b:\n    rules: nope\n');
-    expect(errors(dir)).toContain('b.yaml:4: identities.b.rules: expected a list, got "nope"');
+    expect(await errors(dir)).toContain('b.yaml:4: identities.b.rules: expected a list, got "nope"');
   });
 });

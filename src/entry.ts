@@ -1,0 +1,47 @@
+/**
+ * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded it:
+ *
+ * 1. Replaces Node's SIGUSR1 handler. Node opens its inspector (a debugger on 127.0.0.1:9229)
+ *    when it receives SIGUSR1, and rsync's exit_cleanup() sends SIGUSR1 to its whole process
+ *    group on every error exit: a supervised rsync that a client makes fail would hand any local
+ *    user a debugger in a root process. SIGUSR2 would end a Node process that has no listener.
+ *
+ * 2. Enables Node's compile cache (V8 code for the bundle, kept on disk beside it), which saves
+ *    milliseconds of every connection. It has to happen before the bundle is compiled, hence
+ *    this separate file. A code cache is code, so it is used only in a directory as trusted as
+ *    ssh-dispatch itself: not a symlink, owned by root or the running user, not writable by
+ *    group or others. Elsewhere the program runs without it, only slower.
+ */
+import { lstatSync, mkdirSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { join } from 'node:path';
+
+for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
+
+function trustedCompileCache(dir: string): boolean {
+  const uid = process.getuid?.() ?? 0;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const stats = lstatSync(dir);
+      return stats.isDirectory() && (stats.uid === 0 || stats.uid === uid) && (stats.mode & 0o022) === 0;
+    } catch {
+      try {
+        mkdirSync(dir, { mode: 0o755 });
+      } catch {
+        return false;
+      }
+    }
+  }
+  return false;
+}
+
+const cacheDir = join(__dirname, '.compile-cache');
+if (trustedCompileCache(cacheDir)) {
+  try {
+    enableCompileCache(cacheDir);
+  } catch {
+    // Without the cache the program is only slower.
+  }
+}
+
+require('./ssh-dispatch-core.cjs');

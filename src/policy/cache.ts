@@ -1,0 +1,169 @@
+/**
+ * The compiled policy cache: what a connection reads instead of parsing YAML.
+ *
+ * sshd starts ssh-dispatch for every connection, and loading the YAML parser and parsing costs
+ * more than everything else it does. So a successful load is written, compiled, beside the
+ * policy, and the next connection reads one small JSON file: its own identity's.
+ *
+ *   <policy dir>/.ssh-dispatch-cache/<key>/meta.json          audit settings, files
+ *   <policy dir>/.ssh-dispatch-cache/<key>/id/<identity>.json  one identity, compiled
+ *
+ * <key> hashes the signature: the build of ssh-dispatch and, for every policy file, its path,
+ * device, inode, size, mtime, ctime, mode and owner (kept whole in meta.json and compared). Any edit, rename, chmod or new file gives another key, so a stale cache
+ * is never found and nothing has to invalidate it; an upgrade of ssh-dispatch gives another key
+ * too. ctime cannot be set by users, so content cannot change under an unchanged key.
+ *
+ * The cache is trusted exactly like the policy (act of writing it needs the same rights as
+ * writing the policy directory): each directory and file must be owned by root or the running
+ * user, not writable by group or others, and no symlinks are followed. It is written to a temp
+ * directory and renamed into place, so a reader sees a whole cache or none. Where the running
+ * user cannot write the policy directory, no cache is written and every load parses the YAML;
+ * `ssh-dispatch check`, run by root, writes it for them.
+ */
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressRange } from '../decide/from.js';
+import type { Identity, Policy } from './schema.js';
+
+/** Replaced by the build with a hash of the sources, so a new build never reads an old cache. */
+declare const SSH_DISPATCH_BUILD_ID: string | undefined;
+const BUILD_ID = typeof SSH_DISPATCH_BUILD_ID === 'string' ? SSH_DISPATCH_BUILD_ID : 'unbundled';
+
+export const CACHE_DIR_NAME = '.ssh-dispatch-cache';
+const MAX_CACHE_FILE_BYTES = 16 * 1024 * 1024;
+
+export interface PolicyFileStat {
+  path: string;
+  stats: BigIntStats;
+}
+
+/** Everything the compiled form depends on: the build and each file's identity and times. */
+export function cacheSignature(policyPath: string, files: readonly PolicyFileStat[]): string {
+  let signature = `${BUILD_ID}\n${policyPath}\n`;
+  for (const { path, stats } of files) {
+    signature += `${path}\0${stats.dev}\0${stats.ino}\0${stats.size}\0${stats.mtimeNs}\0${stats.ctimeNs}\0${stats.mode}\0${stats.uid}\n`;
+  }
+  return signature;
+}
+
+/**
+ * The cache directory's name: a fast 64-bit hash of the signature (node:crypto would cost a few
+ * milliseconds of every start). Not relied on for correctness: meta.json holds the signature
+ * itself, and a cache is used only when it is equal.
+ */
+export function cacheKey(signature: string): string {
+  let h1 = 0x811c9dc5;
+  let h2 = 0x01000193;
+  for (let i = 0; i < signature.length; i++) {
+    const c = signature.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 0x01000193);
+    h2 = Math.imul(h2 ^ c, 0x5bd1e995) ^ (h2 >>> 15);
+  }
+  return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
+}
+
+// Identities hold Uint8Arrays (from ranges); JSON holds number arrays.
+function identityToJson(identity: Identity): unknown {
+  return { ...identity, from: identity.from?.map((range) => ({ ...range, bytes: Array.from(range.bytes) })) ?? null };
+}
+
+function identityFromJson(value: unknown): Identity {
+  const identity = value as Identity & { from: (Omit<AddressRange, 'bytes'> & { bytes: number[] })[] | null };
+  return { ...identity, from: identity.from?.map((range) => ({ ...range, bytes: Uint8Array.from(range.bytes) })) ?? null };
+}
+
+function trusted(stats: { uid: number | bigint; mode: number | bigint }, uid: number): boolean {
+  const owner = Number(stats.uid);
+  return (owner === 0 || owner === uid) && (Number(stats.mode) & 0o022) === 0;
+}
+
+/** Reads a small file without following symlinks, if it is regular and trusted; else null. */
+function readTrusted(path: string, uid: number): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile() || !trusted(stats, uid) || stats.size > MAX_CACHE_FILE_BYTES) return null;
+    const buffer = Buffer.alloc(stats.size);
+    let read = 0;
+    while (read < stats.size) {
+      const n = readSync(fd, buffer, read, stats.size - read, read);
+      if (n === 0) break;
+      read += n;
+    }
+    return buffer.subarray(0, read).toString('utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function trustedDirectory(path: string, uid: number): boolean {
+  try {
+    const stats = lstatSync(path);
+    return stats.isDirectory() && trusted(stats, uid);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The policy as far as `identity` needs it, from the cache; null on any miss or doubt (the
+ * caller then parses the YAML). An identity absent from a complete cache is absent from the policy.
+ */
+export function readCachedPolicy(cacheRoot: string, signature: string, identity: string, uid: number): Policy | null {
+  const dir = join(cacheRoot, cacheKey(signature));
+  if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
+  const metaText = readTrusted(join(dir, 'meta.json'), uid);
+  if (metaText === null) return null;
+  try {
+    const meta = JSON.parse(metaText) as { signature: string; files: string[]; audit: Policy['audit']; identities: string[] };
+    if (meta.signature !== signature) return null;
+    const identities = new Map<string, Identity>();
+    if (meta.identities.includes(identity)) {
+      // Listed but unreadable or untrusted: a miss, never "no such identity".
+      if (!trustedDirectory(join(dir, 'id'), uid)) return null;
+      const shard = readTrusted(join(dir, 'id', `${identity}.json`), uid);
+      if (shard === null) return null;
+      identities.set(identity, identityFromJson(JSON.parse(shard)));
+    }
+    return { files: meta.files, audit: meta.audit, identities };
+  } catch {
+    return null;
+  }
+}
+
+/** Writes the cache for `policy` under `key`, best effort: returns why it did not, or null. */
+export function writeCachedPolicy(cacheRoot: string, signature: string, policy: Policy): string | null {
+  const key = cacheKey(signature);
+  const final = join(cacheRoot, key);
+  const temp = join(cacheRoot, `.tmp-${process.pid}-${key}`);
+  try {
+    mkdirSync(cacheRoot, { mode: 0o755 });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return (error as NodeJS.ErrnoException).code ?? 'mkdir failed';
+  }
+  try {
+    rmSync(temp, { recursive: true, force: true });
+    mkdirSync(join(temp, 'id'), { recursive: true, mode: 0o755 });
+    for (const [name, identity] of policy.identities) {
+      writeFileSync(join(temp, 'id', `${name}.json`), JSON.stringify(identityToJson(identity)), { mode: 0o644, flag: 'wx' });
+    }
+    const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
+    writeFileSync(join(temp, 'meta.json'), JSON.stringify(meta), { mode: 0o644, flag: 'wx' });
+    renameSync(temp, final);
+  } catch (error) {
+    rmSync(temp, { recursive: true, force: true });
+    const code = (error as NodeJS.ErrnoException).code;
+    // Another session wrote the same key first: that one is as good.
+    return code === 'ENOTEMPTY' || code === 'EEXIST' ? null : (code ?? (error as Error).message);
+  }
+  // Caches of older policies or builds are never read again.
+  for (const name of readdirSync(cacheRoot)) {
+    if (name !== key && !name.startsWith('.tmp-')) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+  }
+  return null;
+}

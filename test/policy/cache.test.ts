@@ -1,0 +1,113 @@
+/**
+ * The compiled policy cache: found only for exactly the files it was made from, trusted only
+ * like the policy itself, and equal to what parsing gives.
+ */
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CACHE_DIR_NAME } from '../../src/policy/cache.js';
+import { loadPolicy } from '../../src/policy/load.js';
+
+let dir: string;
+const policy = (extra = '') => `version: 1
+identities:
+  a:
+    from: [192.0.2.0/24, "2001:db8::/32"]
+    rules:
+      - name: t
+        exec: { command: "/bin/true" }
+  b:
+    rules:
+      - name: r
+        rsync: { root: /srv, access: read }
+${extra}`;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-cache-'));
+  writeFileSync(join(dir, 'main.yaml'), policy(), { mode: 0o600 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const load = (identity = 'a') => loadPolicy(dir, { identity, writeCache: true });
+
+describe('the compiled policy cache', () => {
+  it('is written on the first load and read on the next, equal to the parsed policy', async () => {
+    const first = await load();
+    expect(first.ok && first.cache).toBe('written');
+    const second = await load();
+    expect(second.ok && second.cache).toBe('hit');
+    if (!first.ok || !second.ok) return;
+    expect(second.policy.identities.get('a')).toEqual(first.policy.identities.get('a'));
+    expect(second.policy.identities.get('a')!.from![0]!.bytes).toBeInstanceOf(Uint8Array);
+    expect(second.policy.audit).toEqual(first.policy.audit);
+  });
+
+  it('holds only the identity asked for', async () => {
+    await load();
+    const hit = await load('b');
+    expect(hit.ok && hit.cache).toBe('hit');
+    expect(hit.ok && [...hit.policy.identities.keys()]).toEqual(['b']);
+  });
+
+  it('knows an identity the policy lacks', async () => {
+    await load();
+    const hit = await load('nobody');
+    expect(hit.ok && hit.cache).toBe('hit');
+    expect(hit.ok && hit.policy.identities.size).toBe(0);
+  });
+
+  it('is not found after an edit, and the old one is removed', async () => {
+    await load();
+    writeFileSync(join(dir, 'main.yaml'), policy('  c:\n    rules: []\n'));
+    const after = await load('c');
+    expect(after.ok && after.cache).toBe('written');
+    expect(after.ok && after.policy.identities.has('c')).toBe(true);
+    expect(readdirSync(join(dir, CACHE_DIR_NAME))).toHaveLength(1);
+  });
+
+  it('is not found after an edit that keeps size and mtime (ctime still changes)', async () => {
+    await load();
+    writeFileSync(join(dir, 'main.yaml'), policy().replace('/bin/true', '/bin/fals'));
+    utimesSync(join(dir, 'main.yaml'), new Date(0), new Date(0));
+    const after = await load();
+    expect(after.ok && after.cache).toBe('written');
+    expect(after.ok && after.policy.identities.get('a')!.rules[0]).toMatchObject({ program: '/bin/fals' });
+  });
+
+  it('is not found after a new file appears', async () => {
+    await load();
+    writeFileSync(join(dir, 'more.yaml'), 'version: 1\nidentities:\n  d:\n    rules: []\n', { mode: 0o600 });
+    const after = await load('d');
+    expect(after.ok && after.policy.identities.has('d')).toBe(true);
+  });
+
+  it('does not bypass the policy file checks', async () => {
+    await load();
+    chmodSync(join(dir, 'main.yaml'), 0o666);
+    const after = await load();
+    expect(after.ok).toBe(false);
+  });
+
+  it('is ignored when its files are writable by others', async () => {
+    const first = await load();
+    expect(first.ok && first.cache).toBe('written');
+    const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
+    chmodSync(join(dir, CACHE_DIR_NAME, key!, 'id', 'a.json'), 0o666);
+    const after = await loadPolicy(dir, { identity: 'a' });
+    expect(after.ok && after.cache).toBe('not used');
+  });
+
+  it('is never consulted for an --id that is not a valid name', async () => {
+    await load();
+    const odd = await load('../meta');
+    expect(odd.ok && odd.cache).toBe('not used');
+    expect(odd.ok && odd.policy.identities.size).toBe(0);
+  });
+
+  it('is not written when parsing only (explain)', async () => {
+    const parsed = await loadPolicy(dir);
+    expect(parsed.ok && parsed.cache).toBe('not used');
+    expect(existsSync(join(dir, CACHE_DIR_NAME))).toBe(false);
+  });
+});
