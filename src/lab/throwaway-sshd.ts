@@ -7,7 +7,7 @@
  * user (logging in as that same user; sshd cannot switch users then, and needs not).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -78,13 +78,14 @@ function canConnect(port: number): Promise<boolean> {
 }
 
 export class ThrowawaySshd {
-  readonly user = userInfo().username;
   private keys = 0;
 
   private constructor(
     readonly dir: string,
     readonly port: number,
     private readonly process: ChildProcess,
+    /** The account clients log in as. */
+    readonly user: string,
   ) {}
 
   get pid(): number {
@@ -95,7 +96,10 @@ export class ThrowawaySshd {
     return join(this.dir, 'sshd.log');
   }
 
-  static async start(options: { extraConfig?: string[] } = {}): Promise<ThrowawaySshd> {
+  /**
+   * `user`: the account to log in as (default: the one running this; another one needs root).
+   */
+  static async start(options: { extraConfig?: string[]; user?: string } = {}): Promise<ThrowawaySshd> {
     for (const tool of [SSHD, SSH, SSH_KEYGEN]) {
       if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install -y openssh-server openssh-client`);
     }
@@ -107,7 +111,9 @@ export class ThrowawaySshd {
       if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
       writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
       const port = await freeLoopbackPort();
-      const user = userInfo().username;
+      const user = options.user ?? userInfo().username;
+      // sshd reads authorized_keys as the user logging in: another user needs a way in.
+      if (user !== userInfo().username) chmodSync(dir, 0o711);
       const config = [
         `Port ${port}`,
         'ListenAddress 127.0.0.1',
@@ -143,7 +149,7 @@ export class ThrowawaySshd {
       const log = openSync(join(dir, 'sshd.log'), 'a');
       const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', log, log] });
       closeSync(log);
-      const sshd = new ThrowawaySshd(dir, port, child);
+      const sshd = new ThrowawaySshd(dir, port, child, user);
       const deadline = Date.now() + 10_000;
       while (!(await canConnect(port))) {
         if (child.exitCode !== null || Date.now() > deadline) {
@@ -170,7 +176,12 @@ export class ThrowawaySshd {
 
   /** Replaces authorized_keys; sshd reads it afresh for every connection. */
   authorize(lines: string[]): void {
-    writeFileSync(join(this.dir, 'authorized_keys'), lines.join('\n') + '\n', { mode: 0o600 });
+    const file = join(this.dir, 'authorized_keys');
+    writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
+    if (this.user !== userInfo().username) {
+      const [uid, gid] = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${this.user}:`))!.split(':').slice(2, 4).map(Number);
+      chownSync(file, uid!, gid!);
+    }
   }
 
   /** ssh(1) options that reach this server with `key`, ending with the destination. */

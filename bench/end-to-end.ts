@@ -1,0 +1,181 @@
+/**
+ * End to end through a real sshd on 127.0.0.1, side by side in one run:
+ *   1. `ssh host true`: forced /bin/true, ssh-dispatch, rrsync deciding the same `true`;
+ *   2. rsync push of a 200 MB tree: a plain key (the shell runs rsync) against ssh-dispatch;
+ *   3. resident memory of a supervising ssh-dispatch while its program runs.
+ *
+ * sshd runs every forced command through the account's login shell, and bash reads ~/.bashrc
+ * when sshd starts it. So that no rc file sits inside the figures, the bench logs in as a
+ * throwaway system account whose shell is /bin/sh (created when run as root, removed after);
+ * run as another user, it says which shell that user's figures include.
+ * Run: npm run bench:e2e [-- ROUNDS]   (root recommended)
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir, userInfo } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { authorizedKeyLine, SSH, ThrowawaySshd } from '../src/lab/throwaway-sshd.js';
+import { compare, median, table } from './harness.js';
+
+const rounds = Number(process.argv[2] ?? 30);
+const NODE = process.execPath;
+const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
+const LAUNCHER = join(DIST, 'ssh-dispatch.cjs');
+const BENCH_USER = 'ssh-dispatch-bench';
+const asRoot = process.getuid?.() === 0;
+
+let user = userInfo().username;
+let createdUser = false;
+if (asRoot) {
+  try {
+    execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', BENCH_USER], { stdio: 'ignore' });
+    createdUser = true;
+  } catch {
+    // Left over from an interrupted run: use it as it is. (A "*" password: no password login,
+    // but not locked, which sshd would refuse.)
+  }
+  user = BENCH_USER;
+}
+const account = execFileSync('/usr/bin/getent', ['passwd', user], { encoding: 'utf8' }).trim().split(':');
+const [uid, gid, shell] = [Number(account[2]), Number(account[3]), account[6]!];
+
+const data = mkdtempSync(join(tmpdir(), 'ssh-dispatch-bench-e2e-'));
+chmodSync(data, 0o755);
+let sshd: ThrowawaySshd | null = null;
+try {
+  const owned = (path: string) => {
+    mkdirSync(path, { recursive: true, mode: 0o755 });
+    if (asRoot) chownSync(path, uid, gid);
+    return path;
+  };
+  const root = owned(join(data, 'backup'));
+  const rrsyncRoot = owned(join(data, 'rrsync'));
+  const logs = owned(join(data, 'log'));
+  const policies = join(data, 'policies');
+  mkdirSync(policies, { mode: 0o755 });
+  writeFileSync(
+    join(policies, 'bench.yaml'),
+    `version: 1
+audit: { file: ${join(logs, 'audit.jsonl')} }
+identities:
+  bench:
+    rules:
+      - { name: backup, rsync: { root: ${root}, access: write } }
+      - { name: connectivity, exec: { command: "true", program: /bin/true, supervise: false } }
+`,
+    { mode: 0o644 },
+  );
+  // As an installer would: compile the policy as root. Node keeps its compile cache in a
+  // subdirectory per uid (".../v24.x-x64-HASH-UID"), which the bench account cannot create in
+  // the root-owned cache directory: make its own, as an installer can for a service account.
+  execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
+  if (asRoot) {
+    const rootCache = readdirSync(join(DIST, '.compile-cache')).find((name) => name.endsWith('-0'));
+    if (rootCache) {
+      const mine = join(DIST, '.compile-cache', rootCache.replace(/-0$/, `-${uid}`));
+      mkdirSync(mine, { recursive: true, mode: 0o755 });
+      chownSync(mine, uid, gid);
+    }
+  }
+
+  const src = join(data, 'src');
+  mkdirSync(src);
+  for (let i = 0; i < 200; i++) writeFileSync(join(src, `file-${i}.bin`), randomBytes(1024 * 1024));
+  chmodSync(src, 0o755);
+
+  sshd = await ThrowawaySshd.start({ user });
+  const keys = {
+    bare: await sshd.newClientKey('bare'),
+    dispatch: await sshd.newClientKey('dispatch'),
+    rrsync: await sshd.newClientKey('rrsync'),
+    plain: await sshd.newClientKey('plain'),
+  };
+  sshd.authorize([
+    authorizedKeyLine('restrict', ['/bin/true'], keys.bare),
+    authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench', '--policy', policies], keys.dispatch),
+    authorizedKeyLine('restrict', ['/usr/bin/rrsync', '-wo', rrsyncRoot], keys.rrsync),
+    `restrict ${keys.plain.publicKey}`,
+  ]);
+  const ssh = (key: keyof typeof keys, command: string): string[] => [SSH, ...sshd!.sshArgs(keys[key]), command];
+
+  const out: string[] = [`Logged in as ${user} (login shell ${shell}); OpenSSH sshd on 127.0.0.1; Node ${process.version}.`, ''];
+  const sshTrue = await compare(
+    [
+      { name: 'forced `/bin/true`', argv: ssh('bare', 'true') },
+      { name: 'ssh-dispatch (exec rule, execve)', argv: ssh('dispatch', 'true') },
+      { name: 'rrsync `-wo DIR` (answers `true` itself)', argv: ssh('rrsync', 'true') },
+    ],
+    rounds,
+  );
+  out.push(table(`\`ssh host true\` (${rounds} rounds)`, sshTrue, 'forced `/bin/true`'), '');
+
+  const rsyncArgs = (key: keyof typeof keys, dest: string): string[] => {
+    const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
+    return ['/usr/bin/rsync', '-e', remoteShell, '-a', '--whole-file', '--ignore-times', `${src}/`, `${host}:${dest}`];
+  };
+  const rsyncRounds = Math.max(5, Math.round(rounds / 4));
+  const throughput = await compare(
+    [
+      { name: 'plain key (the login shell runs `rsync --server`)', argv: rsyncArgs('plain', `${root}/plain/`) },
+      { name: 'ssh-dispatch rsync rule', argv: rsyncArgs('dispatch', 'dispatched/') },
+      { name: 'rrsync `-wo DIR`', argv: rsyncArgs('rrsync', 'rrsynced/') },
+    ],
+    rsyncRounds,
+    1,
+  );
+  out.push(table(`rsync push, 200 x 1 MiB, every file sent again (${rsyncRounds} rounds)`, throughput, 'plain key'));
+  const [plain, dispatched, rrsynced] = throughput;
+  const mibs = (r: { median: number }) => ((200 / r.median) * 1000).toFixed(0);
+  out.push(
+    '',
+    `throughput / plain: ssh-dispatch ${(plain!.median / dispatched!.median).toFixed(3)} (${mibs(dispatched!)} MiB/s), rrsync ${(plain!.median / rrsynced!.median).toFixed(3)} (${mibs(rrsynced!)} MiB/s), plain ${mibs(plain!)} MiB/s`,
+    '',
+  );
+
+  out.push(await residentMemory(data));
+  console.log(out.join('\n'));
+} finally {
+  await sshd?.stop();
+  rmSync(data, { recursive: true, force: true });
+  if (createdUser) execFileSync('/usr/sbin/userdel', [BENCH_USER], { stdio: 'ignore' });
+}
+
+/** VmRSS of a process, in MiB. */
+function rss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) / 1024;
+}
+
+async function sampleRss(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const child = spawn(argv[0]!, argv.slice(1), { env, stdio: 'ignore' });
+  await new Promise((r) => setTimeout(r, 700));
+  const value = rss(child.pid!);
+  await new Promise((r) => child.once('close', r));
+  return value;
+}
+
+async function residentMemory(data: string): Promise<string> {
+  const policy = join(data, 'rss.yaml');
+  writeFileSync(
+    policy,
+    `version: 1\naudit: { file: ${join(data, 'rss-audit.jsonl')} }\nidentities:\n  rss:\n    rules:\n      - { name: sleep, exec: { command: "sleep 1.5", program: /bin/sleep } }\n`,
+    { mode: 0o644 },
+  );
+  const env = { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'sleep 1.5' };
+  const samples = { dispatcher: [] as number[], node: [] as number[] };
+  for (let i = 0; i < 5; i++) {
+    samples.dispatcher.push(await sampleRss([NODE, LAUNCHER, '--id', 'rss', '--policy', policy], env));
+    samples.node.push(await sampleRss([NODE, '-e', 'setTimeout(() => {}, 1500)'], env));
+  }
+  return [
+    '### Resident memory while the program runs (median of 5, VmRSS)',
+    '',
+    '| process | RSS |',
+    '|---|---|',
+    `| ssh-dispatch supervising \`sleep\` (supervise: true) | ${median(samples.dispatcher).toFixed(1)} MiB |`,
+    `| \`node -e 'setTimeout(...)'\` (bare runtime, idle) | ${median(samples.node).toFixed(1)} MiB |`,
+    '| ssh-dispatch with `supervise: false` | 0: execve leaves only the program |',
+  ].join('\n');
+}

@@ -1,0 +1,76 @@
+/**
+ * Dispatch overhead: one invocation of ssh-dispatch, as sshd makes it, deciding and launching
+ * /bin/true, side by side with bare node, /bin/true and rrsync deciding the same request.
+ * Run: npm run bench:startup [-- ROUNDS]
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compare, table, type Case } from './harness.js';
+
+const rounds = Number(process.argv[2] ?? 60);
+const NODE = process.execPath;
+const LAUNCHER = fileURLToPath(new URL('../dist/ssh-dispatch.cjs', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-bench-'));
+
+try {
+  const root = join(dir, 'root');
+  mkdirSync(root);
+  const small = join(dir, 'small');
+  const large = join(dir, 'large');
+  mkdirSync(small, { mode: 0o755 });
+  mkdirSync(large, { mode: 0o755 });
+  writeFileSync(
+    join(small, 'policy.yaml'),
+    `version: 1
+audit: { file: ${join(dir, 'audit-small.jsonl')} }
+identities:
+  t:
+    rules:
+      - { name: backup, rsync: { root: ${root}, access: write } }
+      - { name: sizes, exec: { command: "du -sh /srv/backup/*", program: /usr/bin/du } }
+      - { name: true-execve, exec: { command: "true", program: /bin/true, supervise: false } }
+      - { name: true-spawn, exec: { command: "true -", program: /bin/true } }
+`,
+    { mode: 0o644 },
+  );
+  // 1,000 identities x 10 rules, in 10 files of 100 identities.
+  for (let f = 0; f < 10; f++) {
+    let yaml = `version: 1\n${f === 0 ? `audit: { file: ${join(dir, 'audit-large.jsonl')} }\n` : ''}identities:\n`;
+    for (let i = f * 100; i < (f + 1) * 100; i++) {
+      yaml += `  host${i}:\n    from: [192.0.2.${i % 250}, "2001:db8:${i}::/48"]\n    rules:\n`;
+      for (let r = 0; r < 9; r++) yaml += `      - { name: r${r}, exec: { command: "tool${r} --flag /srv/host${i}/*", program: /usr/bin/tool${r} } }\n`;
+      yaml += `      - { name: true-execve, exec: { command: "true", program: /bin/true, supervise: false } }\n`;
+    }
+    writeFileSync(join(large, `hosts-${f}.yaml`), yaml, { mode: 0o644 });
+  }
+
+  const env = (command: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
+    PATH: '/usr/bin:/bin',
+    SSH_ORIGINAL_COMMAND: command,
+    SSH_CONNECTION: '192.0.2.10 51234 192.0.2.1 22',
+    ...extra,
+  });
+  const dispatch = (policy: string, id: string): string[] => [NODE, LAUNCHER, '--id', id, '--policy', policy];
+  // The first run of each writes the compiled policy cache, as `ssh-dispatch check` would.
+  const cases: Case[] = [
+    { name: '`node -e 0`', argv: [NODE, '-e', '0'] },
+    { name: '`/bin/true`', argv: ['/bin/true'] },
+    { name: 'ssh-dispatch allows `true` (execve)', argv: dispatch(small, 't'), env: env('true') },
+    { name: 'ssh-dispatch allows `true` (supervised, with end record)', argv: dispatch(small, 't'), env: env('true -') },
+    { name: 'ssh-dispatch refuses `sh -c id`', argv: dispatch(small, 't'), env: env('sh -c id'), expectExit: 126 },
+    { name: 'ssh-dispatch allows `true`, 1,000 identities x 10 rules', argv: dispatch(large, 'host10'), env: env('true') },
+  ];
+  if (existsSync('/usr/bin/rrsync')) {
+    cases.push({ name: 'rrsync answers `true` (`rrsync -wo DIR`)', argv: ['/usr/bin/python3', '/usr/bin/rrsync', '-wo', root], env: env('true') });
+  }
+  const results = await compare(cases, rounds);
+  console.log(table(`Dispatch overhead (${rounds} rounds, Node ${process.version})`, results, '`node -e 0`'));
+  const rrsync = results.find((r) => r.name.startsWith('rrsync'));
+  const allowed = results[2]!;
+  if (rrsync) console.log(`\nssh-dispatch (execve) / rrsync: ${(allowed.median / rrsync.median).toFixed(2)}`);
+  console.log(`1,000-identity policy / small policy: ${(results[5]!.median / allowed.median).toFixed(2)}`);
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
