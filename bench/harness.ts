@@ -4,6 +4,7 @@
  * ratios against a baseline (the median of run-by-run ratios, as BASELINES.md measures them).
  */
 import { spawn } from 'node:child_process';
+import { closeSync, openSync } from 'node:fs';
 
 export interface Case {
   name: string;
@@ -11,6 +12,10 @@ export interface Case {
   argv: string[];
   env?: NodeJS.ProcessEnv;
   input?: () => NodeJS.ReadableStream;
+  /** A file the command reads as its stdin, given as its descriptor (no copy through the harness). */
+  stdinFile?: string;
+  /** Run before every timed run, untimed (remove what the last one wrote). */
+  before?: () => void;
   /** Check the run did what it should (exit status, output): a fast failure is no result. */
   expectExit?: number;
 }
@@ -24,9 +29,12 @@ export interface Result {
 }
 
 function timeOnce(c: Case): Promise<number> {
+  c.before?.();
+  const stdinFd = c.stdinFile ? openSync(c.stdinFile, 'r') : null;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(c.argv[0]!, c.argv.slice(1), { env: c.env ?? process.env, stdio: [c.input ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+    const child = spawn(c.argv[0]!, c.argv.slice(1), { env: c.env ?? process.env, stdio: [stdinFd ?? (c.input ? 'pipe' : 'ignore'), 'ignore', 'pipe'] });
+    if (stdinFd !== null) closeSync(stdinFd);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
     if (c.input) c.input().pipe(child.stdin!);

@@ -95,6 +95,9 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
+    // A forced-command session ends here, even with a read of the client's input still pending
+    // (an upload stopped by its limits or idle timeout): nothing else is left to do.
+    if (isForcedCommandMode(process.argv[2])) process.exit(code);
     process.exitCode = code;
   },
   (error: unknown) => {

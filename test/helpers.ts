@@ -1,6 +1,8 @@
 import { parsePolicyText } from '../src/policy/parse.js';
 import { DEFAULT_AUDIT_FILE, type Policy } from '../src/policy/schema.js';
 import type { Request } from '../src/request/request.js';
+import type { Decision } from '../src/decide/decide.js';
+import type { ExecPlan } from '../src/decide/plan.js';
 
 /** A Policy from YAML text, as if loaded from one file; throws with the errors when it does not parse. */
 export function policyFrom(yaml: string, file = 'test.yaml'): Policy {
@@ -25,4 +27,10 @@ export function requestFor(identity: string, command: string | null, overrides: 
     now: new Date(2026, 10, 23, 7, 16, 53),
     ...overrides,
   };
+}
+
+/** The exec plan of an allowed decision; throws for anything else. */
+export function execPlan(decision: Decision): ExecPlan {
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec') throw new Error(`not an exec allow: ${JSON.stringify(decision)}`);
+  return decision.plan;
 }

@@ -30,8 +30,13 @@ export function decisionRecord(session: string, request: Request, decision: Deci
   if (decision.decision === 'allow') {
     record.rule = decision.rule.name;
     record.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
-    record.argv = decision.plan.argv;
-    if (!decision.plan.supervise) record.handoff = 'execve';
+    const plan = decision.plan;
+    if (plan.kind === 'exec') {
+      record.argv = plan.argv;
+      if (!plan.supervise) record.handoff = 'execve';
+    } else {
+      record.receive = { dir: plan.dir, name: plan.name };
+    }
   } else {
     record.reason = decision.reason;
     record.detail = decision.detail.slice(0, 1024);
@@ -44,9 +49,17 @@ export interface EndFacts {
   exit: number;
   signal: string | null;
   durationMs: number;
-  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed';
+  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | ReceiveOutcomeName;
   error?: string;
+  /** receive rules: what was stored (or how far it got). */
+  file?: string;
+  bytes?: number;
+  sha256?: string;
+  pruned?: string[];
 }
+
+/** How a receive ended: stored, or why nothing was. */
+export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error';
 
 export function endRecord(session: string, identity: string, now: Date, facts: EndFacts): Record<string, unknown> {
   return {
@@ -59,6 +72,10 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
     exit: facts.exit,
     ...(facts.signal ? { signal: facts.signal } : {}),
     duration_ms: facts.durationMs,
+    ...(facts.file !== undefined ? { file: facts.file } : {}),
+    ...(facts.bytes !== undefined ? { bytes: facts.bytes } : {}),
+    ...(facts.sha256 !== undefined ? { sha256: facts.sha256 } : {}),
+    ...(facts.pruned && facts.pruned.length > 0 ? { pruned: facts.pruned } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   };
 }

@@ -78,11 +78,12 @@ function explainJson(decision: Decision, withTrace: boolean): string {
   const out: Record<string, unknown> = {
     decision: decision.decision,
     rule: allow ? decision.rule.name : null,
-    argv: allow ? decision.plan.argv : null,
+    argv: allow && decision.plan.kind === 'exec' ? decision.plan.argv : null,
     reason: allow ? null : decision.reason,
     detail: allow ? null : decision.detail,
   };
   if (allow) out.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
+  if (allow && decision.plan.kind === 'receive') out.receive = { dir: decision.plan.dir, name: decision.plan.name };
   if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
   return `${JSON.stringify(out)}\n`;
 }
@@ -92,9 +93,14 @@ function explainText(decision: Decision, withTrace: boolean): string {
   if (decision.decision === 'allow') {
     const { rule, plan } = decision;
     lines.push(`allow  by rule "${rule.name}" (${rule.where.file}:${rule.where.line})`);
-    lines.push(`  argv     ${JSON.stringify(plan.argv)}`);
-    if (plan.cwd) lines.push(`  cwd      ${plan.cwd}`);
-    lines.push(`  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`);
+    if (plan.kind === 'exec') {
+      lines.push(`  argv     ${JSON.stringify(plan.argv)}`);
+      if (plan.cwd) lines.push(`  cwd      ${plan.cwd}`);
+      lines.push(`  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`);
+    } else {
+      lines.push(`  receive  into ${plan.dir}/ as ${plan.name} (a -N suffix if that name is taken), mode ${plan.mode.toString(8).padStart(4, '0')}`);
+      lines.push(`  limits   ${plan.maxBytes} bytes at most; ${plan.minFreeBytes} bytes left free; idle ${plan.idleTimeoutMs / 1000} s${plan.keep ? `; keeps the newest ${plan.keep}` : ''}`);
+    }
   } else {
     lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);
     lines.push(`  detail   ${decision.detail}`);

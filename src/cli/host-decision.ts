@@ -14,7 +14,7 @@ import type { Request } from '../request/request.js';
 export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
   const decision = decide(policy, request, facts);
-  if (decision.decision !== 'allow' || decision.plan.confine === null) return decision;
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null) return decision;
   const { root, wildcards } = decision.plan.confine;
   const argv = [...decision.plan.argv];
   const paths = [...decision.plan.confine.paths];

@@ -13,6 +13,7 @@ import type { DenyReason } from './deny-reason.js';
 import { matchExecWords } from './exec-rule.js';
 import { addressAllowed } from './from.js';
 import { minimalChildEnv, type Plan } from './plan.js';
+import { matchEmptyReceive, matchReceive } from './receive-rule.js';
 import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/rsync-rule.js';
 
 /** Facts about this host that a decision depends on, gathered before deciding (act/). */
@@ -51,7 +52,15 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
   if (requesterRefused) return requesterRefused;
 
   if (request.command === null || /^[ \t]*$/.test(request.command)) {
-    return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty');
+    // Only a receive rule with accept-empty serves a session without a command (`tar c . | ssh host`).
+    const trace: RuleTrace[] = [];
+    for (const rule of identity.rules) {
+      if (rule.kind !== 'receive') continue;
+      const outcome = matchEmptyReceive(rule, request);
+      trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
+      if (outcome.ok) return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: [], trace };
+    }
+    return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty', null, trace);
   }
   const tokens = tokenize(request.command);
   if (!tokens.ok) return deny(tokens.reason, tokens.detail);
@@ -99,6 +108,9 @@ function tryRule(rule: Rule, words: string[], globs: ReadonlyMap<number, string>
   switch (rule.kind) {
     case 'rsync':
       return matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES);
+    case 'receive':
+      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
+      return matchReceive(rule, words, request);
     case 'exec': {
       // A shell would have expanded it; an exec rule's words are matched as they are.
       if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };

@@ -44,6 +44,9 @@ export const DENY_REASONS = {
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
+  // receive rules
+  'receive-refused': 'a receive command the rule refuses (a name it does not allow, bad --size or --sha256)',
+
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',

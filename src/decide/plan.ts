@@ -25,7 +25,23 @@ export interface ExecPlan {
   } | null;
 }
 
-export type Plan = ExecPlan;
+export interface ReceivePlan {
+  kind: 'receive';
+  dir: string;
+  /** The name the upload gets, before any -N suffix that keeps it unique. */
+  name: string;
+  mode: number;
+  maxBytes: number;
+  minFreeBytes: number;
+  idleTimeoutMs: number;
+  keep: number | null;
+  /** Names this rule stores (its template, with a -N suffix, and its client-name glob): what retention may prune. */
+  retention: { pattern: string; clientName: string | null };
+  /** What the client said the upload will be: it is stored only if it is. */
+  expect: { size: number | null; sha256: string | null };
+}
+
+export type Plan = ExecPlan | ReceivePlan;
 
 /** PATH for every program we start; the client's PATH is never used. */
 export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -9,8 +9,9 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
 import type { PolicyError } from './errors.js';
-import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
-import { parseDate, parseDuration, parseOctalMask } from './units.js';
+import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
+import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
+import { TEMPLATE } from '../decide/receive-rule.js';
 
 export { formatPolicyError, type PolicyError } from './errors.js';
 
@@ -26,7 +27,7 @@ const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starti
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
-const NOT_YET_SUPPORTED = new Set<string>(['receive', 'relay']);
+const NOT_YET_SUPPORTED = new Set<string>(['relay']);
 
 /**
  * Variables a rule may not add to a program's environment: each changes what code a program,
@@ -247,9 +248,63 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   if (NOT_YET_SUPPORTED.has(kind)) {
     return reader.error(body, `${key}.${kind}`, `rule kind "${kind}" is not supported by this version of ssh-dispatch`);
   }
-  const rule = kind === 'rsync' ? parseRsyncRule(reader, body, `${key}.rsync`) : parseExecRule(reader, body, `${key}.exec`);
+  const rule =
+    kind === 'rsync' ? parseRsyncRule(reader, body, `${key}.rsync`) : kind === 'receive' ? parseReceiveRule(reader, body, `${key}.receive`) : parseExecRule(reader, body, `${key}.exec`);
   if (!name || !rule) return null;
   return { ...rule, name, where: reader.where(node) };
+}
+
+function parseOctalField(reader: Reader, node: Node | null, key: string): number | null {
+  if (isScalar(node) && typeof node.value === 'number') {
+    return reader.error(node, key, `expected an octal string such as "0600" in quotes (YAML reads an unquoted ${String(node.value)} as a decimal number)`);
+  }
+  const text = reader.string(node, key, { test: (s) => parseOctalMask(s) !== null, expected: 'an octal mode such as "0600"' });
+  return text === null ? null : parseOctalMask(text);
+}
+
+function parseReceiveRule(reader: Reader, node: Node | null, key: string): Omit<ReceiveRule, 'name' | 'where'> | null {
+  const fields = reader.map(node, key, ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], ['dir', 'name']);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+  const size = (name: string, fallback: number) =>
+    fields.has(name) ? reader.string(fields.get(name) ?? null, `${key}.${name}`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 100GiB, 512MiB, 1.5GB' }) : String(fallback);
+  const dir = reader.string(fields.get('dir') ?? null, `${key}.dir`, ABSOLUTE_PATH);
+  const name = reader.string(fields.get('name') ?? null, `${key}.name`, {
+    test: (s) => TEMPLATE.test(s) && !s.startsWith('.') && s.length <= 200,
+    expected: 'a file name of letters, digits, . _ + - and {timestamp} {date} {time} {id}, not starting with a dot',
+  });
+  const clientName = fields.has('client-name')
+    ? reader.string(fields.get('client-name') ?? null, `${key}.client-name`, { test: (s) => !s.includes('/') && !s.startsWith('.') && s.length <= 255, expected: 'a file name glob without "/", not starting with a dot' })
+    : null;
+  const acceptEmpty = fields.has('accept-empty') ? reader.boolean(fields.get('accept-empty') ?? null, `${key}.accept-empty`) : false;
+  const mode = fields.has('mode') ? parseOctalField(reader, fields.get('mode') ?? null, `${key}.mode`) : 0o600;
+  const maxBytes = size('max-bytes', 100 * 2 ** 30);
+  const minFree = size('min-free', 2 ** 30);
+  const idle = fields.has('idle-timeout')
+    ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
+    : '10m';
+  let keep: number | null = null;
+  if (fields.has('keep')) {
+    const keepNode = fields.get('keep') ?? null;
+    if (!isScalar(keepNode) || typeof keepNode.value !== 'number' || !Number.isInteger(keepNode.value) || keepNode.value < 1) {
+      reader.error(keepNode, `${key}.keep`, `expected a whole number of files, 1 or more, got ${describe(keepNode)}`);
+    } else {
+      keep = keepNode.value;
+    }
+  }
+  if (reader.errors.length > errorsBefore || dir === null || name === null || acceptEmpty === null || mode === null || maxBytes === null || minFree === null || idle === null) return null;
+  return {
+    kind: 'receive',
+    dir,
+    fileName: name,
+    clientName,
+    acceptEmpty,
+    mode,
+    maxBytes: parseSize(maxBytes)!,
+    minFreeBytes: parseSize(minFree)!,
+    idleTimeoutMs: parseDuration(idle)!,
+    keep,
+  };
 }
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];

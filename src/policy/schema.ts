@@ -37,7 +37,7 @@ export interface Identity {
   rules: Rule[];
 }
 
-export type Rule = ExecRule | RsyncRule;
+export type Rule = ExecRule | RsyncRule | ReceiveRule;
 
 export interface RuleBase {
   name: string;
@@ -85,4 +85,24 @@ export interface RsyncRule extends RuleBase {
   /** The rsync that runs, by absolute path. */
   program: string;
   supervise: boolean;
+}
+
+export interface ReceiveRule extends RuleBase {
+  kind: 'receive';
+  /** Absolute; uploads are created in it, never below it. */
+  dir: string;
+  /** The file name (`name:` in YAML): literal text with {timestamp} {date} {time} {id}; a plain basename. */
+  fileName: string;
+  /** A basename glob: when set, `receive NAME` may choose the name, if NAME matches it. */
+  clientName: string | null;
+  /** Also serve a session that sent no command (`tar c . | ssh host`). */
+  acceptEmpty: boolean;
+  /** The mode of stored files, set explicitly (umask plays no part). */
+  mode: number;
+  maxBytes: number;
+  /** Refuse to fill the filesystem below this many free bytes. */
+  minFreeBytes: number;
+  idleTimeoutMs: number;
+  /** After a successful upload, keep only the newest N files of this rule. */
+  keep: number | null;
 }

@@ -31,3 +31,19 @@ export function localDate(now: Date): string {
   const pad = (n: number) => String(n).padStart(2, '0');
   return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
 }
+
+const SIZE_UNITS: Record<string, number> = {
+  '': 1, B: 1,
+  k: 1e3, K: 1e3, KB: 1e3, M: 1e6, MB: 1e6, G: 1e9, GB: 1e9, T: 1e12, TB: 1e12,
+  KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
+};
+
+/** `100GiB`, `1.5GB`, `512MiB`, `4096`: bytes; null on anything else or beyond 2^53. */
+export function parseSize(text: string): number | null {
+  const match = /^([0-9]{1,15})(\.[0-9]{1,6})?\s?([A-Za-z]{0,3})$/.exec(text);
+  if (!match) return null;
+  const unit = SIZE_UNITS[match[3]!];
+  if (unit === undefined) return null;
+  const bytes = Math.floor(Number(match[1]! + (match[2] ?? '')) * unit);
+  return Number.isSafeInteger(bytes) ? bytes : null;
+}

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
-import { policyFrom, requestFor } from '../helpers.js';
+import { execPlan, policyFrom, requestFor } from '../helpers.js';
 import type { Request } from '../../src/request/request.js';
 
 const KEY_A = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
@@ -127,7 +127,7 @@ describe('decide', () => {
       expect(decision.decision, JSON.stringify(decision)).toBe('allow');
       if (decision.decision === 'allow') {
         expect(decision.rule.name).toBe(row.allow);
-        expect(decision.plan.argv).toEqual(row.argv);
+        expect(execPlan(decision).argv).toEqual(row.argv);
       }
     } else {
       expect(decision.decision).toBe('deny');
@@ -139,7 +139,7 @@ describe('decide', () => {
     const decision = decide(policy, requestFor('open', 'uptime'));
     expect(decision.decision).toBe('allow');
     if (decision.decision !== 'allow') return;
-    expect(decision.plan.env).toEqual({
+    expect(execPlan(decision).env).toEqual({
       PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
       HOME: '/home/backup',
       USER: 'backup',

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/decide/decide.js';
 import type { RsyncFeatures } from '../../../src/decide/rsync/rsync-rule.js';
-import { policyFrom, requestFor } from '../../helpers.js';
+import { execPlan, policyFrom, requestFor } from '../../helpers.js';
 
 const ROOT = '/srv/backup/host1';
 const policy = policyFrom(`
@@ -238,7 +238,7 @@ describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () =>
     const decision = decide(policy, requestFor(row.id, row.command, { client: null, keys: null }), facts(V35));
     if ('argv' in row) {
       expect(decision.decision === 'deny' ? `${decision.reason}: ${decision.detail}` : 'allow').toBe('allow');
-      if (decision.decision === 'allow') expect(decision.plan.argv).toEqual(row.argv);
+      if (decision.decision === 'allow') expect(execPlan(decision).argv).toEqual(row.argv);
     } else {
       expect(decision.decision).toBe('deny');
       if (decision.decision === 'deny') {
@@ -252,7 +252,7 @@ describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () =>
 describe('rsync rules on an older rsync', () => {
   it('leaves out --confine-root and --drop-D, which it would refuse', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V32));
-    expect(decision.decision === 'allow' && decision.plan.argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', '--', '.', 'dst/']);
+    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', '--', '.', 'dst/']);
   });
   it('keeps the sibling-snapshot layout when the destination ends in "/"', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V32));
@@ -269,8 +269,8 @@ describe('wildcards in pull paths', () => {
     const decision = decide(policy, requestFor('r', `rsync --server --sender ${B} . /logs/*.gz src/ a\\*b?`), facts(V35));
     expect(decision.decision).toBe('allow');
     if (decision.decision !== 'allow') return;
-    const argv = decision.plan.argv;
-    expect(decision.plan.confine!.wildcards).toEqual([
+    const argv = execPlan(decision).argv;
+    expect(execPlan(decision).confine!.wildcards).toEqual([
       { argvIndex: argv.length - 3, pattern: 'logs/*.gz' },
       { argvIndex: argv.length - 1, pattern: 'a\\*b?' },
     ]);
@@ -282,8 +282,8 @@ describe('the plan', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V35));
     expect(decision.decision).toBe('allow');
     if (decision.decision !== 'allow') return;
-    expect(decision.plan.cwd).toBe(ROOT);
-    expect(Object.keys(decision.plan.env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
-    expect(decision.plan.confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [] });
+    expect(execPlan(decision).cwd).toBe(ROOT);
+    expect(Object.keys(execPlan(decision).env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
+    expect(execPlan(decision).confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [] });
   });
 });
