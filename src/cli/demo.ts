@@ -3,7 +3,7 @@
  * one identity, a few real requests (allowed and refused), then the audit log they left.
  * Everything lives in a temp dir that is removed at the end; sshd is stopped by its pid.
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -17,17 +17,19 @@ Starts a throwaway OpenSSH sshd on 127.0.0.1 (temp keys, temp config, nothing of
 refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server and
 openssh-client. Exit status: 0 when every request got the expected decision.`;
 
-type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null } | { rsync: string[] });
+type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null; tarball?: true } | { rsync: string[] });
 
 const ARCHIVE = 'host1-2026-11-23.tar.gz';
 
 const STEPS: Step[] = [
   { title: 'The nightly backup pushes with rsync', rsync: ['-a', 'data/', 'HOST:2026-11-24/'], expect: 'allow' },
   { title: 'The next night links unchanged files to the previous one', rsync: ['-a', '--link-dest=../2026-11-24', 'data/', 'HOST:2026-11-25/'], expect: 'allow' },
+  { title: 'An encrypted-tarball job uploads (tar c | ssh host receive); the receipt says what was stored', ssh: 'receive', tarball: true, expect: 'allow' },
   { title: 'The backup job verifies an archive', ssh: `sha256sum ${ARCHIVE}`, expect: 'allow' },
   { title: 'A stolen key tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
   { title: 'It tries to read the backups back (a pull through a write-only rule)', rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'], expect: 'deny' },
   { title: 'It tries to write outside the backup directory', rsync: ['-a', 'data/', 'HOST:../policies/'], expect: 'deny' },
+  { title: 'It tries to upload into cron', ssh: 'receive ../../etc/cron.d/evil', tarball: true, expect: 'deny' },
   { title: 'It asks for a shell', ssh: 'sh -c id', expect: 'deny' },
   { title: 'It chains a second command', ssh: 'du -sh .; cat /etc/shadow', expect: 'deny' },
   { title: 'It smuggles a command substitution', ssh: `sha256sum $(id -u).tar.gz`, expect: 'deny' },
@@ -48,6 +50,12 @@ identities:
           root: ${backups}         # every client path stays inside it
           access: write            # push only: a stolen key cannot read backups back
           delete: false            # and cannot wipe them
+      - name: tarball
+        receive:
+          dir: ${backups}/tar
+          name: "host1-{timestamp}.tar"   # never overwrites; a cut upload is never kept
+          client-name: "*.tar"
+          keep: 7                          # retention: the newest 7 uploads
       - name: checksum
         exec:
           command: "sha256sum *.tar.gz"     # one glob per word; * never matches / or ..
@@ -77,7 +85,7 @@ export async function runDemo(): Promise<number> {
     const backups = join(sshd.dir, 'backups');
     const policies = join(sshd.dir, 'policies');
     const auditFile = join(sshd.dir, 'audit.jsonl');
-    mkdirSync(backups, { mode: 0o700 });
+    mkdirSync(join(backups, 'tar'), { recursive: true, mode: 0o700 });
     mkdirSync(policies, { mode: 0o700 });
     mkdirSync(join(sshd.dir, 'data', 'etc'), { recursive: true });
     mkdirSync(join(sshd.dir, 'empty'));
@@ -109,7 +117,9 @@ export async function runDemo(): Promise<number> {
         result = { code: ran.status, output: ran.stdout + ran.stderr };
       } else {
         shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
-        const ran = await sshd.ssh(key, step.ssh);
+        const input = step.tarball ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 }) : undefined;
+        if (step.tarball) shown = `tar -c -C data . | ${shown}`;
+        const ran = await sshd.ssh(key, step.ssh, input ? { input } : {});
         result = { code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
       }
       const decision = lastDecision(auditFile);
