@@ -15,15 +15,15 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
+import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
 
 function trustedCompileCache(dir: string): boolean {
-  const uid = process.getuid?.() ?? 0;
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const stats = lstatSync(dir);
-      return stats.isDirectory() && (stats.uid === 0 || stats.uid === uid) && (stats.mode & 0o022) === 0;
+      return stats.isDirectory() && untrustedWriter(stats, runningUid()) === null;
     } catch {
       try {
         mkdirSync(dir, { mode: 0o755 });

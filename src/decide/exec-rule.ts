@@ -15,7 +15,8 @@ import type { ExecRule } from '../policy/schema.js';
 export type WordsMatch = { ok: true } | { ok: false; why: string };
 
 const MATCH_OPTIONS = { dot: false, nonegate: true, nocase: false } as const;
-const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
+/** Characters that make a pattern word a glob rather than a literal (micromatch syntax). */
+export const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 
 export function matchExecWords(rule: ExecRule, words: readonly string[]): WordsMatch {
   if (words.length !== rule.pattern.length) {

@@ -24,6 +24,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { join } from 'node:path';
 import type { AddressRange } from '../decide/from.js';
 import type { Identity, Policy } from './schema.js';
+import { untrustedWriter } from '../trust.js';
 
 /** Replaced by the build with a hash of the sources, so a new build never reads an old cache. */
 declare const SSH_DISPATCH_BUILD_ID: string | undefined;
@@ -72,10 +73,6 @@ function identityFromJson(value: unknown): Identity {
   return { ...identity, from: identity.from?.map((range) => ({ ...range, bytes: Uint8Array.from(range.bytes) })) ?? null };
 }
 
-function trusted(stats: { uid: number | bigint; mode: number | bigint }, uid: number): boolean {
-  const owner = Number(stats.uid);
-  return (owner === 0 || owner === uid) && (Number(stats.mode) & 0o022) === 0;
-}
 
 /** Reads a small file without following symlinks, if it is regular and trusted; else null. */
 function readTrusted(path: string, uid: number): string | null {
@@ -87,7 +84,7 @@ function readTrusted(path: string, uid: number): string | null {
   }
   try {
     const stats = fstatSync(fd);
-    if (!stats.isFile() || !trusted(stats, uid) || stats.size > MAX_CACHE_FILE_BYTES) return null;
+    if (!stats.isFile() || untrustedWriter(stats, uid) !== null || stats.size > MAX_CACHE_FILE_BYTES) return null;
     const buffer = Buffer.alloc(stats.size);
     let read = 0;
     while (read < stats.size) {
@@ -104,7 +101,7 @@ function readTrusted(path: string, uid: number): string | null {
 function trustedDirectory(path: string, uid: number): boolean {
   try {
     const stats = lstatSync(path);
-    return stats.isDirectory() && trusted(stats, uid);
+    return stats.isDirectory() && untrustedWriter(stats, uid) === null;
   } catch {
     return false;
   }

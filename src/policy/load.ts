@@ -16,6 +16,7 @@ import { cacheSignature, CACHE_DIR_NAME, readCachedPolicy, writeCachedPolicy, ty
 import type { PolicyError } from './errors.js';
 import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Identity, type Policy, type Where } from './schema.js';
+import { runningUid, untrustedWriter } from '../trust.js';
 
 export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[] };
 
@@ -31,17 +32,6 @@ const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
 
 function fail(file: string, message: string): LoadedPolicy {
   return { ok: false, errors: [{ file, line: 0, key: '', message }] };
-}
-
-/** Why `stats` could have been written by someone we do not trust, or null. */
-function untrustedWriter(stats: Stats | BigIntStats, uid: number, allowSticky: boolean): string | null {
-  const owner = Number(stats.uid);
-  const mode = Number(stats.mode);
-  if (owner !== 0 && owner !== uid) return `owned by uid ${owner}, not by root or the running user (uid ${uid})`;
-  if ((mode & 0o022) !== 0 && !(allowSticky && stats.isDirectory() && (mode & 0o1000) !== 0)) {
-    return `writable by group or others (mode ${(mode & 0o7777).toString(8).padStart(4, '0')}): chmod go-w it`;
-  }
-  return null;
 }
 
 /** The policy's files, trusted and in load order, with their stats; or why not. */
@@ -92,7 +82,7 @@ function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: st
 }
 
 export async function loadPolicy(path: string, options: LoadOptions = {}): Promise<LoadedPolicy> {
-  const uid = options.uid ?? process.getuid?.() ?? 0;
+  const uid = options.uid ?? runningUid();
   const collected = collectPolicyFiles(path, uid);
   if (!collected.ok) return collected;
   const signature = cacheSignature(collected.realPath, collected.files);

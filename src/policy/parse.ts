@@ -12,6 +12,7 @@ import type { PolicyError } from './errors.js';
 import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
 import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
 import { TEMPLATE } from '../decide/receive-rule.js';
+import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
 
 export { formatPolicyError, type PolicyError } from './errors.js';
 
@@ -25,7 +26,6 @@ export type ParsedPolicyFile = { ok: true; fragment: PolicyFragment } | { ok: fa
 
 const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit)';
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
-const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
 const NOT_YET_SUPPORTED = new Set<string>(['relay']);
 
