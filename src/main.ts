@@ -15,6 +15,7 @@ import { tellSyslog } from './audit/sink.js';
 const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-command mode (for authorized_keys)
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
        ssh-dispatch check [--policy PATH]              load and check the policy
+       ssh-dispatch authorized-key --id ID [...] KEY.pub   the authorized_keys line for a key
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
 
@@ -67,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
         return (await import('./cli/explain.js')).runExplain(rest);
       case 'check':
         return (await import('./cli/check.js')).runCheck(rest);
+      case 'authorized-key':
+        return (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
       case 'demo': {
         const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
         if (rest.includes('--help') || rest.includes('-h')) {

@@ -34,8 +34,10 @@ export function decisionRecord(session: string, request: Request, decision: Deci
     if (plan.kind === 'exec') {
       record.argv = plan.argv;
       if (!plan.supervise) record.handoff = 'execve';
-    } else {
+    } else if (plan.kind === 'receive') {
       record.receive = { dir: plan.dir, name: plan.name };
+    } else {
+      record.relay = { host: plan.host, port: plan.port, allowed_by: plan.allowedBy };
     }
   } else {
     record.reason = decision.reason;
@@ -49,17 +51,24 @@ export interface EndFacts {
   exit: number;
   signal: string | null;
   durationMs: number;
-  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | ReceiveOutcomeName;
+  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | ReceiveOutcomeName | RelayOutcomeName;
   error?: string;
   /** receive rules: what was stored (or how far it got). */
   file?: string;
   bytes?: number;
   sha256?: string;
   pruned?: string[];
+  /** relay rules: the address connected to, and the bytes each way. */
+  address?: string;
+  bytesIn?: number;
+  bytesOut?: number;
 }
 
 /** How a receive ended: stored, or why nothing was. */
 export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error';
+
+/** How a relay ended. */
+export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';
 
 export function endRecord(session: string, identity: string, now: Date, facts: EndFacts): Record<string, unknown> {
   return {
@@ -76,6 +85,7 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
     ...(facts.bytes !== undefined ? { bytes: facts.bytes } : {}),
     ...(facts.sha256 !== undefined ? { sha256: facts.sha256 } : {}),
     ...(facts.pruned && facts.pruned.length > 0 ? { pruned: facts.pruned } : {}),
+    ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   };
 }

@@ -84,6 +84,7 @@ function explainJson(decision: Decision, withTrace: boolean): string {
   };
   if (allow) out.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
   if (allow && decision.plan.kind === 'receive') out.receive = { dir: decision.plan.dir, name: decision.plan.name };
+  if (allow && decision.plan.kind === 'relay') out.relay = { host: decision.plan.host, port: decision.plan.port, allowed_by: decision.plan.allowedBy };
   if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
   return `${JSON.stringify(out)}\n`;
 }
@@ -97,6 +98,9 @@ function explainText(decision: Decision, withTrace: boolean): string {
       lines.push(`  argv     ${JSON.stringify(plan.argv)}`);
       if (plan.cwd) lines.push(`  cwd      ${plan.cwd}`);
       lines.push(`  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`);
+    } else if (plan.kind === 'relay') {
+      lines.push(`  relay    to ${plan.host} port ${plan.port}${plan.resolve ? ' (the name is resolved once, at connect time)' : ''}, allowed by ${plan.allowedBy}`);
+      lines.push(`  limits   connect within ${plan.connectTimeoutMs / 1000} s; idle ${plan.idleTimeoutMs / 1000} s`);
     } else {
       lines.push(`  receive  into ${plan.dir}/ as ${plan.name} (a -N suffix if that name is taken), mode ${plan.mode.toString(8).padStart(4, '0')}`);
       lines.push(`  limits   ${plan.maxBytes} bytes at most; ${plan.minFreeBytes} bytes left free; idle ${plan.idleTimeoutMs / 1000} s${plan.keep ? `; keeps the newest ${plan.keep}` : ''}`);

@@ -8,6 +8,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
 import { receiveUpload } from '../act/receive.js';
+import { relay } from '../act/relay.js';
 import { decisionRecord, endRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
@@ -83,6 +84,11 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   if (decision.decision === 'deny') return denyToClient();
 
   const plan = decision.plan;
+  if (plan.kind === 'relay') {
+    const facts = await relay(plan, decision.rule.name);
+    log.append(endRecord(session, identity, new Date(), facts));
+    return facts.exit;
+  }
   if (plan.kind === 'receive') {
     const facts = await receiveUpload(plan, decision.rule.name, session);
     log.append(endRecord(session, identity, new Date(), facts));

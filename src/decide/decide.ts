@@ -14,6 +14,7 @@ import { matchExecWords } from './exec-rule.js';
 import { addressAllowed } from './from.js';
 import { minimalChildEnv, type Plan } from './plan.js';
 import { matchEmptyReceive, matchReceive } from './receive-rule.js';
+import { matchRelay } from './relay-rule.js';
 import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/rsync-rule.js';
 
 /** Facts about this host that a decision depends on, gathered before deciding (act/). */
@@ -111,6 +112,9 @@ function tryRule(rule: Rule, words: string[], globs: ReadonlyMap<number, string>
     case 'receive':
       if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
       return matchReceive(rule, words, request);
+    case 'relay':
+      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
+      return matchRelay(rule, words);
     case 'exec': {
       // A shell would have expanded it; an exec rule's words are matched as they are.
       if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };

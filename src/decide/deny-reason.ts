@@ -47,6 +47,9 @@ export const DENY_REASONS = {
   // receive rules
   'receive-refused': 'a receive command the rule refuses (a name it does not allow, bad --size or --sha256)',
 
+  // relay rules
+  'relay-refused': 'a relay to a destination the rule does not allow, or an nc form it does not serve',
+
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',

@@ -1,3 +1,7 @@
+import type { RelayPlan } from './relay-rule.js';
+
+export type { RelayPlan };
+
 /**
  * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
  * taken from the policy or checked against it, never a string for a shell.
@@ -41,7 +45,7 @@ export interface ReceivePlan {
   expect: { size: number | null; sha256: string | null };
 }
 
-export type Plan = ExecPlan | ReceivePlan;
+export type Plan = ExecPlan | ReceivePlan | RelayPlan;
 
 /** PATH for every program we start; the client's PATH is never used. */
 export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

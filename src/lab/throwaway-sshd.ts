@@ -12,6 +12,7 @@ import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { keyLine } from '../keyline.js';
 import { sshFingerprint } from '../request/request.js';
 
 const run = promisify(execFile);
@@ -42,17 +43,8 @@ export interface SshOptions {
   timeoutMs?: number;
 }
 
-/** Quotes a command for the command="..." option of authorized_keys (sshd unescapes \" only). */
-export function authorizedKeysCommand(argv: string[]): string {
-  for (const word of argv) {
-    if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new Error(`cannot put ${JSON.stringify(word)} in a command= line safely`);
-  }
-  return argv.join(' ');
-}
-
 export function authorizedKeyLine(options: string, command: string[], key: ClientKey): string {
-  const prefix = [options, `command="${authorizedKeysCommand(command)}"`].filter(Boolean).join(',');
-  return `${prefix} ${key.publicKey}`;
+  return keyLine({ options: options ? [options] : [], command, publicKey: key.publicKey });
 }
 
 async function freeLoopbackPort(): Promise<number> {

@@ -22,7 +22,6 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import type { AddressRange } from '../decide/from.js';
 import type { Identity, Policy } from './schema.js';
 import { untrustedWriter } from '../trust.js';
 
@@ -63,14 +62,18 @@ export function cacheKey(signature: string): string {
   return (h1 >>> 0).toString(16).padStart(8, '0') + (h2 >>> 0).toString(16).padStart(8, '0');
 }
 
-// Identities hold Uint8Arrays (from ranges); JSON holds number arrays.
-function identityToJson(identity: Identity): unknown {
-  return { ...identity, from: identity.from?.map((range) => ({ ...range, bytes: Array.from(range.bytes) })) ?? null };
+// Compiled identities hold Uint8Arrays (address ranges, wherever they occur); JSON does not.
+const BYTES = '$bytes';
+
+function identityToJson(identity: Identity): string {
+  return JSON.stringify(identity, (_key, value: unknown) => (value instanceof Uint8Array ? { [BYTES]: Array.from(value) } : value));
 }
 
-function identityFromJson(value: unknown): Identity {
-  const identity = value as Identity & { from: (Omit<AddressRange, 'bytes'> & { bytes: number[] })[] | null };
-  return { ...identity, from: identity.from?.map((range) => ({ ...range, bytes: Uint8Array.from(range.bytes) })) ?? null };
+function identityFromJson(text: string): Identity {
+  return JSON.parse(text, (_key, value: unknown) => {
+    if (value !== null && typeof value === 'object' && BYTES in value) return Uint8Array.from((value as Record<string, number[]>)[BYTES]!);
+    return value;
+  }) as Identity;
 }
 
 
@@ -125,7 +128,7 @@ export function readCachedPolicy(cacheRoot: string, signature: string, identity:
       if (!trustedDirectory(join(dir, 'id'), uid)) return null;
       const shard = readTrusted(join(dir, 'id', `${identity}.json`), uid);
       if (shard === null) return null;
-      identities.set(identity, identityFromJson(JSON.parse(shard)));
+      identities.set(identity, identityFromJson(shard));
     }
     return { files: meta.files, audit: meta.audit, identities };
   } catch {
@@ -147,7 +150,7 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
     rmSync(temp, { recursive: true, force: true });
     mkdirSync(join(temp, 'id'), { recursive: true, mode: 0o755 });
     for (const [name, identity] of policy.identities) {
-      writeFileSync(join(temp, 'id', `${name}.json`), JSON.stringify(identityToJson(identity)), { mode: 0o644, flag: 'wx' });
+      writeFileSync(join(temp, 'id', `${name}.json`), identityToJson(identity), { mode: 0o644, flag: 'wx' });
     }
     const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
     writeFileSync(join(temp, 'meta.json'), JSON.stringify(meta), { mode: 0o644, flag: 'wx' });

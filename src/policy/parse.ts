@@ -9,7 +9,8 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
 import type { PolicyError } from './errors.js';
-import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
+import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
+import { parseRelayTarget } from '../decide/relay-rule.js';
 import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
 import { TEMPLATE } from '../decide/receive-rule.js';
 import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
@@ -27,7 +28,7 @@ export type ParsedPolicyFile = { ok: true; fragment: PolicyFragment } | { ok: fa
 const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit)';
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
-const NOT_YET_SUPPORTED = new Set<string>(['relay']);
+const NOT_YET_SUPPORTED = new Set<string>();
 
 /**
  * Variables a rule may not add to a program's environment: each changes what code a program,
@@ -249,7 +250,13 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
     return reader.error(body, `${key}.${kind}`, `rule kind "${kind}" is not supported by this version of ssh-dispatch`);
   }
   const rule =
-    kind === 'rsync' ? parseRsyncRule(reader, body, `${key}.rsync`) : kind === 'receive' ? parseReceiveRule(reader, body, `${key}.receive`) : parseExecRule(reader, body, `${key}.exec`);
+    kind === 'rsync'
+      ? parseRsyncRule(reader, body, `${key}.rsync`)
+      : kind === 'receive'
+        ? parseReceiveRule(reader, body, `${key}.receive`)
+        : kind === 'relay'
+          ? parseRelayRule(reader, body, `${key}.relay`)
+          : parseExecRule(reader, body, `${key}.exec`);
   if (!name || !rule) return null;
   return { ...rule, name, where: reader.where(node) };
 }
@@ -305,6 +312,23 @@ function parseReceiveRule(reader: Reader, node: Node | null, key: string): Omit<
     idleTimeoutMs: parseDuration(idle)!,
     keep,
   };
+}
+
+function parseRelayRule(reader: Reader, node: Node | null, key: string): Omit<RelayRule, 'name' | 'where'> | null {
+  const fields = reader.map(node, key, ['to', 'idle-timeout', 'connect-timeout'], ['to']);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+  const to = reader.stringList(fields.get('to') ?? null, `${key}.to`, {
+    test: (s) => parseRelayTarget(s) !== null,
+    expected: 'HOST:PORT with a lowercase host name, an IP or a CIDR ([...] for IPv6), and a port 1-65535, such as db.internal:5432, 10.0.0.0/24:22, [2001:db8::1]:22',
+  });
+  if (to && to.length === 0) reader.error(fields.get('to') ?? null, `${key}.to`, 'expected at least one destination');
+  const duration = (name: string, fallback: string) =>
+    fields.has(name) ? reader.string(fields.get(name) ?? null, `${key}.${name}`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 30s, 5m' }) : fallback;
+  const idle = duration('idle-timeout', '5m');
+  const connect = duration('connect-timeout', '10s');
+  if (reader.errors.length > errorsBefore || !to || idle === null || connect === null) return null;
+  return { kind: 'relay', to: to.map((t) => parseRelayTarget(t)!), idleTimeoutMs: parseDuration(idle)!, connectTimeoutMs: parseDuration(connect)! };
 }
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];

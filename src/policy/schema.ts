@@ -37,7 +37,7 @@ export interface Identity {
   rules: Rule[];
 }
 
-export type Rule = ExecRule | RsyncRule | ReceiveRule;
+export type Rule = ExecRule | RsyncRule | ReceiveRule | RelayRule;
 
 export interface RuleBase {
   name: string;
@@ -105,4 +105,21 @@ export interface ReceiveRule extends RuleBase {
   idleTimeoutMs: number;
   /** After a successful upload, keep only the newest N files of this rule. */
   keep: number | null;
+}
+
+/** One allowed relay destination: a host name, an IP or a CIDR, and a port. */
+export interface RelayTarget {
+  /** As written in the policy, for records and explain. */
+  text: string;
+  /** A lowercase DNS name, or null for an address range. */
+  name: string | null;
+  range: import('../decide/from.js').AddressRange | null;
+  port: number;
+}
+
+export interface RelayRule extends RuleBase {
+  kind: 'relay';
+  to: RelayTarget[];
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
 }

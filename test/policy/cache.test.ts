@@ -21,6 +21,10 @@ identities:
     rules:
       - name: r
         rsync: { root: /srv, access: read }
+      - name: hop
+        relay: { to: ["10.0.0.0/24:22", "db.internal:5432", "[2001:db8::/64]:22"] }
+      - name: up
+        receive: { dir: /srv/up, name: "u-{timestamp}.bin", keep: 3 }
 ${extra}`;
 
 beforeEach(() => {
@@ -41,6 +45,17 @@ describe('the compiled policy cache', () => {
     expect(second.policy.identities.get('a')).toEqual(first.policy.identities.get('a'));
     expect(second.policy.identities.get('a')!.from![0]!.bytes).toBeInstanceOf(Uint8Array);
     expect(second.policy.audit).toEqual(first.policy.audit);
+  });
+
+  it('gives every rule kind back exactly as parsed, address ranges included (found by the relay e2e test)', async () => {
+    const parsed = await loadPolicy(dir);
+    await load('b');
+    const hit = await load('b');
+    expect(hit.ok && hit.cache).toBe('hit');
+    if (!parsed.ok || !hit.ok) return;
+    expect(hit.policy.identities.get('b')).toEqual(parsed.policy.identities.get('b'));
+    const relay = hit.policy.identities.get('b')!.rules[1]!;
+    expect(relay.kind === 'relay' && relay.to[0]!.range!.bytes).toBeInstanceOf(Uint8Array);
   });
 
   it('holds only the identity asked for', async () => {
