@@ -28,7 +28,6 @@ export type ParsedPolicyFile = { ok: true; fragment: PolicyFragment } | { ok: fa
 const NAME_EXPECTED = 'a name of letters, digits and . _ @ - (at most 64, starting with a letter or digit)';
 const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 const RULE_KINDS = ['exec', 'rsync', 'receive', 'relay'] as const;
-const NOT_YET_SUPPORTED = new Set<string>();
 
 /**
  * Variables a rule may not add to a program's environment: each changes what code a program,
@@ -246,9 +245,6 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   }
   const kind = kinds[0]!;
   const body = fields.get(kind) ?? null;
-  if (NOT_YET_SUPPORTED.has(kind)) {
-    return reader.error(body, `${key}.${kind}`, `rule kind "${kind}" is not supported by this version of ssh-dispatch`);
-  }
   const rule =
     kind === 'rsync'
       ? parseRsyncRule(reader, body, `${key}.rsync`)
