@@ -1,0 +1,178 @@
+#!/usr/bin/env bash
+# install.sh — install ssh-dispatch from this checkout.
+#
+# Usage:
+#   ./install.sh [--prefix DIR] [--etc DIR] [--log-dir DIR] [--logrotate-dir DIR]
+#   ./install.sh --uninstall [--prefix DIR] [--logrotate-dir DIR]
+#   ./install.sh --help
+#
+#   --prefix DIR         program files go to DIR/lib/ssh-dispatch, the command to DIR/bin
+#                        (default /usr/local)
+#   --etc DIR            configuration directory; policies live in DIR/policies
+#                        (default /etc/ssh-dispatch)
+#   --log-dir DIR        audit log directory (default /var/log/ssh-dispatch)
+#   --logrotate-dir DIR  where the logrotate snippet goes, if that directory exists
+#                        (default /etc/logrotate.d)
+#   --uninstall          remove exactly what an earlier install put in place (its manifest);
+#                        policies and audit logs are kept
+#
+# What it does, and nothing else:
+#   - builds dist/ if needed (run `npm ci` first; it needs the dev dependencies);
+#   - copies the launcher and the bundle to PREFIX/lib/ssh-dispatch, with a Node runtime: the
+#     system's if it is >= 22.15, otherwise the one npm installed (node_modules/node);
+#   - writes PREFIX/bin/ssh-dispatch, a two-line launcher;
+#   - creates ETC/policies (root-owned, writable by nobody else) if missing, and copies the
+#     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy);
+#   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
+#   - records every file it wrote in PREFIX/lib/ssh-dispatch/MANIFEST.
+# It never edits sshd_config or authorized_keys: it prints what to add. Running it again
+# replaces the program and leaves configuration, policies and logs as they are.
+set -euo pipefail
+
+prefix=/usr/local
+etc=/etc/ssh-dispatch
+log_dir=/var/log/ssh-dispatch
+logrotate_dir=/etc/logrotate.d
+uninstall=0
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+die() { echo "install.sh: $*" >&2; exit 1; }
+
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --prefix) prefix=${2:?--prefix needs a directory}; shift 2 ;;
+    --etc) etc=${2:?--etc needs a directory}; shift 2 ;;
+    --log-dir) log_dir=${2:?--log-dir needs a directory}; shift 2 ;;
+    --logrotate-dir) logrotate_dir=${2:?--logrotate-dir needs a directory}; shift 2 ;;
+    --uninstall) uninstall=1; shift ;;
+    -h|--help) usage; exit 0 ;;
+    *) usage >&2; die "unknown argument: $1" ;;
+  esac
+done
+for dir in "$prefix" "$etc" "$log_dir"; do
+  case "$dir" in /*) ;; *) die "$dir: give an absolute path" ;; esac
+done
+
+libdir=$prefix/lib/ssh-dispatch
+manifest=$libdir/MANIFEST
+
+if [ "$uninstall" = 1 ]; then
+  [ -f "$manifest" ] || die "nothing to uninstall: no $manifest"
+  while IFS= read -r path; do
+    [ -n "$path" ] && rm -f -- "$path" && echo "removed $path"
+  done < "$manifest"
+  rm -f -- "$manifest"
+  rm -rf -- "$libdir/.compile-cache"
+  rmdir -- "$libdir" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch" 2>/dev/null || true
+  echo "kept: $etc (policies) and $log_dir (audit logs); remove them yourself if you want them gone"
+  exit 0
+fi
+
+cd "$(dirname "$0")"
+
+# A directory others can write to would let them replace what ssh-dispatch runs or reads
+# (the same stance as the policy loader's StrictModes check).
+check_dir() {
+  local dir=$1
+  while [ ! -e "$dir" ]; do dir=$(dirname "$dir"); done
+  while :; do
+    local mode
+    mode=$(stat -c '%a' "$dir")
+    if [ $(( 8#$mode & 8#022 )) -ne 0 ] && [ $(( 8#$mode & 8#1000 )) -eq 0 ]; then
+      die "$dir is writable by group or others (mode $mode): refusing to install below it"
+    fi
+    [ "$dir" = / ] && break
+    dir=$(dirname "$dir")
+  done
+}
+for dir in "$prefix" "$etc" "$log_dir"; do check_dir "$dir"; done
+
+# The runtime: the system's Node when it has process.execve (>= 22.15), else npm's.
+node_ok() { "$1" -e 'process.exit(typeof process.execve === "function" ? 0 : 1)' 2>/dev/null; }
+runtime=
+if command -v node >/dev/null && node_ok "$(command -v node)"; then
+  runtime=$(command -v node)
+elif [ -x node_modules/node/bin/node ] && node_ok node_modules/node/bin/node; then
+  runtime=node_modules/node/bin/node
+else
+  die "no Node.js >= 22.15: run 'npm ci' here first (it installs Node 24 from the npm registry)"
+fi
+echo "runtime: $runtime ($("$runtime" --version))"
+
+if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ]; then
+  [ -x node_modules/.bin/esbuild ] || die "dist/ is not built and the dev dependencies are missing: run 'npm ci' first"
+  "$runtime" scripts/build.mjs
+fi
+
+umask 022
+install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples"
+: > "$manifest.new"
+put() { # put MODE SOURCE DEST
+  install -m "$1" "$2" "$3.tmp" && mv -f "$3.tmp" "$3"
+  echo "$3" >> "$manifest.new"
+}
+put 0755 dist/ssh-dispatch.cjs "$libdir/ssh-dispatch.cjs"
+put 0644 dist/ssh-dispatch-core.cjs "$libdir/ssh-dispatch-core.cjs"
+case "$runtime" in
+  node_modules/*) put 0755 "$runtime" "$libdir/node"; node_path=$libdir/node ;;
+  *) node_path=$runtime ;;
+esac
+printf '#!/bin/sh\nexec %s %s "$@"\n' "$node_path" "$libdir/ssh-dispatch.cjs" > "$prefix/bin/ssh-dispatch.tmp"
+chmod 0755 "$prefix/bin/ssh-dispatch.tmp"
+mv -f "$prefix/bin/ssh-dispatch.tmp" "$prefix/bin/ssh-dispatch"
+echo "$prefix/bin/ssh-dispatch" >> "$manifest.new"
+for example in policies/*.yaml; do
+  put 0644 "$example" "$prefix/share/ssh-dispatch/examples/$(basename "$example")"
+done
+mv -f "$manifest.new" "$manifest"
+
+# Configuration and logs: created when missing, never overwritten.
+if [ ! -d "$etc/policies" ]; then
+  install -d -m 0755 "$etc" "$etc/policies"
+  echo "created $etc/policies (empty: every request is denied until you add a policy)"
+fi
+if [ ! -d "$log_dir" ]; then
+  install -d -m 0750 "$log_dir"
+  echo "created $log_dir"
+fi
+if [ -d "$logrotate_dir" ] && [ ! -e "$logrotate_dir/ssh-dispatch" ]; then
+  cat > "$logrotate_dir/ssh-dispatch" <<EOF
+# ssh-dispatch opens the audit log anew for every connection, so rotating by rename is safe.
+$log_dir/*.jsonl {
+    weekly
+    rotate 26
+    compress
+    delaycompress
+    missingok
+    notifempty
+    create 0640 root adm
+}
+EOF
+  echo "$logrotate_dir/ssh-dispatch" >> "$manifest"
+  echo "created $logrotate_dir/ssh-dispatch"
+fi
+
+policy_flag=
+[ "$etc" = /etc/ssh-dispatch ] || policy_flag=" --policy $etc/policies"
+cat <<EOF
+
+Installed ssh-dispatch in $libdir, command $prefix/bin/ssh-dispatch.
+
+Next:
+  1. Write a policy in $etc/policies/ (examples: $prefix/share/ssh-dispatch/examples/), then
+       $prefix/bin/ssh-dispatch check --policy $etc/policies
+     (run it as root: it also compiles the policy for fast connection starts).
+  2. Ask what a connection would get:
+       $prefix/bin/ssh-dispatch explain --id ID --policy $etc/policies -- 'COMMAND'
+  3. Print the authorized_keys line for a key, and add it yourself:
+       $prefix/bin/ssh-dispatch authorized-key --id ID --command $prefix/bin/ssh-dispatch$policy_flag KEY.pub
+  4. In sshd_config (this script does not edit it): PermitUserEnvironment no (the default),
+     ExposeAuthInfo yes (key fingerprints in every record), and for root backups
+     PermitRootLogin forced-commands-only. Reload sshd after editing.
+EOF
+if [ "$log_dir" != /var/log/ssh-dispatch ]; then
+  echo "  The audit log is /var/log/ssh-dispatch/audit.jsonl unless a policy sets audit.file: set it to $log_dir/audit.jsonl."
+fi
+if [ "$(id -u)" != 0 ]; then
+  echo "  Not run as root: make $log_dir writable by the accounts whose keys use ssh-dispatch."
+fi

@@ -1,0 +1,94 @@
+/**
+ * install.sh into a temp prefix, as CI can: what it writes, that the installed command works,
+ * that a second run changes no configuration, and that --uninstall removes exactly its files.
+ */
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+let dir: string;
+let prefix: string;
+let etc: string;
+let logs: string;
+let logrotate: string;
+
+function install(...args: string[]) {
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', logrotate, ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    // The machine's own node is 20: the installer must fall back to the one npm installed.
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  return { code: result.status, out: result.stdout + result.stderr };
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-install-'));
+  prefix = join(dir, 'usr');
+  etc = join(dir, 'etc', 'ssh-dispatch');
+  logs = join(dir, 'log', 'ssh-dispatch');
+  logrotate = join(dir, 'etc', 'logrotate.d');
+  mkdirSync(logrotate, { recursive: true });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+it('installs the program, a runtime, the examples, the directories and a logrotate snippet', () => {
+  const result = install();
+  expect(result.code, result.out).toBe(0);
+  for (const file of ['lib/ssh-dispatch/ssh-dispatch.cjs', 'lib/ssh-dispatch/ssh-dispatch-core.cjs', 'bin/ssh-dispatch', 'share/ssh-dispatch/examples/rsync-backup.yaml']) {
+    expect(existsSync(join(prefix, file)), file).toBe(true);
+  }
+  expect(statSync(join(etc, 'policies')).mode & 0o777).toBe(0o755);
+  expect(statSync(logs).mode & 0o777).toBe(0o750);
+  expect(readFileSync(join(logrotate, 'ssh-dispatch'), 'utf8')).toContain(`${logs}/*.jsonl`);
+  expect(result.out).toContain(`authorized-key --id ID --command ${prefix}/bin/ssh-dispatch --policy ${etc}/policies KEY.pub`);
+});
+
+it('the installed command works: help, check, explain', () => {
+  const command = join(prefix, 'bin', 'ssh-dispatch');
+  expect(spawnSync(command, ['--help'], { encoding: 'utf8' }).stdout).toContain('ssh-dispatch explain');
+  writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), { mode: 0o644 });
+  const check = spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8' });
+  expect(check.stdout).toMatch(/^ok: 1 identities/);
+  const explain = spawnSync(command, ['explain', '--policy', join(etc, 'policies'), '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'], { encoding: 'utf8' });
+  expect(explain.status, explain.stdout + explain.stderr).toBe(0);
+});
+
+it('a second run replaces the program and keeps the configuration', () => {
+  const policy = join(etc, 'policies', 'main.yaml');
+  const before = readFileSync(policy, 'utf8');
+  writeFileSync(join(logrotate, 'ssh-dispatch'), '# edited by the admin\n');
+  const result = install();
+  expect(result.code, result.out).toBe(0);
+  expect(readFileSync(policy, 'utf8')).toBe(before);
+  expect(readFileSync(join(logrotate, 'ssh-dispatch'), 'utf8')).toBe('# edited by the admin\n');
+});
+
+it('refuses to install below a directory others can write to', () => {
+  const open = join(dir, 'open');
+  mkdirSync(open);
+  chmodSync(open, 0o777);
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', join(open, 'usr'), '--etc', etc, '--log-dir', logs], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  expect(result.status).toBe(1);
+  expect(result.stderr).toContain('is writable by group or others');
+});
+
+it('--uninstall removes what it installed and keeps policies and logs', () => {
+  const result = install('--uninstall');
+  expect(result.code, result.out).toBe(0);
+  expect(existsSync(join(prefix, 'bin', 'ssh-dispatch'))).toBe(false);
+  expect(existsSync(join(prefix, 'lib', 'ssh-dispatch'))).toBe(false);
+  expect(existsSync(join(etc, 'policies', 'main.yaml'))).toBe(true);
+  expect(existsSync(logs)).toBe(true);
+});
+
+it('--help comes first and tells the truth', () => {
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--help'], { encoding: 'utf8' });
+  expect(result.status).toBe(0);
+  expect(result.stdout).toMatch(/^install.sh — install ssh-dispatch/);
+  expect(result.stdout).toContain('--uninstall');
+});
