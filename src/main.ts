@@ -16,6 +16,7 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
        ssh-dispatch check [--policy PATH]              load and check the policy
        ssh-dispatch authorized-key --id ID [...] KEY.pub   the authorized_keys line for a key
+       ssh-dispatch suggest --log FILE --id ID         rules for what a --learn run recorded
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
 
@@ -26,11 +27,14 @@ Forced-command mode reads SSH_ORIGINAL_COMMAND, matches it against the identity'
 policy (default /etc/ssh-dispatch/policies), runs it without a shell or refuses it, and appends
 an audit record either way. A refused client sees "ssh-dispatch: request denied" and exit 126.`;
 
-const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]
+const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn]
 
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
 and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
-Exit status: the program's own; 126 when the request is denied; 127 when it could not start.`;
+--learn records what the client sends (decision "learn", and what the policy would say) and
+runs nothing: "ssh-dispatch suggest" turns those records into rules.
+Exit status: the program's own; 126 when the request is denied (or learned); 127 when it could
+not start.`;
 
 /** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
 function runtimeSupported(): boolean {
@@ -70,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
         return (await import('./cli/check.js')).runCheck(rest);
       case 'authorized-key':
         return (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
+      case 'suggest':
+        return await (await import('./cli/suggest.js')).runSuggest(rest);
       case 'demo': {
         const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
         if (rest.includes('--help') || rest.includes('-h')) {

@@ -7,7 +7,7 @@ import type { Decision } from '../decide/decide.js';
 import type { ClientAddress, Request } from '../request/request.js';
 import { boundedCommand } from './escape.js';
 
-export type DecisionRecord = Record<string, unknown> & { event: 'decision'; decision: 'allow' | 'deny' };
+export type DecisionRecord = Record<string, unknown> & { event: 'decision'; decision: 'allow' | 'deny' | 'learn' };
 
 export function formatClient(client: ClientAddress | null): string | null {
   if (!client) return null;
@@ -43,6 +43,25 @@ export function decisionRecord(session: string, request: Request, decision: Deci
     record.reason = decision.reason;
     record.detail = decision.detail.slice(0, 1024);
   }
+  return record;
+}
+
+/**
+ * A learn-mode record: what the client sent, and what the policy (if it loads) would have
+ * decided; nothing runs. `ssh-dispatch suggest` turns these into rules.
+ */
+export function learnRecord(session: string, request: Request, would: Decision | null): DecisionRecord {
+  const record = decisionRecord(session, request, would ?? { decision: 'deny', reason: 'policy-unloadable', detail: '', words: null, trace: [] });
+  delete record.rule;
+  delete record.rule_at;
+  delete record.argv;
+  delete record.receive;
+  delete record.relay;
+  delete record.handoff;
+  delete record.reason;
+  delete record.detail;
+  record.decision = 'learn';
+  record.would = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
   return record;
 }
 

@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
 import { receiveUpload } from '../act/receive.js';
 import { relay } from '../act/relay.js';
-import { decisionRecord, endRecord } from '../audit/record.js';
+import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
 import { decideOnHost } from './host-decision.js';
@@ -44,11 +44,13 @@ function sessionId(): string {
 export async function runForcedCommand(args: string[]): Promise<number> {
   let identity: string;
   let policyPath: string;
+  let learn: boolean;
   try {
-    const { values } = parseFlags(args, { id: { type: 'string' }, policy: { type: 'string' } });
+    const { values } = parseFlags(args, { id: { type: 'string' }, policy: { type: 'string' }, learn: { type: 'boolean' } });
     if (!values.id) throw new Error('--id ID is required');
     identity = values.id;
     policyPath = values.policy ?? DEFAULT_POLICY_PATH;
+    learn = values.learn ?? false;
   } catch (error) {
     tellSyslog(`bad command= line in authorized_keys: ${(error as Error).message}`);
     return denyToClient();
@@ -76,6 +78,13 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     return denyToClient();
   }
   const log = opened.log;
+  if (learn) {
+    // --learn: record what was sent (and what the policy would say), run nothing.
+    const failure = log.append(learnRecord(session, request, decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision));
+    if (failure) tellSyslog(`audit log unwritable in learn mode (session ${session}, id ${identity}): ${failure}`);
+    process.stderr.write('ssh-dispatch: learn mode: the request was recorded, not run\n');
+    return EXIT_DENIED;
+  }
   const failure = log.append(decisionRecord(session, request, decision));
   if (failure) {
     tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${failure}`);

@@ -330,7 +330,7 @@ function parseRelayRule(reader: Reader, node: Node | null, key: string): Omit<Re
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
 function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<RsyncRule, 'name' | 'where'> | null {
-  const fields = reader.map(node, key, ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'program', 'supervise'], ['root', 'access']);
+  const fields = reader.map(node, key, ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], ['root', 'access']);
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
   const root = reader.string(fields.get('root') ?? null, `${key}.root`, ABSOLUTE_PATH);
@@ -364,6 +364,7 @@ function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<Rs
     acls: flag('acls', false),
     program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
     supervise: flag('supervise', true),
+    absolutePaths: flag('absolute-paths', false),
   };
   if (reader.errors.length > errorsBefore) return null;
   return rule as Omit<RsyncRule, 'name' | 'where'>;

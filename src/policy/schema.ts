@@ -85,6 +85,12 @@ export interface RsyncRule extends RuleBase {
   /** The rsync that runs, by absolute path. */
   program: string;
   supervise: boolean;
+  /**
+   * An absolute client path that already lies under root is taken as it is (rrsync -absolute),
+   * so that clients written for a fixed `command="rsync --server ... . /srv/backup/"` line keep
+   * their paths. Any other absolute path still means "relative to root".
+   */
+  absolutePaths: boolean;
 }
 
 export interface ReceiveRule extends RuleBase {

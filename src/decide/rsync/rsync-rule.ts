@@ -71,7 +71,13 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   if (sender ? operands.length === 0 : operands.length !== 1) {
     return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
   }
-  const confinedOperands: Confined[] = operands.map((operand) => confineOperand(operand, rule.root));
+  // absolute-paths: an absolute path under root is the real path; take root off it first.
+  const underRoot = (path: string): string => {
+    if (!rule.absolutePaths || rule.root === '/' || !path.startsWith('/')) return path;
+    if (path === rule.root) return '/';
+    return path.startsWith(`${rule.root}/`) ? path.slice(rule.root.length) : path;
+  };
+  const confinedOperands: Confined[] = operands.map((operand) => confineOperand(underRoot(operand), rule.root));
   for (const confined of confinedOperands) if (!confined.ok) return refuse('rsync-path-escapes-root', confined.why);
   const operandPaths = confinedOperands.map((c) => (c as Extract<Confined, { ok: true }>).path);
   const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
@@ -92,11 +98,11 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
 
     let value = option.value;
     let confined: Confined | null = null;
-    if (option.arg === 'dest-path') confined = confineDestDir(option.value!, operands[0]!, rule.root, features.confineRoot && rule.root !== '/');
-    else if (option.arg === 'partial-path') confined = confinePartialDir(option.value!, rule.root);
+    if (option.arg === 'dest-path') confined = confineDestDir(underRoot(option.value!), underRoot(operands[0]!), rule.root, features.confineRoot && rule.root !== '/');
+    else if (option.arg === 'partial-path') confined = confinePartialDir(underRoot(option.value!), rule.root);
     else if (option.arg === 'files-from' && option.value !== '-') {
       if (!sender) return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
-      confined = confineRootFile(option.value!, rule.root);
+      confined = confineRootFile(underRoot(option.value!), rule.root);
     }
     if (confined) {
       if (!confined.ok) return refuse('rsync-path-escapes-root', `--${option.name}: ${confined.why}`);

@@ -19,6 +19,7 @@ identities:
   no:  { rules: [ { name: append-only, rsync: { root: ${ROOT}, access: write, overwrite: false } } ] }
   sys: { rules: [ { name: system, rsync: { root: /, access: read-write, delete: true, xattrs: true, acls: true, devices: true } } ] }
   raw: { rules: [ { name: plain, rsync: { root: ${ROOT}, access: write, munge-links: false } } ] }
+  abs: { rules: [ { name: absolute, rsync: { root: ${ROOT}, access: write, absolute-paths: true } } ] }
   two:
     rules:
       - { name: logs, rsync: { root: /var/log/app, access: read } }
@@ -228,6 +229,15 @@ const rows: Row[] = [
   { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
   { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', '--', '.', 'in/'] },
   { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-direction-refused', naming: 'rule logs' },
+
+  // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
+  { id: 'abs', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()('2026-11-24/') },
+  { id: 'abs', command: `rsync --server ${B} . ${ROOT}`, argv: push()('.') },
+  { id: 'abs', command: `rsync --server ${B} --link-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`, argv: push('--link-dest', `${ROOT}/2026-11-23`)('2026-11-24/') },
+  { id: 'abs', command: `rsync --server ${B} . /etc/`, argv: push()('etc/') }, // elsewhere: still root-relative
+  { id: 'abs', command: `rsync --server ${B} . ${ROOT}2/x/`, argv: push()(`${ROOT.slice(1)}2/x/`) }, // a prefix that is not root
+  { id: 'abs', command: `rsync --server ${B} . ${ROOT}/../x/`, deny: 'rsync-path-escapes-root' },
+  { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
 
   // --- munge-links: false
   { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, '--', '.', 'dst/'] },
