@@ -1,4 +1,5 @@
 /** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -98,7 +99,7 @@ describe('check', () => {
   it('exit 0 and a summary for a good policy', () => {
     const r = runBundle(['check', '--policy', policy]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('ok: 1 identities, 1 rules in 1 file(s); audit log /var/log/ssh-dispatch/audit.jsonl\n');
+    expect(r.stdout).toContain('ok: 1 identities, 1 rules in 1 file(s); audit log /var/log/ssh-dispatch/audit.jsonl');
   });
 
   it('exit 1 and file:line errors for a bad one', () => {
@@ -113,5 +114,53 @@ describe('check', () => {
   it('--help says what it does', () => {
     expect(runBundle(['check', '--help']).stdout).toContain('Usage: ssh-dispatch check');
     expect(runBundle(['--help']).stdout).toContain('ssh-dispatch explain');
+  });
+});
+
+describe('check, lint and unsafe write rules', () => {
+  it('fails on a write rule that reaches a home directory or the policy directory', () => {
+    const lintDir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-lint-'));
+    try {
+      const policy = join(lintDir, 'p.yaml');
+      writeFileSync(
+        policy,
+        `version: 1
+identities:
+  a:
+    rules:
+      - { name: homes, rsync: { root: /root, access: write } }
+      - { name: everything, rsync: { root: /, access: read-write } }
+      - { name: beside-policy, receive: { dir: ${lintDir}, name: "x-{date}" } }
+      - { name: read-only-is-fine, rsync: { root: /root, access: read } }
+`,
+        { mode: 0o600 },
+      );
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toContain(`${policy}:5: UNSAFE: rule "homes" of a writes to /root, which`);
+      expect(r.stdout).toContain(`${policy}:6: UNSAFE: rule "everything" of a writes to /, which reaches /root/.ssh (authorized_keys, rc)`);
+      expect(r.stdout).toContain(`${policy}:7: UNSAFE: rule "beside-policy" of a writes to ${lintDir}, which overlaps the policy directory`);
+      expect(r.stdout).not.toContain('read-only-is-fine" of a writes');
+      expect(r.stdout).toMatch(/^\d+ UNSAFE finding\(s\): 1 identities/m);
+    } finally {
+      rmSync(lintDir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads sshd settings: PermitUserEnvironment and AcceptEnv', () => {
+    const lintDir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-sshd-'));
+    try {
+      const policy = join(lintDir, 'p.yaml');
+      writeFileSync(policy, 'version: 1\nidentities:\n  a:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"]\n    rules: []\n', { mode: 0o600 });
+      spawnSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(lintDir, 'hostkey')]);
+      writeFileSync(join(lintDir, 'sshd_config'), `HostKey ${join(lintDir, 'hostkey')}\nPermitUserEnvironment yes\nExposeAuthInfo no\nAcceptEnv LANG LC_* NODE_OPTIONS\n`);
+      const r = runBundle(['check', '--policy', policy, '--sshd-config', join(lintDir, 'sshd_config')]);
+      expect(r.stdout).toContain('sshd: PermitUserEnvironment yes');
+      expect(r.stdout).toContain('sshd: ExposeAuthInfo is not yes');
+      expect(r.stdout).toContain('sshd: AcceptEnv NODE_OPTIONS');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(lintDir, { recursive: true, force: true });
+    }
   });
 });
