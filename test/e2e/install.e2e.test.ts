@@ -53,7 +53,8 @@ it('the installed command works: help, check, explain', () => {
   expect(spawnSync(command, ['--help'], { encoding: 'utf8' }).stdout).toContain('ssh-dispatch explain');
   writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), { mode: 0o644 });
   const check = spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8' });
-  expect(check.stdout).toMatch(/^ok: 1 identities/);
+  expect(check.status, check.stdout).toBe(0);
+  expect(check.stdout).toMatch(/^ok: 1 identities/m);
   const explain = spawnSync(command, ['explain', '--policy', join(etc, 'policies'), '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'], { encoding: 'utf8' });
   expect(explain.status, explain.stdout + explain.stderr).toBe(0);
 });

@@ -28,8 +28,10 @@ export interface Lab {
 export async function startLab(): Promise<Lab> {
   const sshd = await ThrowawaySshd.start();
   const policyDir = join(sshd.dir, 'policies');
-  const auditFile = join(sshd.dir, 'audit.jsonl');
+  // A directory of its own, as on a real install: check calls write rules that overlap it unsafe.
+  const auditFile = join(sshd.dir, 'log', 'audit.jsonl');
   mkdirSync(policyDir, { mode: 0o700 });
+  mkdirSync(join(sshd.dir, 'log'), { mode: 0o700 });
   const records = () =>
     existsSync(auditFile)
       ? readFileSync(auditFile, 'utf8')
