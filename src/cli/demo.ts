@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { printable } from '../audit/escape.js';
-import { authorizedKeyLine, ThrowawaySshd } from '../lab/throwaway-sshd.js';
+import { authorizedKeyLine, SSH, ThrowawaySshd } from '../lab/throwaway-sshd.js';
 
 export const DEMO_HELP = `Usage: ssh-dispatch demo
 
@@ -17,7 +17,7 @@ Starts a throwaway OpenSSH sshd on 127.0.0.1 (temp keys, temp config, nothing of
 refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server and
 openssh-client. Exit status: 0 when every request got the expected decision.`;
 
-type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null; tarball?: true } | { rsync: string[] });
+type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null; tarball?: true; hop?: true } | { rsync: string[] });
 
 const ARCHIVE = 'host1-2026-11-23.tar.gz';
 
@@ -26,17 +26,19 @@ const STEPS: Step[] = [
   { title: 'The next night links unchanged files to the previous one', rsync: ['-a', '--link-dest=../2026-11-24', 'data/', 'HOST:2026-11-25/'], expect: 'allow' },
   { title: 'An encrypted-tarball job uploads (tar c | ssh host receive); the receipt says what was stored', ssh: 'receive', tarball: true, expect: 'allow' },
   { title: 'The backup job verifies an archive', ssh: `sha256sum ${ARCHIVE}`, expect: 'allow' },
+  { title: 'An admin reaches an inner host through the gateway (ProxyCommand ssh gw nc %h %p)', ssh: 'du -sh .', hop: true, expect: 'allow' },
   { title: 'A stolen key tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
   { title: 'It tries to read the backups back (a pull through a write-only rule)', rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'], expect: 'deny' },
   { title: 'It tries to write outside the backup directory', rsync: ['-a', 'data/', 'HOST:../policies/'], expect: 'deny' },
   { title: 'It tries to upload into cron', ssh: 'receive ../../etc/cron.d/evil', tarball: true, expect: 'deny' },
   { title: 'It asks for a shell', ssh: 'sh -c id', expect: 'deny' },
+  { title: 'It tries to hop to a host the gateway does not relay to', ssh: 'nc 10.0.0.1 22', expect: 'deny' },
   { title: 'It chains a second command', ssh: 'du -sh .; cat /etc/shadow', expect: 'deny' },
   { title: 'It smuggles a command substitution', ssh: `sha256sum $(id -u).tar.gz`, expect: 'deny' },
   { title: 'It opens an interactive session (no command)', ssh: null, expect: 'deny' },
 ];
 
-function policyText(backups: string, auditFile: string): string {
+function policyText(backups: string, auditFile: string, port: number): string {
   return `# The demo's policy: one identity, a write-only rsync backup and two harmless commands.
 version: 1
 audit:
@@ -66,6 +68,9 @@ identities:
           command: "du -sh ."
           program: /usr/bin/du
           cwd: ${backups}
+      - name: hop
+        relay:
+          to: ["127.0.0.1:${port}"]        # the inner host (here: this same sshd)
 `;
 }
 
@@ -84,7 +89,8 @@ export async function runDemo(): Promise<number> {
   try {
     const backups = join(sshd.dir, 'backups');
     const policies = join(sshd.dir, 'policies');
-    const auditFile = join(sshd.dir, 'audit.jsonl');
+    const auditFile = join(sshd.dir, 'log', 'audit.jsonl');
+    mkdirSync(join(sshd.dir, 'log'), { mode: 0o700 });
     mkdirSync(join(backups, 'tar'), { recursive: true, mode: 0o700 });
     mkdirSync(policies, { mode: 0o700 });
     mkdirSync(join(sshd.dir, 'data', 'etc'), { recursive: true });
@@ -92,7 +98,7 @@ export async function runDemo(): Promise<number> {
     writeFileSync(join(sshd.dir, 'data', 'etc', 'hosts'), '127.0.0.1 localhost\n');
     writeFileSync(join(sshd.dir, 'data', 'notes.txt'), 'what the nightly backup saves\n');
     writeFileSync(join(backups, ARCHIVE), gzipSync('pretend this is a tarball\n'));
-    const policy = policyText(backups, auditFile);
+    const policy = policyText(backups, auditFile, sshd.port);
     writeFileSync(join(policies, 'demo.yaml'), policy, { mode: 0o600 });
 
     const key = await sshd.newClientKey('demo');
@@ -119,7 +125,9 @@ export async function runDemo(): Promise<number> {
         shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
         const input = step.tarball ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 }) : undefined;
         if (step.tarball) shown = `tar -c -C data . | ${shown}`;
-        const ran = await sshd.ssh(key, step.ssh, input ? { input } : {});
+        if (step.hop) shown = shown.replace('ssh ', `ssh -o ProxyCommand='ssh gw nc %h %p' `);
+        const hop = step.hop ? { extraArgs: ['-o', `ProxyCommand=${[SSH, ...sshd.sshArgs(key)].join(' ')} nc 127.0.0.1 ${sshd.port}`] } : {};
+        const ran = await sshd.ssh(key, step.ssh, { ...hop, ...(input ? { input } : {}) });
         result = { code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
       }
       const decision = lastDecision(auditFile);
