@@ -22,7 +22,8 @@
 #     system's if it is >= 22.15, otherwise the one npm installed (node_modules/node);
 #   - writes PREFIX/bin/ssh-dispatch, a two-line launcher;
 #   - creates ETC/policies (root-owned, writable by nobody else) if missing, and copies the
-#     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy);
+#     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy) and
+#     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
 #   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
 #   - records every file it wrote in PREFIX/lib/ssh-dispatch/MANIFEST.
 # It never edits sshd_config or authorized_keys: it prints what to add. Running it again
@@ -63,7 +64,7 @@ if [ "$uninstall" = 1 ]; then
   done < "$manifest"
   rm -f -- "$manifest"
   rm -rf -- "$libdir/.compile-cache"
-  rmdir -- "$libdir" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch" 2>/dev/null || true
+  rmdir -- "$libdir" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema" "$prefix/share/ssh-dispatch" 2>/dev/null || true
   echo "kept: $etc (policies) and $log_dir (audit logs); remove them yourself if you want them gone"
   exit 0
 fi
@@ -105,7 +106,7 @@ if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ]; then
 fi
 
 umask 022
-install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples"
+install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema"
 : > "$manifest.new"
 put() { # put MODE SOURCE DEST
   install -m "$1" "$2" "$3.tmp" && mv -f "$3.tmp" "$3"
@@ -124,6 +125,8 @@ echo "$prefix/bin/ssh-dispatch" >> "$manifest.new"
 for example in policies/*.yaml; do
   put 0644 "$example" "$prefix/share/ssh-dispatch/examples/$(basename "$example")"
 done
+# The examples name ../schema/policy.schema.json for editors with a YAML language server.
+put 0644 schema/policy.schema.json "$prefix/share/ssh-dispatch/schema/policy.schema.json"
 mv -f "$manifest.new" "$manifest"
 
 # Configuration and logs: created when missing, never overwritten.

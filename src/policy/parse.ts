@@ -9,7 +9,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
 import type { PolicyError } from './errors.js';
-import { NAME_PATTERN, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
+import { NAME_PATTERN, POLICY_KEYS, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
 import { parseRelayTarget } from '../decide/relay-rule.js';
 import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
 import { TEMPLATE } from '../decide/receive-rule.js';
@@ -163,7 +163,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
 
   const root = reader.resolve(doc.contents);
-  const top = reader.map(root, '', ['version', 'audit', 'identities'], ['version']);
+  const top = reader.map(root, '', POLICY_KEYS.top.allowed, POLICY_KEYS.top.required);
   if (!top) return { ok: false, errors: reader.errors };
 
   const versionNode = top.get('version') ?? null;
@@ -174,7 +174,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   let audit: PolicyFragment['audit'] = null;
   if (top.has('audit')) {
     const auditNode = top.get('audit') ?? null;
-    const fields = reader.map(auditNode, 'audit', ['file']);
+    const fields = reader.map(auditNode, 'audit', POLICY_KEYS.audit.allowed, POLICY_KEYS.audit.required);
     if (fields) {
       const auditFile = fields.has('file') ? reader.string(fields.get('file') ?? null, 'audit.file', ABSOLUTE_PATH) : null;
       if (auditFile) audit = { settings: { file: auditFile }, where: reader.where(auditNode) };
@@ -199,7 +199,7 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
 }
 
 function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode: Node, key: string): Identity | null {
-  const fields = reader.map(node, key, ['from', 'keys', 'expires', 'rules'], ['rules']);
+  const fields = reader.map(node, key, POLICY_KEYS.identity.allowed, POLICY_KEYS.identity.required);
   if (!fields) return null;
   const from = fields.has('from')
     ? toRanges(reader.stringList(fields.get('from') ?? null, `${key}.from`, {
@@ -236,7 +236,7 @@ function toRanges(texts: string[] | null): AddressRange[] {
 }
 
 function parseRule(reader: Reader, node: Node | null, key: string): Rule | null {
-  const fields = reader.map(node, key, ['name', ...RULE_KINDS], ['name']);
+  const fields = reader.map(node, key, POLICY_KEYS.rule.allowed, POLICY_KEYS.rule.required);
   if (!fields) return null;
   const name = reader.string(fields.get('name') ?? null, `${key}.name`, { test: (s) => NAME_PATTERN.test(s), expected: NAME_EXPECTED });
   const kinds = RULE_KINDS.filter((kind) => fields.has(kind));
@@ -266,7 +266,7 @@ function parseOctalField(reader: Reader, node: Node | null, key: string): number
 }
 
 function parseReceiveRule(reader: Reader, node: Node | null, key: string): Omit<ReceiveRule, 'name' | 'where'> | null {
-  const fields = reader.map(node, key, ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], ['dir', 'name']);
+  const fields = reader.map(node, key, POLICY_KEYS.receive.allowed, POLICY_KEYS.receive.required);
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
   const size = (name: string, fallback: number) =>
@@ -311,7 +311,7 @@ function parseReceiveRule(reader: Reader, node: Node | null, key: string): Omit<
 }
 
 function parseRelayRule(reader: Reader, node: Node | null, key: string): Omit<RelayRule, 'name' | 'where'> | null {
-  const fields = reader.map(node, key, ['to', 'idle-timeout', 'connect-timeout'], ['to']);
+  const fields = reader.map(node, key, POLICY_KEYS.relay.allowed, POLICY_KEYS.relay.required);
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
   const to = reader.stringList(fields.get('to') ?? null, `${key}.to`, {
@@ -330,7 +330,7 @@ function parseRelayRule(reader: Reader, node: Node | null, key: string): Omit<Re
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
 function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<RsyncRule, 'name' | 'where'> | null {
-  const fields = reader.map(node, key, ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], ['root', 'access']);
+  const fields = reader.map(node, key, POLICY_KEYS.rsync.allowed, POLICY_KEYS.rsync.required);
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
   const root = reader.string(fields.get('root') ?? null, `${key}.root`, ABSOLUTE_PATH);
@@ -371,7 +371,7 @@ function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<Rs
 }
 
 function parseExecRule(reader: Reader, node: Node | null, key: string): Omit<ExecRule, 'name' | 'where'> | null {
-  const fields = reader.map(node, key, ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], ['command']);
+  const fields = reader.map(node, key, POLICY_KEYS.exec.allowed, POLICY_KEYS.exec.required);
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
 

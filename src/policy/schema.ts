@@ -21,6 +21,21 @@ export interface AuditSettings {
   file: string;
 }
 
+/**
+ * The keys each mapping of a policy may have, and those it must: the one list that the parser
+ * enforces and that the JSON Schema (schema/policy.schema.json) is tested against.
+ */
+export const POLICY_KEYS = {
+  top: { allowed: ['version', 'audit', 'identities'], required: ['version'] },
+  audit: { allowed: ['file'], required: [] },
+  identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
+  rule: { allowed: ['name', 'exec', 'rsync', 'receive', 'relay'], required: ['name'] },
+  exec: { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], required: ['command'] },
+  rsync: { allowed: ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], required: ['root', 'access'] },
+  receive: { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], required: ['dir', 'name'] },
+  relay: { allowed: ['to', 'idle-timeout', 'connect-timeout'], required: ['to'] },
+} as const;
+
 /** Identity and rule names: safe as file names (the policy cache stores one file per identity). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
