@@ -4,6 +4,7 @@
  *
  * - rules that can never match: shadowed by an earlier rule of the same identity, or of an
  *   identity whose expiry date has passed;
+ * - relay rules to whole networks (a CIDR wider than /16, or /48 for IPv6);
  * - exec rules that give away more than they seem to: a bare `*` word (any file name in the
  *   working directory), a program that is a shell, an interpreter or another way out (GTFOBins);
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
@@ -63,6 +64,14 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
   for (const [i, rule] of identity.rules.entries()) {
     const earlier = identity.rules.slice(0, i).find((e) => shadowedBy(e, rule));
     if (earlier) findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does` });
+    if (rule.kind === 'relay') {
+      for (const target of rule.to) {
+        const range = target.range;
+        if (range && range.prefix < (range.bytes.length === 4 ? 16 : 48)) {
+          findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} relays to ${target.text}, a range of ${range.bytes.length === 4 ? 2 ** (32 - range.prefix) : `2^${128 - range.prefix}`} addresses: a key that can reach a whole network is a pivot; list the hosts` });
+        }
+      }
+    }
     if (rule.kind === 'exec') {
       const name = rule.program.split('/').pop()!;
       if (WAYS_OUT.has(name) || /^python[0-9.]*$/.test(name)) {

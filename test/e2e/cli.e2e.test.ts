@@ -164,3 +164,11 @@ identities:
     }
   });
 });
+
+describe('--help', () => {
+  it.each([['run'], ['explain'], ['check'], ['demo'], ['authorized-key'], ['suggest'], []])('ssh-dispatch %s --help exits 0 and says how to use it', (...sub) => {
+    const r = runBundle([...sub.filter(Boolean), '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: ssh-dispatch/);
+  });
+});

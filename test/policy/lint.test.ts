@@ -17,6 +17,7 @@ describe('lintPolicy', () => {
     ['a shell as program', rules('      - { name: x, exec: { command: ["/bin/sh", "-c", "true"] } }\n'), 'runs /bin/sh, which can run other programs'],
     ['tar as program', rules('      - { name: x, exec: { command: "tar -cf - *", program: /bin/tar } }\n'), 'runs /bin/tar'],
     ['a bare * word', rules('      - { name: x, exec: { command: "du -sh *", program: /usr/bin/du } }\n'), 'has the word "*", which matches any name in the working directory'],
+    ['a relay to a whole network', rules('      - { name: x, relay: { to: ["0.0.0.0/0:22"] } }\n'), 'relays to 0.0.0.0/0:22, a range of 4294967296 addresses'],
     ['an expired identity', 'version: 1\nidentities:\n  a:\n    expires: 2026-01-01\n    rules: []\n', 'identity "a" expired after 2026-01-01'],
   ])('reports %s', (_name, yaml, expected) => {
     expect(messages(yaml).join('\n')).toContain(expected);
