@@ -17,6 +17,9 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch check [--policy PATH]              load and check the policy
        ssh-dispatch authorized-key --id ID [...] KEY.pub   the authorized_keys line for a key
        ssh-dispatch suggest --log FILE --id ID         rules for what a --learn run recorded
+       ssh-dispatch logs [--since 24h] [--id ID] [--decision deny] [--follow] [--json]
+       ssh-dispatch summary [--since 7d]               per identity and rule: allowed, denied, failed
+       ssh-dispatch status --stale 26h                 a monitoring check (Nagios exit codes)
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
 
@@ -76,6 +79,12 @@ async function main(argv: string[]): Promise<number> {
         return (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
       case 'suggest':
         return await (await import('./cli/suggest.js')).runSuggest(rest);
+      case 'logs':
+        return await (await import('./cli/logs.js')).runLogs(rest);
+      case 'summary':
+        return await (await import('./cli/summary.js')).runSummary(rest);
+      case 'status':
+        return await (await import('./cli/status.js')).runStatus(rest);
       case 'demo': {
         const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
         if (rest.includes('--help') || rest.includes('-h')) {

@@ -1,0 +1,124 @@
+/**
+ * Reading the audit log back: records streamed line by line (bounded memory whatever the size),
+ * from the log and, when asked, its rotated predecessors (`audit.jsonl.1`, `audit.jsonl.2.gz`,
+ * ... as logrotate names them), oldest first. A line that is not JSON (a truncated last line,
+ * a corrupt disk block) is counted and skipped, never fatal.
+ */
+import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { createGunzip } from 'node:zlib';
+import type { AuditRecord } from './review.js';
+
+/** The log and, with `rotated`, its rotated files, oldest first. */
+export function auditFiles(path: string, rotated: boolean): string[] {
+  if (!rotated) return [path];
+  const base = basename(path);
+  const dir = dirname(path);
+  const older: { file: string; n: number }[] = [];
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    // A missing directory reads as an empty log.
+  }
+  for (const name of names) {
+    const match = name.startsWith(`${base}.`) ? /^\.([0-9]{1,4})(\.gz)?$/.exec(name.slice(base.length)) : null;
+    if (match) older.push({ file: join(dir, name), n: Number(match[1]) });
+  }
+  return [...older.sort((a, b) => b.n - a.n).map((o) => o.file), path];
+}
+
+export interface ReadStats {
+  skipped: number;
+}
+
+export async function* readRecords(files: readonly string[], stats: ReadStats): AsyncGenerator<AuditRecord> {
+  for (const file of files) {
+    let input: NodeJS.ReadableStream;
+    try {
+      statSync(file);
+      const raw = createReadStream(file, { highWaterMark: 1024 * 1024 });
+      input = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
+    } catch {
+      continue;
+    }
+    for await (const line of createInterface({ input, crlfDelay: Infinity })) {
+      if (line === '') continue;
+      try {
+        const record = JSON.parse(line) as unknown;
+        if (record !== null && typeof record === 'object' && !Array.isArray(record)) yield record as AuditRecord;
+        else stats.skipped++;
+      } catch {
+        stats.skipped++;
+      }
+    }
+  }
+}
+
+/**
+ * After the existing records: prints what is appended, for as long as the process runs. Survives
+ * rotation by rename (the path gets a new inode: the old file is read to its end first) and by
+ * copytruncate (the file shrinks: read again from its start).
+ */
+export async function followRecords(path: string, onRecord: (record: AuditRecord) => void, stats: ReadStats, pollMs = 500): Promise<never> {
+  let fd: number | null = null;
+  let position = 0;
+  let partial = '';
+  const open = (fromStart: boolean) => {
+    try {
+      fd = openSync(path, 'r');
+      position = fromStart ? 0 : fstatSync(fd).size;
+    } catch {
+      fd = null;
+    }
+  };
+  const drain = () => {
+    if (fd === null) return;
+    const buffer = Buffer.alloc(1024 * 1024);
+    for (;;) {
+      const n = readSync(fd, buffer, 0, buffer.length, position);
+      if (n === 0) break;
+      position += n;
+      const lines = (partial + buffer.subarray(0, n).toString('utf8')).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        if (line === '') continue;
+        try {
+          onRecord(JSON.parse(line) as AuditRecord);
+        } catch {
+          stats.skipped++;
+        }
+      }
+    }
+  };
+  open(false);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    if (fd === null) {
+      open(true);
+      continue;
+    }
+    let current: { ino: number } | null = null;
+    try {
+      current = statSync(path);
+    } catch {
+      current = null;
+    }
+    const mine = fstatSync(fd);
+    if (mine.size < position) {
+      // copytruncate: the same file, emptied.
+      position = 0;
+      partial = '';
+    }
+    drain();
+    if (current === null || current.ino !== mine.ino) {
+      // Renamed away: what was left in the old file is read; now the new one, from its start.
+      closeSync(fd);
+      fd = null;
+      partial = '';
+      open(true);
+      drain();
+    }
+  }
+}

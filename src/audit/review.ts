@@ -1,0 +1,220 @@
+/**
+ * Reading the audit log back, the pure part: time windows, record filters, the summary and the
+ * monitoring status. audit/read.ts streams the records; cli/logs, summary and status print.
+ */
+import { printable } from './escape.js';
+
+export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
+
+const DURATION = /^([0-9]{1,9})(s|m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** `24h`, `7d`, `2w` before `now`; or a date `2026-11-24` (local midnight); or an ISO time. */
+export function parseWhen(text: string, now: Date): Date | null {
+  const duration = DURATION.exec(text);
+  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!);
+  const day = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(text);
+  if (day) return new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
+  const parsed = Date.parse(text);
+  return /^[0-9]{4}-[0-9]{2}-[0-9]{2}T/.test(text) && !Number.isNaN(parsed) ? new Date(parsed) : null;
+}
+
+/** A span like `26h` in milliseconds, or null. */
+export function parseSpan(text: string): number | null {
+  const duration = DURATION.exec(text);
+  return duration ? Number(duration[1]) * UNIT_MS[duration[2]!]! : null;
+}
+
+export interface RecordFilter {
+  since?: Date;
+  until?: Date;
+  id?: string;
+  rule?: string;
+  decision?: string;
+  client?: string;
+  session?: string;
+}
+
+/**
+ * Whether a record passes the filter. End records carry id, rule and session but no decision
+ * or client: a filter on those keeps decision records only.
+ */
+export function matches(record: AuditRecord, filter: RecordFilter): boolean {
+  const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : NaN;
+  if (filter.since && !(ts >= filter.since.getTime())) return false;
+  if (filter.until && !(ts < filter.until.getTime())) return false;
+  if (filter.id !== undefined && record.id !== filter.id) return false;
+  if (filter.rule !== undefined && record.rule !== filter.rule) return false;
+  if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
+  if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
+  if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
+  return true;
+}
+
+function pad(text: string, width: number): string {
+  return text.length >= width ? text : text + ' '.repeat(width - text.length);
+}
+
+function localTime(ts: unknown): string {
+  const date = new Date(String(ts));
+  if (Number.isNaN(date.getTime())) return '????-??-?? ??:??:??';
+  const p = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${p(date.getMonth() + 1)}-${p(date.getDate())} ${p(date.getHours())}:${p(date.getMinutes())}:${p(date.getSeconds())}`;
+}
+
+export const TABLE_HEADER = `${pad('time', 19)}  ${pad('session', 8)}  ${pad('id', 16)}  ${pad('client', 21)}  ${pad('event', 5)}  ${pad('rule / reason', 24)}  command / result`;
+
+/** One row of the `logs` table; control characters in anything the client sent are escaped. */
+export function tableRow(record: AuditRecord): string {
+  const session = String(record.session ?? '').slice(0, 8);
+  const id = String(record.id ?? '');
+  if (record.event === 'end') {
+    const what = [`${String(record.outcome ?? '')}`, `exit ${String(record.exit ?? '')}`, `${String(record.duration_ms ?? '')} ms`];
+    if (record.file !== undefined) what.push(`${String(record.file)} ${String(record.bytes ?? '')} bytes`);
+    if (record.address !== undefined) what.push(`${String(record.address)} in ${String(record.bytes_in ?? 0)} out ${String(record.bytes_out ?? 0)}`);
+    if (record.error !== undefined) what.push(String(record.error));
+    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
+  }
+  const decision = String(record.decision ?? record.event ?? '?');
+  const why = decision === 'allow' ? String(record.rule ?? '') : decision === 'learn' ? String(record.would ?? '') : String(record.reason ?? '');
+  const command = record.command === null ? '(no command)' : String(record.command ?? '');
+  return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(String(record.client ?? '-'), 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
+}
+
+/** An end record that means the job did what it was for. */
+export function succeeded(record: AuditRecord): boolean {
+  return record.event === 'end' && record.exit === 0 && ['exited', 'stored', 'closed'].includes(String(record.outcome));
+}
+
+export interface RuleStats {
+  id: string;
+  rule: string;
+  allowed: number;
+  denied: number;
+  failed: number;
+  lastSuccess: string | null;
+  bytes: number;
+}
+
+export interface Summary {
+  rules: RuleStats[];
+  refused: { command: string; count: number; reasons: string[] }[];
+  newClients: { client: string; id: string; first: string }[];
+  records: number;
+}
+
+/** Reduces records (oldest first) into a summary; memory grows with identities, rules, distinct refusals and clients, not with records. */
+export class SummaryBuilder {
+  private readonly stats = new Map<string, RuleStats>();
+  private readonly refused = new Map<string, { count: number; reasons: Set<string> }>();
+  private readonly clients = new Map<string, { id: string; first: string }>();
+  private records = 0;
+  /** Bound on distinct refused commands kept (the least frequent are dropped past it). */
+  private static readonly MAX_REFUSED = 50_000;
+
+  constructor(private readonly since: Date | null) {}
+
+  private statsFor(id: string, rule: string): RuleStats {
+    const key = `${id}\0${rule}`;
+    let entry = this.stats.get(key);
+    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, bytes: 0 }));
+    return entry;
+  }
+
+  add(record: AuditRecord): void {
+    const ts = String(record.ts ?? '');
+    // Clients are tracked over the whole log, so that "first seen in the window" is true.
+    if (record.event === 'decision' && typeof record.client === 'string') {
+      const address = record.client.replace(/:[0-9]+$/, '').replace(/^\[|\]$/g, '');
+      if (!this.clients.has(address)) this.clients.set(address, { id: String(record.id ?? ''), first: ts });
+    }
+    if (this.since && !(Date.parse(ts) >= this.since.getTime())) return;
+    this.records++;
+    const id = String(record.id ?? '?');
+    if (record.event === 'decision') {
+      if (record.decision === 'allow') {
+        const stats = this.statsFor(id, String(record.rule ?? '?'));
+        stats.allowed++;
+        // With execve there is no end record: the allowed decision is the last word.
+        if (record.handoff === 'execve' && (stats.lastSuccess === null || ts > stats.lastSuccess)) stats.lastSuccess = ts;
+      } else if (record.decision === 'deny') {
+        this.statsFor(id, '(denied)').denied++;
+        const command = record.command === null ? '(no command)' : String(record.command ?? '');
+        const entry = this.refused.get(command) ?? { count: 0, reasons: new Set<string>() };
+        entry.count++;
+        entry.reasons.add(String(record.reason ?? ''));
+        this.refused.set(command, entry);
+        if (this.refused.size > SummaryBuilder.MAX_REFUSED) this.pruneRefused();
+      }
+    } else if (record.event === 'end') {
+      const stats = this.statsFor(id, String(record.rule ?? '?'));
+      if (succeeded(record)) {
+        if (stats.lastSuccess === null || ts > stats.lastSuccess) stats.lastSuccess = ts;
+      } else {
+        stats.failed++;
+      }
+      stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;
+    }
+  }
+
+  private pruneRefused(): void {
+    const sorted = [...this.refused.entries()].sort((a, b) => b[1].count - a[1].count);
+    this.refused.clear();
+    for (const [command, entry] of sorted.slice(0, SummaryBuilder.MAX_REFUSED / 2)) this.refused.set(command, entry);
+  }
+
+  result(top = 10): Summary {
+    const since = this.since?.getTime() ?? -Infinity;
+    return {
+      rules: [...this.stats.values()].sort((a, b) => a.id.localeCompare(b.id) || a.rule.localeCompare(b.rule)),
+      refused: [...this.refused.entries()]
+        .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
+        .slice(0, top)
+        .map(([command, entry]) => ({ command, count: entry.count, reasons: [...entry.reasons].sort() })),
+      newClients: [...this.clients.entries()].filter(([, seen]) => Date.parse(seen.first) >= since).map(([client, seen]) => ({ client, ...seen })),
+      records: this.records,
+    };
+  }
+}
+
+export function formatSummary(summary: Summary, window: string): string {
+  const lines = [`Since ${window}: ${summary.records} records.`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  last success`];
+  for (const s of summary.rules) {
+    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${s.lastSuccess ? localTime(s.lastSuccess) : '-'}`);
+  }
+  lines.push('', 'Most frequent refused commands:');
+  if (summary.refused.length === 0) lines.push('  (none)');
+  for (const r of summary.refused) lines.push(`  ${String(r.count).padStart(6)}  ${pad(r.reasons.join(','), 24)}  ${r.command.length > 100 ? `${r.command.slice(0, 100)}...` : r.command}`);
+  lines.push('', 'Client addresses first seen in this window:');
+  if (summary.newClients.length === 0) lines.push('  (none)');
+  for (const c of summary.newClients) lines.push(`  ${pad(c.client, 40)}  ${pad(c.id, 18)}  ${localTime(c.first)}`);
+  return `${lines.map(printable).join('\n')}\n`;
+}
+
+export interface StatusResult {
+  code: 0 | 1 | 2 | 3;
+  line: string;
+}
+
+/**
+ * The Nagios-style verdict for `status`: each expected (identity, rule) must have succeeded
+ * within `staleMs` (WARNING otherwise) and within `criticalMs` (CRITICAL otherwise).
+ */
+export function evaluateStatus(expected: { id: string; rule: string }[], lastSuccess: ReadonlyMap<string, string>, now: Date, staleMs: number, criticalMs: number): StatusResult {
+  const stale: string[] = [];
+  const critical: string[] = [];
+  let oldest = 0;
+  for (const { id, rule } of expected) {
+    const last = lastSuccess.get(`${id}\0${rule}`);
+    const age = last ? now.getTime() - Date.parse(last) : Infinity;
+    oldest = Math.max(oldest, age);
+    if (age > criticalMs) critical.push(`${id}/${rule}${last ? '' : ' (never)'}`);
+    else if (age > staleMs) stale.push(`${id}/${rule}`);
+  }
+  const ok = expected.length - stale.length - critical.length;
+  const perf = `| ok=${ok} stale=${stale.length} critical=${critical.length} oldest_s=${Number.isFinite(oldest) ? Math.round(oldest / 1000) : -1}`;
+  if (expected.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
+  if (critical.length > 0) return { code: 2, line: `SSH-DISPATCH CRITICAL - no success: ${critical.join(', ')}${stale.length ? `; stale: ${stale.join(', ')}` : ''} ${perf}` };
+  if (stale.length > 0) return { code: 1, line: `SSH-DISPATCH WARNING - stale: ${stale.join(', ')} ${perf}` };
+  return { code: 0, line: `SSH-DISPATCH OK - ${ok} rule(s) succeeded within the window ${perf}` };
+}

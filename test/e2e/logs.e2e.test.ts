@@ -1,0 +1,156 @@
+/**
+ * Reviewing the log: 200 concurrent dispatches leave 400 whole records; logs filters and reads
+ * rotated and gzip'd files; --follow survives logrotate both ways; summary and status report.
+ */
+import { spawn } from 'node:child_process';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, NODE } from './lab.js';
+import { runBundle } from './run-bundle.js';
+
+let dir: string;
+let policy: string;
+let audit: string;
+
+function dispatch(command: string, id = 'host1'): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn('/usr/bin/setsid', ['--wait', NODE, BUNDLE, '--id', id, '--policy', policy], {
+      env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '192.0.2.10 40000 192.0.2.1 22' },
+      stdio: 'ignore',
+    });
+    child.once('close', resolve);
+  });
+}
+
+const records = () =>
+  readFileSync(audit, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-logs-'));
+  mkdirSync(join(dir, 'log'));
+  audit = join(dir, 'log', 'audit.jsonl');
+  policy = join(dir, 'policy.yaml');
+  writeFileSync(
+    policy,
+    `version: 1
+audit: { file: ${audit} }
+identities:
+  host1:
+    rules:
+      - { name: nightly, exec: { command: "true", program: /bin/true } }
+      - { name: never-run, exec: { command: "false", program: /bin/false } }
+  host2:
+    rules:
+      - { name: ping, exec: { command: "true", program: /bin/true, supervise: false } }
+`,
+    { mode: 0o600 },
+  );
+  // Compiled once, so 200 concurrent starts do not all parse and write the cache.
+  expect(runBundle(['check', '--policy', policy]).code).toBe(0);
+}, 60_000);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('concurrent sessions', () => {
+  it('200 concurrent dispatches leave 400 whole, parseable records', async () => {
+    const codes = await Promise.all(Array.from({ length: 200 }, () => dispatch('true')));
+    expect(codes.every((c) => c === 0)).toBe(true);
+    const all = records();
+    expect(all).toHaveLength(400);
+    expect(new Set(all.filter((r) => r.event === 'decision').map((r) => r.session)).size).toBe(200);
+    expect(all.filter((r) => r.event === 'end' && r.exit === 0)).toHaveLength(200);
+  }, 120_000);
+});
+
+describe('logs', () => {
+  beforeAll(async () => {
+    await dispatch('sh -c id');
+    await dispatch('true', 'host2');
+  });
+
+  it('filters: --decision deny --json', () => {
+    const r = runBundle(['logs', '--log', audit, '--decision', 'deny', '--json']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ decision: 'deny', reason: 'no-rule-matched', command: 'sh -c id' });
+  });
+
+  it('a table with one row per record, filtered by --id', () => {
+    const r = runBundle(['logs', '--log', audit, '--id', 'host2']);
+    const rows = r.stdout.trim().split('\n');
+    expect(rows[0]).toMatch(/^time +session +id +client/);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]).toMatch(/host2 +192\.0\.2\.10:40000 +allow +ping +true$/);
+  });
+
+  it('--since in the future shows nothing; --session finds one connection', () => {
+    expect(runBundle(['logs', '--log', audit, '--since', '2099-01-01', '--json']).stdout).toBe('');
+    const session = String(records()[0]!.session).slice(0, 6);
+    const r = runBundle(['logs', '--log', audit, '--session', session, '--json']);
+    expect(r.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('--rotated reads audit.jsonl.2.gz and .1 first; a corrupt line is skipped and counted', () => {
+    const old = JSON.stringify({ ts: '2026-01-01T00:00:00Z', event: 'decision', session: 'old2', id: 'host1', decision: 'deny', reason: 'no-command', command: null });
+    writeFileSync(`${audit}.2.gz`, gzipSync(`${old}\n`));
+    writeFileSync(`${audit}.1`, `${old.replace('old2', 'old1')}\n{"truncated\n`);
+    const r = runBundle(['logs', '--log', audit, '--rotated', '--json']);
+    const sessions = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { session: string }).session);
+    expect(sessions.slice(0, 2)).toEqual(['old2', 'old1']);
+    expect(r.stderr).toContain('1 line(s) were not JSON records and were skipped');
+    expect(runBundle(['logs', '--log', audit, '--json']).stdout).not.toContain('old2');
+  });
+
+  it('--follow prints what is appended, through rotation by rename and by copytruncate', async () => {
+    const follower = spawn(NODE, [BUNDLE, 'logs', '--log', audit, '--follow', '--json', '--id', 'host2'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    follower.stdout.on('data', (d) => (out += d));
+    const waitFor = async (count: number) => {
+      for (let i = 0; i < 100 && out.trim().split('\n').filter(Boolean).length < count; i++) await new Promise((r) => setTimeout(r, 100));
+      return out.trim().split('\n').filter(Boolean).length;
+    };
+    try {
+      const before = await waitFor(1);
+      await dispatch('true', 'host2');
+      expect(await waitFor(before + 1)).toBe(before + 1);
+      renameSync(audit, `${audit}.1`);
+      await dispatch('true', 'host2');
+      expect(await waitFor(before + 2)).toBe(before + 2);
+      truncateSync(audit, 0);
+      appendFileSync(audit, `${JSON.stringify({ ts: new Date().toISOString(), event: 'decision', session: 'after-truncate', id: 'host2', decision: 'allow', rule: 'ping' })}\n`);
+      expect(await waitFor(before + 3)).toBe(before + 3);
+      expect(out).toContain('after-truncate');
+    } finally {
+      follower.kill('SIGTERM');
+    }
+  }, 30_000);
+});
+
+describe('summary and status', () => {
+  it('summary counts per identity and rule, and lists refusals and new clients', () => {
+    const r = runBundle(['summary', '--log', audit, '--rotated', '--since', '30d', '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout) as { rules: { id: string; rule: string; allowed: number; lastSuccess: string | null }[]; refused: { command: string }[]; newClients: { client: string }[] };
+    expect(s.rules.find((x) => x.rule === 'nightly')).toMatchObject({ id: 'host1', allowed: 200 });
+    expect(s.rules.find((x) => x.rule === 'ping')!.lastSuccess).not.toBeNull();
+    expect(s.refused.map((x) => x.command)).toContain('sh -c id');
+    expect(s.newClients.map((c) => c.client)).toEqual(['192.0.2.10']);
+    expect(runBundle(['summary', '--log', audit]).stdout).toContain('Most frequent refused commands:');
+  });
+
+  it('status: OK for rules that succeeded, CRITICAL for one that never did', () => {
+    const ok = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly', '--rule', 'ping']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^SSH-DISPATCH OK - 2 rule\(s\) succeeded within the window \| ok=2 stale=0 critical=0/);
+    const all = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy]);
+    expect(all.code).toBe(2);
+    expect(all.stdout).toContain('SSH-DISPATCH CRITICAL - no success: host1/never-run (never)');
+    expect(runBundle(['status', '--log', audit, '--policy', policy]).code).toBe(2);
+  });
+});
