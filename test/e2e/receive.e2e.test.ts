@@ -93,12 +93,13 @@ describe('receive through sshd', () => {
     const chunk = randomBytes(256 * 1024);
     for (let i = 0; i < 20; i++) {
       const client = spawn(SSH, [...lab.sshd.sshArgs(key), 'receive', `cut-${i}.tar`], { stdio: ['pipe', 'ignore', 'ignore'] });
+      const closed = new Promise((r) => client.once('close', r));
       client.stdin.on('error', () => {});
       const pump = setInterval(() => client.stdin.write(chunk), 2);
       await new Promise((r) => setTimeout(r, 150 + (i % 5) * 40));
       client.kill('SIGKILL');
       clearInterval(pump);
-      await new Promise((r) => client.once('close', r));
+      await closed;
     }
     // Let the receivers see the end of their input and finish.
     for (let wait = 0; wait < 50 && lab.records().filter((r) => r.event === 'end' && String(r.file ?? '').startsWith('cut-')).length === 0 && temps(up).length > 0; wait++) {

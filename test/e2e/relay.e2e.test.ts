@@ -130,6 +130,8 @@ describe('a tunnel-only key', () => {
     const localPort = (probe.address() as { port: number }).port;
     await new Promise((r) => probe.close(r));
     const tunnel = spawn(SSH, ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`, ...gateway.sshd.sshArgs(tunnelKey)], { stdio: 'ignore' });
+    // From the start: if ssh ends early, its close event must not be missed.
+    const closed = new Promise((r) => tunnel.once('close', r));
     try {
       for (let i = 0; i < 100; i++) {
         const up = await new Promise<boolean>((r) => {
@@ -142,7 +144,7 @@ describe('a tunnel-only key', () => {
       await check(localPort);
     } finally {
       tunnel.kill('SIGTERM');
-      await new Promise((r) => tunnel.once('close', r));
+      await closed;
     }
   }
 
