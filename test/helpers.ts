@@ -10,7 +10,7 @@ export function policyFrom(yaml: string, file = 'test.yaml'): Policy {
   if (!parsed.ok) throw new Error(parsed.errors.map((e) => `${e.line}: ${e.key}: ${e.message}`).join('\n'));
   return {
     files: [file],
-    audit: { file: parsed.fragment.audit?.settings.file ?? DEFAULT_AUDIT_FILE },
+    audit: parsed.fragment.audit?.settings ?? { file: DEFAULT_AUDIT_FILE, syslog: null },
     identities: new Map(parsed.fragment.identities.map((identity) => [identity.name, identity])),
   };
 }

@@ -11,12 +11,13 @@ import { receiveUpload } from '../act/receive.js';
 import { relay } from '../act/relay.js';
 import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
+import { sendToSyslog } from '../audit/syslog.js';
 import type { Decision } from '../decide/decide.js';
 import { decideOnHost } from './host-decision.js';
 import type { DenyReason } from '../decide/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../policy/errors.js';
-import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type SyslogSettings } from '../policy/schema.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
 import { parseFlags } from './args.js';
 
@@ -60,11 +61,15 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   const request = readRequest(identity, process.env, new Date());
   const refuse = (reason: DenyReason, detail: string): Decision => ({ decision: 'deny', reason, detail, words: null, trace: [] });
   let auditFile = DEFAULT_AUDIT_FILE;
+  let syslog: SyslogSettings | null = null;
   let decision: Decision;
   try {
     const unsafe = unsafeVariablesSet(process.env);
     const loaded = await loadPolicy(policyPath, { identity, writeCache: true });
-    if (loaded.ok) auditFile = loaded.policy.audit.file;
+    if (loaded.ok) {
+      auditFile = loaded.policy.audit.file;
+      syslog = loaded.policy.audit.syslog;
+    }
     if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
     else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
     else decision = decideOnHost(loaded.policy, request);
@@ -77,12 +82,23 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${opened.error}`);
     return denyToClient();
   }
-  const log = opened.log;
+  const fileLog = opened.log;
+  const pendingSyslog: Promise<void>[] = [];
+  const flushSyslog = () => Promise.all(pendingSyslog.splice(0));
+  // Every record goes to the file (which decides) and, where configured, to syslog (best effort).
+  const log = {
+    append: (record: Record<string, unknown>): string | null => {
+      const failure = fileLog.append(record);
+      if (syslog) pendingSyslog.push(sendToSyslog(syslog, record));
+      return failure;
+    },
+  };
   if (learn) {
     // --learn: record what was sent (and what the policy would say), run nothing.
     const failure = log.append(learnRecord(session, request, decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision));
     if (failure) tellSyslog(`audit log unwritable in learn mode (session ${session}, id ${identity}): ${failure}`);
     process.stderr.write('ssh-dispatch: learn mode: the request was recorded, not run\n');
+    await flushSyslog();
     return EXIT_DENIED;
   }
   const failure = log.append(decisionRecord(session, request, decision));
@@ -90,27 +106,32 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${failure}`);
     return denyToClient();
   }
+  await flushSyslog();
   if (decision.decision === 'deny') return denyToClient();
 
   const plan = decision.plan;
   if (plan.kind === 'relay') {
     const facts = await relay(plan, decision.rule.name);
     log.append(endRecord(session, identity, new Date(), facts));
+    await flushSyslog();
     return facts.exit;
   }
   if (plan.kind === 'receive') {
     const facts = await receiveUpload(plan, decision.rule.name, session);
     log.append(endRecord(session, identity, new Date(), facts));
+    await flushSyslog();
     return facts.exit;
   }
   if (!plan.supervise) {
     const error = replaceWith(plan);
     log.append(endRecord(session, identity, new Date(), { rule: decision.rule.name, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed', error }));
     process.stderr.write('ssh-dispatch: the program could not be started\n');
+    await flushSyslog();
     return EXIT_START_FAILED;
   }
   const facts = await superviseExec(plan, decision.rule.name);
   log.append(endRecord(session, identity, new Date(), facts));
   if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
+  await flushSyslog();
   return facts.exit;
 }

@@ -15,7 +15,7 @@ import { dirname, join } from 'node:path';
 import { cacheSignature, CACHE_DIR_NAME, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
 import type { PolicyError } from './errors.js';
 import type { PolicyFragment } from './parse.js';
-import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Identity, type Policy, type Where } from './schema.js';
+import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type AuditSettings, type Identity, type Policy, type Where } from './schema.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
 export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[] };
@@ -89,7 +89,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
 
   if (options.identity !== undefined) {
     // An --id that is not a valid name is in no policy, and must not become a cache file name.
-    if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE }, identities: new Map() }, cache: 'not used' };
+    if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() }, cache: 'not used' };
     const cached = readCachedPolicy(collected.cacheRoot, signature, options.identity, uid);
     if (cached) return { ok: true, policy: cached, cache: 'hit' };
   }
@@ -151,13 +151,13 @@ function readPolicyFile(file: string, before: BigIntStats): { ok: true; text: st
 function mergeFragments(fragments: PolicyFragment[]): LoadedPolicy {
   const errors: PolicyError[] = [];
   const identities = new Map<string, Identity>();
-  let audit: { file: string; where: Where } | null = null;
+  let audit: { settings: AuditSettings; where: Where } | null = null;
   for (const fragment of fragments) {
     if (fragment.audit) {
       if (audit) {
         errors.push({ ...fragment.audit.where, key: 'audit', message: `audit is already set in ${audit.where.file}:${audit.where.line} (at most one file may set it)` });
       } else {
-        audit = { file: fragment.audit.settings.file, where: fragment.audit.where };
+        audit = { settings: fragment.audit.settings, where: fragment.audit.where };
       }
     }
     for (const identity of fragment.identities) {
@@ -170,6 +170,6 @@ function mergeFragments(fragments: PolicyFragment[]): LoadedPolicy {
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, policy: { files: fragments.map((f) => f.file), audit: { file: audit?.file ?? DEFAULT_AUDIT_FILE }, identities }, cache: 'not used' };
+  return { ok: true, policy: { files: fragments.map((f) => f.file), audit: audit?.settings ?? { file: DEFAULT_AUDIT_FILE, syslog: null }, identities }, cache: 'not used' };
 }
 

@@ -9,7 +9,7 @@
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../decide/from.js';
 import type { PolicyError } from './errors.js';
-import { NAME_PATTERN, POLICY_KEYS, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
+import { DEFAULT_AUDIT_FILE, NAME_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
 import { parseRelayTarget } from '../decide/relay-rule.js';
 import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
 import { TEMPLATE } from '../decide/receive-rule.js';
@@ -176,8 +176,10 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
     const auditNode = top.get('audit') ?? null;
     const fields = reader.map(auditNode, 'audit', POLICY_KEYS.audit.allowed, POLICY_KEYS.audit.required);
     if (fields) {
-      const auditFile = fields.has('file') ? reader.string(fields.get('file') ?? null, 'audit.file', ABSOLUTE_PATH) : null;
-      if (auditFile) audit = { settings: { file: auditFile }, where: reader.where(auditNode) };
+      const errorsBefore = reader.errors.length;
+      const auditFile = fields.has('file') ? reader.string(fields.get('file') ?? null, 'audit.file', ABSOLUTE_PATH) : DEFAULT_AUDIT_FILE;
+      const syslog = fields.has('syslog') ? parseSyslog(reader, fields.get('syslog') ?? null) : null;
+      if (auditFile && reader.errors.length === errorsBefore) audit = { settings: { file: auditFile, syslog }, where: reader.where(auditNode) };
     }
   }
 
@@ -196,6 +198,26 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   }
   if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
   return { ok: true, fragment: { file, audit, identities } };
+}
+
+function parseSyslog(reader: Reader, node: Node | null): SyslogSettings | null {
+  const fields = reader.map(node, 'audit.syslog', POLICY_KEYS.syslog.allowed, POLICY_KEYS.syslog.required);
+  if (!fields) return null;
+  const socket = fields.has('socket') ? reader.string(fields.get('socket') ?? null, 'audit.syslog.socket', ABSOLUTE_PATH) : null;
+  let tcp: SyslogSettings['tcp'] = null;
+  if (fields.has('tcp')) {
+    const text = reader.string(fields.get('tcp') ?? null, 'audit.syslog.tcp', {
+      test: (s) => /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[1-9][0-9]{0,4}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
+      expected: 'HOST:PORT of a syslog collector ([...] for IPv6)',
+    });
+    if (text) tcp = { host: text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(text.slice(text.lastIndexOf(':') + 1)) };
+  }
+  const facility = fields.has('facility')
+    ? reader.string(fields.get('facility') ?? null, 'audit.syslog.facility', { test: (s) => (SYSLOG_FACILITIES as readonly string[]).includes(s), expected: `one of ${SYSLOG_FACILITIES.join(', ')}` })
+    : 'auth';
+  if (socket === null && tcp === null) reader.error(node, 'audit.syslog', 'expected socket, tcp or both');
+  if (facility === null) return null;
+  return { socket, tcp, facility: facility as SyslogSettings['facility'] };
 }
 
 function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode: Node, key: string): Identity | null {

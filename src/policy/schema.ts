@@ -19,6 +19,18 @@ export interface Policy {
 
 export interface AuditSettings {
   file: string;
+  /** Copies of every record for a syslog pipeline; the file stays the source of truth. */
+  syslog: SyslogSettings | null;
+}
+
+export const SYSLOG_FACILITIES = ['auth', 'authpriv', 'daemon', 'user', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'] as const;
+
+export interface SyslogSettings {
+  /** A local syslog socket (/dev/log), written through logger(1). */
+  socket: string | null;
+  /** A remote collector: RFC 5424 over TCP with octet counting (RFC 6587). */
+  tcp: { host: string; port: number } | null;
+  facility: (typeof SYSLOG_FACILITIES)[number];
 }
 
 /**
@@ -27,7 +39,8 @@ export interface AuditSettings {
  */
 export const POLICY_KEYS = {
   top: { allowed: ['version', 'audit', 'identities'], required: ['version'] },
-  audit: { allowed: ['file'], required: [] },
+  audit: { allowed: ['file', 'syslog'], required: [] },
+  syslog: { allowed: ['socket', 'tcp', 'facility'], required: [] },
   identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', 'exec', 'rsync', 'receive', 'relay'], required: ['name'] },
   exec: { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], required: ['command'] },

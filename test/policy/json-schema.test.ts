@@ -17,6 +17,7 @@ const definitions = schema.definitions;
 const objects: Record<keyof typeof POLICY_KEYS, { properties: Record<string, unknown>; required?: string[]; additionalProperties: unknown }> = {
   top: schema,
   audit: schema.properties.audit,
+  syslog: schema.properties.audit.properties.syslog,
   identity: definitions.identity,
   rule: definitions.rule,
   exec: definitions.exec,

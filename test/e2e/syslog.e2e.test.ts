@@ -1,0 +1,123 @@
+/**
+ * Audit records into a real syslog daemon: rsyslogd from Debian's packages, started by the test
+ * on 127.0.0.1 with its own config, socket and output file (never the system's). Records must
+ * arrive over the local socket and over TCP with their fields intact; the file log stays the
+ * source of truth, so a collector that is down changes nothing but a short wait.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBundle } from './run-bundle.js';
+
+let dir: string;
+let daemon: ChildProcess;
+let port: number;
+let audit: string;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  const { port: p } = server.address() as { port: number };
+  await new Promise((r) => server.close(r));
+  return p;
+}
+
+function writePolicy(name: string, tcp: string): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `version: 1
+audit:
+  file: ${audit}
+  syslog: { socket: ${join(dir, 'log.sock')}, tcp: "${tcp}", facility: local3 }
+identities:
+  host1:
+    rules:
+      - { name: nightly, exec: { command: "true", program: /bin/true } }
+`,
+    { mode: 0o600 },
+  );
+  return path;
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-syslog-'));
+  audit = join(dir, 'audit.jsonl');
+  port = await freePort();
+  writeFileSync(
+    join(dir, 'rsyslog.conf'),
+    `global(workDirectory="${dir}")
+module(load="imuxsock" SysSock.Use="off")
+input(type="imuxsock" Socket="${join(dir, 'log.sock')}")
+module(load="imtcp")
+input(type="imtcp" address="127.0.0.1" port="${port}")
+template(name="fields" type="list") {
+  property(name="syslogfacility-text") constant(value=" ") property(name="syslogseverity-text") constant(value=" ")
+  property(name="app-name") constant(value=" ") property(name="msgid") constant(value=" ")
+  property(name="msg" droplastlf="on") constant(value="\\n")
+}
+*.* action(type="omfile" file="${join(dir, 'received.log')}" template="fields")
+`,
+  );
+  daemon = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    const up = existsSync(join(dir, 'log.sock')) && (await new Promise<boolean>((r) => {
+      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
+      s.on('error', () => r(false));
+    }));
+    if (up) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('rsyslogd did not start');
+}, 30_000);
+
+afterAll(() => {
+  if (daemon?.pid) daemon.kill('SIGTERM');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function received(count: number): Promise<string[]> {
+  const file = join(dir, 'received.log');
+  for (let i = 0; i < 100; i++) {
+    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('ssh-dispatch')) : [];
+    if (lines.length >= count) return lines;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+}
+
+describe('syslog', () => {
+  it('each record arrives twice (local socket and TCP), fields intact, refusals at notice', async () => {
+    const policy = writePolicy('policy.yaml', `127.0.0.1:${port}`);
+    expect(runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'true' }).code).toBe(0);
+    expect(runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'cat /etc/shadow; id\u001b[2J' }).code).toBe(126);
+    const fileRecords = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(fileRecords).toHaveLength(3);
+    const lines = await received(6);
+    expect(lines).toHaveLength(6);
+    const parsed = lines.map((line) => {
+      const [facility, severity, app, msgid, ...rest] = line.split(' ');
+      return { facility, severity, app, msgid, record: JSON.parse(rest.join(' ')) as Record<string, unknown> };
+    });
+    for (const viaTcp of [true, false]) {
+      const copies = parsed.filter((p) => (p.msgid !== '-') === viaTcp);
+      expect(copies.map((c) => c.record)).toEqual(fileRecords);
+      expect(copies.every((c) => c.facility === 'local3' && c.app === 'ssh-dispatch')).toBe(true);
+      expect(copies.map((c) => c.severity)).toEqual(['info', 'info', 'notice']);
+      if (viaTcp) expect(copies.map((c) => c.msgid)).toEqual(['decision', 'end', 'decision']);
+    }
+    // The control characters of the refused command arrive escaped, never raw.
+    expect(readFileSync(join(dir, 'received.log'), 'utf8')).not.toContain('\u001b');
+  });
+
+  it('a collector that is down changes nothing but a short wait', async () => {
+    const policy = writePolicy('down.yaml', `127.0.0.1:${await freePort()}`);
+    const started = Date.now();
+    const result = runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'true' });
+    expect(result.code).toBe(0);
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});
