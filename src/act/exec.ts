@@ -25,9 +25,16 @@ function applyProcessSettings(plan: ExecPlan): void {
   if (plan.umask !== null) process.umask(plan.umask);
 }
 
-/** Replaces this process with the program. Returns only if execve failed. */
+/**
+ * Replaces this process with the program. Returns only if execve failed.
+ *
+ * Node ignores SIGPIPE and SIGXFSZ, and an ignored signal stays ignored across execve: the
+ * program would get EPIPE where it should die quietly on a closed pipe. A caught signal reverts
+ * to its default at execve, so listeners go on first (spawn resets dispositions itself).
+ */
 export function replaceWith(plan: ExecPlan): string {
   try {
+    for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(signal, () => {});
     applyProcessSettings(plan);
     if (plan.cwd !== null) process.chdir(plan.cwd);
     process.execve!(plan.program, plan.argv, plan.env);

@@ -5,7 +5,9 @@
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BUNDLE, NODE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 let dir: string;
@@ -123,5 +125,35 @@ describe('signals from the program', () => {
     expect(result.code).toBe(3);
     const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records[1]).toMatchObject({ event: 'end', exit: 3 });
+  });
+});
+
+describe('what the program inherits', () => {
+  /**
+   * Node ignores SIGPIPE and SIGXFSZ; ignored signals survive execve. A program handed over with
+   * execve saw EPIPE instead of dying quietly on a closed pipe (found 2026-11-24).
+   */
+  it.each([
+    ['execve', 'false'],
+    ['spawn', 'true'],
+  ])('no ignored signals with %s', (_how, supervise) => {
+    const audit = join(dir, 'audit.jsonl');
+    const policy = join(dir, 'policy.yaml');
+    writeFileSync(policy, `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: show\n        exec:\n          command: ["/bin/grep", "SigIgn", "/proc/self/status"]\n          supervise: ${supervise}\n`, { mode: 0o600 });
+    const result = runBundle(['--id', 't', '--policy', policy], { SSH_ORIGINAL_COMMAND: '/bin/grep SigIgn /proc/self/status' });
+    expect(result.stdout.trim()).toBe('SigIgn:\t0000000000000000');
+  });
+
+  it('a file-size limit on the audit log is a denial, and nothing runs', () => {
+    const audit = join(dir, 'audit.jsonl');
+    writeFileSync(audit, 'x'.repeat(20_000));
+    const policy = policyThatTouches(audit);
+    const result = spawnSync('/usr/bin/prlimit', ['--fsize=10000', NODE, BUNDLE, '--id', 't', '--policy', policy], {
+      env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}` },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(126);
+    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(existsSync(marker)).toBe(false);
   });
 });
