@@ -146,7 +146,8 @@ function receiverThread(): void {
       for (let offset = 0; offset < length; ) offset += fs.writeSync(data.fd, view, offset, length - offset);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      return code === 'ENOSPC' || code === 'EDQUOT' ? stop('no-space', 'the disk is full') : stop('error', `write failed: ${code}`);
+      // EFBIG: a file-size limit (RLIMIT_FSIZE, a quota-like setting) refused more data.
+      return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' ? stop('no-space', `the disk is full (${code})`) : stop('error', `write failed: ${code}`);
     }
     parentPort!.postMessage({ slot, length });
     if (bytes >= nextSpaceCheck) {
