@@ -68,16 +68,20 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
 
   const trace: RuleTrace[] = [];
   // When no rule matches, the record names the first specific refusal (say, which rsync option
-  // a rule refused) rather than a bare "no rule matched".
+  // a rule refused) rather than a bare "no rule matched". "This rule serves the other direction"
+  // says least: it yields to any other refusal (a pull rule's refused option, say).
   let refusal: { reason: DenyReason; detail: string } | null = null;
+  let weakRefusal: { reason: DenyReason; detail: string } | null = null;
   for (const rule of identity.rules) {
     const outcome = tryRule(rule, tokens.words, tokens.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
       return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
     }
-    if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
+    if (outcome.reason === 'rsync-direction-refused') weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
+    else if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
   }
+  refusal ??= weakRefusal;
   if (refusal) return deny(refusal.reason, refusal.detail, tokens.words, trace);
   if (tokens.globs.size > 0) {
     const [index] = tokens.globs.keys();

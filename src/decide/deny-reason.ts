@@ -20,7 +20,7 @@ export const DENY_REASONS = {
   'tokenize-too-many-words': 'the command has more words than the limit',
   'tokenize-word-too-long': 'a word of the command is longer than 4096 bytes',
   'tokenize-control-character': 'the command holds a control character (NUL, CR, LF, ESC, DEL, ...; tab only between words)',
-  'tokenize-invisible-character': 'the command holds an invisible, bidi or non-ASCII space character, or invalid UTF-8',
+  'tokenize-invisible-character': 'the command holds an invisible, bidi or non-ASCII space character, a look-alike of "." or "/", or invalid UTF-8',
   'tokenize-operator': 'the command holds a shell operator (; | & < > ( ))',
   'tokenize-substitution': 'the command holds a command substitution ($(...) or backticks)',
   'tokenize-variable': 'the command holds a shell variable ($NAME, ${...}, $1, $$, a lone $)',

@@ -39,9 +39,12 @@ export type Tokenized =
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 // Characters that render as nothing, as a space, or reorder text: they make what the admin reads
 // differ from what ran (bidi overrides, zero-width, non-ASCII spaces, BOM), and U+FFFD stands for
-// bytes that were not UTF-8. Lone surrogates cannot come from the environment but can from tests.
+// bytes that were not UTF-8. Also the look-alikes of "." and "/" (one and two dot leaders,
+// fraction and division slashes, fullwidth and small forms): on a filesystem that normalises
+// names (ZFS normalization=formKC) "．．／" is "../". Lone surrogates cannot come from the
+// environment but can from tests.
 const INVISIBLE =
-  /[\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+  /[\u2024\u2025\u2044\u2215\ufe52\uff0e\uff0f\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 // What an unquoted character means to a shell, for the ones we refuse.
 const UNQUOTED_REFUSED: Record<string, DenyReason> = {

@@ -228,7 +228,7 @@ const rows: Row[] = [
   // --- two rules: the one whose root and direction fit is found; the record names the first refusal
   { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
   { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', '--', '.', 'in/'] },
-  { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-direction-refused', naming: 'rule logs' },
+  { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-option-refused', naming: 'rule uploads: --delete' }, // the rule for this direction says why
 
   // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()('2026-11-24/') },
