@@ -3,10 +3,11 @@
  * allowed must still resolve inside the rule's root. decide/rsync/confine.ts checked the words;
  * this checks the symlinks, by resolving the deepest existing prefix of each path.
  *
- * What it does not close: a symlink swapped in after this check and before rsync opens the path.
- * rsync >= 3.5.0 resolves the destination and option paths itself with O_NOFOLLOW walks that
- * accept only root- or self-owned symlinks, --confine-root bounds option paths and merge files,
- * and --munge-links keeps the client from planting working symlinks; see README.
+ * A symlink swapped in after this check and before rsync opens the path: a pull's sources are
+ * held by entering their directory (enterConfinedCwd, decide/rsync/pin.ts); rsync >= 3.5.0
+ * resolves the destination and option paths itself with O_NOFOLLOW walks that accept only
+ * root- or self-owned symlinks, --confine-root bounds option paths and merge files, and
+ * --munge-links keeps the client from planting working symlinks; see README.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -50,4 +51,23 @@ export function checkConfinement(root: string, paths: readonly string[]): Confin
     if (!inside(real, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${existing} resolves to ${real}, outside ${root}` };
   }
   return null;
+}
+
+/**
+ * Enters the directory rsync will start in and checks where the kernel put us. The working
+ * directory then holds that inode whatever happens to the names on the way to it, and execve
+ * and spawn both pass it on; so the plan's cwd must not be entered again by name afterwards.
+ */
+export function enterConfinedCwd(root: string, cwd: string): ConfineProblem {
+  try {
+    const realRoot = realpathSync(root);
+    process.chdir(cwd);
+    const entered = process.cwd();
+    if (!inside(entered, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)` };
+    return null;
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-missing', detail: `${cwd} is not a directory (${code})` };
+    return { reason: 'rsync-symlink-escape', detail: `${cwd}: ${code ?? (error as Error).message} when entered` };
+  }
 }

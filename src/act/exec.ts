@@ -36,7 +36,7 @@ export function replaceWith(plan: ExecPlan): string {
   try {
     for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(signal, () => {});
     applyProcessSettings(plan);
-    if (plan.cwd !== null) process.chdir(plan.cwd);
+    if (plan.cwd !== null && !plan.cwdEntered) process.chdir(plan.cwd);
     process.execve!(plan.program, plan.argv, plan.env);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
@@ -53,7 +53,7 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
     const child = childProcess().spawn(plan.program, plan.argv.slice(1), {
       argv0: plan.argv[0],
       env: plan.env,
-      cwd: plan.cwd ?? undefined,
+      cwd: plan.cwdEntered ? undefined : (plan.cwd ?? undefined),
       stdio: 'inherit',
       shell: false,
     });

@@ -33,6 +33,7 @@ export function decisionRecord(session: string, request: Request, decision: Deci
     const plan = decision.plan;
     if (plan.kind === 'exec') {
       record.argv = plan.argv;
+      if (plan.cwd !== null) record.cwd = plan.cwd;
       if (!plan.supervise) record.handoff = 'execve';
     } else if (plan.kind === 'receive') {
       record.receive = { dir: plan.dir, name: plan.name };

@@ -23,7 +23,7 @@ as ssh joins them. An empty COMMAND ('') stands for a session that sent no comma
   --policy PATH   policy file or directory (default ${DEFAULT_POLICY_PATH})
   --from IP       the client address, for identities with a from list
   --key FP        a key fingerprint that authenticated (repeatable), for identities with keys
-  --json          print {"decision","rule","argv","reason","detail"} as one JSON object
+  --json          print {"decision","rule","argv","cwd","reason","detail"} as one JSON object
   --trace         also list every rule tried and why it did or did not match
 
 Exit status: 0 allow, 1 deny, 2 usage error or a policy that does not load.`;
@@ -83,6 +83,7 @@ function explainJson(decision: Decision, withTrace: boolean): string {
     detail: allow ? null : decision.detail,
   };
   if (allow) out.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
+  if (allow && decision.plan.kind === 'exec') out.cwd = decision.plan.cwd;
   if (allow && decision.plan.kind === 'receive') out.receive = { dir: decision.plan.dir, name: decision.plan.name };
   if (allow && decision.plan.kind === 'relay') out.relay = { host: decision.plan.host, port: decision.plan.port, allowed_by: decision.plan.allowedBy };
   if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));

@@ -1,13 +1,16 @@
 /**
  * The decision as this host makes it: the pure decide(), fed with what only the host knows
- * (which rsync features exist), then the on-disk confinement re-check of an allowed rsync plan.
+ * (which rsync features exist), then the on-disk confinement re-check of an allowed rsync plan
+ * and, for a pull, the directory rsync starts in (decide/rsync/pin.ts).
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
-import { checkConfinement } from '../act/confine-check.js';
+import { statSync } from 'node:fs';
+import { checkConfinement, enterConfinedCwd } from '../act/confine-check.js';
 import { expandInRoot, MAX_WILDCARD_MATCHES } from '../act/expand-wildcards.js';
 import { gatherHostFacts } from '../act/rsync-features.js';
 import { decide, type Decision } from '../decide/decide.js';
 import { joinUnder } from '../decide/rsync/confine.js';
+import { pinPull } from '../decide/rsync/pin.js';
 import type { Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 
@@ -31,6 +34,27 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   if (problem) {
     return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
   }
-  if (wildcards.length === 0) return decision;
-  return { ...decision, plan: { ...decision.plan, argv, confine: { root, paths, wildcards: [] } } };
+  let cwd = decision.plan.cwd;
+  const { pull } = decision.plan.confine;
+  if (pull !== null) {
+    const pinned = pinPull(argv.slice(pull.operandsAt), pull.relative);
+    argv.splice(pull.operandsAt, argv.length - pull.operandsAt, ...pinned.operands);
+    cwd = joinUnder(root, pinned.anchor);
+    if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
+      return { decision: 'deny', reason: 'rsync-source-missing', detail: `rule ${decision.rule.name}: ${cwd} is not a directory`, words: decision.words, trace: decision.trace };
+    }
+  }
+  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
+}
+
+/**
+ * Forced-command mode only: enters an rsync plan's working directory now, before the decision is
+ * recorded, so that a swap caught here is recorded as the refusal it is. The plan that comes back
+ * says the process is already there (see enterConfinedCwd).
+ */
+export function enterPlanDirectory(decision: Decision): Decision {
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null || decision.plan.cwd === null) return decision;
+  const problem = enterConfinedCwd(decision.plan.confine.root, decision.plan.cwd);
+  if (problem) return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
+  return { ...decision, plan: { ...decision.plan, cwdEntered: true } };
 }

@@ -13,7 +13,7 @@ import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
 import { sendToSyslog } from '../audit/syslog.js';
 import type { Decision } from '../decide/decide.js';
-import { decideOnHost } from './host-decision.js';
+import { decideOnHost, enterPlanDirectory } from './host-decision.js';
 import type { DenyReason } from '../decide/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../policy/errors.js';
@@ -72,7 +72,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     }
     if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
     else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
-    else decision = decideOnHost(loaded.policy, request);
+    else decision = enterPlanDirectory(decideOnHost(loaded.policy, request));
   } catch (error) {
     decision = refuse('internal-error', (error as Error).message);
   }

@@ -14,6 +14,8 @@ export interface ExecPlan {
   argv: string[];
   env: Record<string, string>;
   cwd: string | null;
+  /** The dispatcher is already in `cwd` (held by inode, act/confine-check.ts): do not enter it again by name. */
+  cwdEntered?: true;
   umask: number | null;
   timeoutMs: number | null;
   supervise: boolean;
@@ -26,6 +28,8 @@ export interface ExecPlan {
     paths: string[];
     /** rsync pull operands that are wildcards: expanded inside root by act/expand-wildcards.ts, in place of argv[argvIndex]. */
     wildcards: { argvIndex: number; pattern: string }[];
+    /** Set on a pull: its operands, argv[operandsAt] onwards, are pinned by working directory (decide/rsync/pin.ts). */
+    pull: { relative: boolean; operandsAt: number } | null;
   } | null;
 }
 

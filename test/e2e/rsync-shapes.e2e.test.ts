@@ -163,8 +163,9 @@ describe('pulls', () => {
   it('a wildcard is expanded inside root; the decision record shows what it became', () => {
     process.chdir(dir);
     expect(rsync('pull', ['-a', 'HOST:logs/*.log', 'local/']).code).toBe(0);
-    const argv = lastDecision().argv as string[];
-    expect(argv.slice(-2)).toEqual(['logs/app.log', 'logs/db.log']);
+    const decision = lastDecision();
+    expect((decision.argv as string[]).slice(-2)).toEqual(['app.log', 'db.log']);
+    expect(decision.cwd).toBe(join(root, 'logs'));
   });
 
   it('a wildcard that matches a symlink out of root is refused', () => {

@@ -47,6 +47,19 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
   }
 }
 
+/**
+ * Whether rsync runs with --relative: -R in a bundle or --relative, undone by a later
+ * --no-relative, and implied by --files-from (rsync's own default when neither is given).
+ */
+function usesRelativePaths(options: readonly ServerOption[]): boolean {
+  let relative: boolean | null = null;
+  for (const option of options) {
+    if ((option.name === '-' && option.value!.includes('R')) || option.name === 'relative') relative = true;
+    else if (option.name === 'no-relative') relative = false;
+  }
+  return relative ?? options.some((option) => option.name === 'files-from');
+}
+
 function describe(option: ServerOption): string {
   return option.name === '-' ? option.words[0]! : `--${option.name}`;
 }
@@ -142,7 +155,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       umask: null,
       timeoutMs: null,
       supervise: rule.supervise,
-      confine: { root: rule.root, paths: [...new Set(checks)], wildcards },
+      confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
     },
   };
 }

@@ -294,6 +294,25 @@ describe('the plan', () => {
     if (decision.decision !== 'allow') return;
     expect(execPlan(decision).cwd).toBe(ROOT);
     expect(Object.keys(execPlan(decision).env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
-    expect(execPlan(decision).confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [] });
+    expect(execPlan(decision).confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [], pull: null });
+  });
+});
+
+describe('a pull says whether rsync runs with --relative (what decide/rsync/pin.ts may pin)', () => {
+  it.each([
+    [`rsync --server --sender ${B} . dst/`, false],
+    [`rsync --server --sender -logDtpRe.LsfxCIvu . dst/`, true],
+    [`rsync --server --sender ${B} --relative . dst/`, true],
+    [`rsync --server --sender -logDtpRe.LsfxCIvu --no-relative . dst/`, false],
+    [`rsync --server --sender ${B} --files-from=- --from0 . dst/`, true],
+    [`rsync --server --sender ${B} --no-relative --files-from=- --from0 . dst/`, false],
+  ])('%s → relative %s', (command, relative) => {
+    const decision = decide(policy, requestFor('r', command), facts(V35));
+    expect(decision.decision).toBe('allow');
+    expect(execPlan(decision).confine?.pull).toEqual({ relative, operandsAt: execPlan(decision).argv.length - 1 });
+  });
+
+  it('a push has nothing to pin', () => {
+    expect(execPlan(decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V35))).confine?.pull).toBeNull();
   });
 });
