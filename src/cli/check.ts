@@ -12,8 +12,9 @@ import { lintPolicy, overlaps, writeTargets, type Finding } from '../policy/lint
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { parseFlags } from './args.js';
+import { authorizedKeysFindings } from './check-keys.js';
 
-export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--sshd-config FILE]
+export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--sshd-config FILE] [--authorized-keys FILE]...
 
 Loads the policy (a file, or every *.yaml / *.yml file of a directory) with the same strict
 checks a connection applies, and prints each error as FILE:LINE: KEY: what was expected.
@@ -30,7 +31,10 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     directory's .ssh, is or contains a home directory, or overlaps the policy or log directory:
     a stolen key could then plant authorized_keys, ~/.ssh/rc or shell start-up files;
   - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE):
-    PermitUserEnvironment, ExposeAuthInfo, PermitRootLogin, AcceptEnv.
+    PermitUserEnvironment, ExposeAuthInfo, PermitRootLogin, AcceptEnv;
+  - with --authorized-keys FILE (repeatable): ssh-dispatch lines without restrict, with
+    environment=, or naming an identity the policy lacks; keys in the same file with no
+    command=; and an account whose login shell is bash (it reads ~/.bashrc before the command).
 
 Exit status: 0 the policy loads and nothing is UNSAFE, 1 otherwise.`;
 
@@ -108,7 +112,7 @@ function sshdFindings(configFile: string | undefined, policy: Policy): string[] 
 }
 
 export async function runCheck(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { policy: { type: 'string' }, 'sshd-config': { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags(args, { policy: { type: 'string' }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
@@ -125,7 +129,7 @@ export async function runCheck(args: string[]): Promise<number> {
   for (const finding of findings) {
     process.stdout.write(`${printable(`${finding.where.file}:${finding.where.line}: ${finding.level === 'unsafe' ? 'UNSAFE' : 'warning'}: ${finding.message}`)}\n`);
   }
-  const sshd = sshdFindings(values['sshd-config'], policy);
+  const sshd = [...sshdFindings(values['sshd-config'], policy), ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy))];
   for (const line of sshd) process.stdout.write(`${printable(line)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);
   const unsafe = findings.filter((f) => f.level === 'unsafe').length;
