@@ -11,6 +11,8 @@ import { formatPolicyError } from '../policy/errors.js';
 import { lintPolicy, overlaps, writeTargets, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
+import { probeRsync } from '../act/rsync-features.js';
+import type { RsyncFeatures } from '../decide/rsync/rsync-rule.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings } from './check-keys.js';
 
@@ -26,7 +28,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - rules that can never match (shadowed by an earlier rule, or of an expired identity);
   - exec rules with a bare * word, or whose program can run others (a shell, an interpreter,
     find, tar, less, git, ...); programs that are missing or not executable;
-  - rsync roots and receive directories that are missing or writable by others;
+  - rsync roots and receive directories that are missing or writable by others, and an rsync
+    older than 3.5.0 (no --confine-root, no --drop-D);
   - UNSAFE: write rules (rsync write, receive) whose directory is, contains or lies in a home
     directory's .ssh, is or contains a home directory, or overlaps the policy or log directory:
     a stolen key could then plant authorized_keys, ~/.ssh/rc or shell start-up files;
@@ -52,9 +55,17 @@ function homeDirectories(): string[] {
 
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   const findings: Finding[] = [];
+  const rsyncs = new Map<string, RsyncFeatures>();
   for (const identity of policy.identities.values()) {
     for (const rule of identity.rules) {
       const where = rule.where;
+      if (rule.kind === 'rsync' && rule.root !== '/') {
+        const features = rsyncs.get(rule.program) ?? probeRsync(rule.program);
+        rsyncs.set(rule.program, features);
+        if (!features.confineRoot || !features.dropD) {
+          findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${rule.program} (rsync ${features.version ?? 'of unknown version'}) lacks --confine-root and --drop-D (rsync 3.5.0): filter merge files can name files outside root, a root receiver can create devices, and symlinks swapped into a destination are followed; upgrade rsync` });
+        }
+      }
       const dirOf = rule.kind === 'rsync' ? rule.root : rule.kind === 'receive' ? rule.dir : rule.kind === 'exec' ? rule.cwd : null;
       if (rule.kind === 'exec') {
         try {

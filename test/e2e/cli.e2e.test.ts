@@ -1,6 +1,6 @@
 /** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -158,6 +158,41 @@ identities:
       expect(r.stdout).toContain('sshd: PermitUserEnvironment yes');
       expect(r.stdout).toContain('sshd: ExposeAuthInfo is not yes');
       expect(r.stdout).toContain('sshd: AcceptEnv NODE_OPTIONS');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(lintDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('check, what lies outside the policy', () => {
+  it('warns about an rsync without --confine-root and --drop-D, and not about the installed 3.5', () => {
+    const lintDir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-rsync-version-'));
+    try {
+      const old = join(lintDir, 'rsync-3.2.7');
+      writeFileSync(old, '#!/bin/sh\necho "rsync  version 3.2.7  protocol version 31"\necho " --munge-links  munge symlinks"\n', { mode: 0o755 });
+      const policy = join(lintDir, 'p.yaml');
+      mkdirSync(join(lintDir, 'b'));
+      writeFileSync(policy, `version: 1\nidentities:\n  a:\n    rules:\n      - { name: old, rsync: { root: ${lintDir}/b, access: read, program: ${old} } }\n      - { name: new, rsync: { root: ${lintDir}/b, access: read } }\n`, { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.stdout).toContain(`${policy}:5: warning: rule "old": ${old} (rsync 3.2.7) lacks --confine-root and --drop-D`);
+      expect(r.stdout).not.toContain('rule "new": /usr/bin/rsync');
+      expect(r.code).toBe(0);
+    } finally {
+      rmSync(lintDir, { recursive: true, force: true });
+    }
+  });
+
+  it('--authorized-keys: a dispatch line without restrict, and a key with no command=', () => {
+    const lintDir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-keys-'));
+    try {
+      const policy = join(lintDir, 'p.yaml');
+      writeFileSync(policy, 'version: 1\nidentities:\n  a:\n    rules: []\n', { mode: 0o600 });
+      const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC1aH2xXcAt0iZtZ6dWxJZ4pSY3sJ2C1Ar5TQfk4PDbT k';
+      writeFileSync(join(lintDir, 'authorized_keys'), `command="/usr/local/bin/ssh-dispatch --id a" ${key}\n${key}\n`);
+      const r = runBundle(['check', '--policy', policy, '--authorized-keys', join(lintDir, 'authorized_keys')]);
+      expect(r.stdout).toContain(`${lintDir}/authorized_keys:1: warning: runs ssh-dispatch without restrict`);
+      expect(r.stdout).toContain(`${lintDir}/authorized_keys:2: warning: a key with no command=`);
       expect(r.code).toBe(0);
     } finally {
       rmSync(lintDir, { recursive: true, force: true });
