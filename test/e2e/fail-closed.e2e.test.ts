@@ -2,7 +2,7 @@
  * Fail closed: every way the dispatcher itself can be broken ends in a denial, and the
  * program is never run. These run the bundle as sshd would, with a crafted environment.
  */
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -84,6 +84,44 @@ describe('fail closed', () => {
     expect(result.code).toBe(126);
     expect(existsSync(marker)).toBe(false);
     expect(readFileSync(target, 'utf8')).toBe('');
+  });
+
+  it('denies when the account may not write the audit log (permissions), and runs nothing', () => {
+    // As root (CI), the dispatcher runs as nobody against a root-owned log; otherwise the log's
+    // directory is made read-only for this user. Either way open(2) fails with EACCES.
+    chmodSync(dir, 0o755);
+    const logDir = join(dir, 'log');
+    const work = join(dir, 'work');
+    mkdirSync(logDir, { mode: 0o755 });
+    mkdirSync(work, { mode: 0o777 });
+    chmodSync(work, 0o777);
+    marker = join(work, 'marker');
+    const audit = join(logDir, 'audit.jsonl');
+    const policy = policyThatTouches(audit);
+    chmodSync(policy, 0o644);
+    const asRoot = process.getuid?.() === 0;
+    const run = () => {
+      const prefix = asRoot ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+      const argv = [...prefix, NODE, BUNDLE, '--id', 't', '--policy', policy];
+      return spawnSync(argv[0]!, argv.slice(1), { env: { PATH: '/usr/bin:/bin', ...sshEnv() }, encoding: 'utf8', timeout: 20_000 });
+    };
+    // Control: a log the account may write, and the program runs.
+    if (asRoot) chmodSync(logDir, 0o777);
+    expect(run().status).toBe(0);
+    expect(existsSync(marker)).toBe(true);
+    rmSync(marker);
+    // Now it may not.
+    if (asRoot) {
+      chmodSync(logDir, 0o755);
+      chownSync(audit, 0, 0);
+      chmodSync(audit, 0o600);
+    } else {
+      chmodSync(audit, 0o400);
+    }
+    const result = run();
+    expect(result.status).toBe(126);
+    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(existsSync(marker)).toBe(false);
   });
 
   it('denies when the forced-command line has no --id', () => {

@@ -5,7 +5,8 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -130,4 +131,68 @@ describe('faults', () => {
     expect(new Set(decisions.map((d) => d.session)).size).toBe(200);
     expect(decisions.every((d) => d.decision === 'allow' && d.rule === 'ping')).toBe(true);
   }, 180_000);
+});
+
+/** A real small filesystem needs mount(2): root, and a kernel and container that allow tmpfs. */
+function mountSmall(path: string, size: string): boolean {
+  mkdirSync(path, { recursive: true });
+  return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', path]).status === 0;
+}
+
+function fill(path: string): void {
+  const chunk = Buffer.alloc(4096, 1);
+  const fd = openSync(join(path, 'filler'), 'w');
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    expect((error as NodeJS.ErrnoException).code).toBe('ENOSPC');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+const probe = join(tmpdir(), `ssh-dispatch-mount-probe-${process.pid}`);
+const canMount = mountSmall(probe, '64k') && spawnSync('/usr/bin/umount', [probe]).status === 0;
+rmSync(probe, { recursive: true, force: true });
+
+describe.runIf(canMount)('faults on a filesystem that is really full (a small tmpfs)', () => {
+  let small: string;
+  beforeAll(() => {
+    small = join(lab.sshd.dir, 'small');
+    expect(mountSmall(small, '256k')).toBe(true);
+  });
+  afterAll(() => {
+    spawnSync('/usr/bin/umount', [small]);
+  });
+
+  it('an upload larger than the disk: ENOSPC, nothing published, no temp file, a record', () => {
+    const policy = join(lab.sshd.dir, 'small-receive.yaml');
+    mkdirSync(join(small, 'up'), { mode: 0o700 });
+    writeFileSync(policy, `version: 1\naudit:\n  file: ${lab.auditFile}\nidentities:\n  s:\n    rules:\n      - { name: small, receive: { dir: ${join(small, 'up')}, name: "u-{timestamp}.bin", min-free: 4KiB } }\n`, { mode: 0o600 });
+    const result = spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], { env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' }, input: randomBytes(1024 * 1024), encoding: 'utf8' });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toMatch(/^ssh-dispatch: upload not stored: .*(ENOSPC|min-free|free)/);
+    expect(readdirSync(join(small, 'up'))).toEqual([]);
+    const end = lab.recordsOf(String(lab.lastDecision().session)).find((r) => r.event === 'end');
+    expect(end).toMatchObject({ outcome: 'no-space', exit: 1 });
+  });
+
+  it('an audit log on a full disk: denied, and nothing runs', () => {
+    const logDir = join(small, 'log');
+    mkdirSync(logDir, { mode: 0o700 });
+    const marker = join(lab.sshd.dir, 'ran-on-full-disk');
+    const policy = join(lab.sshd.dir, 'small-audit.yaml');
+    writeFileSync(policy, `version: 1\naudit:\n  file: ${join(logDir, 'audit.jsonl')}\nidentities:\n  s:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`, { mode: 0o600 });
+    const run = () => spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], { env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}` }, encoding: 'utf8' });
+    expect(run().status).toBe(0); // the control: room on the disk, the program runs
+    rmSync(marker);
+    // A fresh log, so that the first record needs a new block (tmpfs would append the next
+    // record into the slack of the block the control's record is in: that record is stored).
+    rmSync(join(logDir, 'audit.jsonl'));
+    fill(small);
+    const result = run();
+    expect(result.status).toBe(126);
+    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(existsSync(marker)).toBe(false);
+  });
 });
