@@ -2,7 +2,7 @@
 # install.sh — install ssh-dispatch from this checkout.
 #
 # Usage:
-#   ./install.sh [--prefix DIR] [--etc DIR] [--log-dir DIR] [--logrotate-dir DIR]
+#   ./install.sh [--prefix DIR] [--etc DIR] [--log-dir DIR] [--logrotate-dir DIR] [--account NAME]...
 #   ./install.sh --uninstall [--prefix DIR] [--logrotate-dir DIR]
 #   ./install.sh --help
 #
@@ -13,6 +13,9 @@
 #   --log-dir DIR        audit log directory (default /var/log/ssh-dispatch)
 #   --logrotate-dir DIR  where the logrotate snippet goes, if that directory exists
 #                        (default /etc/logrotate.d)
+#   --account NAME       an account other than root whose keys run ssh-dispatch: give it its own
+#                        compile cache directory (each connection then starts ~6 ms faster);
+#                        repeatable
 #   --uninstall          remove exactly what an earlier install put in place (its manifest);
 #                        policies and audit logs are kept
 #
@@ -35,6 +38,7 @@ etc=/etc/ssh-dispatch
 log_dir=/var/log/ssh-dispatch
 logrotate_dir=/etc/logrotate.d
 uninstall=0
+accounts=()
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -45,6 +49,7 @@ while [ $# -gt 0 ]; do
     --etc) etc=${2:?--etc needs a directory}; shift 2 ;;
     --log-dir) log_dir=${2:?--log-dir needs a directory}; shift 2 ;;
     --logrotate-dir) logrotate_dir=${2:?--logrotate-dir needs a directory}; shift 2 ;;
+    --account) accounts+=("${2:?--account needs an account name}"); shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -128,6 +133,17 @@ done
 # The examples name ../schema/policy.schema.json for editors with a YAML language server.
 put 0644 schema/policy.schema.json "$prefix/share/ssh-dispatch/schema/policy.schema.json"
 mv -f "$manifest.new" "$manifest"
+
+# Node's compile cache, one directory per account (the launcher creates root's itself). An
+# account's own: the launcher uses a cache only where root or that account alone can write.
+install -d -m 0755 "$libdir/.compile-cache"
+[ "${#accounts[@]}" = 0 ] || [ "$(id -u)" = 0 ] || die "--account needs root (the directory is made over to the account)"
+for account in "${accounts[@]}"; do
+  uid=$(id -u "$account") || die "--account $account: no such account"
+  [ "$uid" != 0 ] || continue
+  install -d -m 0700 -o "$uid" -g "$(id -g "$account")" "$libdir/.compile-cache/$uid"
+  echo "compile cache for $account: $libdir/.compile-cache/$uid"
+done
 
 # Configuration and logs: created when missing, never overwritten.
 if [ ! -d "$etc/policies" ]; then

@@ -11,7 +11,7 @@
  * Run: npm run bench:e2e [-- ROUNDS]   (root recommended)
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -67,17 +67,13 @@ identities:
 `,
     { mode: 0o644 },
   );
-  // As an installer would: compile the policy as root. Node keeps its compile cache in a
-  // subdirectory per uid (".../v24.x-x64-HASH-UID"), which the bench account cannot create in
-  // the root-owned cache directory: make its own, as an installer can for a service account.
+  // As an installer would: compile the policy as root, and give the bench account its own
+  // compile cache directory (install.sh --account), which it cannot create itself.
   execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
   if (asRoot) {
-    const rootCache = readdirSync(join(DIST, '.compile-cache')).find((name) => name.endsWith('-0'));
-    if (rootCache) {
-      const mine = join(DIST, '.compile-cache', rootCache.replace(/-0$/, `-${uid}`));
-      mkdirSync(mine, { recursive: true, mode: 0o755 });
-      chownSync(mine, uid, gid);
-    }
+    const mine = join(DIST, '.compile-cache', String(uid));
+    mkdirSync(mine, { recursive: true, mode: 0o700 });
+    chownSync(mine, uid, gid);
   }
 
   const src = join(data, 'src');

@@ -13,7 +13,6 @@
  *    ssh-dispatch itself: not a symlink, owned by root or the running user, not writable by
  *    group or others. Elsewhere the program runs without it, only slower.
  */
-import { spawnSync } from 'node:child_process';
 import { lstatSync, mkdirSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
@@ -21,14 +20,23 @@ import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
 
-function trustedCompileCache(dir: string): boolean {
+/**
+ * Each account has its own cache directory, `.compile-cache/UID`: root's is created here, a
+ * service account's by `install.sh --account NAME` (an account cannot create one in the
+ * root-owned parent, and must not share root's: a cache it wrote would be code root runs).
+ * Both levels must be as trusted as ssh-dispatch itself.
+ */
+function trustedCompileCache(parent: string, dir: string): boolean {
+  const uid = runningUid();
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      const stats = lstatSync(dir);
-      return stats.isDirectory() && untrustedWriter(stats, runningUid()) === null;
+      const above = lstatSync(parent);
+      const own = lstatSync(dir);
+      return above.isDirectory() && untrustedWriter(above, uid) === null && own.isDirectory() && untrustedWriter(own, uid) === null;
     } catch {
+      if (uid !== 0) return false;
       try {
-        mkdirSync(dir, { mode: 0o755 });
+        mkdirSync(dir, { recursive: true, mode: 0o755 });
       } catch {
         return false;
       }
@@ -45,12 +53,14 @@ function trustedCompileCache(dir: string): boolean {
  */
 const LOG_REVIEW = new Set(['logs', 'summary', 'status']);
 if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))) {
-  const result = spawnSync(process.execPath, ['--max-semi-space-size=4', __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
+  // Loaded here only: node:child_process (and the streams it needs) would cost every connection ~3 ms.
+  const result = process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['--max-semi-space-size=4', __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
   process.exit(result.status ?? (result.signal ? 128 + (process.getBuiltinModule('node:os').constants.signals[result.signal] ?? 0) : 1));
 }
 
-const cacheDir = join(__dirname, '.compile-cache');
-if (trustedCompileCache(cacheDir)) {
+const cacheParent = join(__dirname, '.compile-cache');
+const cacheDir = join(cacheParent, String(runningUid()));
+if (trustedCompileCache(cacheParent, cacheDir)) {
   try {
     enableCompileCache(cacheDir);
   } catch {

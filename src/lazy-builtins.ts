@@ -1,8 +1,9 @@
 /**
  * Node built-ins that the forced-command mode needs only on some paths, loaded at the point of
- * use: node:crypto (a key fingerprint, a long command's digest) and node:child_process (a
- * supervised program, rsync, logger) each cost a few milliseconds of every connection's start
- * when imported at the top, and an execve'd exec rule needs neither.
+ * use: node:crypto (a key fingerprint, a long command's digest), node:child_process (a
+ * supervised program, rsync, logger) and node:net with its streams (a relay, syslog over TCP)
+ * each cost milliseconds of every connection's start when imported at the top, and an execve'd
+ * exec rule needs none of them.
  */
 export function crypto(): typeof import('node:crypto') {
   return process.getBuiltinModule('node:crypto');
@@ -10,6 +11,14 @@ export function crypto(): typeof import('node:crypto') {
 
 export function childProcess(): typeof import('node:child_process') {
   return process.getBuiltinModule('node:child_process');
+}
+
+export function net(): typeof import('node:net') {
+  return process.getBuiltinModule('node:net');
+}
+
+export function dns(): typeof import('node:dns/promises') {
+  return process.getBuiltinModule('node:dns/promises');
 }
 
 export function sha256(data: string | Buffer, encoding: 'hex' | 'base64'): string {

@@ -12,7 +12,8 @@ import { describe, expect, it } from 'vitest';
 import { decide } from '../src/decide/decide.js';
 import { resolveParts } from '../src/decide/rsync/confine.js';
 import { LONG_OPTIONS } from '../src/decide/rsync/server-options.js';
-import { tokenize } from '../src/request/tokenize.js';
+import { parse as shellQuoteParse } from 'shell-quote';
+import { PLAIN_WORDS, tokenize } from '../src/request/tokenize.js';
 import { execPlan, policyFrom, requestFor } from './helpers.js';
 
 const printable = fc.string({ unit: fc.oneof(fc.integer({ min: 0x20, max: 0x7e }).map((c) => String.fromCharCode(c)), fc.constantFrom('é', 'ü', 'ß', '日', 'λ')), maxLength: 12 });
@@ -67,6 +68,27 @@ const option = fc.oneof(
 function inside(resolved: string): boolean {
   return resolved === ROOT || resolved.startsWith(`${ROOT}/`);
 }
+
+describe('plain words skip the shell-quote cross-check: shell-quote reads them the same way', () => {
+  const plainChar = fc.constantFrom(...'abcXYZ019._/=,:@%+-'.split(''));
+  const plainWord = fc.string({ unit: plainChar, minLength: 1, maxLength: 10 });
+
+  it('any words of the plain alphabet, one space apart: PLAIN_WORDS matches and both readers agree', () => {
+    fc.assert(
+      fc.property(fc.array(plainWord, { minLength: 1, maxLength: 8 }), (words) => {
+        const command = words.join(' ');
+        expect(PLAIN_WORDS.test(command)).toBe(true);
+        expect(shellQuoteParse(command, (name) => ({ op: 'variable', name }) as unknown as string)).toEqual(words);
+        expect(tokenize(command)).toMatchObject({ ok: true, words });
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it.each(['a  b', ' a', 'a ', 'a\tb', "a'b'", 'a"b"', 'a\\ b', 'a*', 'a?', '[a]', '$a', 'a#b', '~a', 'a{b,c}', 'a;b', 'a|b', 'a&b', 'a>b', '(a)', '!a', 'a\u00a0b'])('%j is not plain', (command) => {
+    expect(PLAIN_WORDS.test(command)).toBe(false);
+  });
+});
 
 describe('rsync decision properties', () => {
   it('an allowed plan has no refused or deleting option, and all its paths resolve inside root', () => {

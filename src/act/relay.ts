@@ -7,10 +7,9 @@
  * protocol inside ends cleanly, and the relay ends when both have, or after `idle` without bytes
  * either way.
  */
-import { lookup } from 'node:dns/promises';
-import { connect } from 'node:net';
 import type { EndFacts } from '../audit/record.js';
 import type { RelayPlan } from '../decide/relay-rule.js';
+import { dns, net } from '../lazy-builtins.js';
 
 export async function relay(plan: RelayPlan, rule: string): Promise<EndFacts> {
   const started = performance.now();
@@ -18,14 +17,14 @@ export async function relay(plan: RelayPlan, rule: string): Promise<EndFacts> {
   let address = plan.host;
   if (plan.resolve) {
     try {
-      address = (await lookup(plan.host, { verbatim: true })).address;
+      address = (await dns().lookup(plan.host, { verbatim: true })).address;
     } catch (error) {
       process.stderr.write(`ssh-dispatch: cannot resolve ${plan.host}\n`);
       return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'connect-failed', error: (error as NodeJS.ErrnoException).code ?? 'lookup failed', address: plan.host, bytesIn: 0, bytesOut: 0 };
     }
   }
   return new Promise((resolve) => {
-    const socket = connect({ host: address, port: plan.port, timeout: plan.connectTimeoutMs });
+    const socket = net().connect({ host: address, port: plan.port, timeout: plan.connectTimeoutMs });
     let bytesIn = 0;
     let bytesOut = 0;
     let connected = false;

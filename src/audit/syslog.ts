@@ -10,9 +10,8 @@
  *   record's event, MSG the record's JSON line (printable ASCII: escape.ts).
  */
 import { hostname } from 'node:os';
-import { connect } from 'node:net';
 import type { SyslogSettings } from '../policy/schema.js';
-import { childProcess } from '../lazy-builtins.js';
+import { childProcess, net } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
 
 const SEND_TIMEOUT_MS = 500;
@@ -67,7 +66,7 @@ export async function sendToSyslog(settings: SyslogSettings, record: Record<stri
     const { host, port } = settings.tcp;
     sends.push(
       withTimeout((done) => {
-        const socket = connect({ host, port });
+        const socket = net().connect({ host, port });
         socket.setTimeout(SEND_TIMEOUT_MS);
         socket.once('connect', () => socket.end(rfc5424Frame(record, settings.facility, hostname(), process.pid)));
         socket.once('close', done);

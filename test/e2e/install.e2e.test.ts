@@ -93,3 +93,24 @@ it('--help comes first and tells the truth', () => {
   expect(result.stdout).toMatch(/^install.sh — install ssh-dispatch/);
   expect(result.stdout).toContain('--uninstall');
 });
+
+it('--account gives a service account its own compile cache, which the installed command then uses', () => {
+  const cache = join(prefix, 'lib', 'ssh-dispatch', '.compile-cache');
+  if (process.getuid?.() !== 0) {
+    const result = install('--account', 'nobody');
+    expect(result.code).not.toBe(0);
+    expect(result.out).toContain('--account needs root');
+    return;
+  }
+  chmodSync(dir, 0o755);
+  const result = install('--account', 'nobody');
+  expect(result.code, result.out).toBe(0);
+  const own = statSync(join(cache, '65534'));
+  expect([own.uid, own.mode & 0o777]).toEqual([65534, 0o700]);
+  const run = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(prefix, 'bin', 'ssh-dispatch'), '--help'], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+  });
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stderr).toContain(`creating cache directory ${cache}/65534/`);
+});
