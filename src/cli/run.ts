@@ -19,7 +19,6 @@ import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../policy/errors.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type SyslogSettings } from '../policy/schema.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
-import { parseFlags } from './args.js';
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
 export const EXIT_DENIED = 126;
@@ -42,20 +41,47 @@ function sessionId(): string {
   return bytes.toString('hex');
 }
 
+export interface ForcedArgs {
+  identity: string;
+  policyPath: string;
+  learn: boolean;
+}
+
+/**
+ * The command= line's flags: --id ID, --policy PATH (each once, as two words or with "="),
+ * --learn. Anything else is an error, since a typo there must not widen anything. Parsed by
+ * hand: node:util's parseArgs costs every connection most of a millisecond.
+ */
+export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
+  const values = new Map<string, string>();
+  let learn = false;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--learn') {
+      if (learn) return 'duplicate --learn';
+      learn = true;
+      continue;
+    }
+    const match = /^--(id|policy)(?:=(.*))?$/s.exec(arg);
+    if (!match) return `unexpected argument ${JSON.stringify(arg)}`;
+    const name = match[1]!;
+    const value = match[2] ?? args[++i];
+    if (value === undefined || value === '' || (match[2] === undefined && value.startsWith('--'))) return `--${name} needs a value`;
+    if (values.has(name)) return `duplicate --${name}`;
+    values.set(name, value);
+  }
+  const identity = values.get('id');
+  if (identity === undefined) return '--id ID is required';
+  return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn };
+}
+
 export async function runForcedCommand(args: string[]): Promise<number> {
-  let identity: string;
-  let policyPath: string;
-  let learn: boolean;
-  try {
-    const { values } = parseFlags(args, { id: { type: 'string' }, policy: { type: 'string' }, learn: { type: 'boolean' } });
-    if (!values.id) throw new Error('--id ID is required');
-    identity = values.id;
-    policyPath = values.policy ?? DEFAULT_POLICY_PATH;
-    learn = values.learn ?? false;
-  } catch (error) {
-    tellSyslog(`bad command= line in authorized_keys: ${(error as Error).message}`);
+  const parsed = parseForcedArgs(args);
+  if (typeof parsed === 'string') {
+    tellSyslog(`bad command= line in authorized_keys: ${parsed}`);
     return denyToClient();
   }
+  const { identity, policyPath, learn } = parsed;
 
   const session = sessionId();
   const request = readRequest(identity, process.env, new Date());

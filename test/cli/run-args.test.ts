@@ -1,0 +1,26 @@
+import { describe, expect, it } from 'vitest';
+import { parseForcedArgs } from '../../src/cli/run.js';
+import { DEFAULT_POLICY_PATH } from '../../src/policy/schema.js';
+
+describe('the command= line flags', () => {
+  it.each([
+    [['--id', 'a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
+    [['--id=a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
+    [['--id', 'a', '--policy', '/p'], { identity: 'a', policyPath: '/p', learn: false }],
+    [['--policy=/p', '--learn', '--id', 'a'], { identity: 'a', policyPath: '/p', learn: true }],
+  ])('%j', (args, expected) => expect(parseForcedArgs(args)).toEqual(expected));
+
+  it.each([
+    [[], '--id ID is required'],
+    [['--policy', '/p'], '--id ID is required'],
+    [['--id'], '--id needs a value'],
+    [['--id', '--policy', '/p'], '--id needs a value'],
+    [['--id='], '--id needs a value'],
+    [['--id', 'a', '--id', 'b'], 'duplicate --id'],
+    [['--id', 'a', '--learn', '--learn'], 'duplicate --learn'],
+    [['--id', 'a', '--polic', '/p'], 'unexpected argument "--polic"'],
+    [['--id', 'a', 'extra'], 'unexpected argument "extra"'],
+    [['-i', 'a'], 'unexpected argument "-i"'],
+    [['--ID', 'a'], 'unexpected argument "--ID"'],
+  ])('%j is refused: %s', (args, message) => expect(parseForcedArgs(args)).toBe(message));
+});
