@@ -11,6 +11,15 @@ export const BUNDLE = fileURLToPath(new URL('../../dist/ssh-dispatch.cjs', impor
 /** The runtime the tests run on (npm puts the node devDependency first on PATH). */
 export const NODE = process.execPath;
 
+/**
+ * A remote shell for `rsync -e` that does what sshd does for a forced command: the client's
+ * words go into SSH_ORIGINAL_COMMAND and ssh-dispatch starts (rrsync's test suite uses the same
+ * trick). The identity rides in the host name slot: `rsync -e RSH -a src/ push:dst/`.
+ */
+export function writeDispatchRsh(path: string, policy: string): void {
+  writeFileSync(path, `#!/bin/sh\nid="$1"; shift\nSSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" exec ${NODE} ${BUNDLE} --id "$id" --policy ${policy}\n`, { mode: 0o755 });
+}
+
 export interface Lab {
   sshd: ThrowawaySshd;
   policyDir: string;

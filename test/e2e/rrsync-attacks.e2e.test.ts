@@ -12,7 +12,7 @@ import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, r
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE } from './lab.js';
+import { BUNDLE, NODE, writeDispatchRsh } from './lab.js';
 
 const asRoot = process.getuid?.() === 0;
 /** The local attacker's uid when we can make one (nobody); rsync trusts symlinks of root and of itself. */
@@ -41,8 +41,7 @@ identities:
 `,
     { mode: 0o600 },
   );
-  // ssh-dispatch as the forced command; the identity rides in the host name slot.
-  writeFileSync(join(dir, 'dispatch-rsh'), `#!/bin/sh\nid="$1"; shift\nSSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" exec ${NODE} ${BUNDLE} --id "$id" --policy ${join(dir, 'policy.yaml')}\n`, { mode: 0o755 });
+  writeDispatchRsh(join(dir, 'dispatch-rsh'), join(dir, 'policy.yaml'));
   // The control: what the client's words do with no dispatcher at all.
   writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\nshift\ncd ${root} && exec "$@"\n`, { mode: 0o755 });
 }

@@ -11,7 +11,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, st
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE } from './lab.js';
+import { writeDispatchRsh } from './lab.js';
 
 let dir: string;
 let root: string;
@@ -40,8 +40,7 @@ beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-rsync-shapes-'));
   audit = join(dir, 'audit.jsonl');
   rsh = join(dir, 'fake-sshd');
-  // $1 is the host; the identity is passed in the host name slot: "push", "pull", ...
-  writeFileSync(rsh, `#!/bin/sh\nid="$1"; shift\nSSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" exec ${NODE} ${BUNDLE} --id "$id" --policy ${join(dir, 'policy.yaml')}\n`, { mode: 0o755 });
+  writeDispatchRsh(rsh, join(dir, 'policy.yaml'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
