@@ -33,7 +33,7 @@ export async function buildBundle() {
     ...common,
     entryPoints: [`${SRC}main.ts`],
     outfile: `${DIST}ssh-dispatch-core.cjs`,
-    define: { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()) },
+    define: { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()), SSH_DISPATCH_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version) },
   });
   await build({
     ...common,

@@ -22,6 +22,7 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch status --stale 26h                 a monitoring check (Nagios exit codes)
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
+       ssh-dispatch --version                          the version, build and Node.js runtime
 
 In authorized_keys (one line):
   restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup" ssh-ed25519 AAAA... host1
@@ -46,7 +47,16 @@ function runtimeSupported(): boolean {
 
 /** No subcommand, `run`, or a flag first (`--id ...`, as command= lines say it): forced-command mode. */
 function isForcedCommandMode(first: string | undefined): boolean {
-  return first === undefined || first === 'run' || (first.startsWith('-') && first !== '--help' && first !== '-h');
+  return first === undefined || first === 'run' || (first.startsWith('-') && first !== '--help' && first !== '-h' && first !== '--version');
+}
+
+declare const SSH_DISPATCH_VERSION: string | undefined;
+declare const SSH_DISPATCH_BUILD_ID: string | undefined;
+
+function versionLine(): string {
+  const version = typeof SSH_DISPATCH_VERSION === 'string' ? SSH_DISPATCH_VERSION : 'unbundled';
+  const build = typeof SSH_DISPATCH_BUILD_ID === 'string' ? SSH_DISPATCH_BUILD_ID : 'unbundled';
+  return `ssh-dispatch ${version} (build ${build}) on Node.js ${process.version}`;
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -94,6 +104,10 @@ async function main(argv: string[]): Promise<number> {
         if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
         return await runDemo();
       }
+      case 'version':
+      case '--version':
+        console.log(versionLine());
+        return 0;
       case 'help':
       case '--help':
       case '-h':

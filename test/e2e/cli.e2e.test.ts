@@ -1,6 +1,6 @@
 /** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -114,6 +114,21 @@ describe('check', () => {
   it('--help says what it does', () => {
     expect(runBundle(['check', '--help']).stdout).toContain('Usage: ssh-dispatch check');
     expect(runBundle(['--help']).stdout).toContain('ssh-dispatch explain');
+  });
+});
+
+describe('--version', () => {
+  it('names the version from package.json, the build and the runtime, as --version and as version', () => {
+    const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const args of [['--version'], ['version']]) {
+      const r = runBundle(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`^ssh-dispatch ${version.replaceAll('.', '\\.')} \\(build [0-9a-f]{16}\\) on Node\\.js v\\d+\\.\\d+\\.\\d+\n$`));
+    }
+  });
+
+  it('is not forced-command mode, and a forced-command line with --version is still refused', () => {
+    expect(runBundle(['--id', 'x', '--version'], { SSH_ORIGINAL_COMMAND: 'true' }).code).toBe(126);
   });
 });
 
