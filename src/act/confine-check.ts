@@ -67,7 +67,8 @@ export function enterConfinedCwd(root: string, cwd: string): ConfineProblem {
     return null;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-missing', detail: `${cwd} is not a directory (${code})` };
+    if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-unreachable', detail: `${cwd} is not a directory (${code})` };
+    if (code === 'EACCES' || code === 'EPERM') return { reason: 'rsync-source-unreachable', detail: `${cwd} cannot be entered by this account (${code})` };
     return { reason: 'rsync-symlink-escape', detail: `${cwd}: ${code ?? (error as Error).message} when entered` };
   }
 }

@@ -41,7 +41,7 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     argv.splice(pull.operandsAt, argv.length - pull.operandsAt, ...pinned.operands);
     cwd = joinUnder(root, pinned.anchor);
     if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
-      return { decision: 'deny', reason: 'rsync-source-missing', detail: `rule ${decision.rule.name}: ${cwd} is not a directory`, words: decision.words, trace: decision.trace };
+      return { decision: 'deny', reason: 'rsync-source-unreachable', detail: `rule ${decision.rule.name}: ${cwd} is not a directory`, words: decision.words, trace: decision.trace };
     }
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };

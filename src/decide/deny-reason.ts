@@ -42,7 +42,7 @@ export const DENY_REASONS = {
   'rsync-direction-refused': 'a push to a read rule, or a pull from a write rule',
   'rsync-path-escapes-root': "a path that leads out of the rule's root",
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
-  'rsync-source-missing': 'a pull names a directory that does not exist (rsync is started inside it, so it must)',
+  'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules

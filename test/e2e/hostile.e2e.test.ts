@@ -237,7 +237,7 @@ const legitimate: Row[] = [
   [`rsync --server ${B} . /`, 'allow'],
   [`rsync --server --sender -logDtprRe.iLsfxCIvu --numeric-ids . /etc/ /home/`, 'allow'],
   // BackupPC 3 spells the options out.
-  [`rsync --server --sender ${B} . gone/`, 'rsync-source-missing'], // started inside its directory, so it must exist
+  [`rsync --server --sender ${B} . gone/`, 'rsync-source-unreachable'], // started inside its directory, so it must exist
   [`rsync --server --sender --numeric-ids --perms --owner --group -D --links --hard-links --times --block-size=2048 --recursive --ignore-times . /`, 'allow'],
   [`rsync --server --sender ${B} --files-from=- --from0 . /`, 'allow'],
   ['true', 'no-rule-matched'], // rrsync answers it; here it needs its own exec rule

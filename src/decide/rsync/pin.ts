@@ -64,7 +64,7 @@ function commonPrefix(lists: readonly string[][]): string[] {
 /**
  * Operands are relative to root, as rsync-rule.ts confined them (no "..", no leading "/").
  * The anchor must exist when it is entered; a pull whose directory is missing is refused there
- * (rsync-source-missing) rather than pinned higher up, where the missing name would be left for
+ * (rsync-source-unreachable) rather than pinned higher up, where the missing name would be left for
  * rsync to resolve, and for a local user to create as a symlink in the meantime.
  */
 export function pinPull(operands: readonly string[], relative: boolean): PinnedPull {
