@@ -14,6 +14,14 @@ import { pinPull } from '../decide/rsync/pin.js';
 import type { Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 
+function directoryProblem(path: string): string | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true ? null : 'is not a directory';
+  } catch (error) {
+    return `cannot be reached (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+  }
+}
+
 export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
   const decision = decide(policy, request, facts);
@@ -40,9 +48,8 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     const pinned = pinPull(argv.slice(pull.operandsAt), pull.relative);
     argv.splice(pull.operandsAt, argv.length - pull.operandsAt, ...pinned.operands);
     cwd = joinUnder(root, pinned.anchor);
-    if (statSync(cwd, { throwIfNoEntry: false })?.isDirectory() !== true) {
-      return { decision: 'deny', reason: 'rsync-source-unreachable', detail: `rule ${decision.rule.name}: ${cwd} is not a directory`, words: decision.words, trace: decision.trace };
-    }
+    const unreachable = directoryProblem(cwd);
+    if (unreachable) return { decision: 'deny', reason: 'rsync-source-unreachable', detail: `rule ${decision.rule.name}: ${cwd} ${unreachable}`, words: decision.words, trace: decision.trace };
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
 }

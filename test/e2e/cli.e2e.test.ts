@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, NODE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 let dir: string;
@@ -114,6 +115,30 @@ describe('check', () => {
   it('--help says what it does', () => {
     expect(runBundle(['check', '--help']).stdout).toContain('Usage: ssh-dispatch check');
     expect(runBundle(['--help']).stdout).toContain('ssh-dispatch explain');
+  });
+});
+
+describe('explain, a pull the account cannot reach', () => {
+  it('is rsync-source-unreachable with the errno, not an internal error', () => {
+    const work = mkdtempSync(join(tmpdir(), 'ssh-dispatch-unreachable-'));
+    try {
+      chmodSync(work, 0o755);
+      mkdirSync(join(work, 'root', 'locked', 'sub'), { recursive: true });
+      chmodSync(join(work, 'root'), 0o755);
+      chmodSync(join(work, 'root', 'locked'), 0o700);
+      const policy = join(work, 'p.yaml');
+      writeFileSync(policy, `version: 1\nidentities:\n  r: { rules: [ { name: pull, rsync: { root: ${join(work, 'root')}, access: read } } ] }\n`, { mode: 0o644 });
+      // As root, explain runs as nobody; otherwise the directory is closed to its owner too.
+      const asRoot = process.getuid?.() === 0;
+      if (!asRoot) chmodSync(join(work, 'root', 'locked'), 0o000);
+      const argv = [...(asRoot ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : []), NODE, BUNDLE, 'explain', '--json', '--policy', policy, '--id', 'r', '--', 'rsync --server --sender -logDtpre.iLsfxCIvu . locked/sub/'];
+      const r = spawnSync(argv[0]!, argv.slice(1), { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+      expect(r.status, r.stderr).toBe(1);
+      expect(JSON.parse(r.stdout)).toMatchObject({ decision: 'deny', reason: 'rsync-source-unreachable', detail: expect.stringContaining('(EACCES)') });
+    } finally {
+      chmodSync(join(work, 'root', 'locked'), 0o700);
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });
 
