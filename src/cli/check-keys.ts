@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Policy } from '../policy/schema.js';
+import { readAccounts } from './passwd.js';
 
 /** What `restrict` turns off, spelled out: a line with all of these is as closed. */
 const RESTRICT_PARTS = ['no-port-forwarding', 'no-agent-forwarding', 'no-x11-forwarding', 'no-pty', 'no-user-rc'];
@@ -36,18 +37,6 @@ export function keyLineOptions(line: string): string[] | null {
   }
   options.push(current);
   return options;
-}
-
-function loginShellOf(uid: number, passwdFile: string): { user: string; shell: string } | null {
-  try {
-    for (const line of readFileSync(passwdFile, 'utf8').split('\n')) {
-      const fields = line.split(':');
-      if (fields.length >= 7 && Number(fields[2]) === uid) return { user: fields[0]!, shell: fields[6]! };
-    }
-  } catch {
-    // No passwd file to read: nothing to say about the shell.
-  }
-  return null;
 }
 
 export function authorizedKeysFindings(file: string, policy: Policy, passwdFile = '/etc/passwd'): string[] {
@@ -85,8 +74,8 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile 
   });
   if (dispatchLines === 0) return [...findings, `${file}: warning: no line runs ssh-dispatch`];
   for (const line of unforced) findings.push(`${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
-  const account = loginShellOf(owner, passwdFile);
-  if (account !== null && basename(account.shell) === 'bash') {
+  const account = readAccounts(passwdFile).find((a) => a.uid === owner);
+  if (account !== undefined && basename(account.shell) === 'bash') {
     findings.push(`${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
   }
   return findings;

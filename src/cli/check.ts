@@ -3,7 +3,7 @@
  * connection starts, and reports what loads but is probably not meant (policy/lint.ts), what the
  * filesystem says about the rules' programs and directories, and what sshd's settings allow.
  */
-import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { printable } from '../audit/escape.js';
 import { childProcess } from '../lazy-builtins.js';
@@ -15,6 +15,7 @@ import { probeRsync } from '../act/rsync-features.js';
 import type { RsyncFeatures } from '../decide/rsync/rsync-rule.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings } from './check-keys.js';
+import { readAccounts } from './passwd.js';
 
 export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--sshd-config FILE] [--authorized-keys FILE]...
 
@@ -42,15 +43,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
 Exit status: 0 the policy loads and nothing is UNSAFE, 1 otherwise.`;
 
 function homeDirectories(): string[] {
-  try {
-    return readFileSync('/etc/passwd', 'utf8')
-      .split('\n')
-      .map((line) => line.split(':'))
-      .filter((f) => f.length >= 7 && (f[2] === '0' || Number(f[2]) >= 1000) && f[5] !== '/' && f[5] !== '' && existsSync(f[5]!))
-      .map((f) => f[5]!);
-  } catch {
-    return [];
-  }
+  return readAccounts()
+    .filter((a) => (a.uid === 0 || a.uid >= 1000) && a.home !== '/' && a.home !== '' && existsSync(a.home))
+    .map((a) => a.home);
 }
 
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
