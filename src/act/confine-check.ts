@@ -66,9 +66,26 @@ export function enterConfinedCwd(root: string, cwd: string): ConfineProblem {
     if (!inside(entered, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)` };
     return null;
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-unreachable', detail: `${cwd} is not a directory (${code})` };
-    if (code === 'EACCES' || code === 'EPERM') return { reason: 'rsync-source-unreachable', detail: `${cwd} cannot be entered by this account (${code})` };
-    return { reason: 'rsync-symlink-escape', detail: `${cwd}: ${code ?? (error as Error).message} when entered` };
+    return unreachable(cwd, error) ?? { reason: 'rsync-symlink-escape', detail: `${cwd}: ${(error as Error).message} when entered` };
   }
+}
+
+/**
+ * Whether a pull's directory can be started in, as explain sees it (enterConfinedCwd then
+ * enters it for real): the same refusal either way.
+ */
+export function checkReachableDirectory(path: string): ConfineProblem {
+  try {
+    if (statSync(path).isDirectory()) return null;
+    return { reason: 'rsync-source-unreachable', detail: `${path} is not a directory` };
+  } catch (error) {
+    return unreachable(path, error) ?? { reason: 'rsync-source-unreachable', detail: `${path}: ${(error as Error).message}` };
+  }
+}
+
+function unreachable(path: string, error: unknown): ConfineProblem {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-unreachable', detail: `${path} is not a directory (${code})` };
+  if (code === 'EACCES' || code === 'EPERM') return { reason: 'rsync-source-unreachable', detail: `${path} cannot be entered by this account (${code})` };
+  return null;
 }

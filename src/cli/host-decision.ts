@@ -4,8 +4,7 @@
  * and, for a pull, the directory rsync starts in (decide/rsync/pin.ts).
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
-import { statSync } from 'node:fs';
-import { checkConfinement, enterConfinedCwd } from '../act/confine-check.js';
+import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from '../act/confine-check.js';
 import { expandInRoot, MAX_WILDCARD_MATCHES } from '../act/expand-wildcards.js';
 import { gatherHostFacts } from '../act/rsync-features.js';
 import { decide, type Decision } from '../decide/decide.js';
@@ -13,14 +12,6 @@ import { joinUnder } from '../decide/rsync/confine.js';
 import { pinPull } from '../decide/rsync/pin.js';
 import type { Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
-
-function directoryProblem(path: string): string | null {
-  try {
-    return statSync(path, { throwIfNoEntry: false })?.isDirectory() === true ? null : 'is not a directory';
-  } catch (error) {
-    return `cannot be reached (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
-  }
-}
 
 export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
@@ -48,8 +39,8 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     const pinned = pinPull(argv.slice(pull.operandsAt), pull.relative);
     argv.splice(pull.operandsAt, argv.length - pull.operandsAt, ...pinned.operands);
     cwd = joinUnder(root, pinned.anchor);
-    const unreachable = directoryProblem(cwd);
-    if (unreachable) return { decision: 'deny', reason: 'rsync-source-unreachable', detail: `rule ${decision.rule.name}: ${cwd} ${unreachable}`, words: decision.words, trace: decision.trace };
+    const unreachable = checkReachableDirectory(cwd);
+    if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
 }
