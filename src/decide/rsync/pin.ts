@@ -75,8 +75,7 @@ export function pinPull(operands: readonly string[], relative: boolean): PinnedP
     operands: pins.map((pin) => {
       const left = pin.anchor.slice(anchor.length);
       if (left.length === 0) return pin.rest;
-      if (pin.joiner === '/./') return `${left.join('/')}/./${pin.rest === './' ? '' : pin.rest}`;
-      return `${left.join('/')}/${pin.rest === './' ? '' : pin.rest}`;
+      return `${left.join('/')}${pin.joiner}${pin.rest === './' ? '' : pin.rest}`;
     }),
   };
 }
