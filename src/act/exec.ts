@@ -13,6 +13,7 @@ import { constants } from 'node:os';
 import type { ExecPlan } from '../decide/plan.js';
 import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
+import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
 const KILL_GRACE_MS = 5000;
@@ -44,10 +45,19 @@ export function replaceWith(plan: ExecPlan): string {
   return 'execve returned';
 }
 
+function floorMessage(floor: number): string {
+  return `less than min-free (${floor} bytes) would stay free on the destination's filesystem`;
+}
+
 /** Spawns the program with our stdio, waits for it, and describes how it ended. */
 export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  const floor = plan.minFree ?? null;
+  if (floor && freeBytes(floor.path) < floor.bytes) {
+    process.stderr.write('ssh-dispatch: not started: the destination filesystem is at its free-space floor\n');
+    return Promise.resolve({ rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'no-space', error: floorMessage(floor.bytes) });
+  }
   applyProcessSettings(plan);
   return new Promise((resolve) => {
     const child = childProcess().spawn(plan.program, plan.argv.slice(1), {
@@ -56,26 +66,52 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
       cwd: plan.cwdEntered ? undefined : (plan.cwd ?? undefined),
       stdio: 'inherit',
       shell: false,
+      // A process group of its own when a floor is kept: rsync forks its receiver, and the
+      // watch must stop and kill both.
+      detached: floor !== null,
     });
+    const signal = (name: NodeJS.Signals) => {
+      if (floor === null || child.pid === undefined) return child.kill(name);
+      try {
+        process.kill(-child.pid, name);
+      } catch {
+        // Already ended.
+      }
+      return true;
+    };
     let timedOut = false;
-    const relays = RELAYED_SIGNALS.map((signal) => {
-      const relay = () => child.kill(signal);
-      process.on(signal, relay);
-      return [signal, relay] as const;
+    let floorReached: FloorReached | null = null;
+    const watch =
+      floor && child.pid !== undefined
+        ? watchFreeSpace(floor.path, floor.bytes, child.pid, (facts) => {
+            floorReached = facts;
+            process.stderr.write('ssh-dispatch: stopped: the destination filesystem reached its free-space floor; the files being written were removed\n');
+          })
+        : null;
+    const relays = RELAYED_SIGNALS.map((name) => {
+      const relay = () => signal(name);
+      process.on(name, relay);
+      return [name, relay] as const;
     });
     const timers: NodeJS.Timeout[] = [];
     if (plan.timeoutMs !== null) {
       timers.push(
         setTimeout(() => {
           timedOut = true;
-          child.kill('SIGTERM');
-          timers.push(setTimeout(() => child.kill('SIGKILL'), KILL_GRACE_MS));
+          signal('SIGTERM');
+          timers.push(setTimeout(() => signal('SIGKILL'), KILL_GRACE_MS));
         }, plan.timeoutMs),
       );
     }
     const finish = (facts: EndFacts) => {
+      watch?.stop();
       for (const timer of timers) clearTimeout(timer);
-      for (const [signal, relay] of relays) process.off(signal, relay);
+      for (const [name, relay] of relays) process.off(name, relay);
+      const reached = floorReached as FloorReached | null;
+      if (reached) {
+        resolve({ ...facts, exit: facts.exit === 0 ? 1 : facts.exit, outcome: 'no-space', error: floorMessage(floor!.bytes), removed: reached.removed, ...(reached.kept.length > 0 ? { kept: reached.kept } : {}) });
+        return;
+      }
       resolve(facts);
     };
     child.on('error', (error: NodeJS.ErrnoException) => {

@@ -20,18 +20,28 @@
  * pipeline that fails but still ends its input cleanly (tar dies, ssh carries on). For that the
  * client can say what it sends (`receive NAME --size N` or `--sha256 HEX`), or check the receipt.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, statfsSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EndFacts, ReceiveOutcomeName } from '../audit/record.js';
 import type { ReceivePlan } from '../decide/plan.js';
 import { uniqueName } from '../decide/receive-rule.js';
 import { crypto } from '../lazy-builtins.js';
+import { freeBytes } from './free-space-watch.js';
 import { pruneUploads } from './retention.js';
 
 const TEMP_PREFIX = '.receive-';
 const TEMP_SUFFIX = '.part';
 const RECEIPT_GRACE_MS = 50;
-const SPACE_CHECK_EVERY = 64 * 1024 * 1024;
+/**
+ * Free space is looked at again after 1/SPACE_SHARE of the headroom left above min-free has been
+ * written (between SPACE_STEP_MIN and SPACE_STEP_MAX). Far from the floor that is rare; near it,
+ * every few hundred KiB. Concurrent uploads each see what all have written, so up to
+ * SPACE_SHARE of them can run at once before the floor can be undershot at all, and then only
+ * by SPACE_STEP_MIN each.
+ */
+const SPACE_SHARE = 32;
+const SPACE_STEP_MIN = 256 * 1024;
+const SPACE_STEP_MAX = 64 * 1024 * 1024;
 const STALE_TEMP_MS = 24 * 3600 * 1000;
 
 class Abort extends Error {
@@ -43,11 +53,6 @@ class Abort extends Error {
   ) {
     super(message);
   }
-}
-
-function freeBytes(dir: string): number {
-  const fs = statfsSync(dir);
-  return fs.bavail * fs.bsize;
 }
 
 function fsyncDirectory(dir: string): void {
@@ -105,12 +110,12 @@ const SLOT_BYTES = 1024 * 1024;
 function receiverThread(): void {
   const { workerData, parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const fs = require('node:fs') as typeof import('node:fs');
-  const data = workerData as { fd: number; maxBytes: number; minFreeBytes: number; dir: string; spaceCheckEvery: number; ring: SharedArrayBuffer; control: SharedArrayBuffer; slots: number; slotBytes: number };
+  const data = workerData as { fd: number; maxBytes: number; minFreeBytes: number; dir: string; spaceShare: number; spaceStepMin: number; spaceStepMax: number; ring: SharedArrayBuffer; control: SharedArrayBuffer; slots: number; slotBytes: number };
   const control = new Int32Array(data.control); // [0]: slots hashed so far; [1]: progress clock
   const progress = new Float64Array(data.control, 8, 2); // [0]: bytes; [1]: last data, ms
   let bytes = 0;
   let filled = 0;
-  let nextSpaceCheck = data.spaceCheckEvery;
+  let nextSpaceCheck = 0;
   const stop = (outcome: string, message: string) => parentPort!.postMessage({ outcome, message, bytes });
   for (let eof = false; !eof; filled++) {
     // Wait for the main thread to have hashed the slot about to be reused.
@@ -151,9 +156,10 @@ function receiverThread(): void {
     }
     parentPort!.postMessage({ slot, length });
     if (bytes >= nextSpaceCheck) {
-      nextSpaceCheck += data.spaceCheckEvery;
       const fsStats = fs.statfsSync(data.dir);
-      if (fsStats.bavail * fsStats.bsize < data.minFreeBytes) return stop('no-space', `less than ${data.minFreeBytes} bytes would stay free`);
+      const headroom = fsStats.bavail * fsStats.bsize - data.minFreeBytes;
+      if (headroom < 0) return stop('no-space', `less than min-free (${data.minFreeBytes} bytes) would stay free`);
+      nextSpaceCheck = bytes + Math.min(data.spaceStepMax, Math.max(data.spaceStepMin, Math.floor(headroom / data.spaceShare)));
     }
   }
   parentPort!.postMessage({ outcome: 'done', bytes });
@@ -175,7 +181,7 @@ function streamInto(fd: number, plan: ReceivePlan, dir: string): Promise<{ bytes
   seen[1] = Date.now();
   const worker = new Worker(`(${receiverThread.toString()})()`, {
     eval: true,
-    workerData: { fd, maxBytes: plan.maxBytes, minFreeBytes: plan.minFreeBytes, dir, spaceCheckEvery: SPACE_CHECK_EVERY, ring, control, slots: SLOTS, slotBytes: SLOT_BYTES },
+    workerData: { fd, maxBytes: plan.maxBytes, minFreeBytes: plan.minFreeBytes, dir, spaceShare: SPACE_SHARE, spaceStepMin: SPACE_STEP_MIN, spaceStepMax: SPACE_STEP_MAX, ring, control, slots: SLOTS, slotBytes: SLOT_BYTES },
     stdin: false,
     stdout: false,
     stderr: false,
@@ -222,7 +228,10 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
   try {
     checkDirectory(dir);
     removeStaleTemps(dir);
-    if (freeBytes(dir) < plan.minFreeBytes) throw new Abort('no-space', `less than ${plan.minFreeBytes} bytes are free`);
+    const free = freeBytes(dir);
+    if (free < plan.minFreeBytes) throw new Abort('no-space', `less than min-free (${plan.minFreeBytes} bytes) is free`);
+    // A client that says how much it sends is refused at once if that would cross the floor.
+    if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes) throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     fchmodSync(fd, plan.mode);
     const received = await streamInto(fd, plan, dir);

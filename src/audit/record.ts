@@ -78,6 +78,9 @@ export interface EndFacts {
   bytes?: number;
   sha256?: string;
   pruned?: string[];
+  /** A push stopped at its free-space floor: the temporary files removed, the files written in place that were kept. */
+  removed?: string[];
+  kept?: string[];
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -105,6 +108,8 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
     ...(facts.bytes !== undefined ? { bytes: facts.bytes } : {}),
     ...(facts.sha256 !== undefined ? { sha256: facts.sha256 } : {}),
     ...(facts.pruned && facts.pruned.length > 0 ? { pruned: facts.pruned } : {}),
+    ...(facts.removed !== undefined ? { removed: facts.removed } : {}),
+    ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   };

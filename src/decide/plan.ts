@@ -31,6 +31,12 @@ export interface ExecPlan {
     /** Set on a pull: its operands, argv[operandsAt] onwards, are pinned by working directory (decide/rsync/pin.ts). */
     pull: { relative: boolean; operandsAt: number } | null;
   } | null;
+  /**
+   * Keep this many bytes free on the filesystem of `path` while the program runs (rsync pushes):
+   * act/free-space-watch.ts stops the program and removes what it was writing before the floor
+   * is crossed. Needs supervise.
+   */
+  minFree?: { path: string; bytes: number } | null;
 }
 
 export interface ReceivePlan {

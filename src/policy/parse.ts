@@ -304,7 +304,7 @@ function parseReceiveRule(reader: Reader, node: Node | null, key: string): Omit<
   const acceptEmpty = fields.has('accept-empty') ? reader.boolean(fields.get('accept-empty') ?? null, `${key}.accept-empty`) : false;
   const mode = fields.has('mode') ? parseOctalField(reader, fields.get('mode') ?? null, `${key}.mode`) : 0o600;
   const maxBytes = size('max-bytes', 100 * 2 ** 30);
-  const minFree = size('min-free', 2 ** 30);
+  const minFree = size('min-free', DEFAULT_MIN_FREE);
   const idle = fields.has('idle-timeout')
     ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
     : '10m';
@@ -350,6 +350,8 @@ function parseRelayRule(reader: Reader, node: Node | null, key: string): Omit<Re
 }
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
+/** Free space a write rule leaves on its filesystem unless it says otherwise: room for the audit log and the rest of the system. */
+const DEFAULT_MIN_FREE = 2 ** 30;
 
 function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<RsyncRule, 'name' | 'where'> | null {
   const fields = reader.map(node, key, POLICY_KEYS.rsync.allowed, POLICY_KEYS.rsync.required);
@@ -373,19 +375,28 @@ function parseRsyncRule(reader: Reader, node: Node | null, key: string): Omit<Rs
       maxDelete = maxNode.value;
     }
   }
+  const minFree = fields.has('min-free')
+    ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1GiB, 512MiB, or 0 for no floor' })
+    : String(DEFAULT_MIN_FREE);
+  const supervise = flag('supervise', true);
+  if (supervise === false && access !== 'read' && minFree !== null && parseSize(minFree) !== 0) {
+    // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
+    reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
+  }
   const rule = {
     kind: 'rsync' as const,
     root,
     access,
     delete: deleting,
     maxDelete,
+    minFreeBytes: minFree === null ? 0 : parseSize(minFree)!,
     overwrite: flag('overwrite', true),
     mungeLinks: flag('munge-links', true),
     devices: flag('devices', false),
     xattrs: flag('xattrs', false),
     acls: flag('acls', false),
     program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
-    supervise: flag('supervise', true),
+    supervise,
     absolutePaths: flag('absolute-paths', false),
   };
   if (reader.errors.length > errorsBefore) return null;

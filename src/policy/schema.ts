@@ -44,7 +44,7 @@ export const POLICY_KEYS = {
   identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', 'exec', 'rsync', 'receive', 'relay'], required: ['name'] },
   exec: { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], required: ['command'] },
-  rsync: { allowed: ['root', 'access', 'delete', 'max-delete', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], required: ['root', 'access'] },
+  rsync: { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], required: ['root', 'access'] },
   receive: { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], required: ['dir', 'name'] },
   relay: { allowed: ['to', 'idle-timeout', 'connect-timeout'], required: ['to'] },
 } as const;
@@ -100,8 +100,10 @@ export interface RsyncRule extends RuleBase {
   access: RsyncAccess;
   /** Allow --delete*, --remove-source-files (deleting on the server). */
   delete: boolean;
-  /** Cap deletions with a server-side --max-delete (only with delete: true). */
+  /** Cap deletions with a server-side --max-delete (only with delete: true); delete: false caps every push at 0. */
   maxDelete: number | null;
+  /** A push stops, and what it was writing is removed, before free space on root's filesystem falls below this. */
+  minFreeBytes: number;
   /** false: never touch an existing file (adds --ignore-existing, refuses -b, --inplace, ...), like rrsync -no-overwrite. */
   overwrite: boolean;
   /** Add --munge-links: symlinks the client stores cannot be followed on the server; pulls unmunge them. */

@@ -44,6 +44,8 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
       return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
     case 'xattrs':
       return rule.xattrs ? null : 'restores extended attributes (the rule has xattrs: false)';
+    case 'stored-contents':
+      return rule.access === 'write' ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)' : null;
   }
 }
 
@@ -96,13 +98,11 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
 
   const argvOptions: string[] = [];
-  let deleting = false;
   let clientMaxDelete: number | null = null;
   for (const option of options) {
     for (const gate of option.gates) {
       const refusal = gateRefusal(rule, gate);
       if (refusal) return refuse('rsync-option-refused', `${describe(option)}: ${refusal}`);
-      if (gate === 'delete') deleting = true;
     }
     if ((option.direction === 'push' && sender) || (option.direction === 'pull' && !sender)) {
       return refuse('rsync-option-refused', `${describe(option)}: a client sends it only on a ${option.direction}`);
@@ -132,10 +132,19 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   if (!sender && !rule.devices && features.dropD) imposed.push('--drop-D');
   if (rule.root !== '/' && features.confineRoot) imposed.push(`--confine-root=${rule.root}`);
   if (!rule.overwrite && !sender) imposed.push('--ignore-existing');
-  // rsync takes the last --max-delete. The client's stays in force when it is the stricter one
-  // (its -1 means "delete nothing"); otherwise the rule's cap is appended after it.
-  if (deleting && rule.maxDelete !== null && (clientMaxDelete === null || clientMaxDelete > rule.maxDelete)) {
-    imposed.push(`--max-delete=${rule.maxDelete}`);
+  if (!sender) {
+    // A write-only rule's client must learn nothing of what is stored. On a push the server's
+    // generator sends the client block checksums of each basis file (-B1 makes them the bytes
+    // themselves), and --compare-dest, --copy-dest, --link-dest, --fuzzy, partial files and a
+    // re-pushed name all choose that basis. --whole-file makes the generator send no sums at all,
+    // whatever the basis; unchanged files are still found by size and time (and linked).
+    if (rule.access === 'write') imposed.push('--whole-file');
+    // Every push is capped, not only those that ask to delete: a pushed file replacing a stored
+    // directory (--force), a backup name in the way (-b) and the like all delete through rsync's
+    // delete_item(), which counts against --max-delete. delete: false caps at 0.
+    const cap = rule.delete ? rule.maxDelete : 0;
+    // rsync takes the last --max-delete and reads a negative one as 0; the stricter of the two holds.
+    if (cap !== null) imposed.push(`--max-delete=${clientMaxDelete === null ? cap : Math.min(Math.max(clientMaxDelete, 0), cap)}`);
   }
 
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
@@ -156,6 +165,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       timeoutMs: null,
       supervise: rule.supervise,
       confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
+      minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
     },
   };
 }

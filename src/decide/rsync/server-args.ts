@@ -82,6 +82,30 @@ function badValue(arg: ArgKind, value: string): string | null {
   return ok ? null : `${JSON.stringify(value)} is not a valid value`;
 }
 
+/** rsync refuses a --max-alloc below 1 MiB, except 0, which means "unlimited". */
+const MIN_MAX_ALLOC = 1024 * 1024;
+const SIZE_POWERS: Record<string, number> = { b: 0, k: 1, m: 2, g: 3, t: 4, p: 5 };
+
+/**
+ * A size as rsync 3.5's parse_size_arg() reads it (options.c): digits with an optional
+ * fraction, a unit letter (default `defaultUnit`), "b" for powers of 1000 or "ib" for 1024,
+ * then an optional "+1" or "-1"; the fraction is truncated after scaling. Null where rsync
+ * would refuse the text. What the value means must be what rsync will make of it, not what it
+ * looks like: "0.0009k" is 0.
+ */
+export function rsyncSize(text: string, defaultUnit: 'B' | 'K'): number | null {
+  const match = /^([0-9]*(?:\.[0-9]*)?)([bkmgtp])?(b|ib)?((?:\+|-)1)?$/i.exec(text);
+  if (!match || match[1] === '' || match[1] === '.') return null;
+  if (match[3] !== undefined && match[2] === undefined) return null;
+  const power = SIZE_POWERS[(match[2] ?? defaultUnit).toLowerCase()]!;
+  const base = match[3]?.toLowerCase() === 'b' ? 1000 : 1024;
+  let size = Math.trunc(Number(match[1]) * base ** power);
+  if (!Number.isSafeInteger(size)) return null;
+  if (match[4] === '+1') size++;
+  else if (match[4] === '-1') size--;
+  return size;
+}
+
 function parseLong(word: string, next: string | undefined): { option: ServerOption; consumed: number } | { reason: DenyReason; detail: string } {
   const eq = word.indexOf('=');
   const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
@@ -91,7 +115,7 @@ function parseLong(word: string, next: string | undefined): { option: ServerOpti
   if ('refused' in entry) return { reason: 'rsync-option-refused', detail: `--${name}: ${entry.why}` };
   if (entry.arg === 'none') {
     if (inlineValue !== null) return { reason: 'rsync-option-refused', detail: `--${name} takes no value` };
-    return { option: { words: [word], name, value: null, arg: 'none', gates: entry.gate ? [entry.gate] : [], direction: entry.direction ?? 'any' }, consumed: 1 };
+    return { option: { words: [word], name, value: null, arg: 'none', gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' }, consumed: 1 };
   }
   // rsync's client sends --backup-dir, --partial-dir, --temp-dir, the basis dirs and
   // --files-from as two words, and the rest as --opt=value; both forms mean the same to popt.
@@ -99,11 +123,15 @@ function parseLong(word: string, next: string | undefined): { option: ServerOpti
   if (value === undefined || (inlineValue === null && value === '.')) return { reason: 'rsync-bad-syntax', detail: `--${name} has no value` };
   const bad = badValue(entry.arg, value);
   if (bad) return { reason: 'rsync-option-refused', detail: `--${name}: ${bad}` };
-  if (name === 'max-alloc' && /^0+(?:\.0*)?[a-zA-Z]*$/.test(value)) {
-    return { reason: 'rsync-option-refused', detail: '--max-alloc=0 disables the allocation cap (CVE-2026-53794)' };
+  if (name === 'max-alloc') {
+    // Read the way rsync reads it: "1-1", "0.0009k" and "1b-1" are all 0 there, and 0 is "unlimited".
+    const bytes = rsyncSize(value, 'B');
+    if (bytes === null || bytes < MIN_MAX_ALLOC) {
+      return { reason: 'rsync-option-refused', detail: `--max-alloc=${value} is ${bytes === 0 ? '0 to rsync, which disables the allocation cap (CVE-2026-53794)' : 'not a size rsync accepts'}` };
+    }
   }
   const words = inlineValue === null ? [word, value] : [word];
-  return { option: { words, name, value, arg: entry.arg, gates: entry.gate ? [entry.gate] : [], direction: entry.direction ?? 'any' }, consumed: words.length };
+  return { option: { words, name, value, arg: entry.arg, gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' }, consumed: words.length };
 }
 
 function parseShort(word: string): ServerOption | { reason: DenyReason; detail: string } {
@@ -122,7 +150,7 @@ function parseShort(word: string): ServerOption | { reason: DenyReason; detail: 
   for (const letter of letters) {
     const known = SHORT_OPTIONS[letter];
     if (known) {
-      if (known.gate) gates.add(known.gate);
+      for (const gate of known.gates ?? []) gates.add(gate);
       continue;
     }
     const refused = REFUSED_SHORT[letter];

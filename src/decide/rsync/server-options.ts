@@ -34,8 +34,12 @@ export type ArgKind =
  * - follow-links: it follows symlinks, so it may leave root (refused unless root is "/")
  * - acls / xattrs: it restores ACLs or extended attributes, which for a root receiver includes
  *   file capabilities (`acls: true` / `xattrs: true` allows it)
+ * - stored-contents: on a push it tells the client something derived from the contents of
+ *   stored files (block checksums of a basis, a whole-file checksum comparison); refused unless
+ *   the rule also reads (`access: read-write`). Pushes of a write-only rule also run with
+ *   --whole-file imposed, so that no basis is ever summed for the client, whatever chose it.
  */
-export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs';
+export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents';
 
 /** Which way the server moves data when a stock client sends the option. */
 export type Direction = 'push' | 'pull' | 'any';
@@ -44,7 +48,7 @@ export interface LongOption {
   arg: ArgKind;
   /** A stock client sends it only in this direction; sent the other way it is refused. */
   direction?: Direction;
-  gate?: Gate;
+  gates?: readonly Gate[];
   why: string;
 }
 
@@ -55,7 +59,7 @@ export interface RefusedOption {
 
 export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   // Transfer behaviour a stock client sends; no path, no escalation.
-  'append': { arg: 'none', direction: 'push', gate: 'overwrite', why: 'appends to existing files; sent twice for --append-verify' },
+  'append': { arg: 'none', direction: 'push', gates: ['overwrite', 'stored-contents'], why: 'appends to existing files, so the stored file is the basis (and rsync turns whole-file transfers off); sent twice for --append-verify, whose redo tells the client whether the stored start matched' },
   'block-size': { arg: 'uint', why: 'delta block size' },
   'bwlimit': { arg: 'uint', why: 'bandwidth limit in KiB/s' },
   'checksum-choice': { arg: 'name', why: 'checksum algorithm' },
@@ -63,21 +67,21 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'compress-choice': { arg: 'name', why: 'compression algorithm' },
   'compress-level': { arg: 'int', why: 'compression level' },
   'compress-threads': { arg: 'uint', why: 'compression threads' },
-  'delay-updates': { arg: 'none', direction: 'push', gate: 'overwrite', why: 'renames finished files into place at the end, through the partial dir' },
+  'delay-updates': { arg: 'none', direction: 'push', gates: ['overwrite', 'delete'], why: 'renames finished files into place at the end, through the partial dir .~tmp~, whose files it consumes' },
   'dirs': { arg: 'none', why: 'transfer directories without recursing' },
   'existing': { arg: 'none', direction: 'push', why: 'skip creating new files (--ignore-non-existing)' },
   'fake-super': { arg: 'none', why: 'store privileged attributes in user xattrs instead of applying them' },
-  'force': { arg: 'none', direction: 'push', why: 'delete a non-empty directory only when it is replaced by a non-directory' },
+  'force': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes a whole stored directory tree when a pushed non-directory takes its name' },
   'from0': { arg: 'none', why: 'the --files-from list is NUL-separated' },
   'fsync': { arg: 'none', direction: 'push', why: 'fsync every written file' },
-  'fuzzy': { arg: 'none', direction: 'push', why: 'look for a similar basis file in the destination' },
+  'fuzzy': { arg: 'none', direction: 'push', gates: ['stored-contents'], why: 'picks a similar stored file as the delta basis and tells the client its name' },
   'groupmap': { arg: 'map', direction: 'push', why: 'what --chown and --groupmap become; -g already lets the sender choose groups' },
   'usermap': { arg: 'map', direction: 'push', why: 'what --chown and --usermap become; -o already lets the sender choose owners' },
   'iconv': { arg: 'name', why: 'character set conversion' },
   'ignore-errors': { arg: 'none', direction: 'push', why: 'delete even after I/O errors' },
   'ignore-existing': { arg: 'none', direction: 'push', why: 'never update existing files' },
   'ignore-missing-args': { arg: 'none', why: 'missing source arguments are not errors' },
-  'inplace': { arg: 'none', direction: 'push', gate: 'overwrite', why: 'writes into existing files (and through their hard links)' },
+  'inplace': { arg: 'none', direction: 'push', gates: ['overwrite'], why: 'writes into existing files (and through their hard links)' },
   'info': { arg: 'words', why: 'informational message levels' },
   'list-only': { arg: 'none', why: 'list instead of copying' },
   'log-format': { arg: 'log-format', why: 'the client tells the server a little of its --out-format; never a file' },
@@ -92,7 +96,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'munge-links': { arg: 'none', why: 'the hardening this dispatcher adds itself; harmless when the client asks too' },
   'new-compress': { arg: 'none', why: 'zlibx compression' },
   'old-compress': { arg: 'none', why: 'zlib compression' },
-  'no-W': { arg: 'none', why: 'use the delta algorithm (sent with --inplace --sparse)' },
+  'no-W': { arg: 'none', gates: ['stored-contents'], why: 'asks for the delta algorithm, whose block checksums of the stored basis go to the client' },
   'no-r': { arg: 'none', why: 'no recursion (sent with -d and --delete)' },
   'no-relative': { arg: 'none', why: 'turn off --relative (sent with --files-from)' },
   'no-implied-dirs': { arg: 'none', why: 'with -R, do not send implied directories' },
@@ -115,7 +119,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   // the server argv themselves (BackupPC, rsnapshot wrappers) spell them out. Same gates.
   'verbose': { arg: 'none', why: 'verbose (-v)' },
   'quiet': { arg: 'none', why: 'quiet (-q)' },
-  'backup': { arg: 'none', direction: 'push', gate: 'overwrite', why: 'backups of replaced files (-b)' },
+  'backup': { arg: 'none', direction: 'push', gates: ['overwrite'], why: 'backups of replaced files (-b)' },
   'update': { arg: 'none', why: 'skip newer files on the receiver (-u)' },
   'dry-run': { arg: 'none', why: 'dry run (-n)' },
   'prune-empty-dirs': { arg: 'none', why: 'prune empty directories (-m)' },
@@ -128,7 +132,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'atimes': { arg: 'none', why: 'access times (-U)' },
   'crtimes': { arg: 'none', why: 'create times (-N)' },
   'executability': { arg: 'none', why: 'executability (-E)' },
-  'checksum': { arg: 'none', why: 'checksums (-c)' },
+  'checksum': { arg: 'none', gates: ['stored-contents'], why: 'checksums (-c): a push learns whether each stored file equals its own' },
   'cvs-exclude': { arg: 'none', why: 'CVS-style excludes (-C)' },
   'relative': { arg: 'none', why: 'relative paths (-R)' },
   'sparse': { arg: 'none', why: 'sparse files (-S)' },
@@ -142,19 +146,19 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'group': { arg: 'none', why: 'groups (-g)' },
 
   // Deleting on the server.
-  'delete': { arg: 'none', direction: 'push', gate: 'delete', why: 'deletes extraneous files in the destination' },
-  'delete-before': { arg: 'none', direction: 'push', gate: 'delete', why: 'deletes before the transfer' },
-  'delete-during': { arg: 'none', direction: 'push', gate: 'delete', why: 'deletes during the transfer' },
-  'delete-delay': { arg: 'none', direction: 'push', gate: 'delete', why: 'deletes after, found during' },
-  'delete-after': { arg: 'none', direction: 'push', gate: 'delete', why: 'deletes after the transfer' },
-  'delete-excluded': { arg: 'none', direction: 'push', gate: 'delete', why: 'also deletes excluded files' },
-  'delete-missing-args': { arg: 'none', gate: 'delete', why: 'deletes destination files named by missing source arguments' },
-  'remove-source-files': { arg: 'none', gate: 'delete', why: 'on a pull, the server deletes what it sent' },
-  'remove-sent-files': { arg: 'none', gate: 'delete', why: 'old name of --remove-source-files' },
+  'delete': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes extraneous files in the destination' },
+  'delete-before': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes before the transfer' },
+  'delete-during': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes during the transfer' },
+  'delete-delay': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes after, found during' },
+  'delete-after': { arg: 'none', direction: 'push', gates: ['delete'], why: 'deletes after the transfer' },
+  'delete-excluded': { arg: 'none', direction: 'push', gates: ['delete'], why: 'also deletes excluded files' },
+  'delete-missing-args': { arg: 'none', gates: ['delete'], why: 'deletes destination files named by missing source arguments' },
+  'remove-source-files': { arg: 'none', gates: ['delete'], why: 'on a pull, the server deletes what it sent' },
+  'remove-sent-files': { arg: 'none', gates: ['delete'], why: 'old name of --remove-source-files' },
 
   // Paths: confined to root (decide/rsync/confine.ts), and re-checked on disk before rsync runs.
-  'backup-dir': { arg: 'dest-path', direction: 'push', gate: 'overwrite', why: 'moves replaced files there' },
-  'partial-dir': { arg: 'partial-path', direction: 'push', gate: 'overwrite', why: 'keeps partial files there' },
+  'backup-dir': { arg: 'dest-path', direction: 'push', gates: ['overwrite'], why: 'moves replaced files there' },
+  'partial-dir': { arg: 'partial-path', direction: 'push', gates: ['overwrite', 'delete'], why: 'keeps partial files there, and takes any file it finds there as the basis, then deletes it' },
   'temp-dir': { arg: 'dest-path', direction: 'push', why: 'writes temporary files there' },
   'link-dest': { arg: 'dest-path', direction: 'push', why: 'hard-links unchanged files from there (../previous-snapshot incrementals)' },
   'compare-dest': { arg: 'dest-path', direction: 'push', why: 'compares with files there' },
@@ -162,14 +166,14 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'files-from': { arg: 'files-from', why: 'the list of files: "-" when the client sends it, a file inside root on a pull' },
 
   // Following symlinks: may leave root, refused unless root is "/".
-  'copy-links': { arg: 'none', gate: 'follow-links', why: 'follows every symlink' },
-  'copy-dirlinks': { arg: 'none', gate: 'follow-links', why: 'follows symlinks to directories' },
-  'keep-dirlinks': { arg: 'none', gate: 'follow-links', why: 'writes through symlinked directories on the receiver' },
-  'copy-unsafe-links': { arg: 'none', gate: 'follow-links', why: 'follows symlinks that point outside the tree' },
+  'copy-links': { arg: 'none', gates: ['follow-links'], why: 'follows every symlink' },
+  'copy-dirlinks': { arg: 'none', gates: ['follow-links'], why: 'follows symlinks to directories' },
+  'keep-dirlinks': { arg: 'none', gates: ['follow-links'], why: 'writes through symlinked directories on the receiver' },
+  'copy-unsafe-links': { arg: 'none', gates: ['follow-links'], why: 'follows symlinks that point outside the tree' },
 
   // Metadata a root receiver would apply: opt-in.
-  'acls': { arg: 'none', gate: 'acls', why: 'restores ACLs' },
-  'xattrs': { arg: 'none', gate: 'xattrs', why: 'restores extended attributes, including security.capability' },
+  'acls': { arg: 'none', gates: ['acls'], why: 'restores ACLs' },
+  'xattrs': { arg: 'none', gates: ['xattrs'], why: 'restores extended attributes, including security.capability' },
 
   // Never from a client.
   'secluded-args': { refused: true, why: 'the real arguments would arrive on stdin, after this check' },
@@ -223,21 +227,21 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
  * Letters of the short-option bundle (`-logDtpr...`), in the order server_options() emits them.
  * Letters may repeat (-vv, -HH, -XX, -yy, -UU, -xx).
  */
-export const SHORT_OPTIONS: Record<string, { gate?: Gate; why: string }> = {
+export const SHORT_OPTIONS: Record<string, { gates?: readonly Gate[]; why: string }> = {
   v: { why: 'verbose' },
   q: { why: 'quiet' },
-  b: { gate: 'overwrite', why: 'backups of replaced files' },
+  b: { gates: ['overwrite'], why: 'backups of replaced files' },
   u: { why: 'skip newer files on the receiver' },
   n: { why: 'dry run' },
   l: { why: 'copy symlinks as symlinks (munged on the server)' },
   d: { why: 'transfer directories without recursing' },
-  K: { gate: 'follow-links', why: 'writes through symlinked directories on the receiver' },
-  L: { gate: 'follow-links', why: 'follows every symlink' },
-  k: { gate: 'follow-links', why: 'follows symlinks to directories' },
+  K: { gates: ['follow-links'], why: 'writes through symlinked directories on the receiver' },
+  L: { gates: ['follow-links'], why: 'follows every symlink' },
+  k: { gates: ['follow-links'], why: 'follows symlinks to directories' },
   m: { why: 'prune empty directories' },
   O: { why: 'omit directory times' },
   J: { why: 'omit symlink times' },
-  y: { why: 'fuzzy basis' },
+  y: { gates: ['stored-contents'], why: 'fuzzy basis: a similar stored file, named to the client' },
   W: { why: 'whole files' },
   H: { why: 'hard links among transferred files' },
   o: { why: 'owners (effective for a root receiver only)' },
@@ -248,10 +252,10 @@ export const SHORT_OPTIONS: Record<string, { gate?: Gate; why: string }> = {
   N: { why: 'create times' },
   p: { why: 'permissions' },
   E: { why: 'executability' },
-  A: { gate: 'acls', why: 'ACLs' },
-  X: { gate: 'xattrs', why: 'extended attributes, including security.capability' },
+  A: { gates: ['acls'], why: 'ACLs' },
+  X: { gates: ['xattrs'], why: 'extended attributes, including security.capability' },
   r: { why: 'recursive' },
-  c: { why: 'checksums' },
+  c: { gates: ['stored-contents'], why: 'checksums: a push learns whether each stored file equals its own' },
   C: { why: 'CVS-style excludes' },
   I: { why: 'ignore times' },
   R: { why: 'relative paths' },

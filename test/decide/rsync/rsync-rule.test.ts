@@ -31,7 +31,11 @@ const V32: RsyncFeatures = { version: '3.2.7', confineRoot: false, dropD: false 
 const facts = (features: RsyncFeatures) => ({ rsync: new Map([['/usr/bin/rsync', features]]) });
 
 const B = '-logDtpre.iLsfxCIvu';
-const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--', '.'];
+/** What a write-only push gets imposed: no basis sums for the client, and nothing deleted. */
+const WRITE_ONLY = ['--whole-file', '--max-delete=0'];
+const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, '--', '.'];
+/** A read-write push may use deltas (it could read the file anyway); deletions are still capped. */
+const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', '--', '.'];
 const PULL_TAIL = ['--munge-links', `--confine-root=${ROOT}`, '--', '.'];
 const push = (...middle: string[]) => (dest: string) => ['/usr/bin/rsync', '--server', B, ...middle, ...PUSH_TAIL, dest];
 const pull = (...middle: string[]) => (...sources: string[]) => ['/usr/bin/rsync', '--server', '--sender', B, ...middle, ...PULL_TAIL, ...sources];
@@ -42,7 +46,8 @@ const rows: Row[] = [
   // --- what real clients send, allowed
   { id: 'w', command: `rsync --server ${B} . dst/`, argv: push()('dst/') },
   { id: 'w', command: 'rsync --server -logDtprze.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprze.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: 'rsync --server -logDtprce.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprce.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
+  { id: 'w', command: 'rsync --server -logDtprce.iLsfxCIvu . dst/', deny: 'rsync-option-refused', naming: 'contents of stored files' },
+  { id: 'rw', command: 'rsync --server -logDtprce.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprce.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'] },
   { id: 'w', command: 'rsync --server -nlogDtpre.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-nlogDtpre.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: 'rsync --server -vvlogDtpre.iLsfxCIvu --stats . dst/', argv: ['/usr/bin/rsync', '--server', '-vvlogDtpre.iLsfxCIvu', '--stats', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: 'rsync --server -e.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-e.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
@@ -50,7 +55,8 @@ const rows: Row[] = [
   { id: 'w', command: 'rsync --server -logDtpre32.0iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpre32.0iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: `rsync --server ${B} --log-format=X --partial . dst/`, argv: push('--log-format=X', '--partial')('dst/') },
   { id: 'w', command: `rsync --server ${B} --inplace . dst/`, argv: push('--inplace')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --append --append . dst/`, argv: push('--append', '--append')('dst/') },
+  { id: 'w', command: `rsync --server ${B} --append --append . dst/`, deny: 'rsync-option-refused', naming: '--append' },
+  { id: 'rw', command: `rsync --server ${B} --append --append . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--append', '--append', ...RW_PUSH_TAIL, 'dst/'] },
   { id: 'w', command: `rsync --server ${B} -B4096 --timeout=30 --bwlimit=1024 . dst/`, argv: push('-B4096', '--timeout=30', '--bwlimit=1024')('dst/') },
   { id: 'w', command: `rsync --server ${B} -@-1 . dst/`, argv: push('-@-1')('dst/') },
   { id: 'w', command: `rsync --server ${B} --min-size=1 --max-size=51200 . dst/`, argv: push('--min-size=1', '--max-size=51200')('dst/') },
@@ -61,7 +67,14 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --mkpath . new/path/`, argv: push('--mkpath')('new/path/') },
   { id: 'w', command: `rsync --server ${B} --ignore-existing --existing . dst/`, argv: push('--ignore-existing', '--existing')('dst/') },
   { id: 'w', command: `rsync --server ${B} --numeric-ids --no-specials . dst/`, argv: push('--numeric-ids', '--no-specials')('dst/') },
-  { id: 'w', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--inplace', '--no-W', ...PUSH_TAIL, 'dst/'] },
+  { id: 'w', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', deny: 'rsync-option-refused', naming: '--no-W' },
+  { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--inplace', '--no-W', ...RW_PUSH_TAIL, 'dst/'] },
+  { id: 'w', command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/', deny: 'rsync-option-refused', naming: 'stored files' },
+  { id: 'w', command: `rsync --server ${B} --fuzzy . dst/`, deny: 'rsync-option-refused', naming: '--fuzzy' },
+  { id: 'w', command: `rsync --server ${B} --checksum . dst/`, deny: 'rsync-option-refused', naming: '--checksum' },
+  { id: 'w', command: `rsync --server ${B} -B1 . dst/`, argv: push('-B1')('dst/') }, // harmless: --whole-file sends no sums of any block size
+  { id: 'rw', command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpryye.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'] },
+  { id: 'r', command: 'rsync --server --sender -logDtprce.iLsfxCIvu . src/', argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtprce.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
   { id: 'w', command: `rsync --server ${B} . dst\\ 5/`, argv: push()('dst 5/') },
   { id: 'w', command: `rsync --server ${B} . ./-rf`, argv: push()('./-rf') },
   { id: 'w', command: `rsync --server ${B} . -rf`, argv: push()('-rf') },
@@ -78,11 +91,17 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --compare-dest ../a --copy-dest ../b . daily/d1/`, argv: push('--compare-dest', '../a', '--copy-dest', '../b')('daily/d1/') },
   // rsnapshot: daily.0 with --link-dest=../daily.1
   { id: 'w', command: `rsync --server ${B} --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: '--delete-excluded' },
-  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--link-dest=../daily.1', ...PUSH_TAIL.slice(0, 3), '--max-delete=100', '--', '.', 'daily.0/'] },
+  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--link-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'daily.0/'] },
   { id: 'w', command: `rsync --server ${B} --temp-dir /tmp-in-root . dst/`, argv: push('--temp-dir', `${ROOT}/tmp-in-root`)('dst/') },
   { id: 'w', command: `rsync --server -blogDtpre.iLsfxCIvu --backup-dir ../old --suffix=.bak . dst/`, argv: ['/usr/bin/rsync', '--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '../old', '--suffix=.bak', ...PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`, argv: push('--partial-dir', '.partial', '--delay-updates')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --partial-dir /partials . dst/`, argv: push('--partial-dir', `${ROOT}/partials`)('dst/') },
+  // a partial dir's files are taken as the basis and then deleted: a route to deletion
+  { id: 'w', command: `rsync --server ${B} --partial-dir .partial . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
+  { id: 'w', command: `rsync --server ${B} --delay-updates . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
+  { id: 'wd', command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.partial', '--delay-updates', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --partial-dir /partials . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', `${ROOT}/partials`, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  // a pushed file taking the name of a stored directory deletes the tree under --force
+  { id: 'w', command: `rsync --server ${B} --force . dst/`, deny: 'rsync-option-refused', naming: '--force' },
+  { id: 'wd', command: `rsync --server ${B} --force . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--force', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
 
   // --- pulls
   { id: 'r', command: `rsync --server --sender ${B} . src/`, argv: pull()('src/') },
@@ -93,7 +112,7 @@ const rows: Row[] = [
   { id: 'r', command: `rsync --server --sender ${B} --files-from=- --from0 . src/`, argv: pull('--files-from=-', '--from0')('src/') },
   { id: 'r', command: `rsync --server --sender ${B} --ignore-missing-args . src/a`, argv: pull('--ignore-missing-args')('src/a') },
   { id: 'r', command: `rsync --server --sender -lyogDtpre.iLsfxCIvu . src/`, argv: ['/usr/bin/rsync', '--server', '--sender', '-lyogDtpre.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
-  { id: 'rw', command: `rsync --server ${B} . dst/`, argv: push()('dst/') },
+  { id: 'rw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...RW_PUSH_TAIL, 'dst/'] },
   { id: 'rw', command: `rsync --server --sender ${B} . src/`, argv: pull()('src/') },
 
   // --- direction
@@ -148,6 +167,14 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --secluded-args . dst/`, deny: 'rsync-option-refused', naming: '--secluded-args' },
   { id: 'w', command: `rsync --server ${B} --max-alloc=0 . dst/`, deny: 'rsync-option-refused', naming: '--max-alloc=0' },
   { id: 'w', command: `rsync --server ${B} --max-alloc=8G . dst/`, argv: push('--max-alloc=8G')('dst/') },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=1M . dst/`, argv: push('--max-alloc=1M')('dst/') },
+  // what rsync's parse_size_arg makes 0 (unlimited), however it is spelt
+  { id: 'w', command: `rsync --server ${B} --max-alloc=1-1 . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=1b-1 . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=0.000001k . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=0.0009k . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=0K . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  { id: 'w', command: `rsync --server ${B} --max-alloc=512k . dst/`, deny: 'rsync-option-refused', naming: 'not a size rsync accepts' },
   { id: 'w', command: `rsync --server ${B} --chmod=u+s . dst/`, deny: 'rsync-option-refused', naming: '--chmod' },
   { id: 'w', command: `rsync --server ${B} --version . dst/`, deny: 'rsync-option-refused', naming: '--version' },
   { id: 'w', command: `rsync --server ${B} --no-such-option . dst/`, deny: 'rsync-option-unknown', naming: '--no-such-option' },
@@ -174,13 +201,14 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --remove-source-files . dst/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
   { id: 'r', command: `rsync --server --sender ${B} --remove-source-files . src/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
   { id: 'r', command: `rsync --server --sender ${B} --remove-sent-files . src/`, deny: 'rsync-option-refused', naming: '--remove-sent-files' },
-  { id: 'wd', command: `rsync --server ${B} --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 3), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] }, // capped even when no --delete is asked for
   { id: 'wd', command: `rsync --server ${B} --max-delete=-1 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=-1', '--delete', ...PUSH_TAIL, 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5', '--delete', ...PUSH_TAIL, 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5000 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5000', '--delete', ...PUSH_TAIL.slice(0, 3), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --max-delete=5 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=5', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --max-delete=5000 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5000', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
 
   // --- overwrite gate (rrsync -no-overwrite)
-  { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', '--', '.', 'dst/'] },
+  { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, '--', '.', 'dst/'] },
   { id: 'no', command: `rsync --server -blogDtpre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: '-blogDtpre' },
   { id: 'no', command: `rsync --server ${B} --backup-dir x . dst/`, deny: 'rsync-option-refused', naming: '--backup-dir' },
   { id: 'no', command: `rsync --server ${B} --partial-dir .p . dst/`, deny: 'rsync-option-refused', naming: '--partial-dir' },
@@ -214,7 +242,7 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --link-dest=/../x . d/`, deny: 'rsync-path-escapes-root', naming: '--link-dest' },
   { id: 'w', command: `rsync --server ${B} --backup-dir ../../x . d/`, deny: 'rsync-path-escapes-root', naming: '--backup-dir' },
   { id: 'w', command: `rsync --server ${B} --temp-dir ../../tmp . d/`, deny: 'rsync-path-escapes-root', naming: '--temp-dir' },
-  { id: 'w', command: `rsync --server ${B} --partial-dir ../p . d/`, deny: 'rsync-path-escapes-root', naming: '--partial-dir' },
+  { id: 'wd', command: `rsync --server ${B} --partial-dir ../p . d/`, deny: 'rsync-path-escapes-root', naming: '--partial-dir' },
   { id: 'r', command: `rsync --server --sender ${B} --files-from ../list . src/`, deny: 'rsync-path-escapes-root', naming: '--files-from' },
   { id: 'w', command: `rsync --server ${B} --files-from list.txt . dst/`, deny: 'rsync-option-refused', naming: 'the client sends the list itself' },
   { id: 'w', command: `rsync --server ${B} . ~/x`, deny: 'tokenize-expansion' },
@@ -227,7 +255,7 @@ const rows: Row[] = [
 
   // --- two rules: the one whose root and direction fit is found; the record names the first refusal
   { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
-  { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', '--', '.', 'in/'] },
+  { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', ...WRITE_ONLY, '--', '.', 'in/'] },
   { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-option-refused', naming: 'rule uploads: --delete' }, // the rule for this direction says why
 
   // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
@@ -240,7 +268,7 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
 
   // --- munge-links: false
-  { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, '--', '.', 'dst/'] },
+  { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, '--', '.', 'dst/'] },
 ];
 
 describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () => {
@@ -262,7 +290,7 @@ describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () =>
 describe('rsync rules on an older rsync', () => {
   it('leaves out --confine-root and --drop-D, which it would refuse', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V32));
-    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', '--', '.', 'dst/']);
+    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', ...WRITE_ONLY, '--', '.', 'dst/']);
   });
   it('keeps the sibling-snapshot layout when the destination ends in "/"', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V32));
@@ -295,6 +323,10 @@ describe('the plan', () => {
     expect(execPlan(decision).cwd).toBe(ROOT);
     expect(Object.keys(execPlan(decision).env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
     expect(execPlan(decision).confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [], pull: null });
+    expect(execPlan(decision).minFree).toEqual({ path: ROOT, bytes: 2 ** 30 });
+  });
+  it('keeps no free-space floor for a pull, which writes nothing under root', () => {
+    expect(execPlan(decide(policy, requestFor('r', `rsync --server --sender ${B} . src/`), facts(V35))).minFree).toBeNull();
   });
 });
 
