@@ -64,6 +64,8 @@ const invalid: [string, string, string][] = [
   ['an rsync rule with a relative root', `${header}      - name: x\n        rsync: { root: srv, access: read }\n`, 'rsync.root: expected an absolute path'],
   ['max-delete without delete', `${header}      - name: x\n        rsync: { root: /srv, access: write, max-delete: 10 }\n`, 'rsync.max-delete: needs delete: true'],
   ['a negative max-delete', `${header}      - name: x\n        rsync: { root: /srv, access: write, delete: true, max-delete: -1 }\n`, 'rsync.max-delete: expected a whole number of files'],
+  ['a bad rsync min-free', `${header}      - name: x\n        rsync: { root: /srv, access: write, min-free: lots }\n`, 'rsync.min-free: expected a size such as 1GiB, 512MiB, or 0 for no floor, got "lots"'],
+  ['a push floor that nothing would keep', `${header}      - name: x\n        rsync: { root: /srv, access: write, supervise: false }\n`, 'rsync.supervise: supervise: false cannot keep min-free for pushes; set min-free: 0'],
   ['an unknown rsync key', `${header}      - name: x\n        rsync: { root: /srv, access: write, delete-ok: true }\n`, 'rsync.delete-ok: unknown key'],
   ['a relative audit file', 'version: 1\naudit:\n  file: audit.jsonl\n', 'p.yaml:3: audit.file: expected an absolute path without . or .. parts, got "audit.jsonl"'],
   ['YAML syntax', 'version: 1\nidentities: [\n', 'p.yaml:'],
@@ -102,6 +104,16 @@ describe('parsePolicyText', () => {
       timeoutMs: 90_000,
       supervise: true,
     });
+  });
+
+  it.each([
+    ['access: write', 2 ** 30],
+    ['access: write, min-free: 200MiB', 200 * 2 ** 20],
+    ['access: write, min-free: "0", supervise: false', 0],
+    ['access: read, supervise: false', 2 ** 30], // a pull writes nothing under root: no floor to keep
+  ])('an rsync rule with %s keeps a floor of %d bytes', (keys, bytes) => {
+    const parsed = parsePolicyText('p.yaml', `${header}      - name: x\n        rsync: { root: /srv, ${keys} }\n`);
+    expect(parsed.ok && parsed.fragment.identities[0]!.rules[0]).toMatchObject({ kind: 'rsync', minFreeBytes: bytes });
   });
 
   it('resolves YAML aliases (a shared from list)', () => {
