@@ -147,7 +147,20 @@ const rows: Row[] = [
   [`rsync --server ${B} --link-dest ../../x . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --backup-dir ../../x . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --temp-dir /../x . d/`, 'rsync-path-escapes-root'],
-  [`rsync --server ${B} --partial-dir ../p . d/`, 'rsync-path-escapes-root'],
+  [`rsync --server ${B} --partial-dir ../p . d/`, 'rsync-option-refused'], // delete: false refuses any partial dir before its path is looked at
+  // a write-only push learns nothing of stored contents; delete: false deletes nothing (see rsync-promises)
+  [`rsync --server -logDtprce.iLsfxCIvu . d/`, 'rsync-option-refused'],
+  [`rsync --server -logDtprye.iLsfxCIvu . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --checksum . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --fuzzy . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --no-W . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --append-verify . d/`, 'rsync-option-unknown'],
+  [`rsync --server ${B} --append --append . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --force . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --delay-updates . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --max-alloc=1-1 . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --max-alloc=0.0009k . d/`, 'rsync-option-refused'],
+  [`rsync --server ${B} -B1 --compare-dest ../snap . d/`, 'allow'], // allowed: --whole-file is imposed, no sums are sent
   [`rsync --server --sender ${B} --files-from ../l . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --files-from l . d/`, 'rsync-option-refused'],
   // rsync options that are never safe, each form
@@ -231,7 +244,7 @@ const legitimate: Row[] = [
   [`rsync --server ${B} --link-dest=/snap/2026-11-23 . 2026-11-24/`, 'allow'],
   [`rsync --server -lHogDtpre.iLsfxCIvu --numeric-ids --link-dest=../daily.1 . daily.0/`, 'allow'],
   [`rsync --server ${B} --log-format=X --partial . dst/`, 'allow'],
-  [`rsync --server ${B} --partial-dir .rsync-partial --delay-updates . dst/`, 'allow'],
+  [`rsync --server ${B} --partial-dir .rsync-partial --delay-updates . dst/`, 'rsync-option-refused'], // consumes what it finds there: needs delete: true
   [`rsync --server ${B} -B4096 --timeout=600 --bwlimit=10240 . dst/`, 'allow'],
   [`rsync --server ${B} . my\\ files/`, 'allow'],
   [`rsync --server ${B} . /`, 'allow'],

@@ -29,6 +29,7 @@ audit:
 identities:
   push:   { rules: [ { name: push, rsync: { root: ${root}, access: write } } ] }
   mirror: { rules: [ { name: mirror, rsync: { root: ${root}, access: write, delete: true } } ] }
+  both:   { rules: [ { name: both, rsync: { root: ${root}, access: read-write } } ] }
   pull:   { rules: [ { name: pull, rsync: { root: ${root}, access: read } } ] }
   keep:   { rules: [ { name: keep, rsync: { root: ${root}, access: write, overwrite: false } } ] }
 `,
@@ -72,19 +73,20 @@ function lastDecision(): Record<string, unknown> {
 describe('pushes that deliver what they name', () => {
   it.each([
     ['a plain push', ['-a', 'src/', 'HOST:dst/'], 'dst/a.txt'],
-    ['with compression and checksums', ['-azc', 'src/', 'HOST:dst/'], 'dst/a.txt'],
+    ['with compression', ['-az', 'src/', 'HOST:dst/'], 'dst/a.txt'],
+    ['with checksums, which compare with stored contents (read-write)', ['-azc', 'src/', 'HOST:dst/'], 'dst/a.txt', 'both'],
     ['into a name with a space', ['-a', 'src/', 'HOST:dst 5/'], 'dst 5/a.txt'],
     ['into root itself (host:)', ['-a', 'src/', 'HOST:'], 'a.txt'],
     ['into root itself (host:/)', ['-a', 'src/', 'HOST:/'], 'a.txt'],
     ['with -P (partial, progress)', ['-aP', 'src/', 'HOST:dst/'], 'dst/a.txt'],
-    ['with --partial-dir and --delay-updates', ['-a', '--partial-dir=.partial', '--delay-updates', 'src/', 'HOST:dst/'], 'dst/a.txt'],
+    ['with --partial-dir and --delay-updates, which consume what they find (delete: true)', ['-a', '--partial-dir=.partial', '--delay-updates', 'src/', 'HOST:dst/'], 'dst/a.txt', 'mirror'],
     ['with --inplace', ['-a', '--inplace', 'src/', 'HOST:dst/'], 'dst/a.txt'],
     ['with --mkpath into a new path', ['-a', '--mkpath', 'src/', 'HOST:new/deeper/'], 'new/deeper/a.txt'],
     ['with a mirror filter (travels in the protocol)', ['-a', '--include=*.html', '--exclude=*', 'src/', 'HOST:www/'], 'www/index.html'],
     ['a dry run', ['-an', 'src/', 'HOST:dry/'], null],
-  ])('%s', (_name, args, expected) => {
+  ])('%s', (_name, args, expected, id = 'push') => {
     process.chdir(dir);
-    const result = rsync('push', args as string[]);
+    const result = rsync(id as string, args as string[]);
     expect(result.code, result.out).toBe(0);
     if (expected) expect(readFileSync(join(root, expected as string), 'utf8')).toMatch(/alpha|html/);
     else expect(existsSync(join(root, 'dry'))).toBe(false);
