@@ -2,13 +2,16 @@
  * End to end through a real sshd on 127.0.0.1, side by side in one run:
  *   1. `ssh host true`: forced /bin/true, ssh-dispatch, rrsync deciding the same `true`;
  *   2. rsync push of a 200 MB tree: a plain key (the shell runs rsync) against ssh-dispatch;
- *   3. resident memory of a supervising ssh-dispatch while its program runs.
+ *   3. what a write-only rule's --whole-file costs: a push of an unchanged tree with --ignore-times
+ *      (plain and rrsync run the delta algorithm, ssh-dispatch sends every file whole), and a
+ *      --link-dest incremental of an unchanged tree (hard links, no data);
+ *   4. resident memory of a supervising ssh-dispatch while its program runs.
  *
  * sshd runs every forced command through the account's login shell, and bash reads ~/.bashrc
  * when sshd starts it. So that no rc file sits inside the figures, the bench logs in as a
  * throwaway system account whose shell is /bin/sh (created when run as root, removed after);
  * run as another user, it says which shell that user's figures include.
- * Run: npm run bench:e2e [-- ROUNDS]   (root recommended)
+ * Run: npm run bench:e2e [-- ROUNDS [rsync]]   (root recommended; "rsync": the rsync sections only)
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { authorizedKeyLine, SSH, ThrowawaySshd } from '../src/lab/throwaway-sshd
 import { compare, median, table } from './harness.js';
 
 const rounds = Number(process.argv[2] ?? 30);
+const rsyncOnly = process.argv[3] === 'rsync';
 const NODE = process.execPath;
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const LAUNCHER = join(DIST, 'ssh-dispatch.cjs');
@@ -97,7 +101,7 @@ identities:
   const ssh = (key: keyof typeof keys, command: string): string[] => [SSH, ...sshd!.sshArgs(keys[key]), command];
 
   const out: string[] = [`Logged in as ${user} (login shell ${shell}); OpenSSH sshd on 127.0.0.1; Node ${process.version}.`, ''];
-  const sshTrue = await compare(
+  const sshTrue = rsyncOnly ? [] : await compare(
     [
       { name: 'forced `/bin/true`', argv: ssh('bare', 'true') },
       { name: 'ssh-dispatch (exec rule, execve)', argv: ssh('dispatch', 'true') },
@@ -105,7 +109,7 @@ identities:
     ],
     rounds,
   );
-  out.push(table(`\`ssh host true\` (${rounds} rounds)`, sshTrue, 'forced `/bin/true`'), '');
+  if (!rsyncOnly) out.push(table(`\`ssh host true\` (${rounds} rounds)`, sshTrue, 'forced `/bin/true`'), '');
 
   const rsyncArgs = (key: keyof typeof keys, dest: string): string[] => {
     const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
@@ -130,7 +134,33 @@ identities:
     '',
   );
 
-  out.push(await residentMemory(data));
+  const pushArgs = (key: keyof typeof keys, options: string[], dest: string): string[] => {
+    const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
+    return ['/usr/bin/rsync', '-e', remoteShell, '-a', ...options, `${src}/`, `${host}:${dest}`];
+  };
+  const unchanged = await compare(
+    [
+      { name: 'plain key (delta: every block matches)', argv: pushArgs('plain', ['--ignore-times'], `${root}/plain/`) },
+      { name: 'ssh-dispatch rsync rule, access: write (--whole-file imposed)', argv: pushArgs('dispatch', ['--ignore-times'], 'dispatched/') },
+      { name: 'rrsync `-wo DIR` (delta)', argv: pushArgs('rrsync', ['--ignore-times'], 'rrsynced/') },
+    ],
+    rsyncRounds,
+    1,
+  );
+  out.push(table(`rsync push of the same 200 x 1 MiB again, \`--ignore-times\` (every file compared) (${rsyncRounds} rounds)`, unchanged, 'plain key'), '');
+  const fresh = (path: string) => () => rmSync(path, { recursive: true, force: true });
+  const incremental = await compare(
+    [
+      { name: 'plain key', argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`), before: fresh(join(root, 'plain-inc')) },
+      { name: 'ssh-dispatch rsync rule, access: write', argv: pushArgs('dispatch', ['--link-dest=../dispatched'], 'inc/'), before: fresh(join(root, 'inc')) },
+      { name: 'rrsync `-wo DIR`', argv: pushArgs('rrsync', ['--link-dest=../rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
+    ],
+    rsyncRounds,
+    1,
+  );
+  out.push(table(`\`--link-dest\` incremental of an unchanged 200 x 1 MiB tree into a new directory (${rsyncRounds} rounds)`, incremental, 'plain key'), '');
+
+  if (!rsyncOnly) out.push(await residentMemory(data));
   console.log(out.join('\n'));
 } finally {
   await sshd?.stop();
