@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { BUNDLE, NODE, startLab, type Lab } from './lab.js';
+import { BUNDLE, mountSmall, NODE, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let key: ClientKey;
@@ -132,12 +132,6 @@ describe('faults', () => {
     expect(decisions.every((d) => d.decision === 'allow' && d.rule === 'ping')).toBe(true);
   }, 180_000);
 });
-
-/** A real small filesystem needs mount(2): root, and a kernel and container that allow tmpfs. */
-function mountSmall(path: string, size: string): boolean {
-  mkdirSync(path, { recursive: true });
-  return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700`, 'tmpfs', path]).status === 0;
-}
 
 function fill(path: string): void {
   const chunk = Buffer.alloc(4096, 1);

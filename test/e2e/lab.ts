@@ -2,6 +2,7 @@
  * An sshd lab for end-to-end tests: a throwaway sshd, a policy directory and an audit log in its
  * temp dir, and authorized_keys lines that run the built bundle as the forced command.
  */
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -65,4 +66,13 @@ export async function startLab(): Promise<Lab> {
     dispatchLine: (key, id, options = 'restrict') => authorizedKeyLine(options, [NODE, BUNDLE, '--id', id, '--policy', policyDir], key),
     stop: () => sshd.stop(),
   };
+}
+
+/**
+ * Mounts a tmpfs of `size` at `path`: a real small filesystem, for tests that fill one. Needs
+ * mount(2): root, and a kernel and container that allow tmpfs; false where it cannot be had.
+ */
+export function mountSmall(path: string, size: string, mode = '0700'): boolean {
+  mkdirSync(path, { recursive: true });
+  return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=${mode}`, 'tmpfs', path]).status === 0;
 }

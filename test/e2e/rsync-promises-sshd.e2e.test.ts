@@ -18,7 +18,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { startLab, type Lab } from './lab.js';
+import { mountSmall, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let root: string;
@@ -30,11 +30,6 @@ let filler: ClientKey;
 let shadow: Buffer;
 const MiB = 1024 * 1024;
 
-/** A real small filesystem needs mount(2): root, and a kernel and container that allow tmpfs. */
-function mountSmall(path: string, size: string): boolean {
-  mkdirSync(path, { recursive: true });
-  return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0755`, 'tmpfs', path]).status === 0;
-}
 const free = (path: string) => {
   const stats = statfsSync(path);
   return stats.bavail * stats.bsize;
@@ -49,7 +44,7 @@ beforeAll(async () => {
   mkdirSync(join(root, 'snap', '2026-11-23', 'etc'), { recursive: true, mode: 0o755 });
   shadow = randomBytes(3000);
   writeFileSync(join(root, 'snap', '2026-11-23', 'etc', 'shadow'), shadow, { mode: 0o600 });
-  mounted = mountSmall(small, '300m');
+  mounted = mountSmall(small, '300m', '0755');
   if (mounted) {
     mkdirSync(join(small, 'push'));
     mkdirSync(join(small, 'up'));
