@@ -7,11 +7,14 @@
  * - relay rules to whole networks (a CIDR wider than /16, or /48 for IPv6);
  * - exec rules that give away more than they seem to: a bare `*` word (any file name in the
  *   working directory), a program that is a shell, an interpreter or another way out (GTFOBins);
+ *   UNSAFE when such a program gets a glob word (the client's words become code), and when a
+ *   program that reads or writes files gets a word that can be any absolute path;
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
 import micromatch from 'micromatch';
 import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
+import { programKind, readsOrWritesFiles } from './programs.js';
 import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
 import { localDate } from './units.js';
 
@@ -56,6 +59,64 @@ function shadowedBy(earlier: Rule, later: Rule): boolean {
   return false;
 }
 
+/**
+ * Where a glob word of an exec pattern can point, under the matcher's contract (`*`, `?`, `[..]`:
+ * one non-empty path component not starting with "."; `**`: any number of components):
+ * - `any`: any path, absolute ones included: the word starts with a `**` component, which can
+ *   stand for "/etc" as well as for "logs" (`cat **` allowed `cat /etc/shadow`);
+ * - `top`: an absolute word whose first component is a glob: it names anything under `/`;
+ * - `cwd`: the bare `*`: any one name in the working directory;
+ * - null: a literal word, or a glob under a literal directory of its own (`/srv/logs/*.gz`,
+ *   `logs/**`), which is as far as the rule's author meant it to reach.
+ */
+function globReach(word: string): 'any' | 'top' | 'cwd' | null {
+  if (!GLOB_CHARACTERS.test(word)) return null;
+  const components = word.split('/');
+  if (word.startsWith('/')) return GLOB_CHARACTERS.test(components[1] ?? '') ? 'top' : null;
+  if (components[0]!.includes('**')) return 'any';
+  return word === '*' ? 'cwd' : null;
+}
+
+function lintExec(rule: ExecRule): Finding[] {
+  const findings: Finding[] = [];
+  const where = rule.where;
+  const kind = programKind(rule.program);
+  const name = rule.program.split('/').pop()!;
+  const globs = rule.pattern.flatMap((word, i) => (GLOB_CHARACTERS.test(word) ? [{ word, i }] : []));
+  if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
+    const what = {
+      shell: 'a shell, for which words are a program',
+      interpreter: 'an interpreter, for which words are a program',
+      'as-another-user': 'which runs any program it is given as another account',
+      'runs-others': 'which runs other programs or reaches other hosts given the right words',
+    }[kind];
+    if (globs.length > 0) {
+      const { word, i } = globs[0]!;
+      findings.push({ where, level: 'unsafe', message: `${describeRule(rule)} runs ${rule.program} (${what}) with the glob word "${word}" (word ${i + 1}): a stolen key can run any program through it, as this account; make every word literal` });
+    } else {
+      findings.push({ where, level: 'warning', message: `${describeRule(rule)} runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+    }
+  } else if (WAYS_OUT.has(name)) {
+    findings.push({ where, level: 'warning', message: `${describeRule(rule)} runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+  }
+  const files = readsOrWritesFiles(rule.program);
+  for (const { word, i } of globs) {
+    if (i === 0) continue;
+    const reach = globReach(word);
+    if (reach === null) continue;
+    const level = reach !== 'cwd' && files ? 'unsafe' : 'warning';
+    const outside = rule.cwd !== null && reach !== 'cwd' ? `, outside ${rule.cwd}` : '';
+    const matches = {
+      any: 'matches any path, absolute ones too (/etc/shadow)',
+      top: word.includes('**') ? 'matches any path, absolute ones too (/etc/shadow)' : 'matches any name at the top of the filesystem (/etc, /root)',
+      cwd: 'matches any name in the working directory (not dotfiles, not a path)',
+    }[reach];
+    const consequence = level === 'unsafe' ? `: ${rule.program} reads or writes the files it is given` : '';
+    findings.push({ where, level, message: `${describeRule(rule)} has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)` });
+  }
+  return findings;
+}
+
 function lintIdentity(identity: Identity, now: Date): Finding[] {
   const findings: Finding[] = [];
   if (identity.expires !== null && localDate(now) > identity.expires) {
@@ -72,17 +133,7 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
         }
       }
     }
-    if (rule.kind === 'exec') {
-      const name = rule.program.split('/').pop()!;
-      if (WAYS_OUT.has(name) || /^python[0-9.]*$/.test(name)) {
-        findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
-      }
-      for (const word of rule.pattern.slice(1)) {
-        if (word === '*' || word === '**' || word === '/*' || word === '/**') {
-          findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} has the word "${word}", which matches any name${word.startsWith('/') ? ' at the top of the filesystem' : ' in the working directory'}: name a directory` });
-        }
-      }
-    }
+    if (rule.kind === 'exec') findings.push(...lintExec(rule));
   }
   return findings;
 }

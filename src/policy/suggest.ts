@@ -16,6 +16,7 @@
  */
 import { posix } from 'node:path';
 import { printable } from '../audit/escape.js';
+import { programKind } from './programs.js';
 import { parseServerArgs } from '../decide/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';
 
@@ -64,25 +65,28 @@ function comment(text: string): string {
   return printable(text);
 }
 
-const SHELLS = /^(?:sh|bash|dash|zsh|ksh|ksh93|mksh|pdksh|csh|tcsh|fish|ash|busybox|toybox|rbash|yash|posh|screen|tmux|script)$/;
-const INTERPRETERS = /^(?:python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|irb|node(?:js)?|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh[0-9.]*|wish[0-9.]*|expect|awk|gawk|mawk|nawk|busybox|guile|Rscript|R|julia|pwsh|osascript|jshell|groovy|scala|sbcl|clisp|racket|ocaml|gdb|vim?|emacs|ed|sed)$/;
-const RUNNERS = /^(?:env|nohup|xargs|timeout|stdbuf|setsid|chroot|nsenter|unshare|flock|watch|time|exec|command|builtin|strace|ltrace|valgrind|find|git|ssh|socat|nc|ncat|netcat)$/;
-const SUDOS = /^(?:sudo|su|doas|pkexec|runuser|setpriv|sg|newgrp)$/;
-
 /**
- * Why no exec rule is proposed for a program, or null. By basename: a path changes nothing about
- * what the program does. rsync is served by rsync rules (a literal exec of `rsync --server` would
- * let the client's protocol name any file the account can reach).
+ * Why no exec rule is proposed for a program, or null. rsync is served by rsync rules (a literal
+ * exec of `rsync --server` would let the client's protocol name any file the account can reach).
  */
 function refusedProgram(program: string): string | null {
   const name = program.split('/').pop() ?? program;
-  if (/^(?:open)?rsync/.test(name)) return 'rsync is served by rsync rules; an exec rule would let its protocol reach any file the account can';
-  if (SUDOS.test(name)) return `${name} runs a program as another account: write a rule for the program itself; ssh-dispatch runs it as the account the key logs into`;
-  if (SHELLS.test(name)) return `${name} is a shell: any words it is given are a program`;
-  if (INTERPRETERS.test(name)) return `${name} is an interpreter: any words it is given are a program`;
-  if (RUNNERS.test(name)) return `${name} runs other programs or reaches other hosts given the right words`;
-  if (name === 'internal-sftp' || /sftp-server$/.test(name) || name === 'scp') return `${name} serves any file the account can reach: it needs an sftp rule confined to a root, not an exec rule`;
-  return null;
+  switch (programKind(program)) {
+    case 'rsync':
+      return 'rsync is served by rsync rules; an exec rule would let its protocol reach any file the account can';
+    case 'as-another-user':
+      return `${name} runs a program as another account: write a rule for the program itself; ssh-dispatch runs it as the account the key logs into`;
+    case 'shell':
+      return `${name} is a shell: any words it is given are a program`;
+    case 'interpreter':
+      return `${name} is an interpreter: any words it is given are a program`;
+    case 'runs-others':
+      return `${name} runs other programs or reaches other hosts given the right words`;
+    case 'file-server':
+      return `${name} serves any file the account can reach: it needs an sftp rule confined to a root, not an exec rule`;
+    case null:
+      return null;
+  }
 }
 
 /**
