@@ -163,3 +163,86 @@ export function overlaps(dir: string, other: string): 'same' | 'inside' | 'conta
   if (a === '/' || b.startsWith(`${a}/`)) return 'contains';
   return null;
 }
+
+/** A directory no write rule may reach: where files are code, credentials or ssh-dispatch itself. */
+export interface ProtectedPath {
+  path: string;
+  what: string;
+}
+
+/**
+ * Where a pushed file runs as someone, or decides who may log in, or changes ssh-dispatch. Most
+ * specific first, so that a finding names the narrowest one.
+ */
+const SYSTEM_PATHS: readonly ProtectedPath[] = [
+  { path: '/etc/sudoers.d', what: 'sudoers rules' },
+  { path: '/etc/cron.d', what: 'cron jobs, run as root' },
+  { path: '/etc/systemd', what: 'systemd units' },
+  { path: '/etc', what: 'system configuration: passwd, sudoers, cron, sshd, ld.so.preload' },
+  { path: '/usr/local/bin', what: 'programs on every PATH' },
+  { path: '/usr/lib/systemd', what: 'systemd units' },
+  { path: '/usr', what: 'system programs and libraries' },
+  { path: '/lib/systemd', what: 'systemd units' },
+  { path: '/bin', what: 'system programs' },
+  { path: '/sbin', what: 'system programs' },
+  { path: '/boot', what: 'the kernel and the boot loader' },
+  { path: '/var/spool/cron', what: 'crontabs' },
+  { path: '/run/systemd', what: 'systemd units' },
+];
+
+/**
+ * The directories write rules must keep out of, before symlinks are resolved: every account's
+ * home (every uid: a system account with a shell logs in with a planted key as well as a person
+ * does; and below a home, ~/.config and ~/.local/bin hold code the account runs), the system's
+ * own directories, /lib* as `/` lists them, the policy, the audit log, and where ssh-dispatch and
+ * its runtime are installed.
+ */
+export function protectedPaths(input: {
+  accounts: readonly { user: string; uid: number; home: string }[];
+  topLevel: readonly string[];
+  policyDir: string;
+  logDir: string;
+  installDirs: readonly string[];
+}): ProtectedPath[] {
+  const paths: ProtectedPath[] = [...SYSTEM_PATHS];
+  for (const name of input.topLevel) if (/^lib/.test(name)) paths.push({ path: `/${name}`, what: 'system libraries' });
+  // A home of "/" (some service accounts) is no home to protect: "/" itself is caught as containing everything else.
+  for (const a of input.accounts) if (a.home.startsWith('/') && a.home.replace(/\/+$/, '') !== '') paths.push({ path: a.home, what: `the home of ${a.user} (uid ${a.uid}): ~/.ssh/authorized_keys, ~/.ssh/rc, shell start-up files` });
+  paths.push({ path: input.policyDir, what: 'the policy' }, { path: input.logDir, what: 'the audit log' });
+  for (const dir of input.installDirs) paths.push({ path: dir, what: 'ssh-dispatch and its runtime' });
+  return paths;
+}
+
+/**
+ * Write rules whose directory, symlinks resolved, is, lies in or contains a protected path (also
+ * resolved): UNSAFE, since a stolen transfer key could then push itself into authorized_keys, a
+ * cron job or a program, and become someone else. `resolve` is realpath (check.ts).
+ */
+export function writeRootFindings(policy: Policy, protectedList: readonly ProtectedPath[], resolve: (path: string) => string): Finding[] {
+  const findings: Finding[] = [];
+  const resolved = protectedList.map((p) => ({ ...p, real: resolve(p.path) }));
+  for (const { rule, identity, dir } of writeTargets(policy)) {
+    const real = resolve(dir);
+    const seen = new Set<string>();
+    const reached: string[] = [];
+    for (const p of resolved) {
+      const relation = overlaps(real, p.real);
+      const key = `${p.real}\0${p.what}`;
+      if (relation === null || seen.has(key)) continue;
+      seen.add(key);
+      const shown = p.real === p.path ? p.path : `${p.path} (${p.real})`;
+      reached.push(`${relation === 'same' ? 'is' : relation === 'inside' ? 'lies in' : 'contains'} ${shown}, ${p.what}`);
+    }
+    if (reached.length === 0) continue;
+    // What the directory is, then what it lies in (narrowest first), then what it contains.
+    const order = (text: string) => ['is ', 'lies in ', 'contains '].findIndex((start) => text.startsWith(start));
+    reached.sort((a, b) => order(a) - order(b));
+    const more = reached.length > 3 ? `; and ${reached.length - 3} more` : '';
+    findings.push({
+      where: rule.where,
+      level: 'unsafe',
+      message: `rule "${rule.name}" of ${identity} writes to ${dir}${real === dir ? '' : ` (resolved: ${real})`}, which ${reached.slice(0, 3).join('; ')}${more}: a stolen key could plant keys, jobs or programs there; store into a directory of its own (/srv/backup/NAME)`,
+    });
+  }
+  return findings;
+}
