@@ -18,7 +18,7 @@ import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { nssAccounts } from './passwd.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
-export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--sshd-config FILE] [--authorized-keys FILE]...
+export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--sshd-config FILE] [--authorized-keys FILE]...
 
 Loads the policy (a file, or every *.yaml / *.yml file of a directory) with the same strict
 checks a connection applies, and prints each error as FILE:LINE: KEY: what was expected.
@@ -27,21 +27,29 @@ A policy that does not load denies every request. A policy that loads is also co
 parsing the YAML.
 
 Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
-  - rules that can never match (shadowed by an earlier rule, or of an expired identity);
-  - exec rules with a bare * word, or whose program can run others (a shell, an interpreter,
-    find, tar, less, git, ...); programs that are missing or not executable;
-  - rsync roots and receive directories that are missing or writable by others, and an rsync
-    older than 3.5.0 (no --confine-root, no --drop-D);
-  - UNSAFE: write rules (rsync write, receive) whose directory is, contains or lies in a home
-    directory's .ssh, is or contains a home directory, or overlaps the policy or log directory:
-    a stolen key could then plant authorized_keys, ~/.ssh/rc or shell start-up files;
-  - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE):
-    PermitUserEnvironment, ExposeAuthInfo, PermitRootLogin, AcceptEnv;
-  - with --authorized-keys FILE (repeatable): ssh-dispatch lines without restrict, with
-    environment=, or naming an identity the policy lacks; keys in the same file with no
-    command=; and an account whose login shell is bash (it reads ~/.bashrc before the command).
+  - UNSAFE: write rules (rsync write/read-write, receive) whose directory, symlinks resolved,
+    is, lies in or contains: any account's home (every uid, read with getent passwd), /etc,
+    /usr, /bin, /sbin, /lib*, /boot, /var/spool/cron, systemd's and sudoers' directories, the
+    policy, the audit log, or where ssh-dispatch and its Node runtime are installed;
+  - UNSAFE: exec rules whose program is a shell, an interpreter, sudo, env or another runner
+    and any of whose words (the first included) is a glob; and a glob word that can be any
+    absolute path (a leading **, or /* and /**) for a program that reads or writes files;
+  - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
+    a bare * word or a program that can run others with literal words; programs that are
+    missing or not executable; rule directories that are missing, owned by another non-root
+    account, or writable by group or others; an rsync older than 3.5.0;
+  - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE): UNSAFE for
+    PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through; warnings for
+    ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+  - with --authorized-keys FILE (repeatable): UNSAFE for an ssh-dispatch line that leaves
+    port forwarding on without permitopen=, or a pty, agent or X11 forwarding or ~/.ssh/rc on
+    (no restrict, or re-enabled after it), or that has environment=; warnings for a command=
+    the forced mode would refuse or an identity the policy lacks, keys in the same file with
+    no command=, and an account whose login shell is bash.
 
-Exit status: 0 the policy loads and nothing is UNSAFE, 1 otherwise.`;
+The last line says "ok" only when there is no finding at all.
+--strict: warnings fail too.
+Exit status: 0 the policy loads and nothing is UNSAFE (with --strict: nothing at all), 1 otherwise.`;
 
 /**
  * A path with its symlinks resolved, as the kernel will follow them when a rule writes there.
