@@ -132,7 +132,7 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
 const CODE_VARIABLES = ['NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PATH', 'GLIBC_TUNABLES'];
 
 /** Whether an sshd pattern-list (`*` and `?`, `!` negation) lets a variable name through. */
-function patternListAllows(list: string, name: string): boolean {
+export function patternListAllows(list: string, name: string): boolean {
   let allowed = false;
   for (const item of list.split(',').map((p) => p.trim()).filter(Boolean)) {
     const negated = item.startsWith('!');

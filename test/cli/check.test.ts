@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolvePath } from '../../src/cli/check.js';
+import { patternListAllows, resolvePath } from '../../src/cli/check.js';
 import { nssAccounts, parsePasswd } from '../../src/cli/passwd.js';
 import { protectedPaths, writeRootFindings } from '../../src/policy/lint.js';
 import { policyFrom } from '../helpers.js';
@@ -128,4 +128,17 @@ describe('nssAccounts', () => {
     expect(problem).toMatch(/getent passwd failed \(ENOENT\): accounts were read from \/etc\/passwd only/);
     expect(accounts.some((a) => a.uid === 0)).toBe(true);
   });
+});
+
+describe('PermitUserEnvironment pattern lists (sshd >= 7.8)', () => {
+  it.each([
+    ['LANG,LC_*', 'NODE_OPTIONS', false],
+    ['LANG,LC_*', 'LC_ALL', true],
+    ['*', 'LD_PRELOAD', true],
+    ['NODE_*', 'NODE_OPTIONS', true],
+    ['LD_?RELOAD', 'LD_PRELOAD', true],
+    ['*,!LD_*', 'LD_PRELOAD', false],
+    ['*,!LD_*', 'NODE_OPTIONS', true],
+    ['A.B', 'AxB', false],
+  ])('%s lets %s through: %s', (list, name, expected) => expect(patternListAllows(list, name)).toBe(expected));
 });
