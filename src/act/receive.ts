@@ -28,6 +28,7 @@ import { uniqueName } from '../decide/receive-rule.js';
 import { crypto } from '../lazy-builtins.js';
 import { freeBytes } from './free-space-watch.js';
 import { pruneUploads } from './retention.js';
+import { runningUid, untrustedWriter } from '../trust.js';
 
 const TEMP_PREFIX = '.receive-';
 const TEMP_SUFFIX = '.part';
@@ -64,15 +65,26 @@ function fsyncDirectory(dir: string): void {
   }
 }
 
-function checkDirectory(dir: string): void {
+/**
+ * Why uploads must not go into `dir`, or null. Whoever else can write the directory (its owner,
+ * if not root or this account; its group; others) can plant a symlink or a name the upload is
+ * then taken for, so the directory must be as trusted as the policy (trust.ts).
+ */
+export function uploadDirectoryProblem(dir: string, uid = runningUid()): string | null {
   let stats;
   try {
     stats = lstatSync(dir);
   } catch (error) {
-    throw new Abort('error', `the upload directory ${dir} is missing (${(error as NodeJS.ErrnoException).code})`);
+    return `the upload directory ${dir} is missing (${(error as NodeJS.ErrnoException).code})`;
   }
-  if (!stats.isDirectory()) throw new Abort('error', `the upload directory ${dir} is not a directory (or is a symlink)`);
-  if ((stats.mode & 0o002) !== 0) throw new Abort('error', `the upload directory ${dir} is writable by others`);
+  if (!stats.isDirectory()) return `the upload directory ${dir} is not a directory (or is a symlink)`;
+  const why = untrustedWriter(stats, uid);
+  return why ? `the upload directory ${dir} is ${why}` : null;
+}
+
+function checkDirectory(dir: string): void {
+  const problem = uploadDirectoryProblem(dir);
+  if (problem) throw new Abort('error', problem);
 }
 
 /** Temp files of receivers that are gone (killed with SIGKILL, machine crash). */

@@ -7,10 +7,58 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Policy } from '../policy/schema.js';
-import { readAccounts } from './passwd.js';
+import { parseForcedArgs } from './run.js';
+import { nssAccounts, readAccounts } from './passwd.js';
 
-/** What `restrict` turns off, spelled out: a line with all of these is as closed. */
-const RESTRICT_PARTS = ['no-port-forwarding', 'no-agent-forwarding', 'no-x11-forwarding', 'no-pty', 'no-user-rc'];
+/** A finding that is not about a rule: its text starts with where it is (FILE:LINE, or sshd). */
+export interface TextFinding {
+  level: 'warning' | 'unsafe';
+  text: string;
+}
+
+/**
+ * What a key line lets a session do besides the forced command, by sshd's reading of its options
+ * (auth-options.c, left to right): everything is on, `restrict` turns all of it off, `no-X` turns
+ * one off, and `X` turns it back on.
+ */
+const SESSION_FEATURES = {
+  'port-forwarding': 'open tunnels (ssh -L/-R) to any host the server reaches, unaudited',
+  'agent-forwarding': "hand the server its agent, whose keys then act for whoever is root on the server",
+  'x11-forwarding': 'forward X11',
+  pty: 'get a terminal',
+  'user-rc': 'have sshd run ~/.ssh/rc before the command',
+} as const;
+type SessionFeature = keyof typeof SESSION_FEATURES;
+
+export function enabledFeatures(options: readonly string[]): SessionFeature[] {
+  const on = new Set<SessionFeature>(Object.keys(SESSION_FEATURES) as SessionFeature[]);
+  for (const option of options.map((o) => o.toLowerCase())) {
+    if (option === 'restrict') on.clear();
+    else if (option.startsWith('no-') && option.slice(3) in SESSION_FEATURES) on.delete(option.slice(3) as SessionFeature);
+    else if (option in SESSION_FEATURES) on.add(option as SessionFeature);
+  }
+  return [...on];
+}
+
+/** The value of a `name="..."` option as sshd reads it: within the quotes, \" is a quote. */
+function optionValue(option: string): string {
+  const raw = option.slice(option.indexOf('=') + 1);
+  return (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1) : raw).replace(/\\"/g, '"');
+}
+
+/**
+ * The identity a command= line runs ssh-dispatch for, read by the forced mode's own parser
+ * (run.ts parseForcedArgs), so that check and a connection agree; or why it would not start.
+ * The words after the program are split as the account's shell would split plain words.
+ */
+export function forcedIdentity(command: string): { identity: string } | { error: string } {
+  const words = command.trim().split(/[ \t]+/);
+  const at = words.findIndex((w) => /^ssh-dispatch(?:\.c?js)?$/.test(w.split('/').pop() ?? ''));
+  if (at < 0) return { error: 'ssh-dispatch is not a word of it' };
+  const args = words.slice(at + 1);
+  const parsed = parseForcedArgs(args[0] === 'run' ? args.slice(1) : args);
+  return typeof parsed === 'string' ? { error: parsed } : { identity: parsed.identity };
+}
 
 /** The options of an authorized_keys line (before the key type), split on commas outside quotes; null for a line without options. */
 export function keyLineOptions(line: string): string[] | null {
@@ -39,16 +87,18 @@ export function keyLineOptions(line: string): string[] | null {
   return options;
 }
 
-export function authorizedKeysFindings(file: string, policy: Policy, passwdFile = '/etc/passwd'): string[] {
+export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?: string): TextFinding[] {
   let text: string;
   let owner: number;
   try {
     text = readFileSync(file, 'utf8');
     owner = statSync(file).uid;
   } catch (error) {
-    return [`${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`];
+    return [{ level: 'warning', text: `${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }];
   }
-  const findings: string[] = [];
+  const findings: TextFinding[] = [];
+  const warn = (text: string) => findings.push({ level: 'warning', text });
+  const unsafe = (text: string) => findings.push({ level: 'unsafe', text });
   let dispatchLines = 0;
   const lines = text.split('\n');
   const unforced: number[] = [];
@@ -65,18 +115,24 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile 
     }
     if (!command.includes('ssh-dispatch')) return;
     dispatchLines++;
-    if (!lower.includes('restrict') && !RESTRICT_PARTS.every((part) => lower.includes(part))) {
-      findings.push(`${where}: warning: runs ssh-dispatch without restrict: the key can also forward ports and agents, get a pty, and have sshd run ~/.ssh/rc first (ssh-dispatch authorized-key writes restrict)`);
+    const on = enabledFeatures(options);
+    const permitopen = lower.some((o) => o.startsWith('permitopen='));
+    // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
+    const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
+    if (open.length > 0) {
+      unsafe(`${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`);
     }
-    if (lower.some((o) => o.startsWith('environment='))) findings.push(`${where}: warning: environment= sets variables before ssh-dispatch runs; remove it`);
-    const id = /--id[= ]([^\s"]+)/.exec(command)?.[1];
-    if (id !== undefined && !policy.identities.has(id)) findings.push(`${where}: warning: --id ${id} is not an identity of the policy: every request with this key is denied`);
+    if (lower.some((o) => o.startsWith('environment='))) unsafe(`${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`);
+    const forced = forcedIdentity(optionValue(command));
+    if ('error' in forced) warn(`${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
+    else if (!policy.identities.has(forced.identity)) warn(`${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`);
   });
-  if (dispatchLines === 0) return [...findings, `${file}: warning: no line runs ssh-dispatch`];
-  for (const line of unforced) findings.push(`${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
-  const account = readAccounts(passwdFile).find((a) => a.uid === owner);
+  if (dispatchLines === 0) return [...findings, { level: 'warning', text: `${file}: warning: no line runs ssh-dispatch` }];
+  for (const line of unforced) warn(`${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
+  const accounts = passwdFile === undefined ? nssAccounts().accounts : readAccounts(passwdFile);
+  const account = accounts.find((a) => a.uid === owner);
   if (account !== undefined && basename(account.shell) === 'bash') {
-    findings.push(`${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
+    warn(`${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
   }
   return findings;
 }

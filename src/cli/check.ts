@@ -3,21 +3,22 @@
  * connection starts, and reports what loads but is probably not meant (policy/lint.ts), what the
  * filesystem says about the rules' programs and directories, and what sshd's settings allow.
  */
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../audit/escape.js';
 import { childProcess } from '../lazy-builtins.js';
 import { formatPolicyError } from '../policy/errors.js';
-import { lintPolicy, overlaps, writeTargets, type Finding } from '../policy/lint.js';
+import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { probeRsync } from '../act/rsync-features.js';
 import type { RsyncFeatures } from '../decide/rsync/rsync-rule.js';
 import { parseFlags } from './args.js';
-import { authorizedKeysFindings } from './check-keys.js';
-import { readAccounts } from './passwd.js';
+import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
+import { nssAccounts } from './passwd.js';
+import { runningUid, untrustedWriter } from '../trust.js';
 
-export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--sshd-config FILE] [--authorized-keys FILE]...
+export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--sshd-config FILE] [--authorized-keys FILE]...
 
 Loads the policy (a file, or every *.yaml / *.yml file of a directory) with the same strict
 checks a connection applies, and prints each error as FILE:LINE: KEY: what was expected.
@@ -26,26 +27,56 @@ A policy that does not load denies every request. A policy that loads is also co
 parsing the YAML.
 
 Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
-  - rules that can never match (shadowed by an earlier rule, or of an expired identity);
-  - exec rules with a bare * word, or whose program can run others (a shell, an interpreter,
-    find, tar, less, git, ...); programs that are missing or not executable;
-  - rsync roots and receive directories that are missing or writable by others, and an rsync
-    older than 3.5.0 (no --confine-root, no --drop-D);
-  - UNSAFE: write rules (rsync write, receive) whose directory is, contains or lies in a home
-    directory's .ssh, is or contains a home directory, or overlaps the policy or log directory:
-    a stolen key could then plant authorized_keys, ~/.ssh/rc or shell start-up files;
-  - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE):
-    PermitUserEnvironment, ExposeAuthInfo, PermitRootLogin, AcceptEnv;
-  - with --authorized-keys FILE (repeatable): ssh-dispatch lines without restrict, with
-    environment=, or naming an identity the policy lacks; keys in the same file with no
-    command=; and an account whose login shell is bash (it reads ~/.bashrc before the command).
+  - UNSAFE: write rules (rsync write/read-write, receive) whose directory, symlinks resolved,
+    is, lies in or contains: any account's home (every uid, read with getent passwd), /etc,
+    /usr, /bin, /sbin, /lib*, /boot, /var/spool/cron, systemd's and sudoers' directories, the
+    policy, the audit log, or where ssh-dispatch and its Node runtime are installed;
+  - UNSAFE: exec rules whose program is a shell, an interpreter, sudo, env or another runner
+    and any of whose words (the first included) is a glob; and a glob word that can be any
+    absolute path (a leading **, or /* and /**) for a program that reads or writes files;
+  - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
+    a bare * word or a program that can run others with literal words; programs that are
+    missing or not executable; rule directories that are missing, owned by another non-root
+    account, or writable by group or others; an rsync older than 3.5.0;
+  - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE): UNSAFE for
+    PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through; warnings for
+    ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+  - with --authorized-keys FILE (repeatable): UNSAFE for an ssh-dispatch line that leaves
+    port forwarding on without permitopen=, or a pty, agent or X11 forwarding or ~/.ssh/rc on
+    (no restrict, or re-enabled after it), or that has environment=; warnings for a command=
+    the forced mode would refuse or an identity the policy lacks, keys in the same file with
+    no command=, and an account whose login shell is bash.
 
-Exit status: 0 the policy loads and nothing is UNSAFE, 1 otherwise.`;
+The last line says "ok" only when there is no finding at all.
+--strict: warnings fail too.
+Exit status: 0 the policy loads and nothing is UNSAFE (with --strict: nothing at all), 1 otherwise.`;
 
-function homeDirectories(): string[] {
-  return readAccounts()
-    .filter((a) => (a.uid === 0 || a.uid >= 1000) && a.home !== '/' && a.home !== '' && existsSync(a.home))
-    .map((a) => a.home);
+/**
+ * A path with its symlinks resolved, as the kernel will follow them when a rule writes there.
+ * A path that does not exist yet is its deepest existing ancestor, resolved, plus the rest: a
+ * rule that creates it later lands where that ancestor points.
+ */
+export function resolvePath(path: string, depth = 0): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    if (parent === path || depth > 40) return path;
+    const resolvedParent = resolvePath(parent, depth + 1);
+    try {
+      // A dangling symlink: a write through it creates its target.
+      return resolvePath(resolve(resolvedParent, readlinkSync(path)), depth + 1);
+    } catch {
+      return join(resolvedParent, basename(path));
+    }
+  }
+}
+
+/** Where this ssh-dispatch runs from: its bundle's directory, its Node runtime, and install.sh's default. */
+function installDirectories(): string[] {
+  const dirs = ['/usr/local/lib/ssh-dispatch', dirname(process.execPath)];
+  if (process.argv[1]) dirs.push(dirname(resolvePath(process.argv[1])));
+  return dirs;
 }
 
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
@@ -73,52 +104,77 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
         try {
           const stats = statSync(dirOf);
           if (!stats.isDirectory()) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is not a directory` });
-          else if ((stats.mode & 0o002) !== 0) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is writable by others: local users could plant files or symlinks there` });
+          else {
+            const why = untrustedWriter(stats, runningUid());
+            if (why) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is ${why}: local users could plant files or symlinks there` });
+          }
         } catch {
           findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} does not exist (its requests will be refused or fail)` });
         }
       }
     }
   }
-  const homes = homeDirectories();
+  const nss = nssAccounts();
+  if (nss.problem) findings.push({ where: { file: policyPath, line: 0 }, level: 'warning', message: `${nss.problem}; homes of other accounts were not checked` });
   const policyDir = statSync(policyPath).isDirectory() ? policyPath : dirname(policyPath);
-  for (const { rule, identity, dir } of writeTargets(policy)) {
-    const unsafe = (why: string) => findings.push({ where: rule.where, level: 'unsafe', message: `rule "${rule.name}" of ${identity} writes to ${dir}, which ${why}` });
-    for (const home of homes) {
-      const ssh = overlaps(dir, `${home}/.ssh`);
-      const relation = overlaps(dir, home);
-      if (ssh) unsafe(ssh === 'inside' ? `lies in ${home}/.ssh` : `reaches ${home}/.ssh (authorized_keys, rc)`);
-      else if (relation === 'same' || relation === 'contains') unsafe(`reaches the start-up files of ${home} (.bashrc, .profile)`);
-    }
-    if (overlaps(dir, policyDir)) unsafe(`overlaps the policy directory ${policyDir}`);
-    const logDir = dirname(policy.audit.file);
-    if (overlaps(dir, logDir)) unsafe(`overlaps the audit log directory ${logDir}`);
+  let topLevel: string[] = [];
+  try {
+    topLevel = readdirSync('/');
+  } catch {
+    // /lib, /lib64 and the like are then the only ones checked, through SYSTEM_PATHS' /usr.
   }
+  const guarded = protectedPaths({ accounts: nss.accounts, topLevel, policyDir, logDir: dirname(policy.audit.file), installDirs: installDirectories() });
+  findings.push(...writeRootFindings(policy, guarded, resolvePath));
   return findings;
 }
 
-function sshdFindings(configFile: string | undefined, policy: Policy): string[] {
+/** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */
+const CODE_VARIABLES = ['NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PATH', 'GLIBC_TUNABLES'];
+
+/** Whether an sshd pattern-list (`*` and `?`, `!` negation) lets a variable name through. */
+export function patternListAllows(list: string, name: string): boolean {
+  let allowed = false;
+  for (const item of list.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const negated = item.startsWith('!');
+    const body = (negated ? item.slice(1) : item).replace(/[.+^$|\\(){}[\]]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+    const glob = new RegExp(`^${body}$`);
+    if (glob.test(name)) {
+      if (negated) return false;
+      allowed = true;
+    }
+  }
+  return allowed;
+}
+
+function sshdFindings(configFile: string | undefined, policy: Policy): TextFinding[] {
   const usesKeys = [...policy.identities.values()].some((identity) => identity.keys !== null);
   if (configFile === undefined && (process.getuid?.() !== 0 || !existsSync('/usr/sbin/sshd') || !existsSync('/etc/ssh/sshd_config'))) return [];
   const result = childProcess().spawnSync('/usr/sbin/sshd', ['-T', ...(configFile ? ['-f', configFile] : [])], { encoding: 'utf8', timeout: 10_000 });
-  if (result.status !== 0) return [`sshd -T: could not read the sshd settings (${(result.stderr ?? '').trim().split('\n')[0] ?? 'failed'})`];
+  if (result.status !== 0) return [{ level: 'warning', text: `sshd -T: could not read the sshd settings (${(result.stderr ?? '').trim().split('\n')[0] ?? 'failed'})` }];
   const settings = new Map<string, string[]>();
   for (const line of result.stdout.split('\n')) {
     const [key, ...value] = line.trim().split(/\s+/);
     if (key) settings.set(key.toLowerCase(), [...(settings.get(key.toLowerCase()) ?? []), value.join(' ')]);
   }
-  const findings: string[] = [];
+  const findings: TextFinding[] = [];
+  const warn = (text: string) => findings.push({ level: 'warning', text });
   const first = (key: string) => settings.get(key)?.[0] ?? '';
-  if (first('permituserenvironment') !== 'no') findings.push(`sshd: PermitUserEnvironment ${first('permituserenvironment')}: a key's environment could set NODE_OPTIONS or LD_PRELOAD before ssh-dispatch runs; set it to no`);
-  if (usesKeys && first('exposeauthinfo') !== 'yes') findings.push('sshd: ExposeAuthInfo is not yes: identities with a keys list will deny every request (no key is exposed)');
-  if (first('permitrootlogin') === 'yes') findings.push('sshd: PermitRootLogin yes: root keys need not have a forced command; forced-commands-only keeps root keys to ssh-dispatch');
+  const userEnvironment = first('permituserenvironment');
+  if (userEnvironment !== 'no' && userEnvironment !== '') {
+    // yes, or a pattern list: either way what it lets through is set before ssh-dispatch runs.
+    const code = userEnvironment === 'yes' ? CODE_VARIABLES : CODE_VARIABLES.filter((name) => patternListAllows(userEnvironment, name));
+    if (code.length > 0) findings.push({ level: 'unsafe', text: `sshd: UNSAFE: PermitUserEnvironment ${userEnvironment}: a key's environment= or ~/.ssh/environment can set ${code.join(', ')} before ssh-dispatch runs, which is code execution ahead of every check; set it to no` });
+    else warn(`sshd: warning: PermitUserEnvironment ${userEnvironment}: keys may set these variables for ssh-dispatch and what it starts; set it to no`);
+  }
+  if (usesKeys && first('exposeauthinfo') !== 'yes') warn('sshd: warning: ExposeAuthInfo is not yes: identities with a keys list will deny every request (no key is exposed)');
+  if (first('permitrootlogin') === 'yes') warn('sshd: warning: PermitRootLogin yes: root keys need not have a forced command; forced-commands-only keeps root keys to ssh-dispatch');
   const accepted = (settings.get('acceptenv') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v && !/^(LANG|LC_\*|LC_[A-Z_]+|LANGUAGE)$/.test(v));
-  if (accepted.length > 0) findings.push(`sshd: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_*`);
+  if (accepted.length > 0) warn(`sshd: warning: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_*`);
   return findings;
 }
 
 export async function runCheck(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { policy: { type: 'string' }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags(args, { policy: { type: 'string' }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
@@ -131,16 +187,21 @@ export async function runCheck(args: string[]): Promise<number> {
     return 1;
   }
   const { policy } = loaded;
-  const findings = [...lintPolicy(policy, new Date()), ...filesystemFindings(policy, policyPath)];
-  for (const finding of findings) {
-    process.stdout.write(`${printable(`${finding.where.file}:${finding.where.line}: ${finding.level === 'unsafe' ? 'UNSAFE' : 'warning'}: ${finding.message}`)}\n`);
-  }
-  const sshd = [...sshdFindings(values['sshd-config'], policy), ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy))];
-  for (const line of sshd) process.stdout.write(`${printable(line)}\n`);
+  const ruleFindings = [...lintPolicy(policy, new Date()), ...filesystemFindings(policy, policyPath)];
+  const findings: TextFinding[] = [
+    ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : 'warning'}: ${f.message}` })),
+    ...sshdFindings(values['sshd-config'], policy),
+    ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
+  ];
+  for (const finding of findings) process.stdout.write(`${printable(finding.text)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);
   const unsafe = findings.filter((f) => f.level === 'unsafe').length;
-  const warnings = findings.length - unsafe + sshd.length;
-  process.stdout.write(`${unsafe > 0 ? `${unsafe} UNSAFE finding(s)` : 'ok'}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${warnings > 0 ? `; ${warnings} warning(s)` : ''}\n`);
+  const warnings = findings.length - unsafe;
+  const failed = unsafe > 0 || (values.strict === true && warnings > 0);
+  // "ok" only when there is nothing to read above it: a summary that says ok under findings gets skimmed as ok.
+  const verdict = unsafe > 0 ? `${unsafe} UNSAFE finding(s)` : warnings > 0 ? `${warnings} warning(s)${values.strict ? ' (--strict: failing)' : ''}` : 'ok';
+  const counted = unsafe > 0 && warnings > 0 ? `; ${warnings} warning(s)` : '';
+  process.stdout.write(`${verdict}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`);
   if (loaded.cache === 'not written') process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
-  return unsafe > 0 ? 1 : 0;
+  return failed ? 1 : 0;
 }

@@ -11,7 +11,10 @@ export const SUGGEST_HELP = `Usage: ssh-dispatch suggest --log FILE --id ID
 Reads the audit log FILE, takes the requests recorded in learn mode for identity ID
 (command="ssh-dispatch --id ID --learn" on the key's line), and prints policy YAML that allows
 them: rsync server lines as rsync rules (root and access inferred from their paths and
---sender), other commands as exec rules of their literal words. Read it and narrow it before
+--sender; also behind sudo, nice or ionice, with a CHECK note), other commands as exec rules of
+their literal words. It never proposes an exec rule for rsync, sudo, a shell, an interpreter or
+an sftp server: those are listed as "not suggested", with the reason. Everything learned is
+escaped: what a client sent cannot become YAML or reach the terminal. Read it and narrow it before
 use; \`ssh-dispatch check\` and \`explain\` show what it does. Exit status: 0, or 2 on a usage error.`;
 
 function homeOf(user: string): string {

@@ -6,8 +6,17 @@
  * --sender, delete/acls/xattrs only if the learned lines used them, absolute-paths when the client
  * sent absolute paths (so the same command line keeps working). Other commands become exec rules
  * of their literal words. The result is a starting point to read and narrow, not a verdict.
+ *
+ * Everything learned came from a client, and a thief's commands are learned as well as the
+ * backup's: it is data. A learned newline that ended a comment would turn what follows into a
+ * rule the admin never wrote, so every learned text goes through `printable` (comments) or
+ * `yamlString` (values) and no raw control byte reaches the file or the terminal. And a learned
+ * command is never proposed as an exec rule of a program that would hand the client more than
+ * the command shows (rsync's own protocol, sudo, a shell, an interpreter, an sftp server).
  */
 import { posix } from 'node:path';
+import { printable } from '../audit/escape.js';
+import { programKind } from './programs.js';
 import { parseServerArgs } from '../decide/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';
 
@@ -39,8 +48,83 @@ function commonDirectory(paths: readonly string[]): string {
   return `/${common.join('/')}`;
 }
 
+/**
+ * A YAML double-quoted scalar. JSON escapes C0 controls already; DEL, C1 (NEL is a line break to
+ * YAML 1.1 readers), LS/PS and the invisible and bidi characters `printable` knows are escaped
+ * too, so the value reads as it will load.
+ */
 function yamlString(text: string): string {
-  return JSON.stringify(text);
+  return JSON.stringify(text).replace(
+    /[\u007f-\u00a0\u00ad\u061c\u115f\u1160\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff\ufff9-\ufffd]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** Learned text for a comment: one line, whatever it carried. */
+function comment(text: string): string {
+  return printable(text);
+}
+
+/**
+ * Why no exec rule is proposed for a program, or null. rsync is served by rsync rules (a literal
+ * exec of `rsync --server` would let the client's protocol name any file the account can reach).
+ */
+function refusedProgram(program: string): string | null {
+  const name = program.split('/').pop() ?? program;
+  switch (programKind(program)) {
+    case 'rsync':
+      return 'rsync is served by rsync rules; an exec rule would let its protocol reach any file the account can';
+    case 'as-another-user':
+      return `${name} runs a program as another account: write a rule for the program itself; ssh-dispatch runs it as the account the key logs into`;
+    case 'shell':
+      return `${name} is a shell: any words it is given are a program`;
+    case 'interpreter':
+      return `${name} is an interpreter: any words it is given are a program`;
+    case 'runs-others':
+      return `${name} runs other programs or reaches other hosts given the right words`;
+    case 'file-server':
+      return `${name} serves any file the account can reach: it needs an sftp rule confined to a root, not an exec rule`;
+    case null:
+      return null;
+  }
+}
+
+/**
+ * The words of an rsync command behind the wrappers clients put in front of it (BackupPC sends
+ * `sudo /usr/bin/rsync ...`, others `nice -n 19 rsync`), and the wrappers; null when the words do
+ * not have that shape. Only the options these wrappers take in those idioms are known: anything
+ * else is not stripped, so the command stays unsuggested rather than guessed at.
+ */
+function unwrapRsync(words: readonly string[]): { words: string[]; prefix: string[] } | null {
+  let i = 0;
+  for (;;) {
+    const name = words[i]?.split('/').pop();
+    const start = i;
+    if (name === 'sudo') {
+      i++;
+      while (words[i] !== undefined && words[i]!.startsWith('-')) {
+        const option = words[i]!;
+        if (option === '--') {
+          i++;
+          break;
+        }
+        if (/^-[nHE]+$/.test(option)) i++;
+        else if (option === '-u' && words[i + 1] !== undefined) i += 2;
+        else if (/^-u[A-Za-z0-9_.-]+$/.test(option)) i++;
+        else return null;
+      }
+    } else if (name === 'nice') {
+      i++;
+      if (words[i] === '-n' && /^-?[0-9]+$/.test(words[i + 1] ?? '')) i += 2;
+      else if (/^-(?:n)?-?[0-9]+$/.test(words[i] ?? '')) i++;
+    } else if (name === 'ionice') {
+      i++;
+      while (/^-[cn]$/.test(words[i] ?? '') && /^[0-9]+$/.test(words[i + 1] ?? '')) i += 2;
+    }
+    if (i === start) break;
+  }
+  if (i === 0 || words[i] === undefined || !/^(?:\/[A-Za-z0-9._+/-]*\/)?rsync$/.test(words[i]!)) return null;
+  return { words: words.slice(i), prefix: words.slice(0, i) };
 }
 
 export function suggestPolicy(identity: string, learned: readonly LearnedCommand[], helpers: SuggestHelpers): string {
@@ -49,6 +133,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [] };
   const execs: { words: string[]; command: string }[] = [];
   const notes: string[] = [];
+  const prefixes = new Set<string>();
 
   for (const { command, user } of learned) {
     if (seen.has(command)) continue;
@@ -58,9 +143,11 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
       notes.push(`not suggested (a connection would refuse it: ${tokens.reason}): ${command}`);
       continue;
     }
-    const words = tokens.words;
+    const unwrapped = unwrapRsync(tokens.words);
+    const words = unwrapped?.words ?? tokens.words;
     const rsync = parseServerArgs(words);
     if (rsync.ok) {
+      if (unwrapped) prefixes.add(unwrapped.prefix.join(' '));
       const findings = rsync.args.sender ? pull : push;
       findings.examples.push(command);
       for (const operand of rsync.args.operands) {
@@ -84,13 +171,20 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
       notes.push(`not suggested (write a receive rule for it): ${command}`);
       continue;
     }
+    const refused = refusedProgram(words[0]!);
+    if (refused !== null) {
+      notes.push(`not suggested (${refused}): ${command}`);
+      continue;
+    }
     execs.push({ words, command });
   }
 
-  const lines = ['# Suggested by `ssh-dispatch suggest` from learned requests: read it, narrow it, then `ssh-dispatch check`.', 'version: 1', 'identities:', `  ${identity}:`, '    rules:'];
-  const rsyncRule = (name: string, access: string, findings: RsyncFindings) => {
+  const lines = ['# Suggested by `ssh-dispatch suggest` from learned requests: read it, narrow it, then `ssh-dispatch check`.', 'version: 1', 'identities:', `  ${yamlString(identity)}:`, '    rules:'];
+  const listed = (commands: readonly string[]) => `${commands.slice(0, 3).map(comment).join(' | ')}${commands.length > 3 ? ` (+${commands.length - 3} more)` : ''}`;
+  const rsyncRule = (name: string, access: string, findings: RsyncFindings, widened: string | null) => {
     const root = commonDirectory(findings.dirs);
-    lines.push(`      # learned: ${findings.examples.slice(0, 3).join(' | ')}${findings.examples.length > 3 ? ` (+${findings.examples.length - 3} more)` : ''}`);
+    lines.push(`      # learned: ${listed(findings.examples)}`);
+    if (widened !== null) lines.push(`      # CHECK: ${widened}`);
     if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
     lines.push(`      - name: ${name}`, '        rsync:', `          root: ${yamlString(root)}`, `          access: ${access}`);
     lines.push(`          delete: ${findings.delete}${findings.delete ? '   # the learned lines deleted on the server; set false if that was not meant' : ''}`);
@@ -98,30 +192,41 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     if (findings.xattrs) lines.push('          xattrs: true');
     if (findings.absolute && root !== '/') lines.push('          absolute-paths: true   # the client names absolute paths under root');
   };
+  for (const prefix of prefixes) {
+    lines.push(`      # CHECK: the client ran rsync as "${comment(prefix)} rsync": an rsync rule serves plain "rsync --server ...", run by ssh-dispatch as the account the key logs into; set the client's rsync path to rsync (BackupPC: RsyncClientPath) and log in as an account that may do the job.`);
+  }
   const pushRoot = push.dirs.length > 0 ? commonDirectory(push.dirs) : null;
   const pullRoot = pull.dirs.length > 0 ? commonDirectory(pull.dirs) : null;
   if (pushRoot !== null && pushRoot === pullRoot) {
-    rsyncRule('learned-rsync', 'read-write', {
-      dirs: [...push.dirs, ...pull.dirs],
-      absolute: push.absolute || pull.absolute,
-      delete: push.delete || pull.delete,
-      acls: push.acls || pull.acls,
-      xattrs: push.xattrs || pull.xattrs,
-      examples: [...push.examples, ...pull.examples],
-    });
+    // Both directions in one directory: a backup that also restores, or one stolen key's pull
+    // among many pushes. Which one only the admin knows, so the rarer direction is named.
+    const [fewer, direction] = pull.examples.length <= push.examples.length ? [pull.examples, 'pull'] : [push.examples, 'push'];
+    rsyncRule(
+      'learned-rsync',
+      'read-write',
+      {
+        dirs: [...push.dirs, ...pull.dirs],
+        absolute: push.absolute || pull.absolute,
+        delete: push.delete || pull.delete,
+        acls: push.acls || pull.acls,
+        xattrs: push.xattrs || pull.xattrs,
+        examples: [...push.examples, ...pull.examples],
+      },
+      `access widened to read-write by ${fewer.length} ${direction}(s): ${listed(fewer)}; if those were not this job's, set access: ${direction === 'pull' ? 'write' : 'read'}`,
+    );
   } else {
-    if (pushRoot !== null) rsyncRule('learned-rsync-push', 'write', push);
-    if (pullRoot !== null) rsyncRule('learned-rsync-pull', 'read', pull);
+    if (pushRoot !== null) rsyncRule('learned-rsync-push', 'write', push, null);
+    if (pullRoot !== null) rsyncRule('learned-rsync-pull', 'read', pull, null);
   }
   for (const [i, { words, command }] of execs.entries()) {
     const program = words[0]!.startsWith('/') ? words[0]! : helpers.which(words[0]!);
-    lines.push(`      # learned: ${command}`);
-    if (program === null) lines.push(`      # CHECK: ${words[0]} was not found on PATH: set program to its absolute path.`);
+    lines.push(`      # learned: ${comment(command)}`);
+    if (program === null) lines.push(`      # CHECK: ${comment(words[0]!)} was not found on PATH: set program to its absolute path.`);
     // List form: no quoting is read in it; glob characters are escaped so each word is literal.
     const pattern = words.map((w) => yamlString(w.replace(/[*?[\]{}()!+@|\\]/g, '\\$&')));
     lines.push(`      - name: learned-exec-${i + 1}`, '        exec:', `          command: [${pattern.join(', ')}]`, `          program: ${yamlString(program ?? `/usr/bin/${words[0]}`)}`);
   }
   if (lines[lines.length - 1] === '    rules:') lines[lines.length - 1] = '    rules: []   # nothing learned that a rule could allow';
-  for (const note of notes) lines.push(`# ${note}`);
+  for (const note of notes) lines.push(`# ${comment(note)}`);
   return `${lines.join('\n')}\n`;
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authorizedKeysFindings, keyLineOptions } from '../../src/cli/check-keys.js';
+import { authorizedKeysFindings, enabledFeatures, forcedIdentity, keyLineOptions } from '../../src/cli/check-keys.js';
 import { policyFrom } from '../helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-check-keys-'));
@@ -17,7 +17,7 @@ function findings(lines: string[], shell = '/bin/sh'): string[] {
   const passwd = join(dir, 'passwd');
   writeFileSync(file, `${lines.join('\n')}\n`);
   writeFileSync(passwd, `backup:x:${uid}:${uid}::/home/backup:${shell}\n`);
-  return authorizedKeysFindings(file, policy, passwd).map((f) => f.replace(`${file}`, 'FILE'));
+  return authorizedKeysFindings(file, policy, passwd).map((f) => f.text.replace(`${file}`, 'FILE'));
 }
 
 describe('keyLineOptions', () => {
@@ -41,9 +41,9 @@ describe('check --authorized-keys', () => {
   });
 
   it.each([
-    ['no restrict', [dispatch('')], 'FILE:1: warning: runs ssh-dispatch without restrict'],
-    ['restrict half spelled out', [dispatch('no-pty,no-port-forwarding')], 'FILE:1: warning: runs ssh-dispatch without restrict'],
-    ['environment=', [dispatch('restrict,environment="NODE_OPTIONS=--inspect"')], 'FILE:1: warning: environment= sets variables'],
+    ['no restrict', [dispatch('')], 'FILE:1: UNSAFE: besides running ssh-dispatch, the key can open tunnels'],
+    ['restrict half spelled out', [dispatch('no-pty,no-port-forwarding')], 'FILE:1: UNSAFE: besides running ssh-dispatch, the key can hand the server its agent'],
+    ['environment=', [dispatch('restrict,environment="NODE_OPTIONS=--inspect"')], 'FILE:1: UNSAFE: environment= sets variables'],
     ['an identity the policy lacks', [dispatch('restrict', 'host9')], 'FILE:1: warning: --id host9 is not an identity of the policy'],
     ['a key without command= beside it', [dispatch('restrict'), KEY], 'FILE:2: warning: a key with no command= in the same file'],
     ['no ssh-dispatch line at all', [KEY], 'FILE: warning: no line runs ssh-dispatch'],
@@ -56,6 +56,62 @@ describe('check --authorized-keys', () => {
   });
 
   it('a file that cannot be read says so', () => {
-    expect(authorizedKeysFindings(join(dir, 'missing'), policy)[0]).toContain('could not be read (ENOENT)');
+    expect(authorizedKeysFindings(join(dir, 'missing'), policy)[0]!.text).toContain('could not be read (ENOENT)');
+  });
+});
+
+/** A key that can do more than run ssh-dispatch is a stolen key that can do more: UNSAFE, exit 1. */
+describe('check --authorized-keys: what a key can do besides the forced command', () => {
+  const line = (options: string) => `${options},command="/usr/local/bin/ssh-dispatch --id host1-backup" ${KEY}`;
+  const unsafe = (options: string) => {
+    const file = join(dir, 'ak-unsafe');
+    writeFileSync(file, `${line(options)}\n`);
+    return authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).filter((f) => f.level === 'unsafe').map((f) => f.text.replace(file, 'FILE'));
+  };
+
+  it.each([
+    ['port-forwarding re-enabled, no permitopen', 'restrict,port-forwarding', /open tunnels .* to any host.*permitopen/],
+    ['pty re-enabled', 'restrict,pty', /get a terminal/],
+    ['agent-forwarding re-enabled', 'restrict,agent-forwarding', /hand the server its agent/],
+    ['X11-forwarding re-enabled', 'restrict,X11-forwarding', /forward X11/],
+    ['user-rc re-enabled', 'restrict,user-rc', /~\/.ssh\/rc/],
+    ['environment=', 'restrict,environment="LD_PRELOAD=/tmp/x.so"', /environment= sets variables/],
+    ['no restrict at all', 'from="192.0.2.10"', /open tunnels/],
+  ])('%s: UNSAFE', (_name, options, message) => {
+    const found = unsafe(options);
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.join('\n')).toMatch(message);
+    expect(found[0]).toMatch(/^FILE:1: UNSAFE: /);
+  });
+
+  it.each([
+    ['restrict', 'restrict'],
+    ['a tunnel-only line: forwarding to its permitopen list', 'restrict,port-forwarding,permitopen="target.internal:22"'],
+    ['pty turned on, then off again by restrict', 'pty,restrict'],
+    ['every part spelled out', 'no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty,no-user-rc'],
+  ])('%s: nothing UNSAFE', (_name, options) => expect(unsafe(options)).toEqual([]));
+
+  it('reads options left to right, as sshd does', () => {
+    expect(enabledFeatures(['restrict', 'pty'])).toEqual(['pty']);
+    expect(enabledFeatures(['pty', 'restrict'])).toEqual([]);
+    expect(enabledFeatures(['no-pty'])).not.toContain('pty');
+  });
+});
+
+describe('forcedIdentity: command= read by the forced mode\'s own parser', () => {
+  it.each([
+    ['/usr/local/bin/ssh-dispatch --id host1', { identity: 'host1' }],
+    ['/usr/local/bin/ssh-dispatch --id=host1 --policy /etc/x', { identity: 'host1' }],
+    ['/usr/local/bin/ssh-dispatch run --id host1', { identity: 'host1' }],
+    ['/usr/bin/node /opt/ssh-dispatch.cjs --learn --id host1', { identity: 'host1' }],
+    ['/usr/local/bin/ssh-dispatch --id host1 --id host2', { error: 'duplicate --id' }],
+    ['/usr/local/bin/ssh-dispatch --policy /etc/x', { error: '--id ID is required' }],
+    ['/usr/local/bin/ssh-dispatch --id host1 --verbose', { error: 'unexpected argument "--verbose"' }],
+  ])('%s', (command, expected) => expect(forcedIdentity(command)).toEqual(expected));
+
+  it('a line the forced mode would refuse is a finding', () => {
+    const file = join(dir, 'ak-typo');
+    writeFileSync(file, `restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup --polcy /etc/x" ${KEY}\n`);
+    expect(authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).map((f) => f.text).join('\n')).toContain('would not start ssh-dispatch\'s forced mode (unexpected argument "--polcy")');
   });
 });

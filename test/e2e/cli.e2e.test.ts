@@ -1,6 +1,6 @@
 /** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -177,9 +177,9 @@ identities:
       );
       const r = runBundle(['check', '--policy', policy]);
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`${policy}:5: UNSAFE: rule "homes" of a writes to /root, which`);
-      expect(r.stdout).toContain(`${policy}:6: UNSAFE: rule "everything" of a writes to /, which reaches /root/.ssh (authorized_keys, rc)`);
-      expect(r.stdout).toContain(`${policy}:7: UNSAFE: rule "beside-policy" of a writes to ${lintDir}, which overlaps the policy directory`);
+      expect(r.stdout).toContain(`${policy}:5: UNSAFE: rule "homes" of a writes to /root, which is /root, the home of root (uid 0)`);
+      expect(r.stdout).toMatch(new RegExp(`${policy}:6: UNSAFE: rule "everything" of a writes to /, which contains /etc/sudoers.d, sudoers rules; .*; and \\d+ more`));
+      expect(r.stdout).toContain(`${policy}:7: UNSAFE: rule "beside-policy" of a writes to ${lintDir}, which is ${lintDir}, the policy`);
       expect(r.stdout).not.toContain('read-only-is-fine" of a writes');
       expect(r.stdout).toMatch(/^\d+ UNSAFE finding\(s\): 1 identities/m);
     } finally {
@@ -195,10 +195,11 @@ identities:
       spawnSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(lintDir, 'hostkey')]);
       writeFileSync(join(lintDir, 'sshd_config'), `HostKey ${join(lintDir, 'hostkey')}\nPermitUserEnvironment yes\nExposeAuthInfo no\nAcceptEnv LANG LC_* NODE_OPTIONS\n`);
       const r = runBundle(['check', '--policy', policy, '--sshd-config', join(lintDir, 'sshd_config')]);
-      expect(r.stdout).toContain('sshd: PermitUserEnvironment yes');
-      expect(r.stdout).toContain('sshd: ExposeAuthInfo is not yes');
-      expect(r.stdout).toContain('sshd: AcceptEnv NODE_OPTIONS');
-      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('sshd: UNSAFE: PermitUserEnvironment yes: a key\'s environment= or ~/.ssh/environment can set NODE_OPTIONS');
+      expect(r.stdout).toContain('sshd: warning: ExposeAuthInfo is not yes');
+      expect(r.stdout).toContain('sshd: warning: AcceptEnv NODE_OPTIONS');
+      expect(r.stdout).toMatch(/^1 UNSAFE finding\(s\): .*; 2 warning\(s\)$/m);
+      expect(r.code).toBe(1);
     } finally {
       rmSync(lintDir, { recursive: true, force: true });
     }
@@ -231,12 +232,71 @@ describe('check, what lies outside the policy', () => {
       const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC1aH2xXcAt0iZtZ6dWxJZ4pSY3sJ2C1Ar5TQfk4PDbT k';
       writeFileSync(join(lintDir, 'authorized_keys'), `command="/usr/local/bin/ssh-dispatch --id a" ${key}\n${key}\n`);
       const r = runBundle(['check', '--policy', policy, '--authorized-keys', join(lintDir, 'authorized_keys')]);
-      expect(r.stdout).toContain(`${lintDir}/authorized_keys:1: warning: runs ssh-dispatch without restrict`);
+      expect(r.stdout).toContain(`${lintDir}/authorized_keys:1: UNSAFE: besides running ssh-dispatch, the key can open tunnels`);
       expect(r.stdout).toContain(`${lintDir}/authorized_keys:2: warning: a key with no command=`);
-      expect(r.code).toBe(0);
+      expect(r.code).toBe(1);
     } finally {
       rmSync(lintDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('check: findings and the verdict', () => {
+  const withPolicy = (body: (dir: string, policy: string) => void) => {
+    const lintDir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-verdict-'));
+    try {
+      body(lintDir, join(lintDir, 'p.yaml'));
+    } finally {
+      rmSync(lintDir, { recursive: true, force: true });
+    }
+  };
+
+  it('warnings alone: exit 0, and the summary does not say ok; with --strict: exit 1', () => {
+    withPolicy((lintDir, policy) => {
+      writeFileSync(policy, 'version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "du -sh *", program: /usr/bin/du } }\n', { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain(`${policy}:5: warning: rule "x" has the word "*"`);
+      expect(r.stdout).toMatch(/^1 warning\(s\): 1 identities/m);
+      expect(r.stdout).not.toMatch(/\bok\b/);
+      const strict = runBundle(['check', '--strict', '--policy', policy]);
+      expect(strict.code).toBe(1);
+      expect(strict.stdout).toMatch(/^1 warning\(s\) \(--strict: failing\): /m);
+    });
+  });
+
+  it('a shell with a glob as its first word (ran `id` as root): UNSAFE, exit 1', () => {
+    withPolicy((lintDir, policy) => {
+      writeFileSync(policy, 'version: 1\nidentities:\n  a:\n    rules:\n      - { name: hello, exec: { command: "*", program: /bin/sh } }\n', { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.stdout).toContain(`${policy}:5: UNSAFE: rule "hello" runs /bin/sh (a shell, for which words are a program) with the glob word "*" (word 1)`);
+      expect(r.code).toBe(1);
+    });
+  });
+
+  it('a write rule through a symlink to a home, and into /etc/cron.d: UNSAFE, exit 1', () => {
+    withPolicy((lintDir, policy) => {
+      symlinkSync('/root', join(lintDir, 'innocent'));
+      writeFileSync(policy, `version: 1\nidentities:\n  a:\n    rules:\n      - { name: link, rsync: { root: ${lintDir}/innocent, access: write } }\n      - { name: cron, receive: { dir: /etc/cron.d, name: x } }\n`, { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.stdout).toContain(`${policy}:5: UNSAFE: rule "link" of a writes to ${lintDir}/innocent (resolved: /root), which is /root, the home of root (uid 0)`);
+      expect(r.stdout).toContain(`${policy}:6: UNSAFE: rule "cron" of a writes to /etc/cron.d, which is /etc/cron.d, cron jobs, run as root`);
+      expect(r.code).toBe(1);
+    });
+  });
+
+  it('a rule directory a group can write, or another account owns: a warning naming why', () => {
+    withPolicy((lintDir, policy) => {
+      mkdirSync(join(lintDir, 'g'), { mode: 0o700 });
+      chmodSync(join(lintDir, 'g'), 0o770);
+      mkdirSync(join(lintDir, 'o'), { mode: 0o700 });
+      const asRoot = process.getuid?.() === 0;
+      if (asRoot) chownSync(join(lintDir, 'o'), 65534, 65534);
+      writeFileSync(policy, `version: 1\nidentities:\n  a:\n    rules:\n      - { name: g, rsync: { root: ${lintDir}/g, access: read } }\n      - { name: o, rsync: { root: ${lintDir}/o, access: read } }\n`, { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.stdout).toContain(`${policy}:5: warning: rule "g": ${lintDir}/g is writable by group or others (mode 0770)`);
+      if (asRoot) expect(r.stdout).toContain(`${policy}:6: warning: rule "o": ${lintDir}/o is owned by uid 65534, not by root or the running user`);
+    });
   });
 });
 

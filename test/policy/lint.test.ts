@@ -44,3 +44,67 @@ describe('overlaps', () => {
     ['/srv/backup', '/root', null],
   ] as const)('%s against %s: %s', (a, b, expected) => expect(overlaps(a, b)).toBe(expected));
 });
+
+/** A stolen key that can become someone else is UNSAFE, not a warning (DESIGN.md "What a rule promises"). */
+describe('lintPolicy: exec rules a stolen key turns into a shell', () => {
+  const exec = (command: string, program: string) => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`);
+  const levelOf = (yaml: string, about: RegExp) => lintPolicy(policyFrom(yaml), now).filter((f) => about.test(f.message)).map((f) => f.level);
+
+  it.each([
+    ['the first word is the glob, program a shell (ran `id` as root)', '*', '/bin/sh'],
+    ['a glob after -c', 'sh -c *', '/bin/sh'],
+    ['bash with a ? word', 'bash -c ?', '/bin/bash'],
+    ['busybox', 'busybox *', '/bin/busybox'],
+    ['python3', 'python3 /srv/scripts/*', '/usr/bin/python3'],
+    ['python3.11', 'python3.11 *.py', '/usr/bin/python3.11'],
+    ['perl5.36', 'perl5.36 *', '/usr/bin/perl5.36'],
+    ['node', 'node *', '/usr/bin/node'],
+    ['php8.2', 'php8.2 *', '/usr/bin/php8.2'],
+    ['lua5.4', 'lua5.4 *', '/usr/bin/lua5.4'],
+    ['env', 'env *', '/usr/bin/env'],
+    ['sudo', 'sudo *', '/usr/bin/sudo'],
+    ['awk', 'awk [a-z]*', '/usr/bin/awk'],
+  ])('%s: UNSAFE', (_name, command, program) => {
+    expect(levelOf(exec(command, program), /with the glob word/)).toEqual(['unsafe']);
+  });
+
+  it.each([
+    ['a shell with literal words only', 'sh -c true', '/bin/sh'],
+    ['a glob for a program that is no shell', 'du -sh /srv/*', '/usr/bin/du'],
+  ])('%s: not UNSAFE', (_name, command, program) => {
+    expect(lintPolicy(policyFrom(exec(command, program)), now).filter((f) => f.level === 'unsafe')).toEqual([]);
+  });
+});
+
+/**
+ * What a glob word reaches, under the exec matcher's contract: `*`, `?`, `[..]` match one
+ * non-empty component that does not start with "."; `**` any number of components, so a word
+ * that starts with `**` matches absolute paths (`cat **` allowed `cat /etc/shadow`).
+ */
+describe('lintPolicy: glob words that reach files outside the rule', () => {
+  const exec = (command: string, program: string, extra = '') => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program}${extra} } }\n`);
+  const found = (yaml: string) => lintPolicy(policyFrom(yaml), now).filter((f) => !/can never match/.test(f.message));
+
+  it.each([
+    ['cat **', 'cat **', '/bin/cat', 'unsafe', /"\*\*", which matches any path, absolute ones too \(\/etc\/shadow\)/],
+    ['cat **/*.log', 'cat **/*.log', '/bin/cat', 'unsafe', /matches any path, absolute ones too/],
+    ['rm /**', 'rm /**', '/bin/rm', 'unsafe', /matches any path/],
+    ['cp /* with a file program', 'cp /* /srv/x', '/bin/cp', 'unsafe', /any name at the top of the filesystem/],
+    ['head with cwd: still absolute paths outside it', 'head **', '/usr/bin/head', 'unsafe', /outside \/srv\/x/],
+    ['du ** (reads no file contents)', 'du -sh **', '/usr/bin/du', 'warning', /matches any path, absolute ones too/],
+    ['du * (the working directory only)', 'du -sh *', '/usr/bin/du', 'warning', /matches any name in the working directory/],
+  ] as const)('%s', (name, command, program, level, message) => {
+    const f = found(exec(command, program, name.includes('cwd') ? ', cwd: /srv/x' : ''));
+    expect(f.map((x) => x.level)).toContain(level);
+    if (level === 'warning') expect(f.map((x) => x.level)).not.toContain('unsafe');
+    expect(f.map((x) => x.message).join('\n')).toMatch(message);
+  });
+
+  it.each([
+    ['a directory of its own', 'cat /srv/logs/*.log', '/bin/cat'],
+    ['a ** under a directory of its own', 'cat /srv/logs/**', '/bin/cat'],
+    ['a relative glob that starts with a literal name', 'cat logs/**', '/bin/cat'],
+  ])('%s: nothing to say', (_name, command, program) => {
+    expect(found(exec(command, program))).toEqual([]);
+  });
+});

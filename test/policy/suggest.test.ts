@@ -55,3 +55,82 @@ describe('suggest', () => {
     expect(policyFrom(suggestPolicy('h', [], helpers)).identities.get('h')!.rules).toEqual([]);
   });
 });
+
+/** What suggest prints is read by a person and pasted into a policy: nothing learned may act as YAML or on a terminal. */
+describe('suggest output is data', () => {
+  // Every byte that ends a YAML comment or drives a terminal, as a learned command can carry it.
+  const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/;
+  const injected = '      - name: evil\n        exec: {command: "sh -c *", program: /bin/sh}';
+  const rulesOf = (yaml: string) => policyFrom(yaml).identities.get('h')!.rules.map((r) => r.name);
+
+  it.each([
+    ['a newline ending a "not suggested" comment', `ls; id\n${injected}`],
+    ['a newline in a command that would be an exec rule', `df\n${injected}`],
+    ['a carriage return', `df -h /srv\r${injected}`],
+    ['ESC sequences', 'df -h \u001b]0;owned\u0007/srv\u001b[2J'],
+    ['NEL, LS and PS (line breaks to YAML 1.1 readers)', `df\u0085${injected}\u2028x\u2029`],
+    ['a newline in an rsync example', `rsync --server ${B} . /srv/a/\n${injected}`],
+  ])('%s: no rule that was not intended, no raw control bytes', (_name, command) => {
+    const yaml = suggestPolicy('h', [{ command, user: 'u' }, { command: `rsync --server ${B} . /srv/b/x/`, user: 'u' }], helpers);
+    expect(yaml.replace(/\n/g, '')).not.toMatch(CONTROL);
+    expect(rulesOf(yaml)).toEqual(['learned-rsync-push']);
+    expect(yaml).not.toMatch(/^\s*- name: evil/m);
+  });
+
+  it('an identity name is quoted, not pasted', () => {
+    const yaml = suggestPolicy('h:\n    rules: [{name: evil, exec: {command: "*", program: /bin/sh}}]\n  x', [], helpers);
+    expect(yaml.replace(/\n/g, '')).not.toMatch(CONTROL);
+    expect(yaml).not.toMatch(/^\s*rules: \[\{name: evil/m);
+  });
+});
+
+describe('suggest proposes the right rule kind, or nothing', () => {
+  const one = (command: string) => suggestPolicy('h', [{ command, user: 'backup' }], { ...helpers, which: (p: string) => `/usr/bin/${p}` });
+  const execPrograms = (yaml: string) => policyFrom(yaml).identities.get('h')!.rules.flatMap((r) => (r.kind === 'exec' ? [r.program] : []));
+
+  it.each([
+    ['BackupPC: sudo and an absolute rsync', `sudo /usr/bin/rsync --server --sender ${B} . /etc/`],
+    ['sudo -n -u root rsync', `sudo -n -u root rsync --server ${B} . /srv/backup/`],
+    ['nice -n 19 rsync', `nice -n 19 rsync --server ${B} . /srv/backup/`],
+    ['ionice -c 3 rsync', `ionice -c 3 /usr/bin/rsync --server ${B} . /srv/backup/`],
+  ])('%s becomes an rsync rule, with a note about the prefix', (_name, command) => {
+    const yaml = one(command);
+    expect(execPrograms(yaml)).toEqual([]);
+    expect(policyFrom(yaml).identities.get('h')!.rules.map((r) => r.kind)).toEqual(['rsync']);
+    expect(yaml).toMatch(/# CHECK: .*(sudo|nice|ionice)/);
+  });
+
+  it.each([
+    ['rsync that is not a server', 'rsync --version', /rsync/],
+    ['an rsync by another name', '/opt/bin/rsync-3.4 --server . x', /rsync/],
+    ['sudo of anything else', 'sudo cat /etc/shadow', /sudo/],
+    ['a shell', "sh -c 'id'", /shell/],
+    ['bash', 'bash', /shell/],
+    ['busybox', 'busybox id', /shell/],
+    ['an absolute shell', '/bin/dash -s', /shell/],
+    ['python3', 'python3 -m http.server', /interpreter/],
+    ['perl', 'perl -e 1', /interpreter/],
+    ['awk', 'awk 1 /etc/passwd', /interpreter/],
+    ['env', 'env id', /runs other programs/],
+    ['internal-sftp', 'internal-sftp', /sftp/],
+    ['an sftp-server path', '/usr/lib/openssh/sftp-server', /sftp/],
+  ])('%s: no exec rule, and a reason', (_name, command, reason) => {
+    const yaml = one(command);
+    expect(execPrograms(yaml)).toEqual([]);
+    expect(yaml).toMatch(new RegExp(`^# not suggested \\(.*${reason.source}`, 'm'));
+  });
+
+  it('one pull among pushes into the same directory: read-write only with a CHECK note naming the pull', () => {
+    const yaml = suggestPolicy(
+      'h',
+      [
+        { command: `rsync --server ${B} . /srv/backup/h/a/`, user: 'u' },
+        { command: `rsync --server ${B} . /srv/backup/h/b/`, user: 'u' },
+        { command: `rsync --server --sender ${B} . /srv/backup/h/secret`, user: 'u' },
+      ],
+      helpers,
+    );
+    expect(yaml).toContain('access: read-write');
+    expect(yaml).toMatch(/# CHECK: access widened to read-write by 1 pull\(s\): rsync --server --sender .* \/srv\/backup\/h\/secret; .*set access: write/);
+  });
+});
