@@ -37,7 +37,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root
-    account, or writable by group or others; an rsync older than 3.5.0;
+    account, or writable by group or others; write rules on the audit log's filesystem (a
+    client filling it would deny every identity); an rsync older than 3.5.0;
   - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE): UNSAFE for
     PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through; warnings for
     ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
@@ -82,6 +83,13 @@ function installDirectories(): string[] {
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   const findings: Finding[] = [];
   const rsyncs = new Map<string, RsyncFeatures>();
+  const logDir = dirname(policy.audit.file);
+  let logDevice: number | null = null;
+  try {
+    logDevice = statSync(logDir).dev;
+  } catch {
+    // No log directory yet: nothing to share a filesystem with.
+  }
   for (const identity of policy.identities.values()) {
     for (const rule of identity.rules) {
       const where = rule.where;
@@ -107,6 +115,10 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
           else {
             const why = untrustedWriter(stats, runningUid());
             if (why) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is ${why}: local users could plant files or symlinks there` });
+            const writes = rule.kind === 'receive' || (rule.kind === 'rsync' && rule.access !== 'read');
+            if (writes && stats.dev === logDevice) {
+              findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is on the same filesystem as the audit log (${logDir}): the rule's min-free floor is all that keeps a client from filling it, and a full log denies every identity; put the log on a filesystem no rule writes to` });
+            }
           }
         } catch {
           findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} does not exist (its requests will be refused or fail)` });

@@ -285,6 +285,18 @@ describe('check: findings and the verdict', () => {
     });
   });
 
+  it('a write rule on the audit log\'s filesystem: a warning (a client filling it would deny everyone); a read rule there: none', () => {
+    withPolicy((lintDir, policy) => {
+      mkdirSync(join(lintDir, 'log'), { mode: 0o700 });
+      mkdirSync(join(lintDir, 'in'), { mode: 0o755 });
+      mkdirSync(join(lintDir, 'out'), { mode: 0o755 });
+      writeFileSync(policy, `version: 1\naudit: { file: ${lintDir}/log/audit.jsonl }\nidentities:\n  a:\n    rules:\n      - { name: in, rsync: { root: ${lintDir}/in, access: write } }\n      - { name: out, rsync: { root: ${lintDir}/out, access: read } }\n`, { mode: 0o600 });
+      const r = runBundle(['check', '--policy', policy]);
+      expect(r.stdout).toContain(`${policy}:6: warning: rule "in": ${lintDir}/in is on the same filesystem as the audit log (${lintDir}/log)`);
+      expect(r.stdout).not.toContain('rule "out": ');
+    });
+  });
+
   it('a rule directory a group can write, or another account owns: a warning naming why', () => {
     withPolicy((lintDir, policy) => {
       mkdirSync(join(lintDir, 'g'), { mode: 0o700 });
