@@ -153,7 +153,7 @@ identities:
     [
       { name: 'plain key', argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`), before: fresh(join(root, 'plain-inc')) },
       { name: 'ssh-dispatch rsync rule, access: write', argv: pushArgs('dispatch', ['--link-dest=../dispatched'], 'inc/'), before: fresh(join(root, 'inc')) },
-      { name: 'rrsync `-wo DIR`', argv: pushArgs('rrsync', ['--link-dest=../rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
+      { name: 'rrsync `-wo DIR` (refuses `..`: anchored at its root)', argv: pushArgs('rrsync', ['--link-dest=/rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
     ],
     rsyncRounds,
     1,
