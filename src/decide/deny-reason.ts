@@ -43,6 +43,7 @@ export const DENY_REASONS = {
   'rsync-path-escapes-root': "a path that leads out of the rule's root",
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',
+  'rsync-wildcard-too-costly': 'expanding a pull wildcard read more than 200000 directory entries or took longer than 2 s',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules

@@ -10,8 +10,7 @@
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
-import micromatch from 'micromatch';
-import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
+import { compilePattern, matchPattern } from '../decide/pattern.js';
 import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
 import { localDate } from './units.js';
 
@@ -40,7 +39,9 @@ function execCovers(earlier: ExecRule, later: ExecRule): boolean {
     const other = later.pattern[i]!;
     if (word === other) return true;
     // A literal later word is covered by an earlier glob that matches it (options aside).
-    return GLOB_CHARACTERS.test(word) && !GLOB_CHARACTERS.test(other) && !(other.startsWith('-') && !word.startsWith('-')) && micromatch.isMatch(other, word, { dot: false, nonegate: true });
+    const glob = compilePattern(word);
+    const literal = compilePattern(other);
+    return glob.kind === 'glob' && literal.kind === 'literal' && !(literal.text.startsWith('-') && !word.startsWith('-')) && !literal.text.split('/').includes('..') && matchPattern(glob, literal.text);
   });
 }
 
