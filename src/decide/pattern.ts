@@ -7,7 +7,8 @@
  * - `*`: any characters within one path component (never `/`);
  * - `?`: one character, never `/`;
  * - `[abc]`, `[a-z]`, `[!a-z]` (or `[^a-z]`): one character of (not of) the set, never `/`;
- * - `**` as a whole component: one or more whole components (inside a component it is `*`).
+ * - `**` as a whole component: any number of whole components, at least one when it is the
+ *   last component (`/srv/data/**` never names `/srv/data` itself); inside a component it is `*`.
  * and every wildcard obeys two rules that a shell's globbing taught admins to expect:
  * - a component that holds a wildcard never matches an empty component (`spool/*` is not
  *   `spool/` nor `spool//`), and `**` never spans one;
@@ -150,7 +151,15 @@ export function matchPattern(pattern: Pattern, word: string): boolean {
   const parts = word.split('/');
   const components = pattern.components;
   // Live positions in the pattern after the parts read so far (`**` may stay or move on).
-  let live = new Set<number>([0]);
+  // A `**` that is not last may also stand for no component: reaching it reaches what follows.
+  const enter = (set: Set<number>, j: number): void => {
+    for (; j <= components.length && !set.has(j); j++) {
+      set.add(j);
+      if (components[j]?.kind !== 'globstar' || j === components.length - 1) break;
+    }
+  };
+  let live = new Set<number>();
+  enter(live, 0);
   for (const part of parts) {
     const next = new Set<number>();
     const chars = Array.from(part);
@@ -159,11 +168,11 @@ export function matchPattern(pattern: Pattern, word: string): boolean {
       if (component === undefined) continue;
       if (component.kind === 'globstar') {
         if (plainComponent(part)) {
-          next.add(j);
-          next.add(j + 1);
+          enter(next, j);
+          enter(next, j + 1);
         }
       } else if (matchComponent(component, part, chars)) {
-        next.add(j + 1);
+        enter(next, j + 1);
       }
     }
     if (next.size === 0) return false;

@@ -11,6 +11,7 @@
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
 import { compilePattern, matchPattern } from '../decide/pattern.js';
+import { lintPatternWords } from './lint-patterns.js';
 import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
 import { localDate } from './units.js';
 
@@ -89,7 +90,7 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
 }
 
 export function lintPolicy(policy: Policy, now: Date): Finding[] {
-  return [...policy.identities.values()].flatMap((identity) => lintIdentity(identity, now));
+  return [...policy.identities.values()].flatMap((identity) => [...lintIdentity(identity, now), ...lintPatternWords(identity)]);
 }
 
 /** Directories a write rule stores into: rsync roots it may push to, receive directories. */

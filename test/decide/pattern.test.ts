@@ -49,7 +49,7 @@ const rows: [string, string, boolean][] = [
   ['/srv/[]]', '/srv/]', true],
   ['/srv/[!/]x', '/srv//x', false],
   ['/srv/[ab', '/srv/[ab', true], // an unclosed [ is literal
-  // ** : one or more whole components, never empty, never hidden, never ..
+  // ** : whole components, never empty, never hidden, never ..; at least one when last
   ['/srv/data/**', '/srv/data/a', true],
   ['/srv/data/**', '/srv/data/a/b/c.txt', true],
   ['/srv/data/**', '/srv/data', false],
@@ -58,10 +58,18 @@ const rows: [string, string, boolean][] = [
   ['/srv/data/**', '/srv/data/a/.ssh/authorized_keys', false],
   ['/srv/data/**', '/srv/data/a/../../etc/shadow', false],
   ['/srv/**/x.log', '/srv/a/b/x.log', true],
-  ['/srv/**/x.log', '/srv/x.log', false],
+  ['/srv/**/x.log', '/srv/x.log', true],
+  ['/srv/**/x.log', '/srv//x.log', false],
+  ['/srv/**/x.log', '/srv/.a/x.log', false],
+  ['**/x.log', 'x.log', true],
+  ['**/x.log', 'a/b/x.log', true],
+  ['**', 'a', true],
+  ['**', '', false],
+  ['**', '.ssh', false],
   ['/srv/**/*.log', '/srv/a/.x.log', false],
   ['/srv/**/.cache/*', '/srv/a/.cache/b', true],
-  ['/srv/**/**', '/srv/a', false],
+  ['/srv/**/**', '/srv/a', true],
+  ['/srv/**/**', '/srv', false],
   ['/srv/**/**', '/srv/a/b', true],
   ['/srv/a**', '/srv/abc', true], // inside a component ** is *
   ['/srv/a**', '/srv/a/b', false],
