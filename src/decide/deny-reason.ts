@@ -55,7 +55,7 @@ export const DENY_REASONS = {
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',
-  'unsafe-environment': 'NODE_OPTIONS, NODE_PATH, LD_PRELOAD or LD_LIBRARY_PATH was set for the dispatcher',
+  'unsafe-environment': 'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher',
   'internal-error': 'an unexpected error; the request is denied',
 } as const;
 
