@@ -47,6 +47,7 @@ function fullDecisionRecord(session: string, request: Request, decision: Decisio
       record.argv = plan.argv;
       if (plan.cwd !== null) record.cwd = plan.cwd;
       if (!plan.supervise) record.handoff = 'execve';
+      if (plan.dryRun) record.dry_run = true;
     } else if (plan.kind === 'receive') {
       record.receive = { dir: plan.dir, name: plan.name };
     } else {
@@ -71,6 +72,7 @@ export function learnRecord(session: string, request: Request, would: Decision |
   delete record.receive;
   delete record.relay;
   delete record.handoff;
+  delete record.dry_run;
   delete record.reason;
   delete record.detail;
   record.decision = 'learn';
