@@ -8,17 +8,18 @@
  * reports the missing file as it would have.
  *
  * The work is bounded whatever the client sends or the tree holds: each segment is matched by
- * decide/pattern.ts (linear in the name), at most MAX_WILDCARD_MATCHES names come out, at most
- * MAX_NAMES_READ directory entries are read, and the whole expansion stops at a deadline.
+ * decide/pattern.ts (linear in the name), and one budget spans all the wildcards of a request
+ * (a pull may name 4000 of them): at most MAX_WILDCARD_MATCHES names come out, at most
+ * MAX_NAMES_READ directory entries are read, and the expansion stops at a deadline.
  */
 import { opendirSync, statSync } from 'node:fs';
 import { compileNamePattern, matchPattern } from '../decide/pattern.js';
 
-/** At most this many names from one pattern; more is refused (an argument flood). */
+/** At most this many names from the wildcards of one request; more is refused (an argument flood). */
 export const MAX_WILDCARD_MATCHES = 10_000;
-/** At most this many directory entries read for one pattern (a wildcard in every segment over a huge tree). */
+/** At most this many directory entries read for one request (a wildcard in every segment over a huge tree). */
 export const MAX_NAMES_READ = 200_000;
-/** Wall-clock budget of one pattern's expansion. */
+/** Wall-clock budget of one request's expansions. */
 export const WILDCARD_DEADLINE_MS = 2_000;
 
 export type Expansion = { ok: true; paths: string[] } | { ok: false; bound: 'matches' | 'names-read' | 'time'; detail: string };
@@ -31,22 +32,40 @@ export interface ExpansionLimits {
   clock?: () => number;
 }
 
+/** What the expansions of one request may still use; create one per request and pass it to each. */
+export class ExpansionBudget {
+  readonly maxMatches: number;
+  readonly maxNamesRead: number;
+  readonly deadlineMs: number;
+  readonly clock: () => number;
+  readonly started: number;
+  matches = 0;
+  namesRead = 0;
+
+  constructor(limits: ExpansionLimits = {}) {
+    this.maxMatches = limits.maxMatches ?? MAX_WILDCARD_MATCHES;
+    this.maxNamesRead = limits.maxNamesRead ?? MAX_NAMES_READ;
+    this.deadlineMs = limits.deadlineMs ?? WILDCARD_DEADLINE_MS;
+    this.clock = limits.clock ?? (() => performance.now());
+    this.started = this.clock();
+  }
+
+  late(): boolean {
+    return this.clock() - this.started > this.deadlineMs;
+  }
+}
+
 /** Relative paths under `root` that `pattern` (relative, "/"-separated) names, or which bound it hit. */
-export function expandInRoot(root: string, pattern: string, limits: ExpansionLimits = {}): Expansion {
-  const maxMatches = limits.maxMatches ?? MAX_WILDCARD_MATCHES;
-  const maxNamesRead = limits.maxNamesRead ?? MAX_NAMES_READ;
-  const deadlineMs = limits.deadlineMs ?? WILDCARD_DEADLINE_MS;
-  const clock = limits.clock ?? (() => performance.now());
-  const started = clock();
-  let namesRead = 0;
+export function expandInRoot(root: string, pattern: string, budget: ExpansionBudget = new ExpansionBudget()): Expansion {
   const over = (bound: 'matches' | 'names-read' | 'time'): Expansion => ({
     ok: false,
     bound,
     detail:
-      bound === 'matches' ? `${pattern} matches more than ${maxMatches} names`
-      : bound === 'names-read' ? `${pattern} needs more than ${maxNamesRead} directory entries read`
-      : `${pattern} was still expanding after ${deadlineMs} ms (${namesRead} entries read)`,
+      bound === 'matches' ? `${pattern}: the wildcards match more than ${budget.maxMatches} names`
+      : bound === 'names-read' ? `${pattern}: the wildcards need more than ${budget.maxNamesRead} directory entries read`
+      : `${pattern}: the wildcards were still expanding after ${budget.deadlineMs} ms (${budget.namesRead} entries read)`,
   });
+  if (budget.late()) return over('time');
 
   const trailingSlash = pattern.endsWith('/');
   const segments = pattern.split('/').filter((s) => s !== '' && s !== '.');
@@ -66,8 +85,8 @@ export function expandInRoot(root: string, pattern: string, limits: ExpansionLim
         const handle = opendirSync(dir);
         try {
           for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
-            if (++namesRead > maxNamesRead) return over('names-read');
-            if ((namesRead & 1023) === 0 && clock() - started > deadlineMs) return over('time');
+            if (++budget.namesRead > budget.maxNamesRead) return over('names-read');
+            if ((budget.namesRead & 1023) === 0 && budget.late()) return over('time');
             entries.push(entry.name);
           }
         } finally {
@@ -77,12 +96,12 @@ export function expandInRoot(root: string, pattern: string, limits: ExpansionLim
         continue;
       }
       for (const name of entries.sort()) {
-        if (clock() - started > deadlineMs) return over('time');
+        if (budget.late()) return over('time');
         if (!matchPattern(compiled, name)) continue;
         const path = prefix === '' ? name : `${prefix}/${name}`;
         if ((!last || trailingSlash) && !isDirectory(`${root}/${path}`)) continue;
         next.push(path);
-        if (next.length > maxMatches) return over('matches');
+        if (++budget.matches > budget.maxMatches) return over('matches');
       }
     }
     matches = next;

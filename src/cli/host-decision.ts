@@ -5,7 +5,7 @@
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from '../act/confine-check.js';
-import { expandInRoot } from '../act/expand-wildcards.js';
+import { ExpansionBudget, expandInRoot } from '../act/expand-wildcards.js';
 import { gatherHostFacts } from '../act/rsync-features.js';
 import { decide, type Decision } from '../decide/decide.js';
 import { joinUnder } from '../decide/rsync/confine.js';
@@ -20,9 +20,11 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   const { root, wildcards } = decision.plan.confine;
   const argv = [...decision.plan.argv];
   const paths = [...decision.plan.confine.paths];
+  // One budget for all the wildcards: a pull may send thousands of them.
+  const budget = new ExpansionBudget();
   // Right to left, so earlier indexes stay valid as operands turn into several.
   for (const { argvIndex, pattern } of [...wildcards].sort((a, b) => b.argvIndex - a.argvIndex)) {
-    const expansion = expandInRoot(root, pattern);
+    const expansion = expandInRoot(root, pattern, budget);
     if (!expansion.ok) {
       // Too many names is an argument flood, as before; too much work is its own reason.
       const reason = expansion.bound === 'matches' ? 'tokenize-too-many-words' : 'rsync-wildcard-too-costly';

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expandInRoot } from '../../src/act/expand-wildcards.js';
+import { ExpansionBudget, expandInRoot } from '../../src/act/expand-wildcards.js';
 
 let root: string;
 
@@ -60,7 +60,14 @@ describe('expandInRoot is bounded', () => {
     // A clock that jumps 1 s per reading: the deadline passes on the first names.
     ['time', { deadlineMs: 1500, clock: jumpingClock() }, 'time'],
   ] as const)('by %s', (_, limits, bound) => {
-    expect(expandInRoot(wide, '*', limits)).toMatchObject({ ok: false, bound });
+    expect(expandInRoot(wide, '*', new ExpansionBudget(limits))).toMatchObject({ ok: false, bound });
+  });
+
+  it('with one budget across the wildcards of a request (a pull may send 4000 of them)', () => {
+    const budget = new ExpansionBudget({ maxNamesRead: 120 });
+    expect(expandInRoot(wide, 'f00*', budget)).toMatchObject({ ok: true });
+    expect(expandInRoot(wide, 'f01*', budget)).toMatchObject({ ok: true });
+    expect(expandInRoot(wide, 'f02*', budget)).toMatchObject({ ok: false, bound: 'names-read' });
   });
 
   it('matches a crafted ?*?*...Z pattern against long names in milliseconds (issue 14: over 60 s)', () => {
