@@ -30,10 +30,13 @@ const CODE_LOADING_NAMES = new Set([
 const LOCALE_VARIABLE = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
 const LOCALE_NAME = /^[A-Za-z0-9_.@:+-]*$/;
 
+/** A convention of Node applications that Node itself never reads; servers set it globally. */
+const NOT_READ_BY_NODE = new Set(['NODE_ENV']);
+
 /** Variables of `env` that change what our process loads or trusts, sorted. */
 export function unsafeVariablesSet(env: NodeJS.ProcessEnv): string[] {
   return Object.keys(env)
-    .filter((name) => CODE_LOADING_PREFIXES.test(name) || CODE_LOADING_NAMES.has(name) || (LOCALE_VARIABLE.test(name) && !LOCALE_NAME.test(env[name] ?? '')))
+    .filter((name) => (CODE_LOADING_PREFIXES.test(name) && !NOT_READ_BY_NODE.has(name)) || CODE_LOADING_NAMES.has(name) || (LOCALE_VARIABLE.test(name) && !LOCALE_NAME.test(env[name] ?? '')))
     .sort();
 }
 

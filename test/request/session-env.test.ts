@@ -15,6 +15,8 @@ const SESSION: NodeJS.ProcessEnv = {
   PWD: '/home/backup', SHLVL: '1', _: '/usr/local/bin/ssh-dispatch', TMPDIR: '/tmp/user/34', http_proxy: 'http://proxy:3128',
   // What a login shell's rc files export (the lab's root has these).
   PYENV_ROOT: '/root/.pyenv', PYENV_SHELL: 'bash', EDITOR: 'vi',
+  // A convention of Node applications (/etc/environment on their servers); Node never reads it.
+  NODE_ENV: 'production',
 };
 
 describe('unsafeVariablesSet', () => {
