@@ -29,7 +29,7 @@ export type Tokenized =
       words: string[];
       /**
        * Words with unquoted glob characters (* ? [), which a shell would have expanded: index →
-       * a micromatch pattern in which the quoted and escaped characters are escaped. Only an
+       * a pattern (decide/pattern.ts) in which the quoted and escaped characters are escaped. Only an
        * rsync pull operand may carry one (rsync clients send `host:'logs/*.gz'` unescaped).
        */
       globs: ReadonlyMap<number, string>;
@@ -81,7 +81,7 @@ export function tokenize(command: string): Tokenized {
   // Words in which a glob character was escaped: shell-quote returns those as glob objects.
   const escapedGlob = new Set<number>();
   let word = '';
-  // The same word as a micromatch pattern: literal characters escaped, unquoted globs bare.
+  // The same word as a pattern: literal characters escaped, unquoted globs bare.
   let pattern = '';
   let globbed = false;
   let inWord = false;
@@ -217,7 +217,11 @@ function crossCheckWithShellQuote(command: string, words: string[], globWords: S
   return null;
 }
 
-/** Characters micromatch reads as syntax; escaped in a pattern where they are literal. */
+/**
+ * Characters escaped where they are literal. decide/pattern.ts reads only * ? [ ] as syntax, but
+ * a backslash before any character means that character, so escaping micromatch's old set too
+ * costs nothing and keeps patterns the same for both readers.
+ */
 const MICROMATCH_SPECIAL = /[\\*?[\]{}()!+@|]/g;
 
 function hex4(char: string): string {
