@@ -6,60 +6,114 @@
  *
  * Like sh without nullglob, a pattern that matches nothing is passed on as it is, so rsync
  * reports the missing file as it would have.
+ *
+ * The work is bounded whatever the client sends or the tree holds: each segment is matched by
+ * decide/pattern.ts (linear in the name), and one budget spans all the wildcards of a request
+ * (a pull may name 4000 of them): at most MAX_WILDCARD_MATCHES names come out, at most
+ * MAX_NAMES_READ directory entries are read, and the expansion stops at a deadline.
  */
-import { readdirSync, statSync } from 'node:fs';
-import micromatch from 'micromatch';
+import { opendirSync, statSync } from 'node:fs';
+import { compileNamePattern, matchPattern } from '../decide/pattern.js';
 
-/** At most this many names from one pattern; more is refused (an argument flood). */
+/** At most this many names from the wildcards of one request; more is refused (an argument flood). */
 export const MAX_WILDCARD_MATCHES = 10_000;
+/** At most this many directory entries read for one request (a wildcard in every segment over a huge tree). */
+export const MAX_NAMES_READ = 200_000;
+/** Wall-clock budget of one request's expansions. */
+export const WILDCARD_DEADLINE_MS = 2_000;
 
-const MATCH = { dot: false, nonegate: true, noext: true, nobrace: true } as const;
+export type Expansion = { ok: true; paths: string[] } | { ok: false; bound: 'matches' | 'names-read' | 'time'; detail: string };
 
-function hasUnescapedGlob(segment: string): boolean {
-  for (let i = 0; i < segment.length; i++) {
-    if (segment[i] === '\\') i++;
-    else if ('*?['.includes(segment[i]!)) return true;
+export interface ExpansionLimits {
+  maxMatches?: number;
+  maxNamesRead?: number;
+  deadlineMs?: number;
+  /** Milliseconds, monotonic; tests give a clock that jumps. */
+  clock?: () => number;
+}
+
+/** What the expansions of one request may still use; create one per request and pass it to each. */
+export class ExpansionBudget {
+  readonly maxMatches: number;
+  readonly maxNamesRead: number;
+  readonly deadlineMs: number;
+  readonly clock: () => number;
+  readonly started: number;
+  matches = 0;
+  namesRead = 0;
+
+  constructor(limits: ExpansionLimits = {}) {
+    this.maxMatches = limits.maxMatches ?? MAX_WILDCARD_MATCHES;
+    this.maxNamesRead = limits.maxNamesRead ?? MAX_NAMES_READ;
+    this.deadlineMs = limits.deadlineMs ?? WILDCARD_DEADLINE_MS;
+    this.clock = limits.clock ?? (() => performance.now());
+    this.started = this.clock();
   }
-  return false;
+
+  late(): boolean {
+    return this.clock() - this.started > this.deadlineMs;
+  }
 }
 
-function unescape(segment: string): string {
-  return segment.replace(/\\(.)/g, '$1');
-}
+/** Relative paths under `root` that `pattern` (relative, "/"-separated) names, or which bound it hit. */
+export function expandInRoot(root: string, pattern: string, budget: ExpansionBudget = new ExpansionBudget()): Expansion {
+  const over = (bound: 'matches' | 'names-read' | 'time'): Expansion => ({
+    ok: false,
+    bound,
+    detail:
+      bound === 'matches' ? `${pattern}: the wildcards match more than ${budget.maxMatches} names`
+      : bound === 'names-read' ? `${pattern}: the wildcards need more than ${budget.maxNamesRead} directory entries read`
+      : `${pattern}: the wildcards were still expanding after ${budget.deadlineMs} ms (${budget.namesRead} entries read)`,
+  });
+  if (budget.late()) return over('time');
 
-/** Relative paths under `root` that `pattern` (relative, "/"-separated) names; null when too many. */
-export function expandInRoot(root: string, pattern: string): string[] | null {
   const trailingSlash = pattern.endsWith('/');
   const segments = pattern.split('/').filter((s) => s !== '' && s !== '.');
   let matches: string[] = [''];
   for (const [i, segment] of segments.entries()) {
     const last = i === segments.length - 1;
+    const compiled = compileNamePattern(segment);
     const next: string[] = [];
     for (const prefix of matches) {
-      const dir = prefix === '' ? root : `${root}/${prefix}`;
-      if (!hasUnescapedGlob(segment)) {
-        next.push(prefix === '' ? unescape(segment) : `${prefix}/${unescape(segment)}`);
+      if (compiled.kind === 'literal') {
+        next.push(prefix === '' ? compiled.text : `${prefix}/${compiled.text}`);
         continue;
       }
-      let entries: string[];
+      const dir = prefix === '' ? root : `${root}/${prefix}`;
+      const entries: string[] = [];
       try {
-        entries = readdirSync(dir);
+        const handle = opendirSync(dir);
+        try {
+          for (let entry = handle.readSync(); entry !== null; entry = handle.readSync()) {
+            if (++budget.namesRead > budget.maxNamesRead) return over('names-read');
+            if ((budget.namesRead & 1023) === 0 && budget.late()) return over('time');
+            entries.push(entry.name);
+          }
+        } finally {
+          handle.closeSync();
+        }
       } catch {
         continue;
       }
       for (const name of entries.sort()) {
-        if (!micromatch.isMatch(name, segment, MATCH)) continue;
+        if (budget.late()) return over('time');
+        if (!matchPattern(compiled, name)) continue;
         const path = prefix === '' ? name : `${prefix}/${name}`;
         if ((!last || trailingSlash) && !isDirectory(`${root}/${path}`)) continue;
         next.push(path);
-        if (next.length > MAX_WILDCARD_MATCHES) return null;
+        if (++budget.matches > budget.maxMatches) return over('matches');
       }
     }
     matches = next;
   }
   const found = matches.filter((m) => m !== '' && exists(`${root}/${m}`));
-  if (found.length === 0) return [unescape(pattern)];
-  return found.map((m) => (trailingSlash ? `${m}/` : m));
+  if (found.length === 0) return { ok: true, paths: [unescape(pattern)] };
+  return { ok: true, paths: found.map((m) => (trailingSlash ? `${m}/` : m)) };
+}
+
+/** The pattern as sh passes on a glob that matched nothing: its escapes taken out. */
+function unescape(pattern: string): string {
+  return pattern.replace(/\\(.)/g, '$1');
 }
 
 function isDirectory(path: string): boolean {

@@ -6,7 +6,7 @@
  */
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import micromatch from 'micromatch';
+import { compilePattern, matchPattern } from '../decide/pattern.js';
 import type { ReceivePlan } from '../decide/plan.js';
 import { CLIENT_NAME } from '../decide/receive-rule.js';
 
@@ -16,7 +16,7 @@ export function pruneUploads(dir: string, keep: number, retention: ReceivePlan['
   for (const name of readdirSync(dir)) {
     if (name.startsWith('.')) continue;
     const byTemplate = template.test(name);
-    const byClient = retention.clientName !== null && CLIENT_NAME.test(name) && micromatch.isMatch(name, retention.clientName, { dot: false, nonegate: true });
+    const byClient = retention.clientName !== null && CLIENT_NAME.test(name) && matchPattern(compilePattern(retention.clientName), name);
     if (!byTemplate && !byClient) continue;
     try {
       const stats = lstatSync(join(dir, name));

@@ -5,7 +5,15 @@
  */
 import type { Decision } from '../decide/decide.js';
 import type { ClientAddress, Request } from '../request/request.js';
-import { boundedCommand } from './escape.js';
+import { sha256 } from '../lazy-builtins.js';
+import { boundedCommand, toLogLine } from './escape.js';
+
+/**
+ * No record's log line is longer than this, whatever the client sent: a 35-byte pull of `many/*`
+ * expanded to a 660 KB argv once (issue 14), and a log that a client can inflate at will is a log
+ * nobody reads and a disk that fills.
+ */
+export const MAX_RECORD_BYTES = 16 * 1024;
 
 export type DecisionRecord = Record<string, unknown> & { event: 'decision'; decision: 'allow' | 'deny' | 'learn' };
 
@@ -15,6 +23,10 @@ export function formatClient(client: ClientAddress | null): string | null {
 }
 
 export function decisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
+  return boundRecord(fullDecisionRecord(session, request, decision));
+}
+
+function fullDecisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
   const record: DecisionRecord = {
     ts: request.now.toISOString(),
     event: 'decision',
@@ -35,6 +47,7 @@ export function decisionRecord(session: string, request: Request, decision: Deci
       record.argv = plan.argv;
       if (plan.cwd !== null) record.cwd = plan.cwd;
       if (!plan.supervise) record.handoff = 'execve';
+      if (plan.dryRun) record.dry_run = true;
     } else if (plan.kind === 'receive') {
       record.receive = { dir: plan.dir, name: plan.name };
     } else {
@@ -52,18 +65,19 @@ export function decisionRecord(session: string, request: Request, decision: Deci
  * decided; nothing runs. `ssh-dispatch suggest` turns these into rules.
  */
 export function learnRecord(session: string, request: Request, would: Decision | null): DecisionRecord {
-  const record = decisionRecord(session, request, would ?? { decision: 'deny', reason: 'policy-unloadable', detail: '', words: null, trace: [] });
+  const record = fullDecisionRecord(session, request, would ?? { decision: 'deny', reason: 'policy-unloadable', detail: '', words: null, trace: [] });
   delete record.rule;
   delete record.rule_at;
   delete record.argv;
   delete record.receive;
   delete record.relay;
   delete record.handoff;
+  delete record.dry_run;
   delete record.reason;
   delete record.detail;
   record.decision = 'learn';
   record.would = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
-  return record;
+  return boundRecord(record);
 }
 
 export interface EndFacts {
@@ -94,7 +108,7 @@ export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space'
 export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';
 
 export function endRecord(session: string, identity: string, now: Date, facts: EndFacts): Record<string, unknown> {
-  return {
+  return boundRecord({
     ts: now.toISOString(),
     event: 'end',
     session,
@@ -112,5 +126,72 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
-  };
+  });
+}
+
+/**
+ * The record, cut to MAX_RECORD_BYTES as a log line. Fields are cut longest first, to ever
+ * smaller sizes, until the line fits: a string keeps its head and gains `<field>_bytes` and
+ * `<field>_sha256` (UTF-8 bytes and digest of the whole), an array keeps its first items and
+ * gains `<field>_count` and `<field>_sha256` (digest of the whole array as JSON), so the whole
+ * can be recognised and counted though it is not kept. Small records come back as they are.
+ */
+export function boundRecord<T extends Record<string, unknown>>(record: T): T {
+  if (lineLength(record) <= MAX_RECORD_BYTES) return record;
+  const out: Record<string, unknown> = { ...record };
+  for (let limit = MAX_RECORD_BYTES / 4; limit >= 16; limit = Math.floor(limit / 2)) {
+    const fields = Object.keys(record).sort((a, b) => lineLength(record[b]) - lineLength(record[a]));
+    for (const key of fields) {
+      const value = record[key];
+      if (lineLength(out[key]) <= limit) continue;
+      if (typeof value === 'string') {
+        out[key] = headOf(value, limit);
+        if (out[`${key}_sha256`] === undefined) {
+          out[`${key}_bytes`] = Buffer.byteLength(value, 'utf8');
+          out[`${key}_sha256`] = sha256(value, 'hex');
+        }
+      } else if (Array.isArray(value)) {
+        out[key] = headItems(value, limit);
+        out[`${key}_count`] = value.length;
+        out[`${key}_sha256`] = sha256(JSON.stringify(value), 'hex');
+      } else if (value !== null && typeof value === 'object') {
+        // receive/relay details are small by construction; if one is not, its digest stands in.
+        out[key] = { cut: true };
+        out[`${key}_sha256`] = sha256(JSON.stringify(value), 'hex');
+      }
+      if (lineLength(out) <= MAX_RECORD_BYTES) return out as T;
+    }
+  }
+  return out as T;
+}
+
+function lineLength(value: unknown): number {
+  return value === undefined ? 0 : toLogLine(value as object).length;
+}
+
+/** The longest head of `text` whose log form is at most `limit` characters. */
+function headOf(text: string, limit: number): string {
+  let cost = 2;
+  let end = 0;
+  for (const char of text) {
+    const code = char.codePointAt(0)!;
+    const width = code < 0x20 || code === 0x22 || code === 0x5c ? JSON.stringify(char).length - 2 : code < 0x7f ? 1 : char.length * 6;
+    if (cost + width > limit) break;
+    cost += width;
+    end += char.length;
+  }
+  return text.slice(0, end);
+}
+
+/** The first items of `items` whose log form, with the rest cut, stays within `limit`. */
+function headItems(items: unknown[], limit: number): unknown[] {
+  const kept: unknown[] = [];
+  let cost = 2;
+  for (const item of items) {
+    const width = lineLength(item) + 1;
+    if (cost + width > limit) break;
+    kept.push(item);
+    cost += width;
+  }
+  return kept;
 }

@@ -86,6 +86,36 @@ export function succeeded(record: AuditRecord): boolean {
   return record.event === 'end' && record.exit === 0 && ['exited', 'stored', 'closed'].includes(String(record.outcome));
 }
 
+/**
+ * A rule's successes, over records read in log order: an end record that succeeded, or the
+ * allowed decision of an execve rule (which writes no end record), but never a dry run: a stolen
+ * key's `rsync -n` exits 0 and transfers nothing, and must not keep a backup check green.
+ * The end record does not say it was a dry run; its session's decision record does.
+ */
+export class SuccessTracker {
+  private readonly dryRunSessions = new Set<string>();
+  /** Sessions whose end never came (killed dispatcher) must not grow this without end. */
+  private static readonly MAX_PENDING = 10_000;
+
+  isSuccess(record: AuditRecord): boolean {
+    if (record.event === 'decision') {
+      if (record.decision !== 'allow') return false;
+      if (record.dry_run === true) {
+        if (record.handoff !== 'execve') this.notePending(String(record.session));
+        return false;
+      }
+      return record.handoff === 'execve';
+    }
+    if (record.event === 'end' && this.dryRunSessions.delete(String(record.session))) return false;
+    return succeeded(record);
+  }
+
+  private notePending(session: string): void {
+    this.dryRunSessions.add(session);
+    if (this.dryRunSessions.size > SuccessTracker.MAX_PENDING) this.dryRunSessions.delete(this.dryRunSessions.values().next().value!);
+  }
+}
+
 export interface RuleStats {
   id: string;
   rule: string;
@@ -108,6 +138,7 @@ export class SummaryBuilder {
   private readonly stats = new Map<string, RuleStats>();
   private readonly refused = new Map<string, { count: number; reasons: Set<string> }>();
   private readonly clients = new Map<string, { id: string; first: string }>();
+  private readonly successes = new SuccessTracker();
   private records = 0;
   /** Bound on distinct refused commands kept (the least frequent are dropped past it). */
   private static readonly MAX_REFUSED = 50_000;
@@ -128,6 +159,8 @@ export class SummaryBuilder {
       const address = record.client.replace(/:[0-9]+$/, '').replace(/^\[|\]$/g, '');
       if (!this.clients.has(address)) this.clients.set(address, { id: String(record.id ?? ''), first: ts });
     }
+    // Read before the window test: a dry run's decision may fall before the window, its end inside.
+    const success = this.successes.isSuccess(record);
     if (this.since && !(Date.parse(ts) >= this.since.getTime())) return;
     this.records++;
     const id = String(record.id ?? '?');
@@ -136,7 +169,7 @@ export class SummaryBuilder {
         const stats = this.statsFor(id, String(record.rule ?? '?'));
         stats.allowed++;
         // With execve there is no end record: the allowed decision is the last word.
-        if (record.handoff === 'execve' && (stats.lastSuccess === null || ts > stats.lastSuccess)) stats.lastSuccess = ts;
+        if (success && (stats.lastSuccess === null || ts > stats.lastSuccess)) stats.lastSuccess = ts;
       } else if (record.decision === 'deny') {
         this.statsFor(id, '(denied)').denied++;
         const command = record.command === null ? '(no command)' : String(record.command ?? '');
@@ -148,9 +181,9 @@ export class SummaryBuilder {
       }
     } else if (record.event === 'end') {
       const stats = this.statsFor(id, String(record.rule ?? '?'));
-      if (succeeded(record)) {
+      if (success) {
         if (stats.lastSuccess === null || ts > stats.lastSuccess) stats.lastSuccess = ts;
-      } else {
+      } else if (!succeeded(record)) {
         stats.failed++;
       }
       stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;

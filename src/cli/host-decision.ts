@@ -5,7 +5,7 @@
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from '../act/confine-check.js';
-import { expandInRoot, MAX_WILDCARD_MATCHES } from '../act/expand-wildcards.js';
+import { ExpansionBudget, expandInRoot } from '../act/expand-wildcards.js';
 import { gatherHostFacts } from '../act/rsync-features.js';
 import { decide, type Decision } from '../decide/decide.js';
 import { joinUnder } from '../decide/rsync/confine.js';
@@ -20,12 +20,17 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   const { root, wildcards } = decision.plan.confine;
   const argv = [...decision.plan.argv];
   const paths = [...decision.plan.confine.paths];
+  // One budget for all the wildcards: a pull may send thousands of them.
+  const budget = new ExpansionBudget();
   // Right to left, so earlier indexes stay valid as operands turn into several.
   for (const { argvIndex, pattern } of [...wildcards].sort((a, b) => b.argvIndex - a.argvIndex)) {
-    const found = expandInRoot(root, pattern);
-    if (found === null) {
-      return { decision: 'deny', reason: 'tokenize-too-many-words', detail: `rule ${decision.rule.name}: ${pattern} matches more than ${MAX_WILDCARD_MATCHES} names`, words: decision.words, trace: decision.trace };
+    const expansion = expandInRoot(root, pattern, budget);
+    if (!expansion.ok) {
+      // Too many names is an argument flood, as before; too much work is its own reason.
+      const reason = expansion.bound === 'matches' ? 'tokenize-too-many-words' : 'rsync-wildcard-too-costly';
+      return { decision: 'deny', reason, detail: `rule ${decision.rule.name}: ${expansion.detail}`, words: decision.words, trace: decision.trace };
     }
+    const found = expansion.paths;
     argv.splice(argvIndex, 1, ...found);
     paths.push(...found.map((path) => joinUnder(root, path.split('/').filter(Boolean))));
   }

@@ -1,6 +1,6 @@
 /** `ssh-dispatch status`: a monitoring check in the Nagios plugin conventions. */
 import { auditFiles, readRecords } from '../audit/read.js';
-import { evaluateStatus, parseSpan, succeeded } from '../audit/review.js';
+import { evaluateStatus, parseSpan, SuccessTracker } from '../audit/review.js';
 import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
 
@@ -15,7 +15,8 @@ performance data, and the plugin exit status:
   2 CRITICAL  some rule has not succeeded within --critical (default: twice --stale), or never
   3 UNKNOWN   the policy or the log cannot be read, or there is nothing to check
 A success is an end record with exit 0 (a program, an upload stored, a relay closed cleanly),
-or an allowed decision of an execve rule (which writes no end record).
+or an allowed decision of an execve rule (which writes no end record); an rsync dry run
+(-n, --dry-run) never is.
 
   --stale SPAN      such as 26h for a nightly job (s, m, h, d, w)`;
 
@@ -49,10 +50,10 @@ export async function runStatus(args: string[]): Promise<number> {
     .filter(({ rule }) => !values.rule || values.rule.includes(rule));
   const lastSuccess = new Map<string, string>();
   const stats = { skipped: 0 };
+  const successes = new SuccessTracker();
   try {
     for await (const record of readRecords(auditFiles(path, values.rotated ?? false), stats)) {
-      const success = succeeded(record) || (record.event === 'decision' && record.decision === 'allow' && record.handoff === 'execve');
-      if (!success) continue;
+      if (!successes.isSuccess(record)) continue;
       const key = `${String(record.id)}\0${String(record.rule)}`;
       const ts = String(record.ts);
       if ((lastSuccess.get(key) ?? '') < ts) lastSuccess.set(key, ts);

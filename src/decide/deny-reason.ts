@@ -43,6 +43,7 @@ export const DENY_REASONS = {
   'rsync-path-escapes-root': "a path that leads out of the rule's root",
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',
+  'rsync-wildcard-too-costly': 'expanding a pull wildcard read more than 200000 directory entries or took longer than 2 s',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules
@@ -54,7 +55,7 @@ export const DENY_REASONS = {
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',
-  'unsafe-environment': 'NODE_OPTIONS, NODE_PATH, LD_PRELOAD or LD_LIBRARY_PATH was set for the dispatcher',
+  'unsafe-environment': 'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher',
   'internal-error': 'an unexpected error; the request is denied',
 } as const;
 

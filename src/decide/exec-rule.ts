@@ -1,21 +1,24 @@
 /**
- * exec rules: the client's words against the rule's pattern, one micromatch glob per word.
+ * exec rules: the client's words against the rule's pattern, one pattern word per word
+ * (decide/pattern.ts says what a pattern word matches).
  *
- * A pattern word without glob characters must equal the client's word. A glob word must match
- * by micromatch, and in addition (THREATS.md 3.17):
+ * A pattern word without wildcards must equal the client's word. A glob word must match, and in
+ * addition (THREATS.md 3.17):
  * - never a word starting with "-" unless the pattern word does, so `tar -C /srv *` cannot be
  *   fed `--use-compress-program=...` (GNU getopt also accepts unique prefixes of long options,
  *   so refusing known-bad options by name would not be enough);
- * - never a word with a ".." path segment, so `/srv/data/*` cannot reach `/srv/data/../x` by
- *   some pattern that happens to let "/" through (`**`, extglobs).
+ * - never a word with a ".." path segment, so `/srv/data/*` cannot reach `/srv/data/../x`
+ *   whatever the pattern spells literally.
  */
-import micromatch from 'micromatch';
 import type { ExecRule } from '../policy/schema.js';
+import { compilePattern, matchPattern } from './pattern.js';
 
 export type WordsMatch = { ok: true } | { ok: false; why: string };
 
-const MATCH_OPTIONS = { dot: false, nonegate: true, nocase: false } as const;
-/** Characters that make a pattern word a glob rather than a literal (micromatch syntax). */
+/**
+ * Characters that made a word a micromatch glob. Still what a `program` may not hold (a path,
+ * not a pattern), and what `check` looks for in words that were read differently before.
+ */
 export const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 
 export function matchExecWords(rule: ExecRule, words: readonly string[]): WordsMatch {
@@ -30,9 +33,10 @@ export function matchExecWords(rule: ExecRule, words: readonly string[]): WordsM
   return { ok: true };
 }
 
-function mismatch(pattern: string, word: string): string | null {
-  if (!GLOB_CHARACTERS.test(pattern)) return word === pattern ? null : `not "${pattern}"`;
-  if (word.startsWith('-') && !pattern.startsWith('-')) return `an option cannot match the glob "${pattern}"`;
-  if (word.split('/').includes('..')) return `".." cannot match the glob "${pattern}"`;
-  return micromatch.isMatch(word, pattern, MATCH_OPTIONS) ? null : `does not match "${pattern}"`;
+function mismatch(source: string, word: string): string | null {
+  const pattern = compilePattern(source);
+  if (pattern.kind === 'literal') return word === pattern.text ? null : `not "${source}"`;
+  if (word.startsWith('-') && !source.startsWith('-')) return `an option cannot match the glob "${source}"`;
+  if (word.split('/').includes('..')) return `".." cannot match the glob "${source}"`;
+  return matchPattern(pattern, word) ? null : `does not match "${source}"`;
 }

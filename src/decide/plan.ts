@@ -19,6 +19,8 @@ export interface ExecPlan {
   umask: number | null;
   timeoutMs: number | null;
   supervise: boolean;
+  /** rsync rules: the client asked for a dry run (-n, --dry-run), so nothing is transferred and it is no backup. */
+  dryRun?: boolean;
   /**
    * Paths that must still resolve inside `root` on disk when the program starts (rsync rules):
    * the decision checked them lexically, act/confine-check.ts checks the symlinks.

@@ -4,10 +4,10 @@
  * The name comes from the rule's template, or from the client when the rule's client-name glob
  * allows it; either way it is a plain basename, never a path (THREATS.md 3.16).
  */
-import micromatch from 'micromatch';
 import type { ReceiveRule } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import type { DenyReason } from './deny-reason.js';
+import { compilePattern, matchPattern } from './pattern.js';
 import type { ReceivePlan } from './plan.js';
 
 /** A client-chosen name: no dot first (no .ssh, no temp names), no slash, nothing a shell reads. */
@@ -116,6 +116,6 @@ export function matchReceive(rule: ReceiveRule, words: readonly string[], reques
   if (!CLIENT_NAME.test(name) || Buffer.byteLength(name) > 255) {
     return refuse(`${JSON.stringify(name)} is not a plain file name (letters, digits and . _ + -, not starting with a dot, at most 255 bytes)`);
   }
-  if (!micromatch.isMatch(name, rule.clientName, { dot: false, nonegate: true })) return refuse(`${JSON.stringify(name)} does not match client-name ${JSON.stringify(rule.clientName)}`);
+  if (!matchPattern(compilePattern(rule.clientName), name)) return refuse(`${JSON.stringify(name)} does not match client-name ${JSON.stringify(rule.clientName)}`);
   return plan(rule, name, request, expect);
 }

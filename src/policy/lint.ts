@@ -12,8 +12,8 @@
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
-import micromatch from 'micromatch';
-import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
+import { compilePattern, isGlob, matchPattern } from '../decide/pattern.js';
+import { lintPatternWords } from './lint-patterns.js';
 import { programKind, readsOrWritesFiles } from './programs.js';
 import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
 import { localDate } from './units.js';
@@ -43,7 +43,9 @@ function execCovers(earlier: ExecRule, later: ExecRule): boolean {
     const other = later.pattern[i]!;
     if (word === other) return true;
     // A literal later word is covered by an earlier glob that matches it (options aside).
-    return GLOB_CHARACTERS.test(word) && !GLOB_CHARACTERS.test(other) && !(other.startsWith('-') && !word.startsWith('-')) && micromatch.isMatch(other, word, { dot: false, nonegate: true });
+    const glob = compilePattern(word);
+    const literal = compilePattern(other);
+    return glob.kind === 'glob' && literal.kind === 'literal' && !(literal.text.startsWith('-') && !word.startsWith('-')) && !literal.text.split('/').includes('..') && matchPattern(glob, literal.text);
   });
 }
 
@@ -59,6 +61,11 @@ function shadowedBy(earlier: Rule, later: Rule): boolean {
   return false;
 }
 
+/** Whether a pattern word holds a wildcard under decide/pattern.ts (`(`, `|`, `{` no longer do). */
+function hasWildcard(word: string): boolean {
+  return isGlob(compilePattern(word));
+}
+
 /**
  * Where a glob word of an exec pattern can point, under the matcher's contract (`*`, `?`, `[..]`:
  * one non-empty path component not starting with "."; `**`: any number of components):
@@ -70,9 +77,9 @@ function shadowedBy(earlier: Rule, later: Rule): boolean {
  *   `logs/**`), which is as far as the rule's author meant it to reach.
  */
 function globReach(word: string): 'any' | 'top' | 'cwd' | null {
-  if (!GLOB_CHARACTERS.test(word)) return null;
+  if (!hasWildcard(word)) return null;
   const components = word.split('/');
-  if (word.startsWith('/')) return GLOB_CHARACTERS.test(components[1] ?? '') ? 'top' : null;
+  if (word.startsWith('/')) return hasWildcard(components[1] ?? '') ? 'top' : null;
   if (components[0]!.includes('**')) return 'any';
   return word === '*' ? 'cwd' : null;
 }
@@ -82,7 +89,7 @@ function lintExec(rule: ExecRule): Finding[] {
   const where = rule.where;
   const kind = programKind(rule.program);
   const name = rule.program.split('/').pop()!;
-  const globs = rule.pattern.flatMap((word, i) => (GLOB_CHARACTERS.test(word) ? [{ word, i }] : []));
+  const globs = rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, i }] : []));
   if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
     const what = {
       shell: 'a shell, for which words are a program',
@@ -139,7 +146,7 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
 }
 
 export function lintPolicy(policy: Policy, now: Date): Finding[] {
-  return [...policy.identities.values()].flatMap((identity) => lintIdentity(identity, now));
+  return [...policy.identities.values()].flatMap((identity) => [...lintIdentity(identity, now), ...lintPatternWords(identity)]);
 }
 
 /** Directories a write rule stores into: rsync roots it may push to, receive directories. */

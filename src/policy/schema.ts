@@ -74,7 +74,7 @@ export interface RuleBase {
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';
-  /** One micromatch glob per word of the client's command. */
+  /** One pattern per word of the client's command (decide/pattern.ts). */
   pattern: string[];
   /** Absolute path of what runs. */
   program: string;

@@ -7,11 +7,37 @@ import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fingerprintsFromUserAuth, parseSshConnection, type Request } from './request.js';
 
-/** Variables that change what code Node or the dynamic loader runs before our first line. */
-const CODE_LOADING_VARIABLES = ['NODE_OPTIONS', 'NODE_PATH', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+/**
+ * Variables read before our first line, or by the libraries our process runs, that can load
+ * code, write files or change what TLS and DNS trust: the dynamic loader (LD_AUDIT, LD_PRELOAD),
+ * glibc (GLIBC_TUNABLES, GCONV_PATH loads shared objects, MALLOC_TRACE writes a file), OpenSSL
+ * (OPENSSL_CONF loads modules), libuv, ICU, c-ares and Node (NODE_OPTIONS, NODE_COMPILE_CACHE,
+ * NODE_REDIRECT_WARNINGS writes a file). Whole prefixes, because each release of these adds names.
+ *
+ * Not an allow-list of what sshd sets, though that was the first choice (issue 14): sshd runs
+ * `command=` through the account's login shell, whose rc files export whatever the account uses
+ * (the test lab's root exports PYENV_*), and pam_env adds /etc/environment; refusing every
+ * unknown name would refuse every session of such accounts for no gain, since only these
+ * families are read by our process. glibc's list for setuid programs (unsecvars.h) is the source
+ * of the exact names; its TMPDIR is left out: pam_tmpdir sets it and we create no temp files.
+ */
+const CODE_LOADING_PREFIXES = /^(?:LD_|GLIBC_|MALLOC_|NODE_|UV_|OPENSSL_|SSL_CERT_|ICU_)/;
+const CODE_LOADING_NAMES = new Set([
+  'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TZDIR',
+  'CTLOG_FILE', 'SSLKEYLOGFILE',
+]);
+/** Locale variables a client may send (AcceptEnv LANG LC_*): a name, never a path to locale files. */
+const LOCALE_VARIABLE = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
+const LOCALE_NAME = /^[A-Za-z0-9_.@:+-]*$/;
 
+/** A convention of Node applications that Node itself never reads; servers set it globally. */
+const NOT_READ_BY_NODE = new Set(['NODE_ENV']);
+
+/** Variables of `env` that change what our process loads or trusts, sorted. */
 export function unsafeVariablesSet(env: NodeJS.ProcessEnv): string[] {
-  return CODE_LOADING_VARIABLES.filter((name) => env[name] !== undefined);
+  return Object.keys(env)
+    .filter((name) => (CODE_LOADING_PREFIXES.test(name) && !NOT_READ_BY_NODE.has(name)) || CODE_LOADING_NAMES.has(name) || (LOCALE_VARIABLE.test(name) && !LOCALE_NAME.test(env[name] ?? '')))
+    .sort();
 }
 
 export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date): Request {

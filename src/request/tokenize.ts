@@ -17,6 +17,7 @@
  */
 import { parse as shellQuoteParse } from 'shell-quote';
 import type { DenyReason } from '../decide/deny-reason.js';
+import { LOOKS_LIKE_SLASH, NORMALISES_TO_DOT_OR_SLASH } from './lookalikes.js';
 
 export const MAX_COMMAND_BYTES = 64 * 1024;
 export const MAX_WORDS = 4096;
@@ -28,7 +29,7 @@ export type Tokenized =
       words: string[];
       /**
        * Words with unquoted glob characters (* ? [), which a shell would have expanded: index →
-       * a micromatch pattern in which the quoted and escaped characters are escaped. Only an
+       * a pattern (decide/pattern.ts) in which the quoted and escaped characters are escaped. Only an
        * rsync pull operand may carry one (rsync clients send `host:'logs/*.gz'` unescaped).
        */
       globs: ReadonlyMap<number, string>;
@@ -39,12 +40,13 @@ export type Tokenized =
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f-\u009f]/;
 // Characters that render as nothing, as a space, or reorder text: they make what the admin reads
 // differ from what ran (bidi overrides, zero-width, non-ASCII spaces, BOM), and U+FFFD stands for
-// bytes that were not UTF-8. Also the look-alikes of "." and "/" (one and two dot leaders,
-// fraction and division slashes, fullwidth and small forms): on a filesystem that normalises
-// names (ZFS normalization=formKC) "．．／" is "../". Lone surrogates cannot come from the
-// environment but can from tests.
-const INVISIBLE =
-  /[\u2024\u2025\u2044\u2215\ufe52\uff0e\uff0f\u00a0\u00ad\u034f\u061c\u115f\u1160\u1680\u17b4\u17b5\u180b-\u180f\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\u3164\ufe00-\ufe0f\ufeff\uffa0\ufff9-\ufffd]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// bytes that were not UTF-8. Also the look-alikes of "." and "/" (request/lookalikes.ts): on a
+// filesystem that normalises names (ZFS normalization=formKC) "．．／" is "../". Lone surrogates
+// cannot come from the environment but can from tests.
+const INVISIBLE = new RegExp(
+  `[${NORMALISES_TO_DOT_OR_SLASH}${LOOKS_LIKE_SLASH}\\u00a0\\u00ad\\u034f\\u061c\\u115f\\u1160\\u1680\\u17b4\\u17b5\\u180b-\\u180f\\u2000-\\u200f\\u2028-\\u202f\\u205f-\\u206f\\u3000\\u3164\\ufe00-\\ufe0f\\ufeff\\uffa0\\ufff9-\\ufffd]|[\\ud800-\\udbff](?![\\udc00-\\udfff])|(?<![\\ud800-\\udbff])[\\udc00-\\udfff]`,
+  'u',
+);
 
 // What an unquoted character means to a shell, for the ones we refuse.
 const UNQUOTED_REFUSED: Record<string, DenyReason> = {
@@ -79,7 +81,7 @@ export function tokenize(command: string): Tokenized {
   // Words in which a glob character was escaped: shell-quote returns those as glob objects.
   const escapedGlob = new Set<number>();
   let word = '';
-  // The same word as a micromatch pattern: literal characters escaped, unquoted globs bare.
+  // The same word as a pattern: literal characters escaped, unquoted globs bare.
   let pattern = '';
   let globbed = false;
   let inWord = false;
@@ -215,9 +217,13 @@ function crossCheckWithShellQuote(command: string, words: string[], globWords: S
   return null;
 }
 
-/** Characters micromatch reads as syntax; escaped in a pattern where they are literal. */
+/**
+ * Characters escaped where they are literal. decide/pattern.ts reads only * ? [ ] as syntax, but
+ * a backslash before any character means that character, so escaping micromatch's old set too
+ * costs nothing and keeps patterns the same for both readers.
+ */
 const MICROMATCH_SPECIAL = /[\\*?[\]{}()!+@|]/g;
 
 function hex4(char: string): string {
-  return char.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+  return char.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
 }

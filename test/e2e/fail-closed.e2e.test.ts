@@ -49,10 +49,19 @@ describe('fail closed', () => {
     expect(existsSync(marker)).toBe(true);
   });
 
-  it.each(['NODE_PATH', 'NODE_OPTIONS', 'LD_LIBRARY_PATH'])('refuses to run with %s set, and records why', (name) => {
-    const audit = join(dir, 'audit.jsonl');
+  // Values Node and the loader accept silently, so that what is checked is our refusal. LD_AUDIT
+  // is in test/request/session-env.test.ts only: ld.so reports a missing audit library on stderr.
+  it.each([
+    ['NODE_PATH', '/nonexistent'],
     // NODE_OPTIONS must hold something Node accepts, or Node itself exits before our code runs.
-    const value = name === 'NODE_OPTIONS' ? '--no-warnings' : '/nonexistent';
+    ['NODE_OPTIONS', '--no-warnings'],
+    ['LD_LIBRARY_PATH', '/nonexistent'],
+    ['GLIBC_TUNABLES', 'glibc.malloc.perturb=0'],
+    ['OPENSSL_CONF', '/nonexistent'],
+    ['NODE_COMPILE_CACHE', '/nonexistent'],
+    ['NODE_REDIRECT_WARNINGS', '/dev/null'],
+  ])('refuses to run with %s set, and records why', (name, value) => {
+    const audit = join(dir, 'audit.jsonl');
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ [name]: value }));
     expect(result.code).toBe(126);
     expect(result.stderr).toBe('ssh-dispatch: request denied\n');

@@ -37,6 +37,10 @@ identities:
       - { name: pull, rsync: { root: ${restore}, access: read } }
       - { name: up, receive: { dir: ${join(dir, 'up')}, name: "u-{timestamp}.bin", client-name: "*.tar" } }
       - { name: hop, relay: { to: ["db.internal:22", "10.0.0.0/24:22", "[2001:db8::/64]:22"] } }
+      - { name: spool, exec: { command: "rm -rf /srv/x/spool/*", program: /bin/rm } }
+      - { name: logs, exec: { command: "cat /srv/x/logs/!(*.key)", program: /bin/cat } }
+      - { name: sql, exec: { command: ["psql", "-d", "shop", "-c", "SELECT count(*) FROM orders"], program: /usr/bin/psql } }
+      - { name: tarball, exec: { command: "sha256sum /srv/backup/backup-*-*-*-*.tar.gz", program: /usr/bin/sha256sum } }
 `,
     { mode: 0o600 },
   );
@@ -87,6 +91,13 @@ const rows: Row[] = [
   ['du -sh /srv/backup/\uff0e\uff0e', 'tokenize-invisible-character'],
   ['du -sh /srv/backup/x\u2215..\u2215etc', 'tokenize-invisible-character'],
   ['du -sh /srv/backup/\u2025', 'tokenize-invisible-character'],
+  // look-alikes whose normal form holds "." or "/" (a normalising filesystem reads "../")
+  ['du -sh /srv/backup/\ufe30/etc', 'tokenize-invisible-character'],
+  ['du -sh /srv/backup/\u2100', 'tokenize-invisible-character'],
+  ['du -sh /srv/backup/\u2101', 'tokenize-invisible-character'],
+  ['du -sh /srv/backup/\u2105', 'tokenize-invisible-character'],
+  ['du -sh /srv/backup/\u2106', 'tokenize-invisible-character'],
+  ['du -sh /srv/backup/\u2026/etc', 'tokenize-invisible-character'],
   ['rѕync --server . x', 'no-rule-matched'],
   ['ｒｓｙｎｃ --server . x', 'no-rule-matched'],
   // sizes
@@ -101,6 +112,17 @@ const rows: Row[] = [
   ['du -sh /srv/backup/x/..', 'no-rule-matched'],
   ['du -sh /srv/backup/.ssh', 'no-rule-matched'],
   ['du -sh /srv/backup/-L', 'allow'], // a path that starts with "/", never an option
+  // exec patterns: only * ? [...] ** are wildcards, never an empty or hidden name (issue 14)
+  ['rm -rf /srv/x/spool//', 'no-rule-matched'],
+  ['rm -rf /srv/x/spool/.lock', 'no-rule-matched'],
+  ['rm -rf /srv/x/spool/old', 'allow'],
+  ['cat /srv/x/logs/.htpasswd', 'no-rule-matched'],
+  ['cat /srv/x/logs/access.log', 'no-rule-matched'],
+  ["psql -d shop -c 'SELECT count(*) FROM orders; DELETE FROM orders; SELECT 1 FROM orders'", 'no-rule-matched'],
+  ["psql -d shop -c 'SELECT count(1) FROM orders; DELETE FROM orders; SELECT count(1) FROM orders'", 'no-rule-matched'],
+  ["psql -d shop -c 'SELECT count(*) FROM orders'", 'allow'],
+  [`sha256sum /srv/backup/backup-${'-'.repeat(1000)}`, 'no-rule-matched'], // 27.7 s under micromatch
+  [`sha256sum /srv/backup/backup-${'-'.repeat(4000)}`, 'no-rule-matched'],
   ['du -sh /srv/backup/x', 'allow'],
   // program choice and wrappers
   ['sh -c id', 'no-rule-matched'],
@@ -285,6 +307,33 @@ describe('a sample through the real sshd', () => {
     await lab.sshd.ssh(key, command, { input: Buffer.alloc(0) });
     const decision = lab.lastDecision();
     expect(decision.decision === 'allow' ? 'allow' : decision.reason).toBe(expected);
+  });
+});
+
+describe('bounded records, through the real sshd', () => {
+  let lab: Lab;
+  let key: ClientKey;
+  beforeAll(async () => {
+    const many = join(restore, 'many');
+    mkdirSync(many);
+    for (let i = 0; i < 10_000; i++) writeFileSync(join(many, `${'f'.repeat(50)}-${String(i).padStart(5, '0')}`), '');
+    lab = await startLab();
+    writeFileSync(join(lab.policyDir, 'main.yaml'), readPolicyWithAudit(lab), { mode: 0o600 });
+    key = await lab.sshd.newClientKey('hostile-records');
+    lab.sshd.authorize([lab.dispatchLine(key, 'h')]);
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('a 35-byte pull of many/* writes a record of at most 16 KiB (660 KB before), with the count and digest of its argv', async () => {
+    await lab.sshd.ssh(key, `rsync --server --sender ${B} . many/*`, { input: Buffer.alloc(0) });
+    const lines = readFileSync(lab.auditFile, 'utf8').trim().split('\n');
+    const line = lines.findLast((l) => l.includes('"event":"decision"'))!;
+    expect(line.length).toBeLessThanOrEqual(16 * 1024);
+    const record = JSON.parse(line) as Record<string, unknown>;
+    expect(record).toMatchObject({ decision: 'allow', rule: 'pull', argv_count: expect.any(Number), argv_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(record.argv_count as number).toBeGreaterThan(10_000);
   });
 });
 

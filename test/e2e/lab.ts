@@ -18,7 +18,9 @@ export const NODE = process.execPath;
  * trick). The identity rides in the host name slot: `rsync -e RSH -a src/ push:dst/`.
  */
 export function writeDispatchRsh(path: string, policy: string): void {
-  writeFileSync(path, `#!/bin/sh\nid="$1"; shift\nSSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" exec ${NODE} ${BUNDLE} --id "$id" --policy ${policy}\n`, { mode: 0o755 });
+  // An environment as sshd builds it, not the test runner's (whose NODE_EXTRA_CA_CERTS or
+  // SSL_CERT_FILE the dispatcher rightly refuses to start with).
+  writeFileSync(path, `#!/bin/sh\nid="$1"; shift\nexec env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" ${NODE} ${BUNDLE} --id "$id" --policy ${policy}\n`, { mode: 0o755 });
 }
 
 export interface Lab {

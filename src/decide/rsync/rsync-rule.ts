@@ -164,6 +164,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       umask: null,
       timeoutMs: null,
       supervise: rule.supervise,
+      ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
       confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
     },
