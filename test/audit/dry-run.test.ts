@@ -16,7 +16,7 @@ identities:
       - { name: nightly, rsync: { root: /srv/backup/h, access: write } }
   h2:
     rules:
-      - { name: nightly-execve, rsync: { root: /srv/backup/h2, access: write, supervise: false } }
+      - { name: nightly-execve, rsync: { root: /srv/backup/h2, access: write, supervise: false, min-free: "0" } }
 `);
 
 /** The decision and (for a supervised rule) end record of one session that exited 0. */
