@@ -13,7 +13,7 @@ const pure = [
   'request/tokenize.ts',
   'request/request.ts',
   'policy/parse.ts',
-  'policy/units.ts',
+  'values/units.ts',
   'policy/schema.ts',
   'audit/record.ts',
   'audit/escape.ts',

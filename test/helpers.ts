@@ -2,7 +2,7 @@ import { parsePolicyText } from '../src/policy/parse.js';
 import { DEFAULT_AUDIT_FILE, type Policy } from '../src/policy/schema.js';
 import type { Request } from '../src/request/request.js';
 import type { Decision } from '../src/decide/decide.js';
-import type { ExecPlan } from '../src/decide/plan.js';
+import type { ExecPlan } from '../src/rules/plan.js';
 
 /** A Policy from YAML text, as if loaded from one file; throws with the errors when it does not parse. */
 export function policyFrom(yaml: string, file = 'test.yaml'): Policy {

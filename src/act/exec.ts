@@ -10,7 +10,7 @@
  *   is no end record; the decision record is the last thing the dispatcher writes.
  */
 import { constants } from 'node:os';
-import type { ExecPlan } from '../decide/plan.js';
+import type { ExecPlan } from '../rules/plan.js';
 import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';

@@ -1,7 +1,7 @@
 /** `ssh-dispatch authorized-key`: prints the authorized_keys line for a key and an identity. */
 import { readFileSync, realpathSync } from 'node:fs';
-import { parseAddressRange } from '../decide/from.js';
-import { HOST_NAME, parsePort } from '../decide/relay-rule.js';
+import { parseAddressRange } from '../values/address.js';
+import { HOST_NAME, parsePort } from '../rules/relay/match.js';
 import { keyLine, publicKeyFrom } from '../keyline.js';
 import { NAME_PATTERN } from '../policy/schema.js';
 import { parseFlags, UsageError } from './args.js';

@@ -7,15 +7,15 @@ import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathS
 import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../audit/escape.js';
 import { childProcess } from '../lazy-builtins.js';
-import { formatPolicyError } from '../policy/errors.js';
+import { formatPolicyError } from '../values/policy-error.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
-import { probeRsync } from '../act/rsync-features.js';
-import type { RsyncFeatures } from '../decide/rsync/rsync-rule.js';
+import { probeRsync } from '../host/rsync-features.js';
+import type { RsyncFeatures } from '../rules/rsync/match.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
-import { nssAccounts } from './passwd.js';
+import { nssAccounts } from '../host/accounts.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
 export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--sshd-config FILE] [--authorized-keys FILE]...

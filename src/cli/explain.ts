@@ -5,11 +5,11 @@
 import { userInfo } from 'node:os';
 import { printable } from '../audit/escape.js';
 import type { Decision } from '../decide/decide.js';
-import { decideOnHost } from './host-decision.js';
-import { describeDenyReason } from '../decide/deny-reason.js';
-import { parseAddress } from '../decide/from.js';
+import { decideOnHost } from '../host/decide-on-host.js';
+import { describeDenyReason } from '../values/deny-reason.js';
+import { parseAddress } from '../values/address.js';
 import { loadPolicy } from '../policy/load.js';
-import { formatPolicyError } from '../policy/errors.js';
+import { formatPolicyError } from '../values/policy-error.js';
 import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { parseFlags, UsageError } from './args.js';

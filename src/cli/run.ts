@@ -7,16 +7,16 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
-import { receiveUpload } from '../act/receive.js';
-import { relay } from '../act/relay.js';
+import { receiveUpload } from '../rules/receive/carry-out.js';
+import { relay } from '../rules/relay/carry-out.js';
 import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
 import { sendToSyslog } from '../audit/syslog.js';
 import type { Decision } from '../decide/decide.js';
-import { decideOnHost, enterPlanDirectory } from './host-decision.js';
-import type { DenyReason } from '../decide/deny-reason.js';
+import { decideOnHost, enterPlanDirectory } from '../host/decide-on-host.js';
+import type { DenyReason } from '../values/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
-import { formatPolicyError } from '../policy/errors.js';
+import { formatPolicyError } from '../values/policy-error.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type SyslogSettings } from '../policy/schema.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
 

@@ -2,7 +2,7 @@
 import { accessSync, constants, createReadStream } from 'node:fs';
 import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
-import { CHILD_PATH } from '../decide/plan.js';
+import { CHILD_PATH } from '../rules/plan.js';
 import { suggestPolicy, type LearnedCommand } from '../policy/suggest.js';
 import { parseFlags, UsageError } from './args.js';
 

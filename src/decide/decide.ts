@@ -6,16 +6,16 @@
  * the rules, first match wins. Any failure to qualify is a deny with its own reason code.
  */
 import type { Identity, Policy, Rule, Where } from '../policy/schema.js';
-import { localDate } from '../policy/units.js';
+import { localDate } from '../values/units.js';
 import type { Request } from '../request/request.js';
 import { tokenize } from '../request/tokenize.js';
-import type { DenyReason } from './deny-reason.js';
-import { matchExecWords } from './exec-rule.js';
-import { addressAllowed } from './from.js';
-import { minimalChildEnv, type Plan } from './plan.js';
-import { matchEmptyReceive, matchReceive } from './receive-rule.js';
-import { matchRelay } from './relay-rule.js';
-import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/rsync-rule.js';
+import type { DenyReason } from '../values/deny-reason.js';
+import { matchExecWords } from '../rules/exec/match.js';
+import { addressAllowed } from '../values/address.js';
+import { minimalChildEnv, type Plan } from '../rules/plan.js';
+import { matchEmptyReceive, matchReceive } from '../rules/receive/match.js';
+import { matchRelay } from '../rules/relay/match.js';
+import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
 
 /** Facts about this host that a decision depends on, gathered before deciding (act/). */
 export interface HostFacts {

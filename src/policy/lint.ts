@@ -12,11 +12,11 @@
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
-import { compilePattern, isGlob, matchPattern } from '../decide/pattern.js';
-import { lintPatternWords } from './lint-patterns.js';
+import { compilePattern, isGlob, matchPattern } from '../values/pattern.js';
+import { lintPatternWords } from '../rules/exec/lint-patterns.js';
 import { programKind, readsOrWritesFiles } from './programs.js';
 import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
-import { localDate } from './units.js';
+import { localDate } from '../values/units.js';
 
 export interface Finding {
   where: Where;
@@ -61,7 +61,7 @@ function shadowedBy(earlier: Rule, later: Rule): boolean {
   return false;
 }
 
-/** Whether a pattern word holds a wildcard under decide/pattern.ts (`(`, `|`, `{` no longer do). */
+/** Whether a pattern word holds a wildcard under values/pattern.ts (`(`, `|`, `{` no longer do). */
 function hasWildcard(word: string): boolean {
   return isGlob(compilePattern(word));
 }

@@ -13,7 +13,7 @@
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheSignature, CACHE_DIR_NAME, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
-import type { PolicyError } from './errors.js';
+import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type AuditSettings, type Identity, type Policy, type Where } from './schema.js';
 import { runningUid, untrustedWriter } from '../trust.js';

@@ -7,15 +7,15 @@
  * traced back to its line. Objects built here are null-prototype or plain records of known keys.
  */
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
-import { parseAddressRange, type AddressRange } from '../decide/from.js';
-import type { PolicyError } from './errors.js';
+import { parseAddressRange, type AddressRange } from '../values/address.js';
+import type { PolicyError } from '../values/policy-error.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type ExecRule, type Identity, type ReceiveRule, type RelayRule, type RsyncAccess, type RsyncRule, type Rule, type Where } from './schema.js';
-import { parseRelayTarget } from '../decide/relay-rule.js';
-import { parseDate, parseDuration, parseOctalMask, parseSize } from './units.js';
-import { TEMPLATE } from '../decide/receive-rule.js';
-import { GLOB_CHARACTERS } from '../decide/exec-rule.js';
+import { parseRelayTarget } from '../rules/relay/match.js';
+import { parseDate, parseDuration, parseOctalMask, parseSize } from '../values/units.js';
+import { TEMPLATE } from '../rules/receive/match.js';
+import { GLOB_CHARACTERS } from '../rules/exec/match.js';
 
-export { formatPolicyError, type PolicyError } from './errors.js';
+export { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 
 export interface PolicyFragment {
   file: string;

@@ -3,7 +3,7 @@
  * after parse.ts has checked it. Every rule keeps where it was written, so that explain and the
  * audit record can point the admin at file:line.
  */
-import type { AddressRange } from '../decide/from.js';
+import type { AddressRange } from '../values/address.js';
 
 export interface Where {
   file: string;
@@ -74,7 +74,7 @@ export interface RuleBase {
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';
-  /** One pattern per word of the client's command (decide/pattern.ts). */
+  /** One pattern per word of the client's command (values/pattern.ts). */
   pattern: string[];
   /** Absolute path of what runs. */
   program: string;
@@ -149,7 +149,7 @@ export interface RelayTarget {
   text: string;
   /** A lowercase DNS name, or null for an address range. */
   name: string | null;
-  range: import('../decide/from.js').AddressRange | null;
+  range: import('../values/address.js').AddressRange | null;
   port: number;
 }
 

@@ -17,7 +17,7 @@
 import { posix } from 'node:path';
 import { printable } from '../audit/escape.js';
 import { programKind } from './programs.js';
-import { parseServerArgs } from '../decide/rsync/server-args.js';
+import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';
 
 export interface LearnedCommand {

@@ -16,7 +16,7 @@
  * separators, keeps an unterminated quote, and loses the escape of \* (test/request pins this).
  */
 import { parse as shellQuoteParse } from 'shell-quote';
-import type { DenyReason } from '../decide/deny-reason.js';
+import type { DenyReason } from '../values/deny-reason.js';
 import { LOOKS_LIKE_SLASH, NORMALISES_TO_DOT_OR_SLASH } from './lookalikes.js';
 
 export const MAX_COMMAND_BYTES = 64 * 1024;
@@ -29,7 +29,7 @@ export type Tokenized =
       words: string[];
       /**
        * Words with unquoted glob characters (* ? [), which a shell would have expanded: index →
-       * a pattern (decide/pattern.ts) in which the quoted and escaped characters are escaped. Only an
+       * a pattern (values/pattern.ts) in which the quoted and escaped characters are escaped. Only an
        * rsync pull operand may carry one (rsync clients send `host:'logs/*.gz'` unescaped).
        */
       globs: ReadonlyMap<number, string>;
@@ -218,7 +218,7 @@ function crossCheckWithShellQuote(command: string, words: string[], globWords: S
 }
 
 /**
- * Characters escaped where they are literal. decide/pattern.ts reads only * ? [ ] as syntax, but
+ * Characters escaped where they are literal. values/pattern.ts reads only * ? [ ] as syntax, but
  * a backslash before any character means that character, so escaping micromatch's old set too
  * costs nothing and keeps patterns the same for both readers.
  */

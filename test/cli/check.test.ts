@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { patternListAllows, resolvePath } from '../../src/cli/check.js';
-import { nssAccounts, parsePasswd } from '../../src/cli/passwd.js';
+import { nssAccounts, parsePasswd } from '../../src/host/accounts.js';
 import { protectedPaths, writeRootFindings } from '../../src/policy/lint.js';
 import { policyFrom } from '../helpers.js';
 

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadPolicy } from '../../src/policy/load.js';
-import { formatPolicyError } from '../../src/policy/errors.js';
+import { formatPolicyError } from '../../src/values/policy-error.js';
 
 let dir: string;
 beforeEach(() => {

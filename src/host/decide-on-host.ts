@@ -1,0 +1,63 @@
+/**
+ * The decision as this host makes it: the pure decide(), fed with what only the host knows
+ * (which rsync features exist), then the on-disk confinement re-check of an allowed rsync plan
+ * and, for a pull, the directory rsync starts in (rules/rsync/pin.ts).
+ * The forced-command mode and `explain` both call this, so they cannot disagree.
+ */
+import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
+import { ExpansionBudget, expandInRoot } from './expand-wildcards.js';
+import { gatherHostFacts } from './rsync-features.js';
+import { decide, type Decision } from '../decide/decide.js';
+import { joinUnder } from '../rules/rsync/confine.js';
+import { pinPull } from '../rules/rsync/pin.js';
+import type { Policy } from '../policy/schema.js';
+import type { Request } from '../request/request.js';
+
+export function decideOnHost(policy: Policy, request: Request): Decision {
+  const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
+  const decision = decide(policy, request, facts);
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null) return decision;
+  const { root, wildcards } = decision.plan.confine;
+  const argv = [...decision.plan.argv];
+  const paths = [...decision.plan.confine.paths];
+  // One budget for all the wildcards: a pull may send thousands of them.
+  const budget = new ExpansionBudget();
+  // Right to left, so earlier indexes stay valid as operands turn into several.
+  for (const { argvIndex, pattern } of [...wildcards].sort((a, b) => b.argvIndex - a.argvIndex)) {
+    const expansion = expandInRoot(root, pattern, budget);
+    if (!expansion.ok) {
+      // Too many names is an argument flood, as before; too much work is its own reason.
+      const reason = expansion.bound === 'matches' ? 'tokenize-too-many-words' : 'rsync-wildcard-too-costly';
+      return { decision: 'deny', reason, detail: `rule ${decision.rule.name}: ${expansion.detail}`, words: decision.words, trace: decision.trace };
+    }
+    const found = expansion.paths;
+    argv.splice(argvIndex, 1, ...found);
+    paths.push(...found.map((path) => joinUnder(root, path.split('/').filter(Boolean))));
+  }
+  const problem = checkConfinement(root, paths);
+  if (problem) {
+    return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
+  }
+  let cwd = decision.plan.cwd;
+  const { pull } = decision.plan.confine;
+  if (pull !== null) {
+    const pinned = pinPull(argv.slice(pull.operandsAt), pull.relative);
+    argv.splice(pull.operandsAt, argv.length - pull.operandsAt, ...pinned.operands);
+    cwd = joinUnder(root, pinned.anchor);
+    const unreachable = checkReachableDirectory(cwd);
+    if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
+  }
+  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
+}
+
+/**
+ * Forced-command mode only: enters an rsync plan's working directory now, before the decision is
+ * recorded, so that a swap caught here is recorded as the refusal it is. The plan that comes back
+ * says the process is already there (see enterConfinedCwd).
+ */
+export function enterPlanDirectory(decision: Decision): Decision {
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null || decision.plan.cwd === null) return decision;
+  const problem = enterConfinedCwd(decision.plan.confine.root, decision.plan.cwd);
+  if (problem) return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
+  return { ...decision, plan: { ...decision.plan, cwdEntered: true } };
+}

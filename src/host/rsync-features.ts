@@ -1,0 +1,36 @@
+/**
+ * What the installed rsync supports, asked of the binary itself (`rsync --help`), so that the
+ * argv uses --confine-root and --drop-D where rsync >= 3.5.0 has them and stays valid on an
+ * older rsync (which lacks those two protections: see README "rsync rules").
+ */
+import type { HostFacts } from '../decide/decide.js';
+import { looksLikeRsync } from '../rules/rsync/server-args.js';
+import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
+import type { Identity } from '../policy/schema.js';
+import { childProcess } from '../lazy-builtins.js';
+
+export function probeRsync(program: string): RsyncFeatures {
+  try {
+    const result = childProcess().spawnSync(program, ['--help'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const help = result.stdout ?? '';
+    const version = /rsync\s+version\s+(\S+)/.exec(help)?.[1] ?? null;
+    return { version, confineRoot: help.includes('--confine-root'), dropD: help.includes('--drop-D') };
+  } catch {
+    return NO_RSYNC_FEATURES;
+  }
+}
+
+/**
+ * The facts a decision for `command` can need: rsync features only when the command is an rsync
+ * invocation and the identity has rsync rules, so other requests pay nothing for them.
+ */
+export function gatherHostFacts(identity: Identity | undefined, command: string | null): HostFacts {
+  const rsync = new Map<string, RsyncFeatures>();
+  const firstWord = command?.trimStart().split(/[ \t]/, 1) ?? [];
+  if (identity && looksLikeRsync(firstWord)) {
+    for (const rule of identity.rules) {
+      if (rule.kind === 'rsync' && !rsync.has(rule.program)) rsync.set(rule.program, probeRsync(rule.program));
+    }
+  }
+  return { rsync };
+}

@@ -1,0 +1,42 @@
+/**
+ * exec rules: the client's words against the rule's pattern, one pattern word per word
+ * (values/pattern.ts says what a pattern word matches).
+ *
+ * A pattern word without wildcards must equal the client's word. A glob word must match, and in
+ * addition (THREATS.md 3.17):
+ * - never a word starting with "-" unless the pattern word does, so `tar -C /srv *` cannot be
+ *   fed `--use-compress-program=...` (GNU getopt also accepts unique prefixes of long options,
+ *   so refusing known-bad options by name would not be enough);
+ * - never a word with a ".." path segment, so `/srv/data/*` cannot reach `/srv/data/../x`
+ *   whatever the pattern spells literally.
+ */
+import type { ExecRule } from '../../policy/schema.js';
+import { compilePattern, matchPattern } from '../../values/pattern.js';
+
+export type WordsMatch = { ok: true } | { ok: false; why: string };
+
+/**
+ * Characters that made a word a micromatch glob. Still what a `program` may not hold (a path,
+ * not a pattern), and what `check` looks for in words that were read differently before.
+ */
+export const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
+
+export function matchExecWords(rule: ExecRule, words: readonly string[]): WordsMatch {
+  if (words.length !== rule.pattern.length) {
+    return { ok: false, why: `expected ${rule.pattern.length} words, got ${words.length}` };
+  }
+  for (const [i, pattern] of rule.pattern.entries()) {
+    const word = words[i]!;
+    const why = mismatch(pattern, word);
+    if (why) return { ok: false, why: `word ${i + 1}: ${why}` };
+  }
+  return { ok: true };
+}
+
+function mismatch(source: string, word: string): string | null {
+  const pattern = compilePattern(source);
+  if (pattern.kind === 'literal') return word === pattern.text ? null : `not "${source}"`;
+  if (word.startsWith('-') && !source.startsWith('-')) return `an option cannot match the glob "${source}"`;
+  if (word.split('/').includes('..')) return `".." cannot match the glob "${source}"`;
+  return matchPattern(pattern, word) ? null : `does not match "${source}"`;
+}

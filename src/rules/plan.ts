@@ -1,0 +1,80 @@
+import type { RelayPlan } from './relay/match.js';
+
+export type { RelayPlan };
+
+/**
+ * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
+ * taken from the policy or checked against it, never a string for a shell.
+ */
+
+export interface ExecPlan {
+  kind: 'exec';
+  program: string;
+  /** argv[0] is the program path; the rest are the client's words that matched the rule. */
+  argv: string[];
+  env: Record<string, string>;
+  cwd: string | null;
+  /** The dispatcher is already in `cwd` (held by inode, host/confine-check.ts): do not enter it again by name. */
+  cwdEntered?: true;
+  umask: number | null;
+  timeoutMs: number | null;
+  supervise: boolean;
+  /** rsync rules: the client asked for a dry run (-n, --dry-run), so nothing is transferred and it is no backup. */
+  dryRun?: boolean;
+  /**
+   * Paths that must still resolve inside `root` on disk when the program starts (rsync rules):
+   * the decision checked them lexically, host/confine-check.ts checks the symlinks.
+   */
+  confine: {
+    root: string;
+    paths: string[];
+    /** rsync pull operands that are wildcards: expanded inside root by host/expand-wildcards.ts, in place of argv[argvIndex]. */
+    wildcards: { argvIndex: number; pattern: string }[];
+    /** Set on a pull: its operands, argv[operandsAt] onwards, are pinned by working directory (rules/rsync/pin.ts). */
+    pull: { relative: boolean; operandsAt: number } | null;
+  } | null;
+  /**
+   * Keep this many bytes free on the filesystem of `path` while the program runs (rsync pushes):
+   * act/free-space-watch.ts stops the program and removes what it was writing before the floor
+   * is crossed. Needs supervise.
+   */
+  minFree?: { path: string; bytes: number } | null;
+}
+
+export interface ReceivePlan {
+  kind: 'receive';
+  dir: string;
+  /** The name the upload gets, before any -N suffix that keeps it unique. */
+  name: string;
+  mode: number;
+  maxBytes: number;
+  minFreeBytes: number;
+  idleTimeoutMs: number;
+  keep: number | null;
+  /** Names this rule stores (its template, with a -N suffix, and its client-name glob): what retention may prune. */
+  retention: { pattern: string; clientName: string | null };
+  /** What the client said the upload will be: it is stored only if it is. */
+  expect: { size: number | null; sha256: string | null };
+}
+
+export type Plan = ExecPlan | ReceivePlan | RelayPlan;
+
+/** PATH for every program we start; the client's PATH is never used. */
+export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/**
+ * The whole environment of a child: a fixed minimum, then the rule's own additions. Nothing is
+ * inherited, so SSH_AUTH_SOCK (a forwarded agent), SSH_ORIGINAL_COMMAND, LD_*, NODE_OPTIONS and
+ * whatever the client sent through AcceptEnv never reach it.
+ */
+export function minimalChildEnv(input: { user: string; home: string; sshConnection: string | null; ruleEnv: Record<string, string> }): Record<string, string> {
+  const env: Record<string, string> = {
+    PATH: CHILD_PATH,
+    HOME: input.home,
+    USER: input.user,
+    LOGNAME: input.user,
+    LANG: 'C.UTF-8',
+  };
+  if (input.sshConnection !== null) env.SSH_CONNECTION = input.sshConnection;
+  return Object.assign(env, input.ruleEnv);
+}

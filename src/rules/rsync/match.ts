@@ -1,0 +1,172 @@
+/**
+ * rsync rules: a parsed `rsync --server ...` checked against one rule, and the argv that runs.
+ *
+ * The argv is built, not passed through (rrsync's shape): the rule's rsync, --server, --sender
+ * if pulling, the client's options as vetted (path values rewritten under root), the options the
+ * server imposes, "--" so no operand can be read as an option, ".", the confined operands.
+ * rsync runs in root, so operands stay relative: --relative pulls keep the names they expect.
+ */
+import type { RsyncRule } from '../../policy/schema.js';
+import type { Request } from '../../request/request.js';
+import type { DenyReason } from '../../values/deny-reason.js';
+import { minimalChildEnv, type ExecPlan } from '../plan.js';
+import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, type Confined } from './confine.js';
+import { parseServerArgs, type ServerOption } from './server-args.js';
+import type { Gate } from './server-options.js';
+
+/** What the installed rsync can do, probed at run time (host/rsync-features.ts). */
+export interface RsyncFeatures {
+  version: string | null;
+  /** --confine-root (rsync >= 3.5.0): bounds merge files and option paths to root. */
+  confineRoot: boolean;
+  /** --drop-D (rsync >= 3.5.0): a receiver creates no devices or specials. */
+  dropD: boolean;
+}
+
+export const NO_RSYNC_FEATURES: RsyncFeatures = { version: null, confineRoot: false, dropD: false };
+
+export type RsyncOutcome = { ok: true; plan: ExecPlan } | { ok: false; why: string; reason: DenyReason | null };
+
+function refuse(reason: DenyReason, why: string): RsyncOutcome {
+  return { ok: false, reason, why };
+}
+
+/** Why the rule refuses what `gate` guards, or null when it allows it. */
+function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
+  switch (gate) {
+    case 'delete':
+      return rule.delete ? null : 'deletes on the server (the rule has delete: false)';
+    case 'overwrite':
+      return rule.overwrite ? null : 'touches existing files (the rule has overwrite: false)';
+    case 'follow-links':
+      return rule.root === '/' ? null : 'follows symlinks, which can lead out of root';
+    case 'acls':
+      return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
+    case 'xattrs':
+      return rule.xattrs ? null : 'restores extended attributes (the rule has xattrs: false)';
+    case 'stored-contents':
+      return rule.access === 'write' ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)' : null;
+  }
+}
+
+/**
+ * Whether rsync runs with --relative: -R in a bundle or --relative, undone by a later
+ * --no-relative, and implied by --files-from (rsync's own default when neither is given).
+ */
+function usesRelativePaths(options: readonly ServerOption[]): boolean {
+  let relative: boolean | null = null;
+  for (const option of options) {
+    if ((option.name === '-' && option.value!.includes('R')) || option.name === 'relative') relative = true;
+    else if (option.name === 'no-relative') relative = false;
+  }
+  return relative ?? options.some((option) => option.name === 'files-from');
+}
+
+function describe(option: ServerOption): string {
+  return option.name === '-' ? option.words[0]! : `--${option.name}`;
+}
+
+export function matchRsync(rule: RsyncRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request, features: RsyncFeatures): RsyncOutcome {
+  const parsed = parseServerArgs(words);
+  if (!parsed.ok) {
+    // Not rsync at all: simply not this rule's business.
+    return parsed.reason === 'rsync-not-server' && parsed.detail === 'not an rsync command' ? { ok: false, reason: null, why: 'not an rsync command' } : refuse(parsed.reason, parsed.detail);
+  }
+  const { sender, options, operands } = parsed.args;
+  if (sender && rule.access === 'write') return refuse('rsync-direction-refused', 'a pull (--sender) from a write-only rule');
+  if (!sender && rule.access === 'read') return refuse('rsync-direction-refused', 'a push to a read-only rule');
+
+  // Unquoted wildcards: a remote shell would have expanded them in a pull's source paths, and
+  // rsync clients send them so (`host:'logs/*.gz'`). Anywhere else they are refused.
+  const firstOperand = words.length - operands.length;
+  for (const index of globs.keys()) {
+    if (index < firstOperand) return refuse('tokenize-glob', `a wildcard in an option: ${words[index]}`);
+    if (!sender) return refuse('tokenize-glob', `a wildcard in a push destination: ${words[index]}`);
+  }
+  if (sender ? operands.length === 0 : operands.length !== 1) {
+    return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
+  }
+  // absolute-paths: an absolute path under root is the real path; take root off it first.
+  const underRoot = (path: string): string => {
+    if (!rule.absolutePaths || rule.root === '/' || !path.startsWith('/')) return path;
+    if (path === rule.root) return '/';
+    return path.startsWith(`${rule.root}/`) ? path.slice(rule.root.length) : path;
+  };
+  const confinedOperands: Confined[] = operands.map((operand) => confineOperand(underRoot(operand), rule.root));
+  for (const confined of confinedOperands) if (!confined.ok) return refuse('rsync-path-escapes-root', confined.why);
+  const operandPaths = confinedOperands.map((c) => (c as Extract<Confined, { ok: true }>).path);
+  const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
+
+  const argvOptions: string[] = [];
+  let clientMaxDelete: number | null = null;
+  for (const option of options) {
+    for (const gate of option.gates) {
+      const refusal = gateRefusal(rule, gate);
+      if (refusal) return refuse('rsync-option-refused', `${describe(option)}: ${refusal}`);
+    }
+    if ((option.direction === 'push' && sender) || (option.direction === 'pull' && !sender)) {
+      return refuse('rsync-option-refused', `${describe(option)}: a client sends it only on a ${option.direction}`);
+    }
+    if (option.name === 'max-delete') clientMaxDelete = Number(option.value);
+
+    let value = option.value;
+    let confined: Confined | null = null;
+    if (option.arg === 'dest-path') confined = confineDestDir(underRoot(option.value!), underRoot(operands[0]!), rule.root, features.confineRoot && rule.root !== '/');
+    else if (option.arg === 'partial-path') confined = confinePartialDir(underRoot(option.value!), rule.root);
+    else if (option.arg === 'files-from' && option.value !== '-') {
+      if (!sender) return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
+      confined = confineRootFile(underRoot(option.value!), rule.root);
+    }
+    if (confined) {
+      if (!confined.ok) return refuse('rsync-path-escapes-root', `--${option.name}: ${confined.why}`);
+      value = confined.path;
+      checks.push(...confined.checks);
+    }
+    if (option.words.length === 2) argvOptions.push(option.words[0]!, value!);
+    else if (option.value !== null && option.name !== '-' && option.words[0]!.startsWith('--')) argvOptions.push(`--${option.name}=${value}`);
+    else argvOptions.push(option.words[0]!);
+  }
+
+  const imposed: string[] = [];
+  if (rule.mungeLinks) imposed.push('--munge-links');
+  if (!sender && !rule.devices && features.dropD) imposed.push('--drop-D');
+  if (rule.root !== '/' && features.confineRoot) imposed.push(`--confine-root=${rule.root}`);
+  if (!rule.overwrite && !sender) imposed.push('--ignore-existing');
+  if (!sender) {
+    // A write-only rule's client must learn nothing of what is stored. On a push the server's
+    // generator sends the client block checksums of each basis file (-B1 makes them the bytes
+    // themselves), and --compare-dest, --copy-dest, --link-dest, --fuzzy, partial files and a
+    // re-pushed name all choose that basis. --whole-file makes the generator send no sums at all,
+    // whatever the basis; unchanged files are still found by size and time (and linked).
+    if (rule.access === 'write') imposed.push('--whole-file');
+    // Every push is capped, not only those that ask to delete: a pushed file replacing a stored
+    // directory (--force), a backup name in the way (-b) and the like all delete through rsync's
+    // delete_item(), which counts against --max-delete. delete: false caps at 0.
+    const cap = rule.delete ? rule.maxDelete : 0;
+    // rsync takes the last --max-delete and reads a negative one as 0; the stricter of the two holds.
+    if (cap !== null) imposed.push(`--max-delete=${clientMaxDelete === null ? cap : Math.min(Math.max(clientMaxDelete, 0), cap)}`);
+  }
+
+  const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
+  const operandsAt = argv.length - operandPaths.length;
+  const wildcards = [...globs.entries()].map(([index, pattern]) => ({
+    argvIndex: operandsAt + (index - firstOperand),
+    pattern: pattern.replace(/^\/+/, ''),
+  }));
+  return {
+    ok: true,
+    plan: {
+      kind: 'exec',
+      program: rule.program,
+      argv,
+      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: {} }),
+      cwd: rule.root,
+      umask: null,
+      timeoutMs: null,
+      supervise: rule.supervise,
+      ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
+      confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
+      minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
+    },
+  };
+}
