@@ -7,8 +7,8 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
-import { receiveUpload } from '../rules/receive/carry-out.js';
-import { relay } from '../rules/relay/carry-out.js';
+import { receiveUpload } from '../act/receive.js';
+import { relay } from '../act/relay.js';
 import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
 import { AuditLog, tellSyslog } from '../audit/sink.js';
 import { sendToSyslog } from '../audit/syslog.js';

@@ -5,25 +5,16 @@
  * Order: who is asking (identity, expiry, address, key), then what (the command string), then
  * the rules, first match wins. Any failure to qualify is a deny with its own reason code.
  */
-import type { Identity, Policy, Rule, Where } from '../policy/schema.js';
-import { localDate } from '../values/units.js';
+import type { Identity, Policy, Where } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { tokenize } from '../request/tokenize.js';
-import type { DenyReason } from '../values/deny-reason.js';
-import { matchExecWords } from '../rules/exec/match.js';
+import { NO_HOST_FACTS, tryRule, type HostFacts } from '../rules/kinds.js';
+import type { Plan } from '../rules/plan.js';
+import { matchEmptyReceive } from '../rules/receive/match.js';
 import { addressAllowed } from '../values/address.js';
-import { minimalChildEnv, type Plan } from '../rules/plan.js';
-import { matchEmptyReceive, matchReceive } from '../rules/receive/match.js';
-import { matchRelay } from '../rules/relay/match.js';
-import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
+import type { DenyReason } from '../values/deny-reason.js';
+import { localDate } from '../values/units.js';
 
-/** Facts about this host that a decision depends on, gathered before deciding (act/). */
-export interface HostFacts {
-  /** What each rsync program named by a rule supports, by path. */
-  rsync: ReadonlyMap<string, RsyncFeatures>;
-}
-
-export const NO_HOST_FACTS: HostFacts = { rsync: new Map() };
 
 export interface RuleTrace {
   rule: string;
@@ -107,37 +98,3 @@ function refuseRequester(identity: Identity, request: Request): Decision | null 
   return null;
 }
 
-type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null };
-
-function tryRule(rule: Rule, words: string[], globs: ReadonlyMap<number, string>, request: Request, facts: HostFacts): RuleOutcome {
-  switch (rule.kind) {
-    case 'rsync':
-      return matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES);
-    case 'receive':
-      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
-      return matchReceive(rule, words, request);
-    case 'relay':
-      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
-      return matchRelay(rule, words);
-    case 'exec': {
-      // A shell would have expanded it; an exec rule's words are matched as they are.
-      if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
-      const match = matchExecWords(rule, words);
-      if (!match.ok) return match;
-      return {
-        ok: true,
-        plan: {
-          kind: 'exec',
-          program: rule.program,
-          argv: [rule.program, ...words.slice(1)],
-          env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: rule.env }),
-          cwd: rule.cwd,
-          umask: rule.umask,
-          timeoutMs: rule.timeoutMs,
-          supervise: rule.supervise,
-          confine: null,
-        },
-      };
-    }
-  }
-}

@@ -3,7 +3,7 @@
  * argv uses --confine-root and --drop-D where rsync >= 3.5.0 has them and stays valid on an
  * older rsync (which lacks those two protections: see README "rsync rules").
  */
-import type { HostFacts } from '../decide/decide.js';
+import type { HostFacts } from '../rules/kinds.js';
 import { looksLikeRsync } from '../rules/rsync/server-args.js';
 import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
 import type { Identity } from '../policy/schema.js';

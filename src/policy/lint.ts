@@ -15,7 +15,8 @@
 import { compilePattern, isGlob, matchPattern } from '../values/pattern.js';
 import { lintPatternWords } from '../rules/exec/lint-patterns.js';
 import { programKind, readsOrWritesFiles } from './programs.js';
-import type { ExecRule, Identity, Policy, Rule, Where } from './schema.js';
+import type { ExecRule } from '../rules/exec/rule.js';
+import type { Identity, Policy, Rule, Where } from './schema.js';
 import { localDate } from '../values/units.js';
 
 export interface Finding {

@@ -4,11 +4,11 @@
  * audit record can point the admin at file:line.
  */
 import type { AddressRange } from '../values/address.js';
+import type { Where } from '../values/reader.js';
+import { RULE_KINDS, type Rule } from '../rules/kinds.js';
 
-export interface Where {
-  file: string;
-  line: number;
-}
+export type { Where } from '../values/reader.js';
+export type { Rule } from '../rules/kinds.js';
 
 export interface Policy {
   /** The files that made it, in load order. */
@@ -42,12 +42,9 @@ export const POLICY_KEYS = {
   audit: { allowed: ['file', 'syslog'], required: [] },
   syslog: { allowed: ['socket', 'tcp', 'facility'], required: [] },
   identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
-  rule: { allowed: ['name', 'exec', 'rsync', 'receive', 'relay'], required: ['name'] },
-  exec: { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], required: ['command'] },
-  rsync: { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], required: ['root', 'access'] },
-  receive: { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], required: ['dir', 'name'] },
-  relay: { allowed: ['to', 'idle-timeout', 'connect-timeout'], required: ['to'] },
-} as const;
+  rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][])], required: ['name'] },
+  ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
+};
 
 /** Identity and rule names: safe as file names (the policy cache stores one file per identity). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -65,97 +62,3 @@ export interface Identity {
   rules: Rule[];
 }
 
-export type Rule = ExecRule | RsyncRule | ReceiveRule | RelayRule;
-
-export interface RuleBase {
-  name: string;
-  where: Where;
-}
-
-export interface ExecRule extends RuleBase {
-  kind: 'exec';
-  /** One pattern per word of the client's command (values/pattern.ts). */
-  pattern: string[];
-  /** Absolute path of what runs. */
-  program: string;
-  /** Added to the minimal environment. */
-  env: Record<string, string>;
-  cwd: string | null;
-  umask: number | null;
-  timeoutMs: number | null;
-  /**
-   * true: spawn the program and wait, so the end record has its exit status and duration.
-   * false: replace the dispatcher with it (execve); nothing stays resident, no end record.
-   */
-  supervise: boolean;
-}
-
-export type RsyncAccess = 'read' | 'write' | 'read-write';
-
-export interface RsyncRule extends RuleBase {
-  kind: 'rsync';
-  /** Absolute; every client path is taken relative to it and must stay inside it. */
-  root: string;
-  /** read: the client pulls (--sender); write: it pushes; read-write: either. */
-  access: RsyncAccess;
-  /** Allow --delete*, --remove-source-files (deleting on the server). */
-  delete: boolean;
-  /** Cap deletions with a server-side --max-delete (only with delete: true); delete: false caps every push at 0. */
-  maxDelete: number | null;
-  /** A push stops, and what it was writing is removed, before free space on root's filesystem falls below this. */
-  minFreeBytes: number;
-  /** false: never touch an existing file (adds --ignore-existing, refuses -b, --inplace, ...), like rrsync -no-overwrite. */
-  overwrite: boolean;
-  /** Add --munge-links: symlinks the client stores cannot be followed on the server; pulls unmunge them. */
-  mungeLinks: boolean;
-  /** Let a push create device and special files (otherwise --drop-D where rsync has it). */
-  devices: boolean;
-  xattrs: boolean;
-  acls: boolean;
-  /** The rsync that runs, by absolute path. */
-  program: string;
-  supervise: boolean;
-  /**
-   * An absolute client path that already lies under root is taken as it is (rrsync -absolute),
-   * so that clients written for a fixed `command="rsync --server ... . /srv/backup/"` line keep
-   * their paths. Any other absolute path still means "relative to root".
-   */
-  absolutePaths: boolean;
-}
-
-export interface ReceiveRule extends RuleBase {
-  kind: 'receive';
-  /** Absolute; uploads are created in it, never below it. */
-  dir: string;
-  /** The file name (`name:` in YAML): literal text with {timestamp} {date} {time} {id}; a plain basename. */
-  fileName: string;
-  /** A basename glob: when set, `receive NAME` may choose the name, if NAME matches it. */
-  clientName: string | null;
-  /** Also serve a session that sent no command (`tar c . | ssh host`). */
-  acceptEmpty: boolean;
-  /** The mode of stored files, set explicitly (umask plays no part). */
-  mode: number;
-  maxBytes: number;
-  /** Refuse to fill the filesystem below this many free bytes. */
-  minFreeBytes: number;
-  idleTimeoutMs: number;
-  /** After a successful upload, keep only the newest N files of this rule. */
-  keep: number | null;
-}
-
-/** One allowed relay destination: a host name, an IP or a CIDR, and a port. */
-export interface RelayTarget {
-  /** As written in the policy, for records and explain. */
-  text: string;
-  /** A lowercase DNS name, or null for an address range. */
-  name: string | null;
-  range: import('../values/address.js').AddressRange | null;
-  port: number;
-}
-
-export interface RelayRule extends RuleBase {
-  kind: 'relay';
-  to: RelayTarget[];
-  idleTimeoutMs: number;
-  connectTimeoutMs: number;
-}

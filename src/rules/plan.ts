@@ -1,7 +1,3 @@
-import type { RelayPlan } from './relay/match.js';
-
-export type { RelayPlan };
-
 /**
  * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
  * taken from the policy or checked against it, never a string for a shell.
@@ -55,6 +51,19 @@ export interface ReceivePlan {
   retention: { pattern: string; clientName: string | null };
   /** What the client said the upload will be: it is stored only if it is. */
   expect: { size: number | null; sha256: string | null };
+}
+
+export interface RelayPlan {
+  kind: 'relay';
+  /** What the client named: a lowercase name or a canonical address. */
+  host: string;
+  /** The host is a name to resolve (once), not an address. */
+  resolve: boolean;
+  port: number;
+  idleTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** The policy entry that allowed it. */
+  allowedBy: string;
 }
 
 export type Plan = ExecPlan | ReceivePlan | RelayPlan;

@@ -10,7 +10,10 @@
  * - never a word with a ".." path segment, so `/srv/data/*` cannot reach `/srv/data/../x`
  *   whatever the pattern spells literally.
  */
-import type { ExecRule } from '../../policy/schema.js';
+import type { Request } from '../../request/request.js';
+import type { RuleOutcome } from '../base.js';
+import { minimalChildEnv } from '../plan.js';
+import type { ExecRule } from './rule.js';
 import { compilePattern, matchPattern } from '../../values/pattern.js';
 
 export type WordsMatch = { ok: true } | { ok: false; why: string };
@@ -39,4 +42,26 @@ function mismatch(source: string, word: string): string | null {
   if (word.startsWith('-') && !source.startsWith('-')) return `an option cannot match the glob "${source}"`;
   if (word.split('/').includes('..')) return `".." cannot match the glob "${source}"`;
   return matchPattern(pattern, word) ? null : `does not match "${source}"`;
+}
+
+/** An exec rule tried on a request: its plan runs the rule's program with the client's other words. */
+export function matchExec(rule: ExecRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request): RuleOutcome {
+  // A shell would have expanded it; an exec rule's words are matched as they are.
+  if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
+  const match = matchExecWords(rule, words);
+  if (!match.ok) return match;
+  return {
+    ok: true,
+    plan: {
+      kind: 'exec',
+      program: rule.program,
+      argv: [rule.program, ...words.slice(1)],
+      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: rule.env }),
+      cwd: rule.cwd,
+      umask: rule.umask,
+      timeoutMs: rule.timeoutMs,
+      supervise: rule.supervise,
+      confine: null,
+    },
+  };
 }

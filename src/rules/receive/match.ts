@@ -4,7 +4,7 @@
  * The name comes from the rule's template, or from the client when the rule's client-name glob
  * allows it; either way it is a plain basename, never a path (THREATS.md 3.16).
  */
-import type { ReceiveRule } from '../../policy/schema.js';
+import type { ReceiveRule } from './rule.js';
 import type { Request } from '../../request/request.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { compilePattern, matchPattern } from '../../values/pattern.js';

@@ -8,24 +8,12 @@
  * in lowercase LDH form, an IPv4 in dotted-quad, an IPv6 as parsed bytes; a port as 1-65535
  * without leading zeros. inet_aton's other spellings of an address (127.1, 0x7f000001, 017700000001)
  * and service names (ssh) are refused, not guessed. A name is resolved once, at connect time,
- * and the connection goes to the address that came back (rules/relay/carry-out.ts records it).
+ * and the connection goes to the address that came back (act/relay.ts records it).
  */
-import type { RelayRule, RelayTarget } from '../../policy/schema.js';
+import type { RelayPlan } from '../plan.js';
+import type { RelayRule, RelayTarget } from './rule.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { addressInRange, parseAddress, parseAddressRange } from '../../values/address.js';
-
-export interface RelayPlan {
-  kind: 'relay';
-  /** What the client named: a lowercase name or a canonical address. */
-  host: string;
-  /** The host is a name to resolve (once), not an address. */
-  resolve: boolean;
-  port: number;
-  idleTimeoutMs: number;
-  connectTimeoutMs: number;
-  /** The policy entry that allowed it. */
-  allowedBy: string;
-}
 
 export type RelayOutcome = { ok: true; plan: RelayPlan } | { ok: false; why: string; reason: DenyReason | null };
 

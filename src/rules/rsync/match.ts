@@ -6,7 +6,7 @@
  * server imposes, "--" so no operand can be read as an option, ".", the confined operands.
  * rsync runs in root, so operands stay relative: --relative pulls keep the names they expect.
  */
-import type { RsyncRule } from '../../policy/schema.js';
+import type { RsyncRule } from './rule.js';
 import type { Request } from '../../request/request.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { minimalChildEnv, type ExecPlan } from '../plan.js';

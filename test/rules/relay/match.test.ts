@@ -1,7 +1,7 @@
 /** relay rules: exact destinations only, canonical spellings only, no nc option but -w. */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/decide/decide.js';
-import type { RelayPlan } from '../../../src/rules/relay/match.js';
+import type { RelayPlan } from '../../../src/rules/plan.js';
 import { parseRelayTarget } from '../../../src/rules/relay/match.js';
 import { policyFrom, requestFor } from '../../helpers.js';
 

@@ -22,13 +22,13 @@
  */
 import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { EndFacts, ReceiveOutcomeName } from '../../audit/record.js';
-import type { ReceivePlan } from '../plan.js';
-import { uniqueName } from './match.js';
-import { crypto } from '../../lazy-builtins.js';
-import { freeBytes } from '../../act/free-space-watch.js';
+import type { EndFacts, ReceiveOutcomeName } from '../audit/record.js';
+import type { ReceivePlan } from '../rules/plan.js';
+import { uniqueName } from '../rules/receive/match.js';
+import { crypto } from '../lazy-builtins.js';
+import { freeBytes } from './free-space-watch.js';
 import { pruneUploads } from './retention.js';
-import { runningUid, untrustedWriter } from '../../trust.js';
+import { runningUid, untrustedWriter } from '../trust.js';
 
 const TEMP_PREFIX = '.receive-';
 const TEMP_SUFFIX = '.part';

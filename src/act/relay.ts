@@ -7,9 +7,9 @@
  * protocol inside ends cleanly, and the relay ends when both have, or after `idle` without bytes
  * either way.
  */
-import type { EndFacts } from '../../audit/record.js';
-import type { RelayPlan } from './match.js';
-import { dns, net } from '../../lazy-builtins.js';
+import type { EndFacts } from '../audit/record.js';
+import type { RelayPlan } from '../rules/plan.js';
+import { dns, net } from '../lazy-builtins.js';
 
 export async function relay(plan: RelayPlan, rule: string): Promise<EndFacts> {
   const started = performance.now();

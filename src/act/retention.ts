@@ -6,9 +6,9 @@
  */
 import { lstatSync, readdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { compilePattern, matchPattern } from '../../values/pattern.js';
-import type { ReceivePlan } from '../plan.js';
-import { CLIENT_NAME } from './match.js';
+import { compilePattern, matchPattern } from '../values/pattern.js';
+import type { ReceivePlan } from '../rules/plan.js';
+import { CLIENT_NAME } from '../rules/receive/match.js';
 
 export function pruneUploads(dir: string, keep: number, retention: ReceivePlan['retention'], justStored: string): string[] {
   const template = new RegExp(retention.pattern);

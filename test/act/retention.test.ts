@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, symlinkSync, utimesSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { pruneUploads } from '../../../src/rules/receive/retention.js';
-import { templatePattern } from '../../../src/rules/receive/match.js';
+import { pruneUploads } from '../../src/act/retention.js';
+import { templatePattern } from '../../src/rules/receive/match.js';
 
 let dir: string;
 beforeEach(() => {

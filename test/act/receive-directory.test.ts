@@ -1,14 +1,14 @@
 /**
  * Where uploads and rule directories may be: not only "not writable by others" (the old test)
  * but owned by root or the account, and not writable by a group; the same answer for the
- * receiver (rules/receive/carry-out.ts) and for check (cli/check.ts).
+ * receiver (act/receive.ts) and for check (cli/check.ts).
  */
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { uploadDirectoryProblem } from '../../../src/rules/receive/carry-out.js';
-import { untrustedWriter } from '../../../src/trust.js';
+import { uploadDirectoryProblem } from '../../src/act/receive.js';
+import { untrustedWriter } from '../../src/trust.js';
 import { statSync } from 'node:fs';
 
 const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-upload-dir-'));

@@ -1,0 +1,25 @@
+/**
+ * What every rule kind shares: a rule's name and where it was written, the body its parser
+ * returns, and what trying a rule on a request comes to.
+ */
+import type { DenyReason } from '../values/deny-reason.js';
+import type { Where } from '../values/reader.js';
+import type { Plan } from './plan.js';
+
+export interface RuleBase {
+  name: string;
+  where: Where;
+}
+
+/** What a kind's parser returns: the rule without the name and place the frame adds. */
+export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where'>;
+
+/**
+ * Trying one rule on a request: a plan, or why not. `reason` is set when the rule is the one for
+ * this request and refuses it (an rsync option it forbids, say), so the record can name that
+ * rather than a bare "no rule matched"; null or absent when the rule simply is not about it.
+ */
+export type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null };
+
+/** Free space a write rule leaves on its filesystem unless it says otherwise: room for the audit log and the rest of the system. */
+export const DEFAULT_MIN_FREE = 2 ** 30;

@@ -1,0 +1,65 @@
+/** The `exec:` block of a rule, read and checked (docs/policy.md, "exec"). */
+import { isSeq } from 'yaml';
+import { ABSOLUTE_PATH, isAbsoluteCleanPath, readOctal, type Node, type Reader } from '../../values/reader.js';
+import { parseDuration } from '../../values/units.js';
+import type { RuleBody } from '../base.js';
+import { GLOB_CHARACTERS } from './match.js';
+import { EXEC_KEYS, type ExecRule } from './rule.js';
+
+/**
+ * Variables a rule may not add to a program's environment: each changes what code a program,
+ * its dynamic loader or its interpreter runs, or hands over the client's forwarded agent.
+ */
+const REFUSED_ENV = /^(LD_|DYLD_|NODE_|PERL5|PERLLIB|PYTHON|RUBY|GIT_|BASH_ENV$|BASH_FUNC_|ENV$|IFS$|PS4$|SHELLOPTS$|BASHOPTS$|CDPATH$|GCONV_PATH$|LOCPATH$|MALLOC_|SSH_AUTH_SOCK$|SSH_ORIGINAL_COMMAND$)/;
+
+export function parseExecRule(reader: Reader, node: Node | null, key: string): RuleBody<ExecRule> | null {
+  const fields = reader.map(node, key, EXEC_KEYS.allowed, EXEC_KEYS.required);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+
+  const commandNode = fields.get('command') ?? null;
+  let pattern: string[] | null;
+  if (isSeq(commandNode)) {
+    pattern = reader.stringList(commandNode, `${key}.command`);
+  } else {
+    const text = reader.string(commandNode, `${key}.command`);
+    pattern = null;
+    if (text !== null) {
+      if (/["'\\]/.test(text)) reader.error(commandNode, `${key}.command`, 'quotes and backslashes are not read in the string form: write the command as a list of words instead');
+      else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
+    }
+  }
+  if (pattern && pattern.length === 0) reader.error(commandNode, `${key}.command`, 'expected at least one word');
+  if (pattern && pattern.some((w) => w === '')) reader.error(commandNode, `${key}.command`, 'empty words are not allowed');
+
+  let program: string | null = null;
+  if (fields.has('program')) {
+    program = reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH);
+  } else if (pattern && pattern.length > 0) {
+    const first = pattern[0]!;
+    if (isAbsoluteCleanPath(first) && !GLOB_CHARACTERS.test(first)) program = first;
+    else reader.error(commandNode, `${key}.command`, `the first word "${first}" is not an absolute path: add program: /absolute/path/of/${first.split('/').pop()}`);
+  }
+  if (program !== null && GLOB_CHARACTERS.test(program)) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
+
+  const env: Record<string, string> = {};
+  if (fields.has('env')) {
+    for (const [name, valueNode, nameNode] of reader.entries(fields.get('env') ?? null, `${key}.env`) ?? []) {
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'expected a variable name of letters, digits and _');
+      else if (REFUSED_ENV.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'refused: this variable changes what code a program loads or hands over the forwarded agent');
+      const value = reader.string(valueNode, `${key}.env.${name}`);
+      if (value !== null) env[name] = value;
+    }
+  }
+  const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
+  const umask = fields.has('umask') ? readOctal(reader, fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
+  const timeoutText = fields.has('timeout')
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
+    : null;
+  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
+  if (supervise === false && timeoutText !== null) {
+    reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
+  }
+  if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
+  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parseDuration(timeoutText), supervise };
+}

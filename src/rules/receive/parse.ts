@@ -1,0 +1,53 @@
+/** The `receive:` block of a rule, read and checked (docs/policy.md, "receive"). */
+import { isScalar } from 'yaml';
+import { ABSOLUTE_PATH, describe, readOctal, type Node, type Reader } from '../../values/reader.js';
+import { parseDuration, parseSize } from '../../values/units.js';
+import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
+import { TEMPLATE } from './match.js';
+import { RECEIVE_KEYS, type ReceiveRule } from './rule.js';
+
+export function parseReceiveRule(reader: Reader, node: Node | null, key: string): RuleBody<ReceiveRule> | null {
+  const fields = reader.map(node, key, RECEIVE_KEYS.allowed, RECEIVE_KEYS.required);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+  const size = (name: string, fallback: number) =>
+    fields.has(name) ? reader.string(fields.get(name) ?? null, `${key}.${name}`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 100GiB, 512MiB, 1.5GB' }) : String(fallback);
+  const dir = reader.string(fields.get('dir') ?? null, `${key}.dir`, ABSOLUTE_PATH);
+  const name = reader.string(fields.get('name') ?? null, `${key}.name`, {
+    test: (s) => TEMPLATE.test(s) && !s.startsWith('.') && s.length <= 200,
+    expected: 'a file name of letters, digits, . _ + - and {timestamp} {date} {time} {id}, not starting with a dot',
+  });
+  const clientName = fields.has('client-name')
+    ? reader.string(fields.get('client-name') ?? null, `${key}.client-name`, { test: (s) => !s.includes('/') && !s.startsWith('.') && s.length <= 255, expected: 'a file name glob without "/", not starting with a dot' })
+    : null;
+  const acceptEmpty = fields.has('accept-empty') ? reader.boolean(fields.get('accept-empty') ?? null, `${key}.accept-empty`) : false;
+  const mode = fields.has('mode') ? readOctal(reader, fields.get('mode') ?? null, `${key}.mode`, 'mode') : 0o600;
+  const maxBytes = size('max-bytes', 100 * 2 ** 30);
+  const minFree = size('min-free', DEFAULT_MIN_FREE);
+  const idle = fields.has('idle-timeout')
+    ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
+    : '10m';
+  let keep: number | null = null;
+  if (fields.has('keep')) {
+    const keepNode = fields.get('keep') ?? null;
+    if (!isScalar(keepNode) || typeof keepNode.value !== 'number' || !Number.isInteger(keepNode.value) || keepNode.value < 1) {
+      reader.error(keepNode, `${key}.keep`, `expected a whole number of files, 1 or more, got ${describe(keepNode)}`);
+    } else {
+      keep = keepNode.value;
+    }
+  }
+  if (reader.errors.length > errorsBefore || dir === null || name === null || acceptEmpty === null || mode === null || maxBytes === null || minFree === null || idle === null) return null;
+  return {
+    kind: 'receive',
+    dir,
+    fileName: name,
+    clientName,
+    acceptEmpty,
+    mode,
+    maxBytes: parseSize(maxBytes)!,
+    minFreeBytes: parseSize(minFree)!,
+    idleTimeoutMs: parseDuration(idle)!,
+    keep,
+  };
+}
+

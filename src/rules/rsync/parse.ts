@@ -1,0 +1,59 @@
+/** The `rsync:` block of a rule, read and checked (docs/policy.md, "rsync"). */
+import { isScalar } from 'yaml';
+import { ABSOLUTE_PATH, describe, type Node, type Reader } from '../../values/reader.js';
+import { parseSize } from '../../values/units.js';
+import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
+import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
+
+const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
+
+export function parseRsyncRule(reader: Reader, node: Node | null, key: string): RuleBody<RsyncRule> | null {
+  const fields = reader.map(node, key, RSYNC_KEYS.allowed, RSYNC_KEYS.required);
+  if (!fields) return null;
+  const errorsBefore = reader.errors.length;
+  const root = reader.string(fields.get('root') ?? null, `${key}.root`, ABSOLUTE_PATH);
+  const access = reader.string(fields.get('access') ?? null, `${key}.access`, {
+    test: (s) => (RSYNC_ACCESS as readonly string[]).includes(s),
+    expected: `one of ${RSYNC_ACCESS.join(', ')}`,
+  }) as RsyncAccess | null;
+  const flag = (name: string, fallback: boolean) => (fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback);
+  const deleting = flag('delete', false);
+  let maxDelete: number | null = null;
+  if (fields.has('max-delete')) {
+    const maxNode = fields.get('max-delete') ?? null;
+    if (!isScalar(maxNode) || typeof maxNode.value !== 'number' || !Number.isInteger(maxNode.value) || maxNode.value < 0) {
+      reader.error(maxNode, `${key}.max-delete`, `expected a whole number of files, 0 or more, got ${describe(maxNode)}`);
+    } else if (deleting !== true) {
+      reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
+    } else {
+      maxDelete = maxNode.value;
+    }
+  }
+  const minFree = fields.has('min-free')
+    ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1GiB, 512MiB, or 0 for no floor' })
+    : String(DEFAULT_MIN_FREE);
+  const supervise = flag('supervise', true);
+  if (supervise === false && access !== 'read' && minFree !== null && parseSize(minFree) !== 0) {
+    // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
+    reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
+  }
+  const rule = {
+    kind: 'rsync' as const,
+    root,
+    access,
+    delete: deleting,
+    maxDelete,
+    minFreeBytes: minFree === null ? 0 : parseSize(minFree)!,
+    overwrite: flag('overwrite', true),
+    mungeLinks: flag('munge-links', true),
+    devices: flag('devices', false),
+    xattrs: flag('xattrs', false),
+    acls: flag('acls', false),
+    program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
+    supervise,
+    absolutePaths: flag('absolute-paths', false),
+  };
+  if (reader.errors.length > errorsBefore) return null;
+  return rule as RuleBody<RsyncRule>;
+}
+
