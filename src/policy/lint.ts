@@ -12,117 +12,15 @@
  * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
-import { compilePattern, isGlob, matchPattern } from '../values/pattern.js';
-import { lintPatternWords } from '../rules/exec/lint-patterns.js';
-import { programKind, readsOrWritesFiles } from './programs.js';
-import type { ExecRule } from '../rules/exec/rule.js';
-import type { Identity, Policy, Rule, Where } from './schema.js';
+import type { Finding } from '../rules/base.js';
+import { RULE_KINDS, type RuleKind } from '../rules/kinds.js';
 import { localDate } from '../values/units.js';
+import type { Identity, Policy, Rule } from './schema.js';
 
-export interface Finding {
-  where: Where;
-  /** `unsafe` findings make `check` fail; warnings do not. */
-  level: 'warning' | 'unsafe';
-  message: string;
-}
-
-/** Programs that run other programs or arbitrary code when given the right arguments. */
-const WAYS_OUT = new Set([
-  'sh', 'bash', 'dash', 'zsh', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'env', 'sudo', 'su', 'doas', 'nohup', 'xargs', 'find', 'awk', 'gawk', 'mawk',
-  'sed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'php', 'lua', 'tclsh', 'tar', 'zip', 'less', 'more', 'man', 'vi', 'vim', 'nano',
-  'emacs', 'ed', 'git', 'ssh', 'scp', 'sftp', 'nc', 'ncat', 'netcat', 'socat', 'curl', 'wget', 'dd', 'cp', 'mv', 'tee', 'chmod', 'chown', 'crontab', 'systemctl',
-]);
+export type { Finding } from '../rules/base.js';
 
 function describeRule(rule: Rule): string {
   return `rule "${rule.name}"`;
-}
-
-/** Whether exec rule `earlier` matches every command that `later` matches. */
-function execCovers(earlier: ExecRule, later: ExecRule): boolean {
-  if (earlier.pattern.length !== later.pattern.length) return false;
-  return earlier.pattern.every((word, i) => {
-    const other = later.pattern[i]!;
-    if (word === other) return true;
-    // A literal later word is covered by an earlier glob that matches it (options aside).
-    const glob = compilePattern(word);
-    const literal = compilePattern(other);
-    return glob.kind === 'glob' && literal.kind === 'literal' && !(literal.text.startsWith('-') && !word.startsWith('-')) && !literal.text.split('/').includes('..') && matchPattern(glob, literal.text);
-  });
-}
-
-function shadowedBy(earlier: Rule, later: Rule): boolean {
-  if (earlier.kind === 'exec' && later.kind === 'exec') return execCovers(earlier, later);
-  if (earlier.kind === 'rsync' && later.kind === 'rsync') {
-    const covers = earlier.access === 'read-write' || earlier.access === later.access;
-    return covers && earlier.root === later.root && earlier.delete === later.delete && earlier.overwrite === later.overwrite && earlier.acls === later.acls && earlier.xattrs === later.xattrs;
-  }
-  // The first receive rule takes every plain `receive`; a later one is reached only by names the first refuses.
-  if (earlier.kind === 'receive' && later.kind === 'receive') return earlier.clientName === later.clientName || later.clientName === null;
-  if (earlier.kind === 'relay' && later.kind === 'relay') return later.to.every((t) => earlier.to.some((e) => e.text === t.text));
-  return false;
-}
-
-/** Whether a pattern word holds a wildcard under values/pattern.ts (`(`, `|`, `{` no longer do). */
-function hasWildcard(word: string): boolean {
-  return isGlob(compilePattern(word));
-}
-
-/**
- * Where a glob word of an exec pattern can point, under the matcher's contract (`*`, `?`, `[..]`:
- * one non-empty path component not starting with "."; `**`: any number of components):
- * - `any`: any path, absolute ones included: the word starts with a `**` component, which can
- *   stand for "/etc" as well as for "logs" (`cat **` allowed `cat /etc/shadow`);
- * - `top`: an absolute word whose first component is a glob: it names anything under `/`;
- * - `cwd`: the bare `*`: any one name in the working directory;
- * - null: a literal word, or a glob under a literal directory of its own (`/srv/logs/*.gz`,
- *   `logs/**`), which is as far as the rule's author meant it to reach.
- */
-function globReach(word: string): 'any' | 'top' | 'cwd' | null {
-  if (!hasWildcard(word)) return null;
-  const components = word.split('/');
-  if (word.startsWith('/')) return hasWildcard(components[1] ?? '') ? 'top' : null;
-  if (components[0]!.includes('**')) return 'any';
-  return word === '*' ? 'cwd' : null;
-}
-
-function lintExec(rule: ExecRule): Finding[] {
-  const findings: Finding[] = [];
-  const where = rule.where;
-  const kind = programKind(rule.program);
-  const name = rule.program.split('/').pop()!;
-  const globs = rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, i }] : []));
-  if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
-    const what = {
-      shell: 'a shell, for which words are a program',
-      interpreter: 'an interpreter, for which words are a program',
-      'as-another-user': 'which runs any program it is given as another account',
-      'runs-others': 'which runs other programs or reaches other hosts given the right words',
-    }[kind];
-    if (globs.length > 0) {
-      const { word, i } = globs[0]!;
-      findings.push({ where, level: 'unsafe', message: `${describeRule(rule)} runs ${rule.program} (${what}) with the glob word "${word}" (word ${i + 1}): a stolen key can run any program through it, as this account; make every word literal` });
-    } else {
-      findings.push({ where, level: 'warning', message: `${describeRule(rule)} runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
-    }
-  } else if (WAYS_OUT.has(name)) {
-    findings.push({ where, level: 'warning', message: `${describeRule(rule)} runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
-  }
-  const files = readsOrWritesFiles(rule.program);
-  for (const { word, i } of globs) {
-    if (i === 0) continue;
-    const reach = globReach(word);
-    if (reach === null) continue;
-    const level = reach !== 'cwd' && files ? 'unsafe' : 'warning';
-    const outside = rule.cwd !== null && reach !== 'cwd' ? `, outside ${rule.cwd}` : '';
-    const matches = {
-      any: 'matches any path, absolute ones too (/etc/shadow)',
-      top: word.includes('**') ? 'matches any path, absolute ones too (/etc/shadow)' : 'matches any name at the top of the filesystem (/etc, /root)',
-      cwd: 'matches any name in the working directory (not dotfiles, not a path)',
-    }[reach];
-    const consequence = level === 'unsafe' ? `: ${rule.program} reads or writes the files it is given` : '';
-    findings.push({ where, level, message: `${describeRule(rule)} has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)` });
-  }
-  return findings;
 }
 
 function lintIdentity(identity: Identity, now: Date): Finding[] {
@@ -131,35 +29,26 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
     findings.push({ where: identity.where, level: 'warning', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
   }
   for (const [i, rule] of identity.rules.entries()) {
-    const earlier = identity.rules.slice(0, i).find((e) => shadowedBy(e, rule));
+    const kind = RULE_KINDS[rule.kind] as RuleKind<Rule>;
+    const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does` });
-    if (rule.kind === 'relay') {
-      for (const target of rule.to) {
-        const range = target.range;
-        if (range && range.prefix < (range.bytes.length === 4 ? 16 : 48)) {
-          findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} relays to ${target.text}, a range of ${range.bytes.length === 4 ? 2 ** (32 - range.prefix) : `2^${128 - range.prefix}`} addresses: a key that can reach a whole network is a pivot; list the hosts` });
-        }
-      }
-    }
-    if (rule.kind === 'exec') findings.push(...lintExec(rule));
+    findings.push(...kind.lint(rule));
   }
   return findings;
 }
 
 export function lintPolicy(policy: Policy, now: Date): Finding[] {
-  return [...policy.identities.values()].flatMap((identity) => [...lintIdentity(identity, now), ...lintPatternWords(identity)]);
+  return [...policy.identities.values()].flatMap((identity) => lintIdentity(identity, now));
 }
 
-/** Directories a write rule stores into: rsync roots it may push to, receive directories. */
+/** Directories a write rule stores into (each kind says which: rsync roots it may push to, receive directories). */
 export function writeTargets(policy: Policy): { rule: Rule; identity: string; dir: string }[] {
-  const targets: { rule: Rule; identity: string; dir: string }[] = [];
-  for (const identity of policy.identities.values()) {
-    for (const rule of identity.rules) {
-      if (rule.kind === 'rsync' && rule.access !== 'read') targets.push({ rule, identity: identity.name, dir: rule.root });
-      if (rule.kind === 'receive') targets.push({ rule, identity: identity.name, dir: rule.dir });
-    }
-  }
-  return targets;
+  return [...policy.identities.values()].flatMap((identity) =>
+    identity.rules.flatMap((rule) => {
+      const dir = (RULE_KINDS[rule.kind] as RuleKind<Rule>).writesTo(rule);
+      return dir === null ? [] : [{ rule, identity: identity.name, dir }];
+    }),
+  );
 }
 
 /** `dir` equals `other`, lies below it, or contains it. */

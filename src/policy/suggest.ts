@@ -16,7 +16,7 @@
  */
 import { posix } from 'node:path';
 import { printable } from '../audit/escape.js';
-import { programKind } from './programs.js';
+import { programKind } from '../rules/exec/programs.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';
 

@@ -6,6 +6,13 @@ import type { DenyReason } from '../values/deny-reason.js';
 import type { Where } from '../values/reader.js';
 import type { Plan } from './plan.js';
 
+/** What `check` says about a rule: `unsafe` findings make it fail; warnings do not. */
+export interface Finding {
+  where: Where;
+  level: 'warning' | 'unsafe';
+  message: string;
+}
+
 export interface RuleBase {
   name: string;
   where: Where;

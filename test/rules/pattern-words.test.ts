@@ -1,8 +1,8 @@
 /** check: pattern words that micromatch read differently are flagged as changed (issue 14). */
 import { describe, expect, it } from 'vitest';
-import { lintPolicy } from '../../../src/policy/lint.js';
-import { patternWordChanges } from '../../../src/rules/exec/lint-patterns.js';
-import { policyFrom } from '../../helpers.js';
+import { lintPolicy } from '../../src/policy/lint.js';
+import { patternWordChanges } from '../../src/rules/pattern-words.js';
+import { policyFrom } from '../helpers.js';
 
 describe('patternWordChanges', () => {
   it.each([

@@ -8,8 +8,7 @@
  * `x/**` no longer matching `x` are the holes issue 14 closed, no policy relies on them, and a
  * warning on every `/srv/backup/*` forever would teach admins to skip warnings.
  */
-import type { Finding } from '../../policy/lint.js';
-import type { Identity } from '../../policy/schema.js';
+import type { Finding, RuleBase } from './base.js';
 
 /** What changed for `word`, one sentence each; empty when it means what it meant. */
 export function patternWordChanges(word: string): string[] {
@@ -28,22 +27,17 @@ export function patternWordChanges(word: string): string[] {
   return changes;
 }
 
-/** Warnings for every exec pattern word and receive client-name of `identity` whose meaning changed. */
-export function lintPatternWords(identity: Identity): Finding[] {
-  const findings: Finding[] = [];
-  for (const rule of identity.rules) {
-    const words = rule.kind === 'exec' ? rule.pattern.map((word, i) => ({ word, what: `word ${i + 1}` })) : rule.kind === 'receive' && rule.clientName !== null ? [{ word: rule.clientName, what: 'client-name' }] : [];
-    for (const { word, what } of words) {
-      const changes = patternWordChanges(word);
-      if (changes.length === 0) continue;
-      findings.push({
-        where: rule.where,
-        level: 'warning',
-        message: `rule "${rule.name}" ${what} ${JSON.stringify(word)} means something else since patterns stopped being micromatch globs: ${changes.join('; ')} (docs/policy.md, "Patterns")`,
-      });
-    }
-  }
-  return findings;
+/** Warnings for the pattern words of `rule` (exec words, a receive client-name) whose meaning changed. */
+export function patternWordFindings(rule: RuleBase, words: readonly { word: string; what: string }[]): Finding[] {
+  return words.flatMap(({ word, what }) => {
+    const changes = patternWordChanges(word);
+    if (changes.length === 0) return [];
+    return [{
+      where: rule.where,
+      level: 'warning' as const,
+      message: `rule "${rule.name}" ${what} ${JSON.stringify(word)} means something else since patterns stopped being micromatch globs: ${changes.join('; ')} (docs/policy.md, "Patterns")`,
+    }];
+  });
 }
 
 /** The characters of `word` that are not made literal by a backslash. */
