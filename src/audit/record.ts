@@ -4,6 +4,7 @@
  * if the dispatcher is still there to see it (not after execve: see supervise in schema.ts).
  */
 import type { Decision } from '../decide/decide.js';
+import { kindOf } from '../rules/kinds.js';
 import type { ClientAddress, Request } from '../request/request.js';
 import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
@@ -26,8 +27,18 @@ export function decisionRecord(session: string, request: Request, decision: Deci
   return boundRecord(fullDecisionRecord(session, request, decision));
 }
 
+/**
+ * A decision as fields: the one serialisation that the audit record and `explain --json` share.
+ * An allow names its rule, where it is written, and its plan as the rule's kind shows it.
+ */
+export function decisionFields(decision: Decision): Record<string, unknown> & { decision: 'allow' | 'deny' } {
+  if (decision.decision === 'deny') return { decision: 'deny', reason: decision.reason, detail: decision.detail.slice(0, 1024) };
+  const { rule, plan } = decision;
+  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...kindOf(rule.kind).fields(plan) };
+}
+
 function fullDecisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
-  const record: DecisionRecord = {
+  return {
     ts: request.now.toISOString(),
     event: 'decision',
     session,
@@ -37,27 +48,8 @@ function fullDecisionRecord(session: string, request: Request, decision: Decisio
     key: request.keys?.[0] ?? null,
     ...(request.keys && request.keys.length > 1 ? { keys: request.keys } : {}),
     ...(request.command === null ? { command: null } : boundedCommand(request.command)),
-    decision: decision.decision,
+    ...decisionFields(decision),
   };
-  if (decision.decision === 'allow') {
-    record.rule = decision.rule.name;
-    record.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
-    const plan = decision.plan;
-    if (plan.kind === 'exec') {
-      record.argv = plan.argv;
-      if (plan.cwd !== null) record.cwd = plan.cwd;
-      if (!plan.supervise) record.handoff = 'execve';
-      if (plan.dryRun) record.dry_run = true;
-    } else if (plan.kind === 'receive') {
-      record.receive = { dir: plan.dir, name: plan.name };
-    } else {
-      record.relay = { host: plan.host, port: plan.port, allowed_by: plan.allowedBy };
-    }
-  } else {
-    record.reason = decision.reason;
-    record.detail = decision.detail.slice(0, 1024);
-  }
-  return record;
 }
 
 /**

@@ -4,7 +4,9 @@
  */
 import { userInfo } from 'node:os';
 import { printable } from '../audit/escape.js';
+import { decisionFields } from '../audit/record.js';
 import type { Decision } from '../decide/decide.js';
+import { kindOf } from '../rules/kinds.js';
 import { decideOnHost } from '../host/decide-on-host.js';
 import { describeDenyReason } from '../values/deny-reason.js';
 import { parseAddress } from '../values/address.js';
@@ -73,19 +75,9 @@ export async function runExplain(args: string[]): Promise<number> {
   return decision.decision === 'allow' ? 0 : 1;
 }
 
-function explainJson(decision: Decision, withTrace: boolean): string {
-  const allow = decision.decision === 'allow';
-  const out: Record<string, unknown> = {
-    decision: decision.decision,
-    rule: allow ? decision.rule.name : null,
-    argv: allow && decision.plan.kind === 'exec' ? decision.plan.argv : null,
-    reason: allow ? null : decision.reason,
-    detail: allow ? null : decision.detail,
-  };
-  if (allow) out.rule_at = `${decision.rule.where.file}:${decision.rule.where.line}`;
-  if (allow && decision.plan.kind === 'exec') out.cwd = decision.plan.cwd;
-  if (allow && decision.plan.kind === 'receive') out.receive = { dir: decision.plan.dir, name: decision.plan.name };
-  if (allow && decision.plan.kind === 'relay') out.relay = { host: decision.plan.host, port: decision.plan.port, allowed_by: decision.plan.allowedBy };
+/** The decision as `--json` prints it: decisionRecord's own fields, with the documented keys always present. */
+export function explainJson(decision: Decision, withTrace: boolean): string {
+  const out: Record<string, unknown> = { rule: null, argv: null, reason: null, detail: null, ...decisionFields(decision) };
   if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
   return `${JSON.stringify(out)}\n`;
 }
@@ -95,17 +87,7 @@ function explainText(decision: Decision, withTrace: boolean): string {
   if (decision.decision === 'allow') {
     const { rule, plan } = decision;
     lines.push(`allow  by rule "${rule.name}" (${rule.where.file}:${rule.where.line})`);
-    if (plan.kind === 'exec') {
-      lines.push(`  argv     ${JSON.stringify(plan.argv)}`);
-      if (plan.cwd) lines.push(`  cwd      ${plan.cwd}`);
-      lines.push(`  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`);
-    } else if (plan.kind === 'relay') {
-      lines.push(`  relay    to ${plan.host} port ${plan.port}${plan.resolve ? ' (the name is resolved once, at connect time)' : ''}, allowed by ${plan.allowedBy}`);
-      lines.push(`  limits   connect within ${plan.connectTimeoutMs / 1000} s; idle ${plan.idleTimeoutMs / 1000} s`);
-    } else {
-      lines.push(`  receive  into ${plan.dir}/ as ${plan.name} (a -N suffix if that name is taken), mode ${plan.mode.toString(8).padStart(4, '0')}`);
-      lines.push(`  limits   ${plan.maxBytes} bytes at most; ${plan.minFreeBytes} bytes left free; idle ${plan.idleTimeoutMs / 1000} s${plan.keep ? `; keeps the newest ${plan.keep}` : ''}`);
-    }
+    lines.push(...kindOf(rule.kind).lines(plan));
   } else {
     lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);
     lines.push(`  detail   ${decision.detail}`);

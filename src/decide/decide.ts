@@ -5,7 +5,7 @@
  * Order: who is asking (identity, expiry, address, key), then what (the command string), then
  * the rules, first match wins. Any failure to qualify is a deny with its own reason code.
  */
-import type { Identity, Policy, Where } from '../policy/schema.js';
+import type { Identity, Policy, Rule, Where } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { tokenize } from '../request/tokenize.js';
 import { NO_HOST_FACTS, tryRule, type HostFacts } from '../rules/kinds.js';
@@ -25,6 +25,7 @@ export interface RuleTrace {
 
 export interface RuleRef {
   name: string;
+  kind: Rule['kind'];
   where: Where;
 }
 
@@ -50,7 +51,7 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
       if (rule.kind !== 'receive') continue;
       const outcome = matchEmptyReceive(rule, request);
       trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
-      if (outcome.ok) return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: [], trace };
+      if (outcome.ok) return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: [], trace };
     }
     return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty', null, trace);
   }
@@ -67,7 +68,7 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
     const outcome = tryRule(rule, tokens.words, tokens.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
-      return { decision: 'allow', rule: { name: rule.name, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
+      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
     }
     if (outcome.reason === 'rsync-direction-refused') weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
     else if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };

@@ -13,7 +13,7 @@
  *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
 import type { Finding } from '../rules/base.js';
-import { RULE_KINDS, type RuleKind } from '../rules/kinds.js';
+import { kindOf } from '../rules/kinds.js';
 import { localDate } from '../values/units.js';
 import type { Identity, Policy, Rule } from './schema.js';
 
@@ -29,7 +29,7 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
     findings.push({ where: identity.where, level: 'warning', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
   }
   for (const [i, rule] of identity.rules.entries()) {
-    const kind = RULE_KINDS[rule.kind] as RuleKind<Rule>;
+    const kind = kindOf(rule.kind);
     const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does` });
     findings.push(...kind.lint(rule));
@@ -45,7 +45,7 @@ export function lintPolicy(policy: Policy, now: Date): Finding[] {
 export function writeTargets(policy: Policy): { rule: Rule; identity: string; dir: string }[] {
   return [...policy.identities.values()].flatMap((identity) =>
     identity.rules.flatMap((rule) => {
-      const dir = (RULE_KINDS[rule.kind] as RuleKind<Rule>).writesTo(rule);
+      const dir = kindOf(rule.kind).writesTo(rule);
       return dir === null ? [] : [{ rule, identity: identity.name, dir }];
     }),
   );

@@ -8,14 +8,18 @@
 import type { Request } from '../request/request.js';
 import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
+import type { ExecPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
+import { execPlanFields, execPlanLines } from './exec/explain.js';
 import { execCovers, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
 import { parseExecRule } from './exec/parse.js';
 import { EXEC_KEYS, type ExecRule } from './exec/rule.js';
+import { receivePlanFields, receivePlanLines } from './receive/explain.js';
 import { lintReceive, receiveCovers } from './receive/lint.js';
 import { matchReceive } from './receive/match.js';
 import { parseReceiveRule } from './receive/parse.js';
 import { RECEIVE_KEYS, type ReceiveRule } from './receive/rule.js';
+import { relayPlanFields, relayPlanLines } from './relay/explain.js';
 import { lintRelay, relayCovers } from './relay/lint.js';
 import { matchRelay } from './relay/match.js';
 import { parseRelayRule } from './relay/parse.js';
@@ -35,7 +39,7 @@ export interface HostFacts {
 
 export const NO_HOST_FACTS: HostFacts = { rsync: new Map() };
 
-export interface RuleKind<R extends Rule> {
+export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   /** The keys of its block: enforced by its parser, tested against schema/policy.schema.json. */
   keys: { readonly allowed: readonly string[]; readonly required: readonly string[] };
   parse(reader: Reader, node: Node | null, key: string): RuleBody<R> | null;
@@ -47,13 +51,23 @@ export interface RuleKind<R extends Rule> {
   lint(rule: R): Finding[];
   /** The directory a client's data lands in, for check's UNSAFE write roots; null for a rule that stores nothing. */
   writesTo(rule: R): string | null;
+  /** Its plan as the audit record's fields (and explain --json's) and as explain's lines. */
+  fields(plan: P): Record<string, unknown>;
+  lines(plan: P): string[];
 }
 
 const noGlobs = (globs: ReadonlyMap<number, string>): RuleOutcome | null => (globs.size > 0 ? { ok: false, why: 'a word holds an unquoted glob character' } : null);
 
 const nothing = (): Finding[] => [];
 
-export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K }>> } = {
+interface PlanOf {
+  exec: ExecPlan;
+  rsync: ExecPlan;
+  receive: ReceivePlan;
+  relay: RelayPlan;
+}
+
+export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K }>, PlanOf[K]> } = {
   exec: {
     keys: EXEC_KEYS,
     parse: parseExecRule,
@@ -61,6 +75,8 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     covers: execCovers,
     lint: lintExec,
     writesTo: () => null,
+    fields: execPlanFields,
+    lines: execPlanLines,
   },
   rsync: {
     keys: RSYNC_KEYS,
@@ -70,6 +86,8 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     covers: rsyncCovers,
     lint: nothing,
     writesTo: rsyncWritesTo,
+    fields: execPlanFields,
+    lines: execPlanLines,
   },
   receive: {
     keys: RECEIVE_KEYS,
@@ -78,6 +96,8 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     covers: receiveCovers,
     lint: lintReceive,
     writesTo: (rule) => rule.dir,
+    fields: receivePlanFields,
+    lines: receivePlanLines,
   },
   relay: {
     keys: RELAY_KEYS,
@@ -86,11 +106,17 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     covers: relayCovers,
     lint: lintRelay,
     writesTo: () => null,
+    fields: relayPlanFields,
+    lines: relayPlanLines,
   },
 };
 
 /** A rule tried on a request, through its kind's row. */
 export function tryRule(rule: Rule, words: string[], globs: ReadonlyMap<number, string>, request: Request, facts: HostFacts): RuleOutcome {
-  const kind = RULE_KINDS[rule.kind] as RuleKind<Rule>;
-  return kind.match(rule, words, globs, request, facts);
+  return kindOf(rule.kind).match(rule, words, globs, request, facts);
+}
+
+/** The row of a rule's kind, for code that holds a rule (or a decision's rule) of any kind. */
+export function kindOf(kind: Rule['kind']): RuleKind<Rule, Plan> {
+  return RULE_KINDS[kind] as unknown as RuleKind<Rule, Plan>;
 }
