@@ -2,27 +2,20 @@
  * Reading the audit log back, the pure part: time windows, record filters, the summary and the
  * monitoring status. audit/read.ts streams the records; cli/logs, summary and status print.
  */
+import { parseDuration } from '../values/units.js';
 import { printable } from './escape.js';
 
 export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
 
-const DURATION = /^([0-9]{1,9})(s|m|h|d|w)$/;
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
 /** `24h`, `7d`, `2w` before `now`; or a date `2026-11-24` (local midnight); or an ISO time. */
 export function parseWhen(text: string, now: Date): Date | null {
-  const duration = DURATION.exec(text);
-  if (duration) return new Date(now.getTime() - Number(duration[1]) * UNIT_MS[duration[2]!]!);
+  const span = parseDuration(text);
+  if (span !== null) return new Date(now.getTime() - span);
   const day = /^([0-9]{4})-([0-9]{2})-([0-9]{2})$/.exec(text);
   if (day) return new Date(Number(day[1]), Number(day[2]) - 1, Number(day[3]));
   const parsed = Date.parse(text);
   return /^[0-9]{4}-[0-9]{2}-[0-9]{2}T/.test(text) && !Number.isNaN(parsed) ? new Date(parsed) : null;
-}
-
-/** A span like `26h` in milliseconds, or null. */
-export function parseSpan(text: string): number | null {
-  const duration = DURATION.exec(text);
-  return duration ? Number(duration[1]) * UNIT_MS[duration[2]!]! : null;
 }
 
 export interface RecordFilter {

@@ -1,6 +1,7 @@
 /** `ssh-dispatch status`: a monitoring check in the Nagios plugin conventions. */
 import { auditFiles, readRecords } from '../audit/read.js';
-import { evaluateStatus, parseSpan, SuccessTracker } from '../audit/review.js';
+import { evaluateStatus, SuccessTracker } from '../audit/review.js';
+import { parseDuration } from '../values/units.js';
 import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
 
@@ -35,9 +36,9 @@ export async function runStatus(args: string[]): Promise<number> {
     console.log(STATUS_HELP);
     return 0;
   }
-  const staleMs = values.stale === undefined ? null : parseSpan(values.stale);
+  const staleMs = values.stale === undefined ? null : parseDuration(values.stale);
   if (staleMs === null) throw new UsageError('--stale SPAN is required (such as 26h)');
-  const criticalMs = values.critical === undefined ? 2 * staleMs : parseSpan(values.critical);
+  const criticalMs = values.critical === undefined ? 2 * staleMs : parseDuration(values.critical);
   if (criticalMs === null) throw new UsageError(`--critical ${values.critical}: expected a span such as 52h`);
   const { path, policy } = await auditLogPath(values.log, values.policy);
   if (!policy) {

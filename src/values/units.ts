@@ -1,13 +1,20 @@
 /** Parsers for the policy's unit-bearing strings. Each returns null on anything unexpected. */
 
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
-/** `90s`, `5m`, `2h`, `1d`, `500ms`; at least 1 ms, at most 366 days. */
+/**
+ * `500ms`, `90s`, `5m`, `2h`, `7d`, `2w`: the one grammar of durations, for policies
+ * (timeouts) and for the command line (`logs --since`, `status --stale`).
+ */
 export function parseDuration(text: string): number | null {
-  const match = /^([1-9][0-9]{0,8})(ms|s|m|h|d)$/.exec(text);
-  if (!match) return null;
-  const ms = Number(match[1]) * DURATION_UNITS[match[2]!]!;
-  return ms <= 366 * DURATION_UNITS.d! ? ms : null;
+  const match = /^(0|[1-9][0-9]{0,8})(ms|s|m|h|d|w)$/.exec(text);
+  return match ? Number(match[1]) * DURATION_UNITS[match[2]!]! : null;
+}
+
+/** A duration a policy may set: at least 1 ms, at most 366 days. */
+export function parsePolicyDuration(text: string): number | null {
+  const ms = parseDuration(text);
+  return ms !== null && ms >= 1 && ms <= 366 * DURATION_UNITS.d! ? ms : null;
 }
 
 /** `0077`, `077`: an octal permission mask, written as a string so YAML cannot read it as decimal. */

@@ -1,12 +1,13 @@
 /** Reading the log back: windows, filters, summary and monitoring status, as pure functions. */
 import { describe, expect, it } from 'vitest';
-import { evaluateStatus, matches, parseSpan, parseWhen, SummaryBuilder, tableRow } from '../../src/audit/review.js';
+import { evaluateStatus, matches, parseWhen, SummaryBuilder, tableRow } from '../../src/audit/review.js';
+import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
 const decision = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'decision', session: 'aaaa1111', id: 'host1', user: 'root', client: '192.0.2.10:5000', command: 'x', ...extra });
 const end = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'end', session: 'aaaa1111', id: 'host1', rule: 'nightly', exit: 0, outcome: 'exited', duration_ms: 5, ...extra });
 
-describe('parseWhen and parseSpan', () => {
+describe('parseWhen and the one duration grammar', () => {
   it.each([
     ['24h', '2026-11-23T12:00:00.000Z'],
     ['30m', '2026-11-24T11:30:00.000Z'],
@@ -17,8 +18,9 @@ describe('parseWhen and parseSpan', () => {
   it('reads a date as local midnight', () => expect(parseWhen('2026-11-20', now)!.getHours()).toBe(0));
   it.each(['yesterday', '24', 'h', '-1d', '2026-13-40x'])('refuses %s', (text) => expect(parseWhen(text, now)).toBeNull());
   it('spans', () => {
-    expect(parseSpan('26h')).toBe(26 * 3600_000);
-    expect(parseSpan('26')).toBeNull();
+    expect(parseDuration('26h')).toBe(26 * 3600_000);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration('26')).toBeNull();
   });
 });
 

@@ -1,7 +1,7 @@
 /** The `exec:` block of a rule, read and checked (docs/policy.md, "exec"). */
 import { isSeq } from 'yaml';
 import { ABSOLUTE_PATH, isAbsoluteCleanPath, readOctal, type Node, type Reader } from '../../values/reader.js';
-import { parseDuration } from '../../values/units.js';
+import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { GLOB_CHARACTERS } from './match.js';
 import { EXEC_KEYS, type ExecRule } from './rule.js';
@@ -54,12 +54,12 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
   const umask = fields.has('umask') ? readOctal(reader, fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
   const timeoutText = fields.has('timeout')
-    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
     : null;
   const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
   if (supervise === false && timeoutText !== null) {
     reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
   }
   if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parseDuration(timeoutText), supervise };
+  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise };
 }

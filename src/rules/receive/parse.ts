@@ -1,7 +1,7 @@
 /** The `receive:` block of a rule, read and checked (docs/policy.md, "receive"). */
 import { isScalar } from 'yaml';
 import { ABSOLUTE_PATH, describe, readOctal, type Node, type Reader } from '../../values/reader.js';
-import { parseDuration, parseSize } from '../../values/units.js';
+import { parsePolicyDuration, parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { TEMPLATE } from './match.js';
 import { RECEIVE_KEYS, type ReceiveRule } from './rule.js';
@@ -25,7 +25,7 @@ export function parseReceiveRule(reader: Reader, node: Node | null, key: string)
   const maxBytes = size('max-bytes', 100 * 2 ** 30);
   const minFree = size('min-free', DEFAULT_MIN_FREE);
   const idle = fields.has('idle-timeout')
-    ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
+    ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
     : '10m';
   let keep: number | null = null;
   if (fields.has('keep')) {
@@ -46,7 +46,7 @@ export function parseReceiveRule(reader: Reader, node: Node | null, key: string)
     mode,
     maxBytes: parseSize(maxBytes)!,
     minFreeBytes: parseSize(minFree)!,
-    idleTimeoutMs: parseDuration(idle)!,
+    idleTimeoutMs: parsePolicyDuration(idle)!,
     keep,
   };
 }

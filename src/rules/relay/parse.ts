@@ -1,6 +1,6 @@
 /** The `relay:` block of a rule, read and checked (docs/policy.md, "relay"). */
 import type { Node, Reader } from '../../values/reader.js';
-import { parseDuration } from '../../values/units.js';
+import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { parseRelayTarget } from './match.js';
 import { RELAY_KEYS, type RelayRule } from './rule.js';
@@ -15,10 +15,10 @@ export function parseRelayRule(reader: Reader, node: Node | null, key: string): 
   });
   if (to && to.length === 0) reader.error(fields.get('to') ?? null, `${key}.to`, 'expected at least one destination');
   const duration = (name: string, fallback: string) =>
-    fields.has(name) ? reader.string(fields.get(name) ?? null, `${key}.${name}`, { test: (s) => parseDuration(s) !== null, expected: 'a duration such as 30s, 5m' }) : fallback;
+    fields.has(name) ? reader.string(fields.get(name) ?? null, `${key}.${name}`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 30s, 5m' }) : fallback;
   const idle = duration('idle-timeout', '5m');
   const connect = duration('connect-timeout', '10s');
   if (reader.errors.length > errorsBefore || !to || idle === null || connect === null) return null;
-  return { kind: 'relay', to: to.map((t) => parseRelayTarget(t)!), idleTimeoutMs: parseDuration(idle)!, connectTimeoutMs: parseDuration(connect)! };
+  return { kind: 'relay', to: to.map((t) => parseRelayTarget(t)!), idleTimeoutMs: parsePolicyDuration(idle)!, connectTimeoutMs: parsePolicyDuration(connect)! };
 }
 
