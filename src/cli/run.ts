@@ -6,18 +6,17 @@
  * where the admin reads it (OpenSSH keeps the same split between its log and the client).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import { replaceWith, superviseExec, EXIT_START_FAILED } from '../act/exec.js';
-import { receiveUpload } from '../act/receive.js';
-import { relay } from '../act/relay.js';
+import { carryOut } from '../act/carry-out.js';
 import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
-import { AuditLog, tellSyslog } from '../audit/sink.js';
-import { sendToSyslog } from '../audit/syslog.js';
+import { SessionLog } from '../audit/session-log.js';
+import { tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
 import { decideOnHost, enterPlanDirectory } from '../host/decide-on-host.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../values/policy-error.js';
-import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type SyslogSettings } from '../policy/schema.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import type { Request } from '../request/request.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
@@ -75,89 +74,55 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn };
 }
 
+/**
+ * The forced-command mode, in its steps: read the request, load the policy, decide (with the
+ * facts only this host has), record the decision, carry it out, record the end.
+ */
 export async function runForcedCommand(args: string[]): Promise<number> {
   const parsed = parseForcedArgs(args);
   if (typeof parsed === 'string') {
     tellSyslog(`bad command= line in authorized_keys: ${parsed}`);
     return denyToClient();
   }
-  const { identity, policyPath, learn } = parsed;
-
   const session = sessionId();
-  const request = readRequest(identity, process.env, new Date());
-  const refuse = (reason: DenyReason, detail: string): Decision => ({ decision: 'deny', reason, detail, words: null, trace: [] });
-  let auditFile = DEFAULT_AUDIT_FILE;
-  let syslog: SyslogSettings | null = null;
-  let decision: Decision;
-  try {
-    const unsafe = unsafeVariablesSet(process.env);
-    const loaded = await loadPolicy(policyPath, { identity, writeCache: true });
-    if (loaded.ok) {
-      auditFile = loaded.policy.audit.file;
-      syslog = loaded.policy.audit.syslog;
-    }
-    if (unsafe.length > 0) decision = refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
-    else if (!loaded.ok) decision = refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
-    else decision = enterPlanDirectory(decideOnHost(loaded.policy, request));
-  } catch (error) {
-    decision = refuse('internal-error', (error as Error).message);
-  }
+  const request = readRequest(parsed.identity, process.env, new Date());
+  const loaded = await loadPolicy(parsed.policyPath, { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
+  const decision = decideForConnection(loaded, request);
+  const audit = !(loaded instanceof Error) && loaded.ok ? loaded.policy.audit : { file: DEFAULT_AUDIT_FILE, syslog: null };
+  const log = SessionLog.open(audit.file, audit.syslog, `session ${session}, id ${parsed.identity}`);
+  if (!log) return denyToClient();
 
-  const opened = AuditLog.open(auditFile);
-  if (!opened.ok) {
-    tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${opened.error}`);
-    return denyToClient();
-  }
-  const fileLog = opened.log;
-  const pendingSyslog: Promise<void>[] = [];
-  const flushSyslog = () => Promise.all(pendingSyslog.splice(0));
-  // Every record goes to the file (which decides) and, where configured, to syslog (best effort).
-  const log = {
-    append: (record: Record<string, unknown>): string | null => {
-      const failure = fileLog.append(record);
-      if (syslog) pendingSyslog.push(sendToSyslog(syslog, record));
-      return failure;
-    },
-  };
-  if (learn) {
+  if (parsed.learn) {
     // --learn: record what was sent (and what the policy would say), run nothing.
-    const failure = log.append(learnRecord(session, request, decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision));
-    if (failure) tellSyslog(`audit log unwritable in learn mode (session ${session}, id ${identity}): ${failure}`);
+    log.append(learnRecord(session, request, decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision), 'in learn mode');
     process.stderr.write('ssh-dispatch: learn mode: the request was recorded, not run\n');
-    await flushSyslog();
+    await log.flush();
     return EXIT_DENIED;
   }
-  const failure = log.append(decisionRecord(session, request, decision));
-  if (failure) {
-    tellSyslog(`audit log unwritable, request denied (session ${session}, id ${identity}): ${failure}`);
-    return denyToClient();
-  }
-  await flushSyslog();
-  if (decision.decision === 'deny') return denyToClient();
+  const recorded = log.append(decisionRecord(session, request, decision));
+  await log.flush();
+  if (!recorded || decision.decision === 'deny') return denyToClient();
 
-  const plan = decision.plan;
-  if (plan.kind === 'relay') {
-    const facts = await relay(plan, decision.rule.name);
-    log.append(endRecord(session, identity, new Date(), facts));
-    await flushSyslog();
-    return facts.exit;
-  }
-  if (plan.kind === 'receive') {
-    const facts = await receiveUpload(plan, decision.rule.name, session);
-    log.append(endRecord(session, identity, new Date(), facts));
-    await flushSyslog();
-    return facts.exit;
-  }
-  if (!plan.supervise) {
-    const error = replaceWith(plan);
-    log.append(endRecord(session, identity, new Date(), { rule: decision.rule.name, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed', error }));
-    process.stderr.write('ssh-dispatch: the program could not be started\n');
-    await flushSyslog();
-    return EXIT_START_FAILED;
-  }
-  const facts = await superviseExec(plan, decision.rule.name);
-  log.append(endRecord(session, identity, new Date(), facts));
-  if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
-  await flushSyslog();
+  const facts = await carryOut(decision.plan, decision.rule.name, session);
+  log.append(endRecord(session, parsed.identity, new Date(), facts), 'end not recorded');
+  await log.flush();
   return facts.exit;
+}
+
+/**
+ * The decision for this connection: refused outright when the dispatcher's own environment is
+ * unsafe, the policy does not load or anything throws; otherwise decided on this host, with an
+ * rsync pull's directory entered before the decision is recorded (host/decide-on-host.ts).
+ */
+function decideForConnection(loaded: Awaited<ReturnType<typeof loadPolicy>> | Error, request: Request): Decision {
+  const refuse = (reason: DenyReason, detail: string): Decision => ({ decision: 'deny', reason, detail, words: null, trace: [] });
+  try {
+    const unsafe = unsafeVariablesSet(process.env);
+    if (unsafe.length > 0) return refuse('unsafe-environment', `set: ${unsafe.join(', ')}`);
+    if (loaded instanceof Error) throw loaded;
+    if (!loaded.ok) return refuse('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; '));
+    return enterPlanDirectory(decideOnHost(loaded.policy, request));
+  } catch (error) {
+    return refuse('internal-error', (error as Error).message);
+  }
 }

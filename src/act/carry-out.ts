@@ -1,0 +1,24 @@
+/**
+ * Carrying out an allowed plan, by its kind: a program (exec and rsync rules) started by execve
+ * or spawned and waited for, an upload received, a connection relayed. Each ends in the facts of
+ * the end record; an execve that works never returns here.
+ */
+import type { EndFacts } from '../audit/record.js';
+import type { Plan } from '../rules/plan.js';
+import { EXIT_START_FAILED, replaceWith, superviseExec } from './exec.js';
+import { receiveUpload } from './receive.js';
+import { relay } from './relay.js';
+
+export async function carryOut(plan: Plan, rule: string, session: string): Promise<EndFacts> {
+  switch (plan.kind) {
+    case 'relay':
+      return relay(plan, rule);
+    case 'receive':
+      return receiveUpload(plan, rule, session);
+    case 'exec': {
+      const facts = plan.supervise ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
+      if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
+      return facts;
+    }
+  }
+}
