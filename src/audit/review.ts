@@ -3,7 +3,7 @@
  * monitoring status. audit/read.ts streams the records; cli/logs, summary and status print.
  */
 import { parseDuration } from '../values/units.js';
-import { printable } from './escape.js';
+import { printable } from '../values/printable.js';
 
 export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
 

@@ -5,7 +5,7 @@
  */
 import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { printable } from '../audit/escape.js';
+import { printable } from '../values/printable.js';
 import { childProcess } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';

@@ -7,7 +7,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { printable } from '../audit/escape.js';
+import { printable } from '../values/printable.js';
 import { authorizedKeyLine, SSH, ThrowawaySshd } from '../lab/throwaway-sshd.js';
 
 export const DEMO_HELP = `Usage: ssh-dispatch demo

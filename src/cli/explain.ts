@@ -3,7 +3,7 @@
  * It builds a Request from flags and calls the same decide() as the forced-command mode.
  */
 import { userInfo } from 'node:os';
-import { printable } from '../audit/escape.js';
+import { printable } from '../values/printable.js';
 import { decisionFields } from '../audit/record.js';
 import type { Decision } from '../decide/decide.js';
 import { kindOf } from '../rules/kinds.js';

@@ -15,7 +15,7 @@
  * the command shows (rsync's own protocol, sudo, a shell, an interpreter, an sftp server).
  */
 import { posix } from 'node:path';
-import { printable } from '../audit/escape.js';
+import { printable } from '../values/printable.js';
 import { programKind } from '../rules/exec/programs.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';

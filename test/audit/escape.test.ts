@@ -1,6 +1,7 @@
 /** What reaches the log and the terminal: one printable ASCII line per record, text recoverable. */
 import { describe, expect, it } from 'vitest';
-import { boundedCommand, printable, toLogLine } from '../../src/audit/escape.js';
+import { boundedCommand, toLogLine } from '../../src/audit/escape.js';
+import { printable } from '../../src/values/printable.js';
 
 const hostile = ['a\nb', 'a\r{"forged":1}', '\u001b[2J\u001b]0;owned\u0007', 'report\u202efdp.exe', 'a\u0000b', 'zero\u200bwidth', 'Müller 😀', '\u2028', '\u009b31m'];
 
