@@ -1,26 +1,132 @@
 /**
- * The decision core is pure: same input, same answer, no I/O (DESIGN.md principles). These
- * modules may not import what does I/O; the effects live in src/act/, src/audit/sink.ts,
- * src/policy/load.ts, src/request/session-env.ts and src/cli/.
+ * The shape of the house, held against the code.
+ *
+ * 1. Folders import only the folders below them (the table FOLDERS says which): the data flows
+ *    one way, request in, decision, action, record, and no arrow runs back up. Every relative
+ *    import of every file under src/ is followed: static, `export ... from`, and `import()`.
+ * 2. The decision core is pure: same input, same answer, no I/O (DESIGN.md principles). Every way
+ *    this code base has of reaching the system is looked for in those files: a static or dynamic
+ *    import or a require() of an I/O built-in, process.getBuiltinModule, the lazy-builtins helpers
+ *    that load one, and process.env/exit/chdir/kill/std*. The detector is itself tested against
+ *    each spelling, so that a new idiom cannot slip past a check that only knew the old one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const src = fileURLToPath(new URL('../src/', import.meta.url));
-const pure = [
-  ...readdirSync(`${src}decide`, { recursive: true }).map((f) => `decide/${String(f)}`).filter((f) => f.endsWith('.ts')),
-  'request/tokenize.ts',
-  'request/request.ts',
-  'policy/parse.ts',
-  'values/units.ts',
-  'policy/schema.ts',
-  'audit/record.ts',
-  'audit/escape.ts',
-];
-const EFFECTS = /from '(node:)?(fs|child_process|net|dgram|worker_threads|fs\/promises)'|process\.(env|exit|chdir|kill)/;
+const files = readdirSync(src, { recursive: true })
+  .map(String)
+  .filter((f) => f.endsWith('.ts'));
 
-it.each(pure)('src/%s does no I/O', (file) => {
-  const text = readFileSync(`${src}${file}`, 'utf8');
-  expect(text.split('\n').filter((line) => EFFECTS.test(line))).toEqual([]);
+/** A file's room: its top folder under src/, or the file itself for src/*.ts. */
+const roomOf = (file: string) => (file.includes('/') ? file.split('/')[0]! : file.replace(/\.ts$/, ''));
+
+/** What each room may import, besides itself. Read from the bottom up. */
+const FOLDERS: Record<string, readonly string[]> = {
+  'lazy-builtins': [],
+  trust: [],
+  keyline: [],
+  values: [],
+  request: ['values', 'lazy-builtins'],
+  entry: ['trust'],
+  rules: ['values', 'request'],
+  lab: ['keyline', 'request'],
+  policy: ['values', 'request', 'rules', 'trust'],
+  decide: ['values', 'request', 'rules', 'policy'],
+  host: ['values', 'request', 'rules', 'policy', 'decide', 'lazy-builtins', 'trust'],
+  audit: ['values', 'request', 'rules', 'policy', 'decide', 'lazy-builtins'],
+  act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
+  cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'lab', 'keyline', 'lazy-builtins', 'trust'],
+  main: ['cli', 'audit', 'values'],
+};
+
+/** The pure core: no I/O of any kind (host/, act/, cli/, audit's sinks and policy/load are where effects live). */
+const PURE = files.filter(
+  (f) =>
+    ['values', 'rules', 'decide'].includes(roomOf(f)) ||
+    ['request/tokenize.ts', 'request/lookalikes.ts', 'request/request.ts', 'policy/parse.ts', 'policy/schema.ts', 'policy/lint.ts', 'policy/suggest.ts', 'audit/record.ts', 'audit/escape.ts', 'audit/review.ts'].includes(f),
+);
+
+function importsOf(text: string): string[] {
+  return [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
+}
+
+const IO_MODULES = 'fs|fs/promises|child_process|net|dgram|dns|dns/promises|tls|http|https|http2|worker_threads|os|readline|cluster|inspector|v8|vm';
+const IO_NAME = `['"\`](?:node:)?(?:${IO_MODULES})['"\`]`;
+const SPELLINGS: [string, RegExp][] = [
+  ['a static import of an I/O built-in', new RegExp(`\\bfrom\\s*${IO_NAME}|\\bimport\\s+${IO_NAME}`)],
+  ['a dynamic import of an I/O built-in', new RegExp(`\\bimport\\s*\\(\\s*${IO_NAME}`)],
+  ['a require() of an I/O built-in', new RegExp(`\\brequire\\s*\\(\\s*${IO_NAME}`)],
+  ['process.getBuiltinModule', /\bgetBuiltinModule\b/],
+  ['a lazy-builtins helper that loads an I/O module', /\bimport\s*\{[^}]*\b(?:childProcess|net|dns)\b[^}]*\}\s*from\s*['"][./]*lazy-builtins\.js['"]/],
+  ['process state or effects', /\bprocess\s*\.\s*(?:env|exit|exitCode|chdir|cwd|kill|umask|stdout|stderr|stdin|on|execve|getuid|pid)\b/],
+];
+
+/** Every I/O spelling in a source text, by name. */
+function ioSpellings(text: string): string[] {
+  return SPELLINGS.filter(([, pattern]) => pattern.test(text)).map(([name]) => name);
+}
+
+describe('folders import only the folders below them', () => {
+  it('the table itself has no circle', () => {
+    const visiting = new Set<string>();
+    const done = new Set<string>();
+    const visit = (room: string, path: string[]): void => {
+      if (done.has(room)) return;
+      expect(visiting.has(room), `circle: ${[...path, room].join(' -> ')}`).toBe(false);
+      visiting.add(room);
+      for (const below of FOLDERS[room] ?? []) visit(below, [...path, room]);
+      visiting.delete(room);
+      done.add(room);
+    };
+    for (const room of Object.keys(FOLDERS)) visit(room, []);
+  });
+
+  it('every file lives in a room of the table', () => {
+    expect(files.map(roomOf).filter((room) => !(room in FOLDERS))).toEqual([]);
+  });
+
+  it.each(files)('src/%s', (file) => {
+    const room = roomOf(file);
+    const wrong = importsOf(readFileSync(join(src, file), 'utf8'))
+      .map((spec) => relative(src, normalize(join(dirname(join(src, file)), spec))).replace(/\.js$/, '.ts'))
+      .filter((target) => roomOf(target) !== room && !FOLDERS[room]!.includes(roomOf(target)));
+    expect(wrong, `${room}/ may import only ${FOLDERS[room]!.join(', ')}`).toEqual([]);
+  });
+});
+
+describe('the decision core does no I/O', () => {
+  it('covers the core', () => expect(PURE.length).toBeGreaterThan(30));
+
+  it.each(PURE)('src/%s', (file) => {
+    expect(ioSpellings(readFileSync(join(src, file), 'utf8'))).toEqual([]);
+  });
+
+  it.each([
+    [`import { readFileSync } from 'node:fs';`],
+    [`import * as fs from "fs";`],
+    [`import fs from 'node:fs/promises';`],
+    [`import 'node:child_process';`],
+    [`const fs = require('node:fs');`],
+    [`const cp = require("child_process");`],
+    [`const cp = await import('node:child_process');`],
+    ['const m = await import(`node:net`);'],
+    [`const fs = process.getBuiltinModule('node:fs');`],
+    [`const get = process.getBuiltinModule; get('fs');`],
+    [`import { childProcess } from '../lazy-builtins.js';`],
+    [`import { sha256, net } from '../../lazy-builtins.js';`],
+    [`const home = process.env.HOME;`],
+    [`process.exit(1);`],
+    [`process.chdir('/');`],
+    [`import { userInfo } from 'node:os';`],
+  ])('the detector finds %s', (spelling) => {
+    expect(ioSpellings(spelling)).not.toEqual([]);
+  });
+
+  it('a digest through lazy-builtins is no I/O; even a type import of an I/O module counts', () => {
+    expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';\nimport type { Stats } from 'node:fs';`)).toEqual(['a static import of an I/O built-in']);
+    expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';`)).toEqual([]);
+  });
 });
