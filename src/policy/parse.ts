@@ -3,8 +3,10 @@
  *
  * Strict like sshd_config: an unknown key, a wrong type, a duplicate is an error, never a
  * warning that gets ignored, because a typo in a security policy (`form:` for `from:`) must not
- * silently widen it. The yaml package's document API keeps node offsets, so each value can be
- * traced back to its line. Objects built here are null-prototype or plain records of known keys.
+ * silently widen it. values/reader.ts reads each value with the line it came from; each rule
+ * kind reads its own block (rules/<kind>/parse.ts, through rules/kinds.ts). Objects built from
+ * the file are records of known keys; the one map of free-form names, an exec rule's env,
+ * refuses __proto__, which a plain object would silently drop.
  */
 import { isScalar, LineCounter, parseDocument } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../values/address.js';

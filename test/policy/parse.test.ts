@@ -45,6 +45,7 @@ const invalid: [string, string, string][] = [
   ['LD_PRELOAD in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { LD_PRELOAD: /tmp/x.so } }\n`, 'exec.env.LD_PRELOAD: refused'],
   ['NODE_OPTIONS in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { NODE_OPTIONS: --require=x } }\n`, 'exec.env.NODE_OPTIONS: refused'],
   ['SSH_AUTH_SOCK in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { SSH_AUTH_SOCK: /tmp/a } }\n`, 'exec.env.SSH_AUTH_SOCK: refused'],
+  ['__proto__ in env (a plain object would drop it silently)', `${header}      - name: x\n        exec: { command: /bin/true, env: { __proto__: x } }\n`, 'exec.env.__proto__: refused'],
   ['BASH_ENV in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { BASH_ENV: /tmp/a } }\n`, 'exec.env.BASH_ENV: refused'],
   ['a bad env name', `${header}      - name: x\n        exec: { command: /bin/true, env: { "A-B": x } }\n`, 'exec.env.A-B: expected a variable name'],
   ['a relative cwd', `${header}      - name: x\n        exec: { command: /bin/true, cwd: srv }\n`, 'exec.cwd: expected an absolute path'],

@@ -46,6 +46,7 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   if (fields.has('env')) {
     for (const [name, valueNode, nameNode] of reader.entries(fields.get('env') ?? null, `${key}.env`) ?? []) {
       if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'expected a variable name of letters, digits and _');
+      else if (name === '__proto__') reader.error(nameNode, `${key}.env.${name}`, 'refused: not a variable a program could be given');
       else if (REFUSED_ENV.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'refused: this variable changes what code a program loads or hands over the forwarded agent');
       const value = reader.string(valueNode, `${key}.env.${name}`);
       if (value !== null) env[name] = value;
