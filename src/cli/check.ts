@@ -8,6 +8,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../values/printable.js';
 import { childProcess } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
+import { kindOf } from '../rules/kinds.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
@@ -115,8 +116,7 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
           else {
             const why = untrustedWriter(stats, runningUid());
             if (why) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is ${why}: local users could plant files or symlinks there` });
-            const writes = rule.kind === 'receive' || (rule.kind === 'rsync' && rule.access !== 'read');
-            if (writes && stats.dev === logDevice) {
+            if (kindOf(rule.kind).writesTo(rule) !== null && stats.dev === logDevice) {
               findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is on the same filesystem as the audit log (${logDir}): the rule's min-free floor is all that keeps a client from filling it, and a full log denies every identity; put the log on a filesystem no rule writes to` });
             }
           }
