@@ -73,7 +73,8 @@ export async function runExplain(args: string[]): Promise<number> {
   return decision.decision === 'allow' ? 0 : 1;
 }
 
-function explainJson(decision: Decision, withTrace: boolean): string {
+/** What `explain --json` prints for a decision (one JSON object and a newline). */
+export function explainJson(decision: Decision, withTrace: boolean): string {
   const allow = decision.decision === 'allow';
   const out: Record<string, unknown> = {
     decision: decision.decision,
