@@ -1,5 +1,5 @@
 /**
- * The decision core is pure: same input, same answer, no I/O (DESIGN.md principles). These
+ * The decision core is pure: same input, same answer, no I/O (README, "Working on it"). These
  * modules may not import what does I/O; the effects live in src/act/, src/audit/sink.ts,
  * src/policy/load.ts, src/request/session-env.ts and src/cli/.
  */

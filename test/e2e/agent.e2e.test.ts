@@ -1,5 +1,5 @@
 /**
- * A forwarded agent never reaches what ssh-dispatch runs (THREATS.md A6). The key line here
+ * A forwarded agent never reaches what ssh-dispatch runs (docs/threat-model.md, "exec"). The key line here
  * deliberately lacks `restrict`, so sshd does forward the agent: the control key, whose forced
  * command is plain /usr/bin/env, proves SSH_AUTH_SOCK was there to leak.
  */
