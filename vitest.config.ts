@@ -7,6 +7,9 @@ export default defineConfig({
     reporters: ['default', './test/summary-reporter.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
+    // Every core (vitest's default leaves one free: a single worker on a 2-core machine). The
+    // e2e project takes one of them at a time.
+    maxWorkers: '100%',
     projects: [
       {
         extends: true,
