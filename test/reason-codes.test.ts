@@ -4,7 +4,7 @@
  * never comes true; a code no test names can stop being produced unnoticed.
  *
  * "Produced" and "asserted" are read from the source: the code as a quoted literal in a src
- * file other than deny-reason.ts, and in a test file other than this one.
+ * file other than the table of codes, and in a test file other than this one.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -31,7 +31,9 @@ function files(dir: string): string[] {
 }
 
 const texts = (paths: string[]) => paths.map((path) => ({ path, text: readFileSync(join(repo, path), 'utf8') }));
-const producers = texts(files('src').filter((p) => p !== 'src/decide/deny-reason.ts'));
+// The table of codes and their descriptions names every code: it is found by what it holds, not
+// by its path, so that moving it cannot make it count as a producer.
+const producers = texts(files('src')).filter((s) => !s.text.includes('export const DENY_REASONS'));
 const tests = texts(files('test').filter((p) => p !== 'test/reason-codes.test.ts'));
 const quoted = (code: string) => new RegExp(`(['"\`])${code.replaceAll('-', '\\-')}\\1`);
 const naming = (sources: { path: string; text: string }[], code: string) => sources.filter((s) => quoted(code).test(s.text)).map((s) => s.path);
@@ -42,6 +44,7 @@ describe('deny reason codes', () => {
   it('the list is read (not vacuous)', () => {
     expect(codes.length).toBeGreaterThan(30);
     expect(producers.length).toBeGreaterThan(30);
+    expect(producers.length).toBe(files('src').length - 1);
     expect(tests.length).toBeGreaterThan(30);
   });
 
