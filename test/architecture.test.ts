@@ -4,7 +4,7 @@
  * 1. Folders import only the folders below them (the table FOLDERS says which): the data flows
  *    one way, request in, decision, action, record, and no arrow runs back up. Every relative
  *    import of every file under src/ is followed: static, `export ... from`, and `import()`.
- * 2. The decision core is pure: same input, same answer, no I/O (DESIGN.md principles). Every way
+ * 2. The decision core is pure: same input, same answer, no I/O (README, "Working on it"). Every way
  *    this code base has of reaching the system is looked for in those files: a static or dynamic
  *    import or a require() of an I/O built-in, process.getBuiltinModule, the lazy-builtins helpers
  *    that load one, and process.env/exit/chdir/kill/std*. The detector is itself tested against

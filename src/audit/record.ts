@@ -1,5 +1,5 @@
 /**
- * The audit records (DESIGN.md "The decision and its record"), built from values only.
+ * The audit records (README, "The audit log"), built from values only.
  * One `decision` record per connection before anything runs; one `end` record when it finishes,
  * if the dispatcher is still there to see it (not after execve: see supervise in schema.ts).
  */

@@ -5,8 +5,12 @@
  * cannot record go to syslog through logger(1), the last channel left.
  */
 import type { SyslogSettings } from '../policy/schema.js';
+import type { DenyReason } from '../values/deny-reason.js';
 import { AuditLog, tellSyslog } from './sink.js';
 import { sendToSyslog } from './syslog.js';
+
+/** The refusal no record can carry: it goes to syslog, code first, so that it is found the same way. */
+const UNWRITABLE: DenyReason = 'audit-unwritable';
 
 export class SessionLog {
   private readonly pending: Promise<void>[] = [];
@@ -22,7 +26,7 @@ export class SessionLog {
   static open(path: string, syslog: SyslogSettings | null, about: string): SessionLog | null {
     const opened = AuditLog.open(path);
     if (!opened.ok) {
-      tellSyslog(`audit log unwritable, request denied (${about}): ${opened.error}`);
+      tellSyslog(`${UNWRITABLE}: request denied (${about}): ${opened.error}`);
       return null;
     }
     return new SessionLog(opened.log, syslog, about);
@@ -32,7 +36,7 @@ export class SessionLog {
   append(record: Record<string, unknown>, what = 'request denied'): boolean {
     const failure = this.file.append(record);
     if (this.syslog) this.pending.push(sendToSyslog(this.syslog, record));
-    if (failure) tellSyslog(`audit log unwritable, ${what} (${this.about}): ${failure}`);
+    if (failure) tellSyslog(`${UNWRITABLE}: ${what} (${this.about}): ${failure}`);
     return failure === null;
   }
 

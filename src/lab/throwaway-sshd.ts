@@ -19,6 +19,8 @@ const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';
 export const SSH = '/usr/bin/ssh';
 const SSH_KEYGEN = '/usr/bin/ssh-keygen';
+/** How many ports sshd is tried on before giving up (each taken between probe and bind). */
+const BIND_ATTEMPTS = 5;
 
 export interface ClientKey {
   name: string;
@@ -90,8 +92,12 @@ export class ThrowawaySshd {
 
   /**
    * `user`: the account to log in as (default: the one running this; another one needs root).
+   * `pickPort`: where the next attempt listens (default: a port the kernel just said was free).
+   *
+   * A free port is only free until someone else binds it, and sshd binds it a moment later in
+   * another process: when sshd reports the port taken, it is started again on another one.
    */
-  static async start(options: { extraConfig?: string[]; user?: string } = {}): Promise<ThrowawaySshd> {
+  static async start(options: { extraConfig?: string[]; user?: string; pickPort?: () => Promise<number> } = {}): Promise<ThrowawaySshd> {
     for (const tool of [SSHD, SSH, SSH_KEYGEN]) {
       if (!existsSync(tool)) throw new Error(`${tool} is missing: apt-get install -y openssh-server openssh-client`);
     }
@@ -102,60 +108,73 @@ export class ThrowawaySshd {
       // system service starts, which ours never does.
       if (process.getuid?.() === 0 && !existsSync('/run/sshd')) mkdirSync('/run/sshd', { mode: 0o755 });
       writeFileSync(join(dir, 'authorized_keys'), '', { mode: 0o600 });
-      const port = await freeLoopbackPort();
       const user = options.user ?? userInfo().username;
       // sshd reads authorized_keys as the user logging in: another user needs a way in.
       if (user !== userInfo().username) chmodSync(dir, 0o711);
-      const config = [
-        `Port ${port}`,
-        'ListenAddress 127.0.0.1',
-        `HostKey ${join(dir, 'host_ed25519')}`,
-        `PidFile ${join(dir, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
-        // The temp dir sits under /tmp, which StrictModes would refuse; the files are ours, 0600.
-        'StrictModes no',
-        'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
-        'KbdInteractiveAuthentication no',
-        'UsePAM no',
-        'PermitRootLogin forced-commands-only',
-        'ExposeAuthInfo yes',
-        'PermitUserEnvironment no',
-        'AllowAgentForwarding yes',
-        'AllowTcpForwarding yes',
-        'X11Forwarding no',
-        'UseDNS no',
-        'PrintMotd no',
-        'PrintLastLog no',
-        'MaxStartups 256',
-        'MaxSessions 64',
-        'LogLevel VERBOSE',
-        `AllowUsers ${user}`,
-        ...(options.extraConfig ?? []),
-      ];
-      const configFile = join(dir, 'sshd_config');
-      writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
-      writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_ed25519.pub'), 'utf8')}`);
-      await run(SSHD, ['-t', '-f', configFile]);
-
-      const log = openSync(join(dir, 'sshd.log'), 'a');
-      const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', log, log] });
-      closeSync(log);
-      const sshd = new ThrowawaySshd(dir, port, child, user);
-      const deadline = Date.now() + 10_000;
-      while (!(await canConnect(port))) {
-        if (child.exitCode !== null || Date.now() > deadline) {
-          const log = readFileSync(sshd.logFile, 'utf8');
-          await sshd.stop();
-          throw new Error(`sshd did not start: ${log}`);
-        }
-        await new Promise((r) => setTimeout(r, 25));
+      for (let attempt = 1; ; attempt++) {
+        const port = await (options.pickPort ?? freeLoopbackPort)();
+        const started = await ThrowawaySshd.listen(dir, port, user, options.extraConfig ?? []);
+        if (started instanceof ThrowawaySshd) return started;
+        if (!started.portTaken || attempt >= BIND_ATTEMPTS) throw new Error(`sshd did not start: ${started.log}`);
       }
-      return sshd;
     } catch (error) {
       rmSync(dir, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /** One attempt: sshd on `port`, up and listening, or why not (and whether the port was taken). */
+  private static async listen(dir: string, port: number, user: string, extraConfig: string[]): Promise<ThrowawaySshd | { portTaken: boolean; log: string }> {
+    const config = [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${join(dir, 'host_ed25519')}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      `AuthorizedKeysFile ${join(dir, 'authorized_keys')}`,
+      // The temp dir sits under /tmp, which StrictModes would refuse; the files are ours, 0600.
+      'StrictModes no',
+      'PubkeyAuthentication yes',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'PermitRootLogin forced-commands-only',
+      'ExposeAuthInfo yes',
+      'PermitUserEnvironment no',
+      'AllowAgentForwarding yes',
+      'AllowTcpForwarding yes',
+      'X11Forwarding no',
+      'UseDNS no',
+      'PrintMotd no',
+      'PrintLastLog no',
+      'MaxStartups 256',
+      'MaxSessions 64',
+      'LogLevel VERBOSE',
+      `AllowUsers ${user}`,
+      ...extraConfig,
+    ];
+    const configFile = join(dir, 'sshd_config');
+    writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
+    writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${readFileSync(join(dir, 'host_ed25519.pub'), 'utf8')}`);
+    await run(SSHD, ['-t', '-f', configFile]);
+
+    const logFile = join(dir, 'sshd.log');
+    const log = openSync(logFile, 'w');
+    const child = spawn(SSHD, ['-D', '-e', '-f', configFile], { stdio: ['ignore', log, log] });
+    closeSync(log);
+    const sshd = new ThrowawaySshd(dir, port, child, user);
+    // sshd says when it listens (LogLevel VERBOSE); a connection alone could reach whoever took
+    // the port instead.
+    const listening = `Server listening on 127.0.0.1 port ${port}.`;
+    const deadline = Date.now() + 10_000;
+    while (!readFileSync(logFile, 'utf8').includes(listening) || !(await canConnect(port))) {
+      if (child.exitCode !== null || child.signalCode !== null || Date.now() > deadline) {
+        await sshd.stop({ keepDir: true });
+        const text = readFileSync(logFile, 'utf8');
+        return { portTaken: text.includes('Address already in use'), log: text };
+      }
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    return sshd;
   }
 
   async newClientKey(name = `client${++this.keys}`): Promise<ClientKey> {
@@ -229,8 +248,8 @@ export class ThrowawaySshd {
     });
   }
 
-  /** Stops sshd by its pid and removes the temp dir. */
-  async stop(): Promise<void> {
+  /** Stops sshd by its pid and removes the temp dir (unless `keepDir`). */
+  async stop({ keepDir = false }: { keepDir?: boolean } = {}): Promise<void> {
     const child = this.process;
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -239,6 +258,6 @@ export class ThrowawaySshd {
       await exited;
       clearTimeout(timer);
     }
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

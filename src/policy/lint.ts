@@ -9,8 +9,8 @@
  *   working directory), a program that is a shell, an interpreter or another way out (GTFOBins);
  *   UNSAFE when such a program gets a glob word (the client's words become code), and when a
  *   program that reads or writes files gets a word that can be any absolute path;
- * - write rules whose confine reaches files that turn a transfer key into a shell (THREATS.md
- *   3.7): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
+ * - write rules whose confine reaches files that turn a transfer key into a shell
+ *   (docs/threat-model.md, "Outside the policy"): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
 import type { Finding } from '../rules/base.js';
 import { kindOf } from '../rules/kinds.js';

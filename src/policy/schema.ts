@@ -1,5 +1,5 @@
 /**
- * Policy file format, version 1 (DESIGN.md "Policy files"), as the rest of the program sees it
+ * Policy file format, version 1 (docs/policy.md), as the rest of the program sees it
  * after parse.ts has checked it. Every rule keeps where it was written, so that explain and the
  * audit record can point the admin at file:line.
  */

@@ -1,5 +1,5 @@
 /**
- * Policy patterns, matched by a small matcher of our own (DESIGN.md "What a rule promises").
+ * Policy patterns, matched by a small matcher of our own (docs/policy.md, "Patterns").
  *
  * micromatch read far more than the admin wrote: `(`, `|`, `{` and extglobs were syntax, so
  * `count(*)` in a SQL word matched any text, `!(*.key)` served dotfiles and `spool/*` matched

@@ -1,5 +1,5 @@
 /**
- * A forwarded agent never reaches what ssh-dispatch runs (THREATS.md A6). The key line here
+ * A forwarded agent never reaches what ssh-dispatch runs (docs/threat-model.md, "exec"). The key line here
  * deliberately lacks `restrict`, so sshd does forward the agent: the control key, whose forced
  * command is plain /usr/bin/env, proves SSH_AUTH_SOCK was there to leak.
  */
@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 let lab: Lab;
 let agent: ChildProcess;
@@ -34,7 +35,7 @@ identities:
   lab.sshd.authorize([lab.dispatchLine(dispatched, 'agent', ''), authorizedKeyLine('', ['/usr/bin/env'], control)]);
   socket = join(lab.sshd.dir, 'agent.sock');
   agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
-  for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+  await waitFor('ssh-agent to listen', () => existsSync(socket), { timeoutMs: 10_000 });
   const added = spawnSync('/usr/bin/ssh-add', [dispatched.privateKeyFile, control.privateKeyFile], { env: { SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
   if (added.status !== 0) throw new Error(`ssh-add failed: ${added.stderr}`);
 });

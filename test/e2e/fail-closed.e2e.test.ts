@@ -204,3 +204,33 @@ describe('what the program inherits', () => {
     expect(existsSync(marker)).toBe(false);
   });
 });
+
+// A policy that does not load names no audit file, so the record goes to the default one,
+// /var/log/ssh-dispatch/audit.jsonl: seen here in a mount namespace of the dispatcher's own,
+// where /var/log is a temp dir (needs root and unshare(2); skipped where they cannot be had).
+const canUnshare = process.getuid?.() === 0 && spawnSync('/usr/bin/unshare', ['--mount', '/bin/true']).status === 0;
+
+describe.runIf(canUnshare)('a policy that does not load', () => {
+  /** The bundle with `args`, its /var/log replaced by `varLog` (for it alone). */
+  function runWithVarLog(varLog: string, args: string[], env: NodeJS.ProcessEnv) {
+    const script = 'mount --bind "$0" /var/log && exec "$@"';
+    const result = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, varLog, NODE, BUNDLE, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 20_000 });
+    return { code: result.status, stderr: result.stderr };
+  }
+
+  it('denies, runs nothing, and records policy-unloadable with the error in the default audit log', () => {
+    const varLog = join(dir, 'var-log');
+    mkdirSync(join(varLog, 'ssh-dispatch'), { recursive: true, mode: 0o700 });
+    const policy = join(dir, 'broken.yaml');
+    writeFileSync(policy, `version: 1\nidentities:\n  t:\n    rules:\n      - name: touch\n        exec:\n          command: ["/usr/bin/touch", "${marker}"]\n        frobnicate: true\n`, { mode: 0o600 });
+    const result = runWithVarLog(varLog, ['--id', 't', '--policy', policy], sshEnv());
+    expect(result.code).toBe(126);
+    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(existsSync(marker)).toBe(false);
+    const records = readFileSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ event: 'decision', id: 't', decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('frobnicate') });
+    // The control: the real /var/log was not written.
+    expect(existsSync('/var/log/ssh-dispatch/audit.jsonl') && readFileSync('/var/log/ssh-dispatch/audit.jsonl', 'utf8').includes(String(records[0]!.session))).toBe(false);
+  });
+});

@@ -5,12 +5,13 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { BUNDLE, mountSmall, NODE, startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 let lab: Lab;
 let key: ClientKey;
@@ -42,6 +43,20 @@ afterAll(async () => {
 
 const leftovers = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.'));
 
+/** Pids of rsync servers working in `dir` (their cwd at or under it), from /proc. */
+function rsyncServersIn(dir: string): string[] {
+  return readdirSync('/proc').filter((pid) => {
+    if (!/^[0-9]+$/.test(pid)) return false;
+    try {
+      const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const cwd = readlinkSync(`/proc/${pid}/cwd`);
+      return argv.includes('--server') && (cwd === dir || cwd.startsWith(`${dir}/`));
+    } catch {
+      return false; // gone, or not ours to look at
+    }
+  });
+}
+
 describe('faults', () => {
   it('a disk that fills during an upload: nothing published, temp removed, a clear error, a record', () => {
     // A file-size limit stands in for a full disk: writes past it fail with EFBIG.
@@ -67,6 +82,8 @@ describe('faults', () => {
       for (let i = 0; !stop; i++) {
         writeFileSync(`${file}.new`, versions[i % 2]!, { mode: 0o600 });
         renameSync(`${file}.new`, file);
+        // A pace for the swaps (about 200 a second while the sessions start), not a wait for
+        // anything: what is asserted is awaited below (every session's exit).
         await new Promise((r) => setTimeout(r, 5));
       }
     })();
@@ -95,29 +112,45 @@ describe('faults', () => {
     const { shell, host } = lab.sshd.rsyncRemoteShell(key);
     const first = spawnSync('/usr/bin/rsync', ['-e', shell, '-a', join(src, 'small.txt'), `${host}:kept/`], { encoding: 'utf8' });
     expect(first.status, first.stderr).toBe(0);
+    const sizeOf = (path: string) => {
+      try {
+        return statSync(path).size;
+      } catch {
+        return -1;
+      }
+    };
     for (let i = 0; i < 20; i++) {
-      const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--whole-file', `${src}/`, `${host}:cut-${i}/`], { stdio: 'ignore' });
+      const dest = join(backups, `cut-${i}`);
+      const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--whole-file', `${src}/`, `${host}:${dest.slice(backups.length + 1)}/`], { stdio: 'ignore' });
       const closed = new Promise((r) => client.once('close', r));
-      // Killed once the transfer is under way (its destination exists), at varying points in it.
-      for (let wait = 0; wait < 200 && !existsSync(join(backups, `cut-${i}`)); wait++) await new Promise((r) => setTimeout(r, 25));
-      await new Promise((r) => setTimeout(r, (i % 5) * 40));
-      client.kill('SIGKILL');
-      await closed;
+      try {
+        // Killed mid-transfer by construction: once rsync's temp file for large.bin holds at
+        // least 1 byte (or up to 16 MiB of its 40), at a different point each time.
+        const atLeast = 1 + (i % 5) * 4 * 1024 * 1024;
+        await waitFor(`transfer ${i} to write ${atLeast} bytes of large.bin`, () => {
+          if (client.exitCode !== null) throw new Error(`rsync ${i} ended (${client.exitCode}) before it could be cut`);
+          return existsSync(dest) && readdirSync(dest).some((n) => n.startsWith('.large.bin.') && sizeOf(join(dest, n)) >= atLeast);
+        }, { intervalMs: 5 });
+      } finally {
+        client.kill('SIGKILL');
+        await closed;
+      }
     }
-    // The server side sees the end of its input and cleans up; give it a moment.
-    await new Promise((r) => setTimeout(r, 1500));
-    // Not vacuous: every transfer got far enough to create its destination before it was killed.
+    // The server side sees the end of its input and cleans up: wait for every session's end
+    // record and for the last rsync server process in the backups (its forked receiver may
+    // outlive the process the dispatcher waits for) to be gone.
+    await waitFor('the end records of the 20 cut transfers', () =>
+      Array.from({ length: 20 }, (_, i) => {
+        const decision = lab.records().find((r) => r.event === 'decision' && String(r.command).endsWith(` cut-${i}/`));
+        return decision !== undefined && lab.recordsOf(String(decision.session)).some((r) => r.event === 'end');
+      }).every(Boolean),
+    );
+    await waitFor('the rsync servers in the backups to exit', () => rsyncServersIn(backups).length === 0);
     expect(readdirSync(backups).filter((n) => n.startsWith('cut-'))).toHaveLength(20);
     for (let i = 0; i < 20; i++) {
       const dir = join(backups, `cut-${i}`);
-      let names: string[] = [];
-      try {
-        names = readdirSync(dir);
-      } catch {
-        continue;
-      }
       expect(leftovers(dir), dir).toEqual([]);
-      expect(names.every((n) => n === 'small.txt' || n === 'large.bin')).toBe(true);
+      expect(readdirSync(dir).every((n) => n === 'small.txt' || n === 'large.bin')).toBe(true);
     }
     expect(readFileSync(join(backups, 'kept', 'small.txt'), 'utf8')).toBe('kept\n');
   }, 120_000);

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SSH, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 let lab: Lab;
 let key: ClientKey;
@@ -91,26 +92,45 @@ describe('receive through sshd', () => {
   it('a client killed mid-stream leaves no file under a final name and no temp file (20 times)', async () => {
     const before = finals(up).sort();
     const chunk = randomBytes(256 * 1024);
+    const sessions: string[] = [];
     for (let i = 0; i < 20; i++) {
+      const known = new Set(temps(up));
       const client = spawn(SSH, [...lab.sshd.sshArgs(key), 'receive', `cut-${i}.tar`], { stdio: ['pipe', 'ignore', 'ignore'] });
       const closed = new Promise((r) => client.once('close', r));
       client.stdin.on('error', () => {});
-      const pump = setInterval(() => client.stdin.write(chunk), 2);
-      await new Promise((r) => setTimeout(r, 150 + (i % 5) * 40));
-      client.kill('SIGKILL');
-      clearInterval(pump);
-      await closed;
+      // Keeps about 1 MiB queued for ssh, however slow the machine.
+      const pump = setInterval(() => client.stdin.writableLength < 1024 * 1024 && client.stdin.write(chunk), 2);
+      try {
+        // Killed once this upload's receiver has stored some data (the first byte, or up to
+        // 2 MiB): mid-stream by construction, not by a guess at how long ssh takes to get there.
+        const atLeast = 1 + (i % 5) * 512 * 1024;
+        const temp = await waitFor(`upload ${i} to store ${atLeast} bytes`, () =>
+          temps(up).find((name) => {
+            if (known.has(name)) return false;
+            try {
+              return statSync(join(up, name)).size >= atLeast;
+            } catch {
+              return false;
+            }
+          }),
+        );
+        sessions.push(/^\.receive-[0-9]+-([0-9a-f]+)\.part$/.exec(temp)![1]!);
+      } finally {
+        client.kill('SIGKILL');
+        clearInterval(pump);
+        await closed;
+      }
     }
-    // Let the receivers see the end of their input and finish.
-    for (let wait = 0; wait < 50 && lab.records().filter((r) => r.event === 'end' && String(r.file ?? '').startsWith('cut-')).length === 0 && temps(up).length > 0; wait++) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
+    // Each receiver sees the end of its input when sshd drops the connection, and records how
+    // its upload ended: waited for, session by session.
+    const ends = await waitFor('the end records of the 20 cut uploads', () => {
+      const found = sessions.map((session) => lab.recordsOf(session).find((r) => r.event === 'end'));
+      return found.every(Boolean) && found;
+    });
+    for (const end of ends) expect(end).toMatchObject({ rule: 'tarball', outcome: 'aborted', error: expect.stringContaining('the client went away') });
     expect(finals(up).sort()).toEqual(before);
     expect(temps(up)).toEqual([]);
-    const cutEnds = lab.records().filter((r) => r.event === 'end' && r.rule === 'tarball' && r.outcome !== 'stored' && (r.error as string | undefined)?.includes('client'));
-    expect(cutEnds.length).toBeGreaterThan(0);
-  }, 60_000);
+  }, 120_000);
 
   it('an upload over max-bytes is refused and cleaned up, with one clear error line', async () => {
     const result = await lab.sshd.ssh(key, 'receive big.tar', { input: Buffer.alloc(65 * 1024 * 1024), timeoutMs: 60_000 });

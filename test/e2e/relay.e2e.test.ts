@@ -4,13 +4,14 @@
  * `ssh -o ProxyCommand='ssh gw nc %h %p' target`, rsync across the hop, and tunnel-only keys.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, SSH, ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { runBundle } from './run-bundle.js';
 import { startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 let gateway: Lab;
 let target: ThrowawaySshd;
@@ -71,8 +72,8 @@ describe('relay through a gateway', () => {
     expect(result.code).toBe(0);
     const decision = gateway.lastDecision();
     expect(decision).toMatchObject({ decision: 'allow', rule: 'to-target', relay: { host: '127.0.0.1', port: target.port } });
-    await new Promise((r) => setTimeout(r, 300));
-    const end = gateway.recordsOf(String(decision.session)).find((r) => r.event === 'end');
+    // The relay's end record is written once both directions have closed, just after ssh exits.
+    const end = await waitFor('the relay end record', () => gateway.recordsOf(String(decision.session)).find((r) => r.event === 'end'));
     expect(end).toMatchObject({ outcome: 'closed', address: '127.0.0.1' });
     expect(end!.bytes_in as number).toBeGreaterThan(0);
     expect(end!.bytes_out as number).toBeGreaterThan(0);
@@ -110,9 +111,9 @@ describe('relay through a gateway', () => {
 });
 
 describe('a tunnel-only key', () => {
-  async function banner(localPort: number): Promise<string> {
+  async function banner(local: string): Promise<string> {
     return new Promise((resolve) => {
-      const socket = connect({ host: '127.0.0.1', port: localPort });
+      const socket = connect({ path: local });
       let text = '';
       socket.on('data', (d) => {
         text += d.toString();
@@ -124,24 +125,25 @@ describe('a tunnel-only key', () => {
     });
   }
 
-  async function withTunnel(remotePort: number, check: (localPort: number) => Promise<void>): Promise<void> {
-    const probe = createServer();
-    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
-    const localPort = (probe.address() as { port: number }).port;
-    await new Promise((r) => probe.close(r));
-    const tunnel = spawn(SSH, ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`, ...gateway.sshd.sshArgs(tunnelKey)], { stdio: 'ignore' });
+  /**
+   * The local end of the tunnel is a Unix socket in the lab's dir: a TCP port picked here and
+   * handed to ssh could be taken by someone else before ssh binds it.
+   */
+  async function withTunnel(remotePort: number, check: (local: string) => Promise<void>): Promise<void> {
+    const local = join(gateway.sshd.dir, `tunnel-${remotePort}.sock`);
+    rmSync(local, { force: true });
+    const tunnel = spawn(SSH, ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:${remotePort}`, ...gateway.sshd.sshArgs(tunnelKey)], { stdio: 'ignore' });
     // From the start: if ssh ends early, its close event must not be missed.
     const closed = new Promise((r) => tunnel.once('close', r));
     try {
-      for (let i = 0; i < 100; i++) {
-        const up = await new Promise<boolean>((r) => {
-          const s = connect({ host: '127.0.0.1', port: localPort }, () => (s.destroy(), r(true)));
+      await waitFor('the tunnel to listen', async () => {
+        if (tunnel.exitCode !== null) throw new Error(`ssh -L exited (${tunnel.exitCode})`);
+        return new Promise<boolean>((r) => {
+          const s = connect({ path: local }, () => (s.destroy(), r(true)));
           s.on('error', () => r(false));
         });
-        if (up) break;
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      await check(localPort);
+      }, { timeoutMs: 10_000 });
+      await check(local);
     } finally {
       tunnel.kill('SIGTERM');
       await closed;
@@ -154,14 +156,14 @@ describe('a tunnel-only key', () => {
   });
 
   it('forwards to its permitted port', async () => {
-    await withTunnel(target.port, async (localPort) => {
-      expect(await banner(localPort)).toMatch(/^SSH-2\.0-/);
+    await withTunnel(target.port, async (local) => {
+      expect(await banner(local)).toMatch(/^SSH-2\.0-/);
     });
   });
 
   it('cannot forward anywhere else', async () => {
-    await withTunnel(gateway.sshd.port, async (localPort) => {
-      expect(await banner(localPort)).toBe('');
+    await withTunnel(gateway.sshd.port, async (local) => {
+      expect(await banner(local)).toBe('');
     });
   });
 

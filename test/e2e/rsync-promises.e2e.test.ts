@@ -1,6 +1,6 @@
 /**
  * What an rsync rule promises holds against the protocol, not only against the argv
- * (DESIGN.md "What a rule promises"; issue: a write-only key read stored files back through
+ * (docs/threat-model.md, "rsync"; issue: a write-only key read stored files back through
  * block checksums, and delete: false was bypassed by --force and --partial-dir).
  *
  * Real rsync client, real rsync server, the built ssh-dispatch between them through a remote

@@ -11,12 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBundle } from './run-bundle.js';
+import { waitFor } from './wait.js';
 
 let dir: string;
 let daemon: ChildProcess;
+let daemonExited: Promise<unknown>;
 let port: number;
 let audit: string;
 
+/** A port nothing listens on (nothing is asked to bind it: it stands for a collector that is down). */
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
@@ -46,14 +49,16 @@ identities:
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-syslog-'));
   audit = join(dir, 'audit.jsonl');
-  port = await freePort();
+  const portFile = join(dir, 'tcp.port');
+  // Port 0: rsyslogd binds a port of the kernel's choosing and writes it down, so no port is
+  // picked here and handed over (someone else could take it in between).
   writeFileSync(
     join(dir, 'rsyslog.conf'),
     `global(workDirectory="${dir}")
 module(load="imuxsock" SysSock.Use="off")
 input(type="imuxsock" Socket="${join(dir, 'log.sock')}")
 module(load="imtcp")
-input(type="imtcp" address="127.0.0.1" port="${port}")
+input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}")
 template(name="fields" type="list") {
   property(name="syslogfacility-text") constant(value=" ") property(name="syslogseverity-text") constant(value=" ")
   property(name="app-name") constant(value=" ") property(name="msgid") constant(value=" ")
@@ -63,30 +68,36 @@ template(name="fields" type="list") {
 `,
   );
   daemon = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
-  for (let i = 0; i < 100; i++) {
-    const up = existsSync(join(dir, 'log.sock')) && (await new Promise<boolean>((r) => {
-      const s = connect({ host: '127.0.0.1', port }, () => (s.destroy(), r(true)));
+  daemonExited = new Promise((r) => daemon.once('exit', r));
+  port = await waitFor('rsyslogd to listen on its socket and TCP port', async () => {
+    if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
+    const written = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
+    if (!(written > 0) || !existsSync(join(dir, 'log.sock'))) return null;
+    const up = await new Promise<boolean>((r) => {
+      const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
       s.on('error', () => r(false));
-    }));
-    if (up) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('rsyslogd did not start');
+    });
+    return up && written;
+  }, { timeoutMs: 10_000 });
 }, 30_000);
 
-afterAll(() => {
-  if (daemon?.pid) daemon.kill('SIGTERM');
+afterAll(async () => {
+  if (daemon?.pid && daemon.exitCode === null) {
+    daemon.kill('SIGTERM');
+    await daemonExited;
+  }
   rmSync(dir, { recursive: true, force: true });
 });
 
+/** The lines of received.log from ssh-dispatch, once there are at least `count`. */
 async function received(count: number): Promise<string[]> {
   const file = join(dir, 'received.log');
-  for (let i = 0; i < 100; i++) {
-    const lines = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('ssh-dispatch')) : [];
-    if (lines.length >= count) return lines;
-    await new Promise((r) => setTimeout(r, 50));
+  const ours = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('ssh-dispatch')) : []);
+  try {
+    return await waitFor(`${count} records in received.log`, () => ours().length >= count && ours(), { timeoutMs: 10_000 });
+  } catch {
+    return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
   }
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
 }
 
 describe('syslog', () => {

@@ -45,7 +45,7 @@ describe('overlaps', () => {
   ] as const)('%s against %s: %s', (a, b, expected) => expect(overlaps(a, b)).toBe(expected));
 });
 
-/** A stolen key that can become someone else is UNSAFE, not a warning (DESIGN.md "What a rule promises"). */
+/** A stolen key that can become someone else is UNSAFE, not a warning (docs/threat-model.md, "Outside the policy"). */
 describe('lintPolicy: exec rules a stolen key turns into a shell', () => {
   const exec = (command: string, program: string) => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`);
   const levelOf = (yaml: string, about: RegExp) => lintPolicy(policyFrom(yaml), now).filter((f) => about.test(f.message)).map((f) => f.level);

@@ -3,7 +3,7 @@
  * (values/pattern.ts says what a pattern word matches).
  *
  * A pattern word without wildcards must equal the client's word. A glob word must match, and in
- * addition (THREATS.md 3.17):
+ * addition (docs/threat-model.md, "exec"):
  * - never a word starting with "-" unless the pattern word does, so `tar -C /srv *` cannot be
  *   fed `--use-compress-program=...` (GNU getopt also accepts unique prefixes of long options,
  *   so refusing known-bad options by name would not be enough);

@@ -2,7 +2,7 @@
  * receive rules: `receive`, `receive NAME`, optionally `--size BYTES` and `--sha256 HEX` (what
  * the client knows the upload will be), or with accept-empty a session that sent no command.
  * The name comes from the rule's template, or from the client when the rule's client-name glob
- * allows it; either way it is a plain basename, never a path (THREATS.md 3.16).
+ * allows it; either way it is a plain basename, never a path (docs/threat-model.md, "receive").
  */
 import type { ReceiveRule } from './rule.js';
 import type { Request } from '../../request/request.js';

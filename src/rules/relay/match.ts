@@ -4,7 +4,7 @@
  * destinations only. Nothing else of nc's is accepted: not -e/-c (run a program), -l (listen),
  * -U (unix sockets), -x/-X (proxies), -s/-p (source address), -u (UDP), -z or port ranges.
  *
- * HOST and PORT are compared as exact canonical strings and addresses (THREATS.md 3.15): a name
+ * HOST and PORT are compared as exact canonical strings and addresses (docs/threat-model.md, "relay"): a name
  * in lowercase LDH form, an IPv4 in dotted-quad, an IPv6 as parsed bytes; a port as 1-65535
  * without leading zeros. inet_aton's other spellings of an address (127.1, 0x7f000001, 017700000001)
  * and service names (ssh) are refused, not guessed. A name is resolved once, at connect time,

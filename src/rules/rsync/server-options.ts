@@ -3,8 +3,9 @@
  *
  * Source of truth: rsync 3.5.0 `options.c` server_options() (what a stock client sends to the
  * server) and `maybe_add_e_option()` (the -e capability string), checked against the command
- * lines the installed client actually sends (test/decide/rsync/captured.test.ts replays them),
- * with rrsync 3.5.0's long_opts table and THREATS.md section 4 as the second opinion.
+ * lines the installed client actually sends (test/e2e/rsync-shapes.e2e.test.ts runs the real
+ * client through this table), with rrsync 3.5.0's long_opts table and docs/threat-model.md
+ * ("rsync") as the second opinion.
  *
  * Anything not in these tables is refused: a new rsync option stays refused until someone reads
  * what it does on the server side and adds a row here. A rule narrows the table through `gate`
