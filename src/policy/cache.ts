@@ -161,9 +161,17 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
     // Another session wrote the same key first: that one is as good.
     return code === 'ENOTEMPTY' || code === 'EEXIST' ? null : (code ?? (error as Error).message);
   }
-  // Caches of older policies or builds are never read again.
+  // Caches of older policies or builds are never read again. Removing them is housekeeping: when
+  // a policy changes under starting sessions, another one may be writing a key that this one is
+  // removing (rmdir then fails with ENOTEMPTY). A stale entry costs a few files; a throw here
+  // denied a connection.
   for (const name of readdirSync(cacheRoot)) {
-    if (name !== key && !name.startsWith('.tmp-')) rmSync(join(cacheRoot, name), { recursive: true, force: true });
+    if (name === key || name.startsWith('.tmp-')) continue;
+    try {
+      rmSync(join(cacheRoot, name), { recursive: true, force: true });
+    } catch {
+      // Left for the next writer.
+    }
   }
   return null;
 }
