@@ -11,7 +11,8 @@
 import { isScalar, LineCounter, parseDocument } from 'yaml';
 import { parseAddressRange, type AddressRange } from '../values/address.js';
 import type { PolicyError } from '../values/policy-error.js';
-import { ABSOLUTE_PATH, describe, Reader, type Node, type Where } from '../values/reader.js';
+import { ABSOLUTE_PATH } from '../values/paths.js';
+import { describe, Reader, type Node, type Where } from '../values/reader.js';
 import { parseDate } from '../values/units.js';
 import { RULE_KINDS, type Rule } from '../rules/kinds.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';

@@ -3,7 +3,8 @@
  * mistake becomes an error naming file, line, key and what was expected, collected rather than
  * stopping at the first. The yaml package's document API keeps node offsets, so each value can be
  * traced back to its line. The frame (policy/parse.ts) and each rule kind (rules/<kind>/parse.ts)
- * read their keys through it.
+ * read their keys through it. The kinds import only its type: the yaml package is loaded with
+ * policy/parse.ts, which a connection imports only when the compiled cache misses.
  */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { PolicyError } from './policy-error.js';
@@ -103,6 +104,29 @@ export class Reader {
     return node.value;
   }
 
+  /** Whether the value is a list (an exec command may be a list of words or one string). */
+  isList(node: Node | null): boolean {
+    return isSeq(node);
+  }
+
+  /** A whole number of at least `min` (a count of files). */
+  count(node: Node | null, key: string, min: number): number | null {
+    if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < min) {
+      return this.error(node, key, `expected a whole number of files, ${min} or more, got ${describe(node)}`);
+    }
+    return node.value;
+  }
+
+  /** An octal mode ("0600") or mask ("0077") in quotes: YAML would read an unquoted 0600 as the number 600. */
+  octal(node: Node | null, key: string, what: 'mode' | 'mask'): number | null {
+    const example = what === 'mode' ? '0600' : '0077';
+    if (isScalar(node) && typeof node.value === 'number') {
+      return this.error(node, key, `expected an octal string such as "${example}" in quotes (YAML reads an unquoted ${String(node.value)} as a decimal number)`);
+    }
+    const text = this.string(node, key, { test: (s) => parseOctalMask(s) !== null, expected: `an octal ${what} such as "${example}"` });
+    return text === null ? null : parseOctalMask(text);
+  }
+
   stringList(node: Node | null, key: string, check?: { test: (s: string) => boolean; expected: string }): string[] | null {
     const items = this.list(node, key);
     if (!items) return null;
@@ -128,19 +152,5 @@ export function describe(node: Node | null | undefined): string {
   return 'an unsupported value';
 }
 
-export function isAbsoluteCleanPath(path: string): boolean {
-  return path.startsWith('/') && !path.split('/').some((part, i, all) => part === '.' || part === '..' || (part === '' && i > 0 && i < all.length - 1));
-}
-
-export const ABSOLUTE_PATH = { test: isAbsoluteCleanPath, expected: 'an absolute path without . or .. parts' };
 
 
-/** An octal mode ("0600") or mask ("0077") in quotes: YAML would read an unquoted 0600 as the number 600. */
-export function readOctal(reader: Reader, node: Node | null, key: string, what: 'mode' | 'mask'): number | null {
-  const example = what === 'mode' ? '0600' : '0077';
-  if (isScalar(node) && typeof node.value === 'number') {
-    return reader.error(node, key, `expected an octal string such as "${example}" in quotes (YAML reads an unquoted ${String(node.value)} as a decimal number)`);
-  }
-  const text = reader.string(node, key, { test: (s) => parseOctalMask(s) !== null, expected: `an octal ${what} such as "${example}"` });
-  return text === null ? null : parseOctalMask(text);
-}

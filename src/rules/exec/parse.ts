@@ -1,6 +1,6 @@
 /** The `exec:` block of a rule, read and checked (docs/policy.md, "exec"). */
-import { isSeq } from 'yaml';
-import { ABSOLUTE_PATH, isAbsoluteCleanPath, readOctal, type Node, type Reader } from '../../values/reader.js';
+import { ABSOLUTE_PATH, isAbsoluteCleanPath } from '../../values/paths.js';
+import type { Node, Reader } from '../../values/reader.js';
 import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { GLOB_CHARACTERS } from './match.js';
@@ -19,7 +19,7 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
 
   const commandNode = fields.get('command') ?? null;
   let pattern: string[] | null;
-  if (isSeq(commandNode)) {
+  if (reader.isList(commandNode)) {
     pattern = reader.stringList(commandNode, `${key}.command`);
   } else {
     const text = reader.string(commandNode, `${key}.command`);
@@ -53,7 +53,7 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     }
   }
   const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
-  const umask = fields.has('umask') ? readOctal(reader, fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
+  const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
   const timeoutText = fields.has('timeout')
     ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
     : null;

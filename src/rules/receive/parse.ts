@@ -1,6 +1,6 @@
 /** The `receive:` block of a rule, read and checked (docs/policy.md, "receive"). */
-import { isScalar } from 'yaml';
-import { ABSOLUTE_PATH, describe, readOctal, type Node, type Reader } from '../../values/reader.js';
+import { ABSOLUTE_PATH } from '../../values/paths.js';
+import type { Node, Reader } from '../../values/reader.js';
 import { parsePolicyDuration, parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { TEMPLATE } from './match.js';
@@ -21,21 +21,13 @@ export function parseReceiveRule(reader: Reader, node: Node | null, key: string)
     ? reader.string(fields.get('client-name') ?? null, `${key}.client-name`, { test: (s) => !s.includes('/') && !s.startsWith('.') && s.length <= 255, expected: 'a file name glob without "/", not starting with a dot' })
     : null;
   const acceptEmpty = fields.has('accept-empty') ? reader.boolean(fields.get('accept-empty') ?? null, `${key}.accept-empty`) : false;
-  const mode = fields.has('mode') ? readOctal(reader, fields.get('mode') ?? null, `${key}.mode`, 'mode') : 0o600;
+  const mode = fields.has('mode') ? reader.octal(fields.get('mode') ?? null, `${key}.mode`, 'mode') : 0o600;
   const maxBytes = size('max-bytes', 100 * 2 ** 30);
   const minFree = size('min-free', DEFAULT_MIN_FREE);
   const idle = fields.has('idle-timeout')
     ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
     : '10m';
-  let keep: number | null = null;
-  if (fields.has('keep')) {
-    const keepNode = fields.get('keep') ?? null;
-    if (!isScalar(keepNode) || typeof keepNode.value !== 'number' || !Number.isInteger(keepNode.value) || keepNode.value < 1) {
-      reader.error(keepNode, `${key}.keep`, `expected a whole number of files, 1 or more, got ${describe(keepNode)}`);
-    } else {
-      keep = keepNode.value;
-    }
-  }
+  const keep = fields.has('keep') ? reader.count(fields.get('keep') ?? null, `${key}.keep`, 1) : null;
   if (reader.errors.length > errorsBefore || dir === null || name === null || acceptEmpty === null || mode === null || maxBytes === null || minFree === null || idle === null) return null;
   return {
     kind: 'receive',

@@ -1,6 +1,6 @@
 /** The `rsync:` block of a rule, read and checked (docs/policy.md, "rsync"). */
-import { isScalar } from 'yaml';
-import { ABSOLUTE_PATH, describe, type Node, type Reader } from '../../values/reader.js';
+import { ABSOLUTE_PATH } from '../../values/paths.js';
+import type { Node, Reader } from '../../values/reader.js';
 import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
@@ -21,13 +21,9 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
   let maxDelete: number | null = null;
   if (fields.has('max-delete')) {
     const maxNode = fields.get('max-delete') ?? null;
-    if (!isScalar(maxNode) || typeof maxNode.value !== 'number' || !Number.isInteger(maxNode.value) || maxNode.value < 0) {
-      reader.error(maxNode, `${key}.max-delete`, `expected a whole number of files, 0 or more, got ${describe(maxNode)}`);
-    } else if (deleting !== true) {
-      reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
-    } else {
-      maxDelete = maxNode.value;
-    }
+    const count = reader.count(maxNode, `${key}.max-delete`, 0);
+    if (count !== null && deleting !== true) reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
+    else maxDelete = count;
   }
   const minFree = fields.has('min-free')
     ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1GiB, 512MiB, or 0 for no floor' })

@@ -1,0 +1,7 @@
+/** Absolute paths as a policy may write them: no `.` or `..` parts, no empty ones inside. */
+
+export function isAbsoluteCleanPath(path: string): boolean {
+  return path.startsWith('/') && !path.split('/').some((part, i, all) => part === '.' || part === '..' || (part === '' && i > 0 && i < all.length - 1));
+}
+
+export const ABSOLUTE_PATH = { test: isAbsoluteCleanPath, expected: 'an absolute path without . or .. parts' };
