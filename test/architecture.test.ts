@@ -130,3 +130,26 @@ describe('the decision core does no I/O', () => {
     expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';`)).toEqual([]);
   });
 });
+
+describe('what every connection loads', () => {
+  /** Files loaded when the bundle starts: static, non-type imports from src/main.ts (dynamic ones load on demand). */
+  function loadedAtStart(): Set<string> {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = readFileSync(join(src, file), 'utf8');
+      for (const m of text.matchAll(/^(?:import|export)\s+(?!type\b)[^;]*?from\s+['"](\.{1,2}\/[^'"]+)['"]/gm)) {
+        visit(relative(src, normalize(join(dirname(join(src, file)), m[1]!))).replace(/\.js$/, '.ts'));
+      }
+    };
+    visit('main.ts');
+    return seen;
+  }
+
+  it('is not the YAML parser: a policy-cache hit never loads it (about 5 ms of every start)', () => {
+    const loaded = [...loadedAtStart()];
+    expect(loaded).toContain('cli/run.ts');
+    expect(loaded.filter((file) => /^import\s+(?!type\b)[^;]*from\s+['"]yaml['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual([]);
+  });
+});
