@@ -15,5 +15,6 @@ export function execPlanLines(plan: ExecPlan): string[] {
     `  argv     ${JSON.stringify(plan.argv)}`,
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
     `  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`,
+    ...(plan.minFree ? [`  floor    stopped before less than ${plan.minFree.bytes} bytes stay free on the filesystem of ${plan.minFree.path}`] : []),
   ];
 }
