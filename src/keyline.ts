@@ -4,7 +4,7 @@
  * with `permitopen` entries that confine it (an `ssh -N` session never runs the command).
  */
 
-const SAFE_COMMAND_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
+export const SAFE_COMMAND_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
 
 /** The command="..." value: words joined by spaces; refused when a word would need quoting. */
 export function forcedCommand(argv: readonly string[]): string {

@@ -7,6 +7,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Policy } from '../policy/schema.js';
+import { SAFE_COMMAND_WORD } from '../keyline.js';
 import { parseForcedArgs } from './run.js';
 import { nssAccounts, readAccounts } from '../host/accounts.js';
 
@@ -49,12 +50,18 @@ function optionValue(option: string): string {
 /**
  * The identity a command= line runs ssh-dispatch for, read by the forced mode's own parser
  * (run.ts parseForcedArgs), so that check and a connection agree; or why it would not start.
- * The words after the program are split as the account's shell would split plain words.
+ * sshd hands the value to the account's login shell, so it must be plain words and nothing else:
+ * the program (after at most a runtime such as /usr/bin/node) and its flags. Anything a shell
+ * reads as syntax (`||`, `;`, `#`, `$`, quotes) can run more than ssh-dispatch: `shell` says so.
  */
-export function forcedIdentity(command: string): { identity: string } | { error: string } {
+export function forcedIdentity(command: string): { identity: string } | { error: string; shell?: true } {
   const words = command.trim().split(/[ \t]+/);
+  const syntax = words.find((w) => !SAFE_COMMAND_WORD.test(w));
+  if (syntax !== undefined) return { error: `${JSON.stringify(syntax)} is shell syntax or not a plain word`, shell: true };
   const at = words.findIndex((w) => /^ssh-dispatch(?:\.c?js)?$/.test(w.split('/').pop() ?? ''));
   if (at < 0) return { error: 'ssh-dispatch is not a word of it' };
+  // Only a Node runtime may come first (ssh-dispatch authorized-key writes one where the bundle is not executable).
+  if (at > 1 || (at === 1 && !/^\/.*\/node[0-9]*$/.test(words[0]!))) return { error: `${JSON.stringify(words.slice(0, at).join(' '))} runs first`, shell: true };
   const args = words.slice(at + 1);
   const parsed = parseForcedArgs(args[0] === 'run' ? args.slice(1) : args);
   return typeof parsed === 'string' ? { error: parsed } : { identity: parsed.identity };
@@ -116,7 +123,8 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     if (!command.includes('ssh-dispatch')) return;
     dispatchLines++;
     const on = enabledFeatures(options);
-    const permitopen = lower.some((o) => o.startsWith('permitopen='));
+    // permitopen="*:*" (or any "*" host) is a tunnel to anywhere, as if there were none.
+    const permitopen = options.some((o) => /^permitopen=/i.test(o) && !/^\*:|^\[?\*\]?:/.test(optionValue(o)));
     // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
     const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
     if (open.length > 0) {
@@ -124,7 +132,8 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     }
     if (lower.some((o) => o.startsWith('environment='))) unsafe(`${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`);
     const forced = forcedIdentity(optionValue(command));
-    if ('error' in forced) warn(`${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
+    if ('error' in forced && forced.shell) unsafe(`${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`);
+    else if ('error' in forced) warn(`${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
     else if (!policy.identities.has(forced.identity)) warn(`${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`);
   });
   if (dispatchLines === 0) return [...findings, { level: 'warning', text: `${file}: warning: no line runs ssh-dispatch` }];

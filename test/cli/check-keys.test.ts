@@ -77,6 +77,8 @@ describe('check --authorized-keys: what a key can do besides the forced command'
     ['user-rc re-enabled', 'restrict,user-rc', /~\/.ssh\/rc/],
     ['environment=', 'restrict,environment="LD_PRELOAD=/tmp/x.so"', /environment= sets variables/],
     ['no restrict at all', 'from="192.0.2.10"', /open tunnels/],
+    ['permitopen="*:*", a tunnel to anywhere', 'restrict,port-forwarding,permitopen="*:*"', /open tunnels .* to any host/],
+    ['permitopen="*:22"', 'restrict,port-forwarding,permitopen="*:22"', /open tunnels .* to any host/],
   ])('%s: UNSAFE', (_name, options, message) => {
     const found = unsafe(options);
     expect(found.length).toBeGreaterThan(0);
@@ -108,6 +110,24 @@ describe('forcedIdentity: command= read by the forced mode\'s own parser', () =>
     ['/usr/local/bin/ssh-dispatch --policy /etc/x', { error: '--id ID is required' }],
     ['/usr/local/bin/ssh-dispatch --id host1 --verbose', { error: 'unexpected argument "--verbose"' }],
   ])('%s', (command, expected) => expect(forcedIdentity(command)).toEqual(expected));
+
+  // sshd runs command= through the login shell: each of these ran `echo ... | ssh host x` as a
+  // shell after ssh-dispatch denied the request (found in review, through a real sshd).
+  it.each([
+    ['/usr/local/bin/ssh-dispatch --id host1-backup || sh', '"||"'],
+    ['/usr/local/bin/ssh-dispatch --id host1-backup; bash -i', '"host1-backup;"'],
+    ['sh -c "$SSH_ORIGINAL_COMMAND" # /usr/local/bin/ssh-dispatch --id host1-backup', '"\\"$SSH_ORIGINAL_COMMAND\\""'],
+    ['$SSH_ORIGINAL_COMMAND; /usr/local/bin/ssh-dispatch --id host1-backup', '"$SSH_ORIGINAL_COMMAND;"'],
+    ['/bin/true /usr/local/bin/ssh-dispatch --id host1-backup', 'runs first'],
+    ['env X=1 /usr/local/bin/ssh-dispatch --id host1-backup', 'runs first'],
+  ])('command="%s": UNSAFE, the key can run more than ssh-dispatch', (command, naming) => {
+    const file = join(dir, 'ak-shell');
+    writeFileSync(file, `restrict,command="${command.replaceAll('"', '\\"')}" ${KEY}\n`);
+    const found = authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).filter((f) => f.level === 'unsafe').map((f) => f.text);
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('UNSAFE: command= is not only ssh-dispatch and its flags');
+    expect(found[0]).toContain(naming);
+  });
 
   it('a line the forced mode would refuse is a finding', () => {
     const file = join(dir, 'ak-typo');
