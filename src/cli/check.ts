@@ -199,7 +199,7 @@ export async function runCheck(args: string[]): Promise<number> {
     return 1;
   }
   const { policy } = loaded;
-  const ruleFindings = [...lintPolicy(policy, new Date()), ...filesystemFindings(policy, policyPath)];
+  const ruleFindings = [...lintPolicy(policy, new Date(), { resolveProgram: resolvePath }), ...filesystemFindings(policy, policyPath)];
   const findings: TextFinding[] = [
     ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : 'warning'}: ${f.message}` })),
     ...sshdFindings(values['sshd-config'], policy),

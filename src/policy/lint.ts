@@ -13,7 +13,7 @@
  *   (docs/threat-model.md, "Outside the policy"): a home directory, ~/.ssh, the policy or the log directory. Those are `unsafe`.
  */
 import type { Finding } from '../rules/base.js';
-import { kindOf } from '../rules/kinds.js';
+import { kindOf, type LintContext } from '../rules/kinds.js';
 import { localDate } from '../values/units.js';
 import type { Identity, Policy, Rule } from './schema.js';
 
@@ -23,7 +23,7 @@ function describeRule(rule: Rule): string {
   return `rule "${rule.name}"`;
 }
 
-function lintIdentity(identity: Identity, now: Date): Finding[] {
+function lintIdentity(identity: Identity, now: Date, context: LintContext): Finding[] {
   const findings: Finding[] = [];
   if (identity.expires !== null && localDate(now) > identity.expires) {
     findings.push({ where: identity.where, level: 'warning', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
@@ -32,13 +32,14 @@ function lintIdentity(identity: Identity, now: Date): Finding[] {
     const kind = kindOf(rule.kind);
     const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does` });
-    findings.push(...kind.lint(rule));
+    findings.push(...kind.lint(rule, context));
   }
   return findings;
 }
 
-export function lintPolicy(policy: Policy, now: Date): Finding[] {
-  return [...policy.identities.values()].flatMap((identity) => lintIdentity(identity, now));
+/** `resolveProgram` follows a program's links (check gives realpath); by default a path is what it says. */
+export function lintPolicy(policy: Policy, now: Date, context: LintContext = { resolveProgram: (path) => path }): Finding[] {
+  return [...policy.identities.values()].flatMap((identity) => lintIdentity(identity, now, context));
 }
 
 /** Directories a write rule stores into (each kind says which: rsync roots it may push to, receive directories). */

@@ -39,6 +39,11 @@ export interface HostFacts {
 
 export const NO_HOST_FACTS: HostFacts = { rsync: new Map() };
 
+/** What lint may ask of the host, given by `check`: what a program path is once its links are followed. */
+export interface LintContext {
+  resolveProgram(path: string): string;
+}
+
 export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   /** The keys of its block: enforced by its parser, tested against schema/policy.schema.json. */
   keys: { readonly allowed: readonly string[]; readonly required: readonly string[] };
@@ -48,7 +53,7 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   /** Whether an earlier rule of this kind takes every request `later` would (so `later` can never match). */
   covers(earlier: R, later: R): boolean;
   /** What `check` says about the rule on its own (the host's side is in cli/check.ts). */
-  lint(rule: R): Finding[];
+  lint(rule: R, context: LintContext): Finding[];
   /** The directory a client's data lands in, for check's UNSAFE write roots; null for a rule that stores nothing. */
   writesTo(rule: R): string | null;
   /** Its plan as the audit record's fields (and explain --json's) and as explain's lines. */

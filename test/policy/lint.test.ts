@@ -78,20 +78,27 @@ describe('lintPolicy: exec rules a stolen key turns into a shell', () => {
 
 /**
  * What a glob word reaches, under the exec matcher's contract: `*`, `?`, `[..]` match one
- * non-empty component that does not start with "."; `**` any number of components, so a word
- * that starts with `**` matches absolute paths (`cat **` allowed `cat /etc/shadow`).
+ * non-empty component that does not start with "."; `**` whole such components, so a word that
+ * starts with `**` reaches everything below the working directory (the account's home when the
+ * rule has no cwd), and one whose first component under `/` is a glob reaches the whole
+ * filesystem, however it is spelt (`//**`, `/./**`, `--output=/**`; found in review).
  */
 describe('lintPolicy: glob words that reach files outside the rule', () => {
   const exec = (command: string, program: string, extra = '') => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program}${extra} } }\n`);
   const found = (yaml: string) => lintPolicy(policyFrom(yaml), now).filter((f) => !/can never match/.test(f.message));
 
   it.each([
-    ['cat **', 'cat **', '/bin/cat', 'unsafe', /"\*\*", which matches any path, absolute ones too \(\/etc\/shadow\)/],
-    ['cat **/*.log', 'cat **/*.log', '/bin/cat', 'unsafe', /matches any path, absolute ones too/],
-    ['rm /**', 'rm /**', '/bin/rm', 'unsafe', /matches any path/],
+    ['cat **', 'cat **', '/bin/cat', 'unsafe', /"\*\*", which matches any path below the working directory \(the account's home, since the rule has no cwd\)/],
+    ['cat **/*.log', 'cat **/*.log', '/bin/cat', 'unsafe', /matches any path below the working directory/],
+    ['rm /**', 'rm /**', '/bin/rm', 'unsafe', /matches any absolute path/],
+    ['cat //** (an empty component names the same)', 'cat //**', '/bin/cat', 'unsafe', /matches any absolute path/],
+    ['cat /./**', 'cat /./**', '/bin/cat', 'unsafe', /matches any absolute path/],
+    ['sort --output=/** (an option value)', 'sort --output=/** -', '/usr/bin/sort', 'unsafe', /matches any absolute path/],
+    ['dd of=/** (no dashes, still a path)', 'dd of=/**', '/bin/dd', 'unsafe', /matches any absolute path/],
     ['cp /* with a file program', 'cp /* /srv/x', '/bin/cp', 'unsafe', /any name at the top of the filesystem/],
-    ['head with cwd: still absolute paths outside it', 'head **', '/usr/bin/head', 'unsafe', /outside \/srv\/x/],
-    ['du ** (reads no file contents)', 'du -sh **', '/usr/bin/du', 'warning', /matches any path, absolute ones too/],
+    ['head /** with cwd: absolute paths outside it', 'head /**', '/usr/bin/head', 'unsafe', /outside \/srv\/x/],
+    ['head ** with cwd: below it', 'head **', '/usr/bin/head', 'unsafe', /below the working directory \(\/srv\/x\)/],
+    ['du ** (reads no file contents)', 'du -sh **', '/usr/bin/du', 'warning', /matches any path below the working directory/],
     ['du * (the working directory only)', 'du -sh *', '/usr/bin/du', 'warning', /matches any name in the working directory/],
   ] as const)('%s', (name, command, program, level, message) => {
     const f = found(exec(command, program, name.includes('cwd') ? ', cwd: /srv/x' : ''));
@@ -106,5 +113,20 @@ describe('lintPolicy: glob words that reach files outside the rule', () => {
     ['a relative glob that starts with a literal name', 'cat logs/**', '/bin/cat'],
   ])('%s: nothing to say', (_name, command, program) => {
     expect(found(exec(command, program))).toEqual([]);
+  });
+});
+
+describe('lintPolicy: a shell or interpreter by any name (found in review: each ran `id` as root)', () => {
+  const exec = (command: string, program: string) => `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`;
+  it.each([
+    ['perl with its build suffix', 'report -e *', '/usr/bin/perl5.36-x86_64-linux-gnu'],
+    ['ex, vim in ex mode', 'edit -c * /srv/notes.txt', '/usr/bin/ex'],
+    ['the dynamic loader, which runs any program', 'run /bin/* *', '/usr/lib64/ld-linux-x86-64.so.2'],
+    ['a Debian alternative that is vim', 'edit *', '/usr/bin/editor'],
+  ])('%s: UNSAFE', (_name, command, program) => {
+    // /usr/bin/editor is a link; check follows it (realpath), as this resolver stands in for.
+    const resolveProgram = (path: string) => (path === '/usr/bin/editor' ? '/usr/bin/vim.basic' : path);
+    const findings = lintPolicy(policyFrom(exec(command, program)), now, { resolveProgram });
+    expect(findings.filter((f) => f.level === 'unsafe').map((f) => f.message).join('\n')).toMatch(/runs .* with the glob word/);
   });
 });

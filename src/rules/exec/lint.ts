@@ -36,26 +36,31 @@ function hasWildcard(word: string): boolean {
 
 /**
  * Where a glob word of an exec pattern can point, under the matcher's contract (`*`, `?`, `[..]`:
- * one non-empty path component not starting with "."; `**`: any number of components):
- * - `any`: any path, absolute ones included: the word starts with a `**` component, which can
- *   stand for "/etc" as well as for "logs" (`cat **` allowed `cat /etc/shadow`);
- * - `top`: an absolute word whose first component is a glob: it names anything under `/`;
+ * one non-empty path component not starting with "."; `**`: whole such components). An option's
+ * value counts as the word (`--output=/**`, `-o/**`), and empty and `.` components are skipped,
+ * since `//etc` and `/./etc` name /etc:
+ * - `top`: an absolute path whose first component is a glob: it names anything under `/`;
+ * - `tree`: a relative path that starts with `**`: anything below the working directory, which
+ *   is the account's home when the rule has no `cwd`;
  * - `cwd`: the bare `*`: any one name in the working directory;
  * - null: a literal word, or a glob under a literal directory of its own (`/srv/logs/*.gz`,
  *   `logs/**`), which is as far as the rule's author meant it to reach.
  */
-function globReach(word: string): 'any' | 'top' | 'cwd' | null {
-  if (!hasWildcard(word)) return null;
-  const components = word.split('/');
-  if (word.startsWith('/')) return hasWildcard(components[1] ?? '') ? 'top' : null;
-  if (components[0]!.includes('**')) return 'any';
-  return word === '*' ? 'cwd' : null;
+function globReach(word: string): 'top' | 'tree' | 'cwd' | null {
+  const value = /^-{0,2}[A-Za-z][A-Za-z0-9-]*=/.test(word) ? word.slice(word.indexOf('=') + 1) : /^-[A-Za-z]./.test(word) ? word.slice(2) : word;
+  if (!hasWildcard(value)) return null;
+  const parts = value.split('/').filter((part) => part !== '' && part !== '.');
+  if (value.startsWith('/')) return parts.length > 0 && hasWildcard(parts[0]!) ? 'top' : null;
+  if (parts[0] === '**' || parts[0]?.startsWith('**')) return 'tree';
+  return value === '*' ? 'cwd' : null;
 }
 
-export function lintExec(rule: ExecRule): Finding[] {
+export function lintExec(rule: ExecRule, context: { resolveProgram(path: string): string }): Finding[] {
   const findings: Finding[] = [];
   const where = rule.where;
-  const kind = programKind(rule.program);
+  // /usr/bin/editor is vim and /usr/bin/perl5.36-x86_64-linux-gnu is perl: classify what runs.
+  const real = context.resolveProgram(rule.program);
+  const kind = programKind(rule.program) ?? programKind(real);
   const name = rule.program.split('/').pop()!;
   const globs = rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, i }] : []));
   if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
@@ -74,16 +79,16 @@ export function lintExec(rule: ExecRule): Finding[] {
   } else if (WAYS_OUT.has(name)) {
     findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
   }
-  const files = readsOrWritesFiles(rule.program);
+  const files = readsOrWritesFiles(rule.program) || readsOrWritesFiles(real);
   for (const { word, i } of globs) {
     if (i === 0) continue;
     const reach = globReach(word);
     if (reach === null) continue;
     const level = reach !== 'cwd' && files ? 'unsafe' : 'warning';
-    const outside = rule.cwd !== null && reach !== 'cwd' ? `, outside ${rule.cwd}` : '';
+    const outside = rule.cwd !== null && reach === 'top' ? `, outside ${rule.cwd}` : '';
     const matches = {
-      any: 'matches any path, absolute ones too (/etc/shadow)',
-      top: word.includes('**') ? 'matches any path, absolute ones too (/etc/shadow)' : 'matches any name at the top of the filesystem (/etc, /root)',
+      tree: `matches any path below the working directory (${rule.cwd ?? "the account's home, since the rule has no cwd"})`,
+      top: word.includes('**') ? 'matches any absolute path (/etc/shadow, /etc/cron.d/x)' : 'matches any name at the top of the filesystem (/etc, /root)',
       cwd: 'matches any name in the working directory (not dotfiles, not a path)',
     }[reach];
     const consequence = level === 'unsafe' ? `: ${rule.program} reads or writes the files it is given` : '';

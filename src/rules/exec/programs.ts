@@ -10,7 +10,7 @@ const KINDS: [ProgramKind, RegExp][] = [
   ['shell', /^(?:sh|bash|rbash|dash|ash|zsh|ksh|ksh93|mksh|pdksh|oksh|csh|tcsh|fish|yash|posh|busybox|toybox|screen|tmux|script)$/],
   [
     'interpreter',
-    /^(?:python[0-9.]*|pypy[0-9.]*|perl[0-9.]*|ruby[0-9.]*|irb|jruby|node(?:js)?|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh[0-9.]*|wish[0-9.]*|expect|awk|gawk|mawk|nawk|guile[0-9.]*|Rscript|R|julia|pwsh|jshell|groovy|scala|sbcl|clisp|racket|ocaml|gdb|vim?|nvim|emacs|ed|sed)$/,
+    /^(?:python[0-9.]*(?:-[\w.-]+)?|pypy[0-9.]*|perl[0-9.]*(?:-[\w.-]+)?|ruby[0-9.]*(?:-[\w.-]+)?|irb|jruby|node(?:js)?|deno|bun|php[0-9.]*|lua[0-9.]*|luajit|tclsh[0-9.]*|wish[0-9.]*|expect|awk|gawk|mawk|nawk|guile[0-9.]*|Rscript|R|julia|pwsh|jshell|groovy|scala|sbcl|clisp|racket|ocaml|gdb|vim?|vim\.[a-z]+|view|rview|rvim|ex|nvim|emacs|ed|sed|make|gmake|m4|sqlite3|psql|mysql|mariadb|ld\.so|ld-linux[\w.-]*)$/,
   ],
   ['as-another-user', /^(?:sudo|su|doas|pkexec|runuser|setpriv|sg|newgrp|chroot|nsenter|unshare)$/],
   ['runs-others', /^(?:env|nohup|nice|ionice|xargs|timeout|stdbuf|setsid|flock|watch|time|strace|ltrace|valgrind|find|git|ssh|socat|nc|ncat|netcat|parallel)$/],
@@ -33,6 +33,7 @@ const FILE_PROGRAMS = new Set([
   'tar', 'zip', 'unzip', 'cpio', '7z', 'cp', 'mv', 'rm', 'ln', 'dd', 'tee', 'touch', 'truncate', 'install', 'shred', 'split', 'csplit', 'chmod',
   'chown', 'chgrp', 'chattr', 'setfacl', 'mkdir', 'rmdir', 'diff', 'cmp', 'comm', 'md5sum', 'sha1sum', 'sha256sum', 'sha512sum', 'b2sum', 'cksum',
   'gpg', 'openssl', 'jq', 'yq', 'sqlite3', 'file', 'wc', 'sed', 'awk', 'gawk', 'mawk', 'vi', 'vim', 'nano', 'ed', 'rsync', 'scp', 'curl', 'wget',
+  'patch', 'ar', 'pax', 'bsdtar', 'unrar', 'lzip', 'lz4', 'cmp',
 ]);
 
 export function readsOrWritesFiles(program: string): boolean {
