@@ -154,7 +154,10 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
         const absolute = operand.startsWith('/');
         findings.absolute ||= absolute;
         const path = posix.normalize(absolute ? operand : posix.join(helpers.home(user), operand)).replace(/\/+$/, '') || '/';
-        findings.dirs.push(posix.dirname(path));
+        // `dest/` is the directory itself (a push into it, a pull of its contents); `name` may be a
+        // file, so its directory is what holds it. Going up from `dest/` would widen the root
+        // to the backups of other hosts (found in review).
+        findings.dirs.push(operand.endsWith('/') ? path : posix.dirname(path));
       }
       for (const option of rsync.args.options) {
         findings.delete ||= option.gates.includes('delete');
@@ -183,8 +186,11 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   const listed = (commands: readonly string[]) => `${commands.slice(0, 3).map(comment).join(' | ')}${commands.length > 3 ? ` (+${commands.length - 3} more)` : ''}`;
   const rsyncRule = (name: string, access: string, findings: RsyncFindings, widened: string | null) => {
     const root = commonDirectory(findings.dirs);
+    const distinct = [...new Set(findings.dirs)];
     lines.push(`      # learned: ${listed(findings.examples)}`);
     if (widened !== null) lines.push(`      # CHECK: ${widened}`);
+    if (distinct.length > 1 && root !== '/') lines.push(`      # CHECK: root is the directory the ${distinct.length} learned paths share, wider than each (${comment(distinct.slice(0, 3).join(', '))}): narrow it, or write one rule per path.`);
+    if (findings.acls || findings.xattrs) lines.push(`      # CHECK: the learned lines restore ${[findings.acls ? 'ACLs' : '', findings.xattrs ? 'extended attributes' : ''].filter(Boolean).join(' and ')}; a root receiver then restores file capabilities too: set false if the backup does not need them.`);
     if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
     lines.push(`      - name: ${name}`, '        rsync:', `          root: ${yamlString(root)}`, `          access: ${access}`);
     lines.push(`          delete: ${findings.delete}${findings.delete ? '   # the learned lines deleted on the server; set false if that was not meant' : ''}`);
@@ -216,7 +222,8 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     );
   } else {
     if (pushRoot !== null) rsyncRule('learned-rsync-push', 'write', push, null);
-    if (pullRoot !== null) rsyncRule('learned-rsync-pull', 'read', pull, null);
+    // A pull learned beside pushes is a restore, or a stolen key's read: only the admin knows which.
+    if (pullRoot !== null) rsyncRule('learned-rsync-pull', 'read', pull, pushRoot === null ? null : `a read rule proposed beside the pushes: ${pull.examples.length} pull(s) (${listed(pull.examples)}); if this key does not restore, delete this rule`);
   }
   for (const [i, { words, command }] of execs.entries()) {
     const program = words[0]!.startsWith('/') ? words[0]! : helpers.which(words[0]!);

@@ -134,3 +134,33 @@ describe('suggest proposes the right rule kind, or nothing', () => {
     expect(yaml).toMatch(/# CHECK: access widened to read-write by 1 pull\(s\): rsync --server --sender .* \/srv\/backup\/h\/secret; .*set access: write/);
   });
 });
+
+describe('suggest never proposes more than was learned without saying so (found in review)', () => {
+  it('a push into host1/ is rooted at host1, not at the directory of every host', () => {
+    const yaml = suggestPolicy('h', [{ command: `rsync --server ${B} . /srv/backup/host1/`, user: 'u' }], helpers);
+    expect(yaml).toContain('root: "/srv/backup/host1"');
+    const policy = policyFrom(yaml);
+    expect(decide(policy, requestFor('h', `rsync --server ${B} . /srv/backup/host1/`, { client: null, keys: null })).decision).toBe('allow');
+    // Another host's directory is no longer reachable: it lands inside host1 (absolute-paths re-roots it).
+    const other = decide(policy, requestFor('h', `rsync --server ${B} . /srv/backup/host2/`, { client: null, keys: null }));
+    expect(other.decision === 'allow' && other.plan.kind === 'exec' && [other.plan.cwd, other.plan.argv.at(-1)]).toEqual(['/srv/backup/host1', 'srv/backup/host2/']);
+  });
+
+  it('a root shared by several learned paths says it is wider than each', () => {
+    const yaml = suggestPolicy('h', [`/srv/backup/host1/`, `/srv/backup/host2/`].map((dest) => ({ command: `rsync --server ${B} . ${dest}`, user: 'u' })), helpers);
+    expect(yaml).toMatch(/# CHECK: root is the directory the 2 learned paths share, wider than each \(\/srv\/backup\/host1, \/srv\/backup\/host2\)/);
+  });
+
+  it('a pull beside pushes, under another root, is a read rule with a CHECK note naming it', () => {
+    const yaml = suggestPolicy('h', [
+      { command: `rsync --server ${B} . /srv/backup/`, user: 'u' },
+      { command: `rsync --server --sender ${B} . /srv/backup/host1/etc`, user: 'u' },
+    ], helpers);
+    expect(yaml).toMatch(/# CHECK: a read rule proposed beside the pushes: 1 pull\(s\) \(rsync --server --sender .* \/srv\/backup\/host1\/etc\); if this key does not restore, delete this rule\n {6}- name: learned-rsync-pull/);
+  });
+
+  it('ACLs and extended attributes learned are named, as delete is', () => {
+    const yaml = suggestPolicy('h', [{ command: 'rsync --server -logDtpAXre.iLsfxCIvu . /srv/b/', user: 'u' }], helpers);
+    expect(yaml).toContain('# CHECK: the learned lines restore ACLs and extended attributes');
+  });
+});
