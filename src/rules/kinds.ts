@@ -11,6 +11,7 @@ import type { Finding, RuleBody, RuleOutcome } from './base.js';
 import type { ExecPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
 import { execPlanFields, execPlanLines } from './exec/explain.js';
 import { execCovers, lintExec } from './exec/lint.js';
+import { writesWhereItsInputSays } from './exec/programs.js';
 import { matchExec } from './exec/match.js';
 import { parseExecRule } from './exec/parse.js';
 import { EXEC_KEYS, type ExecRule } from './exec/rule.js';
@@ -79,7 +80,9 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     match: (rule, words, globs, request) => matchExec(rule, words, globs, request),
     covers: execCovers,
     lint: lintExec,
-    writesTo: () => null,
+    // An extractor (patch, tar, cpio, ...) writes into its working directory: check holds that
+    // directory to the write rules' standard (homes, /etc, the policy, the log).
+    writesTo: (rule) => (rule.cwd !== null && writesWhereItsInputSays(rule.program) ? rule.cwd : null),
     fields: execPlanFields,
     lines: execPlanLines,
   },

@@ -1,6 +1,6 @@
 /** check's lint: rules that can never match, exec rules that give away more than they seem. */
 import { describe, expect, it } from 'vitest';
-import { lintPolicy, overlaps } from '../../src/policy/lint.js';
+import { lintPolicy, overlaps, writeTargets } from '../../src/policy/lint.js';
 import { policyFrom } from '../helpers.js';
 
 const now = new Date(2026, 10, 24);
@@ -128,5 +128,18 @@ describe('lintPolicy: a shell or interpreter by any name (found in review: each 
     const resolveProgram = (path: string) => (path === '/usr/bin/editor' ? '/usr/bin/vim.basic' : path);
     const findings = lintPolicy(policyFrom(exec(command, program)), now, { resolveProgram });
     expect(findings.filter((f) => f.level === 'unsafe').map((f) => f.message).join('\n')).toMatch(/runs .* with the glob word/);
+  });
+});
+
+describe('lintPolicy: programs that write where their input says are write rules (found in review: patch wrote .ssh/authorized_keys)', () => {
+  const exec = (extra: string) => `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "patch -p1", program: /usr/bin/patch${extra} } }\n`;
+  it('with no cwd (the account\'s home): UNSAFE', () => {
+    expect(lintPolicy(policyFrom(exec('')), now).filter((f) => f.level === 'unsafe').map((f) => f.message).join('\n')).toMatch(/writes files where its input says, with no cwd/);
+  });
+  it('with a cwd of its own: nothing unsafe', () => {
+    expect(lintPolicy(policyFrom(exec(', cwd: /srv/patches')), now).filter((f) => f.level === 'unsafe')).toEqual([]);
+  });
+  it('its cwd is a write target, held to the write rules\' standard by check', () => {
+    expect(writeTargets(policyFrom(exec(', cwd: /root'))).map((t) => t.dir)).toEqual(['/root']);
   });
 });

@@ -6,7 +6,7 @@
 import { compilePattern, isGlob, matchPattern } from '../../values/pattern.js';
 import type { Finding } from '../base.js';
 import { patternWordFindings } from '../pattern-words.js';
-import { programKind, readsOrWritesFiles } from './programs.js';
+import { programKind, readsOrWritesFiles, writesWhereItsInputSays } from './programs.js';
 import type { ExecRule } from './rule.js';
 
 /** Programs that run other programs or arbitrary code when given the right arguments. */
@@ -80,6 +80,9 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
   }
   const files = readsOrWritesFiles(rule.program) || readsOrWritesFiles(real);
+  if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null) {
+    findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
+  }
   for (const { word, i } of globs) {
     if (i === 0) continue;
     const reach = globReach(word);

@@ -36,6 +36,16 @@ const FILE_PROGRAMS = new Set([
   'patch', 'ar', 'pax', 'bsdtar', 'unrar', 'lzip', 'lz4', 'cmp',
 ]);
 
+/**
+ * Programs that write files at paths their input chooses, not their words: a patch, an archive.
+ * Where they run is what they can write: a rule for them is a write rule into its cwd.
+ */
+const EXTRACTORS = new Set(['patch', 'tar', 'bsdtar', 'cpio', 'pax', 'unzip', '7z', '7za', 'ar', 'unrar', 'rpm2cpio', 'dpkg-deb']);
+
+export function writesWhereItsInputSays(program: string): boolean {
+  return EXTRACTORS.has(program.split('/').pop() ?? program);
+}
+
 export function readsOrWritesFiles(program: string): boolean {
   const name = program.split('/').pop() ?? program;
   return FILE_PROGRAMS.has(name) || programKind(program) !== null;
