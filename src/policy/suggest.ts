@@ -38,6 +38,8 @@ interface RsyncFindings {
   delete: boolean;
   acls: boolean;
   xattrs: boolean;
+  /** Learned directories that look like one of a rotating set, whose parent became the root. */
+  rotating: string[];
   examples: string[];
 }
 
@@ -127,10 +129,13 @@ function unwrapRsync(words: readonly string[]): { words: string[]; prefix: strin
   return { words: words.slice(i), prefix: words.slice(0, i) };
 }
 
+/** A dated or numbered directory (2026-11-24, 20261124, daily.0, weekly.3, 17): one of a rotating set. */
+const ROTATING = /^(?:\d{4}-?\d{2}-?\d{2}.*|(?:hourly|daily|weekly|monthly|yearly)(?:\.\d+)?|\d+)$/;
+
 export function suggestPolicy(identity: string, learned: readonly LearnedCommand[], helpers: SuggestHelpers): string {
   const seen = new Set<string>();
-  const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [] };
-  const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [] };
+  const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
+  const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
   const execs: { words: string[]; command: string }[] = [];
   const notes: string[] = [];
   const prefixes = new Set<string>();
@@ -156,8 +161,11 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
         const path = posix.normalize(absolute ? operand : posix.join(helpers.home(user), operand)).replace(/\/+$/, '') || '/';
         // `dest/` is the directory itself (a push into it, a pull of its contents); `name` may be a
         // file, so its directory is what holds it. Going up from `dest/` would widen the root
-        // to the backups of other hosts (found in review).
-        findings.dirs.push(operand.endsWith('/') ? path : posix.dirname(path));
+        // to the backups of other hosts (found in review), except from one of a rotating set
+        // (2026-11-24/, daily.0/): the next run names the next one, so their parent is the root.
+        const rotating = operand.endsWith('/') && ROTATING.test(posix.basename(path));
+        if (rotating) findings.rotating.push(path);
+        findings.dirs.push(operand.endsWith('/') && !rotating ? path : posix.dirname(path));
       }
       for (const option of rsync.args.options) {
         findings.delete ||= option.gates.includes('delete');
@@ -189,6 +197,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     const distinct = [...new Set(findings.dirs)];
     lines.push(`      # learned: ${listed(findings.examples)}`);
     if (widened !== null) lines.push(`      # CHECK: ${widened}`);
+    if (findings.rotating.length > 0) lines.push(`      # CHECK: root is the parent of ${comment(findings.rotating.slice(0, 2).join(', '))}, which look${findings.rotating.length > 1 ? '' : 's'} like one of a rotating set (the next run names the next one); if it is not, make root that directory.`);
     if (distinct.length > 1 && root !== '/') lines.push(`      # CHECK: root is the directory the ${distinct.length} learned paths share, wider than each (${comment(distinct.slice(0, 3).join(', '))}): narrow it, or write one rule per path.`);
     if (findings.acls || findings.xattrs) lines.push(`      # CHECK: the learned lines restore ${[findings.acls ? 'ACLs' : '', findings.xattrs ? 'extended attributes' : ''].filter(Boolean).join(' and ')}; a root receiver then restores file capabilities too: set false if the backup does not need them.`);
     if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
@@ -217,6 +226,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
         acls: push.acls || pull.acls,
         xattrs: push.xattrs || pull.xattrs,
         examples: [...push.examples, ...pull.examples],
+        rotating: [...push.rotating, ...pull.rotating],
       },
       `access widened to read-write by ${fewer.length} ${direction}(s): ${listed(fewer)}; if those were not this job's, set access: ${direction === 'pull' ? 'write' : 'read'}`,
     );

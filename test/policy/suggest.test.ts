@@ -146,6 +146,14 @@ describe('suggest never proposes more than was learned without saying so (found 
     expect(other.decision === 'allow' && other.plan.kind === 'exec' && [other.plan.cwd, other.plan.argv.at(-1)]).toEqual(['/srv/backup/host1', 'srv/backup/host2/']);
   });
 
+  it('a push into one of a rotating set (2026-11-24/, daily.0/) is rooted at their parent, with a CHECK note', () => {
+    for (const dated of ['2026-11-24', 'daily.0']) {
+      const yaml = suggestPolicy('h', [{ command: `rsync --server ${B} . /srv/backup/host1/${dated}/`, user: 'u' }], helpers);
+      expect(yaml).toContain('root: "/srv/backup/host1"');
+      expect(yaml).toContain(`# CHECK: root is the parent of /srv/backup/host1/${dated}, which looks like one of a rotating set`);
+    }
+  });
+
   it('a root shared by several learned paths says it is wider than each', () => {
     const yaml = suggestPolicy('h', [`/srv/backup/host1/`, `/srv/backup/host2/`].map((dest) => ({ command: `rsync --server ${B} . ${dest}`, user: 'u' })), helpers);
     expect(yaml).toMatch(/# CHECK: root is the directory the 2 learned paths share, wider than each \(\/srv\/backup\/host1, \/srv\/backup\/host2\)/);
