@@ -116,7 +116,7 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
           else {
             const why = untrustedWriter(stats, runningUid());
             if (why) findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is ${why}: local users could plant files or symlinks there` });
-            if (kindOf(rule.kind).writesTo(rule) !== null && stats.dev === logDevice) {
+            if (kindOf(rule.kind).writesTo(rule).length > 0 && stats.dev === logDevice) {
               findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${dirOf} is on the same filesystem as the audit log (${logDir}): the rule's min-free floor is all that keeps a client from filling it, and a full log denies every identity; put the log on a filesystem no rule writes to` });
             }
           }

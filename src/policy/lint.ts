@@ -46,8 +46,7 @@ export function lintPolicy(policy: Policy, now: Date, context: LintContext = { r
 export function writeTargets(policy: Policy): { rule: Rule; identity: string; dir: string }[] {
   return [...policy.identities.values()].flatMap((identity) =>
     identity.rules.flatMap((rule) => {
-      const dir = kindOf(rule.kind).writesTo(rule);
-      return dir === null ? [] : [{ rule, identity: identity.name, dir }];
+      return kindOf(rule.kind).writesTo(rule).map((dir) => ({ rule, identity: identity.name, dir }));
     }),
   );
 }

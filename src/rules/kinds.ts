@@ -10,8 +10,7 @@ import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
 import type { ExecPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
 import { execPlanFields, execPlanLines } from './exec/explain.js';
-import { execCovers, lintExec } from './exec/lint.js';
-import { writesWhereItsInputSays } from './exec/programs.js';
+import { execCovers, execWritesTo, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
 import { parseExecRule } from './exec/parse.js';
 import { EXEC_KEYS, type ExecRule } from './exec/rule.js';
@@ -55,8 +54,8 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   covers(earlier: R, later: R): boolean;
   /** What `check` says about the rule on its own (the host's side is in cli/check.ts). */
   lint(rule: R, context: LintContext): Finding[];
-  /** The directory a client's data lands in, for check's UNSAFE write roots; null for a rule that stores nothing. */
-  writesTo(rule: R): string | null;
+  /** Where a client's data can land, for check's UNSAFE write roots; none for a rule that stores nothing. */
+  writesTo(rule: R): string[];
   /** Its plan as the audit record's fields (and explain --json's) and as explain's lines. */
   fields(plan: P): Record<string, unknown>;
   lines(plan: P): string[];
@@ -80,9 +79,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     match: (rule, words, globs, request) => matchExec(rule, words, globs, request),
     covers: execCovers,
     lint: lintExec,
-    // An extractor (patch, tar, cpio, ...) writes into its working directory: check holds that
-    // directory to the write rules' standard (homes, /etc, the policy, the log).
-    writesTo: (rule) => (rule.cwd !== null && writesWhereItsInputSays(rule.program) ? rule.cwd : null),
+    writesTo: execWritesTo,
     fields: execPlanFields,
     lines: execPlanLines,
   },
@@ -103,7 +100,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     match: (rule, words, globs, request) => noGlobs(globs) ?? matchReceive(rule, words, request),
     covers: receiveCovers,
     lint: lintReceive,
-    writesTo: (rule) => rule.dir,
+    writesTo: (rule) => [rule.dir],
     fields: receivePlanFields,
     lines: receivePlanLines,
   },
@@ -113,7 +110,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     match: (rule, words, globs) => noGlobs(globs) ?? matchRelay(rule, words),
     covers: relayCovers,
     lint: lintRelay,
-    writesTo: () => null,
+    writesTo: () => [],
     fields: relayPlanFields,
     lines: relayPlanLines,
   },

@@ -88,6 +88,18 @@ describe('writeRootFindings', () => {
   });
 });
 
+describe('writeRootFindings: exec rules are write rules where they write (found in review)', () => {
+  it.each([
+    ['tee into cron', '{ name: t, exec: { command: "tee /etc/cron.d/*", program: /usr/bin/tee } }', /rule "t" of a writes to \/etc\/cron.d, which is \/etc\/cron.d, cron jobs/],
+    ['patch in root\'s home', '{ name: p, exec: { command: "patch -p1", program: /usr/bin/patch, cwd: /root } }', /rule "p" of a writes to \/root, which is \/root, the home of root/],
+    ['dd of= a key file', '{ name: d, exec: { command: "dd of=/home/alice/.ssh/authorized_keys", program: /bin/dd } }', /lies in \/home\/alice, the home of alice/],
+  ])('%s: UNSAFE', (_name, rule, message) => {
+    const found = unsafeFor(rule);
+    expect(found.join('\n')).toMatch(message);
+    expect(found[0]).toMatch(/^unsafe: /);
+  });
+});
+
 describe('resolvePath', () => {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ssh-dispatch-resolve-')));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -143,3 +143,16 @@ describe('lintPolicy: programs that write where their input says are write rules
     expect(writeTargets(policyFrom(exec(', cwd: /root'))).map((t) => t.dir)).toEqual(['/root']);
   });
 });
+
+describe('writeTargets: exec rules that write the paths their words name (found in review: tee /etc/cron.d/* was only a warning)', () => {
+  const targets = (command: string, program: string) => writeTargets(policyFrom(`version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`)).map((t) => t.dir);
+  it.each([
+    ['tee /etc/cron.d/*', '/usr/bin/tee', ['/etc/cron.d']],
+    ['dd of=/etc/cron.d/job', '/bin/dd', ['/etc/cron.d/job']],
+    ['sort --output=/root/.ssh/authorized_keys -', '/usr/bin/sort', ['/root/.ssh/authorized_keys']],
+    ['cp /etc/hosts /srv/copy', '/bin/cp', ['/srv/copy']], // the source is read, not written
+    ['sort /etc/passwd', '/usr/bin/sort', []], // reading is not writing
+    ['cat /etc/hostname', '/bin/cat', []],
+    ['rm //etc/./cron.d/*', '/bin/rm', ['/etc/cron.d']],
+  ])('%s → %j', (command, program, expected) => expect(targets(command, program)).toEqual(expected));
+});

@@ -6,7 +6,7 @@
 import { compilePattern, isGlob, matchPattern } from '../../values/pattern.js';
 import type { Finding } from '../base.js';
 import { patternWordFindings } from '../pattern-words.js';
-import { programKind, readsOrWritesFiles, writesWhereItsInputSays } from './programs.js';
+import { programKind, readsOrWritesFiles, writesWhereItsInputSays, writtenWords } from './programs.js';
 import type { ExecRule } from './rule.js';
 
 /** Programs that run other programs or arbitrary code when given the right arguments. */
@@ -47,12 +47,36 @@ function hasWildcard(word: string): boolean {
  *   `logs/**`), which is as far as the rule's author meant it to reach.
  */
 function globReach(word: string): 'top' | 'tree' | 'cwd' | null {
-  const value = /^-{0,2}[A-Za-z][A-Za-z0-9-]*=/.test(word) ? word.slice(word.indexOf('=') + 1) : /^-[A-Za-z]./.test(word) ? word.slice(2) : word;
+  const value = pathOf(word);
   if (!hasWildcard(value)) return null;
   const parts = value.split('/').filter((part) => part !== '' && part !== '.');
   if (value.startsWith('/')) return parts.length > 0 && hasWildcard(parts[0]!) ? 'top' : null;
   if (parts[0] === '**' || parts[0]?.startsWith('**')) return 'tree';
   return value === '*' ? 'cwd' : null;
+}
+
+/** A word's path part: an option's value (`--output=/x`, `of=/x`, `-o/x`) or the word. */
+function pathOf(word: string): string {
+  return /^-{0,2}[A-Za-z][A-Za-z0-9-]*=/.test(word) ? word.slice(word.indexOf('=') + 1) : /^-[A-Za-z]./.test(word) ? word.slice(2) : word;
+}
+
+/**
+ * Where an exec rule can write, for check's write-rule standard (homes, /etc, cron, the policy,
+ * the log): an extractor's working directory, and each absolute word the program writes, up to its
+ * first wildcard (`tee /etc/cron.d/*` writes in /etc/cron.d; `cp /etc/hosts /srv/x` only in
+ * /srv/x). Relative words land in the working directory, which the rule's cwd names.
+ */
+export function execWritesTo(rule: ExecRule): string[] {
+  const targets: string[] = [];
+  if (rule.cwd !== null && writesWhereItsInputSays(rule.program)) targets.push(rule.cwd);
+  for (const word of writtenWords(rule.program, rule.pattern.slice(1))) {
+    const path = pathOf(word);
+    if (!path.startsWith('/')) continue;
+    const parts = path.split('/').filter((part) => part !== '' && part !== '.');
+    const firstGlob = parts.findIndex(hasWildcard);
+    targets.push(`/${parts.slice(0, firstGlob === -1 ? parts.length : firstGlob).join('/')}`);
+  }
+  return [...new Set(targets)];
 }
 
 export function lintExec(rule: ExecRule, context: { resolveProgram(path: string): string }): Finding[] {

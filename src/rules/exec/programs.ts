@@ -42,6 +42,22 @@ const FILE_PROGRAMS = new Set([
  */
 const EXTRACTORS = new Set(['patch', 'tar', 'bsdtar', 'cpio', 'pax', 'unzip', '7z', '7za', 'ar', 'unrar', 'rpm2cpio', 'dpkg-deb']);
 
+/** Programs that write, replace or remove every path their words name. */
+const WRITE_EVERY_WORD = new Set(['tee', 'touch', 'truncate', 'shred', 'mkdir', 'rm', 'rmdir', 'chmod', 'chown', 'chgrp', 'chattr', 'setfacl', 'gzip', 'gunzip', 'bzip2', 'bunzip2', 'xz', 'unxz', 'zstd']);
+/** Programs whose last word is where they write (the others are read). */
+const WRITE_LAST_WORD = new Set(['cp', 'mv', 'install', 'ln']);
+/** Programs that write only where an option says: `of=` (dd), `-o`/`--output=` (sort). */
+const WRITE_OPTION = /^(?:of=|-o|--output=)/;
+
+/** The words of a command that name paths the program writes, replaces or removes. */
+export function writtenWords(program: string, words: readonly string[]): string[] {
+  const name = program.split('/').pop() ?? program;
+  if (WRITE_EVERY_WORD.has(name)) return [...words];
+  if (WRITE_LAST_WORD.has(name)) return words.slice(-1);
+  if (name === 'dd' || name === 'sort') return words.filter((word) => WRITE_OPTION.test(word));
+  return [];
+}
+
 export function writesWhereItsInputSays(program: string): boolean {
   return EXTRACTORS.has(program.split('/').pop() ?? program);
 }

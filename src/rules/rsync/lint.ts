@@ -8,6 +8,6 @@ export function rsyncCovers(earlier: RsyncRule, later: RsyncRule): boolean {
 }
 
 /** A push may write into root. */
-export function rsyncWritesTo(rule: RsyncRule): string | null {
-  return rule.access === 'read' ? null : rule.root;
+export function rsyncWritesTo(rule: RsyncRule): string[] {
+  return rule.access === 'read' ? [] : [rule.root];
 }
