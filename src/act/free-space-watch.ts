@@ -39,8 +39,6 @@ export function nextLookMs(headroom: number, fillRate: number): number {
 }
 
 export interface FloorReached {
-  /** Free bytes when the floor was found crossed. */
-  free: number;
   /** Temporary files of the program that were removed, and files written in place that were kept. */
   removed: string[];
   kept: string[];
@@ -66,7 +64,7 @@ export function watchFreeSpace(path: string, floor: number, group: number, reach
     if (now > last.at) rate = Math.max(rate, (last.free - free) / (now - last.at));
     last = { free, at: now };
     if (free < floor) {
-      reached({ free, ...killAndClean(group, path) });
+      reached(killAndClean(group, path));
       return;
     }
     timer = setTimeout(look, nextLookMs(free - floor, rate));

@@ -78,3 +78,12 @@ export function mountSmall(path: string, size: string, mode = '0700'): boolean {
   mkdirSync(path, { recursive: true });
   return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=${mode}`, 'tmpfs', path]).status === 0;
 }
+
+/**
+ * The bytes a client rebuilds from the block checksums a server sent it: with `-B1` each block is
+ * one byte, and rsync's weak checksum of one byte carries it in its low 8 bits
+ * (`--debug=DELTASUM3` prints them on the client: `chunk[N] len=1 offset=N sum1=ffa7ffa7`).
+ */
+export function bytesFromBlockSums(out: string): Buffer {
+  return Buffer.from([...out.matchAll(/^chunk\[\d+\] len=1 offset=\d+ sum1=[0-9a-f]{6}([0-9a-f]{2})$/gm)].map((m) => parseInt(m[1]!, 16)));
+}

@@ -18,7 +18,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { mountSmall, startLab, type Lab } from './lab.js';
+import { bytesFromBlockSums, mountSmall, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let root: string;
@@ -90,11 +90,6 @@ function rsync(key: ClientKey, args: string[]): { code: number | null; out: stri
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
-/** The low byte of each -B1 block's weak checksum is the stored byte (see rsync-promises.e2e.test.ts). */
-function recovered(out: string): Buffer {
-  return Buffer.from([...out.matchAll(/^chunk\[\d+\] len=1 offset=\d+ sum1=[0-9a-f]{6}([0-9a-f]{2})$/gm)].map((m) => parseInt(m[1]!, 16)));
-}
-
 describe('rsync promises through sshd', () => {
   it('a write-only key cannot read a stored file back through -B1 block checksums', () => {
     mkdirSync(join(lab.sshd.dir, 'decoy', 'etc'), { recursive: true });
@@ -102,11 +97,11 @@ describe('rsync promises through sshd', () => {
     const attack = ['-r', '-B1', '--debug=DELTASUM3', '--compare-dest=../snap/2026-11-23', 'decoy/'];
     const control = rsync(bare, [...attack, 'HOST:fresh-bare/']);
     expect(control.code, control.out).toBe(0);
-    expect(recovered(control.out).equals(shadow)).toBe(true);
+    expect(bytesFromBlockSums(control.out).equals(shadow)).toBe(true);
 
     const result = rsync(thief, [...attack, 'HOST:fresh/']);
     expect(result.code, result.out).toBe(0);
-    expect(recovered(result.out)).toHaveLength(0);
+    expect(bytesFromBlockSums(result.out)).toHaveLength(0);
     expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'nightly' });
     expect(lab.lastDecision().argv).toContain('--whole-file');
   });

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { writeDispatchRsh } from './lab.js';
+import { bytesFromBlockSums, writeDispatchRsh } from './lab.js';
 
 let dir: string;
 let root: string;
@@ -71,18 +71,9 @@ function lastRecord(event: 'decision' | 'end'): Record<string, unknown> {
   return records.filter((r) => r.event === event).pop()!;
 }
 
-/**
- * The bytes a client can rebuild from the block checksums the server sent it: with -B1 each
- * block is one byte, and rsync's weak checksum of one byte carries the byte in its low 8 bits
- * (`--debug=DELTASUM3` prints them on the client: `chunk[N] len=1 offset=N sum1=ffa7ffa7`).
- */
-function recovered(out: string): Buffer {
-  return Buffer.from([...out.matchAll(/^chunk\[\d+\] len=1 offset=\d+ sum1=[0-9a-f]{6}([0-9a-f]{2})$/gm)].map((m) => parseInt(m[1]!, 16)));
-}
-
 /** How many of the stored bytes the client got back, in place. */
 function leaked(out: string): number {
-  const bytes = recovered(out);
+  const bytes = bytesFromBlockSums(out);
   let same = 0;
   for (let i = 0; i < Math.min(bytes.length, shadow.length); i++) if (bytes[i] === shadow[i]) same++;
   return same;
@@ -108,7 +99,7 @@ describe('a write-only key learns nothing of what is stored (block checksums of 
     rmSync(join(root, 'fresh'), { recursive: true, force: true });
     const attack = rsync('dispatch-rsh', 'push', [...LEAK, ...args(false)]);
     expect(attack.code, attack.out).toBe(0);
-    expect(recovered(attack.out).length).toBe(0);
+    expect(bytesFromBlockSums(attack.out).length).toBe(0);
     expect(lastRecord('decision').argv).toContain('--whole-file');
   });
 
@@ -121,7 +112,7 @@ describe('a write-only key learns nothing of what is stored (block checksums of 
     rmSync(join(root, 'fresh'), { recursive: true, force: true });
     const attack = rsync('dispatch-rsh', 'pushdel', [...LEAK, '--partial-dir=/snap/2026-11-23/etc', 'decoy/etc/', 'HOST:fresh/']);
     expect(attack.code, attack.out).toBe(0);
-    expect(recovered(attack.out).length).toBe(0);
+    expect(bytesFromBlockSums(attack.out).length).toBe(0);
   });
 
   it('--fuzzy (a similar stored name as the basis) is refused', () => {
