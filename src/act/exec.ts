@@ -9,11 +9,13 @@
  * - supervise: false: process.execve replaces the dispatcher. Nothing stays resident and there
  *   is no end record; the decision record is the last thing the dispatcher writes.
  */
+import { realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExecPlan } from '../rules/plan.js';
 import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
+import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds } from './sandbox.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
 const KILL_GRACE_MS = 5000;
@@ -24,6 +26,40 @@ export const EXIT_START_FAILED = 127;
 
 function applyProcessSettings(plan: ExecPlan): void {
   if (plan.umask !== null) process.umask(plan.umask);
+}
+
+/** The descriptor a sandboxed child's bwrap reports on (the child's fd 3 is this pipe). */
+const STATUS_FD = 3;
+
+/** What is started for a plan: the program itself, or bwrap with the program inside its namespace. */
+export interface Launch {
+  program: string;
+  argv: string[];
+  cwd: string | null;
+  sandboxed: boolean;
+}
+
+/**
+ * The program, or bwrap around it (act/sandbox.ts). Paths are resolved here, as it starts: a
+ * plan's path that is gone now fails the start rather than binding something else.
+ * `statusFd` is null for execve, which has nobody left to read it.
+ */
+export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, runtime: readonly string[] = []): Launch {
+  if (!plan.sandbox) return { program: plan.program, argv: plan.argv, cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false };
+  const args = bwrapArgs(
+    {
+      sandbox: plan.sandbox,
+      runtime: runtimeBinds([plan.program, ...runtime]),
+      read: bindsOf(plan.sandbox.read),
+      write: bindsOf(plan.sandbox.write),
+      cwd: plan.cwd,
+      statusFd,
+      // The program by its real path: a link to it may lie outside what the namespace shows.
+      argv: [realpathSync(plan.program), ...plan.argv.slice(1)],
+    },
+    hostLayout(),
+  );
+  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true };
 }
 
 /**
@@ -37,8 +73,9 @@ export function replaceWith(plan: ExecPlan): string {
   try {
     for (const signal of ['SIGPIPE', 'SIGXFSZ'] as const) process.on(signal, () => {});
     applyProcessSettings(plan);
-    if (plan.cwd !== null && !plan.cwdEntered) process.chdir(plan.cwd);
-    process.execve!(plan.program, plan.argv, plan.env);
+    const launch = launchOf(plan, null);
+    if (launch.cwd !== null) process.chdir(launch.cwd);
+    process.execve!(launch.program, launch.argv, plan.env);
   } catch (error) {
     return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
   }
@@ -49,8 +86,14 @@ function floorMessage(floor: number): string {
   return `less than min-free (${floor} bytes) would stay free on the destination's filesystem`;
 }
 
+/** What a caller adds to a supervised run: a runtime the program needs (the files server's Node), a line-per-event pipe on fd 3. */
+export interface RunHooks {
+  runtime?: readonly string[];
+  events?: (line: string) => void;
+}
+
 /** Spawns the program with our stdio, waits for it, and describes how it ended. */
-export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
+export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}): Promise<EndFacts> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const floor = plan.minFree ?? null;
@@ -58,20 +101,34 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
     process.stderr.write('ssh-dispatch: not started: the destination filesystem is at its free-space floor\n');
     return Promise.resolve({ rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'no-space', error: floorMessage(floor.bytes) });
   }
+  // Descriptors past stderr: the events pipe first (fd 3), then bwrap's status pipe.
+  const stdio: ('inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
+  const eventsFd = hooks.events ? stdio.push('pipe') - 1 : null;
+  let launch: Launch;
+  try {
+    launch = launchOf(plan, plan.sandbox ? stdio.length : null, hooks.runtime);
+  } catch (error) {
+    return Promise.resolve({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'sandbox-failed', error: (error as Error).message });
+  }
+  const statusFd = launch.sandboxed ? stdio.push('pipe') - 1 : null;
   applyProcessSettings(plan);
   return new Promise((resolve) => {
-    const child = childProcess().spawn(plan.program, plan.argv.slice(1), {
-      argv0: plan.argv[0],
+    const child = childProcess().spawn(launch.program, launch.argv.slice(1), {
+      argv0: launch.argv[0],
       env: plan.env,
-      cwd: plan.cwdEntered ? undefined : (plan.cwd ?? undefined),
-      stdio: 'inherit',
+      cwd: launch.cwd ?? undefined,
+      stdio,
       shell: false,
-      // A process group of its own when a floor is kept: rsync forks its receiver, and the
-      // watch must stop and kill both.
-      detached: floor !== null,
+      // A process group of its own when a floor is kept (rsync forks its receiver, and the watch
+      // must stop and kill both) or a sandbox holds it (bwrap forwards no signal to its child).
+      detached: floor !== null || launch.sandboxed,
     });
+    const grouped = floor !== null || launch.sandboxed;
+    let status = '';
+    if (statusFd !== null) child.stdio[statusFd]!.on('data', (chunk: Buffer) => (status += chunk.toString('utf8')));
+    if (eventsFd !== null) readLines(child.stdio[eventsFd] as NodeJS.ReadableStream, hooks.events!);
     const signal = (name: NodeJS.Signals) => {
-      if (floor === null || child.pid === undefined) return child.kill(name);
+      if (!grouped || child.pid === undefined) return child.kill(name);
       try {
         process.kill(-child.pid, name);
       } catch {
@@ -117,7 +174,12 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
     child.on('error', (error: NodeJS.ErrnoException) => {
       finish({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: error.code ?? error.message });
     });
-    child.on('exit', (code, signal) => {
+    // 'close': after the pipes have ended too, so bwrap's status and the last event are in.
+    child.on('close', (code, signal) => {
+      if (statusFd !== null && !/"child-pid"/.test(status)) {
+        finish({ rule, exit: code ?? EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'sandbox-failed', error: 'bwrap could not build the sandbox (its message went to the client)' });
+        return;
+      }
       if (signal) {
         const number = constants.signals[signal] ?? 0;
         finish({ rule, exit: 128 + number, signal, durationMs: elapsed(), outcome: timedOut ? 'timeout' : 'signaled' });
@@ -125,5 +187,15 @@ export function superviseExec(plan: ExecPlan, rule: string): Promise<EndFacts> {
         finish({ rule, exit: code ?? 1, signal: null, durationMs: elapsed(), outcome: timedOut ? 'timeout' : 'exited' });
       }
     });
+  });
+}
+
+/** Calls `each` with every complete line of a stream. */
+function readLines(stream: NodeJS.ReadableStream, each: (line: string) => void): void {
+  let rest = '';
+  stream.on('data', (chunk: Buffer) => {
+    const lines = (rest + chunk.toString('utf8')).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) if (line !== '') each(line);
   });
 }

@@ -77,7 +77,7 @@ export interface EndFacts {
   exit: number;
   signal: string | null;
   durationMs: number;
-  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | ReceiveOutcomeName | RelayOutcomeName;
+  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | 'sandbox-failed' | ReceiveOutcomeName | RelayOutcomeName;
   error?: string;
   /** receive rules: what was stored (or how far it got). */
   file?: string;

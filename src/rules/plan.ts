@@ -2,6 +2,7 @@
  * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
  * taken from the policy or checked against it, never a string for a shell.
  */
+import type { SandboxPlan } from './sandbox.js';
 
 export interface ExecPlan {
   kind: 'exec';
@@ -35,6 +36,8 @@ export interface ExecPlan {
    * is crossed. Needs supervise.
    */
   minFree?: { path: string; bytes: number } | null;
+  /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */
+  sandbox?: SandboxPlan | null;
 }
 
 export interface ReceivePlan {

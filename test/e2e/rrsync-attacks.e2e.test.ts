@@ -13,6 +13,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BUNDLE, NODE, writeDispatchRsh } from './lab.js';
+import { bindsOf, bwrapArgs, hostLayout } from '../../src/act/sandbox.js';
+import { ROOT_CAPS } from '../../src/rules/sandbox.js';
 
 const asRoot = process.getuid?.() === 0;
 /** The local attacker's uid when we can make one (nobody); rsync trusts symlinks of root and of itself. */
@@ -113,7 +115,14 @@ describe('symlink swap between the check and rsync’s open (CVE-2026-53783 clas
    * waits; the test swaps the checked directory for a symlink and says "go"; only then does rsync
    * start. The attacker always wins the race, so the outcome shows what the defence holds.
    */
-  function harness(mode: 'pinned' | 'unpinned'): string {
+  type Mode = 'pinned' | 'unpinned' | 'sandboxed-unpinned';
+  /** The namespace the dispatcher builds for a pull from root (act/sandbox.ts), around whatever argv the harness runs. */
+  function pullSandbox(): string[] {
+    const args = bwrapArgs({ sandbox: { read: [root], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: bindsOf([root]), write: [], cwd: root, statusFd: null, argv: [] }, hostLayout());
+    return ['/usr/bin/bwrap', ...args];
+  }
+
+  function harness(mode: Mode): string {
     const script = join(dir, `race-${mode}.mjs`);
     writeFileSync(
       script,
@@ -124,7 +133,7 @@ const command = words.join(' ');
 const plan = JSON.parse(execFileSync(${JSON.stringify(NODE)}, [${JSON.stringify(BUNDLE)}, 'explain', '--json', '--id', id, '--policy', ${JSON.stringify(join(dir, 'policy.yaml'))}, '--', command], { encoding: 'utf8' }));
 if (plan.decision !== 'allow') { process.stderr.write('harness: denied ' + plan.reason + '\\n'); process.exit(126); }
 let argv = plan.argv;
-if (${JSON.stringify(mode)} === 'unpinned') {
+if (${JSON.stringify(mode)} !== 'pinned') {
   // What ran before pinning: rsync in root, the operands as the client named them.
   const operands = words.slice(words.indexOf('.') + 1);
   argv = [...argv.slice(0, argv.indexOf('--') + 2), ...operands];
@@ -135,6 +144,8 @@ if (${JSON.stringify(mode)} === 'unpinned') {
 writeFileSync(${JSON.stringify(join(dir, 'ready'))}, '');
 const deadline = Date.now() + 20000;
 while (!existsSync(${JSON.stringify(join(dir, 'go'))}) && Date.now() < deadline) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+// The sandbox, with the pinning switched off: bwrap builds the namespace only now, after the swap.
+if (${JSON.stringify(mode)} === 'sandboxed-unpinned') argv = [...${JSON.stringify(mode === 'sandboxed-unpinned' ? pullSandbox() : [])}, ...argv];
 process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
 `,
     );
@@ -143,8 +154,8 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
     return rsh;
   }
 
-  async function racePull(mode: 'pinned' | 'unpinned', remote: string): Promise<{ code: number | null; out: string }> {
-    const client = spawn('/usr/bin/rsync', ['-e', harness(mode), '-a', `pull:${remote}`, 'local/'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  async function racePull(mode: Mode, remote: string, options: string[] = []): Promise<{ code: number | null; out: string }> {
+    const client = spawn('/usr/bin/rsync', ['-e', harness(mode), '-a', ...options, `pull:${remote}`, 'local/'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
     started.push(client);
     let out = '';
     client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -160,6 +171,26 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
   it('control: rsync started in root by name follows the swapped-in symlink and sends the secret', async () => {
     await racePull('unpinned', 'dst/');
     expect(tree(local)).toMatchObject({ secret: `${SECRET}\n` });
+  });
+
+  it('control: a --relative pull (dst/secret, no /./) in root by name follows the swapped-in symlink', async () => {
+    writeFileSync(join(root, 'dst', 'secret'), 'stored\n');
+    await racePull('unpinned', 'dst/secret', ['-R']);
+    expect(tree(local)).toEqual({ 'dst/secret': `${SECRET}\n` });
+  });
+
+  // The kernel as the boundary: the dispatcher's own path pinning switched off, rsync started in
+  // root by name as before pinning, but in the sandbox. Outside root nothing exists to leak.
+  it.each([
+    ['dst/', []],
+    ['dst/secret', ['-R']],
+  ])('in the sandbox with pinning switched off, a pull of %s %j after the swap leaks nothing', async (remote, options) => {
+    writeFileSync(join(root, 'dst', 'secret'), 'stored\n');
+    const result = await racePull('sandboxed-unpinned', remote, options);
+    expect(result.code, result.out).not.toBe(0);
+    // The symlink leads to a path the namespace does not hold.
+    expect(result.out).toMatch(/(change_dir|link_stat) ".*\/root\/dst(\/secret)?" failed: No such file or directory/);
+    expect(Object.values(tree(local)).join('')).not.toContain(SECRET);
   });
 
   it('a pull of dir/ runs in the directory the dispatcher entered: the swap changes nothing', async () => {

@@ -104,6 +104,7 @@ describe('parsePolicyText', () => {
       umask: 0o077,
       timeoutMs: 90_000,
       supervise: true,
+      sandbox: null,
     });
   });
 

@@ -1,5 +1,6 @@
 /** An exec plan (exec and rsync rules) as the audit record and `explain` show it. */
 import type { ExecPlan } from '../plan.js';
+import type { SandboxPlan } from '../sandbox.js';
 
 export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
   return {
@@ -7,6 +8,7 @@ export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
     ...(plan.cwd !== null ? { cwd: plan.cwd } : {}),
     ...(!plan.supervise ? { handoff: 'execve' } : {}),
     ...(plan.dryRun ? { dry_run: true } : {}),
+    ...(plan.sandbox ? { sandbox: { read: plan.sandbox.read, write: plan.sandbox.write } } : {}),
   };
 }
 
@@ -15,6 +17,12 @@ export function execPlanLines(plan: ExecPlan): string[] {
     `  argv     ${JSON.stringify(plan.argv)}`,
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
     `  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`,
+    `  sandbox  ${plan.sandbox ? sandboxLine(plan.sandbox) : 'none: the program sees the whole filesystem'}`,
     ...(plan.minFree ? [`  floor    stopped before less than ${plan.minFree.bytes} bytes stay free on the filesystem of ${plan.minFree.path}`] : []),
   ];
+}
+
+function sandboxLine(sandbox: SandboxPlan): string {
+  const shown = [...sandbox.read.map((p) => `${p} (read-only)`), ...sandbox.write.map((p) => `${p} (writable)`)];
+  return `bubblewrap: ${shown.length > 0 ? shown.join(', ') : 'no paths'} and the system's programs, nothing else`;
 }

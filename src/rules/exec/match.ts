@@ -12,6 +12,7 @@
  */
 import type { Request } from '../../request/request.js';
 import type { RuleOutcome } from '../base.js';
+import { ROOT_CAPS } from '../sandbox.js';
 import { minimalChildEnv } from '../plan.js';
 import type { ExecRule } from './rule.js';
 import { compilePattern, matchPattern } from '../../values/pattern.js';
@@ -62,6 +63,7 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
       timeoutMs: rule.timeoutMs,
       supervise: rule.supervise,
       confine: null,
+      sandbox: rule.sandbox ? { read: [...rule.sandbox.read], write: [...rule.sandbox.write], rootCaps: [...ROOT_CAPS.store] } : null,
     },
   };
 }

@@ -61,6 +61,35 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   if (supervise === false && timeoutText !== null) {
     reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
   }
+  const sandbox = fields.has('sandbox') ? parseSandbox(reader, fields.get('sandbox') ?? null, `${key}.sandbox`) : null;
+  if (sandbox && cwd !== null && !isUnderAny(cwd, [...sandbox.read, ...sandbox.write])) {
+    reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
+  }
   if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise };
+  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+}
+
+function isUnderAny(path: string, roots: readonly string[]): boolean {
+  return roots.some((root) => root === '/' || path === root || path.startsWith(`${root}/`));
+}
+
+/** `sandbox: {read: [...], write: [...]}`: absolute paths, each listed once. */
+function parseSandbox(reader: Reader, node: Node | null, key: string): { read: string[]; write: string[] } | null {
+  const fields = reader.map(node, key, ['read', 'write']);
+  if (!fields) return null;
+  const list = (name: string) => (fields.has(name) ? reader.stringList(fields.get(name) ?? null, `${key}.${name}`, ABSOLUTE_PATH) : []);
+  const read = list('read');
+  const write = list('write');
+  if (!read || !write) return null;
+  const all = [...read, ...write];
+  const twice = all.find((path, i) => all.indexOf(path) !== i);
+  if (twice !== undefined) {
+    reader.error(node, key, `${twice} is listed twice: give each path once, in read or in write`);
+    return null;
+  }
+  if (all.includes('/')) {
+    reader.error(node, key, 'the whole filesystem (/) cannot be a sandbox path: name the directories the program needs');
+    return null;
+  }
+  return { read, write };
 }

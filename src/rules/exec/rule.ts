@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `exec:` block: what its parser enforces and the JSON Schema is tested against. */
-export const EXEC_KEYS = { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise'], required: ['command'] } as const;
+export const EXEC_KEYS = { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox'], required: ['command'] } as const;
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';
@@ -20,4 +20,6 @@ export interface ExecRule extends RuleBase {
    * false: replace the dispatcher with it (execve); nothing stays resident, no end record.
    */
   supervise: boolean;
+  /** Run the program in a namespace that shows it only these paths besides the system (act/sandbox.ts); null: no sandbox. */
+  sandbox: { read: string[]; write: string[] } | null;
 }

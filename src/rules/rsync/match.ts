@@ -10,6 +10,7 @@ import type { RsyncRule } from './rule.js';
 import type { Request } from '../../request/request.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { minimalChildEnv, type ExecPlan } from '../plan.js';
+import { ROOT_CAPS } from '../sandbox.js';
 import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, type Confined } from './confine.js';
 import { parseServerArgs, type ServerOption } from './server-args.js';
 import type { Gate } from './server-options.js';
@@ -167,6 +168,12 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
       confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
+      // A pull sees root read-only, whatever the rule's access: it only reads.
+      sandbox: rule.sandbox
+        ? sender
+          ? { read: [rule.root], write: [], rootCaps: [...ROOT_CAPS.read] }
+          : { read: [], write: [rule.root], rootCaps: [...ROOT_CAPS.store, ...(rule.devices ? ROOT_CAPS.devices : [])] }
+        : null,
     },
   };
 }

@@ -47,6 +47,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     acls: flag('acls', false),
     program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
     supervise,
+    sandbox: flag('sandbox', true),
     absolutePaths: flag('absolute-paths', false),
   };
   if (reader.errors.length > errorsBefore) return null;

@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -29,6 +29,8 @@ export interface RsyncRule extends RuleBase {
   /** The rsync that runs, by absolute path. */
   program: string;
   supervise: boolean;
+  /** Run rsync in a namespace that shows it only root (act/sandbox.ts): the kernel then keeps it inside. Default true. */
+  sandbox: boolean;
   /**
    * An absolute client path that already lies under root is taken as it is (rrsync -absolute),
    * so that clients written for a fixed `command="rsync --server ... . /srv/backup/"` line keep

@@ -1,0 +1,159 @@
+/**
+ * The sandbox: bubblewrap starts a rule's program in a mount namespace of its own, where the
+ * kernel, not a path check in ssh-dispatch, decides what exists. The namespace holds:
+ * - /usr and the top-level links into it (or the real /bin, /lib... on a host without merged
+ *   /usr), read-only: the programs and their libraries;
+ * - /etc read-only, with its secrets (SECRETS) covered by an empty file or directory;
+ * - a private /tmp, a minimal /dev, a /proc of its own pid namespace (the host's /proc would
+ *   lead out: /proc/1/root is the host's filesystem);
+ * - the plan's own paths at their real paths: `read` read-only, `write` writable;
+ * and nothing else. Its root is remounted read-only after the binds, so a write anywhere else
+ * fails with an error the client sees (bwrap's root is a tmpfs: a write there would otherwise
+ * succeed and vanish with the session). No network, no IPC, no other processes; a program run as
+ * root keeps only the capabilities its plan names (rules/sandbox.ts).
+ */
+import { accessSync, constants, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { SandboxPlan } from '../rules/sandbox.js';
+
+export const BWRAP = '/usr/bin/bwrap';
+
+/** What /etc holds that a program in the sandbox never needs: password hashes, host keys, sudo rules, TLS keys, our own policy. */
+export const SECRETS = [
+  '/etc/shadow',
+  '/etc/shadow-',
+  '/etc/gshadow',
+  '/etc/gshadow-',
+  '/etc/ssh',
+  '/etc/sudoers',
+  '/etc/sudoers.d',
+  '/etc/security/opasswd',
+  '/etc/ssl/private',
+  '/etc/krb5.keytab',
+  '/etc/ssh-dispatch',
+];
+
+/** Top-level names that hold programs and libraries: links into /usr on a merged-/usr host. */
+const SYSTEM_TOP = ['bin', 'sbin', 'lib', 'lib32', 'lib64', 'libx32'];
+
+/** What the namespace is built from on this host: found once per start, by act/sandbox.ts's caller. */
+export interface HostLayout {
+  /** Each SYSTEM_TOP name present on the host: a link (and its target) or a directory. */
+  top: { name: string; link: string | null }[];
+  /** The SECRETS present, and whether each is a directory. */
+  secrets: { path: string; directory: boolean }[];
+  /** The uid the program runs as: capabilities are kept only for root. */
+  uid: number;
+}
+
+export function hostLayout(): HostLayout {
+  const top: HostLayout['top'] = [];
+  for (const name of SYSTEM_TOP) {
+    try {
+      const stat = lstatSync(`/${name}`);
+      if (stat.isSymbolicLink()) top.push({ name, link: readlinkSync(`/${name}`) });
+      else if (stat.isDirectory()) top.push({ name, link: null });
+    } catch {
+      // Not on this host.
+    }
+  }
+  const secrets: HostLayout['secrets'] = [];
+  for (const path of SECRETS) {
+    try {
+      const stat = lstatSync(path);
+      // A secret that is a link is covered where it points, if that is in /etc too; the link itself is harmless.
+      if (!stat.isSymbolicLink()) secrets.push({ path, directory: stat.isDirectory() });
+    } catch {
+      // Not on this host.
+    }
+  }
+  return { top, secrets, uid: process.getuid?.() ?? 0 };
+}
+
+/** A path the sandbox binds, at the path the plan names it by, from where it really is. */
+export interface Bind {
+  source: string;
+  target: string;
+}
+
+/** The plan's paths as binds: each from its real path (links resolved now) to the path the program uses. */
+export function bindsOf(paths: readonly string[]): Bind[] {
+  return paths.map((target) => ({ source: realpathSync(target), target }));
+}
+
+export interface SandboxRun {
+  sandbox: SandboxPlan;
+  /** Extra read-only paths the program itself needs (a program or runtime outside /usr). */
+  runtime: Bind[];
+  read: Bind[];
+  write: Bind[];
+  cwd: string | null;
+  /** The descriptor bwrap reports on: `child-pid` once the program started (act/exec.ts); null: none. */
+  statusFd: number | null;
+  argv: readonly string[];
+}
+
+/** bwrap's arguments for a run (pure: the layout and binds are found by the caller). */
+export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
+  const args = ['--die-with-parent', '--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'];
+  if (layout.uid === 0) {
+    // As root bwrap keeps every capability unless told; without --unshare-user, so that owners
+    // other than root can be stored (a user namespace maps one uid only).
+    args.push('--cap-drop', 'ALL');
+    for (const cap of run.sandbox.rootCaps) args.push('--cap-add', cap);
+  }
+  args.push('--ro-bind', '/usr', '/usr');
+  for (const { name, link } of layout.top) {
+    if (link !== null) args.push('--symlink', link, `/${name}`);
+    else args.push('--ro-bind', `/${name}`, `/${name}`);
+  }
+  args.push('--ro-bind', '/etc', '/etc');
+  for (const { path, directory } of layout.secrets) {
+    if (directory) args.push('--tmpfs', path, '--remount-ro', path);
+    else args.push('--ro-bind', '/dev/null', path);
+  }
+  args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
+  for (const { source, target } of run.runtime) args.push('--ro-bind', source, target);
+  for (const { source, target } of run.read) args.push('--ro-bind', source, target);
+  for (const { source, target } of run.write) args.push('--bind', source, target);
+  args.push('--remount-ro', '/');
+  // Not the dispatcher's directory (the account's home, which the namespace does not hold).
+  args.push('--chdir', run.cwd ?? '/');
+  if (run.statusFd !== null) args.push('--json-status-fd', String(run.statusFd));
+  args.push('--', ...run.argv);
+  return args;
+}
+
+/** Why a sandbox cannot be made on this host for this account, or null when it can be tried. */
+export function sandboxUnavailable(uid: number): string | null {
+  try {
+    accessSync(BWRAP, constants.X_OK);
+  } catch {
+    return `${BWRAP} is missing (install Debian's bubblewrap package)`;
+  }
+  if (uid === 0) return null;
+  // bwrap as a plain user needs an unprivileged user namespace.
+  const off = (file: string, value: string) => {
+    try {
+      return readFileSync(file, 'utf8').trim() === value;
+    } catch {
+      return false;
+    }
+  };
+  if (off('/proc/sys/kernel/unprivileged_userns_clone', '0')) return 'unprivileged user namespaces are switched off (kernel.unprivileged_userns_clone = 0): bwrap cannot build a sandbox for a non-root account';
+  if (off('/proc/sys/user/max_user_namespaces', '0')) return 'user namespaces are switched off (user.max_user_namespaces = 0): bwrap cannot build a sandbox for a non-root account';
+  if (off('/proc/sys/kernel/apparmor_restrict_unprivileged_userns', '1')) return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): bwrap needs an AppArmor profile to build a sandbox for a non-root account';
+  return null;
+}
+
+/** A program outside /usr (another rsync, our own Node runtime): its directory, read-only. */
+export function runtimeBinds(programs: readonly string[]): Bind[] {
+  const binds: Bind[] = [];
+  for (const program of programs) {
+    const real = realpathSync(program);
+    if (real.startsWith('/usr/')) continue;
+    const dir = dirname(real);
+    if (!binds.some((b) => b.source === dir)) binds.push({ source: dir, target: dir });
+  }
+  return binds;
+}

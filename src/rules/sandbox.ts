@@ -1,0 +1,31 @@
+/**
+ * What a sandboxed program may see and do, as a plan says it (act/sandbox.ts builds the
+ * namespace with bubblewrap). Besides these paths the namespace holds only the system's programs
+ * and libraries (read-only), /etc without its secrets, a private /tmp, /dev and /proc of its own.
+ */
+
+/**
+ * Capabilities a program started as root keeps in the sandbox, by what it does. Root with all
+ * of them could undo the namespace (CAP_SYS_ADMIN unmounts the read-only binds, CAP_MKNOD and a
+ * mount reach the disk, CAP_SYS_PTRACE reaches processes outside), so each job keeps only the
+ * file rights it needs; a non-root account keeps none.
+ */
+export const ROOT_CAPS = {
+  /** A push keeps owners, groups, modes with setuid/setgid bits, and times of others' files. */
+  store: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID'],
+  /** A pull reads files whoever owns them. */
+  read: ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH'],
+  /** The file server: reads and writes in root and sets modes and times, never owners. */
+  files: ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER'],
+  /** A push that may create device files (rsync `devices: true`). */
+  devices: ['CAP_MKNOD'],
+} as const;
+
+export interface SandboxPlan {
+  /** Visible read-only, at their real paths. */
+  read: string[];
+  /** Visible and writable, at their real paths. */
+  write: string[];
+  /** Kept when the program runs as root (ROOT_CAPS). */
+  rootCaps: string[];
+}
