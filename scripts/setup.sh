@@ -1,26 +1,35 @@
 #!/usr/bin/env bash
 # Installs what ssh-dispatch needs to build, test and demo, then builds it. Safe to run again:
 # it installs only what is missing.
-#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog (needs root; apt-get)
-#     (rsyslog for the syslog end-to-end test; the tests start their own daemon, never the system's)
+#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog, bubblewrap, restic
+#     (needs root; apt-get). rsyslog for the syslog end-to-end test (the tests start their own
+#     daemon, never the system's); bubblewrap is the sandbox rules run in; restic is a real sftp
+#     client the sftp tests drive.
 #   - npm packages: npm ci (includes the node devDependency, the Node 24 runtime npm scripts use)
 #   - the bundle: dist/ssh-dispatch.cjs (launcher) and dist/ssh-dispatch-core.cjs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 missing=()
-for tool in /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/ssh-agent /usr/bin/rsync /usr/sbin/rsyslogd; do
-  [ -x "$tool" ] || missing+=("$tool")
-done
+packages=()
+need() { [ -x "$1" ] || { missing+=("$1"); packages+=("$2"); }; }
+need /usr/sbin/sshd openssh-server
+need /usr/bin/ssh openssh-client
+need /usr/bin/ssh-keygen openssh-client
+need /usr/bin/ssh-agent openssh-client
+need /usr/bin/rsync rsync
+need /usr/sbin/rsyslogd rsyslog
+need /usr/bin/bwrap bubblewrap
+need /usr/bin/restic restic
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
-    echo "setup: missing ${missing[*]}; as root run: apt-get update && apt-get install -y openssh-server openssh-client rsync rsyslog" >&2
+    echo "setup: missing ${missing[*]}; as root run: apt-get update && apt-get install -y ${packages[*]}" >&2
     exit 1
   fi
-  echo "setup: installing openssh-server openssh-client rsync rsyslog (apt-get)" >&2
+  echo "setup: installing ${packages[*]} (apt-get)" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
-  apt-get install -y -qq openssh-server openssh-client rsync rsyslog >/dev/null
+  apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 # npm ci when node_modules is missing or older than the lock file.

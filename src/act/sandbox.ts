@@ -12,11 +12,10 @@
  * succeed and vanish with the session). No network, no IPC, no other processes; a program run as
  * root keeps only the capabilities its plan names (rules/sandbox.ts).
  */
-import { accessSync, constants, lstatSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SandboxPlan } from '../rules/sandbox.js';
-
-export const BWRAP = '/usr/bin/bwrap';
+export { BWRAP } from '../rules/sandbox.js';
 
 /** What /etc holds that a program in the sandbox never needs: password hashes, host keys, sudo rules, TLS keys, our own policy. */
 export const SECRETS = [
@@ -122,28 +121,6 @@ export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
   if (run.statusFd !== null) args.push('--json-status-fd', String(run.statusFd));
   args.push('--', ...run.argv);
   return args;
-}
-
-/** Why a sandbox cannot be made on this host for this account, or null when it can be tried. */
-export function sandboxUnavailable(uid: number): string | null {
-  try {
-    accessSync(BWRAP, constants.X_OK);
-  } catch {
-    return `${BWRAP} is missing (install Debian's bubblewrap package)`;
-  }
-  if (uid === 0) return null;
-  // bwrap as a plain user needs an unprivileged user namespace.
-  const off = (file: string, value: string) => {
-    try {
-      return readFileSync(file, 'utf8').trim() === value;
-    } catch {
-      return false;
-    }
-  };
-  if (off('/proc/sys/kernel/unprivileged_userns_clone', '0')) return 'unprivileged user namespaces are switched off (kernel.unprivileged_userns_clone = 0): bwrap cannot build a sandbox for a non-root account';
-  if (off('/proc/sys/user/max_user_namespaces', '0')) return 'user namespaces are switched off (user.max_user_namespaces = 0): bwrap cannot build a sandbox for a non-root account';
-  if (off('/proc/sys/kernel/apparmor_restrict_unprivileged_userns', '1')) return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): bwrap needs an AppArmor profile to build a sandbox for a non-root account';
-  return null;
 }
 
 /** A program outside /usr (another rsync, our own Node runtime): its directory, read-only. */

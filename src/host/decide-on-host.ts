@@ -4,6 +4,7 @@
  * and, for a pull, the directory rsync starts in (rules/rsync/pin.ts).
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
+import { sandboxUnavailable } from './sandbox-available.js';
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
 import { ExpansionBudget, expandInRoot } from './expand-wildcards.js';
 import { gatherHostFacts } from './rsync-features.js';
@@ -15,7 +16,7 @@ import type { Request } from '../request/request.js';
 
 export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
-  const decision = decide(policy, request, facts);
+  const decision = withSandbox(decide(policy, request, facts));
   if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null) return decision;
   const { root, wildcards } = decision.plan.confine;
   const argv = [...decision.plan.argv];
@@ -48,6 +49,14 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
+}
+
+/** An allowed plan that runs in a sandbox is refused here, before anything starts, when this host cannot build one. */
+export function withSandbox(decision: Decision, unavailable: () => string | null = () => sandboxUnavailable(process.getuid?.() ?? 0)): Decision {
+  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || !decision.plan.sandbox) return decision;
+  const why = unavailable();
+  if (why === null) return decision;
+  return { decision: 'deny', reason: 'sandbox-unavailable', detail: `rule ${decision.rule.name}: ${why}`, words: decision.words, trace: decision.trace };
 }
 
 /**

@@ -4,6 +4,9 @@
  * and libraries (read-only), /etc without its secrets, a private /tmp, /dev and /proc of its own.
  */
 
+/** bubblewrap, as Debian installs it. */
+export const BWRAP = '/usr/bin/bwrap';
+
 /**
  * Capabilities a program started as root keeps in the sandbox, by what it does. Root with all
  * of them could undo the namespace (CAP_SYS_ADMIN unmounts the read-only binds, CAP_MKNOD and a

@@ -52,6 +52,9 @@ export const DENY_REASONS = {
   // relay rules
   'relay-refused': 'a relay to a destination the rule does not allow, or an nc form it does not serve',
 
+  // The sandbox (rsync rules by default, exec rules with `sandbox:`, sftp rules always)
+  'sandbox-unavailable': 'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
+
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',

@@ -1,0 +1,172 @@
+/**
+ * The namespace bwrap is asked for (act/sandbox.ts), as a table of what a run must and must not
+ * get, and the host checks before a sandboxed plan is allowed (host/sandbox-available.ts).
+ * What the kernel then does with it is shown end to end (test/e2e/sandbox.e2e.test.ts).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bwrapArgs, type HostLayout, type SandboxRun } from '../../src/act/sandbox.js';
+import { sandboxUnavailable } from '../../src/host/sandbox-available.js';
+import { withSandbox } from '../../src/host/decide-on-host.js';
+import type { Decision } from '../../src/decide/decide.js';
+import { ROOT_CAPS } from '../../src/rules/sandbox.js';
+
+const merged: HostLayout = {
+  top: [
+    { name: 'bin', link: 'usr/bin' },
+    { name: 'lib', link: 'usr/lib' },
+  ],
+  secrets: [
+    { path: '/etc/shadow', directory: false },
+    { path: '/etc/ssh', directory: true },
+  ],
+  uid: 0,
+};
+
+const run = (over: Partial<SandboxRun> = {}): SandboxRun => ({
+  sandbox: { read: [], write: ['/srv/backup'], rootCaps: [...ROOT_CAPS.store] },
+  runtime: [],
+  read: [],
+  write: [{ source: '/data/backup', target: '/srv/backup' }],
+  cwd: '/srv/backup',
+  statusFd: 3,
+  argv: ['/usr/bin/rsync', '--server', '.', 'x/'],
+  ...over,
+});
+
+/** The pairs after each occurrence of a flag: ['--bind', a, b] -> [a, b]. */
+function after(args: string[], flag: string, count: number): string[][] {
+  return args.flatMap((a, i) => (a === flag ? [args.slice(i + 1, i + 1 + count)] : []));
+}
+
+describe('bwrapArgs', () => {
+  const args = bwrapArgs(run(), merged);
+
+  it('the program and its arguments come last, after --', () => {
+    expect(args.slice(args.indexOf('--'))).toEqual(['--', '/usr/bin/rsync', '--server', '.', 'x/']);
+  });
+
+  it('no network, IPC, hostname, cgroup or other processes; dies with the dispatcher', () => {
+    for (const flag of ['--unshare-net', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent']) expect(args).toContain(flag);
+  });
+
+  it('as root: every capability dropped, then only the job’s added back (never CAP_SYS_ADMIN)', () => {
+    expect(after(args, '--cap-drop', 1)).toEqual([['ALL']]);
+    expect(after(args, '--cap-add', 1).flat()).toEqual(ROOT_CAPS.store);
+    expect(args).not.toContain('CAP_SYS_ADMIN');
+  });
+
+  it('as another account: no capability flags (bwrap drops them all in its user namespace)', () => {
+    const user = bwrapArgs(run(), { ...merged, uid: 1000 });
+    expect(user).not.toContain('--cap-add');
+    expect(user).not.toContain('--cap-drop');
+  });
+
+  it('the system read-only: /usr, the top-level links as links, /etc', () => {
+    expect(after(args, '--ro-bind', 2)).toContainEqual(['/usr', '/usr']);
+    expect(after(args, '--ro-bind', 2)).toContainEqual(['/etc', '/etc']);
+    expect(after(args, '--symlink', 2)).toEqual([
+      ['usr/bin', '/bin'],
+      ['usr/lib', '/lib'],
+    ]);
+    const split = bwrapArgs(run(), { ...merged, top: [{ name: 'lib64', link: null }] });
+    expect(after(split, '--ro-bind', 2)).toContainEqual(['/lib64', '/lib64']);
+  });
+
+  it('secrets covered: a file by an empty one, a directory by a read-only empty tmpfs, after /etc is bound', () => {
+    expect(after(args, '--ro-bind', 2)).toContainEqual(['/dev/null', '/etc/shadow']);
+    expect(after(args, '--tmpfs', 1)).toContainEqual(['/etc/ssh']);
+    expect(after(args, '--remount-ro', 1)).toContainEqual(['/etc/ssh']);
+    expect(args.indexOf('/etc/shadow')).toBeGreaterThan(args.indexOf('/etc'));
+  });
+
+  it('the rule’s paths at the paths the program uses, from where they really are; writable only where it writes', () => {
+    expect(after(args, '--bind', 2)).toEqual([['/data/backup', '/srv/backup']]);
+    const pull = bwrapArgs(run({ read: [{ source: '/data/backup', target: '/srv/backup' }], write: [] }), merged);
+    expect(after(pull, '--bind', 2)).toEqual([]);
+    expect(after(pull, '--ro-bind', 2)).toContainEqual(['/data/backup', '/srv/backup']);
+  });
+
+  it('the namespace root is remounted read-only after every bind: a write elsewhere fails, it does not vanish into a tmpfs', () => {
+    const remount = args.lastIndexOf('--remount-ro');
+    expect(args[remount + 1]).toBe('/');
+    expect(remount).toBeGreaterThan(args.lastIndexOf('--bind'));
+    expect(remount).toBeGreaterThan(args.lastIndexOf('--ro-bind'));
+  });
+
+  it('a private /tmp, a minimal /dev, a /proc of its own', () => {
+    expect(after(args, '--tmpfs', 1)).toContainEqual(['/tmp']);
+    expect(after(args, '--dev', 1)).toEqual([['/dev']]);
+    expect(after(args, '--proc', 1)).toEqual([['/proc']]);
+  });
+
+  it('starts in the plan’s directory, or / (never the dispatcher’s own, which is not there)', () => {
+    expect(after(args, '--chdir', 1)).toEqual([['/srv/backup']]);
+    expect(after(bwrapArgs(run({ cwd: null }), merged), '--chdir', 1)).toEqual([['/']]);
+  });
+
+  it('reports on the status descriptor when one is given (execve has none)', () => {
+    expect(after(args, '--json-status-fd', 1)).toEqual([['3']]);
+    expect(bwrapArgs(run({ statusFd: null }), merged)).not.toContain('--json-status-fd');
+  });
+
+  it('nothing else is bound: no /home, /root, /var, /run, /proc of the host', () => {
+    const bound = [...after(args, '--bind', 2), ...after(args, '--ro-bind', 2)].map(([, target]) => target);
+    expect(bound.sort()).toEqual(['/dev/null', '/etc', '/srv/backup', '/usr'].sort().filter((p) => p !== '/dev/null').concat('/etc/shadow').sort());
+  });
+});
+
+describe('sandboxUnavailable', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-sandbox-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const procSys = (values: Record<string, string>) => {
+    const path = mkdtempSync(join(dir, 'sys-'));
+    for (const [file, value] of Object.entries(values)) {
+      mkdirSync(join(path, file, '..'), { recursive: true });
+      writeFileSync(join(path, file), `${value}\n`);
+    }
+    return path;
+  };
+
+  it('root with bwrap: available (the control)', () => {
+    expect(sandboxUnavailable(0, procSys({ 'user/max_user_namespaces': '0' }))).toBeNull();
+  });
+
+  it('bwrap missing: unavailable, for root too, and the message says what to install', () => {
+    expect(sandboxUnavailable(0, procSys({}), join(dir, 'no-bwrap'))).toMatch(/missing \(install Debian's bubblewrap package\)/);
+  });
+
+  it.each([
+    ['kernel/unprivileged_userns_clone', '0', /unprivileged_userns_clone = 0/],
+    ['user/max_user_namespaces', '0', /max_user_namespaces = 0/],
+    ['kernel/apparmor_restrict_unprivileged_userns', '1', /AppArmor/],
+  ])('a non-root account with %s = %s: unavailable', (file, value, message) => {
+    expect(sandboxUnavailable(1000, procSys({ [file]: value }))).toMatch(message);
+  });
+
+  it('a non-root account where user namespaces are on: available', () => {
+    expect(sandboxUnavailable(1000, procSys({ 'kernel/unprivileged_userns_clone': '1', 'user/max_user_namespaces': '1000', 'kernel/apparmor_restrict_unprivileged_userns': '0' }))).toBeNull();
+  });
+});
+
+describe('withSandbox: a sandboxed plan on a host that cannot build one', () => {
+  const allow = (sandboxed: boolean): Decision =>
+    ({
+      decision: 'allow',
+      rule: { name: 'nightly' },
+      plan: { kind: 'exec', program: '/usr/bin/rsync', argv: ['/usr/bin/rsync'], env: {}, cwd: null, umask: null, timeoutMs: null, supervise: true, confine: null, sandbox: sandboxed ? { read: [], write: ['/srv'], rootCaps: [] } : null },
+      words: [],
+      trace: [],
+    }) as unknown as Decision;
+
+  it('is refused as sandbox-unavailable, with why, and never run unconfined', () => {
+    expect(withSandbox(allow(true), () => '/usr/bin/bwrap is missing')).toMatchObject({ decision: 'deny', reason: 'sandbox-unavailable', detail: 'rule nightly: /usr/bin/bwrap is missing' });
+  });
+
+  it('an unsandboxed plan, or a host that can: unchanged', () => {
+    expect(withSandbox(allow(false), () => 'missing').decision).toBe('allow');
+    expect(withSandbox(allow(true), () => null).decision).toBe('allow');
+  });
+});

@@ -1,0 +1,137 @@
+/**
+ * The sandbox, run for real (act/sandbox.ts, docs/policy.md "The sandbox"): the built bundle as
+ * the forced command, an exec rule whose program is a probe script, with and without `sandbox`.
+ * Each promise has its control: the same probe in a rule without a sandbox shows what the
+ * namespace takes away. rsync rules run in it by default: their tests (rsync*.e2e.test.ts,
+ * rrsync-attacks) pass inside it, and the race harness there switches pinning off.
+ */
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBundle } from './run-bundle.js';
+
+const asRoot = process.getuid?.() === 0;
+const NOBODY = 65534;
+
+let dir: string;
+let audit: string;
+let policy: string;
+let data: string;
+let shelf: string;
+
+const PROBE = `#!/bin/sh
+# One line per question, so a test can read each answer.
+try() { label="$1"; shift; if "$@" >/dev/null 2>/tmp/err; then echo "$label: ok"; else echo "$label: failed: $(head -c 200 /tmp/err | tr '\\n' ' ')"; fi; }
+echo "shadow: $(cat /etc/shadow 2>&1 | head -c 40 | tr '\\n' ' ')"
+try ssh-dir ls /etc/ssh/sshd_config
+try home ls /root
+try var ls /var/log
+try proc1-root ls /proc/1/root/usr
+try write-data touch DATA/new-$(id -u)
+try write-shelf touch SHELF/new
+try write-etc touch /etc/probe
+try write-top touch /probe
+try read-shelf cat SHELF/stored
+echo "caps: $(grep CapEff /proc/self/status | tr -d '\\t')"
+echo "uid: $(id -u)"
+`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-sandbox-'));
+  chmodSync(dir, 0o755);
+  audit = join(dir, 'log', 'audit.jsonl');
+  mkdirSync(join(dir, 'log'), { mode: 0o755 });
+  data = join(dir, 'data');
+  shelf = join(dir, 'shelf');
+  mkdirSync(data, { mode: 0o755 });
+  mkdirSync(shelf, { mode: 0o755 });
+  writeFileSync(join(shelf, 'stored'), 'stored\n', { mode: 0o644 });
+  writeFileSync(join(shelf, 'probe.sh'), PROBE.replaceAll('DATA', data).replaceAll('SHELF', shelf), { mode: 0o755 });
+  if (asRoot) {
+    chownSync(data, NOBODY, NOBODY);
+    chownSync(join(dir, 'log'), NOBODY, NOBODY);
+  }
+  policy = join(dir, 'policy.yaml');
+  // Another account writes its own audit log: a file root created first would refuse it.
+  const policyText = (log: string) => `version: 1
+audit: { file: ${log} }
+identities:
+  bare: { rules: [ { name: bare, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh } } ] }
+  boxed: { rules: [ { name: boxed, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh, sandbox: { read: [${shelf}], write: [${data}] } } } ] }
+  missing: { rules: [ { name: missing, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh, sandbox: { read: [${shelf}, ${dir}/gone] } } } ] }
+`;
+  writeFileSync(policy, policyText(audit), { mode: 0o644 });
+  writeFileSync(join(dir, 'policy-nobody.yaml'), policyText(join(dir, 'log', 'nobody.jsonl')), { mode: 0o644 });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function probe(id: string, as?: number): Record<string, string> {
+  const command = `probe ${shelf}/probe.sh`;
+  const env = { SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '127.0.0.1 40000 127.0.0.1 22', HOME: '/', USER: 'x', LOGNAME: 'x' };
+  const args = ['--id', id, '--policy', as === undefined ? policy : join(dir, 'policy-nobody.yaml')];
+  const result = as === undefined ? runBundle(args, env) : runBundle(['--reuid', String(as), '--regid', String(as), '--clear-groups', '--', ...args], env, undefined, '/usr/bin/setpriv');
+  const answers: Record<string, string> = { exit: String(result.code), stderr: result.stderr };
+  for (const line of result.stdout.split('\n')) {
+    const colon = line.indexOf(': ');
+    if (colon > 0) answers[line.slice(0, colon)] = line.slice(colon + 2);
+  }
+  return answers;
+}
+
+function endRecord(log = audit): Record<string, unknown> {
+  return readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'end').pop()!;
+}
+
+describe.runIf(asRoot)('a root program in the sandbox', () => {
+  it('control: without a sandbox the probe reads /etc/shadow, the host keys, /root and /var, and writes anywhere', () => {
+    const bare = probe('bare');
+    expect(bare.shadow).toMatch(/^root:/);
+    for (const key of ['ssh-dir', 'home', 'var', 'write-etc', 'write-top', 'write-shelf']) expect(bare[key], key).toBe('ok');
+    for (const path of ['/etc/probe', '/probe', join(shelf, 'new')]) rmSync(path, { force: true });
+  });
+
+  it('sees no password hashes, host keys, homes, /var or host processes', () => {
+    const boxed = probe('boxed');
+    expect(boxed.exit, boxed.stderr).toBe('0');
+    // Covered by /dev/null on a nodev mount: it cannot even be opened.
+    expect(boxed.shadow).toBe('cat: /etc/shadow: Permission denied ');
+    for (const key of ['ssh-dir', 'home', 'var']) expect(boxed[key], key).toMatch(/failed: .*No such file or directory/);
+    // /proc is the namespace's own: its pid 1 is bwrap's, whose root is the sandbox's.
+    expect(boxed['proc1-root']).toBe('ok');
+  });
+
+  it('writes only where the rule says; elsewhere the write fails visibly (read-only), it does not vanish', () => {
+    const boxed = probe('boxed');
+    expect(boxed['write-data']).toBe('ok');
+    expect(existsSync(join(data, 'new-0'))).toBe(true);
+    for (const key of ['write-shelf', 'write-etc', 'write-top']) expect(boxed[key], key).toMatch(/failed: .*Read-only file system/);
+    expect(boxed['read-shelf']).toBe('ok');
+    expect(existsSync('/etc/probe') || existsSync(join(shelf, 'new'))).toBe(false);
+  });
+
+  it('keeps only the file capabilities of its job: chown, DAC override and read-search, fowner, fsetid (0x1f), never CAP_SYS_ADMIN', () => {
+    expect(probe('bare').caps).not.toBe('CapEff:000000000000001f');
+    expect(probe('boxed').caps).toBe('CapEff:000000000000001f');
+  });
+
+  it('a path that cannot be bound: nothing runs, the end record says sandbox-failed', () => {
+    const missing = probe('missing');
+    expect(missing.exit).not.toBe('0');
+    expect(missing.uid).toBeUndefined();
+    expect(endRecord()).toMatchObject({ rule: 'missing', outcome: 'sandbox-failed' });
+  });
+});
+
+describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap through an unprivileged user namespace', () => {
+  it('runs, writes where the rule says and nowhere else, with no capabilities', () => {
+    const boxed = probe('boxed', NOBODY);
+    expect(boxed.exit, boxed.stderr).toBe('0');
+    expect(boxed.uid).toBe(String(NOBODY));
+    expect(boxed['write-data']).toBe('ok');
+    // /etc refuses nobody anyway; the namespace's own root is the one to try.
+    expect(boxed['write-top']).toMatch(/failed: .*Read-only file system/);
+    expect(boxed.caps).toBe('CapEff:0000000000000000');
+    expect(endRecord(join(dir, 'log', 'nobody.jsonl'))).toMatchObject({ rule: 'boxed', outcome: 'exited', exit: 0 });
+  });
+});
