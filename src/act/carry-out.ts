@@ -1,6 +1,6 @@
 /**
  * Carrying out an allowed plan, by its kind: a program (exec and rsync rules) started by execve
- * or spawned and waited for, an upload received, a connection relayed. Each ends in the facts of
+ * or spawned and waited for, an upload received, a connection relayed, files served (sftp rules). Each ends in the facts of
  * the end record; an execve that works never returns here.
  */
 import type { EndFacts } from '../audit/record.js';
@@ -8,9 +8,12 @@ import type { Plan } from '../rules/plan.js';
 import { EXIT_START_FAILED, replaceWith, superviseExec } from './exec.js';
 import { receiveUpload } from './receive.js';
 import { relay } from './relay.js';
+import { serveFiles, type FileEvent } from './files-session.js';
 
-export async function carryOut(plan: Plan, rule: string, session: string): Promise<EndFacts> {
+export async function carryOut(plan: Plan, rule: string, session: string, recordFile: (event: FileEvent) => void): Promise<EndFacts> {
   switch (plan.kind) {
+    case 'files':
+      return serveFiles(plan, rule, recordFile);
     case 'relay':
       return relay(plan, rule);
     case 'receive':

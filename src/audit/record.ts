@@ -87,6 +87,8 @@ export interface EndFacts {
   /** A push stopped at its free-space floor: the temporary files removed, the files written in place that were kept. */
   removed?: string[];
   kept?: string[];
+  /** sftp rules: how many files were read, written, removed, renamed ... and requests refused. */
+  files?: Record<string, number>;
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -116,8 +118,25 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
     ...(facts.pruned && facts.pruned.length > 0 ? { pruned: facts.pruned } : {}),
     ...(facts.removed !== undefined ? { removed: facts.removed } : {}),
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
+    ...(facts.files !== undefined ? { files: facts.files } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
+  });
+}
+
+/** One file an sftp session read, wrote, removed or renamed (or was refused): act/files-session.ts. */
+export function fileRecord(session: string, identity: string, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string }): Record<string, unknown> {
+  return boundRecord({
+    ts: now.toISOString(),
+    event: 'file',
+    session,
+    id: identity,
+    rule,
+    op: event.op,
+    path: event.path,
+    ...(event.to !== undefined ? { to: event.to } : {}),
+    ...(event.bytes !== undefined ? { bytes: event.bytes } : {}),
+    ...(event.refused !== undefined ? { refused: event.refused } : {}),
   });
 }
 

@@ -7,7 +7,7 @@
  */
 import { closeSync, openSync, readSync } from 'node:fs';
 import { carryOut } from '../act/carry-out.js';
-import { decisionRecord, endRecord, learnRecord } from '../audit/record.js';
+import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/record.js';
 import { SessionLog } from '../audit/session-log.js';
 import { tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
@@ -103,7 +103,8 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   await log.flush();
   if (!recorded || decision.decision === 'deny') return denyToClient();
 
-  const facts = await carryOut(decision.plan, decision.rule.name, session);
+  const rule = decision.rule.name;
+  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(session, parsed.identity, rule, new Date(), event), 'file not recorded'));
   log.append(endRecord(session, parsed.identity, new Date(), facts), 'end not recorded');
   await log.flush();
   return facts.exit;

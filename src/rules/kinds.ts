@@ -8,7 +8,7 @@
 import type { Request } from '../request/request.js';
 import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
-import type { ExecPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
+import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
 import { execPlanFields, execPlanLines } from './exec/explain.js';
 import { execCovers, execWritesTo, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
@@ -28,8 +28,13 @@ import { rsyncCovers, rsyncWritesTo } from './rsync/lint.js';
 import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/match.js';
 import { parseRsyncRule } from './rsync/parse.js';
 import { RSYNC_KEYS, type RsyncRule } from './rsync/rule.js';
+import { filesPlanFields, filesPlanLines } from './sftp/explain.js';
+import { sftpCovers, sftpWritesTo } from './sftp/lint.js';
+import { matchSftp } from './sftp/match.js';
+import { parseSftpRule } from './sftp/parse.js';
+import { SFTP_KEYS, type SftpRule } from './sftp/rule.js';
 
-export type Rule = ExecRule | RsyncRule | ReceiveRule | RelayRule;
+export type Rule = ExecRule | RsyncRule | ReceiveRule | RelayRule | SftpRule;
 
 /** Facts about this host that a decision depends on, gathered before deciding (host/). */
 export interface HostFacts {
@@ -70,6 +75,7 @@ interface PlanOf {
   rsync: ExecPlan;
   receive: ReceivePlan;
   relay: RelayPlan;
+  sftp: FilesPlan;
 }
 
 export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K }>, PlanOf[K]> } = {
@@ -113,6 +119,16 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     writesTo: () => [],
     fields: relayPlanFields,
     lines: relayPlanLines,
+  },
+  sftp: {
+    keys: SFTP_KEYS,
+    parse: parseSftpRule,
+    match: matchSftp,
+    covers: sftpCovers,
+    lint: nothing,
+    writesTo: sftpWritesTo,
+    fields: filesPlanFields,
+    lines: filesPlanLines,
   },
 };
 

@@ -3,6 +3,7 @@
  * taken from the policy or checked against it, never a string for a shell.
  */
 import type { SandboxPlan } from './sandbox.js';
+import type { ScpRequest } from './sftp/match.js';
 
 export interface ExecPlan {
   kind: 'exec';
@@ -69,7 +70,18 @@ export interface RelayPlan {
   allowedBy: string;
 }
 
-export type Plan = ExecPlan | ReceivePlan | RelayPlan;
+/** sftp rules: our own file server (act/files/) in the sandbox, speaking SFTP or legacy scp. */
+export interface FilesPlan {
+  kind: 'files';
+  protocol: 'sftp' | 'scp';
+  /** What the server enforces on every request; `root` is the client's "/". */
+  policy: { root: string; access: 'read' | 'write' | 'read-write'; delete: boolean; overwrite: boolean; umask: number };
+  /** Legacy scp: the direction and flags of `scp -t|-f`; null for SFTP. */
+  scp: ScpRequest | null;
+  sandbox: SandboxPlan;
+}
+
+export type Plan = ExecPlan | ReceivePlan | RelayPlan | FilesPlan;
 
 /** PATH for every program we start; the client's PATH is never used. */
 export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';

@@ -52,6 +52,9 @@ export const DENY_REASONS = {
   // relay rules
   'relay-refused': 'a relay to a destination the rule does not allow, or an nc form it does not serve',
 
+  // sftp rules
+  'sftp-refused': 'an sftp-server or scp command the rule does not serve (scp -S, -o, two paths, an upload to a read rule, sftp-server flags other than logging)',
+
   // The sandbox (rsync rules by default, exec rules with `sandbox:`, sftp rules always)
   'sandbox-unavailable': 'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
 

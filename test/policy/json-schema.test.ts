@@ -24,6 +24,7 @@ const objects: Record<keyof typeof POLICY_KEYS, { properties: Record<string, unk
   rsync: definitions.rsync,
   receive: definitions.receive,
   relay: definitions.relay,
+  sftp: definitions.sftp,
 };
 
 describe('the JSON Schema', () => {

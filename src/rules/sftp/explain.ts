@@ -1,0 +1,22 @@
+/** A files plan (sftp rules) as the audit record and `explain` show it. */
+import type { FilesPlan } from '../plan.js';
+
+export function filesPlanFields(plan: FilesPlan): Record<string, unknown> {
+  const { root, access, delete: deleting, overwrite } = plan.policy;
+  return {
+    files: { protocol: plan.protocol, root, access, delete: deleting, overwrite, ...(plan.scp ? { scp: plan.scp.direction, path: plan.scp.path } : {}) },
+    sandbox: { read: plan.sandbox.read, write: plan.sandbox.write },
+  };
+}
+
+export function filesPlanLines(plan: FilesPlan): string[] {
+  const { root, access, delete: deleting, overwrite, umask } = plan.policy;
+  const served = plan.scp ? `legacy scp ${plan.scp.direction === 'to-server' ? 'upload (-t)' : 'download (-f)'} of ${JSON.stringify(plan.scp.path)}${plan.scp.recursive ? ', recursive' : ''}` : 'the SFTP protocol (sftp, scp, restic, rclone ...)';
+  return [
+    `  files    ${served}, by ssh-dispatch's own file server`,
+    `  root     ${root} is the client's "/" and start directory; nothing outside it exists`,
+    `  access   ${access === 'read' ? 'read: every write refused' : access === 'write' ? 'write: stored contents are never read back (listing allowed)' : 'read-write'}; delete ${deleting ? 'allowed' : 'refused (remove, rmdir, rename over a name)'}; overwrite ${overwrite ? 'allowed' : 'refused (existing files are never opened for writing or replaced)'}; umask ${umask.toString(8).padStart(4, '0')}`,
+    `  sandbox  bubblewrap: ${root} (${access === 'read' ? 'read-only' : 'writable'}) and the system's programs, nothing else`,
+    `  record   one "file" record per file read, written, removed or renamed`,
+  ];
+}

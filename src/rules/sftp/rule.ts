@@ -1,0 +1,21 @@
+/** An sftp rule, as checked by ./parse.ts: sftp, scp and legacy scp served by our own file server, confined to root in the sandbox. */
+import type { RuleBase } from '../base.js';
+
+/** The keys of the `sftp:` block: what its parser enforces and the JSON Schema is tested against. */
+export const SFTP_KEYS = { allowed: ['root', 'access', 'delete', 'overwrite', 'umask'], required: ['root', 'access'] } as const;
+
+export type SftpAccess = 'read' | 'write' | 'read-write';
+
+export interface SftpRule extends RuleBase {
+  kind: 'sftp';
+  /** Absolute: the client's "/" and its start directory; nothing outside it exists for the client. */
+  root: string;
+  /** read: nothing is written; write: stored contents are never read back (listing stays); read-write: both. */
+  access: SftpAccess;
+  /** Allow remove, rmdir and a rename onto an existing name. Default false. */
+  delete: boolean;
+  /** false: an existing file is never opened for writing, truncated or replaced. Default true. */
+  overwrite: boolean;
+  /** Taken from the modes of what the client creates. Default 0077: files only the account reads. */
+  umask: number;
+}
