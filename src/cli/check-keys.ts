@@ -13,7 +13,7 @@ import { nssAccounts, readAccounts } from '../host/accounts.js';
 
 /** A finding that is not about a rule: its text starts with where it is (FILE:LINE, or sshd). */
 export interface TextFinding {
-  level: 'warning' | 'unsafe';
+  level: 'warning' | 'unsafe' | 'error';
   text: string;
 }
 

@@ -8,11 +8,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../values/printable.js';
 import { childProcess } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
-import { kindOf } from '../rules/kinds.js';
+import { kindOf, type Rule } from '../rules/kinds.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { probeRsync } from '../host/rsync-features.js';
+import { sandboxUnavailable } from '../host/sandbox-available.js';
+import { BWRAP, ROOT_CAPS } from '../rules/sandbox.js';
+import { bwrapArgs, hostLayout } from '../act/sandbox.js';
 import type { RsyncFeatures } from '../rules/rsync/match.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
@@ -34,7 +37,13 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     policy, the audit log, or where ssh-dispatch and its Node runtime are installed;
   - UNSAFE: exec rules whose program is a shell, an interpreter, sudo, env or another runner
     and any of whose words (the first included) is a glob; and a glob word that can be any
-    absolute path (a leading **, or /* and /**) for a program that reads or writes files;
+    absolute path (a leading **, or /* and /**) for a program that reads or writes files
+    (outside a sandbox); exec rules that run sftp-server or scp outside a sandbox (an sftp rule
+    serves them confined);
+  - errors (the rule's requests cannot be served): sandboxed rules (rsync by default, exec with
+    sandbox:, sftp) where /usr/bin/bwrap is missing or cannot build a namespace, and exec
+    sandbox paths that do not exist; a warning when other accounts than root could not have
+    one (user namespaces switched off);
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root
@@ -51,7 +60,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
 
 The last line says "ok" only when there is no finding at all.
 --strict: warnings fail too.
-Exit status: 0 the policy loads and nothing is UNSAFE (with --strict: nothing at all), 1 otherwise.`;
+Exit status: 0 the policy loads and nothing is UNSAFE or an error (with --strict: nothing at
+all), 1 otherwise.`;
 
 /**
  * A path with its symlinks resolved, as the kernel will follow them when a rule writes there.
@@ -101,7 +111,12 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
           findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${rule.program} (rsync ${features.version ?? 'of unknown version'}) lacks --confine-root and --drop-D (rsync 3.5.0): filter merge files can name files outside root, a root receiver can create devices, and symlinks swapped into a destination are followed; upgrade rsync` });
         }
       }
-      const dirOf = rule.kind === 'rsync' ? rule.root : rule.kind === 'receive' ? rule.dir : rule.kind === 'exec' ? rule.cwd : null;
+      const dirOf = rule.kind === 'rsync' || rule.kind === 'sftp' ? rule.root : rule.kind === 'receive' ? rule.dir : rule.kind === 'exec' ? rule.cwd : null;
+      if (rule.kind === 'exec' && rule.sandbox) {
+        for (const path of [...rule.sandbox.read, ...rule.sandbox.write]) {
+          if (!existsSync(path)) findings.push({ where, level: 'error', message: `rule "${rule.name}": sandbox path ${path} does not exist: bwrap cannot bind it, so nothing will run (sandbox-failed)` });
+        }
+      }
       if (rule.kind === 'exec') {
         try {
           accessSync(rule.program, constants.X_OK);
@@ -126,6 +141,7 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
       }
     }
   }
+  findings.push(...sandboxFindings(policy, policyPath));
   const nss = nssAccounts();
   if (nss.problem) findings.push({ where: { file: policyPath, line: 0 }, level: 'warning', message: `${nss.problem}; homes of other accounts were not checked` });
   const policyDir = statSync(policyPath).isDirectory() ? policyPath : dirname(policyPath);
@@ -138,6 +154,35 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   const guarded = protectedPaths({ accounts: nss.accounts, topLevel, policyDir, logDir: dirname(policy.audit.file), installDirs: installDirectories() });
   findings.push(...writeRootFindings(policy, guarded, resolvePath));
   return findings;
+}
+
+/** Whether a rule starts its program in the sandbox. */
+function sandboxed(rule: Rule): boolean {
+  return rule.kind === 'sftp' || (rule.kind === 'rsync' && rule.sandbox) || (rule.kind === 'exec' && rule.sandbox !== null);
+}
+
+/**
+ * Whether the sandboxed rules can run here: bwrap is there and builds a namespace (tried, as the
+ * running user), and whether another account could (user namespaces). A rule that cannot is an
+ * error: every request for it is denied (sandbox-unavailable) or fails (sandbox-failed).
+ */
+function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
+  const rules = [...policy.identities.values()].flatMap((identity) => identity.rules).filter(sandboxed);
+  if (rules.length === 0) return [];
+  const where = rules[0]!.where;
+  const names = rules.length === 1 ? `rule "${rules[0]!.name}"` : `${rules.length} rules (the first: "${rules[0]!.name}")`;
+  const missing = sandboxUnavailable(runningUid());
+  if (missing) return [{ where, level: 'error', message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)` }];
+  // The namespace a pull gets, around /usr/bin/true.
+  const args = bwrapArgs({ sandbox: { read: [], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: [], write: [], cwd: null, statusFd: null, argv: ['/usr/bin/true'] }, hostLayout());
+  const probe = childProcess().spawnSync(BWRAP, args, { encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
+  if (probe.status !== 0) {
+    const said = (probe.stderr ?? '').trim().split('\n')[0] || (probe.error?.message ?? `exit ${probe.status}`);
+    return [{ where, level: 'error', message: `${names} run in the sandbox, and bwrap could not build one here (${said}): nothing will run (sandbox-failed)` }];
+  }
+  const otherAccounts = runningUid() === 0 ? sandboxUnavailable(1) : null;
+  if (otherAccounts) return [{ where: { file: policyPath, line: 0 }, level: 'warning', message: `sandboxed rules work for root here, not for other accounts: ${otherAccounts}` }];
+  return [];
 }
 
 /** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */
@@ -201,18 +246,19 @@ export async function runCheck(args: string[]): Promise<number> {
   const { policy } = loaded;
   const ruleFindings = [...lintPolicy(policy, new Date(), { resolveProgram: resolvePath }), ...filesystemFindings(policy, policyPath)];
   const findings: TextFinding[] = [
-    ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : 'warning'}: ${f.message}` })),
+    ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : f.level}: ${f.message}` })),
     ...sshdFindings(values['sshd-config'], policy),
     ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
   ];
   for (const finding of findings) process.stdout.write(`${printable(finding.text)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);
   const unsafe = findings.filter((f) => f.level === 'unsafe').length;
-  const warnings = findings.length - unsafe;
-  const failed = unsafe > 0 || (values.strict === true && warnings > 0);
+  const errors = findings.filter((f) => f.level === 'error').length;
+  const warnings = findings.length - unsafe - errors;
+  const failed = unsafe > 0 || errors > 0 || (values.strict === true && warnings > 0);
   // "ok" only when there is nothing to read above it: a summary that says ok under findings gets skimmed as ok.
-  const verdict = unsafe > 0 ? `${unsafe} UNSAFE finding(s)` : warnings > 0 ? `${warnings} warning(s)${values.strict ? ' (--strict: failing)' : ''}` : 'ok';
-  const counted = unsafe > 0 && warnings > 0 ? `; ${warnings} warning(s)` : '';
+  const verdict = unsafe > 0 ? `${unsafe} UNSAFE finding(s)` : errors > 0 ? `${errors} error(s)` : warnings > 0 ? `${warnings} warning(s)${values.strict ? ' (--strict: failing)' : ''}` : 'ok';
+  const counted = [unsafe > 0 && errors > 0 ? `${errors} error(s)` : '', (unsafe > 0 || errors > 0) && warnings > 0 ? `${warnings} warning(s)` : ''].filter(Boolean).map((c) => `; ${c}`).join('');
   process.stdout.write(`${verdict}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`);
   if (loaded.cache === 'not written') process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
   return failed ? 1 : 0;

@@ -6,10 +6,10 @@ import type { DenyReason } from '../values/deny-reason.js';
 import type { Where } from '../values/reader.js';
 import type { Plan } from './plan.js';
 
-/** What `check` says about a rule: `unsafe` findings make it fail; warnings do not. */
+/** What `check` says about a rule: `unsafe` findings (a stolen key becomes more) and `error`s (its requests cannot be served) make it fail; warnings do not. */
 export interface Finding {
   where: Where;
-  level: 'warning' | 'unsafe';
+  level: 'warning' | 'unsafe' | 'error';
   message: string;
 }
 

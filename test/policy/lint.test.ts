@@ -156,3 +156,43 @@ describe('writeTargets: exec rules that write the paths their words name (found 
     ['rm //etc/./cron.d/*', '/bin/rm', ['/etc/cron.d']],
   ])('%s → %j', (command, program, expected) => expect(targets(command, program)).toEqual(expected));
 });
+
+describe('lintPolicy: exec rules that serve files are sftp rules in disguise (issue 16: sftp-server as root gave scp host:/etc/shadow)', () => {
+  const levels = (yaml: string) => lintPolicy(policyFrom(yaml), now).map((f) => `${f.level}: ${f.message}`);
+  it.each([
+    ['sftp-server', '{ name: s, exec: { command: "/usr/lib/openssh/sftp-server" } }', /^unsafe: rule "s" runs \/usr\/lib\/openssh\/sftp-server, which serves every file the account can reach.*use an sftp rule/],
+    ['sftp-server with -d', '{ name: s, exec: { command: ["internal-sftp"], program: /usr/lib/openssh/sftp-server } }', /^unsafe: .*use an sftp rule/],
+    ['scp -t', '{ name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp } }', /^unsafe: rule "s" runs \/usr\/bin\/scp, which as scp -t\/-f writes and reads every file.*use an sftp rule/],
+  ])('%s: UNSAFE, pointing at the sftp rule', (_name, rule, message) => {
+    const found = levels(rules(`      - ${rule}\n`));
+    expect(found.join('\n')).toMatch(message);
+    // One finding about it, not the generic "can run other programs" warning as well.
+    expect(found.filter((f) => f.includes('can run other programs'))).toEqual([]);
+  });
+
+  it('in a sandbox: a warning (confined, still no per-file record)', () => {
+    expect(levels(rules('      - { name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp, sandbox: { write: [/srv/in] } } }\n')).join('\n')).toMatch(/^warning: .*here only within its sandbox paths.*use an sftp rule/m);
+  });
+});
+
+describe('lintPolicy and writeTargets: a sandbox bounds where an exec rule reads and writes', () => {
+  it('a glob that reaches any absolute path is UNSAFE without a sandbox, a warning in one', () => {
+    const bare = lintPolicy(policyFrom(rules('      - { name: c, exec: { command: "cat /**", program: /bin/cat } }\n')), now);
+    const boxed = lintPolicy(policyFrom(rules('      - { name: c, exec: { command: "cat /**", program: /bin/cat, sandbox: { read: [/srv/logs] } } }\n')), now);
+    expect(bare.filter((f) => f.level === 'unsafe')).toHaveLength(1);
+    expect(boxed.filter((f) => f.level === 'unsafe')).toEqual([]);
+    expect(boxed.map((f) => f.message).join('\n')).toMatch(/matches any absolute path/);
+  });
+
+  it('an extractor without cwd is UNSAFE without a sandbox (it runs in the home), not in one', () => {
+    const bare = lintPolicy(policyFrom(rules('      - { name: x, exec: { command: "tar -x", program: /bin/tar } }\n')), now);
+    const boxed = lintPolicy(policyFrom(rules('      - { name: x, exec: { command: "tar -x", program: /bin/tar, sandbox: { write: [/srv/in] } } }\n')), now);
+    expect(bare.some((f) => f.level === 'unsafe' && /writes files where its input says/.test(f.message))).toBe(true);
+    expect(boxed.some((f) => /writes files where its input says/.test(f.message))).toBe(false);
+  });
+
+  it('its write targets are its sandbox.write paths, whatever its words say', () => {
+    const policy = policyFrom(rules('      - { name: t, exec: { command: "tee /etc/cron.d/x", program: /usr/bin/tee, sandbox: { write: [/srv/out] } } }\n'));
+    expect(writeTargets(policy).map((t) => t.dir)).toEqual(['/srv/out']);
+  });
+});

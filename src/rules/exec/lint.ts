@@ -16,6 +16,14 @@ const WAYS_OUT = new Set([
   'emacs', 'ed', 'git', 'ssh', 'scp', 'sftp', 'nc', 'ncat', 'netcat', 'socat', 'curl', 'wget', 'dd', 'cp', 'mv', 'tee', 'chmod', 'chown', 'crontab', 'systemctl',
 ]);
 
+/** sftp-server and scp's server side give the client every file the account can reach: what each does, or null. */
+function servesFiles(program: string): string | null {
+  const name = program.split('/').pop()!;
+  if (name === 'sftp-server') return 'which serves every file the account can reach to an sftp client (-d is only a start directory)';
+  if (name === 'scp') return "which as scp -t/-f writes and reads every file the account can reach, and overwrites existing ones";
+  return null;
+}
+
 /** Whether exec rule `earlier` matches every command that `later` matches. */
 export function execCovers(earlier: ExecRule, later: ExecRule): boolean {
   if (earlier.pattern.length !== later.pattern.length) return false;
@@ -67,6 +75,8 @@ function pathOf(word: string): string {
  * /srv/x). Relative words land in the working directory, which the rule's cwd names.
  */
 export function execWritesTo(rule: ExecRule): string[] {
+  // In a sandbox the kernel keeps every write in its writable paths (and a private /tmp).
+  if (rule.sandbox) return [...rule.sandbox.write];
   const targets: string[] = [];
   if (rule.cwd !== null && writesWhereItsInputSays(rule.program)) targets.push(rule.cwd);
   for (const word of writtenWords(rule.program, rule.pattern.slice(1))) {
@@ -87,6 +97,7 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
   const kind = programKind(rule.program) ?? programKind(real);
   const name = rule.program.split('/').pop()!;
   const globs = rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, i }] : []));
+  const serves = servesFiles(rule.program) ?? servesFiles(real);
   if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
     const what = {
       shell: 'a shell, for which words are a program',
@@ -100,11 +111,16 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     } else {
       findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
     }
-  } else if (WAYS_OUT.has(name)) {
+  } else if (WAYS_OUT.has(name) && !serves) {
     findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
   }
-  const files = readsOrWritesFiles(rule.program) || readsOrWritesFiles(real);
-  if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null) {
+  if (serves) {
+    const level = rule.sandbox ? 'warning' : 'unsafe';
+    findings.push({ where, level, message: `rule "${rule.name}" runs ${rule.program}, ${serves}${rule.sandbox ? ', here only within its sandbox paths,' : ''} with no per-file record or overwrite and delete limits: use an sftp rule (docs/policy.md, "sftp"), which serves sftp, scp and scp -O confined to a root` });
+  }
+  // In a sandbox, the paths a word can name are the namespace's: the system read-only and the rule's paths.
+  const files = !rule.sandbox && (readsOrWritesFiles(rule.program) || readsOrWritesFiles(real));
+  if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null && !rule.sandbox) {
     findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
   }
   for (const { word, i } of globs) {
