@@ -15,6 +15,7 @@
  * the command shows (rsync's own protocol, sudo, a shell, an interpreter, an sftp server).
  */
 import { posix } from 'node:path';
+import { isSubsystem, parseScpWords } from '../rules/sftp/match.js';
 import { printable } from '../values/printable.js';
 import { programKind } from '../rules/exec/programs.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
@@ -137,6 +138,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
   const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
   const execs: { words: string[]; command: string }[] = [];
+  const files = { dirs: [] as string[], examples: [] as string[], up: false, down: false, subsystem: false };
   const notes: string[] = [];
   const prefixes = new Set<string>();
 
@@ -176,6 +178,19 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     }
     if (rsync.reason !== 'rsync-not-server' || rsync.detail !== 'not an rsync command') {
       notes.push(`not suggested (an rsync rule would refuse it: ${rsync.reason}, ${rsync.detail}): ${command}`);
+      continue;
+    }
+    // sftp, scp and legacy scp: an sftp rule, never an exec of sftp-server or scp.
+    const scp = parseScpWords(tokens.words);
+    if (isSubsystem(tokens.words) === true || typeof scp !== 'string') {
+      files.examples.push(command);
+      if (typeof scp === 'string') files.subsystem = true;
+      else {
+        const path = posix.normalize(scp.path.startsWith('/') ? scp.path : posix.join(helpers.home(user), scp.path)).replace(/\/+$/, '') || '/';
+        files.dirs.push(scp.direction === 'to-server' && (scp.targetMustBeDir || scp.recursive || scp.path.endsWith('/')) ? path : posix.dirname(path));
+        if (scp.direction === 'to-server') files.up = true;
+        else files.down = true;
+      }
       continue;
     }
     if (words[0] === 'receive') {
@@ -234,6 +249,16 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     if (pushRoot !== null) rsyncRule('learned-rsync-push', 'write', push, null);
     // A pull learned beside pushes is a restore, or a stolen key's read: only the admin knows which.
     if (pullRoot !== null) rsyncRule('learned-rsync-pull', 'read', pull, pushRoot === null ? null : `a read rule proposed beside the pushes: ${pull.examples.length} pull(s) (${listed(pull.examples)}); if this key does not restore, delete this rule`);
+  }
+  if (files.examples.length > 0) {
+    // What an sftp session read or wrote is in its protocol, not in the learned command: the
+    // subsystem alone says nothing about where or which way.
+    const root = files.dirs.length > 0 ? commonDirectory(files.dirs) : `/srv/sftp/${identity.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    const access = files.subsystem || (files.up && files.down) ? 'read-write' : files.up ? 'write' : 'read';
+    lines.push(`      # learned: ${listed(files.examples)}`);
+    if (files.subsystem) lines.push(`      # CHECK: sftp sessions (sftp, scp, restic, rclone ...) do not say which files they use or which way: sftp-server served the account's whole filesystem. Root and access are a guess: point the client at a directory of its own and narrow access.`);
+    if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
+    lines.push('      - name: learned-sftp', '        sftp:', `          root: ${yamlString(root)}`, `          access: ${access}`);
   }
   for (const [i, { words, command }] of execs.entries()) {
     const program = words[0]!.startsWith('/') ? words[0]! : helpers.which(words[0]!);

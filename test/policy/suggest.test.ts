@@ -112,12 +112,35 @@ describe('suggest proposes the right rule kind, or nothing', () => {
     ['perl', 'perl -e 1', /interpreter/],
     ['awk', 'awk 1 /etc/passwd', /interpreter/],
     ['env', 'env id', /runs other programs/],
-    ['internal-sftp', 'internal-sftp', /sftp/],
-    ['an sftp-server path', '/usr/lib/openssh/sftp-server', /sftp/],
   ])('%s: no exec rule, and a reason', (_name, command, reason) => {
     const yaml = one(command);
     expect(execPrograms(yaml)).toEqual([]);
     expect(yaml).toMatch(new RegExp(`^# not suggested \\(.*${reason.source}`, 'm'));
+  });
+
+  describe('sftp and scp: an sftp rule, never an exec of sftp-server or scp (issue 16: it proposed /usr/bin/internal-sftp)', () => {
+    it.each([['internal-sftp'], ['/usr/lib/openssh/sftp-server'], ['/usr/lib/openssh/sftp-server -l INFO']])('%s: an sftp rule with a CHECK note (the subsystem says nothing of where or which way)', (command) => {
+      const yaml = one(command);
+      expect(execPrograms(yaml)).toEqual([]);
+      expect(yaml).not.toContain('internal-sftp"');
+      expect(yaml).toMatch(/# CHECK: sftp sessions .* do not say which files/);
+      expect(yaml).toContain('root: "/srv/sftp/h"');
+      expect(yaml).toContain('access: read-write');
+      expect(decide(policyFrom(yaml), requestFor('h', command, { client: null, keys: null })).decision).toBe('allow');
+    });
+
+    it('legacy scp uploads into a directory: a write rule rooted there; downloads beside them widen it to read-write', () => {
+      const up = suggestPolicy('h', [{ command: 'scp -t /srv/in/', user: 'u' }, { command: 'scp -r -d -t /srv/in', user: 'u' }], helpers);
+      expect(up).toMatch(/sftp:\n {10}root: "\/srv\/in"\n {10}access: write/);
+      const both = suggestPolicy('h', [{ command: 'scp -t /srv/x/in/', user: 'u' }, { command: 'scp -f /srv/x/out/report.pdf', user: 'u' }], helpers);
+      expect(both).toMatch(/root: "\/srv\/x"\n {10}access: read-write/);
+      for (const command of ['scp -t /srv/x/in/', 'scp -f /srv/x/out/report.pdf']) expect(decide(policyFrom(both), requestFor('h', command, { client: null, keys: null })).decision).toBe('allow');
+    });
+
+    it('scp with an option the rule refuses (-S) is not learned into anything', () => {
+      const yaml = one('scp -S /tmp/x -t /srv/in');
+      expect(yaml).not.toContain('sftp:');
+    });
   });
 
   it('one pull among pushes into the same directory: read-write only with a CHECK note naming the pull', () => {

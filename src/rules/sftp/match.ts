@@ -61,7 +61,7 @@ export function parseScpWords(words: readonly string[]): ScpRequest | string {
 }
 
 /** The sftp subsystem's command, or why these words are not it. */
-function isSubsystem(words: readonly string[]): true | string {
+export function isSubsystem(words: readonly string[]): true | string {
   if (!SFTP_SUBSYSTEM_COMMANDS.includes(words[0]!)) return 'not the sftp subsystem';
   for (let i = 1; i < words.length; i++) {
     const takesValue = LOGGING_FLAGS[words[i]!];
