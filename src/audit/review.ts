@@ -68,6 +68,13 @@ export function tableRow(record: AuditRecord): string {
     if (record.error !== undefined) what.push(String(record.error));
     return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
   }
+  if (record.event === 'file') {
+    const what = [`${String(record.op ?? '')} ${String(record.path ?? '')}`];
+    if (record.to !== undefined) what.push(`to ${String(record.to)}`);
+    if (record.bytes !== undefined) what.push(`${String(record.bytes)} bytes`);
+    if (record.refused !== undefined) what.push(`refused: ${String(record.refused)}`);
+    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
+  }
   const decision = String(record.decision ?? record.event ?? '?');
   const why = decision === 'allow' ? String(record.rule ?? '') : decision === 'learn' ? String(record.would ?? '') : String(record.reason ?? '');
   const command = record.command === null ? '(no command)' : String(record.command ?? '');
@@ -117,6 +124,9 @@ export interface RuleStats {
   failed: number;
   lastSuccess: string | null;
   bytes: number;
+  /** sftp rules: files read, written, removed or renamed, and the file requests refused. */
+  files: number;
+  filesRefused: number;
 }
 
 export interface Summary {
@@ -141,7 +151,7 @@ export class SummaryBuilder {
   private statsFor(id: string, rule: string): RuleStats {
     const key = `${id}\0${rule}`;
     let entry = this.stats.get(key);
-    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, bytes: 0 }));
+    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, bytes: 0, files: 0, filesRefused: 0 }));
     return entry;
   }
 
@@ -180,6 +190,13 @@ export class SummaryBuilder {
         stats.failed++;
       }
       stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;
+    } else if (record.event === 'file') {
+      const stats = this.statsFor(id, String(record.rule ?? '?'));
+      if (record.refused !== undefined) stats.filesRefused++;
+      else {
+        stats.files++;
+        stats.bytes += Number(record.bytes ?? 0) || 0;
+      }
     }
   }
 
@@ -204,9 +221,11 @@ export class SummaryBuilder {
 }
 
 export function formatSummary(summary: Summary, window: string): string {
-  const lines = [`Since ${window}: ${summary.records} records.`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  last success`];
+  const lines = [`Since ${window}: ${summary.records} records.`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  last success`];
   for (const s of summary.rules) {
-    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${s.lastSuccess ? localTime(s.lastSuccess) : '-'}`);
+    // files: sftp rules' file records, with the refused file requests after a slash.
+    const files = s.files + s.filesRefused > 0 ? `${s.files}${s.filesRefused > 0 ? ` /${s.filesRefused} refused` : ''}` : '-';
+    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${s.lastSuccess ? localTime(s.lastSuccess) : '-'}`);
   }
   lines.push('', 'Most frequent refused commands:');
   if (summary.refused.length === 0) lines.push('  (none)');

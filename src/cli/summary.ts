@@ -7,7 +7,8 @@ import { auditLogPath } from './log-args.js';
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]
 
 Per identity and rule: requests allowed, denied, failed (programs that exited non-zero, uploads
-not stored, relays that could not connect), bytes moved, and the last success; then the most
+not stored, relays that could not connect), bytes moved, files (sftp rules: files read, written,
+removed or renamed, and file requests refused), and the last success; then the most
 frequent refused commands with their reasons, and the client addresses first seen in the window.
 
   --since WHEN   a span back from now (24h, 7d, 2w), a date or an ISO time (default 7d)

@@ -1,6 +1,6 @@
 /** Reading the log back: windows, filters, summary and monitoring status, as pure functions. */
 import { describe, expect, it } from 'vitest';
-import { evaluateStatus, matches, parseWhen, SummaryBuilder, tableRow } from '../../src/audit/review.js';
+import { evaluateStatus, formatSummary, matches, parseWhen, SummaryBuilder, tableRow } from '../../src/audit/review.js';
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
@@ -68,6 +68,20 @@ describe('SummaryBuilder', () => {
     expect(s.refused[0]).toEqual({ command: 'ls; id', count: 3, reasons: ['tokenize-operator'] });
     expect(s.refused[1]!.command).toBe('(no command)');
     expect(s.newClients.map((c) => c.client).sort()).toEqual(['192.0.2.10', '203.0.113.9']);
+  });
+
+  it('counts an sftp session’s file records (and their bytes) per rule, refusals apart, and shows them in the table', () => {
+    const builder = new SummaryBuilder(null);
+    const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields });
+    builder.add(decision('2026-11-24T05:00:00Z', { decision: 'allow', rule: 'exchange' }));
+    builder.add(file({ op: 'write', path: '/in/a.txt', bytes: 300 }));
+    builder.add(file({ op: 'read', path: '/out/b.txt', bytes: 200 }));
+    builder.add(file({ op: 'rename', path: '/in/a.tmp', to: '/in/a.txt' }));
+    builder.add(file({ op: 'remove', path: '/in/old', refused: 'no-delete' }));
+    builder.add(end('2026-11-24T05:01:00Z', { rule: 'exchange', files: { write: 1, read: 1, rename: 1, refused: 1 } }));
+    expect(builder.result().rules.find((r) => r.rule === 'exchange')).toMatchObject({ allowed: 1, files: 3, filesRefused: 1, bytes: 500 });
+    expect(formatSummary(builder.result(), '7d')).toMatch(/exchange .* 500 +3 \/1 refused/);
+    expect(tableRow(file({ op: 'remove', path: '/in/old\u001b[2J', refused: 'no-delete' }))).toMatch(/file +exchange +remove \/in\/old\\x1b\[2J, refused: no-delete$/);
   });
 });
 
