@@ -29,6 +29,8 @@
 #     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
 #   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
 #   - records every file it wrote in PREFIX/lib/ssh-dispatch/MANIFEST.
+# Prerequisite it checks for but does not install: bubblewrap (/usr/bin/bwrap), the sandbox rsync
+# and sftp rules run in (apt-get install bubblewrap); without it their requests are refused.
 # It never edits sshd_config or authorized_keys: it prints what to add. Running it again
 # replaces the program and leaves configuration, policies and logs as they are.
 set -euo pipefail
@@ -105,7 +107,7 @@ else
 fi
 echo "runtime: $runtime ($("$runtime" --version))"
 
-if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ]; then
+if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! -f dist/ssh-dispatch-files.cjs ]; then
   [ -x node_modules/.bin/esbuild ] || die "dist/ is not built and the dev dependencies are missing: run 'npm ci' first"
   "$runtime" scripts/build.mjs
 fi
@@ -119,6 +121,7 @@ put() { # put MODE SOURCE DEST
 }
 put 0755 dist/ssh-dispatch.cjs "$libdir/ssh-dispatch.cjs"
 put 0644 dist/ssh-dispatch-core.cjs "$libdir/ssh-dispatch-core.cjs"
+put 0644 dist/ssh-dispatch-files.cjs "$libdir/ssh-dispatch-files.cjs"
 case "$runtime" in
   node_modules/*) put 0755 "$runtime" "$libdir/node"; node_path=$libdir/node ;;
   *) node_path=$runtime ;;
@@ -194,4 +197,7 @@ if [ "$log_dir" != /var/log/ssh-dispatch ]; then
 fi
 if [ "$(id -u)" != 0 ]; then
   echo "  Not run as root: make $log_dir writable by the accounts whose keys use ssh-dispatch."
+fi
+if [ ! -x /usr/bin/bwrap ]; then
+  echo "  bubblewrap is missing: rsync and sftp rules (and exec rules with sandbox:) run in its sandbox and are refused without it. Install it: apt-get install bubblewrap"
 fi
