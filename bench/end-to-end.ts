@@ -6,6 +6,8 @@
  *      (plain and rrsync run the delta algorithm, ssh-dispatch sends every file whole), and a
  *      --link-dest incremental of an unchanged tree (hard links, no data);
  *   4. resident memory of a supervising ssh-dispatch while its program runs.
+ * Every ssh-dispatch rsync row is the sandboxed rule (the default); rows marked "sandbox: false"
+ * run the same rule without bubblewrap, so the sandbox's cost is the difference.
  *
  * sshd runs every forced command through the account's login shell, and bash reads ~/.bashrc
  * when sshd starts it. So that no rc file sits inside the figures, the bench logs in as a
@@ -68,6 +70,9 @@ identities:
     rules:
       - { name: backup, rsync: { root: ${root}, access: write } }
       - { name: connectivity, exec: { command: "true", program: /bin/true, supervise: false } }
+  bench-nobox:
+    rules:
+      - { name: backup, rsync: { root: ${root}, access: write, sandbox: false } }
 `,
     { mode: 0o644 },
   );
@@ -89,12 +94,14 @@ identities:
   const keys = {
     bare: await sshd.newClientKey('bare'),
     dispatch: await sshd.newClientKey('dispatch'),
+    nobox: await sshd.newClientKey('nobox'),
     rrsync: await sshd.newClientKey('rrsync'),
     plain: await sshd.newClientKey('plain'),
   };
   sshd.authorize([
     authorizedKeyLine('restrict', ['/bin/true'], keys.bare),
     authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench', '--policy', policies], keys.dispatch),
+    authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench-nobox', '--policy', policies], keys.nobox),
     authorizedKeyLine('restrict', ['/usr/bin/rrsync', '-wo', rrsyncRoot], keys.rrsync),
     `restrict ${keys.plain.publicKey}`,
   ]);
@@ -115,22 +122,42 @@ identities:
     const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
     return ['/usr/bin/rsync', '-e', remoteShell, '-a', '--whole-file', '--ignore-times', `${src}/`, `${host}:${dest}`];
   };
+  // A one-file push: what a connection costs to start, rsync included, with and without the sandbox.
+  writeFileSync(join(data, 'one.txt'), 'one\n');
+  const onePush = (key: keyof typeof keys, dest: string): string[] => {
+    const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
+    return ['/usr/bin/rsync', '-e', remoteShell, '-a', '--ignore-times', join(data, 'one.txt'), `${host}:${dest}`];
+  };
+  const small = await compare(
+    [
+      { name: 'plain key', argv: onePush('plain', `${root}/one.txt`) },
+      { name: 'ssh-dispatch rsync rule (sandbox)', argv: onePush('dispatch', 'one.txt') },
+      { name: 'ssh-dispatch rsync rule, sandbox: false', argv: onePush('nobox', 'one-nobox.txt') },
+      { name: 'rrsync `-wo DIR`', argv: onePush('rrsync', 'one.txt') },
+    ],
+    rounds,
+  );
+  out.push(table(`rsync push of one small file: the whole connection (${rounds} rounds)`, small, 'plain key'));
+  const [, boxedOne, noboxOne, rrsyncOne] = small;
+  out.push('', `sandbox / no sandbox: ${(boxedOne!.median / noboxOne!.median).toFixed(3)} (+${(boxedOne!.median - noboxOne!.median).toFixed(1)} ms); sandboxed ssh-dispatch / rrsync: ${(boxedOne!.median / rrsyncOne!.median).toFixed(3)}`, '');
+
   const rsyncRounds = Math.max(5, Math.round(rounds / 4));
   const throughput = await compare(
     [
       { name: 'plain key (the login shell runs `rsync --server`)', argv: rsyncArgs('plain', `${root}/plain/`) },
-      { name: 'ssh-dispatch rsync rule', argv: rsyncArgs('dispatch', 'dispatched/') },
+      { name: 'ssh-dispatch rsync rule (sandbox)', argv: rsyncArgs('dispatch', 'dispatched/') },
+      { name: 'ssh-dispatch rsync rule, sandbox: false', argv: rsyncArgs('nobox', 'dispatched-nobox/') },
       { name: 'rrsync `-wo DIR`', argv: rsyncArgs('rrsync', 'rrsynced/') },
     ],
     rsyncRounds,
     1,
   );
   out.push(table(`rsync push, 200 x 1 MiB, every file sent again (${rsyncRounds} rounds)`, throughput, 'plain key'));
-  const [plain, dispatched, rrsynced] = throughput;
+  const [plain, dispatched, unboxed, rrsynced] = throughput;
   const mibs = (r: { median: number }) => ((200 / r.median) * 1000).toFixed(0);
   out.push(
     '',
-    `throughput / plain: ssh-dispatch ${(plain!.median / dispatched!.median).toFixed(3)} (${mibs(dispatched!)} MiB/s), rrsync ${(plain!.median / rrsynced!.median).toFixed(3)} (${mibs(rrsynced!)} MiB/s), plain ${mibs(plain!)} MiB/s`,
+    `throughput / plain: ssh-dispatch ${(plain!.median / dispatched!.median).toFixed(3)} (${mibs(dispatched!)} MiB/s), sandbox: false ${(plain!.median / unboxed!.median).toFixed(3)} (${mibs(unboxed!)} MiB/s), rrsync ${(plain!.median / rrsynced!.median).toFixed(3)} (${mibs(rrsynced!)} MiB/s), plain ${mibs(plain!)} MiB/s`,
     '',
   );
 

@@ -32,6 +32,8 @@ identities:
       - { name: sizes, exec: { command: "du -sh /srv/backup/*", program: /usr/bin/du } }
       - { name: true-execve, exec: { command: "true", program: /bin/true, supervise: false } }
       - { name: true-spawn, exec: { command: "true -", program: /bin/true } }
+      - { name: true-sandboxed, exec: { command: "true sandboxed", program: /bin/true, sandbox: { read: [${root}] } } }
+      - { name: true-sandboxed-execve, exec: { command: "true sandboxed-execve", program: /bin/true, supervise: false, sandbox: { read: [${root}] } } }
 `,
     { mode: 0o644 },
   );
@@ -59,6 +61,8 @@ identities:
     { name: '`/bin/true`', argv: ['/bin/true'] },
     { name: 'ssh-dispatch allows `true` (execve)', argv: dispatch(small, 't'), env: env('true') },
     { name: 'ssh-dispatch allows `true` (supervised, with end record)', argv: dispatch(small, 't'), env: env('true -') },
+    { name: 'ssh-dispatch allows `true` in the sandbox (supervised)', argv: dispatch(small, 't'), env: env('true sandboxed') },
+    { name: 'ssh-dispatch allows `true` in the sandbox (execve into bwrap)', argv: dispatch(small, 't'), env: env('true sandboxed-execve') },
     { name: 'ssh-dispatch refuses `sh -c id`', argv: dispatch(small, 't'), env: env('sh -c id'), expectExit: 126 },
     { name: 'ssh-dispatch allows `true`, 1,000 identities x 10 rules', argv: dispatch(large, 'host10'), env: env('true') },
   ];
@@ -70,7 +74,13 @@ identities:
   const rrsync = results.find((r) => r.name.startsWith('rrsync'));
   const allowed = results[2]!;
   if (rrsync) console.log(`\nssh-dispatch (execve) / rrsync: ${(allowed.median / rrsync.median).toFixed(2)}`);
-  console.log(`1,000-identity policy / small policy: ${(results[5]!.median / allowed.median).toFixed(2)}`);
+  const named = (prefix: string) => results.find((r) => r.name.startsWith(prefix))!;
+  console.log(`1,000-identity policy / small policy: ${(named('ssh-dispatch allows `true`, 1,000').median / allowed.median).toFixed(2)}`);
+  const spawned = named('ssh-dispatch allows `true` (supervised');
+  const boxed = named('ssh-dispatch allows `true` in the sandbox (supervised)');
+  const boxedExecve = named('ssh-dispatch allows `true` in the sandbox (execve');
+  console.log(`sandbox cost: supervised ${(boxed.median - spawned.median).toFixed(1)} ms (${(boxed.median / spawned.median).toFixed(2)}x), execve ${(boxedExecve.median - allowed.median).toFixed(1)} ms (${(boxedExecve.median / allowed.median).toFixed(2)}x)`);
+  if (rrsync) console.log(`sandboxed ssh-dispatch (execve) / rrsync: ${(boxedExecve.median / rrsync.median).toFixed(2)}`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
