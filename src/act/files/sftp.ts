@@ -437,7 +437,9 @@ class SftpSession {
     if (attrs.size !== undefined) ftruncateSync(handle.fd, attrs.size);
     if (attrs.permissions !== undefined) fchmodSync(handle.fd, permittedMode(this.policy, attrs.permissions));
     if (attrs.atime !== undefined && attrs.mtime !== undefined) futimesSync(handle.fd, attrs.atime, attrs.mtime);
-    if (hasChange(attrs)) this.record.done({ op: 'setstat', path: handle.client });
+    // Setting the mode and times of a file this handle created is part of the upload (scp and
+    // sftp put -p do it): its write event says enough.
+    if (hasChange(attrs) && !handle.created) this.record.done({ op: 'setstat', path: handle.client });
     this.status(id, FX.OK);
   }
 
