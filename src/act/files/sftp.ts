@@ -136,6 +136,10 @@ class SftpSession {
   /** Serves every whole packet queued, until the output asks to wait. */
   private serve(): void {
     if (this.finished || this.blocked) return;
+    // A packet spread over several chunks is joined once, when all of it is here, not once
+    // per chunk (a 255 KiB WRITE comes in four or more pipe reads).
+    const first = this.chunks[0];
+    if (this.chunks.length > 1 && first !== undefined && first.length >= 4 && this.queued < 4 + first.readUInt32BE(0) && first.readUInt32BE(0) <= MAX_PACKET) return;
     let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.queued);
     let at = 0;
     (this.output as { cork?: () => void }).cork?.();
