@@ -35,11 +35,14 @@ async function main(): Promise<void> {
   if (args.length !== 1) fail('expects exactly one argument, a JSON object');
   const launch = parseLaunch(args[0]!);
   if (typeof launch === 'string') fail(launch);
+  // Node opens descriptors of its own (epoll, eventfd) at start, and takes the lowest free one:
+  // when the dispatcher left fd 3 closed, Node's own may sit there. Those are anonymous
+  // inodes, none of these types.
+  let events;
   try {
-    fstatSync(EVENTS_FD);
-  } catch {
-    fail('fd 3 (the event pipe) is not open');
-  }
+    events = fstatSync(EVENTS_FD);
+  } catch {}
+  if (!events || !(events.isFIFO() || events.isSocket() || events.isFile() || events.isCharacterDevice())) fail('fd 3 (the event pipe) is not open');
   const report = (event: FileEvent) => writeLine(event);
   let summary;
   try {

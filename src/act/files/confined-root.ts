@@ -10,7 +10,7 @@
  * between our realpath and our open. The server runs in a sandbox that mounts only the root,
  * which is the real wall; here the final component is opened with O_NOFOLLOW where that helps.
  */
-import { lstatSync, realpathSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
 
 /** A client path, absolute or relative to `/`, normalised lexically: always "/" or "/a/b". */
 export function normaliseClientPath(path: string): string {
@@ -61,6 +61,7 @@ export class ConfinedRoot {
 
   constructor(root: string) {
     this.root = realpathSync(root);
+    if (!statSync(this.root).isDirectory()) throw new Error('the root is not a directory');
   }
 
   /** An existing path with every symlink followed (STAT, OPEN of an existing file, OPENDIR, scp -f). */

@@ -4,6 +4,7 @@
  * client action against OpenSSH's sftp-server (-d ROOT) does the damage the rule prevents.
  */
 import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeLab, sftp, type Lab } from './clients.js';
@@ -195,4 +196,23 @@ it('a failed command ends the batch; the session still ends cleanly', () => {
   expect(run.status).not.toBe(0);
   expect(run.summary?.ended).toBe('eof');
   expect(lstatSync(lab.root).isDirectory()).toBe(true);
+});
+
+describe('the launch contract', () => {
+  const launch = (root: string) => JSON.stringify({ protocol: 'sftp', policy: { root, access: 'read', delete: false, overwrite: false, umask: 0o022 } });
+
+  it('fails closed, exit 2 and nothing served, without fd 3 or with a bad argument or root', () => {
+    const withoutFd3 = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    expect([withoutFd3.status, withoutFd3.stderr]).toEqual([2, 'ssh-dispatch-files: fd 3 (the event pipe) is not open\n']);
+    for (const args of [[launch(join(lab.dir, 'no-such-root'))], [launch(join(lab.root, 'kept.txt'))], ['{}'], [launch(lab.root), 'extra']]) {
+      const run = spawnSync(process.execPath, [lab.server, ...args], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+      expect([run.status, run.stdout]).toEqual([2, '']);
+    }
+  });
+
+  it('ends with a summary line on fd 3, exit 0', () => {
+    const run = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    expect(run.status).toBe(0);
+    expect(JSON.parse(String(run.output[3])).summary.ended).toBe('eof');
+  });
 });
