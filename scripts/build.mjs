@@ -2,6 +2,8 @@
 //   ssh-dispatch.cjs       the launcher sshd runs (src/entry.ts): guards signals, enables the
 //                          compile cache, then loads the bundle
 //   ssh-dispatch-core.cjs  the program (src/main.ts and everything it uses), one bundled file
+//   ssh-dispatch-files.cjs the SFTP and legacy scp server (src/serve-files.ts), which the
+//                          dispatcher starts inside the sandbox: src/act/files/ alone
 //
 // CommonJS in one file, because sshd starts it for every connection: measured on Node 24, the
 // split ES-module build took 4 ms longer to start (module resolution of every chunk). Parts only
@@ -43,6 +45,12 @@ export async function buildBundle() {
     banner: { js: '#!/usr/bin/env node' },
   });
   chmodSync(BUNDLE, 0o755);
+  await buildFilesServer(`${DIST}ssh-dispatch-files.cjs`);
+}
+
+/** The file server alone; tests build it into a temp directory. */
+export async function buildFilesServer(outfile) {
+  await build({ ...common, entryPoints: [`${SRC}serve-files.ts`], outfile });
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await buildBundle();

@@ -40,6 +40,8 @@ const FOLDERS: Record<string, readonly string[]> = {
   act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
   cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'lab', 'keyline', 'lazy-builtins', 'trust'],
   main: ['cli', 'audit', 'values'],
+  // The file server's program: only act/files/, nothing heavy (it starts for every sftp session).
+  'serve-files': ['act'],
 };
 
 /** The pure core: no I/O of any kind (host/, act/, cli/, audit's sinks and policy/load are where effects live). */

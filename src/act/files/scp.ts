@@ -1,0 +1,493 @@
+/**
+ * The legacy scp protocol (`scp -O`, and every scp before OpenSSH 9.0): the server side of
+ * `scp -t TARGET` (the client pushes) and `scp -f SOURCE` (the client pulls), confined to a
+ * root and held to the same FilePolicy as SFTP.
+ *
+ * The protocol, as OpenSSH's scp.c speaks it: control lines `C<mode> <size> <name>` (a file,
+ * then its bytes and a status byte), `D<mode> 0 <name>` (enter a directory), `E` (leave it),
+ * `T<mtime> 0 <atime> 0` (times of what follows, with -p); each answered by a status byte:
+ * `\0` for yes, `\x01message\n` for an error the other side prints and continues past,
+ * `\x02message\n` for a fatal one.
+ *
+ * The source path is taken literally: the OpenSSH client sends wildcards for the remote shell
+ * to expand, and there is no shell here. `scp -O host:'*.log' .` looks for a file named `*.log`.
+ */
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
+import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
+import { newDirectoryMode, newFileMode, openRefusal, readRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
+
+export interface ScpRequest {
+  direction: 'to-server' | 'from-server';
+  recursive: boolean;
+  preserveTimes: boolean;
+  targetMustBeDir: boolean;
+  path: string;
+}
+
+/**
+ * The words of a legacy scp server command, as the OpenSSH client sends them: `scp`, flags among
+ * -r -p -d -v (separate or bundled), exactly one of -t and -f, an optional `--`, one path.
+ * Anything else (-S, -o, -F, a second path...) is an error string: those run programs or read
+ * files that the policy never saw.
+ */
+export function parseScpWords(words: readonly string[]): ScpRequest | string {
+  if (words[0] !== 'scp') return 'not an scp command';
+  let direction: ScpRequest['direction'] | null = null;
+  const flags = { r: false, p: false, d: false };
+  let i = 1;
+  for (; i < words.length; i++) {
+    const word = words[i]!;
+    if (word === '--') {
+      i++;
+      break;
+    }
+    if (!word.startsWith('-') || word === '-') break;
+    for (const letter of word.slice(1)) {
+      if (letter === 't' || letter === 'f') {
+        const wanted = letter === 't' ? 'to-server' : 'from-server';
+        if (direction !== null) return 'scp takes exactly one of -t and -f';
+        direction = wanted;
+      } else if (letter === 'r' || letter === 'p' || letter === 'd') flags[letter] = true;
+      else if (letter !== 'v') return `scp option -${letter} is not allowed`;
+    }
+  }
+  if (direction === null) return 'scp needs -t or -f';
+  const paths = words.slice(i);
+  if (paths.length !== 1) return 'scp takes exactly one path';
+  if (paths[0] === '' || paths[0]!.includes('\0')) return 'scp path is empty';
+  return { direction, recursive: flags.r, preserveTimes: flags.p, targetMustBeDir: flags.d, path: paths[0]! };
+}
+
+/** A control line longer than this is no scp client's. */
+const MAX_LINE = 8192;
+/** Unread input held before the stream is paused. */
+const HIGH_WATER = 1024 * 1024;
+const CHUNK = 256 * 1024;
+
+/** Stops the session: the other side is not speaking scp, or said stop. */
+class Stop extends Error {
+  constructor(readonly ended: SessionEnd, detail: string) {
+    super(detail);
+  }
+}
+
+/** The client's bytes, read as lines, single bytes or counted runs. */
+class Incoming {
+  private chunks: Buffer[] = [];
+  private length = 0;
+  private ended = false;
+  private wake: (() => void) | null = null;
+
+  constructor(private readonly input: NodeJS.ReadableStream) {
+    input.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.length += chunk.length;
+      if (this.length > HIGH_WATER) input.pause();
+      this.notify();
+    });
+    input.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    input.on('error', () => {
+      this.ended = true;
+      this.notify();
+    });
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
+  }
+
+  /** Waits for more input; false at its end. */
+  private async more(): Promise<boolean> {
+    if (this.ended) return false;
+    this.input.resume();
+    await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.length > 0 || !this.ended;
+  }
+
+  private takeBytes(n: number): Buffer {
+    const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+    const taken = joined.subarray(0, n);
+    const rest = joined.subarray(n);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.length = rest.length;
+    if (this.length <= HIGH_WATER) this.input.resume();
+    return taken;
+  }
+
+  /** One line without its newline; null at the end of input before any byte of it. */
+  async line(): Promise<string | null> {
+    for (;;) {
+      const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
+      this.chunks = joined.length > 0 ? [joined] : [];
+      const newline = joined.indexOf(10);
+      if (newline >= 0 && newline <= MAX_LINE) return this.takeBytes(newline + 1).subarray(0, newline).toString('utf8');
+      if (joined.length > MAX_LINE) throw new Stop('protocol-error', 'control line too long');
+      if (!(await this.more())) {
+        if (this.length === 0) return null;
+        throw new Stop('protocol-error', 'input ended inside a line');
+      }
+    }
+  }
+
+  async byte(): Promise<number | null> {
+    while (this.length === 0) if (!(await this.more())) return null;
+    return this.takeBytes(1)[0]!;
+  }
+
+  /** Hands exactly n bytes to sink, as they come; false when the input ends first. */
+  async run(n: number, sink: (bytes: Buffer) => void): Promise<boolean> {
+    let left = n;
+    while (left > 0) {
+      if (this.length === 0 && !(await this.more())) return false;
+      const bytes = this.takeBytes(Math.min(left, this.length));
+      left -= bytes.length;
+      sink(bytes);
+    }
+    return true;
+  }
+}
+
+export async function serveScp(policy: FilePolicy, request: ScpRequest, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void): Promise<FileSummary> {
+  const session = new ScpSession(policy, request, input, output, report);
+  return session.run();
+}
+
+class ScpSession {
+  private readonly fsroot: ConfinedRoot;
+  private readonly record: SessionRecord;
+  private readonly incoming: Incoming;
+  private outputFailed = false;
+
+  constructor(
+    private readonly policy: FilePolicy,
+    private readonly request: ScpRequest,
+    input: NodeJS.ReadableStream,
+    private readonly output: NodeJS.WritableStream,
+    report: (event: FileEvent) => void,
+  ) {
+    this.fsroot = new ConfinedRoot(policy.root);
+    this.record = new SessionRecord(report);
+    this.incoming = new Incoming(input);
+    output.on('error', () => (this.outputFailed = true));
+  }
+
+  async run(): Promise<FileSummary> {
+    let ended: SessionEnd = 'eof';
+    let detail: string | undefined;
+    try {
+      if (this.request.direction === 'to-server') await this.sink();
+      else await this.source();
+    } catch (error) {
+      if (!(error instanceof Stop)) throw error;
+      ended = error.ended;
+      detail = error.message;
+      if (ended === 'protocol-error') await this.send(`\x01scp: protocol error: ${error.message}\n`).catch(() => {});
+    }
+    if (this.outputFailed) ended = 'output-closed';
+    await new Promise<void>((resolve) => this.output.end(resolve));
+    return this.record.end(ended, detail);
+  }
+
+  /** Writes, waiting while the output's buffer is full. */
+  private async send(data: string | Buffer): Promise<void> {
+    if (this.outputFailed) throw new Stop('output-closed', 'output closed');
+    if (this.output.write(data)) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        this.output.off('drain', done);
+        this.output.off('error', done);
+        resolve();
+      };
+      this.output.on('drain', done);
+      this.output.on('error', done);
+    });
+    if (this.outputFailed) throw new Stop('output-closed', 'output closed');
+  }
+
+  private ok(): Promise<void> {
+    return this.send(Buffer.of(0));
+  }
+
+  /** An error the client prints and goes on from (`\x01`). */
+  private error(clientPath: string, message: string): Promise<void> {
+    return this.send(`\x01scp: ${clientPath}: ${message}\n`);
+  }
+
+  private async refused(op: FileOp, clientPath: string, refusal: Refusal): Promise<void> {
+    this.record.refused(op, clientPath, refusal);
+    await this.error(clientPath, refusal === 'outside-root' ? 'No such file or directory' : `Permission denied (${refusal})`);
+  }
+
+  /** The client's status byte: true for yes; a `\x01` line is an error it reported, `\x02` stops. */
+  private async response(): Promise<boolean> {
+    const byte = await this.incoming.byte();
+    if (byte === null) throw new Stop('eof', 'input ended');
+    if (byte === 0) return true;
+    if (byte !== 1 && byte !== 2) throw new Stop('protocol-error', 'expected a status byte');
+    const message = await this.incoming.line();
+    if (byte === 2) throw new Stop('client-error', message ?? '');
+    return false;
+  }
+
+  // ---- scp -t: the client pushes ----
+
+  private async sink(): Promise<void> {
+    const target = normaliseClientPath(this.request.path);
+    const top = this.fsroot.existing(target);
+    const targetIsDir = typeof top !== 'string' && statSync(top.host).isDirectory();
+    if (this.request.targetMustBeDir && !targetIsDir) {
+      await this.error(target, 'Not a directory');
+      return;
+    }
+    await this.ok();
+    // The directories entered by D lines, innermost last, each with the times to set on leaving.
+    const stack: { dir: Located; times: [number, number] | null }[] = [];
+    let times: [number, number] | null = null;
+    for (;;) {
+      const line = await this.incoming.line();
+      if (line === null) return;
+      const kind = line[0];
+      if (kind === '\x01' || kind === '\x02') {
+        if (kind === '\x02') throw new Stop('client-error', line.slice(1));
+        continue;
+      }
+      if (kind === 'E' && line === 'E') {
+        const left = stack.pop();
+        if (!left) throw new Stop('protocol-error', 'E without a directory');
+        if (left.times && this.request.preserveTimes) utimesIfPossible(left.dir.host, left.times);
+        await this.ok();
+        continue;
+      }
+      if (kind === 'T') {
+        const match = /^T(\d{1,12}) (\d{1,9}) (\d{1,12}) (\d{1,9})$/.exec(line);
+        if (!match) throw new Stop('protocol-error', 'bad T line');
+        times = [Number(match[3]), Number(match[1])];
+        await this.ok();
+        continue;
+      }
+      const match = /^([CD])([0-7]{4}) (\d{1,16}) ([^]*)$/.exec(line);
+      if (!match) throw new Stop('protocol-error', 'expected a control line');
+      const [, type, modeText, sizeText, name] = match as unknown as [string, 'C' | 'D', string, string, string];
+      if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Stop('protocol-error', `unexpected file name ${JSON.stringify(name)}`);
+      const size = Number(sizeText);
+      if (!Number.isSafeInteger(size)) throw new Stop('protocol-error', 'size out of range');
+      const here = stack.at(-1)?.dir.client ?? (targetIsDir ? target : null);
+      const clientPath = here === null ? target : `${here === '/' ? '' : here}/${name}`;
+      const mode = parseInt(modeText, 8);
+      const fileTimes = times;
+      times = null;
+      if (type === 'D') {
+        if (!this.request.recursive) throw new Stop('protocol-error', 'received a directory without -r');
+        const dir = await this.enterDirectory(clientPath, mode);
+        if (dir) {
+          stack.push({ dir, times: fileTimes });
+          await this.ok();
+        }
+      } else {
+        await this.receiveFile(clientPath, mode, size, fileTimes);
+      }
+    }
+  }
+
+  /** A D line's directory: entered if it exists, else made. Null when refused (reported). */
+  private async enterDirectory(clientPath: string, mode: number): Promise<Located | null> {
+    const refusal = writeRefusal(this.policy);
+    if (refusal) return this.refused('mkdir', clientPath, refusal).then(() => null);
+    const found = this.fsroot.target(clientPath);
+    if (found === 'outside') return this.refused('mkdir', clientPath, 'outside-root').then(() => null);
+    if (found === 'missing' || found === 'root') {
+      if (found === 'root') return { host: this.fsroot.root, client: '/' };
+      return this.error(clientPath, 'No such file or directory').then(() => null);
+    }
+    if (found.exists) {
+      if (statSync(found.host).isDirectory()) return found;
+      return this.error(clientPath, 'Not a directory').then(() => null);
+    }
+    const permissions = newDirectoryMode(this.policy, mode);
+    try {
+      mkdirSync(found.host, permissions);
+      const fd = openSync(found.host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+      try {
+        fchmodSync(fd, permissions);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (error) {
+      return this.error(clientPath, errnoText(error)).then(() => null);
+    }
+    this.record.done({ op: 'mkdir', path: found.client });
+    return found;
+  }
+
+  /**
+   * A C line's file. Refused before its bytes come (the client then skips them, as OpenSSH's
+   * does on an error answer); a write that fails midway still reads the rest, then says so.
+   */
+  private async receiveFile(clientPath: string, mode: number, size: number, times: [number, number] | null): Promise<void> {
+    const intent = { read: false, write: true, truncate: true, append: false, create: true, exclusive: false };
+    const early = openRefusal(this.policy, intent, false);
+    if (early) return this.refused('write', clientPath, early);
+    const found = this.fsroot.target(clientPath);
+    if (found === 'outside') return this.refused('write', clientPath, 'outside-root');
+    if (found === 'missing') return this.error(clientPath, 'No such file or directory');
+    if (found === 'root') return this.error(clientPath, 'Is a directory');
+    const refusal = openRefusal(this.policy, intent, found.exists);
+    if (refusal) return this.refused('write', found.client, refusal);
+    const permissions = newFileMode(this.policy, mode);
+    let fd: number;
+    try {
+      let flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+      if (!found.exists) flags |= constants.O_EXCL;
+      fd = openSync(found.host, flags, permissions);
+    } catch (error) {
+      return this.error(found.client, errnoText(error));
+    }
+    let failure: string | null = null;
+    let written = 0;
+    try {
+      if (!fstatSync(fd).isFile()) {
+        await this.error(found.client, 'not a regular file');
+        return;
+      }
+      if (!found.exists) fchmodSync(fd, permissions);
+      await this.ok();
+      const complete = await this.incoming.run(size, (bytes) => {
+        if (failure !== null) return;
+        try {
+          for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, written + done);
+          written += bytes.length;
+        } catch (error) {
+          failure = errnoText(error);
+        }
+      });
+      if (!complete) throw new Stop('eof', 'input ended inside a file');
+      if (times && this.request.preserveTimes) futimesSync(fd, times[0], times[1]);
+    } finally {
+      closeSync(fd);
+      this.record.done({ op: 'write', path: found.client, bytes: written });
+    }
+    await this.response();
+    if (failure !== null) await this.error(found.client, failure);
+    else await this.ok();
+  }
+
+  // ---- scp -f: the client pulls ----
+
+  private async source(): Promise<void> {
+    if (!(await this.response())) return;
+    const path = normaliseClientPath(this.request.path);
+    const refusal = readRefusal(this.policy);
+    if (refusal) return this.refused('read', path, refusal);
+    const found = this.fsroot.existing(path);
+    if (found === 'outside') return this.refused('read', path, 'outside-root');
+    if (found === 'missing') return this.error(path, 'No such file or directory');
+    const stats = statSync(found.host);
+    const name = path === '/' ? '.' : path.slice(path.lastIndexOf('/') + 1);
+    if (stats.isDirectory()) {
+      if (!this.request.recursive) return this.error(path, 'not a regular file');
+      await this.sendDirectory(found, name, stats, new Set());
+    } else await this.sendFile(found, name);
+  }
+
+  private async times(stats: Stats): Promise<boolean> {
+    if (!this.request.preserveTimes) return true;
+    await this.send(`T${Math.floor(stats.mtimeMs / 1000)} 0 ${Math.floor(stats.atimeMs / 1000)} 0\n`);
+    return this.response();
+  }
+
+  private async sendFile(file: Located, name: string): Promise<void> {
+    if (name.includes('\n')) return this.error(file.client, 'file name has a newline: not sent');
+    let fd: number;
+    try {
+      fd = openSync(file.host, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    } catch (error) {
+      return this.error(file.client, errnoText(error));
+    }
+    let sent = 0;
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) return await this.error(file.client, 'not a regular file');
+      if (!(await this.times(stats))) return;
+      await this.send(`C${(stats.mode & 0o777).toString(8).padStart(4, '0')} ${stats.size} ${name}\n`);
+      if (!(await this.response())) return;
+      // Exactly the size announced: a file that shrinks meanwhile is padded, and said so after.
+      let failure: string | null = null;
+      while (sent < stats.size) {
+        const chunk = Buffer.allocUnsafe(Math.min(CHUNK, stats.size - sent));
+        let got = 0;
+        if (failure === null) {
+          try {
+            got = readSync(fd, chunk, 0, chunk.length, sent);
+          } catch (error) {
+            failure = errnoText(error);
+          }
+          if (got === 0 && failure === null) failure = 'file shrank while being sent';
+        }
+        if (got === 0) chunk.fill(0);
+        const part = got === 0 ? chunk : chunk.subarray(0, got);
+        await this.send(part);
+        sent += part.length;
+      }
+      if (failure !== null) await this.error(file.client, failure);
+      else await this.ok();
+      await this.response();
+    } finally {
+      closeSync(fd);
+      this.record.done({ op: 'read', path: file.client, bytes: sent });
+    }
+  }
+
+  private async sendDirectory(dir: Located, name: string, stats: Stats, above: Set<string>): Promise<void> {
+    if (name.includes('\n')) return this.error(dir.client, 'directory name has a newline: not sent');
+    // A link to a directory above would send forever.
+    const identity = `${stats.dev}:${stats.ino}`;
+    if (above.has(identity)) return this.error(dir.client, 'directory loop: not sent');
+    if (!(await this.times(stats))) return;
+    await this.send(`D${(stats.mode & 0o777).toString(8).padStart(4, '0')} 0 ${name}\n`);
+    if (!(await this.response())) return;
+    const inner = new Set(above).add(identity);
+    const listing = opendirSync(dir.host);
+    try {
+      for (let entry = listing.readSync(); entry !== null; entry = listing.readSync()) {
+        const childPath = `${dir.client === '/' ? '' : dir.client}/${entry.name}`;
+        const child = this.fsroot.existing(childPath);
+        if (child === 'outside') await this.refused('read', childPath, 'outside-root');
+        else if (child === 'missing') await this.error(childPath, 'No such file or directory');
+        else {
+          const childStats = lstatOrNull(child.host);
+          if (childStats?.isDirectory()) await this.sendDirectory(child, entry.name, childStats, inner);
+          else if (childStats?.isFile()) await this.sendFile(child, entry.name);
+          else await this.error(childPath, 'not a regular file');
+        }
+      }
+    } finally {
+      listing.closeSync();
+    }
+    await this.send('E\n');
+    await this.response();
+  }
+}
+
+function utimesIfPossible(path: string, [atime, mtime]: [number, number]): void {
+  try {
+    utimesSync(path, atime, mtime);
+  } catch {}
+}
+
+/** An errno in words, without the host path Node puts in its messages. */
+function errnoText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  const words: Record<string, string> = {
+    ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted', EEXIST: 'File exists',
+    EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', ENOSPC: 'No space left on device', EDQUOT: 'Disk quota exceeded',
+    ELOOP: 'Too many levels of symbolic links', EROFS: 'Read-only file system', EIO: 'Input/output error',
+  };
+  return (code && words[code]) ?? 'Failure';
+}
+

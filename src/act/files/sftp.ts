@@ -1,0 +1,597 @@
+/**
+ * The SFTP version 3 server: what OpenSSH's sftp and scp (9.0+), restic's sftp backend (Go
+ * pkg/sftp) and rclone send, confined to a root and held to a FilePolicy.
+ *
+ * Requests are served in order, synchronously, one input chunk at a time: pipelined clients (64
+ * requests in flight) are answered as fast as the disk goes, without a promise per request.
+ * Memory stays bounded: packets are capped at MAX_PACKET, handles at MAX_HANDLES, and when the
+ * output's buffer is full the server stops both reading input and answering what it already
+ * has, until the output drains (a client that sends READs and never reads answers stalls itself).
+ */
+import {
+  closeSync, constants, fchmodSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync,
+  opendirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync, statSync, truncateSync, unlinkSync, utimesSync, writeSync,
+  chmodSync, type Dir, type Stats,
+} from 'node:fs';
+import type { Writable } from 'node:stream';
+import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
+import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
+import {
+  newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
+  type FilePolicy, type Refusal,
+} from './policy.js';
+import { FX, FXP, longname, Malformed, MAX_DATA, MAX_PACKET, PacketReader, PacketWriter, STATUS_TEXT, type Attrs, type StatusCode } from './sftp-wire.js';
+
+export const MAX_HANDLES = 256;
+const READDIR_BATCH = 100;
+
+/** The extensions advertised in VERSION: each is implemented below. */
+const EXTENSIONS: [string, string][] = [
+  ['posix-rename@openssh.com', '1'],
+  ['statvfs@openssh.com', '2'],
+  ['fstatvfs@openssh.com', '2'],
+  ['limits@openssh.com', '1'],
+  ['expand-path@openssh.com', '1'],
+  ['fsync@openssh.com', '1'],
+];
+
+interface FileHandle {
+  kind: 'file';
+  fd: number;
+  client: string;
+  host: string;
+  readable: boolean;
+  writable: boolean;
+  /** Created by this open: a truncate by FSETSTAT rewrites nothing that was there before. */
+  created: boolean;
+  bytes: number;
+}
+
+interface DirHandle {
+  kind: 'dir';
+  dir: Dir;
+  client: string;
+  host: string;
+}
+
+type Handle = FileHandle | DirHandle;
+
+/** A request that is answered with a status, for the log and the client. */
+class Answer extends Error {
+  constructor(readonly code: StatusCode, readonly refusal?: Refusal) {
+    super(STATUS_TEXT[code]);
+  }
+}
+
+const O_NOFOLLOW = constants.O_NOFOLLOW;
+
+/** errno to SFTP status, as OpenSSH's errno_to_portable does. */
+function statusOf(error: unknown): StatusCode {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT': case 'ENOTDIR': case 'EBADF': case 'ELOOP':
+      return FX.NO_SUCH_FILE;
+    case 'EPERM': case 'EACCES': case 'EFAULT':
+      return FX.PERMISSION_DENIED;
+    case 'ENAMETOOLONG':
+      return FX.BAD_MESSAGE;
+    case 'ENOSYS':
+      return FX.OP_UNSUPPORTED;
+    default:
+      return FX.FAILURE;
+  }
+}
+
+export function serveSftp(policy: FilePolicy, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void): Promise<FileSummary> {
+  return new Promise((resolve) => new SftpSession(policy, input, output, report, resolve).start());
+}
+
+class SftpSession {
+  private readonly fsroot: ConfinedRoot;
+  private readonly record: SessionRecord;
+  private readonly handles = new Map<string, Handle>();
+  private nextHandle = 1;
+  private initialised = false;
+  /** Input not yet served: whole chunks, and how many bytes the next step needs. */
+  private chunks: Buffer[] = [];
+  private queued = 0;
+  private blocked = false;
+  private inputEnded = false;
+  private finished = false;
+  /** Host paths created in this session: a SETSTAT that truncates one rewrites nothing older. */
+  private readonly createdHere = new Set<string>();
+
+  constructor(
+    private readonly policy: FilePolicy,
+    private readonly input: NodeJS.ReadableStream,
+    private readonly output: NodeJS.WritableStream,
+    report: (event: FileEvent) => void,
+    private readonly resolve: (summary: FileSummary) => void,
+  ) {
+    this.record = new SessionRecord(report);
+    this.fsroot = new ConfinedRoot(policy.root);
+  }
+
+  start(): void {
+    this.input.on('data', (chunk: Buffer) => {
+      this.chunks.push(chunk);
+      this.queued += chunk.length;
+      this.serve();
+    });
+    this.input.on('end', () => {
+      this.inputEnded = true;
+      if (!this.blocked) this.finish('eof');
+    });
+    this.input.on('error', () => this.finish('error', 'input failed'));
+    this.output.on('error', () => this.finish('output-closed'));
+    this.output.on('drain', () => {
+      if (!this.blocked || this.finished) return;
+      this.blocked = false;
+      this.serve();
+      if (this.blocked) return;
+      if (this.inputEnded) this.finish('eof');
+      else this.input.resume();
+    });
+  }
+
+  /** Serves every whole packet queued, until the output asks to wait. */
+  private serve(): void {
+    if (this.finished || this.blocked) return;
+    // A packet spread over several chunks is joined once, when all of it is here, not once
+    // per chunk (a 255 KiB WRITE comes in four or more pipe reads).
+    const first = this.chunks[0];
+    if (this.chunks.length > 1 && first !== undefined && first.length >= 4 && this.queued < 4 + first.readUInt32BE(0) && first.readUInt32BE(0) <= MAX_PACKET) return;
+    let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.queued);
+    let at = 0;
+    (this.output as { cork?: () => void }).cork?.();
+    try {
+      while (buf.length - at >= 4 && !this.finished) {
+        const length = buf.readUInt32BE(at);
+        if (length < 5 || length > MAX_PACKET) {
+          this.finish('protocol-error', `packet length ${length}`);
+          return;
+        }
+        if (buf.length - at - 4 < length) break;
+        this.packet(buf.subarray(at + 4, at + 4 + length));
+        at += 4 + length;
+        if ((this.output as Writable).writableNeedDrain) {
+          this.blocked = true;
+          this.input.pause();
+          break;
+        }
+      }
+    } finally {
+      (this.output as { uncork?: () => void }).uncork?.();
+    }
+    buf = buf.subarray(at);
+    this.chunks = buf.length > 0 ? [buf] : [];
+    this.queued = buf.length;
+  }
+
+  private send(packet: Buffer): void {
+    if (!this.finished) this.output.write(packet);
+  }
+
+  private status(id: number, code: StatusCode): void {
+    this.send(new PacketWriter(FXP.STATUS, id).u32(code).string(STATUS_TEXT[code]).string('en').done());
+  }
+
+  private finish(ended: SessionEnd, detail?: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    for (const handle of this.handles.values()) this.closeHandle(handle);
+    this.handles.clear();
+    this.input.removeAllListeners('data');
+    this.input.pause();
+    const summary = this.record.end(ended, detail);
+    if (ended === 'output-closed') {
+      this.resolve(summary);
+      return;
+    }
+    this.output.end(() => this.resolve(summary));
+  }
+
+  private packet(packet: Buffer): void {
+    const reader = new PacketReader(packet);
+    const type = reader.u8();
+    if (type === FXP.INIT) {
+      if (this.initialised) return this.finish('protocol-error', 'second INIT');
+      this.initialised = true;
+      const version = new PacketWriter(FXP.VERSION, null).u32(3);
+      for (const [name, data] of EXTENSIONS) version.string(name).string(data);
+      return this.send(version.done());
+    }
+    if (!this.initialised) return this.finish('protocol-error', 'request before INIT');
+    let id = 0;
+    try {
+      id = reader.u32();
+      this.request(type, id, reader);
+    } catch (error) {
+      if (error instanceof Malformed) return this.finish('protocol-error', error.message);
+      if (error instanceof Answer) return this.status(id, error.code);
+      this.status(id, statusOf(error));
+    }
+  }
+
+  // ---- requests ----
+
+  private request(type: number, id: number, r: PacketReader): void {
+    switch (type) {
+      case FXP.OPEN: return this.open(id, r.text(), r.u32(), r.attrs());
+      case FXP.CLOSE: return this.close(id, r.bytes());
+      case FXP.READ: return this.read(id, r.bytes(), r.u64(), r.u32());
+      case FXP.WRITE: return this.write(id, r.bytes(), r.u64(), r.bytes());
+      case FXP.LSTAT: return this.attrsReply(id, this.lstat(r.text()));
+      case FXP.STAT: return this.attrsReply(id, statSync(this.existing(r.text(), 'read').host));
+      case FXP.FSTAT: return this.attrsReply(id, this.fstat(this.handle(r.bytes())));
+      case FXP.SETSTAT: return this.setstat(id, r.text(), r.attrs());
+      case FXP.FSETSTAT: return this.fsetstat(id, this.handle(r.bytes()), r.attrs());
+      case FXP.OPENDIR: return this.opendir(id, r.text());
+      case FXP.READDIR: return this.readdir(id, r.bytes());
+      case FXP.REMOVE: return this.remove(id, r.text());
+      case FXP.MKDIR: return this.mkdir(id, r.text(), r.attrs());
+      case FXP.RMDIR: return this.rmdir(id, r.text());
+      case FXP.REALPATH: return this.nameReply(id, this.realpath(r.text()));
+      case FXP.RENAME: return this.rename(id, r.text(), r.text(), false);
+      case FXP.READLINK: return this.readlink(id, r.text());
+      case FXP.SYMLINK: return this.refuse('write', r.text(), 'links');
+      case FXP.EXTENDED: return this.extended(id, r.text(), r);
+      default: return this.status(id, FX.OP_UNSUPPORTED);
+    }
+  }
+
+  private extended(id: number, name: string, r: PacketReader): void {
+    switch (name) {
+      case 'posix-rename@openssh.com': return this.rename(id, r.text(), r.text(), true);
+      case 'statvfs@openssh.com': return this.statvfs(id, this.existing(r.text(), null).host);
+      case 'fstatvfs@openssh.com': return this.statvfs(id, this.handle(r.bytes()).host);
+      case 'limits@openssh.com':
+        return this.send(new PacketWriter(FXP.EXTENDED_REPLY, id).u64(MAX_PACKET).u64(MAX_DATA).u64(MAX_DATA).u64(MAX_HANDLES).done());
+      case 'expand-path@openssh.com': return this.nameReply(id, this.realpath(expandTilde(r.text())));
+      case 'fsync@openssh.com': {
+        const handle = this.fileHandle(r.bytes());
+        fsyncSync(handle.fd);
+        return this.status(id, FX.OK);
+      }
+      case 'hardlink@openssh.com': return this.refuse('write', r.text(), 'links');
+      default: return this.status(id, FX.OP_UNSUPPORTED);
+    }
+  }
+
+  /** Records a refusal and answers PERMISSION_DENIED (NO_SUCH_FILE for what lies outside). */
+  private refuse(op: FileOp, path: string, refusal: Refusal, to?: string): never {
+    this.record.refused(op, normaliseClientPath(path), refusal, to === undefined ? undefined : normaliseClientPath(to));
+    throw new Answer(refusal === 'outside-root' ? FX.NO_SUCH_FILE : refusal === 'too-many-handles' ? FX.FAILURE : FX.PERMISSION_DENIED, refusal);
+  }
+
+  /** An existing path, symlinks followed; outside the root it does not exist. */
+  private existing(path: string, op: FileOp | null): Located {
+    const found = this.fsroot.existing(path);
+    if (found === 'outside' && op !== null) this.refuse(op, path, 'outside-root');
+    if (typeof found === 'string') throw new Answer(FX.NO_SUCH_FILE);
+    return found;
+  }
+
+  /** The last name itself (not followed), in a directory inside the root. */
+  private entry(path: string, op: FileOp | null): Located {
+    const found = this.fsroot.entry(path);
+    if (found === null) throw new Answer(FX.PERMISSION_DENIED);
+    if (found === 'outside' && op !== null) this.refuse(op, path, 'outside-root');
+    if (typeof found === 'string') throw new Answer(FX.NO_SUCH_FILE);
+    return found;
+  }
+
+  private handle(raw: Buffer): Handle {
+    const handle = this.handles.get(raw.toString('latin1'));
+    if (!handle) throw new Answer(FX.FAILURE);
+    return handle;
+  }
+
+  private fileHandle(raw: Buffer): FileHandle {
+    const handle = this.handle(raw);
+    if (handle.kind !== 'file') throw new Answer(FX.FAILURE);
+    return handle;
+  }
+
+  private newHandle(handle: Handle): string {
+    const name = String(this.nextHandle++);
+    this.handles.set(name, handle);
+    return name;
+  }
+
+  private roomForHandle(op: FileOp, path: string): void {
+    if (this.handles.size >= MAX_HANDLES) this.refuse(op, path, 'too-many-handles');
+  }
+
+  private open(id: number, path: string, flags: number, attrs: Attrs): void {
+    const intent = {
+      read: (flags & 1) !== 0 || (flags & 2) === 0,
+      write: (flags & 2) !== 0,
+      append: (flags & 4) !== 0,
+      create: (flags & 8) !== 0,
+      truncate: (flags & 0x10) !== 0,
+      exclusive: (flags & 0x20) !== 0,
+    };
+    const op: FileOp = intent.write ? 'write' : 'read';
+    this.roomForHandle(op, path);
+    // Refusals that need no look at the disk come first: a read-only session learns nothing
+    // about names by trying to write them.
+    const early = openRefusal(this.policy, intent, false);
+    if (early) this.refuse(op, path, early);
+    const target = this.fsroot.target(path);
+    if (target === 'outside') this.refuse(op, path, 'outside-root');
+    if (target === 'missing') throw new Answer(FX.NO_SUCH_FILE);
+    if (target === 'root') throw new Answer(FX.FAILURE);
+    const refusal = openRefusal(this.policy, intent, target.exists);
+    if (refusal) this.refuse(op, target.client, refusal);
+    if (!target.exists && !intent.create) throw new Answer(FX.NO_SUCH_FILE);
+
+    // O_NONBLOCK: a FIFO in the root must not hang the session in open(2); non-regular files
+    // are refused right after.
+    let mode = constants.O_NOFOLLOW | constants.O_NONBLOCK | (intent.write ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
+    if (intent.append) mode |= constants.O_APPEND;
+    if (intent.create) mode |= constants.O_CREAT;
+    if (intent.truncate) mode |= constants.O_TRUNC;
+    // Without overwrite, a create never opens what appeared since the look above.
+    if (intent.exclusive || (intent.create && !target.exists && !this.policy.overwrite)) mode |= constants.O_EXCL;
+    const permissions = newFileMode(this.policy, attrs.permissions);
+    const fd = openSync(target.host, mode, permissions);
+    let created = false;
+    try {
+      const stats = fstatSync(fd);
+      if (!stats.isFile()) throw new Answer(FX.FAILURE);
+      // Created now if it did not exist: set the mode exactly, whatever the process umask.
+      created = !target.exists;
+      if (created) {
+        fchmodSync(fd, permissions);
+        this.createdHere.add(target.host);
+      }
+    } catch (error) {
+      closeSync(fd);
+      throw error;
+    }
+    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, bytes: 0 });
+    this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
+  }
+
+  private closeHandle(handle: Handle): void {
+    if (handle.kind === 'dir') {
+      try {
+        handle.dir.closeSync();
+      } catch {}
+      return;
+    }
+    try {
+      closeSync(handle.fd);
+    } catch {}
+    this.record.done({ op: handle.writable ? 'write' : 'read', path: handle.client, bytes: handle.bytes });
+  }
+
+  private close(id: number, raw: Buffer): void {
+    const handle = this.handle(raw);
+    this.handles.delete(raw.toString('latin1'));
+    this.closeHandle(handle);
+    this.status(id, FX.OK);
+  }
+
+  private read(id: number, raw: Buffer, offset: number, length: number): void {
+    const handle = this.fileHandle(raw);
+    if (!handle.readable) throw new Answer(FX.PERMISSION_DENIED);
+    const want = Math.min(length, MAX_DATA);
+    // One buffer for the answer: the file is read straight into its data field.
+    const packet = Buffer.allocUnsafe(13 + want);
+    const got = want === 0 ? 0 : readSync(handle.fd, packet, 13, want, offset);
+    if (got === 0) return this.status(id, FX.EOF);
+    handle.bytes += got;
+    packet.writeUInt32BE(9 + got, 0);
+    packet[4] = FXP.DATA;
+    packet.writeUInt32BE(id, 5);
+    packet.writeUInt32BE(got, 9);
+    this.send(packet.subarray(0, 13 + got));
+  }
+
+  private write(id: number, raw: Buffer, offset: number, data: Buffer): void {
+    const handle = this.fileHandle(raw);
+    if (!handle.writable) throw new Answer(FX.PERMISSION_DENIED);
+    let done = 0;
+    while (done < data.length) done += writeSync(handle.fd, data, done, data.length - done, offset + done);
+    handle.bytes += done;
+    this.status(id, FX.OK);
+  }
+
+  private lstat(path: string): Stats {
+    const found = this.fsroot.entry(path);
+    if (found === null) return lstatSync(this.fsroot.root);
+    if (typeof found === 'string') throw new Answer(FX.NO_SUCH_FILE);
+    return lstatSync(found.host);
+  }
+
+  private fstat(handle: Handle): Stats {
+    return handle.kind === 'file' ? fstatSync(handle.fd) : statSync(handle.host);
+  }
+
+  private attrsReply(id: number, stats: Stats): void {
+    this.send(new PacketWriter(FXP.ATTRS, id).attrs(stats).done());
+  }
+
+  private checkSetstat(path: string, attrs: Attrs, created: boolean): void {
+    const refusal = setstatRefusal(this.policy, attrs, created);
+    if (refusal) this.refuse('setstat', path, refusal);
+  }
+
+  private setstat(id: number, path: string, attrs: Attrs): void {
+    const early = writeRefusal(this.policy);
+    if (early) this.refuse('setstat', path, early);
+    const found = this.existing(path, 'setstat');
+    this.checkSetstat(found.client, attrs, this.createdHere.has(found.host));
+    if (attrs.size !== undefined) {
+      if (!statSync(found.host).isFile()) throw new Answer(FX.FAILURE);
+      truncateSync(found.host, attrs.size);
+    }
+    if (attrs.permissions !== undefined) chmodSync(found.host, permittedMode(this.policy, attrs.permissions));
+    if (attrs.atime !== undefined && attrs.mtime !== undefined) utimesSync(found.host, attrs.atime, attrs.mtime);
+    if (hasChange(attrs)) this.record.done({ op: 'setstat', path: found.client });
+    this.status(id, FX.OK);
+  }
+
+  private fsetstat(id: number, handle: Handle, attrs: Attrs): void {
+    if (handle.kind === 'dir') return this.setstat(id, handle.client, attrs);
+    this.checkSetstat(handle.client, attrs, handle.created);
+    // Changing a file through a handle opened for reading is still a change.
+    if (hasChange(attrs) && !handle.writable && !this.policy.overwrite) this.refuse('setstat', handle.client, 'no-overwrite');
+    if (attrs.size !== undefined) ftruncateSync(handle.fd, attrs.size);
+    if (attrs.permissions !== undefined) fchmodSync(handle.fd, permittedMode(this.policy, attrs.permissions));
+    if (attrs.atime !== undefined && attrs.mtime !== undefined) futimesSync(handle.fd, attrs.atime, attrs.mtime);
+    // Setting the mode and times of a file this handle created is part of the upload (scp and
+    // sftp put -p do it): its write event says enough.
+    if (hasChange(attrs) && !handle.created) this.record.done({ op: 'setstat', path: handle.client });
+    this.status(id, FX.OK);
+  }
+
+  private opendir(id: number, path: string): void {
+    this.roomForHandle('read', path);
+    const found = this.existing(path, 'read');
+    const dir = opendirSync(found.host);
+    const handle = this.newHandle({ kind: 'dir', dir, client: found.client, host: found.host });
+    this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
+  }
+
+  private readdir(id: number, raw: Buffer): void {
+    const handle = this.handle(raw);
+    if (handle.kind !== 'dir') throw new Answer(FX.FAILURE);
+    const names: [string, Stats][] = [];
+    while (names.length < READDIR_BATCH) {
+      const entry = handle.dir.readSync();
+      if (entry === null) break;
+      const stats = lstatOrNull(`${handle.host === '/' ? '' : handle.host}/${entry.name}`);
+      if (stats) names.push([entry.name, stats]);
+    }
+    if (names.length === 0) return this.status(id, FX.EOF);
+    const now = new Date();
+    const reply = new PacketWriter(FXP.NAME, id, 8192).u32(names.length);
+    for (const [name, stats] of names) reply.string(name).string(longname(name, stats, now)).attrs(stats);
+    this.send(reply.done());
+  }
+
+  private remove(id: number, path: string): void {
+    const refusal = removeRefusal(this.policy);
+    if (refusal) this.refuse('remove', path, refusal);
+    const found = this.entry(path, 'remove');
+    if (lstatSync(found.host).isDirectory()) throw new Answer(FX.FAILURE);
+    unlinkSync(found.host);
+    this.createdHere.delete(found.host);
+    this.record.done({ op: 'remove', path: found.client });
+    this.status(id, FX.OK);
+  }
+
+  private mkdir(id: number, path: string, attrs: Attrs): void {
+    const refusal = writeRefusal(this.policy);
+    if (refusal) this.refuse('mkdir', path, refusal);
+    const found = this.entry(path, 'mkdir');
+    const mode = newDirectoryMode(this.policy, attrs.permissions);
+    mkdirSync(found.host, mode);
+    // The process umask took bits off; set exactly what the policy says, on the new directory
+    // itself (O_NOFOLLOW: not through a link planted since).
+    const fd = openSync(found.host, constants.O_RDONLY | constants.O_DIRECTORY | O_NOFOLLOW);
+    try {
+      fchmodSync(fd, mode);
+    } finally {
+      closeSync(fd);
+    }
+    this.record.done({ op: 'mkdir', path: found.client });
+    this.status(id, FX.OK);
+  }
+
+  private rmdir(id: number, path: string): void {
+    const refusal = removeRefusal(this.policy);
+    if (refusal) this.refuse('rmdir', path, refusal);
+    const found = this.entry(path, 'rmdir');
+    rmdirSync(found.host);
+    this.record.done({ op: 'rmdir', path: found.client });
+    this.status(id, FX.OK);
+  }
+
+  /**
+   * RENAME (v3): never replaces; an existing target is FAILURE, as in OpenSSH. posix-rename
+   * replaces, which needs delete and overwrite. A rename that must not replace links the new
+   * name then unlinks the old (link(2) fails on an existing name: no window for a race), as
+   * OpenSSH does; directories, which cannot be linked, are renamed after a look.
+   */
+  private rename(id: number, from: string, to: string, replace: boolean): void {
+    const early = writeRefusal(this.policy);
+    if (early) this.refuse('rename', from, early, to);
+    const source = this.entry(from, 'rename');
+    const sourceStats = lstatSync(source.host);
+    const target = this.entry(to, 'rename');
+    const targetExists = lstatOrNull(target.host) !== null;
+    if (targetExists && !replace) throw new Answer(FX.FAILURE);
+    const refusal = renameRefusal(this.policy, targetExists);
+    if (refusal) this.refuse('rename', source.client, refusal, target.client);
+    if (replace && targetExists) renameSync(source.host, target.host);
+    else renameNoReplace(source.host, target.host, sourceStats);
+    if (this.createdHere.delete(source.host)) this.createdHere.add(target.host);
+    this.record.done({ op: 'rename', path: source.client, to: target.client });
+    this.status(id, FX.OK);
+  }
+
+  private realpath(path: string): string {
+    const found = this.fsroot.existing(path === '' ? '/' : path);
+    if (typeof found !== 'string') return found.client;
+    if (found === 'outside') throw new Answer(FX.NO_SUCH_FILE);
+    // As OpenSSH's realpath: the last component may be missing (a name about to be created).
+    const entry = this.fsroot.entry(path);
+    if (entry === null || typeof entry === 'string') throw new Answer(FX.NO_SUCH_FILE);
+    return entry.client;
+  }
+
+  private nameReply(id: number, name: string): void {
+    this.send(new PacketWriter(FXP.NAME, id).u32(1).string(name).string(name).attrs(null).done());
+  }
+
+  private readlink(id: number, path: string): void {
+    const found = this.entry(path, null);
+    const shown = this.fsroot.linkTarget(found.client, readlinkSync(found.host));
+    if (shown === null) throw new Answer(FX.NO_SUCH_FILE);
+    this.nameReply(id, shown);
+  }
+
+  private statvfs(id: number, host: string): void {
+    const fs = statfsSync(host);
+    const readOnly = this.policy.access === 'read' ? 1 : 0;
+    this.send(
+      new PacketWriter(FXP.EXTENDED_REPLY, id)
+        .u64(fs.bsize).u64(fs.bsize).u64(fs.blocks).u64(fs.bfree).u64(fs.bavail)
+        .u64(fs.files).u64(fs.ffree).u64(fs.ffree).u64(0).u64(readOnly).u64(255)
+        .done(),
+    );
+  }
+}
+
+function hasChange(attrs: Attrs): boolean {
+  return attrs.size !== undefined || attrs.permissions !== undefined || attrs.uid !== undefined || attrs.mtime !== undefined;
+}
+
+/** "~" and "~/x" are the client's home, which is `/`; another user's home does not exist here. */
+function expandTilde(path: string): string {
+  if (path === '~') return '/';
+  if (path.startsWith('~/')) return path.slice(1);
+  if (path.startsWith('~')) throw new Answer(FX.NO_SUCH_FILE);
+  return path;
+}
+
+function renameNoReplace(from: string, to: string, stats: Stats): void {
+  if (!stats.isDirectory()) {
+    try {
+      linkSync(from, to);
+      unlinkSync(from);
+      return;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') throw new Answer(FX.FAILURE);
+      // Filesystems without hard links: rename after a look, as for directories.
+      if (code !== 'EPERM' && code !== 'EXDEV' && code !== 'ENOTSUP' && code !== 'EMLINK') throw error;
+    }
+  }
+  if (lstatOrNull(to) !== null) throw new Answer(FX.FAILURE);
+  renameSync(from, to);
+}
+

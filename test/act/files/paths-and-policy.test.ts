@@ -1,0 +1,133 @@
+/** The path contract and the policy checks, as tables; parseScpWords and the launch argument, with hostile rows. */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { clientView, ConfinedRoot, mapToHost, normaliseClientPath } from '../../../src/act/files/confined-root.js';
+import { newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, type FilePolicy } from '../../../src/act/files/policy.js';
+import { parseScpWords } from '../../../src/act/files/scp.js';
+import { parseLaunch } from '../../../src/act/files/launch.js';
+
+describe('client paths', () => {
+  it.each([
+    ['', '/'], ['.', '/'], ['/', '/'], ['a', '/a'], ['/a/b/', '/a/b'], ['a//b/./c', '/a/b/c'], ['..', '/'], ['../../etc/passwd', '/etc/passwd'],
+    ['/a/../../..', '/'], ['a/b/../c', '/a/c'], ['~', '/~'],
+  ])('%j is %j', (path, normal) => expect(normaliseClientPath(path)).toBe(normal));
+
+  it.each([
+    ['/srv/r', '/', '/srv/r'], ['/srv/r', '/a', '/srv/r/a'], ['/', '/a', '/a'],
+  ])('under %s, %s is %s on the host', (root, path, host) => expect(mapToHost(root, path)).toBe(host));
+
+  it.each([
+    ['/srv/r', '/srv/r', '/'], ['/srv/r', '/srv/r/a/b', '/a/b'], ['/srv/r', '/srv/rx', null], ['/srv/r', '/srv', null], ['/srv/r', '/etc/passwd', null],
+  ])('under %s, host %s is %j to the client', (root, host, client) => expect(clientView(root, host)).toBe(client));
+});
+
+describe('ConfinedRoot on a real directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'confined-'));
+  const root = join(dir, 'root');
+  mkdirSync(join(root, 'sub'), { recursive: true });
+  writeFileSync(join(root, 'sub', 'f'), 'f');
+  writeFileSync(join(dir, 'outside'), 'o');
+  symlinkSync('../outside', join(root, 'out-rel'));
+  symlinkSync(join(dir, 'outside'), join(root, 'out-abs'));
+  symlinkSync('sub', join(root, 'in-dir'));
+  symlinkSync('/etc', join(root, 'etc'));
+  symlinkSync('missing-target', join(root, 'dangling'));
+  const confined = new ConfinedRoot(root);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([
+    ['/sub/f', '/sub/f'], ['/in-dir/f', '/sub/f'], ['../../sub/f', '/sub/f'], ['/out-rel', 'outside'], ['/out-abs', 'outside'],
+    ['/etc/passwd', 'outside'], ['/nope', 'missing'], ['/dangling', 'missing'],
+  ])('existing(%s) is %j', (path, want) => {
+    const found = confined.existing(path);
+    expect(typeof found === 'string' ? found : found.client).toBe(want);
+  });
+
+  it.each([
+    ['/out-abs', '/out-abs'], ['/in-dir/new', '/sub/new'], ['/etc/passwd', 'outside'], ['/nope/new', 'missing'],
+  ])('entry(%s), the name itself in a resolved directory, is %j', (path, want) => {
+    const found = confined.entry(path)!;
+    expect(typeof found === 'string' ? found : found.client).toBe(want);
+  });
+
+  it.each([
+    ['/sub/f', '/sub/f', true], ['/in-dir/f', '/sub/f', true], ['/new', '/new', false], ['/out-abs', 'outside', null], ['/dangling', 'outside', null],
+  ])('target(%s) for a write is %j (exists: %j)', (path, want, exists) => {
+    const found = confined.target(path);
+    if (typeof found === 'string') expect(found).toBe(want);
+    else expect([found.client, found.exists]).toEqual([want, exists]);
+  });
+
+  it.each([
+    ['/in-dir', 'sub', '/sub'], ['/out-rel', '../outside', null], ['/etc', '/etc', null], ['/dangling', 'missing-target', '/missing-target'],
+  ])('a link %s -> %s reads as %j', (link, raw, shown) => expect(confined.linkTarget(link, raw)).toBe(shown));
+});
+
+const policy = (over: Partial<FilePolicy> = {}): FilePolicy => ({ root: '/r', access: 'read-write', delete: true, overwrite: true, umask: 0o022, ...over });
+const intent = (flags: string) => ({
+  read: flags.includes('r'), write: flags.includes('w'), append: flags.includes('a'), create: flags.includes('c'), truncate: flags.includes('t'), exclusive: flags.includes('x'),
+});
+
+describe('policy checks', () => {
+  it.each([
+    [{}, 'r', true, null], [{}, 'wct', true, null],
+    [{ access: 'read' as const }, 'r', true, null], [{ access: 'read' as const }, 'wct', false, 'read-only'], [{ access: 'read' as const }, 'rw', true, 'read-only'],
+    [{ access: 'write' as const }, 'r', true, 'write-only'], [{ access: 'write' as const }, 'wct', false, null], [{ access: 'write' as const }, 'rw', true, 'write-only'],
+    [{ overwrite: false }, 'wct', false, null], [{ overwrite: false }, 'wct', true, 'no-overwrite'], [{ overwrite: false }, 'wa', true, 'no-overwrite'],
+    [{ overwrite: false }, 'w', true, 'no-overwrite'], [{ overwrite: false }, 'r', true, null],
+  ])('open under %j with %s (exists: %j): %j', (over, flags, exists, want) => expect(openRefusal(policy(over), intent(flags), exists)).toBe(want));
+
+  it.each([
+    [{}, false, null], [{}, true, null], [{ delete: false }, false, null], [{ delete: false }, true, 'no-delete'], [{ overwrite: false }, true, 'no-overwrite'],
+    [{ overwrite: false }, false, null], [{ access: 'read' as const }, false, 'read-only'],
+  ])('rename under %j (target exists: %j): %j', (over, exists, want) => expect(renameRefusal(policy(over), exists)).toBe(want));
+
+  it.each([
+    [{}, null], [{ delete: false }, 'no-delete'], [{ access: 'read' as const }, 'read-only'],
+  ])('remove under %j: %j', (over, want) => expect(removeRefusal(policy(over))).toBe(want));
+
+  it.each([
+    [{}, { permissions: 0o644 }, false, null], [{}, { uid: 0 }, false, 'chown'], [{}, { gid: 0 }, false, 'chown'],
+    [{ overwrite: false }, { size: 0 }, false, 'no-overwrite'], [{ overwrite: false }, { size: 0 }, true, null], [{ overwrite: false }, { mtime: 1, atime: 1 }, false, null],
+    [{ access: 'read' as const }, { mtime: 1, atime: 1 }, false, 'read-only'],
+  ])('setstat under %j of %j (created here: %j): %j', (over, change, created, want) => expect(setstatRefusal(policy(over), change, created)).toBe(want));
+
+  it('modes: permission bits only, less the umask', () => {
+    expect(permittedMode(policy(), 0o4777)).toBe(0o755);
+    expect(permittedMode(policy({ umask: 0o077 }), 0o7666)).toBe(0o600);
+    expect(newFileMode(policy(), undefined)).toBe(0o644);
+    expect(newDirectoryMode(policy(), undefined)).toBe(0o755);
+    expect(newDirectoryMode(policy({ umask: 0 }), 0o1777)).toBe(0o777);
+  });
+});
+
+describe('parseScpWords', () => {
+  const base = { recursive: false, preserveTimes: false, targetMustBeDir: false };
+  it.each([
+    [['scp', '-t', 'dir'], { ...base, direction: 'to-server', path: 'dir' }],
+    [['scp', '-f', '--', '-odd'], { ...base, direction: 'from-server', path: '-odd' }],
+    [['scp', '-v', '-r', '-p', '-d', '-t', '--', '/x'], { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: true, path: '/x' }],
+    [['scp', '-prf', 'a b'], { ...base, recursive: true, preserveTimes: true, direction: 'from-server', path: 'a b' }],
+  ])('%j', (words, want) => expect(parseScpWords(words)).toEqual(want));
+
+  it.each([
+    [['scp', '-S', 'prog', '-t', 'x']], [['scp', '-oProxyCommand=x', '-t', 'x']], [['scp', '-F', 'cfg', '-f', 'x']], [['scp', '-t', 'a', 'b']],
+    [['scp', '-t', '-f', 'x']], [['scp', '-tf', 'x']], [['scp', 'x']], [['scp', '-t']], [['ssh', '-t', 'x']], [['scp', '-3', '-t', 'x']], [['scp', '-t', '']],
+    [['scp', '-r', '--', '-t', 'x']], [['scp', '-t', 'x\0y']], [[]],
+  ])('refuses %j', (words) => expect(typeof parseScpWords(words)).toBe('string'));
+});
+
+describe('the launch argument', () => {
+  const good = { protocol: 'sftp', policy: { root: '/srv/r', access: 'read', delete: false, overwrite: false, umask: 18 } };
+  it('takes a well-formed one', () => expect(parseLaunch(JSON.stringify(good))).toEqual(good));
+
+  it.each([
+    ['not json'], ['[]'], [JSON.stringify({ ...good, extra: 1 })], [JSON.stringify({ ...good, protocol: 'shell' })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, root: 'relative' } })], [JSON.stringify({ ...good, policy: { ...good.policy, access: 'all' } })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, delete: 'yes' } })], [JSON.stringify({ ...good, policy: { ...good.policy, umask: 0o1000 } })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, chown: true } })], [JSON.stringify({ ...good, scp: {} })],
+    [JSON.stringify({ ...good, protocol: 'scp' })], [JSON.stringify({ ...good, protocol: 'scp', scp: { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '' } })],
+  ])('refuses %s', (text) => expect(typeof parseLaunch(text)).toBe('string'));
+});
