@@ -12,15 +12,10 @@ import type { EndFacts } from '../audit/record.js';
 import type { FilesPlan } from '../rules/plan.js';
 import { CHILD_PATH } from '../rules/plan.js';
 import { superviseExec } from './exec.js';
+import type { FileEvent } from './files/events.js';
+import type { Refusal } from './files/policy.js';
 
-/** What the server reports about one file (docs/policy.md, "sftp"). */
-export interface FileEvent {
-  op: 'read' | 'write' | 'remove' | 'rename' | 'mkdir' | 'rmdir' | 'setstat';
-  path: string;
-  to?: string;
-  bytes?: number;
-  refused?: string;
-}
+export type { FileEvent };
 
 const OPS: ReadonlySet<string> = new Set(['read', 'write', 'remove', 'rename', 'mkdir', 'rmdir', 'setstat']);
 /** Refusals recorded per session; the rest are counted (a client must not flood the log). */
@@ -43,7 +38,7 @@ export function readFileEvent(line: string): FileEvent | null {
   if (to !== undefined && !isPath(to)) return null;
   if (bytes !== undefined && !(Number.isSafeInteger(bytes) && (bytes as number) >= 0)) return null;
   if (refused !== undefined && !(typeof refused === 'string' && /^[a-z-]{1,40}$/.test(refused))) return null;
-  return { op: op as FileEvent['op'], path, ...(to !== undefined ? { to } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused } : {}) };
+  return { op: op as FileEvent['op'], path, ...(to !== undefined ? { to } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused: refused as Refusal } : {}) };
 }
 
 /** The file server's bundle, beside the one running now (dist/, or the install's lib directory). */

@@ -70,12 +70,23 @@ export interface RelayPlan {
   allowedBy: string;
 }
 
+export interface FilePolicy {
+  root: string;
+  access: 'read' | 'write' | 'read-write';
+  /** Remove files and directories, and replace an existing name by a rename. */
+  delete: boolean;
+  /** Open an existing file for writing, truncate it, append to it or replace it. */
+  overwrite: boolean;
+  /** Bits cleared from every mode the server sets (creates, mkdir, chmod). */
+  umask: number;
+}
+
 /** sftp rules: our own file server (act/files/) in the sandbox, speaking SFTP or legacy scp. */
 export interface FilesPlan {
   kind: 'files';
   protocol: 'sftp' | 'scp';
-  /** What the server enforces on every request; `root` is the client's "/". */
-  policy: { root: string; access: 'read' | 'write' | 'read-write'; delete: boolean; overwrite: boolean; umask: number };
+  /** What the server enforces on every request (act/files/policy.ts); `root` is the client's "/". */
+  policy: FilePolicy;
   /** Legacy scp: the direction and flags of `scp -t|-f`; null for SFTP. */
   scp: ScpRequest | null;
   sandbox: SandboxPlan;

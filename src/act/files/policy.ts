@@ -2,18 +2,9 @@
  * What a file session may do, and the checks both protocols ask before touching anything.
  * Pure: the callers find the facts (does the target exist?) and act on the answer.
  */
+import type { FilePolicy } from '../../rules/plan.js';
 
-export interface FilePolicy {
-  /** Host directory that is the client's `/`. */
-  root: string;
-  access: 'read' | 'write' | 'read-write';
-  /** Remove files and directories, and replace an existing name by a rename. */
-  delete: boolean;
-  /** Open an existing file for writing, truncate it, append to it or replace it. */
-  overwrite: boolean;
-  /** Bits cleared from every mode the server sets (creates, mkdir, chmod). */
-  umask: number;
-}
+export type { FilePolicy };
 
 /** Why a request was refused: short codes for the log. */
 export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' | 'outside-root' | 'links' | 'chown' | 'not-regular' | 'too-many-handles';

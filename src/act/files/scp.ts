@@ -15,49 +15,8 @@
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
+import type { ScpRequest } from '../../rules/sftp/match.js';
 import { newDirectoryMode, newFileMode, openRefusal, readRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
-
-export interface ScpRequest {
-  direction: 'to-server' | 'from-server';
-  recursive: boolean;
-  preserveTimes: boolean;
-  targetMustBeDir: boolean;
-  path: string;
-}
-
-/**
- * The words of a legacy scp server command, as the OpenSSH client sends them: `scp`, flags among
- * -r -p -d -v (separate or bundled), exactly one of -t and -f, an optional `--`, one path.
- * Anything else (-S, -o, -F, a second path...) is an error string: those run programs or read
- * files that the policy never saw.
- */
-export function parseScpWords(words: readonly string[]): ScpRequest | string {
-  if (words[0] !== 'scp') return 'not an scp command';
-  let direction: ScpRequest['direction'] | null = null;
-  const flags = { r: false, p: false, d: false };
-  let i = 1;
-  for (; i < words.length; i++) {
-    const word = words[i]!;
-    if (word === '--') {
-      i++;
-      break;
-    }
-    if (!word.startsWith('-') || word === '-') break;
-    for (const letter of word.slice(1)) {
-      if (letter === 't' || letter === 'f') {
-        const wanted = letter === 't' ? 'to-server' : 'from-server';
-        if (direction !== null) return 'scp takes exactly one of -t and -f';
-        direction = wanted;
-      } else if (letter === 'r' || letter === 'p' || letter === 'd') flags[letter] = true;
-      else if (letter !== 'v') return `scp option -${letter} is not allowed`;
-    }
-  }
-  if (direction === null) return 'scp needs -t or -f';
-  const paths = words.slice(i);
-  if (paths.length !== 1) return 'scp takes exactly one path';
-  if (paths[0] === '' || paths[0]!.includes('\0')) return 'scp path is empty';
-  return { direction, recursive: flags.r, preserveTimes: flags.p, targetMustBeDir: flags.d, path: paths[0]! };
-}
 
 /** A control line longer than this is no scp client's. */
 const MAX_LINE = 8192;

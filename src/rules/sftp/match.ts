@@ -56,7 +56,7 @@ export function parseScpWords(words: readonly string[]): ScpRequest | string {
   if (direction === null) return 'scp without -t or -f';
   const rest = words.slice(i);
   if (rest.length !== 1) return `scp with ${rest.length} paths (exactly one is served)`;
-  if (rest[0] === '') return 'scp with an empty path';
+  if (rest[0] === '' || rest[0]!.includes('\0')) return 'scp with an empty path or a NUL';
   return { direction, recursive: seen.has('r'), preserveTimes: seen.has('p'), targetMustBeDir: seen.has('d'), path: rest[0]! };
 }
 

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { openSync } from 'node:fs';
-import { parseScpWords } from '../../../src/act/files/scp.js';
+import { parseScpWords } from '../../../src/rules/sftp/match.js';
 
 const args = process.argv.slice(2);
 const policy = JSON.parse(process.env.FILES_POLICY!);

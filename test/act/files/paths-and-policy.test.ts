@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientView, ConfinedRoot, mapToHost, normaliseClientPath } from '../../../src/act/files/confined-root.js';
 import { newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, type FilePolicy } from '../../../src/act/files/policy.js';
-import { parseScpWords } from '../../../src/act/files/scp.js';
+import { parseScpWords } from '../../../src/rules/sftp/match.js';
 import { parseLaunch } from '../../../src/act/files/launch.js';
 
 describe('client paths', () => {
