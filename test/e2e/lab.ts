@@ -37,8 +37,8 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-export async function startLab(): Promise<Lab> {
-  const sshd = await ThrowawaySshd.start();
+export async function startLab(options: { extraConfig?: string[] } = {}): Promise<Lab> {
+  const sshd = await ThrowawaySshd.start(options);
   const policyDir = join(sshd.dir, 'policies');
   // A directory of its own, as on a real install: check calls write rules that overlap it unsafe.
   const auditFile = join(sshd.dir, 'log', 'audit.jsonl');
