@@ -193,8 +193,10 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
 /** Calls `each` with every complete line of a stream. */
 function readLines(stream: NodeJS.ReadableStream, each: (line: string) => void): void {
   let rest = '';
-  stream.on('data', (chunk: Buffer) => {
-    const lines = (rest + chunk.toString('utf8')).split('\n');
+  // Decoded as a stream: a character split between two reads stays whole.
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    const lines = (rest + chunk).split('\n');
     rest = lines.pop()!;
     for (const line of lines) if (line !== '') each(line);
   });

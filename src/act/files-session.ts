@@ -22,7 +22,9 @@ const OPS: ReadonlySet<string> = new Set(['read', 'write', 'remove', 'rename', '
 const MAX_REFUSAL_RECORDS = 100;
 const MAX_PATH = 4096;
 
-const isPath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/') && value.length <= MAX_PATH;
+const isPath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/');
+/** A path as long as a client likes (a refusal comes before any look at the disk): its head, marked as cut. */
+const bounded = (path: string) => (path.length <= MAX_PATH ? path : `${path.slice(0, MAX_PATH)}...(${path.length} characters)`);
 
 /** One line of the server's report as a FileEvent, or null when it is not one. */
 export function readFileEvent(line: string): FileEvent | null {
@@ -38,7 +40,7 @@ export function readFileEvent(line: string): FileEvent | null {
   if (to !== undefined && !isPath(to)) return null;
   if (bytes !== undefined && !(Number.isSafeInteger(bytes) && (bytes as number) >= 0)) return null;
   if (refused !== undefined && !(typeof refused === 'string' && /^[a-z-]{1,40}$/.test(refused))) return null;
-  return { op: op as FileEvent['op'], path, ...(to !== undefined ? { to } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused: refused as Refusal } : {}) };
+  return { op: op as FileEvent['op'], path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused: refused as Refusal } : {}) };
 }
 
 /** The file server's bundle, beside the one running now (dist/, or the install's lib directory). */

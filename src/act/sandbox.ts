@@ -28,8 +28,31 @@ export const SECRETS = [
   '/etc/sudoers.d',
   '/etc/security/opasswd',
   '/etc/ssl/private',
+  '/etc/pki/tls/private',
   '/etc/krb5.keytab',
   '/etc/ssh-dispatch',
+  // Keys, passwords and tokens Debian services keep in /etc (found in review: a denylist, so
+  // the common stores are named).
+  '/etc/letsencrypt',
+  '/etc/wireguard',
+  '/etc/openvpn',
+  '/etc/ipsec.secrets',
+  '/etc/ipsec.d/private',
+  '/etc/ppp/chap-secrets',
+  '/etc/ppp/pap-secrets',
+  '/etc/rsyncd.secrets',
+  '/etc/mysql/debian.cnf',
+  '/etc/postgresql',
+  '/etc/NetworkManager/system-connections',
+  '/etc/netplan',
+  '/etc/credstore',
+  '/etc/credstore.encrypted',
+  '/etc/docker/key.json',
+  '/etc/samba/smbpasswd',
+  '/etc/exim4/passwd.client',
+  '/etc/postfix/sasl_passwd',
+  '/etc/cups/ssl',
+  '/etc/libvirt/secrets',
 ];
 
 /** Top-level names that hold programs and libraries: links into /usr on a merged-/usr host. */
@@ -107,20 +130,34 @@ export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
     else args.push('--ro-bind', `/${name}`, `/${name}`);
   }
   args.push('--ro-bind', '/etc', '/etc');
-  for (const { path, directory } of layout.secrets) {
-    if (directory) args.push('--tmpfs', path, '--remount-ro', path);
-    else args.push('--ro-bind', '/dev/null', path);
-  }
+  for (const secret of layout.secrets) cover(args, secret);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
   for (const { source, target } of run.runtime) args.push('--ro-bind', source, target);
   for (const { source, target } of run.read) args.push('--ro-bind', source, target);
   for (const { source, target } of run.write) args.push('--bind', source, target);
+  // A rule path that is, holds or lies in a secret would bind it back over its cover (found in
+  // review: an sftp root of /etc/ssh served the host keys): such covers go on again, on top.
+  const bound = [...run.runtime, ...run.read, ...run.write].map((bind) => bind.target);
+  for (const secret of layout.secrets) {
+    if (bound.some((path) => overlaps(path, secret.path))) cover(args, secret);
+  }
   args.push('--remount-ro', '/');
   // Not the dispatcher's directory (the account's home, which the namespace does not hold).
   args.push('--chdir', run.cwd ?? '/');
   if (run.statusFd !== null) args.push('--json-status-fd', String(run.statusFd));
   args.push('--', ...run.argv);
   return args;
+}
+
+/** A file covered by a node that cannot be opened, a directory by an empty read-only one. */
+function cover(args: string[], { path, directory }: HostLayout['secrets'][number]): void {
+  if (directory) args.push('--tmpfs', path, '--remount-ro', path);
+  else args.push('--ro-bind', '/dev/null', path);
+}
+
+/** `a` is `b`, lies in it, or holds it. */
+function overlaps(a: string, b: string): boolean {
+  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`) || a === '/';
 }
 
 /** A program outside /usr (another rsync, our own Node runtime): its directory, read-only. */

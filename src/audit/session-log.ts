@@ -32,10 +32,15 @@ export class SessionLog {
     return new SessionLog(opened.log, syslog, about);
   }
 
-  /** Appends a record; false (after telling syslog) when the file did not take it. */
-  append(record: Record<string, unknown>, what = 'request denied'): boolean {
+  /**
+   * Appends a record; false (after telling syslog) when the file did not take it. `fileOnly`:
+   * not copied to syslog. An sftp session's per-file records are the client's to multiply, and
+   * each syslog copy is a logger process or a connection (found in review: 2000 opens made 2000
+   * connections to the collector); syslog gets the decision and the end record, which counts them.
+   */
+  append(record: Record<string, unknown>, what = 'request denied', fileOnly = false): boolean {
     const failure = this.file.append(record);
-    if (this.syslog) this.pending.push(sendToSyslog(this.syslog, record));
+    if (this.syslog && !fileOnly) this.pending.push(sendToSyslog(this.syslog, record));
     if (failure) tellSyslog(`${UNWRITABLE}: ${what} (${this.about}): ${failure}`);
     return failure === null;
   }

@@ -15,7 +15,7 @@ import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { probeRsync } from '../host/rsync-features.js';
 import { sandboxUnavailable } from '../host/sandbox-available.js';
 import { BWRAP, ROOT_CAPS } from '../rules/sandbox.js';
-import { bwrapArgs, hostLayout } from '../act/sandbox.js';
+import { bwrapArgs, hostLayout, SECRETS } from '../act/sandbox.js';
 import type { RsyncFeatures } from '../rules/rsync/match.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
@@ -171,18 +171,26 @@ function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
   if (rules.length === 0) return [];
   const where = rules[0]!.where;
   const names = rules.length === 1 ? `rule "${rules[0]!.name}"` : `${rules.length} rules (the first: "${rules[0]!.name}")`;
+  const findings: Finding[] = [];
+  for (const rule of rules) {
+    const paths = rule.kind === 'exec' ? [...(rule.sandbox?.read ?? []), ...(rule.sandbox?.write ?? [])] : rule.kind === 'rsync' || rule.kind === 'sftp' ? [rule.root] : [];
+    for (const path of paths) {
+      const secret = SECRETS.find((s) => path === s || path.startsWith(`${s}/`) || s.startsWith(`${path === '/' ? '' : path}/`));
+      if (secret) findings.push({ where: rule.where, level: 'warning', message: `rule "${rule.name}": ${path} ${path === secret ? 'is' : path.startsWith(`${secret}/`) ? 'lies in' : 'holds'} ${secret}, which the sandbox keeps covered: the program sees it empty` });
+    }
+  }
   const missing = sandboxUnavailable(runningUid());
-  if (missing) return [{ where, level: 'error', message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)` }];
+  if (missing) return [...findings, { where, level: 'error', message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)` }];
   // The namespace a pull gets, around /usr/bin/true.
   const args = bwrapArgs({ sandbox: { read: [], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: [], write: [], cwd: null, statusFd: null, argv: ['/usr/bin/true'] }, hostLayout());
   const probe = childProcess().spawnSync(BWRAP, args, { encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
   if (probe.status !== 0) {
     const said = (probe.stderr ?? '').trim().split('\n')[0] || (probe.error?.message ?? `exit ${probe.status}`);
-    return [{ where, level: 'error', message: `${names} run in the sandbox, and bwrap could not build one here (${said}): nothing will run (sandbox-failed)` }];
+    return [...findings, { where, level: 'error', message: `${names} run in the sandbox, and bwrap could not build one here (${said}): nothing will run (sandbox-failed)` }];
   }
   const otherAccounts = runningUid() === 0 ? sandboxUnavailable(1) : null;
-  if (otherAccounts) return [{ where: { file: policyPath, line: 0 }, level: 'warning', message: `sandboxed rules work for root here, not for other accounts: ${otherAccounts}` }];
-  return [];
+  if (otherAccounts) findings.push({ where: { file: policyPath, line: 0 }, level: 'warning', message: `sandboxed rules work for root here, not for other accounts: ${otherAccounts}` });
+  return findings;
 }
 
 /** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */

@@ -104,7 +104,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   if (!recorded || decision.decision === 'deny') return denyToClient();
 
   const rule = decision.rule.name;
-  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(session, parsed.identity, rule, new Date(), event), 'file not recorded'));
+  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(session, parsed.identity, rule, new Date(), event), 'file not recorded', true));
   log.append(endRecord(session, parsed.identity, new Date(), facts), 'end not recorded');
   await log.flush();
   return facts.exit;

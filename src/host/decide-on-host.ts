@@ -53,7 +53,10 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
 
 /** An allowed plan that runs in a sandbox is refused here, before anything starts, when this host cannot build one. */
 export function withSandbox(decision: Decision, unavailable: () => string | null = () => sandboxUnavailable(process.getuid?.() ?? 0)): Decision {
-  if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || !decision.plan.sandbox) return decision;
+  if (decision.decision !== 'allow') return decision;
+  const { plan } = decision;
+  // sftp rules always run in it (found in review: their requests were allowed, then failed).
+  if (!(plan.kind === 'files' || (plan.kind === 'exec' && plan.sandbox))) return decision;
   const why = unavailable();
   if (why === null) return decision;
   return { decision: 'deny', reason: 'sandbox-unavailable', detail: `rule ${decision.rule.name}: ${why}`, words: decision.words, trace: decision.trace };

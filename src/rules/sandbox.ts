@@ -11,15 +11,18 @@ export const BWRAP = '/usr/bin/bwrap';
  * Capabilities a program started as root keeps in the sandbox, by what it does. Root with all
  * of them could undo the namespace (CAP_SYS_ADMIN unmounts the read-only binds, CAP_MKNOD and a
  * mount reach the disk, CAP_SYS_PTRACE reaches processes outside), so each job keeps only the
- * file rights it needs; a non-root account keeps none.
+ * file rights it needs; a non-root account keeps none. Never CAP_DAC_READ_SEARCH: it allows
+ * open_by_handle_at(2), which opens any inode of a filesystem by number, whatever the mount
+ * namespace shows (found in review: /etc/shadow and the host keys, read from inside);
+ * CAP_DAC_OVERRIDE already reads and searches what the namespace holds.
  */
 export const ROOT_CAPS = {
   /** A push keeps owners, groups, modes with setuid/setgid bits, and times of others' files. */
-  store: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID'],
+  store: ['CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID'],
   /** A pull reads files whoever owns them. */
-  read: ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH'],
+  read: ['CAP_DAC_OVERRIDE'],
   /** The file server: reads and writes in root and sets modes and times, never owners. */
-  files: ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER'],
+  files: ['CAP_DAC_OVERRIDE', 'CAP_FOWNER'],
   /** A push that may create device files (rsync `devices: true`). */
   devices: ['CAP_MKNOD'],
 } as const;

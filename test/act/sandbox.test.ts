@@ -58,6 +58,24 @@ describe('bwrapArgs', () => {
     expect(args).not.toContain('CAP_SYS_ADMIN');
   });
 
+  it.each(Object.entries(ROOT_CAPS))('no job keeps CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_PTRACE or CAP_SETUID (%s): open_by_handle_at, mounts, other processes (found in review)', (_job, caps) => {
+    for (const cap of ['CAP_DAC_READ_SEARCH', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_NET_ADMIN']) expect(caps).not.toContain(cap);
+  });
+
+  it('a rule path that is, holds or lies in a secret gets the cover again, on top (found in review: an sftp root of /etc/ssh served the host keys)', () => {
+    const over = (target: string) => bwrapArgs(run({ read: [{ source: target, target }], write: [] }), merged);
+    for (const target of ['/etc/ssh', '/etc', '/etc/ssh/keys']) {
+      const a = over(target);
+      const bind = a.lastIndexOf(target === '/etc' ? '/etc' : target);
+      const tmpfs = a.lastIndexOf('/etc/ssh', a.lastIndexOf('--remount-ro'));
+      expect(after(a, '--tmpfs', 1).filter(([p]) => p === '/etc/ssh'), target).toHaveLength(2);
+      expect(tmpfs, target).toBeGreaterThan(bind - 1);
+    }
+    expect(after(over('/etc'), '--ro-bind', 2).filter(([, p]) => p === '/etc/shadow')).toHaveLength(2);
+    // A path beside the secrets: covered once, as usual.
+    expect(after(over('/srv/data'), '--tmpfs', 1).filter(([p]) => p === '/etc/ssh')).toHaveLength(1);
+  });
+
   it('as another account: no capability flags (bwrap drops them all in its user namespace)', () => {
     const user = bwrapArgs(run(), { ...merged, uid: 1000 });
     expect(user).not.toContain('--cap-add');
@@ -163,6 +181,11 @@ describe('withSandbox: a sandboxed plan on a host that cannot build one', () => 
 
   it('is refused as sandbox-unavailable, with why, and never run unconfined', () => {
     expect(withSandbox(allow(true), () => '/usr/bin/bwrap is missing')).toMatchObject({ decision: 'deny', reason: 'sandbox-unavailable', detail: 'rule nightly: /usr/bin/bwrap is missing' });
+  });
+
+  it('an sftp rule’s plan always runs in it, so it is refused too (found in review: it was allowed, then failed)', () => {
+    const files = { decision: 'allow', rule: { name: 'exchange' }, plan: { kind: 'files', protocol: 'sftp', policy: {}, scp: null, sandbox: { read: [], write: ['/srv'], rootCaps: [] } }, words: [], trace: [] } as unknown as Decision;
+    expect(withSandbox(files, () => 'user namespaces are switched off')).toMatchObject({ decision: 'deny', reason: 'sandbox-unavailable' });
   });
 
   it('an unsandboxed plan, or a host that can: unchanged', () => {

@@ -6,11 +6,14 @@
  * Symlinks are resolved after mapping: whatever resolves outside the root does not exist for
  * the client (a link in the root to /etc leads nowhere). A link that stays inside is followed.
  *
- * What this cannot close: a process outside the session that swaps a directory for a symlink
- * between our realpath and our open. The server runs in a sandbox that mounts only the root,
- * which is the real wall; here the final component is opened with O_NOFOLLOW where that helps.
+ * Between the look (realpath) and the open, a directory on the path can be swapped for a symlink
+ * that leads out: by a local user, or by the client itself with renames in a second session
+ * (found in review: it read /etc/postgresql/.../pg_hba.conf through a link already in the root).
+ * So every open is checked again on what it opened (`holds`): the kernel's name for the open
+ * file must be under the root. The sandbox, which mounts only the root writable, is the wall for
+ * writes; this check is the one for reads.
  */
-import { lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 
 /** A client path, absolute or relative to `/`, normalised lexically: always "/" or "/a/b". */
 export function normaliseClientPath(path: string): string {
@@ -62,6 +65,18 @@ export class ConfinedRoot {
   constructor(root: string) {
     this.root = realpathSync(root);
     if (!statSync(this.root).isDirectory()) throw new Error('the root is not a directory');
+  }
+
+  /**
+   * Whether an open descriptor is the root or under it, by the path the kernel keeps for it
+   * (/proc/self/fd). Any doubt (no /proc, a deleted file) is a no.
+   */
+  holds(fd: number): boolean {
+    try {
+      return clientView(this.root, readlinkSync(`/proc/self/fd/${fd}`)) !== null;
+    } catch {
+      return false;
+    }
   }
 
   /** An existing path with every symlink followed (STAT, OPEN of an existing file, OPENDIR, scp -f). */

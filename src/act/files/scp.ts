@@ -12,7 +12,7 @@
  * The source path is taken literally: the OpenSSH client sends wildcards for the remote shell
  * to expand, and there is no shell here. `scp -O host:'*.log' .` looks for a file named `*.log`.
  */
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Dir, type Stats } from 'node:fs';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
 import type { ScpRequest } from '../../rules/sftp/match.js';
@@ -310,6 +310,11 @@ class ScpSession {
     let failure: string | null = null;
     let written = 0;
     try {
+      // A directory on the path swapped for a link out since the look (confined-root.ts).
+      if (!this.fsroot.holds(fd)) {
+        await this.refused('write', found.client, 'outside-root');
+        return;
+      }
       if (!fstatSync(fd).isFile()) {
         await this.error(found.client, 'not a regular file');
         return;
@@ -369,7 +374,13 @@ class ScpSession {
       return this.error(file.client, errnoText(error));
     }
     let sent = 0;
+    let refused = false;
     try {
+      // A directory on the path swapped for a link out since the look (confined-root.ts).
+      if (!this.fsroot.holds(fd)) {
+        refused = true;
+        return await this.refused('read', file.client, 'outside-root');
+      }
       const stats = fstatSync(fd);
       if (!stats.isFile()) return await this.error(file.client, 'not a regular file');
       if (!(await this.times(stats))) return;
@@ -398,7 +409,7 @@ class ScpSession {
       await this.response();
     } finally {
       closeSync(fd);
-      this.record.done({ op: 'read', path: file.client, bytes: sent });
+      if (!refused) this.record.done({ op: 'read', path: file.client, bytes: sent });
     }
   }
 
@@ -407,11 +418,22 @@ class ScpSession {
     // A link to a directory above would send forever.
     const identity = `${stats.dev}:${stats.ino}`;
     if (above.has(identity)) return this.error(dir.client, 'directory loop: not sent');
-    if (!(await this.times(stats))) return;
-    await this.send(`D${(stats.mode & 0o777).toString(8).padStart(4, '0')} 0 ${name}\n`);
-    if (!(await this.response())) return;
+    // Opened once, checked on what opened (before the client hears of it), then listed through
+    // that same directory.
+    const fd = openSync(dir.host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);
+    let listing: Dir;
+    try {
+      if (!this.fsroot.holds(fd)) return await this.refused('read', dir.client, 'outside-root');
+      listing = opendirSync(`/proc/self/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
+    const entered = (await this.times(stats)) && (await this.send(`D${(stats.mode & 0o777).toString(8).padStart(4, '0')} 0 ${name}\n`), await this.response());
+    if (!entered) {
+      listing.closeSync();
+      return;
+    }
     const inner = new Set(above).add(identity);
-    const listing = opendirSync(dir.host);
     try {
       for (let entry = listing.readSync(); entry !== null; entry = listing.readSync()) {
         const childPath = `${dir.client === '/' ? '' : dir.client}/${entry.name}`;

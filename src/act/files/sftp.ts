@@ -10,7 +10,7 @@
  */
 import {
   closeSync, constants, fchmodSync, fstatSync, fsyncSync, ftruncateSync, futimesSync, linkSync, lstatSync, mkdirSync, openSync,
-  opendirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync, statSync, truncateSync, unlinkSync, utimesSync, writeSync,
+  opendirSync, readlinkSync, readSync, renameSync, rmdirSync, statfsSync, statSync, unlinkSync, utimesSync, writeSync,
   chmodSync, type Dir, type Stats,
 } from 'node:fs';
 import type { Writable } from 'node:stream';
@@ -44,7 +44,13 @@ interface FileHandle {
   writable: boolean;
   /** Created by this open: a truncate by FSETSTAT rewrites nothing that was there before. */
   created: boolean;
-  bytes: number;
+  /** Opened with TRUNC: what was there is gone, whatever is written after. */
+  truncated: boolean;
+  /** Counted apart: a read-write handle that only reads is a read, not an upload (found in review). */
+  bytesRead: number;
+  bytesWritten: number;
+  /** The client read to the end (an empty file is read too). */
+  readToEnd: boolean;
 }
 
 interface DirHandle {
@@ -98,6 +104,7 @@ class SftpSession {
   private inputEnded = false;
   private finished = false;
   /** Host paths created in this session: a SETSTAT that truncates one rewrites nothing older. */
+  /** Files this session created, by device and inode (inodeKey): it may truncate those. */
   private readonly createdHere = new Set<string>();
 
   constructor(
@@ -337,19 +344,21 @@ class SftpSession {
     const fd = openSync(target.host, mode, permissions);
     let created = false;
     try {
+      // A directory on the path swapped for a link out since the look: what opened is not ours.
+      if (!this.fsroot.holds(fd)) this.refuse(op, target.client, 'outside-root');
       const stats = fstatSync(fd);
       if (!stats.isFile()) throw new Answer(FX.FAILURE);
       // Created now if it did not exist: set the mode exactly, whatever the process umask.
       created = !target.exists;
       if (created) {
         fchmodSync(fd, permissions);
-        this.createdHere.add(target.host);
+        this.createdHere.add(inodeKey(stats));
       }
     } catch (error) {
       closeSync(fd);
       throw error;
     }
-    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, bytes: 0 });
+    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, truncated: intent.truncate, bytesRead: 0, bytesWritten: 0, readToEnd: false });
     this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
   }
 
@@ -363,7 +372,8 @@ class SftpSession {
     try {
       closeSync(handle.fd);
     } catch {}
-    this.record.done({ op: handle.writable ? 'write' : 'read', path: handle.client, bytes: handle.bytes });
+    if (handle.bytesRead > 0 || handle.readToEnd) this.record.done({ op: 'read', path: handle.client, bytes: handle.bytesRead });
+    if (handle.writable && (handle.bytesWritten > 0 || handle.created || handle.truncated)) this.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten });
   }
 
   private close(id: number, raw: Buffer): void {
@@ -380,8 +390,11 @@ class SftpSession {
     // One buffer for the answer: the file is read straight into its data field.
     const packet = Buffer.allocUnsafe(13 + want);
     const got = want === 0 ? 0 : readSync(handle.fd, packet, 13, want, offset);
-    if (got === 0) return this.status(id, FX.EOF);
-    handle.bytes += got;
+    if (got === 0) {
+      handle.readToEnd = true;
+      return this.status(id, FX.EOF);
+    }
+    handle.bytesRead += got;
     packet.writeUInt32BE(9 + got, 0);
     packet[4] = FXP.DATA;
     packet.writeUInt32BE(id, 5);
@@ -394,7 +407,7 @@ class SftpSession {
     if (!handle.writable) throw new Answer(FX.PERMISSION_DENIED);
     let done = 0;
     while (done < data.length) done += writeSync(handle.fd, data, done, data.length - done, offset + done);
-    handle.bytes += done;
+    handle.bytesWritten += done;
     this.status(id, FX.OK);
   }
 
@@ -422,10 +435,21 @@ class SftpSession {
     const early = writeRefusal(this.policy);
     if (early) this.refuse('setstat', path, early);
     const found = this.existing(path, 'setstat');
-    this.checkSetstat(found.client, attrs, this.createdHere.has(found.host));
     if (attrs.size !== undefined) {
-      if (!statSync(found.host).isFile()) throw new Answer(FX.FAILURE);
-      truncateSync(found.host, attrs.size);
+      // Through a descriptor, checked on what it opened: "created by this session" is the file
+      // (its inode), not the name, which renames can give to a stored file (found in review).
+      const fd = openSync(found.host, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+      try {
+        const stats = fstatSync(fd);
+        if (!this.fsroot.holds(fd)) this.refuse('setstat', found.client, 'outside-root');
+        if (!stats.isFile()) throw new Answer(FX.FAILURE);
+        this.checkSetstat(found.client, attrs, this.createdHere.has(inodeKey(stats)));
+        ftruncateSync(fd, attrs.size);
+      } finally {
+        closeSync(fd);
+      }
+    } else {
+      this.checkSetstat(found.client, attrs, this.createdHere.has(inodeKey(statSync(found.host))));
     }
     if (attrs.permissions !== undefined) chmodSync(found.host, permittedMode(this.policy, attrs.permissions));
     if (attrs.atime !== undefined && attrs.mtime !== undefined) utimesSync(found.host, attrs.atime, attrs.mtime);
@@ -450,7 +474,15 @@ class SftpSession {
   private opendir(id: number, path: string): void {
     this.roomForHandle('read', path);
     const found = this.existing(path, 'read');
-    const dir = opendirSync(found.host);
+    // Opened once, checked on what opened, then listed through that same directory.
+    const fd = openSync(found.host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NONBLOCK);
+    let dir: Dir;
+    try {
+      if (!this.fsroot.holds(fd)) this.refuse('read', found.client, 'outside-root');
+      dir = opendirSync(`/proc/self/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
     const handle = this.newHandle({ kind: 'dir', dir, client: found.client, host: found.host });
     this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
   }
@@ -476,9 +508,11 @@ class SftpSession {
     const refusal = removeRefusal(this.policy);
     if (refusal) this.refuse('remove', path, refusal);
     const found = this.entry(path, 'remove');
-    if (lstatSync(found.host).isDirectory()) throw new Answer(FX.FAILURE);
+    const stats = lstatSync(found.host);
+    if (stats.isDirectory()) throw new Answer(FX.FAILURE);
     unlinkSync(found.host);
-    this.createdHere.delete(found.host);
+    // Its inode number may come back for another file.
+    this.createdHere.delete(inodeKey(stats));
     this.record.done({ op: 'remove', path: found.client });
     this.status(id, FX.OK);
   }
@@ -528,7 +562,6 @@ class SftpSession {
     if (refusal) this.refuse('rename', source.client, refusal, target.client);
     if (replace && targetExists) renameSync(source.host, target.host);
     else renameNoReplace(source.host, target.host, sourceStats);
-    if (this.createdHere.delete(source.host)) this.createdHere.add(target.host);
     this.record.done({ op: 'rename', path: source.client, to: target.client });
     this.status(id, FX.OK);
   }
@@ -595,3 +628,8 @@ function renameNoReplace(from: string, to: string, stats: Stats): void {
   renameSync(from, to);
 }
 
+
+/** A file's identity while it exists, whatever it is called. */
+function inodeKey(stats: Stats): string {
+  return `${stats.dev}:${stats.ino}`;
+}

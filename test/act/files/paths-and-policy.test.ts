@@ -1,5 +1,5 @@
 /** The path contract and the policy checks, as tables; parseScpWords and the launch argument, with hostile rows. */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -36,6 +36,23 @@ describe('ConfinedRoot on a real directory', () => {
   symlinkSync('missing-target', join(root, 'dangling'));
   const confined = new ConfinedRoot(root);
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  // The check after every open (found in review: two sessions' renames swapped a directory for
+  // a link out between the look and the open, and a read returned /etc/postgresql's pg_hba.conf).
+  it.each([
+    ['a file under root', () => join(root, 'sub', 'f'), true],
+    ['root itself', () => root, true],
+    ['a file opened through a link out of root', () => join(root, 'out-abs'), false],
+    ['a file outside, by name', () => join(dir, 'outside'), false],
+    ['a directory opened through a link to /etc', () => join(root, 'etc'), false],
+  ])('holds: %s -> %s', (_name, path, inside) => {
+    const fd = openSync(path(), constants.O_RDONLY);
+    try {
+      expect(confined.holds(fd)).toBe(inside);
+    } finally {
+      closeSync(fd);
+    }
+  });
 
   it.each([
     ['/sub/f', '/sub/f'], ['/in-dir/f', '/sub/f'], ['../../sub/f', '/sub/f'], ['/out-rel', 'outside'], ['/out-abs', 'outside'],

@@ -89,6 +89,51 @@ it('advertises only what it implements', async () => {
   expect((await s.done).ended).toBe('eof');
 });
 
+describe('found in review', () => {
+  it('a read-write handle that only reads is recorded as a read, not a write (exfiltration must not look like an upload)', async () => {
+    const s = session();
+    await s.init();
+    const handle = (await s.open('/config', READ | WRITE)) as Buffer;
+    expect((await s.request(FXP.READ, (w) => w.string(handle).u64(0).u32(100))).type).toBe(FXP.DATA);
+    expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
+    s.end();
+    await s.done;
+    expect(s.events).toEqual([{ op: 'read', path: '/config', bytes: 6 }]);
+  });
+
+  it('an empty file read to its end is a read of 0 bytes', async () => {
+    writeFileSync(join(root, 'empty'), '');
+    const s = session();
+    await s.init();
+    const handle = (await s.open('/empty', READ)) as Buffer;
+    expect(await s.status(FXP.READ, (w) => w.string(handle).u64(0).u32(100))).toBe(FX.EOF);
+    expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
+    s.end();
+    await s.done;
+    expect(s.events).toEqual([{ op: 'read', path: '/empty', bytes: 0 }]);
+  });
+
+  it('overwrite: false — a file created here cannot lend its name to a stored one: renames that swap directories do not make a stored file truncatable', async () => {
+    mkdirSync(join(root, 'backups'));
+    writeFileSync(join(root, 'backups', '2024.tar'), 'precious');
+    const s = session({ access: 'write', delete: false, overwrite: false });
+    await s.init();
+    const size0 = (path: string) => s.status(FXP.SETSTAT, (w) => w.string(path).u32(1).u64(0));
+    expect(await size0('/backups/2024.tar')).toBe(FX.PERMISSION_DENIED);
+    expect(await s.status(FXP.MKDIR, (w) => w.string('/t').u32(0))).toBe(FX.OK);
+    const handle = (await s.open('/t/2024.tar', WRITE | CREAT | EXCL)) as Buffer;
+    expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
+    expect(await s.status(FXP.RENAME, (w) => w.string('/t').string('/t2'))).toBe(FX.OK);
+    expect(await s.status(FXP.RENAME, (w) => w.string('/backups').string('/t'))).toBe(FX.OK);
+    expect(await size0('/t/2024.tar')).toBe(FX.PERMISSION_DENIED);
+    expect(readFileSync(join(root, 't', '2024.tar'), 'utf8')).toBe('precious');
+    // The file it did create stays its own to truncate, under whatever name.
+    expect(await size0('/t2/2024.tar')).toBe(FX.OK);
+    s.end();
+    await s.done;
+  });
+});
+
 describe("restic's backend: exclusive create, write, fsync, close, rename into place", () => {
   it('works under delete: false and overwrite: false, and a second save of the same name is refused', async () => {
     const s = session({ delete: false, overwrite: false });
@@ -195,8 +240,20 @@ describe('hostile clients', () => {
     expect(await s.open('/config', READ)).toBe(FX.FAILURE);
     s.end();
     const summary = await s.done;
-    // The handles left open are reported at the end.
-    expect(summary.counts.read).toBe(MAX_HANDLES);
+    // Handles left open are reported at the end; one that read nothing is no read (a flood of
+    // empty opens writes no records).
+    expect(summary.counts.read).toBe(0);
+    expect(s.events).toEqual([{ op: 'read', path: '/config', refused: 'too-many-handles' }]);
+  });
+
+  it('a handle left open after reading is reported at the end, with its bytes', async () => {
+    const s = session();
+    await s.init();
+    const handle = (await s.open('/config', READ)) as Buffer;
+    expect((await s.request(FXP.READ, (w) => w.string(handle).u64(0).u32(100))).type).toBe(FXP.DATA);
+    s.end();
+    await s.done;
+    expect(s.events).toEqual([{ op: 'read', path: '/config', bytes: 6 }]);
   });
 
   it('refusals past 100 are counted, not reported', async () => {

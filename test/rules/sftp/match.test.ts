@@ -36,7 +36,7 @@ describe('the sftp subsystem, as sshd names it under a forced command', () => {
       protocol: 'sftp',
       policy: { root: '/srv/exchange', access: 'read-write', delete: false, overwrite: true, umask: 0o077 },
       scp: null,
-      sandbox: { read: [], write: ['/srv/exchange'], rootCaps: ['CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER'] },
+      sandbox: { read: [], write: ['/srv/exchange'], rootCaps: ['CAP_DAC_OVERRIDE', 'CAP_FOWNER'] },
     });
   });
 
