@@ -128,12 +128,14 @@ identities:
     const { shell: remoteShell, host } = sshd!.rsyncRemoteShell(keys[key]);
     return ['/usr/bin/rsync', '-e', remoteShell, '-a', '--ignore-times', join(data, 'one.txt'), `${host}:${dest}`];
   };
+  const gone = (path: string) => () => rmSync(path, { force: true });
   const small = await compare(
     [
-      { name: 'plain key', argv: onePush('plain', `${root}/one.txt`) },
-      { name: 'ssh-dispatch rsync rule (sandbox)', argv: onePush('dispatch', 'one.txt') },
-      { name: 'ssh-dispatch rsync rule, sandbox: false', argv: onePush('nobox', 'one-nobox.txt') },
-      { name: 'rrsync `-wo DIR`', argv: onePush('rrsync', 'one.txt') },
+      // A new file each time (rrsync 3.5.0's -wo fails to replace an existing one: "could not make way").
+      { name: 'plain key', argv: onePush('plain', `${root}/one.txt`), before: gone(join(root, 'one.txt')) },
+      { name: 'ssh-dispatch rsync rule (sandbox)', argv: onePush('dispatch', 'one-box.txt'), before: gone(join(root, 'one-box.txt')) },
+      { name: 'ssh-dispatch rsync rule, sandbox: false', argv: onePush('nobox', 'one-nobox.txt'), before: gone(join(root, 'one-nobox.txt')) },
+      { name: 'rrsync `-wo DIR`', argv: onePush('rrsync', 'one.txt'), before: gone(join(rrsyncRoot, 'one.txt')) },
     ],
     rounds,
   );

@@ -32,9 +32,10 @@ try {
   execFileSync('/bin/sh', ['-c', `head -c ${GiB} /dev/urandom > ${input} && cp ${input} ${root}/stored.bin && cp ${input} ${bare}/stored.bin`]);
   const policies = join(data, 'policies');
   mkdirSync(policies, { mode: 0o755 });
+  mkdirSync(join(data, 'log'), { mode: 0o755 });
   writeFileSync(
     join(policies, 'p.yaml'),
-    `version: 1\naudit: { file: ${join(data, 'audit.jsonl')} }\nidentities:\n  files:\n    rules:\n      - { name: files, sftp: { root: ${root}, access: read-write, delete: true } }\n`,
+    `version: 1\naudit: { file: ${join(data, 'log', 'audit.jsonl')} }\nidentities:\n  files:\n    rules:\n      - { name: files, sftp: { root: ${root}, access: read-write, delete: true } }\n`,
     { mode: 0o644 },
   );
   execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
