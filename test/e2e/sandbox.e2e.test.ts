@@ -9,6 +9,8 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wri
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { BUNDLE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -59,6 +61,7 @@ audit: { file: ${log} }
 identities:
   bare: { rules: [ { name: bare, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh } } ] }
   boxed: { rules: [ { name: boxed, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh, sandbox: { read: [${shelf}], write: [${data}] } } } ] }
+  files: { rules: [ { name: files, sftp: { root: ${data}, access: read-write } } ] }
   missing: { rules: [ { name: missing, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh, sandbox: { read: [${shelf}, ${dir}/gone] } } } ] }
 `;
   writeFileSync(policy, policyText(audit), { mode: 0o644 });
@@ -133,5 +136,18 @@ describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap throug
     expect(boxed['write-top']).toMatch(/failed: .*Read-only file system/);
     expect(boxed.caps).toBe('CapEff:0000000000000000');
     expect(endRecord(join(dir, 'log', 'nobody.jsonl'))).toMatchObject({ rule: 'boxed', outcome: 'exited', exit: 0 });
+  });
+
+  it('an sftp rule serves it too: put and get in its root, nothing outside', () => {
+    const launcher = join(dir, 'sftp-as-nobody');
+    const nobodyPolicy = join(dir, 'policy-nobody.yaml');
+    writeFileSync(launcher, `#!/bin/sh\nexec /usr/bin/setpriv --reuid ${NOBODY} --regid ${NOBODY} --clear-groups /usr/bin/env -i PATH=/usr/bin:/bin SSH_ORIGINAL_COMMAND=internal-sftp SSH_CONNECTION="127.0.0.1 1 127.0.0.1 22" ${process.execPath} ${BUNDLE} --id files --policy ${nobodyPolicy}\n`, { mode: 0o755 });
+    writeFileSync(join(dir, 'batch'), `put ${join(shelf, 'stored')} up.txt\nget up.txt ${join(dir, 'back.txt')}\n-get /etc/passwd ${join(dir, 'passwd')}\n`);
+    const result = spawnSync('/usr/bin/sftp', ['-D', launcher, '-b', join(dir, 'batch')], { encoding: 'utf8', timeout: 30_000 });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(readFileSync(join(data, 'up.txt'), 'utf8')).toBe('stored\n');
+    expect(readFileSync(join(dir, 'back.txt'), 'utf8')).toBe('stored\n');
+    expect(existsSync(join(dir, 'passwd'))).toBe(false);
+    expect(endRecord(join(dir, 'log', 'nobody.jsonl'))).toMatchObject({ rule: 'files', outcome: 'exited', exit: 0, files: { write: 1, read: 1 } });
   });
 });

@@ -148,6 +148,25 @@ describe('sftp, scp and scp -O are served, confined to root, with a record per f
   }, 120_000);
 });
 
+describe('the other spellings of the subsystem', () => {
+  it('with `Subsystem sftp internal-sftp` the request arrives as internal-sftp and is served the same', async () => {
+    const other = await startLab({ extraConfig: ['Subsystem sftp internal-sftp'] });
+    try {
+      other.writePolicy(`version: 1\naudit:\n  file: {{AUDIT}}\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: ${rootOf('rw')}, access: read-write } } ] }\n`);
+      const key = await other.sshd.newClientKey('rw2');
+      other.sshd.authorize([other.dispatchLine(key, 'rw')]);
+      const args = other.sshd.sshArgs(key);
+      const host = args.pop()!;
+      const result = spawnSync('/usr/bin/scp', [...args.map((a) => (a === '-p' ? '-P' : a)), `${host}:/stored.txt`, join(local, 'internal.txt')], { encoding: 'utf8', timeout: 30_000 });
+      expect(result.status, result.stderr).toBe(0);
+      expect(read(join(local, 'internal.txt'))).toBe('stored\n');
+      expect(other.lastDecision()).toMatchObject({ decision: 'allow', command: 'internal-sftp', rule: 'exchange' });
+    } finally {
+      await other.stop();
+    }
+  });
+});
+
 describe('nothing outside root exists for the client', () => {
   it('control: OpenSSH’s sftp-server as the forced command reads /etc/passwd, a symlink to /etc/shadow and files above its start, and writes into /tmp', () => {
     const result = sftp(keys.bare, [`cd ${rootOf('rw')}`, 'get /etc/passwd bare-passwd', 'get shadow bare-shadow', 'get ../outside.txt bare-outside', 'put up.txt /tmp/ssh-dispatch-sftp-escape']);
