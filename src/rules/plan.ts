@@ -3,7 +3,6 @@
  * taken from the policy or checked against it, never a string for a shell.
  */
 import type { SandboxPlan } from './sandbox.js';
-import type { ScpRequest } from './sftp/match.js';
 
 export interface ExecPlan {
   kind: 'exec';
@@ -79,6 +78,17 @@ export interface FilePolicy {
   overwrite: boolean;
   /** Bits cleared from every mode the server sets (creates, mkdir, chmod). */
   umask: number;
+}
+
+/** Legacy scp's server side, as `scp -O` sends it. */
+export interface ScpRequest {
+  /** -t: the client sends (the server is the sink); -f: the client fetches. */
+  direction: 'to-server' | 'from-server';
+  recursive: boolean;
+  preserveTimes: boolean;
+  /** -d: the target must be a directory (the client sends several files). */
+  targetMustBeDir: boolean;
+  path: string;
 }
 
 /** sftp rules: our own file server (act/files/) in the sandbox, speaking SFTP or legacy scp. */

@@ -3,7 +3,7 @@
  * writes it, but a program that runs with a client on its stdin takes nothing on trust.
  */
 import type { FilePolicy } from './policy.js';
-import type { ScpRequest } from '../../rules/sftp/match.js';
+import type { ScpRequest } from '../../rules/plan.js';
 
 export interface FilesLaunch {
   protocol: 'sftp' | 'scp';

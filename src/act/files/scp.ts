@@ -15,7 +15,7 @@
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Dir, type Stats } from 'node:fs';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
-import type { ScpRequest } from '../../rules/sftp/match.js';
+import type { ScpRequest } from '../../rules/plan.js';
 import { newDirectoryMode, newFileMode, openRefusal, readRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
 
 /** A control line longer than this is no scp client's. */

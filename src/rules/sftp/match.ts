@@ -10,6 +10,7 @@
 import type { Request } from '../../request/request.js';
 import type { RuleOutcome } from '../base.js';
 import { ROOT_CAPS } from '../sandbox.js';
+import type { ScpRequest } from '../plan.js';
 import type { SftpRule } from './rule.js';
 
 /** How sshd names the sftp subsystem: its own, or sftp-server where distributions put it. */
@@ -17,17 +18,6 @@ export const SFTP_SUBSYSTEM_COMMANDS = ['internal-sftp', '/usr/lib/openssh/sftp-
 
 /** sftp-server flags a `Subsystem` line may carry that only set logging: read and ignored (the rule says what is served). */
 const LOGGING_FLAGS: Record<string, boolean> = { '-e': false, '-l': true, '-f': true };
-
-/** Legacy scp's server side, as `scp -O` sends it. */
-export interface ScpRequest {
-  /** -t: the client sends (the server is the sink); -f: the client fetches. */
-  direction: 'to-server' | 'from-server';
-  recursive: boolean;
-  preserveTimes: boolean;
-  /** -d: the target must be a directory (the client sends several files). */
-  targetMustBeDir: boolean;
-  path: string;
-}
 
 /** `scp ... -t|-f [--] PATH` as sent by OpenSSH's scp, or why not. Every other option (-S, -o, -F ...) is refused. */
 export function parseScpWords(words: readonly string[]): ScpRequest | string {
