@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what ssh-dispatch needs to build, test and demo, then builds it. Safe to run again:
 # it installs only what is missing.
-#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog, bubblewrap, restic
-#     (needs root; apt-get). rsyslog for the syslog end-to-end test (the tests start their own
-#     daemon, never the system's); bubblewrap is the sandbox rules run in; restic is a real sftp
-#     client the sftp tests drive.
+#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog, bubblewrap, and the real
+#     clients the end-to-end tests drive: restic, rsnapshot, borgbackup, rclone, rdiff-backup,
+#     duplicity, backuppc-rsync, git (needs root; apt-get). rsyslog for the syslog end-to-end
+#     test (the tests start their own daemon, never the system's); bubblewrap is the sandbox
+#     rules run in.
 #   - npm packages: npm ci (includes the node devDependency, the Node 24 runtime npm scripts use)
 #   - the bundle: dist/ssh-dispatch.cjs (launcher) and dist/ssh-dispatch-core.cjs
 set -euo pipefail
@@ -21,6 +22,14 @@ need /usr/bin/rsync rsync
 need /usr/sbin/rsyslogd rsyslog
 need /usr/bin/bwrap bubblewrap
 need /usr/bin/restic restic
+# The real backup clients the recipes' end-to-end tests drive (docs/recipes.md).
+need /usr/bin/rsnapshot rsnapshot
+need /usr/bin/borg borgbackup
+need /usr/bin/rclone rclone
+need /usr/bin/rdiff-backup rdiff-backup
+need /usr/bin/duplicity duplicity
+need /usr/libexec/backuppc-rsync/rsync_bpc backuppc-rsync
+need /usr/bin/git git
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "setup: missing ${missing[*]}; as root run: apt-get update && apt-get install -y ${packages[*]}" >&2
