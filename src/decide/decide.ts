@@ -70,7 +70,8 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
     if (outcome.ok) {
       return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
     }
-    if (outcome.reason === 'rsync-direction-refused') weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
+    // "Not this rule's direction" and "not this rule's paths" say least: another rule may serve it.
+    if (outcome.reason === 'rsync-direction-refused' || outcome.reason === 'rsync-path-outside-rule') weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
     else if (outcome.reason && !refusal) refusal = { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
   }
   refusal ??= weakRefusal;

@@ -18,7 +18,7 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
   const decision = withSandbox(decide(policy, request, facts));
   if (decision.decision !== 'allow' || decision.plan.kind !== 'exec' || decision.plan.confine === null) return decision;
-  const { root, wildcards } = decision.plan.confine;
+  const { root, within, wildcards } = decision.plan.confine;
   const argv = [...decision.plan.argv];
   const paths = [...decision.plan.confine.paths];
   // One budget for all the wildcards: a pull may send thousands of them.
@@ -35,10 +35,14 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     argv.splice(argvIndex, 1, ...found);
     paths.push(...found.map((path) => joinUnder(root, path.split('/').filter(Boolean))));
   }
-  const problem = checkConfinement(root, paths);
-  if (problem) {
-    return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
+  // Each path on disk inside the subtree of the rule's that holds it by name (its root, or one of its paths).
+  for (const subtree of within) {
+    const held = paths.filter((path) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`));
+    const problem = checkConfinement(subtree, held);
+    if (problem) return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
   }
+  const stray = paths.find((path) => !within.some((subtree) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`)));
+  if (stray !== undefined) return { decision: 'deny', reason: 'rsync-path-outside-rule', detail: `rule ${decision.rule.name}: ${stray} is not in the rule's paths (${within.join(', ')})`, words: decision.words, trace: decision.trace };
   let cwd = decision.plan.cwd;
   const { pull } = decision.plan.confine;
   if (pull !== null) {
@@ -48,7 +52,7 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     const unreachable = checkReachableDirectory(cwd);
     if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
-  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, paths, wildcards: [], pull } } };
+  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull } } };
 }
 
 /** An allowed plan that runs in a sandbox is refused here, before anything starts, when this host cannot build one. */

@@ -24,6 +24,8 @@ export interface ExecPlan {
    */
   confine: {
     root: string;
+    /** The subtrees every path must resolve inside: the rule's paths, or root. */
+    within: string[];
     paths: string[];
     /** rsync pull operands that are wildcards: expanded inside root by host/expand-wildcards.ts, in place of argv[argvIndex]. */
     wildcards: { argvIndex: number; pattern: string }[];

@@ -87,15 +87,30 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   if (sender ? operands.length === 0 : operands.length !== 1) {
     return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
   }
-  // absolute-paths: an absolute path under root is the real path; take root off it first.
+  // absolute-paths (and paths:): an absolute path is the real path. One under root has root
+  // taken off; one outside root is not this rule's (the next rule is tried), never re-rooted.
+  const realPaths = rule.absolutePaths || rule.paths !== null;
+  const outsideRoot = (path: string) => realPaths && path.startsWith('/') && rule.root !== '/' && path !== rule.root && !path.startsWith(`${rule.root}/`);
   const underRoot = (path: string): string => {
-    if (!rule.absolutePaths || rule.root === '/' || !path.startsWith('/')) return path;
+    if (!realPaths || rule.root === '/' || !path.startsWith('/')) return path;
     if (path === rule.root) return '/';
     return path.startsWith(`${rule.root}/`) ? path.slice(rule.root.length) : path;
   };
+  const within = rule.paths ?? [rule.root];
+  const inPaths = (path: string) => within.some((subtree) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`));
+  for (const operand of operands) {
+    if (outsideRoot(operand)) return refuse('rsync-path-outside-rule', `${JSON.stringify(operand)} is not under root ${rule.root}`);
+  }
   const confinedOperands: Confined[] = operands.map((operand) => confineOperand(underRoot(operand), rule.root));
   for (const confined of confinedOperands) if (!confined.ok) return refuse('rsync-path-escapes-root', confined.why);
-  const operandPaths = confinedOperands.map((c) => (c as Extract<Confined, { ok: true }>).path);
+  for (const confined of confinedOperands) {
+    const stray = confined.ok ? confined.checks.find((path) => !inPaths(path)) : undefined;
+    if (stray !== undefined) return refuse('rsync-path-outside-rule', `${stray} is not in the rule's paths (${within.join(', ')})`);
+  }
+  // A --relative pull names what the client receives by the path it sent: from a root other than
+  // /, an absolute path is kept as sent (rsnapshot rejects names that lost their prefix).
+  const keepAsSent = rule.paths !== null && sender && rule.root !== '/' && usesRelativePaths(options);
+  const operandPaths = confinedOperands.map((c, i) => (keepAsSent && operands[i]!.startsWith('/') ? operands[i]! : (c as Extract<Confined, { ok: true }>).path));
   const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
 
   const argvOptions: string[] = [];
@@ -118,8 +133,13 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       if (!sender) return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
       confined = confineRootFile(underRoot(option.value!), rule.root);
     }
+    if (option.arg === 'dest-path' || option.arg === 'partial-path' || option.arg === 'files-from') {
+      if (option.value !== '-' && outsideRoot(option.value!)) return refuse('rsync-path-escapes-root', `--${option.name}: ${JSON.stringify(option.value)} is not under root ${rule.root}`);
+    }
     if (confined) {
       if (!confined.ok) return refuse('rsync-path-escapes-root', `--${option.name}: ${confined.why}`);
+      const stray = confined.checks.find((path) => !inPaths(path));
+      if (stray !== undefined) return refuse('rsync-path-escapes-root', `--${option.name}: ${stray} is not in the rule's paths (${within.join(', ')})`);
       value = confined.path;
       checks.push(...confined.checks);
     }
@@ -166,13 +186,13 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       timeoutMs: null,
       supervise: rule.supervise,
       ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
-      confine: { root: rule.root, paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
+      confine: { root: rule.root, within: [...within], paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
-      // A pull sees root read-only, whatever the rule's access: it only reads.
+      // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
       sandbox: rule.sandbox
         ? sender
-          ? { read: [rule.root], write: [], rootCaps: [...ROOT_CAPS.read] }
-          : { read: [], write: [rule.root], rootCaps: [...ROOT_CAPS.store, ...(rule.devices ? ROOT_CAPS.devices : [])] }
+          ? { read: [...within], write: [], rootCaps: [...ROOT_CAPS.read] }
+          : { read: [], write: [...within], rootCaps: [...ROOT_CAPS.store, ...(rule.devices ? ROOT_CAPS.devices : [])] }
         : null,
     },
   };

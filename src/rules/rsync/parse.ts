@@ -33,6 +33,20 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
     reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
   }
+  let paths: string[] | null = null;
+  if (fields.has('paths')) {
+    const pathsNode = fields.get('paths') ?? null;
+    paths = reader.stringList(pathsNode, `${key}.paths`, ABSOLUTE_PATH);
+    if (paths !== null && root !== null) {
+      const outside = paths.find((path) => !(root === '/' || path === root || path.startsWith(`${root}/`)));
+      if (paths.length === 0) reader.error(pathsNode, `${key}.paths`, 'expected at least one path (leave paths out for all of root)');
+      else if (outside !== undefined) reader.error(pathsNode, `${key}.paths`, `${outside} is not under root ${root}`);
+      else {
+        const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && (path === other || path.startsWith(`${other === '/' ? '' : other}/`))));
+        if (nested !== undefined) reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
+      }
+    }
+  }
   const rule = {
     kind: 'rsync' as const,
     root,
@@ -49,6 +63,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     supervise,
     sandbox: flag('sandbox', true),
     absolutePaths: flag('absolute-paths', false),
+    paths,
   };
   if (reader.errors.length > errorsBefore) return null;
   return rule as RuleBody<RsyncRule>;

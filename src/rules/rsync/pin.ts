@@ -35,6 +35,8 @@ interface OperandPin {
 const UNPINNED = (operand: string): OperandPin => ({ anchor: [], rest: operand, joiner: '/' });
 
 function pinOne(operand: string, relative: boolean): OperandPin {
+  // Kept as the client sent it (a paths: rule's --relative pull): named from /, left to rsync.
+  if (operand.startsWith('/')) return UNPINNED(operand);
   if (relative) {
     const marker = operand.indexOf('/./');
     if (marker < 0) return UNPINNED(operand);

@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -37,4 +37,10 @@ export interface RsyncRule extends RuleBase {
    * their paths. Any other absolute path still means "relative to root".
    */
   absolutePaths: boolean;
+  /**
+   * Subtrees of root that every path must lie in (rsnapshot's and BackupPC's shape: `root: /`
+   * with the directories backed up). Implies absolute-paths; only these exist in the sandbox.
+   * null: all of root.
+   */
+  paths: string[] | null;
 }

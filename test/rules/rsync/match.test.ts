@@ -262,8 +262,11 @@ const rows: Row[] = [
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()('2026-11-24/') },
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}`, argv: push()('.') },
   { id: 'abs', command: `rsync --server ${B} --link-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`, argv: push('--link-dest', `${ROOT}/2026-11-23`)('2026-11-24/') },
-  { id: 'abs', command: `rsync --server ${B} . /etc/`, argv: push()('etc/') }, // elsewhere: still root-relative
-  { id: 'abs', command: `rsync --server ${B} . ${ROOT}2/x/`, argv: push()(`${ROOT.slice(1)}2/x/`) }, // a prefix that is not root
+  // Outside root: not this rule's (the next one is tried), never re-rooted (issue 17: it was, and logged as allowed).
+  { id: 'abs', command: `rsync --server ${B} . /etc/`, deny: 'rsync-path-outside-rule' },
+  { id: 'abs', command: `rsync --server ${B} . ${ROOT}2/x/`, deny: 'rsync-path-outside-rule' }, // a prefix that is not root
+  { id: 'abs', command: `rsync --server ${B} --link-dest /etc/x . ${ROOT}/2026-11-24/`, deny: 'rsync-path-escapes-root' },
+  { id: 'abs', command: `rsync --server ${B} . 2026-11-24/`, argv: push()('2026-11-24/') }, // relative: under root, as always
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/../x/`, deny: 'rsync-path-escapes-root' },
   { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
 
@@ -322,7 +325,7 @@ describe('the plan', () => {
     if (decision.decision !== 'allow') return;
     expect(execPlan(decision).cwd).toBe(ROOT);
     expect(Object.keys(execPlan(decision).env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
-    expect(execPlan(decision).confine).toEqual({ root: ROOT, paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [], pull: null });
+    expect(execPlan(decision).confine).toEqual({ root: ROOT, within: [ROOT], paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [], pull: null });
     expect(execPlan(decision).minFree).toEqual({ path: ROOT, bytes: 2 ** 30 });
   });
   it('keeps no free-space floor for a pull, which writes nothing under root', () => {
@@ -346,5 +349,64 @@ describe('a pull says whether rsync runs with --relative (what rules/rsync/pin.t
 
   it('a push has nothing to pin', () => {
     expect(execPlan(decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V35))).confine?.pull).toBeNull();
+  });
+});
+
+describe('paths: subtrees of root, and rules that take only their own paths (issue 17)', () => {
+  const R = '-logDtprRe.iLsfxCIvu';
+  const policy = policyFrom(`
+version: 1
+identities:
+  snap:
+    rules:
+      - { name: system, rsync: { root: /, access: read, paths: [/etc, /home] } }
+  srv:
+    rules:
+      - { name: snap, rsync: { root: /srv/data, access: read, paths: [/srv/data/etc, /srv/data/home] } }
+  two:
+    rules:
+      - { name: etc, rsync: { root: /srv/etc, access: write, absolute-paths: true } }
+      - { name: home, rsync: { root: /srv/home, access: write, absolute-paths: true } }
+  push:
+    rules:
+      - { name: shares, rsync: { root: /srv/backup, access: write, paths: [/srv/backup/host1] } }
+`);
+  const decideFor = (id: string, command: string) => decide(policy, requestFor(id, command), { rsync: new Map([['/usr/bin/rsync', V35]]) });
+
+  it('rsnapshot’s pull of /etc/ with --relative from root /: allowed, the name kept, only the paths bound in the sandbox', () => {
+    const decision = decideFor('snap', `rsync --server --sender ${R} --numeric-ids . /etc/`);
+    const plan = execPlan(decision);
+    expect(plan.argv.at(-1)).toBe('etc/');
+    expect(plan.sandbox).toMatchObject({ read: ['/etc', '/home'], write: [] });
+    expect(plan.confine).toMatchObject({ within: ['/etc', '/home'] });
+  });
+
+  it('from a root other than /, a --relative pull keeps the absolute path as sent (its names must not lose the prefix)', () => {
+    expect(execPlan(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/`)).argv.at(-1)).toBe('/srv/data/etc/');
+    // Without --relative the names do not carry the prefix: root-relative, pinned as usual.
+    expect(execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/`)).argv.at(-1)).toBe('etc/');
+  });
+
+  it.each([
+    ['a path outside the rule’s paths', 'snap', `rsync --server --sender ${R} . /root/`],
+    ['a path beside them', 'snap', `rsync --server --sender ${R} . /etcetera/`],
+    ['root itself, which holds more than the paths', 'snap', `rsync --server --sender ${R} . /`],
+    ['a relative path outside the paths', 'srv', `rsync --server --sender ${B} . other/`],
+  ])('%s: refused as rsync-path-outside-rule', (_name, id, command) => {
+    expect(decideFor(id, command)).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+  });
+
+  it('two rules with absolute-paths: each takes its own root, the second is reached (it was re-rooted under the first)', () => {
+    expect(decideFor('two', `rsync --server ${B} . /srv/etc/x/`)).toMatchObject({ decision: 'allow', rule: { name: 'etc' } });
+    const home = decideFor('two', `rsync --server ${B} . /srv/home/alice/`);
+    expect(home).toMatchObject({ decision: 'allow', rule: { name: 'home' } });
+    expect(execPlan(home).argv.at(-1)).toBe('alice/');
+    expect(decideFor('two', `rsync --server ${B} . /srv/other/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+  });
+
+  it('a push into a path, with a --link-dest in it: allowed; a --link-dest outside the paths is refused', () => {
+    expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host1/a . /srv/backup/host1/b/`).decision).toBe('allow');
+    expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
+    expect(execPlan(decideFor('push', `rsync --server ${B} . /srv/backup/host1/b/`)).sandbox).toMatchObject({ write: ['/srv/backup/host1'] });
   });
 });
