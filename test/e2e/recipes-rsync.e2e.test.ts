@@ -1,0 +1,138 @@
+/**
+ * docs/recipes.md, the rsync recipes, with the real clients through a real sshd: rsnapshot
+ * pulling a host's directories (`root: /` with `paths:`), and two rsync roots for one key. Each
+ * recipe also runs a thief's attempts with the same key; the control shows what a key whose
+ * forced command is `exec $SSH_ORIGINAL_COMMAND` (the login shell runs the client's words, as for
+ * a key without command=) would have given.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { SSH } from '../../src/lab/throwaway-sshd.js';
+import { startLab, type Lab } from './lab.js';
+
+let lab: Lab;
+let host: string;
+let keys: Record<'snap' | 'two' | 'plain', ClientKey>;
+
+beforeAll(async () => {
+  lab = await startLab();
+  // "The host": its /etc and /home stand in these directories; /root holds what no backup takes.
+  host = join(lab.sshd.dir, 'host');
+  for (const dir of ['etc/cron.d', 'home/alice', 'root/.ssh']) mkdirSync(join(host, dir), { recursive: true, mode: 0o755 });
+  writeFileSync(join(host, 'etc', 'hostname'), 'host1\n');
+  writeFileSync(join(host, 'etc', 'cron.d', 'job'), '* * * * * root true\n');
+  writeFileSync(join(host, 'home', 'alice', 'notes.txt'), 'notes\n');
+  writeFileSync(join(host, 'root', '.ssh', 'id_ed25519'), 'PRIVATE KEY\n');
+  for (const dir of ['srv/etc', 'srv/home']) mkdirSync(join(lab.sshd.dir, dir), { recursive: true, mode: 0o755 });
+  lab.writePolicy(`version: 1
+audit:
+  file: {{AUDIT}}
+identities:
+  snap:
+    rules:
+      - { name: system, rsync: { root: /, access: read, paths: [${host}/etc, ${host}/home] } }
+  two:
+    rules:
+      - { name: etc, rsync: { root: {{DIR}}/srv/etc, access: write, absolute-paths: true } }
+      - { name: home, rsync: { root: {{DIR}}/srv/home, access: write, absolute-paths: true } }
+`);
+  keys = { snap: await lab.sshd.newClientKey('snap'), two: await lab.sshd.newClientKey('two'), plain: await lab.sshd.newClientKey('plain') };
+  lab.sshd.authorize([lab.dispatchLine(keys.snap, 'snap'), lab.dispatchLine(keys.two, 'two'), `restrict,command="exec $SSH_ORIGINAL_COMMAND" ${keys.plain.publicKey}`]);
+});
+afterAll(async () => lab?.stop());
+
+/** ssh's options for the key, as one string for rsync -e and rsnapshot's ssh_args. */
+function sshOptions(key: ClientKey): { args: string[]; target: string } {
+  const args = lab.sshd.sshArgs(key);
+  const target = args.pop()!;
+  return { args, target };
+}
+
+function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
+  const { args: ssh, target } = sshOptions(key);
+  const result = spawnSync('/usr/bin/rsync', ['-e', [SSH, ...ssh].join(' '), ...args.map((a) => a.replace('HOST:', `${target}:`))], { encoding: 'utf8', timeout: 30_000 });
+  return { code: result.status, out: result.stdout + result.stderr };
+}
+
+function tree(path: string): string[] {
+  const out: string[] = [];
+  const walk = (p: string, rel: string) => {
+    for (const name of readdirSync(p, { withFileTypes: true })) {
+      if (name.isDirectory()) walk(join(p, name.name), `${rel}${name.name}/`);
+      else out.push(`${rel}${name.name}`);
+    }
+  };
+  if (existsSync(path)) walk(path, '');
+  return out.sort();
+}
+
+describe('rsnapshot pulls the host’s directories: root: / with paths', () => {
+  it('rsnapshot alpha: /etc/ and /home/ arrive under their full names, and a second run rotates', () => {
+    const snapshots = join(lab.sshd.dir, 'snapshots');
+    const { args, target } = sshOptions(keys.snap);
+    const user = target.split('@')[0];
+    const conf = join(lab.sshd.dir, 'rsnapshot.conf');
+    // rsnapshot's format: tabs between fields.
+    writeFileSync(
+      conf,
+      [
+        'config_version\t1.2',
+        `snapshot_root\t${snapshots}/`,
+        'cmd_rsync\t/usr/bin/rsync',
+        `cmd_ssh\t${SSH}`,
+        `ssh_args\t${args.filter((a) => a !== user).join(' ')}`,
+        'retain\talpha\t3',
+        `lockfile\t${join(lab.sshd.dir, 'rsnapshot.pid')}`,
+        `backup\t${target}:${host}/etc/\thost1/`,
+        `backup\t${target}:${host}/home/\thost1/`,
+        '',
+      ].join('\n'),
+    );
+    for (let run = 0; run < 2; run++) {
+      const result = spawnSync('/usr/bin/rsnapshot', ['-c', conf, 'alpha'], { encoding: 'utf8', timeout: 60_000 });
+      expect(result.status, result.stdout + result.stderr).toBe(0);
+    }
+    const got = tree(join(snapshots, 'alpha.0', 'host1'));
+    expect(got).toEqual([`${host.slice(1)}/etc/cron.d/job`, `${host.slice(1)}/etc/hostname`, `${host.slice(1)}/home/alice/notes.txt`]);
+    expect(existsSync(join(snapshots, 'alpha.1'))).toBe(true);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'system', sandbox: { read: [`${host}/etc`, `${host}/home`] } });
+  });
+
+  it('control: a plain key pulls /root/.ssh too', () => {
+    const local = join(lab.sshd.dir, 'plain-root');
+    expect(rsync(keys.plain, ['-a', '--relative', `HOST:${host}/root/`, `${local}/`]).code).toBe(0);
+    expect(tree(local)).toContain(`${host.slice(1)}/root/.ssh/id_ed25519`);
+  });
+
+  it('the thief with the rsnapshot key: /root/, the host’s root and a push are refused, nothing arrives', () => {
+    const local = join(lab.sshd.dir, 'thief');
+    for (const source of [`${host}/root/`, '/', `${host}/`, '/etc/shadow']) {
+      expect(rsync(keys.snap, ['-a', '--relative', `HOST:${source}`, `${local}/`]).code, source).not.toBe(0);
+      expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+    }
+    writeFileSync(join(lab.sshd.dir, 'evil'), 'evil\n');
+    expect(rsync(keys.snap, [join(lab.sshd.dir, 'evil'), `HOST:${host}/etc/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-direction-refused' });
+    expect(tree(local)).toEqual([]);
+    expect(existsSync(join(host, 'etc', 'evil'))).toBe(false);
+  });
+});
+
+describe('two rsync roots for one key (absolute-paths on both)', () => {
+  it('each path lands in its own rule, under its real name; a third is refused, not re-rooted', () => {
+    const src = join(lab.sshd.dir, 'src');
+    mkdirSync(src, { recursive: true });
+    writeFileSync(join(src, 'f'), 'f\n');
+    expect(rsync(keys.two, ['-a', `${src}/`, `HOST:${lab.sshd.dir}/srv/etc/`]).code).toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ rule: 'etc' });
+    expect(rsync(keys.two, ['-a', `${src}/`, `HOST:${lab.sshd.dir}/srv/home/alice/`]).code).toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ rule: 'home' });
+    expect(readFileSync(join(lab.sshd.dir, 'srv', 'home', 'alice', 'f'), 'utf8')).toBe('f\n');
+    expect(rsync(keys.two, ['-a', `${src}/`, `HOST:${lab.sshd.dir}/srv/other/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+    expect(existsSync(join(lab.sshd.dir, 'srv', 'etc', lab.sshd.dir.slice(1)))).toBe(false);
+  });
+});
