@@ -48,6 +48,7 @@ function fullDecisionRecord(session: string, request: Request, decision: Decisio
     key: request.keys?.[0] ?? null,
     ...(request.keys && request.keys.length > 1 ? { keys: request.keys } : {}),
     ...(request.command === null ? { command: null } : boundedCommand(request.command)),
+    ...(request.protectedArgs !== undefined ? { protected_args: request.protectedArgs } : {}),
     ...decisionFields(decision),
   };
 }

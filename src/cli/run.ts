@@ -18,6 +18,9 @@ import { formatPolicyError } from '../values/policy-error.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
+import { tokenize } from '../request/tokenize.js';
+import { protectedArgsFlag } from '../rules/rsync/protected-args.js';
+import { readProtectedArgs, type ProtectedArgsRead } from '../host/protected-args.js';
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
 export const EXIT_DENIED = 126;
@@ -78,7 +81,15 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
  * The forced-command mode, in its steps: read the request, load the policy, decide (with the
  * facts only this host has), record the decision, carry it out, record the end.
  */
+/** The protected arguments of an rsync -s request, read off stdin; null for any other command. */
+async function protectedArgsFor(command: string): Promise<ProtectedArgsRead | null> {
+  const tokens = tokenize(command);
+  if (!tokens.ok || protectedArgsFlag(tokens.words) === null) return null;
+  return readProtectedArgs();
+}
+
 export async function runForcedCommand(args: string[]): Promise<number> {
+  let unreadProtectedArgs: string | null = null;
   const parsed = parseForcedArgs(args);
   if (typeof parsed === 'string') {
     tellSyslog(`bad command= line in authorized_keys: ${parsed}`);
@@ -86,8 +97,14 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const session = sessionId();
   const request = readRequest(parsed.identity, process.env, new Date());
+  // rsync -s: the rest of its arguments come on the connection, before anything is decided.
+  const protectedArgs = request.command !== null && !parsed.learn ? await protectedArgsFor(request.command) : null;
+  if (protectedArgs !== null) {
+    if (protectedArgs.ok) request.protectedArgs = protectedArgs.args;
+    else unreadProtectedArgs = protectedArgs.detail;
+  }
   const loaded = await loadPolicy(parsed.policyPath, { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
-  const decision = decideForConnection(loaded, request);
+  const decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
   const audit = !(loaded instanceof Error) && loaded.ok ? loaded.policy.audit : { file: DEFAULT_AUDIT_FILE, syslog: null };
   const log = SessionLog.open(audit.file, audit.syslog, `session ${session}, id ${parsed.identity}`);
   if (!log) return denyToClient();

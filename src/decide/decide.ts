@@ -7,6 +7,7 @@
  */
 import type { Identity, Policy, Rule, Where } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
+import { withProtectedArgs } from '../rules/rsync/protected-args.js';
 import { tokenize } from '../request/tokenize.js';
 import { NO_HOST_FACTS, tryRule, type HostFacts } from '../rules/kinds.js';
 import type { Plan } from '../rules/plan.js';
@@ -55,8 +56,15 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
     }
     return deny('no-command', request.command === null ? 'no command was sent' : 'the command was empty', null, trace);
   }
-  const tokens = tokenize(request.command);
-  if (!tokens.ok) return deny(tokens.reason, tokens.detail);
+  const tokenized = tokenize(request.command);
+  if (!tokenized.ok) return deny(tokenized.reason, tokenized.detail);
+  // rsync -s: the rest of the command came on the connection; it is vetted as words like any other.
+  let tokens: { words: string[]; globs: ReadonlyMap<number, string> } = tokenized;
+  if (request.protectedArgs !== undefined) {
+    const merged = withProtectedArgs(tokenized.words, tokenized.globs, request.protectedArgs);
+    if (!merged.ok) return deny(merged.reason, merged.detail, tokenized.words);
+    tokens = merged;
+  }
 
   const trace: RuleTrace[] = [];
   // When no rule matches, the record names the first specific refusal (say, which rsync option

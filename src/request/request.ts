@@ -24,6 +24,8 @@ export interface Request {
   /** SSH_CONNECTION as sshd set it, passed on to exec'd programs; null when absent or malformed. */
   sshConnection: string | null;
   now: Date;
+  /** rsync -s: the arguments the client sent ahead of the protocol (rules/rsync/protected-args.ts); absent otherwise. */
+  protectedArgs?: string[];
 }
 
 /** `client_ip client_port server_ip server_port`, as sshd's session.c sets it. */

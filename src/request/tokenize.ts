@@ -58,6 +58,20 @@ const UNQUOTED_REFUSED: Record<string, DenyReason> = {
   '{': 'tokenize-expansion', '}': 'tokenize-expansion', '!': 'tokenize-expansion',
 };
 
+/**
+ * What the tokenizer refuses in any character of a command, for words that arrive without a
+ * command string (rsync's protected arguments): control characters, invisible and look-alike
+ * characters, over-long words. Null when the word is acceptable.
+ */
+export function wordProblem(word: string): { reason: DenyReason; detail: string } | null {
+  if (Buffer.byteLength(word, 'utf8') > MAX_WORD_BYTES) return { reason: 'tokenize-word-too-long', detail: `a word of ${Buffer.byteLength(word, 'utf8')} bytes` };
+  const control = CONTROL.exec(word);
+  if (control) return { reason: 'tokenize-control-character', detail: `U+${hex4(control[0])} at offset ${control.index}` };
+  const invisible = INVISIBLE.exec(word);
+  if (invisible) return { reason: 'tokenize-invisible-character', detail: `U+${hex4(invisible[0])} at offset ${invisible.index}` };
+  return null;
+}
+
 function refuse(reason: DenyReason, detail: string): Tokenized {
   return { ok: false, reason, detail };
 }

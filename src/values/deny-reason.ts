@@ -41,6 +41,7 @@ export const DENY_REASONS = {
   'rsync-option-refused': 'an rsync option that is refused, always or by the rule (delete, overwrite, links, acls, xattrs)',
   'rsync-direction-refused': 'a push to a read rule, or a pull from a write rule',
   'rsync-path-escapes-root': "a path that leads out of the rule's root",
+  'rsync-protected-args': 'an rsync -s (--protect-args) request whose arguments, sent on the connection, did not arrive whole (cut, over 64 KiB, over 30 s) or are not rsync arguments',
   'rsync-path-outside-rule': "an absolute path outside the root of every rsync rule that takes absolute paths (absolute-paths, paths:), or outside a rule's paths; never re-rooted",
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',

@@ -136,3 +136,44 @@ describe('two rsync roots for one key (absolute-paths on both)', () => {
     expect(existsSync(join(lab.sshd.dir, 'srv', 'etc', lab.sshd.dir.slice(1)))).toBe(false);
   });
 });
+
+describe('rsync -s (--protect-args, BackupPC’s default): the arguments sent on the connection are vetted like a command line', () => {
+  it('a pull and a push of names with spaces work; the record shows the arguments read', () => {
+    const share = join(host, 'home', 'alice', 'My Documents');
+    mkdirSync(share, { recursive: true });
+    writeFileSync(join(share, 'a file.txt'), 'spaces\n');
+    const local = join(lab.sshd.dir, 'bpc');
+    const pull = rsync(keys.snap, ['-a', '-s', `HOST:${share}/`, `${local}/`]);
+    expect(pull.code, pull.out).toBe(0);
+    expect(readFileSync(join(local, 'a file.txt'), 'utf8')).toBe('spaces\n');
+    const decision = lab.lastDecision();
+    expect(decision).toMatchObject({ decision: 'allow', rule: 'system' });
+    expect(decision.protected_args).toEqual(expect.arrayContaining(['rsync', '.', `${share}/`]));
+    expect((decision.argv as string[]).some((word) => word === '-s' || /^-s/.test(word))).toBe(false);
+    const push = rsync(keys.two, ['-a', '-s', `${local}/`, `HOST:${lab.sshd.dir}/srv/home/with space/`]);
+    expect(push.code, push.out).toBe(0);
+    expect(readFileSync(join(lab.sshd.dir, 'srv', 'home', 'with space', 'a file.txt'), 'utf8')).toBe('spaces\n');
+  });
+
+  it('control: the login shell runs rsync -s with whatever the connection says, --delete included', () => {
+    const victim = join(lab.sshd.dir, 'victim');
+    mkdirSync(join(victim, 'keep'), { recursive: true });
+    writeFileSync(join(victim, 'keep', 'stored'), 'stored\n');
+    const empty = join(lab.sshd.dir, 'empty');
+    mkdirSync(empty, { recursive: true });
+    expect(rsync(keys.plain, ['-r', '-s', '--delete', `${empty}/`, `HOST:${victim}/`]).code).toBe(0);
+    expect(tree(victim)).toEqual([]);
+  });
+
+  it('the thief: --delete and a path out of root inside the protected arguments are refused before rsync starts; nothing changes', () => {
+    const target = join(lab.sshd.dir, 'srv', 'home', 'alice');
+    const before = tree(target);
+    const empty = join(lab.sshd.dir, 'empty2');
+    mkdirSync(empty, { recursive: true });
+    expect(rsync(keys.two, ['-r', '-s', '--delete', `${empty}/`, `HOST:${target}/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+    expect(rsync(keys.two, ['-r', '-s', `${empty}/`, `HOST:${lab.sshd.dir}/srv/home/../etc/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
+    expect(tree(target)).toEqual(before);
+  });
+});
