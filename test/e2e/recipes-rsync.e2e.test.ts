@@ -177,3 +177,39 @@ describe('rsync -s (--protect-args, BackupPC’s default): the arguments sent on
     expect(tree(target)).toEqual(before);
   });
 });
+
+describe('BackupPC 4: rsync_bpc pulls a share, with --protect-args as BackupPC runs it', () => {
+  it('the share with spaces in its names arrives in the pool; the arguments it sent on the connection are in the record', () => {
+    const share = join(host, 'home', 'alice');
+    mkdirSync(join(share, 'My Documents'), { recursive: true });
+    writeFileSync(join(share, 'My Documents', 'report 2026.txt'), 'report\n');
+    const top = join(lab.sshd.dir, 'backuppc');
+    for (const dir of ['cpool', 'pool', 'pc/host1/0/refCnt']) mkdirSync(join(top, dir), { recursive: true });
+    const { args, target } = sshOptions(keys.snap);
+    // The arguments BackupPC 4's default $Conf{RsyncArgs} and $Conf{RsyncSshArgs} give rsync_bpc.
+    const result = spawnSync(
+      '/usr/libexec/backuppc-rsync/rsync_bpc',
+      [
+        `--bpc-top-dir=${top}`, '--bpc-host-name=host1', `--bpc-share-name=${share}`, '--bpc-bkup-num=0', '--bpc-bkup-comp=3', '--bpc-bkup-prevnum=-1',
+        '--bpc-bkup-prevcomp=-1', '--bpc-bkup-inode0=2', '--bpc-attrib-new', '--bpc-log-level=1',
+        '-e', [SSH, ...args].join(' '), '--rsync-path=/usr/bin/rsync',
+        '--super', '--recursive', '--protect-args', '--numeric-ids', '--perms', '--owner', '--group', '-D', '--times', '--links', '--hard-links',
+        '--delete', '--delete-excluded', '--partial', '--log-format=log: %o %i %B %8U,%8G %9l %f%L', '--stats',
+        `${target}:${share}/`, '/',
+      ],
+      { encoding: 'utf8', timeout: 60_000 },
+    );
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout + result.stderr).toMatch(/DoneGen: 0 errors, .* [2-9]\d* filesTotal/);
+    const decision = lab.lastDecision();
+    expect(decision).toMatchObject({ decision: 'allow', rule: 'system' });
+    expect(decision.protected_args).toEqual(expect.arrayContaining([`${share}/`]));
+  });
+
+  it('the thief with the BackupPC key, as rsync_bpc would send it: /root/.ssh is refused', () => {
+    const local = join(lab.sshd.dir, 'bpc-thief');
+    expect(rsync(keys.snap, ['-a', '-s', `HOST:${host}/root/.ssh/`, `${local}/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+    expect(tree(local)).toEqual([]);
+  });
+});
