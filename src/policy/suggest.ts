@@ -18,6 +18,7 @@ import { posix } from 'node:path';
 import { isSubsystem, parseScpWords } from '../rules/sftp/match.js';
 import { printable } from '../values/printable.js';
 import { programKind } from '../rules/exec/programs.js';
+import { usesRelativePaths } from '../rules/rsync/match.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { tokenize } from '../request/tokenize.js';
 
@@ -42,6 +43,8 @@ interface RsyncFindings {
   /** Learned directories that look like one of a rotating set, whose parent became the root. */
   rotating: string[];
   examples: string[];
+  /** Absolute paths of --relative pulls (rsnapshot, BackupPC): served from root / with paths:, names kept. */
+  relative: string[];
 }
 
 function commonDirectory(paths: readonly string[]): string {
@@ -135,8 +138,8 @@ const ROTATING = /^(?:\d{4}-?\d{2}-?\d{2}.*|(?:hourly|daily|weekly|monthly|yearl
 
 export function suggestPolicy(identity: string, learned: readonly LearnedCommand[], helpers: SuggestHelpers): string {
   const seen = new Set<string>();
-  const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
-  const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [] };
+  const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [], relative: [] };
+  const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [], relative: [] };
   const execs: { words: string[]; command: string }[] = [];
   const files = { dirs: [] as string[], examples: [] as string[], up: false, down: false, subsystem: false };
   const notes: string[] = [];
@@ -157,8 +160,10 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
       if (unwrapped) prefixes.add(unwrapped.prefix.join(' '));
       const findings = rsync.args.sender ? pull : push;
       findings.examples.push(command);
+      const relative = rsync.args.sender && usesRelativePaths(rsync.args.options);
       for (const operand of rsync.args.operands) {
         const absolute = operand.startsWith('/');
+        if (relative && absolute) findings.relative.push(posix.normalize(operand).replace(/\/+$/, '') || '/');
         findings.absolute ||= absolute;
         const path = posix.normalize(absolute ? operand : posix.join(helpers.home(user), operand)).replace(/\/+$/, '') || '/';
         // `dest/` is the directory itself (a push into it, a pull of its contents); `name` may be a
@@ -212,6 +217,15 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     const distinct = [...new Set(findings.dirs)];
     lines.push(`      # learned: ${listed(findings.examples)}`);
     if (widened !== null) lines.push(`      # CHECK: ${widened}`);
+    // Every learned path a --relative pull of an absolute path (rsnapshot, BackupPC): the names
+    // must stay as sent, so root / with paths:, each learned path once (none inside another).
+    if (findings.relative.length > 0 && findings.relative.length === findings.dirs.length) {
+      const all = [...new Set(findings.relative)].sort();
+      const paths = all.filter((path) => !all.some((other) => other !== path && (other === '/' || path.startsWith(`${other}/`))));
+      lines.push(`      # CHECK: --relative pulls (rsnapshot, BackupPC) of ${paths.length} path(s): served from root / with paths:, so their names stay as sent and only they can be read; list only what the backup needs.`);
+      lines.push(`      - name: ${name}`, '        rsync:', '          root: "/"', `          access: ${access}`, `          paths: [${paths.map(yamlString).join(', ')}]`);
+      return;
+    }
     if (findings.rotating.length > 0) lines.push(`      # CHECK: root is the parent of ${comment(findings.rotating.slice(0, 2).join(', '))}, which look${findings.rotating.length > 1 ? '' : 's'} like one of a rotating set (the next run names the next one); if it is not, make root that directory.`);
     if (distinct.length > 1 && root !== '/') lines.push(`      # CHECK: root is the directory the ${distinct.length} learned paths share, wider than each (${comment(distinct.slice(0, 3).join(', '))}): narrow it, or write one rule per path.`);
     if (findings.acls || findings.xattrs) lines.push(`      # CHECK: the learned lines restore ${[findings.acls ? 'ACLs' : '', findings.xattrs ? 'extended attributes' : ''].filter(Boolean).join(' and ')}; a root receiver then restores file capabilities too: set false if the backup does not need them.`);
@@ -242,6 +256,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
         xattrs: push.xattrs || pull.xattrs,
         examples: [...push.examples, ...pull.examples],
         rotating: [...push.rotating, ...pull.rotating],
+        relative: [],
       },
       `access widened to read-write by ${fewer.length} ${direction}(s): ${listed(fewer)}; if those were not this job's, set access: ${direction === 'pull' ? 'write' : 'read'}`,
     );

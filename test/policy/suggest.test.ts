@@ -195,3 +195,16 @@ describe('suggest never proposes more than was learned without saying so (found 
     expect(yaml).toContain('# CHECK: the learned lines restore ACLs and extended attributes');
   });
 });
+
+describe('suggest: the right kind for what backup tools send (issue 17)', () => {
+  const helpers = { home: (user: string) => `/home/${user}`, which: () => null };
+  it('rsnapshot’s --relative pulls become root / with paths:, and the learned pulls are allowed with their names', () => {
+    const learned = ['/etc/', '/home/', '/etc/ssh/'].map((path) => ({ command: `rsync --server --sender -logDtprRe.iLsfxCIvu --numeric-ids . ${path}`, user: 'root' }));
+    const yaml = suggestPolicy('host1', learned, helpers);
+    expect(yaml).toMatch(/root: "\/"\n {10}access: read\n {10}paths: \["\/etc", "\/home"\]/);
+    expect(yaml).toMatch(/# CHECK: --relative pulls/);
+    const policy = policyFrom(yaml);
+    for (const { command } of learned) expect(decide(policy, requestFor('host1', command, { client: null, keys: null })).decision).toBe('allow');
+    expect(decide(policy, requestFor('host1', 'rsync --server --sender -logDtprRe.iLsfxCIvu . /root/', { client: null, keys: null }))).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
+  });
+});

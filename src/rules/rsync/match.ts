@@ -54,7 +54,7 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
  * Whether rsync runs with --relative: -R in a bundle or --relative, undone by a later
  * --no-relative, and implied by --files-from (rsync's own default when neither is given).
  */
-function usesRelativePaths(options: readonly ServerOption[]): boolean {
+export function usesRelativePaths(options: readonly ServerOption[]): boolean {
   let relative: boolean | null = null;
   for (const option of options) {
     if ((option.name === '-' && option.value!.includes('R')) || option.name === 'relative') relative = true;
