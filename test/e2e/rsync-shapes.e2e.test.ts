@@ -236,10 +236,10 @@ describe('refused, and nothing moves', () => {
     expect(existsSync(join(root, target, 'a.txt'))).toBe(true);
   });
 
-  it('-s / --secluded-args', () => {
+  it('-s / --secluded-args with --delete inside the arguments it sends on the connection (issue 17: read and vetted, no longer refused as a whole)', () => {
     process.chdir(dir);
-    expect(rsync('push', ['-as', 'src/', 'HOST:dst/']).code).not.toBe(0);
-    expect(lastDecision()).toMatchObject({ reason: 'rsync-option-refused' });
+    expect(rsync('push', ['-as', '--delete', 'src/', 'HOST:dst/']).code).not.toBe(0);
+    expect(lastDecision()).toMatchObject({ reason: 'rsync-option-refused', protected_args: expect.arrayContaining(['--delete']) });
   });
 
   it('a symlink inside root that leads out (planted by someone else) is refused before rsync runs', () => {
