@@ -82,11 +82,11 @@ async function main(argv: string[]): Promise<number> {
   try {
     switch (first) {
       case 'explain':
-        return (await import('./cli/explain.js')).runExplain(rest);
+        return await (await import('./cli/explain.js')).runExplain(rest);
       case 'check':
-        return (await import('./cli/check.js')).runCheck(rest);
+        return await (await import('./cli/check.js')).runCheck(rest);
       case 'authorized-key':
-        return (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
+        return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
       case 'suggest':
         return await (await import('./cli/suggest.js')).runSuggest(rest);
       case 'logs':

@@ -16,7 +16,7 @@ import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { parseFlags, UsageError } from './args.js';
 
-export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--json] [--trace] -- 'COMMAND'
+export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--protected-arg ARG]... [--json] [--trace] -- 'COMMAND'
 
 Shows the decision a connection of identity ID would get for COMMAND, without running it.
 COMMAND is what the client sends (SSH_ORIGINAL_COMMAND); several words are joined with spaces,
@@ -25,6 +25,9 @@ as ssh joins them. An empty COMMAND ('') stands for a session that sent no comma
   --policy PATH   policy file or directory (default ${DEFAULT_POLICY_PATH})
   --from IP       the client address, for identities with a from list
   --key FP        a key fingerprint that authenticated (repeatable), for identities with keys
+  --protected-arg ARG
+                  for an rsync -s command (BackupPC): an argument the client sends on the
+                  connection, in order (repeatable), e.g. --protected-arg . --protected-arg /etc/
   --json          print {"decision","rule","argv","cwd","reason","detail"} as one JSON object
   --trace         also list every rule tried and why it did or did not match
 
@@ -38,6 +41,7 @@ export async function runExplain(args: string[]): Promise<number> {
       policy: { type: 'string' },
       from: { type: 'string' },
       key: { type: 'string', multiple: true },
+      'protected-arg': { type: 'string', multiple: true },
       json: { type: 'boolean' },
       trace: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -69,6 +73,8 @@ export async function runExplain(args: string[]): Promise<number> {
     home: account.homedir,
     sshConnection: values.from === undefined ? null : `${values.from} 0 127.0.0.1 22`,
     now: new Date(),
+    // As rsync sends them: its own name first.
+    ...(values['protected-arg'] ? { protectedArgs: ['rsync', ...values['protected-arg']] } : {}),
   };
   const decision = decideOnHost(loaded.policy, request);
   process.stdout.write(values.json ? explainJson(decision, values.trace ?? false) : explainText(decision, values.trace ?? false));

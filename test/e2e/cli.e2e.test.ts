@@ -31,6 +31,26 @@ identities:
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('explain', () => {
+  it.each([['explain'], ['check'], ['authorized-key'], ['logs']])('%s with an unknown flag: a usage error (exit 2, one line and a hint), not an internal error (found: explain, check and authorized-key returned their promise unawaited)', (command) => {
+    const r = runBundle([command, '--bogus']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ssh-dispatch: Unknown option '--bogus'.*\nTry: ssh-dispatch --help\n$/s);
+    expect(r.stderr).not.toContain('internal error');
+  });
+
+  it('an rsync -s command, with what it would send on the connection given by --protected-arg (BackupPC)', () => {
+    const own = join(dir, 'protected.yaml');
+    mkdirSync(join(dir, 'share'), { recursive: true, mode: 0o755 });
+    writeFileSync(own, `version: 1\nidentities:\n  bpc: { rules: [ { name: share, rsync: { root: ${join(dir, 'share')}, access: read } } ] }\n`, { mode: 0o600 });
+    const explain = (...args: string[]) => JSON.parse(runBundle(['explain', '--json', '--id', 'bpc', '--policy', own, ...args, '--', 'rsync --server --sender -slogDtpre.iLsfxCIvu']).stdout) as Record<string, unknown>;
+    const allowed = explain('--protected-arg=--numeric-ids', '--protected-arg', '.', '--protected-arg', '/');
+    expect(allowed).toMatchObject({ decision: 'allow', rule: 'share' });
+    expect(allowed.argv).toEqual(expect.arrayContaining(['-logDtpre.iLsfxCIvu', '--numeric-ids', '.']));
+    expect(explain('--protected-arg=--delete', '--protected-arg', '.', '--protected-arg', '/')).toMatchObject({ decision: 'deny' });
+    // Without them, -s is refused: the real arguments would come after the check.
+    expect(explain()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+  });
+
   it('allow: exit 0, the rule, its file:line and the argv', () => {
     const r = runBundle(['explain', '--id', 'host1-backup', '--policy', policy, '--from', '192.0.2.10', '--', 'du -sh /srv/backup/host1/etc']);
     expect(r.code).toBe(0);
