@@ -2,6 +2,7 @@
  * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
  * taken from the policy or checked against it, never a string for a shell.
  */
+import type { Priority } from './priority.js';
 import type { SandboxPlan } from './sandbox.js';
 
 export interface ExecPlan {
@@ -38,6 +39,8 @@ export interface ExecPlan {
   minFree?: { path: string; bytes: number } | null;
   /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */
   sandbox?: SandboxPlan | null;
+  /** Started through nice/ionice (rules/priority.ts); null or absent: as the dispatcher runs. */
+  priority?: Priority | null;
 }
 
 export interface ReceivePlan {
