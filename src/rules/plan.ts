@@ -11,6 +11,8 @@ export interface ExecPlan {
   /** argv[0] is the program path; the rest are the client's words that matched the rule. */
   argv: string[];
   env: Record<string, string>;
+  /** exec rules' pass-env: the session variables passed on (also in env), for the record. */
+  passedEnv?: Record<string, string>;
   cwd: string | null;
   /** The dispatcher is already in `cwd` (held by inode, host/confine-check.ts): do not enter it again by name. */
   cwdEntered?: true;
@@ -113,7 +115,7 @@ export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /**
  * The whole environment of a child: a fixed minimum, then the rule's own additions. Nothing is
  * inherited, so SSH_AUTH_SOCK (a forwarded agent), SSH_ORIGINAL_COMMAND, LD_*, NODE_OPTIONS and
- * whatever the client sent through AcceptEnv never reach it.
+ * whatever the client sent through AcceptEnv never reach it (but an exec rule's pass-env: GIT_PROTOCOL, its value checked).
  */
 export function minimalChildEnv(input: { user: string; home: string; sshConnection: string | null; ruleEnv: Record<string, string> }): Record<string, string> {
   const env: Record<string, string> = {
