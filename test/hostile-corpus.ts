@@ -120,7 +120,8 @@ export const rows: Row[] = [
   ['/bin/sh', 'no-rule-matched'],
   ['bash -i', 'no-rule-matched'],
   ['env du -sh /srv/backup/x', 'no-rule-matched'],
-  ['sudo du -sh /srv/backup/x', 'no-rule-matched'],
+  ['sudo du -sh /srv/backup/x', 'spelling-refused'], // sudo is taken only in front of rsync
+  ['doas rsync --server -logDtpre.iLsfxCIvu . x/', 'spelling-refused'],
   ['LD_PRELOAD=/tmp/x.so du -sh /srv/backup/x', 'no-rule-matched'],
   ['./du -sh /srv/backup/x', 'no-rule-matched'],
   ['/tmp/du -sh /srv/backup/x', 'no-rule-matched'],

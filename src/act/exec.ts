@@ -12,6 +12,7 @@
 import { realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExecPlan } from '../rules/plan.js';
+import { priorityPrefix } from '../rules/priority.js';
 import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
@@ -45,7 +46,9 @@ export interface Launch {
  * `statusFd` is null for execve, which has nobody left to read it.
  */
 export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, runtime: readonly string[] = []): Launch {
-  if (!plan.sandbox) return { program: plan.program, argv: plan.argv, cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false };
+  // nice/ionice exec the program in place (rules/priority.ts): the same process, started nicer.
+  const prefix = priorityPrefix(plan.priority);
+  if (!plan.sandbox) return { program: prefix[0] ?? plan.program, argv: [...prefix, ...plan.argv], cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false };
   const args = bwrapArgs(
     {
       sandbox: plan.sandbox,
@@ -55,7 +58,7 @@ export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, ru
       cwd: plan.cwd,
       statusFd,
       // The program by its real path: a link to it may lie outside what the namespace shows.
-      argv: [realpathSync(plan.program), ...plan.argv.slice(1)],
+      argv: [...prefix, realpathSync(plan.program), ...plan.argv.slice(1)],
     },
     hostLayout(),
   );

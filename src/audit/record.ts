@@ -34,7 +34,7 @@ export function decisionRecord(session: string, request: Request, decision: Deci
 export function decisionFields(decision: Decision): Record<string, unknown> & { decision: 'allow' | 'deny' } {
   if (decision.decision === 'deny') return { decision: 'deny', reason: decision.reason, detail: decision.detail.slice(0, 1024) };
   const { rule, plan } = decision;
-  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...kindOf(rule.kind).fields(plan) };
+  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...kindOf(rule.kind).fields(plan) };
 }
 
 function fullDecisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
@@ -61,6 +61,7 @@ export function learnRecord(session: string, request: Request, would: Decision |
   const record = fullDecisionRecord(session, request, would ?? { decision: 'deny', reason: 'policy-unloadable', detail: '', words: null, trace: [] });
   delete record.rule;
   delete record.rule_at;
+  delete record.spelling;
   delete record.argv;
   delete record.receive;
   delete record.relay;

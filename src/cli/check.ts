@@ -233,8 +233,8 @@ function sshdFindings(configFile: string | undefined, policy: Policy): TextFindi
   }
   if (usesKeys && first('exposeauthinfo') !== 'yes') warn('sshd: warning: ExposeAuthInfo is not yes: identities with a keys list will deny every request (no key is exposed)');
   if (first('permitrootlogin') === 'yes') warn('sshd: warning: PermitRootLogin yes: root keys need not have a forced command; forced-commands-only keeps root keys to ssh-dispatch');
-  const accepted = (settings.get('acceptenv') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v && !/^(LANG|LC_\*|LC_[A-Z_]+|LANGUAGE)$/.test(v));
-  if (accepted.length > 0) warn(`sshd: warning: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_*`);
+  const accepted = (settings.get('acceptenv') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v && !/^(LANG|LC_\*|LC_[A-Z_]+|LANGUAGE|GIT_PROTOCOL)$/.test(v));
+  if (accepted.length > 0) warn(`sshd: warning: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_* (and GIT_PROTOCOL for exec rules with pass-env)`);
   return findings;
 }
 

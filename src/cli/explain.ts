@@ -93,6 +93,7 @@ function explainText(decision: Decision, withTrace: boolean): string {
   if (decision.decision === 'allow') {
     const { rule, plan } = decision;
     lines.push(`allow  by rule "${rule.name}" (${rule.where.file}:${rule.where.line})`);
+    if (decision.spelling !== undefined) lines.push(`  spelling ${decision.spelling} (read as the plain form; the client's wrapper and program are not run)`);
     lines.push(...kindOf(rule.kind).lines(plan));
   } else {
     lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);

@@ -12,6 +12,7 @@ import { tokenize } from '../request/tokenize.js';
 import { NO_HOST_FACTS, tryRule, type HostFacts } from '../rules/kinds.js';
 import type { Plan } from '../rules/plan.js';
 import { matchEmptyReceive } from '../rules/receive/match.js';
+import { readSpelling } from '../rules/spelling.js';
 import { addressAllowed } from '../values/address.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { localDate } from '../values/units.js';
@@ -31,7 +32,8 @@ export interface RuleRef {
 }
 
 export type Decision =
-  | { decision: 'allow'; rule: RuleRef; plan: Plan; words: string[]; trace: RuleTrace[] }
+  /** `spelling`: the client's spelling of the program when the rule was given the plain form (`sudo -n rsync`, `nc -q0`: rules/spelling.ts). */
+  | { decision: 'allow'; rule: RuleRef; plan: Plan; words: string[]; trace: RuleTrace[]; spelling?: string }
   | { decision: 'deny'; reason: DenyReason; detail: string; words: string[] | null; trace: RuleTrace[] };
 
 function deny(reason: DenyReason, detail: string, words: string[] | null = null, trace: RuleTrace[] = []): Decision {
@@ -72,11 +74,16 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
   // says least: it yields to any other refusal (a pull rule's refused option, say).
   let refusal: { reason: DenyReason; detail: string } | null = null;
   let weakRefusal: { reason: DenyReason; detail: string } | null = null;
+  // rsync behind sudo/nice/ionice, nc as /bin/nc or with -q0: the rules of the kind that serves
+  // the program are given the plain words; every other rule sees the client's (an exec rule may
+  // serve `sudo /usr/local/bin/x` itself, running its own program).
+  const spelled = readSpelling(tokens.words, tokens.globs);
   for (const rule of identity.rules) {
-    const outcome = tryRule(rule, tokens.words, tokens.globs, request, facts);
+    const input = spelled.kind === 'spelled' && spelled.serves === rule.kind ? spelled : null;
+    const outcome = tryRule(rule, input?.words ?? tokens.words, input?.globs ?? tokens.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
-      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: tokens.words, trace };
+      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: tokens.words, trace, ...(input ? { spelling: input.spelling } : {}) };
     }
     // "Not this rule's direction" and "not this rule's paths" say least: another rule may serve it.
     if (outcome.reason === 'rsync-direction-refused' || outcome.reason === 'rsync-path-outside-rule') weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };
@@ -84,6 +91,7 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
   }
   refusal ??= weakRefusal;
   if (refusal) return deny(refusal.reason, refusal.detail, tokens.words, trace);
+  if (spelled.kind === 'refused') return deny('spelling-refused', spelled.why, tokens.words, trace);
   if (tokens.globs.size > 0) {
     const [index] = tokens.globs.keys();
     return deny('tokenize-glob', `word ${index! + 1} holds an unquoted glob character (only rsync pull paths may)`, tokens.words, trace);

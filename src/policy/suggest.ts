@@ -20,6 +20,7 @@ import { printable } from '../values/printable.js';
 import { programKind } from '../rules/exec/programs.js';
 import { usesRelativePaths } from '../rules/rsync/match.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
+import { readSpelling } from '../rules/spelling.js';
 import { tokenize } from '../request/tokenize.js';
 
 export interface LearnedCommand {
@@ -95,44 +96,6 @@ function refusedProgram(program: string): string | null {
   }
 }
 
-/**
- * The words of an rsync command behind the wrappers clients put in front of it (BackupPC sends
- * `sudo /usr/bin/rsync ...`, others `nice -n 19 rsync`), and the wrappers; null when the words do
- * not have that shape. Only the options these wrappers take in those idioms are known: anything
- * else is not stripped, so the command stays unsuggested rather than guessed at.
- */
-function unwrapRsync(words: readonly string[]): { words: string[]; prefix: string[] } | null {
-  let i = 0;
-  for (;;) {
-    const name = words[i]?.split('/').pop();
-    const start = i;
-    if (name === 'sudo') {
-      i++;
-      while (words[i] !== undefined && words[i]!.startsWith('-')) {
-        const option = words[i]!;
-        if (option === '--') {
-          i++;
-          break;
-        }
-        if (/^-[nHE]+$/.test(option)) i++;
-        else if (option === '-u' && words[i + 1] !== undefined) i += 2;
-        else if (/^-u[A-Za-z0-9_.-]+$/.test(option)) i++;
-        else return null;
-      }
-    } else if (name === 'nice') {
-      i++;
-      if (words[i] === '-n' && /^-?[0-9]+$/.test(words[i + 1] ?? '')) i += 2;
-      else if (/^-(?:n)?-?[0-9]+$/.test(words[i] ?? '')) i++;
-    } else if (name === 'ionice') {
-      i++;
-      while (/^-[cn]$/.test(words[i] ?? '') && /^[0-9]+$/.test(words[i + 1] ?? '')) i += 2;
-    }
-    if (i === start) break;
-  }
-  if (i === 0 || words[i] === undefined || !/^(?:\/[A-Za-z0-9._+/-]*\/)?rsync$/.test(words[i]!)) return null;
-  return { words: words.slice(i), prefix: words.slice(0, i) };
-}
-
 /** A dated or numbered directory (2026-11-24, 20261124, daily.0, weekly.3, 17): one of a rotating set. */
 const ROTATING = /^(?:\d{4}-?\d{2}-?\d{2}.*|(?:hourly|daily|weekly|monthly|yearly)(?:\.\d+)?|\d+)$/;
 
@@ -153,11 +116,19 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
       notes.push(`not suggested (a connection would refuse it: ${tokens.reason}): ${command}`);
       continue;
     }
-    const unwrapped = unwrapRsync(tokens.words);
+    // rsync behind sudo/nice/ionice is read as a connection reads it (rules/spelling.ts): the
+    // shapes it takes become rsync rules, with a note; any other wrapper would be refused.
+    const spelled = readSpelling(tokens.words, tokens.globs);
+    if (spelled.kind === 'refused') {
+      notes.push(`not suggested (a connection would refuse it: spelling-refused, ${spelled.why}): ${command}`);
+      continue;
+    }
+    const unwrapped = spelled.kind === 'spelled' && spelled.serves === 'rsync' ? spelled : null;
     const words = unwrapped?.words ?? tokens.words;
     const rsync = parseServerArgs(words);
     if (rsync.ok) {
-      if (unwrapped) prefixes.add(unwrapped.prefix.join(' '));
+      // A path to rsync alone is no wrapper: nothing to note.
+      if (unwrapped && unwrapped.spelling.includes(' ')) prefixes.add(unwrapped.spelling);
       const findings = rsync.args.sender ? pull : push;
       findings.examples.push(command);
       const relative = rsync.args.sender && usesRelativePaths(rsync.args.options);
@@ -237,7 +208,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     if (findings.absolute && root !== '/') lines.push('          absolute-paths: true   # the client names absolute paths under root');
   };
   for (const prefix of prefixes) {
-    lines.push(`      # CHECK: the client ran rsync as "${comment(prefix)} rsync": an rsync rule serves plain "rsync --server ...", run by ssh-dispatch as the account the key logs into; set the client's rsync path to rsync (BackupPC: RsyncClientPath) and log in as an account that may do the job.`);
+    lines.push(`      # CHECK: the client ran rsync as "${comment(prefix)}": the rule serves it as plain "rsync --server ..." (recorded as spelling), and the wrapper is not run: rsync runs as the account the key logs into, never through sudo; log in as an account that may do the job, and set nice:/ionice: on the rule if the client's were wanted.`);
   }
   const pushRoot = push.dirs.length > 0 ? commonDirectory(push.dirs) : null;
   const pullRoot = pull.dirs.length > 0 ? commonDirectory(pull.dirs) : null;

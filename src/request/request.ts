@@ -23,6 +23,11 @@ export interface Request {
   home: string;
   /** SSH_CONNECTION as sshd set it, passed on to exec'd programs; null when absent or malformed. */
   sshConnection: string | null;
+  /**
+   * The session variables an exec rule may pass on (values/passable-env.ts: GIT_PROTOCOL), as sshd
+   * set them, unchecked: the rule checks the value. Absent or empty: none was set.
+   */
+  env?: Readonly<Record<string, string>>;
   now: Date;
   /** rsync -s: the arguments the client sent ahead of the protocol (rules/rsync/protected-args.ts); absent otherwise. */
   protectedArgs?: string[];

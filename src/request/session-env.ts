@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { fingerprintsFromUserAuth, parseSshConnection, type Request } from './request.js';
+import { PASSABLE_ENV_NAMES } from '../values/passable-env.js';
 
 /**
  * Variables read before our first line, or by the libraries our process runs, that can load
@@ -52,6 +53,7 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
     user: account.username,
     home: account.homedir,
     sshConnection: client ? sshConnection : null,
+    env: passableVariables(env),
     now,
   };
 }
@@ -65,4 +67,14 @@ function readExposedKeys(path: string | undefined): string[] | null {
   } catch {
     return null;
   }
+}
+
+/** The variables a rule may pass on, as set (bounded: a value is checked later, and a long one fails that check anyway). */
+function passableVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const name of PASSABLE_ENV_NAMES) {
+    const value = env[name];
+    if (value !== undefined) found[name] = value.slice(0, 1024);
+  }
+  return found;
 }

@@ -9,6 +9,7 @@ import type { Request } from '../request/request.js';
 import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
 import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
+import type { Priority } from './priority.js';
 import { execPlanFields, execPlanLines } from './exec/explain.js';
 import { execCovers, execWritesTo, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
@@ -70,6 +71,12 @@ const noGlobs = (globs: ReadonlyMap<number, string>): RuleOutcome | null => (glo
 
 const nothing = (): Finding[] => [];
 
+/** The rule's nice/ionice on its plan (kept out of the rsync matcher, which builds the argv alone). */
+function withPriority(outcome: RuleOutcome, priority: Priority): RuleOutcome {
+  if (!outcome.ok || outcome.plan.kind !== 'exec' || (priority.nice === null && priority.ionice === null)) return outcome;
+  return { ok: true, plan: { ...outcome.plan, priority } };
+}
+
 interface PlanOf {
   exec: ExecPlan;
   rsync: ExecPlan;
@@ -93,7 +100,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     keys: RSYNC_KEYS,
     parse: parseRsyncRule,
     // Pull wildcards are the rsync rule's own business (expanded on the host, inside root).
-    match: (rule, words, globs, request, facts) => matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES),
+    match: (rule, words, globs, request, facts) => withPriority(matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES), rule.priority),
     covers: rsyncCovers,
     lint: nothing,
     writesTo: rsyncWritesTo,

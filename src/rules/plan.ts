@@ -2,6 +2,7 @@
  * What an allowed request turns into: a plan the act/ modules carry out. Plans hold only values
  * taken from the policy or checked against it, never a string for a shell.
  */
+import type { Priority } from './priority.js';
 import type { SandboxPlan } from './sandbox.js';
 
 export interface ExecPlan {
@@ -10,6 +11,8 @@ export interface ExecPlan {
   /** argv[0] is the program path; the rest are the client's words that matched the rule. */
   argv: string[];
   env: Record<string, string>;
+  /** exec rules' pass-env: the session variables passed on (also in env), for the record. */
+  passedEnv?: Record<string, string>;
   cwd: string | null;
   /** The dispatcher is already in `cwd` (held by inode, host/confine-check.ts): do not enter it again by name. */
   cwdEntered?: true;
@@ -40,6 +43,8 @@ export interface ExecPlan {
   minFree?: { path: string; bytes: number } | null;
   /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */
   sandbox?: SandboxPlan | null;
+  /** Started through nice/ionice (rules/priority.ts); null or absent: as the dispatcher runs. */
+  priority?: Priority | null;
 }
 
 export interface ReceivePlan {
@@ -112,7 +117,7 @@ export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
 /**
  * The whole environment of a child: a fixed minimum, then the rule's own additions. Nothing is
  * inherited, so SSH_AUTH_SOCK (a forwarded agent), SSH_ORIGINAL_COMMAND, LD_*, NODE_OPTIONS and
- * whatever the client sent through AcceptEnv never reach it.
+ * whatever the client sent through AcceptEnv never reach it (but an exec rule's pass-env: GIT_PROTOCOL, its value checked).
  */
 export function minimalChildEnv(input: { user: string; home: string; sshConnection: string | null; ruleEnv: Record<string, string> }): Record<string, string> {
   const env: Record<string, string> = {

@@ -33,6 +33,7 @@ export const DENY_REASONS = {
 
   // The rules
   'no-rule-matched': 'no rule of the identity matches the command',
+  'spelling-refused': 'rsync or nc behind a wrapper that is not taken (doas, env, timeout, stdbuf, chrt, sudo -E, sudo -u other, ...), or sudo, nice or ionice in front of a program other than rsync (rules/spelling.ts lists the shapes taken)',
 
   // rsync rules (the rule that refused is named in the audit record's detail)
   'rsync-not-server': 'an rsync command that is not `rsync --server ...` (rsync would run as a client)',

@@ -117,6 +117,14 @@ export class Reader {
     return node.value;
   }
 
+  /** A whole number from `min` to `max`, described to the admin as `what` (a niceness). */
+  integer(node: Node | null, key: string, min: number, max: number, what: string): number | null {
+    if (!isScalar(node) || typeof node.value !== 'number' || !Number.isInteger(node.value) || node.value < min || node.value > max) {
+      return this.error(node, key, `expected ${what}, a whole number from ${min} to ${max}, got ${describe(node)}`);
+    }
+    return node.value;
+  }
+
   /** An octal mode ("0600") or mask ("0077") in quotes: YAML would read an unquoted 0600 as the number 600. */
   octal(node: Node | null, key: string, what: 'mode' | 'mask'): number | null {
     const example = what === 'mode' ? '0600' : '0077';

@@ -111,7 +111,7 @@ const rows: Row[] = [
   { name: 'a bare name where the rule has an absolute one', command: 'ls -l /srv/backup/host1', deny: 'no-rule-matched' },
   { name: 'a VAR=value prefix', command: 'LD_PRELOAD=/tmp/x.so du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
   { name: 'a wrapper program', command: 'env du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
-  { name: 'sudo', command: 'sudo du -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
+  { name: 'sudo', command: 'sudo du -sh /srv/backup/host1/etc', deny: 'spelling-refused' },
   { name: 'case differs', command: 'DU -sh /srv/backup/host1/etc', deny: 'no-rule-matched' },
   { name: 'the quoted word is one word, not two', command: 'cat /srv/reports/q1 report.pdf', deny: 'no-rule-matched' },
   { name: 'the sftp subsystem command', command: '/usr/lib/openssh/sftp-server', deny: 'no-rule-matched' },

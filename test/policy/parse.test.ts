@@ -108,6 +108,7 @@ describe('parsePolicyText', () => {
       pattern: ['cat', 'a b'],
       program: '/bin/cat',
       env: { TZ: 'UTC' },
+      passEnv: [],
       cwd: '/srv',
       umask: 0o077,
       timeoutMs: 90_000,

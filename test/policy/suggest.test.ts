@@ -101,10 +101,19 @@ describe('suggest proposes the right rule kind, or nothing', () => {
     expect(yaml).toMatch(/# CHECK: .*(sudo|nice|ionice)/);
   });
 
+  it('an absolute path to rsync alone needs no note', () => {
+    const yaml = one(`/usr/bin/rsync --server ${B} . /srv/backup/`);
+    expect(policyFrom(yaml).identities.get('h')!.rules.map((r) => r.kind)).toEqual(['rsync']);
+    expect(yaml).not.toMatch(/ran rsync as/);
+  });
+
   it.each([
     ['rsync that is not a server', 'rsync --version', /rsync/],
     ['an rsync by another name', '/opt/bin/rsync-3.4 --server . x', /rsync/],
     ['sudo of anything else', 'sudo cat /etc/shadow', /sudo/],
+    ['sudo -E rsync (a connection would refuse the spelling)', `sudo -E rsync --server ${B} . /srv/backup/`, /spelling-refused, sudo: "-E"/],
+    ['sudo -u another account', `sudo -u www-data rsync --server ${B} . /srv/backup/`, /spelling-refused/],
+    ['doas rsync', `doas rsync --server ${B} . /srv/backup/`, /spelling-refused/],
     ['a shell', "sh -c 'id'", /shell/],
     ['bash', 'bash', /shell/],
     ['busybox', 'busybox id', /shell/],

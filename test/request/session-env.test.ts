@@ -40,3 +40,12 @@ describe('unsafeVariablesSet', () => {
     expect(unsafeVariablesSet({ ...SESSION, NODE_OPTIONS: '', LD_AUDIT: 'x' })).toEqual(['LD_AUDIT', 'NODE_OPTIONS']);
   });
 });
+
+describe('readRequest carries the variables a rule may pass on (pass-env), nothing else', () => {
+  it('GIT_PROTOCOL as sshd set it, unchecked here; other variables not at all', async () => {
+    const { readRequest } = await import('../../src/request/session-env.js');
+    const request = readRequest('git', { ...SESSION, GIT_PROTOCOL: 'version=2' }, new Date());
+    expect(request.env).toEqual({ GIT_PROTOCOL: 'version=2' });
+    expect(readRequest('git', SESSION, new Date()).env).toEqual({});
+  });
+});

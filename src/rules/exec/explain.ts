@@ -1,5 +1,6 @@
 /** An exec plan (exec and rsync rules) as the audit record and `explain` show it. */
 import type { ExecPlan } from '../plan.js';
+import { priorityFields, priorityPrefix } from '../priority.js';
 import type { SandboxPlan } from '../sandbox.js';
 
 export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
@@ -8,6 +9,8 @@ export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
     ...(plan.cwd !== null ? { cwd: plan.cwd } : {}),
     ...(!plan.supervise ? { handoff: 'execve' } : {}),
     ...(plan.dryRun ? { dry_run: true } : {}),
+    ...priorityFields(plan.priority),
+    ...(plan.passedEnv ? { pass_env: plan.passedEnv } : {}),
     ...(plan.sandbox ? { sandbox: { read: plan.sandbox.read, write: plan.sandbox.write } } : {}),
   };
 }
@@ -16,6 +19,8 @@ export function execPlanLines(plan: ExecPlan): string[] {
   return [
     `  argv     ${JSON.stringify(plan.argv)}`,
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
+    ...(plan.priority && priorityPrefix(plan.priority).length > 0 ? [`  priority started through ${priorityPrefix(plan.priority).join(' ')}`] : []),
+    ...(plan.passedEnv ? [`  env      passed from the session: ${Object.entries(plan.passedEnv).map(([name, value]) => `${name}=${value}`).join(' ')}`] : []),
     `  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`,
     `  sandbox  ${plan.sandbox ? sandboxLine(plan.sandbox) : 'none: the program sees the whole filesystem'}`,
     ...(plan.minFree ? [`  floor    stopped before less than ${plan.minFree.bytes} bytes stay free on the filesystem of ${plan.minFree.path}`] : []),

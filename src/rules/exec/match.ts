@@ -15,6 +15,7 @@ import type { RuleOutcome } from '../base.js';
 import { ROOT_CAPS } from '../sandbox.js';
 import { minimalChildEnv } from '../plan.js';
 import type { ExecRule } from './rule.js';
+import { passableValue } from '../../values/passable-env.js';
 import { compilePattern, matchPattern } from '../../values/pattern.js';
 
 export type WordsMatch = { ok: true } | { ok: false; why: string };
@@ -51,13 +52,20 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
   if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
   const match = matchExecWords(rule, words);
   if (!match.ok) return match;
+  // pass-env: what sshd set and the value check lets through; anything else is simply not passed.
+  const passed: Record<string, string> = {};
+  for (const name of rule.passEnv) {
+    const value = passableValue(name, request.env?.[name]);
+    if (value !== null) passed[name] = value;
+  }
   return {
     ok: true,
     plan: {
       kind: 'exec',
       program: rule.program,
       argv: [rule.program, ...words.slice(1)],
-      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: rule.env }),
+      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: { ...rule.env, ...passed } }),
+      ...(Object.keys(passed).length > 0 ? { passedEnv: passed } : {}),
       cwd: rule.cwd,
       umask: rule.umask,
       timeoutMs: rule.timeoutMs,

@@ -1,4 +1,5 @@
 /** The `exec:` block of a rule, read and checked (docs/policy.md, "exec"). */
+import { PASSABLE_ENV_NAMES } from '../../values/passable-env.js';
 import { ABSOLUTE_PATH, isAbsoluteCleanPath } from '../../values/paths.js';
 import type { Node, Reader } from '../../values/reader.js';
 import { parsePolicyDuration } from '../../values/units.js';
@@ -52,7 +53,11 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
       if (value !== null) env[name] = value;
     }
   }
-  const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
+  const passEnv = fields.has('pass-env')
+    ? reader.stringList(fields.get('pass-env') ?? null, `${key}.pass-env`, { test: (name) => PASSABLE_ENV_NAMES.includes(name), expected: `one of ${PASSABLE_ENV_NAMES.join(', ')} (the variables whose values can be checked)` })
+    : [];
+  for (const name of passEnv ?? []) if (Object.hasOwn(env, name)) reader.error(fields.get('pass-env') ?? null, `${key}.pass-env`, `${name} is also set by env: one or the other`);
+    const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
   const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
   const timeoutText = fields.has('timeout')
     ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
@@ -66,7 +71,7 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
   }
   if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, program, env, cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+  return { kind: 'exec', pattern, program, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
 }
 
 function isUnderAny(path: string, roots: readonly string[]): boolean {

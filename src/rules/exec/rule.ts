@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `exec:` block: what its parser enforces and the JSON Schema is tested against. */
-export const EXEC_KEYS = { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox'], required: ['command'] } as const;
+export const EXEC_KEYS = { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox', 'pass-env'], required: ['command'] } as const;
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';
@@ -12,6 +12,8 @@ export interface ExecRule extends RuleBase {
   program: string;
   /** Added to the minimal environment. */
   env: Record<string, string>;
+  /** Session variables passed on when sshd set them and their value passes values/passable-env.ts (GIT_PROTOCOL). */
+  passEnv: string[];
   cwd: string | null;
   umask: number | null;
   timeoutMs: number | null;

@@ -3,6 +3,7 @@ import { ABSOLUTE_PATH } from '../../values/paths.js';
 import type { Node, Reader } from '../../values/reader.js';
 import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
+import { parsePriority } from '../priority.js';
 import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
@@ -64,6 +65,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     sandbox: flag('sandbox', true),
     absolutePaths: flag('absolute-paths', false),
     paths,
+    priority: parsePriority(reader, fields, key),
   };
   if (reader.errors.length > errorsBefore) return null;
   return rule as RuleBody<RsyncRule>;

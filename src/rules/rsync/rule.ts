@@ -1,8 +1,9 @@
 /** An rsync rule, as checked by ./parse.ts: `rsync --server` confined to a root. */
 import type { RuleBase } from '../base.js';
+import type { Priority } from '../priority.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -43,4 +44,6 @@ export interface RsyncRule extends RuleBase {
    * null: all of root.
    */
   paths: string[] | null;
+  /** `nice:` and `ionice:` (rules/priority.ts): how nicely rsync runs. */
+  priority: Priority;
 }

@@ -135,7 +135,7 @@ const rows: Row[] = [
   { id: 'r', command: `rsync --server --sender ${B} .`, deny: 'rsync-bad-syntax', naming: 'no path' },
   { id: 'w', command: `rsync --server ${B} -- . dst/`, deny: 'rsync-bad-syntax' },
   { id: 'w', command: `rsync --server ${B} extra . dst/`, deny: 'rsync-bad-syntax' },
-  { id: 'w', command: `sudo rsync --server ${B} . dst/`, deny: 'no-rule-matched' },
+  { id: 'w', command: `sudo rsync --server ${B} . dst/`, argv: push()('dst/') }, // a spelling: sudo is not run (test/rules/spelling.test.ts)
   { id: 'w', command: `/tmp/rsync --server ${B} . dst/`, argv: push()('dst/') }, // the client's spelling is ignored: the rule's rsync runs
   { id: 'w', command: `rsync.sh --server ${B} . dst/`, deny: 'no-rule-matched' },
 
