@@ -23,8 +23,11 @@ const GLOB = /[*?[]/;
  * after `e` in a cluster are capabilities (`-logDtpre.iLsfxCIvu`: that `s` is not -s).
  */
 export function protectedArgsFlag(words: readonly string[]): number | null {
-  if (!looksLikeRsync(words) || words[1] !== '--server') return null;
-  for (let i = 2; i < words.length; i++) {
+  // After any wrapper a client puts in front (`sudo /usr/bin/rsync --server -s...`): the decision
+  // reads the wrapper itself (rules/spelling.ts) and refuses what it does not take.
+  const server = words.indexOf('--server');
+  if (server < 1 || !looksLikeRsync([words[server - 1]!])) return null;
+  for (let i = server + 1; i < words.length; i++) {
     const word = words[i]!;
     if (word === '--sender') continue;
     if (word === '--protect-args' || word === '--secluded-args') return i;

@@ -16,6 +16,8 @@ describe('protectedArgsFlag', () => {
     [['rsync', '--server', '-e.Lsfx', '.', 'x/'], null],
     [['ls', '-s'], null],
     [['rsync', '-s', '--server'], null],
+    [['sudo', '-n', '/usr/bin/rsync', '--server', '--sender', '-slogDtpre.iLsfxCIvu'], 5], // BackupPC's sudo spelling
+    [['sudo', '--server', '-s'], null],
   ])('%j -> %s', (words, at) => {
     expect(protectedArgsFlag(words)).toBe(at);
   });
@@ -48,6 +50,12 @@ identities:
     const plan = execPlan(decideWith('bpc', `rsync --server --sender ${B}`, ['rsync', '--numeric-ids', '--perms', '.', '/My Documents/']));
     expect(plan.argv).toEqual(expect.arrayContaining(['--server', '--sender', '-logDtpre.iLsfxCIvu', '--numeric-ids', '--perms', '.', 'My Documents/']));
     expect(plan.argv.join(' ')).not.toMatch(/ -s| --protect-args/);
+  });
+
+  it('behind BackupPC’s `sudo /usr/bin/rsync`: the wrapper is read as a spelling, the arguments as ever', () => {
+    const decision = decideWith('bpc', `sudo /usr/bin/rsync --server --sender ${B}`, ['rsync', '--numeric-ids', '.', '/docs/']);
+    expect(decision).toMatchObject({ decision: 'allow', spelling: 'sudo /usr/bin/rsync' });
+    expect(execPlan(decision).argv).toEqual(expect.arrayContaining(['--numeric-ids', 'docs/']));
   });
 
   it('a --delete smuggled in the protected arguments is refused like any other', () => {
