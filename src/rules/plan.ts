@@ -7,8 +7,10 @@ import type { SandboxPlan } from './sandbox.js';
 export interface ExecPlan {
   kind: 'exec';
   program: string;
-  /** argv[0] is the program path; the rest are the client's words that matched the rule. */
+  /** argv[0] is the program path; the rest are the client's words that matched the rule, or the rule's `run`. */
   argv: string[];
+  /** An exec rule's `run` fixed the argv: the client's words are in it only where run says `{N}`. */
+  fixed?: true;
   env: Record<string, string>;
   cwd: string | null;
   /** The dispatcher is already in `cwd` (held by inode, host/confine-check.ts): do not enter it again by name. */

@@ -5,6 +5,7 @@ import type { SandboxPlan } from '../sandbox.js';
 export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
   return {
     argv: plan.argv,
+    ...(plan.fixed ? { argv_from: 'run' } : {}),
     ...(plan.cwd !== null ? { cwd: plan.cwd } : {}),
     ...(!plan.supervise ? { handoff: 'execve' } : {}),
     ...(plan.dryRun ? { dry_run: true } : {}),
@@ -15,6 +16,7 @@ export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
 export function execPlanLines(plan: ExecPlan): string[] {
   return [
     `  argv     ${JSON.stringify(plan.argv)}`,
+    ...(plan.fixed ? ["           (the rule's run: fixed by the policy; the client's words only where it says {N}, the rest dropped)"] : []),
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
     `  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`,
     `  sandbox  ${plan.sandbox ? sandboxLine(plan.sandbox) : 'none: the program sees the whole filesystem'}`,
