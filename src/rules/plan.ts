@@ -8,8 +8,10 @@ import type { SandboxPlan } from './sandbox.js';
 export interface ExecPlan {
   kind: 'exec';
   program: string;
-  /** argv[0] is the program path; the rest are the client's words that matched the rule. */
+  /** argv[0] is the program path; the rest are the client's words that matched the rule, or the rule's `run`. */
   argv: string[];
+  /** An exec rule's `run` fixed the argv: the client's words are in it only where run says `{N}`. */
+  fixed?: true;
   env: Record<string, string>;
   /** exec rules' pass-env: the session variables passed on (also in env), for the record. */
   passedEnv?: Record<string, string>;

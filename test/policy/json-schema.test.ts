@@ -51,6 +51,8 @@ describe('the JSON Schema', () => {
     ['a rule with two kinds', `${header}      - { name: x, exec: { command: /bin/true }, relay: { to: ["a.b:22"] } }\n`],
     ['a rule without a kind', `${header}      - { name: x }\n`],
     ['an unknown exec key', `${header}      - { name: x, exec: { command: /bin/true, shell: true } }\n`],
+    ['an exec run that is a string', `${header}      - { name: x, exec: { command: "borg serve ...", run: /usr/bin/borg } }\n`],
+    ['an empty exec run', `${header}      - { name: x, exec: { command: "borg serve ...", run: [] } }\n`],
     ['a bad rsync access', `${header}      - { name: x, rsync: { root: /srv, access: all } }\n`],
     ['an unquoted octal mode', `${header}      - { name: x, receive: { dir: /srv, name: b, mode: 0600 } }\n`],
     ['a relative receive dir', `${header}      - { name: x, receive: { dir: srv, name: b } }\n`],

@@ -6,6 +6,7 @@ import type { SandboxPlan } from '../sandbox.js';
 export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
   return {
     argv: plan.argv,
+    ...(plan.fixed ? { argv_from: 'run' } : {}),
     ...(plan.cwd !== null ? { cwd: plan.cwd } : {}),
     ...(!plan.supervise ? { handoff: 'execve' } : {}),
     ...(plan.dryRun ? { dry_run: true } : {}),
@@ -18,6 +19,7 @@ export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
 export function execPlanLines(plan: ExecPlan): string[] {
   return [
     `  argv     ${JSON.stringify(plan.argv)}`,
+    ...(plan.fixed ? ["           (the rule's run: fixed by the policy; the client's words only where it says {N}, the rest dropped)"] : []),
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
     ...(plan.priority && priorityPrefix(plan.priority).length > 0 ? [`  priority started through ${priorityPrefix(plan.priority).join(' ')}`] : []),
     ...(plan.passedEnv ? [`  env      passed from the session: ${Object.entries(plan.passedEnv).map(([name, value]) => `${name}=${value}`).join(' ')}`] : []),

@@ -24,9 +24,13 @@ function servesFiles(program: string): string | null {
   return null;
 }
 
-/** Whether exec rule `earlier` matches every command that `later` matches. */
+/**
+ * Whether exec rule `earlier` matches every command that `later` matches. An earlier `...` takes
+ * any further words, so it covers a longer later pattern (and a later `...`); a later `...`
+ * matches commands of any length, which only an earlier `...` takes.
+ */
 export function execCovers(earlier: ExecRule, later: ExecRule): boolean {
-  if (earlier.pattern.length !== later.pattern.length) return false;
+  if (earlier.rest ? later.pattern.length < earlier.pattern.length : later.rest || earlier.pattern.length !== later.pattern.length) return false;
   return earlier.pattern.every((word, i) => {
     const other = later.pattern[i]!;
     if (word === other) return true;
@@ -79,7 +83,7 @@ export function execWritesTo(rule: ExecRule): string[] {
   if (rule.sandbox) return [...rule.sandbox.write];
   const targets: string[] = [];
   if (rule.cwd !== null && writesWhereItsInputSays(rule.program)) targets.push(rule.cwd);
-  for (const word of writtenWords(rule.program, rule.pattern.slice(1))) {
+  for (const word of writtenWords(rule.program, programWords(rule))) {
     const path = pathOf(word);
     if (!path.startsWith('/')) continue;
     const parts = path.split('/').filter((part) => part !== '' && part !== '.');
@@ -89,6 +93,33 @@ export function execWritesTo(rule: ExecRule): string[] {
   return [...new Set(targets)];
 }
 
+/**
+ * The words the program is given after its name, as patterns: the client's words after the first,
+ * or `run`'s, where a `{N}` is pattern word N (what the client's word matched) and a literal is
+ * itself, escaped so that no `*` in it reads as a wildcard.
+ */
+function programWords(rule: ExecRule): string[] {
+  if (!rule.run) return rule.pattern.slice(1);
+  return rule.run.slice(1).map((word) => ('text' in word ? word.text.replace(/[\\*?[]/g, '\\$&') : rule.pattern[word.word - 1]!));
+}
+
+/**
+ * The glob words that reach the program, with what to call them: every glob word of the pattern
+ * without `run` (the first word too: `command: "*"` with `program: /bin/sh` is the classic
+ * mistake), or with `run` the glob words it passes on by `{N}`; `passed` says whether the word
+ * is in the program's argv (the first word is not, without `run`).
+ */
+function globsOf(rule: ExecRule): { word: string; what: string; passed: boolean }[] {
+  if (!rule.run) return rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, what: `word ${i + 1}`, passed: i > 0 }] : []));
+  const seen = new Set<number>();
+  return rule.run.flatMap((runWord) => {
+    if ('text' in runWord || seen.has(runWord.word)) return [];
+    seen.add(runWord.word);
+    const word = rule.pattern[runWord.word - 1]!;
+    return hasWildcard(word) ? [{ word, what: `word ${runWord.word}, passed on by run as {${runWord.word}}`, passed: true }] : [];
+  });
+}
+
 export function lintExec(rule: ExecRule, context: { resolveProgram(path: string): string }): Finding[] {
   const findings: Finding[] = [];
   const where = rule.where;
@@ -96,7 +127,7 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
   const real = context.resolveProgram(rule.program);
   const kind = programKind(rule.program) ?? programKind(real);
   const name = rule.program.split('/').pop()!;
-  const globs = rule.pattern.flatMap((word, i) => (hasWildcard(word) ? [{ word, i }] : []));
+  const globs = globsOf(rule);
   const serves = servesFiles(rule.program) ?? servesFiles(real);
   if (kind === 'shell' || kind === 'interpreter' || kind === 'as-another-user' || kind === 'runs-others') {
     const what = {
@@ -106,8 +137,8 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
       'runs-others': 'which runs other programs or reaches other hosts given the right words',
     }[kind];
     if (globs.length > 0) {
-      const { word, i } = globs[0]!;
-      findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (word ${i + 1}): a stolen key can run any program through it, as this account; make every word literal` });
+      const { word, what: which } = globs[0]!;
+      findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal` });
     } else {
       findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
     }
@@ -123,8 +154,8 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
   if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null && !rule.sandbox) {
     findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
   }
-  for (const { word, i } of globs) {
-    if (i === 0) continue;
+  for (const { word, passed } of globs) {
+    if (!passed) continue;
     const reach = globReach(word);
     if (reach === null) continue;
     const level = reach !== 'cwd' && files ? 'unsafe' : 'warning';

@@ -9,6 +9,10 @@
  *   so refusing known-bad options by name would not be enough);
  * - never a word with a ".." path segment, so `/srv/data/*` cannot reach `/srv/data/../x`
  *   whatever the pattern spells literally.
+ *
+ * A pattern that ends with `...` (rules with `run` only) matches any further words, zero or more,
+ * options included: they are dropped, and the plan's argv is `run` with its `{N}` words filled
+ * from the client's words that the pattern matched.
  */
 import type { Request } from '../../request/request.js';
 import type { RuleOutcome } from '../base.js';
@@ -26,9 +30,9 @@ export type WordsMatch = { ok: true } | { ok: false; why: string };
  */
 export const GLOB_CHARACTERS = /[*?[\]{}()!+@|\\]/;
 
-export function matchExecWords(rule: ExecRule, words: readonly string[]): WordsMatch {
-  if (words.length !== rule.pattern.length) {
-    return { ok: false, why: `expected ${rule.pattern.length} words, got ${words.length}` };
+export function matchExecWords(rule: Pick<ExecRule, 'pattern' | 'rest'>, words: readonly string[]): WordsMatch {
+  if (rule.rest ? words.length < rule.pattern.length : words.length !== rule.pattern.length) {
+    return { ok: false, why: `expected ${rule.rest ? 'at least ' : ''}${rule.pattern.length} words, got ${words.length}` };
   }
   for (const [i, pattern] of rule.pattern.entries()) {
     const word = words[i]!;
@@ -46,10 +50,17 @@ function mismatch(source: string, word: string): string | null {
   return matchPattern(pattern, word) ? null : `does not match "${source}"`;
 }
 
-/** An exec rule tried on a request: its plan runs the rule's program with the client's other words. */
+/** What runs for `words` (which matched): `run` filled in, or the program and the client's words after the first. */
+export function execArgv(rule: Pick<ExecRule, 'program' | 'run'>, words: readonly string[]): string[] {
+  if (!rule.run) return [rule.program, ...words.slice(1)];
+  return rule.run.map((word) => ('text' in word ? word.text : words[word.word - 1]!));
+}
+
+/** An exec rule tried on a request: its plan runs the rule's program with the client's other words, or its `run`. */
 export function matchExec(rule: ExecRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request): RuleOutcome {
-  // A shell would have expanded it; an exec rule's words are matched as they are.
-  if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
+  // A shell would have expanded it; an exec rule's words are matched as they are. The words that
+  // `...` stands for go nowhere, so what they hold does not matter.
+  if ([...globs.keys()].some((i) => !rule.rest || i < rule.pattern.length)) return { ok: false, why: 'a word holds an unquoted glob character' };
   const match = matchExecWords(rule, words);
   if (!match.ok) return match;
   // pass-env: what sshd set and the value check lets through; anything else is simply not passed.
@@ -63,7 +74,8 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
     plan: {
       kind: 'exec',
       program: rule.program,
-      argv: [rule.program, ...words.slice(1)],
+      argv: execArgv(rule, words),
+      ...(rule.run ? { fixed: true as const } : {}),
       env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: { ...rule.env, ...passed } }),
       ...(Object.keys(passed).length > 0 ? { passedEnv: passed } : {}),
       cwd: rule.cwd,

@@ -5,7 +5,10 @@ import type { Node, Reader } from '../../values/reader.js';
 import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { GLOB_CHARACTERS } from './match.js';
-import { EXEC_KEYS, type ExecRule } from './rule.js';
+import { EXEC_KEYS, type ExecRule, type RunWord } from './rule.js';
+
+/** The last word of a pattern that stands for any further words (a rule with `run` only). */
+export const REST = '...';
 
 /**
  * Variables a rule may not add to a program's environment: each changes what code a program,
@@ -20,8 +23,11 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
 
   const commandNode = fields.get('command') ?? null;
   let pattern: string[] | null;
+  // Where each word was written, for errors that point at one (the list form's items).
+  let wordNodes: (Node | null)[] = [];
   if (reader.isList(commandNode)) {
     pattern = reader.stringList(commandNode, `${key}.command`);
+    wordNodes = reader.list(commandNode, `${key}.command`) ?? [];
   } else {
     const text = reader.string(commandNode, `${key}.command`);
     pattern = null;
@@ -30,18 +36,44 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
       else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
     }
   }
+  const wordNode = (i: number) => wordNodes[i] ?? commandNode;
   if (pattern && pattern.length === 0) reader.error(commandNode, `${key}.command`, 'expected at least one word');
   if (pattern && pattern.some((w) => w === '')) reader.error(commandNode, `${key}.command`, 'empty words are not allowed');
+
+  // `...` as the last word: any further words, which only a rule with `run` may take (it drops them).
+  let rest = false;
+  if (pattern) {
+    const at = pattern.indexOf(REST);
+    if (at !== -1) {
+      if (at !== pattern.length - 1) reader.error(wordNode(at), `${key}.command`, '"..." (any further words) can only be the last word');
+      else if (at === 0) reader.error(wordNode(at), `${key}.command`, '"..." needs a word before it: at least the program name the client sends');
+      else if (!fields.has('run')) {
+        reader.error(wordNode(at), `${key}.command`, '"..." (any further words) needs run: the words it stands for are passed to no program, so run must give the argv that runs');
+      } else {
+        rest = true;
+        pattern = pattern.slice(0, -1);
+      }
+    }
+  }
+
+  const run = fields.has('run') && pattern ? parseRun(reader, fields.get('run') ?? null, `${key}.run`, pattern.length, rest) : null;
 
   let program: string | null = null;
   if (fields.has('program')) {
     program = reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH);
+    const first = run?.[0];
+    if (program !== null && first && 'text' in first && first.text !== program) {
+      reader.error(fields.get('program') ?? null, `${key}.program`, `run's first word ${first.text} is what runs, and program names another (${program}): drop program`);
+    }
+  } else if (fields.has('run')) {
+    const first = run?.[0];
+    if (first && 'text' in first) program = first.text;
   } else if (pattern && pattern.length > 0) {
     const first = pattern[0]!;
     if (isAbsoluteCleanPath(first) && !GLOB_CHARACTERS.test(first)) program = first;
     else reader.error(commandNode, `${key}.command`, `the first word "${first}" is not an absolute path: add program: /absolute/path/of/${first.split('/').pop()}`);
   }
-  if (program !== null && GLOB_CHARACTERS.test(program)) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
+  if (program !== null && GLOB_CHARACTERS.test(program) && !run) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
 
   const env: Record<string, string> = {};
   if (fields.has('env')) {
@@ -71,7 +103,46 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
   }
   if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, program, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+  return { kind: 'exec', pattern, rest, program, run, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+}
+
+/**
+ * `run: [/usr/bin/borg, serve, --append-only]`: the argv that runs, a list. Its first word is the
+ * program (an absolute path, literal); a word `{N}` is the client's word N (1 = the program name
+ * it sent), which must be one the pattern matched (`count` words; not one of `...`'s).
+ */
+function parseRun(reader: Reader, node: Node | null, key: string, count: number, rest: boolean): RunWord[] | null {
+  const items = reader.list(node, key);
+  if (!items) return null;
+  if (items.length === 0) return reader.error(node, key, 'expected at least one word: the program, an absolute path');
+  const errorsBefore = reader.errors.length;
+  const words: RunWord[] = [];
+  for (const [i, item] of items.entries()) {
+    const text = reader.string(item, `${key}[${i}]`);
+    if (text === null) continue;
+    const placeholder = /^\{(\d+)\}$/.exec(text);
+    if (i === 0) {
+      if (placeholder || !isAbsoluteCleanPath(text) || GLOB_CHARACTERS.test(text)) {
+        reader.error(item, `${key}[0]`, `expected the program, a literal absolute path without . or .. parts, got ${JSON.stringify(text)}: the client never chooses what runs`);
+      }
+      words.push({ text });
+      continue;
+    }
+    if (placeholder) {
+      const n = Number(placeholder[1]);
+      if (n === 0) reader.error(item, `${key}[${i}]`, 'words are counted from 1: {1} is the program name the client sent, {2} its first argument');
+      else if (n > count && rest) reader.error(item, `${key}[${i}]`, `{${n}} would be one of the words "..." stands for, which are never passed on: only the ${count} words before "..." can be`);
+      else if (n > count) reader.error(item, `${key}[${i}]`, `the command has ${count} word${count === 1 ? '' : 's'}: there is no word ${n} to pass on`);
+      else words.push({ word: n });
+      continue;
+    }
+    if (/\{\d+\}/.test(text)) {
+      reader.error(item, `${key}[${i}]`, `{N} stands for a whole word: ${JSON.stringify(text)} would put the client's word inside another, where check cannot judge it; write {N} alone`);
+      continue;
+    }
+    words.push({ text });
+  }
+  return reader.errors.length > errorsBefore ? null : words;
 }
 
 function isUnderAny(path: string, roots: readonly string[]): boolean {

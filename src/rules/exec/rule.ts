@@ -1,15 +1,29 @@
 /** An exec rule, as checked by ./parse.ts: the client's words against a pattern, one fixed program. */
 import type { RuleBase } from '../base.js';
 
+/**
+ * A word of `run`: a literal (`{ text }`), or `{N}` in the policy (`{ word: N }`): the client's
+ * word N, counted from 1, where word 1 is the program name the client sent (`borg` in
+ * `borg serve --umask=077`) and `{2}` its first argument. Only words the pattern matched can be named.
+ */
+export type RunWord = { text: string } | { word: number };
+
 /** The keys of the `exec:` block: what its parser enforces and the JSON Schema is tested against. */
-export const EXEC_KEYS = { allowed: ['command', 'program', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox', 'pass-env'], required: ['command'] } as const;
+export const EXEC_KEYS = { allowed: ['command', 'program', 'run', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox', 'pass-env'], required: ['command'] } as const;
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';
   /** One pattern per word of the client's command (values/pattern.ts). */
   pattern: string[];
+  /** The pattern ended with `...`: any further words (zero or more), which are never passed on (`run` is set). */
+  rest: boolean;
   /** Absolute path of what runs. */
   program: string;
+  /**
+   * The argv that runs, fixed by the policy (run[0] is `program`), with `{N}` words filled from
+   * the client's; null: `program` and the client's words after its first (the default).
+   */
+  run: RunWord[] | null;
   /** Added to the minimal environment. */
   env: Record<string, string>;
   /** Session variables passed on when sshd set them and their value passes values/passable-env.ts (GIT_PROTOCOL). */
