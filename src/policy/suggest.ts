@@ -96,6 +96,22 @@ function refusedProgram(program: string): string | null {
   }
 }
 
+interface ServerSide {
+  name: string;
+  /** The command pattern: the words the tool's client sends, then `...` for the options it adds. */
+  pattern: string[];
+  run(repository: string): string[];
+}
+
+/** borg, rdiff-backup and restic's rclone backend: served by a fixed argv (run:), never as learned. */
+function serverSide(words: readonly string[]): ServerSide | null {
+  const name = words[0]?.split('/').pop();
+  if (name === 'borg' && words[1] === 'serve') return { name: 'borg', pattern: ['borg', 'serve', '...'], run: (repo) => ['/usr/bin/borg', 'serve', '--restrict-to-repository', repo, '--append-only'] };
+  if (name === 'rdiff-backup' && (words[1] === '--server' || words[1] === 'server')) return { name: 'rdiff-backup', pattern: ['rdiff-backup', '...'], run: (repo) => ['/usr/bin/rdiff-backup', 'server', '--restrict-path', repo, '--restrict-mode', 'update-only'] };
+  if (name === 'rclone' && words[1] === 'serve' && words[2] === 'restic') return { name: 'restic', pattern: ['rclone', 'serve', 'restic', '--stdio', '...'], run: (repo) => ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', repo] };
+  return null;
+}
+
 /** A dated or numbered directory (2026-11-24, 20261124, daily.0, weekly.3, 17): one of a rotating set. */
 const ROTATING = /^(?:\d{4}-?\d{2}-?\d{2}.*|(?:hourly|daily|weekly|monthly|yearly)(?:\.\d+)?|\d+)$/;
 
@@ -104,6 +120,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   const push: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [], relative: [] };
   const pull: RsyncFindings = { dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [], relative: [] };
   const execs: { words: string[]; command: string }[] = [];
+  const servers: (ServerSide & { command: string })[] = [];
   const files = { dirs: [] as string[], examples: [] as string[], up: false, down: false, subsystem: false };
   const notes: string[] = [];
   const prefixes = new Set<string>();
@@ -171,6 +188,12 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     }
     if (words[0] === 'receive') {
       notes.push(`not suggested (write a receive rule for it): ${command}`);
+      continue;
+    }
+    // Tools whose restriction is the server's own options: the policy fixes them with run:.
+    const server = serverSide(words);
+    if (server !== null) {
+      if (!servers.some((s) => s.name === server.name)) servers.push({ ...server, command });
       continue;
     }
     const refused = refusedProgram(words[0]!);
@@ -245,6 +268,12 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     if (files.subsystem) lines.push(`      # CHECK: sftp sessions (sftp, scp, restic, rclone ...) do not say which files they use or which way: sftp-server served the account's whole filesystem. Root and access are a guess: point the client at a directory of its own and narrow access.`);
     if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
     lines.push('      - name: learned-sftp', '        sftp:', `          root: ${yamlString(root)}`, `          access: ${access}`);
+  }
+  for (const server of servers) {
+    const home = `/srv/${server.name}/${identity.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+    lines.push(`      # learned: ${comment(server.command)}`);
+    lines.push(`      # CHECK: ${server.name} restricts itself only by the server's options, which the client cannot send: run: fixes them (docs/recipes.md). ${home} is a guess: set the repository's real path.`);
+    lines.push(`      - name: learned-${server.name}`, '        exec:', `          command: [${server.pattern.map(yamlString).join(', ')}]`, `          run: [${server.run(home).map(yamlString).join(', ')}]`);
   }
   for (const [i, { words, command }] of execs.entries()) {
     const program = words[0]!.startsWith('/') ? words[0]! : helpers.which(words[0]!);

@@ -217,3 +217,19 @@ describe('suggest: the right kind for what backup tools send (issue 17)', () => 
     expect(decide(policy, requestFor('host1', 'rsync --server --sender -logDtprRe.iLsfxCIvu . /root/', { client: null, keys: null }))).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
   });
 });
+
+describe('suggest: tools restricted by their server side become run: rules (issue 17)', () => {
+  const helpers = { home: (user: string) => `/home/${user}`, which: () => null };
+  it.each([
+    ['borg serve --umask=077 --info', 'borg', '--restrict-to-repository'],
+    ['rdiff-backup --server', 'rdiff-backup', '--restrict-mode'],
+    ['rclone serve restic --stdio ./repo', 'restic', '--append-only'],
+  ])('%s: an exec rule with run: and a CHECK note, which allows the learned command', (command, name, fixed) => {
+    const yaml = suggestPolicy('host1', [{ command, user: 'backup' }], helpers);
+    expect(yaml).toContain(`- name: learned-${name}`);
+    expect(yaml).toMatch(new RegExp(`run: \\[.*"${fixed}"`));
+    expect(yaml).toMatch(/# CHECK: .* run: fixes them/);
+    const decision = decide(policyFrom(yaml), requestFor('host1', command, { client: null, keys: null }));
+    expect(decision.decision === 'allow' && decision.plan.kind === 'exec' && decision.plan.argv).toEqual(expect.arrayContaining([fixed]));
+  });
+});
