@@ -12,6 +12,7 @@ import { SessionLog } from '../audit/session-log.js';
 import { tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
 import { decideOnHost, enterPlanDirectory } from '../host/decide-on-host.js';
+import { refuseRequester } from '../decide/decide.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../values/policy-error.js';
@@ -78,16 +79,25 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
 }
 
 /**
- * The forced-command mode, in its steps: read the request, load the policy, decide (with the
- * facts only this host has), record the decision, carry it out, record the end.
+ * The protected arguments of an rsync -s request, read off stdin; null for any other command,
+ * and for a request that would be refused whatever they say: an identity that is unknown, fails
+ * its from/expires/keys checks, or has no rsync rule. Reading them costs the connection's time, so
+ * only a key that may run rsync gets that far (found in review).
  */
-/** The protected arguments of an rsync -s request, read off stdin; null for any other command. */
-async function protectedArgsFor(command: string): Promise<ProtectedArgsRead | null> {
+async function protectedArgsFor(command: string, loaded: Awaited<ReturnType<typeof loadPolicy>> | Error, request: Request, learn: boolean): Promise<ProtectedArgsRead | null> {
   const tokens = tokenize(command);
   if (!tokens.ok || protectedArgsFlag(tokens.words) === null) return null;
+  if (loaded instanceof Error || !loaded.ok) return null;
+  const identity = loaded.policy.identities.get(request.identity);
+  // Learning comes before the rules: there, a known identity that passes its checks is enough.
+  if (!identity || (!learn && !identity.rules.some((rule) => rule.kind === 'rsync')) || refuseRequester(identity, request) !== null) return null;
   return readProtectedArgs();
 }
 
+/**
+ * The forced-command mode, in its steps: read the request, load the policy, decide (with the
+ * facts only this host has), record the decision, carry it out, record the end.
+ */
 export async function runForcedCommand(args: string[]): Promise<number> {
   let unreadProtectedArgs: string | null = null;
   const parsed = parseForcedArgs(args);
@@ -97,13 +107,14 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const session = sessionId();
   const request = readRequest(parsed.identity, process.env, new Date());
-  // rsync -s: the rest of its arguments come on the connection, before anything is decided.
-  const protectedArgs = request.command !== null && !parsed.learn ? await protectedArgsFor(request.command) : null;
-  if (protectedArgs !== null) {
-    if (protectedArgs.ok) request.protectedArgs = protectedArgs.args;
-    else unreadProtectedArgs = protectedArgs.detail;
-  }
   const loaded = await loadPolicy(parsed.policyPath, { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
+  // rsync -s: the rest of its arguments come on the connection, before anything is decided (in
+  // learn mode too: they are what a learned request says). A cut list is recorded as far as it came.
+  const protectedArgs = request.command !== null ? await protectedArgsFor(request.command, loaded, request, parsed.learn) : null;
+  if (protectedArgs !== null) {
+    request.protectedArgs = protectedArgs.ok ? protectedArgs.args : protectedArgs.partial;
+    if (!protectedArgs.ok) unreadProtectedArgs = protectedArgs.detail;
+  }
   const decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
   const audit = !(loaded instanceof Error) && loaded.ok ? loaded.policy.audit : { file: DEFAULT_AUDIT_FILE, syslog: null };
   const log = SessionLog.open(audit.file, audit.syslog, `session ${session}, id ${parsed.identity}`);

@@ -66,7 +66,8 @@ export async function runSuggest(args: string[]): Promise<number> {
       continue;
     }
     if (record.event === 'decision' && record.decision === 'learn' && record.id === values.id && typeof record.command === 'string') {
-      learned.push({ command: record.command, user: String(record.user ?? '') });
+      const protectedArgs = Array.isArray(record.protected_args) && record.protected_args.every((a) => typeof a === 'string') ? (record.protected_args as string[]) : undefined;
+      learned.push({ command: record.command, user: String(record.user ?? ''), ...(protectedArgs ? { protectedArgs } : {}) });
     }
   }
   process.stdout.write(suggestPolicy(values.id, learned, { home: homeOf, which }));

@@ -100,7 +100,7 @@ export function decide(policy: Policy, request: Request, facts: HostFacts = NO_H
 }
 
 /** The checks on who is asking, before anything of the command is looked at. */
-function refuseRequester(identity: Identity, request: Request): Decision | null {
+export function refuseRequester(identity: Identity, request: Request): Decision | null {
   if (identity.expires !== null && localDate(request.now) > identity.expires) {
     return deny('identity-expired', `expired after ${identity.expires}`);
   }

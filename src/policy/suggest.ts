@@ -19,6 +19,7 @@ import { isSubsystem, parseScpWords } from '../rules/sftp/match.js';
 import { printable } from '../values/printable.js';
 import { programKind } from '../rules/exec/programs.js';
 import { usesRelativePaths } from '../rules/rsync/match.js';
+import { withProtectedArgs } from '../rules/rsync/protected-args.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { readSpelling } from '../rules/spelling.js';
 import { tokenize } from '../request/tokenize.js';
@@ -26,6 +27,8 @@ import { tokenize } from '../request/tokenize.js';
 export interface LearnedCommand {
   command: string;
   user: string;
+  /** rsync -s: the arguments it sent on the connection (the record's protected_args). */
+  protectedArgs?: string[];
 }
 
 export interface SuggestHelpers {
@@ -125,10 +128,17 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   const notes: string[] = [];
   const prefixes = new Set<string>();
 
-  for (const { command, user } of learned) {
-    if (seen.has(command)) continue;
-    seen.add(command);
-    const tokens = tokenize(command);
+  for (const { command, user, protectedArgs } of learned) {
+    const key = protectedArgs ? `${command}\0${protectedArgs.join('\0')}` : command;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const tokenized = tokenize(command);
+    if (!tokenized.ok) {
+      notes.push(`not suggested (a connection would refuse it: ${tokenized.reason}): ${command}`);
+      continue;
+    }
+    // rsync -s (BackupPC): what it sent on the connection is part of the command, as for a connection.
+    const tokens = protectedArgs ? withProtectedArgs(tokenized.words, tokenized.globs, protectedArgs) : tokenized;
     if (!tokens.ok) {
       notes.push(`not suggested (a connection would refuse it: ${tokens.reason}): ${command}`);
       continue;

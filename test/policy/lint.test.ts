@@ -198,3 +198,22 @@ describe('lintPolicy and writeTargets: a sandbox bounds where an exec rule reads
     expect(writeTargets(policy).map((t) => t.dir)).toEqual(['/srv/out']);
   });
 });
+
+describe('lintPolicy: a shell or interpreter that reads its program from the client (found in review)', () => {
+  const levels = (rule: string) => lintPolicy(policyFrom(rules(`      - ${rule}\n`)), now).map((f) => `${f.level}: ${f.message}`);
+  it.each([
+    ['run: [/bin/sh] behind a ... pattern', '{ name: s, exec: { command: [backup, "..."], run: [/bin/sh] } }'],
+    ['a bare bash', '{ name: s, exec: { command: [/bin/bash] } }'],
+    ['python3 -', '{ name: s, exec: { command: [python3, "-"], program: /usr/bin/python3 } }'],
+    ['sh -s', '{ name: s, exec: { command: [sh, "-s"], program: /bin/sh } }'],
+  ])('%s: UNSAFE', (_name, rule) => {
+    expect(levels(rule).join('\n')).toMatch(/^unsafe: .*reads its program from the client's stdin/m);
+  });
+
+  it.each([
+    ['sh -c with literal code', '{ name: s, exec: { command: [sh, "-c", "true"], program: /bin/sh } }'],
+    ['a script', '{ name: s, exec: { command: [sh, /usr/local/lib/backup.sh], program: /bin/sh } }'],
+  ])('%s: a warning only', (_name, rule) => {
+    expect(levels(rule).join('\n')).not.toMatch(/^unsafe/m);
+  });
+});

@@ -233,3 +233,12 @@ describe('suggest: tools restricted by their server side become run: rules (issu
     expect(decision.decision === 'allow' && decision.plan.kind === 'exec' && decision.plan.argv).toEqual(expect.arrayContaining([fixed]));
   });
 });
+
+describe('suggest: rsync -s requests learned with what they sent on the connection (found in review)', () => {
+  it('BackupPC’s pulls become root / with paths:, from the protected arguments', () => {
+    const learned = [{ command: 'rsync --server --sender -slogDtprRe.iLsfxCIvu', user: 'root', protectedArgs: ['rsync', '--numeric-ids', '.', '/etc/'] }];
+    const yaml = suggestPolicy('bpc', learned, { home: () => '/root', which: () => null });
+    expect(yaml).toMatch(/paths: \["\/etc"\]/);
+    expect(decide(policyFrom(yaml), requestFor('bpc', learned[0]!.command, { client: null, keys: null, protectedArgs: learned[0]!.protectedArgs })).decision).toBe('allow');
+  });
+});

@@ -93,6 +93,12 @@ export function execWritesTo(rule: ExecRule): string[] {
   return [...new Set(targets)];
 }
 
+/** A shell's or interpreter's arguments with no script operand and no inline code (-c, -e, -m, -E): it reads stdin. */
+function readsProgramFromStdin(args: readonly string[]): boolean {
+  if (args.some((a) => a === '-' || a === '-s' || a === '-i' || a === '--stdin')) return true;
+  return args.every((a) => a.startsWith('-') && !/^-[A-Za-z]*[ceEmx]/.test(a));
+}
+
 /**
  * The words the program is given after its name, as patterns: the client's words after the first,
  * or `run`'s, where a `{N}` is pattern word N (what the client's word matched) and a literal is
@@ -139,6 +145,9 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     if (globs.length > 0) {
       const { word, what: which } = globs[0]!;
       findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal` });
+    } else if ((kind === 'shell' || kind === 'interpreter') && readsProgramFromStdin(programWords(rule))) {
+      // No script and no -c: the program is whatever the client sends on stdin (found in review).
+      findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with no script or -c/-e: it reads its program from the client's stdin, so a stolen key runs anything; name a script or give the code with -c` });
     } else {
       findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
     }

@@ -40,7 +40,8 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
     case 'overwrite':
       return rule.overwrite ? null : 'touches existing files (the rule has overwrite: false)';
     case 'follow-links':
-      return rule.root === '/' ? null : 'follows symlinks, which can lead out of root';
+      // Only where nothing is outside: root / with no paths (found in review: -L read past paths:).
+      return rule.root === '/' && rule.paths === null ? null : 'follows symlinks, which can lead out of root';
     case 'acls':
       return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
     case 'xattrs':
@@ -170,9 +171,12 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
 
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
   const operandsAt = argv.length - operandPaths.length;
+  // A pull wildcard is expanded relative to root: an absolute one under absolute-paths or paths:
+  // loses root first (found in review: /R/sub/* was expanded under R/R/sub/).
+  if (keepAsSent && globs.size > 0) return refuse('tokenize-glob', 'a wildcard in a --relative pull whose names are kept as sent (paths: under a root other than /): name the paths');
   const wildcards = [...globs.entries()].map(([index, pattern]) => ({
     argvIndex: operandsAt + (index - firstOperand),
-    pattern: pattern.replace(/^\/+/, ''),
+    pattern: underRoot(pattern).replace(/^\/+/, ''),
   }));
   return {
     ok: true,

@@ -48,6 +48,11 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
       }
     }
   }
+  if (paths !== null && fields.has('sandbox') && flag('sandbox', true) === false) {
+    // The sandbox is what keeps rsync inside the listed subtrees when it follows a symlink in one
+    // (its --confine-root bounds only root, which is often /): found in review.
+    reader.error(fields.get('sandbox') ?? null, `${key}.sandbox`, 'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root');
+  }
   const rule = {
     kind: 'rsync' as const,
     root,

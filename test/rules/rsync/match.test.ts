@@ -404,6 +404,19 @@ identities:
     expect(decideFor('two', `rsync --server ${B} . /srv/other/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-outside-rule' });
   });
 
+  it('-L, -k and --copy-unsafe-links follow symlinks: refused under paths: even from root / (found in review: -L read past the paths)', () => {
+    for (const option of ['-Lre.iLsfxCIvu', '-rke.iLsfxCIvu', '--copy-unsafe-links']) {
+      const words = option.startsWith('--') ? `-re.iLsfxCIvu ${option}` : option;
+      expect(decideFor('snap', `rsync --server --sender ${words} . /etc/`), option).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+    }
+  });
+
+  it('a pull wildcard under absolute-paths is expanded relative to root (found in review: /R/sub/* was looked for under R/R/sub/)', () => {
+    const plan = execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/*.conf`));
+    expect(plan.confine?.wildcards).toEqual([{ argvIndex: plan.argv.length - 1, pattern: 'etc/*.conf' }]);
+    expect(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/*.conf`)).toMatchObject({ decision: 'deny', reason: 'tokenize-glob' });
+  });
+
   it('a push into a path, with a --link-dest in it: allowed; a --link-dest outside the paths is refused', () => {
     expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host1/a . /srv/backup/host1/b/`).decision).toBe('allow');
     expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
