@@ -85,6 +85,8 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
  * only a key that may run rsync gets that far (found in review).
  */
 async function protectedArgsFor(command: string, loaded: Awaited<ReturnType<typeof loadPolicy>> | Error, request: Request, learn: boolean): Promise<ProtectedArgsRead | null> {
+  // Most commands are not rsync -s: spare them a second tokenizing (the decision does its own).
+  if (!command.includes('--server')) return null;
   const tokens = tokenize(command);
   if (!tokens.ok || protectedArgsFlag(tokens.words) === null) return null;
   if (loaded instanceof Error || !loaded.ok) return null;
