@@ -5,7 +5,9 @@
  * down never holds a connection up for long.
  *
  * - A local socket (/dev/log): Node cannot send unix datagrams, so logger(1) carries the record,
- *   in the local syslog format rsyslog's imuxsock expects, tag `ssh-dispatch`.
+ *   as RFC 5424 (--rfc5424=notq: no timeQuality element), APP-NAME `ssh-dispatch`, PROCID the
+ *   dispatcher's pid (not logger's), MSGID the record's event: the same fields as over TCP. (Its
+ *   default, the local BSD format, has no MSGID, and rsyslog kept a space before the message.)
  * - A TCP collector: RFC 5424, octet-counted (RFC 6587), APP-NAME `ssh-dispatch`, MSGID the
  *   record's event, MSG the record's JSON line (printable ASCII: escape.ts).
  */
@@ -22,6 +24,11 @@ const FACILITY_CODES: Record<SyslogSettings['facility'], number> = {
 const INFO = 6;
 const NOTICE = 5;
 
+/** The record's event as an RFC 5424 MSGID (1-32 printable characters, no space), or none. */
+function msgidOf(record: Record<string, unknown>): string | undefined {
+  return /^[A-Za-z0-9_-]{1,32}$/.test(String(record.event)) ? String(record.event) : undefined;
+}
+
 function severity(record: Record<string, unknown>): number {
   return record.event === 'decision' && record.decision === 'deny' ? NOTICE : INFO;
 }
@@ -30,7 +37,7 @@ function severity(record: Record<string, unknown>): number {
 export function rfc5424Frame(record: Record<string, unknown>, facility: SyslogSettings['facility'], host: string, pid: number): string {
   const pri = FACILITY_CODES[facility] * 8 + severity(record);
   const ts = typeof record.ts === 'string' ? record.ts : new Date().toISOString();
-  const msgid = /^[A-Za-z0-9_-]{1,32}$/.test(String(record.event)) ? String(record.event) : '-';
+  const msgid = msgidOf(record) ?? '-';
   const message = `<${pri}>1 ${ts} ${host || '-'} ssh-dispatch ${pid} ${msgid} - ${toLogLine(record).trimEnd()}`;
   return `${Buffer.byteLength(message)} ${message}`;
 }
@@ -50,10 +57,12 @@ export async function sendToSyslog(settings: SyslogSettings, record: Record<stri
   if (settings.socket) {
     const socket = settings.socket;
     const priority = `${settings.facility}.${severity(record) === NOTICE ? 'notice' : 'info'}`;
+    const msgid = msgidOf(record);
+    const args = ['--socket', socket, '--rfc5424=notq', ...(msgid ? ['--msgid', msgid] : []), `--id=${process.pid}`, '--tag', 'ssh-dispatch', '--priority', priority, '--', toLogLine(record).trimEnd()];
     sends.push(
       withTimeout((done) => {
         try {
-          const child = childProcess().spawn('/usr/bin/logger', ['--socket', socket, '--tag', 'ssh-dispatch', '--priority', priority, '--', toLogLine(record).trimEnd()], { stdio: 'ignore' });
+          const child = childProcess().spawn('/usr/bin/logger', args, { stdio: 'ignore' });
           child.once('error', done);
           child.once('exit', done);
         } catch {

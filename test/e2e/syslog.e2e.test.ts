@@ -50,16 +50,19 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-syslog-'));
   audit = join(dir, 'audit.jsonl');
   const portFile = join(dir, 'tcp.port');
+  // The socket's input parses RFC 5424 (what logger --rfc5424 sends) with the regular parser
+  // chain: imuxsock's default special parser reads only syslog(3)'s local format (docs/policy.md).
   // Port 0: rsyslogd binds a port of the kernel's choosing and writes it down, so no port is
   // picked here and handed over (someone else could take it in between).
   writeFileSync(
     join(dir, 'rsyslog.conf'),
     `global(workDirectory="${dir}")
 module(load="imuxsock" SysSock.Use="off")
-input(type="imuxsock" Socket="${join(dir, 'log.sock')}")
+input(type="imuxsock" Socket="${join(dir, 'log.sock')}" UseSpecialParser="off")
 module(load="imtcp")
 input(type="imtcp" address="127.0.0.1" port="0" listenPortFileName="${portFile}")
 template(name="fields" type="list") {
+  property(name="inputname") constant(value=" ") property(name="procid") constant(value=" ")
   property(name="syslogfacility-text") constant(value=" ") property(name="syslogseverity-text") constant(value=" ")
   property(name="app-name") constant(value=" ") property(name="msgid") constant(value=" ")
   property(name="msg" droplastlf="on") constant(value="\\n")
@@ -109,17 +112,25 @@ describe('syslog', () => {
     expect(fileRecords).toHaveLength(3);
     const lines = await received(6);
     expect(lines).toHaveLength(6);
+    // Split on single spaces: a message with a leading space (logger's default local format)
+    // would leave an empty field before the JSON and fail to parse.
     const parsed = lines.map((line) => {
-      const [facility, severity, app, msgid, ...rest] = line.split(' ');
-      return { facility, severity, app, msgid, record: JSON.parse(rest.join(' ')) as Record<string, unknown> };
+      const [input, procid, facility, severity, app, msgid, ...rest] = line.split(' ');
+      return { input, procid, facility, severity, app, msgid, record: JSON.parse(rest.join(' ')) as Record<string, unknown> };
     });
-    for (const viaTcp of [true, false]) {
-      const copies = parsed.filter((p) => (p.msgid !== '-') === viaTcp);
+    for (const input of ['imtcp', 'imuxsock']) {
+      const copies = parsed.filter((p) => p.input === input);
       expect(copies.map((c) => c.record)).toEqual(fileRecords);
       expect(copies.every((c) => c.facility === 'local3' && c.app === 'ssh-dispatch')).toBe(true);
       expect(copies.map((c) => c.severity)).toEqual(['info', 'info', 'notice']);
-      if (viaTcp) expect(copies.map((c) => c.msgid)).toEqual(['decision', 'end', 'decision']);
+      // MSGID the record's event and PROCID the dispatcher's pid, by either path.
+      expect(copies.map((c) => c.msgid)).toEqual(['decision', 'end', 'decision']);
+      const [first, second, third] = copies.map((c) => c.procid);
+      expect([first, third]).toEqual([expect.stringMatching(/^\d+$/), expect.stringMatching(/^\d+$/)]);
+      expect([second, third === first]).toEqual([first, false]);
     }
+    const procids = (input: string) => parsed.filter((p) => p.input === input).map((p) => p.procid);
+    expect(procids('imuxsock')).toEqual(procids('imtcp'));
     // The control characters of the refused command arrive escaped, never raw.
     expect(readFileSync(join(dir, 'received.log'), 'utf8')).not.toContain('\u001b');
   });
