@@ -16,8 +16,8 @@
 #   --account NAME       an account other than root whose keys run ssh-dispatch: give it its own
 #                        compile cache directory (each connection then starts ~6 ms faster);
 #                        repeatable
-#   --uninstall          remove exactly what an earlier install put in place (its manifest);
-#                        policies and audit logs are kept
+#   --uninstall          remove exactly what earlier installs put in place (the manifest), the
+#                        logrotate snippet included; policies and audit logs are kept
 #
 # What it does, and nothing else:
 #   - builds dist/ if needed (run `npm ci` first; it needs the dev dependencies);
@@ -28,7 +28,8 @@
 #     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy) and
 #     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
 #   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
-#   - records every file it wrote in PREFIX/lib/ssh-dispatch/MANIFEST.
+#   - records every file it wrote (and those an earlier run wrote that are still there), with
+#     the --etc and --log-dir it was given, in PREFIX/lib/ssh-dispatch/MANIFEST.
 # Prerequisite it checks for but does not install: bubblewrap (/usr/bin/bwrap), the sandbox rsync
 # and sftp rules run in (apt-get install bubblewrap); without it their requests are refused.
 # It never edits sshd_config or authorized_keys: it prints what to add. Running it again
@@ -66,8 +67,14 @@ manifest=$libdir/MANIFEST
 
 if [ "$uninstall" = 1 ]; then
   [ -f "$manifest" ] || die "nothing to uninstall: no $manifest"
-  while IFS= read -r path; do
-    [ -n "$path" ] && rm -f -- "$path" && echo "removed $path"
+  # Lines starting with # are the install's settings (#etc=DIR, #log-dir=DIR), the rest paths.
+  while IFS= read -r line; do
+    case "$line" in
+      '#etc='*) etc=${line#\#etc=} ;;
+      '#log-dir='*) log_dir=${line#\#log-dir=} ;;
+      '#'*|'') ;;
+      *) rm -f -- "$line" && echo "removed $line" ;;
+    esac
   done < "$manifest"
   rm -f -- "$manifest"
   rm -rf -- "$libdir/.compile-cache"
@@ -114,7 +121,12 @@ fi
 
 umask 022
 install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema"
-: > "$manifest.new"
+# What an earlier install listed: files this run leaves in place (the logrotate snippet, written
+# only if missing) or no longer writes (the runtime, once the system's will do) stay listed, so
+# that --uninstall still removes them.
+previous=()
+[ -f "$manifest" ] && mapfile -t previous < "$manifest"
+printf '#etc=%s\n#log-dir=%s\n' "$etc" "$log_dir" > "$manifest.new"
 put() { # put MODE SOURCE DEST
   install -m "$1" "$2" "$3.tmp" && mv -f "$3.tmp" "$3"
   echo "$3" >> "$manifest.new"
@@ -135,6 +147,10 @@ for example in policies/*.yaml; do
 done
 # The examples name ../schema/policy.schema.json for editors with a YAML language server.
 put 0644 schema/policy.schema.json "$prefix/share/ssh-dispatch/schema/policy.schema.json"
+for path in "${previous[@]}"; do
+  case "$path" in '#'*|'') continue ;; esac
+  [ -e "$path" ] && ! grep -qxF -- "$path" "$manifest.new" && echo "$path" >> "$manifest.new"
+done
 mv -f "$manifest.new" "$manifest"
 
 # Node's compile cache, one directory per account (the launcher creates root's itself). An
@@ -170,7 +186,7 @@ $log_dir/*.jsonl {
     create 0640 root adm
 }
 EOF
-  echo "$logrotate_dir/ssh-dispatch" >> "$manifest"
+  grep -qxF -- "$logrotate_dir/ssh-dispatch" "$manifest" || echo "$logrotate_dir/ssh-dispatch" >> "$manifest"
   echo "created $logrotate_dir/ssh-dispatch"
 fi
 

@@ -69,6 +69,11 @@ it('a second run replaces the program and keeps the configuration', () => {
   expect(result.code, result.out).toBe(0);
   expect(readFileSync(policy, 'utf8')).toBe(before);
   expect(readFileSync(join(logrotate, 'ssh-dispatch'), 'utf8')).toBe('# edited by the admin\n');
+  // The second manifest still lists the snippet the first run wrote, once, and the settings.
+  const manifest = readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST'), 'utf8').split('\n');
+  expect(manifest.filter((line) => line === join(logrotate, 'ssh-dispatch'))).toHaveLength(1);
+  expect(manifest).toEqual(expect.arrayContaining([`#etc=${etc}`, `#log-dir=${logs}`]));
+  expect(new Set(manifest).size).toBe(manifest.length);
 });
 
 it('refuses to install below a directory others can write to', () => {
@@ -80,13 +85,20 @@ it('refuses to install below a directory others can write to', () => {
   expect(result.stderr).toContain('is writable by group or others');
 });
 
-it('--uninstall removes what it installed and keeps policies and logs', () => {
-  const result = install('--uninstall');
-  expect(result.code, result.out).toBe(0);
+it('--uninstall removes what both runs installed, the logrotate snippet too, and keeps policies and logs', () => {
+  // Only --prefix: where the configuration and logs went, the manifest says.
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--uninstall', '--prefix', prefix], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const out = result.stdout + result.stderr;
+  expect(result.status, out).toBe(0);
   expect(existsSync(join(prefix, 'bin', 'ssh-dispatch'))).toBe(false);
   expect(existsSync(join(prefix, 'lib', 'ssh-dispatch'))).toBe(false);
+  // Written by the first run only ("if missing"), yet listed by the second.
+  expect(existsSync(join(logrotate, 'ssh-dispatch'))).toBe(false);
+  expect(out).toContain(`removed ${join(logrotate, 'ssh-dispatch')}`);
   expect(existsSync(join(etc, 'policies', 'main.yaml'))).toBe(true);
   expect(existsSync(logs)).toBe(true);
+  expect(out).toContain(`kept: ${etc} (policies) and ${logs} (audit logs)`);
+  expect(out).not.toMatch(/ \/etc\/ssh-dispatch|\/var\/log/);
 });
 
 it('--help comes first and tells the truth', () => {
