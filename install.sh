@@ -27,6 +27,8 @@
 #   - creates ETC/policies (root-owned, writable by nobody else) if missing, and copies the
 #     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy) and
 #     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
+#   - installs the man pages ssh-dispatch(8) and ssh-dispatch-policy(5) to PREFIX/share/man and
+#     bash completion to PREFIX/share/bash-completion/completions/ssh-dispatch;
 #   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
 #   - records every file it wrote (and those an earlier run wrote that are still there), with
 #     the --etc and --log-dir it was given, in PREFIX/lib/ssh-dispatch/MANIFEST.
@@ -78,7 +80,11 @@ if [ "$uninstall" = 1 ]; then
   done < "$manifest"
   rm -f -- "$manifest"
   rm -rf -- "$libdir/.compile-cache"
-  rmdir -- "$libdir" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema" "$prefix/share/ssh-dispatch" 2>/dev/null || true
+  for dir in "$libdir" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema" "$prefix/share/ssh-dispatch" \
+    "$prefix/share/man/man8" "$prefix/share/man/man5" "$prefix/share/man" \
+    "$prefix/share/bash-completion/completions" "$prefix/share/bash-completion"; do
+    rmdir -- "$dir" 2>/dev/null || true  # only if empty: others' pages and completions stay
+  done
   echo "kept: $etc (policies) and $log_dir (audit logs); remove them yourself if you want them gone"
   exit 0
 fi
@@ -114,13 +120,15 @@ else
 fi
 echo "runtime: $runtime ($("$runtime" --version))"
 
-if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! -f dist/ssh-dispatch-files.cjs ]; then
+if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! -f dist/ssh-dispatch-files.cjs ] ||
+   [ ! -f dist/man/ssh-dispatch.8 ] || [ ! -f dist/man/ssh-dispatch-policy.5 ] || [ ! -f dist/completion/ssh-dispatch ]; then
   [ -x node_modules/.bin/esbuild ] || die "dist/ is not built and the dev dependencies are missing: run 'npm ci' first"
   "$runtime" scripts/build.mjs
 fi
 
 umask 022
-install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema"
+install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples" "$prefix/share/ssh-dispatch/schema" \
+  "$prefix/share/man/man8" "$prefix/share/man/man5" "$prefix/share/bash-completion/completions"
 # What an earlier install listed: files this run leaves in place (the logrotate snippet, written
 # only if missing) or no longer writes (the runtime, once the system's will do) stay listed, so
 # that --uninstall still removes them.
@@ -147,6 +155,9 @@ for example in policies/*.yaml; do
 done
 # The examples name ../schema/policy.schema.json for editors with a YAML language server.
 put 0644 schema/policy.schema.json "$prefix/share/ssh-dispatch/schema/policy.schema.json"
+put 0644 dist/man/ssh-dispatch.8 "$prefix/share/man/man8/ssh-dispatch.8"
+put 0644 dist/man/ssh-dispatch-policy.5 "$prefix/share/man/man5/ssh-dispatch-policy.5"
+put 0644 dist/completion/ssh-dispatch "$prefix/share/bash-completion/completions/ssh-dispatch"
 for path in "${previous[@]}"; do
   case "$path" in '#'*|'') continue ;; esac
   [ -e "$path" ] && ! grep -qxF -- "$path" "$manifest.new" && echo "$path" >> "$manifest.new"

@@ -4,6 +4,8 @@
 //   ssh-dispatch-core.cjs  the program (src/main.ts and everything it uses), one bundled file
 //   ssh-dispatch-files.cjs the SFTP and legacy scp server (src/serve-files.ts), which the
 //                          dispatcher starts inside the sandbox: src/act/files/ alone
+//   man/, completion/      the man pages and bash completion, from the --help texts and
+//                          docs/policy.md (scripts/man.mjs)
 //
 // CommonJS in one file, because sshd starts it for every connection: measured on Node 24, the
 // split ES-module build took 4 ms longer to start (module resolution of every chunk). Parts only
@@ -13,6 +15,7 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { generate as generateDocs } from './man.mjs';
 
 const DIST = fileURLToPath(new URL('../dist/', import.meta.url));
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
@@ -31,12 +34,7 @@ const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22'
 
 export async function buildBundle() {
   rmSync(DIST, { recursive: true, force: true });
-  await build({
-    ...common,
-    entryPoints: [`${SRC}main.ts`],
-    outfile: `${DIST}ssh-dispatch-core.cjs`,
-    define: { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()), SSH_DISPATCH_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version) },
-  });
+  await buildCore(`${DIST}ssh-dispatch-core.cjs`);
   await build({
     ...common,
     entryPoints: [`${SRC}entry.ts`],
@@ -46,6 +44,17 @@ export async function buildBundle() {
   });
   chmodSync(BUNDLE, 0o755);
   await buildFilesServer(`${DIST}ssh-dispatch-files.cjs`);
+  generateDocs(`${DIST}ssh-dispatch-core.cjs`, DIST);
+}
+
+/** The program alone; tests of the man pages build it into a temp directory. */
+export async function buildCore(outfile) {
+  await build({
+    ...common,
+    entryPoints: [`${SRC}main.ts`],
+    outfile,
+    define: { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()), SSH_DISPATCH_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version) },
+  });
 }
 
 /** The file server alone; tests build it into a temp directory. */

@@ -3,7 +3,7 @@
  * that a second run changes no configuration, and that --uninstall removes exactly its files.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +36,18 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-it('installs the program, a runtime, the examples, the directories and a logrotate snippet', () => {
+it('installs the program, a runtime, the examples, man pages, completion, the directories and a logrotate snippet', () => {
   const result = install();
   expect(result.code, result.out).toBe(0);
-  for (const file of ['lib/ssh-dispatch/ssh-dispatch.cjs', 'lib/ssh-dispatch/ssh-dispatch-core.cjs', 'bin/ssh-dispatch', 'share/ssh-dispatch/examples/rsync-backup.yaml']) {
+  for (const file of [
+    'lib/ssh-dispatch/ssh-dispatch.cjs',
+    'lib/ssh-dispatch/ssh-dispatch-core.cjs',
+    'bin/ssh-dispatch',
+    'share/ssh-dispatch/examples/rsync-backup.yaml',
+    'share/man/man8/ssh-dispatch.8',
+    'share/man/man5/ssh-dispatch-policy.5',
+    'share/bash-completion/completions/ssh-dispatch',
+  ]) {
     expect(existsSync(join(prefix, file)), file).toBe(true);
   }
   expect(statSync(join(etc, 'policies')).mode & 0o777).toBe(0o755);
@@ -51,6 +59,8 @@ it('installs the program, a runtime, the examples, the directories and a logrota
 it('the installed command works: help, check, explain', () => {
   const command = join(prefix, 'bin', 'ssh-dispatch');
   expect(spawnSync(command, ['--help'], { encoding: 'utf8' }).stdout).toContain('ssh-dispatch explain');
+  const page = spawnSync('man', ['-l', join(prefix, 'share/man/man8/ssh-dispatch.8')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', MANWIDTH: '100' } });
+  expect(page.stdout).toContain('ssh-dispatch explain');
   writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), { mode: 0o644 });
   const check = spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8' });
   expect(check.status, check.stdout).toBe(0);
@@ -92,6 +102,9 @@ it('--uninstall removes what both runs installed, the logrotate snippet too, and
   expect(result.status, out).toBe(0);
   expect(existsSync(join(prefix, 'bin', 'ssh-dispatch'))).toBe(false);
   expect(existsSync(join(prefix, 'lib', 'ssh-dispatch'))).toBe(false);
+  // Nothing left below PREFIX/share: pages, completion and their (then empty) directories.
+  expect(existsSync(join(prefix, 'share'))).toBe(true);
+  expect(readdirSync(join(prefix, 'share'))).toEqual([]);
   // Written by the first run only ("if missing"), yet listed by the second.
   expect(existsSync(join(logrotate, 'ssh-dispatch'))).toBe(false);
   expect(out).toContain(`removed ${join(logrotate, 'ssh-dispatch')}`);
