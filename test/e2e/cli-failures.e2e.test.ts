@@ -128,3 +128,44 @@ describe('the denial line', () => {
     expect(String(records[0]!.session).startsWith(prefix!)).toBe(true);
   });
 });
+
+describe('explain, for an identity with a from or keys list', () => {
+  it.each([
+    ['from: [192.0.2.10]', 'from-unknown', 'give the client address with --from IP'],
+    ['keys: [SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s]', 'key-unknown', 'give the key with --key SHA256:...'],
+  ])('%s and no flag for it: %s, with a hint at the flag', (list, reason, hint) => {
+    const own = join(dir, `${reason}.yaml`);
+    writeFileSync(own, `version: 1\nidentities:\n  h1:\n    ${list}\n    rules:\n      - { name: du, exec: { command: "/usr/bin/du -sh /srv" } }\n`, { mode: 0o600 });
+    const r = runBundle(['explain', '--id', 'h1', '--policy', own, '--', 'du -sh /srv']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`deny   ${reason}:`);
+    expect(r.stdout).toContain(`  hint     the identity has a ${reason === 'from-unknown' ? 'from' : 'keys'} list: ${hint}`);
+  });
+});
+
+describe('check', () => {
+  const check = (name: string, yaml: string) => {
+    const own = join(dir, name);
+    writeFileSync(own, yaml, { mode: 0o600 });
+    return { file: own, result: runBundle(['check', '--policy', own]) };
+  };
+
+  it('a misspelt key: one error at its line, with "did you mean"', () => {
+    const { file, result } = check('misspelt.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n      - nam: du\n        exec: { command: "/usr/bin/du -sh /srv" }\n');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(`${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp)\n1 error(s): every request would be denied\n`);
+  });
+
+  it('a tab in the indentation: one error with file:line', () => {
+    const { file, result } = check('tab.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n\t- name: du\n');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(`${file}:5: YAML: a tab in the indentation: YAML indents with spaces only\n1 error(s): every request would be denied\n`);
+  });
+
+  it('--authorized-keys reads command= with the forced mode own parser: a --polcy typo is reported', () => {
+    const keys = join(dir, 'authorized_keys');
+    writeFileSync(keys, `restrict,command="/usr/local/bin/ssh-dispatch --id h1 --polcy ${policy}" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1b2NhbGhvc3Q test\n`);
+    const r = runBundle(['check', '--policy', policy, '--authorized-keys', keys]);
+    expect(r.stdout).toContain(`${keys}:1: warning: command= would not start ssh-dispatch's forced mode (unexpected argument "--polcy"): every request with this key is denied`);
+  });
+});
