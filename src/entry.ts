@@ -1,6 +1,7 @@
 /**
  * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded it:
- * (and, for the log-review commands only, starts Node again with a smaller young generation: below)
+ * (and, for the log-review commands only, replaces itself with Node started with a smaller young
+ * generation: below)
  *
  * 1. Replaces Node's SIGUSR1 handler. Node opens its inspector (a debugger on 127.0.0.1:9229)
  *    when it receives SIGUSR1, and rsync's exit_cleanup() sends SIGUSR1 to its whole process
@@ -49,13 +50,18 @@ function trustedCompileCache(parent: string, dir: string): boolean {
  * The log-review commands read a whole log (a million records) through short-lived objects:
  * with Node's default young generation on a machine with plenty of memory they peak at 200 MiB
  * where 4 MiB semi-spaces keep them near 110 MiB at the same speed (BENCHMARKS.md). The size is
- * fixed when Node starts, so these commands run again with it set; nothing else pays for that.
+ * fixed when Node starts (v8.setFlagsFromString later does not resize the heap), so these
+ * commands start Node again with it set; nothing else pays for that.
+ *
+ * By execve(2), not a child: the same process (pid, process group, terminal) becomes the new
+ * Node, so a signal for `logs --follow` (Ctrl-C, kill, systemd stopping a unit) reaches the one
+ * process that reads the log, and nothing is left behind. (A child under spawnSync received no
+ * forwarded signal: killing the parent left it following the log forever.) process.execve is
+ * in every runtime ssh-dispatch supports (Node >= 22.15, main.ts); without it, no flag.
  */
 const LOG_REVIEW = new Set(['logs', 'summary', 'status']);
-if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size'))) {
-  // Loaded here only: node:child_process (and the streams it needs) would cost every connection ~3 ms.
-  const result = process.getBuiltinModule('node:child_process').spawnSync(process.execPath, ['--max-semi-space-size=4', __filename, ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exit(result.status ?? (result.signal ? 128 + (process.getBuiltinModule('node:os').constants.signals[result.signal] ?? 0) : 1));
+if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size')) && typeof process.execve === 'function') {
+  process.execve(process.execPath, [process.execPath, '--max-semi-space-size=4', __filename, ...process.argv.slice(2)], process.env);
 }
 
 const cacheParent = join(__dirname, '.compile-cache');

@@ -6,7 +6,7 @@
  * connection; any unexpected error there is a deny.
  */
 import { UsageError } from './cli/args.js';
-import { denyToClient, runForcedCommand } from './cli/run.js';
+import { denyToClient, runForcedCommand, sessionId } from './cli/run.js';
 import { tellSyslog } from './audit/sink.js';
 
 // The forced-command mode is imported statically; what only people run is loaded on demand,
@@ -22,14 +22,18 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch status --stale 26h                 a monitoring check (Nagios exit codes)
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
-       ssh-dispatch --version                          the version, build and Node.js runtime
+       ssh-dispatch --version | -V                     the version, build and Node.js runtime
 
 In authorized_keys (one line):
   restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup" ssh-ed25519 AAAA... host1
 
 Forced-command mode reads SSH_ORIGINAL_COMMAND, matches it against the identity's rules in the
 policy (default /etc/ssh-dispatch/policies), runs it without a shell or refuses it, and appends
-an audit record either way. A refused client sees "ssh-dispatch: request denied" and exit 126.`;
+an audit record either way. A refused client sees "ssh-dispatch: request denied (session ID)"
+and exit 126; "ssh-dispatch logs --session ID" finds the record.
+
+Without arguments, outside an SSH session this prints the usage and exits 2; in one (sshd sets
+SSH_CONNECTION), it is a command= line without --id, and every request is denied.`;
 
 const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn]
 
@@ -45,9 +49,16 @@ function runtimeSupported(): boolean {
   return typeof process.execve === 'function';
 }
 
-/** No subcommand, `run`, or a flag first (`--id ...`, as command= lines say it): forced-command mode. */
-function isForcedCommandMode(first: string | undefined): boolean {
-  return first === undefined || first === 'run' || (first.startsWith('-') && first !== '--help' && first !== '-h' && first !== '--version');
+/**
+ * `run`, or a flag first (`--id ...`, as command= lines say it): forced-command mode. So is no
+ * argument at all when sshd started us (SSH_ORIGINAL_COMMAND or SSH_CONNECTION set: a command=
+ * line that names no --id), which must still end in the denial and the syslog line about the
+ * bad command= line. No argument anywhere else (a person at a shell, a script) is a usage error.
+ * The help and version flags are never forced mode: no command= line says them.
+ */
+function isForcedCommandMode(first: string | undefined, env: NodeJS.ProcessEnv): boolean {
+  if (first === undefined) return env.SSH_ORIGINAL_COMMAND !== undefined || env.SSH_CONNECTION !== undefined;
+  return first === 'run' || (first.startsWith('-') && !['--help', '-h', '--version', '-V'].includes(first));
 }
 
 declare const SSH_DISPATCH_VERSION: string | undefined;
@@ -61,11 +72,11 @@ function versionLine(): string {
 
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
-  const forcedCommand = isForcedCommandMode(first);
+  const forcedCommand = isForcedCommandMode(first, process.env);
   if (!runtimeSupported()) {
     const message = `ssh-dispatch needs Node.js >= 22.15; ${process.execPath} is ${process.version}`;
     if (forcedCommand) {
-      tellSyslog(`${message}: every request is denied`);
+      tellSyslog(`${message}: every request is denied (session ${sessionId()})`);
       return denyToClient();
     }
     process.stderr.write(`${message}\n`);
@@ -79,6 +90,13 @@ async function main(argv: string[]): Promise<number> {
     }
     return runForcedCommand(args);
   }
+  // \`ssh-dispatch logs | head\`: the reader has what it wanted. End quietly with 0, as when the
+  // output was complete (Node ignores SIGPIPE, so there is no death by signal to imitate, and
+  // 141 would fail a \`set -o pipefail\` script for a pipeline that did what it was asked).
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(0);
+    throw error;
+  });
   try {
     switch (first) {
       case 'explain':
@@ -106,13 +124,20 @@ async function main(argv: string[]): Promise<number> {
       }
       case 'version':
       case '--version':
+      case '-V':
+        if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}`);
         console.log(versionLine());
         return 0;
       case 'help':
       case '--help':
       case '-h':
+        if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}; for one subcommand's help: ssh-dispatch SUBCOMMAND --help`);
         console.log(HELP);
         return 0;
+      case undefined:
+        // Not started by sshd (isForcedCommandMode): someone who wants to know what this is.
+        process.stderr.write(`${HELP}\n`);
+        return 2;
       default:
         throw new UsageError(`unknown subcommand "${first}"`);
     }
@@ -129,12 +154,12 @@ main(process.argv.slice(2)).then(
   (code) => {
     // A forced-command session ends here, even with a read of the client's input still pending
     // (an upload stopped by its limits or idle timeout): nothing else is left to do.
-    if (isForcedCommandMode(process.argv[2])) process.exit(code);
+    if (isForcedCommandMode(process.argv[2], process.env)) process.exit(code);
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (isForcedCommandMode(process.argv[2])) {
-      tellSyslog(`internal error, request denied: ${(error as Error)?.stack ?? String(error)}`);
+    if (isForcedCommandMode(process.argv[2], process.env)) {
+      tellSyslog(`internal error, request denied (session ${sessionId()}): ${(error as Error)?.stack ?? String(error)}`);
       process.exitCode = denyToClient();
     } else {
       process.stderr.write(`ssh-dispatch: internal error: ${(error as Error)?.stack ?? String(error)}\n`);

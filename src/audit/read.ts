@@ -122,3 +122,29 @@ export async function followRecords(path: string, onRecord: (record: AuditRecord
     }
   }
 }
+
+/**
+ * Why the log files cannot be read, as one line for stderr; null when they can. The log itself
+ * must be a readable file, except that it may be missing when older rotated files are there
+ * (rotated away, not yet recreated) or when `mayBeMissing` (--follow waits for it). A log that
+ * reads as empty because it is not there must not look like a quiet day.
+ */
+export function unreadableLog(files: readonly string[], mayBeMissing: boolean): string | null {
+  const path = files[files.length - 1]!;
+  for (const file of files) {
+    let fd: number | null = null;
+    try {
+      fd = openSync(file, 'r');
+      if (!fstatSync(fd).isFile()) return `${file}: not a regular file`;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && file === path && (mayBeMissing || files.length > 1)) continue;
+      if (code === 'ENOENT') return `${file}: no such file (no connection recorded yet, or another log: --log FILE, --policy PATH)`;
+      if (code === 'EACCES' || code === 'EPERM') return `${file}: permission denied (run as root, or as a member of the log's group)`;
+      return `${file}: cannot be read (${code ?? (error as Error).message})`;
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
+  }
+  return null;
+}

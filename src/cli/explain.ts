@@ -98,6 +98,9 @@ function explainText(decision: Decision, withTrace: boolean): string {
   } else {
     lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);
     lines.push(`  detail   ${decision.detail}`);
+    // What a real connection would have and explain has only when told.
+    if (decision.reason === 'from-unknown') lines.push('  hint     the identity has a from list: give the client address with --from IP');
+    if (decision.reason === 'key-unknown') lines.push('  hint     the identity has a keys list: give the key with --key SHA256:... (ssh-keygen -lf KEY.pub)');
   }
   if (withTrace) {
     if (decision.trace.length === 0) lines.push('  trace    no rule was tried');

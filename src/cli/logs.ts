@@ -1,5 +1,5 @@
 /** `ssh-dispatch logs`: the audit log, filtered, as a table or JSON lines, optionally followed. */
-import { auditFiles, followRecords, readRecords } from '../audit/read.js';
+import { auditFiles, followRecords, readRecords, unreadableLog } from '../audit/read.js';
 import { matches, parseWhen, TABLE_HEADER, tableRow, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from './args.js';
@@ -24,7 +24,10 @@ escaped), or with --json as JSON lines for jq.
   --log FILE              the log to read (default: the policy's audit.file, else
                           /var/log/ssh-dispatch/audit.jsonl)
 
-Lines that are not JSON are skipped and counted on stderr. Exit status: 0, or 2 on a usage error.`;
+Lines that are not JSON are skipped and counted on stderr. Output to a pipe that closes early
+(ssh-dispatch logs | head) ends quietly with 0.
+Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
+on stderr says which and why; with --follow a missing log is waited for); 2 on a usage error.`;
 
 export async function runLogs(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
@@ -64,13 +67,19 @@ export async function runLogs(args: string[]): Promise<number> {
     session: values.session,
   };
   const { path } = await auditLogPath(values.log, values.policy);
+  const files = auditFiles(path, values.rotated ?? false);
+  const unreadable = unreadableLog(files, values.follow ?? false);
+  if (unreadable !== null) {
+    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
+    return 1;
+  }
   const print = (record: AuditRecord) => {
     if (!matches(record, filter)) return;
     process.stdout.write(values.json ? toLogLine(record) : `${tableRow(record)}\n`);
   };
   const stats = { skipped: 0 };
   if (!values.json) process.stdout.write(`${TABLE_HEADER}\n`);
-  for await (const record of readRecords(auditFiles(path, values.rotated ?? false), stats)) print(record);
+  for await (const record of readRecords(files, stats)) print(record);
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
   if (values.follow) await followRecords(path, print, stats);
   return 0;

@@ -25,15 +25,23 @@ import { readProtectedArgs, type ProtectedArgsRead } from '../host/protected-arg
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
 export const EXIT_DENIED = 126;
-const DENIED_MESSAGE = 'ssh-dispatch: request denied\n';
 
+/**
+ * The one line a refused client sees, with what to quote to the admin: the first 8 digits of
+ * the session id, as \`ssh-dispatch logs\` shows them and \`logs --session\` takes them. A denial
+ * before anything was recorded (a bad command= line, an unsupported runtime) carries it too,
+ * in its syslog line.
+ */
 export function denyToClient(): number {
-  process.stderr.write(DENIED_MESSAGE);
+  process.stderr.write(`ssh-dispatch: request denied (session ${sessionId().slice(0, 8)})\n`);
   return EXIT_DENIED;
 }
 
-/** 16 random hex digits from the kernel, without loading node:crypto for it. */
-function sessionId(): string {
+let session: string | null = null;
+
+/** This connection's id: 16 random hex digits from the kernel (not node:crypto: it costs a connection), drawn once. */
+export function sessionId(): string {
+  if (session !== null) return session;
   const bytes = Buffer.alloc(8);
   const fd = openSync('/dev/urandom', 'r');
   try {
@@ -41,7 +49,8 @@ function sessionId(): string {
   } finally {
     closeSync(fd);
   }
-  return bytes.toString('hex');
+  session = bytes.toString('hex');
+  return session;
 }
 
 export interface ForcedArgs {
@@ -104,7 +113,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   let unreadProtectedArgs: string | null = null;
   const parsed = parseForcedArgs(args);
   if (typeof parsed === 'string') {
-    tellSyslog(`bad command= line in authorized_keys: ${parsed}`);
+    tellSyslog(`bad command= line in authorized_keys, request denied (session ${sessionId()}): ${parsed}`);
     return denyToClient();
   }
   const session = sessionId();

@@ -1,5 +1,5 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
-import { auditFiles, readRecords } from '../audit/read.js';
+import { auditFiles, readRecords, unreadableLog } from '../audit/read.js';
 import { formatSummary, parseWhen, SummaryBuilder } from '../audit/review.js';
 import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
@@ -15,7 +15,8 @@ frequent refused commands with their reasons, and the client addresses first see
   --rotated      also read the rotated logs
   --json         one JSON object
 
-Exit status: 0, or 2 on a usage error.`;
+Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
+on stderr says which and why); 2 on a usage error.`;
 
 export async function runSummary(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { since: { type: 'string' }, json: { type: 'boolean' }, rotated: { type: 'boolean' }, log: { type: 'string' }, policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
@@ -27,9 +28,15 @@ export async function runSummary(args: string[]): Promise<number> {
   const since = parseWhen(window, new Date());
   if (!since) throw new UsageError(`--since ${window}: expected a span (24h, 7d), a date or an ISO time`);
   const { path } = await auditLogPath(values.log, values.policy);
+  const files = auditFiles(path, values.rotated ?? false);
+  const unreadable = unreadableLog(files, false);
+  if (unreadable !== null) {
+    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
+    return 1;
+  }
   const builder = new SummaryBuilder(since);
   const stats = { skipped: 0 };
-  for await (const record of readRecords(auditFiles(path, values.rotated ?? false), stats)) builder.add(record);
+  for await (const record of readRecords(files, stats)) builder.add(record);
   const summary = builder.result();
   process.stdout.write(values.json ? `${JSON.stringify({ since: since.toISOString(), ...summary })}\n` : formatSummary(summary, window));
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);

@@ -34,9 +34,14 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', merge: false });
   const reader = new Reader(file, lines, doc);
-  for (const problem of [...doc.errors, ...doc.warnings]) {
+  // A tab in the indentation derails the parser into several errors about what follows: the
+  // tab is the one to report (each line that has one), the rest are its consequences.
+  const problems = [...doc.errors, ...doc.warnings];
+  const tabs = problems.filter((problem) => problem.code === 'TAB_AS_INDENT');
+  for (const problem of tabs.length > 0 ? tabs : problems) {
     const line = lines.linePos(problem.pos[0]).line;
-    reader.errors.push({ file, line, key: '', message: `YAML: ${problem.message.split('\n')[0]}` });
+    const message = problem.code === 'TAB_AS_INDENT' ? 'a tab in the indentation: YAML indents with spaces only' : problem.message.split('\n')[0];
+    reader.errors.push({ file, line, key: '', message: `YAML: ${message}` });
   }
   if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
 

@@ -21,6 +21,8 @@ export interface Where {
 /** Reads one file's document; collects errors instead of stopping at the first. */
 export class Reader {
   readonly errors: PolicyError[] = [];
+  /** Required keys already reported missing (or as a misspelling): reading their absent value again is not a second error. */
+  private readonly reported = new Set<string>();
   constructor(
     readonly file: string,
     private readonly lines: LineCounter,
@@ -37,6 +39,7 @@ export class Reader {
   }
 
   error(node: Node | null | undefined, key: string, message: string): null {
+    if (node == null && this.reported.has(key)) return null;
     this.errors.push({ file: this.file, line: this.line(node), key, message });
     return null;
   }
@@ -50,6 +53,7 @@ export class Reader {
   map(node: Node | null, key: string, allowed: readonly string[], required: readonly string[] = []): Map<string, Node | null> | null {
     if (!isMap(node)) return this.error(node, key, `expected a mapping, got ${describe(node)}`);
     const values = new Map<string, Node | null>();
+    const misspelt = new Set<string>();
     for (const pair of node.items) {
       const keyNode = this.resolve(pair.key);
       if (!isScalar(keyNode) || typeof keyNode.value !== 'string') {
@@ -59,13 +63,18 @@ export class Reader {
       const name = keyNode.value;
       const path = join(key, name);
       if (!allowed.includes(name)) {
-        this.error(keyNode, path, `unknown key (expected one of: ${allowed.join(', ')})`);
+        const near = nearest(name, allowed);
+        if (near !== null) misspelt.add(near);
+        this.error(keyNode, path, `unknown key${near === null ? '' : `, did you mean "${near}"?`} (expected one of: ${allowed.join(', ')})`);
         continue;
       }
       values.set(name, this.resolve(pair.value));
     }
     for (const name of required) {
-      if (!values.has(name)) this.error(node, key, `missing required key "${name}"`);
+      if (values.has(name)) continue;
+      // One mistake, one error: "nam: did you mean name?" already says that name is missing.
+      if (!misspelt.has(name)) this.error(node, key, `missing required key "${name}"`);
+      this.reported.add(join(key, name));
     }
     return values;
   }
@@ -162,3 +171,28 @@ export function describe(node: Node | null | undefined): string {
 
 
 
+
+/** The allowed key within edit distance 2 of a misspelt one (the closest, the first on a tie), or null. */
+export function nearest(name: string, allowed: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestDistance = 3;
+  for (const candidate of allowed) {
+    const d = editDistance(name, candidate);
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+/** Levenshtein distance: insertions, deletions and substitutions. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    previous = current;
+  }
+  return previous[b.length]!;
+}

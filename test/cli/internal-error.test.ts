@@ -43,7 +43,7 @@ describe('an exception while deciding', () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const code = await runForcedCommand(['--id', 't', '--policy', policy]);
     expect(code).toBe(126);
-    expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual(['ssh-dispatch: request denied\n']);
+    expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);
     expect(existsSync(marker)).toBe(false);
     const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toEqual([expect.objectContaining({ event: 'decision', id: 't', decision: 'deny', reason: 'internal-error', detail: 'a bug, forced by the test' })]);

@@ -64,7 +64,7 @@ describe('fail closed', () => {
     const audit = join(dir, 'audit.jsonl');
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ [name]: value }));
     expect(result.code).toBe(126);
-    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
     expect(existsSync(marker)).toBe(false);
     const record = JSON.parse(readFileSync(audit, 'utf8').trim()) as Record<string, unknown>;
     expect(record).toMatchObject({ decision: 'deny', reason: 'unsafe-environment', detail: `set: ${name}` });
@@ -129,7 +129,7 @@ describe('fail closed', () => {
     }
     const result = run();
     expect(result.status).toBe(126);
-    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -200,7 +200,7 @@ describe('what the program inherits', () => {
       encoding: 'utf8',
     });
     expect(result.status).toBe(126);
-    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
     expect(existsSync(marker)).toBe(false);
   });
 });
@@ -225,7 +225,7 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     writeFileSync(policy, `version: 1\nidentities:\n  t:\n    rules:\n      - name: touch\n        exec:\n          command: ["/usr/bin/touch", "${marker}"]\n        frobnicate: true\n`, { mode: 0o600 });
     const result = runWithVarLog(varLog, ['--id', 't', '--policy', policy], sshEnv());
     expect(result.code).toBe(126);
-    expect(result.stderr).toBe('ssh-dispatch: request denied\n');
+    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
     expect(existsSync(marker)).toBe(false);
     const records = readFileSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toHaveLength(1);

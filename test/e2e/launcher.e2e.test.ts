@@ -3,8 +3,8 @@
  * as ssh-dispatch itself, one per account. Node says what it does with its cache when
  * NODE_DEBUG_NATIVE=COMPILE_CACHE is set; these tests read that.
  */
-import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -53,5 +53,49 @@ describe('the compile cache', () => {
   ])('is not used when %s', (_what, spoil) => {
     spoil(ownCacheDir());
     expect(help()).not.toContain('[compile cache]');
+  });
+});
+
+/** The pids whose process group is `pgid`, read from /proc. */
+function processGroup(pgid: number): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    try {
+      // pid (comm) state ppid pgrp ...: comm may hold spaces, so read after its last ")".
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) === pgid) pids.push(Number(name));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+describe('the log-review commands', () => {
+  it('logs --follow is one process (Node replaced by execve with the smaller young generation): SIGTERM ends it and leaves nothing running', async () => {
+    const log = join(dir, 'audit.jsonl');
+    writeFileSync(log, `${JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: '0123456789abcdef', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: 'x' })}\n`);
+    // A process group of its own, as a shell gives a job: whatever the launcher starts is in it.
+    const child = spawn(NODE, [join(dir, 'ssh-dispatch.cjs'), 'logs', '--follow', '--log', log], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    const pid = child.pid!;
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('no-rule-matched')) resolve();
+        });
+        child.on('exit', (code) => reject(new Error(`exited early (${code})`)));
+      });
+      expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).toContain('--max-semi-space-size=4');
+      expect(processGroup(pid)).toEqual([pid]);
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+      process.kill(pid, 'SIGTERM');
+      expect(await exited).toBe('SIGTERM');
+      expect(processGroup(pid)).toEqual([]);
+    } finally {
+      for (const left of processGroup(pid)) process.kill(left, 'SIGKILL');
+    }
   });
 });

@@ -17,8 +17,8 @@ const invalid: [string, string, string][] = [
   ['a missing version', 'identities: {}\n', 'p.yaml:1: missing required key "version"'],
   ['a wrong version', 'version: 2\n', 'p.yaml:1: version: expected 1, got number 2'],
   ['a string version', 'version: "1"\n', 'p.yaml:1: version: expected 1, got "1"'],
-  ['an unknown top-level key', 'version: 1\nidentites: {}\n', 'p.yaml:2: identites: unknown key (expected one of: version, audit, identities)'],
-  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key (expected one of: from, keys, expires, rules)'],
+  ['an unknown top-level key', 'version: 1\nidentites: {}\n', 'p.yaml:2: identites: unknown key, did you mean "identities"? (expected one of: version, audit, identities)'],
+  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, expires, rules)'],
   ['missing rules', 'version: 1\nidentities:\n  a: {}\n', 'p.yaml:3: identities.a: missing required key "rules"'],
   ['a bad identity name', 'version: 1\nidentities:\n  "../x":\n    rules: []\n', 'p.yaml:3: identities.../x: expected a name of letters'],
   ['a duplicate identity in one file', 'version: 1\nidentities:\n  a:\n    rules: []\n  a:\n    rules: []\n', 'p.yaml:5: YAML: Map keys must be unique'],
@@ -49,7 +49,7 @@ const invalid: [string, string, string][] = [
   ['BASH_ENV in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { BASH_ENV: /tmp/a } }\n`, 'exec.env.BASH_ENV: refused'],
   ['a bad env name', `${header}      - name: x\n        exec: { command: /bin/true, env: { "A-B": x } }\n`, 'exec.env.A-B: expected a variable name'],
   ['a relative cwd', `${header}      - name: x\n        exec: { command: /bin/true, cwd: srv }\n`, 'exec.cwd: expected an absolute path'],
-  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key (expected one of: name, exec, rsync, receive, relay, sftp)'],
+  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key, did you mean "sftp"? (expected one of: name, exec, rsync, receive, relay, sftp)'],
   ['rsync paths: with the sandbox off (found in review: -L followed a symlink in a path out of it)', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc], sandbox: false }\n`, 'rsync.sandbox: paths: needs the sandbox'],
   ['rsync paths: outside root', `${header}      - name: x\n        rsync: { root: /srv, access: read, paths: [/etc] }\n`, 'rsync.paths: /etc is not under root /srv'],
   ['rsync paths: one inside another', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc, /etc/ssh] }\n`, 'rsync.paths: /etc/ssh is listed twice or lies in another'],
@@ -135,5 +135,24 @@ describe('parsePolicyText', () => {
   it('resolves YAML aliases (a shared from list)', () => {
     const parsed = parsePolicyText('p.yaml', 'version: 1\nidentities:\n  a:\n    from: &office [192.0.2.0/24]\n    rules: []\n  b:\n    from: *office\n    rules: []\n');
     expect(parsed.ok && parsed.fragment.identities[1]!.from?.[0]?.text).toBe('192.0.2.0/24');
+  });
+});
+
+describe('one mistake, one error (issue 18)', () => {
+  it('a misspelt required key: the unknown key with "did you mean", not also missing and empty (once at line 1)', () => {
+    expect(errorsOf(`${header}      - nam: x\n        exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp)']);
+    expect(errorsOf(`${header}      - name: x\n        rsync: { root: /srv, acess: read }\n`)).toEqual([expect.stringMatching(/^p\.yaml:6: identities\.a\.rules\[0\]\.rsync\.acess: unknown key, did you mean "access"\? /)]);
+  });
+
+  it('a missing required key with no near miss: one error, not also an empty value at line 1', () => {
+    expect(errorsOf(`${header}      - exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0]: missing required key "name"']);
+  });
+
+  it('no suggestion beyond edit distance 2', () => {
+    expect(errorsOf(`${header}      - name: x\n        exec: { command: /bin/true, xyzzy: 1 }\n`).join('\n')).toMatch(/exec\.xyzzy: unknown key \(expected/);
+  });
+
+  it('a tab in the indentation: one error at its line, not the parser\'s consequences', () => {
+    expect(errorsOf(`${header}\t- name: x\n`)).toEqual(['p.yaml:5: YAML: a tab in the indentation: YAML indents with spaces only']);
   });
 });
