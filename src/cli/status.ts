@@ -109,9 +109,9 @@ async function check(args: string[]): Promise<number> {
   for (const id of values.id ?? []) if (!policy.identities.has(id)) return unknown(`no identity "${id}" in the policy`);
   const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
   for (const rule of values.rule ?? []) if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule))) return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
-  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires);
+  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires && (!values.rule || identity.rules.some((r) => values.rule!.includes(r.name))));
   const checks: StatusCheck[] = chosen
-    .filter((identity) => !expired.includes(identity))
+    .filter((identity) => !(identity.expires !== null && today > identity.expires))
     .flatMap((identity) => identity.rules.filter((rule) => !values.rule || values.rule.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
     .flatMap(({ id, rule }): StatusCheck[] => {
       if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs }];
