@@ -148,3 +148,39 @@ export function unreadableLog(files: readonly string[], mayBeMissing: boolean): 
   }
   return null;
 }
+
+/**
+ * The log and as many of its rotated files as may hold records at or after `since`, oldest first
+ * (for `status`: right after a rotation the window's successes are in `audit.jsonl.1`). A rotated
+ * file's mtime is its last write, or later where compressing touched it, never earlier: a file
+ * whose mtime is before `since` holds nothing after it, nor does any older one. Unlike auditFiles,
+ * a directory that cannot be listed is an error, not an empty log; a missing one lists the log.
+ */
+export function auditFilesSince(path: string, since: Date): string[] {
+  const base = basename(path);
+  const dir = dirname(path);
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [path];
+    throw error;
+  }
+  const rotated: { file: string; n: number }[] = [];
+  for (const name of names) {
+    const match = name.startsWith(`${base}.`) ? /^\.([0-9]{1,4})(\.gz)?$/.exec(name.slice(base.length)) : null;
+    if (match) rotated.push({ file: join(dir, name), n: Number(match[1]) });
+  }
+  rotated.sort((a, b) => a.n - b.n);
+  let needed = 0;
+  for (const [i, { file }] of rotated.entries()) {
+    let mtimeMs: number;
+    try {
+      mtimeMs = statSync(file).mtimeMs;
+    } catch {
+      continue; // rotated away between the listing and now
+    }
+    if (mtimeMs >= since.getTime()) needed = i + 1;
+  }
+  return [...rotated.slice(0, needed).reverse().map((r) => r.file), path];
+}

@@ -241,25 +241,69 @@ export interface StatusResult {
   line: string;
 }
 
+/** One (identity, rule) that `status` checks, and its thresholds: WARNING past warnMs, CRITICAL past critMs. */
+export interface StatusCheck {
+  id: string;
+  rule: string;
+  warnMs: number;
+  critMs: number;
+}
+
+/** A span for people, in its two largest units, rounded down: `52s`, `14m`, `8h26m`, `2d4h`. */
+export function formatSpan(ms: number): string {
+  const s = Math.max(0, Math.floor(ms / 1000));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m`;
+  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
+  if (d === 0) return m === 0 ? `${h}h` : `${h}h${m}m`;
+  return h === 0 ? `${d}d` : `${d}d${h}h`;
+}
+
 /**
- * The Nagios-style verdict for `status`: each expected (identity, rule) must have succeeded
- * within `staleMs` (WARNING otherwise) and within `criticalMs` (CRITICAL otherwise).
+ * One performance data item, in the plugin guidelines' form `'label'=value[UOM];warn;crit;min;max`:
+ * the label quoted (without ' and =, which it may not hold), a value that cannot be known as `U`.
  */
-export function evaluateStatus(expected: { id: string; rule: string }[], lastSuccess: ReadonlyMap<string, string>, now: Date, staleMs: number, criticalMs: number): StatusResult {
-  const stale: string[] = [];
-  const critical: string[] = [];
-  let oldest = 0;
-  for (const { id, rule } of expected) {
-    const last = lastSuccess.get(`${id}\0${rule}`);
-    const age = last ? now.getTime() - Date.parse(last) : Infinity;
-    oldest = Math.max(oldest, age);
-    if (age > criticalMs) critical.push(`${id}/${rule}${last ? '' : ' (never)'}`);
-    else if (age > staleMs) stale.push(`${id}/${rule}`);
+export function perfdatum(label: string, value: number | null, uom: string, warn?: number, crit?: number, min?: number, max?: number): string {
+  const fields = [value === null ? 'U' : `${value}${uom}`, warn, crit, min, max].map((f) => (f === undefined ? '' : String(f)));
+  while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
+  return `'${label.replace(/['=]/g, '_')}'=${fields.join(';')}`;
+}
+
+/**
+ * The plugin verdict for `status`: each check's last success (ms since the epoch, by
+ * `id\0rule`) against its thresholds. One line: the state, what is wrong with which rules, and
+ * after `|` the counts and each rule's age in seconds with its thresholds (`U` for one with no
+ * success in the records read). `readSince` is the time of the oldest record read, if any: a rule
+ * with no success in them has "no success logged since" then, which is all the log can say.
+ */
+export function evaluateStatus(checks: readonly StatusCheck[], lastSuccess: ReadonlyMap<string, number>, now: Date, readSince: string | null = null): StatusResult {
+  if (checks.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
+  const warnings: string[] = [];
+  const criticals: string[] = [];
+  const perf: string[] = [];
+  let oldest: { name: string; age: number } | null = null;
+  for (const check of checks) {
+    const name = `${check.id}/${check.rule}`;
+    const last = lastSuccess.get(`${check.id}\0${check.rule}`);
+    // A success stamped in the future (a clock set back) is as recent as can be, not negative.
+    const age = last === undefined ? null : Math.max(0, now.getTime() - last);
+    perf.push(perfdatum(name, age === null ? null : Math.floor(age / 1000), 's', Math.floor(check.warnMs / 1000), Math.floor(check.critMs / 1000), 0));
+    if (age === null) {
+      criticals.push(`${name} no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
+    } else if (age > check.critMs) {
+      criticals.push(`${name} last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
+    } else if (age > check.warnMs) {
+      warnings.push(`${name} last success ${formatSpan(age)} ago (expected every ${formatSpan(check.warnMs)})`);
+    } else if (oldest === null || age > oldest.age) {
+      oldest = { name, age };
+    }
   }
-  const ok = expected.length - stale.length - critical.length;
-  const perf = `| ok=${ok} stale=${stale.length} critical=${critical.length} oldest_s=${Number.isFinite(oldest) ? Math.round(oldest / 1000) : -1}`;
-  if (expected.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
-  if (critical.length > 0) return { code: 2, line: `SSH-DISPATCH CRITICAL - no success: ${critical.join(', ')}${stale.length ? `; stale: ${stale.join(', ')}` : ''} ${perf}` };
-  if (stale.length > 0) return { code: 1, line: `SSH-DISPATCH WARNING - stale: ${stale.join(', ')} ${perf}` };
-  return { code: 0, line: `SSH-DISPATCH OK - ${ok} rule(s) succeeded within the window ${perf}` };
+  const ok = checks.length - warnings.length - criticals.length;
+  const counts = [perfdatum('ok', ok, '', undefined, undefined, 0, checks.length), perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length), perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length)];
+  const tail = ` | ${[...counts, ...perf].join(' ')}`;
+  const inTime = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} in time`;
+  const line = (text: string) => printable(text) + tail;
+  if (criticals.length > 0) return { code: 2, line: line(`SSH-DISPATCH CRITICAL - ${criticals.join(', ')}${warnings.length ? `; WARNING: ${warnings.join(', ')}` : ''}; ${inTime}`) };
+  if (warnings.length > 0) return { code: 1, line: line(`SSH-DISPATCH WARNING - ${warnings.join(', ')}; ${inTime}`) };
+  return { code: 0, line: line(`SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`) };
 }

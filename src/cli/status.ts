@@ -1,27 +1,84 @@
-/** `ssh-dispatch status`: a monitoring check in the Nagios plugin conventions. */
-import { auditFiles, readRecords } from '../audit/read.js';
-import { evaluateStatus, SuccessTracker } from '../audit/review.js';
-import { parseDuration } from '../values/units.js';
+/**
+ * `ssh-dispatch status`: a monitoring plugin in the Nagios / Monitoring Plugins conventions.
+ * Whatever happens, exactly one line on stdout and exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN:
+ * a wrong command line or a log it cannot read is UNKNOWN with the reason, never a CRITICAL that
+ * blames the backups (main.ts's exit 2 for usage errors is a CRITICAL to a monitoring system).
+ */
+import { closeSync, fstatSync, openSync } from 'node:fs';
+import { auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
+import { evaluateStatus, SuccessTracker, type StatusCheck } from '../audit/review.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { printable } from '../values/printable.js';
+import { localDate, parseDuration } from '../values/units.js';
 import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
 
-export const STATUS_HELP = `Usage: ssh-dispatch status --stale SPAN [--critical SPAN] [--id ID]... [--rule RULE]...
+export const STATUS_HELP = `Usage: ssh-dispatch status [--id ID]... [--rule RULE]... [--stale SPAN [--critical SPAN]]
                           [--rotated] [--log FILE] [--policy PATH]
 
-For monitoring (Nagios, Icinga, and anything that runs their plugins): checks that each rule of
-the policy (or those chosen with --id and --rule) has succeeded within SPAN. One status line with
-performance data, and the plugin exit status:
-  0 OK        every rule succeeded within --stale
-  1 WARNING   some rule's last success is older than --stale
-  2 CRITICAL  some rule has not succeeded within --critical (default: twice --stale), or never
-  3 UNKNOWN   the policy or the log cannot be read, or there is nothing to check
+A monitoring plugin (Nagios, Icinga, Naemon, and anything that runs their plugins): checks that
+rules have succeeded recently enough. Always exactly one line on stdout, the state, what is
+wrong, and performance data (each rule's age in seconds with its thresholds), and the exit status:
+  0 OK        every rule checked succeeded in time
+  1 WARNING   some rule's last success is older than its period
+  2 CRITICAL  some rule's last success is older than twice its period (or --critical), or none
+              is logged
+  3 UNKNOWN   the command line is wrong, the policy or the log cannot be read (run the check as
+              a user that may read them), or there is nothing to check
+
+Which rules, and against what:
+  (no flags)        the rules that have expect-every in the policy (docs/policy.md), each
+                    against its own period: WARNING past it, CRITICAL past twice it
+  --id ID           only this identity's rules (repeatable)
+  --rule RULE       only rules of this name (repeatable)
+                    without --stale, --id and --rule still choose among the expect-every rules
+  --stale SPAN      check every rule chosen (every rule of the policy without --id and --rule),
+                    with expect-every or not, against SPAN: 26h for a nightly job (s, m, h, d, w)
+  --critical SPAN   with --stale: CRITICAL past SPAN (default twice --stale)
+Identities past their expires date are not checked.
+
 A success is an end record with exit 0 (a program, an upload stored, a relay closed cleanly),
 or an allowed decision of an execve rule (which writes no end record); an rsync dry run
 (-n, --dry-run) never is.
 
-  --stale SPAN      such as 26h for a nightly job (s, m, h, d, w)`;
+  --log FILE        the audit log (default: the policy's audit.file, else ${DEFAULT_AUDIT_FILE});
+                    its rotated files (FILE.1, FILE.2.gz, ...) are read as far back as the
+                    longest CRITICAL threshold reaches
+  --rotated         read all the rotated files, however old
+  --policy PATH     the policy file or directory (default ${DEFAULT_POLICY_PATH})
+
+  $ ssh-dispatch status --id host1-backup
+  SSH-DISPATCH OK - the rule succeeded in time; oldest success host1-backup/nightly 8h26m ago | 'ok'=1;;;0;1 'warning'=0;;;0;1 'critical'=0;;;0;1 'host1-backup/nightly'=30412s;93600;187200;0`;
+
+function unknown(why: string): number {
+  console.log(`SSH-DISPATCH UNKNOWN - ${printable(why)}`);
+  return 3;
+}
 
 export async function runStatus(args: string[]): Promise<number> {
+  try {
+    return await check(args);
+  } catch (error) {
+    if (error instanceof UsageError) return unknown(`usage: ${error.message} (ssh-dispatch status --help)`);
+    process.stderr.write(`ssh-dispatch status: ${(error as Error)?.stack ?? String(error)}\n`);
+    return unknown(`internal error: ${(error as Error)?.message ?? String(error)}`);
+  }
+}
+
+function span(flag: string, text: string | undefined): number | null {
+  if (text === undefined) return null;
+  const ms = parseDuration(text);
+  if (ms === null || ms === 0) throw new UsageError(`${flag} ${text}: expected a span such as 26h (s, m, h, d, w)`);
+  return ms;
+}
+
+function errorText(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `permission denied (${code}): run the check as a user that may read the audit log`;
+  return code ?? (error as Error).message;
+}
+
+async function check(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     stale: { type: 'string' },
     critical: { type: 'string' },
@@ -36,34 +93,81 @@ export async function runStatus(args: string[]): Promise<number> {
     console.log(STATUS_HELP);
     return 0;
   }
-  const staleMs = values.stale === undefined ? null : parseDuration(values.stale);
-  if (staleMs === null) throw new UsageError('--stale SPAN is required (such as 26h)');
-  const criticalMs = values.critical === undefined ? 2 * staleMs : parseDuration(values.critical);
-  if (criticalMs === null) throw new UsageError(`--critical ${values.critical}: expected a span such as 52h`);
+  const staleMs = span('--stale', values.stale);
+  const criticalFlag = span('--critical', values.critical);
+  if (criticalFlag !== null && staleMs === null) throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
+  if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs) throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
+  const criticalMs = criticalFlag ?? (staleMs === null ? null : 2 * staleMs);
+
   const { path, policy } = await auditLogPath(values.log, values.policy);
-  if (!policy) {
-    console.log('SSH-DISPATCH UNKNOWN - the policy does not load (ssh-dispatch check says why)');
-    return 3;
+  if (!policy) return unknown(`the policy at ${values.policy ?? DEFAULT_POLICY_PATH} does not load (ssh-dispatch check says why)`);
+
+  // Which rules, against what.
+  const now = new Date();
+  const today = localDate(now);
+  const identities = [...policy.identities.values()];
+  for (const id of values.id ?? []) if (!policy.identities.has(id)) return unknown(`no identity "${id}" in the policy`);
+  const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
+  for (const rule of values.rule ?? []) if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule))) return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
+  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires && (!values.rule || identity.rules.some((r) => values.rule!.includes(r.name))));
+  const checks: StatusCheck[] = chosen
+    .filter((identity) => !(identity.expires !== null && today > identity.expires))
+    .flatMap((identity) => identity.rules.filter((rule) => !values.rule || values.rule.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
+    .flatMap(({ id, rule }): StatusCheck[] => {
+      if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs }];
+      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery }];
+    });
+  if (checks.length === 0) {
+    const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
+    if (staleMs === null) return unknown(`nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`);
+    return unknown(`nothing to check${skipped}`);
   }
-  const expected = [...policy.identities.values()]
-    .filter((identity) => !values.id || values.id.includes(identity.name))
-    .flatMap((identity) => identity.rules.map((rule) => ({ id: identity.name, rule: rule.name })))
-    .filter(({ rule }) => !values.rule || values.rule.includes(rule));
-  const lastSuccess = new Map<string, string>();
-  const stats = { skipped: 0 };
-  const successes = new SuccessTracker();
+
+  // Which files: the log, and the rotated ones the longest CRITICAL threshold reaches into.
+  const longest = Math.max(...checks.map((c) => c.critMs));
+  let files: string[];
   try {
-    for await (const record of readRecords(auditFiles(path, values.rotated ?? false), stats)) {
+    files = values.rotated ? auditFiles(path, true) : auditFilesSince(path, new Date(now.getTime() - longest));
+  } catch (error) {
+    return unknown(`cannot read ${path}: ${errorText(error)}`);
+  }
+  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success".
+  let present = 0;
+  for (const file of files) {
+    try {
+      const fd = openSync(file, 'r');
+      try {
+        if (!fstatSync(fd).isFile()) return unknown(`cannot read ${file}: not a file`);
+      } finally {
+        closeSync(fd);
+      }
+      present++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return unknown(`cannot read ${file}: ${errorText(error)}`);
+    }
+  }
+  // A missing log with rotated files beside it is an empty one (logrotate without `create`,
+  // and no connection since); with none at all, the log is somewhere else or never written.
+  if (present === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
+
+  const wanted = new Set(checks.map((c) => `${c.id}\0${c.rule}`));
+  const lastSuccess = new Map<string, number>();
+  const successes = new SuccessTracker();
+  let readSince: string | null = null;
+  try {
+    for await (const record of readRecords(files, { skipped: 0 })) {
+      if (readSince === null && typeof record.ts === 'string' && !Number.isNaN(Date.parse(record.ts))) readSince = record.ts;
+      // Every record goes through the tracker: a dry run's decision marks its session's end.
       if (!successes.isSuccess(record)) continue;
       const key = `${String(record.id)}\0${String(record.rule)}`;
-      const ts = String(record.ts);
-      if ((lastSuccess.get(key) ?? '') < ts) lastSuccess.set(key, ts);
+      const ts = Date.parse(String(record.ts));
+      if (!wanted.has(key) || Number.isNaN(ts)) continue;
+      if ((lastSuccess.get(key) ?? -Infinity) < ts) lastSuccess.set(key, ts);
     }
   } catch (error) {
-    console.log(`SSH-DISPATCH UNKNOWN - cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-    return 3;
+    return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
-  const result = evaluateStatus(expected, lastSuccess, new Date(), staleMs, criticalMs);
+  const result = evaluateStatus(checks, lastSuccess, now, readSince);
   console.log(result.line);
   return result.code;
 }

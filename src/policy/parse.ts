@@ -13,7 +13,7 @@ import { parseAddressRange, type AddressRange } from '../values/address.js';
 import type { PolicyError } from '../values/policy-error.js';
 import { ABSOLUTE_PATH } from '../values/paths.js';
 import { describe, Reader, type Node, type Where } from '../values/reader.js';
-import { parseDate } from '../values/units.js';
+import { parseDate, parsePolicyDuration } from '../values/units.js';
 import { RULE_KINDS, type Rule } from '../rules/kinds.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
 
@@ -151,6 +151,9 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   }
   const kind = kinds[0]!;
   const body = RULE_KINDS[kind].parse(reader, fields.get(kind) ?? null, `${key}.${kind}`);
-  if (!name || !body) return null;
-  return { ...body, name, where: reader.where(node) } as Rule;
+  const expectEvery = fields.has('expect-every')
+    ? reader.string(fields.get('expect-every') ?? null, `${key}.expect-every`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 26h or 8d (at most 366d)' })
+    : undefined;
+  if (!name || !body || expectEvery === null) return null;
+  return { ...body, name, where: reader.where(node), expectEvery: expectEvery === undefined ? null : parsePolicyDuration(expectEvery) } as Rule;
 }

@@ -42,7 +42,7 @@ export const POLICY_KEYS = {
   audit: { allowed: ['file', 'syslog'], required: [] },
   syslog: { allowed: ['socket', 'tcp', 'facility'], required: [] },
   identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
-  rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][])], required: ['name'] },
+  rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every'], required: ['name'] },
   ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
 };
 

@@ -16,10 +16,15 @@ export interface Finding {
 export interface RuleBase {
   name: string;
   where: Where;
+  /**
+   * `expect-every`: how often the rule should succeed (ms), for `ssh-dispatch status`; null when
+   * nobody watches it. A frame key like `name`: it says nothing about what the rule allows.
+   */
+  expectEvery: number | null;
 }
 
-/** What a kind's parser returns: the rule without the name and place the frame adds. */
-export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where'>;
+/** What a kind's parser returns: the rule without the name, place and monitoring the frame adds. */
+export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where' | 'expectEvery'>;
 
 /**
  * Trying one rule on a request: a plan, or why not. `reason` is set when the rule is the one for

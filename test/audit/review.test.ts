@@ -1,6 +1,6 @@
 /** Reading the log back: windows, filters, summary and monitoring status, as pure functions. */
 import { describe, expect, it } from 'vitest';
-import { evaluateStatus, formatSummary, matches, parseWhen, SummaryBuilder, tableRow } from '../../src/audit/review.js';
+import { evaluateStatus, formatSpan, formatSummary, matches, parseWhen, perfdatum, SummaryBuilder, tableRow } from '../../src/audit/review.js';
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
@@ -86,24 +86,56 @@ describe('SummaryBuilder', () => {
 });
 
 describe('evaluateStatus', () => {
-  const expected = [
-    { id: 'host1', rule: 'nightly' },
-    { id: 'host2', rule: 'nightly' },
-  ];
   const h = 3600_000;
-  const at = (hoursAgo: number) => new Date(now.getTime() - hoursAgo * h).toISOString();
-  it('OK when every rule succeeded within the window', () => {
-    const r = evaluateStatus(expected, new Map([['host1\0nightly', at(2)], ['host2\0nightly', at(20)]]), now, 26 * h, 52 * h);
-    expect(r.code).toBe(0);
-    expect(r.line).toMatch(/^SSH-DISPATCH OK - 2 rule\(s\).*\| ok=2 stale=0 critical=0 oldest_s=72000$/);
+  const nightly = (id: string) => ({ id, rule: 'nightly', warnMs: 26 * h, critMs: 52 * h });
+  const checks = [nightly('host1'), nightly('host2')];
+  const ago = (hours: number) => now.getTime() - hours * h;
+  const lines = (entries: [string, number][]) => evaluateStatus(checks, new Map(entries.map(([id, hours]) => [`${id}\0nightly`, ago(hours)])), now);
+
+  it.each([
+    // [case, successes (identity, hours ago), exit code, the text before the perfdata]
+    ['both in time', [['host1', 2], ['host2', 20]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 20h ago'],
+    ['one just at its period', [['host1', 2], ['host2', 26]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 1d2h ago'],
+    ['one past its period', [['host1', 2], ['host2', 30]], 1, 'SSH-DISPATCH WARNING - host2/nightly last success 1d6h ago (expected every 1d2h); 1 of 2 rules in time'],
+    ['one past twice its period', [['host1', 2], ['host2', 53]], 2, 'SSH-DISPATCH CRITICAL - host2/nightly last success 2d5h ago (critical past 2d4h); 1 of 2 rules in time'],
+    ['one never, one late', [['host1', 30]], 2, 'SSH-DISPATCH CRITICAL - host2/nightly no success logged; WARNING: host1/nightly last success 1d6h ago (expected every 1d2h); 0 of 2 rules in time'],
+    ['a success stamped in the future (clock set back)', [['host1', -1], ['host2', 1]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 1h ago'],
+  ] as const)('%s', (_case, successes, code, text) => {
+    const r = lines(successes.map(([id, hours]) => [id, hours]));
+    expect([r.code, r.line.split(' | ')[0]]).toEqual([code, text]);
+    expect(r.line.split('\n')).toHaveLength(1);
   });
-  it('WARNING when one is stale', () => {
-    const r = evaluateStatus(expected, new Map([['host1\0nightly', at(2)], ['host2\0nightly', at(30)]]), now, 26 * h, 52 * h);
-    expect([r.code, r.line.split(' |')[0]]).toEqual([1, 'SSH-DISPATCH WARNING - stale: host2/nightly']);
+
+  it('never says "no success" of a rule that has one, however short its thresholds (a success 52 s ago)', () => {
+    const r = evaluateStatus([{ id: 'a', rule: 'r', warnMs: 26_000, critMs: 52_000 }], new Map([['a\0r', now.getTime() - 53_000]]), now);
+    expect(r.code).toBe(2);
+    expect(r.line).toContain('a/r last success 53s ago (critical past 52s)');
+    expect(r.line).not.toContain('no success');
   });
-  it('CRITICAL when one never succeeded', () => {
-    const r = evaluateStatus(expected, new Map([['host1\0nightly', at(2)]]), now, 26 * h, 52 * h);
-    expect([r.code, r.line.split(' |')[0]]).toEqual([2, 'SSH-DISPATCH CRITICAL - no success: host2/nightly (never)']);
+
+  it('says since when it read the log, for a rule with no success in it', () => {
+    const r = evaluateStatus(checks, new Map(), now, '2026-11-20T06:25:00Z');
+    expect(r.line).toMatch(/host1\/nightly no success logged since 2026-11-2[01] [0-9]{2}:25, host2/);
   });
-  it('UNKNOWN with nothing to check', () => expect(evaluateStatus([], new Map(), now, h, h).code).toBe(3));
+
+  it('perfdata: quoted labels, ages in seconds with warn and crit, min 0, U for no success, counts bounded', () => {
+    const r = lines([['host1', 20]]);
+    expect(r.line.split(' | ')[1]).toBe("'ok'=1;;;0;2 'warning'=0;;;0;2 'critical'=1;;;0;2 'host1/nightly'=72000s;93600;187200;0 'host2/nightly'=U;93600;187200;0");
+    expect(r.line).not.toMatch(/=-1/);
+  });
+
+  it.each([
+    ['a value and unit', ['age', 5, 's', 10, 20, 0] as const, "'age'=5s;10;20;0"],
+    ['unknown', ['age', null, 's', 10, 20, 0] as const, "'age'=U;10;20;0"],
+    ['no thresholds: trailing fields dropped', ['n', 3, ''] as const, "'n'=3"],
+    ['a label with quote and equals', ["it's=x", 1, ''] as const, "'it_s_x'=1"],
+  ])('perfdatum: %s', (_case, args, expected) => {
+    expect(perfdatum(...(args as unknown as Parameters<typeof perfdatum>))).toBe(expected);
+  });
+
+  it.each([
+    [0, '0s'], [52_000, '52s'], [14 * 60_000 + 5_000, '14m'], [3 * h, '3h'], [8 * h + 26 * 60_000, '8h26m'], [26 * h, '1d2h'], [48 * h, '2d'], [-5, '0s'],
+  ])('formatSpan(%d) = %s', (ms, text) => expect(formatSpan(ms)).toBe(text));
+
+  it('UNKNOWN with nothing to check', () => expect(evaluateStatus([], new Map(), now).code).toBe(3));
 });

@@ -58,6 +58,7 @@ describe('the JSON Schema', () => {
     ['a relative receive dir', `${header}      - { name: x, receive: { dir: srv, name: b } }\n`],
     ['a bad duration', `${header}      - { name: x, relay: { to: ["a.b:22"], idle-timeout: 5 minutes } }\n`],
     ['keep 0', `${header}      - { name: x, receive: { dir: /srv, name: b, keep: 0 } }\n`],
+    ['an expect-every that is no duration', `${header}      - { name: x, expect-every: daily, exec: { command: /bin/true } }\n`],
   ])('refuses %s, as the parser does', (_name, text) => {
     expect(parsePolicyText('p.yaml', text).ok).toBe(false);
     expect(validate(parse(text))).toBe(false);

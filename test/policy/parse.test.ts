@@ -49,7 +49,9 @@ const invalid: [string, string, string][] = [
   ['BASH_ENV in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { BASH_ENV: /tmp/a } }\n`, 'exec.env.BASH_ENV: refused'],
   ['a bad env name', `${header}      - name: x\n        exec: { command: /bin/true, env: { "A-B": x } }\n`, 'exec.env.A-B: expected a variable name'],
   ['a relative cwd', `${header}      - name: x\n        exec: { command: /bin/true, cwd: srv }\n`, 'exec.cwd: expected an absolute path'],
-  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key, did you mean "sftp"? (expected one of: name, exec, rsync, receive, relay, sftp)'],
+  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key, did you mean "sftp"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every)'],
+  ['an expect-every that is no duration', `${header}      - name: x\n        expect-every: daily\n        exec: { command: /bin/true }\n`, 'identities.a.rules[0].expect-every: expected a duration such as 26h'],
+  ['an expect-every past a year', `${header}      - name: x\n        expect-every: 400d\n        exec: { command: /bin/true }\n`, 'rules[0].expect-every'],
   ['rsync paths: with the sandbox off (found in review: -L followed a symlink in a path out of it)', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc], sandbox: false }\n`, 'rsync.sandbox: paths: needs the sandbox'],
   ['rsync paths: outside root', `${header}      - name: x\n        rsync: { root: /srv, access: read, paths: [/etc] }\n`, 'rsync.paths: /etc is not under root /srv'],
   ['rsync paths: one inside another', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc, /etc/ssh] }\n`, 'rsync.paths: /etc/ssh is listed twice or lies in another'],
@@ -119,7 +121,15 @@ describe('parsePolicyText', () => {
       timeoutMs: 90_000,
       supervise: true,
       sandbox: null,
+      expectEvery: null,
     });
+  });
+
+  it('reads expect-every on any rule kind, next to name', () => {
+    const parsed = parsePolicyText('p.yaml', `${header}      - name: x\n        expect-every: 26h\n        rsync: { root: /srv, access: write }\n      - { name: y, expect-every: 8d, receive: { dir: /srv, name: b } }\n`);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.fragment.identities[0]!.rules.map((r) => [r.name, r.kind, r.expectEvery])).toEqual([['x', 'rsync', 26 * 3_600_000], ['y', 'receive', 8 * 86_400_000]]);
   });
 
   it.each([
@@ -140,7 +150,7 @@ describe('parsePolicyText', () => {
 
 describe('one mistake, one error (issue 18)', () => {
   it('a misspelt required key: the unknown key with "did you mean", not also missing and empty (once at line 1)', () => {
-    expect(errorsOf(`${header}      - nam: x\n        exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp)']);
+    expect(errorsOf(`${header}      - nam: x\n        exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every)']);
     expect(errorsOf(`${header}      - name: x\n        rsync: { root: /srv, acess: read }\n`)).toEqual([expect.stringMatching(/^p\.yaml:6: identities\.a\.rules\[0\]\.rsync\.acess: unknown key, did you mean "access"\? /)]);
   });
 
