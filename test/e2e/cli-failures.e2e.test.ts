@@ -36,8 +36,6 @@ describe('usage errors', () => {
     ['logs', '--bogus'],
     ['summary', 'FILE'],
     ['summary', '--bogus'],
-    ['status', 'FILE'],
-    ['status', '--bogus'],
     ['demo', 'x'],
     ['--version', 'x'],
     ['--help', 'x'],
@@ -47,6 +45,14 @@ describe('usage errors', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(USAGE_ERROR);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('usage errors of status, a monitoring plugin: UNKNOWN', () => {
+  it.each([['FILE'], ['--bogus'], ['--stale', 'bogus']])('status %s: exit 3 and one stdout line, as the plugin conventions say', (...args) => {
+    const r = runBundle(['status', ...args]);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^SSH-DISPATCH UNKNOWN - [^\n]+\n$/);
   });
 });
 
