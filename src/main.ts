@@ -19,7 +19,7 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch suggest --log FILE --id ID         rules for what a --learn run recorded
        ssh-dispatch logs [--since 24h] [--id ID] [--decision deny] [--follow] [--json]
        ssh-dispatch summary [--since 7d]               per identity and rule: allowed, denied, failed
-       ssh-dispatch status --stale 26h                 a monitoring check (Nagios exit codes)
+       ssh-dispatch status [--stale 26h]               a monitoring plugin: the rules with expect-every (0-3)
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
        ssh-dispatch --version | -V                     the version, build and Node.js runtime
