@@ -127,7 +127,8 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     if (!protectedArgs.ok) unreadProtectedArgs = protectedArgs.detail;
   }
   const decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
-  const audit = !(loaded instanceof Error) && loaded.ok ? loaded.policy.audit : { file: DEFAULT_AUDIT_FILE, syslog: null };
+  // A policy that does not load: its refusal goes where the last policy that loaded sent records.
+  const audit = loaded instanceof Error ? { file: DEFAULT_AUDIT_FILE, syslog: null } : loaded.ok ? loaded.policy.audit : (loaded.lastAudit ?? { file: DEFAULT_AUDIT_FILE, syslog: null });
   const log = SessionLog.open(audit.file, audit.syslog, `session ${session}, id ${parsed.identity}`);
   if (!log) return denyToClient();
 

@@ -136,6 +136,37 @@ export function readCachedPolicy(cacheRoot: string, signature: string, identity:
   }
 }
 
+/**
+ * The audit settings of the newest compiled cache beside the policy, whatever its key: the last
+ * policy that loaded. When the policy no longer loads (an edit broke it), its refusals still go
+ * to the log and the syslog collector that policy named, not to the default log alone (found by
+ * an operator: the collector never heard of the broken policy). Trusted like any cache read.
+ */
+export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] | null {
+  if (!trustedDirectory(cacheRoot, uid)) return null;
+  let newest: { mtime: number; audit: Policy['audit'] } | null = null;
+  let entries: string[];
+  try {
+    entries = readdirSync(cacheRoot);
+  } catch {
+    return null;
+  }
+  for (const entry of entries) {
+    const dir = join(cacheRoot, entry);
+    if (!/^[0-9a-f]+$/.test(entry) || !trustedDirectory(dir, uid)) continue;
+    const metaText = readTrusted(join(dir, 'meta.json'), uid);
+    if (metaText === null) continue;
+    try {
+      const meta = JSON.parse(metaText) as { audit?: Policy['audit'] };
+      const mtime = lstatSync(join(dir, 'meta.json')).mtimeMs;
+      if (meta.audit && typeof meta.audit.file === 'string' && (newest === null || mtime > newest.mtime)) newest = { mtime, audit: meta.audit };
+    } catch {
+      // Not a cache entry this build can read.
+    }
+  }
+  return newest?.audit ?? null;
+}
+
 /** Writes the cache for `policy` under `key`, best effort: returns why it did not, or null. */
 export function writeCachedPolicy(cacheRoot: string, signature: string, policy: Policy): string | null {
   const key = cacheKey(signature);

@@ -12,13 +12,14 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cacheSignature, CACHE_DIR_NAME, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type AuditSettings, type Identity, type Policy, type Where } from './schema.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
-export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[] };
+/** A policy that does not load carries the audit settings of the last one that did, where a cache has them (policy/cache.ts lastGoodAudit). */
+export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[]; lastAudit?: Policy['audit'] };
 
 export interface LoadOptions {
   uid?: number;
@@ -110,9 +111,13 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
     if (parsed.ok) fragments.push(parsed.fragment);
     else errors.push(...parsed.errors);
   }
-  if (errors.length > 0) return { ok: false, errors };
+  const failed = (errs: PolicyError[]): LoadedPolicy => {
+    const lastAudit = lastGoodAudit(collected.cacheRoot, uid);
+    return lastAudit ? { ok: false, errors: errs, lastAudit } : { ok: false, errors: errs };
+  };
+  if (errors.length > 0) return failed(errors);
   const merged = mergeFragments(fragments);
-  if (!merged.ok) return merged;
+  if (!merged.ok) return failed(merged.errors);
   // A file that changed while it was read would be cached under the stats it had before.
   if (!options.writeCache || !unchanged) return { ok: true, policy: merged.policy, cache: 'not used' };
   const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy);

@@ -233,4 +233,23 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     // The control: the real /var/log was not written.
     expect(existsSync('/var/log/ssh-dispatch/audit.jsonl') && readFileSync('/var/log/ssh-dispatch/audit.jsonl', 'utf8').includes(String(records[0]!.session))).toBe(false);
   });
+
+  it('a policy that loaded before and is broken by an edit: the refusal goes to the log that policy named, not the default (issue 18)', () => {
+    const varLog = join(dir, 'var-log-2');
+    mkdirSync(join(varLog, 'ssh-dispatch'), { recursive: true, mode: 0o700 });
+    const policyDir = join(dir, 'edited');
+    mkdirSync(policyDir, { mode: 0o700 });
+    const own = join(dir, 'own-log', 'audit.jsonl');
+    mkdirSync(join(dir, 'own-log'), { mode: 0o700 });
+    const good = `version: 1\naudit: { file: ${own} }\nidentities:\n  t:\n    rules:\n      - { name: ok, exec: { command: /bin/true } }\n`;
+    writeFileSync(join(policyDir, 'main.yaml'), good, { mode: 0o600 });
+    // As an admin would after writing it: check compiles it.
+    expect(spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' }).stdout).toMatch(/ok|warning/);
+    writeFileSync(join(policyDir, 'main.yaml'), `${good}        frobnicate: true\n`, { mode: 0o600 });
+    const result = runWithVarLog(varLog, ['--id', 't', '--policy', policyDir], sshEnv());
+    expect(result.code).toBe(126);
+    const records = readFileSync(own, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.at(-1)).toMatchObject({ decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('main.yaml:7') });
+    expect(existsSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'))).toBe(false);
+  });
 });

@@ -112,3 +112,23 @@ describe('loadPolicy', () => {
     expect(await errors(dir)).toContain('b.yaml:4: identities.b.rules: expected a list, got "nope"');
   });
 });
+
+describe('a policy that stops loading keeps the audit settings of the last one that did (issue 18: its refusals never reached the syslog collector)', () => {
+  it('after a broken edit, the error carries the last good audit file and syslog target, from the compiled cache', async () => {
+    mkdirSync(join(dir, 'p'), { mode: 0o700 });
+    const good = `version: 1\naudit:\n  file: ${join(dir, 'log', 'audit.jsonl')}\n  syslog: { tcp: "127.0.0.1:5514" }\n${identity('a').replace('version: 1\n', '')}`;
+    const file = join(dir, 'p', 'main.yaml');
+    writeFileSync(file, good, { mode: 0o600 });
+    const first = await loadPolicy(join(dir, 'p'), { writeCache: true });
+    expect(first.ok && first.cache).toBe('written');
+    writeFileSync(file, `${good}\tbroken: [\n`, { mode: 0o600 });
+    const broken = await loadPolicy(join(dir, 'p'), { writeCache: true, identity: 'a' });
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.lastAudit).toEqual({ file: join(dir, 'log', 'audit.jsonl'), syslog: expect.objectContaining({ tcp: expect.anything() }) });
+  });
+
+  it('with no cache (the first policy never loaded): no last audit, the default applies', async () => {
+    const broken = await loadPolicy(write('a.yaml', 'version: 1\nidentities: [\n'));
+    expect(!broken.ok && broken.lastAudit).toBeUndefined();
+  });
+});
