@@ -14,8 +14,9 @@
 #   --logrotate-dir DIR  where the logrotate snippet goes, if that directory exists
 #                        (default /etc/logrotate.d)
 #   --account NAME       an account other than root whose keys run ssh-dispatch: give it its own
-#                        compile cache directory (each connection then starts ~6 ms faster);
-#                        repeatable
+#                        audit log beside root's (LOG_DIR/audit.NAME.jsonl, owned by it; root's
+#                        logs, summary and status read it too) and its own compile cache
+#                        directory (each connection then starts ~6 ms faster); repeatable
 #   --uninstall          remove exactly what earlier installs put in place (the manifest), the
 #                        logrotate snippet included; policies and audit logs are kept
 #
@@ -184,6 +185,20 @@ if [ ! -d "$log_dir" ]; then
   install -d -m 0750 "$log_dir"
   echo "created $log_dir"
 fi
+# An account's records go to a log of its own beside root's (audit.NAME.jsonl), owned by it: it
+# can append there, and cannot alter root's records or another account's. The directory lets
+# accounts through (o+x) but not list it or write in it.
+adm_group=root
+getent group adm >/dev/null 2>&1 && adm_group=adm
+for account in "${accounts[@]}"; do
+  [ "$(id -u "$account")" != 0 ] || continue
+  chmod o+x "$log_dir"
+  account_log="$log_dir/audit.$account.jsonl"
+  if [ ! -e "$account_log" ]; then
+    install -m 0640 -o "$account" -g "$adm_group" /dev/null "$account_log"
+    echo "created $account_log (the audit log of $account's connections; root's logs, summary and status read it too)"
+  fi
+done
 if [ -d "$logrotate_dir" ] && [ ! -e "$logrotate_dir/ssh-dispatch" ]; then
   cat > "$logrotate_dir/ssh-dispatch" <<EOF
 # ssh-dispatch opens the audit log anew for every connection, so rotating by rename is safe.
@@ -194,11 +209,16 @@ $log_dir/*.jsonl {
     delaycompress
     missingok
     notifempty
-    create 0640 root adm
+    # Each file is recreated with its own owner, group and mode: root's, and each account's.
+    create
 }
 EOF
   grep -qxF -- "$logrotate_dir/ssh-dispatch" "$manifest" || echo "$logrotate_dir/ssh-dispatch" >> "$manifest"
   echo "created $logrotate_dir/ssh-dispatch"
+elif [ "${#accounts[@]}" != 0 ] && [ -f "$logrotate_dir/ssh-dispatch" ] && grep -q '^ *create 0640 root adm$' "$logrotate_dir/ssh-dispatch"; then
+  # An earlier install's snippet would recreate the accounts' logs as root's.
+  sed -i 's/^\( *\)create 0640 root adm$/\1create/' "$logrotate_dir/ssh-dispatch"
+  echo "updated $logrotate_dir/ssh-dispatch: logs are recreated with their own owner (create), so accounts keep theirs"
 fi
 
 policy_flag=

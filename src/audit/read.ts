@@ -9,6 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { AuditRecord } from './review.js';
+import { ACCOUNT_NAME } from './sink.js';
 
 /** The log and, with `rotated`, its rotated files, oldest first. */
 export function auditFiles(path: string, rotated: boolean): string[] {
@@ -27,6 +28,42 @@ export function auditFiles(path: string, rotated: boolean): string[] {
     if (match) older.push({ file: join(dir, name), n: Number(match[1]) });
   }
   return [...older.sort((a, b) => b.n - a.n).map((o) => o.file), path];
+}
+
+/** The account logs beside root's log `path` (accountLogFile's names), in name order; none where the directory cannot be listed. */
+export function accountLogs(path: string): string[] {
+  const base = basename(path);
+  const dot = base.lastIndexOf('.');
+  const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return [];
+  }
+  return names
+    .filter((name) => name.startsWith(`${stem}.`) && name.endsWith(ext) && name.length > stem.length + 1 + ext.length && ACCOUNT_NAME.test(name.slice(stem.length + 1, name.length - ext.length)))
+    .sort()
+    .map((name) => join(dirname(path), name));
+}
+
+/**
+ * Records of several logs (root's and the accounts'), each in its own order, merged by time:
+ * each log is in time order already, so the next record is the earliest head.
+ */
+export async function* mergeByTime(sources: AsyncIterable<AuditRecord>[]): AsyncGenerator<AuditRecord> {
+  const iterators = sources.map((source) => source[Symbol.asyncIterator]());
+  const heads = await Promise.all(iterators.map((it) => it.next()));
+  for (;;) {
+    let pick = -1;
+    for (let i = 0; i < heads.length; i++) {
+      if (heads[i]!.done) continue;
+      if (pick === -1 || String(heads[i]!.value.ts ?? '') < String(heads[pick]!.value.ts ?? '')) pick = i;
+    }
+    if (pick === -1) return;
+    yield heads[pick]!.value as AuditRecord;
+    heads[pick] = await iterators[pick]!.next();
+  }
 }
 
 export interface ReadStats {

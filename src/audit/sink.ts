@@ -8,6 +8,7 @@
  * The descriptor is close-on-exec (Node's default), so no child inherits it.
  */
 import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { childProcess } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
 
@@ -56,4 +57,22 @@ export function tellSyslog(message: string): void {
   } catch {
     // Nothing is left to tell; the client has been denied already.
   }
+}
+
+/** An account name as it may appear in a log file name (what useradd accepts, and no more). */
+export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/**
+ * Where the records of connections that log into an account other than root go: beside root's
+ * log, the account's name before its extension (`audit.jsonl` → `audit.backup.jsonl`). A file of
+ * its own, created for it by `install.sh --account NAME` and owned by it, so that the account
+ * cannot alter root's records or another account's, and root reads them all.
+ */
+export function accountLogFile(path: string, uid: number, user: string): string {
+  if (uid === 0) return path;
+  if (!ACCOUNT_NAME.test(user)) return path;
+  const base = basename(path);
+  const dot = base.lastIndexOf('.');
+  const name = dot > 0 ? `${base.slice(0, dot)}.${user}${base.slice(dot)}` : `${base}.${user}`;
+  return join(dirname(path), name);
 }

@@ -20,9 +20,10 @@ import type { RsyncFeatures } from '../rules/rsync/match.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { nssAccounts } from '../host/accounts.js';
+import { accountLogFile } from '../audit/sink.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
-export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--sshd-config FILE] [--authorized-keys FILE]...
+export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--as USER] [--sshd-config FILE] [--authorized-keys FILE]...
 
 Loads the policy (a file, or every *.yaml / *.yml file of a directory) with the same strict
 checks a connection applies, and prints each error as FILE:LINE: KEY: what was expected.
@@ -57,6 +58,11 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     (no restrict, or re-enabled after it), or that has environment=; warnings for a command=
     the forced mode would refuse or an identity the policy lacks, keys in the same file with
     no command=, and an account whose login shell is bash.
+
+  - with --as USER (as root): errors when that account, whose keys run ssh-dispatch, cannot
+    read the policy or append to its own audit log (AUDIT_DIR/audit.USER.jsonl beside the
+    policy's audit.file, which install.sh --account USER creates for it): every request of
+    its keys would be denied.
 
 The last line says "ok" only when there is no finding at all.
 --strict: warnings fail too.
@@ -193,6 +199,30 @@ function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
   return findings;
 }
 
+/**
+ * What an account whose keys run ssh-dispatch needs: to read every policy file, and to append to
+ * its own audit log. Tried as that account, in a child process with its uid and gid: whatever
+ * the modes, owners, ACLs or mount options say, this is what the kernel answers.
+ */
+function accountFindings(user: string, policy: Policy): TextFinding[] {
+  const account = nssAccounts().accounts.find((a) => a.user === user);
+  if (!account) return [{ level: 'error', text: `--as ${user}: no such account` }];
+  const log = accountLogFile(policy.audit.file, account.uid, user);
+  const probe = `const fs = require('fs'); const out = [];
+for (const f of JSON.parse(process.argv[1])) { try { fs.closeSync(fs.openSync(f, 'r')); } catch (e) { out.push(f + ': cannot be read (' + e.code + ')'); } }
+try { fs.closeSync(fs.openSync(process.argv[2], fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW)); } catch (e) { out.push(process.argv[2] + ': cannot be appended to (' + e.code + (e.code === 'ENOENT' ? ': install.sh --account ' + process.argv[3] + ' creates it' : '') + ')'); }
+process.stdout.write(JSON.stringify(out));`;
+  const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
+  if (result.error) return [{ level: 'error', text: `--as ${user}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
+  let problems: string[];
+  try {
+    problems = JSON.parse(result.stdout) as string[];
+  } catch {
+    return [{ level: 'error', text: `--as ${user}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` }];
+  }
+  return problems.map((problem) => ({ level: 'error' as const, text: `--as ${user}: error: ${problem}: every request of this account's keys would be denied` }));
+}
+
 /** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */
 const CODE_VARIABLES = ['NODE_OPTIONS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'BASH_ENV', 'ENV', 'PATH', 'GLIBC_TUNABLES'];
 
@@ -239,7 +269,7 @@ function sshdFindings(configFile: string | undefined, policy: Policy): TextFindi
 }
 
 export async function runCheck(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { policy: { type: 'string' }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags(args, { policy: { type: 'string' }, as: { type: 'string', multiple: true }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
@@ -257,6 +287,7 @@ export async function runCheck(args: string[]): Promise<number> {
     ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : f.level}: ${f.message}` })),
     ...sshdFindings(values['sshd-config'], policy),
     ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
+    ...(values.as ?? []).flatMap((user) => accountFindings(user, policy)),
   ];
   for (const finding of findings) process.stdout.write(`${printable(finding.text)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);

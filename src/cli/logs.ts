@@ -1,5 +1,5 @@
 /** `ssh-dispatch logs`: the audit log, filtered, as a table or JSON lines, optionally followed. */
-import { auditFiles, followRecords, readRecords, unreadableLog } from '../audit/read.js';
+import { accountLogs, auditFiles, followRecords, mergeByTime, readRecords, unreadableLog } from '../audit/read.js';
 import { matches, parseWhen, TABLE_HEADER, tableRow, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from './args.js';
@@ -68,7 +68,9 @@ export async function runLogs(args: string[]): Promise<number> {
   };
   const { path } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
-  const unreadable = unreadableLog(files, values.follow ?? false);
+  // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
+  const accounts = values.log === undefined ? accountLogs(path) : [];
+  const unreadable = unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
     return 1;
@@ -79,7 +81,9 @@ export async function runLogs(args: string[]): Promise<number> {
   };
   const stats = { skipped: 0 };
   if (!values.json) process.stdout.write(`${TABLE_HEADER}\n`);
-  for await (const record of readRecords(files, stats)) print(record);
+  // Merged by time.
+  const sources = [readRecords(files, stats), ...accounts.map((log) => readRecords(auditFiles(log, values.rotated ?? false), stats))];
+  for await (const record of sources.length === 1 ? sources[0]! : mergeByTime(sources)) print(record);
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
   if (values.follow) await followRecords(path, print, stats);
   return 0;

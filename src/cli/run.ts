@@ -9,7 +9,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { carryOut } from '../act/carry-out.js';
 import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/record.js';
 import { SessionLog } from '../audit/session-log.js';
-import { tellSyslog } from '../audit/sink.js';
+import { accountLogFile, tellSyslog } from '../audit/sink.js';
 import type { Decision } from '../decide/decide.js';
 import { decideOnHost, enterPlanDirectory } from '../host/decide-on-host.js';
 import { refuseRequester } from '../decide/decide.js';
@@ -129,7 +129,8 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   const decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
   // A policy that does not load: its refusal goes where the last policy that loaded sent records.
   const audit = loaded instanceof Error ? { file: DEFAULT_AUDIT_FILE, syslog: null } : loaded.ok ? loaded.policy.audit : (loaded.lastAudit ?? { file: DEFAULT_AUDIT_FILE, syslog: null });
-  const log = SessionLog.open(audit.file, audit.syslog, `session ${session}, id ${parsed.identity}`);
+  // An account other than root writes a log of its own beside root's (install.sh --account).
+  const log = SessionLog.open(accountLogFile(audit.file, process.getuid?.() ?? 0, request.user), audit.syslog, `session ${session}, id ${parsed.identity}`);
   if (!log) return denyToClient();
 
   if (parsed.learn) {

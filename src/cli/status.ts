@@ -5,7 +5,7 @@
  * blames the backups (main.ts's exit 2 for usage errors is a CRITICAL to a monitoring system).
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
+import { accountLogs, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
 import { evaluateStatus, SuccessTracker, type StatusCheck } from '../audit/review.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
@@ -126,8 +126,13 @@ async function check(args: string[]): Promise<number> {
   // Which files: the log, and the rotated ones the longest CRITICAL threshold reaches into.
   const longest = Math.max(...checks.map((c) => c.critMs));
   let files: string[];
+  let accountFiles: string[] = [];
   try {
-    files = values.rotated ? auditFiles(path, true) : auditFilesSince(path, new Date(now.getTime() - longest));
+    const since = new Date(now.getTime() - longest);
+    const filesOf = (log: string) => (values.rotated ? auditFiles(log, true) : auditFilesSince(log, since));
+    files = filesOf(path);
+    // Each account's log too (install.sh --account): its successes count like root's.
+    if (values.log === undefined) accountFiles = accountLogs(path).flatMap(filesOf);
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
@@ -148,14 +153,14 @@ async function check(args: string[]): Promise<number> {
   }
   // A missing log with rotated files beside it is an empty one (logrotate without `create`,
   // and no connection since); with none at all, the log is somewhere else or never written.
-  if (present === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
+  if (present === 0 && accountFiles.length === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
 
   const wanted = new Set(checks.map((c) => `${c.id}\0${c.rule}`));
   const lastSuccess = new Map<string, number>();
   const successes = new SuccessTracker();
   let readSince: string | null = null;
   try {
-    for await (const record of readRecords(files, { skipped: 0 })) {
+    for await (const record of readRecords([...files, ...accountFiles], { skipped: 0 })) {
       if (readSince === null && typeof record.ts === 'string' && !Number.isNaN(Date.parse(record.ts))) readSince = record.ts;
       // Every record goes through the tracker: a dry run's decision marks its session's end.
       if (!successes.isSuccess(record)) continue;

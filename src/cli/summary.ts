@@ -1,5 +1,5 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
-import { auditFiles, readRecords, unreadableLog } from '../audit/read.js';
+import { accountLogs, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
 import { formatSummary, parseWhen, SummaryBuilder } from '../audit/review.js';
 import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
@@ -29,14 +29,16 @@ export async function runSummary(args: string[]): Promise<number> {
   if (!since) throw new UsageError(`--since ${window}: expected a span (24h, 7d), a date or an ISO time`);
   const { path } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
-  const unreadable = unreadableLog(files, false);
+  // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
+  const accounts = values.log === undefined ? accountLogs(path).flatMap((log) => auditFiles(log, values.rotated ?? false)) : [];
+  const unreadable = unreadableLog(files, accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
     return 1;
   }
   const builder = new SummaryBuilder(since);
   const stats = { skipped: 0 };
-  for await (const record of readRecords(files, stats)) builder.add(record);
+  for await (const record of readRecords([...files, ...accounts], stats)) builder.add(record);
   const summary = builder.result();
   process.stdout.write(values.json ? `${JSON.stringify({ since: since.toISOString(), ...summary })}\n` : formatSummary(summary, window));
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);

@@ -5,6 +5,7 @@ import { childProcess } from '../lazy-builtins.js';
 export interface Account {
   user: string;
   uid: number;
+  gid: number;
   home: string;
   shell: string;
 }
@@ -15,7 +16,7 @@ export function parsePasswd(text: string): Account[] {
     .split('\n')
     .map((line) => line.split(':'))
     .filter((fields) => fields.length >= 7 && /^[0-9]+$/.test(fields[2]!))
-    .map((fields) => ({ user: fields[0]!, uid: Number(fields[2]), home: fields[5]!, shell: fields[6]! }));
+    .map((fields) => ({ user: fields[0]!, uid: Number(fields[2]), gid: Number(fields[3]), home: fields[5]!, shell: fields[6]! }));
 }
 
 /** The accounts of one passwd-format file; none when it cannot be read. */
