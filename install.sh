@@ -30,7 +30,8 @@
 #     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
 #   - installs the man pages ssh-dispatch(8) and ssh-dispatch-policy(5) to PREFIX/share/man and
 #     bash completion to PREFIX/share/bash-completion/completions/ssh-dispatch;
-#   - creates the log directory (mode 0750) and a logrotate snippet, if missing;
+#   - creates the log directory (mode 2750, group adm: a monitoring agent in group adm reads the
+#     logs) and a logrotate snippet, if missing;
 #   - records every file it wrote (and those an earlier run wrote that are still there), with
 #     the --etc and --log-dir it was given, in PREFIX/lib/ssh-dispatch/MANIFEST.
 # Prerequisite it checks for but does not install: bubblewrap (/usr/bin/bwrap), the sandbox rsync
@@ -181,15 +182,17 @@ if [ ! -d "$etc/policies" ]; then
   install -d -m 0755 "$etc" "$etc/policies"
   echo "created $etc/policies (empty: every request is denied until you add a policy)"
 fi
+adm_group=root
+getent group adm >/dev/null 2>&1 && adm_group=adm
 if [ ! -d "$log_dir" ]; then
-  install -d -m 0750 "$log_dir"
+  # Group adm, set-group-ID: every log created in it is group adm, 0640, so a monitoring agent
+  # in group adm (ssh-dispatch status) reads the logs without being root.
+  if [ "$(id -u)" = 0 ]; then install -d -m 2750 -g "$adm_group" "$log_dir"; else install -d -m 0750 "$log_dir"; fi
   echo "created $log_dir"
 fi
 # An account's records go to a log of its own beside root's (audit.NAME.jsonl), owned by it: it
 # can append there, and cannot alter root's records or another account's. The directory lets
 # accounts through (o+x) but not list it or write in it.
-adm_group=root
-getent group adm >/dev/null 2>&1 && adm_group=adm
 for account in "${accounts[@]}"; do
   [ "$(id -u "$account")" != 0 ] || continue
   chmod o+x "$log_dir"

@@ -93,6 +93,13 @@ describe.runIf(asRoot)('an account other than root', () => {
     expect(JSON.parse(summary.stdout).rules).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'host1-tar', rule: 'tarball', allowed: 1 })]));
   });
 
+  it('a monitoring agent in group adm (not root, not the account) runs status on them', () => {
+    const adm = Number(execFileSync('/usr/bin/getent', ['group', 'adm'], { encoding: 'utf8' }).split(':')[2]);
+    const status = spawnSync(command(), ['status', '--policy', join(etc, 'policies'), '--stale', '1h'], { uid: 65534, gid: adm, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    expect(status.stdout).toMatch(/^SSH-DISPATCH OK - /);
+    expect(status.status).toBe(0);
+  });
+
   it('the account cannot alter root’s records or remove any log', () => {
     writeFileSync(join(logs, 'audit.jsonl'), '{"event":"decision"}\n', { mode: 0o640 });
     const probe = `const fs = require('fs'); const out = [];
