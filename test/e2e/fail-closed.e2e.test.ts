@@ -120,12 +120,15 @@ describe('fail closed', () => {
     expect(existsSync(marker)).toBe(true);
     rmSync(marker);
     // Now it may not.
+    // As nobody, the records go to nobody's own log beside the policy's (audit.nobody.jsonl).
+    const written = asRoot ? join(logDir, 'audit.nobody.jsonl') : audit;
+    expect(existsSync(written)).toBe(true);
     if (asRoot) {
       chmodSync(logDir, 0o755);
-      chownSync(audit, 0, 0);
-      chmodSync(audit, 0o600);
+      chownSync(written, 0, 0);
+      chmodSync(written, 0o600);
     } else {
-      chmodSync(audit, 0o400);
+      chmodSync(written, 0o400);
     }
     const result = run();
     expect(result.status).toBe(126);

@@ -65,6 +65,7 @@ identities:
   missing: { rules: [ { name: missing, exec: { command: [probe, ${shelf}/probe.sh], program: /bin/sh, sandbox: { read: [${shelf}, ${dir}/gone] } } } ] }
 `;
   writeFileSync(policy, policyText(audit), { mode: 0o644 });
+  // nobody's records go to its own log beside the policy's: log/nobody.nobody.jsonl.
   writeFileSync(join(dir, 'policy-nobody.yaml'), policyText(join(dir, 'log', 'nobody.jsonl')), { mode: 0o644 });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -135,7 +136,7 @@ describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap throug
     // /etc refuses nobody anyway; the namespace's own root is the one to try.
     expect(boxed['write-top']).toMatch(/failed: .*Read-only file system/);
     expect(boxed.caps).toBe('CapEff:0000000000000000');
-    expect(endRecord(join(dir, 'log', 'nobody.jsonl'))).toMatchObject({ rule: 'boxed', outcome: 'exited', exit: 0 });
+    expect(endRecord(join(dir, 'log', 'nobody.nobody.jsonl'))).toMatchObject({ rule: 'boxed', outcome: 'exited', exit: 0 });
   });
 
   it('an sftp rule serves it too: put and get in its root, nothing outside', () => {
@@ -148,6 +149,6 @@ describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap throug
     expect(readFileSync(join(data, 'up.txt'), 'utf8')).toBe('stored\n');
     expect(readFileSync(join(dir, 'back.txt'), 'utf8')).toBe('stored\n');
     expect(existsSync(join(dir, 'passwd'))).toBe(false);
-    expect(endRecord(join(dir, 'log', 'nobody.jsonl'))).toMatchObject({ rule: 'files', outcome: 'exited', exit: 0, files: { write: 1, read: 1 } });
+    expect(endRecord(join(dir, 'log', 'nobody.nobody.jsonl'))).toMatchObject({ rule: 'files', outcome: 'exited', exit: 0, files: { write: 1, read: 1 } });
   });
 });
