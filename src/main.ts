@@ -35,12 +35,14 @@ and exit 126; "ssh-dispatch logs --session ID" finds the record.
 Without arguments, outside an SSH session this prints the usage and exits 2; in one (sshd sets
 SSH_CONNECTION), it is a command= line without --id, and every request is denied.`;
 
-const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn]
+const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn] [--approved]
 
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
 and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
 --learn records what the client sends (decision "learn", and what the policy would say) and
 runs nothing: "ssh-dispatch suggest" turns those records into rules.
+--approved serves the policy as "ssh-dispatch check" (run as root) last approved it, whatever the
+files say now: an edit takes effect only when check passes on it.
 Exit status: the program's own; 126 when the request is denied (or learned); 127 when it could
 not start.`;
 

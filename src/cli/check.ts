@@ -64,7 +64,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     policy's audit.file, which install.sh --account USER creates for it): every request of
     its keys would be denied.
 
-The last line says "ok" only when there is no finding at all.
+The summary line says "ok" only when there is no finding at all. When nothing fails, the policy
+is also approved: keys whose command= line says --approved serve this version of it until check
+passes on the next one.
 --strict: warnings fail too.
 Exit status: 0 the policy loads and nothing is UNSAFE or an error (with --strict: nothing at
 all), 1 otherwise.`;
@@ -300,5 +302,11 @@ export async function runCheck(args: string[]): Promise<number> {
   const counted = [unsafe > 0 && errors > 0 ? `${errors} error(s)` : '', (unsafe > 0 || errors > 0) && warnings > 0 ? `${warnings} warning(s)` : ''].filter(Boolean).map((c) => `; ${c}`).join('');
   process.stdout.write(`${verdict}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`);
   if (loaded.cache === 'not written') process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
+  // Keys with --approved serve what passed here, and only that.
+  if (!failed && loaded.approve) {
+    const approval = loaded.approve();
+    if (approval === 'approved') process.stdout.write('approved: keys with --approved serve this version of the policy from now on\n');
+    else if (approval !== 'unchanged') process.stdout.write(`note: could not approve the policy for --approved keys (${approval})\n`);
+  }
   return failed ? 1 : 0;
 }

@@ -57,21 +57,29 @@ export interface ForcedArgs {
   identity: string;
   policyPath: string;
   learn: boolean;
+  /** Serve the policy `check` last approved, not the files as they are now (an apply step). */
+  approved: boolean;
 }
 
 /**
  * The command= line's flags: --id ID, --policy PATH (each once, as two words or with "="),
- * --learn. Anything else is an error, since a typo there must not widen anything. Parsed by
+ * --learn, --approved. Anything else is an error, since a typo there must not widen anything. Parsed by
  * hand: node:util's parseArgs costs every connection most of a millisecond.
  */
 export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   const values = new Map<string, string>();
   let learn = false;
+  let approved = false;
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--learn') {
       if (learn) return 'duplicate --learn';
       learn = true;
+      continue;
+    }
+    if (arg === '--approved') {
+      if (approved) return 'duplicate --approved';
+      approved = true;
       continue;
     }
     const match = /^--(id|policy)(?:=(.*))?$/s.exec(arg);
@@ -84,7 +92,7 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   }
   const identity = values.get('id');
   if (identity === undefined) return '--id ID is required';
-  return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn };
+  return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn, approved };
 }
 
 /**
@@ -118,7 +126,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const session = sessionId();
   const request = readRequest(parsed.identity, process.env, new Date());
-  const loaded = await loadPolicy(parsed.policyPath, { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
+  const loaded = await loadPolicy(parsed.policyPath, parsed.approved ? { identity: parsed.identity, approved: true } : { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
   // rsync -s: the rest of its arguments come on the connection, before anything is decided (in
   // learn mode too: they are what a learned request says). A cut list is recorded as far as it came.
   const protectedArgs = request.command !== null ? await protectedArgsFor(request.command, loaded, request, parsed.learn) : null;

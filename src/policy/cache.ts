@@ -20,7 +20,7 @@
  * user cannot write the policy directory, no cache is written and every load parses the YAML;
  * `ssh-dispatch check`, run by root, writes it for them.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity, Policy } from './schema.js';
 import { untrustedWriter } from '../trust.js';
@@ -114,14 +114,14 @@ function trustedDirectory(path: string, uid: number): boolean {
  * The policy as far as `identity` needs it, from the cache; null on any miss or doubt (the
  * caller then parses the YAML). An identity absent from a complete cache is absent from the policy.
  */
-export function readCachedPolicy(cacheRoot: string, signature: string, identity: string, uid: number): Policy | null {
-  const dir = join(cacheRoot, cacheKey(signature));
+export function readCachedPolicy(cacheRoot: string, signature: string | { key: string }, identity: string, uid: number): Policy | null {
+  const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
   if (metaText === null) return null;
   try {
     const meta = JSON.parse(metaText) as { signature: string; files: string[]; audit: Policy['audit']; identities: string[] };
-    if (meta.signature !== signature) return null;
+    if (typeof signature === 'string' && meta.signature !== signature) return null;
     const identities = new Map<string, Identity>();
     if (meta.identities.includes(identity)) {
       // Listed but unreadable or untrusted: a miss, never "no such identity".
@@ -167,6 +167,43 @@ export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] |
   return newest?.audit ?? null;
 }
 
+/**
+ * The approved policy (`--approved` on a command= line): `check` names the cache entry of a
+ * policy it passed in this file, and connections with --approved read that entry whatever the
+ * files say now, so an edit takes effect only once `check` passes on it (an apply step). Housekeeping
+ * never removes the approved entry.
+ */
+const APPROVED = 'approved';
+
+export function approvedKey(cacheRoot: string, uid?: number): string | null {
+  const text = uid === undefined ? readLoose(join(cacheRoot, APPROVED)) : readTrusted(join(cacheRoot, APPROVED), uid);
+  const key = text?.trim() ?? '';
+  return /^[0-9a-f]{1,64}$/.test(key) ? key : null;
+}
+
+function readLoose(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** Names `signature`'s cache entry as the approved policy (written whole, by rename); 'unchanged' when it already was, or why not. */
+export function approve(cacheRoot: string, signature: string): 'approved' | 'unchanged' | string {
+  const key = cacheKey(signature);
+  if (approvedKey(cacheRoot) === key) return 'unchanged';
+  const temp = join(cacheRoot, `.tmp-${process.pid}-approved`);
+  try {
+    writeFileSync(temp, `${key}\n`, { mode: 0o644 });
+    renameSync(temp, join(cacheRoot, APPROVED));
+    return 'approved';
+  } catch (error) {
+    rmSync(temp, { force: true });
+    return (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+  }
+}
+
 /** Writes the cache for `policy` under `key`, best effort: returns why it did not, or null. */
 export function writeCachedPolicy(cacheRoot: string, signature: string, policy: Policy): string | null {
   const key = cacheKey(signature);
@@ -196,8 +233,9 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
   // a policy changes under starting sessions, another one may be writing a key that this one is
   // removing (rmdir then fails with ENOTEMPTY). A stale entry costs a few files; a throw here
   // denied a connection.
+  const keep = approvedKey(cacheRoot);
   for (const name of readdirSync(cacheRoot)) {
-    if (name === key || name.startsWith('.tmp-')) continue;
+    if (name === key || name === keep || name === APPROVED || name.startsWith('.tmp-')) continue;
     try {
       rmSync(join(cacheRoot, name), { recursive: true, force: true });
     } catch {

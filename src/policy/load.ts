@@ -12,14 +12,16 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { approve, approvedKey, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type AuditSettings, type Identity, type Policy, type Where } from './schema.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
 /** A policy that does not load carries the audit settings of the last one that did, where a cache has them (policy/cache.ts lastGoodAudit). */
-export type LoadedPolicy = { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used' } | { ok: false; errors: PolicyError[]; lastAudit?: Policy['audit'] };
+export type LoadedPolicy =
+  | { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used'; approve?: () => string }
+  | { ok: false; errors: PolicyError[]; lastAudit?: Policy['audit'] };
 
 export interface LoadOptions {
   uid?: number;
@@ -27,6 +29,8 @@ export interface LoadOptions {
   identity?: string;
   /** Write the cache after parsing, where the policy directory is writable. */
   writeCache?: boolean;
+  /** Read the identity from the policy `check` last approved (policy/cache.ts), not from the files. */
+  approved?: boolean;
 }
 
 const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
@@ -91,6 +95,14 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   if (options.identity !== undefined) {
     // An --id that is not a valid name is in no policy, and must not become a cache file name.
     if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() }, cache: 'not used' };
+    if (options.approved) {
+      const key = approvedKey(collected.cacheRoot, uid);
+      const approvedPolicy = key === null ? null : readCachedPolicy(collected.cacheRoot, { key }, options.identity, uid);
+      if (approvedPolicy) return { ok: true, policy: approvedPolicy, cache: 'hit' };
+      const lastAudit = lastGoodAudit(collected.cacheRoot, uid);
+      const error = { file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' };
+      return lastAudit ? { ok: false, errors: [error], lastAudit } : { ok: false, errors: [error] };
+    }
     const cached = readCachedPolicy(collected.cacheRoot, signature, options.identity, uid);
     if (cached) return { ok: true, policy: cached, cache: 'hit' };
   }
@@ -121,7 +133,8 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   // A file that changed while it was read would be cached under the stats it had before.
   if (!options.writeCache || !unchanged) return { ok: true, policy: merged.policy, cache: 'not used' };
   const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy);
-  return { ok: true, policy: merged.policy, cache: failure === null ? 'written' : 'not written' };
+  if (failure !== null) return { ok: true, policy: merged.policy, cache: 'not written' };
+  return { ok: true, policy: merged.policy, cache: 'written', approve: () => approve(collected.cacheRoot, signature) };
 }
 
 /** Reads a policy file through O_NOFOLLOW; `unchanged` tells whether it is still the file that was stat'ed. */

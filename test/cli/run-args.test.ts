@@ -4,10 +4,11 @@ import { DEFAULT_POLICY_PATH } from '../../src/policy/schema.js';
 
 describe('the command= line flags', () => {
   it.each([
-    [['--id', 'a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
-    [['--id=a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
-    [['--id', 'a', '--policy', '/p'], { identity: 'a', policyPath: '/p', learn: false }],
-    [['--policy=/p', '--learn', '--id', 'a'], { identity: 'a', policyPath: '/p', learn: true }],
+    [['--id', 'a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: false }],
+    [['--id=a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: false }],
+    [['--id', 'a', '--policy', '/p'], { identity: 'a', policyPath: '/p', learn: false, approved: false }],
+    [['--policy=/p', '--learn', '--id', 'a'], { identity: 'a', policyPath: '/p', learn: true, approved: false }],
+    [['--id', 'a', '--approved'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: true }],
   ])('%j', (args, expected) => expect(parseForcedArgs(args)).toEqual(expected));
 
   it.each([
@@ -18,6 +19,7 @@ describe('the command= line flags', () => {
     [['--id='], '--id needs a value'],
     [['--id', 'a', '--id', 'b'], 'duplicate --id'],
     [['--id', 'a', '--learn', '--learn'], 'duplicate --learn'],
+    [['--id', 'a', '--approved', '--approved'], 'duplicate --approved'],
     [['--id', 'a', '--polic', '/p'], 'unexpected argument "--polic"'],
     [['--id', 'a', 'extra'], 'unexpected argument "extra"'],
     [['-i', 'a'], 'unexpected argument "-i"'],

@@ -339,3 +339,26 @@ describe('--help', () => {
     expect(r.stdout).toMatch(/^Usage: ssh-dispatch/);
   });
 });
+
+describe('--approved on the command= line: edits take effect when check passes on them (issue 18)', () => {
+  it('serves what check approved; an edit alone changes nothing for --approved keys, and does for the others', () => {
+    const policyDir = join(dir, 'approved');
+    mkdirSync(policyDir, { mode: 0o700 });
+    const log = join(dir, 'approved-log', 'audit.jsonl');
+    mkdirSync(join(dir, 'approved-log'), { mode: 0o700 });
+    const write = (command: string) => writeFileSync(join(policyDir, 'main.yaml'), `version: 1\naudit: { file: ${log} }\nidentities:\n  t:\n    rules:\n      - { name: r, exec: { command: "${command}", program: /bin/true } }\n`, { mode: 0o600 });
+    const connect = (command: string, approved: boolean) => runBundle(['--id', 't', '--policy', policyDir, ...(approved ? ['--approved'] : [])], { SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '127.0.0.1 1 127.0.0.1 22' }).code;
+    write('true one');
+    expect(connect('true one', true)).toBe(126); // nothing approved yet
+    const checked = spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' });
+    expect(checked.stdout).toContain('approved: keys with --approved serve this version');
+    expect(connect('true one', true)).toBe(0);
+    write('true two');
+    expect(connect('true two', true)).toBe(126);
+    expect(connect('true one', true)).toBe(0);
+    expect(connect('true two', false)).toBe(0);
+    spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' });
+    expect(connect('true two', true)).toBe(0);
+    expect(connect('true one', true)).toBe(126);
+  });
+});

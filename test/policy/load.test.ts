@@ -132,3 +132,31 @@ describe('a policy that stops loading keeps the audit settings of the last one t
     expect(!broken.ok && broken.lastAudit).toBeUndefined();
   });
 });
+
+describe('--approved: the policy check last passed, not the files as they are now (issue 18: an apply step)', () => {
+  it('serves the approved version until the next approval; an edit alone changes nothing, and housekeeping keeps it', async () => {
+    mkdirSync(join(dir, 'p'), { mode: 0o700 });
+    const file = join(dir, 'p', 'main.yaml');
+    writeFileSync(file, identity('a'), { mode: 0o600 });
+    const approved = async () => loadPolicy(join(dir, 'p'), { identity: 'a', approved: true });
+    expect((await approved()).ok).toBe(false);
+    const first = await loadPolicy(join(dir, 'p'), { writeCache: true });
+    expect(first.ok && first.approve?.()).toBe('approved');
+    expect(first.ok && first.approve?.()).toBe('unchanged');
+    // An edit (a second rule), and a connection without --approved that writes the new cache.
+    writeFileSync(file, `${identity('a')}      - name: u\n        exec: { command: /bin/false }\n`, { mode: 0o600 });
+    const live = await loadPolicy(join(dir, 'p'), { identity: 'a', writeCache: true });
+    expect(live.ok && live.policy.identities.get('a')!.rules.map((r) => r.name)).toEqual(['t', 'u']);
+    const still = await approved();
+    expect(still.ok && still.policy.identities.get('a')!.rules.map((r) => r.name)).toEqual(['t']);
+    // A broken edit: approved keys go on serving the approved version.
+    writeFileSync(file, 'version: 1\nidentities: [\n', { mode: 0o600 });
+    expect((await approved()).ok).toBe(true);
+    // check passes on a new version: approved from then on.
+    writeFileSync(file, `${identity('a')}      - name: v\n        exec: { command: /bin/false }\n`, { mode: 0o600 });
+    const next = await loadPolicy(join(dir, 'p'), { writeCache: true });
+    expect(next.ok && next.approve?.()).toBe('approved');
+    const now = await approved();
+    expect(now.ok && now.policy.identities.get('a')!.rules.map((r) => r.name)).toEqual(['t', 'v']);
+  });
+});
