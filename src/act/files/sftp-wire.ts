@@ -3,6 +3,7 @@
  * reading with bounds checks, packet building, attributes, and OpenSSH's `ls -l` longname.
  */
 import type { Stats } from 'node:fs';
+import type { AttrChange } from './policy.js';
 
 export const FXP = {
   INIT: 1, VERSION: 2, OPEN: 3, CLOSE: 4, READ: 5, WRITE: 6, LSTAT: 7, FSTAT: 8, SETSTAT: 9, FSETSTAT: 10,
@@ -28,14 +29,8 @@ export const MAX_DATA = MAX_PACKET - 1024;
 /** A packet that does not hold what its type says. The session ends: the client is not sftp. */
 export class Malformed extends Error {}
 
-export interface Attrs {
-  size?: number;
-  uid?: number;
-  gid?: number;
-  permissions?: number;
-  atime?: number;
-  mtime?: number;
-}
+/** The attributes a packet carries: what the policy judges a client may set (policy.ts). */
+export type Attrs = AttrChange;
 
 /** Reads one packet's fields; every read is bounds-checked against the packet. */
 export class PacketReader {
