@@ -15,6 +15,7 @@
 import { lstatSync, readlinkSync, realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { SandboxPlan } from '../rules/sandbox.js';
+import { isWithin } from '../values/paths.js';
 export { BWRAP } from '../rules/sandbox.js';
 
 /** What /etc holds that a program in the sandbox never needs: password hashes, host keys, sudo rules, TLS keys, our own policy. */
@@ -157,7 +158,7 @@ function cover(args: string[], { path, directory }: HostLayout['secrets'][number
 
 /** `a` is `b`, lies in it, or holds it. */
 function overlaps(a: string, b: string): boolean {
-  return a === b || a.startsWith(`${b}/`) || b.startsWith(`${a}/`) || a === '/';
+  return isWithin(a, b) || isWithin(b, a);
 }
 
 /** A program outside /usr (another rsync, our own Node runtime): its directory, read-only. */

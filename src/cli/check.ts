@@ -22,6 +22,7 @@ import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { nssAccounts } from '../host/accounts.js';
 import { accountLogFile } from '../audit/sink.js';
 import { runningUid, untrustedWriter } from '../trust.js';
+import { isWithin } from '../values/paths.js';
 
 export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--as USER] [--sshd-config FILE] [--authorized-keys FILE]...
 
@@ -183,8 +184,8 @@ function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
   for (const rule of rules) {
     const paths = rule.kind === 'exec' ? [...(rule.sandbox?.read ?? []), ...(rule.sandbox?.write ?? [])] : rule.kind === 'rsync' || rule.kind === 'sftp' ? [rule.root] : [];
     for (const path of paths) {
-      const secret = SECRETS.find((s) => path === s || path.startsWith(`${s}/`) || s.startsWith(`${path === '/' ? '' : path}/`));
-      if (secret) findings.push({ where: rule.where, level: 'warning', message: `rule "${rule.name}": ${path} ${path === secret ? 'is' : path.startsWith(`${secret}/`) ? 'lies in' : 'holds'} ${secret}, which the sandbox keeps covered: the program sees it empty` });
+      const secret = SECRETS.find((s) => isWithin(path, s) || isWithin(s, path));
+      if (secret) findings.push({ where: rule.where, level: 'warning', message: `rule "${rule.name}": ${path} ${path === secret ? 'is' : isWithin(path, secret) ? 'lies in' : 'holds'} ${secret}, which the sandbox keeps covered: the program sees it empty` });
     }
   }
   const missing = sandboxUnavailable(runningUid());

@@ -12,12 +12,9 @@
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { DenyReason } from '../values/deny-reason.js';
+import { isWithin } from '../values/paths.js';
 
 export type ConfineProblem = { reason: DenyReason; detail: string } | null;
-
-function inside(path: string, root: string): boolean {
-  return root === '/' || path === root || path.startsWith(`${root}/`);
-}
 
 function deepestExisting(path: string): string {
   for (let p = path; ; p = dirname(p)) {
@@ -48,7 +45,7 @@ export function checkConfinement(root: string, paths: readonly string[]): Confin
     } catch (error) {
       return { reason: 'rsync-symlink-escape', detail: `${existing}: ${(error as NodeJS.ErrnoException).code ?? 'unresolvable'}` };
     }
-    if (!inside(real, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${existing} resolves to ${real}, outside ${root}` };
+    if (!isWithin(real, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${existing} resolves to ${real}, outside ${root}` };
   }
   return null;
 }
@@ -63,7 +60,7 @@ export function enterConfinedCwd(root: string, cwd: string): ConfineProblem {
     const realRoot = realpathSync(root);
     process.chdir(cwd);
     const entered = process.cwd();
-    if (!inside(entered, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)` };
+    if (!isWithin(entered, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)` };
     return null;
   } catch (error) {
     return unreachable(cwd, error) ?? { reason: 'rsync-symlink-escape', detail: `${cwd}: ${(error as Error).message} when entered` };

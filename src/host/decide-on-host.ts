@@ -13,6 +13,7 @@ import { joinUnder } from '../rules/rsync/confine.js';
 import { pinPull } from '../rules/rsync/pin.js';
 import type { Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
+import { isWithin } from '../values/paths.js';
 
 export function decideOnHost(policy: Policy, request: Request): Decision {
   const facts = gatherHostFacts(policy.identities.get(request.identity), request.command);
@@ -37,11 +38,11 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   }
   // Each path on disk inside the subtree of the rule's that holds it by name (its root, or one of its paths).
   for (const subtree of within) {
-    const held = paths.filter((path) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`));
+    const held = paths.filter((path) => isWithin(path, subtree));
     const problem = checkConfinement(subtree, held);
     if (problem) return { decision: 'deny', reason: problem.reason, detail: `rule ${decision.rule.name}: ${problem.detail}`, words: decision.words, trace: decision.trace };
   }
-  const stray = paths.find((path) => !within.some((subtree) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`)));
+  const stray = paths.find((path) => !within.some((subtree) => isWithin(path, subtree)));
   if (stray !== undefined) return { decision: 'deny', reason: 'rsync-path-outside-rule', detail: `rule ${decision.rule.name}: ${stray} is not in the rule's paths (${within.join(', ')})`, words: decision.words, trace: decision.trace };
   let cwd = decision.plan.cwd;
   const { pull } = decision.plan.confine;

@@ -16,6 +16,7 @@ import type { Finding } from '../rules/base.js';
 import { kindOf, type LintContext } from '../rules/kinds.js';
 import { localDate } from '../values/units.js';
 import type { Identity, Policy, Rule } from './schema.js';
+import { isWithin } from '../values/paths.js';
 
 export type { Finding } from '../rules/base.js';
 
@@ -60,8 +61,8 @@ export function overlaps(dir: string, other: string): 'same' | 'inside' | 'conta
   const a = dir.replace(/\/+$/, '') || '/';
   const b = other.replace(/\/+$/, '') || '/';
   if (a === b) return 'same';
-  if (b === '/' || a.startsWith(`${b}/`)) return 'inside';
-  if (a === '/' || b.startsWith(`${a}/`)) return 'contains';
+  if (isWithin(a, b)) return 'inside';
+  if (isWithin(b, a)) return 'contains';
   return null;
 }
 

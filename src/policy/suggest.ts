@@ -23,6 +23,7 @@ import { withProtectedArgs } from '../rules/rsync/protected-args.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import { readSpelling } from '../rules/spelling.js';
 import { tokenize } from '../request/tokenize.js';
+import { isWithin } from '../values/paths.js';
 
 export interface LearnedCommand {
   command: string;
@@ -225,7 +226,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     // must stay as sent, so root / with paths:, each learned path once (none inside another).
     if (findings.relative.length > 0 && findings.relative.length === findings.dirs.length) {
       const all = [...new Set(findings.relative)].sort();
-      const paths = all.filter((path) => !all.some((other) => other !== path && (other === '/' || path.startsWith(`${other}/`))));
+      const paths = all.filter((path) => !all.some((other) => other !== path && isWithin(path, other)));
       lines.push(`      # CHECK: --relative pulls (rsnapshot, BackupPC) of ${paths.length} path(s): served from root / with paths:, so their names stay as sent and only they can be read; list only what the backup needs.`);
       lines.push(`      - name: ${name}`, '        rsync:', '          root: "/"', `          access: ${access}`, `          paths: [${paths.map(yamlString).join(', ')}]`);
       return;

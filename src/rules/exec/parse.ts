@@ -1,6 +1,6 @@
 /** The `exec:` block of a rule, read and checked (docs/policy.md, "exec"). */
 import { PASSABLE_ENV_NAMES } from '../../values/passable-env.js';
-import { ABSOLUTE_PATH, isAbsoluteCleanPath } from '../../values/paths.js';
+import { ABSOLUTE_PATH, isAbsoluteCleanPath, isWithin } from '../../values/paths.js';
 import type { Node, Reader } from '../../values/reader.js';
 import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
@@ -146,7 +146,7 @@ function parseRun(reader: Reader, node: Node | null, key: string, count: number,
 }
 
 function isUnderAny(path: string, roots: readonly string[]): boolean {
-  return roots.some((root) => root === '/' || path === root || path.startsWith(`${root}/`));
+  return roots.some((root) => isWithin(path, root));
 }
 
 /** `sandbox: {read: [...], write: [...]}`: absolute paths, each listed once. */

@@ -14,6 +14,7 @@ import { ROOT_CAPS } from '../sandbox.js';
 import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, type Confined } from './confine.js';
 import { parseServerArgs, type ServerOption } from './server-args.js';
 import type { Gate } from './server-options.js';
+import { isWithin } from '../../values/paths.js';
 
 /** What the installed rsync can do, probed at run time (host/rsync-features.ts). */
 export interface RsyncFeatures {
@@ -91,14 +92,14 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   // absolute-paths (and paths:): an absolute path is the real path. One under root has root
   // taken off; one outside root is not this rule's (the next rule is tried), never re-rooted.
   const realPaths = rule.absolutePaths || rule.paths !== null;
-  const outsideRoot = (path: string) => realPaths && path.startsWith('/') && rule.root !== '/' && path !== rule.root && !path.startsWith(`${rule.root}/`);
+  const outsideRoot = (path: string) => realPaths && path.startsWith('/') && !isWithin(path, rule.root);
   const underRoot = (path: string): string => {
     if (!realPaths || rule.root === '/' || !path.startsWith('/')) return path;
     if (path === rule.root) return '/';
     return path.startsWith(`${rule.root}/`) ? path.slice(rule.root.length) : path;
   };
   const within = rule.paths ?? [rule.root];
-  const inPaths = (path: string) => within.some((subtree) => subtree === '/' || path === subtree || path.startsWith(`${subtree}/`));
+  const inPaths = (path: string) => within.some((subtree) => isWithin(path, subtree));
   for (const operand of operands) {
     if (outsideRoot(operand)) return refuse('rsync-path-outside-rule', `${JSON.stringify(operand)} is not under root ${rule.root}`);
   }

@@ -1,5 +1,5 @@
 /** The `rsync:` block of a rule, read and checked (docs/policy.md, "rsync"). */
-import { ABSOLUTE_PATH } from '../../values/paths.js';
+import { ABSOLUTE_PATH, isWithin } from '../../values/paths.js';
 import type { Node, Reader } from '../../values/reader.js';
 import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
@@ -39,11 +39,11 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     const pathsNode = fields.get('paths') ?? null;
     paths = reader.stringList(pathsNode, `${key}.paths`, ABSOLUTE_PATH);
     if (paths !== null && root !== null) {
-      const outside = paths.find((path) => !(root === '/' || path === root || path.startsWith(`${root}/`)));
+      const outside = paths.find((path) => !isWithin(path, root));
       if (paths.length === 0) reader.error(pathsNode, `${key}.paths`, 'expected at least one path (leave paths out for all of root)');
       else if (outside !== undefined) reader.error(pathsNode, `${key}.paths`, `${outside} is not under root ${root}`);
       else {
-        const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && (path === other || path.startsWith(`${other === '/' ? '' : other}/`))));
+        const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && isWithin(path, other)));
         if (nested !== undefined) reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
       }
     }
