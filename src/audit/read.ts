@@ -9,7 +9,7 @@ import { basename, dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { AuditRecord } from './review.js';
-import { ACCOUNT_NAME } from './sink.js';
+import { ACCOUNT_NAME } from '../policy/schema.js';
 
 /** The log and, with `rotated`, its rotated files, oldest first. */
 export function auditFiles(path: string, rotated: boolean): string[] {

@@ -11,6 +11,7 @@ import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { childProcess } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
+import { ACCOUNT_NAME } from '../policy/schema.js';
 
 export type AuditOpen = { ok: true; log: AuditLog } | { ok: false; error: string };
 
@@ -58,9 +59,6 @@ export function tellSyslog(message: string): void {
     // Nothing is left to tell; the client has been denied already.
   }
 }
-
-/** An account name as it may appear in a log file name (what useradd accepts, and no more). */
-export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
 
 /**
  * Where the records of connections that log into an account other than root go: beside root's

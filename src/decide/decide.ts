@@ -14,6 +14,7 @@ import type { Plan } from '../rules/plan.js';
 import { matchEmptyReceive } from '../rules/receive/match.js';
 import { readSpelling } from '../rules/spelling.js';
 import { addressAllowed } from '../values/address.js';
+import { certificateValidity } from '../request/ssh-key.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { localDate } from '../values/units.js';
 
@@ -108,10 +109,41 @@ export function refuseRequester(identity: Identity, request: Request): Decision 
     if (request.client === null) return deny('from-unknown', 'no client address');
     if (!addressAllowed(request.client.address, identity.from)) return deny('from-not-allowed', `client ${request.client.address}`);
   }
+  if (identity.accounts !== null && !identity.accounts.includes(request.user)) {
+    return deny('account-not-allowed', `account ${request.user}`);
+  }
   if (identity.keys !== null) {
     if (request.keys === null) return deny('key-unknown', 'sshd exposed no key');
     const stranger = request.keys.find((key) => !identity.keys!.includes(key));
     if (stranger !== undefined) return deny('key-not-allowed', stranger);
+  }
+  if (identity.principals !== null) return refuseCertificates(identity.principals, request);
+  return null;
+}
+
+/**
+ * An identity selected by certificate principal: sshd checked the CA's signature, the validity
+ * and the principal (through authorized-principals-command) before the session began; this is
+ * the second look, against the policy as this connection read it. Every certificate that
+ * authenticated must pass (AuthenticationMethods may ask for two keys).
+ */
+/** Seconds since the epoch as an ISO date; past what Date holds (year 275760), the seconds. */
+function secondsAsDate(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? `${seconds} s after the epoch` : date.toISOString();
+}
+
+function refuseCertificates(principals: readonly string[], request: Request): Decision | null {
+  const certificates = request.certificates ?? [];
+  if (certificates.length === 0) return deny('certificate-missing', request.keys === null ? 'sshd exposed no key' : 'a plain key authenticated');
+  for (const certificate of certificates) {
+    const validity = certificateValidity(certificate, request.now);
+    const named = `certificate ${JSON.stringify(certificate.keyId)} serial ${certificate.serial}`;
+    if (validity === 'expired') return deny('certificate-expired', `${named} expired at ${secondsAsDate(certificate.validBefore!)}`);
+    if (validity === 'not-yet-valid') return deny('certificate-not-yet-valid', `${named} is valid from ${secondsAsDate(certificate.validAfter)}`);
+    if (!certificate.principals.some((principal) => principals.includes(principal))) {
+      return deny('certificate-principal-not-allowed', `${named} names ${certificate.principals.length === 0 ? 'no principal' : certificate.principals.join(', ')}`);
+    }
   }
   return null;
 }

@@ -13,7 +13,7 @@ import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { keyLine } from '../keyline.js';
-import { sshFingerprint } from '../request/request.js';
+import { sshFingerprint } from '../request/ssh-key.js';
 
 const run = promisify(execFile);
 export const SSHD = '/usr/sbin/sshd';

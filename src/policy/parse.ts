@@ -15,7 +15,8 @@ import { ABSOLUTE_PATH } from '../values/paths.js';
 import { describe, Reader, type Node, type Where } from '../values/reader.js';
 import { parseDate, parsePolicyDuration } from '../values/units.js';
 import { RULE_KINDS, type Rule } from '../rules/kinds.js';
-import { DEFAULT_AUDIT_FILE, NAME_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
+import { parseKeyText, parsePublicKeyLine } from '../request/ssh-key.js';
+import { ACCOUNT_NAME, DEFAULT_AUDIT_FILE, NAME_PATTERN, PRINCIPAL_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
 
 export { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 
@@ -112,8 +113,12 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
         expected: 'an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)',
       }))
     : null;
-  const keys = fields.has('keys')
-    ? reader.stringList(fields.get('keys') ?? null, `${key}.keys`, { test: (s) => FINGERPRINT_PATTERN.test(s), expected: 'a key fingerprint as ssh-keygen -lf prints it (SHA256:...)' })
+  const keys = fields.has('keys') ? parseKeys(reader, fields.get('keys') ?? null, `${key}.keys`) : null;
+  const accounts = fields.has('accounts')
+    ? reader.stringList(fields.get('accounts') ?? null, `${key}.accounts`, { test: (s) => ACCOUNT_NAME.test(s), expected: 'an account name (lower-case letters, digits, _ and -, at most 32)' })
+    : null;
+  const principals = fields.has('principals')
+    ? reader.stringList(fields.get('principals') ?? null, `${key}.principals`, { test: (s) => PRINCIPAL_PATTERN.test(s), expected: 'a certificate principal (letters, digits and . _ @ + : = / -, no space, at most 256)' })
     : null;
   const expires = fields.has('expires')
     ? reader.string(fields.get('expires') ?? null, `${key}.expires`, { test: (s) => parseDate(s) !== null, expected: 'a date YYYY-MM-DD' })
@@ -133,7 +138,35 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
     seen.set(rule.name, rule.where);
     rules.push(rule);
   }
-  return { name, where: reader.where(keyNode), from, keys, expires, rules };
+  return { name, where: reader.where(keyNode), from, keys, accounts, principals, expires, rules };
+}
+
+/**
+ * `keys:` entries: fingerprints (SHA256:..., as ssh-keygen -lf prints them) or public keys as a
+ * .pub file holds them (`ssh-ed25519 AAAA... comment`), kept as fingerprints. A certificate is
+ * refused with a pointer to principals: its key changes with every signing.
+ */
+function parseKeys(reader: Reader, node: Node | null, key: string): string[] | null {
+  const expected = 'a key fingerprint (SHA256:..., as ssh-keygen -lf prints it) or a public key (ssh-ed25519 AAAA... [comment])';
+  const texts = reader.stringList(node, key, { test: (s) => FINGERPRINT_PATTERN.test(s) || /^[a-z0-9@.-]+ /.test(s), expected });
+  if (texts === null) return null;
+  const items = reader.list(node, key) ?? [];
+  const fingerprints: string[] = [];
+  for (const [i, text] of texts.entries()) {
+    if (FINGERPRINT_PATTERN.test(text)) {
+      fingerprints.push(text);
+      continue;
+    }
+    const parsed = parsePublicKeyLine(text);
+    if (parsed !== null) {
+      fingerprints.push(parsed.fingerprint);
+      continue;
+    }
+    const [type, base64] = text.trim().split(/\s+/, 2);
+    const certificate = type !== undefined && base64 !== undefined && parseKeyText(type, base64)?.certificate;
+    reader.error(items[i] ?? node, `${key}[${i}]`, certificate ? 'a certificate: list its principals under principals: instead (its key changes with every signing)' : `expected ${expected}; this one does not parse (a truncated or altered key, or a type that is not the blob's own)`);
+  }
+  return fingerprints;
 }
 
 function toRanges(texts: string[] | null): AddressRange[] {

@@ -41,10 +41,19 @@ export const POLICY_KEYS = {
   top: { allowed: ['version', 'audit', 'identities'], required: ['version'] },
   audit: { allowed: ['file', 'syslog'], required: [] },
   syslog: { allowed: ['socket', 'tcp', 'facility'], required: [] },
-  identity: { allowed: ['from', 'keys', 'expires', 'rules'], required: ['rules'] },
+  identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every'], required: ['name'] },
   ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
 };
+
+/**
+ * An account name: what useradd accepts, and no more. Safe in a log file name (audit.NAME.jsonl)
+ * and as sshd's %u.
+ */
+export const ACCOUNT_NAME = /^[a-z_][a-z0-9_-]{0,31}$/;
+
+/** A certificate principal as a policy may name it: no space (sshd reads the principal after a line's last space). */
+export const PRINCIPAL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+:=\/-]{0,255}$/;
 
 /** Identity and rule names: safe as file names (the policy cache stores one file per identity). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
@@ -56,7 +65,15 @@ export interface Identity {
   name: string;
   where: Where;
   from: AddressRange[] | null;
+  /** Fingerprints of the keys it may use (listed as fingerprints or as public keys); null: any key. */
   keys: string[] | null;
+  /**
+   * The accounts it may log into. Null: any account its authorized_keys lines are in; but
+   * authorized-keys-command and authorized-principals-command serve only the accounts listed.
+   */
+  accounts: string[] | null;
+  /** Certificate principals that select it (authorized-principals-command); null: no certificate needed. */
+  principals: string[] | null;
   /** YYYY-MM-DD: requests are denied on the days after it (server local time). */
   expires: string | null;
   rules: Rule[];

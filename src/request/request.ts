@@ -2,7 +2,9 @@
  * One connection's request, as the decision sees it. Everything here comes from sshd or
  * from the admin's command= line; the client controls only `command`.
  */
-import { sha256 } from '../lazy-builtins.js';
+import { parseKeyText, type UserCertificate } from './ssh-key.js';
+
+export type { UserCertificate } from './ssh-key.js';
 
 export interface ClientAddress {
   address: string;
@@ -18,6 +20,12 @@ export interface Request {
   client: ClientAddress | null;
   /** Fingerprints of the public keys that authenticated (SSH_USER_AUTH); null when sshd exposed none. */
   keys: string[] | null;
+  /**
+   * The user certificates among them (SSH_USER_AUTH): sshd checked the CA's signature and the
+   * principal against AuthorizedPrincipalsCommand; the decision checks principal and validity
+   * again. Absent or empty: none.
+   */
+  certificates?: UserCertificate[];
   /** The account the dispatcher runs as. */
   user: string;
   home: string;
@@ -45,23 +53,28 @@ export function parseSshConnection(value: string | undefined): ClientAddress | n
   return { address, port: portNumber };
 }
 
+/** What sshd's ExposeAuthInfo file says about the keys that authenticated. */
+export interface UserAuth {
+  /** Fingerprints of the keys, in order (a certificate's is its certified key's, as `ssh-keygen -lf` prints it). */
+  keys: string[];
+  /** The user certificates among them, in order. */
+  certificates: UserCertificate[];
+}
+
 /**
  * The text of sshd's ExposeAuthInfo file: one line per authentication method that succeeded,
- * `publickey TYPE BASE64 [...]` for keys. Returns the OpenSSH SHA256 fingerprint of each key
- * (as `ssh-keygen -lf` prints it), in order.
+ * `publickey TYPE BASE64 [...]` for keys and certificates (auth2.c auth2_update_session_info).
+ * A key whose blob does not parse, or whose type is not the one named, is left out.
  */
-export function fingerprintsFromUserAuth(text: string): string[] {
-  const fingerprints: string[] = [];
+export function readUserAuth(text: string): UserAuth {
+  const auth: UserAuth = { keys: [], certificates: [] };
   for (const line of text.split('\n')) {
     const fields = line.trim().split(/\s+/);
     if (fields[0] !== 'publickey' || fields.length < 3) continue;
-    const blob = fields[2]!;
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) continue;
-    fingerprints.push(sshFingerprint(Buffer.from(blob, 'base64')));
+    const key = parseKeyText(fields[1]!, fields[2]!);
+    if (key === null) continue;
+    auth.keys.push(key.fingerprint);
+    if (key.certificate) auth.certificates.push(key.certificate);
   }
-  return fingerprints;
-}
-
-export function sshFingerprint(keyBlob: Buffer): string {
-  return 'SHA256:' + sha256(keyBlob, 'base64').replace(/=+$/, '');
+  return auth;
 }

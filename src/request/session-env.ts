@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
-import { fingerprintsFromUserAuth, parseSshConnection, type Request } from './request.js';
+import { parseSshConnection, readUserAuth, type Request, type UserAuth } from './request.js';
 import { PASSABLE_ENV_NAMES } from '../values/passable-env.js';
 
 /**
@@ -45,11 +45,13 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
   const account = userInfo();
   const sshConnection = env.SSH_CONNECTION ?? null;
   const client = parseSshConnection(env.SSH_CONNECTION);
+  const auth = readExposedAuth(env.SSH_USER_AUTH);
   return {
     identity,
     command: env.SSH_ORIGINAL_COMMAND ?? null,
     client,
-    keys: readExposedKeys(env.SSH_USER_AUTH),
+    keys: auth.keys.length > 0 ? auth.keys : null,
+    certificates: auth.certificates,
     user: account.username,
     home: account.homedir,
     sshConnection: client ? sshConnection : null,
@@ -58,14 +60,13 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
   };
 }
 
-/** SSH_USER_AUTH names a file sshd wrote for this session; unreadable or keyless means null. */
-function readExposedKeys(path: string | undefined): string[] | null {
-  if (!path) return null;
+/** SSH_USER_AUTH names a file sshd wrote for this session; unreadable means no keys. */
+function readExposedAuth(path: string | undefined): UserAuth {
+  if (!path) return { keys: [], certificates: [] };
   try {
-    const keys = fingerprintsFromUserAuth(readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 65536));
-    return keys.length > 0 ? keys : null;
+    return readUserAuth(readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 65536));
   } catch {
-    return null;
+    return { keys: [], certificates: [] };
   }
 }
 

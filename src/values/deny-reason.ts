@@ -13,6 +13,11 @@ export const DENY_REASONS = {
   'from-unknown': 'the identity has a from list, but sshd gave no usable client address (SSH_CONNECTION)',
   'key-not-allowed': "the key that authenticated is not in the identity's keys list",
   'key-unknown': 'the identity has a keys list, but sshd exposed no key (ExposeAuthInfo yes is needed)',
+  'account-not-allowed': "the account logged into is not in the identity's accounts list",
+  'certificate-missing': 'the identity has a principals list, but sshd exposed no user certificate (a plain key, or ExposeAuthInfo is off)',
+  'certificate-principal-not-allowed': "the certificate names none of the identity's principals",
+  'certificate-expired': "the certificate's validity has ended (valid_before has passed)",
+  'certificate-not-yet-valid': "the certificate's validity has not begun (valid_after is in the future)",
 
   // What is asked: the command string, before any rule is tried
   'no-command': 'the session sent no command (an interactive login or an empty command)',

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import { execPlan, policyFrom, requestFor } from '../helpers.js';
-import type { Request } from '../../src/request/request.js';
+import type { Request, UserCertificate } from '../../src/request/request.js';
 
 const KEY_A = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 const KEY_B = 'SHA256:AAAAztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
@@ -55,7 +55,29 @@ identities:
           env: { TZ: UTC }
   nothing:
     rules: []
+  fleet-key:
+    keys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM5nsMvB8T2VZaXz5fmyqkWO+1et8vzdn6ET42C7DCeU user-ed25519"]
+    accounts: [backup, archive]
+    rules:
+      - { name: up, exec: { command: uptime, program: /usr/bin/uptime } }
+  by-certificate:
+    principals: [alice, ops]
+    accounts: [backup]
+    rules:
+      - { name: up, exec: { command: uptime, program: /usr/bin/uptime } }
+  certificate-of-one-key:
+    principals: [alice]
+    keys: ["${KEY_A}"]
+    rules:
+      - { name: up, exec: { command: uptime, program: /usr/bin/uptime } }
 `);
+
+/** A user certificate as sshd exposes it, parsed (values/ssh-key.ts): valid through 2026. */
+function certificate(overrides: Partial<UserCertificate> = {}): UserCertificate {
+  return { keyId: 'alice@laptop', serial: '42', principals: ['alice'], validAfter: Date.UTC(2026, 0, 1) / 1000, validBefore: Date.UTC(2027, 0, 1) / 1000, ca: 'SHA256:D1+Hce+LcosgSaKpw5UPpJuD58iiigsDBy289yBr6xk', ...overrides };
+}
+/** The fingerprint ssh-keygen -lf prints for the fleet-key identity's public key. */
+const FLEET_KEY = 'SHA256:wTKbvkNy4tZ/AsXX/kQ7stfVTQOF4j3/DDX0ns7TsrY';
 
 type Row = { name: string; id?: string; command: string | null; request?: Partial<Request> } & (
   | { allow: string; argv: string[] }
@@ -87,6 +109,25 @@ const rows: Row[] = [
   { name: 'another key', command: 'true', request: { keys: [KEY_B] }, deny: 'key-not-allowed' },
   { name: 'the right key and another (two publickey methods)', command: 'true', request: { keys: [KEY_A, KEY_B] }, deny: 'key-not-allowed' },
   { name: 'no key exposed by sshd', command: 'true', request: { keys: null }, deny: 'key-unknown' },
+  // keys listed as public keys, and the accounts an identity may log into
+  { name: 'a key listed as a public key, into a listed account', id: 'fleet-key', command: 'uptime', request: { keys: [FLEET_KEY], user: 'archive' }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'a key listed as a public key: another key', id: 'fleet-key', command: 'uptime', request: { keys: [KEY_A] }, deny: 'key-not-allowed' },
+  { name: 'an account the identity does not list', id: 'fleet-key', command: 'uptime', request: { keys: [FLEET_KEY], user: 'root' }, deny: 'account-not-allowed' },
+  // certificates: principals, validity, every certificate that authenticated
+  { name: 'a certificate naming a listed principal', id: 'by-certificate', command: 'uptime', request: { keys: [FLEET_KEY], certificates: [certificate()] }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'a certificate naming the second principal among others', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate({ principals: ['bob', 'ops'] })] }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'a certificate valid forever', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate({ validAfter: 0, validBefore: null })] }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'a plain key for a principals identity', id: 'by-certificate', command: 'uptime', request: { keys: [FLEET_KEY] }, deny: 'certificate-missing' },
+  { name: 'nothing exposed for a principals identity', id: 'by-certificate', command: 'uptime', request: { keys: null, certificates: [] }, deny: 'certificate-missing' },
+  { name: 'a certificate for another principal', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate({ principals: ['bob'] })] }, deny: 'certificate-principal-not-allowed' },
+  { name: 'a certificate with no principals', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate({ principals: [] })] }, deny: 'certificate-principal-not-allowed' },
+  { name: 'a principal differing in case', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate({ principals: ['Alice'] })] }, deny: 'certificate-principal-not-allowed' },
+  { name: 'an expired certificate', id: 'by-certificate', command: 'uptime', request: { now: new Date(Date.UTC(2027, 0, 1)), certificates: [certificate()] }, deny: 'certificate-expired' },
+  { name: 'a certificate not yet valid', id: 'by-certificate', command: 'uptime', request: { now: new Date(Date.UTC(2025, 11, 31, 23, 59, 59)), certificates: [certificate()] }, deny: 'certificate-not-yet-valid' },
+  { name: 'two certificates, the second for another principal', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate(), certificate({ principals: ['bob'] })] }, deny: 'certificate-principal-not-allowed' },
+  { name: 'a certificate into an account the identity does not list', id: 'by-certificate', command: 'uptime', request: { user: 'root', certificates: [certificate()] }, deny: 'account-not-allowed' },
+  { name: 'principals and keys: a certificate of the listed key', id: 'certificate-of-one-key', command: 'uptime', request: { keys: [KEY_A], certificates: [certificate()] }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'principals and keys: a certificate of another key', id: 'certificate-of-one-key', command: 'uptime', request: { keys: [KEY_B], certificates: [certificate()] }, deny: 'key-not-allowed' },
 
   // what is asked
   { name: 'no command at all', command: null, deny: 'no-command' },

@@ -18,13 +18,18 @@ const invalid: [string, string, string][] = [
   ['a wrong version', 'version: 2\n', 'p.yaml:1: version: expected 1, got number 2'],
   ['a string version', 'version: "1"\n', 'p.yaml:1: version: expected 1, got "1"'],
   ['an unknown top-level key', 'version: 1\nidentites: {}\n', 'p.yaml:2: identites: unknown key, did you mean "identities"? (expected one of: version, audit, identities)'],
-  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, expires, rules)'],
+  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, accounts, principals, expires, rules)'],
   ['missing rules', 'version: 1\nidentities:\n  a: {}\n', 'p.yaml:3: identities.a: missing required key "rules"'],
   ['a bad identity name', 'version: 1\nidentities:\n  "../x":\n    rules: []\n', 'p.yaml:3: identities.../x: expected a name of letters'],
   ['a duplicate identity in one file', 'version: 1\nidentities:\n  a:\n    rules: []\n  a:\n    rules: []\n', 'p.yaml:5: YAML: Map keys must be unique'],
   ['a bad from entry', 'version: 1\nidentities:\n  a:\n    from: [127.1]\n    rules: []\n', 'p.yaml:4: identities.a.from[0]: expected an IP address or CIDR'],
   ['from as a string', 'version: 1\nidentities:\n  a:\n    from: 1.2.3.4\n    rules: []\n', 'p.yaml:4: identities.a.from: expected a list, got "1.2.3.4"'],
   ['a bad key fingerprint', 'version: 1\nidentities:\n  a:\n    keys: [MD5:aa]\n    rules: []\n', 'p.yaml:4: identities.a.keys[0]: expected a key fingerprint'],
+  ['a certificate in keys', 'version: 1\nidentities:\n  a:\n    keys: ["ssh-ed25519-cert-v01@openssh.com AAAAIHNzaC1lZDI1NTE5LWNlcnQtdjAxQG9wZW5zc2guY29tAAAAIE81vXeRYL2p9Aur3MbX5Ggks+af2mSI56rbyBlFL8V0AAAAIM5nsMvB8T2VZaXz5fmyqkWO+1et8vzdn6ET42C7DCeUAAAAAAAAACoAAAABAAAAFGFsaWNlQGxhcHRvcCBlZDI1NTE5AAAAGQAAAAVhbGljZQAAAAxiYWNrdXAtaG9zdHMAAAAAaVW5AAAAAABrNuyAAAAAAAAAAIIAAAAVcGVybWl0LVgxMS1mb3J3YXJkaW5nAAAAAAAAABdwZXJtaXQtYWdlbnQtZm9yd2FyZGluZwAAAAAAAAAWcGVybWl0LXBvcnQtZm9yd2FyZGluZwAAAAAAAAAKcGVybWl0LXB0eQAAAAAAAAAOcGVybWl0LXVzZXItcmMAAAAAAAAAAAAAADMAAAALc3NoLWVkMjU1MTkAAAAgReIZpEm9vw6HZgbmC59KMqIRRFTR44gnG4NN84rhKPwAAABTAAAAC3NzaC1lZDI1NTE5AAAAQBbPRJq4gURFMjbFSBpIG4xOy7OMB2VOoedRyq1XdLPUIJICXtnebmHPWDW1ghM3CWrO1rO/Tv4MY2L1ucHiLwY= user-ed25519"]\n    rules: []\n', 'p.yaml:4: identities.a.keys[0]: a certificate: list its principals under principals: instead'],
+  ['a public key with an altered blob', 'version: 1\nidentities:\n  a:\n    keys: ["ssh-rsa AAAAC3NzaC1lZDI1NTE5AAAAIM5nsMvB8T2VZaXz5fmyqkWO+1et8vzdn6ET42C7DCeU"]\n    rules: []\n', 'p.yaml:4: identities.a.keys[0]: expected a key fingerprint (SHA256:..., as ssh-keygen -lf prints it) or a public key (ssh-ed25519 AAAA... [comment]); this one does not parse'],
+  ['an account that is no account name', 'version: 1\nidentities:\n  a:\n    accounts: [Backup]\n    rules: []\n', 'p.yaml:4: identities.a.accounts[0]: expected an account name'],
+  ['accounts as a string', 'version: 1\nidentities:\n  a:\n    accounts: backup\n    rules: []\n', 'p.yaml:4: identities.a.accounts: expected a list, got "backup"'],
+  ['a principal with a space', 'version: 1\nidentities:\n  a:\n    principals: ["alice smith"]\n    rules: []\n', 'p.yaml:4: identities.a.principals[0]: expected a certificate principal'],
   ['an impossible date', 'version: 1\nidentities:\n  a:\n    expires: 2027-02-30\n    rules: []\n', 'p.yaml:4: identities.a.expires: expected a date YYYY-MM-DD, got "2027-02-30"'],
   ['a rule without a kind', `${header}      - name: x\n`, 'p.yaml:5: identities.a.rules[0]: expected exactly one rule kind'],
   ['a rule with two kinds', `${header}      - name: x\n        exec: { command: /bin/true }\n        relay: {}\n`, 'got exec and relay'],
@@ -140,6 +145,16 @@ describe('parsePolicyText', () => {
   ])('an rsync rule with %s keeps a floor of %d bytes', (keys, bytes) => {
     const parsed = parsePolicyText('p.yaml', `${header}      - name: x\n        rsync: { root: /srv, ${keys} }\n`);
     expect(parsed.ok && parsed.fragment.identities[0]!.rules[0]).toMatchObject({ kind: 'rsync', minFreeBytes: bytes });
+  });
+
+  it('reads keys as fingerprints or public keys (kept as fingerprints), accounts and principals', () => {
+    const parsed = parsePolicyText('p.yaml', 'version: 1\nidentities:\n  a:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIM5nsMvB8T2VZaXz5fmyqkWO+1et8vzdn6ET42C7DCeU user-ed25519"]\n    accounts: [backup, root]\n    principals: [alice, ops@example.com]\n    rules: []\n');
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+    expect(parsed.fragment.identities[0]).toMatchObject({
+      keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s', 'SHA256:wTKbvkNy4tZ/AsXX/kQ7stfVTQOF4j3/DDX0ns7TsrY'],
+      accounts: ['backup', 'root'],
+      principals: ['alice', 'ops@example.com'],
+    });
   });
 
   it('resolves YAML aliases (a shared from list)', () => {
