@@ -5,7 +5,7 @@
  */
 import type { Decision } from '../decide/decide.js';
 import { kindOf } from '../rules/kinds.js';
-import type { ClientAddress, Request } from '../request/request.js';
+import type { ClientAddress, Request, UserCertificate } from '../request/request.js';
 import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
 
@@ -37,6 +37,23 @@ export function decisionFields(decision: Decision): Record<string, unknown> & { 
   return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...kindOf(rule.kind).fields(plan) };
 }
 
+/** Who a session's records are about: the session, its identity, and the certificate it logged in with, if any. */
+export interface RecordSubject {
+  session: string;
+  identity: string;
+  certificate?: UserCertificate;
+}
+
+/**
+ * A certificate's key id and serial, in every record of its session: what a CA's issuance log
+ * names, so a record leads back to whom the certificate was issued. The decision record adds
+ * the principals and the CA.
+ */
+function certificateFields(certificate: UserCertificate | undefined, full: boolean): Record<string, unknown> {
+  if (certificate === undefined) return {};
+  return { cert_id: certificate.keyId, cert_serial: certificate.serial, ...(full ? { cert_principals: certificate.principals, cert_ca: certificate.ca } : {}) };
+}
+
 function fullDecisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
   return {
     ts: request.now.toISOString(),
@@ -47,6 +64,7 @@ function fullDecisionRecord(session: string, request: Request, decision: Decisio
     client: formatClient(request.client),
     key: request.keys?.[0] ?? null,
     ...(request.keys && request.keys.length > 1 ? { keys: request.keys } : {}),
+    ...certificateFields(request.certificates?.[0], true),
     ...(request.command === null ? { command: null } : boundedCommand(request.command)),
     ...(request.protectedArgs !== undefined ? { protected_args: request.protectedArgs } : {}),
     ...decisionFields(decision),
@@ -103,12 +121,13 @@ export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space'
 /** How a relay ended. */
 export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';
 
-export function endRecord(session: string, identity: string, now: Date, facts: EndFacts): Record<string, unknown> {
+export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): Record<string, unknown> {
   return boundRecord({
     ts: now.toISOString(),
     event: 'end',
-    session,
-    id: identity,
+    session: subject.session,
+    id: subject.identity,
+    ...certificateFields(subject.certificate, false),
     rule: facts.rule,
     outcome: facts.outcome,
     exit: facts.exit,
@@ -127,12 +146,13 @@ export function endRecord(session: string, identity: string, now: Date, facts: E
 }
 
 /** One file an sftp session read, wrote, removed or renamed (or was refused): act/files-session.ts. */
-export function fileRecord(session: string, identity: string, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string }): Record<string, unknown> {
+export function fileRecord(subject: RecordSubject, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string }): Record<string, unknown> {
   return boundRecord({
     ts: now.toISOString(),
     event: 'file',
-    session,
-    id: identity,
+    session: subject.session,
+    id: subject.identity,
+    ...certificateFields(subject.certificate, false),
     rule,
     op: event.op,
     path: event.path,

@@ -8,15 +8,17 @@ import { decisionFields } from '../audit/record.js';
 import type { Decision } from '../decide/decide.js';
 import { kindOf } from '../rules/kinds.js';
 import { decideOnHost } from '../host/decide-on-host.js';
+import { readAccounts } from '../host/accounts.js';
 import { describeDenyReason } from '../values/deny-reason.js';
 import { parseAddress } from '../values/address.js';
 import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../values/policy-error.js';
-import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { parseFlags, UsageError } from './args.js';
 
-export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--protected-arg ARG]... [--json] [--trace] -- 'COMMAND'
+export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--principal P]...
+                            [--user ACCOUNT] [--protected-arg ARG]... [--json] [--trace] -- 'COMMAND'
 
 Shows the decision a connection of identity ID would get for COMMAND, without running it.
 COMMAND is what the client sends (SSH_ORIGINAL_COMMAND); several words are joined with spaces,
@@ -25,6 +27,9 @@ as ssh joins them. An empty COMMAND ('') stands for a session that sent no comma
   --policy PATH   policy file or directory (default ${DEFAULT_POLICY_PATH})
   --from IP       the client address, for identities with a from list
   --key FP        a key fingerprint that authenticated (repeatable), for identities with keys
+  --principal P   the connection came with a user certificate naming P (repeatable: one
+                  certificate naming each), valid now, for identities with principals
+  --user ACCOUNT  the account logged into, for identities with accounts (default: yours)
   --protected-arg ARG
                   for an rsync -s command (BackupPC): an argument the client sends on the
                   connection, in order (repeatable), e.g. --protected-arg . --protected-arg /etc/
@@ -41,6 +46,8 @@ export async function runExplain(args: string[]): Promise<number> {
       policy: { type: 'string' },
       from: { type: 'string' },
       key: { type: 'string', multiple: true },
+      principal: { type: 'string', multiple: true },
+      user: { type: 'string' },
       'protected-arg': { type: 'string', multiple: true },
       json: { type: 'boolean' },
       trace: { type: 'boolean' },
@@ -62,17 +69,20 @@ export async function runExplain(args: string[]): Promise<number> {
     process.stderr.write('ssh-dispatch: the policy does not load, so every request would be denied\n');
     return 2;
   }
+  if (values.user !== undefined && !ACCOUNT_NAME.test(values.user)) throw new UsageError(`--user: not an account name: ${values.user}`);
   const command = positionals.join(' ');
   const account = userInfo();
+  const now = new Date();
   const request: Request = {
     identity: values.id,
     command: command === '' ? null : command,
     client: values.from === undefined ? null : { address: values.from, port: 0 },
     keys: values.key ?? null,
-    user: account.username,
-    home: account.homedir,
+    ...(values.principal ? { certificates: [{ keyId: 'explain', serial: '0', principals: values.principal, validAfter: 0, validBefore: null, ca: 'explain' }] } : {}),
+    user: values.user ?? account.username,
+    home: values.user === undefined ? account.homedir : (readAccounts().find((a) => a.user === values.user)?.home ?? '/nonexistent'),
     sshConnection: values.from === undefined ? null : `${values.from} 0 127.0.0.1 22`,
-    now: new Date(),
+    now,
     // As rsync sends them: its own name first.
     ...(values['protected-arg'] ? { protectedArgs: ['rsync', ...values['protected-arg']] } : {}),
   };
@@ -101,6 +111,8 @@ function explainText(decision: Decision, withTrace: boolean): string {
     // What a real connection would have and explain has only when told.
     if (decision.reason === 'from-unknown') lines.push('  hint     the identity has a from list: give the client address with --from IP');
     if (decision.reason === 'key-unknown') lines.push('  hint     the identity has a keys list: give the key with --key SHA256:... (ssh-keygen -lf KEY.pub)');
+    if (decision.reason === 'certificate-missing') lines.push('  hint     the identity has a principals list: give a certificate principal with --principal NAME');
+    if (decision.reason === 'account-not-allowed') lines.push('  hint     the identity has an accounts list: give the account logged into with --user NAME');
   }
   if (withTrace) {
     if (decision.trace.length === 0) lines.push('  trace    no rule was tried');

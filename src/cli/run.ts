@@ -153,8 +153,9 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   if (!recorded || decision.decision === 'deny') return denyToClient();
 
   const rule = decision.rule.name;
-  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(session, parsed.identity, rule, new Date(), event), 'file not recorded', true));
-  log.append(endRecord(session, parsed.identity, new Date(), facts), 'end not recorded');
+  const subject = { session, identity: parsed.identity, ...(request.certificates?.[0] ? { certificate: request.certificates[0] } : {}) };
+  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true));
+  log.append(endRecord(subject, new Date(), facts), 'end not recorded');
   await log.flush();
   return facts.exit;
 }
