@@ -25,6 +25,21 @@ export function keyLine({ options, command, publicKey }: KeyLineOptions): string
   return `${[...options, `command="${forcedCommand(command)}"`].filter(Boolean).join(',')} ${publicKey}`;
 }
 
+export interface PrincipalLineOptions {
+  options: string[];
+  command: readonly string[];
+  principal: string;
+}
+
+/**
+ * An AuthorizedPrincipalsCommand line: options, then the principal after the last space (sshd
+ * reads a line's principal from its last space on, so the principal itself may hold none).
+ */
+export function principalLine({ options, command, principal }: PrincipalLineOptions): string {
+  if (/\s/.test(principal) || principal === '') throw new Error(`a principal may hold no space: ${JSON.stringify(principal)}`);
+  return `${[...options, `command="${forcedCommand(command)}"`].filter(Boolean).join(',')} ${principal}`;
+}
+
 const PUBLIC_KEY = /^(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)(?:-cert-v01@openssh\.com)? [A-Za-z0-9+/]+={0,2}(?: [^\r\n]*)?$/;
 
 /** The first public key line of an OpenSSH .pub file, or null. */

@@ -16,6 +16,8 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
        ssh-dispatch check [--policy PATH]              load and check the policy
        ssh-dispatch authorized-key --id ID [...] KEY.pub   the authorized_keys line for a key
+       ssh-dispatch authorized-keys-command USER TYPE KEY   sshd's AuthorizedKeysCommand (%u %t %k)
+       ssh-dispatch authorized-principals-command USER      sshd's AuthorizedPrincipalsCommand (%u)
        ssh-dispatch suggest --log FILE --id ID         rules for what a --learn run recorded
        ssh-dispatch logs [--since 24h] [--id ID] [--decision deny] [--follow] [--json]
        ssh-dispatch summary [--since 7d]               per identity and rule: allowed, denied, failed
@@ -107,6 +109,10 @@ async function main(argv: string[]): Promise<number> {
         return await (await import('./cli/check.js')).runCheck(rest);
       case 'authorized-key':
         return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
+      case 'authorized-keys-command':
+        return await (await import('./cli/login-commands.js')).runAuthorizedKeysCommand(rest);
+      case 'authorized-principals-command':
+        return await (await import('./cli/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
       case 'suggest':
         return await (await import('./cli/suggest.js')).runSuggest(rest);
       case 'logs':

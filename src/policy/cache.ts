@@ -7,6 +7,8 @@
  *
  *   <policy dir>/.ssh-dispatch-cache/<key>/meta.json          audit settings, files
  *   <policy dir>/.ssh-dispatch-cache/<key>/id/<identity>.json  one identity, compiled
+ *   <policy dir>/.ssh-dispatch-cache/<key>/logins.json        who may log into which account
+ *                                                             (authorized-keys-command: logins.ts)
  *
  * <key> hashes the signature: the build of ssh-dispatch and, for every policy file, its path,
  * device, inode, size, mtime, ctime, mode and owner (kept whole in meta.json and compared). Any edit, rename, chmod or new file gives another key, so a stale cache
@@ -24,6 +26,7 @@ import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdi
 import { join } from 'node:path';
 import type { Identity, Policy } from './schema.js';
 import { untrustedWriter } from '../trust.js';
+import { loginIndex, type LoginIndex } from './logins.js';
 
 /** Replaced by the build with a hash of the sources, so a new build never reads an old cache. */
 declare const SSH_DISPATCH_BUILD_ID: string | undefined;
@@ -136,6 +139,24 @@ export function readCachedPolicy(cacheRoot: string, signature: string | { key: s
   }
 }
 
+const LOGINS = 'logins.json';
+
+/** The login index (logins.ts) from the cache, trusted like any cache read; null on any miss or doubt. */
+export function readCachedLogins(cacheRoot: string, signature: string | { key: string }, uid: number): LoginIndex | null {
+  const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
+  if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
+  const metaText = readTrusted(join(dir, 'meta.json'), uid);
+  const loginsText = readTrusted(join(dir, LOGINS), uid);
+  if (metaText === null || loginsText === null) return null;
+  try {
+    if (typeof signature === 'string' && (JSON.parse(metaText) as { signature: string }).signature !== signature) return null;
+    // A null-prototype object: an account named __proto__ must be a miss, not Object.prototype.
+    return Object.assign(Object.create(null) as LoginIndex, JSON.parse(loginsText) as LoginIndex);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The audit settings of the newest compiled cache beside the policy, whatever its key: the last
  * policy that loaded. When the policy no longer loads (an edit broke it), its refusals still go
@@ -220,6 +241,7 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
     for (const [name, identity] of policy.identities) {
       writeFileSync(join(temp, 'id', `${name}.json`), identityToJson(identity), { mode: 0o644, flag: 'wx' });
     }
+    writeFileSync(join(temp, LOGINS), JSON.stringify(loginIndex(policy)), { mode: 0o644, flag: 'wx' });
     const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
     writeFileSync(join(temp, 'meta.json'), JSON.stringify(meta), { mode: 0o644, flag: 'wx' });
     renameSync(temp, final);

@@ -12,7 +12,8 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { approve, approvedKey, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { approve, approvedKey, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { loginIndex, type LoginIndex } from './logins.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type AuditSettings, type Identity, type Policy, type Where } from './schema.js';
@@ -135,6 +136,29 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy);
   if (failure !== null) return { ok: true, policy: merged.policy, cache: 'not written' };
   return { ok: true, policy: merged.policy, cache: 'written', approve: () => approve(collected.cacheRoot, signature) };
+}
+
+/**
+ * Who may log into which account (logins.ts), for sshd's AuthorizedKeysCommand and
+ * AuthorizedPrincipalsCommand: from the compiled cache (what `check` or any connection wrote),
+ * else parsed, and cached where the running user may write (these commands usually run as an
+ * unprivileged AuthorizedKeysCommandUser, which may not). `approved`: the policy `check` last
+ * approved, as for --approved keys.
+ */
+export async function loadLogins(path: string, options: { approved?: boolean; uid?: number } = {}): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
+  const uid = options.uid ?? runningUid();
+  const collected = collectPolicyFiles(path, uid);
+  if (!collected.ok) return collected;
+  if (options.approved) {
+    const key = approvedKey(collected.cacheRoot, uid);
+    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key }, uid);
+    if (logins) return { ok: true, logins };
+    return { ok: false, errors: [{ file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' }] };
+  }
+  const cached = readCachedLogins(collected.cacheRoot, cacheSignature(collected.realPath, collected.files), uid);
+  if (cached) return { ok: true, logins: cached };
+  const loaded = await loadPolicy(path, { uid, writeCache: true });
+  return loaded.ok ? { ok: true, logins: loginIndex(loaded.policy) } : { ok: false, errors: loaded.errors };
 }
 
 /** Reads a policy file through O_NOFOLLOW; `unchanged` tells whether it is still the file that was stat'ed. */

@@ -104,3 +104,15 @@ export function addressAllowed(clientAddress: string, ranges: readonly AddressRa
   const address = parseAddress(clientAddress);
   return address !== null && ranges.some((range) => addressInRange(address, range));
 }
+
+/**
+ * A range as sshd's from= and Match Address read it (addrmatch.c): the network address with
+ * its host bits cleared (sshd refuses `192.0.2.7/24` as a malformed list, which would refuse
+ * the key), and no prefix for a single address.
+ */
+export function networkText(range: AddressRange): string {
+  const bytes = Uint8Array.from(range.bytes);
+  for (let bit = range.prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
+  const address = bytes.length === 4 ? bytes.join('.') : Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+  return range.prefix === bytes.length * 8 ? address : `${address}/${range.prefix}`;
+}

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CACHE_DIR_NAME } from '../../src/policy/cache.js';
-import { loadPolicy } from '../../src/policy/load.js';
+import { loadLogins, loadPolicy } from '../../src/policy/load.js';
 
 let dir: string;
 const policy = (extra = '') => `version: 1
@@ -124,5 +124,42 @@ describe('the compiled policy cache', () => {
     const parsed = await loadPolicy(dir);
     expect(parsed.ok && parsed.cache).toBe('not used');
     expect(existsSync(join(dir, CACHE_DIR_NAME))).toBe(false);
+  });
+});
+
+describe('the login index in the cache (authorized-keys-command)', () => {
+  const withLogins = () =>
+    writeFileSync(join(dir, 'main.yaml'), policy('  c:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"]\n    accounts: [backup]\n    rules: []\n'), { mode: 0o600 });
+
+  it('is read from the cache a connection wrote, equal to the parsed policy\'s', async () => {
+    withLogins();
+    const first = await loadLogins(dir);
+    expect(first).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c', from: null, keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'], principals: null }] } });
+    const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
+    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'))).toBe(true);
+    // The YAML is unreadable now: only the cache can answer.
+    chmodSync(join(dir, 'main.yaml'), 0o000);
+    const second = await loadLogins(dir, { uid: 0 });
+    expect(second).toEqual(first);
+  });
+
+  it('is not trusted when others may write it', async () => {
+    withLogins();
+    await loadLogins(dir);
+    const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
+    chmodSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'), 0o666);
+    writeFileSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'), '{"backup":[{"identity":"evil","from":null,"expires":null,"keys":null,"principals":["x"]}]}');
+    const again = await loadLogins(dir);
+    expect(again).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
+  });
+
+  it('--approved reads the approved entry, not the files', async () => {
+    withLogins();
+    const loaded = await loadPolicy(dir, { writeCache: true });
+    if (!loaded.ok || !loaded.approve) throw new Error('not written');
+    expect(loaded.approve()).toBe('approved');
+    writeFileSync(join(dir, 'main.yaml'), policy(), { mode: 0o600 });
+    expect(await loadLogins(dir, { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
+    expect(await loadLogins(dir)).toMatchObject({ ok: true, logins: {} });
   });
 });

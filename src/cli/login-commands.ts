@@ -1,0 +1,147 @@
+/**
+ * `ssh-dispatch authorized-keys-command` and `authorized-principals-command`: sshd's
+ * AuthorizedKeysCommand and AuthorizedPrincipalsCommand, so that the policy is the only list of
+ * who may log in (docs/fleet.md). Each prints authorized_keys lines (or principals lines) whose
+ * command= runs ssh-dispatch with the identity that lists the key or principal, and nothing for
+ * anyone else.
+ *
+ * sshd runs the keys command for every key a client offers, before authentication: it has to be
+ * quick (the login index is one cached file: policy/logins.ts) and it fails closed. Any doubt (a
+ * policy that does not load, a malformed key, arguments that are not sshd's) prints nothing and
+ * exits non-zero, and sshd then accepts no line from it at all.
+ */
+import { realpathSync } from 'node:fs';
+import { keyLine, principalLine } from '../keyline.js';
+import { parseKeyText } from '../request/ssh-key.js';
+import { loadLogins } from '../policy/load.js';
+import { loginsByKey, loginsByPrincipal, type Login } from '../policy/logins.js';
+import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { formatPolicyError } from '../values/policy-error.js';
+import { tellSyslog } from '../audit/sink.js';
+import { UsageError } from './args.js';
+
+const COMMON_FLAGS = `  --policy PATH   the policy (default ${DEFAULT_POLICY_PATH}); also put in each command= line
+  --approved      serve the policy \`ssh-dispatch check\` last approved, and put --approved in
+                  each command= line (the apply step of --approved keys)
+  --command 'PATH'
+                  what command= runs, default this runtime and launcher; use the installed
+                  path, such as /usr/local/bin/ssh-dispatch`;
+
+export const AUTHORIZED_KEYS_COMMAND_HELP = `Usage: ssh-dispatch authorized-keys-command [--policy PATH] [--approved] [--command 'PATH'] USER TYPE KEY
+
+For sshd_config (ssh-dispatch authorized-key --sshd-config prints these lines):
+  AuthorizedKeysFile none
+  AuthorizedKeysCommand /usr/local/bin/ssh-dispatch authorized-keys-command %u %t %k
+  AuthorizedKeysCommandUser ssh-dispatch
+
+Prints one authorized_keys line for each identity whose keys: lists KEY (of type TYPE) and whose
+accounts: lists USER, in policy order:
+
+  restrict,from="ADDR,...",command="RUNTIME LAUNCHER --id ID" TYPE KEY
+
+and nothing for any other key. sshd uses the first line whose from= admits the client. An
+identity with principals: is served to certificates only (authorized-principals-command), and
+one past its expires date not at all.
+
+${COMMON_FLAGS}
+
+Exit status: 0 (with or without lines), 1 when the policy does not load (the reason goes to
+syslog; sshd accepts no key), 2 on a usage error.`;
+
+export const AUTHORIZED_PRINCIPALS_COMMAND_HELP = `Usage: ssh-dispatch authorized-principals-command [--policy PATH] [--approved] [--command 'PATH'] USER
+
+For sshd_config, beside TrustedUserCAKeys (ssh-dispatch authorized-key --sshd-config --ca FILE
+prints these lines):
+  AuthorizedPrincipalsCommand /usr/local/bin/ssh-dispatch authorized-principals-command %u
+  AuthorizedPrincipalsCommandUser ssh-dispatch
+
+Prints one line for each principal of each identity with principals: whose accounts: lists
+USER, in policy order:
+
+  restrict,from="ADDR,...",command="RUNTIME LAUNCHER --id ID" PRINCIPAL
+
+sshd accepts a user certificate, signed by a CA in TrustedUserCAKeys and valid now, that names
+one of them, with that line's options. In the session, ssh-dispatch checks the certificate's
+principal and validity again (ExposeAuthInfo yes) and records its key id and serial.
+
+${COMMON_FLAGS}
+
+Exit status: 0, 1 when the policy does not load (the reason goes to syslog), 2 on a usage error.`;
+
+interface LoginArgs {
+  policy: string | null;
+  approved: boolean;
+  command: string[] | null;
+  help: boolean;
+  positionals: string[];
+}
+
+/** Parsed by hand: node:util's parseArgs costs most of a millisecond, and sshd runs this for every key offered. */
+function parseLoginArgs(args: readonly string[]): LoginArgs {
+  const out: LoginArgs = { policy: null, approved: false, command: null, help: false, positionals: [] };
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (arg === '--') {
+      out.positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (arg === '--help' || arg === '-h') out.help = true;
+    else if (arg === '--approved') out.approved = true;
+    else if (/^--(policy|command)(=|$)/.test(arg)) {
+      const name = arg.slice(2).split('=')[0]!;
+      const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+      if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+      if (name === 'policy') out.policy = value;
+      else out.command = value.split(' ').filter(Boolean);
+    } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
+    else out.positionals.push(arg);
+  }
+  return out;
+}
+
+/** The options and forced command of a served identity's line. */
+function lineFor(login: Login, args: LoginArgs): { options: string[]; command: string[] } {
+  const base = args.command ?? [process.execPath, realpathSync(process.argv[1]!)];
+  const command = [...base, '--id', login.identity, ...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
+  return { options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])], command };
+}
+
+async function logins(args: LoginArgs, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
+  const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, { approved: args.approved });
+  if (!loaded.ok) tellSyslog(`${what}: the policy does not load, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`);
+  return loaded;
+}
+
+export async function runAuthorizedKeysCommand(argv: string[]): Promise<number> {
+  const args = parseLoginArgs(argv);
+  if (args.help) {
+    console.log(AUTHORIZED_KEYS_COMMAND_HELP);
+    return 0;
+  }
+  if (args.positionals.length !== 3) throw new UsageError('give USER TYPE KEY, as sshd passes them with %u %t %k');
+  const [user, type, base64] = args.positionals as [string, string, string];
+  // Certificates are the principals command's; a key that does not parse is nobody's.
+  const key = ACCOUNT_NAME.test(user) ? parseKeyText(type, base64) : null;
+  if (key === null || key.certificate !== null) return 0;
+  const loaded = await logins(args, 'authorized-keys-command');
+  if (!loaded.ok) return 1;
+  const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, args), publicKey: `${type} ${base64}` }));
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
+
+export async function runAuthorizedPrincipalsCommand(argv: string[]): Promise<number> {
+  const args = parseLoginArgs(argv);
+  if (args.help) {
+    console.log(AUTHORIZED_PRINCIPALS_COMMAND_HELP);
+    return 0;
+  }
+  if (args.positionals.length !== 1) throw new UsageError('give USER, as sshd passes it with %u');
+  const [user] = args.positionals as [string];
+  if (!ACCOUNT_NAME.test(user)) return 0;
+  const loaded = await logins(args, 'authorized-principals-command');
+  if (!loaded.ok) return 1;
+  const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, args), principal })));
+  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  return 0;
+}
