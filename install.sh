@@ -3,6 +3,7 @@
 #
 # Usage:
 #   ./install.sh [--prefix DIR] [--etc DIR] [--log-dir DIR] [--logrotate-dir DIR] [--account NAME]...
+#                [--commands-user NAME]
 #   ./install.sh --uninstall [--prefix DIR] [--logrotate-dir DIR]
 #   ./install.sh --help
 #
@@ -17,6 +18,11 @@
 #                        audit log beside root's (LOG_DIR/audit.NAME.jsonl, owned by it; root's
 #                        logs, summary and status read it too) and its own compile cache
 #                        directory (each connection then starts ~6 ms faster); repeatable
+#   --commands-user NAME for a fleet (docs/fleet.md): the account sshd runs
+#                        `ssh-dispatch authorized-keys-command` as (AuthorizedKeysCommandUser):
+#                        created as a system account without a shell or home if missing, with its
+#                        own compile cache directory; a dedicated one, since any process of the
+#                        same account could tamper with the answer (usually ssh-dispatch)
 #   --uninstall          remove exactly what earlier installs put in place (the manifest), the
 #                        logrotate snippet included; policies and audit logs are kept
 #
@@ -46,6 +52,7 @@ log_dir=/var/log/ssh-dispatch
 logrotate_dir=/etc/logrotate.d
 uninstall=0
 accounts=()
+commands_user=
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
 die() { echo "install.sh: $*" >&2; exit 1; }
@@ -57,6 +64,7 @@ while [ $# -gt 0 ]; do
     --log-dir) log_dir=${2:?--log-dir needs a directory}; shift 2 ;;
     --logrotate-dir) logrotate_dir=${2:?--logrotate-dir needs a directory}; shift 2 ;;
     --account) accounts+=("${2:?--account needs an account name}"); shift 2 ;;
+    --commands-user) commands_user=${2:?--commands-user needs an account name}; shift 2 ;;
     --uninstall) uninstall=1; shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown argument: $1" ;;
@@ -170,6 +178,16 @@ mv -f "$manifest.new" "$manifest"
 # account's own: the launcher uses a cache only where root or that account alone can write.
 install -d -m 0755 "$libdir/.compile-cache"
 [ "${#accounts[@]}" = 0 ] || [ "$(id -u)" = 0 ] || die "--account needs root (the directory is made over to the account)"
+if [ -n "$commands_user" ]; then
+  [ "$(id -u)" = 0 ] || die "--commands-user needs root"
+  case "$commands_user" in [a-z_]*) ;; *) die "--commands-user $commands_user: expected an account name" ;; esac
+  if ! id -u "$commands_user" >/dev/null 2>&1; then
+    useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$commands_user"
+    echo "created the system account $commands_user (sshd runs the login commands as it)"
+  fi
+  uid=$(id -u "$commands_user")
+  [ "$uid" = 0 ] || install -d -m 0700 -o "$uid" -g "$(id -g "$commands_user")" "$libdir/.compile-cache/$uid"
+fi
 for account in "${accounts[@]}"; do
   uid=$(id -u "$account") || die "--account $account: no such account"
   [ "$uid" != 0 ] || continue
@@ -241,6 +259,8 @@ Next:
   4. In sshd_config (this script does not edit it): PermitUserEnvironment no (the default),
      ExposeAuthInfo yes (key fingerprints in every record), and for root backups
      PermitRootLogin forced-commands-only. Reload sshd after editing.
+  Or, with one policy as the only list of keys (docs/fleet.md), the sshd_config lines:
+       $prefix/bin/ssh-dispatch authorized-key --sshd-config --user ${commands_user:-ssh-dispatch} --command $prefix/bin/ssh-dispatch$policy_flag
 EOF
 if [ "$log_dir" != /var/log/ssh-dispatch ]; then
   echo "  The audit log is /var/log/ssh-dispatch/audit.jsonl unless a policy sets audit.file: set it to $log_dir/audit.jsonl."

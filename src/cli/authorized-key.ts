@@ -3,12 +3,14 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { parseAddressRange } from '../values/address.js';
 import { HOST_NAME, parsePort } from '../rules/relay/match.js';
 import { keyLine, publicKeyFrom } from '../keyline.js';
-import { NAME_PATTERN } from '../policy/schema.js';
+import { ACCOUNT_NAME, NAME_PATTERN } from '../policy/schema.js';
 import { parseFlags, UsageError } from './args.js';
 
 export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [--from ADDR]... [--policy PATH]
                                   [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']
                                   PUBKEY_FILE
+       ssh-dispatch authorized-key --sshd-config [--ca FILE] [--user NAME] [--policy PATH]
+                                  [--approved] [--command 'PATH']
 
 Prints the line to add to ~/.ssh/authorized_keys for the public key in PUBKEY_FILE, so that the
 key can do only what identity ID may:
@@ -27,7 +29,65 @@ key can do only what identity ID may:
                          /usr/local/bin/ssh-dispatch
 
 \`restrict\` turns off agent, port and X11 forwarding, the pty and ~/.ssh/rc: a forwarded agent
-on a gateway is a way to steal the client's identity. Exit status: 0, or 2 on a usage error.`;
+on a gateway is a way to steal the client's identity.
+
+With --sshd-config it prints instead the sshd_config lines that make the policy the only list
+of keys (docs/fleet.md): no authorized_keys files, sshd asks \`ssh-dispatch
+authorized-keys-command\` about each key offered, and shows the session the key that logged in
+(ExposeAuthInfo, which keys:, principals: and the certificate record need).
+
+  --ca FILE              also accept OpenSSH user certificates signed by the CA keys in FILE
+                         (TrustedUserCAKeys), for identities with principals:, through
+                         \`ssh-dispatch authorized-principals-command\`
+  --user NAME            the account sshd runs the commands as (default ssh-dispatch; install.sh
+                         --commands-user NAME creates it): a dedicated one, since any process of
+                         the same account could tamper with the answer
+  --approved             the commands serve the policy check last approved
+
+Exit status: 0, or 2 on a usage error.`;
+
+/** The account sshd runs the login commands as, unless told otherwise: a dedicated one (install.sh --commands-user). */
+export const DEFAULT_COMMANDS_USER = 'ssh-dispatch';
+
+export interface SshdConfigOptions {
+  ca: string | null;
+  user: string;
+  policy: string | null;
+  approved: boolean;
+  command: string | null;
+}
+
+/**
+ * sshd_config for the policy as the only list of keys. sshd runs the commands with execve, no
+ * shell: its first word must be an absolute path that root owns and nobody else may write, up to /
+ * (auth.c safe_path); its environment holds only PATH, USER, LOGNAME and HOME (misc.c subprocess).
+ */
+export function sshdConfigLines(options: SshdConfigOptions): string[] {
+  if (!ACCOUNT_NAME.test(options.user)) throw new UsageError(`--user ${options.user}: expected an account name`);
+  if (options.ca !== null && !options.ca.startsWith('/')) throw new UsageError(`--ca ${options.ca}: give an absolute path (sshd reads it)`);
+  if (options.policy !== null && !options.policy.startsWith('/')) throw new UsageError(`--policy ${options.policy}: give an absolute path`);
+  const base = options.command ? options.command.split(' ') : [process.execPath, realpathSync(process.argv[1]!)];
+  if (!base[0]!.startsWith('/')) throw new UsageError(`--command ${options.command}: sshd needs an absolute path`);
+  const flags = [...(options.policy !== null ? ['--policy', options.policy] : []), ...(options.approved ? ['--approved'] : [])];
+  const line = (words: string[]) => {
+    for (const word of words) if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
+    return words.join(' ');
+  };
+  return [
+    '# ssh-dispatch: the policy is the only list of keys (docs/fleet.md)',
+    'AuthorizedKeysFile none',
+    `AuthorizedKeysCommand ${line([...base, 'authorized-keys-command', ...flags, '%u', '%t', '%k'])}`,
+    `AuthorizedKeysCommandUser ${options.user}`,
+    'ExposeAuthInfo yes',
+    ...(options.ca !== null
+      ? [
+          `TrustedUserCAKeys ${line([options.ca])}`,
+          `AuthorizedPrincipalsCommand ${line([...base, 'authorized-principals-command', ...flags, '%u'])}`,
+          `AuthorizedPrincipalsCommandUser ${options.user}`,
+        ]
+      : []),
+  ];
+}
 
 export function runAuthorizedKey(args: string[]): number {
   const { values, positionals } = parseFlags(
@@ -39,6 +99,10 @@ export function runAuthorizedKey(args: string[]): number {
       'permit-open': { type: 'string', multiple: true },
       'tunnel-only': { type: 'boolean' },
       command: { type: 'string' },
+      'sshd-config': { type: 'boolean' },
+      ca: { type: 'string' },
+      user: { type: 'string' },
+      approved: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -47,6 +111,13 @@ export function runAuthorizedKey(args: string[]): number {
     console.log(AUTHORIZED_KEY_HELP);
     return 0;
   }
+  if (values['sshd-config']) {
+    for (const flag of ['id', 'from', 'permit-open', 'tunnel-only'] as const) if (values[flag] !== undefined) throw new UsageError(`--sshd-config takes no --${flag}`);
+    if (positionals.length > 0) throw new UsageError('--sshd-config takes no key file');
+    console.log(sshdConfigLines({ ca: values.ca ?? null, user: values.user ?? DEFAULT_COMMANDS_USER, policy: values.policy ?? null, approved: values.approved ?? false, command: values.command ?? null }).join('\n'));
+    return 0;
+  }
+  for (const flag of ['ca', 'user', 'approved'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
   let text: string;

@@ -19,6 +19,7 @@ import { bwrapArgs, hostLayout, SECRETS } from '../act/sandbox.js';
 import type { RsyncFeatures } from '../rules/rsync/match.js';
 import { parseFlags } from './args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
+import { loginFindings, sshdLoginFindings } from './check-fleet.js';
 import { nssAccounts } from '../host/accounts.js';
 import { accountLogFile } from '../audit/sink.js';
 import { runningUid, untrustedWriter } from '../trust.js';
@@ -52,8 +53,16 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     account, or writable by group or others; write rules on the audit log's filesystem (a
     client filling it would deny every identity); an rsync older than 3.5.0;
   - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE): UNSAFE for
-    PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through; warnings for
-    ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+    PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through, and for
+    TrustedUserCAKeys without a principals command or file (a certificate naming an account
+    gets its shell); warnings for ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+  - the policy as the only list of keys (docs/fleet.md): errors when sshd would refuse to run
+    ssh-dispatch authorized-keys-command or authorized-principals-command (not %u %t %k / %u,
+    no command user, a path not root's up to /), when the command fails run as its user (it
+    cannot read the policy or the cache this check writes), and when identities with
+    principals cannot see their certificate (ExposeAuthInfo); warnings for a shared command
+    user (root, nobody), authorized_keys files still read beside the policy, identities with
+    principals but no accounts, and a key or principal two identities claim for one account;
   - with --authorized-keys FILE (repeatable): UNSAFE for an ssh-dispatch line that leaves
     port forwarding on without permitopen=, or a pty, agent or X11 forwarding or ~/.ssh/rc on
     (no restrict, or re-enabled after it), or that has environment=; warnings for a command=
@@ -268,6 +277,7 @@ function sshdFindings(configFile: string | undefined, policy: Policy): TextFindi
   if (first('permitrootlogin') === 'yes') warn('sshd: warning: PermitRootLogin yes: root keys need not have a forced command; forced-commands-only keeps root keys to ssh-dispatch');
   const accepted = (settings.get('acceptenv') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v && !/^(LANG|LC_\*|LC_[A-Z_]+|LANGUAGE|GIT_PROTOCOL)$/.test(v));
   if (accepted.length > 0) warn(`sshd: warning: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_* (and GIT_PROTOCOL for exec rules with pass-env)`);
+  findings.push(...sshdLoginFindings(settings, policy));
   return findings;
 }
 
@@ -288,6 +298,7 @@ export async function runCheck(args: string[]): Promise<number> {
   const ruleFindings = [...lintPolicy(policy, new Date(), { resolveProgram: resolvePath }), ...filesystemFindings(policy, policyPath)];
   const findings: TextFinding[] = [
     ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : f.level}: ${f.message}` })),
+    ...loginFindings(policy),
     ...sshdFindings(values['sshd-config'], policy),
     ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
     ...(values.as ?? []).flatMap((user) => accountFindings(user, policy)),

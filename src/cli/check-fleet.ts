@@ -1,0 +1,128 @@
+/**
+ * `check` for the policy as the only list of keys (docs/fleet.md): what the policy's logins say
+ * (keys:, accounts:, principals:) against what sshd is told (sshd -T). A wrong setting here
+ * either locks every key out (a missed backup) or lets a certificate past ssh-dispatch (a shell).
+ */
+import { lstatSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { childProcess } from '../lazy-builtins.js';
+import type { Policy } from '../policy/schema.js';
+import { nssAccounts } from '../host/accounts.js';
+import type { TextFinding } from './check-keys.js';
+
+/** sshd -T's settings: lower-case keyword → its values, in order. */
+export type SshdSettings = ReadonlyMap<string, readonly string[]>;
+
+/** What the policy asks of sshd's login commands, and where two identities compete for a login. */
+export function loginFindings(policy: Policy): TextFinding[] {
+  const findings: TextFinding[] = [];
+  const seen = new Map<string, string>();
+  for (const identity of policy.identities.values()) {
+    const at = `${identity.where.file}:${identity.where.line}`;
+    if (identity.principals !== null && identity.accounts === null) {
+      findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name} has principals but no accounts: authorized-principals-command serves it to no account, so no certificate reaches it; list the accounts it logs into` });
+    }
+    if (identity.accounts === null) continue;
+    const logins = identity.principals !== null ? identity.principals.map((p) => `principal ${p}`) : (identity.keys ?? []).map((k) => `key ${k}`);
+    for (const account of identity.accounts) {
+      for (const login of logins) {
+        const earlier = seen.get(`${account} ${login}`);
+        if (earlier !== undefined) {
+          findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd takes the first line whose from= admits the client (${earlier}'s, in policy order), so ${identity.name} gets it only from addresses ${earlier} does not admit` });
+        } else seen.set(`${account} ${login}`, identity.name);
+      }
+    }
+  }
+  return findings;
+}
+
+/** The words of a command setting, or null when it does not run ssh-dispatch's `subcommand`. */
+function dispatchCommand(value: string | undefined, subcommand: string): string[] | null {
+  if (value === undefined || value === 'none') return null;
+  const words = value.split(/\s+/).filter(Boolean);
+  return words.includes(subcommand) ? words : null;
+}
+
+/**
+ * Why sshd would refuse to run `path` (auth.c safe_path): the file and every directory above it
+ * must be owned by root and writable by nobody else; null when it would run it.
+ */
+export function unsafeCommandPath(path: string): string | null {
+  if (!path.startsWith('/')) return `${path} is not an absolute path`;
+  try {
+    for (let at = path; ; at = dirname(at)) {
+      const stats = lstatSync(at);
+      if (at === path && !stats.isFile() && !stats.isSymbolicLink()) return `${path} is not a file`;
+      if (!stats.isSymbolicLink() && (stats.uid !== 0 || (stats.mode & 0o022) !== 0)) return `${at} is owned by uid ${stats.uid} with mode ${(stats.mode & 0o7777).toString(8)}: sshd wants root's, writable by nobody else`;
+      if (at === '/') return null;
+    }
+  } catch (error) {
+    return `${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
+  }
+}
+
+/** A well-formed ed25519 public key that no policy lists, for trying the keys command. */
+const PROBE_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buffer.from('ssh-ed25519'), Buffer.from([0, 0, 0, 32]), Buffer.alloc(32, 0x5a)]).toString('base64')}`;
+
+/**
+ * The keys command as sshd would run it (its user, its words, an environment as bare as sshd's),
+ * with a key nobody lists: exit 0 means it loaded the policy as that account.
+ */
+function tryAsCommandUser(words: readonly string[], user: string): string | null {
+  const account = nssAccounts().accounts.find((a) => a.user === user);
+  if (!account) return `the AuthorizedKeysCommandUser ${user} does not exist: sshd runs no command and accepts no key`;
+  const [type, key] = PROBE_KEY.split(' ') as [string, string];
+  const argv = words.map((w) => (w === '%u' ? 'root' : w === '%t' ? type : w === '%k' ? key : w));
+  const result = childProcess().spawnSync(argv[0]!, argv.slice(1), { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 15_000, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', USER: user, LOGNAME: user, HOME: account.home } });
+  if (result.error) return `could not run it as ${user} (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
+  if (result.status !== 0) return `run as ${user}, it exits ${result.status} (${(result.stderr ?? '').trim().split('\n')[0] || 'the policy does not load for that account: can it read the policy, or the cache check writes?'})`;
+  return null;
+}
+
+/** sshd's side of the login commands, from sshd -T. */
+export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextFinding[] {
+  const findings: TextFinding[] = [];
+  const first = (key: string) => settings.get(key)?.[0];
+  const error = (text: string) => findings.push({ level: 'error', text: `sshd: error: ${text}` });
+  const warn = (text: string) => findings.push({ level: 'warning', text: `sshd: warning: ${text}` });
+  const identities = [...policy.identities.values()];
+  const usesPrincipals = identities.some((identity) => identity.principals !== null);
+
+  const keysCommand = dispatchCommand(first('authorizedkeyscommand'), 'authorized-keys-command');
+  if (keysCommand !== null) {
+    if (keysCommand.slice(-3).join(' ') !== '%u %t %k') error(`AuthorizedKeysCommand ${keysCommand.join(' ')}: it must end with %u %t %k (the account, the key type, the key), or every key is refused`);
+    const unsafe = unsafeCommandPath(keysCommand[0]!);
+    if (unsafe) error(`AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`);
+    const user = first('authorizedkeyscommanduser') ?? 'none';
+    if (user === 'none') error('AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)');
+    else {
+      if (user === 'root' || user === 'nobody') warn(`AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`);
+      if (!unsafe) {
+        const failed = tryAsCommandUser(keysCommand, user);
+        if (failed) error(`AuthorizedKeysCommand: ${failed}: every key is refused`);
+      }
+    }
+    if (!identities.some((identity) => identity.accounts !== null)) warn('AuthorizedKeysCommand runs ssh-dispatch, and no identity lists accounts: it accepts no key; list the accounts each identity logs into');
+    const files = first('authorizedkeysfile') ?? 'none';
+    if (files !== 'none') warn(`AuthorizedKeysFile ${files}: keys in those files log in too, whatever the policy says; AuthorizedKeysFile none leaves the policy the only list (or keep it for admins' own keys, knowingly)`);
+  }
+
+  const cas = first('trustedusercakeys') ?? 'none';
+  const principalsCommand = dispatchCommand(first('authorizedprincipalscommand'), 'authorized-principals-command');
+  if (cas !== 'none') {
+    const principalsFile = first('authorizedprincipalsfile') ?? 'none';
+    if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
+      findings.push({ level: 'unsafe', text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}` });
+    }
+    if (principalsCommand !== null) {
+      if (principalsCommand[principalsCommand.length - 1] !== '%u') error(`AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`);
+      const unsafe = unsafeCommandPath(principalsCommand[0]!);
+      if (unsafe) error(`AuthorizedPrincipalsCommand: sshd will not run it (${unsafe}), so no certificate is accepted`);
+      if ((first('authorizedprincipalscommanduser') ?? 'none') === 'none') error('AuthorizedPrincipalsCommandUser is not set: sshd refuses to run the command; set it to the AuthorizedKeysCommandUser');
+    }
+  } else if (usesPrincipals) {
+    warn('TrustedUserCAKeys is not set: no certificate is accepted, so identities with principals are never reached; ssh-dispatch authorized-key --sshd-config --ca FILE prints the lines');
+  }
+  if (usesPrincipals && first('exposeauthinfo') !== 'yes') error('ExposeAuthInfo is not yes: identities with principals deny every request (certificate-missing: the session cannot see its certificate)');
+  return findings;
+}
