@@ -73,19 +73,23 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
     for (const word of words) if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
     return words.join(' ');
   };
+  // The principals command before the keys command: OpenSSH before 9.4 silently drops an
+  // AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574; Debian 12 has 9.2),
+  // and a trusted CA without it lets a certificate naming an account into that account's shell.
   return [
     '# ssh-dispatch: the policy is the only list of keys (docs/fleet.md)',
     'AuthorizedKeysFile none',
+    ...(options.ca !== null
+      ? [
+          '# before AuthorizedKeysCommand: OpenSSH < 9.4 ignores it after (bz3574)',
+          `AuthorizedPrincipalsCommand ${line([...base, 'authorized-principals-command', ...flags, '%u'])}`,
+          `AuthorizedPrincipalsCommandUser ${options.user}`,
+          `TrustedUserCAKeys ${line([options.ca])}`,
+        ]
+      : []),
     `AuthorizedKeysCommand ${line([...base, 'authorized-keys-command', ...flags, '%u', '%t', '%k'])}`,
     `AuthorizedKeysCommandUser ${options.user}`,
     'ExposeAuthInfo yes',
-    ...(options.ca !== null
-      ? [
-          `TrustedUserCAKeys ${line([options.ca])}`,
-          `AuthorizedPrincipalsCommand ${line([...base, 'authorized-principals-command', ...flags, '%u'])}`,
-          `AuthorizedPrincipalsCommandUser ${options.user}`,
-        ]
-      : []),
   ];
 }
 

@@ -112,7 +112,9 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
   if (cas !== 'none') {
     const principalsFile = first('authorizedprincipalsfile') ?? 'none';
     if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
-      findings.push({ level: 'unsafe', text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}` });
+      // OpenSSH before 9.4 drops an AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574).
+      const dropped = keysCommand !== null ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)' : '';
+      findings.push({ level: 'unsafe', text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile${dropped}: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}` });
     }
     if (principalsCommand !== null) {
       if (principalsCommand[principalsCommand.length - 1] !== '%u') error(`AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`);

@@ -125,7 +125,11 @@ export class ThrowawaySshd {
 
   /** One attempt: sshd on `port`, up and listening, or why not (and whether the port was taken). */
   private static async listen(dir: string, port: number, user: string, extraConfig: string[]): Promise<ThrowawaySshd | { portTaken: boolean; log: string }> {
+    // sshd takes the first value of a keyword: the caller's lines come first, so that they can
+    // change the defaults below (AuthorizedKeysFile none, for the fleet's login commands). No
+    // Match block, then: it would take in every line after it.
     const config = [
+      ...extraConfig,
       `Port ${port}`,
       'ListenAddress 127.0.0.1',
       `HostKey ${join(dir, 'host_ed25519')}`,
@@ -150,7 +154,6 @@ export class ThrowawaySshd {
       'MaxSessions 64',
       'LogLevel VERBOSE',
       `AllowUsers ${user}`,
-      ...extraConfig,
     ];
     const configFile = join(dir, 'sshd_config');
     writeFileSync(configFile, config.join('\n') + '\n', { mode: 0o600 });
