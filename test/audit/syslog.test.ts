@@ -3,7 +3,8 @@
  * servers on 127.0.0.1, certificates made by openssl in a temp dir): the TLS frame is the TCP
  * frame (RFC 5425 keeps RFC 6587's octet counting), the certificate is checked against the
  * policy's CA file alone and the host of `tcp`, and whatever fails sends nothing, throws
- * nothing and ends within the bound.
+ * nothing and ends within the bound. The real collector (rsyslogd with gtls) is
+ * test/e2e/syslog-tls.e2e.test.ts.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
