@@ -200,3 +200,28 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     expect(arrivals().filter((a) => a.record.session === refused.records[0]!.session)).toEqual([]);
   });
 });
+
+describe('check', () => {
+  it.each([
+    ['a CA file that does not exist', () => join(dir, 'no-such-ca.pem'), /cannot be read \(ENOENT\)/],
+    ['a file without a certificate', () => pki.servers.both!.key, /holds no PEM certificate/],
+    ['a certificate whose PEM is damaged', () => {
+      const damaged = join(dir, 'damaged.pem');
+      writeFileSync(damaged, readFileSync(pki.ca, 'utf8').replace(/^(-----BEGIN CERTIFICATE-----\n)(.{8})/m, '$1AAAAAAAA'));
+      return damaged;
+    }, /has a certificate that does not parse \(number 1 of 1\)/],
+  ])('reports %s as an error at the ca line', (_name, ca, message) => {
+    const policy = writePolicy('check.yaml', `127.0.0.1:${bothPort}`, ca());
+    const result = runBundle(['check', '--policy', policy]);
+    expect(result.code).toBe(1);
+    const line = result.stdout.split('\n').find((l) => l.includes('audit.syslog.tls.ca'));
+    expect(line).toMatch(new RegExp(`^${policy.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:6: error: audit\\.syslog\\.tls\\.ca: `));
+    expect(line).toMatch(message);
+  });
+
+  it('has nothing to say about a good CA file', () => {
+    const result = runBundle(['check', '--policy', writePolicy('check-good.yaml', `127.0.0.1:${bothPort}`, pki.ca)]);
+    expect(result.stdout).not.toContain('audit.syslog.tls');
+    expect(result.code).toBe(0);
+  });
+});
