@@ -62,11 +62,11 @@ function fileRecords(): Record<string, unknown>[] {
 }
 
 /** Runs one connection through the bundle; returns its exit code and its records from the file log. */
-function connection(policy: string, command: string): { code: number | null; records: Record<string, unknown>[]; ms: number } {
+function connection(policy: string, command: string): { code: number | null; stderr: string; records: Record<string, unknown>[]; ms: number } {
   const before = fileRecords().length;
   const started = Date.now();
   const result = runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: command });
-  return { code: result.code, records: fileRecords().slice(before), ms: Date.now() - started };
+  return { code: result.code, stderr: result.stderr, records: fileRecords().slice(before), ms: Date.now() - started };
 }
 
 /** What the collector wrote, each line parsed (its template: the fields, then the JSON message). */
@@ -151,6 +151,8 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     const policy = writePolicy('tls.yaml', `127.0.0.1:${bothPort}`, pki.ca);
     const allowed = connection(policy, 'true');
     expect(allowed.code).toBe(0);
+    // Not a word on stderr, which is the client's: Node warns there when SNI is an IP address.
+    expect(allowed.stderr).toBe('');
     expect(allowed.records.map((r) => r.event)).toEqual(['decision', 'end']);
     const refused = connection(policy, 'cat /etc/shadow; id\u001b[2J');
     expect(refused.code).toBe(126);
@@ -191,6 +193,8 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     const { tcp, ca } = bad();
     const refused = connection(writePolicy(`${slug}-bad.yaml`, tcp, ca), 'true');
     expect(refused.code).toBe(0);
+    // Nothing said about it on the client's stderr (the program's output is the client's).
+    expect(refused.stderr).toBe('');
     expect(refused.records.map((r) => [r.event, r.decision ?? r.outcome])).toEqual([['decision', 'allow'], ['end', expect.anything()]]);
     // Two records, each abandoned at 500 ms at worst: seconds, not the runner's 20 s timeout.
     expect(refused.ms).toBeLessThan(5_000);
