@@ -111,8 +111,8 @@ function caOf(path: string): Buffer | null {
 
 /**
  * A TLS connection to the collector that will carry data only to a server whose certificate
- * chains to `ca` alone (given, Node's bundled and the system's roots are not consulted) and
- * names `host` (Node's checkServerIdentity: DNS names, or IP addresses for an IP literal; SNI
+ * chains to `ca` alone (with ca given, Node's bundled roots and the system's store are not
+ * consulted; NODE_EXTRA_CA_CERTS and the like make the dispatcher refuse to start) and names `host` (Node's checkServerIdentity: DNS names, or IP addresses for an IP literal; SNI
  * only for a name, RFC 6066 allows no address there). null when the CA file cannot be read.
  */
 function connectTls(host: string, port: number, caPath: string): Socket | null {
