@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what ssh-dispatch needs to build, test and demo, then builds it. Safe to run again:
 # it installs only what is missing.
-#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog, bubblewrap, and the real
-#     clients the end-to-end tests drive: restic, rsnapshot, borgbackup, rclone, rdiff-backup,
-#     duplicity, backuppc-rsync, git (needs root; apt-get). rsyslog for the syslog end-to-end
-#     test (the tests start their own daemon, never the system's); bubblewrap is the sandbox
+#   - Debian packages: openssh-server, openssh-client, rsync, rsyslog, rsyslog-gnutls,
+#     bubblewrap, and the real clients the end-to-end tests drive: restic, rsnapshot,
+#     borgbackup, rclone, rdiff-backup, duplicity, backuppc-rsync, git (needs root; apt-get).
+#     rsyslog for the syslog end-to-end tests, rsyslog-gnutls (its TLS driver) for syslog over
+#     TLS (the tests start their own daemon, never the system's); bubblewrap is the sandbox
 #     rules run in.
 #   - npm packages: npm ci (includes the node devDependency, the Node 24 runtime npm scripts use)
 #   - the bundle: dist/ssh-dispatch.cjs (launcher) and dist/ssh-dispatch-core.cjs
@@ -14,12 +15,15 @@ cd "$(dirname "$0")/.."
 missing=()
 packages=()
 need() { [ -x "$1" ] || { missing+=("$1"); packages+=("$2"); }; }
+# A library (not executable), at a path with the architecture in it: any match of the glob.
+need_lib() { compgen -G "$1" >/dev/null || { missing+=("$1"); packages+=("$2"); }; }
 need /usr/sbin/sshd openssh-server
 need /usr/bin/ssh openssh-client
 need /usr/bin/ssh-keygen openssh-client
 need /usr/bin/ssh-agent openssh-client
 need /usr/bin/rsync rsync
 need /usr/sbin/rsyslogd rsyslog
+need_lib '/usr/lib/*/rsyslog/lmnsd_gtls.so' rsyslog-gnutls
 need /usr/bin/bwrap bubblewrap
 need /usr/bin/restic restic
 # The real backup clients the recipes' end-to-end tests drive (docs/recipes.md).

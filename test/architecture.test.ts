@@ -62,7 +62,7 @@ const SPELLINGS: [string, RegExp][] = [
   ['a dynamic import of an I/O built-in', new RegExp(`\\bimport\\s*\\(\\s*${IO_NAME}`)],
   ['a require() of an I/O built-in', new RegExp(`\\brequire\\s*\\(\\s*${IO_NAME}`)],
   ['process.getBuiltinModule', /\bgetBuiltinModule\b/],
-  ['a lazy-builtins helper that loads an I/O module', /\bimport\s*\{[^}]*\b(?:childProcess|net|dns)\b[^}]*\}\s*from\s*['"][./]*lazy-builtins\.js['"]/],
+  ['a lazy-builtins helper that loads an I/O module', /\bimport\s*\{[^}]*\b(?:childProcess|net|tls|dns)\b[^}]*\}\s*from\s*['"][./]*lazy-builtins\.js['"]/],
   ['process state or effects', /\bprocess\s*\.\s*(?:env|exit|exitCode|chdir|cwd|kill|umask|stdout|stderr|stdin|on|execve|getuid|pid)\b/],
 ];
 
@@ -119,6 +119,7 @@ describe('the decision core does no I/O', () => {
     [`const get = process.getBuiltinModule; get('fs');`],
     [`import { childProcess } from '../lazy-builtins.js';`],
     [`import { sha256, net } from '../../lazy-builtins.js';`],
+    [`import { tls } from '../lazy-builtins.js';`],
     [`const home = process.env.HOME;`],
     [`process.exit(1);`],
     [`process.chdir('/');`],
@@ -153,5 +154,11 @@ describe('what every connection loads', () => {
     const loaded = [...loadedAtStart()];
     expect(loaded).toContain('cli/run.ts');
     expect(loaded.filter((file) => /^import\s+(?!type\b)[^;]*from\s+['"]yaml['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual([]);
+  });
+
+  it('is not node:tls: only a record sent over TLS loads it (about 5 ms, with OpenSSL\'s contexts), through lazy-builtins', () => {
+    const loaded = [...loadedAtStart()];
+    expect(loaded).toContain('audit/syslog.ts');
+    expect(loaded.filter((file) => /^import\s+(?:(?!type\b)[^;]*from\s+)?['"](?:node:)?tls['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual([]);
   });
 });

@@ -10,13 +10,22 @@
  *   default, the local BSD format, has no MSGID, and rsyslog kept a space before the message.)
  * - A TCP collector: RFC 5424, octet-counted (RFC 6587), APP-NAME `ssh-dispatch`, MSGID the
  *   record's event, MSG the record's JSON line (printable ASCII: escape.ts).
+ * - The same over TLS (RFC 5425: the same `LEN SP MSG` frames), when the policy names a CA
+ *   file: the collector's certificate must chain to that CA alone (not the system's roots) and
+ *   name the host or address of `tcp`. Anything less (a wrong CA, a wrong name, a CA file that
+ *   cannot be read) sends nothing, says nothing, and decides nothing: the file has the record.
+ *   node:tls is loaded only here, when a record goes out over it (milliseconds of start-up).
  */
+import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import type { Socket } from 'node:net';
 import type { SyslogSettings } from '../policy/schema.js';
-import { childProcess, net } from '../lazy-builtins.js';
+import { childProcess, net, tls } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
 
 const SEND_TIMEOUT_MS = 500;
+/** A CA bundle is kilobytes (Debian's whole one is about 200 KiB); more is not a CA file. */
+const MAX_CA_BYTES = 1024 * 1024;
 const FACILITY_CODES: Record<SyslogSettings['facility'], number> = {
   user: 1, daemon: 3, auth: 4, authpriv: 10,
   local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
@@ -42,14 +51,75 @@ export function rfc5424Frame(record: Record<string, unknown>, facility: SyslogSe
   return `${Buffer.byteLength(message)} ${message}`;
 }
 
-function withTimeout(work: (done: () => void) => void): Promise<void> {
+/**
+ * Runs `work` until it calls done, for SEND_TIMEOUT_MS at most: then the function it returned
+ * abandons it (a connection still connecting, shaking hands or writing is destroyed), so that
+ * nothing of it outlives the bound.
+ */
+function withTimeout(work: (done: () => void) => (() => void) | void): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(resolve, SEND_TIMEOUT_MS);
-    work(() => {
+    let abandon: (() => void) | void = undefined;
+    const timer = setTimeout(() => {
+      abandon?.();
+      resolve();
+    }, SEND_TIMEOUT_MS);
+    abandon = work(() => {
       clearTimeout(timer);
       resolve();
     });
   });
+}
+
+export type CaFile = { ok: true; pem: Buffer } | { ok: false; problem: string };
+
+/**
+ * A CA file's bytes, or why they cannot be had. Opened without blocking and read only when it
+ * is a regular file of a plausible size: a FIFO or a device named by mistake must not hold a
+ * connection (or check) up. Shared with check, which reports the problem at the policy's line.
+ */
+export function readCaFile(path: string): CaFile {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  } catch (error) {
+    return { ok: false, problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  try {
+    const stats = fstatSync(fd);
+    if (!stats.isFile()) return { ok: false, problem: 'is not a regular file' };
+    if (stats.size > MAX_CA_BYTES) return { ok: false, problem: `is larger than ${MAX_CA_BYTES} bytes` };
+    return { ok: true, pem: readFileSync(fd) };
+  } catch (error) {
+    return { ok: false, problem: `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The CA files read so far, by path: each is read once per process (a session sends two records). null: unreadable. */
+const caFiles = new Map<string, Buffer | null>();
+
+function caOf(path: string): Buffer | null {
+  let pem = caFiles.get(path);
+  if (pem === undefined) {
+    const read = readCaFile(path);
+    pem = read.ok ? read.pem : null;
+    caFiles.set(path, pem);
+  }
+  return pem;
+}
+
+/**
+ * A TLS connection to the collector that will carry data only to a server whose certificate
+ * chains to `ca` alone (with ca given, Node's bundled roots and the system's store are not
+ * consulted; NODE_EXTRA_CA_CERTS and the like make the dispatcher refuse to start) and names `host` (Node's checkServerIdentity: DNS names, or IP addresses for an IP literal; SNI
+ * only for a name, RFC 6066 allows no address there). null when the CA file cannot be read.
+ */
+function connectTls(host: string, port: number, caPath: string): Socket | null {
+  const ca = caOf(caPath);
+  if (ca === null) return null;
+  const servername = net().isIP(host) === 0 ? { servername: host } : {};
+  return tls().connect({ host, port, ca, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...servername });
 }
 
 export async function sendToSyslog(settings: SyslogSettings, record: Record<string, unknown>): Promise<void> {
@@ -73,14 +143,25 @@ export async function sendToSyslog(settings: SyslogSettings, record: Record<stri
   }
   if (settings.tcp) {
     const { host, port } = settings.tcp;
+    // A compiled cache from before tls existed has no tls key: plain TCP, as it was compiled.
+    const caPath = settings.tls?.ca ?? null;
+    const frame = rfc5424Frame(record, settings.facility, hostname(), process.pid);
     sends.push(
       withTimeout((done) => {
-        const socket = net().connect({ host, port });
-        socket.setTimeout(SEND_TIMEOUT_MS);
-        socket.once('connect', () => socket.end(rfc5424Frame(record, settings.facility, hostname(), process.pid)));
-        socket.once('close', done);
-        socket.once('error', () => socket.destroy());
-        socket.once('timeout', () => socket.destroy());
+        let socket: Socket | null;
+        try {
+          // tls.connect can throw at once (options it cannot make a context of): nothing sent.
+          socket = caPath === null ? net().connect({ host, port }) : connectTls(host, port, caPath);
+        } catch {
+          socket = null;
+        }
+        if (socket === null) return done();
+        const connected = socket;
+        // Written only once the connection is up, and over TLS once the certificate passed.
+        connected.once(caPath === null ? 'connect' : 'secureConnect', () => connected.end(frame));
+        connected.once('close', done);
+        connected.on('error', () => connected.destroy());
+        return () => connected.destroy();
       }),
     );
   }

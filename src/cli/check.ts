@@ -6,7 +6,7 @@
 import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../values/printable.js';
-import { childProcess } from '../lazy-builtins.js';
+import { childProcess, crypto } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { kindOf, type Rule } from '../rules/kinds.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
@@ -22,6 +22,7 @@ import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { loginFindings, sshdLoginFindings } from './check-fleet.js';
 import { nssAccounts } from '../host/accounts.js';
 import { accountLogFile } from '../audit/sink.js';
+import { readCaFile } from '../audit/syslog.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 import { isWithin } from '../values/paths.js';
 
@@ -47,6 +48,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     sandbox:, sftp) where /usr/bin/bwrap is missing or cannot build a namespace, and exec
     sandbox paths that do not exist; a warning when other accounts than root could not have
     one (user namespaces switched off);
+  - errors: an audit.syslog.tls ca file that cannot be read (as a connection reads it: a
+    regular file of at most 1 MiB), holds no PEM certificate, has one that does not parse, or
+    none valid today: no record would reach the syslog collector (the file log has them all);
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root
@@ -174,6 +178,34 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   return findings;
 }
 
+/**
+ * The CA file of syslog over TLS, read as a connection reads it (audit/syslog.ts): a connection
+ * that cannot use it sends nothing to the collector and says nothing, so this is where it is
+ * said. Node takes a file without a certificate in it silently (and then trusts nothing), so
+ * the certificates are parsed here, each PEM block.
+ */
+function syslogTlsFindings(policy: Policy, now: Date): Finding[] {
+  const tls = policy.audit.syslog?.tls;
+  if (!tls) return [];
+  const fail = (what: string): Finding[] => [{ where: tls.where, level: 'error', message: `audit.syslog.tls.ca: ${tls.ca} ${what}: no record will reach the syslog collector (the audit file still gets every one)` }];
+  const read = readCaFile(tls.ca);
+  if (!read.ok) return fail(read.problem);
+  const blocks = read.pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) return fail('holds no PEM certificate (-----BEGIN CERTIFICATE-----)');
+  const certificates = [];
+  for (const [i, block] of blocks.entries()) {
+    try {
+      certificates.push(new (crypto().X509Certificate)(block));
+    } catch {
+      return fail(`has a certificate that does not parse (number ${i + 1} of ${blocks.length})`);
+    }
+  }
+  if (!certificates.some((c) => c.validFromDate <= now && now <= c.validToDate)) {
+    return fail(`has no certificate valid now (${certificates.map((c) => `valid ${c.validFromDate.toISOString().slice(0, 10)} to ${c.validToDate.toISOString().slice(0, 10)}`).join(', ')})`);
+  }
+  return [];
+}
+
 /** Whether a rule starts its program in the sandbox. */
 function sandboxed(rule: Rule): boolean {
   return rule.kind === 'sftp' || (rule.kind === 'rsync' && rule.sandbox) || (rule.kind === 'exec' && rule.sandbox !== null);
@@ -295,7 +327,7 @@ export async function runCheck(args: string[]): Promise<number> {
     return 1;
   }
   const { policy } = loaded;
-  const ruleFindings = [...lintPolicy(policy, new Date(), { resolveProgram: resolvePath }), ...filesystemFindings(policy, policyPath)];
+  const ruleFindings = [...lintPolicy(policy, new Date(), { resolveProgram: resolvePath }), ...filesystemFindings(policy, policyPath), ...syslogTlsFindings(policy, new Date())];
   const findings: TextFinding[] = [
     ...ruleFindings.map((f) => ({ level: f.level, text: `${f.where.file}:${f.where.line}: ${f.level === 'unsafe' ? 'UNSAFE' : f.level}: ${f.message}` })),
     ...loginFindings(policy),

@@ -96,12 +96,26 @@ function parseSyslog(reader: Reader, node: Node | null): SyslogSettings | null {
     });
     if (text) tcp = { host: text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(text.slice(text.lastIndexOf(':') + 1)) };
   }
+  const tls = fields.has('tls') ? parseSyslogTls(reader, fields.get('tls') ?? null, fields.has('tcp')) : null;
   const facility = fields.has('facility')
     ? reader.string(fields.get('facility') ?? null, 'audit.syslog.facility', { test: (s) => (SYSLOG_FACILITIES as readonly string[]).includes(s), expected: `one of ${SYSLOG_FACILITIES.join(', ')}` })
     : 'auth';
   if (socket === null && tcp === null) reader.error(node, 'audit.syslog', 'expected socket, tcp or both');
   if (facility === null) return null;
-  return { socket, tcp, facility: facility as SyslogSettings['facility'] };
+  return { socket, tcp, tls, facility: facility as SyslogSettings['facility'] };
+}
+
+/**
+ * `tls: { ca: /path }`: the tcp copy over TLS. Without a tcp collector it would secure nothing,
+ * and a policy that says TLS and sends in the clear (or not at all) must not load quietly.
+ */
+function parseSyslogTls(reader: Reader, node: Node | null, hasTcp: boolean): SyslogSettings['tls'] {
+  const fields = reader.map(node, 'audit.syslog.tls', POLICY_KEYS.syslogTls.allowed, POLICY_KEYS.syslogTls.required);
+  if (!hasTcp) reader.error(node, 'audit.syslog.tls', 'needs tcp: HOST:PORT, the collector to reach over TLS');
+  if (!fields || !fields.has('ca')) return null;
+  const caNode = fields.get('ca') ?? null;
+  const ca = reader.string(caNode, 'audit.syslog.tls.ca', { ...ABSOLUTE_PATH, expected: "the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector's certificate" });
+  return ca === null ? null : { ca, where: reader.where(caNode) };
 }
 
 function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode: Node, key: string): Identity | null {

@@ -30,6 +30,12 @@ export interface SyslogSettings {
   socket: string | null;
   /** A remote collector: RFC 5424 over TCP with octet counting (RFC 6587). */
   tcp: { host: string; port: number } | null;
+  /**
+   * The tcp collector over TLS (RFC 5425, the same framing), its certificate verified against
+   * this CA file alone and the host of `tcp`. `where`: the line check points at when the file
+   * cannot be read. (Absent in a compiled cache written before tls existed: read it as null.)
+   */
+  tls: { ca: string; where: Where } | null;
   facility: (typeof SYSLOG_FACILITIES)[number];
 }
 
@@ -40,7 +46,8 @@ export interface SyslogSettings {
 export const POLICY_KEYS = {
   top: { allowed: ['version', 'audit', 'identities'], required: ['version'] },
   audit: { allowed: ['file', 'syslog'], required: [] },
-  syslog: { allowed: ['socket', 'tcp', 'facility'], required: [] },
+  syslog: { allowed: ['socket', 'tcp', 'tls', 'facility'], required: [] },
+  syslogTls: { allowed: ['ca'], required: ['ca'] },
   identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every'], required: ['name'] },
   ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },

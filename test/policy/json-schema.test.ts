@@ -18,6 +18,7 @@ const objects: Record<keyof typeof POLICY_KEYS, { properties: Record<string, unk
   top: schema,
   audit: schema.properties.audit,
   syslog: schema.properties.audit.properties.syslog,
+  syslogTls: schema.properties.audit.properties.syslog.properties.tls,
   identity: definitions.identity,
   rule: definitions.rule,
   exec: definitions.exec,
@@ -58,10 +59,19 @@ describe('the JSON Schema', () => {
     ['a relative receive dir', `${header}      - { name: x, receive: { dir: srv, name: b } }\n`],
     ['a bad duration', `${header}      - { name: x, relay: { to: ["a.b:22"], idle-timeout: 5 minutes } }\n`],
     ['keep 0', `${header}      - { name: x, receive: { dir: /srv, name: b, keep: 0 } }\n`],
+    ['syslog tls without tcp', 'version: 1\naudit:\n  syslog: { socket: /dev/log, tls: { ca: /etc/ca.pem } }\n'],
+    ['syslog tls without ca', 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: {} }\n'],
+    ['a relative syslog tls ca', 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: { ca: ca.pem } }\n'],
     ['an expect-every that is no duration', `${header}      - { name: x, expect-every: daily, exec: { command: /bin/true } }\n`],
   ])('refuses %s, as the parser does', (_name, text) => {
     expect(parsePolicyText('p.yaml', text).ok).toBe(false);
     expect(validate(parse(text))).toBe(false);
+  });
+
+  it('accepts syslog over TLS, as the parser does', () => {
+    const text = 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: { ca: /etc/ssh-dispatch/collector-ca.pem } }\n';
+    expect(parsePolicyText('p.yaml', text).ok).toBe(true);
+    expect(validate(parse(text)), JSON.stringify(validate.errors)).toBe(true);
   });
 });
 

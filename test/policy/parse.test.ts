@@ -181,3 +181,33 @@ describe('one mistake, one error (issue 18)', () => {
     expect(errorsOf(`${header}\t- name: x\n`)).toEqual(['p.yaml:5: YAML: a tab in the indentation: YAML indents with spaces only']);
   });
 });
+
+describe('audit.syslog.tls', () => {
+  const audit = (syslog: string) => `version: 1\naudit:\n  syslog:\n${syslog}`;
+
+  it.each([
+    ['a name', '    tcp: "logs.example.org:6514"\n    tls: { ca: /etc/ssh-dispatch/ca.pem }\n', { host: 'logs.example.org', port: 6514 }, { ca: '/etc/ssh-dispatch/ca.pem', where: { file: 'p.yaml', line: 5 } }],
+    ['an IPv6 address, block style', '    tcp: "[2001:db8::1]:6514"\n    tls:\n      ca: /etc/ca.pem\n', { host: '2001:db8::1', port: 6514 }, { ca: '/etc/ca.pem', where: { file: 'p.yaml', line: 6 } }],
+    ['no tls: plain tcp, as before', '    tcp: "127.0.0.1:514"\n', { host: '127.0.0.1', port: 514 }, null],
+  ])('reads tcp with %s', (_name, syslog, tcp, tls) => {
+    const parsed = parsePolicyText('p.yaml', audit(syslog));
+    expect(parsed.ok, parsed.ok ? '' : parsed.errors.map(formatPolicyError).join('\n')).toBe(true);
+    expect(parsed.ok && parsed.fragment.audit?.settings.syslog).toEqual({ socket: null, tcp, tls, facility: 'auth' });
+  });
+
+  it.each([
+    ['tls without tcp', '    socket: /dev/log\n    tls: { ca: /etc/ca.pem }\n', ['p.yaml:5: audit.syslog.tls: needs tcp: HOST:PORT, the collector to reach over TLS']],
+    ['tls alone', '    tls: { ca: /etc/ca.pem }\n', ['p.yaml:4: audit.syslog.tls: needs tcp: HOST:PORT, the collector to reach over TLS', 'p.yaml:4: audit.syslog: expected socket, tcp or both']],
+    ['a relative ca', '    tcp: "logs.example.org:6514"\n    tls: { ca: ca.pem }\n', ['p.yaml:5: audit.syslog.tls.ca: expected the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector\'s certificate, got "ca.pem"']],
+    ['a ca with ..', '    tcp: "logs.example.org:6514"\n    tls: { ca: /etc/../tmp/ca.pem }\n', ['p.yaml:5: audit.syslog.tls.ca: expected the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector\'s certificate, got "/etc/../tmp/ca.pem"']],
+    ['a ca that is a list', '    tcp: "logs.example.org:6514"\n    tls:\n      ca: [/etc/a.pem, /etc/b.pem]\n', ['p.yaml:6: audit.syslog.tls.ca: expected the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector\'s certificate, got a list']],
+    ['no ca', '    tcp: "logs.example.org:6514"\n    tls: {}\n', ['p.yaml:5: audit.syslog.tls: missing required key "ca"']],
+    ['an unknown key under tls', '    tcp: "logs.example.org:6514"\n    tls:\n      ca: /etc/ca.pem\n      verify: false\n', ['p.yaml:7: audit.syslog.tls.verify: unknown key (expected one of: ca)']],
+    ['a misspelt ca', '    tcp: "logs.example.org:6514"\n    tls: { caa: /etc/ca.pem }\n', ['p.yaml:5: audit.syslog.tls.caa: unknown key, did you mean "ca"? (expected one of: ca)']],
+    ['cafile for ca', '    tcp: "logs.example.org:6514"\n    tls: { cafile: /etc/ca.pem }\n', ['p.yaml:5: audit.syslog.tls.cafile: unknown key (expected one of: ca)', 'p.yaml:5: audit.syslog.tls: missing required key "ca"']],
+    ['tls as a string', '    tcp: "logs.example.org:6514"\n    tls: /etc/ca.pem\n', ['p.yaml:5: audit.syslog.tls: expected a mapping, got "/etc/ca.pem"']],
+    ['tls: true', '    tcp: "logs.example.org:6514"\n    tls: true\n', ['p.yaml:5: audit.syslog.tls: expected a mapping, got boolean true']],
+  ])('refuses %s', (_name, syslog, expected) => {
+    expect(errorsOf(audit(syslog))).toEqual(expected);
+  });
+});
