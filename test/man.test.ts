@@ -37,7 +37,7 @@ const squeeze = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 describe('ssh-dispatch(8)', () => {
   it('lists the subcommands of --help, and the help has them all', () => {
-    expect(helps.map(([name]) => name)).toEqual(['ssh-dispatch', 'run', 'explain', 'check', 'authorized-key', 'suggest', 'logs', 'summary', 'status', 'demo']);
+    expect(helps.map(([name]) => name)).toEqual(['ssh-dispatch', 'run', 'explain', 'check', 'authorized-key', 'authorized-keys-command', 'authorized-principals-command', 'suggest', 'logs', 'summary', 'status', 'demo']);
   });
 
   it('holds every help text line for line, and groff renders it without warnings', () => {

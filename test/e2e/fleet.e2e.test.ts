@@ -8,7 +8,7 @@
  * A listed key gets in, an unlisted one does not, nor a listed one from an address its from=
  * does not admit; a certificate with a listed principal gets in and its key id and serial are in
  * the records; another principal, an expired certificate, and a policy that does not load get
- * nothing. The control: the same CA trusted the way sshd allows without a principals command
+ * nothing. Every record also reaches a central rsyslogd over TLS (gtls). The control: the same CA trusted the way sshd allows without a principals command
  * gives a certificate naming root a root shell, which check calls UNSAFE.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { makePki } from '../test-pki.js';
+import { startTlsCollector, type TlsCollector } from './tls-collector.js';
 
 const asRoot = process.getuid?.() === 0;
 const KEYS_USER = 'sshd-e2e-keys';
@@ -30,6 +32,8 @@ let audit: string;
 let sshd: ThrowawaySshd | null = null;
 let control: ThrowawaySshd | null = null;
 let userCreated = false;
+let collector: TlsCollector | null = null;
+let collectorCa: string;
 const keys: Record<string, ClientKey> = {};
 
 const command = () => join(prefix, 'bin', 'ssh-dispatch');
@@ -47,7 +51,9 @@ function writePolicy(text: string): void {
 }
 
 const goodPolicy = () => `version: 1
-audit: { file: ${audit} }
+audit:
+  file: ${audit}
+  syslog: { tcp: "127.0.0.1:${collector!.ports.central}", tls: { ca: ${collectorCa} } }
 identities:
   host1:
     keys: ["${keys.listed!.publicKey}"]
@@ -81,6 +87,11 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     const installed = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', prefix, '--etc', join(dir, 'etc', 'ssh-dispatch'), '--log-dir', join(dir, 'log'), '--logrotate-dir', join(dir, 'etc', 'logrotate.d'), '--commands-user', KEYS_USER], { encoding: 'utf8', env: ENV, timeout: 120_000 });
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-user-ca', '-f', join(dir, 'ca')]);
+    // The central collector: rsyslogd over TLS, its certificate from a CA made by openssl.
+    mkdirSync(join(dir, 'collector'));
+    const pki = makePki(join(dir, 'collector'), { central: 'IP:127.0.0.1' });
+    collectorCa = pki.ca;
+    collector = await startTlsCollector(join(dir, 'collector'), { ca: pki.ca, cert: pki.servers.central!, inputs: { central: null } });
 
     const lines = dispatch('authorized-key', '--sshd-config', '--ca', join(dir, 'ca.pub'), '--user', KEYS_USER, '--command', command(), '--policy', policies);
     expect(lines.status, lines.stderr).toBe(0);
@@ -100,6 +111,7 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
   afterAll(async () => {
     await sshd?.stop();
     await control?.stop();
+    await collector?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (userCreated) spawnSync('/usr/sbin/userdel', [KEYS_USER], { stdio: 'ignore' });
   });
@@ -144,6 +156,10 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(decision).toMatchObject({ id: 'alice', decision: 'allow', cert_id: 'alice@laptop', cert_serial: '1001', cert_principals: ['alice'], key: keys.alice!.fingerprint });
     const end = records().filter((r) => r.event === 'end' && r.session === decision.session);
     expect(end).toMatchObject([{ outcome: 'exited', exit: 0, cert_id: 'alice@laptop', cert_serial: '1001' }]);
+    // The central collector has them too, over TLS, certificate fields and all.
+    const arrived = await collector!.arrivedFor(decision.session, 2);
+    expect(arrived.map((a) => a.record)).toEqual(records().filter((r) => r.session === decision.session));
+    expect(arrived.map((a) => [a.input, a.msgid, a.record.cert_id, a.record.cert_serial])).toEqual([['central', 'decision', 'alice@laptop', '1001'], ['central', 'end', 'alice@laptop', '1001']]);
     // The plain key under that certificate is nobody's.
     rmSync(`${keys.alice!.privateKeyFile}-cert.pub`, { force: true });
     expect((await sshd!.ssh(keys.alice!, 'echo alice')).code).toBe(255);

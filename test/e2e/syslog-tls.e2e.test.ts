@@ -7,34 +7,22 @@
  * plain TCP to the TLS port delivers nothing. Each absence is asserted only after a record sent
  * after it arrived, so that it means something.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from '../test-pki.js';
 import { runBundle } from './run-bundle.js';
-import { waitFor } from './wait.js';
+import { startTlsCollector, type TlsCollector } from './tls-collector.js';
 
 let dir: string;
 let pki: Pki;
-let daemon: ChildProcess;
-let daemonExited: Promise<unknown>;
+let collector: TlsCollector;
 let audit: string;
 /** The input with a certificate for IP:127.0.0.1 and DNS:localhost. */
 let bothPort: number;
 /** The input with a certificate for DNS:localhost only. */
 let localhostPort: number;
-
-interface Arrival {
-  input: string;
-  facility: string;
-  severity: string;
-  app: string;
-  msgid: string;
-  record: Record<string, unknown>;
-}
 
 function writePolicy(name: string, tcp: string, ca: string | null): string {
   const path = join(dir, name);
@@ -69,80 +57,17 @@ function connection(policy: string, command: string): { code: number | null; std
   return { code: result.code, stderr: result.stderr, records: fileRecords().slice(before), ms: Date.now() - started };
 }
 
-/** What the collector wrote, each line parsed (its template: the fields, then the JSON message). */
-function arrivals(): Arrival[] {
-  const file = join(dir, 'received.log');
-  if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-    const [input, facility, severity, app, msgid, ...rest] = line.split(' ');
-    return { input: input!, facility: facility!, severity: severity!, app: app!, msgid: msgid!, record: JSON.parse(rest.join(' ')) as Record<string, unknown> };
-  });
-}
-
-/** The collector's records of a session, once there are `count`. */
-async function arrivedFor(session: unknown, count: number): Promise<Arrival[]> {
-  return waitFor(`${count} records of session ${String(session)} at the collector`, () => {
-    const ours = arrivals().filter((a) => a.record.session === session);
-    return ours.length >= count && ours;
-  }, { timeoutMs: 10_000 });
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-syslog-tls-'));
   audit = join(dir, 'audit.jsonl');
   pki = makePki(dir, { both: 'IP:127.0.0.1,DNS:localhost', 'localhost-only': 'DNS:localhost' });
-  // The gtls driver, server side, anonymous clients (ssh-dispatch has no client certificate):
-  // the default certificate through global(), as docs/policy.md shows; a second input with a
-  // certificate of its own (per-input streamDriver.* parameters, rsyslog 8.2108 and later).
-  // Port 0 and listenPortFileName as in syslog.e2e.test.ts. Only ssh-dispatch's messages go to
-  // received.log (rsyslogd's own, such as refused handshakes, to rsyslogd.log).
-  writeFileSync(
-    join(dir, 'rsyslog.conf'),
-    `global(workDirectory="${dir}"
-  DefaultNetstreamDriverCAFile="${pki.ca}"
-  DefaultNetstreamDriverCertFile="${pki.servers.both!.cert}"
-  DefaultNetstreamDriverKeyFile="${pki.servers.both!.key}")
-module(load="imtcp" StreamDriver.Name="gtls" StreamDriver.Mode="1" StreamDriver.AuthMode="anon")
-input(type="imtcp" name="tls-both" address="127.0.0.1" port="0" listenPortFileName="${join(dir, 'both.port')}")
-input(type="imtcp" name="tls-localhost" address="127.0.0.1" port="0" listenPortFileName="${join(dir, 'localhost.port')}"
-  streamDriver.CertFile="${pki.servers['localhost-only']!.cert}" streamDriver.KeyFile="${pki.servers['localhost-only']!.key}")
-template(name="fields" type="list") {
-  property(name="inputname") constant(value=" ")
-  property(name="syslogfacility-text") constant(value=" ") property(name="syslogseverity-text") constant(value=" ")
-  property(name="app-name") constant(value=" ") property(name="msgid") constant(value=" ")
-  property(name="msg" droplastlf="on") constant(value="\\n")
-}
-if $app-name == "ssh-dispatch" then {
-  action(type="omfile" file="${join(dir, 'received.log')}" template="fields")
-  stop
-}
-*.* action(type="omfile" file="${join(dir, 'rsyslogd.log')}")
-`,
-  );
-  daemon = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
-  daemonExited = new Promise((r) => daemon.once('exit', r));
-  const portOf = async (file: string) => {
-    const path = join(dir, file);
-    return waitFor(`rsyslogd to listen (${file})`, async () => {
-      if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
-      const written = existsSync(path) ? Number(readFileSync(path, 'utf8').trim()) : 0;
-      if (!(written > 0)) return null;
-      const up = await new Promise<boolean>((r) => {
-        const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      return up && written;
-    }, { timeoutMs: 10_000 });
-  };
-  bothPort = await portOf('both.port');
-  localhostPort = await portOf('localhost.port');
+  collector = await startTlsCollector(dir, { ca: pki.ca, cert: pki.servers.both!, inputs: { 'tls-both': null, 'tls-localhost': pki.servers['localhost-only']! } });
+  bothPort = collector.ports['tls-both']!;
+  localhostPort = collector.ports['tls-localhost']!;
 }, 30_000);
 
 afterAll(async () => {
-  if (daemon?.pid && daemon.exitCode === null) {
-    daemon.kill('SIGTERM');
-    await daemonExited;
-  }
+  await collector?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -158,8 +83,8 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     expect(refused.code).toBe(126);
     expect(refused.records.map((r) => [r.event, r.decision])).toEqual([['decision', 'deny']]);
 
-    const first = await arrivedFor(allowed.records[0]!.session, 2);
-    const second = await arrivedFor(refused.records[0]!.session, 1);
+    const first = await collector.arrivedFor(allowed.records[0]!.session, 2);
+    const second = await collector.arrivedFor(refused.records[0]!.session, 1);
     expect(first.map((a) => a.record)).toEqual(allowed.records);
     expect(second.map((a) => a.record)).toEqual(refused.records);
     expect([...first, ...second].map((a) => [a.input, a.facility, a.severity, a.app, a.msgid])).toEqual([
@@ -174,7 +99,7 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
   it('a collector reached by name: its certificate names localhost, and so does tcp', async () => {
     const allowed = connection(writePolicy('by-name.yaml', `localhost:${localhostPort}`, pki.ca), 'true');
     expect(allowed.code).toBe(0);
-    const arrived = await arrivedFor(allowed.records[0]!.session, 2);
+    const arrived = await collector.arrivedFor(allowed.records[0]!.session, 2);
     expect(arrived.map((a) => [a.input, a.record])).toEqual(allowed.records.map((r) => ['tls-localhost', r]));
   });
 
@@ -200,8 +125,8 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     expect(refused.ms).toBeLessThan(5_000);
     const marker = connection(writePolicy(`${slug}-good.yaml`, good(), pki.ca), 'true');
     expect(marker.code).toBe(0);
-    await arrivedFor(marker.records[0]!.session, 2);
-    expect(arrivals().filter((a) => a.record.session === refused.records[0]!.session)).toEqual([]);
+    await collector.arrivedFor(marker.records[0]!.session, 2);
+    expect(collector.arrivals().filter((a) => a.record.session === refused.records[0]!.session)).toEqual([]);
   });
 });
 
