@@ -1,0 +1,148 @@
+/**
+ * The built authorized-keys-command and authorized-principals-command as sshd runs them, without
+ * sshd (test/e2e/fleet.e2e.test.ts has sshd): what they print for whom, and that every doubt
+ * prints nothing with a non-zero exit (sshd then accepts no line from them). Keys and
+ * certificates are made by ssh-keygen here.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE, NODE } from './lab.js';
+import { runBundle } from './run-bundle.js';
+
+let dir: string;
+let policy: string;
+const pub: Record<string, [string, string]> = {};
+
+function makeKey(name: string): [string, string] {
+  execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(dir, name)]);
+  return readFileSync(join(dir, `${name}.pub`), 'utf8').trim().split(' ').slice(0, 2) as [string, string];
+}
+
+const keys = (...args: string[]) => runBundle(['authorized-keys-command', '--policy', policy, ...args]);
+const principals = (...args: string[]) => runBundle(['authorized-principals-command', '--policy', policy, ...args]);
+const commandFor = (id: string, extra = '') => `command="${NODE} ${BUNDLE} --id ${id} --policy ${policy}${extra}"`;
+
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-login-commands-'));
+  policy = join(dir, 'policy.yaml');
+  for (const name of ['backup', 'other', 'user', 'stranger']) pub[name] = makeKey(name);
+  execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ca', '-f', join(dir, 'ca')]);
+  execFileSync('/usr/bin/ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', 'alice', '-n', 'alice', join(dir, 'user.pub')]);
+  writeFileSync(
+    policy,
+    `version: 1
+audit: { file: ${join(dir, 'audit.jsonl')} }
+identities:
+  host1:
+    keys: ["${pub.backup!.join(' ')} backup@host1"]
+    accounts: [backup]
+    from: [192.0.2.7/24, "2001:db8::1/64"]
+    rules: []
+  host1-root:
+    keys: ["${pub.backup!.join(' ')}"]
+    accounts: [root]
+    rules: []
+  ops:
+    principals: [alice, ops]
+    accounts: [backup]
+    rules: []
+  retired:
+    keys: ["${pub.other!.join(' ')}"]
+    principals: [bob]
+    accounts: [backup]
+    expires: 2020-01-01
+    rules: []
+`,
+    { mode: 0o600 },
+  );
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('authorized-keys-command', () => {
+  it('prints the line of each identity that lists the key for that account, with from= as sshd reads it', () => {
+    const result = keys('backup', ...pub.backup!);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`restrict,from="192.0.2.0/24,2001:db8:0:0:0:0:0:0/64",${commandFor('host1')} ${pub.backup!.join(' ')}\n`);
+    expect(keys('root', ...pub.backup!).stdout).toBe(`restrict,${commandFor('host1-root')} ${pub.backup!.join(' ')}\n`);
+  });
+
+  it('--approved serves the approved policy and says so on the line; --command names what command= runs', () => {
+    // A policy check passes on this host (no principals: the host's own sshd has no CA).
+    const approved = join(dir, 'approved.yaml');
+    writeFileSync(approved, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  host1-root:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`, { mode: 0o600 });
+    const checked = runBundle(['check', '--policy', approved]);
+    expect(checked.stdout).toMatch(/^approved: /m);
+    // An edit that check has not passed: --approved keys still get the approved policy.
+    writeFileSync(approved, `version: 1\nidentities:\n  other:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`, { mode: 0o600 });
+    const result = runBundle(['authorized-keys-command', '--policy', approved, '--approved', '--command', '/usr/local/bin/ssh-dispatch', 'root', ...pub.backup!]);
+    expect(result.stdout).toBe(`restrict,command="/usr/local/bin/ssh-dispatch --id host1-root --policy ${approved} --approved" ${pub.backup!.join(' ')}\n`);
+    expect(runBundle(['authorized-keys-command', '--policy', approved, 'root', ...pub.backup!]).stdout).toContain('--id other ');
+  });
+
+  // Rows are functions: the keys exist only once beforeAll has made them.
+  it.each([
+    ['an account no identity lists', () => ['www-data', ...pub.backup!]],
+    ['a key no identity lists', () => ['backup', ...pub.stranger!]],
+    ['the key of an expired identity', () => ['backup', ...pub.other!]],
+    ['a certificate (the principals command answers those)', () => ['backup', ...readFileSync(join(dir, 'user-cert.pub'), 'utf8').trim().split(' ').slice(0, 2)]],
+    ['a key named as another type', () => ['backup', 'ssh-rsa', pub.backup![1]]],
+    ['a key cut short', () => ['backup', pub.backup![0], pub.backup![1].slice(0, 30)]],
+    ['an account name sshd would not give', () => ['Backup\nx', ...pub.backup!]],
+  ])('prints nothing for %s (exit 0)', (_name, args) => {
+    const result = keys(...args());
+    expect([result.code, result.stdout]).toEqual([0, '']);
+  });
+
+  it.each([
+    ['too few arguments', () => ['backup', pub.backup![0]]],
+    ['an unknown option', () => ['--polcy', 'x', 'backup', ...pub.backup!]],
+  ])('%s: a usage error, nothing printed (exit 2)', (_name, args) => {
+    const result = keys(...args());
+    expect([result.code, result.stdout]).toEqual([2, '']);
+  });
+
+  it('a policy that does not load: nothing printed, exit 1', () => {
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'version: 1\nidentities:\n  host1:\n    form: []\n', { mode: 0o600 });
+    const result = runBundle(['authorized-keys-command', '--policy', broken, 'backup', ...pub.backup!]);
+    expect([result.code, result.stdout]).toEqual([1, '']);
+  });
+
+  it('a policy others may write: nothing printed, exit 1', () => {
+    const open = join(dir, 'open.yaml');
+    writeFileSync(open, readFileSync(policy, 'utf8'));
+    chmodSync(open, 0o666);
+    const result = runBundle(['authorized-keys-command', '--policy', open, 'backup', ...pub.backup!]);
+    expect([result.code, result.stdout]).toEqual([1, '']);
+  });
+});
+
+describe('authorized-principals-command', () => {
+  it('prints one line per principal of each certificate identity of the account', () => {
+    const result = principals('backup');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(`restrict,${commandFor('ops')} alice\nrestrict,${commandFor('ops')} ops\n`);
+  });
+
+  it('nothing for an account without certificate identities, or an expired one', () => {
+    expect([principals('root').code, principals('root').stdout]).toEqual([0, '']);
+  });
+
+  it('a usage error without the account', () => {
+    expect(principals().code).toBe(2);
+  });
+});
+
+describe('explain for a certificate', () => {
+  it('--principal and --user stand for the certificate and the account', () => {
+    const allow = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--principal', 'ops', '--', 'true']);
+    expect(allow.stdout).toMatch(/^deny {3}no-rule-matched/);
+    const noCert = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--', 'true']);
+    expect(noCert.stdout).toMatch(/^deny {3}certificate-missing[\s\S]*hint {5}the identity has a principals list: give a certificate principal with --principal NAME/);
+    const otherPrincipal = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--principal', 'bob', '--', 'true']);
+    expect(otherPrincipal.stdout).toMatch(/^deny {3}certificate-principal-not-allowed/);
+  });
+});
