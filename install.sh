@@ -22,7 +22,8 @@
 #                        `ssh-dispatch authorized-keys-command` as (AuthorizedKeysCommandUser):
 #                        created as a system account without a shell or home if missing, with its
 #                        own compile cache directory; a dedicated one, since any process of the
-#                        same account could tamper with the answer (usually ssh-dispatch)
+#                        same account could tamper with the answer (usually ssh-dispatch);
+#                        --uninstall keeps the account (userdel NAME removes it)
 #   --uninstall          remove exactly what earlier installs put in place (the manifest), the
 #                        logrotate snippet included; policies and audit logs are kept
 #
