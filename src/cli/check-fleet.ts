@@ -23,13 +23,23 @@ export function loginFindings(policy: Policy): TextFinding[] {
       findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name} has principals but no accounts: authorized-principals-command serves it to no account, so no certificate reaches it; list the accounts it logs into` });
     }
     if (identity.accounts === null) continue;
+    if (identity.from?.length === 0) {
+      findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name} has from: [], which admits no address: the login commands never serve it and every connection is denied; remove from: or list the addresses` });
+      continue;
+    }
     const logins = identity.principals !== null ? identity.principals.map((p) => `principal ${p}`) : (identity.keys ?? []).map((k) => `key ${k}`);
     for (const account of identity.accounts) {
       for (const login of logins) {
         const earlier = seen.get(`${account} ${login}`);
-        if (earlier !== undefined) {
+        if (earlier === undefined) seen.set(`${account} ${login}`, identity.name);
+        else if (login.startsWith('key ')) {
           findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd takes the first line whose from= admits the client (${earlier}'s, in policy order), so ${identity.name} gets it only from addresses ${earlier} does not admit` });
-        } else seen.set(`${account} ${login}`, identity.name);
+        } else {
+          // Principals lines are different (auth2-pubkeyfile.c auth_process_principals): sshd
+          // keeps the first line naming one of the certificate's principals, and a from= there
+          // that refuses the client refuses the certificate; no later line is tried.
+          findings.push({ level: 'warning', text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd uses only the first principals line naming it (${earlier}'s, in policy order), and refuses the certificate when that line's from= does not admit the client, so certificates naming it never reach ${identity.name}; give each identity principals of its own` });
+        }
       }
     }
   }
@@ -68,7 +78,15 @@ const PROBE_KEY = `ssh-ed25519 ${Buffer.concat([Buffer.from([0, 0, 0, 11]), Buff
  * The keys command as sshd would run it (its user, its words, an environment as bare as sshd's),
  * with a key nobody lists: exit 0 means it loaded the policy as that account.
  */
+const tried = new Map<string, string | null>();
+
 function tryAsCommandUser(words: readonly string[], user: string): string | null {
+  const key = JSON.stringify([words, user]);
+  if (!tried.has(key)) tried.set(key, tryOnce(words, user));
+  return tried.get(key)!;
+}
+
+function tryOnce(words: readonly string[], user: string): string | null {
   const account = nssAccounts().accounts.find((a) => a.user === user);
   if (!account) return `the AuthorizedKeysCommandUser ${user} does not exist: sshd runs no command and accepts no key`;
   const [type, key] = PROBE_KEY.split(' ') as [string, string];
@@ -94,6 +112,8 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
     const unsafe = unsafeCommandPath(keysCommand[0]!);
     if (unsafe) error(`AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`);
     const user = first('authorizedkeyscommanduser') ?? 'none';
+    const loginAccounts = new Set(identities.flatMap((identity) => identity.accounts ?? []));
+    if (loginAccounts.has(user)) warn(`AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: their sessions could tamper with the command's answer (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)`);
     if (user === 'none') error('AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)');
     else {
       if (user === 'root' || user === 'nobody') warn(`AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`);
@@ -111,6 +131,14 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
   const principalsCommand = dispatchCommand(first('authorizedprincipalscommand'), 'authorized-principals-command');
   if (cas !== 'none') {
     const principalsFile = first('authorizedprincipalsfile') ?? 'none';
+    // sshd reads the principals file first and the command only when it names none of the
+    // certificate's principals (auth2-pubkey.c user_cert_trusted_ca): a principal in the file
+    // logs in with that file's options, which need not hold a command= at all.
+    if (principalsFile !== 'none' && principalsCommand !== null) {
+      findings.push({ level: 'unsafe', text: `sshd: UNSAFE: AuthorizedPrincipalsFile ${principalsFile} beside ssh-dispatch's principals command: sshd reads the file first, and a certificate naming a principal listed there logs in with that line's options (a shell, unless it says command=), never reaching ssh-dispatch; set AuthorizedPrincipalsFile none` });
+    } else if (principalsFile !== 'none' && usesPrincipals) {
+      warn(`AuthorizedPrincipalsFile ${principalsFile} and no ssh-dispatch principals command: certificates log in by that file's lines, not the policy's principals, which are never reached`);
+    }
     if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
       // OpenSSH before 9.4 drops an AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574).
       const dropped = keysCommand !== null ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)' : '';

@@ -288,13 +288,8 @@ export function patternListAllows(list: string, name: string): boolean {
 function sshdFindings(configFile: string | undefined, policy: Policy): TextFinding[] {
   const usesKeys = [...policy.identities.values()].some((identity) => identity.keys !== null);
   if (configFile === undefined && (process.getuid?.() !== 0 || !existsSync('/usr/sbin/sshd') || !existsSync('/etc/ssh/sshd_config'))) return [];
-  const result = childProcess().spawnSync('/usr/sbin/sshd', ['-T', ...(configFile ? ['-f', configFile] : [])], { encoding: 'utf8', timeout: 10_000 });
-  if (result.status !== 0) return [{ level: 'warning', text: `sshd -T: could not read the sshd settings (${(result.stderr ?? '').trim().split('\n')[0] ?? 'failed'})` }];
-  const settings = new Map<string, string[]>();
-  for (const line of result.stdout.split('\n')) {
-    const [key, ...value] = line.trim().split(/\s+/);
-    if (key) settings.set(key.toLowerCase(), [...(settings.get(key.toLowerCase()) ?? []), value.join(' ')]);
-  }
+  const settings = readSshdSettings(configFile);
+  if (typeof settings === 'string') return [{ level: 'warning', text: `sshd -T: could not read the sshd settings (${settings})` }];
   const findings: TextFinding[] = [];
   const warn = (text: string) => findings.push({ level: 'warning', text });
   const first = (key: string) => settings.get(key)?.[0] ?? '';
@@ -309,8 +304,44 @@ function sshdFindings(configFile: string | undefined, policy: Policy): TextFindi
   if (first('permitrootlogin') === 'yes') warn('sshd: warning: PermitRootLogin yes: root keys need not have a forced command; forced-commands-only keeps root keys to ssh-dispatch');
   const accepted = (settings.get('acceptenv') ?? []).flatMap((v) => v.split(/\s+/)).filter((v) => v && !/^(LANG|LC_\*|LC_[A-Z_]+|LANGUAGE|GIT_PROTOCOL)$/.test(v));
   if (accepted.length > 0) warn(`sshd: warning: AcceptEnv ${accepted.join(' ')}: clients may set these for ssh-dispatch and the programs it starts; keep AcceptEnv to LANG LC_* (and GIT_PROTOCOL for exec rules with pass-env)`);
-  findings.push(...sshdLoginFindings(settings, policy));
+  findings.push(...loginSettingsFindings(configFile, settings, policy));
   return findings;
+}
+
+/** sshd -T's settings (for the connection `-C` describes, Match blocks applied), or why not. */
+function readSshdSettings(configFile: string | undefined, connection?: string): Map<string, string[]> | string {
+  const result = childProcess().spawnSync('/usr/sbin/sshd', ['-T', ...(configFile ? ['-f', configFile] : []), ...(connection ? ['-C', connection] : [])], { encoding: 'utf8', timeout: 10_000 });
+  if (result.status !== 0) return (result.stderr ?? '').trim().split('\n')[0] || 'failed';
+  const settings = new Map<string, string[]>();
+  for (const line of result.stdout.split('\n')) {
+    const [key, ...value] = line.trim().split(/\s+/);
+    if (key) settings.set(key.toLowerCase(), [...(settings.get(key.toLowerCase()) ?? []), value.join(' ')]);
+  }
+  return settings;
+}
+
+/**
+ * The login commands' side of sshd, for every account the policy's identities log into (and
+ * root): plain sshd -T leaves Match blocks out, and a Match User block can trust a CA or read
+ * authorized_keys for one account only. A finding for some accounts only says which.
+ */
+function loginSettingsFindings(configFile: string | undefined, global: Map<string, string[]>, policy: Policy): TextFinding[] {
+  const accounts = [...new Set(['root', ...[...policy.identities.values()].flatMap((identity) => identity.accounts ?? [])])];
+  const found = new Map<string, { finding: TextFinding; accounts: string[] }>();
+  const perAccount: [string, Map<string, string[]>][] = accounts.map((account) => {
+    const settings = readSshdSettings(configFile, `user=${account},host=localhost,addr=127.0.0.1`);
+    return [account, typeof settings === 'string' ? global : settings];
+  });
+  for (const [account, settings] of perAccount) {
+    for (const finding of sshdLoginFindings(settings, policy)) {
+      const entry = found.get(finding.text) ?? { finding, accounts: [] };
+      entry.accounts.push(account);
+      found.set(finding.text, entry);
+    }
+  }
+  return [...found.values()].map(({ finding, accounts: these }) =>
+    these.length === accounts.length ? finding : { ...finding, text: finding.text.replace(/^sshd: /, `sshd (Match, for ${these.join(', ')}): `) },
+  );
 }
 
 export async function runCheck(args: string[]): Promise<number> {

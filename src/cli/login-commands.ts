@@ -11,7 +11,7 @@
  * exits non-zero, and sshd then accepts no line from it at all.
  */
 import { realpathSync } from 'node:fs';
-import { keyLine, principalLine } from '../keyline.js';
+import { forcedCommand, keyLine, principalLine } from '../keyline.js';
 import { parseKeyText } from '../request/ssh-key.js';
 import { loadLogins } from '../policy/load.js';
 import { loginsByKey, loginsByPrincipal, type Login } from '../policy/logins.js';
@@ -91,6 +91,8 @@ function parseLoginArgs(args: readonly string[]): LoginArgs {
       const name = arg.slice(2).split('=')[0]!;
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
       if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
+      // The policy goes into each command= line, which the session reads from the account's home.
+      if (name === 'policy' && !value.startsWith('/')) throw new UsageError(`--policy ${value}: give an absolute path`);
       if (name === 'policy') out.policy = value;
       else out.command = value.split(' ').filter(Boolean);
     } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
@@ -99,11 +101,31 @@ function parseLoginArgs(args: readonly string[]): LoginArgs {
   return out;
 }
 
+/** A command= line's words around the identity: the program, then --id ID, then these flags. */
+interface CommandWords {
+  program: string[];
+  flags: string[];
+}
+
+/**
+ * The words every command= line is made of, checked before any key is looked at: a word that
+ * cannot go into command= would fail every listed key, so it must fail the unlisted key that
+ * `check` tries the command with too.
+ */
+function commandWords(args: LoginArgs): CommandWords {
+  const program = args.command ?? [process.execPath, realpathSync(process.argv[1]!)];
+  const flags = [...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
+  try {
+    forcedCommand([...program, ...flags]);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  return { program, flags };
+}
+
 /** The options and forced command of a served identity's line. */
-function lineFor(login: Login, args: LoginArgs): { options: string[]; command: string[] } {
-  const base = args.command ?? [process.execPath, realpathSync(process.argv[1]!)];
-  const command = [...base, '--id', login.identity, ...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
-  return { options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])], command };
+function lineFor(login: Login, words: CommandWords): { options: string[]; command: string[] } {
+  return { options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])], command: [...words.program, '--id', login.identity, ...words.flags] };
 }
 
 async function logins(args: LoginArgs, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
@@ -119,13 +141,14 @@ export async function runAuthorizedKeysCommand(argv: string[]): Promise<number> 
     return 0;
   }
   if (args.positionals.length !== 3) throw new UsageError('give USER TYPE KEY, as sshd passes them with %u %t %k');
+  const words = commandWords(args);
   const [user, type, base64] = args.positionals as [string, string, string];
   // Certificates are the principals command's; a key that does not parse is nobody's.
   const key = ACCOUNT_NAME.test(user) ? parseKeyText(type, base64) : null;
   if (key === null || key.certificate !== null) return 0;
   const loaded = await logins(args, 'authorized-keys-command');
   if (!loaded.ok) return 1;
-  const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, args), publicKey: `${type} ${base64}` }));
+  const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, words), publicKey: `${type} ${base64}` }));
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }
@@ -137,11 +160,12 @@ export async function runAuthorizedPrincipalsCommand(argv: string[]): Promise<nu
     return 0;
   }
   if (args.positionals.length !== 1) throw new UsageError('give USER, as sshd passes it with %u');
+  const words = commandWords(args);
   const [user] = args.positionals as [string];
   if (!ACCOUNT_NAME.test(user)) return 0;
   const loaded = await logins(args, 'authorized-principals-command');
   if (!loaded.ok) return 1;
-  const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, args), principal })));
+  const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, words), principal })));
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
   return 0;
 }

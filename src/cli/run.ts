@@ -88,6 +88,9 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
     const value = match[2] ?? args[++i];
     if (value === undefined || value === '' || (match[2] === undefined && value.startsWith('--'))) return `--${name} needs a value`;
     if (values.has(name)) return `duplicate --${name}`;
+    // Relative, it would be read from the session's working directory, the account's home,
+    // which the account itself may write.
+    if (name === 'policy' && !value.startsWith('/')) return `--policy ${value}: give an absolute path`;
     values.set(name, value);
   }
   const identity = values.get('id');

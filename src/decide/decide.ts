@@ -112,6 +112,10 @@ export function refuseRequester(identity: Identity, request: Request): Decision 
   if (identity.accounts !== null && !identity.accounts.includes(request.user)) {
     return deny('account-not-allowed', `account ${request.user}`);
   }
+  // A key that authenticated but could not be read is one no check below can see.
+  if ((identity.keys !== null || identity.principals !== null) && (request.unreadableKeys ?? 0) > 0) {
+    return deny('key-unknown', `sshd exposed ${request.unreadableKeys} key(s) that could not be read`);
+  }
   if (identity.keys !== null) {
     if (request.keys === null) return deny('key-unknown', 'sshd exposed no key');
     const stranger = request.keys.find((key) => !identity.keys!.includes(key));

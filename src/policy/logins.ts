@@ -3,7 +3,8 @@
  * (docs/fleet.md): AuthorizedKeysCommand (`%u %t %k`: may this key log into this account?) and
  * AuthorizedPrincipalsCommand (`%u`: which certificate principals may log into this account?).
  *
- * An identity is served to an account only when it lists that account (`accounts:`): a policy
+ * An identity is served to an account only when it lists that account (`accounts:`) and admits
+ * some address (not `from: []`): a policy
  * written for authorized_keys lines, with no accounts, opens no door through these commands.
  * An identity with `principals:` is served only to certificates, never to its plain keys, since
  * a connection to it is denied without a certificate. An identity past its `expires` date is not
@@ -33,7 +34,8 @@ export type LoginIndex = Record<string, Login[]>;
 export function loginIndex(policy: Policy): LoginIndex {
   const index: LoginIndex = Object.create(null) as LoginIndex;
   for (const identity of policy.identities.values()) {
-    if (identity.accounts === null) continue;
+    // from: [] admits no address; sshd would read from="" as a malformed list anyway.
+    if (identity.accounts === null || identity.from?.length === 0) continue;
     const login: Login = {
       identity: identity.name,
       from: identity.from === null ? null : identity.from.map(networkText),

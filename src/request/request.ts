@@ -26,6 +26,8 @@ export interface Request {
    * again. Absent or empty: none.
    */
   certificates?: UserCertificate[];
+  /** Keys sshd exposed that did not parse (request.ts readUserAuth); absent or 0: none. */
+  unreadableKeys?: number;
   /** The account the dispatcher runs as. */
   user: string;
   home: string;
@@ -59,20 +61,25 @@ export interface UserAuth {
   keys: string[];
   /** The user certificates among them, in order. */
   certificates: UserCertificate[];
+  /** publickey lines whose key did not parse: a key the checks cannot see, so identities that check keys refuse the session. */
+  unreadable: number;
 }
 
 /**
  * The text of sshd's ExposeAuthInfo file: one line per authentication method that succeeded,
  * `publickey TYPE BASE64 [...]` for keys and certificates (auth2.c auth2_update_session_info).
- * A key whose blob does not parse, or whose type is not the one named, is left out.
+ * A key whose blob does not parse, or whose type is not the one named, is counted, not guessed at.
  */
 export function readUserAuth(text: string): UserAuth {
-  const auth: UserAuth = { keys: [], certificates: [] };
+  const auth: UserAuth = { keys: [], certificates: [], unreadable: 0 };
   for (const line of text.split('\n')) {
     const fields = line.trim().split(/\s+/);
-    if (fields[0] !== 'publickey' || fields.length < 3) continue;
-    const key = parseKeyText(fields[1]!, fields[2]!);
-    if (key === null) continue;
+    if (fields[0] !== 'publickey') continue;
+    const key = fields.length >= 3 ? parseKeyText(fields[1]!, fields[2]!) : null;
+    if (key === null) {
+      auth.unreadable++;
+      continue;
+    }
     auth.keys.push(key.fingerprint);
     if (key.certificate) auth.certificates.push(key.certificate);
   }

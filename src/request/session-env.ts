@@ -52,6 +52,7 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
     client,
     keys: auth.keys.length > 0 ? auth.keys : null,
     certificates: auth.certificates,
+    ...(auth.unreadable > 0 ? { unreadableKeys: auth.unreadable } : {}),
     user: account.username,
     home: account.homedir,
     sshConnection: client ? sshConnection : null,
@@ -62,11 +63,11 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
 
 /** SSH_USER_AUTH names a file sshd wrote for this session; unreadable means no keys. */
 function readExposedAuth(path: string | undefined): UserAuth {
-  if (!path) return { keys: [], certificates: [] };
+  if (!path) return { keys: [], certificates: [], unreadable: 0 };
   try {
-    return readUserAuth(readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 65536));
+    return readUserAuth(readFileSync(path, { encoding: 'utf8', flag: 'r' }).slice(0, 1024 * 1024));
   } catch {
-    return { keys: [], certificates: [] };
+    return { keys: [], certificates: [], unreadable: 0 };
   }
 }
 

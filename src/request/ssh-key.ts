@@ -27,10 +27,15 @@ const CERT_TYPES: ReadonlyMap<string, string> = new Map(Object.keys(KEY_FIELDS).
 
 const SSH_CERT_TYPE_USER = 1;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const MAX_BLOB_BYTES = 16 * 1024;
+/** Far above any real key or certificate (a certificate with hundreds of principals is a few KiB). */
+const MAX_BLOB_BYTES = 64 * 1024;
 
 export interface UserCertificate {
-  /** The key id the CA gave it (ssh-keygen -I), as printable text would show it. */
+  /**
+   * The key id the CA gave it (ssh-keygen -I): its text when it is UTF-8, else `hex:` and its
+   * bytes, so that a record matches the CA's issuance log byte for byte. Whatever the CA signed:
+   * a CA that signs ids its users choose makes this the user's word.
+   */
   keyId: string;
   /** uint64, in decimal. */
   serial: string;
@@ -103,6 +108,12 @@ function skipFields(reader: WireReader, count: number): boolean {
   return true;
 }
 
+/** Bytes as UTF-8 text when they are exactly that, else `hex:` and the bytes. */
+function textOrHex(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  return Buffer.from(text, 'utf8').equals(bytes) ? text : `hex:${bytes.toString('hex')}`;
+}
+
 /** uint64 seconds as a number; "forever" (and anything past 2^53) as null. */
 function seconds(value: bigint): number | null {
   return value > BigInt(Number.MAX_SAFE_INTEGER) ? null : Number(value);
@@ -148,7 +159,7 @@ export function parseKeyBlob(blob: Buffer): SshKey | null {
   return {
     type: plain,
     fingerprint: sshFingerprint(plainBlob),
-    certificate: { keyId: keyId.toString('utf8'), serial: serial.toString(), principals, validAfter: after ?? Number.MAX_SAFE_INTEGER, validBefore: seconds(validBefore), ca: sshFingerprint(signatureKey) },
+    certificate: { keyId: textOrHex(keyId), serial: serial.toString(), principals, validAfter: after ?? Number.MAX_SAFE_INTEGER, validBefore: seconds(validBefore), ca: sshFingerprint(signatureKey) },
   };
 }
 

@@ -32,6 +32,11 @@ identities:
   loose:
     principals: [carol]
     rules: []
+  nowhere:
+    keys: ["${KEY}"]
+    accounts: [archive]
+    from: []
+    rules: []
 `);
 const plain = policyFrom('version: 1\nidentities:\n  a:\n    rules: []\n');
 
@@ -40,12 +45,13 @@ describe('loginFindings', () => {
   it.each([
     [/identity loose has principals but no accounts/],
     [/identity host1-again: key SHA256:uNiV\S+ into root is also identity host1's/],
-    [/identity bob: principal alice into root is also identity alice's/],
+    [/identity bob: principal alice into root is also identity alice's: sshd uses only the first principals line naming it .*never reach bob/],
+    [/identity nowhere has from: \[\], which admits no address/],
   ])('%s', (pattern) => {
     expect(texts.some((t) => pattern.test(t)), texts.join('\n')).toBe(true);
   });
   it('nothing else: a key into another account, and a principal of one identity, are fine', () => {
-    expect(texts).toHaveLength(3);
+    expect(texts).toHaveLength(4);
     expect(loginFindings(plain)).toEqual([]);
   });
 });
@@ -73,6 +79,9 @@ describe('sshdLoginFindings', () => {
     ['a keys command with its words in another order', { authorizedkeyscommand: `${UNSAFE_PATH} authorized-keys-command %u %k %t`, authorizedkeyscommanduser: 'sd' }, 'error', /must end with %u %t %k/],
     ['a keys command without its user', { authorizedkeyscommand: `${UNSAFE_PATH} authorized-keys-command %u %t %k` }, 'error', /AuthorizedKeysCommandUser is not set/],
     ['a keys command run as nobody', { authorizedkeyscommand: `${UNSAFE_PATH} authorized-keys-command %u %t %k`, authorizedkeyscommanduser: 'nobody' }, 'warning', /AuthorizedKeysCommandUser nobody: use an account of its own/],
+    ['a principals file beside the principals command: sshd reads it first, and its lines need no command=', { trustedusercakeys: '/etc/ssh/ca.pub', authorizedprincipalsfile: '/etc/ssh/principals/%u', authorizedprincipalscommand: `${UNSAFE_PATH} authorized-principals-command %u`, authorizedprincipalscommanduser: 'sd' }, 'unsafe', /AuthorizedPrincipalsFile \/etc\/ssh\/principals\/%u beside ssh-dispatch's principals command/],
+    ['a principals file and no principals command: the policy\'s principals are never reached', { trustedusercakeys: '/etc/ssh/ca.pub', authorizedprincipalsfile: '.ssh/authorized_principals' }, 'warning', /AuthorizedPrincipalsFile \.ssh\/authorized_principals and no ssh-dispatch principals command/],
+    ['the commands run as an account the keys log into', { authorizedkeyscommand: `${UNSAFE_PATH} authorized-keys-command %u %t %k`, authorizedkeyscommanduser: 'backup' }, 'warning', /AuthorizedKeysCommandUser backup is an account the policy's keys log into/],
     ['authorized_keys files read beside the policy', { authorizedkeyscommand: `${UNSAFE_PATH} authorized-keys-command %u %t %k`, authorizedkeyscommanduser: 'sd' }, 'warning', /AuthorizedKeysFile \.ssh\/authorized_keys .*log in too/],
   ] as const)('%s', (_name, changes, level, pattern) => {
     const findings = sshdLoginFindings(sshd(changes), policy);

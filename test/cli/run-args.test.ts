@@ -24,5 +24,8 @@ describe('the command= line flags', () => {
     [['--id', 'a', 'extra'], 'unexpected argument "extra"'],
     [['-i', 'a'], 'unexpected argument "-i"'],
     [['--ID', 'a'], 'unexpected argument "--ID"'],
+    // Relative, the session would read it from the account's home (attack review, issue 19).
+    [['--id', 'a', '--policy', 'policies'], '--policy policies: give an absolute path'],
+    [['--id', 'a', '--policy=./p'], '--policy ./p: give an absolute path'],
   ])('%j is refused: %s', (args, message) => expect(parseForcedArgs(args)).toBe(message));
 });

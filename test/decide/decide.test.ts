@@ -127,6 +127,9 @@ const rows: Row[] = [
   { name: 'two certificates, the second for another principal', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate(), certificate({ principals: ['bob'] })] }, deny: 'certificate-principal-not-allowed' },
   { name: 'a certificate into an account the identity does not list', id: 'by-certificate', command: 'uptime', request: { user: 'root', certificates: [certificate()] }, deny: 'account-not-allowed' },
   { name: 'principals and keys: a certificate of the listed key', id: 'certificate-of-one-key', command: 'uptime', request: { keys: [KEY_A], certificates: [certificate()] }, allow: 'up', argv: ['/usr/bin/uptime'] },
+  { name: 'a listed key beside one sshd exposed that could not be read', id: 'fleet-key', command: 'uptime', request: { keys: [FLEET_KEY], user: 'backup', unreadableKeys: 1 }, deny: 'key-unknown' },
+  { name: 'a certificate beside a key that could not be read', id: 'by-certificate', command: 'uptime', request: { certificates: [certificate()], unreadableKeys: 1 }, deny: 'key-unknown' },
+  { name: 'an unreadable key does not matter to an identity that checks no key', id: 'open', command: 'uptime', request: { unreadableKeys: 2 }, allow: 'uptime', argv: ['/usr/bin/uptime'] },
   { name: 'principals and keys: a certificate of another key', id: 'certificate-of-one-key', command: 'uptime', request: { keys: [KEY_B], certificates: [certificate()] }, deny: 'key-not-allowed' },
 
   // what is asked

@@ -99,6 +99,10 @@ describe('authorized-keys-command', () => {
   it.each([
     ['too few arguments', () => ['backup', pub.backup![0]]],
     ['an unknown option', () => ['--polcy', 'x', 'backup', ...pub.backup!]],
+    // It would go into command=, and the session reads it from the account's home.
+    ['a relative --policy', () => ['--policy', 'policy.yaml', 'backup', ...pub.backup!]],
+    // A word that cannot go into command= fails every key, listed or not, so check's probe sees it.
+    ['a --policy that cannot go into command=, for a key nobody lists', () => ['--policy', '/tmp/p"q', 'backup', ...pub.stranger!]],
   ])('%s: a usage error, nothing printed (exit 2)', (_name, args) => {
     const result = keys(...args());
     expect([result.code, result.stdout]).toEqual([2, '']);

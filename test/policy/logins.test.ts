@@ -29,6 +29,11 @@ identities:
   any-key:
     accounts: [backup]
     rules: []
+  no-address:
+    keys: ["${KEY_A}"]
+    accounts: [backup]
+    from: []
+    rules: []
   certified:
     keys: ["${KEY_A}"]
     principals: [alice, ops]
@@ -55,7 +60,7 @@ const names = (logins: { identity: string }[]) => logins.map((l) => l.identity);
 
 describe('loginsByKey', () => {
   it.each([
-    ['a key two identities list for the account, in policy order', 'backup', KEY_A, ['backup', 'backup-too']],
+    ['a key two identities list for the account, in policy order (from: [] admits nobody: not served)', 'backup', KEY_A, ['backup', 'backup-too']],
     ['the same key into another account', 'root', KEY_A, ['backup-too']],
     ['an account no identity lists', 'www-data', KEY_A, []],
     ['a key no identity lists', 'backup', 'SHA256:zzzzztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s', []],

@@ -78,6 +78,15 @@ describe('user certificates', () => {
     expect(parseKeyText(certType, base64)?.certificate).toMatchObject({ serial: '18446744073709551615', validAfter: 0, validBefore: null });
   });
 
+  it('a key id that is not UTF-8 is kept as its bytes, in hex', () => {
+    const [certType, base64] = words(fixture('forever-cert.pub'));
+    const blob = Buffer.from(base64, 'base64');
+    // The key id "forever" sits after the nonce, the key, the serial and the type: find it and make its first byte 0xff.
+    const at = blob.indexOf(Buffer.from('forever'));
+    blob[at] = 0xff;
+    expect(parseKeyText(certType, blob.toString('base64'))?.certificate?.keyId).toBe(`hex:ff${Buffer.from('orever').toString('hex')}`);
+  });
+
   it('a host certificate is not a user certificate', () => {
     const [certType, base64] = words(fixture('host-cert.pub'));
     expect(parseKeyText(certType, base64)).toBeNull();
@@ -109,7 +118,7 @@ describe('user certificates', () => {
 
 describe('the ExposeAuthInfo file (SSH_USER_AUTH)', () => {
   it('a plain key', () => {
-    expect(readUserAuth(`publickey ${fixture('u-rsa.pub')}\n`)).toEqual({ keys: [FINGERPRINTS.rsa], certificates: [] });
+    expect(readUserAuth(`publickey ${fixture('u-rsa.pub')}\n`)).toEqual({ keys: [FINGERPRINTS.rsa], certificates: [], unreadable: 0 });
   });
 
   it('a certificate: the certified key\'s fingerprint, and the certificate', () => {
@@ -118,10 +127,16 @@ describe('the ExposeAuthInfo file (SSH_USER_AUTH)', () => {
     expect(auth.certificates).toMatchObject([{ keyId: 'alice@laptop ecdsa', serial: '42' }]);
   });
 
-  it('two methods, keyboard-interactive ignored, a garbled key left out', () => {
+  it('a key that does not parse is counted, not dropped: the checks cannot see it', () => {
+    const auth = readUserAuth([`publickey ${fixture('u-ed25519.pub')}`, 'publickey ssh-foo AAAA', 'publickey', `publickey ssh-ed25519 ${'A'.repeat(100_000)}`].join('\n'));
+    expect(auth).toEqual({ keys: [FINGERPRINTS.ed25519], certificates: [], unreadable: 3 });
+  });
+
+  it('two methods, keyboard-interactive ignored, a garbled key counted', () => {
     const text = [`publickey ${fixture('u-ed25519.pub')}`, 'keyboard-interactive/pam', `publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF`, `publickey ${words(fixture('u-rsa-cert.pub')).join(' ')}`].join('\n');
     const auth = readUserAuth(text);
     expect(auth.keys).toEqual([FINGERPRINTS.ed25519, FINGERPRINTS.rsa]);
     expect(auth.certificates.map((c) => c.keyId)).toEqual(['alice@laptop rsa']);
+    expect(auth.unreadable).toBe(1);
   });
 });
