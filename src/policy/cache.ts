@@ -22,7 +22,7 @@
  * user cannot write the policy directory, no cache is written and every load parses the YAML;
  * `ssh-dispatch check`, run by root, writes it for them.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity, Policy } from './schema.js';
 import { untrustedWriter } from '../trust.js';
@@ -113,18 +113,29 @@ function trustedDirectory(path: string, uid: number): boolean {
   }
 }
 
+/** An approved entry, by its key; it must have been compiled from the policy at `policyPath`. */
+export interface ApprovedEntry {
+  key: string;
+  policyPath: string;
+}
+
+/** Whether an entry's signature is the one wanted: equal, or (approved) of the same policy path (cacheSignature's second line). */
+function signatureMatches(found: string, wanted: string | ApprovedEntry): boolean {
+  return typeof wanted === 'string' ? found === wanted : typeof found === 'string' && found.split('\n')[1] === wanted.policyPath;
+}
+
 /**
  * The policy as far as `identity` needs it, from the cache; null on any miss or doubt (the
  * caller then parses the YAML). An identity absent from a complete cache is absent from the policy.
  */
-export function readCachedPolicy(cacheRoot: string, signature: string | { key: string }, identity: string, uid: number): Policy | null {
+export function readCachedPolicy(cacheRoot: string, signature: string | ApprovedEntry, identity: string, uid: number): Policy | null {
   const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
   if (metaText === null) return null;
   try {
     const meta = JSON.parse(metaText) as { signature: string; files: string[]; audit: Policy['audit']; identities: string[] };
-    if (typeof signature === 'string' && meta.signature !== signature) return null;
+    if (!signatureMatches(meta.signature, signature)) return null;
     const identities = new Map<string, Identity>();
     if (meta.identities.includes(identity)) {
       // Listed but unreadable or untrusted: a miss, never "no such identity".
@@ -142,14 +153,14 @@ export function readCachedPolicy(cacheRoot: string, signature: string | { key: s
 const LOGINS = 'logins.json';
 
 /** The login index (logins.ts) from the cache, trusted like any cache read; null on any miss or doubt. */
-export function readCachedLogins(cacheRoot: string, signature: string | { key: string }, uid: number): LoginIndex | null {
+export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number): LoginIndex | null {
   const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
   const loginsText = readTrusted(join(dir, LOGINS), uid);
   if (metaText === null || loginsText === null) return null;
   try {
-    if (typeof signature === 'string' && (JSON.parse(metaText) as { signature: string }).signature !== signature) return null;
+    if (!signatureMatches((JSON.parse(metaText) as { signature: string }).signature, signature)) return null;
     // A null-prototype object: an account named __proto__ must be a miss, not Object.prototype.
     return Object.assign(Object.create(null) as LoginIndex, JSON.parse(loginsText) as LoginIndex);
   } catch {
@@ -190,14 +201,21 @@ export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] |
 
 /**
  * The approved policy (`--approved` on a command= line): `check` names the cache entry of a
- * policy it passed in this file, and connections with --approved read that entry whatever the
- * files say now, so an edit takes effect only once `check` passes on it (an apply step). Housekeeping
- * never removes the approved entry.
+ * policy it passed in a pointer file of that policy's own (`approved.<hash of its real path>`:
+ * two policy files side by side share this directory, and one's approval must not serve the
+ * other; found in review), and connections with --approved read that entry whatever the files
+ * say now, so an edit takes effect only once `check` passes on it (an apply step). Housekeeping
+ * never removes an approved entry.
  */
 const APPROVED = 'approved';
 
-export function approvedKey(cacheRoot: string, uid?: number): string | null {
-  const text = uid === undefined ? readLoose(join(cacheRoot, APPROVED)) : readTrusted(join(cacheRoot, APPROVED), uid);
+function approvedName(policyPath: string): string {
+  return `${APPROVED}.${cacheKey(policyPath)}`;
+}
+
+export function approvedKey(cacheRoot: string, policyPath: string, uid?: number): string | null {
+  const path = join(cacheRoot, approvedName(policyPath));
+  const text = uid === undefined ? readLoose(path) : readTrusted(path, uid);
   const key = text?.trim() ?? '';
   return /^[0-9a-f]{1,64}$/.test(key) ? key : null;
 }
@@ -210,14 +228,14 @@ function readLoose(path: string): string | null {
   }
 }
 
-/** Names `signature`'s cache entry as the approved policy (written whole, by rename); 'unchanged' when it already was, or why not. */
-export function approve(cacheRoot: string, signature: string): 'approved' | 'unchanged' | string {
+/** Names `signature`'s cache entry as the approved policy at `policyPath` (written whole, by rename); 'unchanged' when it already was, or why not. */
+export function approve(cacheRoot: string, signature: string, policyPath: string): 'approved' | 'unchanged' | string {
   const key = cacheKey(signature);
-  if (approvedKey(cacheRoot) === key) return 'unchanged';
+  if (approvedKey(cacheRoot, policyPath) === key) return 'unchanged';
   const temp = join(cacheRoot, `.tmp-${process.pid}-approved`);
   try {
     writeFileSync(temp, `${key}\n`, { mode: 0o644 });
-    renameSync(temp, join(cacheRoot, APPROVED));
+    renameSync(temp, join(cacheRoot, approvedName(policyPath)));
     return 'approved';
   } catch (error) {
     rmSync(temp, { force: true });
@@ -225,8 +243,51 @@ export function approve(cacheRoot: string, signature: string): 'approved' | 'unc
   }
 }
 
+/** The keys every approved pointer names: housekeeping keeps their entries. */
+function approvedKeys(cacheRoot: string): Set<string> {
+  const keys = new Set<string>();
+  for (const name of readdirSync(cacheRoot)) {
+    if (!name.startsWith(`${APPROVED}.`)) continue;
+    const key = readLoose(join(cacheRoot, name))?.trim() ?? '';
+    if (/^[0-9a-f]{1,64}$/.test(key)) keys.add(key);
+  }
+  return keys;
+}
+
+/**
+ * Who may read a cache entry: the cache is the policy compiled, so nobody may read it who may
+ * not read every policy file (found in review: a 0600 policy was published 0644). Others, when
+ * every file is readable by others; else the one group every file shares and lets read (the
+ * commands' account of docs/fleet.md); else root and the owner alone.
+ */
+export interface CacheAccess {
+  fileMode: number;
+  dirMode: number;
+  gid: number | null;
+}
+
+export const PUBLIC_CACHE: CacheAccess = { fileMode: 0o644, dirMode: 0o755, gid: null };
+
+export function cacheAccess(files: readonly PolicyFileStat[]): CacheAccess {
+  const modes = files.map((file) => Number(file.stats.mode));
+  const gids = new Set(files.map((file) => Number(file.stats.gid)));
+  if (modes.every((mode) => (mode & 0o004) !== 0)) return PUBLIC_CACHE;
+  if (gids.size === 1 && modes.every((mode) => (mode & 0o040) !== 0)) return { fileMode: 0o640, dirMode: 0o750, gid: [...gids][0]! };
+  return { fileMode: 0o600, dirMode: 0o700, gid: null };
+}
+
+/** Gives a path written for the cache its group; where that is not allowed, nobody but the owner reads it. */
+function restrict(path: string, access: CacheAccess, directory: boolean): void {
+  if (access.gid === null) return;
+  try {
+    chownSync(path, -1, access.gid);
+  } catch {
+    chmodSync(path, directory ? 0o700 : 0o600);
+  }
+}
+
 /** Writes the cache for `policy` under `key`, best effort: returns why it did not, or null. */
-export function writeCachedPolicy(cacheRoot: string, signature: string, policy: Policy): string | null {
+export function writeCachedPolicy(cacheRoot: string, signature: string, policy: Policy, access: CacheAccess = PUBLIC_CACHE): string | null {
   const key = cacheKey(signature);
   const final = join(cacheRoot, key);
   const temp = join(cacheRoot, `.tmp-${process.pid}-${key}`);
@@ -237,13 +298,21 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
   }
   try {
     rmSync(temp, { recursive: true, force: true });
-    mkdirSync(join(temp, 'id'), { recursive: true, mode: 0o755 });
-    for (const [name, identity] of policy.identities) {
-      writeFileSync(join(temp, 'id', `${name}.json`), identityToJson(identity), { mode: 0o644, flag: 'wx' });
+    // Modes as given, whatever the umask.
+    const write = (path: string, text: string) => {
+      writeFileSync(path, text, { mode: access.fileMode, flag: 'wx' });
+      chmodSync(path, access.fileMode);
+      restrict(path, access, false);
+    };
+    for (const dir of [temp, join(temp, 'id')]) {
+      mkdirSync(dir, { mode: access.dirMode });
+      chmodSync(dir, access.dirMode);
+      restrict(dir, access, true);
     }
-    writeFileSync(join(temp, LOGINS), JSON.stringify(loginIndex(policy)), { mode: 0o644, flag: 'wx' });
+    for (const [name, identity] of policy.identities) write(join(temp, 'id', `${name}.json`), identityToJson(identity));
+    write(join(temp, LOGINS), JSON.stringify(loginIndex(policy)));
     const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
-    writeFileSync(join(temp, 'meta.json'), JSON.stringify(meta), { mode: 0o644, flag: 'wx' });
+    write(join(temp, 'meta.json'), JSON.stringify(meta));
     renameSync(temp, final);
   } catch (error) {
     rmSync(temp, { recursive: true, force: true });
@@ -255,9 +324,9 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
   // a policy changes under starting sessions, another one may be writing a key that this one is
   // removing (rmdir then fails with ENOTEMPTY). A stale entry costs a few files; a throw here
   // denied a connection.
-  const keep = approvedKey(cacheRoot);
+  const keep = approvedKeys(cacheRoot);
   for (const name of readdirSync(cacheRoot)) {
-    if (name === key || name === keep || name === APPROVED || name.startsWith('.tmp-')) continue;
+    if (name === key || keep.has(name) || name.startsWith(`${APPROVED}.`) || name.startsWith('.tmp-')) continue;
     try {
       rmSync(join(cacheRoot, name), { recursive: true, force: true });
     } catch {

@@ -12,7 +12,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { approve, approvedKey, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { approve, approvedKey, cacheAccess, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
 import { loginIndex, type LoginIndex } from './logins.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
@@ -97,8 +97,8 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
     // An --id that is not a valid name is in no policy, and must not become a cache file name.
     if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() }, cache: 'not used' };
     if (options.approved) {
-      const key = approvedKey(collected.cacheRoot, uid);
-      const approvedPolicy = key === null ? null : readCachedPolicy(collected.cacheRoot, { key }, options.identity, uid);
+      const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
+      const approvedPolicy = key === null ? null : readCachedPolicy(collected.cacheRoot, { key, policyPath: collected.realPath }, options.identity, uid);
       if (approvedPolicy) return { ok: true, policy: approvedPolicy, cache: 'hit' };
       const lastAudit = lastGoodAudit(collected.cacheRoot, uid);
       const error = { file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' };
@@ -133,9 +133,9 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   if (!merged.ok) return failed(merged.errors);
   // A file that changed while it was read would be cached under the stats it had before.
   if (!options.writeCache || !unchanged) return { ok: true, policy: merged.policy, cache: 'not used' };
-  const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy);
+  const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy, cacheAccess(collected.files));
   if (failure !== null) return { ok: true, policy: merged.policy, cache: 'not written' };
-  return { ok: true, policy: merged.policy, cache: 'written', approve: () => approve(collected.cacheRoot, signature) };
+  return { ok: true, policy: merged.policy, cache: 'written', approve: () => approve(collected.cacheRoot, signature, collected.realPath) };
 }
 
 /**
@@ -150,8 +150,8 @@ export async function loadLogins(path: string, options: { approved?: boolean; ui
   const collected = collectPolicyFiles(path, uid);
   if (!collected.ok) return collected;
   if (options.approved) {
-    const key = approvedKey(collected.cacheRoot, uid);
-    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key }, uid);
+    const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
+    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key, policyPath: collected.realPath }, uid);
     if (logins) return { ok: true, logins };
     return { ok: false, errors: [{ file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' }] };
   }

@@ -12,7 +12,7 @@
  * gives a certificate naming root a root shell, which check calls UNSAFE.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,8 +46,12 @@ function certify(key: ClientKey, options: { id: string; principals: string; seri
 }
 
 function writePolicy(text: string): void {
-  // 0600: the commands' account cannot read the YAML, only the cache `check` writes.
-  writeFileSync(join(policies, 'main.yaml'), text, { mode: 0o600 });
+  // 0640, group of the commands' account (docs/fleet.md): it reads the policy and the cache,
+  // which takes the policy's modes and group; other local users read neither.
+  const file = join(policies, 'main.yaml');
+  writeFileSync(file, text, { mode: 0o640 });
+  chmodSync(file, 0o640);
+  chownSync(file, 0, Number(execFileSync('/usr/bin/id', ['-g', KEYS_USER], { encoding: 'utf8' }).trim()));
 }
 
 const goodPolicy = () => `version: 1
@@ -122,6 +126,14 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(config).toContain(`AuthorizedKeysCommand ${command()} authorized-keys-command --policy ${policies} %u %t %k`);
     expect(config).toContain(`AuthorizedPrincipalsCommandUser ${KEYS_USER}`);
     expect(readFileSync(join(sshd!.dir, 'authorized_keys'), 'utf8').trim()).toBe('');
+  });
+
+  it('the compiled cache is readable by the commands\' account and nobody else, like the policy', () => {
+    const cache = join(policies, '.ssh-dispatch-cache');
+    const [entry] = readdirSync(cache).filter((name) => /^[0-9a-f]+$/.test(name));
+    const logins = statSync(join(cache, entry!, 'logins.json'));
+    expect([logins.mode & 0o777, logins.gid]).toEqual([0o640, statSync(join(policies, 'main.yaml')).gid]);
+    expect(statSync(join(cache, entry!)).mode & 0o777).toBe(0o750);
   });
 
   it('a key the policy lists gets in, runs only its rule, and is recorded', async () => {

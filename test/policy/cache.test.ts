@@ -2,7 +2,7 @@
  * The compiled policy cache: found only for exactly the files it was made from, trusted only
  * like the policy itself, and equal to what parsing gives.
  */
-import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -161,5 +161,45 @@ describe('the login index in the cache (authorized-keys-command)', () => {
     writeFileSync(join(dir, 'main.yaml'), policy(), { mode: 0o600 });
     expect(await loadLogins(dir, { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
     expect(await loadLogins(dir)).toMatchObject({ ok: true, logins: {} });
+  });
+});
+
+describe('review fixes (issue 19)', () => {
+  it('--approved serves each policy its own approval: two files side by side are approved apart', async () => {
+    const a = join(dir, 'a.yml');
+    const b = join(dir, 'b.yml');
+    writeFileSync(a, 'version: 1\nidentities:\n  ida:\n    rules: []\n', { mode: 0o600 });
+    writeFileSync(b, 'version: 1\nidentities:\n  idb:\n    rules: []\n', { mode: 0o600 });
+    const loadedA = await loadPolicy(a, { writeCache: true });
+    if (!loadedA.ok || !loadedA.approve) throw new Error('not written');
+    expect(loadedA.approve()).toBe('approved');
+    // b was never approved: its --approved keys get no policy, not a's.
+    expect(await loadPolicy(b, { identity: 'ida', approved: true })).toMatchObject({ ok: false });
+    expect(await loadLogins(b, { approved: true })).toMatchObject({ ok: false });
+    expect(await loadPolicy(a, { identity: 'ida', approved: true })).toMatchObject({ ok: true, cache: 'hit' });
+    const loadedB = await loadPolicy(b, { writeCache: true });
+    if (!loadedB.ok || !loadedB.approve) throw new Error('not written');
+    expect(loadedB.approve()).toBe('approved');
+    // Both approvals stand, each for its own file, whichever was written last.
+    expect((await loadPolicy(a, { identity: 'ida', approved: true })).ok).toBe(true);
+    expect(await loadPolicy(b, { identity: 'idb', approved: true })).toMatchObject({ ok: true, policy: { identities: new Map([['idb', expect.anything()]]) } });
+  });
+
+  it.each([
+    ['a policy others may read: so may they its cache', 0o644, 0o644, 0o755],
+    ['a policy only its group may read: the cache too, with the policy file\'s group', 0o640, 0o640, 0o750],
+    ['a policy only root reads: nobody else reads its cache', 0o600, 0o600, 0o700],
+  ])('%s', async (_name, policyMode, fileMode, dirMode) => {
+    chmodSync(join(dir, 'main.yaml'), policyMode);
+    const loaded = await loadPolicy(dir, { writeCache: true });
+    expect(loaded).toMatchObject({ ok: true, cache: 'written' });
+    const [key] = readdirSync(join(dir, CACHE_DIR_NAME)).filter((name) => /^[0-9a-f]+$/.test(name));
+    const entry = join(dir, CACHE_DIR_NAME, key!);
+    expect(statSync(entry).mode & 0o777).toBe(dirMode);
+    expect(statSync(join(entry, 'id')).mode & 0o777).toBe(dirMode);
+    for (const file of ['meta.json', 'logins.json', 'id/a.json']) expect(statSync(join(entry, file)).mode & 0o777).toBe(fileMode);
+    expect(statSync(join(entry, 'logins.json')).gid).toBe(statSync(join(dir, 'main.yaml')).gid);
+    // And it is read back.
+    expect(await loadPolicy(dir, { identity: 'a' })).toMatchObject({ ok: true, cache: 'hit' });
   });
 });
