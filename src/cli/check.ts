@@ -76,7 +76,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - with --as USER (as root): errors when that account, whose keys run ssh-dispatch, cannot
     read the policy or append to its own audit log (AUDIT_DIR/audit.USER.jsonl beside the
     policy's audit.file, which install.sh --account USER creates for it): every request of
-    its keys would be denied.
+    its keys would be denied; a warning when it cannot read audit.syslog.tls.ca (its records
+    would not reach the collector).
 
 The summary line says "ok" only when there is no finding at all. When nothing fails, the policy
 is also approved: keys whose command= line says --approved serve this version of it until check
@@ -255,8 +256,10 @@ function accountFindings(user: string, policy: Policy): TextFinding[] {
   const probe = `const fs = require('fs'); const out = [];
 for (const f of JSON.parse(process.argv[1])) { try { fs.closeSync(fs.openSync(f, 'r')); } catch (e) { out.push(f + ': cannot be read (' + e.code + ')'); } }
 try { fs.closeSync(fs.openSync(process.argv[2], fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW)); } catch (e) { out.push(process.argv[2] + ': cannot be appended to (' + e.code + (e.code === 'ENOENT' ? ': install.sh --account ' + process.argv[3] + ' creates it' : '') + ')'); }
+if (process.argv[4]) { try { fs.closeSync(fs.openSync(process.argv[4], 'r')); } catch (e) { out.push('ca:' + process.argv[4] + ': cannot be read (' + e.code + ')'); } }
 process.stdout.write(JSON.stringify(out));`;
-  const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
+  const ca = policy.audit.syslog?.tls?.ca ?? '';
+  const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user, ca], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
   if (result.error) return [{ level: 'error', text: `--as ${user}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
   let problems: string[];
   try {
@@ -264,7 +267,11 @@ process.stdout.write(JSON.stringify(out));`;
   } catch {
     return [{ level: 'error', text: `--as ${user}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` }];
   }
-  return problems.map((problem) => ({ level: 'error' as const, text: `--as ${user}: error: ${problem}: every request of this account's keys would be denied` }));
+  return problems.map((problem) =>
+    problem.startsWith('ca:')
+      ? { level: 'warning' as const, text: `--as ${user}: warning: audit.syslog.tls.ca ${problem.slice(3)}: the records of this account's sessions will not reach the collector (the audit file still gets them)` }
+      : { level: 'error' as const, text: `--as ${user}: error: ${problem}: every request of this account's keys would be denied` },
+  );
 }
 
 /** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */

@@ -150,3 +150,14 @@ describe('explain for a certificate', () => {
     expect(otherPrincipal.stdout).toMatch(/^deny {3}certificate-principal-not-allowed/);
   });
 });
+
+describe('check --as for the collector', () => {
+  it.runIf(process.getuid?.() === 0)('warns when the account cannot read the collector CA: its sessions would send nothing over TLS', () => {
+    const ca = join(dir, 'collector-ca.pem');
+    writeFileSync(ca, 'not read here\n', { mode: 0o600 });
+    const withTls = join(dir, 'tls.yaml');
+    writeFileSync(withTls, `version: 1\naudit:\n  file: ${join(dir, 'audit.jsonl')}\n  syslog: { tcp: "127.0.0.1:6514", tls: { ca: ${ca} } }\nidentities:\n  a:\n    rules: []\n`, { mode: 0o600 });
+    const checked = runBundle(['check', '--policy', withTls, '--as', 'nobody']);
+    expect(checked.stdout).toMatch(new RegExp(`--as nobody: warning: audit\\.syslog\\.tls\\.ca ${ca.replaceAll('.', '\\.')}: cannot be read \\(EACCES\\): the records of this account's sessions will not reach the collector`));
+  });
+});
