@@ -11,6 +11,9 @@ export interface Case {
   /** argv of the command; stdio is /dev/null unless `input` is given. */
   argv: string[];
   env?: NodeJS.ProcessEnv;
+  /** Run as this user and group (root only), as sshd runs a command as its account; no supplementary groups. */
+  uid?: number;
+  gid?: number;
   input?: () => NodeJS.ReadableStream;
   /** A file the command reads as its stdin, given as its descriptor (no copy through the harness). */
   stdinFile?: string;
@@ -33,7 +36,7 @@ function timeOnce(c: Case): Promise<number> {
   const stdinFd = c.stdinFile ? openSync(c.stdinFile, 'r') : null;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(c.argv[0]!, c.argv.slice(1), { env: c.env ?? process.env, stdio: [stdinFd ?? (c.input ? 'pipe' : 'ignore'), 'ignore', 'pipe'] });
+    const child = spawn(c.argv[0]!, c.argv.slice(1), { env: c.env ?? process.env, uid: c.uid, gid: c.gid, stdio: [stdinFd ?? (c.input ? 'pipe' : 'ignore'), 'ignore', 'pipe'] });
     if (stdinFd !== null) closeSync(stdinFd);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
