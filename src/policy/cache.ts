@@ -7,7 +7,7 @@
  *
  *   <policy dir>/.ssh-dispatch-cache/<key>/meta.json          audit settings, files
  *   <policy dir>/.ssh-dispatch-cache/<key>/id/<identity>.json  one identity, compiled
- *   <policy dir>/.ssh-dispatch-cache/<key>/logins.json        who may log into which account
+ *   <policy dir>/.ssh-dispatch-cache/<key>/logins/<account>.json  who may log into that account
  *                                                             (authorized-keys-command: logins.ts)
  *
  * <key> hashes the signature: the build of ssh-dispatch and, for every policy file, its path,
@@ -150,21 +150,38 @@ export function readCachedPolicy(cacheRoot: string, signature: string | Approved
   }
 }
 
-const LOGINS = 'logins.json';
+const LOGINS = 'logins';
 
-/** The login index (logins.ts) from the cache, trusted like any cache read; null on any miss or doubt. */
-export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number): LoginIndex | null {
+/**
+ * One account's logins (logins.ts) from the cache, trusted like any cache read: a file per
+ * account, so that each key offered reads what its account needs whatever the fleet's size. An
+ * account without a file has no logins; null on any miss or doubt.
+ */
+export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number, account: string): LoginIndex | null {
   const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
-  if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
+  if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid) || !trustedDirectory(join(dir, LOGINS), uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
-  const loginsText = readTrusted(join(dir, LOGINS), uid);
-  if (metaText === null || loginsText === null) return null;
+  if (metaText === null) return null;
   try {
     if (!signatureMatches((JSON.parse(metaText) as { signature: string }).signature, signature)) return null;
-    // A null-prototype object: an account named __proto__ must be a miss, not Object.prototype.
-    return Object.assign(Object.create(null) as LoginIndex, JSON.parse(loginsText) as LoginIndex);
+    // A null-prototype object: an account named __proto__ must be a name, not Object.prototype.
+    const index = Object.create(null) as LoginIndex;
+    const file = join(dir, LOGINS, `${account}.json`);
+    const text = readTrusted(file, uid);
+    if (text !== null) index[account] = JSON.parse(text) as LoginIndex[string];
+    else if (exists(file)) return null;
+    return index;
   } catch {
     return null;
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    lstatSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -304,13 +321,13 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
       chmodSync(path, access.fileMode);
       restrict(path, access, false);
     };
-    for (const dir of [temp, join(temp, 'id')]) {
+    for (const dir of [temp, join(temp, 'id'), join(temp, LOGINS)]) {
       mkdirSync(dir, { mode: access.dirMode });
       chmodSync(dir, access.dirMode);
       restrict(dir, access, true);
     }
     for (const [name, identity] of policy.identities) write(join(temp, 'id', `${name}.json`), identityToJson(identity));
-    write(join(temp, LOGINS), JSON.stringify(loginIndex(policy)));
+    for (const [account, logins] of Object.entries(loginIndex(policy))) write(join(temp, LOGINS, `${account}.json`), JSON.stringify(logins));
     const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
     write(join(temp, 'meta.json'), JSON.stringify(meta));
     renameSync(temp, final);

@@ -8,7 +8,7 @@
  * a certificate, as `ssh-keygen -lf` prints it), and a certificate's principals, validity, key id,
  * serial and CA. Every length is checked against what is left; anything malformed is null.
  */
-import { sha256 } from '../lazy-builtins.js';
+import { sha256 } from '../values/sha256.js';
 
 /** Each plain key type, with the number of length-prefixed fields (strings or mpints) after its name. */
 const KEY_FIELDS: Readonly<Record<string, number>> = {
@@ -57,8 +57,9 @@ export interface SshKey {
   certificate: UserCertificate | null;
 }
 
+/** The blob is hashed in JavaScript (values/sha256.ts): node:crypto would cost every start ~4 ms. */
 export function sshFingerprint(plainBlob: Buffer): string {
-  return 'SHA256:' + sha256(plainBlob, 'base64').replace(/=+$/, '');
+  return 'SHA256:' + Buffer.from(sha256(plainBlob)).toString('base64').replace(/=+$/, '');
 }
 
 /** Reads SSH wire fields off a buffer; each read returns null past the end. */

@@ -133,23 +133,25 @@ describe('the login index in the cache (authorized-keys-command)', () => {
 
   it('is read from the cache a connection wrote, equal to the parsed policy\'s', async () => {
     withLogins();
-    const first = await loadLogins(dir);
+    const first = await loadLogins(dir, 'backup');
     expect(first).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c', from: null, keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'], principals: null }] } });
     const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
-    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'))).toBe(true);
+    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'))).toBe(true);
     // The YAML is unreadable now: only the cache can answer.
     chmodSync(join(dir, 'main.yaml'), 0o000);
-    const second = await loadLogins(dir, { uid: 0 });
+    const second = await loadLogins(dir, 'backup', { uid: 0 });
     expect(second).toEqual(first);
+    // One file per account: another account reads only that it has no logins.
+    expect(await loadLogins(dir, 'www-data', { uid: 0 })).toEqual({ ok: true, logins: {} });
   });
 
   it('is not trusted when others may write it', async () => {
     withLogins();
-    await loadLogins(dir);
+    await loadLogins(dir, 'backup');
     const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
-    chmodSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'), 0o666);
-    writeFileSync(join(dir, CACHE_DIR_NAME, key!, 'logins.json'), '{"backup":[{"identity":"evil","from":null,"expires":null,"keys":null,"principals":["x"]}]}');
-    const again = await loadLogins(dir);
+    chmodSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'), 0o666);
+    writeFileSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'), '[{"identity":"evil","from":null,"expires":null,"keys":null,"principals":["x"]}]');
+    const again = await loadLogins(dir, 'backup');
     expect(again).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
   });
 
@@ -159,8 +161,8 @@ describe('the login index in the cache (authorized-keys-command)', () => {
     if (!loaded.ok || !loaded.approve) throw new Error('not written');
     expect(loaded.approve()).toBe('approved');
     writeFileSync(join(dir, 'main.yaml'), policy(), { mode: 0o600 });
-    expect(await loadLogins(dir, { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
-    expect(await loadLogins(dir)).toMatchObject({ ok: true, logins: {} });
+    expect(await loadLogins(dir, 'backup', { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
+    expect(await loadLogins(dir, 'backup')).toMatchObject({ ok: true, logins: {} });
   });
 });
 
@@ -175,7 +177,7 @@ describe('review fixes (issue 19)', () => {
     expect(loadedA.approve()).toBe('approved');
     // b was never approved: its --approved keys get no policy, not a's.
     expect(await loadPolicy(b, { identity: 'ida', approved: true })).toMatchObject({ ok: false });
-    expect(await loadLogins(b, { approved: true })).toMatchObject({ ok: false });
+    expect(await loadLogins(b, 'backup', { approved: true })).toMatchObject({ ok: false });
     expect(await loadPolicy(a, { identity: 'ida', approved: true })).toMatchObject({ ok: true, cache: 'hit' });
     const loadedB = await loadPolicy(b, { writeCache: true });
     if (!loadedB.ok || !loadedB.approve) throw new Error('not written');
@@ -197,8 +199,9 @@ describe('review fixes (issue 19)', () => {
     const entry = join(dir, CACHE_DIR_NAME, key!);
     expect(statSync(entry).mode & 0o777).toBe(dirMode);
     expect(statSync(join(entry, 'id')).mode & 0o777).toBe(dirMode);
-    for (const file of ['meta.json', 'logins.json', 'id/a.json']) expect(statSync(join(entry, file)).mode & 0o777).toBe(fileMode);
-    expect(statSync(join(entry, 'logins.json')).gid).toBe(statSync(join(dir, 'main.yaml')).gid);
+    expect(statSync(join(entry, 'logins')).mode & 0o777).toBe(dirMode);
+    for (const file of ['meta.json', 'id/a.json']) expect(statSync(join(entry, file)).mode & 0o777).toBe(fileMode);
+    expect(statSync(join(entry, 'meta.json')).gid).toBe(statSync(join(dir, 'main.yaml')).gid);
     // And it is read back.
     expect(await loadPolicy(dir, { identity: 'a' })).toMatchObject({ ok: true, cache: 'hit' });
   });
