@@ -201,7 +201,7 @@ try {
   const pairedDiff = (a: Result, b: Result) => median(a.samples.map((s, i) => s - b.samples[i]!));
   out.push(
     `paired medians of differences: hit − \`node -e 0\` ${pairedDiff(named('hit: '), node).toFixed(1)} ms, of which loading the program (\`--version\` − \`node -e 0\`) ${pairedDiff(named('`ssh-dispatch --version`'), node).toFixed(1)} ms; miss − hit ${pairedDiff(named('miss: '), named('hit: ')).toFixed(1)} ms; 1,000 identities − 1 (hit) ${pairedDiff(named('hit, 1,000'), named('hit: ')).toFixed(1)} ms; compile cache off − on ${pairedDiff(named('hit, 1 identity, Node'), named('hit: ')).toFixed(1)} ms; /bin/sh script − none ${pairedDiff(named('hit: '), named('hit, 1 identity, runtime')).toFixed(1)} ms`,
-    `the 1,000-identity login index: ${statSync(loginsFile(large)).size} bytes (1 identity: ${statSync(loginsFile(small)).size})`,
+    `the compiled logins of the bench account, 1,000 identities: ${loginsFiles(large).files} files, ${loginsFiles(large).bytes} bytes in all, one read per key offered (1 identity: ${loginsFiles(small).files} file)`,
     '',
   );
 
@@ -247,10 +247,14 @@ function paddedRequests(sshd: ThrowawaySshd): { d: number; ran: Padded[]; other:
   return { d, ran, other };
 }
 
-function loginsFile(policy: string): string {
+/** The bench account's logins in a policy's compiled cache (a file per account and key): how many files, and their bytes. */
+function loginsFiles(policy: string): { files: number; bytes: number } {
   const root = join(policy, '.ssh-dispatch-cache');
-  const entry = readdirSync(root).find((e) => /^[0-9a-f]+$/.test(e) && existsSync(join(root, e, 'logins.json')))!;
-  return join(root, entry, 'logins.json');
+  const keys = join('logins', BENCH_USER, 'keys');
+  const entry = readdirSync(root).find((e) => /^[0-9a-f]+$/.test(e) && existsSync(join(root, e, keys)));
+  if (entry === undefined) throw new Error(`no compiled ${keys} under ${root}`);
+  const names = readdirSync(join(root, entry, keys));
+  return { files: names.length, bytes: names.reduce((sum, name) => sum + statSync(join(root, entry, keys, name)).size, 0) };
 }
 
 /** One login with strace following sshd (its forks and their execs): the lines, for counting. */

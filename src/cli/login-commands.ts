@@ -14,6 +14,7 @@ import { realpathSync } from 'node:fs';
 import { forcedCommand, keyLine, principalLine } from '../keyline.js';
 import { parseKeyText } from '../request/ssh-key.js';
 import { loadLogins } from '../policy/load.js';
+import type { LoginLookup } from '../policy/cache.js';
 import { loginsByKey, loginsByPrincipal, type Login } from '../policy/logins.js';
 import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { formatPolicyError } from '../values/policy-error.js';
@@ -128,8 +129,8 @@ function lineFor(login: Login, words: CommandWords): { options: string[]; comman
   return { options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])], command: [...words.program, '--id', login.identity, ...words.flags] };
 }
 
-async function logins(args: LoginArgs, account: string, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
-  const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, account, { approved: args.approved });
+async function logins(args: LoginArgs, lookup: LoginLookup, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
+  const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, lookup, { approved: args.approved });
   if (!loaded.ok) tellSyslog(`${what}: the policy does not load, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`);
   return loaded;
 }
@@ -146,7 +147,7 @@ export async function runAuthorizedKeysCommand(argv: string[]): Promise<number> 
   // Certificates are the principals command's; a key that does not parse is nobody's.
   const key = ACCOUNT_NAME.test(user) ? parseKeyText(type, base64) : null;
   if (key === null || key.certificate !== null) return 0;
-  const loaded = await logins(args, user, 'authorized-keys-command');
+  const loaded = await logins(args, { account: user, fingerprint: key.fingerprint }, 'authorized-keys-command');
   if (!loaded.ok) return 1;
   const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, words), publicKey: `${type} ${base64}` }));
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
@@ -163,7 +164,7 @@ export async function runAuthorizedPrincipalsCommand(argv: string[]): Promise<nu
   const words = commandWords(args);
   const [user] = args.positionals as [string];
   if (!ACCOUNT_NAME.test(user)) return 0;
-  const loaded = await logins(args, user, 'authorized-principals-command');
+  const loaded = await logins(args, { account: user, principals: true }, 'authorized-principals-command');
   if (!loaded.ok) return 1;
   const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, words), principal })));
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);

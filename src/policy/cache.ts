@@ -7,8 +7,8 @@
  *
  *   <policy dir>/.ssh-dispatch-cache/<key>/meta.json          audit settings, files
  *   <policy dir>/.ssh-dispatch-cache/<key>/id/<identity>.json  one identity, compiled
- *   <policy dir>/.ssh-dispatch-cache/<key>/logins/<account>.json  who may log into that account
- *                                                             (authorized-keys-command: logins.ts)
+ *   <policy dir>/.ssh-dispatch-cache/<key>/logins/<account>/... who may log into that account,
+ *                                                             by key and by certificate (loginFiles)
  *
  * <key> hashes the signature: the build of ssh-dispatch and, for every policy file, its path,
  * device, inode, size, mtime, ctime, mode and owner (kept whole in meta.json and compared). Any edit, rename, chmod or new file gives another key, so a stale cache
@@ -23,10 +23,10 @@
  * `ssh-dispatch check`, run by root, writes it for them.
  */
 import { chmodSync, chownSync, closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, renameSync, rmSync, writeFileSync, type BigIntStats } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Identity, Policy } from './schema.js';
 import { untrustedWriter } from '../trust.js';
-import { loginIndex, type LoginIndex } from './logins.js';
+import { loginIndex, type Login, type LoginIndex } from './logins.js';
 
 /** Replaced by the build with a hash of the sources, so a new build never reads an old cache. */
 declare const SSH_DISPATCH_BUILD_ID: string | undefined;
@@ -152,12 +152,37 @@ export function readCachedPolicy(cacheRoot: string, signature: string | Approved
 
 const LOGINS = 'logins';
 
+/** What a login command asks: the logins of one key, or the certificate logins, of one account. */
+export type LoginLookup = { account: string; fingerprint: string } | { account: string; principals: true };
+
+/** A fingerprint as a file name: its base64 made URL-safe (no / in it). */
+function keyFileName(fingerprint: string): string {
+  return `${fingerprint.replace(/^SHA256:/, '').replaceAll('+', '-').replaceAll('/', '_')}.json`;
+}
+
 /**
- * One account's logins (logins.ts) from the cache, trusted like any cache read: a file per
- * account, so that each key offered reads what its account needs whatever the fleet's size. An
- * account without a file has no logins; null on any miss or doubt.
+ * The compiled logins (logins.ts) as files, so that a key offered reads only what it needs
+ * whatever the fleet's size (a thousand hosts' keys usually log into one backup account):
+ *   logins/<account>/keys/<fingerprint>.json   the identities that key may log in as
+ *   logins/<account>/principals.json           the identities certificates may log in as
  */
-export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number, account: string): LoginIndex | null {
+function loginFiles(index: LoginIndex): Map<string, Login[]> {
+  const files = new Map<string, Login[]>();
+  for (const [account, logins] of Object.entries(index)) {
+    for (const login of logins) {
+      const names = login.principals !== null ? [join(account, 'principals.json')] : (login.keys ?? []).map((key) => join(account, 'keys', keyFileName(key)));
+      for (const name of new Set(names)) files.set(name, [...(files.get(name) ?? []), login]);
+    }
+  }
+  return files;
+}
+
+/**
+ * The logins a lookup needs, from the cache, trusted like any cache read: a LoginIndex holding
+ * that account's matching logins only. A file that is not there means none; null on any miss
+ * or doubt.
+ */
+export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number, lookup: LoginLookup): LoginIndex | null {
   const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid) || !trustedDirectory(join(dir, LOGINS), uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
@@ -166,9 +191,13 @@ export function readCachedLogins(cacheRoot: string, signature: string | Approved
     if (!signatureMatches((JSON.parse(metaText) as { signature: string }).signature, signature)) return null;
     // A null-prototype object: an account named __proto__ must be a name, not Object.prototype.
     const index = Object.create(null) as LoginIndex;
-    const file = join(dir, LOGINS, `${account}.json`);
+    const accountDir = join(dir, LOGINS, lookup.account);
+    if (!exists(accountDir)) return index;
+    const parent = 'principals' in lookup ? accountDir : join(accountDir, 'keys');
+    if (!trustedDirectory(accountDir, uid) || (exists(parent) && !trustedDirectory(parent, uid))) return null;
+    const file = 'principals' in lookup ? join(accountDir, 'principals.json') : join(parent, keyFileName(lookup.fingerprint));
     const text = readTrusted(file, uid);
-    if (text !== null) index[account] = JSON.parse(text) as LoginIndex[string];
+    if (text !== null) index[lookup.account] = JSON.parse(text) as Login[];
     else if (exists(file)) return null;
     return index;
   } catch {
@@ -321,13 +350,22 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
       chmodSync(path, access.fileMode);
       restrict(path, access, false);
     };
-    for (const dir of [temp, join(temp, 'id'), join(temp, LOGINS)]) {
+    const made = new Set<string>();
+    const makeDir = (dir: string) => {
+      if (made.has(dir)) return;
+      if (dir !== temp) makeDir(dirname(dir));
       mkdirSync(dir, { mode: access.dirMode });
       chmodSync(dir, access.dirMode);
       restrict(dir, access, true);
-    }
+      made.add(dir);
+    };
+    makeDir(join(temp, 'id'));
+    makeDir(join(temp, LOGINS));
     for (const [name, identity] of policy.identities) write(join(temp, 'id', `${name}.json`), identityToJson(identity));
-    for (const [account, logins] of Object.entries(loginIndex(policy))) write(join(temp, LOGINS, `${account}.json`), JSON.stringify(logins));
+    for (const [name, logins] of loginFiles(loginIndex(policy))) {
+      makeDir(dirname(join(temp, LOGINS, name)));
+      write(join(temp, LOGINS, name), JSON.stringify(logins));
+    }
     const meta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
     write(join(temp, 'meta.json'), JSON.stringify(meta));
     renameSync(temp, final);

@@ -12,7 +12,7 @@
  */
 import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { approve, approvedKey, cacheAccess, cacheSignature, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import { approve, approvedKey, cacheAccess, cacheSignature, type LoginLookup, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
 import { loginIndex, type LoginIndex } from './logins.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
@@ -139,23 +139,23 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
 }
 
 /**
- * Who may log into `account` (logins.ts), for sshd's AuthorizedKeysCommand and
+ * Who may log into an account by a key, or by certificate (logins.ts), for sshd's AuthorizedKeysCommand and
  * AuthorizedPrincipalsCommand: from the compiled cache (what `check` or any connection wrote),
  * else parsed, and cached where the running user may write (these commands usually run as an
  * unprivileged AuthorizedKeysCommandUser, which may not). `approved`: the policy `check` last
  * approved, as for --approved keys.
  */
-export async function loadLogins(path: string, account: string, options: { approved?: boolean; uid?: number } = {}): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
+export async function loadLogins(path: string, lookup: LoginLookup, options: { approved?: boolean; uid?: number } = {}): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
   const uid = options.uid ?? runningUid();
   const collected = collectPolicyFiles(path, uid);
   if (!collected.ok) return collected;
   if (options.approved) {
     const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
-    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key, policyPath: collected.realPath }, uid, account);
+    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key, policyPath: collected.realPath }, uid, lookup);
     if (logins) return { ok: true, logins };
     return { ok: false, errors: [{ file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' }] };
   }
-  const cached = readCachedLogins(collected.cacheRoot, cacheSignature(collected.realPath, collected.files), uid, account);
+  const cached = readCachedLogins(collected.cacheRoot, cacheSignature(collected.realPath, collected.files), uid, lookup);
   if (cached) return { ok: true, logins: cached };
   const loaded = await loadPolicy(path, { uid, writeCache: true });
   return loaded.ok ? { ok: true, logins: loginIndex(loaded.policy) } : { ok: false, errors: loaded.errors };

@@ -131,7 +131,7 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
   it('the compiled cache is readable by the commands\' account and nobody else, like the policy', () => {
     const cache = join(policies, '.ssh-dispatch-cache');
     const [entry] = readdirSync(cache).filter((name) => /^[0-9a-f]+$/.test(name));
-    const logins = statSync(join(cache, entry!, 'logins', 'root.json'));
+    const logins = statSync(join(cache, entry!, 'logins', 'root', 'principals.json'));
     expect([logins.mode & 0o777, logins.gid]).toEqual([0o640, statSync(join(policies, 'main.yaml')).gid]);
     expect(statSync(join(cache, entry!)).mode & 0o777).toBe(0o750);
   });

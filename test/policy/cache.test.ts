@@ -128,30 +128,34 @@ describe('the compiled policy cache', () => {
 });
 
 describe('the login index in the cache (authorized-keys-command)', () => {
+  const BY_KEY = { account: 'backup', fingerprint: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s' };
   const withLogins = () =>
     writeFileSync(join(dir, 'main.yaml'), policy('  c:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"]\n    accounts: [backup]\n    rules: []\n'), { mode: 0o600 });
 
   it('is read from the cache a connection wrote, equal to the parsed policy\'s', async () => {
     withLogins();
-    const first = await loadLogins(dir, 'backup');
+    const first = await loadLogins(dir, BY_KEY);
     expect(first).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c', from: null, keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'], principals: null }] } });
     const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
-    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'))).toBe(true);
+    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup', 'keys', 'uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.json'))).toBe(true);
     // The YAML is unreadable now: only the cache can answer.
     chmodSync(join(dir, 'main.yaml'), 0o000);
-    const second = await loadLogins(dir, 'backup', { uid: 0 });
+    const second = await loadLogins(dir, BY_KEY, { uid: 0 });
     expect(second).toEqual(first);
-    // One file per account: another account reads only that it has no logins.
-    expect(await loadLogins(dir, 'www-data', { uid: 0 })).toEqual({ ok: true, logins: {} });
+    // One file per account and key: another account, or another key, reads only that it has none.
+    expect(await loadLogins(dir, { ...BY_KEY, account: 'www-data' }, { uid: 0 })).toEqual({ ok: true, logins: {} });
+    expect(await loadLogins(dir, { ...BY_KEY, fingerprint: 'SHA256:zzzzztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s' }, { uid: 0 })).toEqual({ ok: true, logins: {} });
+    expect(await loadLogins(dir, { account: 'backup', principals: true }, { uid: 0 })).toEqual({ ok: true, logins: {} });
   });
 
   it('is not trusted when others may write it', async () => {
     withLogins();
-    await loadLogins(dir, 'backup');
+    await loadLogins(dir, BY_KEY);
     const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
-    chmodSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'), 0o666);
-    writeFileSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup.json'), '[{"identity":"evil","from":null,"expires":null,"keys":null,"principals":["x"]}]');
-    const again = await loadLogins(dir, 'backup');
+    const file = join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup', 'keys', 'uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.json');
+    chmodSync(file, 0o666);
+    writeFileSync(file, '[{"identity":"evil","from":null,"expires":null,"keys":null,"principals":["x"]}]');
+    const again = await loadLogins(dir, BY_KEY);
     expect(again).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
   });
 
@@ -161,8 +165,8 @@ describe('the login index in the cache (authorized-keys-command)', () => {
     if (!loaded.ok || !loaded.approve) throw new Error('not written');
     expect(loaded.approve()).toBe('approved');
     writeFileSync(join(dir, 'main.yaml'), policy(), { mode: 0o600 });
-    expect(await loadLogins(dir, 'backup', { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
-    expect(await loadLogins(dir, 'backup')).toMatchObject({ ok: true, logins: {} });
+    expect(await loadLogins(dir, BY_KEY, { approved: true })).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c' }] } });
+    expect(await loadLogins(dir, BY_KEY)).toMatchObject({ ok: true, logins: {} });
   });
 });
 
@@ -177,7 +181,7 @@ describe('review fixes (issue 19)', () => {
     expect(loadedA.approve()).toBe('approved');
     // b was never approved: its --approved keys get no policy, not a's.
     expect(await loadPolicy(b, { identity: 'ida', approved: true })).toMatchObject({ ok: false });
-    expect(await loadLogins(b, 'backup', { approved: true })).toMatchObject({ ok: false });
+    expect(await loadLogins(b, { account: 'backup', principals: true }, { approved: true })).toMatchObject({ ok: false });
     expect(await loadPolicy(a, { identity: 'ida', approved: true })).toMatchObject({ ok: true, cache: 'hit' });
     const loadedB = await loadPolicy(b, { writeCache: true });
     if (!loadedB.ok || !loadedB.approve) throw new Error('not written');
