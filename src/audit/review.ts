@@ -26,6 +26,8 @@ export interface RecordFilter {
   decision?: string;
   client?: string;
   session?: string;
+  /** A certificate's serial, or its key id: the records of the sessions it opened (every record carries both). */
+  cert?: string;
 }
 
 /**
@@ -40,6 +42,7 @@ export function matches(record: AuditRecord, filter: RecordFilter): boolean {
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
   if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
+  if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
   if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
   return true;
 }

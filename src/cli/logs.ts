@@ -6,7 +6,7 @@ import { parseFlags, UsageError } from './args.js';
 import { auditLogPath } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]
-                        [--decision allow|deny|learn] [--client ADDR] [--session ID]
+                        [--decision allow|deny|learn] [--client ADDR] [--session ID] [--cert SERIAL|ID]
                         [--json] [--follow] [--rotated] [--log FILE | --policy PATH]
 
 Prints the audit log, oldest first: decision and end records, as a table (control characters
@@ -18,6 +18,8 @@ escaped), or with --json as JSON lines for jq.
   --decision              allow, deny or learn (decision records only)
   --client ADDR           client address prefix (decision records only)
   --session ID            one connection (a prefix of its session id is enough)
+  --cert SERIAL|ID        the sessions of one OpenSSH user certificate, by its serial or its
+                          key id (docs/fleet.md): what a certificate did before it was revoked
   --rotated               also read the rotated logs (audit.jsonl.1, audit.jsonl.2.gz, ...)
   --follow                then keep printing what is appended; survives logrotate (rename or
                           copytruncate); stop with Ctrl-C
@@ -38,6 +40,7 @@ export async function runLogs(args: string[]): Promise<number> {
     decision: { type: 'string' },
     client: { type: 'string' },
     session: { type: 'string' },
+    cert: { type: 'string' },
     json: { type: 'boolean' },
     follow: { type: 'boolean' },
     rotated: { type: 'boolean' },
@@ -65,6 +68,7 @@ export async function runLogs(args: string[]): Promise<number> {
     decision: values.decision,
     client: values.client,
     session: values.session,
+    cert: values.cert,
   };
   const { path } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);

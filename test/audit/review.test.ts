@@ -42,6 +42,17 @@ describe('matches', () => {
     expect(matches(denied, filter)).toBe(forDecision);
     expect(matches(ended, filter)).toBe(forEnd);
   });
+  it.each([
+    [{ cert: '1042' }, true],
+    [{ cert: 'alice@laptop' }, true],
+    [{ cert: '104' }, false],
+    [{ cert: 'bob@laptop' }, false],
+  ])('certificate %j', (filter, expected) => {
+    const certified = { cert_id: 'alice@laptop', cert_serial: '1042' };
+    expect(matches(decision('2026-11-24T10:00:00Z', { decision: 'allow', ...certified }), filter)).toBe(expected);
+    expect(matches(end('2026-11-24T10:00:01Z', certified), filter)).toBe(expected);
+    expect(matches(denied, filter)).toBe(false);
+  });
   it('escapes control characters in the table', () => {
     expect(tableRow(decision('2026-11-24T10:00:00Z', { decision: 'deny', reason: 'x', command: 'ls\u001b[2J\nid' }))).not.toMatch(/[\u0000-\u001f]/);
   });

@@ -168,6 +168,9 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(decision).toMatchObject({ id: 'alice', decision: 'allow', cert_id: 'alice@laptop', cert_serial: '1001', cert_principals: ['alice'], key: keys.alice!.fingerprint });
     const end = records().filter((r) => r.event === 'end' && r.session === decision.session);
     expect(end).toMatchObject([{ outcome: 'exited', exit: 0, cert_id: 'alice@laptop', cert_serial: '1001' }]);
+    // logs finds a certificate's sessions by its serial, for whoever revokes it.
+    const shown = dispatch('logs', '--log', audit, '--cert', '1001', '--json');
+    expect(shown.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, unknown>).event)).toEqual(['decision', 'end']);
     // The central collector has them too, over TLS, certificate fields and all.
     const arrived = await collector!.arrivedFor(decision.session, 2);
     expect(arrived.map((a) => a.record)).toEqual(records().filter((r) => r.session === decision.session));
