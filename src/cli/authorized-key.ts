@@ -10,7 +10,7 @@ export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [
                                   [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']
                                   PUBKEY_FILE
        ssh-dispatch authorized-key --sshd-config [--ca FILE] [--user NAME] [--policy PATH]
-                                  [--approved] [--command 'PATH']
+                                  [--approved] [--command 'PATH'] [--match-user LIST]
 
 Prints the line to add to ~/.ssh/authorized_keys for the public key in PUBKEY_FILE, so that the
 key can do only what identity ID may:
@@ -43,6 +43,9 @@ authorized-keys-command\` about each key offered, and shows the session the key 
                          --commands-user NAME creates it): a dedicated one, since any process of
                          the same account could tamper with the answer
   --approved             the commands serve the policy check last approved
+  --match-user LIST      only for these accounts (comma-separated): the lines as a Match User
+                         block, for the end of sshd_config; other accounts keep their
+                         authorized_keys (administrators' own keys, say)
 
 Exit status: 0, or 2 on a usage error.`;
 
@@ -55,6 +58,8 @@ export interface SshdConfigOptions {
   policy: string | null;
   approved: boolean;
   command: string | null;
+  /** Only these accounts: the lines as a Match User block. */
+  matchUsers?: string[] | null;
 }
 
 /**
@@ -76,8 +81,7 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
   // The principals command before the keys command: OpenSSH before 9.4 silently drops an
   // AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574; Debian 12 has 9.2),
   // and a trusted CA without it lets a certificate naming an account into that account's shell.
-  return [
-    '# ssh-dispatch: the policy is the only list of keys (docs/fleet.md)',
+  const lines = [
     'AuthorizedKeysFile none',
     ...(options.ca !== null
       ? [
@@ -90,6 +94,15 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
     `AuthorizedKeysCommand ${line([...base, 'authorized-keys-command', ...flags, '%u', '%t', '%k'])}`,
     `AuthorizedKeysCommandUser ${options.user}`,
     'ExposeAuthInfo yes',
+  ];
+  const matchUsers = options.matchUsers ?? null;
+  if (matchUsers === null) return ['# ssh-dispatch: the policy is the only list of keys (docs/fleet.md)', ...lines];
+  for (const account of matchUsers) if (!ACCOUNT_NAME.test(account)) throw new UsageError(`--match-user ${account}: expected account names, comma-separated`);
+  return [
+    `# ssh-dispatch: the policy is the only list of keys of ${matchUsers.join(', ')} (docs/fleet.md).`,
+    '# At the end of sshd_config: a Match block runs to the next Match or the end of the file.',
+    `Match User ${matchUsers.join(',')}`,
+    ...lines.map((l) => `    ${l}`),
   ];
 }
 
@@ -107,6 +120,7 @@ export function runAuthorizedKey(args: string[]): number {
       ca: { type: 'string' },
       user: { type: 'string' },
       approved: { type: 'boolean' },
+      'match-user': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     true,
@@ -118,10 +132,10 @@ export function runAuthorizedKey(args: string[]): number {
   if (values['sshd-config']) {
     for (const flag of ['id', 'from', 'permit-open', 'tunnel-only'] as const) if (values[flag] !== undefined) throw new UsageError(`--sshd-config takes no --${flag}`);
     if (positionals.length > 0) throw new UsageError('--sshd-config takes no key file');
-    console.log(sshdConfigLines({ ca: values.ca ?? null, user: values.user ?? DEFAULT_COMMANDS_USER, policy: values.policy ?? null, approved: values.approved ?? false, command: values.command ?? null }).join('\n'));
+    console.log(sshdConfigLines({ ca: values.ca ?? null, user: values.user ?? DEFAULT_COMMANDS_USER, policy: values.policy ?? null, approved: values.approved ?? false, command: values.command ?? null, matchUsers: values['match-user']?.split(',') ?? null }).join('\n'));
     return 0;
   }
-  for (const flag of ['ca', 'user', 'approved'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
+  for (const flag of ['ca', 'user', 'approved', 'match-user'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
   let text: string;

@@ -33,3 +33,18 @@ describe('sshdConfigLines', () => {
     expect(() => sshdConfigLines({ ...base, ...options } as Parameters<typeof sshdConfigLines>[0])).toThrow(message);
   });
 });
+
+describe('sshdConfigLines for some accounts only', () => {
+  it('a Match User block, every line inside it, the principals command still before the keys command', () => {
+    const lines = sshdConfigLines({ ...base, ca: '/etc/ssh/user_ca.pub', matchUsers: ['backup', 'root'] });
+    const body = lines.filter((l) => !l.startsWith('#'));
+    expect(body[0]).toBe('Match User backup,root');
+    expect(body.slice(1).every((l) => l.startsWith('    '))).toBe(true);
+    expect(body.findIndex((l) => l.includes('AuthorizedPrincipalsCommand '))).toBeLessThan(body.findIndex((l) => l.includes('AuthorizedKeysCommand ')));
+    expect(body).toContain('    AuthorizedKeysFile none');
+  });
+
+  it('refuses a name that is not an account', () => {
+    expect(() => sshdConfigLines({ ...base, ca: null, matchUsers: ['backup', '*'] })).toThrow(/--match-user \*: expected account names/);
+  });
+});
