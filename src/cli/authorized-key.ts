@@ -138,6 +138,8 @@ export function runAuthorizedKey(args: string[]): number {
   for (const flag of ['ca', 'user', 'approved', 'match-user'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
+  // The forced mode refuses a relative one: the session would read it from the account's home.
+  if (values.policy !== undefined && !values.policy.startsWith('/')) throw new UsageError(`--policy ${values.policy}: give an absolute path`);
   let text: string;
   try {
     text = readFileSync(positionals[0]!, 'utf8');

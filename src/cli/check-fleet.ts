@@ -113,7 +113,8 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
     if (unsafe) error(`AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`);
     const user = first('authorizedkeyscommanduser') ?? 'none';
     const loginAccounts = new Set(identities.flatMap((identity) => identity.accounts ?? []));
-    if (loginAccounts.has(user)) warn(`AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: their sessions could tamper with the command's answer (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)`);
+    // Its sessions would share a uid with the command that answers for every account, root's too.
+    if (loginAccounts.has(user)) findings.push({ level: 'unsafe', text: `sshd: UNSAFE: AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: a session of it could tamper with the command that answers for every account (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)` });
     if (user === 'none') error('AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)');
     else {
       if (user === 'root' || user === 'nobody') warn(`AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`);

@@ -25,6 +25,7 @@ import { accountLogFile } from '../audit/sink.js';
 import { readCaFile } from '../audit/syslog.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 import { isWithin } from '../values/paths.js';
+import { networkText } from '../values/address.js';
 
 export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--as USER] [--sshd-config FILE] [--authorized-keys FILE]...
 
@@ -73,7 +74,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     the forced mode would refuse or an identity the policy lacks, keys in the same file with
     no command=, and an account whose login shell is bash.
 
-  - with --as USER (as root): errors when that account, whose keys run ssh-dispatch, cannot
+  - with --as USER (as root), and for every account of the policy's accounts: lists that this
+    host has: errors when that account, whose keys run ssh-dispatch, cannot
     read the policy or append to its own audit log (AUDIT_DIR/audit.USER.jsonl beside the
     policy's audit.file, which install.sh --account USER creates for it): every request of
     its keys would be denied; a warning when it cannot read audit.syslog.tls.ca (its records
@@ -249,9 +251,9 @@ function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
  * its own audit log. Tried as that account, in a child process with its uid and gid: whatever
  * the modes, owners, ACLs or mount options say, this is what the kernel answers.
  */
-function accountFindings(user: string, policy: Policy): TextFinding[] {
+function accountFindings(user: string, policy: Policy, label = `--as ${user}`): TextFinding[] {
   const account = nssAccounts().accounts.find((a) => a.user === user);
-  if (!account) return [{ level: 'error', text: `--as ${user}: no such account` }];
+  if (!account) return [{ level: 'error', text: `${label}: no such account` }];
   const log = accountLogFile(policy.audit.file, account.uid, user);
   const probe = `const fs = require('fs'); const out = [];
 for (const f of JSON.parse(process.argv[1])) { try { fs.closeSync(fs.openSync(f, 'r')); } catch (e) { out.push(f + ': cannot be read (' + e.code + ')'); } }
@@ -260,18 +262,31 @@ if (process.argv[4]) { try { fs.closeSync(fs.openSync(process.argv[4], 'r')); } 
 process.stdout.write(JSON.stringify(out));`;
   const ca = policy.audit.syslog?.tls?.ca ?? '';
   const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user, ca], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
-  if (result.error) return [{ level: 'error', text: `--as ${user}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
+  if (result.error) return [{ level: 'error', text: `${label}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
   let problems: string[];
   try {
     problems = JSON.parse(result.stdout) as string[];
   } catch {
-    return [{ level: 'error', text: `--as ${user}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` }];
+    return [{ level: 'error', text: `${label}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` }];
   }
   return problems.map((problem) =>
     problem.startsWith('ca:')
-      ? { level: 'warning' as const, text: `--as ${user}: warning: audit.syslog.tls.ca ${problem.slice(3)}: the records of this account's sessions will not reach the collector (the audit file still gets them)` }
-      : { level: 'error' as const, text: `--as ${user}: error: ${problem}: every request of this account's keys would be denied` },
+      ? { level: 'warning' as const, text: `${label}: warning: audit.syslog.tls.ca ${problem.slice(3)}: the records of this account's sessions will not reach the collector (the audit file still gets them)` }
+      : { level: 'error' as const, text: `${label}: error: ${problem}: every request of this account's keys would be denied` },
   );
+}
+
+/**
+ * The accounts the policy's identities log into (`accounts:`), other than root and those named
+ * with --as, tried as --as tries them, when run as root: a policy 0640 to the commands' group
+ * serves the keys and then denies every session of an account outside that group (found in
+ * review). An account this host does not have is skipped: one policy serves a fleet.
+ */
+function listedAccountFindings(policy: Policy, named: readonly string[]): TextFinding[] {
+  if (runningUid() !== 0) return [];
+  const known = new Set(nssAccounts().accounts.map((a) => a.user));
+  const listed = new Set([...policy.identities.values()].flatMap((identity) => identity.accounts ?? []));
+  return [...listed].filter((user) => user !== 'root' && !named.includes(user) && known.has(user)).flatMap((user) => accountFindings(user, policy, `account ${user} (in accounts:)`));
 }
 
 /** Variables that, set before ssh-dispatch starts, are code in it: what PermitUserEnvironment must not let through. */
@@ -329,26 +344,37 @@ function readSshdSettings(configFile: string | undefined, connection?: string): 
 
 /**
  * The login commands' side of sshd, for every account the policy's identities log into (and
- * root): plain sshd -T leaves Match blocks out, and a Match User block can trust a CA or read
- * authorized_keys for one account only. A finding for some accounts only says which.
+ * root), from the loopback address and from each network of the identities' from lists: plain
+ * sshd -T leaves Match blocks out, and a Match block can trust a CA or read principals files for
+ * one account or address only (found in review). A finding for some of them only says which.
+ * Match criteria other than user and address (Host, LocalPort, ...) are not tried.
  */
 function loginSettingsFindings(configFile: string | undefined, global: Map<string, string[]>, policy: Policy): TextFinding[] {
-  const accounts = [...new Set(['root', ...[...policy.identities.values()].flatMap((identity) => identity.accounts ?? [])])];
-  const found = new Map<string, { finding: TextFinding; accounts: string[] }>();
-  const perAccount: [string, Map<string, string[]>][] = accounts.map((account) => {
-    const settings = readSshdSettings(configFile, `user=${account},host=localhost,addr=127.0.0.1`);
-    return [account, typeof settings === 'string' ? global : settings];
-  });
-  for (const [account, settings] of perAccount) {
-    for (const finding of sshdLoginFindings(settings, policy)) {
-      const entry = found.get(finding.text) ?? { finding, accounts: [] };
-      entry.accounts.push(account);
+  const identities = [...policy.identities.values()];
+  const accounts = [...new Set(['root', ...identities.flatMap((identity) => identity.accounts ?? [])])];
+  const addresses = [...new Set(['127.0.0.1', ...identities.flatMap((identity) => (identity.from ?? []).map((range) => networkText(range).split('/')[0]!))])].slice(0, 16);
+  const contexts = accounts.flatMap((account) => addresses.map((address) => ({ account, address })));
+  const found = new Map<string, { finding: TextFinding; contexts: { account: string; address: string }[] }>();
+  const unread: string[] = [];
+  for (const context of contexts) {
+    const connection = `user=${context.account},host=localhost,addr=${context.address}`;
+    const read = readSshdSettings(configFile, connection);
+    if (typeof read === 'string') unread.push(`${connection} (${read})`);
+    for (const finding of sshdLoginFindings(typeof read === 'string' ? global : read, policy)) {
+      const entry = found.get(finding.text) ?? { finding, contexts: [] };
+      entry.contexts.push(context);
       found.set(finding.text, entry);
     }
   }
-  return [...found.values()].map(({ finding, accounts: these }) =>
-    these.length === accounts.length ? finding : { ...finding, text: finding.text.replace(/^sshd: /, `sshd (Match, for ${these.join(', ')}): `) },
-  );
+  const findings = [...found.values()].map(({ finding, contexts: these }) => {
+    if (these.length === contexts.length) return finding;
+    const users = [...new Set(these.map((c) => c.account))];
+    const from = [...new Set(these.map((c) => c.address))];
+    const where = `${users.length === accounts.length ? 'any account' : users.join(', ')}${from.length === addresses.length ? '' : ` from ${from.join(', ')}`}`;
+    return { ...finding, text: finding.text.replace(/^sshd: /, `sshd (Match, for ${where}): `) };
+  });
+  if (unread.length > 0) findings.push({ level: 'warning', text: `sshd -T -C: could not read the settings for ${unread.slice(0, 3).join('; ')}${unread.length > 3 ? ` and ${unread.length - 3} more` : ''}: the global settings were checked for them instead` });
+  return findings;
 }
 
 export async function runCheck(args: string[]): Promise<number> {
@@ -372,6 +398,7 @@ export async function runCheck(args: string[]): Promise<number> {
     ...sshdFindings(values['sshd-config'], policy),
     ...(values['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
     ...(values.as ?? []).flatMap((user) => accountFindings(user, policy)),
+    ...listedAccountFindings(policy, values.as ?? []),
   ];
   for (const finding of findings) process.stdout.write(`${printable(finding.text)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);

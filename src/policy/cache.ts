@@ -119,9 +119,19 @@ export interface ApprovedEntry {
   policyPath: string;
 }
 
-/** Whether an entry's signature is the one wanted: equal, or (approved) of the same policy path (cacheSignature's second line). */
+/** The policy path a signature was made for (cacheSignature's second line), or null. */
+function policyPathOf(signature: unknown): string | null {
+  return typeof signature === 'string' ? (signature.split('\n')[1] ?? null) : null;
+}
+
+/**
+ * Whether an entry's signature is the one wanted: equal; or, for an approved entry, of the same
+ * policy path and of this build (an approval belongs to the build that gave it: another may
+ * read the entry differently, so after an upgrade `check` approves again).
+ */
 function signatureMatches(found: string, wanted: string | ApprovedEntry): boolean {
-  return typeof wanted === 'string' ? found === wanted : typeof found === 'string' && found.split('\n')[1] === wanted.policyPath;
+  if (typeof wanted === 'string') return found === wanted;
+  return typeof found === 'string' && found.split('\n')[0] === BUILD_ID && policyPathOf(found) === wanted.policyPath;
 }
 
 /**
@@ -215,12 +225,12 @@ function exists(path: string): boolean {
 }
 
 /**
- * The audit settings of the newest compiled cache beside the policy, whatever its key: the last
- * policy that loaded. When the policy no longer loads (an edit broke it), its refusals still go
+ * The audit settings of the newest compiled cache of this policy, whatever its key: the last
+ * version of it that loaded. When the policy no longer loads (an edit broke it), its refusals still go
  * to the log and the syslog collector that policy named, not to the default log alone (found by
  * an operator: the collector never heard of the broken policy). Trusted like any cache read.
  */
-export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] | null {
+export function lastGoodAudit(cacheRoot: string, uid: number, policyPath: string): Policy['audit'] | null {
   if (!trustedDirectory(cacheRoot, uid)) return null;
   let newest: { mtime: number; audit: Policy['audit'] } | null = null;
   let entries: string[];
@@ -235,7 +245,9 @@ export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] |
     const metaText = readTrusted(join(dir, 'meta.json'), uid);
     if (metaText === null) continue;
     try {
-      const meta = JSON.parse(metaText) as { audit?: Policy['audit'] };
+      const meta = JSON.parse(metaText) as { audit?: Policy['audit']; signature?: unknown };
+      // Another policy file's, beside this one in the same directory: not this policy's settings.
+      if (policyPathOf(meta.signature) !== policyPath) continue;
       const mtime = lstatSync(join(dir, 'meta.json')).mtimeMs;
       if (meta.audit && typeof meta.audit.file === 'string' && (newest === null || mtime > newest.mtime)) newest = { mtime, audit: meta.audit };
     } catch {
@@ -281,6 +293,8 @@ export function approve(cacheRoot: string, signature: string, policyPath: string
   const temp = join(cacheRoot, `.tmp-${process.pid}-approved`);
   try {
     writeFileSync(temp, `${key}\n`, { mode: 0o644 });
+    // Readable by every account that serves --approved keys, whatever root's umask.
+    chmodSync(temp, 0o644);
     renameSync(temp, join(cacheRoot, approvedName(policyPath)));
     return 'approved';
   } catch (error) {
@@ -342,6 +356,15 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return (error as NodeJS.ErrnoException).code ?? 'mkdir failed';
   }
+  // Searchable by every account that reads an entry, whatever the umask of whoever made it (a
+  // hardened 027 made it root's alone, and every other account's connections were denied):
+  // the entries below keep their own modes, and the root lists only their hashes.
+  try {
+    const stats = lstatSync(cacheRoot);
+    if (stats.isDirectory() && stats.uid === (process.getuid?.() ?? 0) && (stats.mode & 0o777) !== 0o755) chmodSync(cacheRoot, 0o755);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code ?? 'stat failed';
+  }
   try {
     rmSync(temp, { recursive: true, force: true });
     // Modes as given, whatever the umask.
@@ -370,7 +393,11 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
     write(join(temp, 'meta.json'), JSON.stringify(meta));
     renameSync(temp, final);
   } catch (error) {
-    rmSync(temp, { recursive: true, force: true });
+    try {
+      rmSync(temp, { recursive: true, force: true });
+    } catch {
+      // Left for the next writer; this one reports why it did not write.
+    }
     const code = (error as NodeJS.ErrnoException).code;
     // Another session wrote the same key first: that one is as good.
     return code === 'ENOTEMPTY' || code === 'EEXIST' ? null : (code ?? (error as Error).message);
@@ -379,14 +406,26 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
   // a policy changes under starting sessions, another one may be writing a key that this one is
   // removing (rmdir then fails with ENOTEMPTY). A stale entry costs a few files; a throw here
   // denied a connection.
-  const keep = approvedKeys(cacheRoot);
-  for (const name of readdirSync(cacheRoot)) {
-    if (name === key || keep.has(name) || name.startsWith(`${APPROVED}.`) || name.startsWith('.tmp-')) continue;
-    try {
-      rmSync(join(cacheRoot, name), { recursive: true, force: true });
-    } catch {
-      // Left for the next writer.
+  // Only this policy's own older entries go: another policy file beside it has entries here too.
+  try {
+    const keep = approvedKeys(cacheRoot);
+    const policyPath = policyPathOf(signature);
+    for (const name of readdirSync(cacheRoot)) {
+      if (name === key || keep.has(name) || name.startsWith(`${APPROVED}.`) || name.startsWith('.tmp-')) continue;
+      try {
+        const meta = JSON.parse(readFileSync(join(cacheRoot, name, 'meta.json'), 'utf8')) as { signature?: unknown };
+        if (policyPathOf(meta.signature) !== policyPath) continue;
+      } catch {
+        // No readable meta.json: not an entry anything can use.
+      }
+      try {
+        rmSync(join(cacheRoot, name), { recursive: true, force: true });
+      } catch {
+        // Left for the next writer.
+      }
     }
+  } catch {
+    // Housekeeping is never a reason to fail.
   }
   return null;
 }

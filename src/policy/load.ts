@@ -100,7 +100,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
       const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
       const approvedPolicy = key === null ? null : readCachedPolicy(collected.cacheRoot, { key, policyPath: collected.realPath }, options.identity, uid);
       if (approvedPolicy) return { ok: true, policy: approvedPolicy, cache: 'hit' };
-      const lastAudit = lastGoodAudit(collected.cacheRoot, uid);
+      const lastAudit = lastGoodAudit(collected.cacheRoot, uid, collected.realPath);
       const error = { file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' };
       return lastAudit ? { ok: false, errors: [error], lastAudit } : { ok: false, errors: [error] };
     }
@@ -125,7 +125,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
     else errors.push(...parsed.errors);
   }
   const failed = (errs: PolicyError[]): LoadedPolicy => {
-    const lastAudit = lastGoodAudit(collected.cacheRoot, uid);
+    const lastAudit = lastGoodAudit(collected.cacheRoot, uid, collected.realPath);
     return lastAudit ? { ok: false, errors: errs, lastAudit } : { ok: false, errors: errs };
   };
   if (errors.length > 0) return failed(errors);

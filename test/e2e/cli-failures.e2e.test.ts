@@ -30,6 +30,11 @@ describe('usage errors', () => {
     ['check', '--policy'],
     ['explain', '--bogus'],
     ['authorized-key', '--bogus'],
+    // A relative --policy would be read from the account's home: the forced mode refuses it.
+    ['authorized-key', '--id', 'h1', '--policy', 'policies', 'KEY.pub'],
+    ['authorized-key', '--sshd-config', '--policy', 'policies'],
+    ['authorized-keys-command', 'root'],
+    ['authorized-principals-command'],
     ['suggest', 'FILE'],
     ['suggest', '--bogus'],
     ['logs', 'FILE'],
@@ -45,6 +50,18 @@ describe('usage errors', () => {
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toMatch(USAGE_ERROR);
     expect(r.stdout).toBe('');
+  });
+});
+
+describe('a relative --policy for a key line', () => {
+  it.each([
+    [['authorized-key', '--id', 'h1', '--policy', 'policies', 'KEY.pub']],
+    [['authorized-key', '--sshd-config', '--policy', 'policies']],
+    [['authorized-keys-command', '--policy', 'policies', 'root', 'ssh-ed25519', 'AAAA']],
+  ])('%j: refused, since the session would read it from the account\'s home', (args) => {
+    const r = runBundle(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--policy policies: give an absolute path');
   });
 });
 

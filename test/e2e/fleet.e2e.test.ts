@@ -202,6 +202,15 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(checked.stdout).toMatch(/sshd: UNSAFE: TrustedUserCAKeys \S+ca\.pub without AuthorizedPrincipalsCommand/);
   });
 
+  it('check reads Match blocks for the policy\'s accounts and addresses: a principals file for one network is UNSAFE there', () => {
+    const config = join(sshd!.dir, 'sshd_config.match');
+    writeFileSync(config, `${readFileSync(join(sshd!.dir, 'sshd_config'), 'utf8')}Match Address 192.0.2.0/24\n    AuthorizedPrincipalsFile /etc/ssh/principals/%u\n`);
+    const checked = dispatch('check', '--policy', policies, '--sshd-config', config);
+    expect(checked.status).toBe(1);
+    // far-away's from list names 192.0.2.0/24; the loopback connections are unaffected.
+    expect(checked.stdout).toMatch(/sshd \(Match, for any account from 192\.0\.2\.0\): UNSAFE: AuthorizedPrincipalsFile \/etc\/ssh\/principals\/%u beside ssh-dispatch's principals command/);
+  });
+
   it('a policy that does not load accepts no key, and check says why before it ships', async () => {
     writePolicy(`${goodPolicy()}  broken: [\n`);
     try {

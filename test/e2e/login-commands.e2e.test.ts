@@ -161,3 +161,15 @@ describe('check --as for the collector', () => {
     expect(checked.stdout).toMatch(new RegExp(`--as nobody: warning: audit\\.syslog\\.tls\\.ca ${ca.replaceAll('.', '\\.')}: cannot be read \\(EACCES\\): the records of this account's sessions will not reach the collector`));
   });
 });
+
+describe('check tries the accounts the policy names', () => {
+  it.runIf(process.getuid?.() === 0)('an account that cannot read the policy is an error without --as: its keys would get a line and every session be denied', () => {
+    const listed = join(dir, 'listed.yaml');
+    writeFileSync(listed, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  a:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [nobody, no-such-account-here]\n    rules: []\n`, { mode: 0o600 });
+    const checked = runBundle(['check', '--policy', listed]);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toMatch(/account nobody \(in accounts:\): error: \S+listed\.yaml: cannot be read \(EACCES\): every request of this account's keys would be denied/);
+    // An account this host does not have is another host's: not an error here.
+    expect(checked.stdout).not.toContain('no-such-account-here');
+  });
+});

@@ -210,3 +210,44 @@ describe('review fixes (issue 19)', () => {
     expect(await loadPolicy(dir, { identity: 'a' })).toMatchObject({ ok: true, cache: 'hit' });
   });
 });
+
+describe('second review (issue 19)', () => {
+  it('a hardened umask (077) still leaves the cache root and the approved pointer readable by other accounts', async () => {
+    const before = process.umask(0o077);
+    try {
+      chmodSync(join(dir, 'main.yaml'), 0o644);
+      const loaded = await loadPolicy(dir, { writeCache: true });
+      if (!loaded.ok || !loaded.approve) throw new Error('not written');
+      expect(loaded.approve()).toBe('approved');
+    } finally {
+      process.umask(before);
+    }
+    const root = join(dir, CACHE_DIR_NAME);
+    expect(statSync(root).mode & 0o777).toBe(0o755);
+    const pointer = readdirSync(root).find((name) => name.startsWith('approved.'))!;
+    expect(statSync(join(root, pointer)).mode & 0o777).toBe(0o644);
+    const [entry] = readdirSync(root).filter((name) => /^[0-9a-f]+$/.test(name));
+    expect(statSync(join(root, entry!, 'meta.json')).mode & 0o777).toBe(0o644);
+  });
+
+  it('a cache root made 0750 by an earlier run is repaired', async () => {
+    await loadPolicy(dir, { writeCache: true });
+    chmodSync(join(dir, CACHE_DIR_NAME), 0o750);
+    writeFileSync(join(dir, 'main.yaml'), policy('  z:\n    rules: []\n'), { mode: 0o600 });
+    await loadPolicy(dir, { writeCache: true });
+    expect(statSync(join(dir, CACHE_DIR_NAME)).mode & 0o777).toBe(0o755);
+  });
+
+  it('two policy files side by side: neither evicts the other\'s entry, nor lends it its audit settings', async () => {
+    const a = join(dir, 'a.yml');
+    const b = join(dir, 'b.yml');
+    writeFileSync(a, 'version: 1\naudit: { file: /var/log/A.jsonl }\nidentities:\n  ida:\n    rules: []\n', { mode: 0o600 });
+    writeFileSync(b, 'version: 1\naudit: { file: /var/log/B.jsonl }\nidentities:\n  idb:\n    rules: []\n', { mode: 0o600 });
+    await loadPolicy(a, { writeCache: true });
+    await loadPolicy(b, { writeCache: true });
+    expect(await loadPolicy(a, { identity: 'ida' })).toMatchObject({ ok: true, cache: 'hit' });
+    // a breaks: its refusals go where a's last good version said, not b's.
+    writeFileSync(a, 'version: 1\nidentities:\n  ida:\n    form: []\n', { mode: 0o600 });
+    expect(await loadPolicy(a, { identity: 'ida' })).toMatchObject({ ok: false, lastAudit: { file: '/var/log/A.jsonl' } });
+  });
+});
