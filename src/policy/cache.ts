@@ -215,12 +215,13 @@ export function readCachedLogins(cacheRoot: string, signature: string | Approved
   }
 }
 
+/** Whether a path is there; only ENOENT says no (EACCES is a doubt, and doubts are misses). */
 function exists(path: string): boolean {
   try {
     lstatSync(path);
     return true;
-  } catch {
-    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code !== 'ENOENT';
   }
 }
 
