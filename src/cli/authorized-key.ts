@@ -140,6 +140,8 @@ export function runAuthorizedKey(args: string[]): number {
   if (positionals.length !== 1) throw new UsageError('give one public key file');
   // The forced mode refuses a relative one: the session would read it from the account's home.
   if (values.policy !== undefined && !values.policy.startsWith('/')) throw new UsageError(`--policy ${values.policy}: give an absolute path`);
+  // A bare name would be looked up on the session's PATH.
+  if (values.command !== undefined && !values.command.startsWith('/')) throw new UsageError(`--command ${values.command}: give an absolute path`);
   let text: string;
   try {
     text = readFileSync(positionals[0]!, 'utf8');

@@ -115,6 +115,8 @@ interface CommandWords {
  */
 function commandWords(args: LoginArgs): CommandWords {
   const program = args.command ?? [process.execPath, realpathSync(process.argv[1]!)];
+  // A bare name would be looked up on the session's PATH.
+  if (!program[0]?.startsWith('/')) throw new UsageError(`--command ${args.command?.join(' ')}: give an absolute path`);
   const flags = [...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
   try {
     forcedCommand([...program, ...flags]);

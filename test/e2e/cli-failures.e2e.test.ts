@@ -63,6 +63,14 @@ describe('a relative --policy for a key line', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--policy policies: give an absolute path');
   });
+  it.each([
+    [['authorized-key', '--id', 'h1', '--command', 'ssh-dispatch', 'KEY.pub']],
+    [['authorized-keys-command', '--command', 'ssh-dispatch', 'root', 'ssh-ed25519', 'AAAA']],
+  ])('%j: a bare --command is refused, since the session would look it up on its PATH', (args) => {
+    const r = runBundle(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--command ssh-dispatch: give an absolute path');
+  });
 });
 
 describe('usage errors of status, a monitoring plugin: UNKNOWN', () => {
