@@ -43,6 +43,19 @@ export function readFileEvent(line: string): FileEvent | null {
   return { op: op as FileEvent['op'], path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused: refused as Refusal } : {}) };
 }
 
+/**
+ * How the server said its session ended, from its last line (`{"summary": ...}`): only the idle
+ * timeout changes the end record (outcome `idle-timeout`); anything else is left to the exit.
+ */
+export function idleTimedOut(line: string): boolean {
+  try {
+    const value = JSON.parse(line) as { summary?: { ended?: unknown } } | null;
+    return value?.summary?.ended === 'idle-timeout';
+  } catch {
+    return false;
+  }
+}
+
 /** The file server's bundle, beside the one running now (dist/, or the install's lib directory). */
 export function filesServerPath(): string {
   return join(dirname(realpathSync(process.argv[1]!)), 'ssh-dispatch-files.cjs');
@@ -53,6 +66,7 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
   const counts: Record<string, number> = {};
   const count = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
   let refusals = 0;
+  let idle = false;
   const request = { protocol: plan.protocol, policy: plan.policy, ...(plan.scp ? { scp: plan.scp } : {}) };
   const facts = await superviseExec(
     {
@@ -71,7 +85,7 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
     {
       runtime: [server],
       events(line) {
-        if (line.startsWith('{"summary"')) return;
+        if (line.startsWith('{"summary"')) return void (idle = idleTimedOut(line));
         const event = readFileEvent(line);
         if (event === null) return void count('malformed');
         if (event.refused !== undefined) {
@@ -84,5 +98,7 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
       },
     },
   );
+  // Ended by the server for the policy's idle timeout (exit 1): the end record says so.
+  if (idle && facts.outcome === 'exited') return { ...facts, outcome: 'idle-timeout', error: `no request for ${plan.policy.idleTimeoutMs / 1000} s`, files: counts };
   return { ...facts, files: counts };
 }

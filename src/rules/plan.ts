@@ -87,6 +87,10 @@ export interface FilePolicy {
   overwrite: boolean;
   /** Bits cleared from every mode the server sets (creates, mkdir, chmod). */
   umask: number;
+  /** A write that would leave less than this free on root's filesystem is refused (act/files/free-space.ts); 0: no floor. */
+  minFreeBytes: number;
+  /** The session ends after this long with nothing from the client; 0: never. */
+  idleTimeoutMs: number;
 }
 
 /** Legacy scp's server side, as `scp -O` sends it. */

@@ -3,7 +3,7 @@
  * client's bytes, so its lines are input, checked before they become audit records.
  */
 import { describe, expect, it } from 'vitest';
-import { readFileEvent } from '../../src/act/files-session.js';
+import { idleTimedOut, readFileEvent } from '../../src/act/files-session.js';
 
 describe('readFileEvent', () => {
   it.each([
@@ -37,4 +37,15 @@ describe('readFileEvent', () => {
   it('keeps only the fields it knows', () => {
     expect(readFileEvent('{"op":"read","path":"/a","bytes":1,"decision":"allow","rule":"other"}')).toEqual({ op: 'read', path: '/a', bytes: 1 });
   });
+});
+
+describe('idleTimedOut: the server\'s summary line, read for the end record\'s outcome', () => {
+  it.each([
+    ['{"summary":{"ended":"idle-timeout","detail":"nothing from the client for 600 s"}}', true],
+    ['{"summary":{"ended":"eof"}}', false],
+    ['{"summary":{"ended":"protocol-error"}}', false],
+    ['{"summary":null}', false],
+    ['{"summary"', false],
+    ['null', false],
+  ])('%s -> %s', (line, idle) => expect(idleTimedOut(line)).toBe(idle));
 });

@@ -58,6 +58,8 @@ describe('the JSON Schema', () => {
     ['an unquoted octal mode', `${header}      - { name: x, receive: { dir: /srv, name: b, mode: 0600 } }\n`],
     ['a relative receive dir', `${header}      - { name: x, receive: { dir: srv, name: b } }\n`],
     ['a bad duration', `${header}      - { name: x, relay: { to: ["a.b:22"], idle-timeout: 5 minutes } }\n`],
+    ['an sftp min-free that is no size', `${header}      - { name: x, sftp: { root: /srv, access: write, min-free: lots } }\n`],
+    ['an sftp idle-timeout without a unit', `${header}      - { name: x, sftp: { root: /srv, access: write, idle-timeout: "90" } }\n`],
     ['keep 0', `${header}      - { name: x, receive: { dir: /srv, name: b, keep: 0 } }\n`],
     ['syslog tls without tcp', 'version: 1\naudit:\n  syslog: { socket: /dev/log, tls: { ca: /etc/ca.pem } }\n'],
     ['syslog tls without ca', 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: {} }\n'],

@@ -20,7 +20,8 @@ export interface FileEvent {
   refused?: Refusal;
 }
 
-export type SessionEnd = 'eof' | 'protocol-error' | 'output-closed' | 'client-error' | 'error';
+/** idle-timeout: nothing came from the client (and nothing it read) for the policy's idleTimeoutMs. */
+export type SessionEnd = 'eof' | 'protocol-error' | 'output-closed' | 'client-error' | 'error' | 'idle-timeout';
 
 export interface FileSummary {
   /** Operations done (refusals not included). */

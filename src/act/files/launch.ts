@@ -22,12 +22,13 @@ export function parseLaunch(text: string): FilesLaunch | string {
   const launch = record(value, ['protocol', 'policy', 'scp'], 'the argument');
   if (typeof launch === 'string') return launch;
   if (launch.protocol !== 'sftp' && launch.protocol !== 'scp') return 'protocol must be "sftp" or "scp"';
-  const policy = record(launch.policy, ['root', 'access', 'delete', 'overwrite', 'umask'], 'policy');
+  const policy = record(launch.policy, ['root', 'access', 'delete', 'overwrite', 'umask', 'minFreeBytes', 'idleTimeoutMs'], 'policy');
   if (typeof policy === 'string') return policy;
   if (typeof policy.root !== 'string' || !policy.root.startsWith('/') || policy.root.includes('\0')) return 'policy.root must be an absolute path';
   if (policy.access !== 'read' && policy.access !== 'write' && policy.access !== 'read-write') return 'policy.access must be read, write or read-write';
   if (typeof policy.delete !== 'boolean' || typeof policy.overwrite !== 'boolean') return 'policy.delete and policy.overwrite must be true or false';
   if (!Number.isInteger(policy.umask) || (policy.umask as number) < 0 || (policy.umask as number) > 0o777) return 'policy.umask must be an integer from 0 to 0o777';
+  for (const key of ['minFreeBytes', 'idleTimeoutMs'] as const) if (!Number.isSafeInteger(policy[key]) || (policy[key] as number) < 0) return `policy.${key} must be a whole number, 0 or more`;
   const parsed: FilesLaunch = { protocol: launch.protocol, policy: policy as unknown as FilePolicy };
   if (launch.protocol === 'sftp') return launch.scp === undefined ? parsed : 'scp is only for protocol "scp"';
   const scp = record(launch.scp, ['direction', 'recursive', 'preserveTimes', 'targetMustBeDir', 'path'], 'scp');

@@ -7,7 +7,7 @@ import type { FilePolicy } from '../../rules/plan.js';
 export type { FilePolicy };
 
 /** Why a request was refused: short codes for the log. */
-export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' | 'outside-root' | 'links' | 'chown' | 'not-regular' | 'too-many-handles';
+export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' | 'outside-root' | 'links' | 'chown' | 'not-regular' | 'too-many-handles' | 'min-free';
 
 /** Reading the contents of stored files. Listing is not reading: see mayList. */
 export function readRefusal(policy: FilePolicy): Refusal | null {

@@ -15,6 +15,8 @@
 import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Dir, type Stats } from 'node:fs';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
+import { FLOOR_MESSAGE, SpaceFloor, statfsFree, type SessionOptions } from './free-space.js';
+import { IdleTimer } from './idle.js';
 import type { ScpRequest } from '../../rules/plan.js';
 import { newDirectoryMode, newFileMode, openRefusal, readRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
 
@@ -38,8 +40,12 @@ class Incoming {
   private ended = false;
   private wake: (() => void) | null = null;
 
-  constructor(private readonly input: NodeJS.ReadableStream) {
+  constructor(
+    private readonly input: NodeJS.ReadableStream,
+    private readonly activity: () => void,
+  ) {
     input.on('data', (chunk: Buffer) => {
+      activity();
       this.chunks.push(chunk);
       this.length += chunk.length;
       if (this.length > HIGH_WATER) input.pause();
@@ -53,6 +59,13 @@ class Incoming {
       this.ended = true;
       this.notify();
     });
+  }
+
+  /** Ends the input here (the idle timeout): whatever waits for more hears it has ended. */
+  abort(): void {
+    this.ended = true;
+    this.input.pause();
+    this.notify();
   }
 
   private notify(): void {
@@ -112,8 +125,8 @@ class Incoming {
   }
 }
 
-export async function serveScp(policy: FilePolicy, request: ScpRequest, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void): Promise<FileSummary> {
-  const session = new ScpSession(policy, request, input, output, report);
+export async function serveScp(policy: FilePolicy, request: ScpRequest, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void, options: SessionOptions = {}): Promise<FileSummary> {
+  const session = new ScpSession(policy, request, input, output, report, options);
   return session.run();
 }
 
@@ -122,6 +135,11 @@ class ScpSession {
   private readonly record: SessionRecord;
   private readonly incoming: Incoming;
   private outputFailed = false;
+  private readonly space: SpaceFloor;
+  private readonly idle: IdleTimer;
+  private idledOut = false;
+  /** Sends waiting for the output to drain: woken by the idle timeout too. */
+  private readonly waiting = new Set<() => void>();
 
   constructor(
     private readonly policy: FilePolicy,
@@ -129,11 +147,19 @@ class ScpSession {
     input: NodeJS.ReadableStream,
     private readonly output: NodeJS.WritableStream,
     report: (event: FileEvent) => void,
+    options: SessionOptions,
   ) {
     this.fsroot = new ConfinedRoot(policy.root);
     this.record = new SessionRecord(report);
-    this.incoming = new Incoming(input);
+    this.space = new SpaceFloor(policy.minFreeBytes, options.freeBytes ?? statfsFree(this.fsroot.root));
+    this.idle = new IdleTimer(policy.idleTimeoutMs, () => {
+      this.idledOut = true;
+      this.incoming.abort();
+      for (const wake of this.waiting) wake();
+    });
+    this.incoming = new Incoming(input, () => this.idle.touch());
     output.on('error', () => (this.outputFailed = true));
+    output.on('drain', () => this.idle.touch());
   }
 
   async run(): Promise<FileSummary> {
@@ -147,26 +173,42 @@ class ScpSession {
       ended = error.ended;
       detail = error.message;
       if (ended === 'protocol-error') await this.send(`\x01scp: protocol error: ${error.message}\n`).catch(() => {});
+    } finally {
+      this.idle.stop();
     }
     if (this.outputFailed) ended = 'output-closed';
-    await new Promise<void>((resolve) => this.output.end(resolve));
+    if (this.idledOut) {
+      // Whatever the wait ended in (an end of input, a cut file), the cause was the timeout. A
+      // client that stopped reading would never let the end be written: do not wait for it.
+      ended = 'idle-timeout';
+      detail = `nothing from the client for ${this.policy.idleTimeoutMs / 1000} s`;
+      this.output.end();
+    } else {
+      await new Promise<void>((resolve) => this.output.end(resolve));
+    }
     return this.record.end(ended, detail);
   }
 
   /** Writes, waiting while the output's buffer is full. */
   private async send(data: string | Buffer): Promise<void> {
     if (this.outputFailed) throw new Stop('output-closed', 'output closed');
+    if (this.idledOut) throw new Stop('idle-timeout', 'idle');
+    // Sending is activity: a download has no client bytes between a file's start and its end.
+    this.idle.touch();
     if (this.output.write(data)) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.output.off('drain', done);
         this.output.off('error', done);
+        this.waiting.delete(done);
         resolve();
       };
       this.output.on('drain', done);
       this.output.on('error', done);
+      this.waiting.add(done);
     });
     if (this.outputFailed) throw new Stop('output-closed', 'output closed');
+    if (this.idledOut) throw new Stop('idle-timeout', 'idle');
   }
 
   private ok(): Promise<void> {
@@ -181,6 +223,12 @@ class ScpSession {
   private async refused(op: FileOp, clientPath: string, refusal: Refusal): Promise<void> {
     this.record.refused(op, clientPath, refusal);
     await this.error(clientPath, refusal === 'outside-root' ? 'No such file or directory' : `Permission denied (${refusal})`);
+  }
+
+  /** A file that would take free space below min-free: recorded, and said to the client, which goes on to the next. */
+  private async refusedForSpace(clientPath: string): Promise<void> {
+    this.record.refused('write', clientPath, 'min-free');
+    await this.error(clientPath, FLOOR_MESSAGE);
   }
 
   /** The client's status byte: true for yes; a `\x01` line is an error it reported, `\x02` stops. */
@@ -298,6 +346,9 @@ class ScpSession {
     if (found === 'root') return this.error(clientPath, 'Is a directory');
     const refusal = openRefusal(this.policy, intent, found.exists);
     if (refusal) return this.refused('write', found.client, refusal);
+    // The C line says how large the file is: one that cannot fit above the floor is refused
+    // before it is opened (an existing file is not truncated, a new one not made).
+    if (!this.space.fits(size)) return this.refusedForSpace(found.client);
     const permissions = newFileMode(this.policy, mode);
     let fd: number;
     try {
@@ -308,6 +359,7 @@ class ScpSession {
       return this.error(found.client, errnoText(error));
     }
     let failure: string | null = null;
+    let spaceRefused = false;
     let written = 0;
     try {
       // A directory on the path swapped for a link out since the look (confined-root.ts).
@@ -323,6 +375,13 @@ class ScpSession {
       await this.ok();
       const complete = await this.incoming.run(size, (bytes) => {
         if (failure !== null) return;
+        // Other sessions write too: the data is admitted as it comes. Refused, the file keeps
+        // what was written (the write record says how much) and the rest is read and dropped.
+        if (!this.space.admit(bytes.length)) {
+          failure = FLOOR_MESSAGE;
+          spaceRefused = true;
+          return;
+        }
         try {
           for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done, written + done);
           written += bytes.length;
@@ -335,6 +394,7 @@ class ScpSession {
     } finally {
       closeSync(fd);
       this.record.done({ op: 'write', path: found.client, bytes: written });
+      if (spaceRefused) this.record.refused('write', found.client, 'min-free');
     }
     await this.response();
     if (failure !== null) await this.error(found.client, failure);

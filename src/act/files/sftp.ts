@@ -16,6 +16,8 @@ import {
 import type { Writable } from 'node:stream';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
+import { FLOOR_MESSAGE, SpaceFloor, statfsFree, type SessionOptions } from './free-space.js';
+import { IdleTimer } from './idle.js';
 import {
   newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
   type FilePolicy, type Refusal,
@@ -46,6 +48,12 @@ interface FileHandle {
   created: boolean;
   /** Opened with TRUNC: what was there is gone, whatever is written after. */
   truncated: boolean;
+  /**
+   * A write through this handle was refused at the free-space floor: every later one is too,
+   * so that a WRITE pipelined after it cannot land once space is freed and leave a hole of
+   * zeros in the file. The client opens the file again to go on.
+   */
+  spaceRefused: boolean;
   /** Counted apart: a read-write handle that only reads is a read, not an upload (found in review). */
   bytesRead: number;
   bytesWritten: number;
@@ -64,10 +72,11 @@ type Handle = FileHandle | DirHandle;
 
 /** A request that is answered with a status, for the log and the client. */
 class Answer extends Error {
-  constructor(readonly code: StatusCode, readonly refusal?: Refusal) {
-    super(STATUS_TEXT[code]);
+  constructor(readonly code: StatusCode, readonly refusal?: Refusal, text?: string) {
+    super(text ?? STATUS_TEXT[code]);
   }
 }
+
 
 const O_NOFOLLOW = constants.O_NOFOLLOW;
 
@@ -87,8 +96,8 @@ function statusOf(error: unknown): StatusCode {
   }
 }
 
-export function serveSftp(policy: FilePolicy, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void): Promise<FileSummary> {
-  return new Promise((resolve) => new SftpSession(policy, input, output, report, resolve).start());
+export function serveSftp(policy: FilePolicy, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void, options: SessionOptions = {}): Promise<FileSummary> {
+  return new Promise((resolve) => new SftpSession(policy, input, output, report, resolve, options).start());
 }
 
 class SftpSession {
@@ -106,6 +115,8 @@ class SftpSession {
   /** Host paths created in this session: a SETSTAT that truncates one rewrites nothing older. */
   /** Files this session created, by device and inode (inodeKey): it may truncate those. */
   private readonly createdHere = new Set<string>();
+  private readonly space: SpaceFloor;
+  private idle: IdleTimer | null = null;
 
   constructor(
     private readonly policy: FilePolicy,
@@ -113,13 +124,17 @@ class SftpSession {
     private readonly output: NodeJS.WritableStream,
     report: (event: FileEvent) => void,
     private readonly resolve: (summary: FileSummary) => void,
+    options: SessionOptions,
   ) {
     this.record = new SessionRecord(report);
     this.fsroot = new ConfinedRoot(policy.root);
+    this.space = new SpaceFloor(policy.minFreeBytes, options.freeBytes ?? statfsFree(this.fsroot.root));
   }
 
   start(): void {
+    this.idle = new IdleTimer(this.policy.idleTimeoutMs, () => this.finish('idle-timeout', `nothing from the client for ${this.policy.idleTimeoutMs / 1000} s`));
     this.input.on('data', (chunk: Buffer) => {
+      this.idle?.touch();
       this.chunks.push(chunk);
       this.queued += chunk.length;
       this.serve();
@@ -131,6 +146,8 @@ class SftpSession {
     this.input.on('error', () => this.finish('error', 'input failed'));
     this.output.on('error', () => this.finish('output-closed'));
     this.output.on('drain', () => {
+      // The client reads what it asked for: a slow download is not idle.
+      this.idle?.touch();
       if (!this.blocked || this.finished) return;
       this.blocked = false;
       this.serve();
@@ -172,25 +189,34 @@ class SftpSession {
     buf = buf.subarray(at);
     this.chunks = buf.length > 0 ? [buf] : [];
     this.queued = buf.length;
+    // Served: a request that took long (an fsync of a large file) does not count as quiet time.
+    this.idle?.touch();
   }
 
   private send(packet: Buffer): void {
     if (!this.finished) this.output.write(packet);
   }
 
-  private status(id: number, code: StatusCode): void {
-    this.send(new PacketWriter(FXP.STATUS, id).u32(code).string(STATUS_TEXT[code]).string('en').done());
+  private status(id: number, code: StatusCode, text = STATUS_TEXT[code]): void {
+    this.send(new PacketWriter(FXP.STATUS, id).u32(code).string(text).string('en').done());
   }
 
   private finish(ended: SessionEnd, detail?: string): void {
     if (this.finished) return;
     this.finished = true;
+    this.idle?.stop();
     for (const handle of this.handles.values()) this.closeHandle(handle);
     this.handles.clear();
     this.input.removeAllListeners('data');
     this.input.pause();
     const summary = this.record.end(ended, detail);
     if (ended === 'output-closed') {
+      this.resolve(summary);
+      return;
+    }
+    if (ended === 'idle-timeout') {
+      // A client that stopped reading would never let the end be written: do not wait for it.
+      this.output.end();
       this.resolve(summary);
       return;
     }
@@ -214,7 +240,7 @@ class SftpSession {
       this.request(type, id, reader);
     } catch (error) {
       if (error instanceof Malformed) return this.finish('protocol-error', error.message);
-      if (error instanceof Answer) return this.status(id, error.code);
+      if (error instanceof Answer) return this.status(id, error.code, error.message);
       this.status(id, statusOf(error));
     }
   }
@@ -358,7 +384,7 @@ class SftpSession {
       closeSync(fd);
       throw error;
     }
-    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, truncated: intent.truncate, bytesRead: 0, bytesWritten: 0, readToEnd: false });
+    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, truncated: intent.truncate, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false });
     this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
   }
 
@@ -405,6 +431,16 @@ class SftpSession {
   private write(id: number, raw: Buffer, offset: number, data: Buffer): void {
     const handle = this.fileHandle(raw);
     if (!handle.writable) throw new Answer(FX.PERMISSION_DENIED);
+    // Refused at the floor: SSH_FX_FAILURE, as OpenSSH's sftp-server answers ENOSPC. SFTP
+    // version 3 has no status for a full disk (SSH_FX_NO_SPACE_ON_FILESYSTEM is version 5's).
+    if (handle.spaceRefused) throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    if (!this.space.admit(data.length)) {
+      // The file keeps what was written before: the write record says how much. One refusal
+      // record per handle: a client has dozens of WRITEs in flight, all refused alike.
+      handle.spaceRefused = true;
+      this.record.refused('write', handle.client, 'min-free');
+      throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    }
     let done = 0;
     while (done < data.length) done += writeSync(handle.fd, data, done, data.length - done, offset + done);
     handle.bytesWritten += done;

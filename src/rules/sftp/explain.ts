@@ -17,6 +17,14 @@ export function filesPlanLines(plan: FilesPlan): string[] {
     `  root     ${root} is the client's "/" and start directory; nothing outside it exists`,
     `  access   ${access === 'read' ? 'read: every write refused' : access === 'write' ? 'write: stored contents are never read back (listing allowed)' : 'read-write'}; delete ${deleting ? 'allowed' : 'refused (remove, rmdir, rename over a name)'}; overwrite ${overwrite ? 'allowed' : 'refused (existing files are never opened for writing or replaced)'}; umask ${umask.toString(8).padStart(4, '0')}`,
     `  sandbox  bubblewrap: ${root} (${access === 'read' ? 'read-only' : 'writable'}) and the system's programs, nothing else`,
+    `  limits   ${limitsLine(plan)}`,
     `  record   one "file" record per file read, written, removed or renamed`,
   ];
+}
+
+function limitsLine(plan: FilesPlan): string {
+  const { access, minFreeBytes, idleTimeoutMs } = plan.policy;
+  const floor = access === 'read' ? 'nothing is written' : minFreeBytes > 0 ? `a write that would leave less than ${minFreeBytes} bytes free on the filesystem of ${plan.policy.root} is refused` : 'no free-space floor (min-free: "0")';
+  const idle = idleTimeoutMs > 0 ? `ended after ${idleTimeoutMs / 1000} s with nothing from the client` : 'no idle timeout';
+  return `${floor}; ${idle}`;
 }

@@ -63,7 +63,8 @@ export function isSubsystem(words: readonly string[]): true | string {
 
 export function matchSftp(rule: SftpRule, words: readonly string[], globs: ReadonlyMap<number, string>, _request: Request): RuleOutcome {
   if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
-  const policy = { root: rule.root, access: rule.access, delete: rule.delete, overwrite: rule.overwrite, umask: rule.umask };
+  // A read rule writes nothing: no floor to keep.
+  const policy = { root: rule.root, access: rule.access, delete: rule.delete, overwrite: rule.overwrite, umask: rule.umask, minFreeBytes: rule.access === 'read' ? 0 : rule.minFreeBytes, idleTimeoutMs: rule.idleTimeoutMs };
   // The kernel shows the server root, writable only if the rule writes.
   const sandbox = rule.access === 'read' ? { read: [rule.root], write: [], rootCaps: [...ROOT_CAPS.files] } : { read: [], write: [rule.root], rootCaps: [...ROOT_CAPS.files] };
   const subsystem = isSubsystem(words);

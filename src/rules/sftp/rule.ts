@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `sftp:` block: what its parser enforces and the JSON Schema is tested against. */
-export const SFTP_KEYS = { allowed: ['root', 'access', 'delete', 'overwrite', 'umask'], required: ['root', 'access'] } as const;
+export const SFTP_KEYS = { allowed: ['root', 'access', 'delete', 'overwrite', 'umask', 'min-free', 'idle-timeout'], required: ['root', 'access'] } as const;
 
 export type SftpAccess = 'read' | 'write' | 'read-write';
 
@@ -18,4 +18,8 @@ export interface SftpRule extends RuleBase {
   overwrite: boolean;
   /** Taken from the modes of what the client creates. Default 0077: files only the account reads. */
   umask: number;
+  /** A write that would leave less than this free on root's filesystem is refused. 0: no floor. Default 1 GiB. */
+  minFreeBytes: number;
+  /** A session with nothing from the client for this long is ended. 0: never. Default 10 minutes. */
+  idleTimeoutMs: number;
 }

@@ -90,5 +90,5 @@ export function scp(lab: Lab, policy: Partial<FilePolicy>, args: string[], cwd =
 }
 
 export function fullPolicy(lab: Lab, policy: Partial<FilePolicy>): FilePolicy {
-  return { root: lab.root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, ...policy };
+  return { root: lab.root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...policy };
 }

@@ -82,7 +82,7 @@ describe('ConfinedRoot on a real directory', () => {
   ])('a link %s -> %s reads as %j', (link, raw, shown) => expect(confined.linkTarget(link, raw)).toBe(shown));
 });
 
-const policy = (over: Partial<FilePolicy> = {}): FilePolicy => ({ root: '/r', access: 'read-write', delete: true, overwrite: true, umask: 0o022, ...over });
+const policy = (over: Partial<FilePolicy> = {}): FilePolicy => ({ root: '/r', access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over });
 const intent = (flags: string) => ({
   read: flags.includes('r'), write: flags.includes('w'), append: flags.includes('a'), create: flags.includes('c'), truncate: flags.includes('t'), exclusive: flags.includes('x'),
 });
@@ -137,14 +137,16 @@ describe('parseScpWords', () => {
 });
 
 describe('the launch argument', () => {
-  const good = { protocol: 'sftp', policy: { root: '/srv/r', access: 'read', delete: false, overwrite: false, umask: 18 } };
+  const good = { protocol: 'sftp', policy: { root: '/srv/r', access: 'read', delete: false, overwrite: false, umask: 18, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 } };
   it('takes a well-formed one', () => expect(parseLaunch(JSON.stringify(good))).toEqual(good));
 
   it.each([
     ['not json'], ['[]'], [JSON.stringify({ ...good, extra: 1 })], [JSON.stringify({ ...good, protocol: 'shell' })],
     [JSON.stringify({ ...good, policy: { ...good.policy, root: 'relative' } })], [JSON.stringify({ ...good, policy: { ...good.policy, access: 'all' } })],
     [JSON.stringify({ ...good, policy: { ...good.policy, delete: 'yes' } })], [JSON.stringify({ ...good, policy: { ...good.policy, umask: 0o1000 } })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, chown: true } })], [JSON.stringify({ ...good, scp: {} })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, chown: true } })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, minFreeBytes: -1 } })], [JSON.stringify({ ...good, policy: { ...good.policy, minFreeBytes: '1GiB' } })],
+    [JSON.stringify({ ...good, policy: { ...good.policy, idleTimeoutMs: 1.5 } })], [JSON.stringify({ ...good, policy: { ...good.policy, idleTimeoutMs: undefined } })], [JSON.stringify({ ...good, scp: {} })],
     [JSON.stringify({ ...good, protocol: 'scp' })], [JSON.stringify({ ...good, protocol: 'scp', scp: { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '' } })],
   ])('refuses %s', (text) => expect(typeof parseLaunch(text)).toBe('string'));
 });

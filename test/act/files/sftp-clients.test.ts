@@ -199,7 +199,7 @@ it('a failed command ends the batch; the session still ends cleanly', () => {
 });
 
 describe('the launch contract', () => {
-  const launch = (root: string) => JSON.stringify({ protocol: 'sftp', policy: { root, access: 'read', delete: false, overwrite: false, umask: 0o022 } });
+  const launch = (root: string) => JSON.stringify({ protocol: 'sftp', policy: { root, access: 'read', delete: false, overwrite: false, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0 } });
 
   it('fails closed, exit 2 and nothing served, without fd 3 or with a bad argument or root', () => {
     const withoutFd3 = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });

@@ -31,7 +31,7 @@ function session(over: Partial<FilePolicy> = {}) {
   const input = new PassThrough();
   const output = new PassThrough();
   const events: FileEvent[] = [];
-  const done = serveSftp({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, ...over }, input, output, (e) => events.push(e));
+  const done = serveSftp({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over }, input, output, (e) => events.push(e));
   let pending = Buffer.alloc(0);
   const replies: Buffer[] = [];
   output.on('data', (chunk: Buffer) => {

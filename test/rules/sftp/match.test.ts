@@ -19,7 +19,11 @@ identities:
   shelf:
     rules:
       - name: shelf
-        sftp: { root: /srv/shelf, access: read }
+        sftp: { root: /srv/shelf, access: read, min-free: 5GiB }
+  tight:
+    rules:
+      - name: tight
+        sftp: { root: /srv/tight, access: write, min-free: 4MiB, idle-timeout: 2s }
 `);
 
 const decideFor = (identity: string, command: string) => decide(policy, requestFor(identity, command));
@@ -34,7 +38,7 @@ describe('the sftp subsystem, as sshd names it under a forced command', () => {
     expect(planOf('exchange', command)).toEqual({
       kind: 'files',
       protocol: 'sftp',
-      policy: { root: '/srv/exchange', access: 'read-write', delete: false, overwrite: true, umask: 0o077 },
+      policy: { root: '/srv/exchange', access: 'read-write', delete: false, overwrite: true, umask: 0o077, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 },
       scp: null,
       sandbox: { read: [], write: ['/srv/exchange'], rootCaps: ['CAP_DAC_OVERRIDE', 'CAP_FOWNER'] },
     });
@@ -42,7 +46,13 @@ describe('the sftp subsystem, as sshd names it under a forced command', () => {
 
   it('a read rule’s root is read-only in the sandbox; a write rule’s policy is what the server enforces', () => {
     expect(planOf('shelf', 'internal-sftp').sandbox).toMatchObject({ read: ['/srv/shelf'], write: [] });
-    expect(planOf('drop', 'internal-sftp').policy).toEqual({ root: '/srv/drop', access: 'write', delete: false, overwrite: false, umask: 0o027 });
+    expect(planOf('drop', 'internal-sftp').policy).toEqual({ root: '/srv/drop', access: 'write', delete: false, overwrite: false, umask: 0o027, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 });
+  });
+
+  it('min-free and idle-timeout go to the server, for sftp and scp; a read rule writes nothing, so keeps no floor', () => {
+    expect(planOf('tight', 'internal-sftp').policy).toMatchObject({ minFreeBytes: 4 * 2 ** 20, idleTimeoutMs: 2000 });
+    expect(planOf('tight', 'scp -t /in').policy).toMatchObject({ minFreeBytes: 4 * 2 ** 20, idleTimeoutMs: 2000 });
+    expect(planOf('shelf', 'internal-sftp').policy).toMatchObject({ minFreeBytes: 0, idleTimeoutMs: 600_000 });
   });
 
   it.each([
