@@ -72,7 +72,11 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
     {
       kind: 'exec',
       program: node,
-      argv: [node, server, JSON.stringify(request)],
+      // --single-threaded: no V8 background threads. The server compiles hot code while it moves
+      // gigabytes, and a concurrent compile job that waits for a main-thread GC as the server
+      // exits deadlocks Node's exit (nodejs/node#54918): one 200 MiB download in six never ended
+      // (found by the sftp benchmark). Its work is I/O; GC on the main thread costs it little.
+      argv: [node, '--single-threaded', server, JSON.stringify(request)],
       env: { PATH: CHILD_PATH, LANG: 'C.UTF-8' },
       cwd: plan.policy.root,
       umask: plan.policy.umask,
