@@ -1,10 +1,10 @@
 /** `ssh-dispatch authorized-key`: prints the authorized_keys line for a key and an identity. */
-import { readFileSync, realpathSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseAddressRange } from '../values/address.js';
 import { HOST_NAME, parsePort } from '../rules/relay/match.js';
 import { keyLine, publicKeyFrom } from '../keyline.js';
 import { ACCOUNT_NAME, NAME_PATTERN } from '../policy/schema.js';
-import { parseFlags, UsageError } from './args.js';
+import { absolutePath, dispatchProgram, parseFlags, UsageError } from './args.js';
 
 export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [--from ADDR]... [--policy PATH]
                                   [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']
@@ -69,10 +69,9 @@ export interface SshdConfigOptions {
  */
 export function sshdConfigLines(options: SshdConfigOptions): string[] {
   if (!ACCOUNT_NAME.test(options.user)) throw new UsageError(`--user ${options.user}: expected an account name`);
-  if (options.ca !== null && !options.ca.startsWith('/')) throw new UsageError(`--ca ${options.ca}: give an absolute path (sshd reads it)`);
-  if (options.policy !== null && !options.policy.startsWith('/')) throw new UsageError(`--policy ${options.policy}: give an absolute path`);
-  const base = options.command ? options.command.split(' ') : [process.execPath, realpathSync(process.argv[1]!)];
-  if (!base[0]!.startsWith('/')) throw new UsageError(`--command ${options.command}: sshd needs an absolute path`);
+  if (options.ca !== null) absolutePath('ca', options.ca, 'give an absolute path (sshd reads it)');
+  if (options.policy !== null) absolutePath('policy', options.policy);
+  const base = dispatchProgram(options.command, 'sshd needs an absolute path');
   const flags = [...(options.policy !== null ? ['--policy', options.policy] : []), ...(options.approved ? ['--approved'] : [])];
   const line = (words: string[]) => {
     for (const word of words) if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
@@ -138,10 +137,8 @@ export function runAuthorizedKey(args: string[]): number {
   for (const flag of ['ca', 'user', 'approved', 'match-user'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
-  // The forced mode refuses a relative one: the session would read it from the account's home.
-  if (values.policy !== undefined && !values.policy.startsWith('/')) throw new UsageError(`--policy ${values.policy}: give an absolute path`);
-  // A bare name would be looked up on the session's PATH.
-  if (values.command !== undefined && !values.command.startsWith('/')) throw new UsageError(`--command ${values.command}: give an absolute path`);
+  if (values.policy !== undefined) absolutePath('policy', values.policy);
+  const base = dispatchProgram(values.command);
   let text: string;
   try {
     text = readFileSync(positionals[0]!, 'utf8');
@@ -164,7 +161,6 @@ export function runAuthorizedKey(args: string[]): number {
   const options = ['restrict'];
   if (values.from?.length) options.push(`from="${values.from.join(',')}"`);
   if (permitOpen.length > 0) options.push('port-forwarding', ...permitOpen.map((t) => `permitopen="${t}"`));
-  const base = values.command ? values.command.split(' ') : [process.execPath, realpathSync(process.argv[1]!)];
   const command = [...base, '--id', values.id, ...(values.policy ? ['--policy', values.policy] : [])];
   try {
     console.log(keyLine({ options, command, publicKey }));

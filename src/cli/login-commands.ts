@@ -10,7 +10,6 @@
  * policy that does not load, a malformed key, arguments that are not sshd's) prints nothing and
  * exits non-zero, and sshd then accepts no line from it at all.
  */
-import { realpathSync } from 'node:fs';
 import { forcedCommand, keyLine, principalLine } from '../keyline.js';
 import { parseKeyText } from '../request/ssh-key.js';
 import { loadLogins } from '../policy/load.js';
@@ -19,7 +18,7 @@ import { loginsByKey, loginsByPrincipal, type Login } from '../policy/logins.js'
 import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { tellSyslog } from '../audit/sink.js';
-import { UsageError } from './args.js';
+import { absolutePath, dispatchProgram, UsageError } from './args.js';
 
 const COMMON_FLAGS = `  --policy PATH   the policy (default ${DEFAULT_POLICY_PATH}); also put in each command= line
   --approved      serve the policy \`ssh-dispatch check\` last approved, and put --approved in
@@ -72,7 +71,7 @@ Exit status: 0, 1 when the policy does not load (the reason goes to syslog), 2 o
 interface LoginArgs {
   policy: string | null;
   approved: boolean;
-  command: string[] | null;
+  command: string | null;
   help: boolean;
   positionals: string[];
 }
@@ -92,10 +91,8 @@ function parseLoginArgs(args: readonly string[]): LoginArgs {
       const name = arg.slice(2).split('=')[0]!;
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
       if (value === undefined || value === '') throw new UsageError(`--${name} needs a value`);
-      // The policy goes into each command= line, which the session reads from the account's home.
-      if (name === 'policy' && !value.startsWith('/')) throw new UsageError(`--policy ${value}: give an absolute path`);
-      if (name === 'policy') out.policy = value;
-      else out.command = value.split(' ').filter(Boolean);
+      if (name === 'policy') out.policy = absolutePath('policy', value);
+      else out.command = value;
     } else if (arg.startsWith('-')) throw new UsageError(`unknown option ${arg}`);
     else out.positionals.push(arg);
   }
@@ -114,9 +111,7 @@ interface CommandWords {
  * `check` tries the command with too.
  */
 function commandWords(args: LoginArgs): CommandWords {
-  const program = args.command ?? [process.execPath, realpathSync(process.argv[1]!)];
-  // A bare name would be looked up on the session's PATH.
-  if (!program[0]?.startsWith('/')) throw new UsageError(`--command ${args.command?.join(' ')}: give an absolute path`);
+  const program = dispatchProgram(args.command);
   const flags = [...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
   try {
     forcedCommand([...program, ...flags]);
