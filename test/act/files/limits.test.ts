@@ -13,7 +13,8 @@ import { SpaceFloor, SPACE_STEP_MIN, type SessionOptions } from '../../../src/ac
 import type { FilePolicy } from '../../../src/act/files/policy.js';
 import { serveScp } from '../../../src/act/files/scp.js';
 import { serveSftp } from '../../../src/act/files/sftp.js';
-import { FX, FXP, PacketReader, PacketWriter } from '../../../src/act/files/sftp-wire.js';
+import { FX, FXP, PacketWriter } from '../../../src/act/files/sftp-wire.js';
+import { packetClient } from './wire-client.js';
 
 const KiB = 1024;
 const FLOOR = 1024 * KiB;
@@ -52,29 +53,7 @@ function sftpSession(policy: FilePolicy, options: SessionOptions = {}) {
   const output = new PassThrough();
   const events: FileEvent[] = [];
   const done = serveSftp(policy, input, output, (e) => events.push(e), options);
-  let pending = Buffer.alloc(0);
-  const replies: Buffer[] = [];
-  output.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-      replies.push(pending.subarray(4, 4 + pending.readUInt32BE(0)));
-      pending = pending.subarray(4 + pending.readUInt32BE(0));
-    }
-  });
-  let id = 0;
-  const next = async () => {
-    for (let i = 0; i < 100 && replies.length === 0; i++) await new Promise((r) => setImmediate(r));
-    const reply = replies.shift();
-    if (!reply) throw new Error('no reply');
-    const reader = new PacketReader(reply);
-    return { type: reader.u8(), reader };
-  };
-  const request = (type: number, build: (w: PacketWriter) => void) => {
-    const w = new PacketWriter(type, ++id);
-    build(w);
-    input.write(w.done());
-    return next();
-  };
+  const { next, request } = packetClient(input, output);
   /** A STATUS answer: its code and its message. */
   const status = async (type: number, build: (w: PacketWriter) => void) => {
     const { type: got, reader } = await request(type, build);

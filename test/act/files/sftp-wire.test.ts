@@ -11,7 +11,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileEvent } from '../../../src/act/files/events.js';
 import type { FilePolicy } from '../../../src/act/files/policy.js';
 import { MAX_HANDLES, serveSftp } from '../../../src/act/files/sftp.js';
-import { FX, FXP, MAX_PACKET, PacketReader, PacketWriter } from '../../../src/act/files/sftp-wire.js';
+import { FX, FXP, MAX_PACKET, PacketWriter } from '../../../src/act/files/sftp-wire.js';
+import { packetClient } from './wire-client.js';
 
 let dir: string;
 let root: string;
@@ -32,29 +33,7 @@ function session(over: Partial<FilePolicy> = {}) {
   const output = new PassThrough();
   const events: FileEvent[] = [];
   const done = serveSftp({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over }, input, output, (e) => events.push(e));
-  let pending = Buffer.alloc(0);
-  const replies: Buffer[] = [];
-  output.on('data', (chunk: Buffer) => {
-    pending = Buffer.concat([pending, chunk]);
-    while (pending.length >= 4 && pending.length >= 4 + pending.readUInt32BE(0)) {
-      replies.push(pending.subarray(4, 4 + pending.readUInt32BE(0)));
-      pending = pending.subarray(4 + pending.readUInt32BE(0));
-    }
-  });
-  let id = 0;
-  const next = async () => {
-    for (let i = 0; i < 100 && replies.length === 0; i++) await new Promise((r) => setImmediate(r));
-    const reply = replies.shift();
-    if (!reply) throw new Error('no reply');
-    const reader = new PacketReader(reply);
-    return { type: reader.u8(), reader };
-  };
-  const request = async (type: number, build: (w: PacketWriter) => void) => {
-    const w = new PacketWriter(type, ++id);
-    build(w);
-    input.write(w.done());
-    return next();
-  };
+  const { next, request } = packetClient(input, output);
   const status = async (type: number, build: (w: PacketWriter) => void) => {
     const { type: got, reader } = await request(type, build);
     if (got !== FXP.STATUS) return -got;
