@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { mountSmall, startLab, type Lab } from './lab.js';
 import { waitFor } from './wait.js';
+import { fileClients } from './file-clients.js';
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 const MiB = 1024 * 1024;
@@ -60,25 +61,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-function clientOptions(key: ClientKey): { options: string[]; host: string } {
-  const args = lab.sshd.sshArgs(key);
-  const host = args.pop()!;
-  return { options: args.map((a) => (a === '-p' ? '-P' : a)), host };
-}
-
-function sftp(key: ClientKey, commands: string[]): { code: number | null; out: string } {
-  const batch = join(local, 'batch');
-  writeFileSync(batch, `${commands.join('\n')}\n`);
-  const { options, host } = clientOptions(key);
-  const result = spawnSync('/usr/bin/sftp', [...options, '-b', batch, host], { cwd: local, encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
-}
-
-function scp(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { options, host } = clientOptions(key);
-  const result = spawnSync('/usr/bin/scp', [...options, ...args.map((a) => a.replace('HOST:', `${host}:`))], { cwd: local, encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
-}
+const { clientOptions, sftp, scp } = fileClients(() => lab.sshd, () => local);
 
 const lastSession = () => lab.recordsOf(String(lab.lastDecision().session));
 

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, SSH, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
+import { fileClients } from './file-clients.js';
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 const SECRET = 'SECRET-9d2e';
@@ -63,25 +64,7 @@ afterAll(async () => {
 });
 
 /** sftp(1) and scp(1) take ssh's options, with -P for the port. */
-function clientOptions(key: ClientKey): { options: string[]; host: string } {
-  const args = lab.sshd.sshArgs(key);
-  const host = args.pop()!;
-  return { options: args.map((a) => (a === '-p' ? '-P' : a)), host };
-}
-
-function sftp(key: ClientKey, commands: string[]): { code: number | null; out: string } {
-  const batch = join(local, 'batch');
-  writeFileSync(batch, `${commands.join('\n')}\n`);
-  const { options, host } = clientOptions(key);
-  const result = spawnSync('/usr/bin/sftp', [...options, '-b', batch, host], { cwd: local, encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
-}
-
-function scp(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { options, host } = clientOptions(key);
-  const result = spawnSync('/usr/bin/scp', [...options, ...args.map((a) => a.replace('HOST:', `${host}:`))], { cwd: local, encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
-}
+const { clientOptions, sftp, scp } = fileClients(() => lab.sshd, () => local);
 
 const read = (path: string) => readFileSync(path, 'utf8');
 const fileRecords = (id: string) => lab.records().filter((r) => r.event === 'file' && r.id === id);
