@@ -138,14 +138,31 @@ function signatureMatches(found: string, wanted: string | ApprovedEntry): boolea
  * The policy as far as `identity` needs it, from the cache; null on any miss or doubt (the
  * caller then parses the YAML). An identity absent from a complete cache is absent from the policy.
  */
-export function readCachedPolicy(cacheRoot: string, signature: string | ApprovedEntry, identity: string, uid: number): Policy | null {
+interface EntryMeta {
+  signature: string;
+  files: string[];
+  audit: Policy['audit'];
+  identities: string[];
+}
+
+/**
+ * A cache entry that is the one wanted, trusted: its directory and its meta.json, whose
+ * signature matches; null on any miss or doubt. (JSON.parse may throw: callers catch.)
+ */
+function openEntry(cacheRoot: string, signature: string | ApprovedEntry, uid: number): { dir: string; meta: EntryMeta } | null {
   const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
   const metaText = readTrusted(join(dir, 'meta.json'), uid);
   if (metaText === null) return null;
+  const meta = JSON.parse(metaText) as EntryMeta;
+  return signatureMatches(meta.signature, signature) ? { dir, meta } : null;
+}
+
+export function readCachedPolicy(cacheRoot: string, signature: string | ApprovedEntry, identity: string, uid: number): Policy | null {
   try {
-    const meta = JSON.parse(metaText) as { signature: string; files: string[]; audit: Policy['audit']; identities: string[] };
-    if (!signatureMatches(meta.signature, signature)) return null;
+    const entry = openEntry(cacheRoot, signature, uid);
+    if (entry === null) return null;
+    const { dir, meta } = entry;
     const identities = new Map<string, Identity>();
     if (meta.identities.includes(identity)) {
       // Listed but unreadable or untrusted: a miss, never "no such identity".
@@ -193,12 +210,10 @@ function loginFiles(index: LoginIndex): Map<string, Login[]> {
  * or doubt.
  */
 export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number, lookup: LoginLookup): LoginIndex | null {
-  const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
-  if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid) || !trustedDirectory(join(dir, LOGINS), uid)) return null;
-  const metaText = readTrusted(join(dir, 'meta.json'), uid);
-  if (metaText === null) return null;
   try {
-    if (!signatureMatches((JSON.parse(metaText) as { signature: string }).signature, signature)) return null;
+    const entry = openEntry(cacheRoot, signature, uid);
+    if (entry === null || !trustedDirectory(join(entry.dir, LOGINS), uid)) return null;
+    const { dir } = entry;
     // A null-prototype object: an account named __proto__ must be a name, not Object.prototype.
     const index = Object.create(null) as LoginIndex;
     const accountDir = join(dir, LOGINS, lookup.account);
