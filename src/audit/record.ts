@@ -8,6 +8,7 @@ import { kindOf } from '../rules/kinds.js';
 import type { ClientAddress, Request, UserCertificate } from '../request/request.js';
 import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
+import type { WritesFacts } from './writes.js';
 
 /**
  * No record's log line is longer than this, whatever the client sent: a 35-byte pull of `many/*`
@@ -109,6 +110,8 @@ export interface EndFacts {
   kept?: string[];
   /** sftp rules: how many files were read, written, removed, renamed ... and requests refused. */
   files?: Record<string, number>;
+  /** Write sessions (rsync pushes, receive, sftp, scp): the names created, replaced and removed, and bytes (audit/writes.ts). */
+  writes?: WritesFacts;
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -140,6 +143,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
     ...(facts.removed !== undefined ? { removed: facts.removed } : {}),
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.files !== undefined ? { files: facts.files } : {}),
+    ...(facts.writes !== undefined ? { writes: facts.writes } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   });
