@@ -9,6 +9,8 @@ import { EXIT_START_FAILED, replaceWith, superviseExec } from './exec.js';
 import { receiveUpload } from './receive.js';
 import { relay } from './relay.js';
 import { serveFiles, type FileEvent } from './files-session.js';
+import { RsyncReport } from './rsync-report.js';
+import { claimSnapshot, setAsideSnapshot } from './snapshot.js';
 
 export async function carryOut(plan: Plan, rule: string, session: string, recordFile: (event: FileEvent) => void): Promise<EndFacts> {
   switch (plan.kind) {
@@ -19,9 +21,22 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
     case 'receive':
       return receiveUpload(plan, rule, session);
     case 'exec': {
-      const facts = plan.supervise ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
+      if (plan.snapshot !== undefined && !plan.dryRun) {
+        const taken = claimSnapshot(plan.snapshot);
+        if (taken !== null) {
+          process.stderr.write('ssh-dispatch: refused: the snapshot directory already exists (a snapshot is written once)\n');
+          return { rule, exit: 1, signal: null, durationMs: 0, outcome: 'snapshot-exists', error: taken };
+        }
+      }
+      const report = plan.report ? new RsyncReport(plan.report.dest) : null;
+      const facts = plan.supervise ? await superviseExec(plan, rule, report ? { events: (line) => report.line(line) } : {}) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
       if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
-      return facts;
+      const withWrites = report ? { ...facts, writes: report.writes.facts() } : facts;
+      if (plan.snapshot !== undefined && !plan.dryRun && facts.exit !== 0) {
+        const aside = setAsideSnapshot(plan.snapshot, session);
+        return { ...withWrites, ...(aside !== null ? { setAside: aside } : {}) };
+      }
+      return withWrites;
     }
   }
 }

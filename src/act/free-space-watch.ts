@@ -12,11 +12,12 @@
  * At the floor: the program's process group is stopped (SIGSTOP, so that nothing is renamed into
  * place while we look), the files its processes hold open for writing under the watched path are
  * noted, the group is killed (SIGKILL: rsync's own cleanup on SIGTERM would keep a --partial
- * file under its final name), and the files among them that carry rsync's temporary names
- * (`.NAME.XXXXXX`) are removed. A file written in place (`--inplace`) keeps what was written: it
- * has no other name to fall back to; the end record names it.
+ * file under its final name), and the files among them that this session created are removed:
+ * rsync's temporary names (`.NAME.XXXXXX`), one link only, born after the watch began, and still
+ * the inode rsync held. A name alone proves nothing: a stored `.profile.backup` has the shape of
+ * a temporary name (found in review). Anything else is kept and named in the end record.
  */
-import { readdirSync, readFileSync, readlinkSync, statfsSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
 
 /** Assume at least this fill rate (bytes per ms, about 2 GB/s: tmpfs, or a fast SSD with -z zeros). */
@@ -38,6 +39,15 @@ export function nextLookMs(headroom: number, fillRate: number): number {
   return Math.min(LATEST_MS, Math.max(SOONEST_MS, Math.floor(headroom / rate / 2)));
 }
 
+/**
+ * Whether a file open for writing is one this session created: an rsync temporary name, a regular
+ * file with one link (a hard link would make it someone's history), born since `sinceMs`. A
+ * filesystem that keeps no birth time (birthtimeMs 0) proves nothing: the file is kept.
+ */
+export function createdBySession(name: string, open: Pick<Stats, 'nlink' | 'birthtimeMs' | 'isFile'>, sinceMs: number): boolean {
+  return RSYNC_TEMP_NAME.test(name) && open.isFile() && open.nlink === 1 && open.birthtimeMs > 0 && open.birthtimeMs >= sinceMs;
+}
+
 export interface FloorReached {
   /** Temporary files of the program that were removed, and files written in place that were kept. */
   removed: string[];
@@ -50,6 +60,8 @@ export interface FloorReached {
  */
 export function watchFreeSpace(path: string, floor: number, group: number, reached: (facts: FloorReached) => void): { stop(): void } {
   let timer: NodeJS.Timeout | null = null;
+  // Birth times are whole clock ticks on some filesystems: a second's slack, never more.
+  const since = Date.now() - 1000;
   let last = { free: freeBytes(path), at: performance.now() };
   let rate = 0;
   const look = () => {
@@ -64,7 +76,7 @@ export function watchFreeSpace(path: string, floor: number, group: number, reach
     if (now > last.at) rate = Math.max(rate, (last.free - free) / (now - last.at));
     last = { free, at: now };
     if (free < floor) {
-      reached(killAndClean(group, path));
+      reached(killAndClean(group, path, since));
       return;
     }
     timer = setTimeout(look, nextLookMs(free - floor, rate));
@@ -78,22 +90,21 @@ export function watchFreeSpace(path: string, floor: number, group: number, reach
   };
 }
 
-function killAndClean(group: number, under: string): { removed: string[]; kept: string[] } {
+function killAndClean(group: number, under: string, since: number): { removed: string[]; kept: string[] } {
   signalGroup(group, 'SIGSTOP');
   const writing = filesOpenForWriting(groupMembers(group), under);
   signalGroup(group, 'SIGKILL');
   const removed: string[] = [];
   const kept: string[] = [];
-  for (const file of writing) {
-    if (!RSYNC_TEMP_NAME.test(basename(file))) {
-      kept.push(file);
-      continue;
-    }
+  for (const { path, open } of writing) {
     try {
-      unlinkSync(file);
-      removed.push(file);
+      // The name must still lead to the inode rsync held: it was stopped, but a local user was not.
+      const now = lstatSync(path);
+      if (!createdBySession(basename(path), open, since) || now.ino !== open.ino || now.dev !== open.dev) throw new Error('not ours');
+      unlinkSync(path);
+      removed.push(path);
     } catch {
-      kept.push(file);
+      kept.push(path);
     }
   }
   return { removed, kept };
@@ -124,10 +135,10 @@ function groupMembers(group: number): number[] {
   return members;
 }
 
-/** Regular paths under `under` that the processes hold open with write access (fdinfo flags). */
-function filesOpenForWriting(pids: readonly number[], under: string): string[] {
+/** Paths under `under` that the processes hold open with write access (fdinfo flags), with what each descriptor holds. */
+function filesOpenForWriting(pids: readonly number[], under: string): { path: string; open: Stats }[] {
   const prefix = under.endsWith('/') ? under : `${under}/`;
-  const files = new Set<string>();
+  const files = new Map<string, Stats>();
   for (const pid of pids) {
     let fds: string[];
     try {
@@ -140,11 +151,12 @@ function filesOpenForWriting(pids: readonly number[], under: string): string[] {
         const target = readlinkSync(`/proc/${pid}/fd/${fd}`);
         if (!target.startsWith(prefix)) continue;
         const flags = /^flags:\s+([0-7]+)$/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'latin1'));
-        if (flags && (parseInt(flags[1]!, 8) & 0o3) !== 0) files.add(target);
+        // stat through the descriptor: the inode rsync has open, whatever the name leads to now.
+        if (flags && (parseInt(flags[1]!, 8) & 0o3) !== 0) files.set(target, statSync(`/proc/${pid}/fd/${fd}`));
       } catch {
         // Closed while we looked.
       }
     }
   }
-  return [...files];
+  return [...files].map(([path, open]) => ({ path, open }));
 }

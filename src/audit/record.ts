@@ -98,7 +98,7 @@ export interface EndFacts {
   exit: number;
   signal: string | null;
   durationMs: number;
-  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | 'sandbox-failed' | ReceiveOutcomeName | RelayOutcomeName;
+  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | 'sandbox-failed' | 'snapshot-exists' | ReceiveOutcomeName | RelayOutcomeName;
   error?: string;
   /** receive rules: what was stored (or how far it got). */
   file?: string;
@@ -112,6 +112,8 @@ export interface EndFacts {
   files?: Record<string, number>;
   /** Write sessions (rsync pushes, receive, sftp, scp): the names created, replaced and removed, and bytes (audit/writes.ts). */
   writes?: WritesFacts;
+  /** rsync snapshot pushes that failed: where the partial snapshot was moved (act/snapshot.ts). */
+  setAside?: string;
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -144,6 +146,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.files !== undefined ? { files: facts.files } : {}),
     ...(facts.writes !== undefined ? { writes: facts.writes } : {}),
+    ...(facts.setAside !== undefined ? { set_aside: facts.setAside } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   });

@@ -4,6 +4,7 @@
  * and, for a pull, the directory rsync starts in (rules/rsync/pin.ts).
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
+import { lstatSync, type Stats } from 'node:fs';
 import { sandboxUnavailable } from './sandbox-available.js';
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
 import { ExpansionBudget, expandInRoot } from './expand-wildcards.js';
@@ -44,6 +45,12 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   }
   const stray = paths.find((path) => !within.some((subtree) => isWithin(path, subtree)));
   if (stray !== undefined) return { decision: 'deny', reason: 'rsync-path-outside-rule', detail: `rule ${decision.rule.name}: ${stray} is not in the rule's paths (${within.join(', ')})`, words: decision.words, trace: decision.trace };
+  // A snapshot is written once: one that exists (yesterday's, or a "tomorrow" planted ahead of the
+  // owner) is refused here, so `explain` says so too; act/snapshot.ts makes it exclusively.
+  const { snapshot } = decision.plan;
+  if (snapshot !== undefined && lstatOrNull(snapshot) !== null) {
+    return { decision: 'deny', reason: 'rsync-snapshot-exists', detail: `rule ${decision.rule.name}: ${snapshot} exists: a snapshot is written once (name a new one)`, words: decision.words, trace: decision.trace };
+  }
   let cwd = decision.plan.cwd;
   const { pull } = decision.plan.confine;
   if (pull !== null) {
@@ -54,6 +61,14 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull } } };
+}
+
+function lstatOrNull(path: string): Stats | null {
+  try {
+    return lstatSync(path);
+  } catch {
+    return null;
+  }
 }
 
 /** An allowed plan that runs in a sandbox is refused here, before anything starts, when this host cannot build one. */

@@ -43,6 +43,14 @@ export interface ExecPlan {
    * is crossed. Needs supervise.
    */
   minFree?: { path: string; bytes: number } | null;
+  /**
+   * rsync pushes: rsync's receiver logs each name it changed on fd 3 (rules/rsync/match.ts
+   * RSYNC_REPORT_FORMAT), read by act/rsync-report.ts into the end record's writes. `dest` is the
+   * destination relative to root, which the logged names are relative to.
+   */
+  report?: { dest: string };
+  /** rsync snapshot pushes: the new directory (absolute), made here exclusively before rsync starts (act/snapshot.ts). */
+  snapshot?: string;
   /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */
   sandbox?: SandboxPlan | null;
   /** Started through nice/ionice (rules/priority.ts); null or absent: as the dispatcher runs. */

@@ -52,6 +52,8 @@ export const DENY_REASONS = {
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',
   'rsync-wildcard-too-costly': 'expanding a pull wildcard read more than 200000 directory entries or took longer than 2 s',
+  'rsync-snapshot-refused': 'under snapshot: true, a push that does not name one new directory directly under root, or an option that would write outside it',
+  'rsync-snapshot-exists': 'under snapshot: true, a push into a directory that already exists (a snapshot is written once; a planted one fails the owner\'s run loudly)',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules

@@ -4,7 +4,7 @@
  * faster, and never more often than every 2 ms or less often than every second.
  */
 import { describe, expect, it } from 'vitest';
-import { nextLookMs } from '../../src/act/free-space-watch.js';
+import { createdBySession, nextLookMs } from '../../src/act/free-space-watch.js';
 
 const MiB = 1024 * 1024;
 
@@ -25,5 +25,21 @@ describe('nextLookMs', () => {
     for (let headroom = 0; headroom < 4096 * MiB; headroom += 97 * MiB) {
       expect(nextLookMs(headroom, 0) * 2 * MiB).toBeLessThanOrEqual(Math.max(headroom, 2 * 2 * MiB));
     }
+  });
+});
+
+describe('createdBySession: what the cleanup at the floor may remove', () => {
+  const since = 1_000_000;
+  const file = (nlink: number, birthtimeMs: number, isFile = true) => ({ nlink, birthtimeMs, isFile: () => isFile });
+  it.each([
+    ['.f.txt.Ab12Cd', file(1, since + 5), true],
+    // A stored dotfile whose name has the shape of rsync's temporary names (found in review).
+    ['.profile.backup', file(1, since - 86_400_000), false],
+    ['.f.txt.Ab12Cd', file(2, since + 5), false], // hard-linked: someone's history
+    ['.f.txt.Ab12Cd', file(1, 0), false], // no birth time on this filesystem: proves nothing
+    ['.f.txt.Ab12Cd', file(1, since + 5, false), false],
+    ['f.txt', file(1, since + 5), false], // not a temporary name: a file written in place
+  ])('%s %o: %s', (name, open, removed) => {
+    expect(createdBySession(name, open, since)).toBe(removed);
   });
 });

@@ -11,7 +11,7 @@ import type { Request } from '../../request/request.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { minimalChildEnv, type ExecPlan } from '../plan.js';
 import { ROOT_CAPS } from '../sandbox.js';
-import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, type Confined } from './confine.js';
+import { confineDestDir, confineOperand, confinePartialDir, confineRootFile, joinUnder, resolveParts, type Confined } from './confine.js';
 import { parseServerArgs, type ServerOption } from './server-args.js';
 import type { Gate } from './server-options.js';
 import { isWithin } from '../../values/paths.js';
@@ -47,6 +47,8 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
       return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
     case 'xattrs':
       return rule.xattrs ? null : 'restores extended attributes (the rule has xattrs: false)';
+    case 'history':
+      return 'writes into the stored file itself, and so into every hard link to it (every snapshot that shares it); push without it: rsync then writes a new file and renames it into place';
     case 'stored-contents':
       return rule.access === 'write' ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)' : null;
   }
@@ -63,6 +65,27 @@ export function usesRelativePaths(options: readonly ServerOption[]): boolean {
     else if (option.name === 'no-relative') relative = false;
   }
   return relative ?? options.some((option) => option.name === 'files-from');
+}
+
+/** Where rsync's receiver logs what it changed: the supervising dispatcher's pipe (act/exec.ts REPORT_FD). */
+export const RSYNC_REPORT_FILE = '/dev/fd/3';
+/** Itemized change, file length, name (rsync escapes unprintable bytes in names as \\#ooo). */
+export const RSYNC_REPORT_FORMAT = '%i %l %n';
+
+/**
+ * Why an option cannot go with a snapshot push, or null: it may write only inside its new
+ * directory. Basis directories (--link-dest and its kin) must be other snapshots, siblings of
+ * this one; --partial-dir stays inside each directory of the snapshot; a temp or backup
+ * directory would put files elsewhere. `value` is the option's value as root sees it.
+ */
+function snapshotOptionRefusal(option: ServerOption, value: string, snapshot: string): string | null {
+  if (option.name === 'temp-dir' || option.name === 'backup-dir') return 'under snapshot: true a push writes only into its new directory';
+  if (option.arg === 'partial-path') return value.includes('/') ? 'under snapshot: true the partial dir is a plain name, kept inside each directory of the snapshot' : null;
+  if (option.arg === 'dest-path') {
+    const parts = resolveParts(value.startsWith('/') ? [] : [snapshot], value);
+    if (parts === null || parts.length !== 1 || parts[0] === snapshot || parts[0]!.startsWith('.')) return 'under snapshot: true a basis directory is another snapshot beside this one, such as ../2026-12-05';
+  }
+  return null;
 }
 
 function describe(option: ServerOption): string {
@@ -115,6 +138,16 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   const operandPaths = confinedOperands.map((c, i) => (keepAsSent && operands[i]!.startsWith('/') ? operands[i]! : (c as Extract<Confined, { ok: true }>).path));
   const checks = confinedOperands.flatMap((c) => (c.ok ? c.checks : []));
 
+  // snapshot: the one directory this push may create, directly under root, never a dot name (a
+  // failed push is moved aside under one, act/snapshot.ts).
+  let snapshot: string | null = null;
+  if (rule.snapshot && !sender) {
+    const parts = resolveParts([], (confinedOperands[0] as Extract<Confined, { ok: true }>).path);
+    if (parts === null || parts.length !== 1 || parts[0]!.startsWith('.')) {
+      return refuse('rsync-snapshot-refused', `${JSON.stringify(operands[0])}: under snapshot: true a push names one new directory directly under root, such as 2026-12-06/`);
+    }
+    snapshot = parts[0]!;
+  }
   const argvOptions: string[] = [];
   let clientMaxDelete: number | null = null;
   for (const option of options) {
@@ -138,6 +171,10 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
     if (option.arg === 'dest-path' || option.arg === 'partial-path' || option.arg === 'files-from') {
       if (option.value !== '-' && outsideRoot(option.value!)) return refuse('rsync-path-escapes-root', `--${option.name}: ${JSON.stringify(option.value)} is not under root ${rule.root}`);
     }
+    if (snapshot !== null && option.value !== null) {
+      const refusal = snapshotOptionRefusal(option, underRoot(option.value), snapshot);
+      if (refusal) return refuse('rsync-snapshot-refused', `${describe(option)}: ${refusal}`);
+    }
     if (confined) {
       if (!confined.ok) return refuse('rsync-path-escapes-root', `--${option.name}: ${confined.why}`);
       const stray = confined.checks.find((path) => !inPaths(path));
@@ -154,7 +191,9 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   if (rule.mungeLinks) imposed.push('--munge-links');
   if (!sender && !rule.devices && features.dropD) imposed.push('--drop-D');
   if (rule.root !== '/' && features.confineRoot) imposed.push(`--confine-root=${rule.root}`);
-  if (!rule.overwrite && !sender) imposed.push('--ignore-existing');
+  // A snapshot starts empty: a name that exists was made by this push, and is never made twice
+  // (a second entry for it, a hard link's follower) through an inode another snapshot shares.
+  if ((!rule.overwrite || snapshot !== null) && !sender) imposed.push('--ignore-existing');
   if (!sender) {
     // A write-only rule's client must learn nothing of what is stored. On a push the server's
     // generator sends the client block checksums of each basis file (-B1 makes them the bytes
@@ -170,6 +209,10 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
     if (cap !== null) imposed.push(`--max-delete=${clientMaxDelete === null ? cap : Math.min(Math.max(clientMaxDelete, 0), cap)}`);
   }
 
+  // What rsync itself changed, as its receiver logs it (one line per name), on the pipe the
+  // dispatcher reads (act/rsync-report.ts): the end record's writes. Off the data path.
+  const report = !sender && rule.supervise;
+  if (report) imposed.push(`--log-file=${RSYNC_REPORT_FILE}`, `--log-file-format=${RSYNC_REPORT_FORMAT}`);
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
   const operandsAt = argv.length - operandPaths.length;
   // A pull wildcard is expanded relative to root: an absolute one under absolute-paths or paths:
@@ -193,6 +236,8 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
       confine: { root: rule.root, within: [...within], paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
+      ...(report ? { report: { dest: operandPaths[0]! } } : {}),
+      ...(snapshot !== null ? { snapshot: joinUnder(rule.root, [snapshot]) } : {}),
       // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
       sandbox: rule.sandbox
         ? sender

@@ -53,6 +53,12 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     // (its --confine-root bounds only root, which is often /): found in review.
     reader.error(fields.get('sandbox') ?? null, `${key}.sandbox`, 'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root');
   }
+  const snapshot = flag('snapshot', false);
+  if (snapshot === true) {
+    const at = fields.get('snapshot') ?? null;
+    if (access === 'read') reader.error(at, `${key}.snapshot`, 'snapshot: true shapes pushes; a read rule makes none (use access: write)');
+    else if (paths !== null) reader.error(at, `${key}.snapshot`, 'snapshot: true makes each push one new directory directly under root; it does not combine with paths:');
+  }
   const rule = {
     kind: 'rsync' as const,
     root,
@@ -61,6 +67,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     maxDelete,
     minFreeBytes: minFree === null ? 0 : parseSize(minFree)!,
     overwrite: flag('overwrite', true),
+    snapshot,
     mungeLinks: flag('munge-links', true),
     devices: flag('devices', false),
     xattrs: flag('xattrs', false),

@@ -3,7 +3,7 @@ import type { RuleBase } from '../base.js';
 import type { Priority } from '../priority.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'snapshot', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -21,6 +21,12 @@ export interface RsyncRule extends RuleBase {
   minFreeBytes: number;
   /** false: never touch an existing file (adds --ignore-existing, refuses -b, --inplace, ...), like rrsync -no-overwrite. */
   overwrite: boolean;
+  /**
+   * Dated snapshots: each push creates one new directory directly under root (`2026-12-06/`) and
+   * writes nothing else; one that exists is refused, so a planted "tomorrow" fails the owner's run
+   * loudly. --link-dest and its kin may name sibling snapshots; a failed push is moved aside.
+   */
+  snapshot: boolean;
   /** Add --munge-links: symlinks the client stores cannot be followed on the server; pulls unmunge them. */
   mungeLinks: boolean;
   /** Let a push create device and special files (otherwise --drop-D where rsync has it). */

@@ -39,8 +39,12 @@ export type ArgKind =
  *   stored files (block checksums of a basis, a whole-file checksum comparison); refused unless
  *   the rule also reads (`access: read-write`). Pushes of a write-only rule also run with
  *   --whole-file imposed, so that no basis is ever summed for the client, whatever chose it.
+ * - history: it writes into a stored file's own inode, which every hard link to it shares (one
+ *   inode is the same file in every --link-dest snapshot); refused on every push, whatever the
+ *   rule says, because no rule may change what was stored before the session (DESIGN.md,
+ *   "History belongs to the owner"). Without it rsync writes a new file and renames it into place.
  */
-export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents';
+export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents' | 'history';
 
 /** Which way the server moves data when a stock client sends the option. */
 export type Direction = 'push' | 'pull' | 'any';
@@ -60,7 +64,7 @@ export interface RefusedOption {
 
 export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   // Transfer behaviour a stock client sends; no path, no escalation.
-  'append': { arg: 'none', direction: 'push', gates: ['overwrite', 'stored-contents'], why: 'appends to existing files, so the stored file is the basis (and rsync turns whole-file transfers off); sent twice for --append-verify, whose redo tells the client whether the stored start matched' },
+  'append': { arg: 'none', direction: 'push', gates: ['history', 'overwrite', 'stored-contents'], why: 'appends to existing files, so the stored file is the basis (and rsync turns whole-file transfers off); sent twice for --append-verify, whose redo tells the client whether the stored start matched' },
   'block-size': { arg: 'uint', why: 'delta block size' },
   'bwlimit': { arg: 'uint', why: 'bandwidth limit in KiB/s' },
   'checksum-choice': { arg: 'name', why: 'checksum algorithm' },
@@ -82,7 +86,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'ignore-errors': { arg: 'none', direction: 'push', why: 'delete even after I/O errors' },
   'ignore-existing': { arg: 'none', direction: 'push', why: 'never update existing files' },
   'ignore-missing-args': { arg: 'none', why: 'missing source arguments are not errors' },
-  'inplace': { arg: 'none', direction: 'push', gates: ['overwrite'], why: 'writes into existing files (and through their hard links)' },
+  'inplace': { arg: 'none', direction: 'push', gates: ['history', 'overwrite'], why: 'writes into existing files (and through their hard links)' },
   'info': { arg: 'words', why: 'informational message levels' },
   'list-only': { arg: 'none', why: 'list instead of copying' },
   'log-format': { arg: 'log-format', why: 'the client tells the server a little of its --out-format; never a file' },

@@ -17,6 +17,7 @@ identities:
   r:   { rules: [ { name: pull, rsync: { root: ${ROOT}, access: read } } ] }
   rw:  { rules: [ { name: both, rsync: { root: ${ROOT}, access: read-write } } ] }
   no:  { rules: [ { name: append-only, rsync: { root: ${ROOT}, access: write, overwrite: false } } ] }
+  snap: { rules: [ { name: nightly, rsync: { root: ${ROOT}, access: write, snapshot: true } } ] }
   sys: { rules: [ { name: system, rsync: { root: /, access: read-write, delete: true, xattrs: true, acls: true, devices: true } } ] }
   raw: { rules: [ { name: plain, rsync: { root: ${ROOT}, access: write, munge-links: false } } ] }
   abs: { rules: [ { name: absolute, rsync: { root: ${ROOT}, access: write, absolute-paths: true } } ] }
@@ -33,9 +34,11 @@ const facts = (features: RsyncFeatures) => ({ rsync: new Map([['/usr/bin/rsync',
 const B = '-logDtpre.iLsfxCIvu';
 /** What a write-only push gets imposed: no basis sums for the client, and nothing deleted. */
 const WRITE_ONLY = ['--whole-file', '--max-delete=0'];
-const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, '--', '.'];
+/** What every supervised push adds: rsync's own log of what it changed, on the dispatcher's pipe. */
+const REPORT = ['--log-file=/dev/fd/3', '--log-file-format=%i %l %n'];
+const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.'];
 /** A read-write push may use deltas (it could read the file anyway); deletions are still capped. */
-const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', '--', '.'];
+const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', ...REPORT, '--', '.'];
 const PULL_TAIL = ['--munge-links', `--confine-root=${ROOT}`, '--', '.'];
 const push = (...middle: string[]) => (dest: string) => ['/usr/bin/rsync', '--server', B, ...middle, ...PUSH_TAIL, dest];
 const pull = (...middle: string[]) => (...sources: string[]) => ['/usr/bin/rsync', '--server', '--sender', B, ...middle, ...PULL_TAIL, ...sources];
@@ -54,9 +57,10 @@ const rows: Row[] = [
   { id: 'w', command: 'rsync --server -logDtpr . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpr', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: 'rsync --server -logDtpre32.0iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpre32.0iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: `rsync --server ${B} --log-format=X --partial . dst/`, argv: push('--log-format=X', '--partial')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --inplace . dst/`, argv: push('--inplace')('dst/') },
+  // --inplace and --append write into the stored inode, which every snapshot that links it shares.
+  { id: 'w', command: `rsync --server ${B} --inplace . dst/`, deny: 'rsync-option-refused', naming: 'every hard link to it' },
   { id: 'w', command: `rsync --server ${B} --append --append . dst/`, deny: 'rsync-option-refused', naming: '--append' },
-  { id: 'rw', command: `rsync --server ${B} --append --append . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--append', '--append', ...RW_PUSH_TAIL, 'dst/'] },
+  { id: 'rw', command: `rsync --server ${B} --append --append . dst/`, deny: 'rsync-option-refused', naming: 'every hard link to it' },
   { id: 'w', command: `rsync --server ${B} -B4096 --timeout=30 --bwlimit=1024 . dst/`, argv: push('-B4096', '--timeout=30', '--bwlimit=1024')('dst/') },
   { id: 'w', command: `rsync --server ${B} -@-1 . dst/`, argv: push('-@-1')('dst/') },
   { id: 'w', command: `rsync --server ${B} --min-size=1 --max-size=51200 . dst/`, argv: push('--min-size=1', '--max-size=51200')('dst/') },
@@ -67,8 +71,9 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --mkpath . new/path/`, argv: push('--mkpath')('new/path/') },
   { id: 'w', command: `rsync --server ${B} --ignore-existing --existing . dst/`, argv: push('--ignore-existing', '--existing')('dst/') },
   { id: 'w', command: `rsync --server ${B} --numeric-ids --no-specials . dst/`, argv: push('--numeric-ids', '--no-specials')('dst/') },
-  { id: 'w', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', deny: 'rsync-option-refused', naming: '--no-W' },
-  { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--inplace', '--no-W', ...RW_PUSH_TAIL, 'dst/'] },
+  { id: 'w', command: 'rsync --server -logDtprSe.iLsfxCIvu --no-W . dst/', deny: 'rsync-option-refused', naming: '--no-W' },
+  { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --no-W . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--no-W', ...RW_PUSH_TAIL, 'dst/'] },
+  { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', deny: 'rsync-option-refused', naming: '--inplace' },
   { id: 'w', command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/', deny: 'rsync-option-refused', naming: 'stored files' },
   { id: 'w', command: `rsync --server ${B} --fuzzy . dst/`, deny: 'rsync-option-refused', naming: '--fuzzy' },
   { id: 'w', command: `rsync --server ${B} --checksum . dst/`, deny: 'rsync-option-refused', naming: '--checksum' },
@@ -91,17 +96,17 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --compare-dest ../a --copy-dest ../b . daily/d1/`, argv: push('--compare-dest', '../a', '--copy-dest', '../b')('daily/d1/') },
   // rsnapshot: daily.0 with --link-dest=../daily.1
   { id: 'w', command: `rsync --server ${B} --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: '--delete-excluded' },
-  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--link-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'daily.0/'] },
+  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--link-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'daily.0/'] },
   { id: 'w', command: `rsync --server ${B} --temp-dir /tmp-in-root . dst/`, argv: push('--temp-dir', `${ROOT}/tmp-in-root`)('dst/') },
   { id: 'w', command: `rsync --server -blogDtpre.iLsfxCIvu --backup-dir ../old --suffix=.bak . dst/`, argv: ['/usr/bin/rsync', '--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '../old', '--suffix=.bak', ...PUSH_TAIL, 'dst/'] },
   // a partial dir's files are taken as the basis and then deleted: a route to deletion
   { id: 'w', command: `rsync --server ${B} --partial-dir .partial . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
   { id: 'w', command: `rsync --server ${B} --delay-updates . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
-  { id: 'wd', command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.partial', '--delay-updates', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --partial-dir /partials . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', `${ROOT}/partials`, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.partial', '--delay-updates', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --partial-dir /partials . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', `${ROOT}/partials`, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
   // a pushed file taking the name of a stored directory deletes the tree under --force
   { id: 'w', command: `rsync --server ${B} --force . dst/`, deny: 'rsync-option-refused', naming: '--force' },
-  { id: 'wd', command: `rsync --server ${B} --force . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--force', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --force . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--force', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
 
   // --- pulls
   { id: 'r', command: `rsync --server --sender ${B} . src/`, argv: pull()('src/') },
@@ -201,14 +206,31 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --remove-source-files . dst/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
   { id: 'r', command: `rsync --server --sender ${B} --remove-source-files . src/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
   { id: 'r', command: `rsync --server --sender ${B} --remove-sent-files . src/`, deny: 'rsync-option-refused', naming: '--remove-sent-files' },
-  { id: 'wd', command: `rsync --server ${B} --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] }, // capped even when no --delete is asked for
+  { id: 'wd', command: `rsync --server ${B} --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] }, // capped even when no --delete is asked for
   { id: 'wd', command: `rsync --server ${B} --max-delete=-1 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=-1', '--delete', ...PUSH_TAIL, 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=5', '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5000 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5000', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --max-delete=5 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=5', ...REPORT, '--', '.', 'dst/'] },
+  { id: 'wd', command: `rsync --server ${B} --max-delete=5000 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5000', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
 
   // --- overwrite gate (rrsync -no-overwrite)
-  { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, '--', '.', 'dst/'] },
+  // --- snapshot: true: one new directory directly under root, and nothing else
+  { id: 'snap', command: `rsync --server ${B} . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  { id: 'snap', command: `rsync --server ${B} --link-dest ../2026-12-05 . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--link-dest', '../2026-12-05', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  { id: 'snap', command: `rsync --server ${B} --link-dest=/2026-12-05 . /2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, `--link-dest=${ROOT}/2026-12-05`, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  { id: 'snap', command: `rsync --server ${B} . 2026-12-05/etc/`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // into an old snapshot
+  { id: 'snap', command: `rsync --server ${B} . dst`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst'] },
+  { id: 'snap', command: `rsync --server ${B} . ./`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // root itself
+  { id: 'snap', command: `rsync --server ${B} . /`, deny: 'rsync-snapshot-refused', naming: 'one new directory' },
+  { id: 'snap', command: `rsync --server ${B} . .2026-12-06.failed-x/`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // where failed pushes are set aside
+  { id: 'snap', command: `rsync --server ${B} --link-dest 2026-12-05 . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // inside the new one
+  { id: 'snap', command: `rsync --server ${B} --link-dest .. . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // root
+  { id: 'snap', command: `rsync --server ${B} --link-dest ../2026-12-05/etc . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' },
+  { id: 'snap', command: `rsync --server ${B} --compare-dest ../2026-12-06 . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // itself
+  { id: 'snap', command: `rsync --server ${B} --temp-dir ../tmp . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'only into its new directory' },
+  { id: 'snap', command: `rsync --server ${B} --partial-dir .p . 2026-12-06/`, deny: 'rsync-option-refused', naming: 'delete: false' },
+  { id: 'snap', command: `rsync --server ${B} --inplace . 2026-12-06/`, deny: 'rsync-option-refused', naming: '--inplace' },
+  { id: 'snap', command: `rsync --server --sender ${B} . 2026-12-05/`, deny: 'rsync-direction-refused' },
+  { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'] },
   { id: 'no', command: `rsync --server -blogDtpre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: '-blogDtpre' },
   { id: 'no', command: `rsync --server ${B} --backup-dir x . dst/`, deny: 'rsync-option-refused', naming: '--backup-dir' },
   { id: 'no', command: `rsync --server ${B} --partial-dir .p . dst/`, deny: 'rsync-option-refused', naming: '--partial-dir' },
@@ -227,7 +249,7 @@ const rows: Row[] = [
   // --- ACLs and xattrs: opt-in
   { id: 'w', command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids . dst/`, deny: 'rsync-option-refused', naming: 'ACLs' },
   { id: 'w', command: `rsync --server -lHogDtpXre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: 'extended attributes' },
-  { id: 'sys', command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids --delete . /`, argv: ['/usr/bin/rsync', '--server', '-lHogDtpAXre.iLsfxCIvu', '--numeric-ids', '--delete', '--munge-links', '--', '.', '.'] },
+  { id: 'sys', command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids --delete . /`, argv: ['/usr/bin/rsync', '--server', '-lHogDtpAXre.iLsfxCIvu', '--numeric-ids', '--delete', '--munge-links', ...REPORT, '--', '.', '.'] },
 
   // --- paths that leave root
   { id: 'w', command: `rsync --server ${B} . ../x`, deny: 'rsync-path-escapes-root' },
@@ -255,7 +277,7 @@ const rows: Row[] = [
 
   // --- two rules: the one whose root and direction fit is found; the record names the first refusal
   { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
-  { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', ...WRITE_ONLY, '--', '.', 'in/'] },
+  { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', ...WRITE_ONLY, ...REPORT, '--', '.', 'in/'] },
   { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-option-refused', naming: 'rule uploads: --delete' }, // the rule for this direction says why
 
   // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
@@ -271,7 +293,7 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
 
   // --- munge-links: false
-  { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, '--', '.', 'dst/'] },
+  { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'] },
 ];
 
 describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () => {
@@ -293,7 +315,7 @@ describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () =>
 describe('rsync rules on an older rsync', () => {
   it('leaves out --confine-root and --drop-D, which it would refuse', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V32));
-    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', ...WRITE_ONLY, '--', '.', 'dst/']);
+    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/']);
   });
   it('keeps the sibling-snapshot layout when the destination ends in "/"', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V32));
