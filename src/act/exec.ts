@@ -9,7 +9,7 @@
  * - supervise: false: process.execve replaces the dispatcher. Nothing stays resident and there
  *   is no end record; the decision record is the last thing the dispatcher writes.
  */
-import { realpathSync } from 'node:fs';
+import { closeSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExecPlan } from '../rules/plan.js';
 import { priorityPrefix } from '../rules/priority.js';
@@ -17,10 +17,12 @@ import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
 import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds } from './sandbox.js';
+import { openFifo, type Fifo } from './fifo.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
 const KILL_GRACE_MS = 5000;
 const RELAYED_SIGNALS: NodeJS.Signals[] = ['SIGTERM', 'SIGHUP', 'SIGINT'];
+const REPORT_DRAIN_MS = 2000;
 
 /** Exit status of a program that could not be started, as a shell reports "not found". */
 export const EXIT_START_FAILED = 127;
@@ -93,6 +95,11 @@ function floorMessage(floor: number): string {
 export interface RunHooks {
   runtime?: readonly string[];
   events?: (line: string) => void;
+  /**
+   * The program opens fd 3 by name (/proc/self/fd/3: rsync's --log-file does) rather than writing
+   * to it: it gets a FIFO (act/fifo.ts), since the socket Node makes for a 'pipe' cannot be opened.
+   */
+  eventsByName?: { dir: string };
 }
 
 /** Spawns the program with our stdio, waits for it, and describes how it ended. */
@@ -105,8 +112,16 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
     return Promise.resolve({ rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'no-space', error: floorMessage(floor.bytes) });
   }
   // Descriptors past stderr: the events pipe first (fd 3), then bwrap's status pipe.
-  const stdio: ('inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
-  const eventsFd = hooks.events ? stdio.push('pipe') - 1 : null;
+  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
+  let fifo: Fifo | null = null;
+  if (hooks.events && hooks.eventsByName) {
+    try {
+      fifo = openFifo(hooks.eventsByName.dir);
+    } catch (error) {
+      return Promise.resolve({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: `the report pipe: ${(error as Error).message}` });
+    }
+  }
+  const eventsFd = hooks.events ? stdio.push(fifo ? fifo.writeFd : 'pipe') - 1 : null;
   let launch: Launch;
   try {
     launch = launchOf(plan, plan.sandbox ? stdio.length : null, hooks.runtime);
@@ -129,7 +144,11 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
     const grouped = floor !== null || launch.sandboxed;
     let status = '';
     if (statusFd !== null) child.stdio[statusFd]!.on('data', (chunk: Buffer) => (status += chunk.toString('utf8')));
-    if (eventsFd !== null) readLines(child.stdio[eventsFd] as NodeJS.ReadableStream, hooks.events!);
+    // The FIFO's write end is the child's alone now: the reader sees its end when the child's is closed.
+    if (fifo) closeSync(fifo.writeFd);
+    const events = fifo ? fifo.reader() : eventsFd !== null ? (child.stdio[eventsFd] as NodeJS.ReadableStream) : null;
+    const drained = events ? new Promise<void>((done) => events.once('end', done).once('close', done).once('error', () => done())) : Promise.resolve();
+    if (events) readLines(events, hooks.events!);
     const signal = (name: NodeJS.Signals) => {
       if (!grouped || child.pid === undefined) return child.kill(name);
       try {
@@ -178,7 +197,12 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
       finish({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: error.code ?? error.message });
     });
     // 'close': after the pipes have ended too, so bwrap's status and the last event are in.
-    child.on('close', (code, signal) => {
+    child.on('close', (code, signal) => void settle(code, signal));
+    // Every line the program wrote, before the end is decided on; a process it left behind holding
+    // the FIFO open gets REPORT_DRAIN_MS, no more.
+    const settle = async (code: number | null, signal: NodeJS.Signals | null) => {
+      if (fifo) await Promise.race([drained, new Promise((done) => setTimeout(done, REPORT_DRAIN_MS).unref())]);
+      fifo?.close();
       if (statusFd !== null && !/"child-pid"/.test(status)) {
         finish({ rule, exit: code ?? EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'sandbox-failed', error: 'bwrap could not build the sandbox (its message went to the client)' });
         return;
@@ -189,7 +213,7 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
       } else {
         finish({ rule, exit: code ?? 1, signal: null, durationMs: elapsed(), outcome: timedOut ? 'timeout' : 'exited' });
       }
-    });
+    };
   });
 }
 

@@ -1,5 +1,5 @@
 /**
- * What an rsync push changed, as rsync's own receiver reports it: with `--log-file=/dev/fd/3
+ * What an rsync push changed, as rsync's own receiver reports it: with `--log-file=/proc/self/fd/3
  * --log-file-format='%i %l %n'` (rules/rsync/match.ts) it writes one line per name it created,
  * changed or deleted, prefixed with its clock and pid:
  *
@@ -53,11 +53,16 @@ export class RsyncReport {
   readonly writes = new WriteLog();
   unread = 0;
 
-  constructor(private readonly dest: string) {}
+  /** `destMade`: the dispatcher made the destination (a snapshot), so rsync's "./" attributes are part of creating it. */
+  constructor(
+    private readonly dest: string,
+    private readonly destMade = false,
+  ) {}
 
   line(text: string): void {
     const change = readReportLine(text, this.dest);
     if (change === null) this.unread++;
+    else if (this.destMade && change.op === 'replaced' && change.name === joinReported(this.dest, './')) this.writes.add('created', change.name);
     else this.writes.add(change.op, change.name, change.bytes);
   }
 }

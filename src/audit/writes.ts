@@ -1,5 +1,5 @@
 /**
- * What a write session did to the names under its rule (DESIGN.md, "What a session wrote is on
+ * What a write session did to the names under its rule (docs/threat-model.md, "What a session wrote is on
  * record by name"): the names it created, replaced and removed, and the bytes it wrote. Every
  * write kind (rsync pushes, receive, sftp and scp) reports through one WriteLog, so the end record
  * has one shape and `logs --path` one place to look.

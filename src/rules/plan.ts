@@ -46,9 +46,10 @@ export interface ExecPlan {
   /**
    * rsync pushes: rsync's receiver logs each name it changed on fd 3 (rules/rsync/match.ts
    * RSYNC_REPORT_FORMAT), read by act/rsync-report.ts into the end record's writes. `dest` is the
-   * destination relative to root, which the logged names are relative to.
+   * destination relative to root, which the logged names are relative to; `dir` is where the FIFO
+   * rsync opens is made (act/fifo.ts): inside its confine root and its sandbox.
    */
-  report?: { dest: string };
+  report?: { dest: string; dir: string };
   /** rsync snapshot pushes: the new directory (absolute), made here exclusively before rsync starts (act/snapshot.ts). */
   snapshot?: string;
   /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */

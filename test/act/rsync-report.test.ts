@@ -38,6 +38,13 @@ describe('readReportLine', () => {
 });
 
 describe('RsyncReport', () => {
+  it('a snapshot directory the dispatcher made is reported as created, though rsync only set its attributes', () => {
+    const report = new RsyncReport('2026-12-06/', true);
+    report.line(`${at}.d..t...... 4096 ./`);
+    report.line(`${at}.d..t...... 4096 etc/`);
+    expect(report.writes.facts()).toMatchObject({ created: ['2026-12-06/'], replaced: ['2026-12-06/etc/'] });
+  });
+
   it('adds up a push, and counts what it could not read', () => {
     const report = new RsyncReport('2026-12-06/');
     for (const line of [`${at}receiving file list`, `${at}cd+++++++++ 4096 ./`, `${at}>f+++++++++ 8 a`, `${at}>f+++++++++ 2 sub/b`, `${at}*deleting   0 old`]) report.line(line);

@@ -68,7 +68,7 @@ export function usesRelativePaths(options: readonly ServerOption[]): boolean {
 }
 
 /** Where rsync's receiver logs what it changed: the supervising dispatcher's pipe (act/exec.ts REPORT_FD). */
-export const RSYNC_REPORT_FILE = '/dev/fd/3';
+export const RSYNC_REPORT_FILE = '/proc/self/fd/3';
 /** Itemized change, file length, name (rsync escapes unprintable bytes in names as \\#ooo). */
 export const RSYNC_REPORT_FORMAT = '%i %l %n';
 
@@ -236,7 +236,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
       confine: { root: rule.root, within: [...within], paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
-      ...(report ? { report: { dest: operandPaths[0]! } } : {}),
+      ...(report ? { report: { dest: operandPaths[0]!, dir: within[0]! } } : {}),
       ...(snapshot !== null ? { snapshot: joinUnder(rule.root, [snapshot]) } : {}),
       // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
       sandbox: rule.sandbox

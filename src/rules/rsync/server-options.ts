@@ -41,7 +41,7 @@ export type ArgKind =
  *   --whole-file imposed, so that no basis is ever summed for the client, whatever chose it.
  * - history: it writes into a stored file's own inode, which every hard link to it shares (one
  *   inode is the same file in every --link-dest snapshot); refused on every push, whatever the
- *   rule says, because no rule may change what was stored before the session (DESIGN.md,
+ *   rule says, because no rule may change what was stored before the session (docs/threat-model.md,
  *   "History belongs to the owner"). Without it rsync writes a new file and renames it into place.
  */
 export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents' | 'history';

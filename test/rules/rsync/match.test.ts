@@ -35,7 +35,7 @@ const B = '-logDtpre.iLsfxCIvu';
 /** What a write-only push gets imposed: no basis sums for the client, and nothing deleted. */
 const WRITE_ONLY = ['--whole-file', '--max-delete=0'];
 /** What every supervised push adds: rsync's own log of what it changed, on the dispatcher's pipe. */
-const REPORT = ['--log-file=/dev/fd/3', '--log-file-format=%i %l %n'];
+const REPORT = ['--log-file=/proc/self/fd/3', '--log-file-format=%i %l %n'];
 const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.'];
 /** A read-write push may use deltas (it could read the file anyway); deletions are still capped. */
 const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', ...REPORT, '--', '.'];

@@ -1,0 +1,228 @@
+/**
+ * History is read-only to an rsync key (docs/threat-model.md, "History belongs to the owner"),
+ * through the real sshd with the stock rsync client. Two copies of the same nightly history, made
+ * by the same owner's pushes: one served by a `snapshot: true` rule, one by the control, a key
+ * whose forced command is `cd ROOT && exec $SSH_ORIGINAL_COMMAND` (what sysadmins write without
+ * us). Each attack runs against both: the control shows the damage, the rule leaves history as
+ * it was.
+ *
+ * The routes: --inplace into today's --link-dest snapshot rewrites yesterday's file (one inode);
+ * a same-size, same-time copy with another mode re-chmods it; an old snapshot's directory gets new
+ * attributes and a planted file; tomorrow's snapshot filled ahead of the owner is kept by the
+ * owner's run. And the owner's side: incrementals stay hard links, a failed push is set aside so
+ * the retry works, and the end record says what each push wrote.
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
+
+let lab: Lab;
+let snapRoot: string;
+let controlRoot: string;
+let owner: ClientKey;
+let plainWrite: ClientKey;
+let bare: ClientKey;
+let dir: string;
+
+const DAY1 = '2026-12-01';
+const DAY2 = '2026-12-02';
+const DAY3 = '2026-12-03';
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\n';
+
+function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
+  const { shell, host } = lab.sshd.rsyncRemoteShell(key);
+  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: 60_000, cwd: dir });
+  return { code: result.status, out: result.stdout + result.stderr };
+}
+
+/** A client tree: etc/passwd, etc/hosts, with fixed times (so copies of it compare equal). */
+function tree(name: string, passwd = PASSWD): string {
+  const top = join(dir, name);
+  mkdirSync(join(top, 'etc'), { recursive: true });
+  writeFileSync(join(top, 'etc', 'passwd'), passwd, { mode: 0o644 });
+  writeFileSync(join(top, 'etc', 'hosts'), '127.0.0.1 localhost\n', { mode: 0o644 });
+  const then = new Date('2026-11-30T12:00:00Z');
+  for (const path of ['etc/passwd', 'etc/hosts', 'etc', '.']) utimesSync(join(top, path), then, then);
+  return top;
+}
+
+const stored = (root: string, day: string, path: string) => join(root, day, path);
+const mode = (path: string) => (statSync(path).mode & 0o7777).toString(8);
+
+/** The owner's nightly: day 1 whole, day 2 as a --link-dest incremental, into both roots. */
+function ownersNights(): void {
+  tree('src');
+  expect(rsync(owner, ['-a', 'src/', `HOST:${DAY1}/`]).code).toBe(0);
+  expect(rsync(owner, ['-a', `--link-dest=../${DAY1}`, 'src/', `HOST:${DAY2}/`]).code).toBe(0);
+  expect(rsync(bare, ['-a', 'src/', `HOST:${DAY1}/`]).code).toBe(0);
+  expect(rsync(bare, ['-a', `--link-dest=../${DAY1}`, 'src/', `HOST:${DAY2}/`]).code).toBe(0);
+}
+
+beforeAll(async () => {
+  lab = await startLab();
+  dir = lab.sshd.dir;
+  snapRoot = join(dir, 'snapshots');
+  controlRoot = join(dir, 'control');
+  mkdirSync(snapRoot, { mode: 0o700 });
+  mkdirSync(controlRoot, { mode: 0o700 });
+  mkdirSync(join(dir, 'mirror'), { mode: 0o700 });
+  lab.writePolicy(`version: 1
+audit:
+  file: {{AUDIT}}
+identities:
+  owner:
+    rules:
+      - name: nightly
+        rsync: { root: ${snapRoot}, access: write, snapshot: true }
+  plain-write:
+    rules:
+      - name: mirror
+        rsync: { root: ${dir}/mirror, access: write }
+`);
+  owner = await lab.sshd.newClientKey('owner');
+  plainWrite = await lab.sshd.newClientKey('plain-write');
+  bare = await lab.sshd.newClientKey('bare');
+  lab.sshd.authorize([
+    lab.dispatchLine(owner, 'owner'),
+    lab.dispatchLine(plainWrite, 'plain-write'),
+    // Written by hand: ssh-dispatch's own key-line writer refuses shell syntax in command=.
+    `restrict,command="cd ${controlRoot} && exec $SSH_ORIGINAL_COMMAND" ${bare.publicKey}`,
+  ]);
+  ownersNights();
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+describe('the owner\'s nightly under snapshot: true', () => {
+  it('day 2 is an incremental: unchanged files are hard links to day 1, in both copies', () => {
+    for (const root of [snapRoot, controlRoot]) {
+      expect(statSync(stored(root, DAY2, 'etc/passwd')).ino).toBe(statSync(stored(root, DAY1, 'etc/passwd')).ino);
+      expect(statSync(stored(root, DAY2, 'etc/passwd')).nlink).toBe(2);
+    }
+  });
+
+  it('the end record of each push says what rsync wrote; day 2 lists only what differs from day 1', () => {
+    const ends = lab.records().filter((r) => r.event === 'end' && r.rule === 'nightly');
+    expect(ends).toHaveLength(2);
+    expect(ends[0]).toMatchObject({ exit: 0, writes: { created: expect.arrayContaining([`${DAY1}/`, `${DAY1}/etc/passwd`, `${DAY1}/etc/hosts`]), replaced: [], removed: [], bytes: PASSWD.length + 20 } });
+    // Unchanged files were linked, not sent: the list has the directories rsync made, no file.
+    const day2 = ends[1]!.writes as { created: string[]; bytes: number };
+    expect(day2.created.filter((name) => !name.endsWith('/'))).toEqual([]);
+    expect(day2.bytes).toBe(0);
+  });
+});
+
+describe('attacks on the history, each with its control', () => {
+  it('--inplace into today\'s snapshot rewrites yesterday\'s file in the control; under the rule it is refused', () => {
+    tree('evil', 'root::0:0:root:/root:/bin/sh\n');
+    const control = rsync(bare, ['-a', '--inplace', '--no-W', '-I', 'evil/', `HOST:${DAY2}/`]);
+    expect(control.code, control.out).toBe(0);
+    expect(readFileSync(stored(controlRoot, DAY1, 'etc/passwd'), 'utf8')).toBe('root::0:0:root:/root:/bin/sh\n');
+
+    expect(rsync(owner, ['-a', '--inplace', '-I', 'evil/', `HOST:${DAY2}/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+    expect(readFileSync(stored(snapRoot, DAY1, 'etc/passwd'), 'utf8')).toBe(PASSWD);
+  });
+
+  it('a same-size, same-time copy with mode 0666 re-chmods the shared inode in the control; under the rule the push is refused', () => {
+    const evil = tree('evil-mode');
+    chmodSync(join(evil, 'etc', 'passwd'), 0o666);
+    const control = rsync(bare, ['-a', 'evil-mode/', `HOST:${DAY2}/`]);
+    expect(control.code, control.out).toBe(0);
+    expect(mode(stored(controlRoot, DAY1, 'etc/hosts'))).toBe('644');
+    // (passwd was rewritten by the test above; hosts shows the same through its own link)
+    chmodSync(join(evil, 'etc', 'hosts'), 0o666);
+    expect(rsync(bare, ['-a', 'evil-mode/', `HOST:${DAY2}/`]).code).toBe(0);
+    expect(mode(stored(controlRoot, DAY1, 'etc/hosts'))).toBe('666');
+
+    expect(rsync(owner, ['-a', 'evil-mode/', `HOST:${DAY2}/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-snapshot-exists' });
+    expect(mode(stored(snapRoot, DAY1, 'etc/hosts'))).toBe('644');
+    expect(mode(stored(snapRoot, DAY1, 'etc/passwd'))).toBe('644');
+  });
+
+  it('an old snapshot gets new directory attributes and a planted file in the control; under the rule nothing in it changes', () => {
+    const plant = tree('plant');
+    mkdirSync(join(plant, 'etc', 'cron.d'));
+    writeFileSync(join(plant, 'etc', 'cron.d', 'evil'), '* * * * * root sh -c id\n');
+    chmodSync(join(plant, 'etc'), 0o700);
+    const old = new Date('1980-01-01T00:00:00Z');
+    utimesSync(join(plant, 'etc'), old, old);
+    const control = rsync(bare, ['-a', 'plant/', `HOST:${DAY1}/`]);
+    expect(control.code, control.out).toBe(0);
+    expect(existsSync(stored(controlRoot, DAY1, 'etc/cron.d/evil'))).toBe(true);
+    expect(mode(stored(controlRoot, DAY1, 'etc'))).toBe('700');
+    expect(statSync(stored(controlRoot, DAY1, 'etc')).mtime.getUTCFullYear()).toBe(1980);
+
+    const before = { mode: mode(stored(snapRoot, DAY1, 'etc')), mtime: statSync(stored(snapRoot, DAY1, 'etc')).mtimeMs };
+    for (const target of [`${DAY1}/`, `${DAY1}/etc/`, `/${DAY1}/etc/cron.d/`]) {
+      expect(rsync(owner, ['-a', 'plant/', `HOST:${target}`]).code).not.toBe(0);
+    }
+    expect(existsSync(stored(snapRoot, DAY1, 'etc/cron.d'))).toBe(false);
+    expect({ mode: mode(stored(snapRoot, DAY1, 'etc')), mtime: statSync(stored(snapRoot, DAY1, 'etc')).mtimeMs }).toEqual(before);
+  });
+
+  it('tomorrow\'s snapshot planted ahead of the owner: the control\'s run keeps it with exit 0; under the rule the owner\'s run fails loudly', () => {
+    tree('tomorrow', 'planted\n');
+    // The control: the owner's run with --ignore-existing (what overwrite: false imposed).
+    expect(rsync(bare, ['-a', 'tomorrow/', `HOST:${DAY3}/`]).code).toBe(0);
+    const control = rsync(bare, ['-a', '--ignore-existing', `--link-dest=../${DAY2}`, 'src/', `HOST:${DAY3}/`]);
+    expect(control.code, control.out).toBe(0);
+    expect(readFileSync(stored(controlRoot, DAY3, 'etc/passwd'), 'utf8')).toBe('planted\n');
+
+    // The thief's planted snapshot is a new directory, which the rule allows ...
+    expect(rsync(owner, ['-a', 'tomorrow/', `HOST:${DAY3}/`]).code).toBe(0);
+    // ... and so the owner's run the next night fails, and says why in the log.
+    const run = rsync(owner, ['-a', `--link-dest=../${DAY2}`, 'src/', `HOST:${DAY3}/`]);
+    expect(run.code).not.toBe(0);
+    expect(run.out).toContain('request denied');
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-snapshot-exists', detail: expect.stringContaining(`${DAY3} exists`) });
+  });
+
+  it('a plain write rule refuses --inplace and --append too: they write into a stored inode', () => {
+    for (const option of ['--inplace', '--append']) {
+      expect(rsync(plainWrite, ['-a', option, 'src/', 'HOST:m/']).code).not.toBe(0);
+      expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('hard link') });
+    }
+    expect(readdirSync(join(dir, 'mirror'))).toEqual([]);
+  });
+});
+
+describe('a failed snapshot push', () => {
+  it('is set aside under a dot name, the end record says where, and the retry makes the snapshot', async () => {
+    // A push cut off mid-transfer: the client is killed once the server has made the directory.
+    writeFileSync(join(dir, 'src', 'big.bin'), Buffer.alloc(4 * 1024 * 1024, 7));
+    const { shell, host } = lab.sshd.rsyncRemoteShell(owner);
+    const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--bwlimit=256', 'src/', `${host}:2026-12-04/`], { cwd: dir, stdio: 'ignore' });
+    const cut = new Promise((done) => client.once('exit', done));
+    await waitFor('the snapshot directory', () => existsSync(join(snapRoot, '2026-12-04')));
+    client.kill('SIGKILL');
+    await cut;
+    const end = await waitFor('the end record of the cut push', () => lab.records().find((r) => r.event === 'end' && r.set_aside !== undefined));
+    expect(end).toMatchObject({ set_aside: expect.stringMatching(/\/\.2026-12-04\.failed-[0-9a-f]{16}$/) });
+    expect(end.exit).not.toBe(0);
+    expect(existsSync(join(snapRoot, '2026-12-04'))).toBe(false);
+    expect(lstatSync(end.set_aside as string).isDirectory()).toBe(true);
+
+    rmSync(join(dir, 'src', 'big.bin'));
+    expect(rsync(owner, ['-a', 'src/', 'HOST:2026-12-04/']).code).toBe(0);
+    expect(readFileSync(stored(snapRoot, '2026-12-04', 'etc/passwd'), 'utf8')).toBe(PASSWD);
+    // A client cannot name the set-aside directory, as a snapshot or as a basis.
+    expect(rsync(owner, ['-a', 'src/', `HOST:${(end.set_aside as string).split('/').pop()}/`]).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-snapshot-refused' });
+    // Nothing of the dispatcher's own is left in root: the report FIFO is gone.
+    expect(readdirSync(snapRoot).filter((name) => name.startsWith('.ssh-dispatch'))).toEqual([]);
+  });
+
+  it('a dry run makes no directory', () => {
+    expect(rsync(owner, ['-an', 'src/', 'HOST:2026-12-05/']).code).toBe(0);
+    expect(existsSync(join(snapRoot, '2026-12-05'))).toBe(false);
+  });
+});
+
