@@ -11,6 +11,7 @@ import { relay } from './relay.js';
 import { serveFiles, type FileEvent } from './files-session.js';
 import { RsyncReport } from './rsync-report.js';
 import { claimSnapshot, setAsideSnapshot } from './snapshot.js';
+import { restoreDirectories } from './stored-directories.js';
 
 export async function carryOut(plan: Plan, rule: string, session: string, recordFile: (event: FileEvent) => void): Promise<EndFacts> {
   switch (plan.kind) {
@@ -31,7 +32,9 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
       const report = plan.report ? new RsyncReport(plan.report.dest, plan.snapshot !== undefined) : null;
       const facts = plan.supervise ? await superviseExec(plan, rule, report ? { events: (line) => report.line(line), eventsByName: { dir: plan.report!.dir } } : {}) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
       if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
-      const withWrites = report ? { ...facts, writes: report.writes.facts() } : facts;
+      // overwrite: false: stored directories' attributes, noted as the decision was made, put back.
+      const restored = plan.history?.dirs ? restoreDirectories(plan.history.dirs) : [];
+      const withWrites = { ...facts, ...(report ? { writes: report.writes.facts() } : {}), ...(restored.length > 0 ? { restored } : {}) };
       if (plan.snapshot !== undefined && !plan.dryRun && facts.exit !== 0) {
         const aside = setAsideSnapshot(plan.snapshot, session);
         return { ...withWrites, ...(aside !== null ? { setAside: aside } : {}) };

@@ -114,6 +114,8 @@ export interface EndFacts {
   writes?: WritesFacts;
   /** rsync snapshot pushes that failed: where the partial snapshot was moved (act/snapshot.ts). */
   setAside?: string;
+  /** rsync overwrite: false pushes: stored directories whose attributes rsync changed and the dispatcher put back. */
+  restored?: string[];
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -147,6 +149,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
     ...(facts.files !== undefined ? { files: facts.files } : {}),
     ...(facts.writes !== undefined ? { writes: facts.writes } : {}),
     ...(facts.setAside !== undefined ? { set_aside: facts.setAside } : {}),
+    ...(facts.restored !== undefined ? { restored: facts.restored } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   });

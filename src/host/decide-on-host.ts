@@ -6,6 +6,7 @@
  */
 import { lstatSync, type Stats } from 'node:fs';
 import { sandboxUnavailable } from './sandbox-available.js';
+import { sharedInodeOutside, storedDirectories } from './stored-history.js';
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
 import { ExpansionBudget, expandInRoot } from './expand-wildcards.js';
 import { gatherHostFacts } from './rsync-features.js';
@@ -51,6 +52,13 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   if (snapshot !== undefined && lstatOrNull(snapshot) !== null) {
     return { decision: 'deny', reason: 'rsync-snapshot-exists', detail: `rule ${decision.rule.name}: ${snapshot} exists: a snapshot is written once (name a new one)`, words: decision.words, trace: decision.trace };
   }
+  // A plain push's history (host/stored-history.ts): shared inodes refused, stored directories noted.
+  let { history } = decision.plan;
+  if (history && !decision.plan.dryRun) {
+    const found = history.guard === 'shared-inodes' ? sharedInodeOutside(history.dest) : storedDirectories(history.dest);
+    if (found !== null && !Array.isArray(found)) return { decision: 'deny', reason: found.reason, detail: `rule ${decision.rule.name}: ${found.detail}`, words: decision.words, trace: decision.trace };
+    if (Array.isArray(found)) history = { ...history, dirs: found };
+  }
   let cwd = decision.plan.cwd;
   const { pull } = decision.plan.confine;
   if (pull !== null) {
@@ -60,7 +68,7 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     const unreachable = checkReachableDirectory(cwd);
     if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
-  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull } } };
+  return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull }, ...(history ? { history } : {}) } };
 }
 
 function lstatOrNull(path: string): Stats | null {

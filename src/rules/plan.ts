@@ -52,10 +52,30 @@ export interface ExecPlan {
   report?: { dest: string; dir: string };
   /** rsync snapshot pushes: the new directory (absolute), made here exclusively before rsync starts (act/snapshot.ts). */
   snapshot?: string;
+  /**
+   * Other rsync pushes: the destination (absolute) and how its history is kept (host/stored-history.ts):
+   * shared-inodes (overwrite: true) refuses a destination with files hard-linked from outside it;
+   * directories (overwrite: false) puts stored directories' attributes back after the push.
+   */
+  history?: { dest: string; guard: 'shared-inodes' | 'directories'; dirs?: StoredDirectory[] };
   /** Run inside a namespace that shows only these paths (act/sandbox.ts); null or absent: the whole filesystem. */
   sandbox?: SandboxPlan | null;
   /** Started through nice/ionice (rules/priority.ts); null or absent: as the dispatcher runs. */
   priority?: Priority | null;
+}
+
+/** A directory as it was before a push (host/stored-history.ts), to be put back after it (act/stored-directories.ts). */
+export interface StoredDirectory {
+  path: string;
+  dev: number;
+  ino: number;
+  /** With dev and ino, what tells this directory from a new one that reused its inode number. */
+  birthtimeMs: number;
+  mode: number;
+  uid: number;
+  gid: number;
+  atimeMs: number;
+  mtimeMs: number;
 }
 
 export interface ReceivePlan {

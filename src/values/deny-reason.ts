@@ -54,6 +54,8 @@ export const DENY_REASONS = {
   'rsync-wildcard-too-costly': 'expanding a pull wildcard read more than 200000 directory entries or took longer than 2 s',
   'rsync-snapshot-refused': 'under snapshot: true, a push that does not name one new directory directly under root, or an option that would write outside it',
   'rsync-snapshot-exists': 'under snapshot: true, a push into a directory that already exists (a snapshot is written once; a planted one fails the owner\'s run loudly)',
+  'rsync-destination-shares-inodes': 'a push (overwrite: true, no snapshot: true) into a destination holding a file hard-linked from outside it (another snapshot): setting its attributes would change that one too',
+  'rsync-destination-unchecked': 'a push into a destination with more entries than can be checked for history (hard links, directories) before it starts',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules

@@ -13,7 +13,7 @@
  * the retry works, and the end record says what each push wrote.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -25,6 +25,7 @@ let snapRoot: string;
 let controlRoot: string;
 let owner: ClientKey;
 let plainWrite: ClientKey;
+let keeper: ClientKey;
 let bare: ClientKey;
 let dir: string;
 
@@ -70,6 +71,7 @@ beforeAll(async () => {
   mkdirSync(snapRoot, { mode: 0o700 });
   mkdirSync(controlRoot, { mode: 0o700 });
   mkdirSync(join(dir, 'mirror'), { mode: 0o700 });
+  mkdirSync(join(dir, 'keep'), { mode: 0o700 });
   lab.writePolicy(`version: 1
 audit:
   file: {{AUDIT}}
@@ -82,13 +84,19 @@ identities:
     rules:
       - name: mirror
         rsync: { root: ${dir}/mirror, access: write }
+  keep:
+    rules:
+      - name: drop
+        rsync: { root: ${dir}/keep, access: write, overwrite: false }
 `);
   owner = await lab.sshd.newClientKey('owner');
   plainWrite = await lab.sshd.newClientKey('plain-write');
+  keeper = await lab.sshd.newClientKey('keep');
   bare = await lab.sshd.newClientKey('bare');
   lab.sshd.authorize([
     lab.dispatchLine(owner, 'owner'),
     lab.dispatchLine(plainWrite, 'plain-write'),
+    lab.dispatchLine(keeper, 'keep'),
     // Written by hand: ssh-dispatch's own key-line writer refuses shell syntax in command=.
     `restrict,command="cd ${controlRoot} && exec $SSH_ORIGINAL_COMMAND" ${bare.publicKey}`,
   ]);
@@ -185,12 +193,44 @@ describe('attacks on the history, each with its control', () => {
     expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-snapshot-exists', detail: expect.stringContaining(`${DAY3} exists`) });
   });
 
+  it('a plain write rule refuses a push into a directory whose files are hard-linked from another (a cp -al rotation)', () => {
+    // The owner's own rotation on the server: day 2 is day 1 hard-linked (as rsnapshot's cp -al does).
+    const mirror = join(dir, 'mirror');
+    mkdirSync(join(mirror, 'day1', 'etc'), { recursive: true });
+    mkdirSync(join(mirror, 'day2', 'etc'), { recursive: true });
+    cpSync(join(dir, 'src', 'etc', 'hosts'), join(mirror, 'day1', 'etc', 'hosts'), { preserveTimestamps: true });
+    linkSync(join(mirror, 'day1', 'etc', 'hosts'), join(mirror, 'day2', 'etc', 'hosts'));
+    const evil = tree('evil-mode-2');
+    chmodSync(join(evil, 'etc', 'hosts'), 0o666);
+    expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:day2/']).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-destination-shares-inodes', detail: expect.stringContaining('day2/etc/hosts') });
+    expect(mode(join(mirror, 'day1', 'etc', 'hosts'))).toBe('644');
+    // A destination of its own is pushed as before, and its end record lists what was written.
+    expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:fresh/']).code).toBe(0);
+    expect(lab.records().filter((r) => r.event === 'end').pop()).toMatchObject({ rule: 'mirror', exit: 0, writes: { created: expect.arrayContaining(['fresh/etc/hosts']) } });
+  });
+
+  it('overwrite: false puts back the attributes rsync set on stored directories, and the end record names them', () => {
+    const keep = join(dir, 'keep');
+    mkdirSync(join(keep, 'day1', 'etc'), { recursive: true, mode: 0o755 });
+    chmodSync(join(keep, 'day1', 'etc'), 0o755);
+    const before = statSync(join(keep, 'day1', 'etc'));
+    const result = rsync(keeper, ['-a', 'plant/', 'HOST:day1/']);
+    expect(result.code, result.out).toBe(0);
+    const after = statSync(join(keep, 'day1', 'etc'));
+    expect({ mode: mode(join(keep, 'day1', 'etc')), mtime: after.mtimeMs, uid: after.uid }).toEqual({ mode: '755', mtime: before.mtimeMs, uid: before.uid });
+    const end = lab.records().filter((r) => r.event === 'end').pop()!;
+    expect(end).toMatchObject({ rule: 'drop', restored: expect.arrayContaining([join(keep, 'day1', 'etc')]) });
+    // New names are what a plain overwrite: false rule allows; the owner sees them listed.
+    expect((end.writes as { created: string[] }).created).toContain('day1/etc/cron.d/evil');
+  });
+
   it('a plain write rule refuses --inplace and --append too: they write into a stored inode', () => {
     for (const option of ['--inplace', '--append']) {
       expect(rsync(plainWrite, ['-a', option, 'src/', 'HOST:m/']).code).not.toBe(0);
       expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('hard link') });
     }
-    expect(readdirSync(join(dir, 'mirror'))).toEqual([]);
+    expect(readdirSync(join(dir, 'mirror')).sort()).toEqual(['day1', 'day2', 'fresh']);
   });
 });
 

@@ -238,6 +238,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
       ...(report ? { report: { dest: operandPaths[0]!, dir: within[0]! } } : {}),
       ...(snapshot !== null ? { snapshot: joinUnder(rule.root, [snapshot]) } : {}),
+      ...(!sender && snapshot === null ? { history: { dest: (confinedOperands[0] as Extract<Confined, { ok: true }>).checks[0]!, guard: rule.overwrite ? ('shared-inodes' as const) : ('directories' as const) } } : {}),
       // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
       sandbox: rule.sandbox
         ? sender
