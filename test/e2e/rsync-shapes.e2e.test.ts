@@ -80,7 +80,6 @@ describe('pushes that deliver what they name', () => {
     ['into root itself (host:/)', ['-a', 'src/', 'HOST:/'], 'a.txt'],
     ['with -P (partial, progress)', ['-aP', 'src/', 'HOST:dst/'], 'dst/a.txt'],
     ['with --partial-dir and --delay-updates, which consume what they find (delete: true)', ['-a', '--partial-dir=.partial', '--delay-updates', 'src/', 'HOST:dst/'], 'dst/a.txt', 'mirror'],
-    ['with --inplace', ['-a', '--inplace', 'src/', 'HOST:dst/'], 'dst/a.txt'],
     ['with --mkpath into a new path', ['-a', '--mkpath', 'src/', 'HOST:new/deeper/'], 'new/deeper/a.txt'],
     ['with a mirror filter (travels in the protocol)', ['-a', '--include=*.html', '--exclude=*', 'src/', 'HOST:www/'], 'www/index.html'],
     ['a dry run', ['-an', 'src/', 'HOST:dry/'], null],
