@@ -3,8 +3,10 @@
  *   1. `ssh host true`: forced /bin/true, ssh-dispatch, rrsync deciding the same `true`;
  *   2. rsync push of a 200 MB tree: a plain key (the shell runs rsync) against ssh-dispatch;
  *   3. what a write-only rule's --whole-file costs: a push of an unchanged tree with --ignore-times
- *      (plain and rrsync run the delta algorithm, ssh-dispatch sends every file whole), and a
- *      --link-dest incremental of an unchanged tree (hard links, no data);
+ *      (plain and rrsync run the delta algorithm, ssh-dispatch sends every file whole), a
+ *      --link-dest incremental of an unchanged tree (hard links, no data), under a plain write
+ *      rule and under snapshot: true, and a quick-check push into the same directory (a plain
+ *      rule walks it for hard links first);
  *   4. resident memory of a supervising ssh-dispatch while its program runs.
  * Every ssh-dispatch rsync row is the sandboxed rule (the default); rows marked "sandbox: false"
  * run the same rule without bubblewrap, so the sandbox's cost is the difference.
@@ -73,6 +75,9 @@ identities:
   bench-nobox:
     rules:
       - { name: backup, rsync: { root: ${root}, access: write, sandbox: false } }
+  bench-snapshot:
+    rules:
+      - { name: nightly, rsync: { root: ${root}, access: write, snapshot: true } }
 `,
     { mode: 0o644 },
   );
@@ -95,6 +100,7 @@ identities:
     bare: await sshd.newClientKey('bare'),
     dispatch: await sshd.newClientKey('dispatch'),
     nobox: await sshd.newClientKey('nobox'),
+    snapshot: await sshd.newClientKey('snapshot'),
     rrsync: await sshd.newClientKey('rrsync'),
     plain: await sshd.newClientKey('plain'),
   };
@@ -102,6 +108,7 @@ identities:
     authorizedKeyLine('restrict', ['/bin/true'], keys.bare),
     authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench', '--policy', policies], keys.dispatch),
     authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench-nobox', '--policy', policies], keys.nobox),
+    authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'bench-snapshot', '--policy', policies], keys.snapshot),
     authorizedKeyLine('restrict', ['/usr/bin/rrsync', '-wo', rrsyncRoot], keys.rrsync),
     `restrict ${keys.plain.publicKey}`,
   ]);
@@ -182,12 +189,24 @@ identities:
     [
       { name: 'plain key', argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`), before: fresh(join(root, 'plain-inc')) },
       { name: 'ssh-dispatch rsync rule, access: write', argv: pushArgs('dispatch', ['--link-dest=../dispatched'], 'inc/'), before: fresh(join(root, 'inc')) },
+      { name: 'ssh-dispatch rsync rule, snapshot: true', argv: pushArgs('snapshot', ['--link-dest=../dispatched'], 'snap/'), before: fresh(join(root, 'snap')) },
       { name: 'rrsync `-wo DIR` (refuses `..`: anchored at its root)', argv: pushArgs('rrsync', ['--link-dest=/rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
     ],
     rsyncRounds,
     1,
   );
   out.push(table(`\`--link-dest\` incremental of an unchanged 200 x 1 MiB tree into a new directory (${rsyncRounds} rounds)`, incremental, 'plain key'), '');
+  // A plain rule's push into an existing directory walks it first (host/stored-history.ts).
+  const again = await compare(
+    [
+      { name: 'plain key', argv: pushArgs('plain', [], `${root}/plain/`) },
+      { name: 'ssh-dispatch rsync rule, access: write (destination walked for shared inodes)', argv: pushArgs('dispatch', [], 'dispatched/') },
+      { name: 'rrsync `-wo DIR`', argv: pushArgs('rrsync', [], 'rrsynced/') },
+    ],
+    rsyncRounds,
+    1,
+  );
+  out.push(table(`push of the unchanged 200 x 1 MiB tree into the same directory, quick check (${rsyncRounds} rounds)`, again, 'plain key'), '');
 
   if (!rsyncOnly) out.push(await residentMemory(data));
   console.log(out.join('\n'));
