@@ -39,7 +39,7 @@ function walk(top: string, each: (path: string, stats: Stats) => void, wantFiles
     }
     for (const entry of entries) {
       const child = path === '/' ? `/${entry.name}` : `${path}/${entry.name}`;
-      if (!entry.isDirectory() && !(wantFiles && entry.isFile())) {
+      if (!entry.isDirectory() && !(wantFiles && (entry.isFile() || entry.isSymbolicLink()))) {
         if (++seen > limit) throw new TooLarge();
         continue;
       }
@@ -59,14 +59,18 @@ function walk(top: string, each: (path: string, stats: Stats) => void, wantFiles
   visit(top, stats);
 }
 
-/** A regular file in `dest` whose inode has a link outside `dest`, or null. */
+/**
+ * A file in `dest` whose inode has a link outside `dest`, or null. Links among names inside `dest`
+ * are the push's own business: it may replace each of those names anyway.
+ */
 export function sharedInodeOutside(dest: string, limit = WALK_LIMIT): HistoryProblem {
   const inside = new Map<string, { path: string; nlink: number; seen: number }>();
   try {
     walk(
       dest,
       (path, stats) => {
-        if (!stats.isFile() || stats.nlink < 2) return;
+        // Symlinks too: rsync -H links them where the system allows it (hardlink-symlinks).
+        if (stats.isDirectory() || stats.nlink < 2) return;
         const key = `${stats.dev}:${stats.ino}`;
         const known = inside.get(key);
         if (known) known.seen++;
