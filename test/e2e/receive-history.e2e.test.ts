@@ -10,12 +10,14 @@
  *   which push the owner's upload to a -1 suffix; the rule refuses every one of them;
  * - a chosen name that is taken is refused, not suffixed.
  */
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { authorizedKeyLine, SSH, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { renderName } from '../../src/rules/receive/match.js';
 import { startLab, type Lab } from './lab.js';
+import { waitFor } from './wait.js';
 
 let lab: Lab;
 const keys: Record<string, ClientKey> = {};
@@ -23,7 +25,7 @@ const dirs: Record<string, string> = {};
 
 beforeAll(async () => {
   lab = await startLab();
-  for (const name of ['guarded', 'counted', 'named', 'bare']) {
+  for (const name of ['guarded', 'counted', 'named', 'bare', 'burst', 'swap']) {
     dirs[name] = join(lab.sshd.dir, name);
     mkdirSync(dirs[name]!, { mode: 0o700 });
   }
@@ -47,13 +49,21 @@ identities:
     rules:
       - name: owner-bare
         receive: { dir: ${dirs.bare}, name: "db-{timestamp}.dump" }
+  burst:
+    rules:
+      - name: burst
+        receive: { dir: ${dirs.burst}, name: "b-{timestamp}.bin", keep: 2, keep-within: 1d, max-uploads: 4 }
+  swap:
+    rules:
+      - name: swap
+        receive: { dir: ${dirs.swap}, name: "s-{timestamp}.bin", max-bytes: 2MiB, min-free: 1MiB }
 `);
   // The bare tool: a plain key whose forced command stores stdin under the name the client gives.
   const bareStore = join(lab.sshd.dir, 'bare-store');
   writeFileSync(bareStore, `#!/bin/sh\nexec cat > ${dirs.bare}/"$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
-  for (const id of ['nightly', 'nightly-count', 'named', 'owner-bare', 'thief-bare']) keys[id] = await lab.sshd.newClientKey(id);
+  for (const id of ['nightly', 'nightly-count', 'named', 'owner-bare', 'thief-bare', 'burst', 'swap']) keys[id] = await lab.sshd.newClientKey(id);
   lab.sshd.authorize([
-    ...['nightly', 'nightly-count', 'named', 'owner-bare'].map((id) => lab.dispatchLine(keys[id]!, id)),
+    ...['nightly', 'nightly-count', 'named', 'owner-bare', 'burst', 'swap'].map((id) => lab.dispatchLine(keys[id]!, id)),
     authorizedKeyLine('restrict', [bareStore], keys['thief-bare']!),
   ]);
 }, 60_000);
@@ -135,12 +145,11 @@ describe('names: far-future and the template next names', () => {
 
   it('the rule refuses every one of them before reading; the owner keeps the plain name and the newest name', async () => {
     const names = [far, 'db-99999-01-01-000000.dump', 'db-2026.dump', ...soon()];
-    const refused = [];
-    for (const name of names) {
-      const result = await lab.sshd.ssh(keys.named!, `receive ${name}`, { input: Buffer.from('thief') });
-      refused.push({ name, code: result.code, reason: lab.lastDecision().reason });
-    }
-    expect(refused).toEqual(names.map((name) => ({ name, code: 126, reason: 'receive-name-reserved' })));
+    const denied = () => lab.records().filter((r) => r.event === 'decision' && r.id === 'named' && r.reason === 'receive-name-reserved').length;
+    const before = denied();
+    const results = await Promise.all(names.map((name) => lab.sshd.ssh(keys.named!, `receive ${name}`, { input: Buffer.from('thief') })));
+    expect(results.map((r) => r.code)).toEqual(names.map(() => 126));
+    expect(denied() - before).toBe(names.length);
     expect(stored(dirs.named!)).toEqual([]);
     const owner = await upload('named', 'receive', Buffer.from('owner'));
     expect(owner.result.code, owner.result.stderr).toBe(0);
@@ -162,5 +171,68 @@ describe('names: far-future and the template next names', () => {
     expect(statSync(join(dirs.named!, 'manual.dump')).ino).toBe(before.ino);
     expect(stored(dirs.named!).filter((n) => n.startsWith('manual'))).toEqual(['manual.dump']);
     expect(temps(dirs.named!)).toEqual([]);
+  }, 60_000);
+});
+
+describe('the cap under concurrent uploads', () => {
+  it('12 uploads at once against max-uploads: 4 store at most 4; the rest end as floods on record', async () => {
+    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => lab.sshd.ssh(keys.burst!, 'receive', { input: Buffer.from(`burst ${i}`) })));
+    const ok = results.filter((r) => r.code === 0).length;
+    const ends = lab.records().filter((r) => r.event === 'end' && r.rule === 'burst');
+    expect(ends).toHaveLength(12);
+    expect(ok).toBeGreaterThanOrEqual(1);
+    expect(ok).toBeLessThanOrEqual(4);
+    expect(stored(dirs.burst!)).toHaveLength(ok);
+    expect(ends.filter((r) => r.outcome === 'flood')).toHaveLength(12 - ok);
+    expect(results.filter((r) => r.code !== 0).map((r) => r.code)).toEqual(Array(12 - ok).fill(1));
+    expect(temps(dirs.burst!)).toEqual([]);
+    console.info(`burst: ${ok} of 12 concurrent uploads stored under max-uploads: 4`);
+  }, 60_000);
+});
+
+describe("the receiver's cleanup removes only the inode it wrote", () => {
+  /** An upload held open: 1 MiB sent, its temp file found; `finish` sends 2 MiB more (past max-bytes) and ends. */
+  async function heldUpload() {
+    const known = new Set(temps(dirs.swap!));
+    const client = spawn(SSH, [...lab.sshd.sshArgs(keys.swap!), 'receive'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const closed = new Promise<number | null>((r) => client.once('close', (code) => r(code)));
+    client.stdin.on('error', () => {});
+    client.stdin.write(Buffer.alloc(1024 * 1024, 1));
+    const temp = await waitFor('the upload temp file to hold data', () =>
+      temps(dirs.swap!).find((name) => {
+        try {
+          return !known.has(name) && statSync(join(dirs.swap!, name)).size > 0;
+        } catch {
+          return false;
+        }
+      }),
+    );
+    return {
+      path: join(dirs.swap!, temp),
+      finish: async () => {
+        client.stdin.end(Buffer.alloc(2 * 1024 * 1024, 2));
+        return closed;
+      },
+    };
+  }
+
+  it('control: its own temp file, moved away and back, is removed when the upload fails', async () => {
+    const held = await heldUpload();
+    renameSync(held.path, `${held.path}.away`);
+    renameSync(`${held.path}.away`, held.path);
+    expect(await held.finish()).toBe(1);
+    await waitFor('the end record', () => lab.records().filter((r) => r.event === 'end' && r.rule === 'swap').length === 1);
+    expect(existsSync(held.path)).toBe(false);
+  }, 60_000);
+
+  it('another file put under its temp name survives the failed upload; its own inode is not published', async () => {
+    const held = await heldUpload();
+    renameSync(held.path, join(dirs.swap!, 'moved-away.bin'));
+    writeFileSync(held.path, "the owner's file");
+    expect(await held.finish()).toBe(1);
+    const end = await waitFor('the end record', () => lab.records().filter((r) => r.event === 'end' && r.rule === 'swap')[1]);
+    expect(end).toMatchObject({ outcome: 'too-large', writes: { created: [] } });
+    expect(readFileSync(held.path, 'utf8')).toBe("the owner's file");
+    expect(stored(dirs.swap!).filter((n) => n.startsWith('s-'))).toEqual([]);
   }, 60_000);
 });
