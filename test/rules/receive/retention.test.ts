@@ -8,7 +8,10 @@ import { formatPolicyError, parsePolicyText } from '../../../src/policy/parse.js
 import { lintPolicy } from '../../../src/policy/lint.js';
 import type { ReceiveRule } from '../../../src/rules/receive/rule.js';
 import { retentionOf } from '../../../src/rules/receive/retention.js';
-import { policyFrom } from '../../helpers.js';
+import { decide } from '../../../src/decide/decide.js';
+import { receivePlanLines } from '../../../src/rules/receive/explain.js';
+import type { ReceivePlan } from '../../../src/rules/plan.js';
+import { policyFrom, requestFor } from '../../helpers.js';
 
 const H = 3_600_000;
 const D = 24 * H;
@@ -73,5 +76,22 @@ describe('check', () => {
     ['a glob apart from them', 'client-name: "manual-*"', false],
   ])('%s: %s', (_, receive, warned) => {
     expect(warnings(receive).some((w) => w.includes("also matches the template's names"))).toBe(warned);
+  });
+});
+
+describe('explain', () => {
+  const lines = (receive: string, command: string, frame = '') => {
+    const decision = decide(policyFrom(rule(receive, frame)), requestFor('a', command));
+    if (decision.decision !== 'allow') throw new Error(decision.detail);
+    return receivePlanLines(decision.plan as ReceivePlan).join('\n');
+  };
+
+  it.each([
+    ['keep: 14', 'receive', '        expect-every: 26h\n', 'keeps the newest 14 and all younger than 15d4h; at most 28 uploads within 15d4h, more are refused'],
+    ['keep: 3, keep-within: 0', 'receive', '', 'keeps the newest 3 (no window: any young upload may go)'],
+    ['client-name: "m-*"', 'receive m-1', '', 'as m-1 (refused if that name is taken)'],
+    ['client-name: "m-*"', 'receive', '', '(a -N suffix if that name is taken)'],
+  ])('%s, %s', (receive, command, frame, text) => {
+    expect(lines(receive, command, frame)).toContain(text);
   });
 });
