@@ -161,6 +161,17 @@ describe('names: far-future and the template next names', () => {
     expect(manual.name).toBe('manual.dump');
   }, 120_000);
 
+  it("the template's own names keep their same-second -1 suffix", async () => {
+    // Earlier uploads of this second and the next 20 (put there directly: the rule gives those names).
+    const taken = soon();
+    for (const name of taken) writeFileSync(join(dirs.named!, name), 'earlier');
+    const next = await upload('named', 'receive', Buffer.from('same second'));
+    expect(next.result.code, next.result.stderr).toBe(0);
+    expect(taken).toContain(next.name.replace(/-1\.dump$/, '.dump'));
+    expect(next.name).toMatch(/-1\.dump$/);
+    expect(readFileSync(join(dirs.named!, next.name), 'utf8')).toBe('same second');
+  }, 60_000);
+
   it('a chosen name that is taken is refused, not suffixed, before anything is read', async () => {
     const before = statSync(join(dirs.named!, 'manual.dump'));
     const again = await upload('named', 'receive manual.dump', Buffer.alloc(1024 * 1024, 7));
