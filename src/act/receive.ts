@@ -7,10 +7,17 @@
  *   3. stdin streams into it with max-bytes, a free-space floor and an idle timeout enforced as
  *      it goes; the sha256 is computed on the way.
  *   4. At end of input: fsync, then (after --size / --sha256 checks) publish under the final name
- *      with link(2), which never replaces an existing file: a name taken by an upload in the same
- *      second gets -1, -2, ... Then the temp name is removed and the directory fsync'd.
+ *      with link(2), which never replaces an existing file: a template name taken by an upload in
+ *      the same second gets -1, -2, ...; a name the client chose that is taken is refused (before
+ *      anything is read if it is taken then). Then the temp name is removed and the directory
+ *      fsync'd.
  *   5. The receipt ("NAME BYTES SHA256") goes to stdout. If it cannot be written, the client is
  *      gone: the file is unpublished.
+ *
+ * Past the rule's max-uploads within its keep-within window the upload is refused before anything
+ * is read, and counted again once published (concurrent uploads): one over the cap unpublishes
+ * itself. Retention then removes only what is older than the window (act/retention.ts). The end
+ * record's `writes` names what was created and what retention removed.
  *
  * Why step 5 tells a finished upload from a cut one: a client that is killed or cut off gives the
  * receiver a plain end of input, exactly like a finished upload (sshd closes the pipe), but sshd
@@ -20,14 +27,16 @@
  * pipeline that fails but still ends its input cleanly (tar dies, ssh carries on). For that the
  * client can say what it sends (`receive NAME --size N` or `--sha256 HEX`), or check the receipt.
  */
-import { closeSync, constants, fchmodSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readdirSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EndFacts, ReceiveOutcomeName } from '../audit/record.js';
 import type { ReceivePlan } from '../rules/plan.js';
 import { uniqueName } from '../rules/receive/match.js';
 import { crypto } from '../lazy-builtins.js';
 import { freeBytes } from './free-space-watch.js';
-import { pruneUploads } from './retention.js';
+import { WriteLog } from '../audit/writes.js';
+import { formatDuration } from '../rules/receive/retention.js';
+import { pruneUploads, ruleFiles, storedWithin } from './retention.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 
 const TEMP_PREFIX = '.receive-';
@@ -85,6 +94,38 @@ export function uploadDirectoryProblem(dir: string, uid = runningUid()): string 
 function checkDirectory(dir: string): void {
   const problem = uploadDirectoryProblem(dir);
   if (problem) throw new Abort('error', problem);
+}
+
+/** A name the client chose must be free: it is refused, never suffixed (a suffix is the template's alone). */
+function checkNameFree(dir: string, name: string): void {
+  try {
+    lstatSync(join(dir, name));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  throw new Abort('name-taken', `${name} is taken (a chosen name is never replaced nor suffixed; choose another)`);
+}
+
+/** Refuses an upload past max-uploads within the window; `plus` counts one already published. */
+function checkFlood(plan: ReceivePlan, plus: number): void {
+  const { maxUploads, windowMs } = plan.retention;
+  if (maxUploads === null) return;
+  const within = storedWithin(ruleFiles(plan.dir, plan.retention), windowMs, Date.now());
+  if (within - plus >= maxUploads) {
+    throw new Abort('flood', `${within - plus} uploads of this rule are younger than keep-within (${formatDuration(windowMs)}), max-uploads is ${maxUploads}: refused until one ages out or is removed`);
+  }
+}
+
+/** Our own file of inode `ino` under `path`: removed only if the name still holds that inode. */
+function unlinkOurs(path: string, ino: number | bigint): boolean {
+  try {
+    if (lstatSync(path).ino !== ino) return false;
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Temp files of receivers that are gone (killed with SIGKILL, machine crash). */
@@ -236,15 +277,20 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
   const dir = plan.dir;
   const temp = join(dir, `${TEMP_PREFIX}${process.pid}-${session}${TEMP_SUFFIX}`);
   let fd: number | null = null;
+  let ino: number | null = null;
   let bytes = 0;
+  const writes = new WriteLog();
   try {
     checkDirectory(dir);
     removeStaleTemps(dir);
+    if (plan.chosen) checkNameFree(dir, plan.name);
+    checkFlood(plan, 0);
     const free = freeBytes(dir);
     if (free < plan.minFreeBytes) throw new Abort('no-space', `less than min-free (${plan.minFreeBytes} bytes) is free`);
     // A client that says how much it sends is refused at once if that would cross the floor.
     if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes) throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+    ino = fstatSync(fd).ino;
     fchmodSync(fd, plan.mode);
     const received = await streamInto(fd, plan, dir);
     bytes = received.bytes;
@@ -255,40 +301,54 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
     if (plan.expect.sha256 !== null && plan.expect.sha256 !== received.sha256) throw new Abort('mismatch', 'the sha256 differs from the one announced');
     await new Promise((r) => setTimeout(r, RECEIPT_GRACE_MS));
 
-    const final = publish(temp, dir, plan.name);
+    const final = publish(temp, ino!, dir, plan.name, plan.chosen);
+    const unpublish = () => {
+      unlinkOurs(join(dir, final), ino!);
+      fsyncDirectory(dir);
+    };
+    try {
+      checkFlood(plan, 1);
+    } catch (error) {
+      unpublish();
+      throw error;
+    }
     try {
       writeSync(1, `${final} ${received.bytes} ${received.sha256}\n`);
     } catch (error) {
-      unlinkSync(join(dir, final));
-      fsyncDirectory(dir);
-      return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'aborted', bytes, error: `the client went away before its receipt (${(error as NodeJS.ErrnoException).code})` };
+      unpublish();
+      return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'aborted', bytes, error: `the client went away before its receipt (${(error as NodeJS.ErrnoException).code})`, writes: writes.facts() };
     }
+    writes.add('created', final, received.bytes);
     const pruned = plan.keep === null ? [] : pruneUploads(dir, plan.keep, plan.retention, final);
-    return { rule, exit: 0, signal: null, durationMs: elapsed(), outcome: 'stored', file: final, bytes: received.bytes, sha256: received.sha256, pruned };
+    for (const name of pruned) writes.add('removed', name);
+    return { rule, exit: 0, signal: null, durationMs: elapsed(), outcome: 'stored', file: final, bytes: received.bytes, sha256: received.sha256, pruned, writes: writes.facts() };
   } catch (error) {
     if (fd !== null) closeSync(fd);
-    try {
-      unlinkSync(temp);
-    } catch {
-      // Never created, or already gone.
-    }
+    // Only the temp file this session created: the name may since hold another inode.
+    if (ino !== null) unlinkOurs(temp, ino);
     const abort = error instanceof Abort ? error : new Abort('error', (error as Error).message, bytes);
     try {
       process.stderr.write(`ssh-dispatch: upload not stored: ${abort.message}\n`);
     } catch {
       // The client may be gone.
     }
-    return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: abort.outcome, bytes: Math.max(bytes, abort.bytes), error: abort.message };
+    return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: abort.outcome, bytes: Math.max(bytes, abort.bytes), error: abort.message, writes: writes.facts() };
   }
 }
 
-/** Links the temp file to the first free name (never replacing one), removes the temp name. */
-function publish(temp: string, dir: string, name: string): string {
+/**
+ * Links the temp file to the first free name (never replacing one), removes the temp name. A
+ * chosen name has no second candidate: taken is refused. Only the inode this session wrote is
+ * published: a temp name that holds another one by now is not ours to give a name.
+ */
+function publish(temp: string, ino: number, dir: string, name: string, chosen: boolean): string {
+  if (lstatSync(temp).ino !== ino) throw new Abort('error', `${temp} is no longer the file this upload wrote`);
   for (let n = 0; n < 10_000; n++) {
     const candidate = uniqueName(name, n);
     try {
       linkSync(temp, join(dir, candidate));
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && chosen) throw new Abort('name-taken', `${name} was taken while it arrived (a chosen name is never replaced nor suffixed)`);
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new Abort('error', `cannot publish ${candidate}: ${(error as NodeJS.ErrnoException).code}`);
     }

@@ -123,7 +123,9 @@ export interface EndFacts {
 }
 
 /** How a receive ended: stored, or why nothing was. */
-export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error';
+export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error'
+  // Refused: past max-uploads within keep-within (a flood); a chosen name that is taken.
+  | 'flood' | 'name-taken';
 
 /** How a relay ended. */
 export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';

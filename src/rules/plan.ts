@@ -88,8 +88,14 @@ export interface ReceivePlan {
   minFreeBytes: number;
   idleTimeoutMs: number;
   keep: number | null;
-  /** Names this rule stores (its template, with a -N suffix, and its client-name glob): what retention may prune. */
-  retention: { pattern: string; clientName: string | null };
+  /** The client chose the name (`receive NAME`): a taken name is refused, never suffixed. */
+  chosen: boolean;
+  /**
+   * Names this rule stores (its template, with a -N suffix, and its client-name glob): what
+   * retention may prune and the flood cap counts; uploads younger than windowMs are never pruned,
+   * and past maxUploads of them an upload is refused (rules/receive/retention.ts).
+   */
+  retention: { pattern: string; clientName: string | null; windowMs: number; maxUploads: number | null };
   /** What the client said the upload will be: it is stored only if it is. */
   expect: { size: number | null; sha256: string | null };
 }

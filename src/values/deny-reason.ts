@@ -60,6 +60,7 @@ export const DENY_REASONS = {
 
   // receive rules
   'receive-refused': 'a receive command the rule refuses (a name it does not allow, bad --size or --sha256)',
+  'receive-name-reserved': "a client-chosen name (receive NAME) that the rule's name template gives or could give on any date: only the server gives those names",
 
   // relay rules
   'relay-refused': 'a relay to a destination the rule does not allow, or an nc form it does not serve',

@@ -69,10 +69,13 @@ describe('receive through sshd', () => {
     expect(end).toMatchObject({ outcome: 'stored', file: 'site.tar', bytes: tarball.length, sha256: digest, exit: 0 });
   });
 
-  it('never overwrites: the same name again becomes NAME-1', async () => {
+  it('never overwrites: the same chosen name again is refused, not suffixed (test/e2e/receive-history.e2e.test.ts)', async () => {
+    const first = readFileSync(join(up, 'site.tar'));
     const result = await lab.sshd.ssh(key, 'receive site.tar', { input: Buffer.from('second') });
-    expect(result.stdout.toString()).toMatch(/^site-1\.tar 6 /);
-    expect(readFileSync(join(up, 'site-1.tar'), 'utf8')).toBe('second');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('site.tar is taken');
+    expect(readFileSync(join(up, 'site.tar')).equals(first)).toBe(true);
+    expect(finals(up)).not.toContain('site-1.tar');
   });
 
   it('20 uploads started together give 20 distinct files, none lost', async () => {

@@ -9,6 +9,7 @@ import type { Request } from '../../request/request.js';
 import type { DenyReason } from '../../values/deny-reason.js';
 import { compilePattern, matchPattern } from '../../values/pattern.js';
 import type { ReceivePlan } from '../plan.js';
+import { retentionOf } from './retention.js';
 
 /** A client-chosen name: no dot first (no .ssh, no temp names), no slash, nothing a shell reads. */
 export const CLIENT_NAME = /^[A-Za-z0-9][A-Za-z0-9._+-]{0,254}$/;
@@ -32,8 +33,9 @@ export function renderName(template: string, now: Date, identity: string): strin
  * A regular expression for the names a template produces (for retention), with the -N suffix
  * that keeps names unique inserted where uniqueName() inserts it.
  */
-export function templatePattern(template: string, identity: string): string {
-  const parts: Record<string, string> = { timestamp: '[0-9]{4}-[0-9]{2}-[0-9]{2}-[0-9]{6}', date: '[0-9]{4}-[0-9]{2}-[0-9]{2}', time: '[0-9]{6}', id: escape(identity) };
+export function templatePattern(template: string, identity: string, loose = false): string {
+  const digits = (n: number) => (loose ? '[0-9]+' : `[0-9]{${n}}`);
+  const parts: Record<string, string> = { timestamp: [4, 2, 2, 6].map(digits).join('-'), date: [4, 2, 2].map(digits).join('-'), time: digits(6), id: escape(identity) };
   let pattern = '';
   let suffixPlaced = false;
   for (const piece of template.split(/(\{[a-z]+\})/)) {
@@ -53,6 +55,22 @@ export function templatePattern(template: string, identity: string): string {
   return `^${pattern}${suffixPlaced ? '' : '(?:-[0-9]+)?'}$`;
 }
 
+/**
+ * Whether a client-chosen name is one the rule's template gives, could give on any date, or sorts
+ * among them (docs/policy.md, "Names"): `backup-9999-12-31-235959.tar` sorts
+ * after every real upload, and the template's next name would push the owner's upload to a -1
+ * suffix. So: the template's shape with digit runs of any length (`backup-99999-...`), and any
+ * name that starts as the template's names do up to their first digit or {id}
+ * (`backup-2026-11-24.tar` sorts after that day's uploads).
+ */
+export function reservedName(template: string, identity: string, name: string): boolean {
+  if (new RegExp(templatePattern(template, identity, true)).test(name)) return true;
+  const first = /\{([a-z]+)\}/.exec(template);
+  if (!first) return false;
+  const start = escape(template.slice(0, first.index)) + (first[1] === 'id' ? escape(identity) : '[0-9]');
+  return new RegExp(`^${start}`).test(name);
+}
+
 /** `name` with -N before its first dot (after the first character), as uploads in one second need. */
 export function uniqueName(name: string, n: number): string {
   if (n === 0) return name;
@@ -64,7 +82,8 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-function plan(rule: ReceiveRule, name: string, request: Request, expect: ReceivePlan['expect']): ReceiveOutcome {
+function plan(rule: ReceiveRule, name: string, request: Request, expect: ReceivePlan['expect'], chosen = false): ReceiveOutcome {
+  const retention = retentionOf(rule);
   return {
     ok: true,
     plan: {
@@ -76,7 +95,8 @@ function plan(rule: ReceiveRule, name: string, request: Request, expect: Receive
       minFreeBytes: rule.minFreeBytes,
       idleTimeoutMs: rule.idleTimeoutMs,
       keep: rule.keep,
-      retention: { pattern: templatePattern(rule.fileName, request.identity), clientName: rule.clientName },
+      chosen,
+      retention: { pattern: templatePattern(rule.fileName, request.identity), clientName: rule.clientName, windowMs: retention.windowMs, maxUploads: retention.maxUploads },
       expect,
     },
   };
@@ -117,5 +137,8 @@ export function matchReceive(rule: ReceiveRule, words: readonly string[], reques
     return refuse(`${JSON.stringify(name)} is not a plain file name (letters, digits and . _ + -, not starting with a dot, at most 255 bytes)`);
   }
   if (!matchPattern(compilePattern(rule.clientName), name)) return refuse(`${JSON.stringify(name)} does not match client-name ${JSON.stringify(rule.clientName)}`);
-  return plan(rule, name, request, expect);
+  if (reservedName(rule.fileName, request.identity, name)) {
+    return { ok: false, why: `${JSON.stringify(name)} is a name the rule's template ${JSON.stringify(rule.fileName)} gives: only the server chooses those`, reason: 'receive-name-reserved' };
+  }
+  return plan(rule, name, request, expect, true);
 }

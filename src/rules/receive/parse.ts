@@ -28,6 +28,13 @@ export function parseReceiveRule(reader: Reader, node: Node | null, key: string)
     ? reader.string(fields.get('idle-timeout') ?? null, `${key}.idle-timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 10m' })
     : '10m';
   const keep = fields.has('keep') ? reader.count(fields.get('keep') ?? null, `${key}.keep`, 1) : null;
+  const keepWithin = fields.has('keep-within') ? window(reader, fields.get('keep-within') ?? null, `${key}.keep-within`) : null;
+  const maxUploads = fields.has('max-uploads') ? reader.count(fields.get('max-uploads') ?? null, `${key}.max-uploads`, 1) : null;
+  // The window and the cap are retention's: without keep nothing is removed, so neither means anything.
+  for (const name of ['keep-within', 'max-uploads'] as const) {
+    if (fields.has(name) && !fields.has('keep')) reader.error(fields.get(name), `${key}.${name}`, `${name} goes with keep (it bounds what keep may remove); add keep: N or remove ${name}`);
+  }
+  if (keepWithin === 0 && fields.has('max-uploads')) reader.error(fields.get('max-uploads'), `${key}.max-uploads`, 'max-uploads counts the uploads within keep-within, which is 0 here; give keep-within a duration');
   if (reader.errors.length > errorsBefore || dir === null || name === null || acceptEmpty === null || mode === null || maxBytes === null || minFree === null || idle === null) return null;
   return {
     kind: 'receive',
@@ -40,6 +47,16 @@ export function parseReceiveRule(reader: Reader, node: Node | null, key: string)
     minFreeBytes: parseSize(minFree)!,
     idleTimeoutMs: parsePolicyDuration(idle)!,
     keep,
+    keepWithinMs: keepWithin,
+    maxUploads,
   };
+}
+
+/** keep-within: a duration such as 14d, or 0 (no window: keep is a bare count, as before windows). */
+function window(reader: Reader, node: Node | null, key: string): number | null {
+  // YAML reads an unquoted 0 as a number (the Reader has no number type for durations).
+  if (node !== null && 'value' in node && node.value === 0) return 0;
+  const text = reader.string(node, key, { test: (s) => s === '0' || parsePolicyDuration(s) !== null, expected: 'a duration such as 14d or 36h (at most 366d), or 0 for no window' });
+  return text === null ? null : text === '0' ? 0 : parsePolicyDuration(text);
 }
 

@@ -2,7 +2,7 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `receive:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RECEIVE_KEYS = { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep'], required: ['dir', 'name'] } as const;
+export const RECEIVE_KEYS = { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep', 'keep-within', 'max-uploads'], required: ['dir', 'name'] } as const;
 
 export interface ReceiveRule extends RuleBase {
   kind: 'receive';
@@ -20,6 +20,10 @@ export interface ReceiveRule extends RuleBase {
   /** Refuse to fill the filesystem below this many free bytes. */
   minFreeBytes: number;
   idleTimeoutMs: number;
-  /** After a successful upload, keep only the newest N files of this rule. */
+  /** After a successful upload, keep only the newest N files of this rule ... */
   keep: number | null;
+  /** ... but never one younger than this (`keep-within`, ms; 0: no window); null: not said, see ./retention.ts. */
+  keepWithinMs: number | null;
+  /** `max-uploads`: uploads stored within the window past which more are refused; null: not said. */
+  maxUploads: number | null;
 }

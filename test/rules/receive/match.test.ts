@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/decide/decide.js';
 import type { ReceivePlan } from '../../../src/rules/plan.js';
-import { renderName, templatePattern, uniqueName } from '../../../src/rules/receive/match.js';
+import { renderName, reservedName, templatePattern, uniqueName } from '../../../src/rules/receive/match.js';
 import { policyFrom, requestFor } from '../../helpers.js';
 
 const now = new Date(2026, 10, 24, 7, 16, 53);
@@ -73,11 +73,40 @@ const rows: Row[] = [
   { id: 'tar', command: 'receive a.tar.gz --size', deny: 'receive-refused', naming: 'needs a value' },
   { id: 'tar', command: 'receive a.tar.gz --size -1', deny: 'receive-refused', naming: 'not a byte count' },
   { id: 'tar', command: 'receive a.tar.gz --sha256 xyz', deny: 'receive-refused', naming: '64 hex digits' },
+  // Names the template gives (any date, the next second, with the -N suffix): the client never takes them.
+  { id: 'tar', command: 'receive backup-9999-12-31-235959.tar.gz', deny: 'receive-name-reserved', naming: 'only the server chooses those' },
+  { id: 'tar', command: 'receive backup-2026-11-24-071654.tar.gz', deny: 'receive-name-reserved' },
+  { id: 'tar', command: 'receive backup-2026-11-24-071653-1.tar.gz', deny: 'receive-name-reserved' },
+  { id: 'tar', command: 'receive backup-99999-1-1-1.tar.gz', deny: 'receive-name-reserved' },
+  { id: 'tar', command: 'receive backup-latest.tar.gz', name: 'backup-latest.tar.gz' },
+  { id: 'tar', command: 'receive backup-2026-11-24.tar.gz', deny: 'receive-name-reserved' },
+  { id: 'tar', command: 'receive backup-9.tar.gz', deny: 'receive-name-reserved' },
   { id: 'tar', command: 'receive *.tar.gz', deny: 'tokenize-glob' },
   { id: 'tar', command: 'receive x.tar.gz; id', deny: 'tokenize-operator' },
   { id: 'tar', command: 'cat > /srv/up/x', deny: 'tokenize-operator' },
   { id: 'tar', command: 'receiver', deny: 'no-rule-matched' },
 ];
+
+describe('reservedName', () => {
+  it.each([
+    ['backup-{timestamp}.tar', 'backup-2026-11-24-071653.tar', true],
+    ['backup-{timestamp}.tar', 'backup-9999-12-31-235959-3.tar', true],
+    ['backup-{timestamp}.tar', 'backup-2.tar', true],
+    ['backup-{timestamp}.tar', 'backup-latest.tar', false],
+    ['backup-{timestamp}.tar', 'backups.tar', false],
+    ['backup-{timestamp}.tar', 'site.tar', false],
+    ['{timestamp}.tar', '2099.tar', true],
+    ['{timestamp}.tar', 'site.tar', false],
+    ['{id}-{date}.dump', 'host1-3000-01-01.dump', true],
+    ['{id}-{date}.dump', 'host1x.dump', true],
+    ['{id}-{date}.dump', 'host2-2026-01-01.dump', false],
+    ['latest.tar', 'latest.tar', true],
+    ['latest.tar', 'latest-4.tar', true],
+    ['latest.tar', 'latest-x.tar', false],
+  ])('%s reserves %s: %s', (template, name, reserved) => {
+    expect(reservedName(template, 'host1', name)).toBe(reserved);
+  });
+});
 
 describe('receive rules', () => {
   it.each(rows)('[$id] $command', (row) => {
@@ -104,7 +133,11 @@ describe('receive rules', () => {
       minFreeBytes: 2 ** 30,
       idleTimeoutMs: 600_000,
       keep: 3,
+      chosen: true,
+      retention: { clientName: '*.tar.gz', windowMs: 3 * 86_400_000, maxUploads: 6 },
       expect: { size: 100, sha256: 'a'.repeat(64) },
     });
+    const template = decide(policy, requestFor('tar', 'receive', { now }));
+    expect(template.decision === 'allow' && template.plan).toMatchObject({ chosen: false });
   });
 });
