@@ -27,7 +27,8 @@ const STEPS: Step[] = [
   { title: 'An encrypted-tarball job uploads (tar c | ssh host receive); the receipt says what was stored', ssh: 'receive', tarball: true, expect: 'allow' },
   { title: 'The backup job verifies an archive', ssh: `sha256sum ${ARCHIVE}`, expect: 'allow' },
   { title: 'An admin reaches an inner host through the gateway (ProxyCommand ssh gw nc %h %p)', ssh: 'du -sh .', hop: true, expect: 'allow' },
-  { title: 'A stolen key tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
+  { title: 'A stolen key tries to rewrite last night\'s backup (a push into an existing snapshot)', rsync: ['-a', 'data/', 'HOST:2026-11-25/'], expect: 'deny' },
+  { title: 'It tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
   { title: 'It tries to read the backups back (a pull through a write-only rule)', rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'], expect: 'deny' },
   { title: 'It tries to write outside the backup directory', rsync: ['-a', 'data/', 'HOST:../policies/'], expect: 'deny' },
   { title: 'It tries to upload into cron', ssh: 'receive ../../etc/cron.d/evil', tarball: true, expect: 'deny' },
@@ -52,12 +53,16 @@ identities:
           root: ${backups}         # every client path stays inside it
           access: write            # push only: a stolen key cannot read backups back
           delete: false            # and cannot wipe them
+          snapshot: true           # each night one new directory: yesterday's can never change
+        expect-every: 26h
       - name: tarball
         receive:
           dir: ${backups}/tar
           name: "host1-{timestamp}.tar"   # never overwrites; a cut upload is never kept
-          client-name: "*.tar"
-          keep: 7                          # retention: the newest 7 uploads
+          client-name: "weekly-*.tar"
+          keep: 7                          # retention: the newest 7 uploads, and none younger than 7d
+          keep-within: 7d
+        expect-every: 26h
       - name: checksum
         exec:
           command: "sha256sum *.tar.gz"     # one glob per word; * never matches / or ..
