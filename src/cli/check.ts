@@ -3,12 +3,13 @@
  * connection starts, and reports what loads but is probably not meant (policy/lint.ts), what the
  * filesystem says about the rules' programs and directories, and what sshd's settings allow.
  */
-import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../values/printable.js';
 import { childProcess, crypto } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { kindOf, type Rule } from '../rules/kinds.js';
+import { missingGitDenies, receivePackRepository } from '../rules/exec/lint.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
@@ -116,6 +117,21 @@ function installDirectories(): string[] {
   return dirs;
 }
 
+/** A push rule's repository without git's refusals of forced pushes and deletions: its config, read now. */
+function gitDenyFindings(name: string, where: Finding['where'], repository: string): Finding[] {
+  const config = [join(repository, 'config'), join(repository, '.git', 'config')].find((file) => existsSync(file));
+  let text: string;
+  try {
+    text = readFileSync(config ?? join(repository, 'config'), 'utf8');
+  } catch {
+    return [{ where, level: 'warning', message: `rule "${name}": cannot read ${repository}'s git config, so whether it refuses forced pushes and branch deletions is unknown` }];
+  }
+  const missing = missingGitDenies(text);
+  if (missing === null || missing.length === 0) return [];
+  const commands = missing.map((key) => `git --git-dir ${repository} config ${key} true`).join('; ');
+  return [{ where, level: 'warning', message: `rule "${name}" pushes into ${repository}, which does not set ${missing.join(' or ')}: a stolen key can force-push over its history and delete its branches; ${commands} (docs/recipes.md, "git")` }];
+}
+
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   const findings: Finding[] = [];
   const rsyncs = new Map<string, RsyncFeatures>();
@@ -148,6 +164,8 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
         } catch {
           findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${rule.program} is missing or not executable` });
         }
+        const repository = receivePackRepository(rule, resolvePath(rule.program));
+        if (repository) findings.push(...gitDenyFindings(rule.name, where, repository));
       }
       if (dirOf) {
         try {
