@@ -45,7 +45,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     and any of whose words (the first included) is a glob; and a glob word that can be any
     absolute path (a leading **, or /* and /**) for a program that reads or writes files
     (outside a sandbox); exec rules that run sftp-server or scp outside a sandbox (an sftp rule
-    serves them confined);
+    serves them confined), or rdiff-backup server outside one (it unpickles the client's first
+    message: code as this account; with writable sandbox paths, a warning);
   - errors (the rule's requests cannot be served): sandboxed rules (rsync by default, exec with
     sandbox:, sftp) where /usr/bin/bwrap is missing or cannot build a namespace, and exec
     sandbox paths that do not exist; a warning when other accounts than root could not have
@@ -53,6 +54,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - errors: an audit.syslog.tls ca file that cannot be read (as a connection reads it: a
     regular file of at most 1 MiB), holds no PEM certificate, has one that does not parse, or
     none valid today: no record would reach the syslog collector (the file log has them all);
+  - warnings: git-receive-pack rules whose repository's config lacks receive.denyNonFastForwards
+    or receive.denyDeletes (forced pushes and deletions are taken);
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root

@@ -1,7 +1,7 @@
 /**
- * The backup tools' own "restricted" servers against a client that is not the stock one (THREATS.md
- * 7.6), through a real sshd, each beside a control: the recipe as docs/recipes.md had it, where
- * the upstream restriction was the boundary.
+ * The backup tools' own "restricted" servers against a client that is not the stock one
+ * (docs/threat-model.md, "Upstream restricted servers"), through a real sshd, each beside a
+ * control: the recipe as docs/recipes.md had it, where the upstream restriction was the boundary.
  *
  * - rdiff-backup: the server unpickles the client's first message before any check, so a crafted
  *   pickle runs code as the account. Control (`--restrict-path P --restrict-mode update-only`,
@@ -100,6 +100,7 @@ identities:
         exec:
           command: [rclone, serve, restic, --stdio, "..."]
           run: [/usr/bin/rclone, serve, restic, --stdio, --append-only, ${path('restic', 'host1')}]
+          sandbox: { write: [${path('restic', 'host1')}] }
   git:
     rules:
       - name: push-old
@@ -182,7 +183,8 @@ describe('rdiff-backup: the server runs what the client pickles, before --restri
     const schema = `${command} {h} rdiff-backup --server`;
     const restore = run('/usr/bin/rdiff-backup', ['--remote-schema', schema, 'restore', '--at', '1B', `${host}::${repo}`, join(local, 'restored')], clientEnv(local));
     // Exit 2: a warning that restore.log cannot be written in a read-only repository.
-    expect(restore.code, restore.out).not.toBe(1);
+    expect(restore.code, restore.out).toBe(2);
+    expect(restore.out).toContain('restore.log');
     expect(readFileSync(join(local, 'restored', 'a.txt'), 'utf8')).toBe('first\n');
     const list = run('/usr/bin/rdiff-backup', ['--remote-schema', schema, 'list', 'increments', `${host}::${repo}`], clientEnv(local));
     expect(list.code, list.out).toBe(0);
@@ -340,6 +342,9 @@ describe('git: receive.denyNonFastForwards and receive.denyDeletes, set by the r
         expect(deleted.out).toMatch(/deletion prohibited/);
         expect(ref(path('git', repo), 'refs/heads/main')).toBe(history);
         expect(ref(path('git', repo), 'refs/heads/topic')).toBe(history);
+        // What it still can: add a branch (history stays where it was).
+        expect(git(['push', '-q', `HOST:${path('git', repo)}`, 'junk:refs/heads/added'], work).code).toBe(0);
+        expect(ref(path('git', repo), 'refs/heads/added')).not.toBe('');
       }
     }
     // The owner's clone is as it was.

@@ -1,7 +1,8 @@
 /**
- * check's findings about backup tools whose own "restricted" server is no boundary (THREATS.md
- * 7.6): rdiff-backup's server runs what the client pickles; git-receive-pack rewrites and deletes
- * refs unless the repository says otherwise. What the tools do is shown end to end in
+ * check's findings about backup tools whose own "restricted" server is no boundary
+ * (docs/threat-model.md, "Upstream restricted servers"): rdiff-backup's server runs what the
+ * client pickles; git-receive-pack rewrites and deletes refs unless the repository says
+ * otherwise. What the tools do is shown end to end in
  * test/e2e/recipes-hostile.e2e.test.ts.
  */
 import { describe, expect, it } from 'vitest';
