@@ -144,7 +144,7 @@ describe('borg: run fixes --restrict-to-repository and --append-only', () => {
     expect(existsSync(path('borg', 'elsewhere-borg'))).toBe(false);
     expect(borg(keys.borgBare, ['init', '-e', 'none', 'ELSEWHERE']).code).toBe(0);
     expect(existsSync(path('borg', 'elsewhere-borgBare'))).toBe(true);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('restic through rclone: run fixes rclone serve restic --append-only and the repository', () => {
