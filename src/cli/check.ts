@@ -55,7 +55,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     regular file of at most 1 MiB), holds no PEM certificate, has one that does not parse, or
     none valid today: no record would reach the syslog collector (the file log has them all);
   - warnings: git-receive-pack rules whose repository's config lacks receive.denyNonFastForwards
-    or receive.denyDeletes (forced pushes and deletions are taken);
+    or receive.denyDeletes (forced pushes and deletions are taken); borg serve rules whose
+    repository's config is not a sandbox read path (borg key import replaces the repokey);
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root

@@ -14,17 +14,21 @@
  *   and the archives open.
  * - restic: with the repository password a thief adds snapshots dated 2099; `forget --keep-daily`
  *   on the server keeps those and forgets the real ones (control). The documented server-side
- *   retention, by when the server stored each snapshot, keeps the real ones.
+ *   retention, by when the server stored each snapshot, keeps the real ones. It rests on stored
+ *   files staying as stored: a write to an existing name, sent as restic's REST protocol over
+ *   the key, is refused under --append-only (the control, without it, replaces the file).
  * - git: a bare repository as `git init --bare` makes it takes a forced push and a branch deletion
  *   (control); with the recipe's receive.denyNonFastForwards and receive.denyDeletes both are
  *   refused, and `check` warns about the repository that lacks them.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:http2';
+import { Duplex } from 'node:stream';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { authorizedKeyLine, SSH, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { BUNDLE, NODE, startLab, type Lab } from './lab.js';
 import { clientEnv, runTool, sizes, sshCommand } from './tool-clients.js';
 
@@ -34,7 +38,7 @@ type Id = (typeof IDS)[number];
 let lab: Lab;
 let srv: string;
 let local: string;
-const keys = {} as Record<Id, ClientKey>;
+const keys = {} as Record<Id | 'restic-bare', ClientKey>;
 const path = (...parts: string[]) => join(srv, ...parts);
 const run = (program: string, args: string[], env: NodeJS.ProcessEnv, timeout?: number) => runTool(program, args, env, local, timeout);
 
@@ -42,7 +46,7 @@ beforeAll(async () => {
   lab = await startLab();
   srv = join(lab.sshd.dir, 'srv');
   local = join(lab.sshd.dir, 'local');
-  for (const dir of ['rdiff/old', 'rdiff/write', 'rdiff/restore', 'borg', 'restic/host1', 'git']) mkdirSync(path(dir), { recursive: true, mode: 0o700 });
+  for (const dir of ['rdiff/old', 'rdiff/write', 'rdiff/restore', 'borg', 'restic/host1', 'restic/bare/snapshots', 'git']) mkdirSync(path(dir), { recursive: true, mode: 0o700 });
   mkdirSync(join(local, 'data'), { recursive: true });
   writeFileSync(join(local, 'data', 'a.txt'), 'first\n');
   // borg's repositories are made on the server, once (the recipe): the config must exist to be bound read-only.
@@ -110,8 +114,12 @@ identities:
       - name: push
         exec: { command: [git-receive-pack, ${project}], program: /usr/bin/git-receive-pack }
 `);
-  for (const id of IDS) keys[id] = await lab.sshd.newClientKey(id);
-  lab.sshd.authorize(IDS.map((id) => lab.dispatchLine(keys[id], id)));
+  for (const id of [...IDS, 'restic-bare'] as const) keys[id] = await lab.sshd.newClientKey(id);
+  lab.sshd.authorize([
+    ...IDS.map((id) => lab.dispatchLine(keys[id], id)),
+    // The control for overwriting a stored file: rclone's server without --append-only.
+    authorizedKeyLine('restrict', ['/usr/bin/rclone', 'serve', 'restic', '--stdio', path('restic', 'bare')], keys['restic-bare']),
+  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -300,6 +308,51 @@ describe('restic: retention by the dates the client wrote into its snapshots', (
     expect(control.code, control.out).toBe(0);
     expect(snapshotFiles()).toEqual(new Set(fakes));
   }, 120_000);
+});
+
+describe('restic: what the server stored stays as stored (the retention by arrival rests on it)', () => {
+  /**
+   * One request of restic's REST protocol the way restic's rclone backend sends it: HTTP/2 over
+   * the ssh session's stdin and stdout (rclone serve restic --stdio).
+   */
+  const post = (key: ClientKey, name: string, body: string): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const ssh = spawn(SSH, [...lab.sshd.sshArgs(key, ['-T']), 'rclone serve restic --stdio'], { stdio: ['pipe', 'pipe', 'ignore'] });
+      const session = connect('http://localhost', { createConnection: () => Duplex.from({ readable: ssh.stdout, writable: ssh.stdin }) });
+      const timer = setTimeout(() => done(new Error('no answer in 15 s')), 15_000);
+      const done = (result: number | Error) => {
+        clearTimeout(timer);
+        session.destroy();
+        ssh.kill();
+        if (typeof result === 'number') resolve(result);
+        else reject(result);
+      };
+      session.on('error', done);
+      const request = session.request({ ':method': 'POST', ':path': `/snapshots/${name}`, 'content-type': 'application/octet-stream' });
+      request.on('response', (headers) => done(Number(headers[':status'])));
+      request.on('error', done);
+      request.end(body);
+    });
+
+  it('a write to an existing snapshot file is refused with --append-only (the control’s replaces it); a new name is stored', async () => {
+    const snapshots = join(path('restic', 'host1'), 'snapshots');
+    // The recipe's repository has its snapshots by now (the retention test ran first); make sure of one.
+    if (!existsSync(snapshots) || readdirSync(snapshots).length === 0) {
+      mkdirSync(snapshots, { recursive: true });
+      writeFileSync(join(snapshots, 'a'.repeat(64)), 'stored\n');
+    }
+    const name = readdirSync(snapshots)[0]!;
+    const stored = readFileSync(join(snapshots, name));
+    expect(await post(keys.restic, name, 'replaced by the thief')).toBe(403);
+    expect(readFileSync(join(snapshots, name))).toEqual(stored);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'restic' });
+    expect(await post(keys.restic, 'b'.repeat(64), 'a new one')).toBe(200);
+    expect(readFileSync(join(snapshots, 'b'.repeat(64)), 'utf8')).toBe('a new one');
+
+    writeFileSync(path('restic', 'bare', 'snapshots', name), 'stored\n');
+    expect(await post(keys['restic-bare'], name, 'replaced by the thief')).toBe(200);
+    expect(readFileSync(path('restic', 'bare', 'snapshots', name), 'utf8')).toBe('replaced by the thief');
+  }, 30_000);
 });
 
 describe('git: receive.denyNonFastForwards and receive.denyDeletes, set by the recipe and looked for by check', () => {

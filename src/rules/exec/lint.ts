@@ -163,6 +163,10 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     if (!rule.sandbox) findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} server: ${unpickles}, anywhere the account can reach; run it with sandbox: {read: [repository]} for restores (docs/recipes.md, "rdiff-backup")` });
     else if (rule.sandbox.write.length > 0) findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program} server with writable sandbox paths: ${unpickles}, which can remove every increment in ${rule.sandbox.write.join(', ')}; no server option holds against it, so keep rdiff-backup's keys read-only (docs/recipes.md, "rdiff-backup")` });
   }
+  const borgRepository = borgServeRepository(rule, real);
+  if (borgRepository !== null && !rule.sandbox?.read.includes(`${borgRepository}/config`)) {
+    findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs borg serve with ${borgRepository}/config writable: --append-only does not cover the key, and \`borg key import\` replaces a repokey there without the passphrase; add sandbox: {write: [${borgRepository}], read: [${borgRepository}/config]} (docs/recipes.md, "borg")` });
+  }
   // In a sandbox, the paths a word can name are the namespace's: the system read-only and the rule's paths.
   const files = !rule.sandbox && (readsOrWritesFiles(rule.program) || readsOrWritesFiles(real));
   if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null && !rule.sandbox) {
@@ -230,4 +234,15 @@ export function missingGitDenies(config: string): string[] | null {
 /** git's boolean: true, yes, on, or a number other than 0. */
 function gitTrue(value: string): boolean {
   return /^(?:true|yes|on)$/i.test(value) || (/^-?\d+$/.test(value) && Number(value) !== 0);
+}
+
+/** The repository of a `borg serve --restrict-to-repository R` rule (`--restrict-to-repository=R` too); null for another rule. */
+function borgServeRepository(rule: ExecRule, real: string): string | null {
+  if (![rule.program, real].some((program) => program.split('/').pop() === 'borg')) return null;
+  const words = programWords(rule);
+  if (words[0] !== 'serve') return null;
+  const at = words.indexOf('--restrict-to-repository');
+  const word = at >= 0 ? words[at + 1] : words.find((w) => w.startsWith('--restrict-to-repository='))?.slice('--restrict-to-repository='.length);
+  if (word === undefined || hasWildcard(word) || !word.startsWith('/')) return null;
+  return word.replace(/\\(.)/g, '$1').replace(/\/+$/, '');
 }

@@ -32,6 +32,23 @@ describe('an exec rule that runs rdiff-backup server', () => {
   });
 });
 
+describe('an exec rule that runs borg serve for one repository', () => {
+  const warnings = (rule: string) =>
+    lintPolicy(policyFrom(rules(rule)), now)
+      .filter((f) => f.message.includes('borg key import'))
+      .map((f) => f.level);
+  const run = 'run: [/usr/bin/borg, serve, --restrict-to-repository, /srv/borg/host1, --append-only]';
+  it.each([
+    ['no sandbox (the recipe as it was)', `{ name: b, exec: { command: [borg, serve, "..."], ${run} } }`, ['warning']],
+    ['a sandbox without config read-only', `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1] } } }`, ['warning']],
+    ['the recipe: config read-only inside the repository', `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1], read: [/srv/borg/host1/config] } } }`, []],
+    ['spelt with =', '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, "--restrict-to-repository=/srv/borg/host1/", --append-only] } }', ['warning']],
+    ['borg serve without one repository (other findings may apply)', '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, --append-only] } }', []],
+  ])('%s', (_name, rule, levels) => {
+    expect(warnings(rule)).toEqual(levels);
+  });
+});
+
 describe('receivePackRepository', () => {
   it.each([
     ['the recipe: the literal path', '{ name: p, exec: { command: [git-receive-pack, /srv/git/project.git], program: /usr/bin/git-receive-pack } }', '/srv/git/project.git'],
