@@ -133,9 +133,7 @@ export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
   args.push('--ro-bind', '/etc', '/etc');
   for (const secret of layout.secrets) cover(args, secret);
   args.push('--proc', '/proc', '--dev', '/dev', '--tmpfs', '/tmp');
-  for (const { source, target } of run.runtime) args.push('--ro-bind', source, target);
-  for (const { source, target } of run.read) args.push('--ro-bind', source, target);
-  for (const { source, target } of run.write) args.push('--bind', source, target);
+  for (const { flag, source, target } of mountOrder(run)) args.push(flag, source, target);
   // A rule path that is, holds or lies in a secret would bind it back over its cover (found in
   // review: an sftp root of /etc/ssh served the host keys): such covers go on again, on top.
   const bound = [...run.runtime, ...run.read, ...run.write].map((bind) => bind.target);
@@ -148,6 +146,25 @@ export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
   if (run.statusFd !== null) args.push('--json-status-fd', String(run.statusFd));
   args.push('--', ...run.argv);
   return args;
+}
+
+/**
+ * The plan's binds, each path before the paths inside it: a later bind covers what an earlier
+ * one showed there, so the more specific path wins either way (a read-only `repo/config` inside
+ * a writable `repo` stays read-only, a writable `repo/new` inside a read-only `repo` is
+ * writable). In the order given (runtime, read, write), an enclosing write came last and made
+ * every read path in it writable again (reported: borg's repokey was rewritten through a
+ * `read: [repo/config]`).
+ */
+function mountOrder(run: SandboxRun): { flag: '--ro-bind' | '--bind'; source: string; target: string }[] {
+  const binds = [
+    ...run.runtime.map((bind) => ({ flag: '--ro-bind' as const, ...bind })),
+    ...run.read.map((bind) => ({ flag: '--ro-bind' as const, ...bind })),
+    ...run.write.map((bind) => ({ flag: '--bind' as const, ...bind })),
+  ];
+  const depth = (path: string) => path.split('/').filter(Boolean).length;
+  // Array.prototype.sort is stable: paths of one depth, which cannot hold each other, keep their order.
+  return binds.sort((a, b) => depth(a.target) - depth(b.target));
 }
 
 /** A file covered by a node that cannot be opened, a directory by an empty read-only one. */

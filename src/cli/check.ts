@@ -3,12 +3,13 @@
  * connection starts, and reports what loads but is probably not meant (policy/lint.ts), what the
  * filesystem says about the rules' programs and directories, and what sshd's settings allow.
  */
-import { accessSync, constants, existsSync, readdirSync, readlinkSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { printable } from '../values/printable.js';
 import { childProcess, crypto } from '../lazy-builtins.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { kindOf, type Rule } from '../rules/kinds.js';
+import { missingGitDenies, receivePackRepository } from '../rules/exec/lint.js';
 import { lintPolicy, protectedPaths, writeRootFindings, type Finding } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
@@ -44,7 +45,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     and any of whose words (the first included) is a glob; and a glob word that can be any
     absolute path (a leading **, or /* and /**) for a program that reads or writes files
     (outside a sandbox); exec rules that run sftp-server or scp outside a sandbox (an sftp rule
-    serves them confined);
+    serves them confined), or rdiff-backup server outside one (it unpickles the client's first
+    message: code as this account; with writable sandbox paths, a warning);
   - errors (the rule's requests cannot be served): sandboxed rules (rsync by default, exec with
     sandbox:, sftp) where /usr/bin/bwrap is missing or cannot build a namespace, and exec
     sandbox paths that do not exist; a warning when other accounts than root could not have
@@ -52,6 +54,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - errors: an audit.syslog.tls ca file that cannot be read (as a connection reads it: a
     regular file of at most 1 MiB), holds no PEM certificate, has one that does not parse, or
     none valid today: no record would reach the syslog collector (the file log has them all);
+  - warnings: git-receive-pack rules whose repository's config lacks receive.denyNonFastForwards
+    or receive.denyDeletes (forced pushes and deletions are taken); borg serve rules whose
+    repository's config is not a sandbox read path (borg key import replaces the repokey);
   - warnings: rules that can never match (shadowed, or of an expired identity); exec rules with
     a bare * word or a program that can run others with literal words; programs that are
     missing or not executable; rule directories that are missing, owned by another non-root
@@ -116,6 +121,21 @@ function installDirectories(): string[] {
   return dirs;
 }
 
+/** A push rule's repository without git's refusals of forced pushes and deletions: its config, read now. */
+function gitDenyFindings(name: string, where: Finding['where'], repository: string): Finding[] {
+  const config = [join(repository, 'config'), join(repository, '.git', 'config')].find((file) => existsSync(file));
+  let text: string;
+  try {
+    text = readFileSync(config ?? join(repository, 'config'), 'utf8');
+  } catch {
+    return [{ where, level: 'warning', message: `rule "${name}": cannot read ${repository}'s git config, so whether it refuses forced pushes and branch deletions is unknown` }];
+  }
+  const missing = missingGitDenies(text);
+  if (missing === null || missing.length === 0) return [];
+  const commands = missing.map((key) => `git --git-dir ${repository} config ${key} true`).join('; ');
+  return [{ where, level: 'warning', message: `rule "${name}" pushes into ${repository}, which does not set ${missing.join(' or ')}: a stolen key can force-push over its history and delete its branches; ${commands} (docs/recipes.md, "git")` }];
+}
+
 function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
   const findings: Finding[] = [];
   const rsyncs = new Map<string, RsyncFeatures>();
@@ -148,6 +168,8 @@ function filesystemFindings(policy: Policy, policyPath: string): Finding[] {
         } catch {
           findings.push({ where, level: 'warning', message: `rule "${rule.name}": ${rule.program} is missing or not executable` });
         }
+        const repository = receivePackRepository(rule, resolvePath(rule.program));
+        if (repository) findings.push(...gitDenyFindings(rule.name, where, repository));
       }
       if (dirOf) {
         try {

@@ -107,6 +107,31 @@ describe('bwrapArgs', () => {
     expect(after(pull, '--ro-bind', 2)).toContainEqual(['/data/backup', '/srv/backup']);
   });
 
+  it('the more specific path wins: a read path inside a write path is bound after it (read-only), and a write path inside a read path after that (writable)', () => {
+    const nested = bwrapArgs(
+      run({
+        read: [
+          { source: '/data/borg/config', target: '/srv/borg/config' },
+          { source: '/data/git', target: '/srv/git' },
+        ],
+        write: [
+          { source: '/data/borg', target: '/srv/borg' },
+          { source: '/data/git/objects', target: '/srv/git/objects' },
+        ],
+      }),
+      merged,
+    );
+    const position = (flag: string, target: string) => nested.findIndex((a, i) => a === flag && nested[i + 2] === target);
+    expect(position('--bind', '/srv/borg')).toBeGreaterThan(-1);
+    expect(position('--ro-bind', '/srv/borg/config')).toBeGreaterThan(position('--bind', '/srv/borg'));
+    expect(position('--ro-bind', '/srv/git')).toBeGreaterThan(-1);
+    expect(position('--bind', '/srv/git/objects')).toBeGreaterThan(position('--ro-bind', '/srv/git'));
+    // The order given (runtime, read, write) is kept for paths that do not hold each other.
+    const flat = bwrapArgs(run({ runtime: [{ source: '/opt/node', target: '/opt/node' }], read: [{ source: '/srv/a', target: '/srv/a' }] }), merged);
+    const targets = flat.flatMap((a, i) => (a === '--ro-bind' || a === '--bind' ? [flat[i + 2]!] : [])).filter((t) => t.startsWith('/srv') || t === '/opt/node');
+    expect(targets).toEqual(['/opt/node', '/srv/a', '/srv/backup']);
+  });
+
   it('the namespace root is remounted read-only after every bind: a write elsewhere fails, it does not vanish into a tmpfs', () => {
     const remount = args.lastIndexOf('--remount-ro');
     expect(args[remount + 1]).toBe('/');

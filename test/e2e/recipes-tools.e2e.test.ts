@@ -5,26 +5,28 @@
  * restricting options, or `exec $SSH_ORIGINAL_COMMAND`).
  *
  * - borg: exec `run:` fixes `borg serve --restrict-to-repository R --append-only` whatever the
- *   client sends; a thief's delete + compact leaves every segment (the control's shrinks the
- *   repository), and `borg init` elsewhere is refused.
- * - rdiff-backup: `run:` fixes `rdiff-backup server --restrict-path P --restrict-mode update-only`;
- *   a thief cannot remove increments, read or write outside P (the control can).
- * - restic through rclone: `run:` fixes `rclone serve restic --stdio --append-only R`; a thief's
- *   `forget --prune` fails (the control's removes the snapshot).
- * - git: one exec rule per repository and direction; a thief's push to another repository is
- *   refused (the control's lands).
+ *   client sends, in a sandbox with R writable and R/config read-only; a thief's delete + compact
+ *   leaves every segment (the control's shrinks the repository), and `borg init` elsewhere is refused.
+ * - rdiff-backup's recipes are tested against a hostile client in recipes-hostile.e2e.test.ts
+ *   (its server's own restriction holds only against the stock client).
+ * - restic through rclone: `run:` fixes `rclone serve restic --stdio --append-only R`, in a
+ *   sandbox with R writable; a thief's `forget --prune` fails (the control's removes the snapshot).
+ * - git: one exec rule per repository and direction, the repository set up with the recipe's
+ *   deny settings; a thief's push to another repository is refused (the control's lands). Forced
+ *   pushes and deletions: recipes-hostile.e2e.test.ts.
  * - duplicity: its sftp backend against an sftp rule with `delete: false`; a thief's
  *   `remove-all-but-n-full` removes nothing (the control's removes the old chain).
  */
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { authorizedKeyLine, SSH, type ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
+import { clientEnv as toolEnv, runTool, sizes, sshCommand as toolSsh } from './tool-clients.js';
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
-const TOOLS = ['borg', 'borgBare', 'rdiff', 'rdiffBare', 'restic', 'resticBare', 'git', 'gitBare', 'dup', 'dupBare'] as const;
+const TOOLS = ['borg', 'borgBare', 'restic', 'resticBare', 'git', 'gitBare', 'dup', 'dupBare'] as const;
 type KeyName = (typeof TOOLS)[number];
 
 let lab: Lab;
@@ -37,11 +39,13 @@ beforeAll(async () => {
   lab = await startLab({ extraConfig: [`Subsystem sftp ${SFTP_SERVER}`] });
   srv = join(lab.sshd.dir, 'srv');
   local = join(lab.sshd.dir, 'local');
-  for (const dir of ['borg', 'rdiff/host1', 'rdiff/other', 'restic/host1', 'git', 'dup/host1', 'dup/bare']) mkdirSync(path(dir), { recursive: true, mode: 0o700 });
+  for (const dir of ['borg', 'restic/host1', 'git', 'dup/host1', 'dup/bare']) mkdirSync(path(dir), { recursive: true, mode: 0o700 });
   mkdirSync(join(local, 'data', 'sub'), { recursive: true });
   writeFileSync(join(local, 'data', 'a.txt'), 'first\n'.repeat(1000));
   writeFileSync(join(local, 'data', 'sub', 'b.bin'), Buffer.alloc(200_000, 7));
-  writeFileSync(path('rdiff', 'other', 'secret.txt'), 'SECRET-rdiff\n');
+  // The recipe makes the repository on the server, once: its config must exist to be bound read-only.
+  const init = runTool('/usr/bin/borg', ['init', '-e', 'none', path('borg', 'host1')], toolEnv(local, { BORG_BASE_DIR: join(local, 'borg-server') }), local);
+  expect(init.code, init.out).toBe(0);
   lab.writePolicy(`version: 1
 audit:
   file: {{AUDIT}}
@@ -52,18 +56,14 @@ identities:
         exec:
           command: [borg, serve, "..."]
           run: [/usr/bin/borg, serve, --restrict-to-repository, ${path('borg', 'host1')}, --append-only]
-  rdiff:
-    rules:
-      - name: rdiff-backup
-        exec:
-          command: [rdiff-backup, "..."]
-          run: [/usr/bin/rdiff-backup, server, --restrict-path, ${path('rdiff', 'host1')}, --restrict-mode, update-only]
+          sandbox: { write: [${path('borg', 'host1')}], read: [${path('borg', 'host1', 'config')}] }
   restic:
     rules:
       - name: restic
         exec:
           command: [rclone, serve, restic, --stdio, "..."]
           run: [/usr/bin/rclone, serve, restic, --stdio, --append-only, ${path('restic', 'host1')}]
+          sandbox: { write: [${path('restic', 'host1')}] }
   git:
     rules:
       - name: fetch
@@ -78,10 +78,9 @@ identities:
   for (const name of TOOLS) keys[name] = await lab.sshd.newClientKey(name);
   const passThrough = (key: ClientKey) => `restrict,command="eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key.publicKey}`;
   lab.sshd.authorize([
-    ...(['borg', 'rdiff', 'restic', 'git', 'dup'] as const).map((id) => lab.dispatchLine(keys[id], id)),
+    ...(['borg', 'restic', 'git', 'dup'] as const).map((id) => lab.dispatchLine(keys[id], id)),
     // The controls: the same servers without their restricting options.
     authorizedKeyLine('restrict', ['/usr/bin/borg', 'serve'], keys.borgBare),
-    authorizedKeyLine('restrict', ['/usr/bin/rdiff-backup', 'server'], keys.rdiffBare),
     authorizedKeyLine('restrict', ['/usr/bin/rclone', 'serve', 'restic', '--stdio', path('restic', 'bare')], keys.resticBare),
     passThrough(keys.gitBare),
     authorizedKeyLine('restrict', [SFTP_SERVER], keys.dupBare),
@@ -92,36 +91,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-/** ssh's command line for clients that take one string (BORG_RSH, GIT_SSH_COMMAND, rclone.program): the options, not the destination. */
-function sshCommand(key: ClientKey): { command: string; host: string } {
-  const args = lab.sshd.sshArgs(key);
-  const host = args.pop()!;
-  return { command: [SSH, ...args].join(' '), host };
-}
-
-/** A client's environment: no agent, no runner's variables, HOME in the lab. */
-function clientEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: '/usr/bin:/bin', HOME: local, LANG: 'C.UTF-8', ...extra };
-}
-
-function run(program: string, args: string[], env: NodeJS.ProcessEnv, timeout = 25_000): { code: number | null; out: string } {
-  const result: SpawnSyncReturns<string> = spawnSync(program, args, { cwd: local, env, encoding: 'utf8', timeout });
-  return { code: result.status, out: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ''}` };
-}
-
-/** Every regular file under `dir` with its size. */
-function sizes(dir: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const walk = (at: string) => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      const full = join(at, entry.name);
-      if (entry.isDirectory()) walk(full);
-      else if (entry.isFile()) out.set(full.slice(dir.length + 1), statSync(full).size);
-    }
-  };
-  walk(dir);
-  return out;
-}
+const sshCommand = (key: ClientKey) => toolSsh(lab.sshd, key);
+const clientEnv = (extra: Record<string, string> = {}) => toolEnv(local, extra);
+const run = (program: string, args: string[], env: NodeJS.ProcessEnv, timeout?: number) => runTool(program, args, env, local, timeout);
 
 /** borg's data segments (data/N/M), by name and size. */
 const segments = (repo: string) => new Map([...sizes(repo)].filter(([name]) => /^data\/\d+\/\d+$/.test(name)));
@@ -135,8 +107,9 @@ describe('borg: run fixes --restrict-to-repository and --append-only', () => {
 
   it('a backup works; a thief cannot remove data nor start a repository elsewhere; plain borg serve lets it', () => {
     for (const key of [keys.borg, keys.borgBare]) {
+      // The recipe's repository was made on the server (beforeAll); the control's through its key.
       for (const [args, what] of [
-        [['init', '-e', 'none', 'REPO'], 'init'],
+        ...(key === keys.borgBare ? ([[['init', '-e', 'none', 'REPO'], 'init']] as const) : []),
         [['create', 'REPO::monday', 'data'], 'create monday'],
         [['create', 'REPO::tuesday', 'data'], 'create tuesday'],
       ] as const) {
@@ -171,68 +144,7 @@ describe('borg: run fixes --restrict-to-repository and --append-only', () => {
     expect(existsSync(path('borg', 'elsewhere-borg'))).toBe(false);
     expect(borg(keys.borgBare, ['init', '-e', 'none', 'ELSEWHERE']).code).toBe(0);
     expect(existsSync(path('borg', 'elsewhere-borgBare'))).toBe(true);
-  }, 30_000);
-});
-
-describe('rdiff-backup: run fixes --restrict-path and --restrict-mode update-only', () => {
-  const rdiff = (key: ClientKey, args: string[]) => {
-    const { command, host } = sshCommand(key);
-    // What the client sends by default (API 200): `rdiff-backup --server`, after ssh -C.
-    const schema = command.replace(`${SSH} `, `${SSH} -C `) + ' {h} rdiff-backup --server';
-    return run('/usr/bin/rdiff-backup', ['--remote-schema', schema, ...args.map((a) => a.replace('HOST::', `${host}::`))], clientEnv());
-  };
-
-  it('a backup works; a thief cannot remove increments, read or write outside its path; plain rdiff-backup server lets it', () => {
-    // update-only allows no mkdir, so the admin makes the repository once, on the server, from an empty directory.
-    mkdirSync(join(local, 'empty'));
-    for (const dest of [path('rdiff', 'host1'), path('rdiff', 'bare')]) {
-      const init = run('/usr/bin/rdiff-backup', ['backup', join(local, 'empty'), dest], clientEnv());
-      expect(init.code, init.out).toBe(0);
-    }
-    spawnSync('/bin/sleep', ['1.1']); // one backup a second at most
-    for (const [key, dest] of [[keys.rdiff, path('rdiff', 'host1')], [keys.rdiffBare, path('rdiff', 'bare')]] as const) {
-      writeFileSync(join(local, 'data', 'a.txt'), 'first\n');
-      const first = rdiff(key, ['backup', 'data', `HOST::${dest}`]);
-      expect(first.code, `${key.name}: ${first.out}`).toBe(0);
-      spawnSync('/bin/sleep', ['1.1']); // one backup a second at most
-      writeFileSync(join(local, 'data', 'a.txt'), 'second\n');
-      const second = rdiff(key, ['backup', 'data', `HOST::${dest}`]);
-      expect(second.code, `${key.name}: ${second.out}`).toBe(0);
-    }
-    expect(statSync(path('rdiff', 'host1', 'sub', 'b.bin')).size).toBe(200_000);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'rdiff-backup', argv: ['/usr/bin/rdiff-backup', 'server', '--restrict-path', path('rdiff', 'host1'), '--restrict-mode', 'update-only'] });
-    const increments = (dest: string) => readdirSync(join(dest, 'rdiff-backup-data', 'increments')).length + readdirSync(join(dest, 'rdiff-backup-data')).filter((n) => n.startsWith('mirror_metadata')).length;
-
-    // Removing increments is no update: refused; the control removes them.
-    const kept = increments(path('rdiff', 'host1'));
-    const remove = rdiff(keys.rdiff, ['--force', 'remove', 'increments', '--older-than', '1B', `HOST::${path('rdiff', 'host1')}`]);
-    expect(remove.code, remove.out).not.toBe(0);
-    expect(remove.out).toContain('Security Violation');
-    expect(increments(path('rdiff', 'host1'))).toBe(kept);
-    const bareKept = increments(path('rdiff', 'bare'));
-    const bareRemove = rdiff(keys.rdiffBare, ['--force', 'remove', 'increments', '--older-than', '1B', `HOST::${path('rdiff', 'bare')}`]);
-    expect(bareRemove.code, bareRemove.out).toBe(0);
-    expect(increments(path('rdiff', 'bare'))).toBeLessThan(bareKept);
-
-    // Reading another directory (backing it up to the thief) and writing outside: refused; the control does both.
-    for (const [key, name] of [[keys.rdiff, 'thief'], [keys.rdiffBare, 'control']] as const) {
-      const read = rdiff(key, ['backup', `HOST::${path('rdiff', 'other')}`, join(local, `stolen-${name}`)]);
-      const write = rdiff(key, ['backup', 'data', `HOST::${path('rdiff', `planted-${name}`)}`]);
-      if (name === 'thief') {
-        expect(read.code, read.out).not.toBe(0);
-        expect(read.out).toContain('Security Violation');
-        expect(existsSync(join(local, `stolen-${name}`, 'secret.txt'))).toBe(false);
-        expect(write.code, write.out).not.toBe(0);
-        expect(write.out).toContain('Security Violation');
-        expect(existsSync(path('rdiff', `planted-${name}`))).toBe(false);
-      } else {
-        expect(read.code, read.out).toBe(0);
-        expect(existsSync(join(local, `stolen-${name}`, 'secret.txt'))).toBe(true);
-        expect(write.code, write.out).toBe(0);
-        expect(existsSync(path('rdiff', `planted-${name}`, 'a.txt'))).toBe(true);
-      }
-    }
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('restic through rclone: run fixes rclone serve restic --append-only and the repository', () => {
@@ -289,6 +201,8 @@ describe('git: one exec rule per repository and direction', () => {
 
   it('clone and push work; a thief cannot push to or fetch another repository; a pass-through key can', () => {
     for (const name of ['project.git', 'other.git']) expect(spawnSync('/usr/bin/git', ['init', '-q', '--bare', '-b', 'main', path('git', name)]).status).toBe(0);
+    // The recipe's setup: forced pushes and deletions refused (recipes-hostile.e2e.test.ts shows both).
+    for (const setting of ['receive.denyNonFastForwards', 'receive.denyDeletes']) expect(spawnSync('/usr/bin/git', ['--git-dir', path('git', 'project.git'), 'config', setting, 'true']).status).toBe(0);
     const work = join(local, 'work');
     expect(spawnSync('/usr/bin/git', ['init', '-q', '-b', 'main', work]).status).toBe(0);
     writeFileSync(join(work, 'README'), 'hello\n');
