@@ -5,7 +5,7 @@
  */
 import type { EndFacts } from '../audit/record.js';
 import type { Plan } from '../rules/plan.js';
-import { EXIT_START_FAILED, replaceWith, superviseExec } from './exec.js';
+import { EXIT_START_FAILED, replaceWith, superviseExec, withholds } from './exec.js';
 import { receiveUpload } from './receive.js';
 import { relay } from './relay.js';
 import { serveFiles, type FileEvent } from './files-session.js';
@@ -19,7 +19,8 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
     case 'receive':
       return receiveUpload(plan, rule, session);
     case 'exec': {
-      const facts = plan.supervise ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
+      // A run that withholds secrets from its request stays supervised (act/exec.ts withholds).
+      const facts = plan.supervise || withholds(plan) ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
       if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
       return facts;
     }

@@ -112,6 +112,8 @@ export interface EndFacts {
   files?: Record<string, number>;
   /** Write sessions (rsync pushes, receive, sftp, scp): the names created, replaced and removed, and bytes (audit/writes.ts). */
   writes?: WritesFacts;
+  /** Sandboxed runs: the secrets the sandbox withheld from what the request reads (secrets: withhold). */
+  withheld?: string[];
   /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
   bytesIn?: number;
@@ -144,6 +146,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.files !== undefined ? { files: facts.files } : {}),
     ...(facts.writes !== undefined ? { writes: facts.writes } : {}),
+    ...(facts.withheld !== undefined ? { withheld: facts.withheld } : {}),
     ...(facts.address !== undefined ? { address: facts.address, bytes_in: facts.bytesIn, bytes_out: facts.bytesOut } : {}),
     ...(facts.error ? { error: facts.error } : {}),
   });

@@ -5,6 +5,7 @@ import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { parsePriority } from '../priority.js';
 import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
+import { SECRETS_POLICIES, type SecretsPolicy } from '../sandbox.js';
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
@@ -53,6 +54,13 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     // (its --confine-root bounds only root, which is often /): found in review.
     reader.error(fields.get('sandbox') ?? null, `${key}.sandbox`, 'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root');
   }
+  let secrets: SecretsPolicy | null = null;
+  if (fields.has('secrets')) {
+    const secretsNode = fields.get('secrets') ?? null;
+    secrets = reader.string(secretsNode, `${key}.secrets`, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+    if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
+    else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
+  }
   const rule = {
     kind: 'rsync' as const,
     root,
@@ -68,6 +76,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
     supervise,
     sandbox: flag('sandbox', true),
+    secrets,
     absolutePaths: flag('absolute-paths', false),
     paths,
     priority: parsePriority(reader, fields, key),
