@@ -1,6 +1,6 @@
 /**
- * A read rule never hands a backup a stand-in (DESIGN.md, "The owner sees every failure";
- * THREATS.md 7.8): the host's real /etc pulled with the real rsync and rsnapshot through a real
+ * A read rule never hands a backup a stand-in (docs/threat-model.md, "Silent stand-ins";
+ * docs/policy.md, "The sandbox"): the host's real /etc pulled with the real rsync and rsnapshot through a real
  * sshd, under `root: /`, `paths: [/etc]` (the rsnapshot and BackupPC recipes). Withheld secrets
  * make the pull fail (exit 23, the end record's `withheld`), nothing arrives as a device node, and
  * a --delete into yesterday's copy keeps yesterday's keys; `secrets: serve` brings them whole.
