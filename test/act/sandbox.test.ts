@@ -12,6 +12,8 @@ import { sandboxUnavailable } from '../../src/host/sandbox-available.js';
 import { withSandbox } from '../../src/host/decide-on-host.js';
 import type { Decision } from '../../src/decide/decide.js';
 import { ROOT_CAPS } from '../../src/rules/sandbox.js';
+import { withholds } from '../../src/act/exec.js';
+import type { ExecPlan } from '../../src/rules/plan.js';
 
 const merged: HostLayout = {
   top: [
@@ -208,6 +210,13 @@ describe('withheld secrets: what a request reads of the secrets, and its stand-i
     for (const path of ['/etc/shadow', '/etc/ssh']) expect(a.lastIndexOf(path)).toBeLessThan(bind);
     expect(a).not.toContain('--perms');
     expect(after(a, '--cap-add', 1).flat()).toEqual(['CAP_DAC_OVERRIDE']);
+  });
+
+  it('a run that withholds stays supervised even under supervise: false (its end record names them; execve could hand bwrap no descriptors)', () => {
+    const plan = (reads: string[]) => ({ kind: 'exec', program: '/usr/bin/rsync', argv: ['rsync'], env: {}, cwd: '/', umask: null, timeoutMs: null, supervise: false, confine: null, sandbox: { read: ['/etc'], write: [], rootCaps: [], reads } }) as unknown as ExecPlan;
+    expect(withholds(plan(['/etc']), layout)).toBe(true);
+    expect(withholds(plan(['/etc/hostname']), layout)).toBe(false);
+    expect(withholds({ ...plan(['/etc']), sandbox: null }, layout)).toBe(false);
   });
 
   it('as another account: the same stand-ins (bwrap’s user namespace drops every capability anyway)', () => {

@@ -21,7 +21,7 @@ import { startLab, type Lab } from './lab.js';
 const asRoot = process.getuid?.() === 0;
 
 let lab: Lab;
-let keys: Record<'unsaid' | 'served' | 'today', ClientKey>;
+let keys: Record<'unsaid' | 'served' | 'today' | 'execve' | 'tar' | 'tarServed', ClientKey>;
 /** The secrets this host has in /etc: what a pull of /etc/ is withheld. */
 let present: string[];
 
@@ -38,14 +38,37 @@ identities:
   served:
     rules:
       - { name: system-served, rsync: { root: /, access: read, paths: [/etc], secrets: serve } }
+  execve:
+    rules:
+      - { name: system-execve, rsync: { root: /, access: read, paths: [/etc], supervise: false } }
+  tar:
+    rules:
+      - { name: tar-withheld, exec: { command: "tar -cf - /etc/ssh", program: /usr/bin/tar, sandbox: { read: [/etc] } } }
+  tar-served:
+    rules:
+      - { name: tar-served, exec: { command: "tar -cf - /etc/ssh", program: /usr/bin/tar, sandbox: { read: [/etc], secrets: serve } } }
 `);
   // The control: today's namespace for this pull, around the client's words (like the recipes'
   // `exec $SSH_ORIGINAL_COMMAND` control key, here inside the sandbox as it was).
   const today = bwrapArgs({ sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: bindsOf(['/etc']), write: [], cwd: '/', statusFd: null, argv: [] }, hostLayout());
   const script = join(lab.sshd.dir, 'today.sh');
   writeFileSync(script, `#!/bin/sh\nexec ${BWRAP} ${today.slice(0, -1).map((a) => `'${a}'`).join(' ')} -- /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
-  keys = { unsaid: await lab.sshd.newClientKey('unsaid'), served: await lab.sshd.newClientKey('served'), today: await lab.sshd.newClientKey('today') };
-  lab.sshd.authorize([lab.dispatchLine(keys.unsaid, 'unsaid'), lab.dispatchLine(keys.served, 'served'), `restrict,command="${script}" ${keys.today.publicKey}`]);
+  keys = {
+    unsaid: await lab.sshd.newClientKey('unsaid'),
+    served: await lab.sshd.newClientKey('served'),
+    today: await lab.sshd.newClientKey('today'),
+    execve: await lab.sshd.newClientKey('execve'),
+    tar: await lab.sshd.newClientKey('tar'),
+    tarServed: await lab.sshd.newClientKey('tarServed'),
+  };
+  lab.sshd.authorize([
+    lab.dispatchLine(keys.unsaid, 'unsaid'),
+    lab.dispatchLine(keys.served, 'served'),
+    lab.dispatchLine(keys.execve, 'execve'),
+    lab.dispatchLine(keys.tar, 'tar'),
+    lab.dispatchLine(keys.tarServed, 'tar-served'),
+    `restrict,command="${script}" ${keys.today.publicKey}`,
+  ]);
 });
 afterAll(async () => lab?.stop());
 
@@ -155,6 +178,28 @@ describe.runIf(asRoot)('a pull of /etc/ under root: /, paths: [/etc]', () => {
     expect(readFileSync(join(copy, 'hostname'), 'utf8')).toBe(readFileSync('/etc/hostname', 'utf8'));
     expect(endRecord()).toMatchObject({ rule: 'system', exit: 0 });
     expect(endRecord()).not.toHaveProperty('withheld');
+  });
+
+  it('under supervise: false too: the run that withholds stays supervised, exits 23 and its end record lists them (control: a pull beside them is handed over by execve, no end record)', () => {
+    const before = lab.records().filter((r) => r.event === 'end').length;
+    const beside = rsync(keys.execve, ['-a', 'HOST:/etc/hostname', `${fresh('execve-beside')}/`]);
+    expect(beside.code, beside.out).toBe(0);
+    expect(lab.records().filter((r) => r.event === 'end')).toHaveLength(before);
+    const result = rsync(keys.execve, ['-a', 'HOST:/etc/', `${fresh('execve')}/`]);
+    expect(result.code, result.out).toBe(23);
+    expect(endRecord()).toMatchObject({ rule: 'system-execve', exit: 23, withheld: present });
+  });
+
+  it('an exec rule’s sandbox: tar of /etc/ssh fails on the withheld directory (exit 2), and with secrets: serve archives the host keys', async () => {
+    const withheld = await lab.sshd.ssh(keys.tar, 'tar -cf - /etc/ssh');
+    expect(withheld.code, withheld.stderr).toBe(2);
+    expect(withheld.stderr).toContain('Permission denied');
+    expect(withheld.stdout.includes(Buffer.from('ssh_host_'))).toBe(false);
+    // What the program may read is its sandbox paths: every secret in /etc is withheld from it.
+    expect(endRecord()).toMatchObject({ rule: 'tar-withheld', exit: 2, withheld: present });
+    const served = await lab.sshd.ssh(keys.tarServed, 'tar -cf - /etc/ssh');
+    expect(served.code, served.stderr).toBe(0);
+    expect(served.stdout.includes(Buffer.from('etc/ssh/ssh_host_'))).toBe(true);
   });
 
   it('rsnapshot (its recipe: backup HOST:/etc/): reports the failure where today it succeeded with stand-ins', () => {
