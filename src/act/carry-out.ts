@@ -11,6 +11,8 @@ import { relay } from './relay.js';
 import { serveFiles, type FileEvent } from './files-session.js';
 
 export async function carryOut(plan: Plan, rule: string, session: string, recordFile: (event: FileEvent) => void): Promise<EndFacts> {
+  // A run that withholds secrets from its request stays supervised (act/exec.ts withholds).
+  if (plan.kind === 'exec' && !plan.supervise && withholds(plan)) plan = { ...plan, supervise: true };
   switch (plan.kind) {
     case 'files':
       return serveFiles(plan, rule, recordFile);
@@ -19,8 +21,7 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
     case 'receive':
       return receiveUpload(plan, rule, session);
     case 'exec': {
-      // A run that withholds secrets from its request stays supervised (act/exec.ts withholds).
-      const facts = plan.supervise || withholds(plan) ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
+      const facts = plan.supervise ? await superviseExec(plan, rule) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
       if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
       return facts;
     }

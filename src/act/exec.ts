@@ -133,7 +133,7 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
     return Promise.resolve({ rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'no-space', error: floorMessage(floor.bytes) });
   }
   // Descriptors past stderr: the events pipe first (fd 3), then bwrap's status pipe.
-  const stdio: ('inherit' | 'pipe')[] = ['inherit', 'inherit', 'inherit'];
+  const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   const eventsFd = hooks.events ? stdio.push('pipe') - 1 : null;
   let launch: Launch;
   try {
@@ -144,14 +144,14 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
   const statusFd = launch.sandboxed ? stdio.push('pipe') - 1 : null;
   // The stand-ins' empty descriptors (act/sandbox.ts standIn), right after the status pipe.
   const empty = launch.standIns > 0 ? openSync('/dev/null', 'r') : null;
-  const childStdio: ('inherit' | 'pipe' | number)[] = [...stdio, ...Array.from({ length: launch.standIns }, () => empty!)];
+  for (let i = 0; i < launch.standIns; i++) stdio.push(empty!);
   applyProcessSettings(plan);
   return new Promise((resolve) => {
     const child = childProcess().spawn(launch.program, launch.argv.slice(1), {
       argv0: launch.argv[0],
       env: plan.env,
       cwd: launch.cwd ?? undefined,
-      stdio: childStdio,
+      stdio,
       shell: false,
       // A process group of its own when a floor is kept (rsync forks its receiver, and the watch
       // must stop and kill both) or a sandbox holds it (bwrap forwards no signal to its child).

@@ -35,6 +35,13 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
     reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
   }
+  let secrets: SecretsPolicy | null = null;
+  if (fields.has('secrets')) {
+    const secretsNode = fields.get('secrets') ?? null;
+    secrets = reader.string(secretsNode, `${key}.secrets`, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+    if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
+    else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
+  }
   let paths: string[] | null = null;
   if (fields.has('paths')) {
     const pathsNode = fields.get('paths') ?? null;
@@ -53,13 +60,6 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     // The sandbox is what keeps rsync inside the listed subtrees when it follows a symlink in one
     // (its --confine-root bounds only root, which is often /): found in review.
     reader.error(fields.get('sandbox') ?? null, `${key}.sandbox`, 'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root');
-  }
-  let secrets: SecretsPolicy | null = null;
-  if (fields.has('secrets')) {
-    const secretsNode = fields.get('secrets') ?? null;
-    secrets = reader.string(secretsNode, `${key}.secrets`, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
-    if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
-    else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
   }
   const rule = {
     kind: 'rsync' as const,
