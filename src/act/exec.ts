@@ -17,7 +17,7 @@ import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
 import type { SandboxPlan } from '../rules/sandbox.js';
-import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds, standInsNeeded, withheldFrom, type HostLayout } from './sandbox.js';
+import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds, withheldFrom, type HostLayout } from './sandbox.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
 const KILL_GRACE_MS = 5000;
@@ -74,7 +74,8 @@ export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, ru
   if (!plan.sandbox) return { program: prefix[0] ?? plan.program, argv: [...prefix, ...plan.argv], cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false, withheld: [], standIns: 0 };
   const layout = hostLayout();
   const sandbox = realReads(plan.sandbox);
-  const standIns = standInsNeeded(sandbox, layout);
+  const withheld = withheldFrom(sandbox, layout);
+  const standIns = withheld.filter((secret) => !secret.directory).length;
   const args = bwrapArgs(
     {
       sandbox,
@@ -89,8 +90,7 @@ export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, ru
     },
     layout,
   );
-  const withheld = withheldFrom(sandbox, layout).map((secret) => secret.path);
-  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true, withheld, standIns };
+  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true, withheld: withheld.map((secret) => secret.path), standIns };
 }
 
 /**
