@@ -193,7 +193,9 @@ function cover(args: string[], { path, directory }: HostLayout['secrets'][number
 /**
  * A withheld secret's stand-in: mode 0000, so that a program without CAP_DAC_OVERRIDE cannot open
  * it (a file from one of the empty descriptors, which bwrap reads and closes; a directory as an
- * empty read-only tmpfs).
+ * empty read-only tmpfs). A directory stays a directory: rsync lists its entry (empty, mode 0000)
+ * before it fails to open it, but a stand-in of another type makes a --delete pull remove
+ * yesterday's copy of it to make room (measured), where a failed directory keeps it.
  */
 function standIn(args: string[], { path, directory }: HostLayout['secrets'][number], fds: number[]): void {
   if (directory) {
