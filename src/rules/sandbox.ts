@@ -3,6 +3,7 @@
  * namespace with bubblewrap). Besides these paths the namespace holds only the system's programs
  * and libraries (read-only), /etc without its secrets, a private /tmp, /dev and /proc of its own.
  */
+import type { Node, Reader } from '../values/reader.js';
 
 /** bubblewrap, as Debian installs it. */
 export const BWRAP = '/usr/bin/bwrap';
@@ -35,6 +36,11 @@ export const ROOT_CAPS = {
 export type SecretsPolicy = 'serve' | 'withhold';
 
 export const SECRETS_POLICIES: readonly SecretsPolicy[] = ['serve', 'withhold'];
+
+/** A `secrets:` value (rsync rules, exec rules' `sandbox`); null on an error, which `reader` holds. */
+export function readSecretsPolicy(reader: Reader, node: Node | null, key: string): SecretsPolicy | null {
+  return reader.string(node, key, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+}
 
 export interface SandboxPlan {
   /** Visible read-only, at their real paths. */

@@ -6,7 +6,7 @@ import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { GLOB_CHARACTERS } from './match.js';
 import { EXEC_KEYS, type ExecRule, type RunWord } from './rule.js';
-import { SECRETS_POLICIES, type SecretsPolicy } from '../sandbox.js';
+import { readSecretsPolicy, type SecretsPolicy } from '../sandbox.js';
 
 /** The last word of a pattern that stands for any further words (a rule with `run` only). */
 export const REST = '...';
@@ -157,9 +157,7 @@ function parseSandbox(reader: Reader, node: Node | null, key: string): { read: s
   const list = (name: string) => (fields.has(name) ? reader.stringList(fields.get(name) ?? null, `${key}.${name}`, ABSOLUTE_PATH) : []);
   const read = list('read');
   const write = list('write');
-  const secrets = fields.has('secrets')
-    ? (reader.string(fields.get('secrets') ?? null, `${key}.secrets`, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null)
-    : null;
+  const secrets = fields.has('secrets') ? readSecretsPolicy(reader, fields.get('secrets') ?? null, `${key}.secrets`) : null;
   if (!read || !write || (fields.has('secrets') && secrets === null)) return null;
   const all = [...read, ...write];
   const twice = all.find((path, i) => all.indexOf(path) !== i);

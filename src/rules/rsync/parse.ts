@@ -5,7 +5,7 @@ import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { parsePriority } from '../priority.js';
 import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
-import { SECRETS_POLICIES, type SecretsPolicy } from '../sandbox.js';
+import { readSecretsPolicy, type SecretsPolicy } from '../sandbox.js';
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
@@ -38,7 +38,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
   let secrets: SecretsPolicy | null = null;
   if (fields.has('secrets')) {
     const secretsNode = fields.get('secrets') ?? null;
-    secrets = reader.string(secretsNode, `${key}.secrets`, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+    secrets = readSecretsPolicy(reader, secretsNode, `${key}.secrets`);
     if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
     else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
   }
