@@ -5,7 +5,7 @@
  */
 import type { EndFacts } from '../audit/record.js';
 import type { Plan } from '../rules/plan.js';
-import { EXIT_START_FAILED, replaceWith, superviseExec } from './exec.js';
+import { EXIT_START_FAILED, replaceWith, superviseExec, withholds } from './exec.js';
 import { receiveUpload } from './receive.js';
 import { relay } from './relay.js';
 import { serveFiles, type FileEvent } from './files-session.js';
@@ -14,6 +14,8 @@ import { claimSnapshot, setAsideSnapshot } from './snapshot.js';
 import { restoreDirectories } from './stored-directories.js';
 
 export async function carryOut(plan: Plan, rule: string, session: string, recordFile: (event: FileEvent) => void): Promise<EndFacts> {
+  // A run that withholds secrets from its request stays supervised (act/exec.ts withholds).
+  if (plan.kind === 'exec' && !plan.supervise && withholds(plan)) plan = { ...plan, supervise: true };
   switch (plan.kind) {
     case 'files':
       return serveFiles(plan, rule, recordFile);

@@ -9,14 +9,15 @@
  * - supervise: false: process.execve replaces the dispatcher. Nothing stays resident and there
  *   is no end record; the decision record is the last thing the dispatcher writes.
  */
-import { closeSync, realpathSync } from 'node:fs';
+import { closeSync, openSync, realpathSync } from 'node:fs';
 import { constants } from 'node:os';
 import type { ExecPlan } from '../rules/plan.js';
 import { priorityPrefix } from '../rules/priority.js';
 import type { EndFacts } from '../audit/record.js';
 import { childProcess } from '../lazy-builtins.js';
 import { freeBytes, watchFreeSpace, type FloorReached } from './free-space-watch.js';
-import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds } from './sandbox.js';
+import type { SandboxPlan } from '../rules/sandbox.js';
+import { BWRAP, bindsOf, bwrapArgs, hostLayout, runtimeBinds, withheldFrom, type HostLayout } from './sandbox.js';
 import { openFifo, type Fifo } from './fifo.js';
 
 /** The grace period between SIGTERM and SIGKILL when a timeout ends a program. */
@@ -40,6 +41,28 @@ export interface Launch {
   argv: string[];
   cwd: string | null;
   sandboxed: boolean;
+  /** Secrets the sandbox withholds from what the request reads (act/sandbox.ts withheldFrom). */
+  withheld: string[];
+  /** Descriptors on an empty file the program's bwrap needs, right after `statusFd`. */
+  standIns: number;
+}
+
+/** The plan's sandbox with what the request reads also by its real path (a link to /etc reads /etc). */
+function realReads(sandbox: SandboxPlan): SandboxPlan {
+  if (!sandbox.reads || sandbox.reads.length === 0) return sandbox;
+  const real = sandbox.reads.map((path) => {
+    try {
+      return realpathSync(path);
+    } catch {
+      return path;
+    }
+  });
+  return { ...sandbox, reads: [...new Set([...sandbox.reads, ...real])] };
+}
+
+/** A sandboxed plan whose request reads a withheld secret is supervised: its end record names them, and bwrap needs descriptors for the stand-ins. */
+export function withholds(plan: ExecPlan, layout: HostLayout = hostLayout()): boolean {
+  return !!plan.sandbox && withheldFrom(realReads(plan.sandbox), layout).length > 0;
 }
 
 /**
@@ -50,21 +73,26 @@ export interface Launch {
 export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, runtime: readonly string[] = []): Launch {
   // nice/ionice exec the program in place (rules/priority.ts): the same process, started nicer.
   const prefix = priorityPrefix(plan.priority);
-  if (!plan.sandbox) return { program: prefix[0] ?? plan.program, argv: [...prefix, ...plan.argv], cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false };
+  if (!plan.sandbox) return { program: prefix[0] ?? plan.program, argv: [...prefix, ...plan.argv], cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false, withheld: [], standIns: 0 };
+  const layout = hostLayout();
+  const sandbox = realReads(plan.sandbox);
+  const withheld = withheldFrom(sandbox, layout);
+  const standIns = withheld.filter((secret) => !secret.directory).length;
   const args = bwrapArgs(
     {
-      sandbox: plan.sandbox,
+      sandbox,
       runtime: runtimeBinds([plan.program, ...runtime]),
       read: bindsOf(plan.sandbox.read),
       write: bindsOf(plan.sandbox.write),
       cwd: plan.cwd,
       statusFd,
+      standInFds: statusFd === null ? [] : Array.from({ length: standIns }, (_, i) => statusFd + 1 + i),
       // The program by its real path: a link to it may lie outside what the namespace shows.
       argv: [...prefix, realpathSync(plan.program), ...plan.argv.slice(1)],
     },
-    hostLayout(),
+    layout,
   );
-  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true };
+  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true, withheld: withheld.map((secret) => secret.path), standIns };
 }
 
 /**
@@ -126,9 +154,13 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
   try {
     launch = launchOf(plan, plan.sandbox ? stdio.length : null, hooks.runtime);
   } catch (error) {
+    fifo?.close();
     return Promise.resolve({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'sandbox-failed', error: (error as Error).message });
   }
   const statusFd = launch.sandboxed ? stdio.push('pipe') - 1 : null;
+  // The stand-ins' empty descriptors (act/sandbox.ts standIn), right after the status pipe.
+  const empty = launch.standIns > 0 ? openSync('/dev/null', 'r') : null;
+  for (let i = 0; i < launch.standIns; i++) stdio.push(empty!);
   applyProcessSettings(plan);
   return new Promise((resolve) => {
     const child = childProcess().spawn(launch.program, launch.argv.slice(1), {
@@ -141,6 +173,7 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
       // must stop and kill both) or a sandbox holds it (bwrap forwards no signal to its child).
       detached: floor !== null || launch.sandboxed,
     });
+    if (empty !== null) closeSync(empty);
     const grouped = floor !== null || launch.sandboxed;
     let status = '';
     if (statusFd !== null) child.stdio[statusFd]!.on('data', (chunk: Buffer) => (status += chunk.toString('utf8')));
@@ -182,10 +215,14 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
         }, plan.timeoutMs),
       );
     }
-    const finish = (facts: EndFacts) => {
+    const finish = (ended: EndFacts) => {
       watch?.stop();
       for (const timer of timers) clearTimeout(timer);
       for (const [name, relay] of relays) process.off(name, relay);
+      const facts = launch.withheld.length > 0 ? { ...ended, withheld: launch.withheld } : ended;
+      if (launch.withheld.length > 0 && facts.exit !== 0) {
+        process.stderr.write(`ssh-dispatch: the policy withholds ${launch.withheld.join(', ')} (the rule has secrets: withhold): this copy is incomplete; serve them with secrets: serve on the rule, or exclude them\n`);
+      }
       const reached = floorReached as FloorReached | null;
       if (reached) {
         resolve({ ...facts, exit: facts.exit === 0 ? 1 : facts.exit, outcome: 'no-space', error: floorMessage(floor!.bytes), removed: reached.removed, ...(reached.kept.length > 0 ? { kept: reached.kept } : {}) });

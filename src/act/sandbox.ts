@@ -3,7 +3,8 @@
  * kernel, not a path check in ssh-dispatch, decides what exists. The namespace holds:
  * - /usr and the top-level links into it (or the real /bin, /lib... on a host without merged
  *   /usr), read-only: the programs and their libraries;
- * - /etc read-only, with its secrets (SECRETS) covered by an empty file or directory;
+ * - /etc read-only, with its secrets (SECRETS) covered by an empty file or directory (those the
+ *   request itself reads by an unreadable one: see withheldFrom);
  * - a private /tmp, a minimal /dev, a /proc of its own pid namespace (the host's /proc would
  *   lead out: /proc/1/root is the host's filesystem);
  * - the plan's own paths at their real paths: `read` read-only, `write` writable;
@@ -113,17 +114,47 @@ export interface SandboxRun {
   cwd: string | null;
   /** The descriptor bwrap reports on: `child-pid` once the program started (act/exec.ts); null: none. */
   statusFd: number | null;
+  /** Descriptors open on an empty file, one for each withheld file (withheldFrom): bwrap makes each an unreadable stand-in. */
+  standInFds?: readonly number[];
   argv: readonly string[];
+}
+
+/**
+ * The secrets present here that a run withholds from what its request reads (a secret is, holds
+ * or lies in one of `sandbox.reads`), unless the rule serves them (`secrets: serve`, on a path it
+ * only reads). Each gets a stand-in the program cannot open, so the request fails loudly
+ * (rsync: "Permission denied", exit 23) instead of carrying off an empty file, a device node or an
+ * empty directory with exit 0. Pure, and a few string comparisons: a run whose request reads no
+ * secret pays nothing.
+ */
+export function withheldFrom(sandbox: SandboxPlan, layout: HostLayout): HostLayout['secrets'] {
+  const reads = sandbox.reads ?? [];
+  if (reads.length === 0) return [];
+  return layout.secrets.filter((secret) => reads.some((path) => overlaps(path, secret.path)) && !served(sandbox, secret.path));
+}
+
+/** The rule serves this secret: `secrets: serve`, on a path it reads and does not write. */
+function served(sandbox: SandboxPlan, secret: string): boolean {
+  return sandbox.secrets === 'serve' && sandbox.read.some((path) => overlaps(path, secret)) && !sandbox.write.some((path) => overlaps(path, secret));
+}
+
+/** How many stand-in descriptors a run needs (withheld files; directories need none). */
+export function standInsNeeded(sandbox: SandboxPlan, layout: HostLayout): number {
+  return withheldFrom(sandbox, layout).filter((secret) => !secret.directory).length;
 }
 
 /** bwrap's arguments for a run (pure: the layout and binds are found by the caller). */
 export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
   const args = ['--die-with-parent', '--unshare-ipc', '--unshare-pid', '--unshare-net', '--unshare-uts', '--unshare-cgroup-try'];
+  const withheld = withheldFrom(run.sandbox, layout);
   if (layout.uid === 0) {
     // As root bwrap keeps every capability unless told; without --unshare-user, so that owners
     // other than root can be stored (a user namespace maps one uid only).
     args.push('--cap-drop', 'ALL');
-    for (const cap of run.sandbox.rootCaps) args.push('--cap-add', cap);
+    // CAP_DAC_OVERRIDE reads a mode-0000 stand-in as an empty file (measured: rsync then stores
+    // it, exit 0). Without it root reads what it owns and what others let it read, so a request
+    // that reaches a withheld secret fails on the stand-in, by name.
+    for (const cap of run.sandbox.rootCaps) if (withheld.length === 0 || cap !== 'CAP_DAC_OVERRIDE') args.push('--cap-add', cap);
   }
   args.push('--ro-bind', '/usr', '/usr');
   for (const { name, link } of layout.top) {
@@ -137,8 +168,11 @@ export function bwrapArgs(run: SandboxRun, layout: HostLayout): string[] {
   // A rule path that is, holds or lies in a secret would bind it back over its cover (found in
   // review: an sftp root of /etc/ssh served the host keys): such covers go on again, on top.
   const bound = [...run.runtime, ...run.read, ...run.write].map((bind) => bind.target);
+  const fds = [...(run.standInFds ?? [])];
   for (const secret of layout.secrets) {
-    if (bound.some((path) => overlaps(path, secret.path))) cover(args, secret);
+    if (withheld.includes(secret)) standIn(args, secret, fds);
+    else if (served(run.sandbox, secret.path)) continue;
+    else if (bound.some((path) => overlaps(path, secret.path))) cover(args, secret);
   }
   args.push('--remount-ro', '/');
   // Not the dispatcher's directory (the account's home, which the namespace does not hold).
@@ -171,6 +205,23 @@ function mountOrder(run: SandboxRun): { flag: '--ro-bind' | '--bind'; source: st
 function cover(args: string[], { path, directory }: HostLayout['secrets'][number]): void {
   if (directory) args.push('--tmpfs', path, '--remount-ro', path);
   else args.push('--ro-bind', '/dev/null', path);
+}
+
+/**
+ * A withheld secret's stand-in: mode 0000, so that a program without CAP_DAC_OVERRIDE cannot open
+ * it (a file from one of the empty descriptors, which bwrap reads and closes; a directory as an
+ * empty read-only tmpfs). A directory stays a directory: rsync lists its entry (empty, mode 0000)
+ * before it fails to open it, but a stand-in of another type makes a --delete pull remove
+ * yesterday's copy of it to make room (measured), where a failed directory keeps it.
+ */
+function standIn(args: string[], { path, directory }: HostLayout['secrets'][number], fds: number[]): void {
+  if (directory) {
+    args.push('--perms', '0000', '--tmpfs', path, '--remount-ro', path);
+    return;
+  }
+  const fd = fds.shift();
+  if (fd === undefined) throw new Error(`no descriptor for the stand-in of ${path} (standInsNeeded)`);
+  args.push('--perms', '0000', '--ro-bind-data', String(fd), path);
 }
 
 /** `a` is `b`, lies in it, or holds it. */

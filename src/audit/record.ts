@@ -105,6 +105,8 @@ export interface EndFacts {
   bytes?: number;
   sha256?: string;
   pruned?: string[];
+  /** Sandboxed runs: the secrets the sandbox withheld from what the request reads (secrets: withhold). */
+  withheld?: string[];
   /** A push stopped at its free-space floor: the temporary files removed, the files written in place that were kept. */
   removed?: string[];
   kept?: string[];
@@ -146,6 +148,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
     ...(facts.bytes !== undefined ? { bytes: facts.bytes } : {}),
     ...(facts.sha256 !== undefined ? { sha256: facts.sha256 } : {}),
     ...(facts.pruned && facts.pruned.length > 0 ? { pruned: facts.pruned } : {}),
+    ...(facts.withheld !== undefined ? { withheld: facts.withheld } : {}),
     ...(facts.removed !== undefined ? { removed: facts.removed } : {}),
     ...(facts.kept !== undefined ? { kept: facts.kept } : {}),
     ...(facts.files !== undefined ? { files: facts.files } : {}),

@@ -236,6 +236,36 @@ function sandboxed(rule: Rule): boolean {
   return rule.kind === 'sftp' || (rule.kind === 'rsync' && rule.sandbox) || (rule.kind === 'exec' && rule.sandbox !== null);
 }
 
+/** The secrets (act/sandbox.ts SECRETS) that are, hold or lie in one of `paths`. */
+function secretsIn(paths: readonly string[]): string[] {
+  return SECRETS.filter((secret) => paths.some((path) => isWithin(path, secret) || isWithin(secret, path)));
+}
+
+function listed(secrets: readonly string[]): string {
+  return secrets.length <= 4 ? secrets.join(', ') : `${secrets.slice(0, 4).join(', ')} and ${secrets.length - 4} more`;
+}
+
+/**
+ * What a sandboxed rule's paths hold of the secrets: a rule that reads them and does not say
+ * `secrets:` (its pulls of them fail, by design: the owner should choose), one that serves them
+ * (its clients read password hashes and host keys), one that writes or serves files over them
+ * (the program sees them covered).
+ */
+export function secretsFindings(rule: Rule): Finding[] {
+  const warn = (message: string): Finding[] => [{ where: rule.where, level: 'warning', message: `rule "${rule.name}": ${message}` }];
+  const reading = rule.kind === 'exec' ? [...(rule.sandbox?.read ?? []), ...(rule.sandbox?.write ?? [])] : rule.kind === 'rsync' && rule.sandbox && rule.access !== 'write' ? (rule.paths ?? [rule.root]) : [];
+  const said = rule.kind === 'exec' ? (rule.sandbox?.secrets ?? null) : rule.kind === 'rsync' ? rule.secrets : null;
+  const held = secretsIn(reading);
+  if (held.length > 0 && said === null) {
+    return warn(`its paths (${reading.join(', ')}) hold ${listed(held)}, which the sandbox withholds: a request that reads them fails (rsync exits 23, "Permission denied"); say secrets: serve to back them up, or secrets: withhold to keep them out`);
+  }
+  if (held.length > 0 && said === 'serve') return warn(`secrets: serve hands its clients ${listed(held)} (password hashes, host keys, service keys): a stolen key reads them`);
+  if (held.length > 0) return [];
+  const others = rule.kind === 'rsync' && rule.access === 'write' ? (rule.paths ?? [rule.root]) : rule.kind === 'sftp' ? [rule.root] : [];
+  const covered = secretsIn(others);
+  return covered.length > 0 ? warn(`${others[0]} holds or lies in ${listed(covered)}, which the sandbox keeps covered: the program sees it empty`) : [];
+}
+
 /**
  * Whether the sandboxed rules can run here: bwrap is there and builds a namespace (tried, as the
  * running user), and whether another account could (user namespaces). A rule that cannot is an
@@ -246,14 +276,7 @@ function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
   if (rules.length === 0) return [];
   const where = rules[0]!.where;
   const names = rules.length === 1 ? `rule "${rules[0]!.name}"` : `${rules.length} rules (the first: "${rules[0]!.name}")`;
-  const findings: Finding[] = [];
-  for (const rule of rules) {
-    const paths = rule.kind === 'exec' ? [...(rule.sandbox?.read ?? []), ...(rule.sandbox?.write ?? [])] : rule.kind === 'rsync' || rule.kind === 'sftp' ? [rule.root] : [];
-    for (const path of paths) {
-      const secret = SECRETS.find((s) => isWithin(path, s) || isWithin(s, path));
-      if (secret) findings.push({ where: rule.where, level: 'warning', message: `rule "${rule.name}": ${path} ${path === secret ? 'is' : isWithin(path, secret) ? 'lies in' : 'holds'} ${secret}, which the sandbox keeps covered: the program sees it empty` });
-    }
-  }
+  const findings: Finding[] = rules.flatMap(secretsFindings);
   const missing = sandboxUnavailable(runningUid());
   if (missing) return [...findings, { where, level: 'error', message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)` }];
   // The namespace a pull gets, around /usr/bin/true.

@@ -3,6 +3,7 @@
  * namespace with bubblewrap). Besides these paths the namespace holds only the system's programs
  * and libraries (read-only), /etc without its secrets, a private /tmp, /dev and /proc of its own.
  */
+import type { Node, Reader } from '../values/reader.js';
 
 /** bubblewrap, as Debian installs it. */
 export const BWRAP = '/usr/bin/bwrap';
@@ -27,6 +28,20 @@ export const ROOT_CAPS = {
   devices: ['CAP_MKNOD'],
 } as const;
 
+/**
+ * What the sandbox does with the secrets (act/sandbox.ts SECRETS) that lie under a plan's read
+ * paths: `withhold` (the default) never hands them over, and a request that reads them fails
+ * loudly; `serve` binds them read-only for real (password hashes, host keys: backups of /etc).
+ */
+export type SecretsPolicy = 'serve' | 'withhold';
+
+export const SECRETS_POLICIES: readonly SecretsPolicy[] = ['serve', 'withhold'];
+
+/** A `secrets:` value (rsync rules, exec rules' `sandbox`); null on an error, which `reader` holds. */
+export function readSecretsPolicy(reader: Reader, node: Node | null, key: string): SecretsPolicy | null {
+  return reader.string(node, key, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+}
+
 export interface SandboxPlan {
   /** Visible read-only, at their real paths. */
   read: string[];
@@ -34,4 +49,12 @@ export interface SandboxPlan {
   write: string[];
   /** Kept when the program runs as root (ROOT_CAPS). */
   rootCaps: string[];
+  /** The rule's `secrets:`; absent: withhold. */
+  secrets?: SecretsPolicy;
+  /**
+   * What the request itself reads, as absolute paths (a pull's operands): a secret withheld from
+   * one of these makes the run fail loudly and is named in the end record. Absent: nothing
+   * (the request names no paths of its own; secrets are covered as usual).
+   */
+  reads?: string[];
 }

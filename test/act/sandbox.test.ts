@@ -7,11 +7,13 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bwrapArgs, type HostLayout, type SandboxRun } from '../../src/act/sandbox.js';
+import { bwrapArgs, standInsNeeded, withheldFrom, type HostLayout, type SandboxRun } from '../../src/act/sandbox.js';
 import { sandboxUnavailable } from '../../src/host/sandbox-available.js';
 import { withSandbox } from '../../src/host/decide-on-host.js';
 import type { Decision } from '../../src/decide/decide.js';
 import { ROOT_CAPS } from '../../src/rules/sandbox.js';
+import { withholds } from '../../src/act/exec.js';
+import type { ExecPlan } from '../../src/rules/plan.js';
 
 const merged: HostLayout = {
   top: [
@@ -158,6 +160,94 @@ describe('bwrapArgs', () => {
   it('nothing else is bound: no /home, /root, /var, /run, /proc of the host', () => {
     const bound = [...after(args, '--bind', 2), ...after(args, '--ro-bind', 2)].map(([, target]) => target);
     expect(bound.sort()).toEqual(['/dev/null', '/etc', '/srv/backup', '/usr'].sort().filter((p) => p !== '/dev/null').concat('/etc/shadow').sort());
+  });
+});
+
+describe('withheld secrets: what a request reads of the secrets, and its stand-ins', () => {
+  const layout: HostLayout = {
+    ...merged,
+    secrets: [
+      { path: '/etc/shadow', directory: false },
+      { path: '/etc/gshadow', directory: false },
+      { path: '/etc/ssh', directory: true },
+      { path: '/etc/ssl/private', directory: true },
+    ],
+  };
+  const pull = (reads: string[] | undefined, secrets?: 'serve' | 'withhold', over: Partial<SandboxRun> = {}): SandboxRun =>
+    run({ sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read], ...(secrets ? { secrets } : {}), ...(reads ? { reads } : {}) }, read: [{ source: '/etc', target: '/etc' }], write: [], standInFds: [5, 6], ...over });
+  const paths = (r: SandboxRun) => withheldFrom(r.sandbox, layout).map((s) => s.path);
+
+  it.each([
+    ['all of /etc', ['/etc'], ['/etc/shadow', '/etc/gshadow', '/etc/ssh', '/etc/ssl/private']],
+    ['root /', ['/'], ['/etc/shadow', '/etc/gshadow', '/etc/ssh', '/etc/ssl/private']],
+    ['/etc/ssl: the private keys in it', ['/etc/ssl'], ['/etc/ssl/private']],
+    ['a file in a withheld directory', ['/etc/ssh/sshd_config'], ['/etc/ssh']],
+    ['the secret itself', ['/etc/shadow'], ['/etc/shadow']],
+    ['a path beside them (/etc/sshd is not /etc/ssh)', ['/etc/hostname', '/etc/sshd'], []],
+    ['/home: nothing', ['/home'], []],
+  ])('a request reading %s withholds %j', (_name, reads, expected) => {
+    expect(paths(pull(reads))).toEqual(expected);
+    expect(paths(pull(reads, 'withhold'))).toEqual(expected);
+  });
+
+  it('nothing is withheld from a request that names no paths (sftp), nor with secrets: serve on a path the rule only reads', () => {
+    expect(paths(pull(undefined))).toEqual([]);
+    expect(paths(pull(['/etc'], 'serve'))).toEqual([]);
+    // serve never reaches into a writable path: a secret there stays withheld.
+    const writing = run({ sandbox: { read: [], write: ['/etc/ssh'], rootCaps: [...ROOT_CAPS.store], secrets: 'serve', reads: ['/etc/ssh'] }, read: [], write: [{ source: '/etc/ssh', target: '/etc/ssh' }] });
+    expect(paths(writing)).toEqual(['/etc/ssh']);
+  });
+
+  it('withheld: each gets a mode-0000 stand-in on top of the rule’s bind (a file from an empty descriptor, a directory an empty tmpfs), and root runs without CAP_DAC_OVERRIDE', () => {
+    const a = bwrapArgs(pull(['/etc']), layout);
+    const bind = a.lastIndexOf('/etc');
+    const standIns = a.flatMap((arg, i) => (arg === '--perms' ? [a.slice(i, i + 4)] : []));
+    expect(standIns).toEqual([
+      ['--perms', '0000', '--ro-bind-data', '5'],
+      ['--perms', '0000', '--ro-bind-data', '6'],
+      ['--perms', '0000', '--tmpfs', '/etc/ssh'],
+      ['--perms', '0000', '--tmpfs', '/etc/ssl/private'],
+    ]);
+    expect(after(a, '--ro-bind-data', 2)).toEqual([
+      ['5', '/etc/shadow'],
+      ['6', '/etc/gshadow'],
+    ]);
+    for (const path of ['/etc/shadow', '/etc/ssh']) expect(a.lastIndexOf(path)).toBeGreaterThan(bind);
+    expect(after(a, '--cap-add', 1).flat()).toEqual([]);
+    expect(standInsNeeded(pull(['/etc']).sandbox, layout)).toBe(2);
+    // Not enough descriptors for the files: no sandbox at all rather than a stand-in that opens.
+    expect(() => bwrapArgs(pull(['/etc'], undefined, { standInFds: [5] }), layout)).toThrow(/no descriptor/);
+  });
+
+  it('control: a request beside the secrets keeps today’s covers (/dev/null, an empty tmpfs) and CAP_DAC_OVERRIDE', () => {
+    const a = bwrapArgs(pull(['/etc/hostname']), layout);
+    expect(a).not.toContain('--perms');
+    expect(after(a, '--ro-bind', 2).filter(([, p]) => p === '/etc/shadow')).toEqual([
+      ['/dev/null', '/etc/shadow'],
+      ['/dev/null', '/etc/shadow'],
+    ]);
+    expect(after(a, '--cap-add', 1).flat()).toEqual(['CAP_DAC_OVERRIDE']);
+  });
+
+  it('secrets: serve: the rule’s bind of /etc is left showing them (no cover after it), and root keeps CAP_DAC_OVERRIDE', () => {
+    const a = bwrapArgs(pull(['/etc'], 'serve'), layout);
+    const bind = a.lastIndexOf('/etc');
+    for (const path of ['/etc/shadow', '/etc/ssh']) expect(a.lastIndexOf(path)).toBeLessThan(bind);
+    expect(a).not.toContain('--perms');
+    expect(after(a, '--cap-add', 1).flat()).toEqual(['CAP_DAC_OVERRIDE']);
+  });
+
+  it('a run that withholds stays supervised even under supervise: false (its end record names them; execve could hand bwrap no descriptors)', () => {
+    const plan = (reads: string[]) => ({ kind: 'exec', program: '/usr/bin/rsync', argv: ['rsync'], env: {}, cwd: '/', umask: null, timeoutMs: null, supervise: false, confine: null, sandbox: { read: ['/etc'], write: [], rootCaps: [], reads } }) as unknown as ExecPlan;
+    expect(withholds(plan(['/etc']), layout)).toBe(true);
+    expect(withholds(plan(['/etc/hostname']), layout)).toBe(false);
+    expect(withholds({ ...plan(['/etc']), sandbox: null }, layout)).toBe(false);
+  });
+
+  it('as another account: the same stand-ins (bwrap’s user namespace drops every capability anyway)', () => {
+    const a = bwrapArgs(pull(['/etc']), { ...layout, uid: 1000 });
+    expect(after(a, '--ro-bind-data', 2)).toHaveLength(2);
+    expect(a).not.toContain('--cap-add');
   });
 });
 

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { patternListAllows, resolvePath } from '../../src/cli/check.js';
+import { patternListAllows, resolvePath, secretsFindings } from '../../src/cli/check.js';
 import { nssAccounts, parsePasswd } from '../../src/host/accounts.js';
 import { protectedPaths, writeRootFindings } from '../../src/policy/lint.js';
 import { policyFrom } from '../helpers.js';
@@ -153,4 +153,40 @@ describe('PermitUserEnvironment pattern lists (sshd >= 7.8)', () => {
     ['*,!LD_*', 'NODE_OPTIONS', true],
     ['A.B', 'AxB', false],
   ])('%s lets %s through: %s', (list, name, expected) => expect(patternListAllows(list, name)).toBe(expected));
+});
+
+describe('check on the secrets in a read rule’s paths (secretsFindings)', () => {
+  const policy = policyFrom(`
+version: 1
+identities:
+  a:
+    rules:
+      - { name: unsaid, rsync: { root: /, access: read, paths: [/etc, /home] } }
+      - { name: withheld, rsync: { root: /, access: read, paths: [/etc], secrets: withhold } }
+      - { name: served, rsync: { root: /, access: read, paths: [/etc], secrets: serve } }
+      - { name: homes, rsync: { root: /, access: read, paths: [/home] } }
+      - { name: whole, rsync: { root: /, access: read } }
+      - { name: keys, rsync: { root: /etc/ssh, access: write } }
+      - { name: tar, exec: { command: "tar cf - /etc", program: /usr/bin/tar, sandbox: { read: [/etc] } } }
+      - { name: tar-served, exec: { command: "tar cf - /etc/ssh", program: /usr/bin/tar, sandbox: { read: [/etc/ssh], secrets: serve } } }
+`);
+  const rules = new Map(policy.identities.get('a')!.rules.map((rule) => [rule.name, rule]));
+  const said = (name: string) => secretsFindings(rules.get(name)!).map((f) => `${f.level}: ${f.message}`);
+
+  it('a read rule whose paths hold withheld secrets and that does not say secrets: a warning that names them and both choices', () => {
+    expect(said('unsaid')).toEqual([expect.stringMatching(/^warning: rule "unsaid": its paths \(\/etc, \/home\) hold \/etc\/shadow, .* which the sandbox withholds: .*fails.*secrets: serve.*secrets: withhold/)]);
+    expect(said('whole')).toEqual([expect.stringContaining('which the sandbox withholds')]);
+    expect(said('tar')).toEqual([expect.stringContaining('which the sandbox withholds')]);
+  });
+
+  it('said explicitly: withhold is quiet, serve warns that the clients read password hashes and host keys', () => {
+    expect(said('withheld')).toEqual([]);
+    expect(said('served')).toEqual([expect.stringMatching(/^warning: rule "served": secrets: serve hands its clients \/etc\/shadow.*password hashes, host keys/)]);
+    expect(said('tar-served')).toEqual([expect.stringContaining('secrets: serve hands its clients /etc/ssh')]);
+  });
+
+  it('control: paths beside the secrets, nothing; a write rule over them keeps the covered warning', () => {
+    expect(said('homes')).toEqual([]);
+    expect(said('keys')).toEqual([expect.stringContaining('/etc/ssh holds or lies in /etc/ssh, which the sandbox keeps covered')]);
+  });
 });

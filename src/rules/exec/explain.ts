@@ -12,7 +12,7 @@ export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
     ...(plan.dryRun ? { dry_run: true } : {}),
     ...priorityFields(plan.priority),
     ...(plan.passedEnv ? { pass_env: plan.passedEnv } : {}),
-    ...(plan.sandbox ? { sandbox: { read: plan.sandbox.read, write: plan.sandbox.write } } : {}),
+    ...(plan.sandbox ? { sandbox: { read: plan.sandbox.read, write: plan.sandbox.write, ...(plan.sandbox.secrets === 'serve' ? { secrets: 'serve' } : {}) } } : {}),
   };
 }
 
@@ -31,5 +31,6 @@ export function execPlanLines(plan: ExecPlan): string[] {
 
 function sandboxLine(sandbox: SandboxPlan): string {
   const shown = [...sandbox.read.map((p) => `${p} (read-only)`), ...sandbox.write.map((p) => `${p} (writable)`)];
-  return `bubblewrap: ${shown.length > 0 ? shown.join(', ') : 'no paths'} and the system's programs, nothing else`;
+  const secrets = sandbox.secrets === 'serve' ? ' (with the secrets in the read-only paths: secrets: serve)' : '';
+  return `bubblewrap: ${shown.length > 0 ? shown.join(', ') : 'no paths'}${secrets} and the system's programs, nothing else`;
 }

@@ -83,7 +83,10 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
       timeoutMs: rule.timeoutMs,
       supervise: rule.supervise,
       confine: null,
-      sandbox: rule.sandbox ? { read: [...rule.sandbox.read], write: [...rule.sandbox.write], rootCaps: [...ROOT_CAPS.store] } : null,
+      // The program may read anything in its paths: the secrets there are withheld from the request, or served.
+      sandbox: rule.sandbox
+        ? { read: [...rule.sandbox.read], write: [...rule.sandbox.write], rootCaps: [...ROOT_CAPS.store], secrets: rule.sandbox.secrets ?? 'withhold', reads: [...rule.sandbox.read, ...rule.sandbox.write] }
+        : null,
     },
   };
 }

@@ -6,6 +6,7 @@ import { parsePolicyDuration } from '../../values/units.js';
 import type { RuleBody } from '../base.js';
 import { GLOB_CHARACTERS } from './match.js';
 import { EXEC_KEYS, type ExecRule, type RunWord } from './rule.js';
+import { readSecretsPolicy, type SecretsPolicy } from '../sandbox.js';
 
 /** The last word of a pattern that stands for any further words (a rule with `run` only). */
 export const REST = '...';
@@ -149,14 +150,15 @@ function isUnderAny(path: string, roots: readonly string[]): boolean {
   return roots.some((root) => isWithin(path, root));
 }
 
-/** `sandbox: {read: [...], write: [...]}`: absolute paths, each listed once. */
-function parseSandbox(reader: Reader, node: Node | null, key: string): { read: string[]; write: string[] } | null {
-  const fields = reader.map(node, key, ['read', 'write']);
+/** `sandbox: {read: [...], write: [...], secrets: serve|withhold}`: absolute paths, each listed once. */
+function parseSandbox(reader: Reader, node: Node | null, key: string): { read: string[]; write: string[]; secrets: SecretsPolicy | null } | null {
+  const fields = reader.map(node, key, ['read', 'write', 'secrets']);
   if (!fields) return null;
   const list = (name: string) => (fields.has(name) ? reader.stringList(fields.get(name) ?? null, `${key}.${name}`, ABSOLUTE_PATH) : []);
   const read = list('read');
   const write = list('write');
-  if (!read || !write) return null;
+  const secrets = fields.has('secrets') ? readSecretsPolicy(reader, fields.get('secrets') ?? null, `${key}.secrets`) : null;
+  if (!read || !write || (fields.has('secrets') && secrets === null)) return null;
   const all = [...read, ...write];
   const twice = all.find((path, i) => all.indexOf(path) !== i);
   if (twice !== undefined) {
@@ -167,5 +169,5 @@ function parseSandbox(reader: Reader, node: Node | null, key: string): { read: s
     reader.error(node, key, 'the whole filesystem (/) cannot be a sandbox path: name the directories the program needs');
     return null;
   }
-  return { read, write };
+  return { read, write, secrets };
 }

@@ -1,5 +1,6 @@
 /** An exec rule, as checked by ./parse.ts: the client's words against a pattern, one fixed program. */
 import type { RuleBase } from '../base.js';
+import type { SecretsPolicy } from '../sandbox.js';
 
 /**
  * A word of `run`: a literal (`{ text }`), or `{N}` in the policy (`{ word: N }`): the client's
@@ -37,5 +38,5 @@ export interface ExecRule extends RuleBase {
    */
   supervise: boolean;
   /** Run the program in a namespace that shows it only these paths besides the system (act/sandbox.ts); null: no sandbox. */
-  sandbox: { read: string[]; write: string[] } | null;
+  sandbox: { read: string[]; write: string[]; secrets: SecretsPolicy | null } | null;
 }

@@ -92,6 +92,23 @@ function describe(option: ServerOption): string {
   return option.name === '-' ? option.words[0]! : `--${option.name}`;
 }
 
+/**
+ * What a pull reads, as absolute paths, for the secrets the sandbox withholds from it
+ * (act/sandbox.ts withheldFrom): each operand, a wildcard one up to its first wildcard; a pull
+ * that follows symlinks (-L, -k, --copy-unsafe-links) may read anything under root.
+ */
+function pullReads(operands: readonly Confined[], wildcards: boolean, options: readonly ServerOption[], root: string): string[] {
+  if (options.some((option) => option.gates.includes('follow-links'))) return [root];
+  return operands.flatMap((operand) => (operand.ok ? operand.checks : [])).map((path) => (wildcards ? literalPrefix(path) : path));
+}
+
+/** The path up to its first part with a wildcard character in it. */
+function literalPrefix(path: string): string {
+  const parts = path.split('/');
+  const first = parts.findIndex((part) => /[*?[]/.test(part));
+  return first === -1 ? path : parts.slice(0, first).join('/') || '/';
+}
+
 export function matchRsync(rule: RsyncRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request, features: RsyncFeatures): RsyncOutcome {
   const parsed = parseServerArgs(words);
   if (!parsed.ok) {
@@ -242,7 +259,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
       sandbox: rule.sandbox
         ? sender
-          ? { read: [...within], write: [], rootCaps: [...ROOT_CAPS.read] }
+          ? { read: [...within], write: [], rootCaps: [...ROOT_CAPS.read], secrets: rule.secrets ?? 'withhold', reads: pullReads(confinedOperands, globs.size > 0, options, rule.root) }
           : { read: [], write: [...within], rootCaps: [...ROOT_CAPS.store, ...(rule.devices ? ROOT_CAPS.devices : [])] }
         : null,
     },

@@ -5,6 +5,7 @@ import { parseSize } from '../../values/units.js';
 import { DEFAULT_MIN_FREE, type RuleBody } from '../base.js';
 import { parsePriority } from '../priority.js';
 import { RSYNC_KEYS, type RsyncAccess, type RsyncRule } from './rule.js';
+import { readSecretsPolicy, type SecretsPolicy } from '../sandbox.js';
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
@@ -33,6 +34,13 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
   if (supervise === false && access !== 'read' && minFree !== null && parseSize(minFree) !== 0) {
     // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
     reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
+  }
+  let secrets: SecretsPolicy | null = null;
+  if (fields.has('secrets')) {
+    const secretsNode = fields.get('secrets') ?? null;
+    secrets = readSecretsPolicy(reader, secretsNode, `${key}.secrets`);
+    if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
+    else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
   }
   let paths: string[] | null = null;
   if (fields.has('paths')) {
@@ -75,6 +83,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     program: fields.has('program') ? reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH) : '/usr/bin/rsync',
     supervise,
     sandbox: flag('sandbox', true),
+    secrets,
     absolutePaths: flag('absolute-paths', false),
     paths,
     priority: parsePriority(reader, fields, key),

@@ -1,9 +1,10 @@
 /** An rsync rule, as checked by ./parse.ts: `rsync --server` confined to a root. */
 import type { RuleBase } from '../base.js';
 import type { Priority } from '../priority.js';
+import type { SecretsPolicy } from '../sandbox.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'snapshot', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'snapshot', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'secrets', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -38,6 +39,8 @@ export interface RsyncRule extends RuleBase {
   supervise: boolean;
   /** Run rsync in a namespace that shows it only root (act/sandbox.ts): the kernel then keeps it inside. Default true. */
   sandbox: boolean;
+  /** What a pull gets of the secrets the sandbox covers (rules/sandbox.ts SecretsPolicy); null: not said, withhold. */
+  secrets: SecretsPolicy | null;
   /**
    * An absolute client path that already lies under root is taken as it is (rrsync -absolute),
    * so that clients written for a fixed `command="rsync --server ... . /srv/backup/"` line keep

@@ -403,6 +403,23 @@ identities:
     expect(plan.confine).toMatchObject({ within: ['/etc', '/home'] });
   });
 
+  it('a pull names what it reads for the secrets the sandbox withholds: each operand, a wildcard one up to the wildcard; secrets withhold unless the rule says serve', () => {
+    expect(execPlan(decideFor('snap', `rsync --server --sender ${R} . /etc/ /home/`)).sandbox).toMatchObject({ secrets: 'withhold', reads: ['/etc', '/home'] });
+    expect(execPlan(decideFor('snap', `rsync --server --sender ${B} . /etc/ssh/sshd_config`)).sandbox).toMatchObject({ reads: ['/etc/ssh/sshd_config'] });
+    expect(execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/*.conf`)).sandbox).toMatchObject({ reads: ['/srv/data/etc'] });
+    const serving = policyFrom(`
+version: 1
+identities:
+  s: { rules: [ { name: system, rsync: { root: /, access: read, paths: [/etc], secrets: serve } } ] }
+  all: { rules: [ { name: all, rsync: { root: /, access: read } } ] }
+`);
+    const decideIn = (id: string, command: string) => decide(serving, requestFor(id, command), { rsync: new Map([['/usr/bin/rsync', V35]]) });
+    expect(execPlan(decideIn('s', `rsync --server --sender ${R} . /etc/`)).sandbox).toMatchObject({ secrets: 'serve', reads: ['/etc'] });
+    // Following symlinks (allowed from root / without paths), a pull may read anything under root.
+    expect(execPlan(decideIn('all', `rsync --server --sender -Lre.iLsfxCIvu . /home/`)).sandbox).toMatchObject({ reads: ['/'] });
+    expect(execPlan(decideIn('all', `rsync --server --sender ${B} . /home/`)).sandbox).toMatchObject({ reads: ['/home'] });
+  });
+
   it('from a root other than /, a --relative pull keeps the absolute path as sent (its names must not lose the prefix)', () => {
     expect(execPlan(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/`)).argv.at(-1)).toBe('/srv/data/etc/');
     // Without --relative the names do not carry the prefix: root-relative, pinned as usual.

@@ -58,6 +58,16 @@ identities:
     expect(execPlan(decision).argv).toEqual(expect.arrayContaining(['--numeric-ids', 'docs/']));
   });
 
+  it('BackupPC’s /etc share sent in the protected arguments: the pull reads /etc, so the sandbox withholds its secrets from it', () => {
+    const system = policyFrom(`
+version: 1
+identities:
+  bpc: { rules: [ { name: shares, rsync: { root: /, access: read, paths: [/etc, /home] } } ] }
+`);
+    const decision = decide(system, requestFor('bpc', `rsync --server --sender ${B}`, { protectedArgs: ['rsync', '--numeric-ids', '.', '/etc/'] }));
+    expect(execPlan(decision).sandbox).toMatchObject({ secrets: 'withhold', reads: ['/etc'] });
+  });
+
   it('a --delete smuggled in the protected arguments is refused like any other', () => {
     expect(decideWith('w', `rsync --server ${B}`, ['rsync', '--delete', '.', 'x/'])).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
   });
