@@ -105,14 +105,26 @@ interface ServerSide {
   /** The command pattern: the words the tool's client sends, then `...` for the options it adds. */
   pattern: string[];
   run(repository: string): string[];
+  /** The sandbox the recipe runs it in (docs/recipes.md): the tool's "restricted" mode is no boundary. */
+  sandbox(repository: string): { read: string[]; write: string[] };
+  /** What the rule can and cannot be, said in its CHECK note. */
+  note: string;
 }
 
-/** borg, rdiff-backup and restic's rclone backend: served by a fixed argv (run:), never as learned. */
+/** borg, rdiff-backup and restic's rclone backend: served by a fixed argv (run:) in a sandbox, never as learned. */
 function serverSide(words: readonly string[]): ServerSide | null {
   const name = words[0]?.split('/').pop();
-  if (name === 'borg' && words[1] === 'serve') return { name: 'borg', pattern: ['borg', 'serve', '...'], run: (repo) => ['/usr/bin/borg', 'serve', '--restrict-to-repository', repo, '--append-only'] };
-  if (name === 'rdiff-backup' && (words[1] === '--server' || words[1] === 'server')) return { name: 'rdiff-backup', pattern: ['rdiff-backup', '...'], run: (repo) => ['/usr/bin/rdiff-backup', 'server', '--restrict-path', repo, '--restrict-mode', 'update-only'] };
-  if (name === 'rclone' && words[1] === 'serve' && words[2] === 'restic') return { name: 'restic', pattern: ['rclone', 'serve', 'restic', '--stdio', '...'], run: (repo) => ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', repo] };
+  if (name === 'borg' && words[1] === 'serve') {
+    // config read-only: borg key import rewrites the repokey there, --append-only or not.
+    return { name: 'borg', pattern: ['borg', 'serve', '...'], run: (repo) => ['/usr/bin/borg', 'serve', '--restrict-to-repository', repo, '--append-only'], sandbox: (repo) => ({ read: [`${repo}/config`], write: [repo] }), note: "the repository must exist (borg init on the server) so that its config can be bound read-only" };
+  }
+  if (name === 'rdiff-backup' && (words[1] === '--server' || words[1] === 'server')) {
+    // Its server unpickles the client's first message before any check: only a read-only key holds.
+    return { name: 'rdiff-backup', pattern: ['rdiff-backup', '...'], run: (repo) => ['/usr/bin/rdiff-backup', 'server', '--restrict-path', repo], sandbox: (repo) => ({ read: [repo], write: [] }), note: "rdiff-backup's server runs what the client sends before it checks anything, so this key may only restore (read-only); backups through a key cannot be made safe (docs/recipes.md)" };
+  }
+  if (name === 'rclone' && words[1] === 'serve' && words[2] === 'restic') {
+    return { name: 'restic', pattern: ['rclone', 'serve', 'restic', '--stdio', '...'], run: (repo) => ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', repo], sandbox: (repo) => ({ read: [], write: [repo] }), note: "prune on the server by arrival time, never by the snapshots' own dates (docs/recipes.md)" };
+  }
   return null;
 }
 
@@ -283,8 +295,15 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
   for (const server of servers) {
     const home = `/srv/${server.name}/${identity.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     lines.push(`      # learned: ${comment(server.command)}`);
-    lines.push(`      # CHECK: ${server.name} restricts itself only by the server's options, which the client cannot send: run: fixes them (docs/recipes.md). ${home} is a guess: set the repository's real path.`);
-    lines.push(`      - name: learned-${server.name}`, '        exec:', `          command: [${server.pattern.map(yamlString).join(', ')}]`, `          run: [${server.run(home).map(yamlString).join(', ')}]`);
+    lines.push(`      # CHECK: ${server.name} restricts itself only by the server's options, which the client cannot send: run: fixes them, and the sandbox is the boundary (docs/recipes.md); ${comment(server.note)}. ${home} is a guess: set the repository's real path.`);
+    const box = server.sandbox(home);
+    lines.push(
+      `      - name: learned-${server.name}`,
+      '        exec:',
+      `          command: [${server.pattern.map(yamlString).join(', ')}]`,
+      `          run: [${server.run(home).map(yamlString).join(', ')}]`,
+      `          sandbox: { read: [${box.read.map(yamlString).join(', ')}], write: [${box.write.map(yamlString).join(', ')}] }`,
+    );
   }
   for (const [i, { words, command }] of execs.entries()) {
     const program = words[0]!.startsWith('/') ? words[0]! : helpers.which(words[0]!);

@@ -222,7 +222,7 @@ describe('suggest: tools restricted by their server side become run: rules (issu
   const helpers = { home: (user: string) => `/home/${user}`, which: () => null };
   it.each([
     ['borg serve --umask=077 --info', 'borg', '--restrict-to-repository'],
-    ['rdiff-backup --server', 'rdiff-backup', '--restrict-mode'],
+    ['rdiff-backup --server', 'rdiff-backup', '--restrict-path'],
     ['rclone serve restic --stdio ./repo', 'restic', '--append-only'],
   ])('%s: an exec rule with run: and a CHECK note, which allows the learned command', (command, name, fixed) => {
     const yaml = suggestPolicy('host1', [{ command, user: 'backup' }], helpers);
@@ -231,6 +231,19 @@ describe('suggest: tools restricted by their server side become run: rules (issu
     expect(yaml).toMatch(/# CHECK: .* run: fixes them/);
     const decision = decide(policyFrom(yaml), requestFor('host1', command, { client: null, keys: null }));
     expect(decision.decision === 'allow' && decision.plan.kind === 'exec' && decision.plan.argv).toEqual(expect.arrayContaining([fixed]));
+    // The recipe's boundary is the sandbox (found in review: suggest proposed what check calls UNSAFE).
+    expect(decision.decision === 'allow' && decision.plan.kind === 'exec' && decision.plan.sandbox).toBeTruthy();
+  });
+
+  it('rdiff-backup is proposed read-only (a restore key): its server runs client data before any check', () => {
+    const yaml = suggestPolicy('host1', [{ command: 'rdiff-backup --server', user: 'backup' }], helpers);
+    expect(yaml).not.toContain('update-only');
+    expect(yaml).toContain('sandbox: { read: ["/srv/rdiff-backup/host1"], write: [] }');
+  });
+
+  it('borg is proposed with its config read-only inside the writable repository', () => {
+    const yaml = suggestPolicy('host1', [{ command: 'borg serve --umask=077', user: 'backup' }], helpers);
+    expect(yaml).toContain('sandbox: { read: ["/srv/borg/host1/config"], write: ["/srv/borg/host1"] }');
   });
 });
 
