@@ -127,7 +127,7 @@ export interface RunHooks {
    * The program opens fd 3 by name (/proc/self/fd/3: rsync's --log-file does) rather than writing
    * to it: it gets a FIFO (act/fifo.ts), since the socket Node makes for a 'pipe' cannot be opened.
    */
-  eventsByName?: { dir: string };
+  eventsByName?: { dir: string; tag: string };
 }
 
 /** Spawns the program with our stdio, waits for it, and describes how it ended. */
@@ -144,7 +144,7 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
   let fifo: Fifo | null = null;
   if (hooks.events && hooks.eventsByName) {
     try {
-      fifo = openFifo(hooks.eventsByName.dir);
+      fifo = openFifo(hooks.eventsByName.dir, hooks.eventsByName.tag);
     } catch (error) {
       return Promise.resolve({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: `the report pipe: ${(error as Error).message}` });
     }

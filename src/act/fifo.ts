@@ -5,9 +5,9 @@
  * target, which must lie inside --confine-root and inside the sandbox. So the FIFO is made in
  * `dir` (the push's writable root) under a random dot name, opened at both ends, and its name
  * removed as soon as the child has it open (its first line), or at the end at the latest: nothing
- * else can open it in the meantime but a process that guesses 16 random hex digits.
+ * else can open it in the meantime but a process that guesses the session's 16 random hex digits.
  */
-import { closeSync, constants, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { childProcess, net } from '../lazy-builtins.js';
 
@@ -18,19 +18,9 @@ export interface Fifo {
   close(): void;
 }
 
-function randomHex(): string {
-  const bytes = Buffer.alloc(8);
-  const fd = openSync('/dev/urandom', 'r');
-  try {
-    readSync(fd, bytes, 0, 8, null);
-  } finally {
-    closeSync(fd);
-  }
-  return bytes.toString('hex');
-}
-
-export function openFifo(dir: string): Fifo {
-  const path = join(dir, `.ssh-dispatch-report-${randomHex()}`);
+/** `tag`: the session's random id, so the name cannot be guessed ahead. */
+export function openFifo(dir: string, tag: string): Fifo {
+  const path = join(dir, `.ssh-dispatch-report-${tag}`);
   // Node has no mkfifo(3); coreutils' is one short exec, made only for supervised pushes. mknod
   // never follows or replaces what is there.
   const made = childProcess().spawnSync('/usr/bin/mkfifo', ['-m', '600', '--', path], { stdio: 'ignore' });
