@@ -46,7 +46,7 @@ describe('read-write', () => {
     expect(read(`${local}/via-link.txt`)).toBe('inner\n');
     expect(existsSync(join(lab.root, 'd'))).toBe(false);
     expect(run.events).toEqual([
-      { op: 'write', path: '/up.txt', bytes: 13 },
+      { op: 'write', path: '/up.txt', bytes: 13, created: true },
       { op: 'read', path: '/kept.txt', bytes: 9 },
       { op: 'mkdir', path: '/d' },
       { op: 'rename', path: '/up.txt', to: '/d/moved.txt' },
@@ -149,22 +149,22 @@ describe('access: write', () => {
     expect(existsSync(`${local}/got.txt`) && read(`${local}/got.txt`) !== '').toBe(false);
     expect(run.stdout).toContain('kept.txt');
     expect(read(join(lab.root, 'up.txt'))).toBe('new contents\n');
-    expect(run.events).toEqual([{ op: 'read', path: '/kept.txt', refused: 'write-only' }, { op: 'write', path: '/up.txt', bytes: 13 }]);
+    expect(run.events).toEqual([{ op: 'read', path: '/kept.txt', refused: 'write-only' }, { op: 'write', path: '/up.txt', bytes: 13, created: true }]);
   });
 });
 
 describe('delete: false', () => {
   it('rm, rmdir and rename over an existing name are refused; files intact; a rename to a new name works', () => {
-    writeFileSync(join(lab.root, 'tmp-upload'), 'restic temp\n');
-    const run = sftp(lab, { delete: false }, ['-rm kept.txt', '-rmdir sub', '-rename sub/inner.txt kept.txt', 'rename tmp-upload final']);
+    const run = sftp(lab, { delete: false }, ['-rm kept.txt', '-rmdir sub', '-rename sub/inner.txt kept.txt', `put ${local}/new.txt tmp-upload`, 'rename tmp-upload final']);
     expect(run.status, run.stderr).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(read(join(lab.root, 'sub', 'inner.txt'))).toBe('inner\n');
-    expect(read(join(lab.root, 'final'))).toBe('restic temp\n');
+    expect(read(join(lab.root, 'final'))).toBe('new contents\n');
     expect(run.events).toEqual([
       { op: 'remove', path: '/kept.txt', refused: 'no-delete' },
       { op: 'rmdir', path: '/sub', refused: 'no-delete' },
       { op: 'rename', path: '/sub/inner.txt', to: '/kept.txt', refused: 'no-delete' },
+      { op: 'write', path: '/tmp-upload', bytes: 13, created: true },
       { op: 'rename', path: '/tmp-upload', to: '/final' },
     ]);
   });
