@@ -19,8 +19,8 @@ export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' 
  *
  * | request                          | created here  | stored (history)                                                        |
  * |----------------------------------|---------------|-------------------------------------------------------------------------|
- * | OPEN write, TRUNC (put, scp)     | in place      | overwrite: a new inode in the same directory, renamed over the name at CLOSE; else no-overwrite |
- * | OPEN write without TRUNC, APPEND (reput, resume) | in place | refused: history (no-overwrite without overwrite); read+write: opened for reading only |
+ * | OPEN write, TRUNC (sftp put)     | in place      | overwrite: a new, empty inode in the same directory, renamed over the name at CLOSE; else no-overwrite |
+ * | OPEN write without TRUNC, APPEND (scp over SFTP, reput, resume) | in place | overwrite: at the first change, a new inode with a copy of the stored contents, renamed over the name at CLOSE; else no-overwrite |
  * | OPEN CREAT+EXCL                  | FAILURE (exists), as open(2) | FAILURE (exists)                                          |
  * | WRITE                            | its handle's inode: created here, or the new inode of a replacement | never reaches a stored inode   |
  * | SETSTAT / FSETSTAT size          | allowed       | refused: history (no-overwrite without overwrite)                       |
@@ -83,20 +83,20 @@ export function openRefusal(policy: FilePolicy, intent: OpenIntent, exists: bool
 
 /**
  * How a write open of a file that already exists is served: in place (the session's own file),
- * by a new inode renamed over the name when the handle closes (replacing history), for reading
- * only (a read-write open of history: a WRITE through it is refused), or refused.
+ * by a new inode renamed over the name when the handle closes (replacing history: empty with
+ * TRUNC, else a copy of the stored contents made at the first change), or refused.
  */
-export type ExistingOpen = 'in-place' | 'replace' | 'read-only' | Refusal;
+export type ExistingOpen = 'in-place' | 'replace' | 'copy' | Refusal;
 
 export function existingOpen(policy: FilePolicy, intent: OpenIntent, stored: boolean): ExistingOpen {
   if (!stored) return 'in-place';
   if (!policy.overwrite) return 'no-overwrite';
   // Replacing a whole file: what the name held stays whole under its other names.
   if (intent.truncate && !intent.append) return 'replace';
-  // Without TRUNC the client means to keep what is there and change part of it (a resume, an
-  // append, an update in place): that would change a stored inode.
-  if (intent.read && !intent.append) return 'read-only';
-  return 'history';
+  // Without TRUNC the client means to change part of what is there (OpenSSH's scp writes over a
+  // file and truncates it at the end; a resume appends): done on a copy, so that the stored inode,
+  // which other names may share, never changes.
+  return 'copy';
 }
 
 /**

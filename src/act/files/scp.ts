@@ -366,7 +366,8 @@ class ScpSession {
       before = lstatSync(found.host);
       if (!before.isFile()) return this.error(found.client, 'not a regular file');
       how = existingOpen(this.policy, intent, !this.createdHere.has(inodeKey(before)));
-      if (how !== 'in-place' && how !== 'replace') return this.refused('write', found.client, how === 'read-only' ? 'history' : how);
+      // A C line always replaces the whole file (TRUNC): never 'copy'.
+      if (how !== 'in-place' && how !== 'replace') return this.refused('write', found.client, how === 'copy' ? 'history' : how);
     }
     // The C line says how large the file is: one that cannot fit above the floor is refused
     // before it is opened (an existing file is not truncated, a new one not made).

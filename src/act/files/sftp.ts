@@ -19,7 +19,7 @@ import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type Sess
 import { FLOOR_MESSAGE, SpaceFloor, statfsFree, type SessionOptions } from './free-space.js';
 import { IdleTimer } from './idle.js';
 import {
-  existingOpen, newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
+  changes, existingOpen, newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
   type FilePolicy, type Inode, type Refusal,
 } from './policy.js';
 import { dropReplacement, inodeKey, putInPlace, replacementName } from './history.js';
@@ -27,6 +27,7 @@ import { FX, FXP, longname, Malformed, MAX_DATA, MAX_PACKET, PacketReader, Packe
 
 export const MAX_HANDLES = 256;
 const READDIR_BATCH = 100;
+const COPY_CHUNK = 1024 * 1024;
 
 /** The extensions advertised in VERSION: each is implemented below. */
 const EXTENSIONS: [string, string][] = [
@@ -54,8 +55,11 @@ interface FileHandle {
    * directory, renamed over `host` when the handle is closed; `key` is its inode, checked first.
    */
   replacing: { temp: string; key: string } | null;
-  /** A read-write open of a stored file, served for reading: a WRITE through it is refused as history (once recorded). */
-  historyOnly: boolean;
+  /**
+   * A write open of a stored file without TRUNC: `fd` is the stored file, opened for reading,
+   * until the first change makes a copy of it (materialise), which becomes the replacement.
+   */
+  copy: { append: boolean; mode: number } | null;
   /**
    * A write through this handle was refused at the free-space floor: every later one is too,
    * so that a WRITE pipelined after it cannot land once space is freed and leave a hole of
@@ -370,7 +374,7 @@ class SftpSession {
     // are refused right after.
     const access = writing ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY;
     const base = constants.O_NOFOLLOW | constants.O_NONBLOCK;
-    const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, historyOnly: false, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
+    const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, copy: null, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
     if (!target.exists) {
       if (!intent.create) throw new Answer(FX.NO_SUCH_FILE);
       // Always exclusive: a file that appeared since the look is not this session's to open.
@@ -384,15 +388,21 @@ class SftpSession {
       const before = lstatSync(target.host);
       if (!before.isFile()) throw new Answer(FX.FAILURE);
       const how = existingOpen(this.policy, intent, !this.createdHere.has(inodeKey(before)));
+      // A replacement keeps the stored file's permission bits, as an open of the file itself
+      // would have (OpenSSH's sftp-server ignores a mode sent with an open of an existing file).
+      const storedMode = before.mode & 0o777;
       if (how === 'replace') {
         const temp = replacementName(target.host);
-        handle.fd = this.openChecked(op, target, temp, base | access | constants.O_CREAT | constants.O_EXCL, newFileMode(this.policy, attrs.permissions), true);
+        handle.fd = this.openChecked(op, target, temp, base | access | constants.O_CREAT | constants.O_EXCL, storedMode, true);
         handle.created = true;
         handle.replacing = { temp, key: inodeKey(fstatSync(handle.fd)) };
-      } else if (how === 'read-only') {
+      } else if (how === 'copy') {
         handle.fd = this.openChecked(op, target, target.host, base | constants.O_RDONLY, 0, false);
-        handle.writable = false;
-        handle.historyOnly = true;
+        if (inodeKey(fstatSync(handle.fd)) !== inodeKey(before)) {
+          closeSync(handle.fd);
+          throw new Answer(FX.FAILURE);
+        }
+        handle.copy = { append: intent.append, mode: storedMode };
         handle.truncated = false;
       } else if (how === 'in-place') {
         // The session's own file: opened without O_TRUNC, checked to be the inode looked at,
@@ -508,15 +518,11 @@ class SftpSession {
 
   private write(id: number, raw: Buffer, offset: number, data: Buffer): void {
     const handle = this.fileHandle(raw);
-    if (handle.historyOnly) {
-      // Recorded once: a client has many WRITEs in flight, all refused alike.
-      handle.historyOnly = false;
-      this.refuse('write', handle.client, 'history');
-    }
     if (!handle.writable) throw new Answer(FX.PERMISSION_DENIED);
     // Refused at the floor: SSH_FX_FAILURE, as OpenSSH's sftp-server answers ENOSPC. SFTP
     // version 3 has no status for a full disk (SSH_FX_NO_SPACE_ON_FILESYSTEM is version 5's).
     if (handle.spaceRefused) throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    this.materialise(handle);
     if (!this.space.admit(data.length)) {
       // The file keeps what was written before: the write record says how much. One refusal
       // record per handle: a client has dozens of WRITEs in flight, all refused alike.
@@ -582,6 +588,13 @@ class SftpSession {
 
   private fsetstat(id: number, handle: Handle, attrs: Attrs): void {
     if (handle.kind === 'dir') return this.setstat(id, handle.client, attrs);
+    if (handle.copy !== null && changes(attrs)) {
+      // A change through a write handle of a stored file is made on its copy (OpenSSH's scp
+      // truncates the file it wrote over to the bytes it sent): asked of the copy it will be.
+      const refusal = setstatRefusal(this.policy, attrs, { stored: false, links: 1, directory: false });
+      if (refusal) this.refuse('setstat', handle.client, refusal);
+      this.materialise(handle);
+    }
     this.checkSetstat(handle.client, attrs, fstatSync(handle.fd));
     if (attrs.size !== undefined) ftruncateSync(handle.fd, attrs.size);
     if (attrs.permissions !== undefined) fchmodSync(handle.fd, permittedMode(this.policy, attrs.permissions));
@@ -590,6 +603,46 @@ class SftpSession {
     // sftp put -p do it): its write event says enough.
     if (hasChange(attrs) && !handle.created) this.record.done({ op: 'setstat', path: handle.client });
     this.status(id, FX.OK);
+  }
+
+  /**
+   * The first change through a write handle of a stored file: the stored contents are copied into
+   * a new inode beside it, which the handle writes from now on and which is renamed over the name
+   * when the handle closes. The stored inode is only read. Costs a copy of the file, counted
+   * against the free-space floor first.
+   */
+  private materialise(handle: FileHandle): void {
+    const pending = handle.copy;
+    if (pending === null) return;
+    const stored = fstatSync(handle.fd);
+    if (!this.space.fits(stored.size)) {
+      handle.spaceRefused = true;
+      this.record.refused('write', handle.client, 'min-free');
+      throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    }
+    const temp = replacementName(handle.host);
+    const located = { host: handle.host, client: handle.client };
+    const fd = this.openChecked('write', located, temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | (pending.append ? constants.O_APPEND : 0), pending.mode, true);
+    const key = inodeKey(fstatSync(fd));
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      for (let at = 0; ; ) {
+        const got = readSync(handle.fd, buffer, 0, buffer.length, at);
+        if (got === 0) break;
+        for (let done = 0; done < got; ) done += writeSync(fd, buffer, done, got - done, at + done);
+        at += got;
+      }
+    } catch (error) {
+      closeSync(fd);
+      dropReplacement(temp, key);
+      this.createdHere.delete(key);
+      throw error;
+    }
+    closeSync(handle.fd);
+    handle.fd = fd;
+    handle.copy = null;
+    handle.created = true;
+    handle.replacing = { temp, key };
   }
 
   private opendir(id: number, path: string): void {

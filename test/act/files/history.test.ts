@@ -77,7 +77,7 @@ function session(over: Partial<FilePolicy>) {
   const posixRename = (from: string, to: string) => status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string(from).string(to));
   const remove = (path: string) => status(FXP.REMOVE, (w) => w.string(path));
   const refusals = () => events.filter((e) => e.refused !== undefined).map((e) => [e.op, e.path, e.refused]);
-  return { input, events, done, init, open, put, status, chmod, truncate, touch, rename, posixRename, remove, refusals };
+  return { input, events, done, init, open, put, request, status, chmod, truncate, touch, rename, posixRename, remove, refusals };
 }
 
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -177,24 +177,44 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     expect(readdirSync(root).sort()).toEqual(['invoice.txt', 'old', 'snap1', 'snap2']);
   });
 
-  it('resume (APPEND), a write without TRUNC, and a truncate by SETSTAT of a stored file are refused; a read-write open reads but cannot write', async () => {
+  it('a write without TRUNC (OpenSSH’s scp over SFTP, reput) works on a copy: the name gets the change, the other names keep the stored inode', async () => {
+    linkSync(join(root, 'snap1', 'f'), join(root, 'old', 'f'));
     const s = session({});
     await s.init();
-    expect(await s.put('/snap2/f', '+more', WRITE | CREAT | APPEND)).toBe(DENIED);
-    expect(await s.put('/snap2/f', 'X', WRITE)).toBe(DENIED);
-    expect(await s.truncate('/snap2/f')).toBe(DENIED);
-    const handle = (await s.open('/snap2/f', READ | WRITE)) as Buffer;
-    expect(Buffer.isBuffer(handle)).toBe(true);
-    expect(await s.status(FXP.WRITE, (w) => w.string(handle).u64(0).string('X'))).toBe(DENIED);
-    expect(await s.status(FXP.WRITE, (w) => w.string(handle).u64(1).string('Y'))).toBe(DENIED);
-    expect(await s.status(FXP.FSETSTAT, (w) => w.string(handle).u32(ATTR_SIZE).u64(0))).toBe(DENIED);
+    // reput: APPEND.
+    expect(await s.put('/snap2/f', '+more', WRITE | CREAT | APPEND)).toBe(FX.OK);
+    expect(read('snap2/f')).toBe('yesterday+more');
+    expect(read('snap1/f')).toBe('yesterday');
+    // OpenSSH's scp (SFTP): WRITE|CREAT without TRUNC, the data, then FSETSTAT size at the end.
+    const handle = (await s.open('/snap1/f', WRITE | CREAT)) as Buffer;
+    expect(await s.status(FXP.WRITE, (w) => w.string(handle).u64(0).string('today'))).toBe(FX.OK);
+    expect(read('snap1/f')).toBe('yesterday');
+    expect(await s.status(FXP.FSETSTAT, (w) => w.string(handle).u32(ATTR_SIZE).u64(5))).toBe(FX.OK);
     expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
+    expect(read('snap1/f')).toBe('today');
+    expect(read('old/f')).toBe('yesterday');
+    expect(mode('snap1/f')).toBe(0o640);
+    expect(mode('old/f')).toBe(0o640);
+    // A truncate of a stored file by path is refused: it is not a replacement.
+    expect(await s.truncate('/old/f')).toBe(DENIED);
+    // A read-write open that only reads changes nothing and copies nothing.
+    const reader = (await s.open('/old/f', READ | WRITE)) as Buffer;
+    expect((await s.request(FXP.READ, (w) => w.string(reader).u64(0).u32(100))).type).toBe(FXP.DATA);
+    expect(await s.status(FXP.CLOSE, (w) => w.string(reader))).toBe(FX.OK);
+    // A copy written but never closed is dropped with the session.
+    const left = (await s.open('/old/f', WRITE)) as Buffer;
+    expect(await s.status(FXP.WRITE, (w) => w.string(left).u64(0).string('X'))).toBe(FX.OK);
     s.input.end();
     await s.done;
-    expect(read('snap1/f')).toBe('yesterday');
-    expect(s.refusals()).toEqual([
-      ['write', '/snap2/f', 'history'], ['write', '/snap2/f', 'history'], ['setstat', '/snap2/f', 'history'], ['write', '/snap2/f', 'history'], ['setstat', '/snap2/f', 'history'],
+    expect(read('old/f')).toBe('yesterday');
+    expect(readdirSync(join(root, 'old')).sort()).toEqual(['f']);
+    expect(readdirSync(join(root, 'snap1')).sort()).toEqual(['f']);
+    expect(s.refusals()).toEqual([['setstat', '/old/f', 'history']]);
+    expect(s.events.filter((e) => e.op === 'write')).toEqual([
+      { op: 'write', path: '/snap2/f', bytes: 5, replaced: true },
+      { op: 'write', path: '/snap1/f', bytes: 5, replaced: true },
     ]);
+    expect(s.events.filter((e) => e.op === 'read')).toEqual([{ op: 'read', path: '/old/f', bytes: 9 }]);
   });
 
   it('with delete too: chmod and times of a stored file other names share are refused (shared-inode), of one with a single name allowed', async () => {

@@ -125,7 +125,7 @@ describe('policy checks', () => {
 
   it.each([
     [{}, 'wct', false, 'in-place'], [{ overwrite: false }, 'wa', false, 'in-place'], [{}, 'wct', true, 'replace'], [{}, 'wt', true, 'replace'],
-    [{}, 'wca', true, 'history'], [{}, 'w', true, 'history'], [{}, 'rw', true, 'read-only'], [{}, 'rwa', true, 'history'],
+    [{}, 'wca', true, 'copy'], [{}, 'w', true, 'copy'], [{}, 'rw', true, 'copy'], [{}, 'rwa', true, 'copy'], [{}, 'wcta', true, 'copy'],
     [{ overwrite: false }, 'wct', true, 'no-overwrite'], [{ overwrite: false }, 'rw', true, 'no-overwrite'],
   ])('a write open of an existing file under %j with %s (stored: %j): %s', (over, flags, stored, want) => expect(existingOpen(policy(over), intent(flags), stored)).toBe(want));
 
