@@ -13,7 +13,7 @@
  *   `forget --prune` fails (the control's removes the snapshot).
  * - git: one exec rule per repository and direction; a thief's push to another repository is
  *   refused (the control's lands).
- * - duplicity: its sftp backend against an sftp rule with `delete: false`; a thief's
+ * - duplicity: its sftp backend against an sftp rule with `delete: false, overwrite: false`; a thief's
  *   `remove-all-but-n-full` removes nothing (the control's removes the old chain).
  */
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
@@ -73,7 +73,7 @@ identities:
   dup:
     rules:
       - name: duplicity
-        sftp: { root: ${path('dup', 'host1')}, access: read-write, delete: false }
+        sftp: { root: ${path('dup', 'host1')}, access: read-write, delete: false, overwrite: false }
 `);
   for (const name of TOOLS) keys[name] = await lab.sshd.newClientKey(name);
   const passThrough = (key: ClientKey) => `restrict,command="eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key.publicKey}`;

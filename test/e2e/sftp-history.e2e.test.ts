@@ -1,6 +1,6 @@
 /**
- * History is read-only to a key under every sftp rule (DESIGN.md, "History belongs to the
- * owner"; THREATS.md 7.1, 7.2), through the real sshd with stock clients: OpenSSH's sftp, scp
+ * History is read-only to a key under every sftp rule (docs/policy.md, "sftp"; docs/threat-model.md,
+ * "sftp"), through the real sshd with stock clients: OpenSSH's sftp, scp
  * (SFTP) and scp -O, restic's and duplicity's sftp backends. Each attack runs beside its control,
  * a key whose forced command is OpenSSH's sftp-server, which shows the damage in the same run:
  *

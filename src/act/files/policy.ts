@@ -10,8 +10,8 @@ export type { FilePolicy };
 export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' | 'outside-root' | 'links' | 'chown' | 'not-regular' | 'too-many-handles' | 'min-free' | 'history' | 'shared-inode';
 
 /**
- * What was stored before the session began is history (DESIGN.md, "History belongs to the
- * owner"): a session may change only the inodes it created itself (tracked by device and inode,
+ * What was stored before the session began is history (docs/policy.md, "sftp", "History"): a
+ * session may change only the inodes it created itself (tracked by device and inode,
  * whatever they are called meanwhile). Where the rule allows replacing (overwrite) or deleting
  * (delete), a stored name goes only as a whole, by a new inode renamed over it or by unlink;
  * never by writing into, truncating or re-chmodding the stored inode, which hard links may share

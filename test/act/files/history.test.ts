@@ -1,5 +1,5 @@
 /**
- * History is read-only to a key (DESIGN.md, "History belongs to the owner"; the table in
+ * History is read-only to a key (docs/policy.md, "sftp"; the table in
  * src/act/files/policy.ts): the server's decisions packet by packet, SFTP and legacy scp. What was
  * in the root before the session keeps its contents, attributes and names, unless the rule allows
  * replacing or deleting, and then only by a new inode: a file hard-linked from another snapshot
