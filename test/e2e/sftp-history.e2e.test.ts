@@ -25,7 +25,7 @@ import { startLab, type Lab } from './lab.js';
 import { fileClients } from './file-clients.js';
 
 const SFTP_SERVER = '/usr/lib/openssh/sftp-server';
-const NAMES = ['strict', 'replace', 'restic', 'dup', 'bare'] as const;
+const NAMES = ['strict', 'replace', 'restic', 'dup', 'ro', 'bare'] as const;
 
 let lab: Lab;
 let base: string;
@@ -60,9 +60,11 @@ identities:
   replace: { rules: [ { name: exchange, sftp: { root: ${rootOf('replace')}, access: read-write, delete: false, overwrite: true } } ] }
   restic: { rules: [ { name: repo, sftp: { root: ${rootOf('restic')}, access: read-write, delete: false, overwrite: false } } ] }
   dup: { rules: [ { name: duplicity, sftp: { root: ${rootOf('dup')}, access: read-write, delete: false, overwrite: false } } ] }
+  ro: { rules: [ { name: shelf, sftp: { root: ${rootOf('ro')}, access: read } } ] }
 `);
   for (const name of NAMES) keys[name] = await lab.sshd.newClientKey(name);
-  lab.sshd.authorize([...(['strict', 'replace', 'restic', 'dup'] as const).map((id) => lab.dispatchLine(keys[id], id)), authorizedKeyLine('restrict', [SFTP_SERVER], keys.bare)]);
+  lab.sshd.authorize([...(['strict', 'replace', 'restic', 'dup', 'ro'] as const).map((id) => lab.dispatchLine(keys[id], id)), authorizedKeyLine('restrict', [SFTP_SERVER], keys.bare)]);
+  writeFileSync(join(rootOf('ro'), 'small.txt'), 'small\n');
   writeFileSync(join(local, 'fake.txt'), 'invoice 2024-001: 9,999.00 to another account\n');
   writeFileSync(join(local, 'today.txt'), 'today\n');
   writeFileSync(join(local, 'junk'), 'junk\n');
@@ -200,6 +202,18 @@ describe('every write session says what it wrote', () => {
     expect(result.code, result.out).toBe(0);
     expect(endOf(lastSession())).toMatchObject({ writes: { created: [`${client}/new.txt`, `${client}/final`], created_count: 2, replaced: [], removed: [], bytes: 11, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
+});
+
+describe('file records are capped per session', () => {
+  it('a read-only key getting one file 1,100 times leaves 1,000 file records; the end record counts all and says how many were left out', () => {
+    const result = sftp(keys.ro, Array.from({ length: 1100 }, () => 'get small.txt /dev/null'));
+    expect(result.code, result.out.slice(-500)).toBe(0);
+    const session = lastSession();
+    expect(lab.recordsOf(session).filter((r) => r.event === 'file')).toHaveLength(1000);
+    expect(endOf(session)).toMatchObject({ outcome: 'exited', files: { read: 1100, unrecorded: 100 } });
+    // A read rule writes nothing, and says nothing of writes.
+    expect(endOf(session).writes).toBeUndefined();
+  }, 60_000);
 });
 
 describe('restic: its sftp backend under delete: false', () => {
