@@ -340,9 +340,12 @@ class ScpSession {
   private directoryTimes(dir: Located, [atime, mtime]: [number, number]): void {
     try {
       const stats = statSync(dir.host);
-      const refusal = setstatRefusal(this.policy, { atime, mtime }, { stored: !this.createdHere.has(inodeKey(stats)), links: stats.nlink, directory: true });
+      const stored = !this.createdHere.has(inodeKey(stats));
+      const refusal = setstatRefusal(this.policy, { atime, mtime }, { stored, links: stats.nlink, directory: true });
       if (refusal) return this.record.refused('setstat', dir.client, refusal);
       utimesSync(dir.host, atime, mtime);
+      // A directory it made is part of the upload; a stored one changed is worth its own record.
+      if (stored) this.record.done({ op: 'setstat', path: dir.client });
     } catch {}
   }
 

@@ -262,6 +262,24 @@ describe('legacy scp (scp -t)', () => {
     expect(events).toEqual([{ op: 'write', path: '/snap2/f', bytes: 5, replaced: true }]);
   });
 
+  it('-r -p into a stored directory does not set its times under delete: false (recorded); with delete and overwrite it does', async () => {
+    const enter = async (over: Partial<FilePolicy>) => {
+      const input = new PassThrough();
+      const output = new PassThrough();
+      output.resume();
+      const events: FileEvent[] = [];
+      const done = serveScp(policyOf(over), { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: false, path: '/' }, input, output, (e) => events.push(e));
+      input.end('T1 0 1 0\nD0755 0 snap1\nE\n');
+      await done;
+      return events;
+    };
+    const before = statSync(join(root, 'snap1')).mtimeMs;
+    expect(await enter({ delete: false })).toEqual([{ op: 'setstat', path: '/snap1', refused: 'history' }]);
+    expect(statSync(join(root, 'snap1')).mtimeMs).toBe(before);
+    expect(await enter({})).toEqual([{ op: 'setstat', path: '/snap1' }]);
+    expect(statSync(join(root, 'snap1')).mtimeMs).toBe(1000);
+  });
+
   it('overwrite: false refuses it; a file cut short by the client leaves the stored one as it was (overwrite: true)', async () => {
     expect(await push({ overwrite: false }, '/invoice.txt', 'fake')).toEqual([{ op: 'write', path: '/invoice.txt', refused: 'no-overwrite' }]);
     const input = new PassThrough();
