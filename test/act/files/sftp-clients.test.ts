@@ -191,6 +191,26 @@ describe('overwrite: false', () => {
   });
 });
 
+describe('history: what was stored keeps its names, contents and attributes', () => {
+  const attack = ['rename kept.txt sub/moved.txt', 'put LOCAL/new.txt kept.txt', 'chmod 000 sub/inner.txt'];
+  const batch = (ignore: boolean) => attack.map((line) => `${ignore ? '-' : ''}${line.replace('LOCAL', local)}`);
+
+  it('control: OpenSSH sftp-server renames the stored file away, puts another in its place and chmods 000', () => {
+    const run = sftp(lab, 'openssh', batch(false));
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(join(lab.root, 'kept.txt'))).toBe('new contents\n');
+    expect(statSync(join(lab.root, 'sub', 'inner.txt')).mode & 0o777).toBe(0);
+  });
+
+  it('delete: false, overwrite: false: each step is refused; the file is as stored', () => {
+    const run = sftp(lab, { delete: false, overwrite: false }, batch(true));
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
+    expect(statSync(join(lab.root, 'sub', 'inner.txt')).mode & 0o777).not.toBe(0);
+    expect(run.events.map((event) => [event.op, event.refused])).toEqual([['rename', 'no-delete'], ['write', 'no-overwrite'], ['setstat', 'no-overwrite']]);
+  });
+});
+
 it('a failed command ends the batch; the session still ends cleanly', () => {
   const run = sftp(lab, {}, ['get nothing-here']);
   expect(run.status).not.toBe(0);
