@@ -35,6 +35,9 @@ export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' 
  * | fsync@openssh.com                | no change     | no change                                                               |
  * | legacy scp C line                | as OPEN TRUNC | as OPEN TRUNC                                                           |
  * | legacy scp E line times (-p)     | allowed       | as SETSTAT times                                                        |
+ *
+ * A file the session put in place over a stored name (a replacement) is its own for contents and
+ * attributes, but the name is still history's: REMOVE and renaming it away need delete.
  */
 
 /** Reading the contents of stored files. Listing is not reading: see mayList. */

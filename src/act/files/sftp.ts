@@ -129,6 +129,12 @@ class SftpSession {
    * work, which it may change and undo; everything else is history (policy.ts, the table).
    */
   private readonly createdHere = new Set<string>();
+  /**
+   * The session's own files that took a stored name (a replacement put in place over it): their
+   * contents are the session's, but the name is history's, which only delete lets go (else put,
+   * then rm, would remove a stored name under delete: false).
+   */
+  private readonly storedNames = new Set<string>();
   private readonly space: SpaceFloor;
   private idle: IdleTimer | null = null;
 
@@ -476,9 +482,11 @@ class SftpSession {
         return FX.OK;
       }
       let put: { replaced: boolean } | null = null;
+      const before = lstatOrNull(handle.host);
       try {
         put = putInPlace(replacing.temp, replacing.key, handle.host);
       } catch {}
+      if (put !== null && before !== null && this.holdsStoredName(before)) this.storedNames.add(replacing.key);
       if (put === null) {
         dropReplacement(replacing.temp, replacing.key);
         this.createdHere.delete(replacing.key);
@@ -554,6 +562,12 @@ class SftpSession {
   /** What a SETSTAT would change: the session's own inode or history, and how many names share it. */
   private inode(stats: Stats): Inode {
     return { stored: !this.createdHere.has(inodeKey(stats)), links: stats.nlink, directory: stats.isDirectory() };
+  }
+
+  /** Whether removing or renaming away the name of this file takes a name from history. */
+  private holdsStoredName(stats: Stats): boolean {
+    const key = inodeKey(stats);
+    return !this.createdHere.has(key) || this.storedNames.has(key);
   }
 
   private checkSetstat(path: string, attrs: Attrs, stats: Stats): void {
@@ -684,9 +698,10 @@ class SftpSession {
     const found = this.entry(path, 'remove');
     const stats = lstatSync(found.host);
     if (stats.isDirectory()) throw new Answer(FX.FAILURE);
-    const refusal = removeRefusal(this.policy, !this.createdHere.has(inodeKey(stats)));
+    const refusal = removeRefusal(this.policy, this.holdsStoredName(stats));
     if (refusal) this.refuse('remove', found.client, refusal);
     unlinkSync(found.host);
+    this.storedNames.delete(inodeKey(stats));
     // Its inode number may come back for another file.
     this.createdHere.delete(inodeKey(stats));
     this.record.done({ op: 'remove', path: found.client });
@@ -742,12 +757,17 @@ class SftpSession {
     const targetStats = lstatOrNull(target.host);
     if (targetStats !== null && !replace) throw new Answer(FX.FAILURE);
     const own = (stats: Stats) => this.createdHere.has(inodeKey(stats));
-    const refusal = renameRefusal(this.policy, !own(sourceStats), targetStats === null ? 'none' : own(targetStats) ? 'own' : 'stored');
+    const refusal = renameRefusal(this.policy, this.holdsStoredName(sourceStats), targetStats === null ? 'none' : own(targetStats) ? 'own' : 'stored');
     if (refusal) this.refuse('rename', source.client, refusal, target.client);
     if (replace && targetStats !== null) renameSync(source.host, target.host);
     else renameNoReplace(source.host, target.host, sourceStats);
-    // The replaced inode's number may come back for another file.
-    if (targetStats !== null && inodeKey(targetStats) !== inodeKey(sourceStats)) this.createdHere.delete(inodeKey(targetStats));
+    if (targetStats !== null && inodeKey(targetStats) !== inodeKey(sourceStats)) {
+      // The session's file now holds the name the replaced one held.
+      if (this.holdsStoredName(targetStats)) this.storedNames.add(inodeKey(sourceStats));
+      // The replaced inode's number may come back for another file.
+      this.createdHere.delete(inodeKey(targetStats));
+      this.storedNames.delete(inodeKey(targetStats));
+    }
     this.record.done({ op: 'rename', path: source.client, to: target.client, ...(targetStats !== null ? { replaced: true as const } : {}) });
     this.status(id, FX.OK);
   }

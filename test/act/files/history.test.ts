@@ -165,6 +165,21 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     expect(s.events).toEqual([{ op: 'write', path: '/snap2/f', bytes: 5, replaced: true }]);
   });
 
+  it('without delete, a replaced name stays history’s: the session’s new file under it cannot then be removed or renamed away', async () => {
+    const s = session({ delete: false });
+    await s.init();
+    expect(await s.put('/invoice.txt', 'new')).toBe(FX.OK);
+    expect(await s.remove('/invoice.txt')).toBe(DENIED);
+    expect(await s.rename('/invoice.txt', '/old/x')).toBe(DENIED);
+    // Its contents and attributes are the session's own.
+    expect(await s.chmod('/invoice.txt', 0o600)).toBe(FX.OK);
+    expect(await s.put('/invoice.txt', 'newer')).toBe(FX.OK);
+    s.input.end();
+    await s.done;
+    expect(read('invoice.txt')).toBe('newer');
+    expect(s.refusals()).toEqual([['remove', '/invoice.txt', 'no-delete'], ['rename', '/invoice.txt', 'no-delete']]);
+  });
+
   it('until the handle is closed the name keeps what was stored; a session that ends without CLOSE leaves it so, and no temporary file', async () => {
     const s = session({});
     await s.init();
