@@ -14,12 +14,19 @@ import { CHILD_PATH } from '../rules/plan.js';
 import { superviseExec } from './exec.js';
 import type { FileEvent } from './files/events.js';
 import type { Refusal } from './files/policy.js';
+import { SessionWrites } from './files/session-writes.js';
 
 export type { FileEvent };
 
 const OPS: ReadonlySet<string> = new Set(['read', 'write', 'remove', 'rename', 'mkdir', 'rmdir', 'setstat']);
 /** Refusals recorded per session; the rest are counted (a client must not flood the log). */
 const MAX_REFUSAL_RECORDS = 100;
+/**
+ * `file` records per session for what was done (reads, writes, removals ...); the rest are counted
+ * in the end record's `files` (`unrecorded`), and what was written is in its `writes` whatever the
+ * count. Without a cap a read-only key wrote about 12,500 records a second into the log.
+ */
+export const MAX_FILE_RECORDS = 1000;
 const MAX_PATH = 4096;
 
 const isPath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/');
@@ -35,12 +42,16 @@ export function readFileEvent(line: string): FileEvent | null {
     return null;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const { op, path, to, bytes, refused } = value as Record<string, unknown>;
+  const { op, path, to, bytes, refused, created, replaced } = value as Record<string, unknown>;
   if (typeof op !== 'string' || !OPS.has(op) || !isPath(path)) return null;
   if (to !== undefined && !isPath(to)) return null;
   if (bytes !== undefined && !(Number.isSafeInteger(bytes) && (bytes as number) >= 0)) return null;
   if (refused !== undefined && !(typeof refused === 'string' && /^[a-z-]{1,40}$/.test(refused))) return null;
-  return { op: op as FileEvent['op'], path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}), ...(refused !== undefined ? { refused: refused as Refusal } : {}) };
+  if ((created !== undefined && created !== true) || (replaced !== undefined && replaced !== true)) return null;
+  return {
+    op: op as FileEvent['op'], path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}),
+    ...(refused !== undefined ? { refused: refused as Refusal } : {}), ...(created === true ? { created: true as const } : {}), ...(replaced === true ? { replaced: true as const } : {}),
+  };
 }
 
 /**
@@ -61,12 +72,46 @@ export function filesServerPath(): string {
   return join(dirname(realpathSync(process.argv[1]!)), 'ssh-dispatch-files.cjs');
 }
 
-export async function serveFiles(plan: FilesPlan, rule: string, record: (event: FileEvent) => void, server = filesServerPath()): Promise<EndFacts> {
-  const node = realpathSync(process.execPath);
+/**
+ * The server's event lines as the dispatcher keeps them: each a `file` record, up to
+ * MAX_FILE_RECORDS done and MAX_REFUSAL_RECORDS refused; every one counted (`files`), and what
+ * was written gathered by name (`writes`, for a rule that may write).
+ */
+export function eventSink(access: FilesPlan['policy']['access'], record: (event: FileEvent) => void) {
   const counts: Record<string, number> = {};
   const count = (name: string) => (counts[name] = (counts[name] ?? 0) + 1);
   let refusals = 0;
+  let recorded = 0;
   let idle = false;
+  const writes = access === 'read' ? null : new SessionWrites();
+  return {
+    line(line: string): void {
+      if (line.startsWith('{"summary"')) return void (idle = idleTimedOut(line));
+      const event = readFileEvent(line);
+      if (event === null) return void count('malformed');
+      if (event.refused !== undefined) {
+        count('refused');
+        if (++refusals > MAX_REFUSAL_RECORDS) return void count('unrecorded');
+      } else {
+        count(event.op);
+        writes?.add(event);
+        if (++recorded > MAX_FILE_RECORDS) return void count('unrecorded');
+      }
+      record(event);
+    },
+    /** The end record's `files`, and `writes` for a rule that may write. */
+    facts(): Pick<EndFacts, 'files' | 'writes'> {
+      return { files: counts, ...(writes === null ? {} : { writes: writes.facts() }) };
+    },
+    get idle(): boolean {
+      return idle;
+    },
+  };
+}
+
+export async function serveFiles(plan: FilesPlan, rule: string, record: (event: FileEvent) => void, server = filesServerPath()): Promise<EndFacts> {
+  const node = realpathSync(process.execPath);
+  const sink = eventSink(plan.policy.access, record);
   const request = { protocol: plan.protocol, policy: plan.policy, ...(plan.scp ? { scp: plan.scp } : {}) };
   const facts = await superviseExec(
     {
@@ -86,23 +131,9 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
       sandbox: plan.sandbox,
     },
     rule,
-    {
-      runtime: [server],
-      events(line) {
-        if (line.startsWith('{"summary"')) return void (idle = idleTimedOut(line));
-        const event = readFileEvent(line);
-        if (event === null) return void count('malformed');
-        if (event.refused !== undefined) {
-          count('refused');
-          if (++refusals > MAX_REFUSAL_RECORDS) return;
-        } else {
-          count(event.op);
-        }
-        record(event);
-      },
-    },
+    { runtime: [server], events: (line) => sink.line(line) },
   );
   // Ended by the server for the policy's idle timeout (exit 1): the end record says so.
-  if (idle && facts.outcome === 'exited') return { ...facts, outcome: 'idle-timeout', error: `no request for ${plan.policy.idleTimeoutMs / 1000} s`, files: counts };
-  return { ...facts, files: counts };
+  if (sink.idle && facts.outcome === 'exited') return { ...facts, outcome: 'idle-timeout', error: `no request for ${plan.policy.idleTimeoutMs / 1000} s`, ...sink.facts() };
+  return { ...facts, ...sink.facts() };
 }

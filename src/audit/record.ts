@@ -161,7 +161,7 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
 }
 
 /** One file an sftp session read, wrote, removed or renamed (or was refused): act/files-session.ts. */
-export function fileRecord(subject: RecordSubject, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string }): Record<string, unknown> {
+export function fileRecord(subject: RecordSubject, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string; created?: true; replaced?: true }): Record<string, unknown> {
   return boundRecord({
     ts: now.toISOString(),
     event: 'file',
@@ -174,6 +174,8 @@ export function fileRecord(subject: RecordSubject, rule: string, now: Date, even
     ...(event.to !== undefined ? { to: event.to } : {}),
     ...(event.bytes !== undefined ? { bytes: event.bytes } : {}),
     ...(event.refused !== undefined ? { refused: event.refused } : {}),
+    ...(event.created === true ? { created: true } : {}),
+    ...(event.replaced === true ? { replaced: true } : {}),
   });
 }
 

@@ -14,7 +14,7 @@
  * - git: one exec rule per repository and direction, the repository set up with the recipe's
  *   deny settings; a thief's push to another repository is refused (the control's lands). Forced
  *   pushes and deletions: recipes-hostile.e2e.test.ts.
- * - duplicity: its sftp backend against an sftp rule with `delete: false`; a thief's
+ * - duplicity: its sftp backend against an sftp rule with `delete: false, overwrite: false`; a thief's
  *   `remove-all-but-n-full` removes nothing (the control's removes the old chain).
  */
 import { spawnSync } from 'node:child_process';
@@ -73,7 +73,7 @@ identities:
   dup:
     rules:
       - name: duplicity
-        sftp: { root: ${path('dup', 'host1')}, access: read-write, delete: false }
+        sftp: { root: ${path('dup', 'host1')}, access: read-write, delete: false, overwrite: false }
 `);
   for (const name of TOOLS) keys[name] = await lab.sshd.newClientKey(name);
   const passThrough = (key: ClientKey) => `restrict,command="eval \\"$SSH_ORIGINAL_COMMAND\\"" ${key.publicKey}`;

@@ -18,6 +18,10 @@ export interface FileEvent {
   bytes?: number;
   /** Set when the request was refused: why. */
   refused?: Refusal;
+  /** A write: this handle made the file (a new name). */
+  created?: true;
+  /** A write: the name held a file before, now replaced by a new inode; a rename: its target existed and was replaced. */
+  replaced?: true;
 }
 
 /** idle-timeout: nothing came from the client (and nothing it read) for the policy's idleTimeoutMs. */

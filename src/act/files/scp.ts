@@ -12,13 +12,14 @@
  * The source path is taken literally: the OpenSSH client sends wildcards for the remote shell
  * to expand, and there is no shell here. `scp -O host:'*.log' .` looks for a file named `*.log`.
  */
-import { closeSync, constants, fchmodSync, fstatSync, futimesSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Dir, type Stats } from 'node:fs';
+import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, futimesSync, lstatSync, mkdirSync, openSync, opendirSync, readSync, statSync, utimesSync, writeSync, type Dir, type Stats } from 'node:fs';
 import { ConfinedRoot, lstatOrNull, normaliseClientPath, type Located } from './confined-root.js';
 import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type SessionEnd } from './events.js';
 import { FLOOR_MESSAGE, SpaceFloor, statfsFree, type SessionOptions } from './free-space.js';
 import { IdleTimer } from './idle.js';
 import type { ScpRequest } from '../../rules/plan.js';
-import { newDirectoryMode, newFileMode, openRefusal, readRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
+import { existingOpen, newDirectoryMode, newFileMode, openRefusal, readRefusal, setstatRefusal, writeRefusal, type FilePolicy, type Refusal } from './policy.js';
+import { dropReplacement, inodeKey, putInPlace, replacementName } from './history.js';
 
 /** A control line longer than this is no scp client's. */
 const MAX_LINE = 8192;
@@ -140,6 +141,8 @@ class ScpSession {
   private idledOut = false;
   /** Sends waiting for the output to drain: woken by the idle timeout too. */
   private readonly waiting = new Set<() => void>();
+  /** Files and directories this session made, by inode: the rest is history (policy.ts, the table). */
+  private readonly createdHere = new Set<string>();
 
   constructor(
     private readonly policy: FilePolicy,
@@ -267,7 +270,7 @@ class ScpSession {
       if (kind === 'E' && line === 'E') {
         const left = stack.pop();
         if (!left) throw new Stop('protocol-error', 'E without a directory');
-        if (left.times && this.request.preserveTimes) utimesIfPossible(left.dir.host, left.times);
+        if (left.times && this.request.preserveTimes) this.directoryTimes(left.dir, left.times);
         await this.ok();
         continue;
       }
@@ -322,6 +325,7 @@ class ScpSession {
       const fd = openSync(found.host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
       try {
         fchmodSync(fd, permissions);
+        this.createdHere.add(inodeKey(fstatSync(fd)));
       } finally {
         closeSync(fd);
       }
@@ -330,6 +334,19 @@ class ScpSession {
     }
     this.record.done({ op: 'mkdir', path: found.client });
     return found;
+  }
+
+  /** `-p`'s times of a directory, on leaving it: a stored directory's only as SETSTAT would allow. */
+  private directoryTimes(dir: Located, [atime, mtime]: [number, number]): void {
+    try {
+      const stats = statSync(dir.host);
+      const stored = !this.createdHere.has(inodeKey(stats));
+      const refusal = setstatRefusal(this.policy, { atime, mtime }, { stored, links: stats.nlink, directory: true });
+      if (refusal) return this.record.refused('setstat', dir.client, refusal);
+      utimesSync(dir.host, atime, mtime);
+      // A directory it made is part of the upload; a stored one changed is worth its own record.
+      if (stored) this.record.done({ op: 'setstat', path: dir.client });
+    } catch {}
   }
 
   /**
@@ -344,36 +361,59 @@ class ScpSession {
     if (found === 'outside') return this.refused('write', clientPath, 'outside-root');
     if (found === 'missing') return this.error(clientPath, 'No such file or directory');
     if (found === 'root') return this.error(clientPath, 'Is a directory');
-    const refusal = openRefusal(this.policy, intent, found.exists);
-    if (refusal) return this.refused('write', found.client, refusal);
+    // An existing file: the session's own is rewritten in place; history only replaced whole,
+    // by a new inode put in place when all its bytes have come (policy.ts, the table).
+    let how: ReturnType<typeof existingOpen> | 'new' = 'new';
+    let before: Stats | null = null;
+    if (found.exists) {
+      before = lstatSync(found.host);
+      if (!before.isFile()) return this.error(found.client, 'not a regular file');
+      how = existingOpen(this.policy, intent, !this.createdHere.has(inodeKey(before)));
+      // A C line always replaces the whole file (TRUNC): never 'copy'.
+      if (how !== 'in-place' && how !== 'replace') return this.refused('write', found.client, how === 'copy' ? 'history' : how);
+    }
     // The C line says how large the file is: one that cannot fit above the floor is refused
     // before it is opened (an existing file is not truncated, a new one not made).
     if (!this.space.fits(size)) return this.refusedForSpace(found.client);
     const permissions = newFileMode(this.policy, mode);
+    const temp = how === 'replace' ? replacementName(found.host) : null;
     let fd: number;
     try {
-      let flags = constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW | constants.O_NONBLOCK;
-      if (!found.exists) flags |= constants.O_EXCL;
-      fd = openSync(found.host, flags, permissions);
+      const base = constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK;
+      fd = openSync(temp ?? found.host, how === 'in-place' ? base : base | constants.O_CREAT | constants.O_EXCL, permissions);
     } catch (error) {
       return this.error(found.client, errnoText(error));
     }
     let failure: string | null = null;
     let spaceRefused = false;
     let written = 0;
+    let complete = false;
+    let key = '';
     try {
       // A directory on the path swapped for a link out since the look (confined-root.ts).
       if (!this.fsroot.holds(fd)) {
         await this.refused('write', found.client, 'outside-root');
         return;
       }
-      if (!fstatSync(fd).isFile()) {
+      const stats = fstatSync(fd);
+      key = inodeKey(stats);
+      if (!stats.isFile()) {
         await this.error(found.client, 'not a regular file');
         return;
       }
-      if (!found.exists) fchmodSync(fd, permissions);
+      if (how === 'in-place') {
+        // Checked to be the file looked at before anything is cut: never a stored one swapped in.
+        if (key !== inodeKey(before!)) {
+          await this.error(found.client, 'changed while being opened');
+          return;
+        }
+        ftruncateSync(fd, 0);
+      } else {
+        fchmodSync(fd, permissions);
+        this.createdHere.add(key);
+      }
       await this.ok();
-      const complete = await this.incoming.run(size, (bytes) => {
+      complete = await this.incoming.run(size, (bytes) => {
         if (failure !== null) return;
         // Other sessions write too: the data is admitted as it comes. Refused, the file keeps
         // what was written (the write record says how much) and the rest is read and dropped.
@@ -393,7 +433,18 @@ class ScpSession {
       if (times && this.request.preserveTimes) futimesSync(fd, times[0], times[1]);
     } finally {
       closeSync(fd);
-      this.record.done({ op: 'write', path: found.client, bytes: written });
+      let made: { created?: true; replaced?: true } = how === 'new' ? { created: true } : {};
+      let recorded = key !== '';
+      if (temp !== null && key !== '') {
+        // A replacement goes in whole or not at all: the stored file stays as it was otherwise.
+        const put = complete && failure === null ? putInPlaceOrNull(temp, key, found.host) : null;
+        if (put === null) {
+          dropReplacement(temp, key);
+          this.createdHere.delete(key);
+          recorded = false;
+        } else made = put.replaced ? { replaced: true } : { created: true };
+      }
+      if (recorded) this.record.done({ op: 'write', path: found.client, bytes: written, ...made });
       if (spaceRefused) this.record.refused('write', found.client, 'min-free');
     }
     await this.response();
@@ -515,10 +566,12 @@ class ScpSession {
   }
 }
 
-function utimesIfPossible(path: string, [atime, mtime]: [number, number]): void {
+function putInPlaceOrNull(temp: string, key: string, host: string): { replaced: boolean } | null {
   try {
-    utimesSync(path, atime, mtime);
-  } catch {}
+    return putInPlace(temp, key, host);
+  } catch {
+    return null;
+  }
 }
 
 /** An errno in words, without the host path Node puts in its messages. */

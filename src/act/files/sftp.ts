@@ -19,13 +19,15 @@ import { SessionRecord, type FileEvent, type FileOp, type FileSummary, type Sess
 import { FLOOR_MESSAGE, SpaceFloor, statfsFree, type SessionOptions } from './free-space.js';
 import { IdleTimer } from './idle.js';
 import {
-  newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
-  type FilePolicy, type Refusal,
+  changes, existingOpen, newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, writeRefusal,
+  type FilePolicy, type Inode, type Refusal,
 } from './policy.js';
+import { dropReplacement, inodeKey, putInPlace, replacementName } from './history.js';
 import { FX, FXP, longname, Malformed, MAX_DATA, MAX_PACKET, PacketReader, PacketWriter, STATUS_TEXT, type Attrs, type StatusCode } from './sftp-wire.js';
 
 export const MAX_HANDLES = 256;
 const READDIR_BATCH = 100;
+const COPY_CHUNK = 1024 * 1024;
 
 /** The extensions advertised in VERSION: each is implemented below. */
 const EXTENSIONS: [string, string][] = [
@@ -44,10 +46,20 @@ interface FileHandle {
   host: string;
   readable: boolean;
   writable: boolean;
-  /** Created by this open: a truncate by FSETSTAT rewrites nothing that was there before. */
+  /** The file is new: made by this open, or the new inode of a replacement. */
   created: boolean;
   /** Opened with TRUNC: what was there is gone, whatever is written after. */
   truncated: boolean;
+  /**
+   * Replacing a stored file (overwrite): the client writes into a new inode at `temp` in the same
+   * directory, renamed over `host` when the handle is closed; `key` is its inode, checked first.
+   */
+  replacing: { temp: string; key: string } | null;
+  /**
+   * A write open of a stored file without TRUNC: `fd` is the stored file, opened for reading,
+   * until the first change makes a copy of it (materialise), which becomes the replacement.
+   */
+  copy: { append: boolean; mode: number } | null;
   /**
    * A write through this handle was refused at the free-space floor: every later one is too,
    * so that a WRITE pipelined after it cannot land once space is freed and leave a hole of
@@ -112,9 +124,17 @@ class SftpSession {
   private blocked = false;
   private inputEnded = false;
   private finished = false;
-  /** Host paths created in this session: a SETSTAT that truncates one rewrites nothing older. */
-  /** Files this session created, by device and inode (inodeKey): it may truncate those. */
+  /**
+   * Files and directories this session created, by device and inode (inodeKey): the session's own
+   * work, which it may change and undo; everything else is history (policy.ts, the table).
+   */
   private readonly createdHere = new Set<string>();
+  /**
+   * The session's own files that took a stored name (a replacement put in place over it): their
+   * contents are the session's, but the name is history's, which only delete lets go (else put,
+   * then rm, would remove a stored name under delete: false).
+   */
+  private readonly storedNames = new Set<string>();
   private readonly space: SpaceFloor;
   private idle: IdleTimer | null = null;
 
@@ -205,7 +225,8 @@ class SftpSession {
     if (this.finished) return;
     this.finished = true;
     this.idle?.stop();
-    for (const handle of this.handles.values()) this.closeHandle(handle);
+    // A replacement the client never closed is dropped: the stored file stays as it was.
+    for (const handle of this.handles.values()) this.closeHandle(handle, false);
     this.handles.clear();
     this.input.removeAllListeners('data');
     this.input.pause();
@@ -344,7 +365,8 @@ class SftpSession {
       truncate: (flags & 0x10) !== 0,
       exclusive: (flags & 0x20) !== 0,
     };
-    const op: FileOp = intent.write ? 'write' : 'read';
+    const writing = intent.write || intent.truncate || intent.append;
+    const op: FileOp = writing ? 'write' : 'read';
     this.roomForHandle(op, path);
     // Refusals that need no look at the disk come first: a read-only session learns nothing
     // about names by trying to write them.
@@ -354,29 +376,76 @@ class SftpSession {
     if (target === 'outside') this.refuse(op, path, 'outside-root');
     if (target === 'missing') throw new Answer(FX.NO_SUCH_FILE);
     if (target === 'root') throw new Answer(FX.FAILURE);
-    const refusal = openRefusal(this.policy, intent, target.exists);
-    if (refusal) this.refuse(op, target.client, refusal);
-    if (!target.exists && !intent.create) throw new Answer(FX.NO_SUCH_FILE);
-
     // O_NONBLOCK: a FIFO in the root must not hang the session in open(2); non-regular files
     // are refused right after.
-    let mode = constants.O_NOFOLLOW | constants.O_NONBLOCK | (intent.write ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY);
-    if (intent.append) mode |= constants.O_APPEND;
-    if (intent.create) mode |= constants.O_CREAT;
-    if (intent.truncate) mode |= constants.O_TRUNC;
-    // Without overwrite, a create never opens what appeared since the look above.
-    if (intent.exclusive || (intent.create && !target.exists && !this.policy.overwrite)) mode |= constants.O_EXCL;
-    const permissions = newFileMode(this.policy, attrs.permissions);
-    const fd = openSync(target.host, mode, permissions);
-    let created = false;
+    const access = writing ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY;
+    const base = constants.O_NOFOLLOW | constants.O_NONBLOCK;
+    const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, copy: null, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
+    if (!target.exists) {
+      if (!intent.create) throw new Answer(FX.NO_SUCH_FILE);
+      // Always exclusive: a file that appeared since the look is not this session's to open.
+      const permissions = newFileMode(this.policy, attrs.permissions);
+      handle.fd = this.openChecked(op, target, target.host, base | access | constants.O_CREAT | constants.O_EXCL | (intent.append ? constants.O_APPEND : 0), permissions, true);
+      handle.created = true;
+    } else if (!writing) {
+      handle.fd = this.openChecked(op, target, target.host, base | access, 0, false);
+    } else {
+      if (intent.create && intent.exclusive) throw new Answer(FX.FAILURE);
+      const before = lstatSync(target.host);
+      if (!before.isFile()) throw new Answer(FX.FAILURE);
+      const how = existingOpen(this.policy, intent, !this.createdHere.has(inodeKey(before)));
+      // A replacement keeps the stored file's permission bits, as an open of the file itself
+      // would have (OpenSSH's sftp-server ignores a mode sent with an open of an existing file).
+      const storedMode = before.mode & 0o777;
+      if (how === 'replace') {
+        const temp = replacementName(target.host);
+        handle.fd = this.openChecked(op, target, temp, base | access | constants.O_CREAT | constants.O_EXCL, storedMode, true);
+        handle.created = true;
+        handle.replacing = { temp, key: inodeKey(fstatSync(handle.fd)) };
+      } else if (how === 'copy') {
+        handle.fd = this.openChecked(op, target, target.host, base | constants.O_RDONLY, 0, false);
+        if (inodeKey(fstatSync(handle.fd)) !== inodeKey(before)) {
+          closeSync(handle.fd);
+          throw new Answer(FX.FAILURE);
+        }
+        handle.copy = { append: intent.append, mode: storedMode };
+        handle.truncated = false;
+      } else if (how === 'in-place') {
+        // The session's own file: opened without O_TRUNC, checked to be the inode looked at,
+        // then truncated, so that a stored file swapped in meanwhile is never cut.
+        handle.fd = this.openChecked(op, target, target.host, base | access | (intent.append ? constants.O_APPEND : 0), 0, false);
+        if (inodeKey(fstatSync(handle.fd)) !== inodeKey(before)) {
+          closeSync(handle.fd);
+          throw new Answer(FX.FAILURE);
+        }
+        if (intent.truncate) ftruncateSync(handle.fd, 0);
+      } else {
+        this.refuse(op, target.client, how);
+      }
+    }
+    const name = this.newHandle(handle);
+    this.send(new PacketWriter(FXP.HANDLE, id).string(name).done());
+  }
+
+  /**
+   * Opens and checks what opened: under the root, a regular file. A new file gets exactly the
+   * mode asked (whatever the process umask) and becomes the session's own.
+   */
+  private openChecked(op: FileOp, target: Located, host: string, mode: number, permissions: number, creating: boolean): number {
+    let fd: number;
+    try {
+      fd = openSync(host, mode, permissions);
+    } catch (error) {
+      // Appeared since the look: not this session's file.
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new Answer(FX.FAILURE);
+      throw error;
+    }
     try {
       // A directory on the path swapped for a link out since the look: what opened is not ours.
       if (!this.fsroot.holds(fd)) this.refuse(op, target.client, 'outside-root');
       const stats = fstatSync(fd);
       if (!stats.isFile()) throw new Answer(FX.FAILURE);
-      // Created now if it did not exist: set the mode exactly, whatever the process umask.
-      created = !target.exists;
-      if (created) {
+      if (creating) {
         fchmodSync(fd, permissions);
         this.createdHere.add(inodeKey(stats));
       }
@@ -384,29 +453,56 @@ class SftpSession {
       closeSync(fd);
       throw error;
     }
-    const handle = this.newHandle({ kind: 'file', fd, client: target.client, host: target.host, readable: intent.read, writable: intent.write, created, truncated: intent.truncate, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false });
-    this.send(new PacketWriter(FXP.HANDLE, id).string(handle).done());
+    return fd;
   }
 
-  private closeHandle(handle: Handle): void {
+  /**
+   * Closes a handle and records what it did. A replacement is put in place when the client
+   * closes it (`commit`), and dropped otherwise (the session ended with it open): the stored file
+   * is then as it was. Answers the status for CLOSE.
+   */
+  private closeHandle(handle: Handle, commit: boolean): StatusCode {
     if (handle.kind === 'dir') {
       try {
         handle.dir.closeSync();
       } catch {}
-      return;
+      return FX.OK;
     }
     try {
       closeSync(handle.fd);
     } catch {}
     if (handle.bytesRead > 0 || handle.readToEnd) this.record.done({ op: 'read', path: handle.client, bytes: handle.bytesRead });
-    if (handle.writable && (handle.bytesWritten > 0 || handle.created || handle.truncated)) this.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten });
+    if (!handle.writable) return FX.OK;
+    const { replacing } = handle;
+    let made: { created?: true; replaced?: true } = handle.created ? { created: true } : {};
+    if (replacing !== null) {
+      if (!commit) {
+        dropReplacement(replacing.temp, replacing.key);
+        this.createdHere.delete(replacing.key);
+        return FX.OK;
+      }
+      let put: { replaced: boolean } | null = null;
+      const before = lstatOrNull(handle.host);
+      try {
+        put = putInPlace(replacing.temp, replacing.key, handle.host);
+      } catch {}
+      if (put !== null && before !== null && this.holdsStoredName(before)) this.storedNames.add(replacing.key);
+      if (put === null) {
+        dropReplacement(replacing.temp, replacing.key);
+        this.createdHere.delete(replacing.key);
+        this.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten });
+        return FX.FAILURE;
+      }
+      made = put.replaced ? { replaced: true } : { created: true };
+    }
+    if (handle.bytesWritten > 0 || handle.created || handle.truncated) this.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten, ...made });
+    return FX.OK;
   }
 
   private close(id: number, raw: Buffer): void {
     const handle = this.handle(raw);
     this.handles.delete(raw.toString('latin1'));
-    this.closeHandle(handle);
-    this.status(id, FX.OK);
+    this.status(id, this.closeHandle(handle, true));
   }
 
   private read(id: number, raw: Buffer, offset: number, length: number): void {
@@ -434,6 +530,7 @@ class SftpSession {
     // Refused at the floor: SSH_FX_FAILURE, as OpenSSH's sftp-server answers ENOSPC. SFTP
     // version 3 has no status for a full disk (SSH_FX_NO_SPACE_ON_FILESYSTEM is version 5's).
     if (handle.spaceRefused) throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    this.materialise(handle);
     if (!this.space.admit(data.length)) {
       // The file keeps what was written before: the write record says how much. One refusal
       // record per handle: a client has dozens of WRITEs in flight, all refused alike.
@@ -462,8 +559,19 @@ class SftpSession {
     this.send(new PacketWriter(FXP.ATTRS, id).attrs(stats).done());
   }
 
-  private checkSetstat(path: string, attrs: Attrs, created: boolean): void {
-    const refusal = setstatRefusal(this.policy, attrs, created);
+  /** What a SETSTAT would change: the session's own inode or history, and how many names share it. */
+  private inode(stats: Stats): Inode {
+    return { stored: !this.createdHere.has(inodeKey(stats)), links: stats.nlink, directory: stats.isDirectory() };
+  }
+
+  /** Whether removing or renaming away the name of this file takes a name from history. */
+  private holdsStoredName(stats: Stats): boolean {
+    const key = inodeKey(stats);
+    return !this.createdHere.has(key) || this.storedNames.has(key);
+  }
+
+  private checkSetstat(path: string, attrs: Attrs, stats: Stats): void {
+    const refusal = setstatRefusal(this.policy, attrs, this.inode(stats));
     if (refusal) this.refuse('setstat', path, refusal);
   }
 
@@ -471,21 +579,20 @@ class SftpSession {
     const early = writeRefusal(this.policy);
     if (early) this.refuse('setstat', path, early);
     const found = this.existing(path, 'setstat');
+    const stats = statSync(found.host);
+    this.checkSetstat(found.client, attrs, stats);
     if (attrs.size !== undefined) {
       // Through a descriptor, checked on what it opened: "created by this session" is the file
       // (its inode), not the name, which renames can give to a stored file (found in review).
       const fd = openSync(found.host, constants.O_WRONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
-        const stats = fstatSync(fd);
+        const opened = fstatSync(fd);
         if (!this.fsroot.holds(fd)) this.refuse('setstat', found.client, 'outside-root');
-        if (!stats.isFile()) throw new Answer(FX.FAILURE);
-        this.checkSetstat(found.client, attrs, this.createdHere.has(inodeKey(stats)));
+        if (!opened.isFile() || inodeKey(opened) !== inodeKey(stats)) throw new Answer(FX.FAILURE);
         ftruncateSync(fd, attrs.size);
       } finally {
         closeSync(fd);
       }
-    } else {
-      this.checkSetstat(found.client, attrs, this.createdHere.has(inodeKey(statSync(found.host))));
     }
     if (attrs.permissions !== undefined) chmodSync(found.host, permittedMode(this.policy, attrs.permissions));
     if (attrs.atime !== undefined && attrs.mtime !== undefined) utimesSync(found.host, attrs.atime, attrs.mtime);
@@ -495,9 +602,14 @@ class SftpSession {
 
   private fsetstat(id: number, handle: Handle, attrs: Attrs): void {
     if (handle.kind === 'dir') return this.setstat(id, handle.client, attrs);
-    this.checkSetstat(handle.client, attrs, handle.created);
-    // Changing a file through a handle opened for reading is still a change.
-    if (hasChange(attrs) && !handle.writable && !this.policy.overwrite) this.refuse('setstat', handle.client, 'no-overwrite');
+    if (handle.copy !== null && changes(attrs)) {
+      // A change through a write handle of a stored file is made on its copy (OpenSSH's scp
+      // truncates the file it wrote over to the bytes it sent): asked of the copy it will be.
+      const refusal = setstatRefusal(this.policy, attrs, { stored: false, links: 1, directory: false });
+      if (refusal) this.refuse('setstat', handle.client, refusal);
+      this.materialise(handle);
+    }
+    this.checkSetstat(handle.client, attrs, fstatSync(handle.fd));
     if (attrs.size !== undefined) ftruncateSync(handle.fd, attrs.size);
     if (attrs.permissions !== undefined) fchmodSync(handle.fd, permittedMode(this.policy, attrs.permissions));
     if (attrs.atime !== undefined && attrs.mtime !== undefined) futimesSync(handle.fd, attrs.atime, attrs.mtime);
@@ -505,6 +617,46 @@ class SftpSession {
     // sftp put -p do it): its write event says enough.
     if (hasChange(attrs) && !handle.created) this.record.done({ op: 'setstat', path: handle.client });
     this.status(id, FX.OK);
+  }
+
+  /**
+   * The first change through a write handle of a stored file: the stored contents are copied into
+   * a new inode beside it, which the handle writes from now on and which is renamed over the name
+   * when the handle closes. The stored inode is only read. Costs a copy of the file, counted
+   * against the free-space floor first.
+   */
+  private materialise(handle: FileHandle): void {
+    const pending = handle.copy;
+    if (pending === null) return;
+    const stored = fstatSync(handle.fd);
+    if (!this.space.fits(stored.size)) {
+      handle.spaceRefused = true;
+      this.record.refused('write', handle.client, 'min-free');
+      throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
+    }
+    const temp = replacementName(handle.host);
+    const located = { host: handle.host, client: handle.client };
+    const fd = this.openChecked('write', located, temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | (pending.append ? constants.O_APPEND : 0), pending.mode, true);
+    const key = inodeKey(fstatSync(fd));
+    try {
+      const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+      for (let at = 0; ; ) {
+        const got = readSync(handle.fd, buffer, 0, buffer.length, at);
+        if (got === 0) break;
+        for (let done = 0; done < got; ) done += writeSync(fd, buffer, done, got - done, at + done);
+        at += got;
+      }
+    } catch (error) {
+      closeSync(fd);
+      dropReplacement(temp, key);
+      this.createdHere.delete(key);
+      throw error;
+    }
+    closeSync(handle.fd);
+    handle.fd = fd;
+    handle.copy = null;
+    handle.created = true;
+    handle.replacing = { temp, key };
   }
 
   private opendir(id: number, path: string): void {
@@ -541,12 +693,15 @@ class SftpSession {
   }
 
   private remove(id: number, path: string): void {
-    const refusal = removeRefusal(this.policy);
-    if (refusal) this.refuse('remove', path, refusal);
+    const early = writeRefusal(this.policy);
+    if (early) this.refuse('remove', path, early);
     const found = this.entry(path, 'remove');
     const stats = lstatSync(found.host);
     if (stats.isDirectory()) throw new Answer(FX.FAILURE);
+    const refusal = removeRefusal(this.policy, this.holdsStoredName(stats));
+    if (refusal) this.refuse('remove', found.client, refusal);
     unlinkSync(found.host);
+    this.storedNames.delete(inodeKey(stats));
     // Its inode number may come back for another file.
     this.createdHere.delete(inodeKey(stats));
     this.record.done({ op: 'remove', path: found.client });
@@ -564,6 +719,7 @@ class SftpSession {
     const fd = openSync(found.host, constants.O_RDONLY | constants.O_DIRECTORY | O_NOFOLLOW);
     try {
       fchmodSync(fd, mode);
+      this.createdHere.add(inodeKey(fstatSync(fd)));
     } finally {
       closeSync(fd);
     }
@@ -572,17 +728,23 @@ class SftpSession {
   }
 
   private rmdir(id: number, path: string): void {
-    const refusal = removeRefusal(this.policy);
-    if (refusal) this.refuse('rmdir', path, refusal);
+    const early = writeRefusal(this.policy);
+    if (early) this.refuse('rmdir', path, early);
     const found = this.entry(path, 'rmdir');
+    const stats = lstatSync(found.host);
+    const refusal = removeRefusal(this.policy, !this.createdHere.has(inodeKey(stats)));
+    if (refusal) this.refuse('rmdir', found.client, refusal);
     rmdirSync(found.host);
+    this.createdHere.delete(inodeKey(stats));
     this.record.done({ op: 'rmdir', path: found.client });
     this.status(id, FX.OK);
   }
 
   /**
    * RENAME (v3): never replaces; an existing target is FAILURE, as in OpenSSH. posix-rename
-   * replaces, which needs delete and overwrite. A rename that must not replace links the new
+   * replaces: a stored target needs delete and overwrite, the session's own file nothing more. A
+   * stored source needs delete (a name renamed away is gone: rename away, then upload under the
+   * old name, would replace history under overwrite: false). A rename that must not replace links the new
    * name then unlinks the old (link(2) fails on an existing name: no window for a race), as
    * OpenSSH does; directories, which cannot be linked, are renamed after a look.
    */
@@ -592,13 +754,21 @@ class SftpSession {
     const source = this.entry(from, 'rename');
     const sourceStats = lstatSync(source.host);
     const target = this.entry(to, 'rename');
-    const targetExists = lstatOrNull(target.host) !== null;
-    if (targetExists && !replace) throw new Answer(FX.FAILURE);
-    const refusal = renameRefusal(this.policy, targetExists);
+    const targetStats = lstatOrNull(target.host);
+    if (targetStats !== null && !replace) throw new Answer(FX.FAILURE);
+    const own = (stats: Stats) => this.createdHere.has(inodeKey(stats));
+    const refusal = renameRefusal(this.policy, this.holdsStoredName(sourceStats), targetStats === null ? 'none' : own(targetStats) ? 'own' : 'stored');
     if (refusal) this.refuse('rename', source.client, refusal, target.client);
-    if (replace && targetExists) renameSync(source.host, target.host);
+    if (replace && targetStats !== null) renameSync(source.host, target.host);
     else renameNoReplace(source.host, target.host, sourceStats);
-    this.record.done({ op: 'rename', path: source.client, to: target.client });
+    if (targetStats !== null && inodeKey(targetStats) !== inodeKey(sourceStats)) {
+      // The session's file now holds the name the replaced one held.
+      if (this.holdsStoredName(targetStats)) this.storedNames.add(inodeKey(sourceStats));
+      // The replaced inode's number may come back for another file.
+      this.createdHere.delete(inodeKey(targetStats));
+      this.storedNames.delete(inodeKey(targetStats));
+    }
+    this.record.done({ op: 'rename', path: source.client, to: target.client, ...(targetStats !== null ? { replaced: true as const } : {}) });
     this.status(id, FX.OK);
   }
 
@@ -664,8 +834,3 @@ function renameNoReplace(from: string, to: string, stats: Stats): void {
   renameSync(from, to);
 }
 
-
-/** A file's identity while it exists, whatever it is called. */
-function inodeKey(stats: Stats): string {
-  return `${stats.dev}:${stats.ino}`;
-}

@@ -15,7 +15,7 @@ export function filesPlanLines(plan: FilesPlan): string[] {
   return [
     `  files    ${served}, by ssh-dispatch's own file server`,
     `  root     ${root} is the client's "/" and start directory; nothing outside it exists`,
-    `  access   ${access === 'read' ? 'read: every write refused' : access === 'write' ? 'write: stored contents are never read back (listing allowed)' : 'read-write'}; delete ${deleting ? 'allowed' : 'refused (remove, rmdir, rename over a name)'}; overwrite ${overwrite ? 'allowed' : 'refused (existing files are never opened for writing or replaced)'}; umask ${umask.toString(8).padStart(4, '0')}`,
+    `  access   ${access === 'read' ? 'read: every write refused' : access === 'write' ? 'write: stored contents are never read back (listing allowed)' : 'read-write'}; delete ${deleting ? 'allowed' : 'refused for stored names (remove, rmdir, rename)'}; overwrite ${overwrite ? 'allowed (by a new file, never in place)' : 'refused (stored files are never opened for writing, replaced or re-chmodded)'}; umask ${umask.toString(8).padStart(4, '0')}`,
     `  sandbox  bubblewrap: ${root} (${access === 'read' ? 'read-only' : 'writable'}) and the system's programs, nothing else`,
     `  limits   ${limitsLine(plan)}`,
     `  record   one "file" record per file read, written, removed or renamed`,

@@ -12,9 +12,9 @@ export interface SftpRule extends RuleBase {
   root: string;
   /** read: nothing is written; write: stored contents are never read back (listing stays); read-write: both. */
   access: SftpAccess;
-  /** Allow remove, rmdir and a rename onto an existing name. Default false. */
+  /** Allow remove, rmdir and rename of what was stored before the session (its own work a session may always undo). Default false. */
   delete: boolean;
-  /** false: an existing file is never opened for writing, truncated or replaced. Default true. */
+  /** false: a stored file is never opened for writing, truncated, replaced or re-chmodded; true: replaced by a new inode only. Default true. */
   overwrite: boolean;
   /** Taken from the modes of what the client creates. Default 0077: files only the account reads. */
   umask: number;

@@ -143,9 +143,9 @@ describe('SFTP WRITE below min-free', () => {
     const summary = await s.done;
     expect(s.events).toEqual([
       { op: 'write', path: '/big', refused: 'min-free' },
-      { op: 'write', path: '/big', bytes: 3 * chunk.length },
+      { op: 'write', path: '/big', bytes: 3 * chunk.length, created: true },
       { op: 'write', path: '/small', refused: 'min-free' },
-      { op: 'write', path: '/small', bytes: 4 * KiB },
+      { op: 'write', path: '/small', bytes: 4 * KiB, created: true },
     ]);
     expect(summary).toMatchObject({ refusals: 2, bytesWritten: 3 * chunk.length + 4 * KiB, ended: 'eof' });
     expect(freeBytes()).toBeGreaterThanOrEqual(FLOOR);
@@ -227,7 +227,7 @@ describe('legacy scp data below min-free', () => {
     const summary = await s.done;
     expect(existsSync(join(root, 'big'))).toBe(false);
     expect(readFileSync(join(root, 'small'), 'utf8')).toBe('hello');
-    expect(s.events).toEqual([{ op: 'write', path: '/big', refused: 'min-free' }, { op: 'write', path: '/small', bytes: 5 }]);
+    expect(s.events).toEqual([{ op: 'write', path: '/big', refused: 'min-free' }, { op: 'write', path: '/small', bytes: 5, created: true }]);
     expect(summary).toMatchObject({ refusals: 1, ended: 'eof' });
   });
 
@@ -263,7 +263,7 @@ describe('legacy scp data below min-free', () => {
     expect(kept).toBeGreaterThanOrEqual(SPACE_STEP_MIN);
     expect(kept).toBeLessThan(500 * KiB);
     expect(freeBytes()).toBeGreaterThanOrEqual(FLOOR);
-    expect(s.events).toEqual([{ op: 'write', path: '/big', bytes: kept }, { op: 'write', path: '/big', refused: 'min-free' }]);
+    expect(s.events).toEqual([{ op: 'write', path: '/big', bytes: kept, created: true }, { op: 'write', path: '/big', refused: 'min-free' }]);
   });
 });
 
@@ -292,7 +292,7 @@ describe('idle-timeout', () => {
     s.input.write(Buffer.alloc(10, 1));
     const summary = await s.done;
     expect(summary).toMatchObject({ ended: 'idle-timeout', detail: 'nothing from the client for 0.1 s' });
-    expect(s.events).toEqual([{ op: 'write', path: '/stalled', bytes: 10 }]);
+    expect(s.events).toEqual([{ op: 'write', path: '/stalled', bytes: 10, created: true }]);
   });
 
   it('idle-timeout 0: a quiet session stays until its input ends', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { clientView, ConfinedRoot, mapToHost, normaliseClientPath } from '../../../src/act/files/confined-root.js';
-import { newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, type FilePolicy } from '../../../src/act/files/policy.js';
+import { existingOpen, newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, type FilePolicy } from '../../../src/act/files/policy.js';
 import { parseScpWords } from '../../../src/rules/sftp/match.js';
 import { parseLaunch } from '../../../src/act/files/launch.js';
 
@@ -96,20 +96,38 @@ describe('policy checks', () => {
     [{ overwrite: false }, 'w', true, 'no-overwrite'], [{ overwrite: false }, 'r', true, null],
   ])('open under %j with %s (exists: %j): %j', (over, flags, exists, want) => expect(openRefusal(policy(over), intent(flags), exists)).toBe(want));
 
+  const [none, own, stored] = ['none', 'own', 'stored'] as const;
   it.each([
-    [{}, false, null], [{}, true, null], [{ delete: false }, false, null], [{ delete: false }, true, 'no-delete'], [{ overwrite: false }, true, 'no-overwrite'],
-    [{ overwrite: false }, false, null], [{ access: 'read' as const }, false, 'read-only'],
-  ])('rename under %j (target exists: %j): %j', (over, exists, want) => expect(renameRefusal(policy(over), exists)).toBe(want));
+    [{}, false, none, null], [{}, true, stored, null], [{ delete: false }, false, none, null], [{ delete: false }, false, stored, 'no-delete'], [{ overwrite: false }, false, stored, 'no-overwrite'],
+    [{ overwrite: false }, false, none, null], [{ access: 'read' as const }, false, none, 'read-only'],
+    // History's names: a stored file renamed away is a name removed; the session's own files come and go.
+    [{ delete: false }, true, none, 'no-delete'], [{ delete: false, overwrite: false }, true, none, 'no-delete'], [{ overwrite: false }, true, none, null],
+    [{ delete: false, overwrite: false }, false, own, null], [{ delete: false }, true, own, 'no-delete'],
+  ])('rename under %j (source stored: %j, target: %s): %j', (over, sourceStored, target, want) => expect(renameRefusal(policy(over), sourceStored, target)).toBe(want));
 
   it.each([
-    [{}, null], [{ delete: false }, 'no-delete'], [{ access: 'read' as const }, 'read-only'],
-  ])('remove under %j: %j', (over, want) => expect(removeRefusal(policy(over))).toBe(want));
+    [{}, true, null], [{ delete: false }, true, 'no-delete'], [{ delete: false }, false, null], [{ access: 'read' as const }, false, 'read-only'],
+  ])('remove under %j (stored: %j): %j', (over, stored, want) => expect(removeRefusal(policy(over), stored)).toBe(want));
+
+  const file = (stored: boolean, links = 1) => ({ stored, links, directory: false });
+  const dir = { stored: true, links: 5, directory: true };
+  it.each([
+    [{}, { permissions: 0o644 }, file(true), null], [{}, { uid: 0 }, file(false), 'chown'], [{}, { gid: 0 }, file(false), 'chown'],
+    [{ overwrite: false }, { size: 0 }, file(true), 'no-overwrite'], [{ overwrite: false }, { size: 0 }, file(false), null],
+    [{ access: 'read' as const }, { mtime: 1, atime: 1 }, file(false), 'read-only'],
+    // History's attributes: as stored, unless the rule allows replacing and deleting, and never
+    // on an inode other names share, nor its size (replacing is by a new inode).
+    [{ overwrite: false }, { mtime: 1, atime: 1 }, file(true), 'no-overwrite'], [{ delete: false }, { permissions: 0 }, file(true), 'history'],
+    [{ delete: false }, { permissions: 0 }, dir, 'history'], [{}, { size: 0 }, file(true), 'history'], [{}, { permissions: 0 }, file(true, 2), 'shared-inode'],
+    [{}, { permissions: 0o700 }, dir, null], [{ delete: false, overwrite: false }, { permissions: 0, size: 0, mtime: 1, atime: 1 }, file(false, 1), null],
+    [{ delete: false, overwrite: false }, {}, file(true), null],
+  ])('setstat under %j of %j (%j): %j', (over, change, inode, want) => expect(setstatRefusal(policy(over), change, inode)).toBe(want));
 
   it.each([
-    [{}, { permissions: 0o644 }, false, null], [{}, { uid: 0 }, false, 'chown'], [{}, { gid: 0 }, false, 'chown'],
-    [{ overwrite: false }, { size: 0 }, false, 'no-overwrite'], [{ overwrite: false }, { size: 0 }, true, null], [{ overwrite: false }, { mtime: 1, atime: 1 }, false, null],
-    [{ access: 'read' as const }, { mtime: 1, atime: 1 }, false, 'read-only'],
-  ])('setstat under %j of %j (created here: %j): %j', (over, change, created, want) => expect(setstatRefusal(policy(over), change, created)).toBe(want));
+    [{}, 'wct', false, 'in-place'], [{ overwrite: false }, 'wa', false, 'in-place'], [{}, 'wct', true, 'replace'], [{}, 'wt', true, 'replace'],
+    [{}, 'wca', true, 'copy'], [{}, 'w', true, 'copy'], [{}, 'rw', true, 'copy'], [{}, 'rwa', true, 'copy'], [{}, 'wcta', true, 'copy'],
+    [{ overwrite: false }, 'wct', true, 'no-overwrite'], [{ overwrite: false }, 'rw', true, 'no-overwrite'],
+  ])('a write open of an existing file under %j with %s (stored: %j): %s', (over, flags, stored, want) => expect(existingOpen(policy(over), intent(flags), stored)).toBe(want));
 
   it('modes: permission bits only, less the umask', () => {
     expect(permittedMode(policy(), 0o4777)).toBe(0o755);

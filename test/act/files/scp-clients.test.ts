@@ -41,7 +41,7 @@ describe.each([
     const put = scp(lab, {}, [...mode, `${local}/new.txt`, 'x:new.txt']);
     expect(put.status, put.stderr).toBe(0);
     expect(read(join(lab.root, 'new.txt'))).toBe('new contents\n');
-    expect(put.events).toEqual([{ op: 'write', path: '/new.txt', bytes: 13 }]);
+    expect(put.events).toEqual([{ op: 'write', path: '/new.txt', bytes: 13, created: true }]);
     const get = scp(lab, {}, [...mode, 'x:kept.txt', `${local}/got.txt`]);
     expect(get.status, get.stderr).toBe(0);
     expect(read(`${local}/got.txt`)).toBe('original\n');

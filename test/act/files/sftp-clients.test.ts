@@ -46,7 +46,7 @@ describe('read-write', () => {
     expect(read(`${local}/via-link.txt`)).toBe('inner\n');
     expect(existsSync(join(lab.root, 'd'))).toBe(false);
     expect(run.events).toEqual([
-      { op: 'write', path: '/up.txt', bytes: 13 },
+      { op: 'write', path: '/up.txt', bytes: 13, created: true },
       { op: 'read', path: '/kept.txt', bytes: 9 },
       { op: 'mkdir', path: '/d' },
       { op: 'rename', path: '/up.txt', to: '/d/moved.txt' },
@@ -149,22 +149,22 @@ describe('access: write', () => {
     expect(existsSync(`${local}/got.txt`) && read(`${local}/got.txt`) !== '').toBe(false);
     expect(run.stdout).toContain('kept.txt');
     expect(read(join(lab.root, 'up.txt'))).toBe('new contents\n');
-    expect(run.events).toEqual([{ op: 'read', path: '/kept.txt', refused: 'write-only' }, { op: 'write', path: '/up.txt', bytes: 13 }]);
+    expect(run.events).toEqual([{ op: 'read', path: '/kept.txt', refused: 'write-only' }, { op: 'write', path: '/up.txt', bytes: 13, created: true }]);
   });
 });
 
 describe('delete: false', () => {
   it('rm, rmdir and rename over an existing name are refused; files intact; a rename to a new name works', () => {
-    writeFileSync(join(lab.root, 'tmp-upload'), 'restic temp\n');
-    const run = sftp(lab, { delete: false }, ['-rm kept.txt', '-rmdir sub', '-rename sub/inner.txt kept.txt', 'rename tmp-upload final']);
+    const run = sftp(lab, { delete: false }, ['-rm kept.txt', '-rmdir sub', '-rename sub/inner.txt kept.txt', `put ${local}/new.txt tmp-upload`, 'rename tmp-upload final']);
     expect(run.status, run.stderr).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(read(join(lab.root, 'sub', 'inner.txt'))).toBe('inner\n');
-    expect(read(join(lab.root, 'final'))).toBe('restic temp\n');
+    expect(read(join(lab.root, 'final'))).toBe('new contents\n');
     expect(run.events).toEqual([
       { op: 'remove', path: '/kept.txt', refused: 'no-delete' },
       { op: 'rmdir', path: '/sub', refused: 'no-delete' },
       { op: 'rename', path: '/sub/inner.txt', to: '/kept.txt', refused: 'no-delete' },
+      { op: 'write', path: '/tmp-upload', bytes: 13, created: true },
       { op: 'rename', path: '/tmp-upload', to: '/final' },
     ]);
   });
@@ -188,6 +188,26 @@ describe('overwrite: false', () => {
   it('control: OpenSSH sftp-server overwrites', () => {
     expect(sftp(lab, 'openssh', [`put ${local}/new.txt kept.txt`]).status).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('new contents\n');
+  });
+});
+
+describe('history: what was stored keeps its names, contents and attributes', () => {
+  const attack = ['rename kept.txt sub/moved.txt', 'put LOCAL/new.txt kept.txt', 'chmod 000 sub/inner.txt'];
+  const batch = (ignore: boolean) => attack.map((line) => `${ignore ? '-' : ''}${line.replace('LOCAL', local)}`);
+
+  it('control: OpenSSH sftp-server renames the stored file away, puts another in its place and chmods 000', () => {
+    const run = sftp(lab, 'openssh', batch(false));
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(join(lab.root, 'kept.txt'))).toBe('new contents\n');
+    expect(statSync(join(lab.root, 'sub', 'inner.txt')).mode & 0o777).toBe(0);
+  });
+
+  it('delete: false, overwrite: false: each step is refused; the file is as stored', () => {
+    const run = sftp(lab, { delete: false, overwrite: false }, batch(true));
+    expect(run.status, run.stderr).toBe(0);
+    expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
+    expect(statSync(join(lab.root, 'sub', 'inner.txt')).mode & 0o777).not.toBe(0);
+    expect(run.events.map((event) => [event.op, event.refused])).toEqual([['rename', 'no-delete'], ['write', 'no-overwrite'], ['setstat', 'no-overwrite']]);
   });
 });
 

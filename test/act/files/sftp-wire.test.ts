@@ -103,9 +103,10 @@ describe('found in review', () => {
     const handle = (await s.open('/t/2024.tar', WRITE | CREAT | EXCL)) as Buffer;
     expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
     expect(await s.status(FXP.RENAME, (w) => w.string('/t').string('/t2'))).toBe(FX.OK);
-    expect(await s.status(FXP.RENAME, (w) => w.string('/backups').string('/t'))).toBe(FX.OK);
-    expect(await size0('/t/2024.tar')).toBe(FX.PERMISSION_DENIED);
-    expect(readFileSync(join(root, 't', '2024.tar'), 'utf8')).toBe('precious');
+    // A stored directory is history too: it cannot be renamed into the name the session's went by.
+    expect(await s.status(FXP.RENAME, (w) => w.string('/backups').string('/t'))).toBe(FX.PERMISSION_DENIED);
+    expect(await size0('/backups/2024.tar')).toBe(FX.PERMISSION_DENIED);
+    expect(readFileSync(join(root, 'backups', '2024.tar'), 'utf8')).toBe('precious');
     // The file it did create stays its own to truncate, under whatever name.
     expect(await size0('/t2/2024.tar')).toBe(FX.OK);
     s.end();
@@ -125,16 +126,18 @@ describe("restic's backend: exclusive create, write, fsync, close, rename into p
     expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-123').string('/data/abc'))).toBe(FX.OK);
     expect(readFileSync(join(root, 'data', 'abc'), 'utf8')).toBe('blob');
     writeFileSync(join(root, 'data', 'tmp-456'), 'other');
+    writeFileSync(join(root, 'data', 'stored'), 'stored');
     expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-456').string('/data/abc'))).toBe(FX.PERMISSION_DENIED);
-    expect(await s.open('/data/abc', WRITE | CREAT | TRUNC)).toBe(FX.PERMISSION_DENIED);
+    expect(await s.open('/data/stored', WRITE | CREAT | TRUNC)).toBe(FX.PERMISSION_DENIED);
     expect(readFileSync(join(root, 'data', 'abc'), 'utf8')).toBe('blob');
+    expect(readFileSync(join(root, 'data', 'stored'), 'utf8')).toBe('stored');
     s.end();
     await s.done;
     expect(s.events).toEqual([
-      { op: 'write', path: '/data/tmp-123', bytes: 4 },
+      { op: 'write', path: '/data/tmp-123', bytes: 4, created: true },
       { op: 'rename', path: '/data/tmp-123', to: '/data/abc' },
       { op: 'rename', path: '/data/tmp-456', to: '/data/abc', refused: 'no-delete' },
-      { op: 'write', path: '/data/abc', refused: 'no-overwrite' },
+      { op: 'write', path: '/data/stored', refused: 'no-overwrite' },
     ]);
   });
 
