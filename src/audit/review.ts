@@ -4,6 +4,7 @@
  */
 import { parseDuration } from '../values/units.js';
 import { printable } from '../values/printable.js';
+import { writesName, type WritesFacts } from './writes.js';
 
 export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
 
@@ -28,6 +29,8 @@ export interface RecordFilter {
   session?: string;
   /** A certificate's serial, or its key id: the records of the sessions it opened (every record carries both). */
   cert?: string;
+  /** The records of these sessions only (logs --path: the sessions that wrote a path). */
+  sessions?: ReadonlySet<string>;
 }
 
 /**
@@ -41,6 +44,7 @@ export function matches(record: AuditRecord, filter: RecordFilter): boolean {
   if (filter.id !== undefined && record.id !== filter.id) return false;
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
   if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
+  if (filter.sessions !== undefined && !filter.sessions.has(String(record.session ?? ''))) return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
   if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
   if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
@@ -60,8 +64,13 @@ function localTime(ts: unknown): string {
 
 export const TABLE_HEADER = `${pad('time', 19)}  ${pad('session', 8)}  ${pad('id', 16)}  ${pad('client', 21)}  ${pad('event', 5)}  ${pad('rule / reason', 24)}  command / result`;
 
-/** One row of the `logs` table; control characters in anything the client sent are escaped. */
+/** One row of the `logs` table; control characters in anything the client sent are escaped; a foreign record (audit/provenance.ts) is marked at its end. */
 export function tableRow(record: AuditRecord): string {
+  const row = plainRow(record);
+  return record.foreign === undefined ? row : `${row}  ${printable(`[FOREIGN: ${String(record.foreign)}, not counted]`)}`;
+}
+
+function plainRow(record: AuditRecord): string {
   const session = String(record.session ?? '').slice(0, 8);
   const id = String(record.id ?? '');
   if (record.event === 'end') {
@@ -82,6 +91,23 @@ export function tableRow(record: AuditRecord): string {
   const why = decision === 'allow' ? String(record.rule ?? '') : decision === 'learn' ? String(record.would ?? '') : String(record.reason ?? '');
   const command = record.command === null ? '(no command)' : String(record.command ?? '');
   return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(String(record.client ?? '-'), 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
+}
+
+/**
+ * Whether a record says its session wrote `path` (or under it, a directory): an end record whose
+ * `writes` lists name it (created, replaced, removed), or an sftp/scp `file` record of a write
+ * (anything but a read, and not refused) with it as `path` or `to`. Names are as the records
+ * have them, the rule's view; a leading `/` is optional, as clients differ.
+ */
+export function wrotePath(record: AuditRecord, path: string): boolean {
+  const spellings = path.startsWith('/') ? [path, path.slice(1)] : [path, `/${path}`];
+  if (record.event === 'end') {
+    const writes = record.writes;
+    if (writes === null || typeof writes !== 'object' || Array.isArray(writes)) return false;
+    return spellings.some((p) => p !== '' && writesName(writes as Partial<WritesFacts>, p));
+  }
+  if (record.event !== 'file' || record.op === 'read' || record.refused !== undefined) return false;
+  return spellings.some((p) => p !== '' && writesName({ created: [record.path, record.to] as string[] }, p));
 }
 
 /** An end record that means the job did what it was for. */
@@ -126,6 +152,9 @@ export interface RuleStats {
   denied: number;
   failed: number;
   lastSuccess: string | null;
+  /** The last run that failed, and how: `exit 23`, `exit 1 too-large`. */
+  lastFailure: string | null;
+  lastFailureHow: string | null;
   bytes: number;
   /** sftp rules: files read, written, removed or renamed, and the file requests refused. */
   files: number;
@@ -137,6 +166,8 @@ export interface Summary {
   refused: { command: string; count: number; reasons: string[] }[];
   newClients: { client: string; id: string; first: string }[];
   records: number;
+  /** Records in account logs that do not count (audit/provenance.ts), in the window: `logs` shows them marked. */
+  foreign: number;
 }
 
 /** Reduces records (oldest first) into a summary; memory grows with identities, rules, distinct refusals and clients, not with records. */
@@ -146,6 +177,7 @@ export class SummaryBuilder {
   private readonly clients = new Map<string, { id: string; first: string }>();
   private readonly successes = new SuccessTracker();
   private records = 0;
+  private foreign = 0;
   /** Bound on distinct refused commands kept (the least frequent are dropped past it). */
   private static readonly MAX_REFUSED = 50_000;
 
@@ -154,12 +186,16 @@ export class SummaryBuilder {
   private statsFor(id: string, rule: string): RuleStats {
     const key = `${id}\0${rule}`;
     let entry = this.stats.get(key);
-    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, bytes: 0, files: 0, filesRefused: 0 }));
+    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, lastFailure: null, lastFailureHow: null, bytes: 0, files: 0, filesRefused: 0 }));
     return entry;
   }
 
   add(record: AuditRecord): void {
     const ts = String(record.ts ?? '');
+    if (record.foreign !== undefined) {
+      if (!this.since || Date.parse(ts) >= this.since.getTime()) this.foreign++;
+      return;
+    }
     // Clients are tracked over the whole log, so that "first seen in the window" is true.
     if (record.event === 'decision' && typeof record.client === 'string') {
       const address = record.client.replace(/:[0-9]+$/, '').replace(/^\[|\]$/g, '');
@@ -189,8 +225,12 @@ export class SummaryBuilder {
       const stats = this.statsFor(id, String(record.rule ?? '?'));
       if (success) {
         if (stats.lastSuccess === null || ts > stats.lastSuccess) stats.lastSuccess = ts;
-      } else if (!succeeded(record)) {
+      } else if (failed(record)) {
         stats.failed++;
+        if (stats.lastFailure === null || ts > stats.lastFailure) {
+          stats.lastFailure = ts;
+          stats.lastFailureHow = `exit ${String(record.exit)}${record.outcome !== undefined && record.outcome !== 'exited' ? ` ${String(record.outcome)}` : ''}`;
+        }
       }
       stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;
     } else if (record.event === 'file') {
@@ -219,16 +259,19 @@ export class SummaryBuilder {
         .map(([command, entry]) => ({ command, count: entry.count, reasons: [...entry.reasons].sort() })),
       newClients: [...this.clients.entries()].filter(([, seen]) => Date.parse(seen.first) >= since).map(([client, seen]) => ({ client, ...seen })),
       records: this.records,
+      foreign: this.foreign,
     };
   }
 }
 
 export function formatSummary(summary: Summary, window: string): string {
-  const lines = [`Since ${window}: ${summary.records} records.`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  last success`];
+  const foreign = summary.foreign > 0 ? ` ${summary.foreign} foreign record(s) in account logs not counted (ssh-dispatch logs marks them).` : '';
+  const lines = [`Since ${window}: ${summary.records} records.${foreign}`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  ${pad('last success', 19)}  last failure`];
   for (const s of summary.rules) {
     // files: sftp rules' file records, with the refused file requests after a slash.
     const files = s.files + s.filesRefused > 0 ? `${s.files}${s.filesRefused > 0 ? ` /${s.filesRefused} refused` : ''}` : '-';
-    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${s.lastSuccess ? localTime(s.lastSuccess) : '-'}`);
+    const failure = s.lastFailure ? `${localTime(s.lastFailure)} (${s.lastFailureHow})` : '-';
+    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${pad(s.lastSuccess ? localTime(s.lastSuccess) : '-', 19)}  ${failure}`);
   }
   lines.push('', 'Most frequent refused commands:');
   if (summary.refused.length === 0) lines.push('  (none)');
@@ -244,12 +287,99 @@ export interface StatusResult {
   line: string;
 }
 
-/** One (identity, rule) that `status` checks, and its thresholds: WARNING past warnMs, CRITICAL past critMs. */
+/**
+ * One (identity, rule) that `status` checks, and its thresholds: WARNING past warnMs, CRITICAL
+ * past critMs; warnMs is also the period in which failures, sessions and small successes count.
+ */
 export interface StatusCheck {
   id: string;
   rule: string;
   warnMs: number;
   critMs: number;
+  /** The rule's min-bytes: a success in the period below it (or of unknown size) is a WARNING; null: unchecked. */
+  minBytes: number | null;
+  /** More sessions than this in the period is a burst, a WARNING (status --burst). */
+  burst: number;
+}
+
+/** The default for status --burst: sessions of one rule in one period before it is a burst. */
+export const DEFAULT_BURST = 10;
+
+/** A run that failed: an end record that is no success, whatever its outcome (any non-zero exit). */
+export function failed(record: AuditRecord): boolean {
+  return record.event === 'end' && !succeeded(record);
+}
+
+/** What a success wrote: the end record's writes.bytes (audit/writes.ts), else its bytes (receive); null when it says neither. */
+export function bytesOf(record: AuditRecord): number | null {
+  const writes = record.writes as { bytes?: unknown } | undefined;
+  if (writes !== null && typeof writes === 'object' && typeof writes.bytes === 'number' && Number.isFinite(writes.bytes)) return writes.bytes;
+  return typeof record.bytes === 'number' && Number.isFinite(record.bytes) ? record.bytes : null;
+}
+
+/** What the records say about one checked rule, from the records that count. */
+export interface RuleHistory {
+  /** ms since the epoch. */
+  lastSuccess: number | null;
+  lastFailure: { at: number; exit: unknown; outcome: unknown } | null;
+  /** Within the period (warnMs back from now): */
+  failures: number;
+  successes: number;
+  sessions: number;
+  /** With min-bytes: the smallest success (one of unknown size, null bytes, is smaller than any). */
+  smallest: { at: number; bytes: number | null } | null;
+  /** Records naming the rule that did not count (foreign: audit/provenance.ts). */
+  foreign: number;
+}
+
+export function emptyHistory(): RuleHistory {
+  return { lastSuccess: null, lastFailure: null, failures: 0, successes: 0, sessions: 0, smallest: null, foreign: 0 };
+}
+
+/** Reduces records (any order, judged by audit/provenance.ts) into each check's history; memory grows with the checks only. */
+export class StatusBuilder {
+  private readonly histories = new Map<string, RuleHistory>();
+  private readonly checks = new Map<string, StatusCheck>();
+  private readonly successes = new SuccessTracker();
+  readSince: string | null = null;
+
+  constructor(checks: readonly StatusCheck[], private readonly now: Date) {
+    for (const check of checks) {
+      this.checks.set(`${check.id}\0${check.rule}`, check);
+      this.histories.set(`${check.id}\0${check.rule}`, emptyHistory());
+    }
+  }
+
+  add(record: AuditRecord): void {
+    if (typeof record.ts === 'string' && !Number.isNaN(Date.parse(record.ts)) && (this.readSince === null || record.ts < this.readSince)) this.readSince = record.ts;
+    const key = `${String(record.id)}\0${String(record.rule)}`;
+    const history = this.histories.get(key);
+    if (record.foreign !== undefined) {
+      if (history) history.foreign++;
+      return;
+    }
+    // Every record goes through the tracker: a dry run's decision marks its session's end.
+    const success = this.successes.isSuccess(record);
+    const check = this.checks.get(key);
+    const at = Date.parse(String(record.ts));
+    if (!history || !check || Number.isNaN(at)) return;
+    const inPeriod = at >= this.now.getTime() - check.warnMs;
+    if (record.event === 'decision' && record.decision === 'allow' && inPeriod) history.sessions++;
+    if (success) {
+      if (history.lastSuccess === null || at > history.lastSuccess) history.lastSuccess = at;
+      if (!inPeriod) return;
+      history.successes++;
+      const bytes = bytesOf(record);
+      if (check.minBytes !== null && (history.smallest === null || (bytes ?? -1) < (history.smallest.bytes ?? -1))) history.smallest = { at, bytes };
+    } else if (failed(record)) {
+      if (history.lastFailure === null || at > history.lastFailure.at) history.lastFailure = { at, exit: record.exit, outcome: record.outcome };
+      if (inPeriod) history.failures++;
+    }
+  }
+
+  result(): Map<string, RuleHistory> {
+    return this.histories;
+  }
 }
 
 /** A span for people, in its two largest units, rounded down: `52s`, `14m`, `8h26m`, `2d4h`. */
@@ -264,22 +394,32 @@ export function formatSpan(ms: number): string {
 
 /**
  * One performance data item, in the plugin guidelines' form `'label'=value[UOM];warn;crit;min;max`:
- * the label quoted (without ' and =, which it may not hold), a value that cannot be known as `U`.
+ * the label quoted (without ' and =, which it may not hold), a value that cannot be known as `U`,
+ * thresholds as numbers (alert above) or ranges (`1048576:`, alert below).
  */
-export function perfdatum(label: string, value: number | null, uom: string, warn?: number, crit?: number, min?: number, max?: number): string {
+export function perfdatum(label: string, value: number | null, uom: string, warn?: number | string, crit?: number | string, min?: number, max?: number): string {
   const fields = [value === null ? 'U' : `${value}${uom}`, warn, crit, min, max].map((f) => (f === undefined ? '' : String(f)));
   while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
   return `'${label.replace(/['=]/g, '_')}'=${fields.join(';')}`;
 }
 
 /**
- * The plugin verdict for `status`: each check's last success (ms since the epoch, by
- * `id\0rule`) against its thresholds. One line: the state, what is wrong with which rules, and
- * after `|` the counts and each rule's age in seconds with its thresholds (`U` for one with no
- * success in the records read). `readSince` is the time of the oldest record read, if any: a rule
- * with no success in them has "no success logged since" then, which is all the log can say.
+ * The plugin verdict for `status`, each check against its history (by `id\0rule`):
+ *
+ * - CRITICAL: no success logged; the last success older than critMs; runs in the period and
+ *   every one of them failed.
+ * - WARNING: the last success older than warnMs; a run failed in the period, even if a later one
+ *   succeeded (the later one may be a stolen key's); more sessions in the period than `burst`; a
+ *   success in the period below min-bytes, or of unknown size; records in an account's log that
+ *   claim the rule and do not count (someone wrote them).
+ *
+ * One line: the state, what is wrong with which rules, and after `|` the counts and, per rule,
+ * its age in seconds, its failures and sessions in the period, and its smallest success when it
+ * has min-bytes, each with its thresholds (`U` for a value the records do not give).
+ * `readSince` is the time of the oldest record read, if any: a rule with no success in them has
+ * "no success logged since" then, which is all the log can say.
  */
-export function evaluateStatus(checks: readonly StatusCheck[], lastSuccess: ReadonlyMap<string, number>, now: Date, readSince: string | null = null): StatusResult {
+export function evaluateStatus(checks: readonly StatusCheck[], histories: ReadonlyMap<string, RuleHistory>, now: Date, readSince: string | null = null): StatusResult {
   if (checks.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
   const warnings: string[] = [];
   const criticals: string[] = [];
@@ -287,26 +427,43 @@ export function evaluateStatus(checks: readonly StatusCheck[], lastSuccess: Read
   let oldest: { name: string; age: number } | null = null;
   for (const check of checks) {
     const name = `${check.id}/${check.rule}`;
-    const last = lastSuccess.get(`${check.id}\0${check.rule}`);
-    // A success stamped in the future (a clock set back) is as recent as can be, not negative.
-    const age = last === undefined ? null : Math.max(0, now.getTime() - last);
+    const history = histories.get(`${check.id}\0${check.rule}`) ?? emptyHistory();
+    const period = formatSpan(check.warnMs);
+    // A time stamped in the future (a clock set back) is as recent as can be, not negative.
+    const ageOf = (at: number) => Math.max(0, now.getTime() - at);
+    const age = history.lastSuccess === null ? null : ageOf(history.lastSuccess);
     perf.push(perfdatum(name, age === null ? null : Math.floor(age / 1000), 's', Math.floor(check.warnMs / 1000), Math.floor(check.critMs / 1000), 0));
-    if (age === null) {
-      criticals.push(`${name} no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
-    } else if (age > check.critMs) {
-      criticals.push(`${name} last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
-    } else if (age > check.warnMs) {
-      warnings.push(`${name} last success ${formatSpan(age)} ago (expected every ${formatSpan(check.warnMs)})`);
-    } else if (oldest === null || age > oldest.age) {
-      oldest = { name, age };
+    perf.push(perfdatum(`${name} failed`, history.failures, '', 0, undefined, 0));
+    perf.push(perfdatum(`${name} sessions`, history.sessions, '', check.burst, undefined, 0));
+    if (check.minBytes !== null) perf.push(perfdatum(`${name} smallest`, history.smallest?.bytes ?? null, 'B', `${check.minBytes}:`, undefined, 0));
+    const critical: string[] = [];
+    const warning: string[] = [];
+    const failure = history.lastFailure;
+    const failureText = failure === null ? '' : `exit ${String(failure.exit)}${failure.outcome !== undefined && failure.outcome !== 'exited' ? ` ${String(failure.outcome)}` : ''}`;
+    if (age === null) critical.push(`no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
+    else if (age > check.critMs) critical.push(`last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
+    else if (age > check.warnMs) warning.push(`last success ${formatSpan(age)} ago (expected every ${period})`);
+    if (history.failures > 0 && failure !== null) {
+      const text = `${history.failures === 1 ? 'a run' : `${history.failures} runs`} failed within ${period}, the last ${formatSpan(ageOf(failure.at))} ago (${failureText})`;
+      if (history.successes === 0) critical.push(`${text}, none succeeded`);
+      else warning.push(`${text}${history.lastSuccess !== null && history.lastSuccess > failure.at ? ', though a later run succeeded' : ''}`);
     }
+    if (history.sessions > check.burst) warning.push(`${history.sessions} sessions within ${period} (a burst: more than ${check.burst})`);
+    const small = history.smallest;
+    if (check.minBytes !== null && small !== null && (small.bytes === null || small.bytes < check.minBytes)) {
+      warning.push(`a success ${formatSpan(ageOf(small.at))} ago ${small.bytes === null ? 'did not say how many bytes it wrote' : `wrote ${small.bytes} bytes`} (min-bytes ${check.minBytes})`);
+    }
+    if (history.foreign > 0) warning.push(`${history.foreign} foreign record${history.foreign === 1 ? '' : 's'} in account logs not counted (ssh-dispatch logs --rule ${check.rule} marks them)`);
+    if (critical.length > 0) criticals.push(`${name} ${[...critical, ...warning].join(', ')}`);
+    else if (warning.length > 0) warnings.push(`${name} ${warning.join(', ')}`);
+    else if (age !== null && (oldest === null || age > oldest.age)) oldest = { name, age };
   }
   const ok = checks.length - warnings.length - criticals.length;
   const counts = [perfdatum('ok', ok, '', undefined, undefined, 0, checks.length), perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length), perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length)];
   const tail = ` | ${[...counts, ...perf].join(' ')}`;
-  const inTime = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} in time`;
+  const okText = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} OK`;
   const line = (text: string) => printable(text) + tail;
-  if (criticals.length > 0) return { code: 2, line: line(`SSH-DISPATCH CRITICAL - ${criticals.join(', ')}${warnings.length ? `; WARNING: ${warnings.join(', ')}` : ''}; ${inTime}`) };
-  if (warnings.length > 0) return { code: 1, line: line(`SSH-DISPATCH WARNING - ${warnings.join(', ')}; ${inTime}`) };
+  if (criticals.length > 0) return { code: 2, line: line(`SSH-DISPATCH CRITICAL - ${criticals.join('; ')}${warnings.length ? `; WARNING: ${warnings.join('; ')}` : ''}; ${okText}`) };
+  if (warnings.length > 0) return { code: 1, line: line(`SSH-DISPATCH WARNING - ${warnings.join('; ')}; ${okText}`) };
   return { code: 0, line: line(`SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`) };
 }
