@@ -341,7 +341,9 @@ export class StatusBuilder {
   private readonly histories = new Map<string, RuleHistory>();
   private readonly checks = new Map<string, StatusCheck>();
   private readonly successes = new SuccessTracker();
+  /** The oldest record read: a rule with no success has none "since" then. */
   readSince: string | null = null;
+  private readSinceMs: number | null = null;
 
   constructor(checks: readonly StatusCheck[], private readonly now: Date) {
     for (const check of checks) {
@@ -351,17 +353,21 @@ export class StatusBuilder {
   }
 
   add(record: AuditRecord): void {
-    if (typeof record.ts === 'string' && !Number.isNaN(Date.parse(record.ts)) && (this.readSince === null || record.ts < this.readSince)) this.readSince = record.ts;
     const key = `${String(record.id)}\0${String(record.rule)}`;
     const history = this.histories.get(key);
     if (record.foreign !== undefined) {
       if (history) history.foreign++;
       return;
     }
+    // A foreign record's time says nothing of how far back the log was read.
+    const at = typeof record.ts === 'string' ? Date.parse(record.ts) : NaN;
+    if (!Number.isNaN(at) && (this.readSinceMs === null || at < this.readSinceMs)) {
+      this.readSinceMs = at;
+      this.readSince = record.ts!;
+    }
     // Every record goes through the tracker: a dry run's decision marks its session's end.
     const success = this.successes.isSuccess(record);
     const check = this.checks.get(key);
-    const at = Date.parse(String(record.ts));
     if (!history || !check || Number.isNaN(at)) return;
     const inPeriod = at >= this.now.getTime() - check.warnMs;
     if (record.event === 'decision' && record.decision === 'allow' && inPeriod) history.sessions++;
