@@ -155,9 +155,10 @@ async function check(args: string[]): Promise<number> {
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
-  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success".
+  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
+  // (an account's log too: its successes would be missed).
   let present = 0;
-  for (const file of files) {
+  for (const file of [...files, ...accountSources.flatMap((source) => source.files)]) {
     try {
       const fd = openSync(file, 'r');
       try {
@@ -165,7 +166,7 @@ async function check(args: string[]): Promise<number> {
       } finally {
         closeSync(fd);
       }
-      present++;
+      if (files.includes(file)) present++;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return unknown(`cannot read ${file}: ${errorText(error)}`);
     }

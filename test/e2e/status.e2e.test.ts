@@ -302,4 +302,22 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     expect(summary.rules.find((x) => x.id === 'forged')).toBeUndefined();
     expect(summary.foreign).toBe(2);
   });
+
+  it('an account’s log the agent may not read is UNKNOWN, not a rule without success', () => {
+    const accountLog = join(lab.sshd.dir, 'log', 'audit.backup.jsonl');
+    for (const path of [lab.sshd.dir, lab.policyDir, join(lab.sshd.dir, 'log')]) chmodSync(path, 0o755);
+    chmodSync(join(lab.policyDir, 'main.yaml'), 0o644);
+    chmodSync(lab.auditFile, 0o644);
+    const asNobody = () => plugin(runBundle(['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'status', '--policy', lab.policyDir, '--id', 'night'], {}, undefined, '/usr/bin/setpriv'));
+    try {
+      chmodSync(accountLog, 0o600);
+      const r = asNobody();
+      expect([r.code, r.line]).toEqual([3, `SSH-DISPATCH UNKNOWN - cannot read ${accountLog}: permission denied (EACCES): run the check as a user that may read the audit log`]);
+      // Control: readable, the same check reads it and answers.
+      chmodSync(accountLog, 0o644);
+      expect(asNobody().code).toBe(0);
+    } finally {
+      for (const path of [lab.sshd.dir, lab.policyDir, join(lab.sshd.dir, 'log')]) chmodSync(path, 0o700);
+    }
+  });
 });
