@@ -7,7 +7,7 @@
 import { closeSync, fstatSync, openSync } from 'node:fs';
 import { accountLogs, accountOfLog, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
-import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '../audit/review.js';
+import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '../audit/health.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
 import { localDate, parseDuration } from '../values/units.js';
