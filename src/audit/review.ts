@@ -30,8 +30,12 @@ export interface RecordFilter {
   session?: string;
   /** A certificate's serial, or its key id: the records of the sessions it opened (every record carries both). */
   cert?: string;
-  /** The records of these sessions only (logs --path: the sessions that wrote a path). */
-  sessions?: ReadonlySet<string>;
+  /**
+   * The records of these sessions only (logs --path: the sessions that wrote a path), kept apart
+   * by whether the records that named them counted: a forged record that reuses a real session's
+   * id brings back the forged records of that id, not the real session's.
+   */
+  sessions?: { counted: ReadonlySet<string>; foreign: ReadonlySet<string> };
 }
 
 /**
@@ -45,7 +49,7 @@ export function matches(record: AuditRecord, filter: RecordFilter): boolean {
   if (filter.id !== undefined && record.id !== filter.id) return false;
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
   if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
-  if (filter.sessions !== undefined && !filter.sessions.has(String(record.session ?? ''))) return false;
+  if (filter.sessions !== undefined && !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(String(record.session ?? ''))) return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
   if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
   if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;

@@ -108,8 +108,10 @@ export async function runLogs(args: string[]): Promise<number> {
   };
   if (values.path !== undefined) {
     // A first pass finds the sessions (their decision comes before the end record that names the path).
-    const sessions = new Set<string>();
-    for await (const record of all({ skipped: 0 }, new Provenance(accountsOf(policy)))) if (wrotePath(record, values.path) && typeof record.session === 'string') sessions.add(record.session);
+    const sessions = { counted: new Set<string>(), foreign: new Set<string>() };
+    for await (const record of all({ skipped: 0 }, new Provenance(accountsOf(policy)))) {
+      if (wrotePath(record, values.path) && typeof record.session === 'string') (record.foreign === undefined ? sessions.counted : sessions.foreign).add(record.session);
+    }
     filter = { ...filter, sessions };
   }
   if (!values.json) process.stdout.write(`${TABLE_HEADER}\n`);

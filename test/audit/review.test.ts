@@ -42,6 +42,14 @@ describe('matches', () => {
     expect(matches(denied, filter)).toBe(forDecision);
     expect(matches(ended, filter)).toBe(forEnd);
   });
+  it('sessions (logs --path): a counted record by the counted set, a foreign one by the foreign set', () => {
+    const sessions = { counted: new Set(['aaaa1111']), foreign: new Set(['bbbb2222']) };
+    expect(matches(end('2026-11-24T10:00:01Z', {}), { sessions })).toBe(true);
+    expect(matches(end('2026-11-24T10:00:01Z', { foreign: 'x' }), { sessions })).toBe(false);
+    expect(matches(end('2026-11-24T10:00:01Z', { session: 'bbbb2222', foreign: 'x' }), { sessions })).toBe(true);
+    expect(matches(end('2026-11-24T10:00:01Z', { session: 'bbbb2222' }), { sessions })).toBe(false);
+  });
+
   it.each([
     [{ cert: '1042' }, true],
     [{ cert: 'alice@laptop' }, true],

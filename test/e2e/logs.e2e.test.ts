@@ -217,4 +217,16 @@ describe('logs --path: the sessions that wrote a path', () => {
     expect(sessions(['--path', 'daily.01'])).toEqual([]);
     expect(runBundle(['logs', '--policy', lab.policyDir, '--path', 'x', '--follow']).code).toBe(2);
   });
+
+  it('a forged record in an account’s log that reuses a real session’s id brings back itself, marked, not the real session', () => {
+    const writer = String(lab.records().find((r) => r.event === 'file' && r.op === 'write' && r.path === '/report.txt')!.session);
+    const forged = { ts: new Date().toISOString(), event: 'end', session: writer, id: 'rw', rule: 'exchange', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['planted.txt'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 1, sha256: 'x' } };
+    appendFileSync(join(lab.sshd.dir, 'log', 'audit.backup.jsonl'), `${JSON.stringify(forged)}\n`);
+    const planted = runBundle(['logs', '--policy', lab.policyDir, '--path', 'planted.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(planted).toHaveLength(1);
+    expect(planted[0]).toMatchObject({ session: writer, foreign: expect.stringContaining("in backup's log") });
+    // The real writer's session, found by its real record, is as it was: three records, none foreign.
+    const real = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(real.map((r) => [r.event, r.foreign])).toEqual([['decision', undefined], ['file', undefined], ['end', undefined]]);
+  });
 });
