@@ -48,7 +48,8 @@ export class Provenance {
       return known === id ? null : `in ${account}'s log, session of ${known}, record of ${id}`;
     }
     const why = this.identityMayNot(id, account) ?? (record.user === account ? null : `in ${account}'s log with user ${JSON.stringify(record.user ?? null)}`);
-    if (why === null && typeof record.session === 'string') {
+    // Only an allowed decision has records after it: a flood of refusals must not push it out.
+    if (why === null && record.decision === 'allow' && typeof record.session === 'string') {
       this.sessions.set(key, id);
       if (this.sessions.size > Provenance.MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     }

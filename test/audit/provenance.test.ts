@@ -50,6 +50,13 @@ describe('Provenance', () => {
     expect(provenance.foreign(end('j', 's1'), 'web')).toContain('no decision of this session');
   });
 
+  it('a flood of refusals does not push a session’s decision out before its end comes', () => {
+    const provenance = new Provenance(accounts);
+    expect(provenance.foreign(decision('backup-job', 'backup', 'long'), 'backup')).toBeNull();
+    for (let i = 0; i < 20_000; i++) expect(provenance.foreign({ ...decision('backup-job', 'backup', `d${i}`), decision: 'deny', reason: 'no-rule-matched' }, 'backup')).toBeNull();
+    expect(provenance.foreign(end('backup-job', 'long'), 'backup')).toBeNull();
+  });
+
   it('without a policy that loads, no account’s record counts (root’s still do)', () => {
     expect(judge([decision('backup-job', 'backup')], 'backup', null)[0]).toContain('no policy loaded');
     expect(judge([decision('backup-job', 'backup')], null, null)[0]).toBeNull();
