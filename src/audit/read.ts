@@ -5,7 +5,7 @@
  * a corrupt disk block) is counted and skipped, never fatal.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import type { AuditRecord } from './review.js';
@@ -30,11 +30,17 @@ export function auditFiles(path: string, rotated: boolean): string[] {
   return [...older.sort((a, b) => b.n - a.n).map((o) => o.file), path];
 }
 
-/** The account logs beside root's log `path` (accountLogFile's names), in name order; none where the directory cannot be listed. */
-export function accountLogs(path: string): string[] {
-  const base = basename(path);
+/** The account whose log `name` is, beside root's log named `base` (accountLogFile's names), or null. */
+function accountOfName(base: string, name: string): string | null {
   const dot = base.lastIndexOf('.');
   const [stem, ext] = dot > 0 ? [base.slice(0, dot), base.slice(dot)] : [base, ''];
+  if (!(name.startsWith(`${stem}.`) && name.endsWith(ext) && name.length > stem.length + 1 + ext.length)) return null;
+  const account = name.slice(stem.length + 1, name.length - ext.length);
+  return ACCOUNT_NAME.test(account) ? account : null;
+}
+
+/** The account logs beside root's log `path` (accountLogFile's names), in name order; none where the directory cannot be listed. */
+export function accountLogs(path: string): string[] {
   let names: string[];
   try {
     names = readdirSync(dirname(path));
@@ -42,9 +48,20 @@ export function accountLogs(path: string): string[] {
     return [];
   }
   return names
-    .filter((name) => name.startsWith(`${stem}.`) && name.endsWith(ext) && name.length > stem.length + 1 + ext.length && ACCOUNT_NAME.test(name.slice(stem.length + 1, name.length - ext.length)))
+    .filter((name) => accountOfName(basename(path), name) !== null)
     .sort()
     .map((name) => join(dirname(path), name));
+}
+
+/**
+ * Whose log `file` is, given root's log `rootLog`: null for root's, else the account's name (its
+ * rotated files too). `--log /var/log/ssh-dispatch/audit.backup.jsonl` is still backup's log,
+ * and its records are judged as the account's, never trusted as root's.
+ */
+export function accountOfLog(rootLog: string, file: string): string | null {
+  if (dirname(resolve(file)) !== dirname(resolve(rootLog))) return null;
+  const name = basename(file).replace(/\.[0-9]{1,4}(\.gz)?$/, '');
+  return name === basename(rootLog) ? null : accountOfName(basename(rootLog), name);
 }
 
 /**

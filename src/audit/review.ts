@@ -1,9 +1,11 @@
 /**
- * Reading the audit log back, the pure part: time windows, record filters, the summary and the
- * monitoring status. audit/read.ts streams the records; cli/logs, summary and status print.
+ * Reading the audit log back, the pure part: time windows, record filters, what counts as a
+ * success and a failure, and the summary (the monitoring verdict is audit/health.ts).
+ * audit/read.ts streams the records; cli/logs, summary and status print.
  */
 import { parseDuration } from '../values/units.js';
 import { printable } from '../values/printable.js';
+import { writesName, type WritesFacts } from './writes.js';
 
 export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
 
@@ -28,6 +30,12 @@ export interface RecordFilter {
   session?: string;
   /** A certificate's serial, or its key id: the records of the sessions it opened (every record carries both). */
   cert?: string;
+  /**
+   * The records of these sessions only (logs --path: the sessions that wrote a path), kept apart
+   * by whether the records that named them counted: a forged record that reuses a real session's
+   * id brings back the forged records of that id, not the real session's.
+   */
+  sessions?: { counted: ReadonlySet<string>; foreign: ReadonlySet<string> };
 }
 
 /**
@@ -41,6 +49,7 @@ export function matches(record: AuditRecord, filter: RecordFilter): boolean {
   if (filter.id !== undefined && record.id !== filter.id) return false;
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
   if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
+  if (filter.sessions !== undefined && !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(String(record.session ?? ''))) return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
   if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
   if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
@@ -51,7 +60,8 @@ function pad(text: string, width: number): string {
   return text.length >= width ? text : text + ' '.repeat(width - text.length);
 }
 
-function localTime(ts: unknown): string {
+/** A record's time as local time, for people; question marks when it is none. */
+export function localTime(ts: unknown): string {
   const date = new Date(String(ts));
   if (Number.isNaN(date.getTime())) return '????-??-?? ??:??:??';
   const p = (n: number) => String(n).padStart(2, '0');
@@ -60,8 +70,13 @@ function localTime(ts: unknown): string {
 
 export const TABLE_HEADER = `${pad('time', 19)}  ${pad('session', 8)}  ${pad('id', 16)}  ${pad('client', 21)}  ${pad('event', 5)}  ${pad('rule / reason', 24)}  command / result`;
 
-/** One row of the `logs` table; control characters in anything the client sent are escaped. */
+/** One row of the `logs` table; control characters in anything the client sent are escaped; a foreign record (audit/provenance.ts) is marked at its end. */
 export function tableRow(record: AuditRecord): string {
+  const row = plainRow(record);
+  return record.foreign === undefined ? row : `${row}  ${printable(`[FOREIGN: ${String(record.foreign)}, not counted]`)}`;
+}
+
+function plainRow(record: AuditRecord): string {
   const session = String(record.session ?? '').slice(0, 8);
   const id = String(record.id ?? '');
   if (record.event === 'end') {
@@ -84,9 +99,31 @@ export function tableRow(record: AuditRecord): string {
   return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(String(record.client ?? '-'), 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
 }
 
+/**
+ * Whether a record says its session wrote `path` (or under it, a directory): an end record whose
+ * `writes` lists name it (created, replaced, removed), or an sftp/scp `file` record of a write
+ * (anything but a read, and not refused) with it as `path` or `to`. Names are as the records
+ * have them, the rule's view; a leading `/` is optional, as clients differ.
+ */
+export function wrotePath(record: AuditRecord, path: string): boolean {
+  const spellings = path.startsWith('/') ? [path, path.slice(1)] : [path, `/${path}`];
+  if (record.event === 'end') {
+    const writes = record.writes;
+    if (writes === null || typeof writes !== 'object' || Array.isArray(writes)) return false;
+    return spellings.some((p) => p !== '' && writesName(writes as Partial<WritesFacts>, p));
+  }
+  if (record.event !== 'file' || record.op === 'read' || record.refused !== undefined) return false;
+  return spellings.some((p) => p !== '' && writesName({ created: [record.path, record.to] as string[] }, p));
+}
+
 /** An end record that means the job did what it was for. */
 export function succeeded(record: AuditRecord): boolean {
   return record.event === 'end' && record.exit === 0 && ['exited', 'stored', 'closed'].includes(String(record.outcome));
+}
+
+/** A run that failed: an end record that is no success, whatever its outcome (any non-zero exit). */
+export function failed(record: AuditRecord): boolean {
+  return record.event === 'end' && !succeeded(record);
 }
 
 /**
@@ -126,6 +163,9 @@ export interface RuleStats {
   denied: number;
   failed: number;
   lastSuccess: string | null;
+  /** The last run that failed, and how: `exit 23`, `exit 1 too-large`. */
+  lastFailure: string | null;
+  lastFailureHow: string | null;
   bytes: number;
   /** sftp rules: files read, written, removed or renamed, and the file requests refused. */
   files: number;
@@ -137,6 +177,8 @@ export interface Summary {
   refused: { command: string; count: number; reasons: string[] }[];
   newClients: { client: string; id: string; first: string }[];
   records: number;
+  /** Records in account logs that do not count (audit/provenance.ts), in the window: `logs` shows them marked. */
+  foreign: number;
 }
 
 /** Reduces records (oldest first) into a summary; memory grows with identities, rules, distinct refusals and clients, not with records. */
@@ -146,6 +188,7 @@ export class SummaryBuilder {
   private readonly clients = new Map<string, { id: string; first: string }>();
   private readonly successes = new SuccessTracker();
   private records = 0;
+  private foreign = 0;
   /** Bound on distinct refused commands kept (the least frequent are dropped past it). */
   private static readonly MAX_REFUSED = 50_000;
 
@@ -154,12 +197,16 @@ export class SummaryBuilder {
   private statsFor(id: string, rule: string): RuleStats {
     const key = `${id}\0${rule}`;
     let entry = this.stats.get(key);
-    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, bytes: 0, files: 0, filesRefused: 0 }));
+    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, lastFailure: null, lastFailureHow: null, bytes: 0, files: 0, filesRefused: 0 }));
     return entry;
   }
 
   add(record: AuditRecord): void {
     const ts = String(record.ts ?? '');
+    if (record.foreign !== undefined) {
+      if (!this.since || Date.parse(ts) >= this.since.getTime()) this.foreign++;
+      return;
+    }
     // Clients are tracked over the whole log, so that "first seen in the window" is true.
     if (record.event === 'decision' && typeof record.client === 'string') {
       const address = record.client.replace(/:[0-9]+$/, '').replace(/^\[|\]$/g, '');
@@ -189,8 +236,12 @@ export class SummaryBuilder {
       const stats = this.statsFor(id, String(record.rule ?? '?'));
       if (success) {
         if (stats.lastSuccess === null || ts > stats.lastSuccess) stats.lastSuccess = ts;
-      } else if (!succeeded(record)) {
+      } else if (failed(record)) {
         stats.failed++;
+        if (stats.lastFailure === null || ts > stats.lastFailure) {
+          stats.lastFailure = ts;
+          stats.lastFailureHow = `exit ${String(record.exit)}${record.outcome !== undefined && record.outcome !== 'exited' ? ` ${String(record.outcome)}` : ''}`;
+        }
       }
       stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;
     } else if (record.event === 'file') {
@@ -219,16 +270,19 @@ export class SummaryBuilder {
         .map(([command, entry]) => ({ command, count: entry.count, reasons: [...entry.reasons].sort() })),
       newClients: [...this.clients.entries()].filter(([, seen]) => Date.parse(seen.first) >= since).map(([client, seen]) => ({ client, ...seen })),
       records: this.records,
+      foreign: this.foreign,
     };
   }
 }
 
 export function formatSummary(summary: Summary, window: string): string {
-  const lines = [`Since ${window}: ${summary.records} records.`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  last success`];
+  const foreign = summary.foreign > 0 ? ` ${summary.foreign} foreign record(s) in account logs not counted (ssh-dispatch logs marks them).` : '';
+  const lines = [`Since ${window}: ${summary.records} records.${foreign}`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  ${pad('last success', 19)}  last failure`];
   for (const s of summary.rules) {
     // files: sftp rules' file records, with the refused file requests after a slash.
     const files = s.files + s.filesRefused > 0 ? `${s.files}${s.filesRefused > 0 ? ` /${s.filesRefused} refused` : ''}` : '-';
-    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${s.lastSuccess ? localTime(s.lastSuccess) : '-'}`);
+    const failure = s.lastFailure ? `${localTime(s.lastFailure)} (${s.lastFailureHow})` : '-';
+    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${pad(s.lastSuccess ? localTime(s.lastSuccess) : '-', 19)}  ${failure}`);
   }
   lines.push('', 'Most frequent refused commands:');
   if (summary.refused.length === 0) lines.push('  (none)');
@@ -237,76 +291,4 @@ export function formatSummary(summary: Summary, window: string): string {
   if (summary.newClients.length === 0) lines.push('  (none)');
   for (const c of summary.newClients) lines.push(`  ${pad(c.client, 40)}  ${pad(c.id, 18)}  ${localTime(c.first)}`);
   return `${lines.map(printable).join('\n')}\n`;
-}
-
-export interface StatusResult {
-  code: 0 | 1 | 2 | 3;
-  line: string;
-}
-
-/** One (identity, rule) that `status` checks, and its thresholds: WARNING past warnMs, CRITICAL past critMs. */
-export interface StatusCheck {
-  id: string;
-  rule: string;
-  warnMs: number;
-  critMs: number;
-}
-
-/** A span for people, in its two largest units, rounded down: `52s`, `14m`, `8h26m`, `2d4h`. */
-export function formatSpan(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  if (s < 3600) return `${Math.floor(s / 60)}m`;
-  const [d, h, m] = [Math.floor(s / 86_400), Math.floor((s % 86_400) / 3600), Math.floor((s % 3600) / 60)];
-  if (d === 0) return m === 0 ? `${h}h` : `${h}h${m}m`;
-  return h === 0 ? `${d}d` : `${d}d${h}h`;
-}
-
-/**
- * One performance data item, in the plugin guidelines' form `'label'=value[UOM];warn;crit;min;max`:
- * the label quoted (without ' and =, which it may not hold), a value that cannot be known as `U`.
- */
-export function perfdatum(label: string, value: number | null, uom: string, warn?: number, crit?: number, min?: number, max?: number): string {
-  const fields = [value === null ? 'U' : `${value}${uom}`, warn, crit, min, max].map((f) => (f === undefined ? '' : String(f)));
-  while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
-  return `'${label.replace(/['=]/g, '_')}'=${fields.join(';')}`;
-}
-
-/**
- * The plugin verdict for `status`: each check's last success (ms since the epoch, by
- * `id\0rule`) against its thresholds. One line: the state, what is wrong with which rules, and
- * after `|` the counts and each rule's age in seconds with its thresholds (`U` for one with no
- * success in the records read). `readSince` is the time of the oldest record read, if any: a rule
- * with no success in them has "no success logged since" then, which is all the log can say.
- */
-export function evaluateStatus(checks: readonly StatusCheck[], lastSuccess: ReadonlyMap<string, number>, now: Date, readSince: string | null = null): StatusResult {
-  if (checks.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
-  const warnings: string[] = [];
-  const criticals: string[] = [];
-  const perf: string[] = [];
-  let oldest: { name: string; age: number } | null = null;
-  for (const check of checks) {
-    const name = `${check.id}/${check.rule}`;
-    const last = lastSuccess.get(`${check.id}\0${check.rule}`);
-    // A success stamped in the future (a clock set back) is as recent as can be, not negative.
-    const age = last === undefined ? null : Math.max(0, now.getTime() - last);
-    perf.push(perfdatum(name, age === null ? null : Math.floor(age / 1000), 's', Math.floor(check.warnMs / 1000), Math.floor(check.critMs / 1000), 0));
-    if (age === null) {
-      criticals.push(`${name} no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
-    } else if (age > check.critMs) {
-      criticals.push(`${name} last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
-    } else if (age > check.warnMs) {
-      warnings.push(`${name} last success ${formatSpan(age)} ago (expected every ${formatSpan(check.warnMs)})`);
-    } else if (oldest === null || age > oldest.age) {
-      oldest = { name, age };
-    }
-  }
-  const ok = checks.length - warnings.length - criticals.length;
-  const counts = [perfdatum('ok', ok, '', undefined, undefined, 0, checks.length), perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length), perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length)];
-  const tail = ` | ${[...counts, ...perf].join(' ')}`;
-  const inTime = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} in time`;
-  const line = (text: string) => printable(text) + tail;
-  if (criticals.length > 0) return { code: 2, line: line(`SSH-DISPATCH CRITICAL - ${criticals.join(', ')}${warnings.length ? `; WARNING: ${warnings.join(', ')}` : ''}; ${inTime}`) };
-  if (warnings.length > 0) return { code: 1, line: line(`SSH-DISPATCH WARNING - ${warnings.join(', ')}; ${inTime}`) };
-  return { code: 0, line: line(`SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`) };
 }

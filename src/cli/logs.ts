@@ -1,13 +1,14 @@
 /** `ssh-dispatch logs`: the audit log, filtered, as a table or JSON lines, optionally followed. */
-import { accountLogs, auditFiles, followRecords, mergeByTime, readRecords, unreadableLog } from '../audit/read.js';
-import { matches, parseWhen, TABLE_HEADER, tableRow, type AuditRecord, type RecordFilter } from '../audit/review.js';
+import { accountLogs, accountOfLog, auditFiles, followRecords, mergeByTime, readRecords, unreadableLog, type ReadStats } from '../audit/read.js';
+import { accountsOf, judge, judged, Provenance } from '../audit/provenance.js';
+import { matches, parseWhen, TABLE_HEADER, tableRow, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from './args.js';
-import { auditLogPath } from './log-args.js';
+import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]
                         [--decision allow|deny|learn] [--client ADDR] [--session ID] [--cert SERIAL|ID]
-                        [--json] [--follow] [--rotated] [--log FILE | --policy PATH]
+                        [--path PATH] [--json] [--follow] [--rotated] [--log FILE | --policy PATH]
 
 Prints the audit log, oldest first: decision and end records, as a table (control characters
 escaped), or with --json as JSON lines for jq.
@@ -20,11 +21,21 @@ escaped), or with --json as JSON lines for jq.
   --session ID            one connection (a prefix of its session id is enough)
   --cert SERIAL|ID        the sessions of one OpenSSH user certificate, by its serial or its
                           key id (docs/fleet.md): what a certificate did before it was revoked
+  --path PATH             the sessions that wrote PATH (or under it, a directory), all their
+                          records: end records whose writes lists name it (created, replaced,
+                          removed), and sftp/scp file records of a write to it (not a read, not
+                          refused). PATH as the records name it, the rule's view (the leading /
+                          is optional); with --rotated to look back past the last rotation
   --rotated               also read the rotated logs (audit.jsonl.1, audit.jsonl.2.gz, ...)
   --follow                then keep printing what is appended; survives logrotate (rename or
                           copytruncate); stop with Ctrl-C
   --log FILE              the log to read (default: the policy's audit.file, else
                           /var/log/ssh-dispatch/audit.jsonl)
+
+A record in an account's own log (audit.ACCOUNT.jsonl) that does not count (its identity's
+accounts: does not list the account, an identity without accounts:, another user, or a session
+whose decision did not count) is foreign: marked [FOREIGN: why] at the end of its row, and with
+"foreign": "why" in --json; status and summary never count it.
 
 Lines that are not JSON are skipped and counted on stderr. Output to a pipe that closes early
 (ssh-dispatch logs | head) ends quietly with 0.
@@ -41,6 +52,7 @@ export async function runLogs(args: string[]): Promise<number> {
     client: { type: 'string' },
     session: { type: 'string' },
     cert: { type: 'string' },
+    path: { type: 'string' },
     json: { type: 'boolean' },
     follow: { type: 'boolean' },
     rotated: { type: 'boolean' },
@@ -60,7 +72,7 @@ export async function runLogs(args: string[]): Promise<number> {
     return date;
   };
   if (values.decision !== undefined && !['allow', 'deny', 'learn'].includes(values.decision)) throw new UsageError('--decision: allow, deny or learn');
-  const filter: RecordFilter = {
+  let filter: RecordFilter = {
     since: when('since', values.since),
     until: when('until', values.until),
     id: values.id,
@@ -70,7 +82,9 @@ export async function runLogs(args: string[]): Promise<number> {
     session: values.session,
     cert: values.cert,
   };
-  const { path } = await auditLogPath(values.log, values.policy);
+  if (values.path !== undefined && values.follow) throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
+  if (values.path === '') throw new UsageError('--path: expected a path, as the records name it');
+  const { path, policy } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
   const accounts = values.log === undefined ? accountLogs(path) : [];
@@ -84,11 +98,30 @@ export async function runLogs(args: string[]): Promise<number> {
     process.stdout.write(values.json ? toLogLine(record) : `${tableRow(record)}\n`);
   };
   const stats = { skipped: 0 };
+  // Each log judged on its own (an account's records count only as provenance.ts says), then merged by time.
+  const all = (counted: ReadStats, provenance: Provenance) => {
+    const sources = [
+      judged(readRecords(files, counted), accountOfGivenLog(path, policy), provenance),
+      ...accounts.map((log) => judged(readRecords(auditFiles(log, values.rotated ?? false), counted), accountOfLog(path, log), provenance)),
+    ];
+    return sources.length === 1 ? sources[0]! : mergeByTime(sources);
+  };
+  if (values.path !== undefined) {
+    // A first pass finds the sessions (their decision comes before the end record that names the path).
+    const sessions = { counted: new Set<string>(), foreign: new Set<string>() };
+    for await (const record of all({ skipped: 0 }, new Provenance(accountsOf(policy)))) {
+      if (wrotePath(record, values.path) && typeof record.session === 'string') (record.foreign === undefined ? sessions.counted : sessions.foreign).add(record.session);
+    }
+    filter = { ...filter, sessions };
+  }
   if (!values.json) process.stdout.write(`${TABLE_HEADER}\n`);
-  // Merged by time.
-  const sources = [readRecords(files, stats), ...accounts.map((log) => readRecords(auditFiles(log, values.rotated ?? false), stats))];
-  for await (const record of sources.length === 1 ? sources[0]! : mergeByTime(sources)) print(record);
+  const provenance = new Provenance(accountsOf(policy));
+  for await (const record of all(stats, provenance)) print(record);
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
-  if (values.follow) await followRecords(path, print, stats);
+  if (values.follow) {
+    // Judged like the rest, by the same judge: it knows the sessions whose decisions it has read.
+    const account = accountOfGivenLog(path, policy);
+    await followRecords(path, (record) => print(judge(record, account, provenance)), stats);
+  }
   return 0;
 }

@@ -5,24 +5,31 @@
  * blames the backups (main.ts's exit 2 for usage errors is a CRITICAL to a monitoring system).
  */
 import { closeSync, fstatSync, openSync } from 'node:fs';
-import { accountLogs, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
-import { evaluateStatus, SuccessTracker, type StatusCheck } from '../audit/review.js';
+import { accountLogs, accountOfLog, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
+import { accountsOf, judged, Provenance } from '../audit/provenance.js';
+import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '../audit/health.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
 import { localDate, parseDuration } from '../values/units.js';
 import { parseFlags, UsageError } from './args.js';
-import { auditLogPath } from './log-args.js';
+import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const STATUS_HELP = `Usage: ssh-dispatch status [--id ID]... [--rule RULE]... [--stale SPAN [--critical SPAN]]
-                          [--rotated] [--log FILE] [--policy PATH]
+                          [--burst N] [--rotated] [--log FILE] [--policy PATH]
 
 A monitoring plugin (Nagios, Icinga, Naemon, and anything that runs their plugins): checks that
-rules have succeeded recently enough. Always exactly one line on stdout, the state, what is
-wrong, and performance data (each rule's age in seconds with its thresholds), and the exit status:
-  0 OK        every rule checked succeeded in time
-  1 WARNING   some rule's last success is older than its period
+rules have succeeded recently enough, and that nothing else happened to them that the owner
+should see. Always exactly one line on stdout, the state, what is wrong, and performance data
+(per rule: its age in seconds, its failures and sessions in the period, its smallest success
+with min-bytes, each with its thresholds), and the exit status:
+  0 OK        every rule checked succeeded in time, and nothing below went wrong
+  1 WARNING   some rule's last success is older than its period; or a run of it failed within
+              the period, even if a later one succeeded (a stolen key's tiny push succeeds too);
+              or it had more than --burst sessions in the period; or a success in the period
+              wrote less than its min-bytes (or did not say how much); or records in an
+              account's log claim it and do not count (foreign: ssh-dispatch logs marks them)
   2 CRITICAL  some rule's last success is older than twice its period (or --critical), or none
-              is logged
+              is logged, or every run within the period failed
   3 UNKNOWN   the command line is wrong, the policy or the log cannot be read (run the check as
               a user that may read them), or there is nothing to check
 
@@ -35,20 +42,27 @@ Which rules, and against what:
   --stale SPAN      check every rule chosen (every rule of the policy without --id and --rule),
                     with expect-every or not, against SPAN: 26h for a nightly job (s, m, h, d, w)
   --critical SPAN   with --stale: CRITICAL past SPAN (default twice --stale)
+  --burst N         WARNING past N sessions of one rule in one period (default ${DEFAULT_BURST}): a
+                    thief that floods uploads to rotate history out (receive keep) shows here
 Identities past their expires date are not checked.
 
 A success is an end record with exit 0 (a program, an upload stored, a relay closed cleanly),
 or an allowed decision of an execve rule (which writes no end record); an rsync dry run
-(-n, --dry-run) never is.
+(-n, --dry-run) never is. A failure is an end record that is no success (any non-zero exit).
+Its bytes, for min-bytes: the end record's writes.bytes, else its bytes (receive).
+Root's log counts whole; a record in an account's own log (audit.ACCOUNT.jsonl) counts only
+for an identity whose accounts: lists that account, with that account as user (an identity
+without accounts: counts in root's log only).
 
   --log FILE        the audit log (default: the policy's audit.file, else ${DEFAULT_AUDIT_FILE});
                     its rotated files (FILE.1, FILE.2.gz, ...) are read as far back as the
-                    longest CRITICAL threshold reaches
+                    longest CRITICAL threshold reaches; an account's log named here is judged
+                    as that account's
   --rotated         read all the rotated files, however old
   --policy PATH     the policy file or directory (default ${DEFAULT_POLICY_PATH})
 
   $ ssh-dispatch status --id host1-backup
-  SSH-DISPATCH OK - the rule succeeded in time; oldest success host1-backup/nightly 8h26m ago | 'ok'=1;;;0;1 'warning'=0;;;0;1 'critical'=0;;;0;1 'host1-backup/nightly'=30412s;93600;187200;0`;
+  SSH-DISPATCH OK - the rule succeeded in time; oldest success host1-backup/nightly 8h26m ago | 'ok'=1;;;0;1 'warning'=0;;;0;1 'critical'=0;;;0;1 'host1-backup/nightly'=30412s;93600;187200;0 'host1-backup/nightly failed'=0;0;;0 'host1-backup/nightly sessions'=1;${DEFAULT_BURST};;0`;
 
 function unknown(why: string): number {
   console.log(`SSH-DISPATCH UNKNOWN - ${printable(why)}`);
@@ -84,6 +98,7 @@ async function check(args: string[]): Promise<number> {
     critical: { type: 'string' },
     id: { type: 'string', multiple: true },
     rule: { type: 'string', multiple: true },
+    burst: { type: 'string' },
     rotated: { type: 'boolean' },
     log: { type: 'string' },
     policy: { type: 'string' },
@@ -98,6 +113,8 @@ async function check(args: string[]): Promise<number> {
   if (criticalFlag !== null && staleMs === null) throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
   if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs) throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
   const criticalMs = criticalFlag ?? (staleMs === null ? null : 2 * staleMs);
+  if (values.burst !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.burst)) throw new UsageError(`--burst ${values.burst}: expected a number of sessions, 1 or more`);
+  const burst = values.burst === undefined ? DEFAULT_BURST : Number(values.burst);
 
   const { path, policy } = await auditLogPath(values.log, values.policy);
   if (!policy) return unknown(`the policy at ${values.policy ?? DEFAULT_POLICY_PATH} does not load (ssh-dispatch check says why)`);
@@ -114,8 +131,10 @@ async function check(args: string[]): Promise<number> {
     .filter((identity) => !(identity.expires !== null && today > identity.expires))
     .flatMap((identity) => identity.rules.filter((rule) => !values.rule || values.rule.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
     .flatMap(({ id, rule }): StatusCheck[] => {
-      if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs }];
-      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery }];
+      // A compiled cache from before min-bytes has no minBytes: unchecked, as it was.
+      const minBytes = rule.minBytes ?? null;
+      if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs, minBytes, burst }];
+      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery, minBytes, burst }];
     });
   if (checks.length === 0) {
     const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
@@ -126,19 +145,20 @@ async function check(args: string[]): Promise<number> {
   // Which files: the log, and the rotated ones the longest CRITICAL threshold reaches into.
   const longest = Math.max(...checks.map((c) => c.critMs));
   let files: string[];
-  let accountFiles: string[] = [];
+  // Each log with its account (null: root's): an account's records count only as provenance.ts says.
+  let accountSources: { files: string[]; account: string | null }[] = [];
   try {
     const since = new Date(now.getTime() - longest);
     const filesOf = (log: string) => (values.rotated ? auditFiles(log, true) : auditFilesSince(log, since));
     files = filesOf(path);
-    // Each account's log too (install.sh --account): its successes count like root's.
-    if (values.log === undefined) accountFiles = accountLogs(path).flatMap(filesOf);
+    if (values.log === undefined) accountSources = accountLogs(path).map((log) => ({ files: filesOf(log), account: accountOfLog(path, log) }));
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
-  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success".
+  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
+  // (an account's log too: its successes would be missed).
   let present = 0;
-  for (const file of files) {
+  for (const file of [...files, ...accountSources.flatMap((source) => source.files)]) {
     try {
       const fd = openSync(file, 'r');
       try {
@@ -146,33 +166,25 @@ async function check(args: string[]): Promise<number> {
       } finally {
         closeSync(fd);
       }
-      present++;
+      if (files.includes(file)) present++;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return unknown(`cannot read ${file}: ${errorText(error)}`);
     }
   }
   // A missing log with rotated files beside it is an empty one (logrotate without `create`,
   // and no connection since); with none at all, the log is somewhere else or never written.
-  if (present === 0 && accountFiles.length === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
+  if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
 
-  const wanted = new Set(checks.map((c) => `${c.id}\0${c.rule}`));
-  const lastSuccess = new Map<string, number>();
-  const successes = new SuccessTracker();
-  let readSince: string | null = null;
+  // --log naming an account's log (audit.backup.jsonl) reads it as that account's, never as root's.
+  const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accountSources];
+  const builder = new StatusBuilder(checks, now);
+  const provenance = new Provenance(accountsOf(policy));
   try {
-    for await (const record of readRecords([...files, ...accountFiles], { skipped: 0 })) {
-      if (readSince === null && typeof record.ts === 'string' && !Number.isNaN(Date.parse(record.ts))) readSince = record.ts;
-      // Every record goes through the tracker: a dry run's decision marks its session's end.
-      if (!successes.isSuccess(record)) continue;
-      const key = `${String(record.id)}\0${String(record.rule)}`;
-      const ts = Date.parse(String(record.ts));
-      if (!wanted.has(key) || Number.isNaN(ts)) continue;
-      if ((lastSuccess.get(key) ?? -Infinity) < ts) lastSuccess.set(key, ts);
-    }
+    for (const source of sources) for await (const record of judged(readRecords(source.files, { skipped: 0 }), source.account, provenance)) builder.add(record);
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
-  const result = evaluateStatus(checks, lastSuccess, now, readSince);
+  const result = evaluateStatus(checks, builder.result(), now, builder.readSince);
   console.log(result.line);
   return result.code;
 }

@@ -1,15 +1,21 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
-import { accountLogs, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
+import { accountLogs, accountOfLog, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
+import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { formatSummary, parseWhen, SummaryBuilder } from '../audit/review.js';
 import { parseFlags, UsageError } from './args.js';
-import { auditLogPath } from './log-args.js';
+import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]
 
 Per identity and rule: requests allowed, denied, failed (programs that exited non-zero, uploads
 not stored, relays that could not connect), bytes moved, files (sftp rules: files read, written,
-removed or renamed, and file requests refused), and the last success; then the most
-frequent refused commands with their reasons, and the client addresses first seen in the window.
+removed or renamed, and file requests refused), the last success and, beside it, the last
+failure with its exit status and outcome; then the most frequent refused commands with their
+reasons, and the client addresses first seen in the window.
+
+Root's log counts whole. A record in an account's own log (audit.ACCOUNT.jsonl) counts only for
+an identity whose accounts: lists that account, with that account as user; the others are
+foreign: counted apart, never in the table (ssh-dispatch logs marks them).
 
   --since WHEN   a span back from now (24h, 7d, 2w), a date or an ISO time (default 7d)
   --rotated      also read the rotated logs
@@ -27,10 +33,10 @@ export async function runSummary(args: string[]): Promise<number> {
   const window = values.since ?? '7d';
   const since = parseWhen(window, new Date());
   if (!since) throw new UsageError(`--since ${window}: expected a span (24h, 7d), a date or an ISO time`);
-  const { path } = await auditLogPath(values.log, values.policy);
+  const { path, policy } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-  const accounts = values.log === undefined ? accountLogs(path).flatMap((log) => auditFiles(log, values.rotated ?? false)) : [];
+  const accounts = values.log === undefined ? accountLogs(path).map((log) => ({ files: auditFiles(log, values.rotated ?? false), account: accountOfLog(path, log) })) : [];
   const unreadable = unreadableLog(files, accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
@@ -38,7 +44,10 @@ export async function runSummary(args: string[]): Promise<number> {
   }
   const builder = new SummaryBuilder(since);
   const stats = { skipped: 0 };
-  for await (const record of readRecords([...files, ...accounts], stats)) builder.add(record);
+  // An account's records count as audit/provenance.ts says; --log naming an account's log reads it as the account's.
+  const provenance = new Provenance(accountsOf(policy));
+  const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accounts];
+  for (const source of sources) for await (const record of judged(readRecords(source.files, stats), source.account, provenance)) builder.add(record);
   const summary = builder.result();
   process.stdout.write(values.json ? `${JSON.stringify({ since: since.toISOString(), ...summary })}\n` : formatSummary(summary, window));
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);

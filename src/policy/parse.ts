@@ -13,7 +13,7 @@ import { parseAddressRange, type AddressRange } from '../values/address.js';
 import type { PolicyError } from '../values/policy-error.js';
 import { ABSOLUTE_PATH } from '../values/paths.js';
 import { describe, Reader, type Node, type Where } from '../values/reader.js';
-import { parseDate, parsePolicyDuration } from '../values/units.js';
+import { parseDate, parsePolicyDuration, parseSize } from '../values/units.js';
 import { RULE_KINDS, type Rule } from '../rules/kinds.js';
 import { parseKeyText, parsePublicKeyLine } from '../request/ssh-key.js';
 import { ACCOUNT_NAME, DEFAULT_AUDIT_FILE, NAME_PATTERN, PRINCIPAL_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
@@ -201,6 +201,15 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   const expectEvery = fields.has('expect-every')
     ? reader.string(fields.get('expect-every') ?? null, `${key}.expect-every`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 26h or 8d (at most 366d)' })
     : undefined;
-  if (!name || !body || expectEvery === null) return null;
-  return { ...body, name, where: reader.where(node), expectEvery: expectEvery === undefined ? null : parsePolicyDuration(expectEvery) } as Rule;
+  const minBytes = fields.has('min-bytes')
+    ? reader.string(fields.get('min-bytes') ?? null, `${key}.min-bytes`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1MiB, 500KB, 4096 (in quotes when only digits)' })
+    : undefined;
+  if (!name || !body || expectEvery === null || minBytes === null) return null;
+  return {
+    ...body,
+    name,
+    where: reader.where(node),
+    expectEvery: expectEvery === undefined ? null : parsePolicyDuration(expectEvery),
+    minBytes: minBytes === undefined ? null : parseSize(minBytes),
+  } as Rule;
 }

@@ -49,7 +49,7 @@ export const POLICY_KEYS = {
   syslog: { allowed: ['socket', 'tcp', 'tls', 'facility'], required: [] },
   syslogTls: { allowed: ['ca'], required: ['ca'] },
   identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'rules'], required: ['rules'] },
-  rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every'], required: ['name'] },
+  rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every', 'min-bytes'], required: ['name'] },
   ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
 };
 

@@ -21,10 +21,15 @@ export interface RuleBase {
    * nobody watches it. A frame key like `name`: it says nothing about what the rule allows.
    */
   expectEvery: number | null;
+  /**
+   * `min-bytes`: a success that wrote fewer bytes is a WARNING in `status` (a stolen key's tiny
+   * push keeps a rule "in time"); null when unset. Monitoring only, like expectEvery.
+   */
+  minBytes: number | null;
 }
 
 /** What a kind's parser returns: the rule without the name, place and monitoring the frame adds. */
-export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where' | 'expectEvery'>;
+export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where' | 'expectEvery' | 'minBytes'>;
 
 /**
  * Trying one rule on a request: a plan, or why not. `reason` is set when the rule is the one for

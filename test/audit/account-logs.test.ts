@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { accountLogs, mergeByTime } from '../../src/audit/read.js';
+import { accountLogs, accountOfLog, mergeByTime } from '../../src/audit/read.js';
 import { accountLogFile } from '../../src/audit/sink.js';
 
 describe('accountLogFile', () => {
@@ -27,6 +27,21 @@ describe('accountLogs and mergeByTime', () => {
 
   it('finds each account’s current log beside root’s, and nothing else', () => {
     expect(accountLogs(join(dir, 'log', 'audit.jsonl'))).toEqual([join(dir, 'log', 'audit.backup.jsonl'), join(dir, 'log', 'audit.web.jsonl')]);
+  });
+
+  it.each([
+    ['/var/log/ssh-dispatch/audit.jsonl', null],
+    ['/var/log/ssh-dispatch/audit.jsonl.1', null],
+    ['/var/log/ssh-dispatch/audit.jsonl.2.gz', null],
+    ['/var/log/ssh-dispatch/audit.backup.jsonl', 'backup'],
+    ['/var/log/ssh-dispatch/audit.backup.jsonl.1', 'backup'],
+    ['/var/log/ssh-dispatch/audit.web-deploy.jsonl.3.gz', 'web-deploy'],
+    ['/var/log/ssh-dispatch/../ssh-dispatch/audit.backup.jsonl', 'backup'],
+    ['/tmp/audit.backup.jsonl', null],
+    ['/var/log/ssh-dispatch/audit.Bad.jsonl', null],
+    ['/var/log/ssh-dispatch/other.jsonl', null],
+  ])('accountOfLog(%s) = %s (a log named with --log is judged as its account’s)', (file, account) => {
+    expect(accountOfLog('/var/log/ssh-dispatch/audit.jsonl', file)).toBe(account);
   });
 
   it('merges logs that are each in time order into one', async () => {

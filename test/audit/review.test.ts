@@ -1,6 +1,6 @@
-/** Reading the log back: windows, filters, summary and monitoring status, as pure functions. */
+/** Reading the log back: windows, filters, the summary, the sessions that wrote a path, as pure functions (the status verdict: health.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { evaluateStatus, formatSpan, formatSummary, matches, parseWhen, perfdatum, SummaryBuilder, tableRow } from '../../src/audit/review.js';
+import { formatSummary, matches, parseWhen, SummaryBuilder, tableRow, wrotePath } from '../../src/audit/review.js';
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
@@ -42,6 +42,14 @@ describe('matches', () => {
     expect(matches(denied, filter)).toBe(forDecision);
     expect(matches(ended, filter)).toBe(forEnd);
   });
+  it('sessions (logs --path): a counted record by the counted set, a foreign one by the foreign set', () => {
+    const sessions = { counted: new Set(['aaaa1111']), foreign: new Set(['bbbb2222']) };
+    expect(matches(end('2026-11-24T10:00:01Z', {}), { sessions })).toBe(true);
+    expect(matches(end('2026-11-24T10:00:01Z', { foreign: 'x' }), { sessions })).toBe(false);
+    expect(matches(end('2026-11-24T10:00:01Z', { session: 'bbbb2222', foreign: 'x' }), { sessions })).toBe(true);
+    expect(matches(end('2026-11-24T10:00:01Z', { session: 'bbbb2222' }), { sessions })).toBe(false);
+  });
+
   it.each([
     [{ cert: '1042' }, true],
     [{ cert: 'alice@laptop' }, true],
@@ -53,6 +61,11 @@ describe('matches', () => {
     expect(matches(end('2026-11-24T10:00:01Z', certified), filter)).toBe(expected);
     expect(matches(denied, filter)).toBe(false);
   });
+  it('marks a foreign record at the end of its row, escaped', () => {
+    expect(tableRow(end('2026-11-24T10:00:01Z', { foreign: "in backup's log, identity host1 may not log into backup\u001b[2J" }))).toMatch(/exit 0, 5 ms  \[FOREIGN: in backup's log, identity host1 may not log into backup\\x1b\[2J, not counted\]$/);
+    expect(tableRow(end('2026-11-24T10:00:01Z', {}))).not.toContain('FOREIGN');
+  });
+
   it('escapes control characters in the table', () => {
     expect(tableRow(decision('2026-11-24T10:00:00Z', { decision: 'deny', reason: 'x', command: 'ls\u001b[2J\nid' }))).not.toMatch(/[\u0000-\u001f]/);
   });
@@ -81,6 +94,28 @@ describe('SummaryBuilder', () => {
     expect(s.newClients.map((c) => c.client).sort()).toEqual(['192.0.2.10', '203.0.113.9']);
   });
 
+  it('shows the last failure, with its exit and outcome, beside the last success; foreign records counted apart, never in the table', () => {
+    const builder = new SummaryBuilder(new Date('2026-11-20T00:00:00Z'));
+    builder.add(decision('2026-11-23T02:00:00Z', { decision: 'allow', rule: 'nightly' }));
+    builder.add(end('2026-11-23T02:10:00Z', { exit: 23 }));
+    builder.add(decision('2026-11-24T02:00:00Z', { decision: 'allow', rule: 'nightly' }));
+    builder.add(end('2026-11-24T02:10:00Z', { exit: 1, outcome: 'too-large' }));
+    builder.add(decision('2026-11-24T03:00:00Z', { decision: 'allow', rule: 'nightly' }));
+    builder.add(end('2026-11-24T03:01:00Z', {}));
+    const forged = { foreign: "in backup's log, identity host1 may not log into backup" };
+    builder.add(decision('2026-11-24T04:00:00Z', { decision: 'allow', rule: 'nightly', ...forged }));
+    builder.add(end('2026-11-24T04:00:01Z', { ...forged }));
+    builder.add(end('2026-11-24T04:00:02Z', { rule: 'invented', ...forged }));
+    const s = builder.result();
+    expect(s.rules).toEqual([expect.objectContaining({ rule: 'nightly', allowed: 3, failed: 2, lastSuccess: '2026-11-24T03:01:00Z', lastFailure: '2026-11-24T02:10:00Z', lastFailureHow: 'exit 1 too-large' })]);
+    expect(s.foreign).toBe(3);
+    const text = formatSummary(s, '7d');
+    expect(text).toContain('3 foreign record(s) in account logs not counted');
+    expect(text).toMatch(/last success +last failure\n/);
+    expect(text).toMatch(/nightly .* 2026-11-24 0[0-9]:01:00 +2026-11-24 0[0-9]:10:00 \(exit 1 too-large\)\n/);
+    expect(text).not.toContain('invented');
+  });
+
   it('counts an sftp session’s file records (and their bytes) per rule, refusals apart, and shows them in the table', () => {
     const builder = new SummaryBuilder(null);
     const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields });
@@ -96,57 +131,25 @@ describe('SummaryBuilder', () => {
   });
 });
 
-describe('evaluateStatus', () => {
-  const h = 3600_000;
-  const nightly = (id: string) => ({ id, rule: 'nightly', warnMs: 26 * h, critMs: 52 * h });
-  const checks = [nightly('host1'), nightly('host2')];
-  const ago = (hours: number) => now.getTime() - hours * h;
-  const lines = (entries: [string, number][]) => evaluateStatus(checks, new Map(entries.map(([id, hours]) => [`${id}\0nightly`, ago(hours)])), now);
-
+describe('wrotePath: the records that say their session wrote a path', () => {
+  const writes = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'end', session: 's1', id: 'host1', rule: 'push', exit: 0, outcome: 'exited', writes: { created: [], replaced: [], removed: [], bytes: 0, ...fields } });
+  const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields });
   it.each([
-    // [case, successes (identity, hours ago), exit code, the text before the perfdata]
-    ['both in time', [['host1', 2], ['host2', 20]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 20h ago'],
-    ['one just at its period', [['host1', 2], ['host2', 26]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 1d2h ago'],
-    ['one past its period', [['host1', 2], ['host2', 30]], 1, 'SSH-DISPATCH WARNING - host2/nightly last success 1d6h ago (expected every 1d2h); 1 of 2 rules in time'],
-    ['one past twice its period', [['host1', 2], ['host2', 53]], 2, 'SSH-DISPATCH CRITICAL - host2/nightly last success 2d5h ago (critical past 2d4h); 1 of 2 rules in time'],
-    ['one never, one late', [['host1', 30]], 2, 'SSH-DISPATCH CRITICAL - host2/nightly no success logged; WARNING: host1/nightly last success 1d6h ago (expected every 1d2h); 0 of 2 rules in time'],
-    ['a success stamped in the future (clock set back)', [['host1', -1], ['host2', 1]], 0, 'SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success host2/nightly 1h ago'],
-  ] as const)('%s', (_case, successes, code, text) => {
-    const r = lines(successes.map(([id, hours]) => [id, hours]));
-    expect([r.code, r.line.split(' | ')[0]]).toEqual([code, text]);
-    expect(r.line.split('\n')).toHaveLength(1);
-  });
-
-  it('never says "no success" of a rule that has one, however short its thresholds (a success 52 s ago)', () => {
-    const r = evaluateStatus([{ id: 'a', rule: 'r', warnMs: 26_000, critMs: 52_000 }], new Map([['a\0r', now.getTime() - 53_000]]), now);
-    expect(r.code).toBe(2);
-    expect(r.line).toContain('a/r last success 53s ago (critical past 52s)');
-    expect(r.line).not.toContain('no success');
-  });
-
-  it('says since when it read the log, for a rule with no success in it', () => {
-    const r = evaluateStatus(checks, new Map(), now, '2026-11-20T06:25:00Z');
-    expect(r.line).toMatch(/host1\/nightly no success logged since 2026-11-2[01] [0-9]{2}:25, host2/);
-  });
-
-  it('perfdata: quoted labels, ages in seconds with warn and crit, min 0, U for no success, counts bounded', () => {
-    const r = lines([['host1', 20]]);
-    expect(r.line.split(' | ')[1]).toBe("'ok'=1;;;0;2 'warning'=0;;;0;2 'critical'=1;;;0;2 'host1/nightly'=72000s;93600;187200;0 'host2/nightly'=U;93600;187200;0");
-    expect(r.line).not.toMatch(/=-1/);
-  });
-
-  it.each([
-    ['a value and unit', ['age', 5, 's', 10, 20, 0] as const, "'age'=5s;10;20;0"],
-    ['unknown', ['age', null, 's', 10, 20, 0] as const, "'age'=U;10;20;0"],
-    ['no thresholds: trailing fields dropped', ['n', 3, ''] as const, "'n'=3"],
-    ['a label with quote and equals', ["it's=x", 1, ''] as const, "'it_s_x'=1"],
-  ])('perfdatum: %s', (_case, args, expected) => {
-    expect(perfdatum(...(args as unknown as Parameters<typeof perfdatum>))).toBe(expected);
-  });
-
-  it.each([
-    [0, '0s'], [52_000, '52s'], [14 * 60_000 + 5_000, '14m'], [3 * h, '3h'], [8 * h + 26 * 60_000, '8h26m'], [26 * h, '1d2h'], [48 * h, '2d'], [-5, '0s'],
-  ])('formatSpan(%d) = %s', (ms, text) => expect(formatSpan(ms)).toBe(text));
-
-  it('UNKNOWN with nothing to check', () => expect(evaluateStatus([], new Map(), now).code).toBe(3));
+    ['created, the name itself', writes({ created: ['daily.0/etc/passwd'] }), 'daily.0/etc/passwd', true],
+    ['created, a directory above it', writes({ created: ['daily.0/etc/passwd'] }), 'daily.0', true],
+    ['created, a directory above it with a slash', writes({ created: ['daily.0/etc/passwd'] }), 'daily.0/', true],
+    ['a leading slash is optional', writes({ replaced: ['daily.0/etc/passwd'] }), '/daily.0/etc', true],
+    ['removed', writes({ removed: ['old.tar'] }), 'old.tar', true],
+    ['a name that only starts the same', writes({ created: ['daily.01/x'] }), 'daily.0', false],
+    ['another name', writes({ created: ['a'] }), 'b', false],
+    ['an end record without writes', { event: 'end', session: 's1', file: 'x.tar' }, 'x.tar', false],
+    ['writes that is no object', { event: 'end', session: 's1', writes: 'x.tar' }, 'x.tar', false],
+    ['an sftp write', file({ op: 'write', path: '/in/a.txt', bytes: 3 }), '/in/a.txt', true],
+    ['an sftp write, without the slash', file({ op: 'write', path: '/in/a.txt', bytes: 3 }), 'in', true],
+    ['an sftp rename to it', file({ op: 'rename', path: '/in/a.tmp', to: '/in/a.txt' }), '/in/a.txt', true],
+    ['an sftp remove', file({ op: 'remove', path: '/in/a.txt' }), '/in/a.txt', true],
+    ['an sftp read is no write', file({ op: 'read', path: '/in/a.txt', bytes: 3 }), '/in/a.txt', false],
+    ['a refused write wrote nothing', file({ op: 'write', path: '/in/a.txt', refused: 'no-overwrite' }), '/in/a.txt', false],
+    ['a decision record', { event: 'decision', session: 's1', command: 'rsync --server . daily.0' }, 'daily.0', false],
+  ] as const)('%s', (_case, record, path, expected) => expect(wrotePath(record as Record<string, unknown>, path)).toBe(expected));
 });

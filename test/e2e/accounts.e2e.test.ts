@@ -55,7 +55,7 @@ describe.runIf(asRoot)('an account other than root', () => {
     expect(installed.stdout).toContain(`created ${logs}/audit.${ACCOUNT}.jsonl`);
     writeFileSync(
       join(etc, 'policies', 'main.yaml'),
-      `version: 1\naudit: { file: ${logs}/audit.jsonl }\nidentities:\n  host1-tar:\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "backup-{timestamp}.tar", min-free: "0" } }\n`,
+      `version: 1\naudit: { file: ${logs}/audit.jsonl }\nidentities:\n  host1-tar:\n    accounts: [${ACCOUNT}]\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "backup-{timestamp}.tar", min-free: "0" } }\n`,
       { mode: 0o644 },
     );
     // The installer's advice, run as root: check also compiles the policy for the account.
@@ -89,6 +89,8 @@ describe.runIf(asRoot)('an account other than root', () => {
     const shown = runAsRoot('logs', '--policy', join(etc, 'policies'), '--json');
     expect(shown.status, shown.stderr).toBe(0);
     expect(shown.stdout).toContain(`"user":"${ACCOUNT}"`);
+    // The identity lists the account (accounts:), so its records there are its own, not foreign.
+    expect(shown.stdout).not.toContain('"foreign"');
     const summary = runAsRoot('summary', '--policy', join(etc, 'policies'), '--json');
     expect(JSON.parse(summary.stdout).rules).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'host1-tar', rule: 'tarball', allowed: 1 })]));
   });

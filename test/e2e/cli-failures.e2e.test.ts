@@ -184,7 +184,7 @@ describe('check', () => {
   it('a misspelt key: one error at its line, with "did you mean"', () => {
     const { file, result } = check('misspelt.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n      - nam: du\n        exec: { command: "/usr/bin/du -sh /srv" }\n');
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe(`${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every)\n1 error(s): every request would be denied\n`);
+    expect(result.stdout).toBe(`${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)\n1 error(s): every request would be denied\n`);
   });
 
   it('a tab in the indentation: one error with file:line', () => {

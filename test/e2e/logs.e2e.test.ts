@@ -1,6 +1,7 @@
 /**
  * Reviewing the log: 200 concurrent dispatches leave 400 whole records; logs filters and reads
- * rotated and gzip'd files; --follow survives logrotate both ways; summary and status report.
+ * rotated and gzip'd files; --follow survives logrotate both ways; summary and status report;
+ * --path finds the sessions that wrote a path, through a real sshd and OpenSSH's sftp.
  */
 import { spawn } from 'node:child_process';
 import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
@@ -8,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE } from './lab.js';
+import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { fileClients } from './file-clients.js';
+import { BUNDLE, NODE, startLab, type Lab } from './lab.js';
 import { runBundle } from './run-bundle.js';
 import { waitFor } from './wait.js';
 
@@ -149,7 +152,10 @@ describe('summary and status', () => {
   });
 
   it('status: OK for rules that succeeded, CRITICAL for one that never did', () => {
-    const ok = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly', '--rule', 'ping']);
+    // 200 sessions of nightly within the hour are a burst by default (status --burst).
+    const burst = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly']);
+    expect([burst.code, burst.stdout]).toEqual([1, expect.stringMatching(/^SSH-DISPATCH WARNING - host1\/nightly 20[0-9] sessions within 1h \(a burst: more than 10\); 0 of 1 rule OK \| /)]);
+    const ok = runBundle(['status', '--stale', '1h', '--burst', '1000', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly', '--rule', 'ping']);
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/^SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success .* \| 'ok'=2;;;0;2 'warning'=0;;;0;2 'critical'=0;;;0;2 /);
     const all = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy]);
@@ -157,5 +163,70 @@ describe('summary and status', () => {
     expect(all.stdout).toMatch(/^SSH-DISPATCH CRITICAL - .*host1\/never-run no success logged since /);
     // Without --stale: the rules with expect-every, and this policy has none (status.e2e.test.ts has the rest).
     expect(runBundle(['status', '--log', audit, '--policy', policy]).code).toBe(3);
+  });
+});
+
+describe('logs --path: the sessions that wrote a path', () => {
+  let lab: Lab;
+  let key: ClientKey;
+  let local: string;
+  const { sftp } = fileClients(() => lab.sshd, () => local);
+  const sessions = (args: string[]) => [...new Set(runBundle(['logs', '--policy', lab.policyDir, '--json', ...args]).stdout.trim().split('\n').filter(Boolean).map((l) => String((JSON.parse(l) as Record<string, unknown>).session)))];
+
+  beforeAll(async () => {
+    lab = await startLab({ extraConfig: ['Subsystem sftp internal-sftp'] });
+    local = join(lab.sshd.dir, 'local');
+    mkdirSync(local);
+    mkdirSync(join(lab.sshd.dir, 'share'), { mode: 0o755 });
+    writeFileSync(join(lab.sshd.dir, 'share', 'report.txt'), 'the owner’s\n');
+    lab.writePolicy(`version: 1\naudit: { file: {{AUDIT}} }\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: {{DIR}}/share, access: read-write } } ] }\n`);
+    key = await lab.sshd.newClientKey('rw');
+    lab.sshd.authorize([lab.dispatchLine(key, 'rw')]);
+    writeFileSync(join(local, 'report.txt'), 'planted by a thief\n');
+    writeFileSync(join(local, 'other.txt'), 'another file\n');
+  }, 60_000);
+  afterAll(async () => {
+    await lab?.stop();
+  });
+
+  it('finds the session that overwrote a file among sessions that read it or wrote others, with all its records', () => {
+    expect(sftp(key, ['get report.txt got.txt']).code).toBe(0);
+    expect(sftp(key, ['put report.txt report.txt']).code).toBe(0);
+    expect(sftp(key, ['put other.txt other.txt', 'get report.txt again.txt']).code).toBe(0);
+    const all = sessions([]);
+    const writer = lab.records().find((r) => r.event === 'file' && r.op === 'write' && r.path === '/report.txt')!.session;
+    // Control: the log holds three sessions, and two of them touched report.txt (one read it).
+    expect(all).toHaveLength(3);
+    expect(lab.records().filter((r) => r.event === 'file' && String(r.path).endsWith('report.txt')).map((r) => r.op)).toEqual(['read', 'write', 'read']);
+    expect(sessions(['--path', '/report.txt'])).toEqual([writer]);
+    expect(sessions(['--path', 'report.txt'])).toEqual([writer]);
+    const records = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records.map((r) => r.event)).toEqual(['decision', 'file', 'end']);
+    const table = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt']).stdout.trim().split('\n');
+    expect(table).toHaveLength(4);
+    expect(table[2]).toMatch(/file +exchange +write \/report\.txt, 19 bytes$/);
+    expect(sessions(['--path', '/nothing-such.txt'])).toEqual([]);
+  });
+
+  it('and the sessions whose end record lists the path in writes (as write sessions report it)', () => {
+    const ts = new Date().toISOString();
+    const base = { ts, session: 'w1w1w1w1w1w1w1w1', id: 'rw', rule: 'exchange' };
+    appendFileSync(lab.auditFile, `${JSON.stringify({ ...base, event: 'decision', user: 'root', decision: 'allow', command: 'rsync --server . daily.0' })}\n${JSON.stringify({ ...base, event: 'end', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['daily.0/etc/passwd'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 10, sha256: 'x' } })}\n`);
+    expect(sessions(['--path', 'daily.0'])).toEqual(['w1w1w1w1w1w1w1w1']);
+    expect(sessions(['--path', 'daily.0/etc/passwd', '--id', 'rw'])).toEqual(['w1w1w1w1w1w1w1w1']);
+    expect(sessions(['--path', 'daily.01'])).toEqual([]);
+    expect(runBundle(['logs', '--policy', lab.policyDir, '--path', 'x', '--follow']).code).toBe(2);
+  });
+
+  it('a forged record in an account’s log that reuses a real session’s id brings back itself, marked, not the real session', () => {
+    const writer = String(lab.records().find((r) => r.event === 'file' && r.op === 'write' && r.path === '/report.txt')!.session);
+    const forged = { ts: new Date().toISOString(), event: 'end', session: writer, id: 'rw', rule: 'exchange', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['planted.txt'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 1, sha256: 'x' } };
+    appendFileSync(join(lab.sshd.dir, 'log', 'audit.backup.jsonl'), `${JSON.stringify(forged)}\n`);
+    const planted = runBundle(['logs', '--policy', lab.policyDir, '--path', 'planted.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(planted).toHaveLength(1);
+    expect(planted[0]).toMatchObject({ session: writer, foreign: expect.stringContaining("in backup's log") });
+    // The real writer's session, found by its real record, is as it was: three records, none foreign.
+    const real = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(real.map((r) => [r.event, r.foreign])).toEqual([['decision', undefined], ['file', undefined], ['end', undefined]]);
   });
 });

@@ -65,6 +65,7 @@ describe('the JSON Schema', () => {
     ['syslog tls without ca', 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: {} }\n'],
     ['a relative syslog tls ca', 'version: 1\naudit:\n  syslog: { tcp: "logs.example.org:6514", tls: { ca: ca.pem } }\n'],
     ['an expect-every that is no duration', `${header}      - { name: x, expect-every: daily, exec: { command: /bin/true } }\n`],
+    ['a min-bytes that is no size', `${header}      - { name: x, min-bytes: lots, exec: { command: /bin/true } }\n`],
   ])('refuses %s, as the parser does', (_name, text) => {
     expect(parsePolicyText('p.yaml', text).ok).toBe(false);
     expect(validate(parse(text))).toBe(false);

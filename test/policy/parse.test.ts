@@ -54,9 +54,11 @@ const invalid: [string, string, string][] = [
   ['BASH_ENV in env', `${header}      - name: x\n        exec: { command: /bin/true, env: { BASH_ENV: /tmp/a } }\n`, 'exec.env.BASH_ENV: refused'],
   ['a bad env name', `${header}      - name: x\n        exec: { command: /bin/true, env: { "A-B": x } }\n`, 'exec.env.A-B: expected a variable name'],
   ['a relative cwd', `${header}      - name: x\n        exec: { command: /bin/true, cwd: srv }\n`, 'exec.cwd: expected an absolute path'],
-  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key, did you mean "sftp"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every)'],
+  ['an unknown rule kind', `${header}      - name: x\n        ftp: { root: /srv }\n`, 'identities.a.rules[0].ftp: unknown key, did you mean "sftp"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)'],
   ['an expect-every that is no duration', `${header}      - name: x\n        expect-every: daily\n        exec: { command: /bin/true }\n`, 'identities.a.rules[0].expect-every: expected a duration such as 26h'],
   ['an expect-every past a year', `${header}      - name: x\n        expect-every: 400d\n        exec: { command: /bin/true }\n`, 'rules[0].expect-every'],
+  ['a min-bytes that is no size', `${header}      - name: x\n        min-bytes: lots\n        exec: { command: /bin/true }\n`, 'identities.a.rules[0].min-bytes: expected a size such as 1MiB'],
+  ['a min-bytes as a bare number (sizes are strings, like max-bytes)', `${header}      - name: x\n        min-bytes: 4096\n        exec: { command: /bin/true }\n`, 'identities.a.rules[0].min-bytes: expected a size'],
   ['rsync paths: with the sandbox off (found in review: -L followed a symlink in a path out of it)', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc], sandbox: false }\n`, 'rsync.sandbox: paths: needs the sandbox'],
   ['rsync paths: outside root', `${header}      - name: x\n        rsync: { root: /srv, access: read, paths: [/etc] }\n`, 'rsync.paths: /etc is not under root /srv'],
   ['rsync paths: one inside another', `${header}      - name: x\n        rsync: { root: /, access: read, paths: [/etc, /etc/ssh] }\n`, 'rsync.paths: /etc/ssh is listed twice or lies in another'],
@@ -137,6 +139,7 @@ describe('parsePolicyText', () => {
       supervise: true,
       sandbox: null,
       expectEvery: null,
+      minBytes: null,
     });
   });
 
@@ -145,6 +148,13 @@ describe('parsePolicyText', () => {
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
     expect(parsed.fragment.identities[0]!.rules.map((r) => [r.name, r.kind, r.expectEvery])).toEqual([['x', 'rsync', 26 * 3_600_000], ['y', 'receive', 8 * 86_400_000]]);
+  });
+
+  it('reads min-bytes on any rule kind, next to expect-every', () => {
+    const parsed = parsePolicyText('p.yaml', `${header}      - name: x\n        expect-every: 26h\n        min-bytes: 1MiB\n        rsync: { root: /srv, access: write }\n      - { name: y, min-bytes: "4096", receive: { dir: /srv, name: b } }\n      - { name: z, receive: { dir: /srv, name: c } }\n`);
+    expect(parsed.ok).toBe(true);
+    if (!parsed.ok) return;
+    expect(parsed.fragment.identities[0]!.rules.map((r) => [r.name, r.minBytes])).toEqual([['x', 2 ** 20], ['y', 4096], ['z', null]]);
   });
 
   it.each([
@@ -185,7 +195,7 @@ describe('parsePolicyText', () => {
 
 describe('one mistake, one error (issue 18)', () => {
   it('a misspelt required key: the unknown key with "did you mean", not also missing and empty (once at line 1)', () => {
-    expect(errorsOf(`${header}      - nam: x\n        exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every)']);
+    expect(errorsOf(`${header}      - nam: x\n        exec: { command: /bin/true }\n`)).toEqual(['p.yaml:5: identities.a.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)']);
     expect(errorsOf(`${header}      - name: x\n        rsync: { root: /srv, acess: read }\n`)).toEqual([expect.stringMatching(/^p\.yaml:6: identities\.a\.rules\[0\]\.rsync\.acess: unknown key, did you mean "access"\? /)]);
   });
 
