@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
+import { runBundle } from './run-bundle.js';
 import { waitFor } from './wait.js';
 
 let lab: Lab;
@@ -123,6 +124,9 @@ describe('the owner\'s nightly under snapshot: true', () => {
     const day2 = ends[1]!.writes as { created: string[]; bytes: number };
     expect(day2.created.filter((name) => !name.endsWith('/'))).toEqual([]);
     expect(day2.bytes).toBe(0);
+    // The owner asks who wrote a file: the night that created it, and no other session.
+    const found = runBundle(['logs', '--policy', lab.policyDir, '--path', `${DAY1}/etc/passwd`, '--json']).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect([...new Set(found.map((r) => r.session))]).toEqual([ends[0]!.session]);
   });
 });
 
