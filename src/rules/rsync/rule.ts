@@ -3,7 +3,7 @@ import type { RuleBase } from '../base.js';
 import type { Priority } from '../priority.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'paths', 'nice', 'ionice', 'single-run'], required: ['root', 'access'] } as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 
@@ -46,4 +46,6 @@ export interface RsyncRule extends RuleBase {
   paths: string[] | null;
   /** `nice:` and `ionice:` (rules/priority.ts): how nicely rsync runs. */
   priority: Priority;
+  /** One rsync of root at a time, whoever asks (rrsync's lock, act/limits.ts). */
+  singleRun: boolean;
 }
