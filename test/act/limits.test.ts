@@ -3,7 +3,7 @@
  * death, never two holders of one slot; the limits an identity and rule ask for; the identity's
  * floor in each kind of plan.
  */
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,17 +19,17 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const slots = () => join(dir, 'sessions');
-const me = () => `${process.pid} ${processStart(process.pid)}\n`;
+const me = () => `${process.pid}-${processStart(process.pid)}`;
 
 describe('holderAlive', () => {
   const start = (pid: number) => (pid === 42 ? '1000' : null);
   it.each([
-    ['the process that wrote it', '42 1000\n', true],
-    ['a pid that is gone', '43 1000\n', false],
-    ['a pid reused by a later process (another start time)', '42 999\n', false],
-    ['an empty file (a writer that died half-way)', '', false],
-    ['garbage', 'x y\n', false],
-    ['no newline', '42 1000', false],
+    ['the process that took it', '42-1000', true],
+    ['a pid that is gone', '43-1000', false],
+    ['a pid reused by a later process (another start time)', '42-999', false],
+    ['no symlink (a planted file)', '', false],
+    ['garbage', 'x-y', false],
+    ['a trailing newline', '42-1000\n', false],
   ])('%s', (_, text, alive) => expect(holderAlive(text, start)).toBe(alive));
 
   it('this process is alive by its own /proc entry', () => expect(holderAlive(me())).toBe(true));
@@ -47,32 +47,41 @@ describe('takeSlot', () => {
     expect(takeSlot(slots(), 'other', 1).ok).toBe(true);
   });
 
-  it('leaves no private file behind, and makes its directory 0700', () => {
+  it('makes its directory 0700, holds a slot as a link to its pid and start time, and removes it on release', () => {
     const taken = takeSlot(slots(), 'k', 1);
     expect(taken.ok).toBe(true);
+    expect(statSync(slots()).mode & 0o777).toBe(0o700);
     expect(readdirSync(slots())).toEqual(['k.0']);
+    expect(readlinkSync(join(slots(), 'k.0'))).toBe(me());
     (taken as SlotResult & { ok: true }).release();
     expect(readdirSync(slots())).toEqual([]);
   });
 
   it('frees the slot of a killed holder (a pid that is gone) and of a reused pid', () => {
     mkdirSync(slots(), { mode: 0o700 });
-    writeFileSync(join(slots(), 'k.0'), '999999999 5\n');
-    writeFileSync(join(slots(), 'k.1'), `1 ${Number(processStart(1)) + 1}\n`);
+    symlinkSync('999999999-5', join(slots(), 'k.0'));
+    symlinkSync(`1-${Number(processStart(1)) + 1}`, join(slots(), 'k.1'));
     expect(takeSlot(slots(), 'k', 2).ok).toBe(true);
     expect(takeSlot(slots(), 'k', 2).ok).toBe(true);
     expect(takeSlot(slots(), 'k', 2)).toEqual({ ok: false, busy: true });
   });
 
+  it('a planted regular file is no holder', () => {
+    mkdirSync(slots(), { mode: 0o700 });
+    writeFileSync(join(slots(), 'k.0'), `1-${processStart(1)}`);
+    expect(takeSlot(slots(), 'k', 1).ok).toBe(true);
+  });
+
   it('control: a live holder keeps its slot', () => {
     mkdirSync(slots(), { mode: 0o700 });
-    writeFileSync(join(slots(), 'k.0'), `1 ${processStart(1)}\n`);
+    symlinkSync(`1-${processStart(1)}`, join(slots(), 'k.0'));
     expect(takeSlot(slots(), 'k', 1)).toEqual({ ok: false, busy: true });
   });
 
   it('a release does not free a slot that another holder has taken since', () => {
     const taken = takeSlot(slots(), 'k', 1) as SlotResult & { ok: true };
-    writeFileSync(join(slots(), 'k.0'), `1 ${processStart(1)}\n`);
+    rmSync(join(slots(), 'k.0'));
+    symlinkSync(`1-${processStart(1)}`, join(slots(), 'k.0'));
     taken.release();
     expect(readdirSync(slots())).toEqual(['k.0']);
   });

@@ -11,7 +11,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,7 +133,7 @@ describe('max-sessions', () => {
     await waitFor('two more capped sessions allowed', () => allowed('capped').length === before + 2);
     const sessions = join(lab.sshd.dir, 'log', 'sessions');
     const slot = readdirSync(sessions).find((name) => name.startsWith('id-capped.'))!;
-    const pid = Number(readFileSync(join(sessions, slot), 'utf8').split(' ')[0]);
+    const pid = Number(readlinkSync(join(sessions, slot)).split('-')[0]);
     expect((await lab.sshd.ssh(keys.capped!, 'cat')).code).toBe(126);
     process.kill(pid, 'SIGKILL');
     await waitFor('the killed dispatcher gone', () => {
