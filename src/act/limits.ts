@@ -6,8 +6,8 @@
  * forever, and Node has no flock. A slot is a symlink `KEY.N` (N below the limit) in a directory
  * of the account's own beside its audit log, whose target is the holder's pid and the start time
  * of that process (/proc/PID/stat): symlink(2) makes it whole in one step and fails when the name
- * is taken, and readlink(2) reads it without following anything (measured: a take and its release
- * cost about a third of what a private file written and then linked into place did). A slot whose
+ * is taken, and readlink(2) reads it without following anything (two system calls where a private
+ * file written and then linked into place takes six; measured 115 against 151 µs). A slot whose
  * process is gone, or whose pid now belongs to a later process, is free again. execve keeps the
  * pid, so an rsync that replaced its dispatcher still holds the slot while it runs. The directory
  * is the account's (mode 0700): another account cannot fill it, and no rule's root may lie over
