@@ -2,8 +2,8 @@
  * One identity cannot starve the rest (docs/policy.md, "Limits"), through a real sshd with stock
  * clients, each promise beside its control:
  * - max-sessions: the N+1th session of an identity is refused with its reason in the record while
- *   another identity still gets in; without max-sessions all N+1 run. A dispatcher killed with
- *   SIGKILL does not keep its slot.
+ *   another identity still gets in; without max-sessions all N+1 run. Eight started at once
+ *   under max-sessions: 3 give exactly three. A dispatcher killed with SIGKILL does not keep its slot.
  * - single-run: a second rsync push to a locked root is refused while the first runs; without the
  *   lock both run at once.
  * - an identity's min-free: its large upload stops at its floor and the other identity's upload
@@ -55,6 +55,10 @@ identities:
   uncapped:
     rules:
       - { name: hold, exec: { command: "cat", program: /bin/cat } }
+  burst:
+    max-sessions: 3
+    rules:
+      - { name: hold, exec: { command: "cat", program: /bin/cat } }
   other:
     rules:
       - { name: hold, exec: { command: "cat", program: /bin/cat } }
@@ -78,7 +82,7 @@ identities:
     rules:
       - { name: up, ${receive(controlFs, 'owner')} }
 `);
-  const ids = ['capped', 'uncapped', 'other', 'locked', 'unlocked', 'thief', 'owner', 'thief-unbounded', 'owner-control'];
+  const ids = ['capped', 'uncapped', 'burst', 'other', 'locked', 'unlocked', 'thief', 'owner', 'thief-unbounded', 'owner-control'];
   for (const id of ids) keys[id] = await lab.sshd.newClientKey(id);
   lab.sshd.authorize(ids.map((id) => lab.dispatchLine(keys[id]!, id)));
   writeFileSync(join(lab.sshd.dir, 'big.bin'), randomBytes(4 * MiB));
@@ -125,6 +129,15 @@ describe('max-sessions', () => {
     expect(decisions('uncapped').every((r) => r.decision === 'allow')).toBe(true);
     for (const { input } of held) input.end('x\n');
     expect((await Promise.all(held.map((h) => h.done))).map((r) => r.code)).toEqual([0, 0, 0]);
+  });
+
+  it('eight sessions started at once with max-sessions: 3: exactly three run, five are refused', async () => {
+    const held = Array.from({ length: 8 }, () => holdSession('burst'));
+    await waitFor('eight burst decisions', () => decisions('burst').length === 8);
+    expect(decisions('burst').map((r) => r.reason ?? r.decision).sort()).toEqual(['allow', 'allow', 'allow', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions']);
+    for (const { input } of held) input.end();
+    const codes = (await Promise.all(held.map((h) => h.done))).map((r) => r.code).sort();
+    expect(codes).toEqual([0, 0, 0, 126, 126, 126, 126, 126]);
   });
 
   it('a dispatcher killed with SIGKILL does not keep its slot (control: while it lives, the slot is held)', async () => {
