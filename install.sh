@@ -220,6 +220,11 @@ for account in "${accounts[@]}"; do
     install -m 0640 -o "$account" -g "$adm_group" /dev/null "$account_log"
     echo "created $account_log (the audit log of $account's connections; root's logs, summary and status read it too)"
   fi
+  # Its running sessions, for max-sessions and single-run (docs/policy.md, "Limits"): its own, 0700.
+  if [ ! -d "$log_dir/sessions.$account" ]; then
+    install -d -m 0700 -o "$account" -g "$(id -g "$account")" "$log_dir/sessions.$account"
+    echo "created $log_dir/sessions.$account (where max-sessions and single-run count $account's sessions)"
+  fi
 done
 if [ -d "$logrotate_dir" ] && [ ! -e "$logrotate_dir/ssh-dispatch" ]; then
   cat > "$logrotate_dir/ssh-dispatch" <<EOF

@@ -23,6 +23,7 @@ import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { loginFindings, sshdLoginFindings } from './check-fleet.js';
 import { nssAccounts } from '../host/accounts.js';
 import { accountLogFile } from '../audit/sink.js';
+import { slotDirectory } from '../act/limits.js';
 import { readCaFile } from '../audit/syslog.js';
 import { runningUid, untrustedWriter } from '../trust.js';
 import { isWithin } from '../values/paths.js';
@@ -84,7 +85,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     read the policy or append to its own audit log (AUDIT_DIR/audit.USER.jsonl beside the
     policy's audit.file, which install.sh --account USER creates for it): every request of
     its keys would be denied; a warning when it cannot read audit.syslog.tls.ca (its records
-    would not reach the collector).
+    would not reach the collector); an error when the policy has max-sessions or single-run
+    and the account cannot write AUDIT_DIR/sessions.USER/ (install.sh --account USER creates
+    it), where their sessions are counted.
 
 The summary line says "ok" only when there is no finding at all. When nothing fails, the policy
 is also approved: keys whose command= line says --approved serve this version of it until check
@@ -304,9 +307,13 @@ function accountFindings(user: string, policy: Policy, label = `--as ${user}`): 
 for (const f of JSON.parse(process.argv[1])) { try { fs.closeSync(fs.openSync(f, 'r')); } catch (e) { out.push(f + ': cannot be read (' + e.code + ')'); } }
 try { fs.closeSync(fs.openSync(process.argv[2], fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_NOFOLLOW)); } catch (e) { out.push(process.argv[2] + ': cannot be appended to (' + e.code + (e.code === 'ENOENT' ? ': install.sh --account ' + process.argv[3] + ' creates it' : '') + ')'); }
 if (process.argv[4]) { try { fs.closeSync(fs.openSync(process.argv[4], 'r')); } catch (e) { out.push('ca:' + process.argv[4] + ': cannot be read (' + e.code + ')'); } }
+if (process.argv[5]) { try { fs.accessSync(process.argv[5], fs.constants.W_OK | fs.constants.X_OK); } catch (e) { out.push('limits:' + process.argv[5] + ': cannot be written (' + e.code + (e.code === 'ENOENT' ? ': install.sh --account ' + process.argv[3] + ' creates it' : '') + ')'); } }
 process.stdout.write(JSON.stringify(out));`;
   const ca = policy.audit.syslog?.tls?.ca ?? '';
-  const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user, ca], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
+  // max-sessions and single-run count sessions in the account's own directory (act/limits.ts).
+  const limited = [...policy.identities.values()].some((identity) => identity.maxSessions || identity.rules.some((rule) => rule.kind === 'rsync' && rule.singleRun));
+  const slots = limited ? slotDirectory(policy.audit.file, account.uid, user) : '';
+  const result = childProcess().spawnSync(process.execPath, ['-e', probe, JSON.stringify(policy.files), log, user, ca, slots], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
   if (result.error) return [{ level: 'error', text: `${label}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
   let problems: string[];
   try {
@@ -317,7 +324,9 @@ process.stdout.write(JSON.stringify(out));`;
   return problems.map((problem) =>
     problem.startsWith('ca:')
       ? { level: 'warning' as const, text: `${label}: warning: audit.syslog.tls.ca ${problem.slice(3)}: the records of this account's sessions will not reach the collector (the audit file still gets them)` }
-      : { level: 'error' as const, text: `${label}: error: ${problem}: every request of this account's keys would be denied` },
+      : problem.startsWith('limits:')
+        ? { level: 'error' as const, text: `${label}: error: ${problem.slice(7)}: the sessions of identities with max-sessions, and of rsync rules with single-run, cannot be counted, so their requests would be denied (limits-unusable)` }
+        : { level: 'error' as const, text: `${label}: error: ${problem}: every request of this account's keys would be denied` },
   );
 }
 

@@ -22,6 +22,8 @@ import { readRequest, unsafeVariablesSet } from '../request/session-env.js';
 import { tokenize } from '../request/tokenize.js';
 import { protectedArgsFlag } from '../rules/rsync/protected-args.js';
 import { readProtectedArgs, type ProtectedArgsRead } from '../host/protected-args.js';
+import { slotDirectory, takeLimits, withIdentityFloor } from '../act/limits.js';
+import type { Policy } from '../policy/schema.js';
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
 export const EXIT_DENIED = 126;
@@ -137,7 +139,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     request.protectedArgs = protectedArgs.ok ? protectedArgs.args : protectedArgs.partial;
     if (!protectedArgs.ok) unreadProtectedArgs = protectedArgs.detail;
   }
-  const decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
+  let decision: Decision = unreadProtectedArgs !== null ? { decision: 'deny', reason: 'rsync-protected-args', detail: `rsync -s: ${unreadProtectedArgs}`, words: null, trace: [] } : decideForConnection(loaded, request);
   // A policy that does not load: its refusal goes where the last policy that loaded sent records.
   const audit = loaded instanceof Error ? { file: DEFAULT_AUDIT_FILE, syslog: null } : loaded.ok ? loaded.policy.audit : (loaded.lastAudit ?? { file: DEFAULT_AUDIT_FILE, syslog: null });
   // An account other than root writes a log of its own beside root's (install.sh --account).
@@ -151,16 +153,39 @@ export async function runForcedCommand(args: string[]): Promise<number> {
     await log.flush();
     return EXIT_DENIED;
   }
+  const limited = decision.decision === 'allow' && !(loaded instanceof Error) && loaded.ok ? underLimits(decision, loaded.policy, request, slotDirectory(audit.file, process.getuid?.() ?? 0, request.user)) : null;
+  if (limited) decision = limited.decision;
   const recorded = log.append(decisionRecord(session, request, decision));
   await log.flush();
-  if (!recorded || decision.decision === 'deny') return denyToClient();
+  if (!recorded || decision.decision === 'deny') {
+    limited?.release();
+    return denyToClient();
+  }
 
   const rule = decision.rule.name;
   const subject = { session, identity: parsed.identity, ...(request.certificates?.[0] ? { certificate: request.certificates[0] } : {}) };
-  const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true));
-  log.append(endRecord(subject, new Date(), facts), 'end not recorded');
-  await log.flush();
-  return facts.exit;
+  try {
+    const facts = await carryOut(decision.plan, rule, session, (event) => log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true));
+    log.append(endRecord(subject, new Date(), facts), 'end not recorded');
+    await log.flush();
+    return facts.exit;
+  } finally {
+    // An execve'd program never comes back here: it keeps the pid, and with it the slots, while it runs.
+    limited?.release();
+  }
+}
+
+/**
+ * An allowed decision under its identity's limits (act/limits.ts): the identity's floor put into
+ * the plan, and the slots it needs taken (max-sessions, an rsync rule's single-run), or refused.
+ * Nothing is looked at on disk for an identity and rule without max-sessions or single-run.
+ */
+function underLimits(decision: Decision & { decision: 'allow' }, policy: Policy, request: Request, dir: string): { decision: Decision; release(): void } {
+  const identity = policy.identities.get(request.identity)!;
+  const rule = identity.rules.find((r) => r.name === decision.rule.name)!;
+  const held = takeLimits(identity, rule, dir);
+  if (held.refusal) return { decision: { decision: 'deny', reason: held.refusal.reason, detail: held.refusal.detail, words: decision.words, trace: decision.trace }, release: held.release };
+  return { decision: { ...decision, plan: withIdentityFloor(decision.plan, identity.minFreeBytes ?? null) }, release: held.release };
 }
 
 /**

@@ -152,7 +152,25 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
     seen.set(rule.name, rule.where);
     rules.push(rule);
   }
-  return { name, where: reader.where(keyNode), from, keys, accounts, principals, expires, rules };
+  const { maxSessions, minFreeBytes } = parseIdentityLimits(reader, fields, key, rules);
+  return { name, where: reader.where(keyNode), from, keys, accounts, principals, expires, maxSessions, minFreeBytes, rules };
+}
+
+/**
+ * `max-sessions` and `min-free` on an identity (act/limits.ts). The identity's floor is kept by
+ * the dispatcher watching rsync, so an rsync rule that may push and is not supervised cannot have it.
+ */
+function parseIdentityLimits(reader: Reader, fields: Map<string, Node | null>, key: string, rules: Rule[]): { maxSessions: number | null; minFreeBytes: number | null } {
+  const maxSessions = fields.has('max-sessions') ? reader.integer(fields.get('max-sessions') ?? null, `${key}.max-sessions`, 1, 10000, 'a number of sessions') : null;
+  let minFreeBytes: number | null = null;
+  if (fields.has('min-free')) {
+    const node = fields.get('min-free') ?? null;
+    const text = reader.string(node, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 20GiB, 512MiB, or 0 for none' });
+    minFreeBytes = text === null ? null : parseSize(text);
+    const unwatched = rules.find((rule) => rule.kind === 'rsync' && rule.access !== 'read' && !rule.supervise);
+    if (minFreeBytes && unwatched) reader.error(node, `${key}.min-free`, `rule ${unwatched.name} pushes with supervise: false, and only a supervised push can keep a floor; keep supervise: true there, or leave min-free out`);
+  }
+  return { maxSessions, minFreeBytes };
 }
 
 /**

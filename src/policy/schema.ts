@@ -48,7 +48,7 @@ export const POLICY_KEYS = {
   audit: { allowed: ['file', 'syslog'], required: [] },
   syslog: { allowed: ['socket', 'tcp', 'tls', 'facility'], required: [] },
   syslogTls: { allowed: ['ca'], required: ['ca'] },
-  identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'rules'], required: ['rules'] },
+  identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'max-sessions', 'min-free', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every', 'min-bytes'], required: ['name'] },
   ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
 };
@@ -83,6 +83,10 @@ export interface Identity {
   principals: string[] | null;
   /** YYYY-MM-DD: requests are denied on the days after it (server local time). */
   expires: string | null;
+  /** `max-sessions`: allowed sessions that may run at once (act/limits.ts); null: no limit. */
+  maxSessions: number | null;
+  /** `min-free`: free bytes every write of this identity leaves, above its rules' own floors; null: the rules' alone. */
+  minFreeBytes: number | null;
   rules: Rule[];
 }
 

@@ -71,6 +71,11 @@ export const DENY_REASONS = {
   // The sandbox (rsync rules by default, exec rules with `sandbox:`, sftp rules always)
   'sandbox-unavailable': 'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
 
+  // Limits (act/limits.ts): the request is allowed, but not now
+  'max-sessions': "the identity already has its max-sessions sessions running (a session frees its slot when it ends, or when its dispatcher is killed)",
+  'rsync-single-run': "the rule has single-run: true and another rsync of the same root is running (rrsync's lock)",
+  'limits-unusable': 'the identity has max-sessions or the rule single-run, and the directory that counts running sessions (sessions/ beside the audit log, sessions.ACCOUNT/ for an account other than root) cannot be used',
+
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',

@@ -119,6 +119,40 @@ console.log(out.join(','));`;
     expect(nobody.stdout).toMatch(/--as nobody: error: .*audit\.nobody\.jsonl: cannot be appended to \(ENOENT: install\.sh --account nobody creates it\)/);
   });
 
+  it('max-sessions for the account: counted in the sessions.ACCOUNT directory install.sh made; without it, refused as limits-unusable and check --as says so', async () => {
+    const slots = join(logs, `sessions.${ACCOUNT}`);
+    expect(statSync(slots).uid).toBe(uid);
+    expect(statSync(slots).mode & 0o777).toBe(0o700);
+    const policy = join(etc, 'policies', 'main.yaml');
+    writeFileSync(policy, `${readFileSync(policy, 'utf8')}  capped:\n    max-sessions: 1\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "capped-{timestamp}.tar", min-free: "0" } }\n`, { mode: 0o644 });
+    runAsRoot('check', '--policy', join(etc, 'policies'));
+    const capped = await sshd!.newClientKey('capped');
+    sshd!.authorize([authorizedKeyLine('restrict', [command(), '--id', 'host1-tar', '--policy', join(etc, 'policies')], key), authorizedKeyLine('restrict', [command(), '--id', 'capped', '--policy', join(etc, 'policies')], capped)]);
+    const decisions = () => readFileSync(join(logs, `audit.${ACCOUNT}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'decision' && r.id === 'capped');
+    const served = await sshd!.ssh(capped, 'receive', { input: Buffer.from('capped\n') });
+    expect(served.code, served.stderr).toBe(0);
+    expect(decisions().at(-1)).toMatchObject({ decision: 'allow' });
+    expect(readdirSync(slots)).toEqual([]);
+    const checked = runAsRoot('check', '--policy', join(etc, 'policies'), '--as', ACCOUNT);
+    expect(checked.stdout, checked.stdout).not.toMatch(/--as .*error/);
+
+    // Control: the directory gone (an install from before the limits), the limit cannot be counted.
+    const aside = `${slots}.aside`;
+    execFileSync('/bin/mv', [slots, aside]);
+    try {
+      const refused = await sshd!.ssh(capped, 'receive', { input: Buffer.from('capped\n') });
+      expect(refused.code).toBe(126);
+      expect(decisions().at(-1)).toMatchObject({ decision: 'deny', reason: 'limits-unusable' });
+      const warned = runAsRoot('check', '--policy', join(etc, 'policies'), '--as', ACCOUNT);
+      expect(warned.status).toBe(1);
+      expect(warned.stdout).toContain(`--as ${ACCOUNT}: error: ${slots}: cannot be written (ENOENT: install.sh --account ${ACCOUNT} creates it)`);
+      // The identity without max-sessions is served as before.
+      expect((await sshd!.ssh(key, 'receive', { input: Buffer.from('plain\n') })).code).toBe(0);
+    } finally {
+      execFileSync('/bin/mv', [aside, slots]);
+    }
+  });
+
   it('after logrotate, the account’s new log is still its own and the next connection is recorded', async () => {
     const state = join(dir, 'logrotate.state');
     const rotated = spawnSync('/usr/sbin/logrotate', ['-f', '-s', state, join(dir, 'etc', 'logrotate.d', 'ssh-dispatch')], { encoding: 'utf8' });

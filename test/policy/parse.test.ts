@@ -18,7 +18,7 @@ const invalid: [string, string, string][] = [
   ['a wrong version', 'version: 2\n', 'p.yaml:1: version: expected 1, got number 2'],
   ['a string version', 'version: "1"\n', 'p.yaml:1: version: expected 1, got "1"'],
   ['an unknown top-level key', 'version: 1\nidentites: {}\n', 'p.yaml:2: identites: unknown key, did you mean "identities"? (expected one of: version, audit, identities)'],
-  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, accounts, principals, expires, rules)'],
+  ['a misspelt identity key', 'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n', 'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, accounts, principals, expires, max-sessions, min-free, rules)'],
   ['missing rules', 'version: 1\nidentities:\n  a: {}\n', 'p.yaml:3: identities.a: missing required key "rules"'],
   ['a bad identity name', 'version: 1\nidentities:\n  "../x":\n    rules: []\n', 'p.yaml:3: identities.../x: expected a name of letters'],
   ['a duplicate identity in one file', 'version: 1\nidentities:\n  a:\n    rules: []\n  a:\n    rules: []\n', 'p.yaml:5: YAML: Map keys must be unique'],

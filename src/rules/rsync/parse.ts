@@ -87,6 +87,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     absolutePaths: flag('absolute-paths', false),
     paths,
     priority: parsePriority(reader, fields, key),
+    singleRun: flag('single-run', false),
   };
   if (reader.errors.length > errorsBefore) return null;
   return rule as RuleBody<RsyncRule>;
