@@ -158,7 +158,7 @@ export const rows: Row[] = [
   [`rsync --server ${B} . dst\\/..\\/..`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} . /etc/`, 'allow'],
   [`rsync --server ${B} . //x//y/`, 'allow'],
-  [`rsync --server ${B} --link-dest ../../x . d/`, 'rsync-path-escapes-root'],
+  [`rsync --server ${B} --copy-dest ../../x . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --backup-dir ../../x . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --temp-dir /../x . d/`, 'rsync-path-escapes-root'],
   [`rsync --server ${B} --partial-dir ../p . d/`, 'rsync-option-refused'], // delete: false refuses any partial dir before its path is looked at
@@ -254,9 +254,10 @@ export const rows: Row[] = [
 // What real tools send must keep passing (the other half of the promise).
 export const legitimate: Row[] = [
   [`rsync --server -logDtprze.iLsfxCIvu . 2026-11-24/`, 'allow'],
-  [`rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, 'allow'],
-  [`rsync --server ${B} --link-dest=/snap/2026-11-23 . 2026-11-24/`, 'allow'],
-  [`rsync --server -lHogDtpre.iLsfxCIvu --numeric-ids --link-dest=../daily.1 . daily.0/`, 'allow'],
+  // --link-dest under a plain write rule: only snapshot: true serves it (history read-only).
+  [`rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, 'rsync-option-refused'],
+  [`rsync --server ${B} --copy-dest=/snap/2026-11-23 . 2026-11-24/`, 'allow'],
+  [`rsync --server -lHogDtpre.iLsfxCIvu --numeric-ids --link-dest=../daily.1 . daily.0/`, 'rsync-option-refused'],
   [`rsync --server ${B} --log-format=X --partial . dst/`, 'allow'],
   [`rsync --server ${B} --partial-dir .rsync-partial --delay-updates . dst/`, 'rsync-option-refused'], // consumes what it finds there: needs delete: true
   [`rsync --server ${B} -B4096 --timeout=600 --bwlimit=10240 . dst/`, 'allow'],

@@ -104,7 +104,7 @@ describe('rsync decision properties', () => {
         const dot = argv.indexOf('.', argv.indexOf('--'));
         const dest = argv[dot + 1]!;
         // What the server adds itself (refused from a client) is the exception.
-        const serverAdded = new Set(['--drop-D', `--confine-root=${ROOT}`, '--log-file=/proc/self/fd/3', '--log-file-format=%i %l %n']);
+        const serverAdded = new Set(['--drop-D', `--confine-root=${ROOT}`, '--log-file=/proc/self/fd/3', '--log-file-format=explain %i %l %n', '--filter=P /.ssh-dispatch-report-explain']);
         for (const word of argv.slice(0, dot).filter((w) => !serverAdded.has(w))) {
           expect(REFUSED.some((r) => word === r || word.startsWith(`${r}=`)), word).toBe(false);
         }

@@ -31,8 +31,8 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
           return { rule, exit: 1, signal: null, durationMs: 0, outcome: 'snapshot-exists', error: taken };
         }
       }
-      const report = plan.report ? new RsyncReport(plan.report.dest, plan.snapshot !== undefined) : null;
-      const facts = plan.supervise ? await superviseExec(plan, rule, report ? { events: (line) => report.line(line), eventsByName: { dir: plan.report!.dir, tag: session } } : {}) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
+      const report = plan.report ? new RsyncReport(plan.report.dest, plan.report.token, plan.snapshot !== undefined) : null;
+      const facts = plan.supervise ? await superviseExec(plan, rule, report ? { events: (line) => report.line(line), eventsByName: { dir: plan.report!.dir, tag: plan.report!.token } } : {}) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(plan) };
       if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
       // overwrite: false: stored directories' attributes, noted as the decision was made, put back.
       const restored = plan.history?.dirs ? restoreDirectories(plan.history.dirs) : [];

@@ -10,6 +10,7 @@
 import { closeSync, constants, openSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { childProcess, net } from '../lazy-builtins.js';
+import { reportFifoName } from '../rules/rsync/match.js';
 
 export interface Fifo {
   writeFd: number;
@@ -20,7 +21,7 @@ export interface Fifo {
 
 /** `tag`: the session's random id, so the name cannot be guessed ahead. */
 export function openFifo(dir: string, tag: string): Fifo {
-  const path = join(dir, `.ssh-dispatch-report-${tag}`);
+  const path = join(dir, reportFifoName(tag));
   // Node has no mkfifo(3); coreutils' is one short exec, made only for supervised pushes. mknod
   // never follows or replaces what is there.
   const made = childProcess().spawnSync('/usr/bin/mkfifo', ['-m', '600', '--', path], { stdio: 'ignore' });

@@ -131,6 +131,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const session = sessionId();
   const request = readRequest(parsed.identity, process.env, new Date());
+  request.session = session;
   const loaded = await loadPolicy(parsed.policyPath, parsed.approved ? { identity: parsed.identity, approved: true } : { identity: parsed.identity, writeCache: true }).catch((error: unknown) => error as Error);
   // rsync -s: the rest of its arguments come on the connection, before anything is decided (in
   // learn mode too: they are what a learned request says). A cut list is recorded as far as it came.

@@ -4,7 +4,7 @@
  * and, for a pull, the directory rsync starts in (rules/rsync/pin.ts).
  * The forced-command mode and `explain` both call this, so they cannot disagree.
  */
-import { lstatSync, type Stats } from 'node:fs';
+import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { sandboxUnavailable } from './sandbox-available.js';
 import { sharedInodeOutside, storedDirectories } from './stored-history.js';
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
@@ -55,7 +55,11 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   // A plain push's history (host/stored-history.ts): shared inodes refused, stored directories noted.
   let { history } = decision.plan;
   if (history && !decision.plan.dryRun) {
-    const found = history.guard === 'shared-inodes' ? sharedInodeOutside(history.dest) : storedDirectories(history.dest);
+    // By where the destination leads: rsync follows a symlink there (the owner's `latest ->
+    // 2026-12-05`; found in review, the walk of the link itself saw nothing). The confinement
+    // check above has made sure it leads inside root.
+    const dest = realpathOr(history.dest);
+    const found = history.guard === 'shared-inodes' ? sharedInodeOutside(dest) : storedDirectories(dest);
     if (found !== null && !Array.isArray(found)) return { decision: 'deny', reason: found.reason, detail: `rule ${decision.rule.name}: ${found.detail}`, words: decision.words, trace: decision.trace };
     if (Array.isArray(found)) history = { ...history, dirs: found };
   }
@@ -69,6 +73,15 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
     if (unreachable) return { decision: 'deny', reason: unreachable.reason, detail: `rule ${decision.rule.name}: ${unreachable.detail}`, words: decision.words, trace: decision.trace };
   }
   return { ...decision, plan: { ...decision.plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull }, ...(history ? { history } : {}) } };
+}
+
+/** The path with every symlink resolved, or as it is when it does not exist (a new destination). */
+function realpathOr(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    return path;
+  }
 }
 
 function lstatOrNull(path: string): Stats | null {

@@ -50,6 +50,8 @@ interface RsyncFindings {
   examples: string[];
   /** Absolute paths of --relative pulls (rsnapshot, BackupPC): served from root / with paths:, names kept. */
   relative: string[];
+  /** A push named a --link-dest basis: dated snapshots, which only snapshot: true serves. */
+  linked?: boolean;
 }
 
 function commonDirectory(paths: readonly string[]): string {
@@ -187,6 +189,7 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
       }
       for (const option of rsync.args.options) {
         findings.delete ||= option.gates.includes('delete');
+        if (option.gates.includes('snapshot-only')) findings.linked = true;
         findings.acls ||= option.gates.includes('acls');
         findings.xattrs ||= option.gates.includes('xattrs');
       }
@@ -252,6 +255,9 @@ export function suggestPolicy(identity: string, learned: readonly LearnedCommand
     if (findings.acls) lines.push('          acls: true');
     if (findings.xattrs) lines.push('          xattrs: true');
     if (findings.absolute && root !== '/') lines.push('          absolute-paths: true   # the client names absolute paths under root');
+    // Each push a new dated directory beside the last: the shape in which history is read-only.
+    if (findings.linked && access !== 'read' && findings.rotating.length > 0) lines.push('          snapshot: true   # the learned pushes are --link-dest snapshots: each push makes one new directory, and none can change an older one');
+    else if (findings.linked) lines.push("      # CHECK: the learned pushes use --link-dest, which only a snapshot: true rule serves (each push one new directory under root): point the backup at one");
   };
   for (const prefix of prefixes) {
     lines.push(`      # CHECK: the client ran rsync as "${comment(prefix)}": the rule serves it as plain "rsync --server ..." (recorded as spelling), and the wrapper is not run: rsync runs as the account the key logs into, never through sudo; log in as an account that may do the job, and set nice:/ionice: on the rule if the client's were wanted.`);

@@ -39,6 +39,12 @@ export interface Request {
    */
   env?: Readonly<Record<string, string>>;
   now: Date;
+  /**
+   * The connection's random id (cli/run.ts), where one is drawn: rsync's report lines carry it,
+   * so lines a client makes rsync log cannot pass as the report (rules/rsync/match.ts). Absent for
+   * `explain`, which runs nothing.
+   */
+  session?: string;
   /** rsync -s: the arguments the client sent ahead of the protocol (rules/rsync/protected-args.ts); absent otherwise. */
   protectedArgs?: string[];
 }

@@ -45,11 +45,12 @@ export interface ExecPlan {
   minFree?: { path: string; bytes: number } | null;
   /**
    * rsync pushes: rsync's receiver logs each name it changed on fd 3 (rules/rsync/match.ts
-   * RSYNC_REPORT_FORMAT), read by act/rsync-report.ts into the end record's writes. `dest` is the
+   * rsyncReportFormat), read by act/rsync-report.ts into the end record's writes. `dest` is the
    * destination relative to root, which the logged names are relative to; `dir` is where the FIFO
-   * rsync opens is made (act/fifo.ts): inside its confine root and its sandbox.
+   * rsync opens is made (act/fifo.ts): inside its confine root and its sandbox; `token` is what
+   * rsync's own lines carry (the session's id), and names the FIFO.
    */
-  report?: { dest: string; dir: string };
+  report?: { dest: string; dir: string; token: string };
   /** rsync snapshot pushes: the new directory (absolute), made here exclusively before rsync starts (act/snapshot.ts). */
   snapshot?: string;
   /**

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { readReportLine, RsyncReport } from '../../src/act/rsync-report.js';
 
-const at = '2026/12/06 20:31:11 [7533] ';
+const TOKEN = '0123456789abcdef';
+const at = `2026/12/06 20:31:11 [7533] ${TOKEN} `;
 
 describe('readReportLine', () => {
   it.each([
@@ -21,7 +22,7 @@ describe('readReportLine', () => {
     [`${at}*deleting   0 sub/g`, 'dst/', { op: 'removed', name: 'dst/sub/g', bytes: 0 }],
     [`${at}>f+++++++++ 5 name with spaces.txt`, 'dst/', { op: 'created', name: 'dst/name with spaces.txt', bytes: 5 }],
   ])('%s', (line, dest, change) => {
-    expect(readReportLine(line, dest)).toEqual(change);
+    expect(readReportLine(line, dest, TOKEN)).toEqual(change);
   });
 
   it.each([
@@ -30,23 +31,26 @@ describe('readReportLine', () => {
     `${at}.f          6 unchanged`,
     `${at}hf          6 hl`,
     '>f+++++++++ 8 f2', // no clock and pid: not rsync's log line
+    // A message the client sent, which rsync logs with the same prefix (found in review): no token.
+    '2026/12/06 20:31:11 [7533] >f+++++++++ 999999999999 2026-12-01/etc/shadow',
+    '2026/12/06 20:31:11 [7533] fedcba9876543210 *deleting   0 etc/passwd',
     `${at}>f+++++++++ x f2`,
     '',
   ])('not a change: %j', (line) => {
-    expect(readReportLine(line, 'dst/')).toBeNull();
+    expect(readReportLine(line, 'dst/', TOKEN)).toBeNull();
   });
 });
 
 describe('RsyncReport', () => {
-  it('a snapshot directory the dispatcher made is reported as created, though rsync only set its attributes', () => {
-    const report = new RsyncReport('2026-12-06/', true);
+  it('in a snapshot the dispatcher made, everything is created, though rsync reports attribute changes', () => {
+    const report = new RsyncReport('2026-12-06/', TOKEN, true);
     report.line(`${at}.d..t...... 4096 ./`);
     report.line(`${at}.d..t...... 4096 etc/`);
-    expect(report.writes.facts()).toMatchObject({ created: ['2026-12-06/'], replaced: ['2026-12-06/etc/'] });
+    expect(report.writes.facts()).toMatchObject({ created: ['2026-12-06/', '2026-12-06/etc/'], replaced: [] });
   });
 
   it('adds up a push, and counts what it could not read', () => {
-    const report = new RsyncReport('2026-12-06/');
+    const report = new RsyncReport('2026-12-06/', TOKEN);
     for (const line of [`${at}receiving file list`, `${at}cd+++++++++ 4096 ./`, `${at}>f+++++++++ 8 a`, `${at}>f+++++++++ 2 sub/b`, `${at}*deleting   0 old`]) report.line(line);
     expect(report.writes.facts()).toMatchObject({ created: ['2026-12-06/', '2026-12-06/a', '2026-12-06/sub/b'], removed: ['2026-12-06/old'], replaced: [], bytes: 10 });
     expect(report.unread).toBe(1);

@@ -13,7 +13,7 @@
  * the retry works, and the end record says what each push wrote.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, linkSync, lstatSync, symlinkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -27,6 +27,7 @@ let controlRoot: string;
 let owner: ClientKey;
 let plainWrite: ClientKey;
 let keeper: ClientKey;
+let deleter: ClientKey;
 let bare: ClientKey;
 let dir: string;
 
@@ -73,6 +74,7 @@ beforeAll(async () => {
   mkdirSync(controlRoot, { mode: 0o700 });
   mkdirSync(join(dir, 'mirror'), { mode: 0o700 });
   mkdirSync(join(dir, 'keep'), { mode: 0o700 });
+  mkdirSync(join(dir, 'mdel'), { mode: 0o700 });
   lab.writePolicy(`version: 1
 audit:
   file: {{AUDIT}}
@@ -89,15 +91,21 @@ identities:
     rules:
       - name: drop
         rsync: { root: ${dir}/keep, access: write, overwrite: false }
+  mirror-del:
+    rules:
+      - name: mirror-del
+        rsync: { root: ${dir}/mdel, access: write, delete: true, max-delete: 1 }
 `);
   owner = await lab.sshd.newClientKey('owner');
   plainWrite = await lab.sshd.newClientKey('plain-write');
   keeper = await lab.sshd.newClientKey('keep');
+  deleter = await lab.sshd.newClientKey('mirror-del');
   bare = await lab.sshd.newClientKey('bare');
   lab.sshd.authorize([
     lab.dispatchLine(owner, 'owner'),
     lab.dispatchLine(plainWrite, 'plain-write'),
     lab.dispatchLine(keeper, 'keep'),
+    lab.dispatchLine(deleter, 'mirror-del'),
     // Written by hand: ssh-dispatch's own key-line writer refuses shell syntax in command=.
     `restrict,command="cd ${controlRoot} && exec $SSH_ORIGINAL_COMMAND" ${bare.publicKey}`,
   ]);
@@ -209,6 +217,14 @@ describe('attacks on the history, each with its control', () => {
     expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:day2/']).code).not.toBe(0);
     expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-destination-shares-inodes', detail: expect.stringContaining('day2/etc/hosts') });
     expect(mode(join(mirror, 'day1', 'etc', 'hosts'))).toBe('644');
+    // Through the owner's own symlink to it (latest -> day2): rsync would follow it (found in review).
+    symlinkSync('day2', join(mirror, 'latest'));
+    expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:latest/']).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-destination-shares-inodes' });
+    expect(mode(join(mirror, 'day1', 'etc', 'hosts'))).toBe('644');
+    // --link-dest, which makes such links, is only a snapshot rule's (a concurrent push could chmod through them).
+    expect(rsync(plainWrite, ['-a', '--link-dest=../day1', 'evil-mode-2/', 'HOST:day3/']).code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('snapshot: true') });
     // A destination of its own is pushed as before, and its end record lists what was written.
     expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:fresh/']).code).toBe(0);
     expect(lab.records().filter((r) => r.event === 'end').pop()).toMatchObject({ rule: 'mirror', exit: 0, writes: { created: expect.arrayContaining(['fresh/etc/hosts']) } });
@@ -234,7 +250,22 @@ describe('attacks on the history, each with its control', () => {
       expect(rsync(plainWrite, ['-a', option, 'src/', 'HOST:m/']).code).not.toBe(0);
       expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('hard link') });
     }
-    expect(readdirSync(join(dir, 'mirror')).sort()).toEqual(['day1', 'day2', 'fresh']);
+    expect(readdirSync(join(dir, 'mirror')).sort()).toEqual(['day1', 'day2', 'fresh', 'latest']);
+  });
+});
+
+describe('the report FIFO in root', () => {
+  it('a --delete push into root removes what it should and never the FIFO (it would count against max-delete)', () => {
+    writeFileSync(join(dir, 'mdel', 'old'), 'old\n');
+    mkdirSync(join(dir, 'one'), { recursive: true });
+    writeFileSync(join(dir, 'one', 'new'), 'new\n');
+    for (let i = 0; i < 3; i++) {
+      const result = rsync(deleter, ['-a', '--delete', 'one/', 'HOST:']);
+      expect(result.code, result.out).toBe(0);
+    }
+    const ends = lab.records().filter((r) => r.event === 'end' && r.rule === 'mirror-del');
+    expect(ends.map((r) => (r.writes as { removed: string[] }).removed)).toEqual([['old'], [], []]);
+    expect(readdirSync(join(dir, 'mdel')).sort()).toEqual(['new']);
   });
 });
 

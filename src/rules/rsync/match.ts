@@ -34,7 +34,7 @@ function refuse(reason: DenyReason, why: string): RsyncOutcome {
 }
 
 /** Why the rule refuses what `gate` guards, or null when it allows it. */
-function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
+function gateRefusal(rule: RsyncRule, gate: Gate, sender: boolean): string | null {
   switch (gate) {
     case 'delete':
       return rule.delete ? null : 'deletes on the server (the rule has delete: false)';
@@ -44,11 +44,15 @@ function gateRefusal(rule: RsyncRule, gate: Gate): string | null {
       // Only where nothing is outside: root / with no paths (found in review: -L read past paths:).
       return rule.root === '/' && rule.paths === null ? null : 'follows symlinks, which can lead out of root';
     case 'acls':
-      return rule.acls ? null : 'restores ACLs (the rule has acls: false)';
+      if (!rule.acls) return 'restores ACLs (the rule has acls: false)';
+      return !sender && !rule.overwrite && !rule.snapshot ? 'sets ACLs on stored directories, which overwrite: false cannot put back' : null;
     case 'xattrs':
-      return rule.xattrs ? null : 'restores extended attributes (the rule has xattrs: false)';
+      if (!rule.xattrs) return 'restores extended attributes (the rule has xattrs: false)';
+      return !sender && !rule.overwrite && !rule.snapshot ? 'sets extended attributes on stored directories, which overwrite: false cannot put back' : null;
     case 'history':
-      return 'writes into the stored file itself, and so into every hard link to it (every snapshot that shares it); push without it: rsync then writes a new file and renames it into place';
+      return sender ? null : 'changes a stored inode itself (its contents, or the access time rsync sets on a file it hard-linked), and so every hard link to it (every snapshot that shares it); push without it: rsync then writes a new file and renames it into place';
+    case 'snapshot-only':
+      return rule.snapshot ? null : 'hard-links stored files into the destination, where a later push could change them through the link; dated snapshots need snapshot: true (each push one new directory)';
     case 'stored-contents':
       return rule.access === 'write' ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)' : null;
   }
@@ -67,10 +71,23 @@ export function usesRelativePaths(options: readonly ServerOption[]): boolean {
   return relative ?? options.some((option) => option.name === 'files-from');
 }
 
-/** Where rsync's receiver logs what it changed: the supervising dispatcher's pipe (act/exec.ts REPORT_FD). */
+/** Where rsync's receiver logs what it changed: the supervising dispatcher's FIFO (act/fifo.ts). */
 export const RSYNC_REPORT_FILE = '/proc/self/fd/3';
-/** Itemized change, file length, name (rsync escapes unprintable bytes in names as \\#ooo). */
-export const RSYNC_REPORT_FORMAT = '%i %l %n';
+
+/**
+ * The session's token, itemized change, file length, name (rsync escapes unprintable bytes in
+ * names as \\#ooo). rsync also logs every message the client sends it (MSG_INFO), with the same
+ * prefix: the token, which the client never learns, tells rsync's own report lines from those
+ * (found in review: a client's messages forged names and a terabyte in writes).
+ */
+export function rsyncReportFormat(token: string): string {
+  return `${token} %i %l %n`;
+}
+
+/** The report FIFO's name in root (act/fifo.ts): protected from a push's --delete by a filter rule. */
+export function reportFifoName(token: string): string {
+  return `.ssh-dispatch-report-${token}`;
+}
 
 /**
  * Why an option cannot go with a snapshot push, or null: it may write only inside its new
@@ -169,7 +186,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   let clientMaxDelete: number | null = null;
   for (const option of options) {
     for (const gate of option.gates) {
-      const refusal = gateRefusal(rule, gate);
+      const refusal = gateRefusal(rule, gate, sender);
       if (refusal) return refuse('rsync-option-refused', `${describe(option)}: ${refusal}`);
     }
     if ((option.direction === 'push' && sender) || (option.direction === 'pull' && !sender)) {
@@ -229,7 +246,10 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   // What rsync itself changed, as its receiver logs it (one line per name), on the pipe the
   // dispatcher reads (act/rsync-report.ts): the end record's writes. Off the data path.
   const report = !sender && rule.supervise;
-  if (report) imposed.push(`--log-file=${RSYNC_REPORT_FILE}`, `--log-file-format=${RSYNC_REPORT_FORMAT}`);
+  const token = request.session ?? 'explain';
+  // The FIFO lies in root while rsync runs: a --delete into root must neither remove it nor count
+  // it against --max-delete (found in review). The server's own filter rules come before the client's.
+  if (report) imposed.push(`--log-file=${RSYNC_REPORT_FILE}`, `--log-file-format=${rsyncReportFormat(token)}`, `--filter=P /${reportFifoName(token)}`);
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...argvOptions, ...imposed, '--', '.', ...operandPaths];
   const operandsAt = argv.length - operandPaths.length;
   // A pull wildcard is expanded relative to root: an absolute one under absolute-paths or paths:
@@ -253,7 +273,7 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
       ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
       confine: { root: rule.root, within: [...within], paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
       minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
-      ...(report ? { report: { dest: operandPaths[0]!, dir: within[0]! } } : {}),
+      ...(report ? { report: { dest: operandPaths[0]!, dir: within[0]!, token } } : {}),
       ...(snapshot !== null ? { snapshot: joinUnder(rule.root, [snapshot]) } : {}),
       ...(!sender && snapshot === null ? { history: { dest: (confinedOperands[0] as Extract<Confined, { ok: true }>).checks[0]!, guard: rule.overwrite ? ('shared-inodes' as const) : ('directories' as const) } } : {}),
       // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.

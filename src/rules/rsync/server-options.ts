@@ -43,8 +43,12 @@ export type ArgKind =
  *   inode is the same file in every --link-dest snapshot); refused on every push, whatever the
  *   rule says, because no rule may change what was stored before the session (docs/threat-model.md,
  *   "History belongs to the owner"). Without it rsync writes a new file and renames it into place.
+ *   (-U is refused on pushes for the same reason: rsync sets access times on a linked inode.)
+ * - snapshot-only: it hard-links stored files into the destination, where a later push (or a
+ *   concurrent one, past the walk in host/stored-history.ts) changes them through the link; only
+ *   a `snapshot: true` rule, whose every push is a new directory nobody else writes, takes it.
  */
-export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents' | 'history';
+export type Gate = 'delete' | 'overwrite' | 'follow-links' | 'acls' | 'xattrs' | 'stored-contents' | 'history' | 'snapshot-only';
 
 /** Which way the server moves data when a stock client sends the option. */
 export type Direction = 'push' | 'pull' | 'any';
@@ -134,7 +138,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'owner': { arg: 'none', why: 'owners (-o; effective for a root receiver only)' },
   'devices': { arg: 'none', why: 'devices (receivers get --drop-D unless the rule allows devices)' },
   'times': { arg: 'none', why: 'times (-t)' },
-  'atimes': { arg: 'none', why: 'access times (-U)' },
+  'atimes': { arg: 'none', gates: ['history'], why: 'access times (-U); on a push rsync sets them on a file it hard-linked from --link-dest, the inode yesterday\'s snapshot shares' },
   'crtimes': { arg: 'none', why: 'create times (-N)' },
   'executability': { arg: 'none', why: 'executability (-E)' },
   'checksum': { arg: 'none', gates: ['stored-contents'], why: 'checksums (-c): a push learns whether each stored file equals its own' },
@@ -165,7 +169,7 @@ export const LONG_OPTIONS: Record<string, LongOption | RefusedOption> = {
   'backup-dir': { arg: 'dest-path', direction: 'push', gates: ['overwrite'], why: 'moves replaced files there' },
   'partial-dir': { arg: 'partial-path', direction: 'push', gates: ['overwrite', 'delete'], why: 'keeps partial files there, and takes any file it finds there as the basis, then deletes it' },
   'temp-dir': { arg: 'dest-path', direction: 'push', why: 'writes temporary files there' },
-  'link-dest': { arg: 'dest-path', direction: 'push', why: 'hard-links unchanged files from there (../previous-snapshot incrementals)' },
+  'link-dest': { arg: 'dest-path', direction: 'push', gates: ['snapshot-only'], why: 'hard-links unchanged files from there (../previous-snapshot incrementals)' },
   'compare-dest': { arg: 'dest-path', direction: 'push', why: 'compares with files there' },
   'copy-dest': { arg: 'dest-path', direction: 'push', why: 'copies unchanged files from there' },
   'files-from': { arg: 'files-from', why: 'the list of files: "-" when the client sends it, a file inside root on a pull' },
@@ -253,7 +257,7 @@ export const SHORT_OPTIONS: Record<string, { gates?: readonly Gate[]; why: strin
   g: { why: 'groups' },
   D: { why: 'devices and specials (receivers get --drop-D unless the rule allows devices)' },
   t: { why: 'times' },
-  U: { why: 'access times' },
+  U: { gates: ['history'], why: 'access times; on a push set on hard-linked (shared) inodes too' },
   N: { why: 'create times' },
   p: { why: 'permissions' },
   E: { why: 'executability' },

@@ -35,7 +35,7 @@ const B = '-logDtpre.iLsfxCIvu';
 /** What a write-only push gets imposed: no basis sums for the client, and nothing deleted. */
 const WRITE_ONLY = ['--whole-file', '--max-delete=0'];
 /** What every supervised push adds: rsync's own log of what it changed, on the dispatcher's pipe. */
-const REPORT = ['--log-file=/proc/self/fd/3', '--log-file-format=%i %l %n'];
+const REPORT = ['--log-file=/proc/self/fd/3', '--log-file-format=explain %i %l %n', '--filter=P /.ssh-dispatch-report-explain'];
 const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.'];
 /** A read-write push may use deltas (it could read the file anyway); deletions are still capped. */
 const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', ...REPORT, '--', '.'];
@@ -90,13 +90,21 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . /srv/backup/host1/x/`, argv: push()('srv/backup/host1/x/') },
   { id: 'w', command: `rsync --server ${B} . //a//b/`, argv: push()('a//b/') },
   // incrementals: basis dirs relative to the destination, root-anchored ones rewritten under root
-  { id: 'w', command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, argv: push('--link-dest', '../2026-11-23')('2026-11-24/') },
-  { id: 'w', command: `rsync --server ${B} --link-dest=../2026-11-23 . 2026-11-24/`, argv: push(`--link-dest=../2026-11-23`)('2026-11-24/') },
-  { id: 'w', command: `rsync --server ${B} --link-dest /snap/prev --link-dest ../p2 . cur/`, argv: push('--link-dest', `${ROOT}/snap/prev`, '--link-dest', '../p2')('cur/') },
+  { id: 'w', command: `rsync --server ${B} --copy-dest ../2026-11-23 . 2026-11-24/`, argv: push('--copy-dest', '../2026-11-23')('2026-11-24/') },
+  { id: 'w', command: `rsync --server ${B} --copy-dest=../2026-11-23 . 2026-11-24/`, argv: push(`--copy-dest=../2026-11-23`)('2026-11-24/') },
+  { id: 'w', command: `rsync --server ${B} --copy-dest /snap/prev --copy-dest ../p2 . cur/`, argv: push('--copy-dest', `${ROOT}/snap/prev`, '--copy-dest', '../p2')('cur/') },
   { id: 'w', command: `rsync --server ${B} --compare-dest ../a --copy-dest ../b . daily/d1/`, argv: push('--compare-dest', '../a', '--copy-dest', '../b')('daily/d1/') },
   // rsnapshot: daily.0 with --link-dest=../daily.1
   { id: 'w', command: `rsync --server ${B} --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: '--delete-excluded' },
-  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--link-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'daily.0/'] },
+  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --copy-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--copy-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'daily.0/'] },
+  // --link-dest hard-links stored files into the destination: only snapshot: true takes it (found in review).
+  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
+  { id: 'w', command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
+  { id: 'rw', command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
+  // -U sets access times on a file rsync hard-linked: the inode a snapshot shares. Pulls keep it.
+  { id: 'snap', command: `rsync --server -logDtpUre.iLsfxCIvu --link-dest ../2026-12-05 . 2026-12-06/`, deny: 'rsync-option-refused', naming: 'access time' },
+  { id: 'w', command: `rsync --server ${B} --atimes . dst/`, deny: 'rsync-option-refused', naming: 'access time' },
+  { id: 'r', command: `rsync --server --sender -logDtpUre.iLsfxCIvu . src/`, argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtpUre.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
   { id: 'w', command: `rsync --server ${B} --temp-dir /tmp-in-root . dst/`, argv: push('--temp-dir', `${ROOT}/tmp-in-root`)('dst/') },
   { id: 'w', command: `rsync --server -blogDtpre.iLsfxCIvu --backup-dir ../old --suffix=.bak . dst/`, argv: ['/usr/bin/rsync', '--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '../old', '--suffix=.bak', ...PUSH_TAIL, 'dst/'] },
   // a partial dir's files are taken as the basis and then deleted: a route to deletion
@@ -258,10 +266,10 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . /..`, deny: 'rsync-path-escapes-root' },
   { id: 'w', command: `rsync --server ${B} . dst\\/..\\/..`, deny: 'rsync-path-escapes-root' },
   { id: 'r', command: `rsync --server --sender ${B} . src/ ../../etc/shadow`, deny: 'rsync-path-escapes-root' },
-  { id: 'w', command: `rsync --server ${B} --link-dest ../../other-host . 2026-11-24/`, deny: 'rsync-path-escapes-root', naming: '--link-dest' },
+  { id: 'w', command: `rsync --server ${B} --copy-dest ../../other-host . 2026-11-24/`, deny: 'rsync-path-escapes-root', naming: '--copy-dest' },
   // no trailing "/": if the destination is a file, rsync resolves from its parent; --confine-root bounds that
-  { id: 'w', command: `rsync --server ${B} --link-dest ../prev . cur`, argv: push('--link-dest', '../prev')('cur') },
-  { id: 'w', command: `rsync --server ${B} --link-dest=/../x . d/`, deny: 'rsync-path-escapes-root', naming: '--link-dest' },
+  { id: 'w', command: `rsync --server ${B} --copy-dest ../prev . cur`, argv: push('--copy-dest', '../prev')('cur') },
+  { id: 'w', command: `rsync --server ${B} --copy-dest=/../x . d/`, deny: 'rsync-path-escapes-root', naming: '--copy-dest' },
   { id: 'w', command: `rsync --server ${B} --backup-dir ../../x . d/`, deny: 'rsync-path-escapes-root', naming: '--backup-dir' },
   { id: 'w', command: `rsync --server ${B} --temp-dir ../../tmp . d/`, deny: 'rsync-path-escapes-root', naming: '--temp-dir' },
   { id: 'wd', command: `rsync --server ${B} --partial-dir ../p . d/`, deny: 'rsync-path-escapes-root', naming: '--partial-dir' },
@@ -283,11 +291,11 @@ const rows: Row[] = [
   // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()('2026-11-24/') },
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}`, argv: push()('.') },
-  { id: 'abs', command: `rsync --server ${B} --link-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`, argv: push('--link-dest', `${ROOT}/2026-11-23`)('2026-11-24/') },
+  { id: 'abs', command: `rsync --server ${B} --copy-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`, argv: push('--copy-dest', `${ROOT}/2026-11-23`)('2026-11-24/') },
   // Outside root: not this rule's (the next one is tried), never re-rooted (issue 17: it was, and logged as allowed).
   { id: 'abs', command: `rsync --server ${B} . /etc/`, deny: 'rsync-path-outside-rule' },
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}2/x/`, deny: 'rsync-path-outside-rule' }, // a prefix that is not root
-  { id: 'abs', command: `rsync --server ${B} --link-dest /etc/x . ${ROOT}/2026-11-24/`, deny: 'rsync-path-escapes-root' },
+  { id: 'abs', command: `rsync --server ${B} --copy-dest /etc/x . ${ROOT}/2026-11-24/`, deny: 'rsync-path-escapes-root' },
   { id: 'abs', command: `rsync --server ${B} . 2026-11-24/`, argv: push()('2026-11-24/') }, // relative: under root, as always
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/../x/`, deny: 'rsync-path-escapes-root' },
   { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
@@ -318,11 +326,11 @@ describe('rsync rules on an older rsync', () => {
     expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/']);
   });
   it('keeps the sibling-snapshot layout when the destination ends in "/"', () => {
-    const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V32));
+    const decision = decide(policy, requestFor('w', `rsync --server ${B} --copy-dest ../prev . cur/`), facts(V32));
     expect(decision.decision).toBe('allow');
   });
   it('refuses ../ from a destination without "/" at the top of root, which rsync could resolve from root itself', () => {
-    const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur`), facts(V32));
+    const decision = decide(policy, requestFor('w', `rsync --server ${B} --copy-dest ../prev . cur`), facts(V32));
     expect(decision.decision === 'deny' && decision.reason).toBe('rsync-path-escapes-root');
   });
 });
@@ -342,7 +350,7 @@ describe('wildcards in pull paths', () => {
 
 describe('the plan', () => {
   it('runs rsync in root with the minimal environment and lists the paths to re-check on disk', () => {
-    const decision = decide(policy, requestFor('w', `rsync --server ${B} --link-dest ../prev . cur/`), facts(V35));
+    const decision = decide(policy, requestFor('w', `rsync --server ${B} --copy-dest ../prev . cur/`), facts(V35));
     expect(decision.decision).toBe('allow');
     if (decision.decision !== 'allow') return;
     expect(execPlan(decision).cwd).toBe(ROOT);
@@ -456,9 +464,9 @@ identities:
     expect(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/*.conf`)).toMatchObject({ decision: 'deny', reason: 'tokenize-glob' });
   });
 
-  it('a push into a path, with a --link-dest in it: allowed; a --link-dest outside the paths is refused', () => {
-    expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host1/a . /srv/backup/host1/b/`).decision).toBe('allow');
-    expect(decideFor('push', `rsync --server ${B} --link-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
+  it('a push into a path, with a --copy-dest in it: allowed; a --copy-dest outside the paths is refused', () => {
+    expect(decideFor('push', `rsync --server ${B} --copy-dest /srv/backup/host1/a . /srv/backup/host1/b/`).decision).toBe('allow');
+    expect(decideFor('push', `rsync --server ${B} --copy-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
     expect(execPlan(decideFor('push', `rsync --server ${B} . /srv/backup/host1/b/`)).sandbox).toMatchObject({ write: ['/srv/backup/host1'] });
   });
 });
