@@ -108,6 +108,9 @@ function statusOf(error: unknown): StatusCode {
   }
 }
 
+/** READ answers' buffers kept for reuse: OpenSSH's sftp keeps 64 requests in flight. */
+const MAX_SPARE_READS = 64;
+
 export function serveSftp(policy: FilePolicy, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void, options: SessionOptions = {}): Promise<FileSummary> {
   return new Promise((resolve) => new SftpSession(policy, input, output, report, resolve, options).start());
 }
@@ -116,6 +119,8 @@ class SftpSession {
   private readonly fsroot: ConfinedRoot;
   private readonly record: SessionRecord;
   private readonly handles = new Map<string, Handle>();
+  private readonly spareReads: Buffer[] = [];
+  private pooledSize: number | undefined;
   private nextHandle = 1;
   private initialised = false;
   /** Input not yet served: whole chunks, and how many bytes the next step needs. */
@@ -213,8 +218,22 @@ class SftpSession {
     this.idle?.touch();
   }
 
-  private send(packet: Buffer): void {
-    if (!this.finished) this.output.write(packet);
+  private send(packet: Buffer, written?: () => void): void {
+    if (!this.finished) this.output.write(packet, written);
+  }
+
+  /**
+   * A buffer for a READ answer, reused once its answer is written. A client asks for one size
+   * again and again (OpenSSH's sftp: the server's read limit, 255 KiB here; others 32 KiB), and a
+   * fresh buffer per answer is freed to malloc, which keeps what it is given, fragmented, long
+   * after V8 collects it: an idle session that had moved data held 60 to 80 MiB (BENCHMARKS.md,
+   * section 9). The first size asked for is the pooled one; as many are kept as were in flight.
+   */
+  private readBuffer(size: number): { buffer: Buffer; done?: () => void } {
+    this.pooledSize ??= size;
+    if (size !== this.pooledSize) return { buffer: Buffer.allocUnsafe(size) };
+    const buffer = this.spareReads.pop() ?? Buffer.allocUnsafeSlow(size);
+    return { buffer, done: () => void (this.spareReads.length < MAX_SPARE_READS && this.spareReads.push(buffer)) };
   }
 
   private status(id: number, code: StatusCode, text = STATUS_TEXT[code]): void {
@@ -510,9 +529,16 @@ class SftpSession {
     if (!handle.readable) throw new Answer(FX.PERMISSION_DENIED);
     const want = Math.min(length, MAX_DATA);
     // One buffer for the answer: the file is read straight into its data field.
-    const packet = Buffer.allocUnsafe(13 + want);
-    const got = want === 0 ? 0 : readSync(handle.fd, packet, 13, want, offset);
+    const { buffer: packet, done } = this.readBuffer(13 + want);
+    let got: number;
+    try {
+      got = want === 0 ? 0 : readSync(handle.fd, packet, 13, want, offset);
+    } catch (error) {
+      done?.();
+      throw error;
+    }
     if (got === 0) {
+      done?.();
       handle.readToEnd = true;
       return this.status(id, FX.EOF);
     }
@@ -521,7 +547,8 @@ class SftpSession {
     packet[4] = FXP.DATA;
     packet.writeUInt32BE(id, 5);
     packet.writeUInt32BE(got, 9);
-    this.send(packet.subarray(0, 13 + got));
+    if (this.finished) done?.();
+    else this.send(packet.subarray(0, 13 + got), done);
   }
 
   private write(id: number, raw: Buffer, offset: number, data: Buffer): void {
