@@ -33,8 +33,10 @@ describe('suggest', () => {
     expect(decide(policy, requestFor('host1', command, { client: null, keys: null })).decision).toBe('allow');
   });
 
-  it('refuses what was not learned: --delete, another directory, another word', () => {
-    for (const command of [`rsync --server ${B} --delete . /srv/backup/host1/2026-11-24/`, `rsync --server ${B} . /srv/backup/host2/x/`, 'df -h /etc']) {
+  it('refuses what was not learned: --delete over the snapshots, another directory, another word', () => {
+    // The learned --link-dest pushes became a snapshot: true rule: a --delete can reach only a new directory.
+    expect(yaml).toContain('snapshot: true');
+    for (const command of [`rsync --server ${B} --delete . /srv/backup/host1/`, `rsync --server ${B} . /srv/backup/host2/x/`, 'df -h /etc']) {
       const decision = decide(policy, requestFor('host1', command, { client: null, keys: null }));
       // host2 is outside the suggested root: refused, not re-rooted (issue 17).
       expect(decision.decision).toBe('deny');

@@ -37,7 +37,9 @@ function refuse(reason: DenyReason, why: string): RsyncOutcome {
 function gateRefusal(rule: RsyncRule, gate: Gate, sender: boolean): string | null {
   switch (gate) {
     case 'delete':
-      return rule.delete ? null : 'deletes on the server (the rule has delete: false)';
+      // A snapshot push writes into a directory it made, empty: a nightly script's --delete there
+      // deletes nothing stored (found in review: it was refused, failing such scripts).
+      return rule.delete || (rule.snapshot && !sender) ? null : 'deletes on the server (the rule has delete: false)';
     case 'overwrite':
       return rule.overwrite ? null : 'touches existing files (the rule has overwrite: false)';
     case 'follow-links':

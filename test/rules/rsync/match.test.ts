@@ -235,7 +235,11 @@ const rows: Row[] = [
   { id: 'snap', command: `rsync --server ${B} --link-dest ../2026-12-05/etc . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' },
   { id: 'snap', command: `rsync --server ${B} --compare-dest ../2026-12-06 . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // itself
   { id: 'snap', command: `rsync --server ${B} --temp-dir ../tmp . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'only into its new directory' },
-  { id: 'snap', command: `rsync --server ${B} --partial-dir .p . 2026-12-06/`, deny: 'rsync-option-refused', naming: 'delete: false' },
+  // Deleting inside a directory the push itself made deletes nothing stored: a nightly script's --delete is served.
+  { id: 'snap', command: `rsync --server ${B} --delete --delete-excluded . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  { id: 'snap', command: `rsync --server ${B} --partial-dir .p . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.p', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  { id: 'snap', command: `rsync --server ${B} --partial-dir ../p . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'plain name' },
+  { id: 'snap', command: `rsync --server ${B} --partial-dir /p . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'plain name' },
   { id: 'snap', command: `rsync --server ${B} --inplace . 2026-12-06/`, deny: 'rsync-option-refused', naming: '--inplace' },
   { id: 'snap', command: `rsync --server --sender ${B} . 2026-12-05/`, deny: 'rsync-direction-refused' },
   { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'] },
