@@ -87,3 +87,17 @@ export function mountSmall(path: string, size: string, mode = '0700'): boolean {
 export function bytesFromBlockSums(out: string): Buffer {
   return Buffer.from([...out.matchAll(/^chunk\[\d+\] len=1 offset=\d+ sum1=[0-9a-f]{6}([0-9a-f]{2})$/gm)].map((m) => parseInt(m[1]!, 16)));
 }
+
+/** ssh's options for a key, and its target, apart: for rsync -e and rsnapshot's ssh_args. */
+export function sshOptionsOf(sshd: ThrowawaySshd, key: ClientKey): { args: string[]; target: string } {
+  const args = sshd.sshArgs(key);
+  const target = args.pop()!;
+  return { args, target };
+}
+
+/** The stock rsync client through the lab's sshd with `key`; `HOST:` in an argument is its host. */
+export function rsyncThrough(sshd: ThrowawaySshd, key: ClientKey, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): { code: number | null; out: string } {
+  const { shell, host } = sshd.rsyncRemoteShell(key);
+  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: options.timeoutMs ?? 60_000, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
+  return { code: result.status, out: result.stdout + result.stderr };
+}

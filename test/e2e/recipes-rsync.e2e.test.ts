@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { SSH } from '../../src/lab/throwaway-sshd.js';
-import { startLab, type Lab } from './lab.js';
+import { rsyncThrough, sshOptionsOf, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let host: string;
@@ -44,17 +44,10 @@ identities:
 });
 afterAll(async () => lab?.stop());
 
-/** ssh's options for the key, as one string for rsync -e and rsnapshot's ssh_args. */
-function sshOptions(key: ClientKey): { args: string[]; target: string } {
-  const args = lab.sshd.sshArgs(key);
-  const target = args.pop()!;
-  return { args, target };
-}
+const sshOptions = (key: ClientKey) => sshOptionsOf(lab.sshd, key);
 
 function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { args: ssh, target } = sshOptions(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', [SSH, ...ssh].join(' '), ...args.map((a) => a.replace('HOST:', `${target}:`))], { encoding: 'utf8', timeout: 30_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return rsyncThrough(lab.sshd, key, args, { timeoutMs: 30_000 });
 }
 
 function tree(path: string): string[] {

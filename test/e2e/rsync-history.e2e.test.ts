@@ -12,12 +12,12 @@
  * owner's run. And the owner's side: incrementals stay hard links, a failed push is set aside so
  * the retry works, and the end record says what each push wrote.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, linkSync, lstatSync, symlinkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { startLab, type Lab } from './lab.js';
+import { rsyncThrough, startLab, type Lab } from './lab.js';
 import { runBundle } from './run-bundle.js';
 import { waitFor } from './wait.js';
 
@@ -37,9 +37,7 @@ const DAY3 = '2026-12-03';
 const PASSWD = 'root:x:0:0:root:/root:/bin/sh\n';
 
 function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { shell, host } = lab.sshd.rsyncRemoteShell(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: 60_000, cwd: dir });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return rsyncThrough(lab.sshd, key, args, { cwd: dir });
 }
 
 /** A client tree: etc/passwd, etc/hosts, with fixed times (so copies of it compare equal). */

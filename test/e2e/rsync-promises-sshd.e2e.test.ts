@@ -18,7 +18,7 @@ import { closeSync, existsSync, ftruncateSync, mkdirSync, openSync, readdirSync,
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { bytesFromBlockSums, mountSmall, startLab, type Lab } from './lab.js';
+import { bytesFromBlockSums, mountSmall, rsyncThrough, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let root: string;
@@ -85,9 +85,7 @@ afterAll(async () => {
 });
 
 function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { shell, host } = lab.sshd.rsyncRemoteShell(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: 120_000, cwd: lab.sshd.dir, maxBuffer: 64 * MiB });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return rsyncThrough(lab.sshd, key, args, { cwd: lab.sshd.dir, timeoutMs: 120_000 });
 }
 
 describe('rsync promises through sshd', () => {

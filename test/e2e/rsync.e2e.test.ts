@@ -3,12 +3,11 @@
  * forced command is ssh-dispatch, logging in as root with PermitRootLogin forced-commands-only
  * when the tests run as root (CI does).
  */
-import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { startLab, type Lab } from './lab.js';
+import { rsyncThrough, startLab, type Lab } from './lab.js';
 
 let lab: Lab;
 let backupKey: ClientKey;
@@ -62,9 +61,7 @@ afterAll(async () => {
 });
 
 function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { shell, host } = lab.sshd.rsyncRemoteShell(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: 60_000, cwd: lab.sshd.dir });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return rsyncThrough(lab.sshd, key, args, { cwd: lab.sshd.dir });
 }
 
 describe('rsync through sshd', () => {

@@ -16,7 +16,7 @@ import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { SSH } from '../../src/lab/throwaway-sshd.js';
 import { bindsOf, bwrapArgs, hostLayout } from '../../src/act/sandbox.js';
 import { BWRAP, ROOT_CAPS } from '../../src/rules/sandbox.js';
-import { startLab, type Lab } from './lab.js';
+import { rsyncThrough, sshOptionsOf, startLab, type Lab } from './lab.js';
 
 const asRoot = process.getuid?.() === 0;
 
@@ -72,16 +72,10 @@ identities:
 });
 afterAll(async () => lab?.stop());
 
-function sshOptions(key: ClientKey): { args: string[]; target: string } {
-  const args = lab.sshd.sshArgs(key);
-  const target = args.pop()!;
-  return { args, target };
-}
+const sshOptions = (key: ClientKey) => sshOptionsOf(lab.sshd, key);
 
 function rsync(key: ClientKey, args: string[]): { code: number | null; out: string } {
-  const { args: ssh, target } = sshOptions(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', [SSH, ...ssh].join(' '), ...args.map((a) => a.replace('HOST:', `${target}:`))], { encoding: 'utf8', timeout: 60_000 });
-  return { code: result.status, out: result.stdout + result.stderr };
+  return rsyncThrough(lab.sshd, key, args, { timeoutMs: 60_000 });
 }
 
 /** Every device node or special file under `path`, as relative names. */
