@@ -4,9 +4,9 @@
  *   2. rsync push of a 200 MB tree: a plain key (the shell runs rsync) against ssh-dispatch;
  *   3. what a write-only rule's --whole-file costs: a push of an unchanged tree with --ignore-times
  *      (plain and rrsync run the delta algorithm, ssh-dispatch sends every file whole), a
- *      --link-dest incremental of an unchanged tree (hard links, no data), under a plain write
- *      rule and under snapshot: true, and a quick-check push into the same directory (a plain
- *      rule walks it for hard links first);
+ *      --link-dest incremental of an unchanged tree (hard links, no data) under snapshot: true
+ *      (the only rules that take --link-dest), and a quick-check push into the same directory (a
+ *      plain rule walks it for hard links first);
  *   4. resident memory of a supervising ssh-dispatch while its program runs.
  * Every ssh-dispatch rsync row is the sandboxed rule (the default); rows marked "sandbox: false"
  * run the same rule without bubblewrap, so the sandbox's cost is the difference.
@@ -200,7 +200,6 @@ identities:
   const incremental = await compare(
     [
       { name: 'plain key', argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`), before: fresh(join(root, 'plain-inc')) },
-      { name: 'ssh-dispatch rsync rule, access: write', argv: pushArgs('dispatch', ['--link-dest=../dispatched'], 'inc/'), before: fresh(join(root, 'inc')) },
       { name: 'ssh-dispatch rsync rule, snapshot: true', argv: pushArgs('snapshot', ['--link-dest=../dispatched'], 'snap/'), before: fresh(join(root, 'snap')) },
       { name: 'rrsync `-wo DIR` (refuses `..`: anchored at its root)', argv: pushArgs('rrsync', ['--link-dest=/rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
     ],

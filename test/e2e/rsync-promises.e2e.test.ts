@@ -49,6 +49,8 @@ identities:
   pushdel:  { rules: [ { name: mirror, rsync: { root: ${root}, access: write, delete: true } } ] }
   pushcap:  { rules: [ { name: capped, rsync: { root: ${root}, access: write, delete: true, max-delete: 1 } } ] }
   both:     { rules: [ { name: both, rsync: { root: ${root}, access: read-write } } ] }
+  snap:     { rules: [ { name: nightly, rsync: { root: ${root}, access: write, snapshot: true } } ] }
+  snapnest: { rules: [ { name: nightly, rsync: { root: ${root}/snap, access: write, snapshot: true } } ] }
 `,
     { mode: 0o600 },
   );
@@ -83,21 +85,22 @@ const LEAK = ['-r', '-B1', '--debug=DELTASUM3'];
 
 describe('a write-only key learns nothing of what is stored (block checksums of a basis)', () => {
   // Each way the client can choose which stored file is the basis of what it pushes.
-  const routes: { route: string; args: (control: boolean) => string[] }[] = [
+  // --link-dest is served only by snapshot rules: there the basis is a sibling snapshot (snapnest's root is snap/).
+  const routes: { route: string; args: (control: boolean) => string[]; id?: string; fresh?: string }[] = [
     { route: '--compare-dest', args: (control) => ['--compare-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'] },
     { route: '--copy-dest', args: (control) => ['--copy-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'] },
-    { route: '--link-dest', args: (control) => ['--link-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'] },
+    { route: '--link-dest', args: (control) => [control ? '--link-dest=../snap/2026-11-23' : '--link-dest=../2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'], id: 'snapnest', fresh: 'snap/fresh' },
     { route: 'the same name pushed again', args: () => ['decoy/', 'HOST:snap/2026-11-23/'] },
   ];
 
-  it.each(routes)('$route: the bare server sends the file back byte for byte; the rule sends nothing', ({ args }) => {
+  it.each(routes)('$route: the bare server sends the file back byte for byte; the rule sends nothing', ({ args, id = 'push', fresh = 'fresh' }) => {
     const control = rsync('bare-rsh', 'push', [...LEAK, ...args(true)]);
     expect(control.code, control.out).toBe(0);
     expect(leaked(control.out)).toBe(shadow.length);
 
     writeFileSync(join(root, STORED), shadow, { mode: 0o600 }); // the control may have replaced it
-    rmSync(join(root, 'fresh'), { recursive: true, force: true });
-    const attack = rsync('dispatch-rsh', 'push', [...LEAK, ...args(false)]);
+    rmSync(join(root, fresh), { recursive: true, force: true });
+    const attack = rsync('dispatch-rsh', id, [...LEAK, ...args(false)]);
     expect(attack.code, attack.out).toBe(0);
     expect(bytesFromBlockSums(attack.out).length).toBe(0);
     expect(lastRecord('decision').argv).toContain('--whole-file');
@@ -145,8 +148,8 @@ describe('a write-only key learns nothing of what is stored (block checksums of 
   it('an unchanged tree pushed with --link-dest is still linked, not copied', () => {
     mkdirSync(join(dir, 'src'));
     for (let i = 0; i < 20; i++) writeFileSync(join(dir, 'src', `f${i}`), randomBytes(4096));
-    expect(rsync('dispatch-rsh', 'push', ['-a', 'src/', 'HOST:day1/']).code).toBe(0);
-    const second = rsync('dispatch-rsh', 'push', ['-a', '--stats', '--link-dest=../day1', 'src/', 'HOST:day2/']);
+    expect(rsync('dispatch-rsh', 'snap', ['-a', 'src/', 'HOST:day1/']).code).toBe(0);
+    const second = rsync('dispatch-rsh', 'snap', ['-a', '--stats', '--link-dest=../day1', 'src/', 'HOST:day2/']);
     expect(second.code, second.out).toBe(0);
     expect(second.out).toMatch(/Number of regular files transferred: 0/);
     for (let i = 0; i < 20; i++) expect(statSync(join(root, 'day2', `f${i}`)).ino).toBe(statSync(join(root, 'day1', `f${i}`)).ino);

@@ -32,6 +32,7 @@ identities:
   both:   { rules: [ { name: both, rsync: { root: ${root}, access: read-write } } ] }
   pull:   { rules: [ { name: pull, rsync: { root: ${root}, access: read } } ] }
   keep:   { rules: [ { name: keep, rsync: { root: ${root}, access: write, overwrite: false } } ] }
+  snap:   { rules: [ { name: nightly, rsync: { root: ${root}, access: write, snapshot: true } } ] }
 `,
     { mode: 0o600 },
   );
@@ -100,9 +101,9 @@ describe('pushes that deliver what they name', () => {
 
   it('--link-dest=../previous keeps an incremental backup incremental (unchanged files are hard links)', () => {
     process.chdir(dir);
-    expect(rsync('push', ['-a', 'src/', 'HOST:2026-11-23/']).code).toBe(0);
+    expect(rsync('snap', ['-a', 'src/', 'HOST:2026-11-23/']).code).toBe(0);
     writeFileSync(join(src, 'new.txt'), 'new\n');
-    const second = rsync('push', ['-a', '--link-dest=../2026-11-23', 'src/', 'HOST:2026-11-24/']);
+    const second = rsync('snap', ['-a', '--link-dest=../2026-11-23', 'src/', 'HOST:2026-11-24/']);
     expect(second.code, second.out).toBe(0);
     expect(statSync(join(root, '2026-11-24', 'a.txt')).ino).toBe(statSync(join(root, '2026-11-23', 'a.txt')).ino);
     expect(statSync(join(root, '2026-11-24', 'a.txt')).nlink).toBe(2);
@@ -111,8 +112,8 @@ describe('pushes that deliver what they name', () => {
 
   it('--link-dest=/snapshot (root-anchored, as backup tools send it) also links', () => {
     process.chdir(dir);
-    expect(rsync('push', ['-a', 'src/', 'HOST:snap/']).code).toBe(0);
-    expect(rsync('push', ['-a', '--link-dest=/snap', 'src/', 'HOST:next/']).code).toBe(0);
+    expect(rsync('snap', ['-a', 'src/', 'HOST:snap/']).code).toBe(0);
+    expect(rsync('snap', ['-a', '--link-dest=/snap', 'src/', 'HOST:next/']).code).toBe(0);
     expect(statSync(join(root, 'next', 'a.txt')).ino).toBe(statSync(join(root, 'snap', 'a.txt')).ino);
   });
 

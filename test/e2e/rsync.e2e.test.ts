@@ -78,10 +78,11 @@ describe('rsync through sshd', () => {
     expect(lab.lastDecision().argv).toContain(`--confine-root=${root}`);
   });
 
-  it('the next night links unchanged files to the previous one', () => {
+  it('a plain write rule refuses --link-dest: the nightly incremental is a snapshot rule\'s (rsync-history.e2e)', () => {
     const result = rsync(backupKey, ['-a', '--link-dest=../2026-11-24', 'src/', 'HOST:2026-11-25/']);
-    expect(result.code, result.out).toBe(0);
-    expect(statSync(join(root, '2026-11-25', 'notes.txt')).ino).toBe(statSync(join(root, '2026-11-24', 'notes.txt')).ino);
+    expect(result.code).not.toBe(0);
+    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('snapshot: true') });
+    expect(existsSync(join(root, '2026-11-25'))).toBe(false);
   });
 
   it('a pull works under read', () => {
