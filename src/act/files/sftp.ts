@@ -61,6 +61,13 @@ interface FileHandle {
    */
   copy: { append: boolean; mode: number } | null;
   /**
+   * A copy made lazily (a write-only handle, not appending: OpenSSH's sftp put and scp over SFTP,
+   * which write a whole file over a stored one): the stored file stays open as `fd`, and only the
+   * ranges the client did not write (`written`, sorted, merged) below `size` are copied from it,
+   * when the handle is read, synced or closed (fillFromBasis). A whole-file put copies nothing.
+   */
+  basis: { fd: number; size: number; written: [number, number][] } | null;
+  /**
    * A write through this handle was refused at the free-space floor: every later one is too,
    * so that a WRITE pipelined after it cannot land once space is freed and leave a hole of
    * zeros in the file. The client opens the file again to go on.
@@ -106,6 +113,24 @@ function statusOf(error: unknown): StatusCode {
     default:
       return FX.FAILURE;
   }
+}
+
+/** Written ranges followed for a lazy copy before it is completed at once (a client writing scattered blocks). */
+const MAX_SPANS = 4096;
+
+/** Adds [start, end) to sorted, merged `spans`; returns how many there are now. */
+export function addSpan(spans: [number, number][], start: number, end: number): number {
+  // Writes come in order, mostly: look from the end.
+  let i = spans.length;
+  while (i > 0 && spans[i - 1]![0] > start) i--;
+  spans.splice(i, 0, [start, end]);
+  // Merge with the one before, then with those after while they touch.
+  let at = i > 0 && spans[i - 1]![1] >= start ? i - 1 : i;
+  while (at + 1 < spans.length && spans[at]![1] >= spans[at + 1]![0]) {
+    spans[at]![1] = Math.max(spans[at]![1], spans[at + 1]![1]);
+    spans.splice(at + 1, 1);
+  }
+  return spans.length;
 }
 
 /** READ answers' buffers kept for reuse: OpenSSH's sftp keeps 64 requests in flight. */
@@ -322,6 +347,7 @@ class SftpSession {
       case 'expand-path@openssh.com': return this.nameReply(id, this.realpath(expandTilde(r.text())));
       case 'fsync@openssh.com': {
         const handle = this.fileHandle(r.bytes());
+        this.fillFromBasis(handle);
         fsyncSync(handle.fd);
         return this.status(id, FX.OK);
       }
@@ -399,7 +425,7 @@ class SftpSession {
     // are refused right after.
     const access = writing ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY;
     const base = constants.O_NOFOLLOW | constants.O_NONBLOCK;
-    const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, copy: null, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
+    const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, copy: null, basis: null, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
     if (!target.exists) {
       if (!intent.create) throw new Answer(FX.NO_SUCH_FILE);
       // Always exclusive: a file that appeared since the look is not this session's to open.
@@ -487,6 +513,16 @@ class SftpSession {
       } catch {}
       return FX.OK;
     }
+    if (handle.basis !== null) {
+      try {
+        if (commit) this.fillFromBasis(handle);
+      } catch {
+        commit = false; // a replacement that could not be completed is not put in place
+      } finally {
+        if (handle.basis !== null) closeSync(handle.basis.fd);
+        handle.basis = null;
+      }
+    }
     try {
       closeSync(handle.fd);
     } catch {}
@@ -557,7 +593,7 @@ class SftpSession {
     // Refused at the floor: SSH_FX_FAILURE, as OpenSSH's sftp-server answers ENOSPC. SFTP
     // version 3 has no status for a full disk (SSH_FX_NO_SPACE_ON_FILESYSTEM is version 5's).
     if (handle.spaceRefused) throw new Answer(FX.FAILURE, 'min-free', FLOOR_MESSAGE);
-    this.materialise(handle);
+    this.materialise(handle, true);
     if (!this.space.admit(data.length)) {
       // The file keeps what was written before: the write record says how much. One refusal
       // record per handle: a client has dozens of WRITEs in flight, all refused alike.
@@ -568,6 +604,7 @@ class SftpSession {
     let done = 0;
     while (done < data.length) done += writeSync(handle.fd, data, done, data.length - done, offset + done);
     handle.bytesWritten += done;
+    if (handle.basis !== null && done > 0 && addSpan(handle.basis.written, offset, offset + done) > MAX_SPANS) this.fillFromBasis(handle);
     this.status(id, FX.OK);
   }
 
@@ -579,6 +616,7 @@ class SftpSession {
   }
 
   private fstat(handle: Handle): Stats {
+    if (handle.kind === 'file') this.fillFromBasis(handle);
     return handle.kind === 'file' ? fstatSync(handle.fd) : statSync(handle.host);
   }
 
@@ -634,10 +672,14 @@ class SftpSession {
       // truncates the file it wrote over to the bytes it sent): asked of the copy it will be.
       const refusal = setstatRefusal(this.policy, attrs, { stored: false, links: 1, directory: false });
       if (refusal) this.refuse('setstat', handle.client, refusal);
-      this.materialise(handle);
+      this.materialise(handle, true);
     }
     this.checkSetstat(handle.client, attrs, fstatSync(handle.fd));
-    if (attrs.size !== undefined) ftruncateSync(handle.fd, attrs.size);
+    if (attrs.size !== undefined) {
+      // What lies past the new size is gone: nothing of the stored file is copied there later.
+      if (handle.basis !== null) handle.basis.size = Math.min(handle.basis.size, attrs.size);
+      ftruncateSync(handle.fd, attrs.size);
+    }
     if (attrs.permissions !== undefined) fchmodSync(handle.fd, permittedMode(this.policy, attrs.permissions));
     if (attrs.atime !== undefined && attrs.mtime !== undefined) futimesSync(handle.fd, attrs.atime, attrs.mtime);
     // Setting the mode and times of a file this handle created is part of the upload (scp and
@@ -652,7 +694,7 @@ class SftpSession {
    * when the handle closes. The stored inode is only read. Costs a copy of the file, counted
    * against the free-space floor first.
    */
-  private materialise(handle: FileHandle): void {
+  private materialise(handle: FileHandle, lazy = false): void {
     const pending = handle.copy;
     if (pending === null) return;
     const stored = fstatSync(handle.fd);
@@ -665,6 +707,14 @@ class SftpSession {
     const located = { host: handle.host, client: handle.client };
     const fd = this.openChecked('write', located, temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | (pending.append ? constants.O_APPEND : 0), pending.mode, true);
     const key = inodeKey(fstatSync(fd));
+    if (lazy && !handle.readable && !pending.append) {
+      handle.basis = { fd: handle.fd, size: stored.size, written: [] };
+      handle.fd = fd;
+      handle.copy = null;
+      handle.created = true;
+      handle.replacing = { temp, key };
+      return;
+    }
     try {
       const buffer = Buffer.allocUnsafe(COPY_CHUNK);
       for (let at = 0; ; ) {
@@ -684,6 +734,26 @@ class SftpSession {
     handle.copy = null;
     handle.created = true;
     handle.replacing = { temp, key };
+  }
+
+  /** Completes a lazy copy: the stored file's bytes the client did not write, below its size. */
+  private fillFromBasis(handle: FileHandle): void {
+    const basis = handle.basis;
+    if (basis === null) return;
+    const buffer = Buffer.allocUnsafe(COPY_CHUNK);
+    let at = 0;
+    for (const [start, end] of [...basis.written, [basis.size, basis.size] as [number, number]]) {
+      for (const gapEnd = Math.min(start, basis.size); at < gapEnd; ) {
+        const got = readSync(basis.fd, buffer, 0, Math.min(buffer.length, gapEnd - at), at);
+        if (got === 0) break;
+        for (let done = 0; done < got; ) done += writeSync(handle.fd, buffer, done, got - done, at + done);
+        at += got;
+      }
+      at = Math.max(at, end);
+      if (at >= basis.size) break;
+    }
+    closeSync(basis.fd);
+    handle.basis = null;
   }
 
   private opendir(id: number, path: string): void {

@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileEvent } from '../../../src/act/files/events.js';
 import type { FilePolicy } from '../../../src/act/files/policy.js';
 import { serveScp } from '../../../src/act/files/scp.js';
-import { serveSftp } from '../../../src/act/files/sftp.js';
+import { addSpan, serveSftp } from '../../../src/act/files/sftp.js';
 import { FX, FXP, PacketWriter } from '../../../src/act/files/sftp-wire.js';
 import { packetClient } from './wire-client.js';
 
@@ -232,6 +232,30 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     expect(s.events.filter((e) => e.op === 'read')).toEqual([{ op: 'read', path: '/old/f', bytes: 9 }]);
   });
 
+  it('a write-only copy takes from the stored file only what the client did not write, when it closes', async () => {
+    writeFileSync(join(root, 'snap1', 'g'), '0123456789', { mode: 0o640 });
+    linkSync(join(root, 'snap1', 'g'), join(root, 'old', 'g'));
+    const s = session({});
+    await s.init();
+    // Two scattered writes, out of order: the gaps and the tail come from the stored file.
+    const handle = (await s.open('/snap1/g', WRITE)) as Buffer;
+    expect(await s.status(FXP.WRITE, (w) => w.string(handle).u64(6).string('xx'))).toBe(FX.OK);
+    expect(await s.status(FXP.WRITE, (w) => w.string(handle).u64(1).string('ab'))).toBe(FX.OK);
+    expect(read('snap1/g')).toBe('0123456789'); // nothing in place before CLOSE
+    expect(await s.status(FXP.CLOSE, (w) => w.string(handle))).toBe(FX.OK);
+    expect(read('snap1/g')).toBe('0ab345xx89');
+    expect(read('old/g')).toBe('0123456789');
+    // Written past a truncate: the stored bytes beyond the new size never come back.
+    const cut = (await s.open('/snap1/g', WRITE)) as Buffer;
+    expect(await s.status(FXP.FSETSTAT, (w) => w.string(cut).u32(ATTR_SIZE).u64(3))).toBe(FX.OK);
+    expect(await s.status(FXP.WRITE, (w) => w.string(cut).u64(5).string('Z'))).toBe(FX.OK);
+    expect(await s.status(FXP.CLOSE, (w) => w.string(cut))).toBe(FX.OK);
+    expect(readFileSync(join(root, 'snap1', 'g'))).toEqual(Buffer.from('0ab\0\0Z'));
+    expect(read('old/g')).toBe('0123456789');
+    s.input.end();
+    await s.done;
+  });
+
   it('with delete too: chmod and times of a stored file other names share are refused (shared-inode), of one with a single name allowed', async () => {
     const s = session({});
     await s.init();
@@ -305,5 +329,20 @@ describe('legacy scp (scp -t)', () => {
     await done;
     expect(read('invoice.txt')).toBe('invoice');
     expect(readdirSync(root).sort()).toEqual(['invoice.txt', 'old', 'snap1', 'snap2']);
+  });
+});
+
+describe('addSpan: the ranges a lazy copy has been written', () => {
+  it.each([
+    [[], [0, 5], [[0, 5]]],
+    [[[0, 5]], [5, 9], [[0, 9]]], // in order, touching: one range
+    [[[0, 5]], [7, 9], [[0, 5], [7, 9]]],
+    [[[7, 9]], [0, 5], [[0, 5], [7, 9]]], // out of order
+    [[[0, 2], [4, 6], [8, 9]], [1, 8], [[0, 9]]], // bridging several
+    [[[0, 9]], [2, 3], [[0, 9]]], // inside one
+  ] as [[number, number][], [number, number], [number, number][]][])('%j + %j = %j', (spans, [start, end], merged) => {
+    const copy = spans.map((span) => [...span] as [number, number]);
+    expect(addSpan(copy, start, end)).toBe(merged.length);
+    expect(copy).toEqual(merged);
   });
 });
