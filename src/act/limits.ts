@@ -13,7 +13,7 @@
  * is the account's (mode 0700): another account cannot fill it, and no rule's root may lie over
  * it (a rule that writes the log directory is what `check` calls unsafe already).
  */
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Identity, Rule } from '../policy/schema.js';
 import type { Plan } from '../rules/plan.js';
@@ -89,18 +89,31 @@ function reclaim(path: string, seen: string): boolean {
  * Takes one of `max` slots named `key` in `dir`. The directory is made (mode 0700) when missing
  * and refused when someone else could write it.
  */
-export function takeSlot(dir: string, key: string, max: number, uid = process.getuid?.() ?? 0): SlotResult {
-  let stats;
+/**
+ * The slots' directory, made (mode 0700) when missing. Another session starting at the same moment
+ * may make it first (found by CI: the first two sessions of a fresh install both saw it missing,
+ * and the slower one was refused as limits-unusable): its EEXIST is this one's success.
+ */
+export function openSlotDirectory(dir: string, make: (dir: string) => void = (path) => mkdirSync(path, { mode: 0o700 })): Stats | string {
   try {
-    stats = lstatSync(dir);
+    return lstatSync(dir);
   } catch {
     try {
-      mkdirSync(dir, { mode: 0o700 });
-      stats = lstatSync(dir);
+      make(dir);
     } catch (error) {
-      return { ok: false, busy: false, error: `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}` };
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}`;
+    }
+    try {
+      return lstatSync(dir);
+    } catch (error) {
+      return `cannot create ${dir}: ${(error as NodeJS.ErrnoException).code}`;
     }
   }
+}
+
+export function takeSlot(dir: string, key: string, max: number, uid = process.getuid?.() ?? 0): SlotResult {
+  const stats = openSlotDirectory(dir);
+  if (typeof stats === 'string') return { ok: false, busy: false, error: stats };
   if (!stats.isDirectory()) return { ok: false, busy: false, error: `${dir} is not a directory (or is a symlink)` };
   const why = untrustedWriter(stats, uid);
   if (why) return { ok: false, busy: false, error: `${dir} is ${why}` };

@@ -7,7 +7,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { holderAlive, processStart, rootLockKey, sessionKey, slotDirectory, takeLimits, takeSlot, withIdentityFloor, type SlotResult } from '../../src/act/limits.js';
+import { holderAlive, openSlotDirectory, processStart, rootLockKey, sessionKey, slotDirectory, takeLimits, takeSlot, withIdentityFloor, type SlotResult } from '../../src/act/limits.js';
 import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
 import type { Plan } from '../../src/rules/plan.js';
 import { policyFrom } from '../helpers.js';
@@ -33,6 +33,18 @@ describe('holderAlive', () => {
   ])('%s', (_, text, alive) => expect(holderAlive(text, start)).toBe(alive));
 
   it('this process is alive by its own /proc entry', () => expect(holderAlive(me())).toBe(true));
+});
+
+describe('openSlotDirectory', () => {
+  it('a directory another session made at the same moment is this one\'s too (found by CI: a limits-unusable refusal)', () => {
+    const fresh = join(dir, 'fresh');
+    const raced = (path: string) => {
+      mkdirSync(path, { mode: 0o700 }); // the other session, first
+      throw Object.assign(new Error('exists'), { code: 'EEXIST' });
+    };
+    expect(typeof openSlotDirectory(fresh, raced)).toBe('object');
+    expect(openSlotDirectory(join(dir, 'missing', 'deeper'))).toMatch(/^cannot create .*ENOENT/);
+  });
 });
 
 describe('takeSlot', () => {
