@@ -19,6 +19,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
+import { statFields } from './proc.js';
 
 /** Assume at least this fill rate (bytes per ms, about 2 GB/s: tmpfs, or a fast SSD with -z zeros). */
 const FAST_FILL = 2 * 1024 * 1024;
@@ -123,14 +124,8 @@ function groupMembers(group: number): number[] {
   const members: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^[0-9]+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'latin1');
-      // The command name may hold spaces and parentheses: the fields start after the last ")".
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[2]) === group) members.push(Number(entry));
-    } catch {
-      // Gone while we looked.
-    }
+    // Gone while we looked: null.
+    if (Number(statFields(entry)?.[2]) === group) members.push(Number(entry));
   }
   return members;
 }

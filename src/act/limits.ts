@@ -13,7 +13,7 @@
  * is the account's (mode 0700): another account cannot fill it, and no rule's root may lie over
  * it (a rule that writes the log directory is what `check` calls unsafe already).
  */
-import { lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
+import { lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Identity, Rule } from '../policy/schema.js';
 import type { Plan } from '../rules/plan.js';
@@ -21,6 +21,7 @@ import type { DenyReason } from '../values/deny-reason.js';
 import { sha256 } from '../values/sha256.js';
 import { ACCOUNT_NAME } from '../policy/schema.js';
 import { untrustedWriter } from '../trust.js';
+import { statFields } from './proc.js';
 
 /** Where an account's slots live: `sessions/` beside root's audit log, `sessions.ACCOUNT/` for another account's (install.sh --account makes it). */
 export function slotDirectory(auditFile: string, uid: number, user: string): string {
@@ -30,13 +31,7 @@ export function slotDirectory(auditFile: string, uid: number, user: string): str
 
 /** The start time of a process in clock ticks since boot (/proc/PID/stat, field 22), or null when there is no such process. */
 export function processStart(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // The command name may hold spaces and parentheses: the fields start after the last ")".
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
-  } catch {
-    return null;
-  }
+  return statFields(pid)?.[19] ?? null;
 }
 
 /** Whether a slot's text (its link target) names a process that is still the one that took it. */
