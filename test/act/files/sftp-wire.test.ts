@@ -33,13 +33,7 @@ function session(over: Partial<FilePolicy> = {}) {
   const output = new PassThrough();
   const events: FileEvent[] = [];
   const done = serveSftp({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over }, input, output, (e) => events.push(e));
-  const { next, request } = packetClient(input, output);
-  const status = async (type: number, build: (w: PacketWriter) => void) => {
-    const { type: got, reader } = await request(type, build);
-    if (got !== FXP.STATUS) return -got;
-    reader.u32();
-    return reader.u32();
-  };
+  const { next, request, status } = packetClient(input, output);
   const init = async () => {
     input.write(new PacketWriter(FXP.INIT, null).u32(3).done());
     const { type, reader } = await next();

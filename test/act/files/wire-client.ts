@@ -3,7 +3,7 @@
  * server writes into replies, numbers requests, and takes the answers in order.
  */
 import type { PassThrough } from 'node:stream';
-import { PacketReader, PacketWriter } from '../../../src/act/files/sftp-wire.js';
+import { FXP, PacketReader, PacketWriter } from '../../../src/act/files/sftp-wire.js';
 
 export function packetClient(input: PassThrough, output: PassThrough) {
   let pending = Buffer.alloc(0);
@@ -30,5 +30,12 @@ export function packetClient(input: PassThrough, output: PassThrough) {
     input.write(w.done());
     return next();
   };
-  return { next, request };
+  /** A request answered by STATUS: its code; another answer: minus its type. */
+  const status = async (type: number, build: (w: PacketWriter) => void) => {
+    const { type: got, reader } = await request(type, build);
+    if (got !== FXP.STATUS) return -got;
+    reader.u32();
+    return reader.u32();
+  };
+  return { next, request, status };
 }
