@@ -55,10 +55,6 @@ export class WriteLog {
     this.bytes += bytes;
   }
 
-  get empty(): boolean {
-    return this.counts.created + this.counts.replaced + this.counts.removed === 0 && this.bytes === 0;
-  }
-
   facts(): WritesFacts {
     return {
       created: [...this.lists.created],
