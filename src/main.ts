@@ -5,8 +5,9 @@
  * With no subcommand (or `run`) this is the forced-command mode that sshd starts for every
  * connection; any unexpected error there is a deny.
  */
-import { UsageError } from './cli/args.js';
-import { denyToClient, runForcedCommand, sessionId } from './cli/run.js';
+import { UsageError } from './args.js';
+import { runForcedCommand } from './serve/forced-command.js';
+import { denyToClient, sessionId } from './serve/session.js';
 import { tellSyslog } from './audit/sink.js';
 
 // The forced-command mode is imported statically; what only people run is loaded on demand,
@@ -110,9 +111,9 @@ async function main(argv: string[]): Promise<number> {
       case 'authorized-key':
         return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
       case 'authorized-keys-command':
-        return await (await import('./cli/login-commands.js')).runAuthorizedKeysCommand(rest);
+        return await (await import('./serve/login-commands.js')).runAuthorizedKeysCommand(rest);
       case 'authorized-principals-command':
-        return await (await import('./cli/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
+        return await (await import('./serve/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
       case 'suggest':
         return await (await import('./cli/suggest.js')).runSuggest(rest);
       case 'logs':

@@ -16,9 +16,8 @@
 import { lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import type { Identity, Rule } from '../policy/schema.js';
-import type { Plan } from '../rules/plan.js';
+import { kindOf } from '../rules/kinds.js';
 import type { DenyReason } from '../values/deny-reason.js';
-import { sha256 } from '../values/sha256.js';
 import { ACCOUNT_NAME } from '../policy/schema.js';
 import { untrustedWriter } from '../trust.js';
 import { statFields } from './proc.js';
@@ -143,11 +142,6 @@ function release(path: string, me: string): void {
 /** The slot key of an identity's sessions (identity names are safe file names: NAME_PATTERN). */
 export const sessionKey = (identity: string) => `id-${identity}`;
 
-/** The slot key of an rsync root's single-run lock: rrsync locks the directory, whoever asks, so the key is the root's, not the rule's. */
-export function rootLockKey(root: string): string {
-  return `root-${Buffer.from(sha256(Buffer.from(root, 'utf8'))).toString('hex').slice(0, 32)}`;
-}
-
 /** A limit that refused a session: its reason and the record's detail. */
 export interface LimitRefusal {
   reason: DenyReason;
@@ -173,9 +167,8 @@ export function takeLimits(identity: Identity, rule: Rule, dir: string, take: ty
   if (identity.maxSessions) {
     wanted.push({ key: sessionKey(identity.name), max: identity.maxSessions, busy: { reason: 'max-sessions', detail: `identity ${identity.name} has ${identity.maxSessions} session(s) running (max-sessions: ${identity.maxSessions})` } });
   }
-  if (rule.kind === 'rsync' && rule.singleRun) {
-    wanted.push({ key: rootLockKey(rule.root), max: 1, busy: { reason: 'rsync-single-run', detail: `rule ${rule.name}: another rsync of ${rule.root} is running (single-run: true)` } });
-  }
+  const alone = kindOf(rule.kind).runsAlone(rule);
+  if (alone) wanted.push({ key: alone.key, max: 1, busy: { reason: 'rsync-single-run', detail: `rule ${rule.name}: ${alone.what}` } });
   for (const { key, max, busy } of wanted) {
     const taken = take(dir, key, max);
     if (taken.ok) {
@@ -186,27 +179,4 @@ export function takeLimits(identity: Identity, rule: Rule, dir: string, take: ty
     return { refusal: taken.busy ? busy : { reason: 'limits-unusable', detail: `${basename(dir)}: ${taken.error}` }, release: () => {} };
   }
   return { refusal: null, release: releaseAll };
-}
-
-/**
- * A plan with the identity's own free-space floor: its writes stop where free space falls to the
- * higher of the rule's min-free and the identity's, so the space between is left to the other
- * identities' rules. An rsync push without a floor of its own gets one on its root. Pulls, relays
- * and exec rules write nothing this can watch.
- */
-export function withIdentityFloor(plan: Plan, floor: number | null): Plan {
-  if (!floor) return plan;
-  switch (plan.kind) {
-    case 'receive':
-      return { ...plan, minFreeBytes: Math.max(plan.minFreeBytes, floor) };
-    case 'files':
-      return plan.policy.access === 'read' ? plan : { ...plan, policy: { ...plan.policy, minFreeBytes: Math.max(plan.policy.minFreeBytes, floor) } };
-    case 'exec':
-      if (plan.minFree) return { ...plan, minFree: { path: plan.minFree.path, bytes: Math.max(plan.minFree.bytes, floor) } };
-      // An rsync push (a confined plan that is no pull) whose rule keeps no floor.
-      if (plan.confine !== null && plan.confine.pull === null && plan.supervise) return { ...plan, minFree: { path: plan.confine.root, bytes: floor } };
-      return plan;
-    case 'relay':
-      return plan;
-  }
 }

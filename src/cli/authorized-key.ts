@@ -4,7 +4,7 @@ import { parseAddressRange } from '../values/address.js';
 import { HOST_NAME, parsePort } from '../rules/relay/match.js';
 import { keyLine, publicKeyFrom } from '../keyline.js';
 import { ACCOUNT_NAME, NAME_PATTERN } from '../policy/schema.js';
-import { absolutePath, dispatchProgram, parseFlags, UsageError } from './args.js';
+import { absolutePath, dispatchProgram, parseFlags, UsageError } from '../args.js';
 
 export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [--from ADDR]... [--policy PATH]
                                   [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']

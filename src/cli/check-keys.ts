@@ -8,7 +8,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Policy } from '../policy/schema.js';
 import { SAFE_COMMAND_WORD } from '../keyline.js';
-import { parseForcedArgs } from './run.js';
+import { parseForcedArgs } from '../serve/command-line.js';
 import { nssAccounts, readAccounts } from '../host/accounts.js';
 
 /** A finding that is not about a rule: its text starts with where it is (FILE:LINE, or sshd). */

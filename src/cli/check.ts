@@ -18,7 +18,7 @@ import { sandboxUnavailable } from '../host/sandbox-available.js';
 import { BWRAP, ROOT_CAPS } from '../rules/sandbox.js';
 import { bwrapArgs, hostLayout, SECRETS } from '../act/sandbox.js';
 import type { RsyncFeatures } from '../rules/rsync/match.js';
-import { parseFlags } from './args.js';
+import { parseFlags } from '../args.js';
 import { authorizedKeysFindings, type TextFinding } from './check-keys.js';
 import { loginFindings, sshdLoginFindings } from './check-fleet.js';
 import { nssAccounts } from '../host/accounts.js';

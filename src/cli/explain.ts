@@ -15,7 +15,7 @@ import { loadPolicy } from '../policy/load.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../args.js';
 
 export const EXPLAIN_HELP = `Usage: ssh-dispatch explain --id ID [--policy PATH] [--from IP] [--key SHA256:...] [--principal P]...
                             [--user ACCOUNT] [--protected-arg ARG]... [--json] [--trace] -- 'COMMAND'

@@ -3,7 +3,7 @@ import { accountLogs, accountOfLog, auditFiles, followRecords, mergeByTime, read
 import { accountsOf, judge, judged, Provenance } from '../audit/provenance.js';
 import { matches, parseWhen, TABLE_HEADER, tableRow, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { toLogLine } from '../audit/escape.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../args.js';
 import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]

@@ -11,7 +11,7 @@ import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
 import { localDate, parseDuration } from '../values/units.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../args.js';
 import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const STATUS_HELP = `Usage: ssh-dispatch status [--id ID]... [--rule RULE]... [--stale SPAN [--critical SPAN]]

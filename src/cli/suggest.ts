@@ -4,7 +4,7 @@ import { userInfo } from 'node:os';
 import { createInterface } from 'node:readline';
 import { CHILD_PATH } from '../rules/plan.js';
 import { suggestPolicy, type LearnedCommand } from '../policy/suggest.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../args.js';
 
 export const SUGGEST_HELP = `Usage: ssh-dispatch suggest --log FILE --id ID
 

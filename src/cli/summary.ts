@@ -2,7 +2,7 @@
 import { accountLogs, accountOfLog, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { formatSummary, parseWhen, SummaryBuilder } from '../audit/review.js';
-import { parseFlags, UsageError } from './args.js';
+import { parseFlags, UsageError } from '../args.js';
 import { accountOfGivenLog, auditLogPath } from './log-args.js';
 
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]

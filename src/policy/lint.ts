@@ -33,8 +33,7 @@ function lintIdentity(identity: Identity, now: Date, context: LintContext): Find
     const kind = kindOf(rule.kind);
     const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) {
-      // Two rsync roots for one key: the usual fix is to let each rule take only its own paths.
-      const hint = earlier.kind === 'rsync' && rule.kind === 'rsync' && earlier.root !== rule.root ? ` (an absolute path is re-read under ${earlier.root}; give both rules absolute-paths: true or paths:, so that each takes only its own)` : '';
+      const hint = kind.coverHint(earlier, rule);
       findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does${hint}` });
     }
     findings.push(...kind.lint(rule, context));

@@ -14,7 +14,7 @@ import type { PolicyError } from '../values/policy-error.js';
 import { ABSOLUTE_PATH } from '../values/paths.js';
 import { describe, Reader, type Node, type Where } from '../values/reader.js';
 import { parseDate, parsePolicyDuration, parseSize } from '../values/units.js';
-import { RULE_KINDS, type Rule } from '../rules/kinds.js';
+import { kindOf, RULE_KINDS, type Rule } from '../rules/kinds.js';
 import { parseKeyText, parsePublicKeyLine } from '../request/ssh-key.js';
 import { ACCOUNT_NAME, DEFAULT_AUDIT_FILE, NAME_PATTERN, PRINCIPAL_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
 
@@ -167,7 +167,7 @@ function parseIdentityLimits(reader: Reader, fields: Map<string, Node | null>, k
     const node = fields.get('min-free') ?? null;
     const text = reader.string(node, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 20GiB, 512MiB, or 0 for none' });
     minFreeBytes = text === null ? null : parseSize(text);
-    const unwatched = rules.find((rule) => rule.kind === 'rsync' && rule.access !== 'read' && !rule.supervise);
+    const unwatched = rules.find((rule) => kindOf(rule.kind).unwatchedWrites(rule));
     if (minFreeBytes && unwatched) reader.error(node, `${key}.min-free`, `rule ${unwatched.name} pushes with supervise: false, and only a supervised push can keep a floor; keep supervise: true there, or leave min-free out`);
   }
   return { maxSessions, minFreeBytes };

@@ -41,7 +41,7 @@ export function unsafeVariablesSet(env: NodeJS.ProcessEnv): string[] {
     .sort();
 }
 
-export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date): Request {
+export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date, session?: string): Request {
   const account = userInfo();
   const sshConnection = env.SSH_CONNECTION ?? null;
   const client = parseSshConnection(env.SSH_CONNECTION);
@@ -58,6 +58,7 @@ export function readRequest(identity: string, env: NodeJS.ProcessEnv, now: Date)
     sshConnection: client ? sshConnection : null,
     env: passableVariables(env),
     now,
+    ...(session !== undefined ? { session } : {}),
   };
 }
 

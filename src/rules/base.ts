@@ -35,8 +35,9 @@ export type RuleBody<R extends RuleBase> = Omit<R, 'name' | 'where' | 'expectEve
  * Trying one rule on a request: a plan, or why not. `reason` is set when the rule is the one for
  * this request and refuses it (an rsync option it forbids, say), so the record can name that
  * rather than a bare "no rule matched"; null or absent when the rule simply is not about it.
+ * `weak`: the refusal says least (another rule may serve the request): named only when no other did.
  */
-export type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null };
+export type RuleOutcome = { ok: true; plan: Plan } | { ok: false; why: string; reason?: DenyReason | null; weak?: true };
 
 /** Free space a write rule leaves on its filesystem unless it says otherwise: room for the audit log and the rest of the system. */
 export const DEFAULT_MIN_FREE = 2 ** 30;

@@ -10,6 +10,8 @@ import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
 import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
 import type { Priority } from './priority.js';
+import type { SecretsPolicy } from './sandbox.js';
+import type { SpellingReading } from './spelling.js';
 import { execPlanFields, execPlanLines } from './exec/explain.js';
 import { execCovers, execWritesTo, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
@@ -17,7 +19,7 @@ import { parseExecRule } from './exec/parse.js';
 import { EXEC_KEYS, type ExecRule } from './exec/rule.js';
 import { receivePlanFields, receivePlanLines } from './receive/explain.js';
 import { lintReceive, receiveCovers } from './receive/lint.js';
-import { matchReceive } from './receive/match.js';
+import { matchEmptyReceive, matchReceive } from './receive/match.js';
 import { parseReceiveRule } from './receive/parse.js';
 import { RECEIVE_KEYS, type ReceiveRule } from './receive/rule.js';
 import { relayPlanFields, relayPlanLines } from './relay/explain.js';
@@ -28,6 +30,8 @@ import { RELAY_KEYS, type RelayRule } from './relay/rule.js';
 import { rsyncCovers, rsyncWritesTo } from './rsync/lint.js';
 import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/match.js';
 import { parseRsyncRule } from './rsync/parse.js';
+import { rootLockKey } from './rsync/lock.js';
+import { looksLikeRsync } from './rsync/server-args.js';
 import { RSYNC_KEYS, type RsyncRule } from './rsync/rule.js';
 import { filesPlanFields, filesPlanLines } from './sftp/explain.js';
 import { sftpCovers, sftpWritesTo } from './sftp/lint.js';
@@ -65,11 +69,51 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   /** Its plan as the audit record's fields (and explain --json's) and as explain's lines. */
   fields(plan: P): Record<string, unknown>;
   lines(plan: P): string[];
+  /** A session without a command (`tar c . | ssh host`): a plan or why not; null for a kind that never serves one. */
+  matchEmpty: ((rule: R, request: Request) => RuleOutcome) | null;
+  /** Whether a request for the kind may send the rest of its words on the connection (rsync -s), to be read before deciding. */
+  readsProtectedArgs: boolean;
+  /** The program whose features this host must report before `words` are decided (HostFacts), or null. */
+  probes: ((rule: R, words: readonly string[], spelled: SpellingReading) => string | null) | null;
+  /** The directory the rule's data lives in, whose owner, modes and filesystem `check` looks at; null when it names none. */
+  dataDirectory(rule: R): string | null;
+  /** What the rule's program sees of the host through the sandbox; null when it does not run in one. */
+  sandbox(rule: R): SandboxUse | null;
+  /** The lock one run of the rule at a time holds (rsync single-run), or null. */
+  runsAlone(rule: R): { key: string; what: string } | null;
+  /** Whether it may write where the dispatcher cannot watch free space (an unsupervised push), so no identity floor holds. */
+  unwatchedWrites(rule: R): boolean;
+  /** What `check` adds when `earlier` takes every request of `later`; '' when nothing. */
+  coverHint(earlier: R, later: R): string;
+}
+
+/** A sandboxed rule's view of the host, for `check`: what must exist, what it reads, what it writes or serves over, and what it said of the secrets. */
+export interface SandboxUse {
+  /** Paths bwrap binds: each must exist, or nothing runs. */
+  binds: string[];
+  /** Paths whose files the program reads (and so would hand out the secrets in them). */
+  reads: string[];
+  /** Paths it writes or serves, over which a secret would be kept covered. */
+  over: string[];
+  secrets: SecretsPolicy | null;
 }
 
 const noGlobs = (globs: ReadonlyMap<number, string>): RuleOutcome | null => (globs.size > 0 ? { ok: false, why: 'a word holds an unquoted glob character' } : null);
 
 const nothing = (): Finding[] => [];
+const no = (): false => false;
+const none = (): null => null;
+const noHint = (): string => '';
+
+/**
+ * rsync's refusals that say least ("this rule serves the other direction", "not this rule's
+ * paths"): another rule may still serve the request, so the record names them only when no
+ * rule said anything more specific (decide/decide.ts).
+ */
+function weakened(outcome: RuleOutcome): RuleOutcome {
+  if (outcome.ok || (outcome.reason !== 'rsync-direction-refused' && outcome.reason !== 'rsync-path-outside-rule')) return outcome;
+  return { ...outcome, weak: true };
+}
 
 /** The rule's nice/ionice on its plan (kept out of the rsync matcher, which builds the argv alone). */
 function withPriority(outcome: RuleOutcome, priority: Priority): RuleOutcome {
@@ -77,7 +121,7 @@ function withPriority(outcome: RuleOutcome, priority: Priority): RuleOutcome {
   return { ok: true, plan: { ...outcome.plan, priority } };
 }
 
-interface PlanOf {
+export interface PlanOf {
   exec: ExecPlan;
   rsync: ExecPlan;
   receive: ReceivePlan;
@@ -95,17 +139,39 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     writesTo: execWritesTo,
     fields: execPlanFields,
     lines: execPlanLines,
+    matchEmpty: null,
+    readsProtectedArgs: false,
+    probes: null,
+    dataDirectory: (rule) => rule.cwd,
+    sandbox: (rule) => (rule.sandbox === null ? null : { binds: [...rule.sandbox.read, ...rule.sandbox.write], reads: [...rule.sandbox.read, ...rule.sandbox.write], over: [], secrets: rule.sandbox.secrets }),
+    runsAlone: none,
+    unwatchedWrites: no,
+    coverHint: noHint,
   },
   rsync: {
     keys: RSYNC_KEYS,
     parse: parseRsyncRule,
     // Pull wildcards are the rsync rule's own business (expanded on the host, inside root).
-    match: (rule, words, globs, request, facts) => withPriority(matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES), rule.priority),
+    match: (rule, words, globs, request, facts) => weakened(withPriority(matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES), rule.priority)),
     covers: rsyncCovers,
     lint: nothing,
     writesTo: rsyncWritesTo,
     fields: execPlanFields,
     lines: execPlanLines,
+    matchEmpty: null,
+    readsProtectedArgs: true,
+    // --confine-root and --drop-D go into the argv only where this rsync has them.
+    probes: (rule, words, spelled) => (looksLikeRsync(words.slice(0, 1)) || (spelled.kind === 'spelled' && spelled.serves === 'rsync') ? rule.program : null),
+    dataDirectory: (rule) => rule.root,
+    sandbox: (rule) => {
+      if (!rule.sandbox) return null;
+      const paths = rule.paths ?? [rule.root];
+      return { binds: [], reads: rule.access === 'write' ? [] : paths, over: rule.access === 'write' ? paths : [], secrets: rule.secrets };
+    },
+    runsAlone: (rule) => (rule.singleRun ? { key: rootLockKey(rule.root), what: `another rsync of ${rule.root} is running (single-run: true)` } : null),
+    unwatchedWrites: (rule) => rule.access !== 'read' && !rule.supervise,
+    // Two rsync roots for one key: the usual fix is to let each rule take only its own paths.
+    coverHint: (earlier, later) => (earlier.root !== later.root ? ` (an absolute path is re-read under ${earlier.root}; give both rules absolute-paths: true or paths:, so that each takes only its own)` : ''),
   },
   receive: {
     keys: RECEIVE_KEYS,
@@ -116,6 +182,14 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     writesTo: (rule) => [rule.dir],
     fields: receivePlanFields,
     lines: receivePlanLines,
+    matchEmpty: matchEmptyReceive,
+    readsProtectedArgs: false,
+    probes: null,
+    dataDirectory: (rule) => rule.dir,
+    sandbox: none,
+    runsAlone: none,
+    unwatchedWrites: no,
+    coverHint: noHint,
   },
   relay: {
     keys: RELAY_KEYS,
@@ -126,6 +200,14 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     writesTo: () => [],
     fields: relayPlanFields,
     lines: relayPlanLines,
+    matchEmpty: null,
+    readsProtectedArgs: false,
+    probes: null,
+    dataDirectory: none,
+    sandbox: none,
+    runsAlone: none,
+    unwatchedWrites: no,
+    coverHint: noHint,
   },
   sftp: {
     keys: SFTP_KEYS,
@@ -136,6 +218,15 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     writesTo: sftpWritesTo,
     fields: filesPlanFields,
     lines: filesPlanLines,
+    matchEmpty: null,
+    readsProtectedArgs: false,
+    probes: null,
+    dataDirectory: (rule) => rule.root,
+    // Always in the sandbox: the file server runs there (act/files/).
+    sandbox: (rule) => ({ binds: [], reads: [], over: [rule.root], secrets: null }),
+    runsAlone: none,
+    unwatchedWrites: no,
+    coverHint: noHint,
   },
 };
 

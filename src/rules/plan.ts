@@ -172,3 +172,31 @@ export function minimalChildEnv(input: { user: string; home: string; sshConnecti
   if (input.sshConnection !== null) env.SSH_CONNECTION = input.sshConnection;
   return Object.assign(env, input.ruleEnv);
 }
+
+/**
+ * A plan with the identity's own free-space floor: its writes stop where free space falls to the
+ * higher of the rule's min-free and the identity's, so the space between is left to the other
+ * identities' rules. An rsync push without a floor of its own gets one on its root. Pulls, relays
+ * and exec rules write nothing this can watch.
+ */
+export function withFloor(plan: Plan, floor: number | null): Plan {
+  if (!floor) return plan;
+  switch (plan.kind) {
+    case 'receive':
+      return { ...plan, minFreeBytes: Math.max(plan.minFreeBytes, floor) };
+    case 'files':
+      return plan.policy.access === 'read' ? plan : { ...plan, policy: { ...plan.policy, minFreeBytes: Math.max(plan.policy.minFreeBytes, floor) } };
+    case 'exec':
+      if (plan.minFree) return { ...plan, minFree: { path: plan.minFree.path, bytes: Math.max(plan.minFree.bytes, floor) } };
+      // An rsync push (a confined plan that is no pull) whose rule keeps no floor.
+      if (plan.confine !== null && plan.confine.pull === null && plan.supervise) return { ...plan, minFree: { path: plan.confine.root, bytes: floor } };
+      return plan;
+    case 'relay':
+      return plan;
+  }
+}
+
+/** Whether the plan's program starts in the sandbox (act/sandbox.ts): a file server always does. */
+export function runsInSandbox(plan: Plan): boolean {
+  return plan.kind === 'files' || (plan.kind === 'exec' && plan.sandbox !== undefined && plan.sandbox !== null);
+}

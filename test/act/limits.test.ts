@@ -7,7 +7,9 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { holderAlive, openSlotDirectory, processStart, rootLockKey, sessionKey, slotDirectory, takeLimits, takeSlot, withIdentityFloor, type SlotResult } from '../../src/act/limits.js';
+import { holderAlive, openSlotDirectory, processStart, sessionKey, slotDirectory, takeLimits, takeSlot, type SlotResult } from '../../src/act/limits.js';
+import { withFloor } from '../../src/rules/plan.js';
+import { rootLockKey } from '../../src/rules/rsync/lock.js';
 import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
 import type { Plan } from '../../src/rules/plan.js';
 import { policyFrom } from '../helpers.js';
@@ -194,8 +196,8 @@ describe('withIdentityFloor', () => {
     ['an rsync pull', exec({ confine: confine({ relative: false, operandsAt: 3 }), minFree: null }), 500, { minFree: null }],
     ['an exec rule (nothing to watch)', exec({ program: '/bin/true' }), 500, { confine: null }],
   ])('%s', (_, plan, floor, expected) => {
-    expect(withIdentityFloor(plan, floor)).toMatchObject(expected);
-    expect(withIdentityFloor(plan, null)).toBe(plan);
+    expect(withFloor(plan, floor)).toMatchObject(expected);
+    expect(withFloor(plan, null)).toBe(plan);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseForcedArgs } from '../../src/cli/run.js';
+import { parseForcedArgs } from '../../src/serve/command-line.js';
 import { DEFAULT_POLICY_PATH } from '../../src/policy/schema.js';
 
 describe('the command= line flags', () => {

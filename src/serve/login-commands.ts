@@ -18,7 +18,7 @@ import { loginsByKey, loginsByPrincipal, type Login } from '../policy/logins.js'
 import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { tellSyslog } from '../audit/sink.js';
-import { absolutePath, dispatchProgram, UsageError } from './args.js';
+import { absolutePath, dispatchProgram, UsageError } from '../args.js';
 
 const COMMON_FLAGS = `  --policy PATH   the policy (default ${DEFAULT_POLICY_PATH}); also put in each command= line
   --approved      serve the policy \`ssh-dispatch check\` last approved, and put --approved in
