@@ -40,7 +40,7 @@ export interface Request {
   env?: Readonly<Record<string, string>>;
   now: Date;
   /**
-   * The connection's random id (cli/run.ts), where one is drawn: rsync's report lines carry it,
+   * The connection's random id (serve/session.ts), where one is drawn: rsync's report lines carry it,
    * so lines a client makes rsync log cannot pass as the report (rules/rsync/match.ts). Absent for
    * `explain`, which runs nothing.
    */

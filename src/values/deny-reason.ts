@@ -3,7 +3,7 @@
  *
  * The code goes into the audit record (`reason`), where `summary` counts it and admins grep
  * for it; the text beside it is what `explain` prints. The client is never told which one
- * applied (see cli/run.ts): it learns only that it was denied.
+ * applied (see serve/session.ts): it learns only that it was denied.
  */
 export const DENY_REASONS = {
   // Who is asking
