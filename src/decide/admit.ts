@@ -3,8 +3,7 @@
  * command= line, its expiry, the client's address, the account, the keys and certificates.
  */
 import type { Identity, Policy } from '../policy/schema.js';
-import type { Request } from '../request/request.js';
-import { certificateValidity } from '../request/ssh-key.js';
+import type { Request, UserCertificate } from '../request/request.js';
 import { addressAllowed } from '../values/address.js';
 import { localDate } from '../values/units.js';
 import { deny, type Deny } from './decision.js';
@@ -66,4 +65,12 @@ function refuseCertificates(principals: readonly string[], request: Request): De
     }
   }
   return null;
+}
+
+/** Whether `now` lies within a certificate's validity, as sshd judges it (valid_after <= now < valid_before). */
+export function certificateValidity(certificate: UserCertificate, now: Date): 'valid' | 'not-yet-valid' | 'expired' {
+  const nowSeconds = Math.floor(now.getTime() / 1000);
+  if (nowSeconds < certificate.validAfter) return 'not-yet-valid';
+  if (certificate.validBefore !== null && nowSeconds >= certificate.validBefore) return 'expired';
+  return 'valid';
 }

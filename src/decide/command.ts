@@ -4,7 +4,7 @@
  * (rules/spelling.ts). Every later step works on this reading, never on the string again.
  */
 import { tokenize } from '../request/tokenize.js';
-import { withProtectedArgs } from '../rules/rsync/protected-args.js';
+import { protectedArgsFlag, withProtectedArgs } from '../rules/rsync/protected-args.js';
 import { readSpelling, type SpellingReading } from '../rules/spelling.js';
 import { deny, type Deny } from './decision.js';
 
@@ -13,8 +13,8 @@ export type Command =
   | { empty: true; sent: boolean }
   | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; spelled: SpellingReading };
 
-/** The command's words as the client sent them, before any came on the connection. */
-export type Tokens = { empty: true; sent: boolean } | { empty: false; words: string[]; globs: ReadonlyMap<number, string> };
+/** The command's words as the client sent them, before any came on the connection; `sendsMore`: it says rsync -s, so more words follow on the connection. */
+export type Tokens = { empty: true; sent: boolean } | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; sendsMore: boolean };
 
 /** The words of `command`, with the protected arguments read off the connection when there were any. */
 export function readCommand(command: string | null, protectedArgs?: readonly string[]): Command | Deny {
@@ -26,7 +26,8 @@ export function readCommand(command: string | null, protectedArgs?: readonly str
 export function tokenizeCommand(command: string | null): Tokens | Deny {
   if (command === null || /^[ \t]*$/.test(command)) return { empty: true, sent: command !== null };
   const tokenized = tokenize(command);
-  return tokenized.ok ? { empty: false, words: tokenized.words, globs: tokenized.globs } : deny(tokenized.reason, tokenized.detail);
+  if (!tokenized.ok) return deny(tokenized.reason, tokenized.detail);
+  return { empty: false, words: tokenized.words, globs: tokenized.globs, sendsMore: protectedArgsFlag(tokenized.words) !== null };
 }
 
 /** The words with those that came on the connection (rsync -s), and the plain form of a wrapped program. */

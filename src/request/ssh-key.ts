@@ -181,11 +181,3 @@ export function parsePublicKeyLine(line: string): SshKey | null {
   const key = parseKeyText(type, base64);
   return key !== null && key.certificate === null ? key : null;
 }
-
-/** Whether `now` lies within a certificate's validity, as sshd judges it (valid_after <= now < valid_before). */
-export function certificateValidity(certificate: UserCertificate, now: Date): 'valid' | 'not-yet-valid' | 'expired' {
-  const nowSeconds = Math.floor(now.getTime() / 1000);
-  if (nowSeconds < certificate.validAfter) return 'not-yet-valid';
-  if (certificate.validBefore !== null && nowSeconds >= certificate.validBefore) return 'expired';
-  return 'valid';
-}

@@ -17,7 +17,6 @@ import type { Identity } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { unsafeVariablesSet } from '../request/session-env.js';
 import { kindOf } from '../rules/kinds.js';
-import { protectedArgsFlag } from '../rules/rsync/protected-args.js';
 import { formatPolicyError } from '../values/policy-error.js';
 
 /** The decision, and the request as it was finally asked (with any protected arguments, as far as they came). */
@@ -55,7 +54,7 @@ export async function decideConnection(request: Request, loaded: LoadedPolicy | 
  * time, so only an admitted identity with a rule of a kind that takes them gets that far.
  */
 async function protectedArgsOf(tokens: Tokens, identity: Identity, learn: boolean): Promise<ProtectedArgsRead | null> {
-  if (tokens.empty || protectedArgsFlag(tokens.words) === null) return null;
+  if (tokens.empty || !tokens.sendsMore) return null;
   // Learning comes before the rules: there, an admitted identity is enough.
   if (!learn && !identity.rules.some((rule) => kindOf(rule.kind).readsProtectedArgs)) return null;
   return readProtectedArgs();

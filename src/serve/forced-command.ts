@@ -2,8 +2,9 @@
  * Forced-command mode: what sshd runs for every connection of a key whose authorized_keys line
  * says command="ssh-dispatch --id ID". Request in, decision, record, action, record:
  *
- *   read the command line -> read the request -> load the applied policy -> open the log ->
- *   decide (serve/decide-connection.ts) -> take the limits -> record -> carry out -> record the end
+ *   read the command line -> read the request -> load the applied policy ->
+ *   decide (serve/decide-connection.ts) -> open the log -> take the limits -> record ->
+ *   carry out -> record the end
  *
  * What the client learns is one fixed line and an exit status (serve/session.ts); the reason is
  * in the audit log.
@@ -30,9 +31,9 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const request = readRequest(line.identity, process.env, new Date(), sessionId());
   const loaded = await loadApplied(line);
+  const { asked, decision } = await decideConnection(request, loaded, line.learn);
   const log = openLog(loaded, request);
   if (!log) return denyToClient();
-  const { asked, decision } = await decideConnection(request, loaded, line.learn);
   if (line.learn) return recordLearned(log, asked, decision);
   const limited = underLimits(decision, loaded instanceof Error || !loaded.ok ? null : loaded.policy, asked);
   const recorded = log.append(decisionRecord(sessionId(), asked, limited.decision));

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { certificateValidity, parseKeyBlob, parseKeyText, parsePublicKeyLine } from '../../src/request/ssh-key.js';
+import { parseKeyBlob, parseKeyText, parsePublicKeyLine } from '../../src/request/ssh-key.js';
+import { certificateValidity } from '../../src/decide/admit.js';
 import { readUserAuth } from '../../src/request/request.js';
 
 const fixture = (name: string): string => readFileSync(new URL(`./ssh-keys/${name}`, import.meta.url), 'utf8').trim();
