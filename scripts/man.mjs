@@ -2,7 +2,8 @@
 // that neither can drift from them:
 //   dist/man/ssh-dispatch.8         from the program's own --help output (the *_HELP strings of
 //                                   src/main.ts and src/cli/*.ts), each subcommand's verbatim
-//   dist/man/ssh-dispatch-policy.5  from docs/policy.md
+//   dist/man/ssh-dispatch-policy.5  from docs/policy.md, its key tables rendered from the schema
+//                                   (scripts/docs-keys.mjs) whether or not npm run docs was run
 //   dist/completion/ssh-dispatch    bash completion: the subcommands and the flags those help
 //                                   texts list
 // The help texts come from running the built core bundle (dist/ssh-dispatch-core.cjs), not the
@@ -11,6 +12,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readSchema, renderKeys } from './docs-keys.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -69,7 +71,8 @@ export function markdownToRoff(markdown) {
   let i = 0;
   while (i < lines.length) {
     const text = lines[i];
-    if (text.trim() === '') {
+    // Blank lines, and comments such as the key tables' markers (scripts/docs-keys.mjs).
+    if (text.trim() === '' || /^<!--.*-->$/.test(text.trim())) {
       i++;
       continue;
     }
@@ -233,7 +236,7 @@ export function generate(core = `${ROOT}dist/ssh-dispatch-core.cjs`, outDir = `$
   mkdirSync(`${outDir}man`, { recursive: true });
   mkdirSync(`${outDir}completion`, { recursive: true });
   writeFileSync(`${outDir}man/ssh-dispatch.8`, commandPage(helps));
-  writeFileSync(`${outDir}man/ssh-dispatch-policy.5`, policyPage(readFileSync(`${ROOT}docs/policy.md`, 'utf8')));
+  writeFileSync(`${outDir}man/ssh-dispatch-policy.5`, policyPage(renderKeys(readFileSync(`${ROOT}docs/policy.md`, 'utf8'), readSchema())));
   writeFileSync(`${outDir}completion/ssh-dispatch`, completionScript(helps));
 }
 
