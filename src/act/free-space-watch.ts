@@ -1,6 +1,6 @@
 /**
- * Keeps a free-space floor while a supervised program writes (rsync pushes; README, "rsync
- * rules", and min-free in docs/policy.md). rsync has no such option, and a few KB of `-z` on
+ * Keeps a free-space floor while a supervised program writes (rsync pushes; docs/rules/rsync.md, and
+ * min-free in docs/policy.md). rsync has no such option, and a few KB of `-z` on
  * the wire can become gigabytes on disk, so the dispatcher watches the filesystem itself.
  *
  * When to look: statfs is a cheap system call, so the next look is scheduled before the headroom

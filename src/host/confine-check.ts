@@ -7,7 +7,7 @@
  * held by entering their directory (enterConfinedCwd, rules/rsync/pin.ts); rsync >= 3.5.0
  * resolves the destination and option paths itself with O_NOFOLLOW walks that accept only
  * root- or self-owned symlinks, --confine-root bounds option paths and merge files, and
- * --munge-links keeps the client from planting working symlinks; see README.
+ * --munge-links keeps the client from planting working symlinks; see docs/rules/rsync.md.
  */
 import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';

@@ -1,7 +1,7 @@
 /**
  * What the installed rsync supports, asked of the binary itself (`rsync --help`), so that the
  * argv uses --confine-root and --drop-D where rsync >= 3.5.0 has them and stays valid on an
- * older rsync (which lacks those two protections: see docs, "rsync rules").
+ * older rsync (which lacks those two protections: docs/rules/rsync.md).
  */
 import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
 import { childProcess } from '../lazy-builtins.js';

@@ -1,6 +1,6 @@
 /**
  * Spellings: the ways real clients write the two commands ssh-dispatch serves itself, read back
- * to the plain form a rule kind knows (README "rsync rules" and "relay rules"; DESIGN "Spellings").
+ * to the plain form a rule kind knows (docs/rules/rsync.md and docs/rules/relay.md).
  *
  * - rsync behind wrappers: `--rsync-path='sudo -n rsync'` makes the client send
  *   `sudo -n rsync --server ...`, BackupPC `sudo /usr/bin/rsync ...`, others `nice -n 19 rsync`,

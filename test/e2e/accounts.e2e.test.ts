@@ -1,6 +1,6 @@
 /**
  * Keys that log into an account other than root (issue 18), after the one documented step,
- * `install.sh --account NAME`, through a real sshd as a real system account: the README's
+ * `install.sh --account NAME`, through a real sshd as a real system account: docs/keys.md's
  * `ssh backup@server receive` works and is recorded in the account's own log, which root's
  * `logs` and `summary` read; the account cannot alter root's records; `check --as NAME` says
  * whether the account can read the policy and append to its log; logrotate keeps it working.
@@ -71,7 +71,7 @@ describe.runIf(asRoot)('an account other than root', () => {
     if (created) spawnSync('/usr/sbin/userdel', [ACCOUNT], { stdio: 'ignore' });
   });
 
-  it('the README’s `tar c ... | ssh backup@server receive` works, and is recorded in the account’s own log', async () => {
+  it('docs/keys.md’s `tar c ... | ssh backup@server receive` works, and is recorded in the account’s own log', async () => {
     const result = await sshd!.ssh(key, 'receive', { input: Buffer.from('a tarball\n') });
     expect(result.code, result.stderr).toBe(0);
     const stored = readdirSync(store);

@@ -1,7 +1,7 @@
 /**
  * docs/recipes.md gives each backup tool's keys an account of their own: code that escapes a
  * tool's restriction runs with that account's rights only. Here, through a real sshd, logged in
- * as a system account made for the test (install.sh --account, as the README says):
+ * as a system account made for the test (install.sh --account, as docs/keys.md says):
  * - rdiff-backup's pickled first message, through the recipe as it was (no sandbox): the code
  *   runs as the account, not root, and cannot write or read root's files beside the repository
  *   (as root, recipes-hostile.e2e.test.ts shows it writing there);

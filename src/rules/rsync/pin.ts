@@ -13,7 +13,7 @@
  * (so the parent can be entered and the leaf named, which rsync lstat()s and never follows), and
  * under --relative the part after the first "/./", or the whole path without one. What is left
  * below the anchor is resolved by rsync by name: a --relative path without "/./" (rsnapshot's
- * shape), and the differing tails of a pull from several directories. README names that residual.
+ * shape), and the differing tails of a pull from several directories. docs/rules/rsync.md names that residual.
  */
 import { resolveParts } from './confine.js';
 
