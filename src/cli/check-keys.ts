@@ -10,12 +10,7 @@ import type { Policy } from '../policy/schema.js';
 import { SAFE_COMMAND_WORD } from '../keyline.js';
 import { parseForcedArgs } from '../serve/command-line.js';
 import { nssAccounts, readAccounts } from '../host/accounts.js';
-
-/** A finding that is not about a rule: its text starts with where it is (FILE:LINE, or sshd). */
-export interface TextFinding {
-  level: 'warning' | 'unsafe' | 'error';
-  text: string;
-}
+import type { TextFinding } from './check/finding.js';
 
 /**
  * What a key line lets a session do besides the forced command, by sshd's reading of its options
@@ -101,11 +96,11 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     text = readFileSync(file, 'utf8');
     owner = statSync(file).uid;
   } catch (error) {
-    return [{ level: 'warning', text: `${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }];
+    return [{ level: 'warning', id: 'keys-file-unreadable', text: `${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }];
   }
   const findings: TextFinding[] = [];
-  const warn = (text: string) => findings.push({ level: 'warning', text });
-  const unsafe = (text: string) => findings.push({ level: 'unsafe', text });
+  const warn = (id: TextFinding['id'], text: string) => findings.push({ level: 'warning', id, text });
+  const unsafe = (id: TextFinding['id'], text: string) => findings.push({ level: 'unsafe', id, text });
   let dispatchLines = 0;
   const lines = text.split('\n');
   const unforced: number[] = [];
@@ -128,20 +123,20 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
     const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
     if (open.length > 0) {
-      unsafe(`${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`);
+      unsafe('key-line-unrestricted', `${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`);
     }
-    if (lower.some((o) => o.startsWith('environment='))) unsafe(`${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`);
+    if (lower.some((o) => o.startsWith('environment='))) unsafe('key-line-environment', `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`);
     const forced = forcedIdentity(optionValue(command));
-    if ('error' in forced && forced.shell) unsafe(`${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`);
-    else if ('error' in forced) warn(`${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
-    else if (!policy.identities.has(forced.identity)) warn(`${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`);
+    if ('error' in forced && forced.shell) unsafe('key-command-not-plain', `${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`);
+    else if ('error' in forced) warn('key-command-refused', `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
+    else if (!policy.identities.has(forced.identity)) warn('key-identity-unknown', `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`);
   });
-  if (dispatchLines === 0) return [...findings, { level: 'warning', text: `${file}: warning: no line runs ssh-dispatch` }];
-  for (const line of unforced) warn(`${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
+  if (dispatchLines === 0) return [...findings, { level: 'warning', id: 'keys-file-no-dispatch', text: `${file}: warning: no line runs ssh-dispatch` }];
+  for (const line of unforced) warn('key-without-command', `${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
   const accounts = passwdFile === undefined ? nssAccounts().accounts : readAccounts(passwdFile);
   const account = accounts.find((a) => a.uid === owner);
   if (account !== undefined && basename(account.shell) === 'bash') {
-    warn(`${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
+    warn('login-shell-bash', `${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
   }
   return findings;
 }

@@ -27,14 +27,14 @@ function describeRule(rule: Rule): string {
 function lintIdentity(identity: Identity, now: Date, context: LintContext): Finding[] {
   const findings: Finding[] = [];
   if (identity.expires !== null && localDate(now) > identity.expires) {
-    findings.push({ where: identity.where, level: 'warning', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
+    findings.push({ where: identity.where, level: 'warning', id: 'expired-identity', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
   }
   for (const [i, rule] of identity.rules.entries()) {
     const kind = kindOf(rule.kind);
     const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) {
       const hint = kind.coverHint(earlier, rule);
-      findings.push({ where: rule.where, level: 'warning', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does${hint}` });
+      findings.push({ where: rule.where, level: 'warning', id: 'rule-never-matches', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does${hint}` });
     }
     findings.push(...kind.lint(rule, context));
   }
@@ -142,6 +142,7 @@ export function writeRootFindings(policy: Policy, protectedList: readonly Protec
     findings.push({
       where: rule.where,
       level: 'unsafe',
+      id: 'write-root-unsafe',
       message: `rule "${rule.name}" of ${identity} writes to ${dir}${real === dir ? '' : ` (resolved: ${real})`}, which ${reached.slice(0, 3).join('; ')}${more}: a stolen key could plant keys, jobs or programs there; store into a directory of its own (/srv/backup/NAME)`,
     });
   }

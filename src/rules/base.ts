@@ -3,6 +3,7 @@
  * returns, and what trying a rule on a request comes to.
  */
 import type { DenyReason } from '../values/deny-reason.js';
+import type { FindingId } from '../values/finding-id.js';
 import type { Where } from '../values/reader.js';
 import type { Plan } from './plan.js';
 
@@ -10,6 +11,8 @@ import type { Plan } from './plan.js';
 export interface Finding {
   where: Where;
   level: 'warning' | 'unsafe' | 'error';
+  /** Its stable ID, printed after it and explained in docs/check.md. */
+  id: FindingId;
   message: string;
 }
 

@@ -35,6 +35,7 @@ export function patternWordFindings(rule: RuleBase, words: readonly { word: stri
     return [{
       where: rule.where,
       level: 'warning' as const,
+      id: 'pattern-word-changed' as const,
       message: `rule "${rule.name}" ${what} ${JSON.stringify(word)} means something else since patterns stopped being micromatch globs: ${changes.join('; ')} (docs/policy.md, "Patterns")`,
     }];
   });

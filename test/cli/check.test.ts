@@ -8,7 +8,9 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { patternListAllows, resolvePath, secretsFindings } from '../../src/cli/check.js';
+import { resolvePath } from '../../src/cli/check/resolve-path.js';
+import { secretsFindings } from '../../src/cli/check/secrets.js';
+import { patternListAllows } from '../../src/cli/check/sshd.js';
 import { nssAccounts, parsePasswd } from '../../src/host/accounts.js';
 import { protectedPaths, writeRootFindings } from '../../src/policy/lint.js';
 import { policyFrom } from '../helpers.js';

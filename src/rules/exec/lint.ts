@@ -144,33 +144,33 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     }[kind];
     if (globs.length > 0) {
       const { word, what: which } = globs[0]!;
-      findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal` });
+      findings.push({ where, level: 'unsafe', id: 'exec-runner-glob-word', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal` });
     } else if ((kind === 'shell' || kind === 'interpreter') && readsProgramFromStdin(programWords(rule))) {
       // No script and no -c: the program is whatever the client sends on stdin (found in review).
-      findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} (${what}) with no script or -c/-e: it reads its program from the client's stdin, so a stolen key runs anything; name a script or give the code with -c` });
+      findings.push({ where, level: 'unsafe', id: 'exec-program-from-stdin', message: `rule "${rule.name}" runs ${rule.program} (${what}) with no script or -c/-e: it reads its program from the client's stdin, so a stolen key runs anything; name a script or give the code with -c` });
     } else {
-      findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+      findings.push({ where, level: 'warning', id: 'exec-runs-others', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
     }
   } else if (WAYS_OUT.has(name) && !serves) {
-    findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+    findings.push({ where, level: 'warning', id: 'exec-runs-others', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
   }
   if (serves) {
     const level = rule.sandbox ? 'warning' : 'unsafe';
-    findings.push({ where, level, message: `rule "${rule.name}" runs ${rule.program}, ${serves}${rule.sandbox ? ', here only within its sandbox paths,' : ''} with no per-file record or overwrite and delete limits: use an sftp rule (docs/policy.md, "sftp"), which serves sftp, scp and scp -O confined to a root` });
+    findings.push({ where, level, id: 'exec-serves-files', message: `rule "${rule.name}" runs ${rule.program}, ${serves}${rule.sandbox ? ', here only within its sandbox paths,' : ''} with no per-file record or overwrite and delete limits: use an sftp rule (docs/policy.md, "sftp"), which serves sftp, scp and scp -O confined to a root` });
   }
   if (runsRdiffBackupServer(rule, real)) {
     const unpickles = "rdiff-backup's server unpickles the client's first message before --restrict-path or --restrict-mode is looked at, so a stolen key runs code as this account";
-    if (!rule.sandbox) findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program} server: ${unpickles}, anywhere the account can reach; run it with sandbox: {read: [repository]} for restores (docs/recipes.md, "rdiff-backup")` });
-    else if (rule.sandbox.write.length > 0) findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs ${rule.program} server with writable sandbox paths: ${unpickles}, which can remove every increment in ${rule.sandbox.write.join(', ')}; no server option holds against it, so keep rdiff-backup's keys read-only (docs/recipes.md, "rdiff-backup")` });
+    if (!rule.sandbox) findings.push({ where, level: 'unsafe', id: 'exec-rdiff-backup-server', message: `rule "${rule.name}" runs ${rule.program} server: ${unpickles}, anywhere the account can reach; run it with sandbox: {read: [repository]} for restores (docs/recipes.md, "rdiff-backup")` });
+    else if (rule.sandbox.write.length > 0) findings.push({ where, level: 'warning', id: 'exec-rdiff-backup-writable', message: `rule "${rule.name}" runs ${rule.program} server with writable sandbox paths: ${unpickles}, which can remove every increment in ${rule.sandbox.write.join(', ')}; no server option holds against it, so keep rdiff-backup's keys read-only (docs/recipes.md, "rdiff-backup")` });
   }
   const borgRepository = borgServeRepository(rule, real);
   if (borgRepository !== null && !rule.sandbox?.read.includes(`${borgRepository}/config`)) {
-    findings.push({ where, level: 'warning', message: `rule "${rule.name}" runs borg serve with ${borgRepository}/config writable: --append-only does not cover the key, and \`borg key import\` replaces a repokey there without the passphrase; add sandbox: {write: [${borgRepository}], read: [${borgRepository}/config]} (docs/recipes.md, "borg")` });
+    findings.push({ where, level: 'warning', id: 'exec-borg-config-writable', message: `rule "${rule.name}" runs borg serve with ${borgRepository}/config writable: --append-only does not cover the key, and \`borg key import\` replaces a repokey there without the passphrase; add sandbox: {write: [${borgRepository}], read: [${borgRepository}/config]} (docs/recipes.md, "borg")` });
   }
   // In a sandbox, the paths a word can name are the namespace's: the system read-only and the rule's paths.
   const files = !rule.sandbox && (readsOrWritesFiles(rule.program) || readsOrWritesFiles(real));
   if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null && !rule.sandbox) {
-    findings.push({ where, level: 'unsafe', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
+    findings.push({ where, level: 'unsafe', id: 'exec-writes-without-cwd', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
   }
   for (const { word, passed } of globs) {
     if (!passed) continue;
@@ -184,7 +184,7 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
       cwd: 'matches any name in the working directory (not dotfiles, not a path)',
     }[reach];
     const consequence = level === 'unsafe' ? `: ${rule.program} reads or writes the files it is given` : '';
-    findings.push({ where, level, message: `rule "${rule.name}" has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)` });
+    findings.push({ where, level, id: 'exec-glob-reach', message: `rule "${rule.name}" has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)` });
   }
   findings.push(...patternWordFindings(rule, rule.pattern.map((word, i) => ({ word, what: `word ${i + 1}` }))));
   return findings;

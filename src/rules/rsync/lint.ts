@@ -1,4 +1,4 @@
-/** What `check` says about an rsync rule on its own; what needs the host (rsync's version, the directory) is in cli/check.ts. */
+/** What `check` says about an rsync rule on its own; what needs the host is host/rsync-findings.ts (rsync's version) and cli/check/data-directory.ts (the directory). */
 import type { RsyncRule } from './rule.js';
 
 /**

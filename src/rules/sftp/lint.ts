@@ -1,4 +1,4 @@
-/** What `check` says about an sftp rule (the write root's reach is checked for every kind, in cli/check.ts). */
+/** What `check` says about an sftp rule (the write root's reach is checked for every kind, in policy/lint.ts). */
 import type { SftpRule } from './rule.js';
 
 /** Every sftp rule serves every subsystem request, so the first takes them all; scp directions can still reach a later one. */
