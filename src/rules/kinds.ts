@@ -62,7 +62,7 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   match(rule: R, words: string[], globs: ReadonlyMap<number, string>, request: Request, facts: HostFacts): RuleOutcome;
   /** Whether an earlier rule of this kind takes every request `later` would (so `later` can never match). */
   covers(earlier: R, later: R): boolean;
-  /** What `check` says about the rule on its own (the host's side is in cli/check.ts). */
+  /** What `check` says about the rule on its own (what it finds on this host is the host row's `findings`: host/kinds.ts). */
   lint(rule: R, context: LintContext): Finding[];
   /** Where a client's data can land, for check's UNSAFE write roots; none for a rule that stores nothing. */
   writesTo(rule: R): string[];
