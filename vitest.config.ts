@@ -40,7 +40,8 @@ export default defineConfig({
           // modules (test/fresh-modules.ts), so module state and vi.mock stay per file; what
           // files share is the process (its environment, umask, listeners) and node_modules/.
           isolate: false,
-          setupFiles: ['test/fresh-modules.ts'],
+          // test/no-programs.ts fails a test that starts a program: its file belongs on SPAWN.
+          setupFiles: ['test/fresh-modules.ts', 'test/no-programs.ts'],
           sequence: { groupOrder: 0 },
         },
       },
