@@ -8,8 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { holderAlive, openSlotDirectory, processStart, rootLockKey, sessionKey, slotDirectory, takeLimits, takeSlot, withIdentityFloor, type SlotResult } from '../../src/act/limits.js';
+import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
 import type { Plan } from '../../src/rules/plan.js';
-import { policyErrors, policyFrom } from '../helpers.js';
+import { policyFrom } from '../helpers.js';
 
 let dir: string;
 beforeEach(() => {
@@ -199,6 +200,10 @@ describe('withIdentityFloor', () => {
 });
 
 describe('the policy keys', () => {
+  const errorsOf = (yaml: string) => {
+    const parsed = parsePolicyText('p.yaml', yaml);
+    return parsed.ok ? [] : parsed.errors.map(formatPolicyError);
+  };
   it('reads max-sessions, min-free and single-run', () => {
     const policy = policyFrom('version: 1\nidentities:\n  a:\n    max-sessions: 3\n    min-free: 2GiB\n    rules:\n      - { name: r, rsync: { root: /srv, access: write, single-run: true } }\n');
     const a = policy.identities.get('a')!;
@@ -213,6 +218,6 @@ describe('the policy keys', () => {
     ['min-free with an unsupervised push', '    min-free: 1GiB\n', 'p.yaml:4: identities.a.min-free: rule r pushes with supervise: false', '{ root: /srv, access: write, supervise: false, min-free: "0" }'],
     ['a single-run that is no boolean', '', 'p.yaml:5: identities.a.rules[0].rsync.single-run: expected true or false, got "yes"', '{ root: /srv, access: write, single-run: "yes" }'],
   ])('%s', (_, keys, message, rsync = '{ root: /srv, access: write }') => {
-    expect(policyErrors(`version: 1\nidentities:\n  a:\n${keys}    rules:\n      - { name: r, rsync: ${rsync} }\n`)).toEqual([expect.stringContaining(message)]);
+    expect(errorsOf(`version: 1\nidentities:\n  a:\n${keys}    rules:\n      - { name: r, rsync: ${rsync} }\n`)).toEqual([expect.stringContaining(message)]);
   });
 });
