@@ -1,4 +1,4 @@
-import { parsePolicyText } from '../src/policy/parse.js';
+import { formatPolicyError, parsePolicyText } from '../src/policy/parse.js';
 import { DEFAULT_AUDIT_FILE, type Policy } from '../src/policy/schema.js';
 import type { Request } from '../src/request/request.js';
 import type { Decision } from '../src/decide/decide.js';
@@ -33,4 +33,10 @@ export function requestFor(identity: string, command: string | null, overrides: 
 export function execPlan(decision: Decision): ExecPlan {
   if (decision.decision !== 'allow' || decision.plan.kind !== 'exec') throw new Error(`not an exec allow: ${JSON.stringify(decision)}`);
   return decision.plan;
+}
+
+/** A policy's errors as check prints them ("p.yaml:5: key: message"); none when it parses. */
+export function policyErrors(yaml: string, file = 'p.yaml'): string[] {
+  const parsed = parsePolicyText(file, yaml);
+  return parsed.ok ? [] : parsed.errors.map(formatPolicyError);
 }

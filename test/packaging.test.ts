@@ -30,7 +30,10 @@ it('npm pack ships the build, man pages and completion, never the compile cache'
     mkdirSync(dirname(join(dir, file)), { recursive: true });
     writeFileSync(join(dir, file), 'x\n');
   }
-  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' });
+  // npm would leave a debug log in ~/.npm/_logs and its compile cache in TMPDIR, outside this
+  // test's directory.
+  const env = { ...process.env, npm_config_logs_max: '0', NODE_DISABLE_COMPILE_CACHE: '1' };
+  const result = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: dir, encoding: 'utf8', env });
   expect(result.status, result.stderr).toBe(0);
   const [pack] = JSON.parse(result.stdout) as { files: { path: string }[] }[];
   const files = pack!.files.map((f) => f.path).sort();

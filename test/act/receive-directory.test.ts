@@ -52,6 +52,6 @@ describe('uploadDirectoryProblem', () => {
   });
 
   it('check uses the same test for rule directories', () => {
-    expect(untrustedWriter(statSync(join(dir, 'group')), uid)).toMatch(/writable by group or others/);
+    expect(untrustedWriter(statSync(directory('group-for-check', 0o770)), uid)).toMatch(/writable by group or others/);
   });
 });

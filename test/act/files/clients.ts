@@ -16,7 +16,7 @@ const here = fileURLToPath(new URL('.', import.meta.url));
 const NODE = process.execPath;
 export const OPENSSH_SFTP_SERVER = '/usr/lib/openssh/sftp-server';
 
-export interface Lab {
+export interface FilesFixture {
   dir: string;
   /** The root: a directory of its own, beside which lie things the client must not reach. */
   root: string;
@@ -25,7 +25,7 @@ export interface Lab {
   cleanup(): void;
 }
 
-export async function makeLab(): Promise<Lab> {
+export async function makeFilesFixture(): Promise<FilesFixture> {
   const dir = mkdtempSync(join(tmpdir(), 'files-lab-'));
   const server = join(dir, 'serve-files.cjs');
   const options = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', logLevel: 'warning' } as const;
@@ -45,7 +45,7 @@ export interface Run {
   summary: FileSummary | null;
 }
 
-function collect(lab: Lab, run: ReturnType<typeof spawnSync>, eventsFile: string): Run {
+function collect(lab: FilesFixture, run: ReturnType<typeof spawnSync>, eventsFile: string): Run {
   let lines: object[] = [];
   try {
     lines = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
@@ -64,7 +64,7 @@ function collect(lab: Lab, run: ReturnType<typeof spawnSync>, eventsFile: string
 let serial = 0;
 
 /** `sftp -b` with the given batch lines, against our server under a policy, or OpenSSH's. */
-export function sftp(lab: Lab, policy: Partial<FilePolicy> | 'openssh', batch: string[], cwd = lab.dir): Run {
+export function sftp(lab: FilesFixture, policy: Partial<FilePolicy> | 'openssh', batch: string[], cwd = lab.dir): Run {
   const n = serial++;
   const batchFile = join(lab.dir, `batch-${n}`);
   const eventsFile = join(lab.dir, `events-${n}`);
@@ -82,13 +82,13 @@ export function sftp(lab: Lab, policy: Partial<FilePolicy> | 'openssh', batch: s
 }
 
 /** scp (legacy with '-O', else SFTP) with the given arguments, remote paths as `x:PATH`. */
-export function scp(lab: Lab, policy: Partial<FilePolicy>, args: string[], cwd = lab.dir): Run {
+export function scp(lab: FilesFixture, policy: Partial<FilePolicy>, args: string[], cwd = lab.dir): Run {
   const eventsFile = join(lab.dir, `events-${serial++}`);
   const env = { ...process.env, FILES_POLICY: JSON.stringify(fullPolicy(lab, policy)), FILES_EVENTS: eventsFile, FILES_SERVER: lab.server };
   const run = spawnSync('scp', ['-q', '-S', lab.fakeSsh, ...args], { cwd, env, timeout: 20_000, encoding: 'utf8' });
   return collect(lab, run, eventsFile);
 }
 
-export function fullPolicy(lab: Lab, policy: Partial<FilePolicy>): FilePolicy {
+export function fullPolicy(lab: FilesFixture, policy: Partial<FilePolicy>): FilePolicy {
   return { root: lab.root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...policy };
 }

@@ -5,12 +5,12 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeLab, scp, type Lab } from './clients.js';
+import { makeFilesFixture, scp, type FilesFixture } from './clients.js';
 
-let lab: Lab;
+let lab: FilesFixture;
 let local: string;
 beforeAll(async () => {
-  lab = await makeLab();
+  lab = await makeFilesFixture();
 });
 afterAll(() => lab.cleanup());
 beforeEach(() => {

@@ -7,12 +7,12 @@ import { lstatSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, writ
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeLab, sftp, type Lab } from './clients.js';
+import { makeFilesFixture, sftp, type FilesFixture } from './clients.js';
 
-let lab: Lab;
+let lab: FilesFixture;
 let local: string;
 beforeAll(async () => {
-  lab = await makeLab();
+  lab = await makeFilesFixture();
 });
 afterAll(() => lab.cleanup());
 beforeEach(() => {

@@ -6,16 +6,11 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/decide/decide.js';
 import { lintPolicy } from '../../../src/policy/lint.js';
-import { parsePolicyText } from '../../../src/policy/parse.js';
 import { kindOf } from '../../../src/rules/kinds.js';
-import { policyFrom, requestFor } from '../../helpers.js';
+import { policyErrors, policyFrom, requestFor } from '../../helpers.js';
 
 const header = 'version: 1\nidentities:\n  a:\n    rules:\n';
 const rules = (body: string) => `${header}${body}`;
-const errorsOf = (yaml: string) => {
-  const parsed = parsePolicyText('p.yaml', yaml);
-  return parsed.ok ? [] : parsed.errors.map((e) => `${e.file}:${e.line}: ${e.key}: ${e.message}`);
-};
 const now = new Date(2026, 10, 24);
 
 const policy = policyFrom(`
@@ -109,11 +104,11 @@ describe('run: policy errors, with file:line', () => {
     ['a string run', '      - name: x\n        exec:\n          command: [cat]\n          run: /bin/cat\n', 'exec.run: expected a list'],
     ['program and run apart', '      - name: x\n        exec:\n          command: [cat]\n          program: /bin/tac\n          run: [/bin/cat]\n', 'p.yaml:8: identities.a.rules[0].exec.program: run\'s first word /bin/cat is what runs, and program names another (/bin/tac): drop program'],
   ])('%s', (_name, body, expected) => {
-    expect(errorsOf(rules(body)).join('\n')).toContain(expected);
+    expect(policyErrors(rules(body)).join('\n')).toContain(expected);
   });
 
   it('program equal to run[0] is allowed, and the first word need not be absolute', () => {
-    expect(errorsOf(rules('      - name: x\n        exec: { command: [cat], program: /bin/cat, run: [/bin/cat, /srv/a] }\n'))).toEqual([]);
+    expect(policyErrors(rules('      - name: x\n        exec: { command: [cat], program: /bin/cat, run: [/bin/cat, /srv/a] }\n'))).toEqual([]);
   });
 
   it('a literal "..." stays available, escaped', () => {

@@ -1,11 +1,11 @@
 /** rsync `nice:` and `ionice:` (rules/priority.ts): parsed, carried on the plan, shown, and started as an argv prefix. */
 import { describe, expect, it } from 'vitest';
-import { launchOf } from '../../src/act/exec.js';
-import { decisionFields } from '../../src/audit/record.js';
-import { decide } from '../../src/decide/decide.js';
-import { parsePolicyText } from '../../src/policy/parse.js';
-import { priorityPrefix } from '../../src/rules/priority.js';
-import { execPlan, policyFrom, requestFor } from '../helpers.js';
+import { launchOf } from '../../../src/act/exec.js';
+import { decisionFields } from '../../../src/audit/record.js';
+import { decide } from '../../../src/decide/decide.js';
+import { parsePolicyText } from '../../../src/policy/parse.js';
+import { priorityPrefix } from '../../../src/rules/priority.js';
+import { execPlan, policyFrom, requestFor } from '../../helpers.js';
 
 const rule = (extra: string) => `version: 1\nidentities:\n  w: { rules: [ { name: push, rsync: { root: /srv/backup, access: write, sandbox: false${extra} } } ] }\n`;
 const B = '-logDtpre.iLsfxCIvu';
