@@ -3,8 +3,10 @@
  * dist/ssh-dispatch-files.cjs) started by the same Node runtime inside the sandbox, serving the
  * client on the session's stdin and stdout. The server runs as the account, sees only root, and
  * reports each file it read, wrote, removed or renamed as a JSON line on fd 3; here each becomes
- * a `file` audit record. The server is less trusted than this process (it parses the client's
- * bytes), so its lines are checked like input: a malformed one is dropped and counted.
+ * a `file` audit record. Both boundaries have one writer and one checking reader: the launch
+ * (files/launch.ts) and the report (files/server-report.ts). The server is less trusted than this
+ * process (it parses the client's bytes), so its lines are checked like input: a malformed one is
+ * refused and counted.
  */
 import { dirname, join } from 'node:path';
 import { realpathSync } from 'node:fs';
@@ -13,12 +15,12 @@ import type { FilesPlan } from '../rules/plan.js';
 import { CHILD_PATH } from '../rules/plan.js';
 import { superviseExec } from './exec.js';
 import type { FileEvent } from './files/events.js';
-import type { Refusal } from './files/policy.js';
+import { serialiseLaunch, type FilesLaunch } from './files/launch.js';
+import { readReport } from './files/server-report.js';
 import { SessionWrites } from './files/session-writes.js';
 
 export type { FileEvent };
 
-const OPS: ReadonlySet<string> = new Set(['read', 'write', 'remove', 'rename', 'mkdir', 'rmdir', 'setstat']);
 /** Refusals recorded per session; the rest are counted (a client must not flood the log). */
 const MAX_REFUSAL_RECORDS = 100;
 /**
@@ -27,44 +29,13 @@ const MAX_REFUSAL_RECORDS = 100;
  * count. Without a cap a read-only key wrote about 12,500 records a second into the log.
  */
 export const MAX_FILE_RECORDS = 1000;
-const MAX_PATH = 4096;
 
-const isPath = (value: unknown): value is string => typeof value === 'string' && value.startsWith('/');
-/** A path as long as a client likes (a refusal comes before any look at the disk): its head, marked as cut. */
-const bounded = (path: string) => (path.length <= MAX_PATH ? path : `${path.slice(0, MAX_PATH)}...(${path.length} characters)`);
-
-/** One line of the server's report as a FileEvent, or null when it is not one. */
-export function readFileEvent(line: string): FileEvent | null {
-  let value: unknown;
-  try {
-    value = JSON.parse(line);
-  } catch {
-    return null;
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
-  const { op, path, to, bytes, refused, created, replaced } = value as Record<string, unknown>;
-  if (typeof op !== 'string' || !OPS.has(op) || !isPath(path)) return null;
-  if (to !== undefined && !isPath(to)) return null;
-  if (bytes !== undefined && !(Number.isSafeInteger(bytes) && (bytes as number) >= 0)) return null;
-  if (refused !== undefined && !(typeof refused === 'string' && /^[a-z-]{1,40}$/.test(refused))) return null;
-  if ((created !== undefined && created !== true) || (replaced !== undefined && replaced !== true)) return null;
-  return {
-    op: op as FileEvent['op'], path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes: bytes as number } : {}),
-    ...(refused !== undefined ? { refused: refused as Refusal } : {}), ...(created === true ? { created: true as const } : {}), ...(replaced === true ? { replaced: true as const } : {}),
-  };
-}
-
-/**
- * How the server said its session ended, from its last line (`{"summary": ...}`): only the idle
- * timeout changes the end record (outcome `idle-timeout`); anything else is left to the exit.
- */
-export function idleTimedOut(line: string): boolean {
-  try {
-    const value = JSON.parse(line) as { summary?: { ended?: unknown } } | null;
-    return value?.summary?.ended === 'idle-timeout';
-  } catch {
-    return false;
-  }
+/** The launch description of a files plan: what the server is to serve, and under which policy. */
+export function launchOf(plan: FilesPlan): FilesLaunch {
+  if (plan.protocol === 'sftp') return { protocol: 'sftp', policy: plan.policy };
+  // No plan is made so (rules/ builds the transfer with the protocol); a server is not started for one.
+  if (plan.scp === null) throw new Error('a legacy scp plan without its transfer (scp -t or -f): nothing served');
+  return { protocol: 'scp', policy: plan.policy, scp: plan.scp };
 }
 
 /** The file server's bundle, beside the one running now (dist/, or the install's lib directory). */
@@ -86,9 +57,12 @@ export function eventSink(access: FilesPlan['policy']['access'], record: (event:
   const writes = access === 'read' ? null : new SessionWrites();
   return {
     line(line: string): void {
-      if (line.startsWith('{"summary"')) return void (idle = idleTimedOut(line));
-      const event = readFileEvent(line);
-      if (event === null) return void count('malformed');
+      // Refused, and reported in the end record's `files` as `malformed`: never logged as the server put it.
+      const read = readReport(line);
+      if (!read.ok) return void count('malformed');
+      // Only the idle timeout changes the end record (outcome `idle-timeout`); any other end is left to the exit.
+      if (read.report.kind === 'summary') return void (idle = read.report.summary.ended === 'idle-timeout');
+      const { event } = read.report;
       if (event.refused !== undefined) {
         count('refused');
         if (++refusals > MAX_REFUSAL_RECORDS) return void count('unrecorded');
@@ -112,7 +86,7 @@ export function eventSink(access: FilesPlan['policy']['access'], record: (event:
 export async function serveFiles(plan: FilesPlan, rule: string, record: (event: FileEvent) => void, server = filesServerPath()): Promise<EndFacts> {
   const node = realpathSync(process.execPath);
   const sink = eventSink(plan.policy.access, record);
-  const request = { protocol: plan.protocol, policy: plan.policy, ...(plan.scp ? { scp: plan.scp } : {}) };
+  const launch = serialiseLaunch(launchOf(plan));
   const facts = await superviseExec(
     {
       kind: 'exec',
@@ -121,7 +95,7 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
       // gigabytes, and a concurrent compile job that waits for a main-thread GC as the server
       // exits deadlocks Node's exit (nodejs/node#54918): one 200 MiB download in six never ended
       // (found by the sftp benchmark). Its work is I/O; GC on the main thread costs it little.
-      argv: [node, '--single-threaded', server, JSON.stringify(request)],
+      argv: [node, '--single-threaded', server, launch],
       env: { PATH: CHILD_PATH, LANG: 'C.UTF-8' },
       cwd: plan.policy.root,
       umask: plan.policy.umask,

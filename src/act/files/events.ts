@@ -6,7 +6,8 @@
  */
 import { REPORTED_REFUSALS, type Refusal } from './policy.js';
 
-export type FileOp = 'read' | 'write' | 'remove' | 'rename' | 'mkdir' | 'rmdir' | 'setstat';
+export const FILE_OPS = ['read', 'write', 'remove', 'rename', 'mkdir', 'rmdir', 'setstat'] as const;
+export type FileOp = (typeof FILE_OPS)[number];
 
 export interface FileEvent {
   op: FileOp;
@@ -25,7 +26,8 @@ export interface FileEvent {
 }
 
 /** idle-timeout: nothing came from the client (and nothing it read) for the policy's idleTimeoutMs. */
-export type SessionEnd = 'eof' | 'protocol-error' | 'output-closed' | 'client-error' | 'error' | 'idle-timeout';
+export const SESSION_ENDS = ['eof', 'protocol-error', 'output-closed', 'client-error', 'error', 'idle-timeout'] as const;
+export type SessionEnd = (typeof SESSION_ENDS)[number];
 
 export interface FileSummary {
   /** Operations done (refusals not included). */

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { lstatSync, renameSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { lstatOrNull } from './confined-root.js';
+import type { Inode } from './policy.js';
 
 /** A file's identity while it exists, whatever it is called. */
 export function inodeKey(stats: Stats): string {
@@ -38,4 +39,55 @@ export function dropReplacement(temp: string, key: string): void {
   try {
     if (inodeKey(lstatSync(temp)) === key) unlinkSync(temp);
   } catch {}
+}
+
+/**
+ * What a session made, by inode (inodeKey): its own work, which it may change and undo;
+ * everything else is history (policy.ts, the table). Inode numbers come back for other files, so
+ * one that is gone is forgotten.
+ */
+export class SessionInodes {
+  private readonly created = new Set<string>();
+  /**
+   * The session's own files that took a stored name (a replacement put in place over it): their
+   * contents are the session's, but the name is history's, which only delete lets go (else put,
+   * then rm, would remove a stored name under delete: false).
+   */
+  private readonly storedNames = new Set<string>();
+
+  /** A file or directory this session created. */
+  made(key: string): void {
+    this.created.add(key);
+  }
+
+  /** Its inode is gone, or never became the session's (a dropped replacement). */
+  unmade(key: string): void {
+    this.created.delete(key);
+  }
+
+  /** Its last name is gone: neither made here nor holding a stored name any more. */
+  gone(key: string): void {
+    this.storedNames.delete(key);
+    this.created.delete(key);
+  }
+
+  own(key: string): boolean {
+    return this.created.has(key);
+  }
+
+  /** The session's file now holds a name history held. */
+  tookStoredName(key: string): void {
+    this.storedNames.add(key);
+  }
+
+  /** Whether removing or renaming away the name of this file takes a name from history. */
+  holdsStoredName(stats: Stats): boolean {
+    const key = inodeKey(stats);
+    return !this.created.has(key) || this.storedNames.has(key);
+  }
+
+  /** What a SETSTAT would change: the session's own inode or history, and how many names share it. */
+  inode(stats: Stats): Inode {
+    return { stored: !this.created.has(inodeKey(stats)), links: stats.nlink, directory: stats.isDirectory() };
+  }
 }

@@ -6,8 +6,9 @@ import type { FilePolicy } from '../../rules/plan.js';
 
 export type { FilePolicy };
 
-/** Why a request was refused: short codes for the log. */
-export type Refusal = 'read-only' | 'write-only' | 'no-delete' | 'no-overwrite' | 'outside-root' | 'links' | 'chown' | 'not-regular' | 'too-many-handles' | 'min-free' | 'history' | 'shared-inode';
+/** Why a request was refused: short codes for the log (listed, so that the dispatcher can check what the server reports). */
+export const REFUSALS = ['read-only', 'write-only', 'no-delete', 'no-overwrite', 'outside-root', 'links', 'chown', 'not-regular', 'too-many-handles', 'min-free', 'history', 'shared-inode'] as const;
+export type Refusal = (typeof REFUSALS)[number];
 
 /**
  * What was stored before the session began is history (docs/policy.md, "sftp", "History"): a

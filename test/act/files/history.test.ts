@@ -15,7 +15,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileEvent } from '../../../src/act/files/events.js';
 import type { FilePolicy } from '../../../src/act/files/policy.js';
 import { serveScp } from '../../../src/act/files/scp.js';
-import { addSpan, serveSftp } from '../../../src/act/files/sftp.js';
+import { serveSftp } from '../../../src/act/files/sftp.js';
+import { addSpan } from '../../../src/act/files/sftp-lazy-copy.js';
 import { FX, FXP, PacketWriter } from '../../../src/act/files/sftp-wire.js';
 import { packetClient } from './wire-client.js';
 

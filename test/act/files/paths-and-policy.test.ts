@@ -1,4 +1,4 @@
-/** The path contract and the policy checks, as tables; parseScpWords and the launch argument, with hostile rows. */
+/** The path contract and the policy checks, as tables; parseScpWords, with hostile rows (the launch argument: launch.test.ts). */
 import { closeSync, constants, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { clientView, ConfinedRoot, mapToHost, normaliseClientPath } from '../../../src/act/files/confined-root.js';
 import { existingOpen, newDirectoryMode, newFileMode, openRefusal, permittedMode, removeRefusal, renameRefusal, setstatRefusal, type FilePolicy } from '../../../src/act/files/policy.js';
 import { parseScpWords } from '../../../src/rules/sftp/match.js';
-import { parseLaunch } from '../../../src/act/files/launch.js';
 
 describe('client paths', () => {
   it.each([
@@ -152,19 +151,4 @@ describe('parseScpWords', () => {
     [['scp', '-t', '-f', 'x']], [['scp', '-tf', 'x']], [['scp', 'x']], [['scp', '-t']], [['ssh', '-t', 'x']], [['scp', '-3', '-t', 'x']], [['scp', '-t', '']],
     [['scp', '-r', '--', '-t', 'x']], [['scp', '-t', 'x\0y']], [[]],
   ])('refuses %j', (words) => expect(typeof parseScpWords(words)).toBe('string'));
-});
-
-describe('the launch argument', () => {
-  const good = { protocol: 'sftp', policy: { root: '/srv/r', access: 'read', delete: false, overwrite: false, umask: 18, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 } };
-  it('takes a well-formed one', () => expect(parseLaunch(JSON.stringify(good))).toEqual(good));
-
-  it.each([
-    ['not json'], ['[]'], [JSON.stringify({ ...good, extra: 1 })], [JSON.stringify({ ...good, protocol: 'shell' })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, root: 'relative' } })], [JSON.stringify({ ...good, policy: { ...good.policy, access: 'all' } })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, delete: 'yes' } })], [JSON.stringify({ ...good, policy: { ...good.policy, umask: 0o1000 } })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, chown: true } })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, minFreeBytes: -1 } })], [JSON.stringify({ ...good, policy: { ...good.policy, minFreeBytes: '1GiB' } })],
-    [JSON.stringify({ ...good, policy: { ...good.policy, idleTimeoutMs: 1.5 } })], [JSON.stringify({ ...good, policy: { ...good.policy, idleTimeoutMs: undefined } })], [JSON.stringify({ ...good, scp: {} })],
-    [JSON.stringify({ ...good, protocol: 'scp' })], [JSON.stringify({ ...good, protocol: 'scp', scp: { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '' } })],
-  ])('refuses %s', (text) => expect(typeof parseLaunch(text)).toBe('string'));
 });

@@ -230,6 +230,11 @@ describe('the launch contract', () => {
     }
   });
 
+  it('says why it refused a launch description (readLaunch), and serves nothing', () => {
+    const run = spawnSync(process.execPath, [lab.server, JSON.stringify({ protocol: 'sftp', policy: { root: 'relative' } })], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    expect([run.status, run.stdout, run.stderr]).toEqual([2, '', 'ssh-dispatch-files: launch refused: policy has no access\n']);
+  });
+
   it('ends with a summary line on fd 3, exit 0', () => {
     const run = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
     expect(run.status).toBe(0);

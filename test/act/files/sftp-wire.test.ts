@@ -10,7 +10,8 @@ import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FileEvent } from '../../../src/act/files/events.js';
 import type { FilePolicy } from '../../../src/act/files/policy.js';
-import { MAX_HANDLES, serveSftp } from '../../../src/act/files/sftp.js';
+import { serveSftp } from '../../../src/act/files/sftp.js';
+import { MAX_HANDLES } from '../../../src/act/files/sftp-handles.js';
 import { FX, FXP, MAX_PACKET, PacketWriter } from '../../../src/act/files/sftp-wire.js';
 import { packetClient } from './wire-client.js';
 
