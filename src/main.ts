@@ -103,59 +103,64 @@ async function main(argv: string[]): Promise<number> {
     throw error;
   });
   try {
-    switch (first) {
-      case 'explain':
-        return await (await import('./cli/explain.js')).runExplain(rest);
-      case 'check':
-        return await (await import('./cli/check.js')).runCheck(rest);
-      case 'authorized-key':
-        return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
-      case 'authorized-keys-command':
-        return await (await import('./serve/login-commands.js')).runAuthorizedKeysCommand(rest);
-      case 'authorized-principals-command':
-        return await (await import('./serve/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
-      case 'suggest':
-        return await (await import('./cli/suggest.js')).runSuggest(rest);
-      case 'logs':
-        return await (await import('./cli/logs.js')).runLogs(rest);
-      case 'summary':
-        return await (await import('./cli/summary.js')).runSummary(rest);
-      case 'status':
-        return await (await import('./cli/status.js')).runStatus(rest);
-      case 'demo': {
-        const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
-        if (rest.includes('--help') || rest.includes('-h')) {
-          console.log(DEMO_HELP);
-          return 0;
-        }
-        if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
-        return await runDemo();
-      }
-      case 'version':
-      case '--version':
-      case '-V':
-        if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}`);
-        console.log(versionLine());
-        return 0;
-      case 'help':
-      case '--help':
-      case '-h':
-        if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}; for one subcommand's help: ssh-dispatch SUBCOMMAND --help`);
-        console.log(HELP);
-        return 0;
-      case undefined:
-        // Not started by sshd (isForcedCommandMode): someone who wants to know what this is.
-        process.stderr.write(`${HELP}\n`);
-        return 2;
-      default:
-        throw new UsageError(`unknown subcommand "${first}"`);
-    }
+    return await runSubcommand(first, rest);
   } catch (error) {
     if (error instanceof UsageError) {
       process.stderr.write(`ssh-dispatch: ${error.message}\nTry: ssh-dispatch --help\n`);
       return 2;
     }
     throw error;
+  }
+}
+
+/** An admin subcommand, its module loaded only when it is the one asked for. */
+async function runSubcommand(first: string | undefined, rest: string[]): Promise<number> {
+  switch (first) {
+    case 'explain':
+      return await (await import('./cli/explain.js')).runExplain(rest);
+    case 'check':
+      return await (await import('./cli/check.js')).runCheck(rest);
+    case 'authorized-key':
+      return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
+    case 'authorized-keys-command':
+      return await (await import('./serve/login-commands.js')).runAuthorizedKeysCommand(rest);
+    case 'authorized-principals-command':
+      return await (await import('./serve/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
+    case 'suggest':
+      return await (await import('./cli/suggest.js')).runSuggest(rest);
+    case 'logs':
+      return await (await import('./cli/logs.js')).runLogs(rest);
+    case 'summary':
+      return await (await import('./cli/summary.js')).runSummary(rest);
+    case 'status':
+      return await (await import('./cli/status.js')).runStatus(rest);
+    case 'demo': {
+      const { DEMO_HELP, runDemo } = await import('./cli/demo.js');
+      if (rest.includes('--help') || rest.includes('-h')) {
+        console.log(DEMO_HELP);
+        return 0;
+      }
+      if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
+      return await runDemo();
+    }
+    case 'version':
+    case '--version':
+    case '-V':
+      if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}`);
+      console.log(versionLine());
+      return 0;
+    case 'help':
+    case '--help':
+    case '-h':
+      if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}; for one subcommand's help: ssh-dispatch SUBCOMMAND --help`);
+      console.log(HELP);
+      return 0;
+    case undefined:
+      // Not started by sshd (isForcedCommandMode): someone who wants to know what this is.
+      process.stderr.write(`${HELP}\n`);
+      return 2;
+    default:
+      throw new UsageError(`unknown subcommand "${first}"`);
   }
 }
 

@@ -42,6 +42,27 @@ Lines that are not JSON are skipped and counted on stderr. Output to a pipe that
 Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
 on stderr says which and why; with --follow a missing log is waited for); 2 on a usage error.`;
 
+/** The records the flags choose (--since, --until, --id, --rule, --decision, --client, --session, --cert). */
+function recordFilter(values: Partial<Record<'since' | 'until' | 'id' | 'rule' | 'decision' | 'client' | 'session' | 'cert', string>>, now: Date): RecordFilter {
+  const when = (name: string, text: string | undefined) => {
+    if (text === undefined) return undefined;
+    const date = parseWhen(text, now);
+    if (!date) throw new UsageError(`--${name} ${text}: expected a span (24h, 7d), a date (2026-11-24) or an ISO time`);
+    return date;
+  };
+  if (values.decision !== undefined && !['allow', 'deny', 'learn'].includes(values.decision)) throw new UsageError('--decision: allow, deny or learn');
+  return {
+    since: when('since', values.since),
+    until: when('until', values.until),
+    id: values.id,
+    rule: values.rule,
+    decision: values.decision,
+    client: values.client,
+    session: values.session,
+    cert: values.cert,
+  };
+}
+
 export async function runLogs(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     since: { type: 'string' },
@@ -64,24 +85,7 @@ export async function runLogs(args: string[]): Promise<number> {
     console.log(LOGS_HELP);
     return 0;
   }
-  const now = new Date();
-  const when = (name: string, text: string | undefined) => {
-    if (text === undefined) return undefined;
-    const date = parseWhen(text, now);
-    if (!date) throw new UsageError(`--${name} ${text}: expected a span (24h, 7d), a date (2026-11-24) or an ISO time`);
-    return date;
-  };
-  if (values.decision !== undefined && !['allow', 'deny', 'learn'].includes(values.decision)) throw new UsageError('--decision: allow, deny or learn');
-  let filter: RecordFilter = {
-    since: when('since', values.since),
-    until: when('until', values.until),
-    id: values.id,
-    rule: values.rule,
-    decision: values.decision,
-    client: values.client,
-    session: values.session,
-    cert: values.cert,
-  };
+  let filter = recordFilter(values, new Date());
   if (values.path !== undefined && values.follow) throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
   if (values.path === '') throw new UsageError('--path: expected a path, as the records name it');
   const { path, policy } = await auditLogPath(values.log, values.policy);

@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { accountLogs, accountOfLog, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '../audit/health.js';
-import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH } from '../policy/schema.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Identity } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
 import { localDate, parseDuration } from '../values/units.js';
 import { parseFlags, UsageError } from '../args.js';
@@ -92,6 +92,41 @@ function errorText(error: unknown): string {
   return code ?? (error as Error).message;
 }
 
+/** Of the identities chosen, those past their expires date (not checked), and a check for each chosen rule of the others. */
+function statusChecks(chosen: Identity[], rules: string[] | undefined, today: string, given: { staleMs: number | null; criticalMs: number | null; burst: number }): { checks: StatusCheck[]; expired: Identity[] } {
+  const { staleMs, criticalMs, burst } = given;
+  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires && (!rules || identity.rules.some((r) => rules!.includes(r.name))));
+  const checks: StatusCheck[] = chosen
+    .filter((identity) => !(identity.expires !== null && today > identity.expires))
+    .flatMap((identity) => identity.rules.filter((rule) => !rules || rules.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
+    .flatMap(({ id, rule }): StatusCheck[] => {
+      // A compiled cache from before min-bytes has no minBytes: unchecked, as it was.
+      const minBytes = rule.minBytes ?? null;
+      if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs, minBytes, burst }];
+      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery, minBytes, burst }];
+    });
+  return { checks, expired };
+}
+
+/** How many of `files` are there (files of the log itself; `others`, accounts' logs, are only checked), or why one cannot be read. */
+function probeFiles(files: string[], others: string[]): number | string {
+  let present = 0;
+  for (const file of [...files, ...others]) {
+    try {
+      const fd = openSync(file, 'r');
+      try {
+        if (!fstatSync(fd).isFile()) return `cannot read ${file}: not a file`;
+      } finally {
+        closeSync(fd);
+      }
+      if (files.includes(file)) present++;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return `cannot read ${file}: ${errorText(error)}`;
+    }
+  }
+  return present;
+}
+
 async function check(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
     stale: { type: 'string' },
@@ -126,16 +161,7 @@ async function check(args: string[]): Promise<number> {
   for (const id of values.id ?? []) if (!policy.identities.has(id)) return unknown(`no identity "${id}" in the policy`);
   const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
   for (const rule of values.rule ?? []) if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule))) return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
-  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires && (!values.rule || identity.rules.some((r) => values.rule!.includes(r.name))));
-  const checks: StatusCheck[] = chosen
-    .filter((identity) => !(identity.expires !== null && today > identity.expires))
-    .flatMap((identity) => identity.rules.filter((rule) => !values.rule || values.rule.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
-    .flatMap(({ id, rule }): StatusCheck[] => {
-      // A compiled cache from before min-bytes has no minBytes: unchecked, as it was.
-      const minBytes = rule.minBytes ?? null;
-      if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs, minBytes, burst }];
-      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery, minBytes, burst }];
-    });
+  const { checks, expired } = statusChecks(chosen, values.rule, today, { staleMs, criticalMs, burst });
   if (checks.length === 0) {
     const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
     if (staleMs === null) return unknown(`nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`);
@@ -157,20 +183,9 @@ async function check(args: string[]): Promise<number> {
   }
   // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
   // (an account's log too: its successes would be missed).
-  let present = 0;
-  for (const file of [...files, ...accountSources.flatMap((source) => source.files)]) {
-    try {
-      const fd = openSync(file, 'r');
-      try {
-        if (!fstatSync(fd).isFile()) return unknown(`cannot read ${file}: not a file`);
-      } finally {
-        closeSync(fd);
-      }
-      if (files.includes(file)) present++;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return unknown(`cannot read ${file}: ${errorText(error)}`);
-    }
-  }
+  const probed = probeFiles(files, accountSources.flatMap((source) => source.files));
+  if (typeof probed === 'string') return unknown(probed);
+  const present = probed;
   // A missing log with rotated files beside it is an empty one (logrotate without `create`,
   // and no connection since); with none at all, the log is somewhere else or never written.
   if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);

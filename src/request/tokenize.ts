@@ -82,109 +82,147 @@ function describeDollar(next: string | undefined): { reason: DenyReason; what: s
   return { reason: 'tokenize-variable', what: '$' };
 }
 
-export function tokenize(command: string): Tokenized {
-  const bytes = Buffer.byteLength(command, 'utf8');
-  if (bytes > MAX_COMMAND_BYTES) return refuse('tokenize-too-long', `${bytes} bytes`);
-  const control = CONTROL.exec(command);
-  if (control) return refuse('tokenize-control-character', `U+${hex4(control[0])} at offset ${control.index}`);
-  const invisible = INVISIBLE.exec(command);
-  if (invisible) return refuse('tokenize-invisible-character', `U+${hex4(invisible[0])} at offset ${invisible.index}`);
+/** The words read so far, and the one being read: as text, and as a pattern with its literal characters escaped. */
+class Words {
+  readonly words: string[] = [];
+  readonly globs = new Map<number, string>();
+  /** Words in which a glob character was escaped: shell-quote returns those as glob objects. */
+  readonly escapedGlob = new Set<number>();
+  private word = '';
+  private pattern = '';
+  private globbed = false;
+  /** Whether a word has begun (an empty quoted word '' is a word). */
+  inWord = false;
 
-  const words: string[] = [];
-  const globs = new Map<number, string>();
-  // Words in which a glob character was escaped: shell-quote returns those as glob objects.
-  const escapedGlob = new Set<number>();
-  let word = '';
-  // The same word as a pattern: literal characters escaped, unquoted globs bare.
-  let pattern = '';
-  let globbed = false;
-  let inWord = false;
-  let i = 0;
-  const n = command.length;
-  const literal = (text: string) => {
-    word += text;
-    pattern += text.replace(MICROMATCH_SPECIAL, '\\$&');
-  };
-  const endWord = () => {
-    if (inWord) {
-      if (globbed) globs.set(words.length, pattern);
-      words.push(word);
-    }
-    word = '';
-    pattern = '';
-    globbed = false;
-    inWord = false;
-  };
-
-  while (i < n) {
-    const c = command[i]!;
-    if (c === ' ' || c === '\t') {
-      endWord();
-      i++;
-    } else if (c === '\\') {
-      const next = command[i + 1];
-      if (next === undefined) return refuse('tokenize-trailing-backslash', `offset ${i}`);
-      if (next === '\t') return refuse('tokenize-control-character', `escaped tab at offset ${i + 1}`);
-      if (next === '*' || next === '?' || next === '[') escapedGlob.add(words.length);
-      literal(next);
-      inWord = true;
-      i += 2;
-    } else if (c === "'") {
-      const close = command.indexOf("'", i + 1);
-      if (close < 0) return refuse('tokenize-unbalanced-quote', `single quote at offset ${i}`);
-      const quoted = command.slice(i + 1, close);
-      if (quoted.includes('\t')) return refuse('tokenize-control-character', `tab inside quotes at offset ${i}`);
-      literal(quoted);
-      inWord = true;
-      i = close + 1;
-    } else if (c === '"') {
-      let j = i + 1;
-      for (;;) {
-        const d = command[j];
-        if (d === undefined) return refuse('tokenize-unbalanced-quote', `double quote at offset ${i}`);
-        if (d === '"') break;
-        if (d === '\t') return refuse('tokenize-control-character', `tab inside quotes at offset ${j}`);
-        if (d === '`') return refuse('tokenize-substitution', `\` inside double quotes at offset ${j}`);
-        if (d === '$') {
-          const { reason, what } = describeDollar(command[j + 1]);
-          return refuse(reason, `${what} inside double quotes at offset ${j}`);
-        }
-        if (d === '\\') {
-          const e = command[j + 1];
-          if (e === '$' || e === '`' || e === '"' || e === '\\') {
-            literal(e);
-            j += 2;
-            continue;
-          }
-          // Before any other character the backslash is itself literal (POSIX 2.2.3).
-        }
-        literal(d);
-        j++;
-      }
-      inWord = true;
-      i = j + 1;
-    } else if (c === '$') {
-      const { reason, what } = describeDollar(command[i + 1]);
-      return refuse(reason, `${what} at offset ${i}`);
-    } else if (c === '~' && !inWord) {
-      return refuse('tokenize-expansion', `~ at the start of a word, offset ${i}`);
-    } else if (c === '*' || c === '?' || c === '[' || c === ']') {
-      // Unquoted glob characters stay in the pattern as they are ("]" closes a "[").
-      word += c;
-      pattern += c;
-      if (c !== ']') globbed = true;
-      inWord = true;
-      i++;
-    } else {
-      const reason = UNQUOTED_REFUSED[c];
-      if (reason) return refuse(reason, `${c} at offset ${i}`);
-      literal(c);
-      inWord = true;
-      i++;
-    }
-    if (words.length > MAX_WORDS) return refuse('tokenize-too-many-words', `more than ${MAX_WORDS}`);
+  literal(text: string): void {
+    this.word += text;
+    this.pattern += text.replace(MICROMATCH_SPECIAL, '\\$&');
+    this.inWord = true;
   }
-  endWord();
+
+  /** An unquoted glob character, kept bare in the pattern ("]" closes a "[" and makes no glob of its own). */
+  glob(c: string): void {
+    this.word += c;
+    this.pattern += c;
+    if (c !== ']') this.globbed = true;
+    this.inWord = true;
+  }
+
+  escapedGlobHere(): void {
+    this.escapedGlob.add(this.words.length);
+  }
+
+  endWord(): void {
+    if (this.inWord) {
+      if (this.globbed) this.globs.set(this.words.length, this.pattern);
+      this.words.push(this.word);
+    }
+    this.word = '';
+    this.pattern = '';
+    this.globbed = false;
+    this.inWord = false;
+  }
+}
+
+type Refusal = { reason: DenyReason; detail: string };
+/** Where reading goes on after one token, or why it stops. */
+type Step = number | Refusal;
+
+/** A backslash outside quotes: the next character is literal. */
+function readEscape(command: string, i: number, words: Words): Step {
+  const next = command[i + 1];
+  if (next === undefined) return { reason: 'tokenize-trailing-backslash', detail: `offset ${i}` };
+  if (next === '\t') return { reason: 'tokenize-control-character', detail: `escaped tab at offset ${i + 1}` };
+  if (next === '*' || next === '?' || next === '[') words.escapedGlobHere();
+  words.literal(next);
+  return i + 2;
+}
+
+function readSingleQuoted(command: string, i: number, words: Words): Step {
+  const close = command.indexOf("'", i + 1);
+  if (close < 0) return { reason: 'tokenize-unbalanced-quote', detail: `single quote at offset ${i}` };
+  const quoted = command.slice(i + 1, close);
+  if (quoted.includes('\t')) return { reason: 'tokenize-control-character', detail: `tab inside quotes at offset ${i}` };
+  words.literal(quoted);
+  return close + 1;
+}
+
+/** Double quotes, where only \$ \` \" \\ are escapes, and an expansion is refused. */
+function readDoubleQuoted(command: string, i: number, words: Words): Step {
+  // An empty "" is a word too.
+  words.inWord = true;
+  let j = i + 1;
+  for (;;) {
+    const d = command[j];
+    if (d === undefined) return { reason: 'tokenize-unbalanced-quote', detail: `double quote at offset ${i}` };
+    if (d === '"') return j + 1;
+    if (d === '\t') return { reason: 'tokenize-control-character', detail: `tab inside quotes at offset ${j}` };
+    if (d === '`') return { reason: 'tokenize-substitution', detail: `\` inside double quotes at offset ${j}` };
+    if (d === '$') {
+      const { reason, what } = describeDollar(command[j + 1]);
+      return { reason, detail: `${what} inside double quotes at offset ${j}` };
+    }
+    const e = command[j + 1];
+    if (d === '\\' && (e === '$' || e === '`' || e === '"' || e === '\\')) {
+      words.literal(e);
+      j += 2;
+      continue;
+    }
+    // Before any other character the backslash is itself literal (POSIX 2.2.3).
+    words.literal(d);
+    j++;
+  }
+}
+
+/** One token at `i`: a separator, an escape, a quoted run, or an unquoted character. */
+function readToken(command: string, i: number, words: Words): Step {
+  const c = command[i]!;
+  if (c === ' ' || c === '\t') {
+    words.endWord();
+    return i + 1;
+  }
+  if (c === '\\') return readEscape(command, i, words);
+  if (c === "'") return readSingleQuoted(command, i, words);
+  if (c === '"') return readDoubleQuoted(command, i, words);
+  if (c === '$') {
+    const { reason, what } = describeDollar(command[i + 1]);
+    return { reason, detail: `${what} at offset ${i}` };
+  }
+  if (c === '~' && !words.inWord) return { reason: 'tokenize-expansion', detail: `~ at the start of a word, offset ${i}` };
+  if (c === '*' || c === '?' || c === '[' || c === ']') {
+    // Unquoted glob characters stay in the pattern as they are.
+    words.glob(c);
+    return i + 1;
+  }
+  const reason = UNQUOTED_REFUSED[c];
+  if (reason) return { reason, detail: `${c} at offset ${i}` };
+  words.literal(c);
+  return i + 1;
+}
+
+/** What is refused in the command as a whole, before any word is read. */
+function commandProblem(command: string): Refusal | null {
+  const bytes = Buffer.byteLength(command, 'utf8');
+  if (bytes > MAX_COMMAND_BYTES) return { reason: 'tokenize-too-long', detail: `${bytes} bytes` };
+  const control = CONTROL.exec(command);
+  if (control) return { reason: 'tokenize-control-character', detail: `U+${hex4(control[0])} at offset ${control.index}` };
+  const invisible = INVISIBLE.exec(command);
+  if (invisible) return { reason: 'tokenize-invisible-character', detail: `U+${hex4(invisible[0])} at offset ${invisible.index}` };
+  return null;
+}
+
+export function tokenize(command: string): Tokenized {
+  const problem = commandProblem(command);
+  if (problem) return refuse(problem.reason, problem.detail);
+  const read = new Words();
+  for (let i = 0; i < command.length; ) {
+    const next = readToken(command, i, read);
+    if (typeof next !== 'number') return refuse(next.reason, next.detail);
+    i = next;
+    if (read.words.length > MAX_WORDS) return refuse('tokenize-too-many-words', `more than ${MAX_WORDS}`);
+  }
+  read.endWord();
+  const { words, globs } = read;
   if (words.length > MAX_WORDS) return refuse('tokenize-too-many-words', `${words.length} words`);
   for (const [index, w] of words.entries()) {
     const wordBytes = Buffer.byteLength(w, 'utf8');
@@ -192,7 +230,7 @@ export function tokenize(command: string): Tokenized {
   }
 
   if (!PLAIN_WORDS.test(command)) {
-    const disagreement = crossCheckWithShellQuote(command, words, new Set([...escapedGlob, ...globs.keys()]));
+    const disagreement = crossCheckWithShellQuote(command, words, new Set([...read.escapedGlob, ...globs.keys()]));
     if (disagreement) return refuse('tokenize-divergence', disagreement);
   }
   return { ok: true, words, globs };

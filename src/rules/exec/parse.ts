@@ -59,6 +59,33 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
 
   const run = fields.has('run') && pattern ? parseRun(reader, fields.get('run') ?? null, `${key}.run`, pattern.length, rest) : null;
 
+  const program = parseProgram(reader, fields, key, { run, pattern, commandNode });
+  const { env, passEnv } = parseEnv(reader, fields, key);
+  const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
+  const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
+  const timeoutText = fields.has('timeout')
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
+    : null;
+  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
+  if (supervise === false && timeoutText !== null) {
+    reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
+  }
+  const sandbox = fields.has('sandbox') ? parseSandbox(reader, fields.get('sandbox') ?? null, `${key}.sandbox`) : null;
+  if (sandbox && cwd !== null && !isUnderAny(cwd, [...sandbox.read, ...sandbox.write])) {
+    reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
+  }
+  if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
+  return { kind: 'exec', pattern, rest, program, run, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+}
+
+type Fields = Map<string, Node | null>;
+
+/**
+ * What runs: `program`, or run's first word, or the command's first word when it is a literal
+ * absolute path; null (and an error) when none of them names one.
+ */
+function parseProgram(reader: Reader, fields: Fields, key: string, from: { run: RunWord[] | null; pattern: string[] | null; commandNode: Node | null }): string | null {
+  const { run, pattern, commandNode } = from;
   let program: string | null = null;
   if (fields.has('program')) {
     program = reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH);
@@ -76,6 +103,11 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   }
   if (program !== null && GLOB_CHARACTERS.test(program) && !run) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
 
+  return program;
+}
+
+/** `env:` (names a program may be given, never one that changes what code it loads) and `pass-env:` (session variables whose values can be checked). */
+function parseEnv(reader: Reader, fields: Fields, key: string): { env: Record<string, string>; passEnv: string[] | null } {
   const env: Record<string, string> = {};
   if (fields.has('env')) {
     for (const [name, valueNode, nameNode] of reader.entries(fields.get('env') ?? null, `${key}.env`) ?? []) {
@@ -90,21 +122,7 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     ? reader.stringList(fields.get('pass-env') ?? null, `${key}.pass-env`, { test: (name) => PASSABLE_ENV_NAMES.includes(name), expected: `one of ${PASSABLE_ENV_NAMES.join(', ')} (the variables whose values can be checked)` })
     : [];
   for (const name of passEnv ?? []) if (Object.hasOwn(env, name)) reader.error(fields.get('pass-env') ?? null, `${key}.pass-env`, `${name} is also set by env: one or the other`);
-    const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
-  const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
-  const timeoutText = fields.has('timeout')
-    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
-    : null;
-  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
-  if (supervise === false && timeoutText !== null) {
-    reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
-  }
-  const sandbox = fields.has('sandbox') ? parseSandbox(reader, fields.get('sandbox') ?? null, `${key}.sandbox`) : null;
-  if (sandbox && cwd !== null && !isUnderAny(cwd, [...sandbox.read, ...sandbox.write])) {
-    reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
-  }
-  if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, rest, program, run, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+  return { env, passEnv };
 }
 
 /**

@@ -42,20 +42,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
     else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
   }
-  let paths: string[] | null = null;
-  if (fields.has('paths')) {
-    const pathsNode = fields.get('paths') ?? null;
-    paths = reader.stringList(pathsNode, `${key}.paths`, ABSOLUTE_PATH);
-    if (paths !== null && root !== null) {
-      const outside = paths.find((path) => !isWithin(path, root));
-      if (paths.length === 0) reader.error(pathsNode, `${key}.paths`, 'expected at least one path (leave paths out for all of root)');
-      else if (outside !== undefined) reader.error(pathsNode, `${key}.paths`, `${outside} is not under root ${root}`);
-      else {
-        const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && isWithin(path, other)));
-        if (nested !== undefined) reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
-      }
-    }
-  }
+  const paths = parsePaths(reader, fields, key, root);
   if (paths !== null && fields.has('sandbox') && flag('sandbox', true) === false) {
     // The sandbox is what keeps rsync inside the listed subtrees when it follows a symlink in one
     // (its --confine-root bounds only root, which is often /): found in review.
@@ -93,3 +80,19 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
   return rule as RuleBody<RsyncRule>;
 }
 
+/** `paths:`: subtrees of root, each listed once and none inside another; null when not given (all of root). */
+function parsePaths(reader: Reader, fields: Map<string, Node | null>, key: string, root: string | null): string[] | null {
+  if (!fields.has('paths')) return null;
+  const pathsNode = fields.get('paths') ?? null;
+  const paths = reader.stringList(pathsNode, `${key}.paths`, ABSOLUTE_PATH);
+  if (paths !== null && root !== null) {
+    const outside = paths.find((path) => !isWithin(path, root));
+    if (paths.length === 0) reader.error(pathsNode, `${key}.paths`, 'expected at least one path (leave paths out for all of root)');
+    else if (outside !== undefined) reader.error(pathsNode, `${key}.paths`, `${outside} is not under root ${root}`);
+    else {
+      const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && isWithin(path, other)));
+      if (nested !== undefined) reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
+    }
+  }
+  return paths;
+}
