@@ -9,6 +9,7 @@
 import type { Identity, Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { kindOf, NO_HOST_FACTS, tryRule, type HostFacts } from '../rules/kinds.js';
+import { wordsFor } from '../rules/spelling.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { admit } from './admit.js';
 import { isDeny, readCommand, type Command } from './command.js';
@@ -49,11 +50,11 @@ export function decideRules(identity: Identity, command: Command, request: Reque
     // rsync behind sudo/nice/ionice, nc as /bin/nc or with -q0: the rules of the kind that serves
     // the program are given the plain words; every other rule sees the client's (an exec rule may
     // serve `sudo /usr/local/bin/x` itself, running its own program).
-    const input = spelled.kind === 'spelled' && spelled.serves === rule.kind ? spelled : null;
-    const outcome = tryRule(rule, input?.words ?? words, input?.globs ?? globs, request, facts);
+    const input = wordsFor(rule.kind, spelled, words, globs);
+    const outcome = tryRule(rule, input.words, input.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
-      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words, trace, ...(input ? { spelling: input.spelling } : {}) };
+      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words, trace, ...(input.spelling !== null ? { spelling: input.spelling } : {}) };
     }
     if (!outcome.reason) continue;
     if (outcome.weak) weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };

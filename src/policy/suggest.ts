@@ -21,7 +21,7 @@ import { usesRelativePaths } from '../rules/rsync/match.js';
 import { withProtectedArgs } from '../rules/rsync/protected-args.js';
 import { parseServerArgs } from '../rules/rsync/server-args.js';
 import type { ServerArgs } from '../rules/rsync/server-args.js';
-import { readSpelling } from '../rules/spelling.js';
+import { readSpelling, wordsFor } from '../rules/spelling.js';
 import { tokenize } from '../request/tokenize.js';
 import { suggestionYaml, type FilesFindings, type Learned, type RsyncFindings, type ServerSide } from './suggest-yaml.js';
 
@@ -137,9 +137,10 @@ function connectionWords(command: string, protectedArgs: string[] | undefined): 
   // shapes it takes become rsync rules, with a note; any other wrapper would be refused.
   const spelled = readSpelling(tokens.words, tokens.globs);
   if (spelled.kind === 'refused') return { ok: false, note: `not suggested (a connection would refuse it: spelling-refused, ${spelled.why}): ${command}` };
-  const unwrapped = spelled.kind === 'spelled' && spelled.serves === 'rsync' ? spelled : null;
+  // Suggested rules are rsync rules first: the words an rsync rule would be given.
+  const rsync = wordsFor('rsync', spelled, tokens.words, tokens.globs);
   // A path to rsync alone is no wrapper: nothing to note.
-  return { ok: true, words: unwrapped?.words ?? tokens.words, tokens: tokens.words, wrapper: unwrapped && unwrapped.spelling.includes(' ') ? unwrapped.spelling : null };
+  return { ok: true, words: rsync.words, tokens: tokens.words, wrapper: rsync.spelling?.includes(' ') ? rsync.spelling : null };
 }
 
 /** One learned command, into the findings of the rule kind that would serve it, or a note saying why none would. */

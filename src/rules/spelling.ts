@@ -151,3 +151,12 @@ export function readSpelling(words: readonly string[], globs: ReadonlyMap<number
   if (behind > 0) return { kind: 'refused', why: `${JSON.stringify(words.slice(0, behind).join(' '))} in front of ${words[behind]}: only sudo, nice and ionice are taken, and only in front of rsync` };
   return PLAIN;
 }
+
+/**
+ * The words the rules of `kind` are given: the plain form when the client's spelling wraps the
+ * program that kind serves (with the client's spelling of it), the client's own otherwise.
+ */
+export function wordsFor(kind: string, spelled: SpellingReading, words: string[], globs: ReadonlyMap<number, string>): { words: string[]; globs: ReadonlyMap<number, string>; spelling: string | null } {
+  if (spelled.kind === 'spelled' && spelled.serves === kind) return { words: spelled.words, globs: spelled.globs, spelling: spelled.spelling };
+  return { words, globs, spelling: null };
+}
