@@ -7,8 +7,9 @@ import { parseDuration } from '../values/units.js';
 import { printable } from '../values/printable.js';
 import { writesName, type WritesFacts } from './writes.js';
 
-export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
-
+/** A record as the readers get it: validated by audit/read.ts, judged by audit/provenance.ts. */
+export type { LoggedRecord as AuditRecord } from './record-types.js';
+import type { LoggedRecord as AuditRecord } from './record-types.js';
 
 /** `24h`, `7d`, `2w` before `now`; or a date `2026-11-24` (local midnight); or an ISO time. */
 export function parseWhen(text: string, now: Date): Date | null {
@@ -93,7 +94,7 @@ function plainRow(record: AuditRecord): string {
     if (record.refused !== undefined) what.push(`refused: ${String(record.refused)}`);
     return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
   }
-  const decision = String(record.decision ?? record.event ?? '?');
+  const decision = record.decision;
   const why = decision === 'allow' ? String(record.rule ?? '') : decision === 'learn' ? String(record.would ?? '') : String(record.reason ?? '');
   const command = record.command === null ? '(no command)' : String(record.command ?? '');
   return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(String(record.client ?? '-'), 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
