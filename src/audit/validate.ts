@@ -15,7 +15,6 @@ const isString: Check = (v) => typeof v === 'string';
 const isStringOrNull: Check = (v) => v === null || typeof v === 'string';
 const isInteger: Check = (v) => Number.isSafeInteger(v);
 const isCount: Check = (v) => Number.isSafeInteger(v) && (v as number) >= 0;
-const isNumber: Check = (v) => typeof v === 'number' && Number.isFinite(v);
 const isBoolean: Check = (v) => typeof v === 'boolean';
 const isTrue: Check = (v) => v === true;
 const isStrings: Check = (v) => Array.isArray(v) && v.every((item) => typeof item === 'string');
