@@ -1,7 +1,9 @@
 /**
- * The audit records (README, "The audit log"), built from values only.
- * One `decision` record per connection before anything runs; one `end` record when it finishes,
- * if the dispatcher is still there to see it (not after execve: see supervise in schema.ts).
+ * The audit records (docs/audit.md), built from values only, each from what it holds: the
+ * types are record-types.ts, the published format schema/audit.schema.json.
+ * One `decision` record per connection before anything runs; one `file` record per file of an
+ * sftp session; one `end` record when it finishes, if the dispatcher is still there to see it
+ * (not after execve: see supervise in schema.ts).
  */
 import type { Decision } from '../decide/decide.js';
 import { kindOf } from '../rules/kinds.js';
