@@ -35,6 +35,7 @@
 #   - creates ETC/policies (root-owned, writable by nobody else) if missing, and copies the
 #     commented examples to PREFIX/share/ssh-dispatch/examples (not into the live policy) and
 #     the policy JSON Schema to PREFIX/share/ssh-dispatch/schema;
+#   - copies the audit record's JSON Schema beside it (docs/audit.md);
 #   - installs the man pages ssh-dispatch(8) and ssh-dispatch-policy(5) to PREFIX/share/man and
 #     bash completion to PREFIX/share/bash-completion/completions/ssh-dispatch;
 #   - creates the log directory (mode 2750, group adm: a monitoring agent in group adm reads the
@@ -166,6 +167,8 @@ for example in policies/*.yaml; do
 done
 # The examples name ../schema/policy.schema.json for editors with a YAML language server.
 put 0644 schema/policy.schema.json "$prefix/share/ssh-dispatch/schema/policy.schema.json"
+# The audit record's format, for log consumers (docs/audit.md).
+put 0644 schema/audit.schema.json "$prefix/share/ssh-dispatch/schema/audit.schema.json"
 put 0644 dist/man/ssh-dispatch.8 "$prefix/share/man/man8/ssh-dispatch.8"
 put 0644 dist/man/ssh-dispatch-policy.5 "$prefix/share/man/man5/ssh-dispatch-policy.5"
 put 0644 dist/completion/ssh-dispatch "$prefix/share/bash-completion/completions/ssh-dispatch"

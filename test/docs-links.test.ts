@@ -10,13 +10,6 @@ import { describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-/**
- * Pages another branch of issue 26 writes (the audit record format), linked from here before they
- * land; a link to one is checked like any other once the page exists. By name, since
- * test/citations.test.ts rightly refuses a cited path that does not exist yet.
- */
-const PENDING = new Set(['audit'].map((name) => `docs/${name}.md`));
-
 const pages = ['README.md', ...readdirSync(join(repo, 'docs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.md')).map((e) => relative(repo, join(e.parentPath, e.name)))];
 
 /** The page's lines outside fenced code blocks, inline code removed (a link there is an example). */
@@ -72,7 +65,6 @@ describe('links between the docs', () => {
   it.each(links.map(({ page, target }) => [page, target]))('%s: %s leads somewhere', (page, target) => {
     const [path, fragment] = target.split('#') as [string, string | undefined];
     const file = path === '' ? page : relative(repo, join(repo, dirname(page), decodeURI(path)));
-    if (PENDING.has(file) && !existsSync(join(repo, file))) return;
     expect(existsSync(join(repo, file)), `${file} does not exist`).toBe(true);
     if (fragment === undefined) return;
     expect(statSync(join(repo, file)).isFile() && file.endsWith('.md'), `#${fragment} on ${file}, which is no markdown page`).toBe(true);

@@ -31,9 +31,11 @@ export const DEFAULT_BURST = 10;
 
 /** What a success wrote: the end record's writes.bytes (audit/writes.ts), else its bytes (receive); null when it says neither. */
 export function bytesOf(record: AuditRecord): number | null {
-  const writes = record.writes as { bytes?: unknown } | undefined;
-  if (writes !== null && typeof writes === 'object' && typeof writes.bytes === 'number' && Number.isFinite(writes.bytes)) return writes.bytes;
-  return typeof record.bytes === 'number' && Number.isFinite(record.bytes) ? record.bytes : null;
+  if (record.event !== 'end') return null;
+  // writes may be cut to {"cut": true} (audit/record.ts's boundRecord): then it says no bytes.
+  const writes: { bytes?: number } | undefined = record.writes;
+  if (typeof writes?.bytes === 'number') return writes.bytes;
+  return record.bytes ?? null;
 }
 
 /** What the records say about one checked rule, from the records that count. */
@@ -96,7 +98,7 @@ export class StatusBuilder {
       history.successes++;
       const bytes = bytesOf(record);
       if (check.minBytes !== null && (history.smallest === null || (bytes ?? -1) < (history.smallest.bytes ?? -1))) history.smallest = { at, bytes };
-    } else if (failed(record)) {
+    } else if (record.event === 'end' && failed(record)) {
       if (history.lastFailure === null || at > history.lastFailure.at) history.lastFailure = { at, exit: record.exit, outcome: record.outcome };
       if (inPeriod) history.failures++;
     }

@@ -39,8 +39,8 @@ export class Provenance {
   /** Why a record read from `account`'s log (null: root's) must not count, or null when it counts. Read each log in order. */
   foreign(record: AuditRecord, account: string | null): string | null {
     if (account === null) return null;
-    const id = String(record.id ?? '');
-    const key = `${account}\0${String(record.session ?? '')}`;
+    const id = record.id;
+    const key = `${account}\0${record.session}`;
     if (record.event !== 'decision') {
       const known = this.sessions.get(key);
       if (record.event === 'end') this.sessions.delete(key);
@@ -49,7 +49,7 @@ export class Provenance {
     }
     const why = this.identityMayNot(id, account) ?? (record.user === account ? null : `in ${account}'s log with user ${JSON.stringify(record.user ?? null)}`);
     // Only an allowed decision has records after it: a flood of refusals must not push it out.
-    if (why === null && record.decision === 'allow' && typeof record.session === 'string') {
+    if (why === null && record.decision === 'allow') {
       this.sessions.set(key, id);
       if (this.sessions.size > Provenance.MAX_SESSIONS) this.sessions.delete(this.sessions.keys().next().value!);
     }

@@ -1,14 +1,16 @@
 /**
  * Reading the audit log back: records streamed line by line (bounded memory whatever the size),
  * from the log and, when asked, its rotated predecessors (`audit.jsonl.1`, `audit.jsonl.2.gz`,
- * ... as logrotate names them), oldest first. A line that is not JSON (a truncated last line,
- * a corrupt disk block) is counted and skipped, never fatal.
+ * ... as logrotate names them), oldest first. A line that is not a record (a truncated last line,
+ * a corrupt disk block, JSON that schema/audit.schema.json refuses: audit/validate.ts) is counted
+ * and skipped, never fatal. Every reader (logs, summary, status, suggest) reads through here.
  */
 import { closeSync, createReadStream, fstatSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { AuditRecord } from './review.js';
+import type { LoggedRecord as AuditRecord } from './record-types.js';
+import { asRecord } from './validate.js';
 import { ACCOUNT_NAME } from '../policy/schema.js';
 
 /** The log and, with `rotated`, its rotated files, oldest first. */
@@ -75,16 +77,28 @@ export async function* mergeByTime(sources: AsyncIterable<AuditRecord>[]): Async
     let pick = -1;
     for (let i = 0; i < heads.length; i++) {
       if (heads[i]!.done) continue;
-      if (pick === -1 || String(heads[i]!.value.ts ?? '') < String(heads[pick]!.value.ts ?? '')) pick = i;
+      if (pick === -1 || heads[i]!.value.ts < heads[pick]!.value.ts) pick = i;
     }
     if (pick === -1) return;
-    yield heads[pick]!.value as AuditRecord;
+    yield heads[pick]!.value;
     heads[pick] = await iterators[pick]!.next();
   }
 }
 
 export interface ReadStats {
   skipped: number;
+}
+
+/** One log line as a record, or null (counted in `stats`) when it is not one. */
+export function parseRecord(line: string, stats: ReadStats): AuditRecord | null {
+  let record: AuditRecord | null;
+  try {
+    record = asRecord(JSON.parse(line));
+  } catch {
+    record = null;
+  }
+  if (record === null) stats.skipped++;
+  return record;
 }
 
 export async function* readRecords(files: readonly string[], stats: ReadStats): AsyncGenerator<AuditRecord> {
@@ -99,13 +113,8 @@ export async function* readRecords(files: readonly string[], stats: ReadStats): 
     }
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
       if (line === '') continue;
-      try {
-        const record = JSON.parse(line) as unknown;
-        if (record !== null && typeof record === 'object' && !Array.isArray(record)) yield record as AuditRecord;
-        else stats.skipped++;
-      } catch {
-        stats.skipped++;
-      }
+      const record = parseRecord(line, stats);
+      if (record !== null) yield record;
     }
   }
 }
@@ -138,11 +147,8 @@ export async function followRecords(path: string, onRecord: (record: AuditRecord
       partial = lines.pop()!;
       for (const line of lines) {
         if (line === '') continue;
-        try {
-          onRecord(JSON.parse(line) as AuditRecord);
-        } catch {
-          stats.skipped++;
-        }
+        const record = parseRecord(line, stats);
+        if (record !== null) onRecord(record);
       }
     }
   };

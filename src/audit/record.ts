@@ -1,7 +1,9 @@
 /**
- * The audit records (README, "The audit log"), built from values only.
- * One `decision` record per connection before anything runs; one `end` record when it finishes,
- * if the dispatcher is still there to see it (not after execve: see supervise in schema.ts).
+ * The audit records (docs/audit.md), built from values only, each from what it holds: the
+ * types are record-types.ts, the published format schema/audit.schema.json.
+ * One `decision` record per connection before anything runs; one `file` record per file of an
+ * sftp session; one `end` record when it finishes, if the dispatcher is still there to see it
+ * (not after execve: see supervise in schema.ts).
  */
 import type { Decision } from '../decide/decide.js';
 import { kindOf } from '../rules/kinds.js';
@@ -9,6 +11,7 @@ import type { ClientAddress, Request, UserCertificate } from '../request/request
 import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
 import type { WritesFacts } from './writes.js';
+import type { AllowFields, DecisionRecord, DenyFields, EndOutcome, EndRecord, FileRecord, LearnRecord, PlanFields, RequestFields, SubjectFields } from './record-types.js';
 
 /**
  * No record's log line is longer than this, whatever the client sent: a 35-byte pull of `many/*`
@@ -17,7 +20,7 @@ import type { WritesFacts } from './writes.js';
  */
 export const MAX_RECORD_BYTES = 16 * 1024;
 
-export type DecisionRecord = Record<string, unknown> & { event: 'decision'; decision: 'allow' | 'deny' | 'learn' };
+export type { AuditRecord, DecisionRecord, EndRecord, FileRecord, LearnRecord, ReceiveOutcomeName, RelayOutcomeName } from './record-types.js';
 
 export function formatClient(client: ClientAddress | null): string | null {
   if (!client) return null;
@@ -25,17 +28,19 @@ export function formatClient(client: ClientAddress | null): string | null {
 }
 
 export function decisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
-  return boundRecord(fullDecisionRecord(session, request, decision));
+  return boundRecord({ ...requestFields(session, request), ...decisionFields(decision) });
 }
 
 /**
  * A decision as fields: the one serialisation that the audit record and `explain --json` share.
  * An allow names its rule, where it is written, and its plan as the rule's kind shows it.
  */
-export function decisionFields(decision: Decision): Record<string, unknown> & { decision: 'allow' | 'deny' } {
+export function decisionFields(decision: Decision): AllowFields | DenyFields {
   if (decision.decision === 'deny') return { decision: 'deny', reason: decision.reason, detail: decision.detail.slice(0, 1024) };
   const { rule, plan } = decision;
-  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...kindOf(rule.kind).fields(plan) };
+  // The kinds table types fields() loosely; each kind's explain.ts returns its PlanFields member.
+  const fields = kindOf(rule.kind).fields(plan) as PlanFields;
+  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...fields };
 }
 
 /** Who a session's records are about: the session, its identity, and the certificate it logged in with, if any. */
@@ -47,15 +52,15 @@ export interface RecordSubject {
 
 /**
  * A certificate's key id and serial, in every record of its session: what a CA's issuance log
- * names, so a record leads back to whom the certificate was issued. The decision record adds
- * the principals and the CA.
+ * names, so a record leads back to whom the certificate was issued.
  */
-function certificateFields(certificate: UserCertificate | undefined, full: boolean): Record<string, unknown> {
-  if (certificate === undefined) return {};
-  return { cert_id: certificate.keyId, cert_serial: certificate.serial, ...(full ? { cert_principals: certificate.principals, cert_ca: certificate.ca } : {}) };
+function certificateFields(certificate: UserCertificate | undefined): Pick<SubjectFields, 'cert_id' | 'cert_serial'> {
+  return certificate === undefined ? {} : { cert_id: certificate.keyId, cert_serial: certificate.serial };
 }
 
-function fullDecisionRecord(session: string, request: Request, decision: Decision): DecisionRecord {
+/** What every decision record holds, learn's too: the request as sent, and the certificate's principals and CA. */
+function requestFields(session: string, request: Request): RequestFields {
+  const certificate = request.certificates?.[0];
   return {
     ts: request.now.toISOString(),
     event: 'decision',
@@ -65,40 +70,29 @@ function fullDecisionRecord(session: string, request: Request, decision: Decisio
     client: formatClient(request.client),
     key: request.keys?.[0] ?? null,
     ...(request.keys && request.keys.length > 1 ? { keys: request.keys } : {}),
-    ...certificateFields(request.certificates?.[0], true),
+    ...certificateFields(certificate),
+    ...(certificate !== undefined ? { cert_principals: certificate.principals, cert_ca: certificate.ca } : {}),
     ...(request.command === null ? { command: null } : boundedCommand(request.command)),
     ...(request.protectedArgs !== undefined ? { protected_args: request.protectedArgs } : {}),
-    ...decisionFields(decision),
   };
 }
 
 /**
  * A learn-mode record: what the client sent, and what the policy (if it loads) would have
- * decided; nothing runs. `ssh-dispatch suggest` turns these into rules.
+ * decided; nothing runs, so no plan is named. `ssh-dispatch suggest` turns these into rules.
  */
-export function learnRecord(session: string, request: Request, would: Decision | null): DecisionRecord {
-  const record = fullDecisionRecord(session, request, would ?? { decision: 'deny', reason: 'policy-unloadable', detail: '', words: null, trace: [] });
-  delete record.rule;
-  delete record.rule_at;
-  delete record.spelling;
-  delete record.argv;
-  delete record.receive;
-  delete record.relay;
-  delete record.handoff;
-  delete record.dry_run;
-  delete record.reason;
-  delete record.detail;
-  record.decision = 'learn';
-  record.would = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
-  return boundRecord(record);
+export function learnRecord(session: string, request: Request, would: Decision | null): LearnRecord {
+  const verdict = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
+  return boundRecord({ ...requestFields(session, request), decision: 'learn', would: verdict });
 }
 
+/** What a carried-out plan reports when it ends (act/), as endRecord writes it. */
 export interface EndFacts {
   rule: string;
   exit: number;
   signal: string | null;
   durationMs: number;
-  outcome: 'exited' | 'signaled' | 'timeout' | 'start-failed' | 'sandbox-failed' | 'snapshot-exists' | ReceiveOutcomeName | RelayOutcomeName;
+  outcome: EndOutcome;
   error?: string;
   /** receive rules: what was stored (or how far it got). */
   file?: string;
@@ -124,21 +118,13 @@ export interface EndFacts {
   bytesOut?: number;
 }
 
-/** How a receive ended: stored, or why nothing was. */
-export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error'
-  // Refused: past max-uploads within keep-within (a flood); a chosen name that is taken.
-  | 'flood' | 'name-taken';
-
-/** How a relay ended. */
-export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';
-
-export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): Record<string, unknown> {
+export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): EndRecord {
   return boundRecord({
     ts: now.toISOString(),
     event: 'end',
     session: subject.session,
     id: subject.identity,
-    ...certificateFields(subject.certificate, false),
+    ...certificateFields(subject.certificate),
     rule: facts.rule,
     outcome: facts.outcome,
     exit: facts.exit,
@@ -160,14 +146,17 @@ export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): R
   });
 }
 
+/** What the file server reports of one file (act/files/events.ts's FileEvent). */
+export type FileFacts = Omit<FileRecord, keyof SubjectFields | 'event' | 'rule'>;
+
 /** One file an sftp session read, wrote, removed or renamed (or was refused): act/files-session.ts. */
-export function fileRecord(subject: RecordSubject, rule: string, now: Date, event: { op: string; path: string; to?: string; bytes?: number; refused?: string; created?: true; replaced?: true }): Record<string, unknown> {
+export function fileRecord(subject: RecordSubject, rule: string, now: Date, event: FileFacts): FileRecord {
   return boundRecord({
     ts: now.toISOString(),
     event: 'file',
     session: subject.session,
     id: subject.identity,
-    ...certificateFields(subject.certificate, false),
+    ...certificateFields(subject.certificate),
     rule,
     op: event.op,
     path: event.path,
@@ -186,13 +175,14 @@ export function fileRecord(subject: RecordSubject, rule: string, now: Date, even
  * gains `<field>_count` and `<field>_sha256` (digest of the whole array as JSON), so the whole
  * can be recognised and counted though it is not kept. Small records come back as they are.
  */
-export function boundRecord<T extends Record<string, unknown>>(record: T): T {
+export function boundRecord<T extends object>(record: T): T {
   if (lineLength(record) <= MAX_RECORD_BYTES) return record;
-  const out: Record<string, unknown> = { ...record };
+  const fieldsOf = record as Record<string, unknown>;
+  const out: Record<string, unknown> = { ...fieldsOf };
   for (let limit = MAX_RECORD_BYTES / 4; limit >= 16; limit = Math.floor(limit / 2)) {
-    const fields = Object.keys(record).sort((a, b) => lineLength(record[b]) - lineLength(record[a]));
+    const fields = Object.keys(fieldsOf).sort((a, b) => lineLength(fieldsOf[b]) - lineLength(fieldsOf[a]));
     for (const key of fields) {
-      const value = record[key];
+      const value = fieldsOf[key];
       if (lineLength(out[key]) <= limit) continue;
       if (typeof value === 'string') {
         out[key] = headOf(value, limit);

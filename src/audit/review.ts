@@ -7,8 +7,9 @@ import { parseDuration } from '../values/units.js';
 import { printable } from '../values/printable.js';
 import { writesName, type WritesFacts } from './writes.js';
 
-export type AuditRecord = Record<string, unknown> & { ts?: string; event?: string; session?: string; id?: string; rule?: string };
-
+/** A record as the readers get it: validated by audit/read.ts, judged by audit/provenance.ts. */
+export type { LoggedRecord as AuditRecord } from './record-types.js';
+import type { LoggedRecord as AuditRecord } from './record-types.js';
 
 /** `24h`, `7d`, `2w` before `now`; or a date `2026-11-24` (local midnight); or an ISO time. */
 export function parseWhen(text: string, now: Date): Date | null {
@@ -43,16 +44,16 @@ export interface RecordFilter {
  * or client: a filter on those keeps decision records only.
  */
 export function matches(record: AuditRecord, filter: RecordFilter): boolean {
-  const ts = typeof record.ts === 'string' ? Date.parse(record.ts) : NaN;
+  const ts = Date.parse(record.ts);
   if (filter.since && !(ts >= filter.since.getTime())) return false;
   if (filter.until && !(ts < filter.until.getTime())) return false;
   if (filter.id !== undefined && record.id !== filter.id) return false;
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
-  if (filter.session !== undefined && !String(record.session ?? '').startsWith(filter.session)) return false;
-  if (filter.sessions !== undefined && !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(String(record.session ?? ''))) return false;
+  if (filter.session !== undefined && !record.session.startsWith(filter.session)) return false;
+  if (filter.sessions !== undefined && !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(record.session)) return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
   if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
-  if (filter.client !== undefined && (record.event !== 'decision' || !String(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
+  if (filter.client !== undefined && (record.event !== 'decision' || !(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
   return true;
 }
 
@@ -77,26 +78,26 @@ export function tableRow(record: AuditRecord): string {
 }
 
 function plainRow(record: AuditRecord): string {
-  const session = String(record.session ?? '').slice(0, 8);
-  const id = String(record.id ?? '');
+  const session = record.session.slice(0, 8);
+  const id = record.id;
   if (record.event === 'end') {
-    const what = [`${String(record.outcome ?? '')}`, `exit ${String(record.exit ?? '')}`, `${String(record.duration_ms ?? '')} ms`];
-    if (record.file !== undefined) what.push(`${String(record.file)} ${String(record.bytes ?? '')} bytes`);
-    if (record.address !== undefined) what.push(`${String(record.address)} in ${String(record.bytes_in ?? 0)} out ${String(record.bytes_out ?? 0)}`);
-    if (record.error !== undefined) what.push(String(record.error));
-    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
+    const what = [record.outcome, `exit ${record.exit}`, `${record.duration_ms ?? ''} ms`];
+    if (record.file !== undefined) what.push(`${record.file} ${record.bytes ?? ''} bytes`);
+    if (record.address !== undefined) what.push(`${record.address} in ${record.bytes_in ?? 0} out ${record.bytes_out ?? 0}`);
+    if (record.error !== undefined) what.push(record.error);
+    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`);
   }
   if (record.event === 'file') {
-    const what = [`${String(record.op ?? '')} ${String(record.path ?? '')}`];
-    if (record.to !== undefined) what.push(`to ${String(record.to)}`);
-    if (record.bytes !== undefined) what.push(`${String(record.bytes)} bytes`);
-    if (record.refused !== undefined) what.push(`refused: ${String(record.refused)}`);
-    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(String(record.rule ?? ''), 24)}  ${what.join(', ')}`);
+    const what = [`${record.op} ${record.path}`];
+    if (record.to !== undefined) what.push(`to ${record.to}`);
+    if (record.bytes !== undefined) what.push(`${record.bytes} bytes`);
+    if (record.refused !== undefined) what.push(`refused: ${record.refused}`);
+    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`);
   }
-  const decision = String(record.decision ?? record.event ?? '?');
-  const why = decision === 'allow' ? String(record.rule ?? '') : decision === 'learn' ? String(record.would ?? '') : String(record.reason ?? '');
-  const command = record.command === null ? '(no command)' : String(record.command ?? '');
-  return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(String(record.client ?? '-'), 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
+  const decision = record.decision;
+  const why = (decision === 'allow' ? record.rule : decision === 'learn' ? record.would : record.reason) ?? '';
+  const command = record.command === null ? '(no command)' : (record.command ?? '');
+  return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(record.client ?? '-', 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
 }
 
 /**
@@ -141,12 +142,12 @@ export class SuccessTracker {
     if (record.event === 'decision') {
       if (record.decision !== 'allow') return false;
       if (record.dry_run === true) {
-        if (record.handoff !== 'execve') this.notePending(String(record.session));
+        if (record.handoff !== 'execve') this.notePending(record.session);
         return false;
       }
       return record.handoff === 'execve';
     }
-    if (record.event === 'end' && this.dryRunSessions.delete(String(record.session))) return false;
+    if (record.event === 'end' && this.dryRunSessions.delete(record.session)) return false;
     return succeeded(record);
   }
 
@@ -202,7 +203,7 @@ export class SummaryBuilder {
   }
 
   add(record: AuditRecord): void {
-    const ts = String(record.ts ?? '');
+    const ts = record.ts;
     if (record.foreign !== undefined) {
       if (!this.since || Date.parse(ts) >= this.since.getTime()) this.foreign++;
       return;
@@ -210,46 +211,46 @@ export class SummaryBuilder {
     // Clients are tracked over the whole log, so that "first seen in the window" is true.
     if (record.event === 'decision' && typeof record.client === 'string') {
       const address = record.client.replace(/:[0-9]+$/, '').replace(/^\[|\]$/g, '');
-      if (!this.clients.has(address)) this.clients.set(address, { id: String(record.id ?? ''), first: ts });
+      if (!this.clients.has(address)) this.clients.set(address, { id: record.id, first: ts });
     }
     // Read before the window test: a dry run's decision may fall before the window, its end inside.
     const success = this.successes.isSuccess(record);
     if (this.since && !(Date.parse(ts) >= this.since.getTime())) return;
     this.records++;
-    const id = String(record.id ?? '?');
+    const id = record.id;
     if (record.event === 'decision') {
       if (record.decision === 'allow') {
-        const stats = this.statsFor(id, String(record.rule ?? '?'));
+        const stats = this.statsFor(id, record.rule);
         stats.allowed++;
         // With execve there is no end record: the allowed decision is the last word.
         if (success && (stats.lastSuccess === null || ts > stats.lastSuccess)) stats.lastSuccess = ts;
       } else if (record.decision === 'deny') {
         this.statsFor(id, '(denied)').denied++;
-        const command = record.command === null ? '(no command)' : String(record.command ?? '');
+        const command = record.command === null ? '(no command)' : (record.command ?? '');
         const entry = this.refused.get(command) ?? { count: 0, reasons: new Set<string>() };
         entry.count++;
-        entry.reasons.add(String(record.reason ?? ''));
+        entry.reasons.add(record.reason);
         this.refused.set(command, entry);
         if (this.refused.size > SummaryBuilder.MAX_REFUSED) this.pruneRefused();
       }
     } else if (record.event === 'end') {
-      const stats = this.statsFor(id, String(record.rule ?? '?'));
+      const stats = this.statsFor(id, record.rule);
       if (success) {
         if (stats.lastSuccess === null || ts > stats.lastSuccess) stats.lastSuccess = ts;
       } else if (failed(record)) {
         stats.failed++;
         if (stats.lastFailure === null || ts > stats.lastFailure) {
           stats.lastFailure = ts;
-          stats.lastFailureHow = `exit ${String(record.exit)}${record.outcome !== undefined && record.outcome !== 'exited' ? ` ${String(record.outcome)}` : ''}`;
+          stats.lastFailureHow = `exit ${record.exit}${record.outcome !== 'exited' ? ` ${record.outcome}` : ''}`;
         }
       }
-      stats.bytes += Number(record.bytes ?? 0) + Number(record.bytes_in ?? 0) + Number(record.bytes_out ?? 0) || 0;
+      stats.bytes += (record.bytes ?? 0) + (record.bytes_in ?? 0) + (record.bytes_out ?? 0);
     } else if (record.event === 'file') {
-      const stats = this.statsFor(id, String(record.rule ?? '?'));
+      const stats = this.statsFor(id, record.rule);
       if (record.refused !== undefined) stats.filesRefused++;
       else {
         stats.files++;
-        stats.bytes += Number(record.bytes ?? 0) || 0;
+        stats.bytes += record.bytes ?? 0;
       }
     }
   }

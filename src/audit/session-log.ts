@@ -6,6 +6,7 @@
  */
 import type { SyslogSettings } from '../policy/schema.js';
 import type { DenyReason } from '../values/deny-reason.js';
+import type { AuditRecord } from './record-types.js';
 import { AuditLog, tellSyslog } from './sink.js';
 import { sendToSyslog } from './syslog.js';
 
@@ -38,7 +39,7 @@ export class SessionLog {
    * each syslog copy is a logger process or a connection (found in review: 2000 opens made 2000
    * connections to the collector); syslog gets the decision and the end record, which counts them.
    */
-  append(record: Record<string, unknown>, what = 'request denied', fileOnly = false): boolean {
+  append(record: AuditRecord, what = 'request denied', fileOnly = false): boolean {
     const failure = this.file.append(record);
     if (this.syslog && !fileOnly) this.pending.push(sendToSyslog(this.syslog, record));
     if (failure) tellSyslog(`${UNWRITABLE}: ${what} (${this.about}): ${failure}`);

@@ -11,6 +11,7 @@ import { closeSync, constants, fstatSync, openSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { childProcess } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
+import type { AuditRecord } from './record-types.js';
 import { ACCOUNT_NAME } from '../policy/schema.js';
 
 export type AuditOpen = { ok: true; log: AuditLog } | { ok: false; error: string };
@@ -32,8 +33,8 @@ export class AuditLog {
     return { ok: true, log: new AuditLog(fd) };
   }
 
-  /** Appends one record; returns why it failed, or null. */
-  append(record: object): string | null {
+  /** Appends one record, serialised as every record is (escape.ts's toLogLine); returns why it failed, or null. */
+  append(record: AuditRecord): string | null {
     const line = Buffer.from(toLogLine(record), 'utf8');
     try {
       const written = writeSync(this.fd, line);

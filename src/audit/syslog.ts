@@ -22,6 +22,7 @@ import type { Socket } from 'node:net';
 import type { SyslogSettings } from '../policy/schema.js';
 import { childProcess, net, tls } from '../lazy-builtins.js';
 import { toLogLine } from './escape.js';
+import type { AuditRecord } from './record-types.js';
 
 const SEND_TIMEOUT_MS = 500;
 /** A CA bundle is kilobytes (Debian's whole one is about 200 KiB); more is not a CA file. */
@@ -34,18 +35,18 @@ const INFO = 6;
 const NOTICE = 5;
 
 /** The record's event as an RFC 5424 MSGID (1-32 printable characters, no space), or none. */
-function msgidOf(record: Record<string, unknown>): string | undefined {
-  return /^[A-Za-z0-9_-]{1,32}$/.test(String(record.event)) ? String(record.event) : undefined;
+function msgidOf(record: AuditRecord): string | undefined {
+  return /^[A-Za-z0-9_-]{1,32}$/.test(record.event) ? record.event : undefined;
 }
 
-function severity(record: Record<string, unknown>): number {
+function severity(record: AuditRecord): number {
   return record.event === 'decision' && record.decision === 'deny' ? NOTICE : INFO;
 }
 
 /** The RFC 5424 message for a record, framed with its octet count (RFC 6587 3.4.1). */
-export function rfc5424Frame(record: Record<string, unknown>, facility: SyslogSettings['facility'], host: string, pid: number): string {
+export function rfc5424Frame(record: AuditRecord, facility: SyslogSettings['facility'], host: string, pid: number): string {
   const pri = FACILITY_CODES[facility] * 8 + severity(record);
-  const ts = typeof record.ts === 'string' ? record.ts : new Date().toISOString();
+  const ts = record.ts;
   const msgid = msgidOf(record) ?? '-';
   const message = `<${pri}>1 ${ts} ${host || '-'} ssh-dispatch ${pid} ${msgid} - ${toLogLine(record).trimEnd()}`;
   return `${Buffer.byteLength(message)} ${message}`;
@@ -122,7 +123,7 @@ function connectTls(host: string, port: number, caPath: string): Socket | null {
   return tls().connect({ host, port, ca, rejectUnauthorized: true, minVersion: 'TLSv1.2', ...servername });
 }
 
-export async function sendToSyslog(settings: SyslogSettings, record: Record<string, unknown>): Promise<void> {
+export async function sendToSyslog(settings: SyslogSettings, record: AuditRecord): Promise<void> {
   const sends: Promise<void>[] = [];
   if (settings.socket) {
     const socket = settings.socket;

@@ -37,7 +37,7 @@ accounts: does not list the account, an identity without accounts:, another user
 whose decision did not count) is foreign: marked [FOREIGN: why] at the end of its row, and with
 "foreign": "why" in --json; status and summary never count it.
 
-Lines that are not JSON are skipped and counted on stderr. Output to a pipe that closes early
+Lines that are not JSON records are skipped and counted on stderr. Output to a pipe that closes early
 (ssh-dispatch logs | head) ends quietly with 0.
 Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
 on stderr says which and why; with --follow a missing log is waited for); 2 on a usage error.`;

@@ -1,10 +1,10 @@
 /** `ssh-dispatch suggest --log FILE --id ID`: learned requests → policy YAML on stdout. */
 import { accessSync, constants, createReadStream } from 'node:fs';
 import { userInfo } from 'node:os';
-import { createInterface } from 'node:readline';
 import { CHILD_PATH } from '../rules/plan.js';
 import { suggestPolicy, type LearnedCommand } from '../policy/suggest.js';
 import { parseFlags, UsageError } from '../args.js';
+import { readRecords } from '../audit/read.js';
 
 export const SUGGEST_HELP = `Usage: ssh-dispatch suggest --log FILE --id ID
 
@@ -45,7 +45,7 @@ export async function runSuggest(args: string[]): Promise<number> {
   if (!values.log) throw new UsageError('--log FILE is required (the audit log of the learn-mode runs)');
   if (!values.id) throw new UsageError('--id ID is required');
   const learned: LearnedCommand[] = [];
-  let unreadable = 0;
+  const stats = { skipped: 0 };
   const input = createReadStream(values.log, { encoding: 'utf8' });
   const opened = new Promise<void>((resolve, reject) => {
     input.once('open', () => resolve());
@@ -56,22 +56,14 @@ export async function runSuggest(args: string[]): Promise<number> {
   } catch (error) {
     throw new UsageError(`cannot read ${values.log}: ${(error as NodeJS.ErrnoException).code}`);
   }
-  for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-    if (!line.trim()) continue;
-    let record: Record<string, unknown>;
-    try {
-      record = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      unreadable++;
-      continue;
-    }
+  input.destroy();
+  for await (const record of readRecords([values.log], stats)) {
     if (record.event === 'decision' && record.decision === 'learn' && record.id === values.id && typeof record.command === 'string') {
-      const protectedArgs = Array.isArray(record.protected_args) && record.protected_args.every((a) => typeof a === 'string') ? (record.protected_args as string[]) : undefined;
-      learned.push({ command: record.command, user: String(record.user ?? ''), ...(protectedArgs ? { protectedArgs } : {}) });
+      learned.push({ command: record.command, user: record.user ?? '', ...(record.protected_args ? { protectedArgs: record.protected_args } : {}) });
     }
   }
   process.stdout.write(suggestPolicy(values.id, learned, { home: homeOf, which }));
-  if (unreadable > 0) process.stderr.write(`ssh-dispatch: ${unreadable} line(s) of ${values.log} were not JSON and were skipped\n`);
+  if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) of ${values.log} were not JSON records and were skipped\n`);
   if (learned.length === 0) process.stderr.write(`ssh-dispatch: no learn-mode records for ${values.id} in ${values.log}\n`);
   return 0;
 }

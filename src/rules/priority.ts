@@ -50,7 +50,9 @@ export function priorityPrefix(priority: Priority | null | undefined): string[] 
 }
 
 /** As the record and explain show it: `{ nice: 19, ionice: "idle" }`, only what the rule set. */
-export function priorityFields(priority: Priority | null | undefined): Record<string, unknown> {
+export type PriorityFields = { priority?: { nice?: number; ionice?: string } };
+
+export function priorityFields(priority: Priority | null | undefined): PriorityFields {
   if (!priority || (priority.nice === null && priority.ionice === null)) return {};
   const ionice = priority.ionice === null ? null : priority.ionice.class === 'idle' ? 'idle' : `best-effort${priority.ionice.level === null ? '' : `:${priority.ionice.level}`}`;
   return { priority: { ...(priority.nice !== null ? { nice: priority.nice } : {}), ...(ionice !== null ? { ionice } : {}) } };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { accountLogs, accountOfLog, mergeByTime } from '../../src/audit/read.js';
 import { accountLogFile } from '../../src/audit/sink.js';
+import type { AuditRecord } from '../../src/audit/review.js';
 
 describe('accountLogFile', () => {
   it.each([
@@ -46,7 +47,7 @@ describe('accountLogs and mergeByTime', () => {
 
   it('merges logs that are each in time order into one', async () => {
     async function* of(...ts: string[]) {
-      for (const t of ts) yield { ts: t };
+      for (const t of ts) yield { ts: t } as AuditRecord;
     }
     const merged: string[] = [];
     for await (const record of mergeByTime([of('2026-11-28T01:00:00Z', '2026-11-28T03:00:00Z'), of('2026-11-28T02:00:00Z'), of()])) merged.push(String(record.ts));

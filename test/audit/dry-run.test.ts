@@ -22,7 +22,7 @@ identities:
 /** The decision and (for a supervised rule) end record of one session that exited 0. */
 function session(command: string, id = 's1', identity = 'h'): AuditRecord[] {
   const request = requestFor(identity, command, {});
-  const decision = decisionRecord(id, request, decide(policy, request));
+  const decision: AuditRecord = decisionRecord(id, request, decide(policy, request));
   if (decision.handoff === 'execve') return [decision];
   return [decision, endRecord({ session: id, identity: 'h' }, request.now, { rule: String(decision.rule), exit: 0, signal: null, durationMs: 5, outcome: 'exited' })];
 }
@@ -40,7 +40,7 @@ const rows: [string, string, boolean][] = [
 describe('a dry run is never a success', () => {
   it.each(rows)('%s: success %s', (_, command, expected) => {
     const records = session(command);
-    expect(records[0]!.decision).toBe('allow');
+    expect(records[0]).toMatchObject({ decision: 'allow' });
     const tracker = new SuccessTracker();
     expect(records.some((r) => tracker.isSuccess(r))).toBe(expected);
     const summary = new SummaryBuilder(null);

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BURST, emptyHistory, evaluateStatus, formatSpan, perfdatum, StatusBuilder, type StatusCheck } from '../../src/audit/health.js';
+import type { AuditRecord } from '../../src/audit/review.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
 
@@ -82,7 +83,7 @@ describe('the owner sees every failure: status from the records', () => {
   const check = (extra: Partial<StatusCheck> = {}): StatusCheck => ({ id: 'host1', rule: 'nightly', warnMs: 26 * h, critMs: 52 * h, minBytes: null, burst: DEFAULT_BURST, ...extra });
   const verdict = (records: Record<string, unknown>[], extra: Partial<StatusCheck> = {}) => {
     const builder = new StatusBuilder([check(extra)], now);
-    for (const record of records) builder.add(record);
+    for (const record of records) builder.add(record as AuditRecord);
     const r = evaluateStatus([check(extra)], builder.result(), now, builder.readSince);
     return { code: r.code, text: r.line.split(' | ')[0]!, perf: r.line.split(' | ')[1]!, history: builder.result().get('host1\0nightly')! };
   };

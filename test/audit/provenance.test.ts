@@ -13,8 +13,8 @@ const accounts: AccountsOf = new Map<string, readonly string[] | null>([
   ['both', ['root', 'backup']],
   ['unlisted', null],
 ]);
-const decision = (id: string, user: unknown, session = `${id}-1`): AuditRecord => ({ ts: '2026-11-24T02:00:00Z', event: 'decision', session, id, user, decision: 'allow', rule: 'nightly' });
-const end = (id: string, session = `${id}-1`): AuditRecord => ({ ts: '2026-11-24T02:10:00Z', event: 'end', session, id, rule: 'nightly', exit: 0, outcome: 'exited' });
+const decision = (id: string, user: unknown, session = `${id}-1`): AuditRecord => ({ ts: '2026-11-24T02:00:00Z', event: 'decision', session, id, user, decision: 'allow', rule: 'nightly' }) as AuditRecord;
+const end = (id: string, session = `${id}-1`): AuditRecord => ({ ts: '2026-11-24T02:10:00Z', event: 'end', session, id, rule: 'nightly', exit: 0, outcome: 'exited' }) as AuditRecord;
 
 /** What the judge says of each record of one log, in order: null where it counts. */
 function judge(records: AuditRecord[], account: string | null, policy: AccountsOf | null = accounts): (string | null)[] {
@@ -53,7 +53,7 @@ describe('Provenance', () => {
   it('a flood of refusals does not push a session’s decision out before its end comes', () => {
     const provenance = new Provenance(accounts);
     expect(provenance.foreign(decision('backup-job', 'backup', 'long'), 'backup')).toBeNull();
-    for (let i = 0; i < 20_000; i++) expect(provenance.foreign({ ...decision('backup-job', 'backup', `d${i}`), decision: 'deny', reason: 'no-rule-matched' }, 'backup')).toBeNull();
+    for (let i = 0; i < 20_000; i++) expect(provenance.foreign({ ...decision('backup-job', 'backup', `d${i}`), decision: 'deny', reason: 'no-rule-matched' } as AuditRecord, 'backup')).toBeNull();
     expect(provenance.foreign(end('backup-job', 'long'), 'backup')).toBeNull();
   });
 

@@ -32,7 +32,7 @@ function expandedPull(n: number): { decision: Decision; argv: string[] } {
 
 describe('decision records are bounded', () => {
   it('keeps a small record as it is', () => {
-    const record = decisionRecord('s', requestFor('h', 'du -sh /srv/backup/x', {}), decide(policy, requestFor('h', 'du -sh /srv/backup/x', {})));
+    const record: Record<string, unknown> = decisionRecord('s', requestFor('h', 'du -sh /srv/backup/x', {}), decide(policy, requestFor('h', 'du -sh /srv/backup/x', {})));
     expect(record.argv).toEqual(['/usr/bin/du', '-sh', '/srv/backup/x']);
     expect(record).not.toHaveProperty('argv_count');
   });
@@ -40,7 +40,7 @@ describe('decision records are bounded', () => {
   it('cuts the argv of a pull of many/* to its head, its count and its digest', () => {
     const { decision, argv } = expandedPull(10_000);
     expect(toLogLine({ argv }).length).toBeGreaterThan(600_000);
-    const record = decisionRecord('s', requestFor('h', PULL, {}), decision);
+    const record: Record<string, unknown> = decisionRecord('s', requestFor('h', PULL, {}), decision);
     expect(toLogLine(record).length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     const head = record.argv as string[];
     expect(head.slice(0, 3)).toEqual(argv.slice(0, 3));
@@ -74,7 +74,7 @@ describe('decision records are bounded', () => {
 
   it('bounds an end record with many pruned files and a long error', () => {
     const pruned = Array.from({ length: 5000 }, (_, i) => `upload-${i}.tar`);
-    const record = endRecord({ session: 's', identity: 'h' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'stored', pruned, error: 'x'.repeat(50_000) });
+    const record: Record<string, unknown> = endRecord({ session: 's', identity: 'h' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'stored', pruned, error: 'x'.repeat(50_000) });
     expect(toLogLine(record).length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     expect(record.pruned_count).toBe(5000);
     expect(record.error_bytes).toBe(50_000);

@@ -1,11 +1,11 @@
 /** Reading the log back: windows, filters, the summary, the sessions that wrote a path, as pure functions (the status verdict: health.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { formatSummary, matches, parseWhen, SummaryBuilder, tableRow, wrotePath } from '../../src/audit/review.js';
+import { formatSummary, matches, parseWhen, SummaryBuilder, tableRow, wrotePath, type AuditRecord } from '../../src/audit/review.js';
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
-const decision = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'decision', session: 'aaaa1111', id: 'host1', user: 'root', client: '192.0.2.10:5000', command: 'x', ...extra });
-const end = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'end', session: 'aaaa1111', id: 'host1', rule: 'nightly', exit: 0, outcome: 'exited', duration_ms: 5, ...extra });
+const decision = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'decision', session: 'aaaa1111', id: 'host1', user: 'root', client: '192.0.2.10:5000', command: 'x', ...extra }) as AuditRecord;
+const end = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'end', session: 'aaaa1111', id: 'host1', rule: 'nightly', exit: 0, outcome: 'exited', duration_ms: 5, ...extra }) as AuditRecord;
 
 describe('parseWhen and the one duration grammar', () => {
   it.each([
@@ -118,7 +118,7 @@ describe('SummaryBuilder', () => {
 
   it('counts an sftp session’s file records (and their bytes) per rule, refusals apart, and shows them in the table', () => {
     const builder = new SummaryBuilder(null);
-    const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields });
+    const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields }) as AuditRecord;
     builder.add(decision('2026-11-24T05:00:00Z', { decision: 'allow', rule: 'exchange' }));
     builder.add(file({ op: 'write', path: '/in/a.txt', bytes: 300 }));
     builder.add(file({ op: 'read', path: '/out/b.txt', bytes: 200 }));
@@ -151,5 +151,5 @@ describe('wrotePath: the records that say their session wrote a path', () => {
     ['an sftp read is no write', file({ op: 'read', path: '/in/a.txt', bytes: 3 }), '/in/a.txt', false],
     ['a refused write wrote nothing', file({ op: 'write', path: '/in/a.txt', refused: 'no-overwrite' }), '/in/a.txt', false],
     ['a decision record', { event: 'decision', session: 's1', command: 'rsync --server . daily.0' }, 'daily.0', false],
-  ] as const)('%s', (_case, record, path, expected) => expect(wrotePath(record as Record<string, unknown>, path)).toBe(expected));
+  ] as const)('%s', (_case, record, path, expected) => expect(wrotePath(record as AuditRecord, path)).toBe(expected));
 });

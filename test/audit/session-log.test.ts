@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SessionLog } from '../../src/audit/session-log.js';
 import { tellSyslog } from '../../src/audit/sink.js';
+import type { AuditRecord } from '../../src/audit/record.js';
 
 vi.mock('../../src/audit/sink.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/audit/sink.js')>()), tellSyslog: vi.fn() }));
 
@@ -28,7 +29,7 @@ describe('SessionLog', () => {
     const path = join(dir, 'audit.jsonl');
     writeFileSync(path, '');
     const log = SessionLog.open(path, null, 'session s2, id host1')!;
-    expect(log.append({ event: 'decision' })).toBe(true);
+    expect(log.append({ event: 'decision' } as AuditRecord)).toBe(true);
     expect(tellSyslog).not.toHaveBeenCalled();
   });
 });

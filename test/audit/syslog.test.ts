@@ -15,6 +15,7 @@ import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCaFile, rfc5424Frame, sendToSyslog } from '../../src/audit/syslog.js';
 import type { SyslogSettings } from '../../src/policy/schema.js';
+import type { AuditRecord } from '../../src/audit/record.js';
 import { waitFor } from '../e2e/wait.js';
 import { makePki, type Pki } from '../test-pki.js';
 
@@ -86,10 +87,10 @@ afterAll(async () => {
 });
 
 let serial = 0;
-/** A record of its own (its own sid), so that each arrival can be told apart. */
-function aRecord(): Record<string, unknown> {
+/** A record of its own (its own session), so that each arrival can be told apart. */
+function aRecord(): AuditRecord {
   serial++;
-  return { ts: '2026-11-23T07:16:53.000Z', event: 'decision', decision: 'allow', sid: `test-${serial}`, identity: 'host1', command: 'true' };
+  return { ts: '2026-11-23T07:16:53.000Z', event: 'decision', session: `test-${serial}`, id: 'host1', user: 'root', client: null, key: null, command: 'true', decision: 'allow', rule: 'r', rule_at: 'p.yaml:1', argv: ['/usr/bin/true'] };
 }
 
 function settings(host: string, port: number, ca: string | null): SyslogSettings {
@@ -104,7 +105,7 @@ function caFile(name: string, content: string | Buffer): string {
 }
 
 /** Sends, and returns how long it took; it must not throw. */
-async function timedSend(s: SyslogSettings, r: Record<string, unknown>): Promise<number> {
+async function timedSend(s: SyslogSettings, r: AuditRecord): Promise<number> {
   const started = Date.now();
   await sendToSyslog(s, r);
   return Date.now() - started;
@@ -121,8 +122,8 @@ describe('syslog over TLS (RFC 5425)', () => {
     const r = aRecord();
     await sendToSyslog(settings('127.0.0.1', plain.port, null), r);
     await sendToSyslog(settings('127.0.0.1', both.port, pki.ca), r);
-    const overTcp = (await arrived(plain, String(r.sid))).find((d) => d.includes(String(r.sid)));
-    const overTls = (await arrived(both, String(r.sid))).find((d) => d.includes(String(r.sid)));
+    const overTcp = (await arrived(plain, String(r.session))).find((d) => d.includes(String(r.session)));
+    const overTls = (await arrived(both, String(r.session))).find((d) => d.includes(String(r.session)));
     const expected = rfc5424Frame(r, 'local3', hostname(), process.pid);
     expect(overTcp).toBe(expected);
     expect(overTls).toBe(expected);
@@ -139,8 +140,8 @@ describe('syslog over TLS (RFC 5425)', () => {
     const collector = { both, 'localhost-only': localhostOnly, 'address-only': addressOnly }[server];
     const r = aRecord();
     await sendToSyslog(settings(host, collector.port, pki.ca), r);
-    await arrived(collector, String(r.sid));
-    expect(collector.received.find((c) => c.data.includes(String(r.sid)))?.servername).toBe(servername);
+    await arrived(collector, String(r.session));
+    expect(collector.received.find((c) => c.data.includes(String(r.session)))?.servername).toBe(servername);
   });
 
   // Each case sends a record that must not arrive, then one that must (the same collector, a
@@ -167,8 +168,8 @@ describe('syslog over TLS (RFC 5425)', () => {
     expect(took).toBeLessThan(2_000);
     const good = aRecord();
     await sendToSyslog(settings(server === 'localhost-only' ? 'localhost' : '127.0.0.1', collector.port, pki.ca), good);
-    const all = await arrived(collector, String(good.sid));
-    expect(all.filter((d) => d.includes(String(refused.sid)))).toEqual([]);
+    const all = await arrived(collector, String(good.session));
+    expect(all.filter((d) => d.includes(String(refused.session)))).toEqual([]);
   });
 
   it('a TLS sender to a plain TCP collector delivers no readable record', async () => {
@@ -176,8 +177,8 @@ describe('syslog over TLS (RFC 5425)', () => {
     expect(await timedSend(settings('127.0.0.1', plain.port, pki.ca), r)).toBeLessThan(2_000);
     const marker = aRecord();
     await sendToSyslog(settings('127.0.0.1', plain.port, null), marker);
-    const all = await arrived(plain, String(marker.sid));
-    expect(all.filter((d) => d.includes(String(r.sid)))).toEqual([]);
+    const all = await arrived(plain, String(marker.session));
+    expect(all.filter((d) => d.includes(String(r.session)))).toEqual([]);
   });
 
   it('a collector that accepts and never answers the handshake: abandoned at the bound, the connection closed', async () => {
@@ -206,11 +207,11 @@ describe('syslog over TLS (RFC 5425)', () => {
     const ca = caFile('cached.pem', readFileSync(pki.ca));
     const first = aRecord();
     await sendToSyslog(settings('127.0.0.1', both.port, ca), first);
-    await arrived(both, String(first.sid));
+    await arrived(both, String(first.session));
     writeFileSync(ca, readFileSync(pki.otherCa));
     const second = aRecord();
     await sendToSyslog(settings('127.0.0.1', both.port, ca), second);
-    await arrived(both, String(second.sid));
+    await arrived(both, String(second.session));
   });
 
   it('a CA file first read unreadable stays skipped (no retry on every record)', async () => {
@@ -222,8 +223,8 @@ describe('syslog over TLS (RFC 5425)', () => {
     await sendToSyslog(settings('127.0.0.1', both.port, ca), second);
     const marker = aRecord();
     await sendToSyslog(settings('127.0.0.1', both.port, pki.ca), marker);
-    const all = await arrived(both, String(marker.sid));
-    expect(all.filter((d) => d.includes(String(first.sid)) || d.includes(String(second.sid)))).toEqual([]);
+    const all = await arrived(both, String(marker.session));
+    expect(all.filter((d) => d.includes(String(first.session)) || d.includes(String(second.session)))).toEqual([]);
   });
 });
 

@@ -213,3 +213,11 @@ describe('refused requests', () => {
     expect(after.stdout.toString()).toBe('y');
   });
 });
+
+describe('the audit log', () => {
+  it('every record written validates against schema/audit.schema.json', () => {
+    const checked = lab.checkRecords();
+    expect(checked.invalid).toEqual([]);
+    expect(checked.records).toBeGreaterThan(10);
+  });
+});

@@ -44,6 +44,7 @@ it('installs the program, a runtime, the examples, man pages, completion, the di
     'lib/ssh-dispatch/ssh-dispatch-core.cjs',
     'bin/ssh-dispatch',
     'share/ssh-dispatch/examples/rsync-backup.yaml',
+    'share/ssh-dispatch/schema/audit.schema.json',
     'share/man/man8/ssh-dispatch.8',
     'share/man/man5/ssh-dispatch-policy.5',
     'share/bash-completion/completions/ssh-dispatch',

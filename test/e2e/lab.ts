@@ -3,9 +3,10 @@
  * temp dir, and authorized_keys lines that run the built bundle as the forced command.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js';
 import { authorizedKeyLine, ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 
 export const BUNDLE = fileURLToPath(new URL('../../dist/ssh-dispatch.cjs', import.meta.url));
@@ -32,6 +33,8 @@ export interface Lab {
   records(): Record<string, unknown>[];
   recordsOf(session: string): Record<string, unknown>[];
   lastDecision(): Record<string, unknown>;
+  /** Every record of the lab's audit logs (root's and the accounts'), checked against schema/audit.schema.json. */
+  checkRecords(): RecordsChecked;
   /** An authorized_keys line that runs ssh-dispatch for `id`. */
   dispatchLine(key: ClientKey, id: string, options?: string): string;
   stop(): Promise<void>;
@@ -65,9 +68,39 @@ export async function startLab(options: { extraConfig?: string[] } = {}): Promis
       if (decisions.length === 0) throw new Error('no decision record');
       return decisions[decisions.length - 1]!;
     },
+    checkRecords: () => checkRecords(readdirSync(join(sshd.dir, 'log')).filter((name) => name.endsWith('.jsonl')).map((name) => join(sshd.dir, 'log', name))),
     dispatchLine: (key, id, options = 'restrict') => authorizedKeyLine(options, [NODE, BUNDLE, '--id', id, '--policy', policyDir], key),
     stop: () => sshd.stop(),
   };
+}
+
+export interface RecordsChecked {
+  /** How many records were read. */
+  records: number;
+  /** The records that do not validate: the line, and what the schema says of it. */
+  invalid: string[];
+}
+
+let auditSchema: ValidateFunction | null = null;
+
+/** The records of the audit logs `files` against the published schema: what the dispatcher wrote, as consumers will read it. */
+export function checkRecords(files: readonly string[]): RecordsChecked {
+  auditSchema ??= new Ajv2020({ allErrors: true, strictRequired: false }).compile(JSON.parse(readFileSync(fileURLToPath(new URL('../../schema/audit.schema.json', import.meta.url)), 'utf8')) as object);
+  const checked: RecordsChecked = { records: 0, invalid: [] };
+  for (const file of files) {
+    for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
+      checked.records++;
+      let record: unknown;
+      try {
+        record = JSON.parse(line);
+      } catch {
+        checked.invalid.push(`${line.slice(0, 200)}: not JSON`);
+        continue;
+      }
+      if (!auditSchema(record)) checked.invalid.push(`${line.slice(0, 200)}: ${JSON.stringify(auditSchema.errors?.slice(0, 3))}`);
+    }
+  }
+  return checked;
 }
 
 /**

@@ -58,3 +58,11 @@ it('learn, suggest, load: the same push is then allowed and a --delete push is n
   expect(deleting.status).not.toBe(0);
   expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
 });
+
+it('every record written, the learn record too, validates against schema/audit.schema.json', () => {
+  const checked = lab.checkRecords();
+  expect(checked.invalid).toEqual([]);
+  expect(checked.records).toBeGreaterThanOrEqual(4);
+  // A learn record names no plan: what would run is the policy's to say, once it allows it.
+  expect(lab.records().find((r) => r.decision === 'learn')).not.toHaveProperty('cwd');
+});

@@ -100,6 +100,25 @@ describe('logs', () => {
     expect(r.stdout.trim().split('\n').length).toBeGreaterThanOrEqual(2);
   });
 
+  it('a JSON line that is no record (an unknown event, a field missing or of the wrong type) is skipped and counted by logs and summary alike', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-logs-invalid-'));
+    try {
+      const log = join(dir, 'audit.jsonl');
+      const good = { ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: 'good', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: 'x' };
+      const { reason: _reason, ...unreasoned } = good;
+      const lines = [good, { ...good, session: 'bad1', event: 'login' }, { ...good, session: 'bad2', reason: 5 }, { ...unreasoned, session: 'bad3' }, { ...good, session: 'bad4', ts: 7 }];
+      writeFileSync(log, lines.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const logs = runBundle(['logs', '--log', log, '--json']);
+      expect(logs.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { session: string }).session)).toEqual(['good']);
+      expect(logs.stderr).toContain('4 line(s) were not JSON records and were skipped');
+      const summary = runBundle(['summary', '--log', log, '--since', '3650d', '--json']);
+      expect((JSON.parse(summary.stdout) as { records: number }).records).toBe(1);
+      expect(summary.stderr).toContain('4 line(s) were not JSON records and were skipped');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--rotated reads audit.jsonl.2.gz and .1 first; a corrupt line is skipped and counted', () => {
     const old = JSON.stringify({ ts: '2026-01-01T00:00:00Z', event: 'decision', session: 'old2', id: 'host1', decision: 'deny', reason: 'no-command', command: null });
     writeFileSync(`${audit}.2.gz`, gzipSync(`${old}\n`));

@@ -182,3 +182,11 @@ describe('receive through sshd', () => {
     expect(end!.pruned).toEqual(['db-2026-11-02-010000.dump']);
   });
 });
+
+describe('the audit log', () => {
+  it('every record written validates against schema/audit.schema.json', () => {
+    const checked = lab.checkRecords();
+    expect(checked.invalid).toEqual([]);
+    expect(checked.records).toBeGreaterThan(10);
+  });
+});

@@ -174,3 +174,11 @@ describe('a tunnel-only key', () => {
     expect(existsSync(gateway.auditFile)).toBe(true);
   });
 });
+
+describe('the audit log', () => {
+  it('every record written validates against schema/audit.schema.json', () => {
+    const checked = gateway.checkRecords();
+    expect(checked.invalid).toEqual([]);
+    expect(checked.records).toBeGreaterThan(3);
+  });
+});

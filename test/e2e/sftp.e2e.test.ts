@@ -236,3 +236,11 @@ describe('delete: false, overwrite: false, access: read and write hold for every
     expect(fileRecords('strict').some((r) => r.op === 'read' && r.refused === 'write-only')).toBe(true);
   });
 });
+
+describe('the audit log', () => {
+  it('every record written validates against schema/audit.schema.json', () => {
+    const checked = lab.checkRecords();
+    expect(checked.invalid).toEqual([]);
+    expect(checked.records).toBeGreaterThan(10);
+  });
+});

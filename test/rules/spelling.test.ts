@@ -30,7 +30,7 @@ const PULL = `--server --sender ${B} . src/`;
 const decideFor = (id: string, command: string): Decision => decide(policy, requestFor(id, command, { client: null, keys: null }), facts);
 /** The decision as the record and explain --json show it, without the spelling. */
 function recorded(decision: Decision): Record<string, unknown> {
-  const { spelling: _spelling, ...fields } = decisionFields(decision);
+  const { spelling: _spelling, ...fields } = decisionFields(decision) as Record<string, unknown>;
   return fields;
 }
 
@@ -78,8 +78,8 @@ describe('rsync spellings: the same decision as plain rsync, the spelling record
       expect(plain.decision).toBe('allow');
       expect(spelled.decision === 'deny' ? `${spelled.reason}: ${spelled.detail}` : 'allow').toBe('allow');
       expect(recorded(spelled)).toEqual(recorded(plain));
-      expect(decisionFields(spelled).spelling).toBe(spelling);
-      expect(decisionFields(plain).spelling).toBeUndefined();
+      expect((decisionFields(spelled) as Record<string, unknown>).spelling).toBe(spelling);
+      expect((decisionFields(plain) as Record<string, unknown>).spelling).toBeUndefined();
       // The rule's rsync runs, never the client's wrapper.
       if (spelled.decision === 'allow' && spelled.plan.kind === 'exec') expect(spelled.plan.argv[0]).toBe('/usr/bin/rsync');
     }
@@ -198,11 +198,11 @@ describe('nc spellings: the same relay as the plain form', () => {
     expect(plain.decision).toBe('allow');
     expect(spelled.decision === 'deny' ? `${spelled.reason}: ${spelled.detail}` : 'allow').toBe('allow');
     expect(recorded(spelled)).toEqual(recorded(plain));
-    expect(decisionFields(spelled).spelling).toBe(spelling);
+    expect((decisionFields(spelled) as Record<string, unknown>).spelling).toBe(spelling);
   });
 
   it('the plain forms record no spelling', () => {
-    for (const command of ['nc target.internal 22', 'nc -w 5 target.internal 22', 'relay 10.0.0.5 22']) expect(decisionFields(decideFor('gw', command)).spelling).toBeUndefined();
+    for (const command of ['nc target.internal 22', 'nc -w 5 target.internal 22', 'relay 10.0.0.5 22']) expect((decisionFields(decideFor('gw', command)) as Record<string, unknown>).spelling).toBeUndefined();
   });
 
   it.each([

@@ -1,9 +1,25 @@
 /** An exec plan (exec and rsync rules) as the audit record and `explain` show it. */
 import type { ExecPlan } from '../plan.js';
-import { priorityFields, priorityPrefix } from '../priority.js';
+import { priorityFields, priorityPrefix, type PriorityFields } from '../priority.js';
 import type { SandboxPlan } from '../sandbox.js';
 
-export function execPlanFields(plan: ExecPlan): Record<string, unknown> {
+/** A sandbox as a plan shows it: the paths the program sees. */
+export type SandboxFields = { read: string[]; write: string[]; secrets?: 'serve' };
+
+/** The audit record's fields of an exec plan (schema/audit.schema.json). */
+export type ExecPlanFields = {
+  argv: string[];
+  /** The rule's `run:` made argv, not the client's words. */
+  argv_from?: 'run';
+  cwd?: string;
+  /** The program replaced the dispatcher: no end record follows. */
+  handoff?: 'execve';
+  dry_run?: true;
+  pass_env?: Record<string, string>;
+  sandbox?: SandboxFields;
+} & PriorityFields;
+
+export function execPlanFields(plan: ExecPlan): ExecPlanFields {
   return {
     argv: plan.argv,
     ...(plan.fixed ? { argv_from: 'run' } : {}),

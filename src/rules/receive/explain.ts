@@ -2,7 +2,9 @@
 import type { ReceivePlan } from '../plan.js';
 import { formatDuration } from './retention.js';
 
-export function receivePlanFields(plan: ReceivePlan): Record<string, unknown> {
+export type ReceivePlanFields = { receive: { dir: string; name: string } };
+
+export function receivePlanFields(plan: ReceivePlan): ReceivePlanFields {
   return { receive: { dir: plan.dir, name: plan.name } };
 }
 

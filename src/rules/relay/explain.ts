@@ -1,7 +1,9 @@
 /** A relay plan as the audit record and `explain` show it. */
 import type { RelayPlan } from '../plan.js';
 
-export function relayPlanFields(plan: RelayPlan): Record<string, unknown> {
+export type RelayPlanFields = { relay: { host: string; port: number; allowed_by: string } };
+
+export function relayPlanFields(plan: RelayPlan): RelayPlanFields {
   return { relay: { host: plan.host, port: plan.port, allowed_by: plan.allowedBy } };
 }
 

@@ -1,7 +1,13 @@
 /** A files plan (sftp rules) as the audit record and `explain` show it. */
-import type { FilesPlan } from '../plan.js';
+import type { FilesPlan, ScpRequest } from '../plan.js';
+import type { SandboxFields } from '../exec/explain.js';
 
-export function filesPlanFields(plan: FilesPlan): Record<string, unknown> {
+export type FilesPlanFields = {
+  files: { protocol: FilesPlan['protocol']; root: string; access: FilesPlan['policy']['access']; delete: boolean; overwrite: boolean; scp?: ScpRequest['direction']; path?: string };
+  sandbox: SandboxFields;
+};
+
+export function filesPlanFields(plan: FilesPlan): FilesPlanFields {
   const { root, access, delete: deleting, overwrite } = plan.policy;
   return {
     files: { protocol: plan.protocol, root, access, delete: deleting, overwrite, ...(plan.scp ? { scp: plan.scp.direction, path: plan.scp.path } : {}) },

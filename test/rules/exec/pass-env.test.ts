@@ -33,7 +33,7 @@ describe('pass-env', () => {
     const decision = decide(policy, requestFor('git', COMMAND, value === undefined ? {} : { env: { GIT_PROTOCOL: value } }));
     const plan = execPlan(decision);
     expect(plan.env.GIT_PROTOCOL).toBe(passed ?? undefined);
-    expect(decisionFields(decision).pass_env).toEqual(passed === null ? undefined : { GIT_PROTOCOL: passed });
+    expect((decisionFields(decision) as Record<string, unknown>).pass_env).toEqual(passed === null ? undefined : { GIT_PROTOCOL: passed });
   });
 
   it('a rule without pass-env passes nothing, whatever the session has', () => {

@@ -23,7 +23,7 @@ describe('nice and ionice of an rsync rule', () => {
     const decision = decide(policyFrom(rule(extra)), requestFor('w', `sudo -n nice -n 5 rsync --server ${B} . dst/`));
     const plan = execPlan(decision);
     expect(priorityPrefix(plan.priority)).toEqual(prefix);
-    expect(decisionFields(decision).priority).toEqual(Object.keys(fields).length > 0 ? fields : undefined);
+    expect((decisionFields(decision) as Record<string, unknown>).priority).toEqual(Object.keys(fields).length > 0 ? fields : undefined);
     // The client's own nice (-n 5) is not what runs: the argv is the rule's rsync, the prefix the rule's.
     expect(plan.argv[0]).toBe('/usr/bin/rsync');
     const launch = launchOf(plan);
