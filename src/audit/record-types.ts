@@ -10,6 +10,7 @@
  */
 import type { DenyReason } from '../values/deny-reason.js';
 import type { ExecPlanFields } from '../rules/exec/explain.js';
+import type { PlanFields } from '../rules/kinds.js';
 import type { ReceivePlanFields } from '../rules/receive/explain.js';
 import type { RelayPlanFields } from '../rules/relay/explain.js';
 import type { FilesPlanFields } from '../rules/sftp/explain.js';
@@ -50,8 +51,8 @@ export type RequestFields = SubjectFields & {
   protected_args?: string[];
 };
 
-/** Any rule kind's plan, as its `fields()` shows it (rules/<kind>/explain.ts). */
-export type PlanFields = ExecPlanFields | ReceivePlanFields | RelayPlanFields | FilesPlanFields;
+/** Any rule kind's plan, as its `fields()` shows it (rules/<kind>/explain.ts; the kinds table types it: rules/kinds.ts FieldsOf). */
+export type { PlanFields };
 
 /** An allowed request: its rule and its plan. */
 export type AllowFields = {

@@ -38,8 +38,7 @@ export function decisionRecord(session: string, request: Request, decision: Deci
 export function decisionFields(decision: Decision): AllowFields | DenyFields {
   if (decision.decision === 'deny') return { decision: 'deny', reason: decision.reason, detail: decision.detail.slice(0, 1024) };
   const { rule, plan } = decision;
-  // The kinds table types fields() loosely; each kind's explain.ts returns its PlanFields member.
-  const fields = kindOf(rule.kind).fields(plan) as PlanFields;
+  const fields = kindOf(rule.kind).fields(plan);
   return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...fields };
 }
 

@@ -12,17 +12,17 @@ import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan } from './plan.j
 import type { Priority } from './priority.js';
 import type { SecretsPolicy } from './sandbox.js';
 import type { SpellingReading } from './spelling.js';
-import { execPlanFields, execPlanLines } from './exec/explain.js';
+import { execPlanFields, execPlanLines, type ExecPlanFields } from './exec/explain.js';
 import { execCovers, execWritesTo, lintExec } from './exec/lint.js';
 import { matchExec } from './exec/match.js';
 import { parseExecRule } from './exec/parse.js';
 import { EXEC_KEYS, type ExecRule } from './exec/rule.js';
-import { receivePlanFields, receivePlanLines } from './receive/explain.js';
+import { receivePlanFields, receivePlanLines, type ReceivePlanFields } from './receive/explain.js';
 import { lintReceive, receiveCovers } from './receive/lint.js';
 import { matchEmptyReceive, matchReceive } from './receive/match.js';
 import { parseReceiveRule } from './receive/parse.js';
 import { RECEIVE_KEYS, type ReceiveRule } from './receive/rule.js';
-import { relayPlanFields, relayPlanLines } from './relay/explain.js';
+import { relayPlanFields, relayPlanLines, type RelayPlanFields } from './relay/explain.js';
 import { lintRelay, relayCovers } from './relay/lint.js';
 import { matchRelay } from './relay/match.js';
 import { parseRelayRule } from './relay/parse.js';
@@ -33,7 +33,7 @@ import { parseRsyncRule } from './rsync/parse.js';
 import { rootLockKey } from './rsync/lock.js';
 import { looksLikeRsync } from './rsync/server-args.js';
 import { RSYNC_KEYS, type RsyncRule } from './rsync/rule.js';
-import { filesPlanFields, filesPlanLines } from './sftp/explain.js';
+import { filesPlanFields, filesPlanLines, type FilesPlanFields } from './sftp/explain.js';
 import { sftpCovers, sftpWritesTo } from './sftp/lint.js';
 import { matchSftp } from './sftp/match.js';
 import { parseSftpRule } from './sftp/parse.js';
@@ -54,7 +54,7 @@ export interface LintContext {
   resolveProgram(path: string): string;
 }
 
-export interface RuleKind<R extends Rule, P extends Plan = Plan> {
+export interface RuleKind<R extends Rule, P extends Plan = Plan, F extends PlanFields = PlanFields> {
   /** The keys of its block: enforced by its parser, tested against schema/policy.schema.json. */
   keys: { readonly allowed: readonly string[]; readonly required: readonly string[] };
   parse(reader: Reader, node: Node | null, key: string): RuleBody<R> | null;
@@ -67,7 +67,7 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan> {
   /** Where a client's data can land, for check's UNSAFE write roots; none for a rule that stores nothing. */
   writesTo(rule: R): string[];
   /** Its plan as the audit record's fields (and explain --json's) and as explain's lines. */
-  fields(plan: P): Record<string, unknown>;
+  fields(plan: P): F;
   lines(plan: P): string[];
   /** A session without a command (`tar c . | ssh host`): a plan or why not; null for a kind that never serves one. */
   matchEmpty: ((rule: R, request: Request) => RuleOutcome) | null;
@@ -121,6 +121,18 @@ function withPriority(outcome: RuleOutcome, priority: Priority): RuleOutcome {
   return { ok: true, plan: { ...outcome.plan, priority } };
 }
 
+/** Each kind's plan, as the audit record and explain --json show it (rules/<kind>/explain.ts). */
+export interface FieldsOf {
+  exec: ExecPlanFields;
+  rsync: ExecPlanFields;
+  receive: ReceivePlanFields;
+  relay: RelayPlanFields;
+  sftp: FilesPlanFields;
+}
+
+/** Any kind's plan fields. */
+export type PlanFields = FieldsOf[keyof FieldsOf];
+
 export interface PlanOf {
   exec: ExecPlan;
   rsync: ExecPlan;
@@ -129,7 +141,7 @@ export interface PlanOf {
   sftp: FilesPlan;
 }
 
-export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K }>, PlanOf[K]> } = {
+export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K }>, PlanOf[K], FieldsOf[K]> } = {
   exec: {
     keys: EXEC_KEYS,
     parse: parseExecRule,
