@@ -1,5 +1,5 @@
 /**
- * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded it:
+ * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded (3, below) it:
  * (and, for the log-review commands only, replaces itself with Node started with a smaller young
  * generation: below)
  *
@@ -17,6 +17,7 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
+import { servesConnection } from './forced-mode.js';
 import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -74,4 +75,10 @@ if (trustedCompileCache(cacheParent, cacheDir)) {
   }
 }
 
-require('./ssh-dispatch-core.cjs');
+/**
+ * 3. Loads the program: for what sshd runs (the forced command, the login commands), the bundle
+ *    that holds only them (src/serve-main.ts), else the whole program (src/main.ts). Never both
+ *    in one process: each has its own copy of the classes matched with instanceof.
+ */
+if (servesConnection(process.argv.slice(2), process.env)) (require('./ssh-dispatch-serve.cjs') as { start(): void }).start();
+else require('./ssh-dispatch-core.cjs');

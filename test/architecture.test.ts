@@ -30,7 +30,8 @@ const FOLDERS: Record<string, readonly string[]> = {
   keyline: [],
   values: [],
   request: ['values', 'lazy-builtins'],
-  entry: ['trust'],
+  'forced-mode': [],
+  entry: ['trust', 'forced-mode'],
   rules: ['values', 'request'],
   lab: ['keyline', 'request'],
   policy: ['values', 'request', 'rules', 'trust'],
@@ -39,7 +40,9 @@ const FOLDERS: Record<string, readonly string[]> = {
   audit: ['values', 'request', 'rules', 'policy', 'decide', 'lazy-builtins'],
   act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
   cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'lab', 'keyline', 'lazy-builtins', 'trust'],
-  main: ['cli', 'audit', 'values'],
+  // What sshd runs (the forced command, the login commands), a bundle of its own.
+  'serve-main': ['cli', 'audit', 'values', 'forced-mode'],
+  main: ['cli', 'audit', 'values', 'forced-mode', 'serve-main'],
   // The file server's program: only act/files/, nothing heavy (it starts for every sftp session).
   'serve-files': ['act'],
 };
@@ -135,7 +138,7 @@ describe('the decision core does no I/O', () => {
 });
 
 describe('what every connection loads', () => {
-  /** Files loaded when the bundle starts: static, non-type imports from src/main.ts (dynamic ones load on demand). */
+  /** Files loaded when a connection's bundle starts: static, non-type imports from src/serve-main.ts (dynamic ones load on demand). */
   function loadedAtStart(): Set<string> {
     const seen = new Set<string>();
     const visit = (file: string) => {
@@ -146,7 +149,7 @@ describe('what every connection loads', () => {
         visit(relative(src, normalize(join(dirname(join(src, file)), m[1]!))).replace(/\.js$/, '.ts'));
       }
     };
-    visit('main.ts');
+    visit('serve-main.ts');
     return seen;
   }
 

@@ -17,6 +17,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-launcher-'));
   copyFileSync(BUNDLE, join(dir, 'ssh-dispatch.cjs'));
   copyFileSync(BUNDLE.replace(/ssh-dispatch\.cjs$/, 'ssh-dispatch-core.cjs'), join(dir, 'ssh-dispatch-core.cjs'));
+  copyFileSync(BUNDLE.replace(/ssh-dispatch\.cjs$/, 'ssh-dispatch-serve.cjs'), join(dir, 'ssh-dispatch-serve.cjs'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
