@@ -15,7 +15,7 @@
 // imports, which esbuild wraps in initialisers: compiled with the file, never run unless used.
 import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { generate as generateDocs } from './man.mjs';
 
@@ -60,9 +60,16 @@ export async function buildCore(outfile) {
   await build({ ...common, entryPoints: [`${SRC}main.ts`], outfile, define: defines() });
 }
 
-/** What sshd runs, alone: the launcher calls its start() (src/serve-main.ts). */
+/**
+ * What sshd runs, alone: the launcher calls its start() (src/serve-main.ts). Its first line is
+ * the key of its code cache (src/code-cache.ts): a hash of what follows, so that no other build
+ * reads this one's cache.
+ */
 export async function buildServe(outfile) {
-  await build({ ...common, entryPoints: [`${SRC}serve-main.ts`], outfile, define: defines() });
+  const [output] = (await build({ ...common, entryPoints: [`${SRC}serve-main.ts`], outfile, define: defines(), write: false })).outputFiles;
+  mkdirSync(DIST, { recursive: true });
+  const key = createHash('sha256').update(output.contents).digest('hex').slice(0, 32);
+  writeFileSync(outfile, `/* code-cache-key: ${key} */\n${output.text}`);
 }
 
 /** The file server alone; tests build it into a temp directory. */

@@ -17,7 +17,8 @@
 import { lstatSync, mkdirSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
-import { servesConnection } from './forced-mode.js';
+import { runCached } from './code-cache.js';
+import { LOGIN_COMMANDS, servesConnection } from './forced-mode.js';
 import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -67,18 +68,25 @@ if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg
 
 const cacheParent = join(__dirname, '.compile-cache');
 const cacheDir = join(cacheParent, String(runningUid()));
-if (trustedCompileCache(cacheParent, cacheDir)) {
-  try {
-    enableCompileCache(cacheDir);
-  } catch {
-    // Without the cache the program is only slower.
-  }
-}
+const trusted = trustedCompileCache(cacheParent, cacheDir);
 
 /**
  * 3. Loads the program: for what sshd runs (the forced command, the login commands), the bundle
- *    that holds only them (src/serve-main.ts), else the whole program (src/main.ts). Never both
- *    in one process: each has its own copy of the classes matched with instanceof.
+ *    that holds only them (src/serve-main.ts), with a code cache made after a run
+ *    (code-cache.ts); else the whole program (src/main.ts), with Node's compile cache. Never
+ *    both bundles in one process: each has its own copy of the classes matched with instanceof.
  */
-if (servesConnection(process.argv.slice(2), process.env)) (require('./ssh-dispatch-serve.cjs') as { start(): void }).start();
-else require('./ssh-dispatch-core.cjs');
+const argv = process.argv.slice(2);
+if (servesConnection(argv, process.env)) {
+  const kind = LOGIN_COMMANDS.includes(argv[0] ?? '') ? argv[0]! : 'forced';
+  runCached(join(__dirname, 'ssh-dispatch-serve.cjs'), trusted ? cacheDir : null, kind).start();
+} else {
+  if (trusted) {
+    try {
+      enableCompileCache(cacheDir);
+    } catch {
+      // Without the cache the program is only slower.
+    }
+  }
+  require('./ssh-dispatch-core.cjs');
+}

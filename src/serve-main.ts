@@ -14,6 +14,7 @@ import { denyToClient, runForcedCommand, sessionId } from './cli/run.js';
 import { runAuthorizedKeysCommand, runAuthorizedPrincipalsCommand } from './cli/login-commands.js';
 import { tellSyslog } from './audit/sink.js';
 import { isForcedCommandMode } from './forced-mode.js';
+import { policyParsed } from './policy/load.js';
 
 /** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
 export function runtimeSupported(): boolean {
@@ -92,7 +93,8 @@ async function serve(argv: string[]): Promise<number> {
     return 2;
   }
   if (forcedCommand) return serveForcedCommand(argv);
-  endQuietlyOnBrokenPipe();
+  // No endQuietlyOnBrokenPipe() here: it would make the stdout stream the login commands avoid
+  // (cli/output.ts), and they end quietly on EPIPE themselves.
   try {
     const login = serveLogin(first, rest);
     if (login === null) throw new Error(`the serve bundle was started for "${first}", which is not what sshd runs`);
@@ -101,6 +103,15 @@ async function serve(argv: string[]): Promise<number> {
     if (error instanceof UsageError) return usageFailed(error);
     throw error;
   }
+}
+
+/**
+ * Whether this run is a model for the code cache the launcher makes after it (code-cache.ts): not
+ * when it parsed policy YAML, which the next runs will not (they read the compiled policy), and
+ * whose code would only make every later start read a cache twice the size.
+ */
+export function typicalRun(): boolean {
+  return !policyParsed;
 }
 
 /** The bundle's start, called by the launcher (a bundle that other code imports runs nothing by itself). */

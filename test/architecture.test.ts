@@ -31,7 +31,8 @@ const FOLDERS: Record<string, readonly string[]> = {
   values: [],
   request: ['values', 'lazy-builtins'],
   'forced-mode': [],
-  entry: ['trust', 'forced-mode'],
+  'code-cache': [],
+  entry: ['trust', 'forced-mode', 'code-cache'],
   rules: ['values', 'request'],
   lab: ['keyline', 'request'],
   policy: ['values', 'request', 'rules', 'trust'],
@@ -41,7 +42,7 @@ const FOLDERS: Record<string, readonly string[]> = {
   act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
   cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'lab', 'keyline', 'lazy-builtins', 'trust'],
   // What sshd runs (the forced command, the login commands), a bundle of its own.
-  'serve-main': ['cli', 'audit', 'values', 'forced-mode'],
+  'serve-main': ['cli', 'audit', 'values', 'policy', 'forced-mode'],
   main: ['cli', 'audit', 'values', 'forced-mode', 'serve-main'],
   // The file server's program: only act/files/, nothing heavy (it starts for every sftp session).
   'serve-files': ['act'],
