@@ -15,7 +15,7 @@
  * after a typical run (the bundle's typicalRun(): not one that parsed the policy's YAML, whose
  * code the next runs would deserialise for nothing, about 2 ms).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
 /** What the bundle exports: typicalRun() says whether this run's code is worth caching (serve-main.ts). */
@@ -54,7 +54,8 @@ export function runCached(file: string, cacheDir: string | null, kind: string): 
         writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
         renameSync(temporary, cacheFile);
       } catch {
-        // Without it the next run is only slower.
+        // Without it the next run is only slower; a part written is not left behind.
+        rmSync(temporary, { force: true });
       }
     };
     process.getBuiltinModule('node:diagnostics_channel').subscribe('process.execve', save);
