@@ -55,7 +55,11 @@ export function runCached(file: string, cacheDir: string | null, kind: string): 
         renameSync(temporary, cacheFile);
       } catch {
         // Without it the next run is only slower; a part written is not left behind.
-        rmSync(temporary, { force: true });
+        try {
+          rmSync(temporary, { force: true });
+        } catch {
+          // Nothing more to do.
+        }
       }
     };
     process.getBuiltinModule('node:diagnostics_channel').subscribe('process.execve', save);
