@@ -79,7 +79,8 @@ const trusted = trustedCompileCache(cacheParent, cacheDir);
 const argv = process.argv.slice(2);
 if (servesConnection(argv, process.env)) {
   const kind = LOGIN_COMMANDS.includes(argv[0] ?? '') ? argv[0]! : 'forced';
-  runCached(join(__dirname, 'ssh-dispatch-serve.cjs'), trusted ? cacheDir : null, kind).start();
+  // NODE_DISABLE_COMPILE_CACHE=1, which turns Node's cache off, turns this one off too.
+  runCached(join(__dirname, 'ssh-dispatch-serve.cjs'), trusted && process.env.NODE_DISABLE_COMPILE_CACHE !== '1' ? cacheDir : null, kind).start();
 } else {
   if (trusted) {
     try {
