@@ -8,9 +8,10 @@
  *    group on every error exit: a supervised rsync that a client makes fail would hand any local
  *    user a debugger in a root process. SIGUSR2 would end a Node process that has no listener.
  *
- * 2. Enables Node's compile cache (V8 code for the bundle, kept on disk beside it), which saves
- *    milliseconds of every connection. It has to happen before the bundle is compiled, hence
- *    this separate file. A code cache is code, so it is used only in a directory as trusted as
+ * 2. Enables a code cache (V8 code for the bundle, kept on disk beside it), which saves
+ *    milliseconds of every connection: Node's compile cache for the whole program, one made
+ *    after a run for what sshd runs (code-cache.ts). It has to happen before the bundle is
+ *    compiled, hence this separate file. A code cache is code, so it is used only in a directory as trusted as
  *    ssh-dispatch itself: not a symlink, owned by root or the running user, not writable by
  *    group or others. Elsewhere the program runs without it, only slower.
  */
