@@ -67,9 +67,9 @@ export function finish(forcedCommand: boolean, run: Promise<number>): void {
 }
 
 /**
- * \`ssh-dispatch logs | head\`: the reader has what it wanted. End quietly with 0, as when the
+ * `ssh-dispatch logs | head`: the reader has what it wanted. End quietly with 0, as when the
  * output was complete (Node ignores SIGPIPE, so there is no death by signal to imitate, and 141
- * would fail a \`set -o pipefail\` script for a pipeline that did what it was asked).
+ * would fail a `set -o pipefail` script for a pipeline that did what it was asked).
  */
 export function endQuietlyOnBrokenPipe(): void {
   process.stdout.on('error', (error: NodeJS.ErrnoException) => {
