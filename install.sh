@@ -132,7 +132,7 @@ else
 fi
 echo "runtime: $runtime ($("$runtime" --version))"
 
-if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! -f dist/ssh-dispatch-files.cjs ] ||
+if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! -f dist/ssh-dispatch-serve.cjs ] || [ ! -f dist/ssh-dispatch-files.cjs ] ||
    [ ! -f dist/man/ssh-dispatch.8 ] || [ ! -f dist/man/ssh-dispatch-policy.5 ] || [ ! -f dist/completion/ssh-dispatch ]; then
   [ -x node_modules/.bin/esbuild ] || die "dist/ is not built and the dev dependencies are missing: run 'npm ci' first"
   "$runtime" scripts/build.mjs
@@ -153,6 +153,7 @@ put() { # put MODE SOURCE DEST
 }
 put 0755 dist/ssh-dispatch.cjs "$libdir/ssh-dispatch.cjs"
 put 0644 dist/ssh-dispatch-core.cjs "$libdir/ssh-dispatch-core.cjs"
+put 0644 dist/ssh-dispatch-serve.cjs "$libdir/ssh-dispatch-serve.cjs"
 put 0644 dist/ssh-dispatch-files.cjs "$libdir/ssh-dispatch-files.cjs"
 case "$runtime" in
   node_modules/*) put 0755 "$runtime" "$libdir/node"; node_path=$libdir/node ;;

@@ -1,17 +1,23 @@
 /**
  * Dispatch overhead: one invocation of ssh-dispatch, as sshd makes it, deciding and launching
  * /bin/true, side by side with bare node, /bin/true and rrsync deciding the same request.
- * Run: npm run bench:startup [-- ROUNDS]
+ * Run: npm run bench:startup [-- ROUNDS [BEFORE_LAUNCHER]]
+ *   BEFORE_LAUNCHER: dist/ssh-dispatch.cjs of another build (git archive it, build it): its
+ *   allowed, refused and -V cases join the same rounds, for before/after figures paired in one run.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compare, table, type Case } from './harness.js';
+import { compare, median, table, type Case, type Result } from './harness.js';
+
+/** The median of round-by-round ratios a / b (the rounds are interleaved, so each pair shares its moment's load). */
+const pairedRatio = (a: Result, b: Result): number => median(a.samples.map((s, i) => s / b.samples[i]!));
 
 const rounds = Number(process.argv[2] ?? 60);
 const NODE = process.execPath;
 const LAUNCHER = fileURLToPath(new URL('../dist/ssh-dispatch.cjs', import.meta.url));
+const BEFORE = process.argv[3];
 const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-bench-'));
 
 try {
@@ -54,7 +60,7 @@ identities:
     SSH_CONNECTION: '192.0.2.10 51234 192.0.2.1 22',
     ...extra,
   });
-  const dispatch = (policy: string, id: string): string[] => [NODE, LAUNCHER, '--id', id, '--policy', policy];
+  const dispatch = (policy: string, id: string, launcher = LAUNCHER): string[] => [NODE, launcher, '--id', id, '--policy', policy];
   // The first run of each writes the compiled policy cache, as `ssh-dispatch check` would.
   const cases: Case[] = [
     { name: '`node -e 0`', argv: [NODE, '-e', '0'] },
@@ -65,7 +71,19 @@ identities:
     { name: 'ssh-dispatch allows `true` in the sandbox (execve into bwrap)', argv: dispatch(small, 't'), env: env('true sandboxed-execve') },
     { name: 'ssh-dispatch refuses `sh -c id`', argv: dispatch(small, 't'), env: env('sh -c id'), expectExit: 126 },
     { name: 'ssh-dispatch allows `true`, 1,000 identities x 10 rules', argv: dispatch(large, 'host10'), env: env('true') },
+    { name: '`ssh-dispatch -V` (loads the program, decides nothing)', argv: [NODE, LAUNCHER, '-V'] },
   ];
+  if (BEFORE) {
+    // Its own policy directory: a build never reads another build's compiled cache.
+    const beforePolicy = join(dir, 'small-before');
+    mkdirSync(beforePolicy, { mode: 0o755 });
+    writeFileSync(join(beforePolicy, 'policy.yaml'), readFileSync(join(small, 'policy.yaml')), { mode: 0o644 });
+    cases.push(
+      { name: 'before: ssh-dispatch allows `true` (execve)', argv: dispatch(beforePolicy, 't', BEFORE), env: env('true') },
+      { name: 'before: ssh-dispatch refuses `sh -c id`', argv: dispatch(beforePolicy, 't', BEFORE), env: env('sh -c id'), expectExit: 126 },
+      { name: 'before: `ssh-dispatch -V`', argv: [NODE, BEFORE, '-V'] },
+    );
+  }
   if (existsSync('/usr/bin/rrsync')) {
     cases.push({ name: 'rrsync answers `true` (`rrsync -wo DIR`)', argv: ['/usr/bin/python3', '/usr/bin/rrsync', '-wo', root], env: env('true') });
   }
@@ -81,6 +99,12 @@ identities:
   const boxedExecve = named('ssh-dispatch allows `true` in the sandbox (execve');
   console.log(`sandbox cost: supervised ${(boxed.median - spawned.median).toFixed(1)} ms (${(boxed.median / spawned.median).toFixed(2)}x), execve ${(boxedExecve.median - allowed.median).toFixed(1)} ms (${(boxedExecve.median / allowed.median).toFixed(2)}x)`);
   if (rrsync) console.log(`sandboxed ssh-dispatch (execve) / rrsync: ${(boxedExecve.median / rrsync.median).toFixed(2)}`);
+  if (rrsync) console.log(`ssh-dispatch (execve) / rrsync, median of per-round ratios: ${pairedRatio(allowed, rrsync).toFixed(2)}`);
+  if (BEFORE) {
+    for (const [after, before] of [['ssh-dispatch allows `true` (execve)', 'before: ssh-dispatch allows'], ['ssh-dispatch refuses', 'before: ssh-dispatch refuses'], ['`ssh-dispatch -V`', 'before: `ssh-dispatch -V`']] as const) {
+      console.log(`${after} / ${before}: ${pairedRatio(named(after), named(before)).toFixed(2)}`);
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

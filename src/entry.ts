@@ -1,5 +1,5 @@
 /**
- * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded it:
+ * The launcher sshd runs (dist/ssh-dispatch.cjs). Before the program is loaded (3, below) it:
  * (and, for the log-review commands only, replaces itself with Node started with a smaller young
  * generation: below)
  *
@@ -8,15 +8,18 @@
  *    group on every error exit: a supervised rsync that a client makes fail would hand any local
  *    user a debugger in a root process. SIGUSR2 would end a Node process that has no listener.
  *
- * 2. Enables Node's compile cache (V8 code for the bundle, kept on disk beside it), which saves
- *    milliseconds of every connection. It has to happen before the bundle is compiled, hence
- *    this separate file. A code cache is code, so it is used only in a directory as trusted as
+ * 2. Enables a code cache (V8 code for the bundle, kept on disk beside it), which saves
+ *    milliseconds of every connection: Node's compile cache for the whole program, one made
+ *    after a run for what sshd runs (code-cache.ts). It has to happen before the bundle is
+ *    compiled, hence this separate file. A code cache is code, so it is used only in a directory as trusted as
  *    ssh-dispatch itself: not a symlink, owned by root or the running user, not writable by
  *    group or others. Elsewhere the program runs without it, only slower.
  */
 import { lstatSync, mkdirSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
+import { runCached } from './code-cache.js';
+import { LOGIN_COMMANDS, servesConnection } from './forced-mode.js';
 import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -66,12 +69,26 @@ if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg
 
 const cacheParent = join(__dirname, '.compile-cache');
 const cacheDir = join(cacheParent, String(runningUid()));
-if (trustedCompileCache(cacheParent, cacheDir)) {
-  try {
-    enableCompileCache(cacheDir);
-  } catch {
-    // Without the cache the program is only slower.
-  }
-}
+const trusted = trustedCompileCache(cacheParent, cacheDir);
 
-require('./ssh-dispatch-core.cjs');
+/**
+ * 3. Loads the program: for what sshd runs (the forced command, the login commands), the bundle
+ *    that holds only them (src/serve-main.ts), with a code cache made after a run
+ *    (code-cache.ts); else the whole program (src/main.ts), with Node's compile cache. Never
+ *    both bundles in one process: each has its own copy of the classes matched with instanceof.
+ */
+const argv = process.argv.slice(2);
+if (servesConnection(argv, process.env)) {
+  const kind = LOGIN_COMMANDS.includes(argv[0] ?? '') ? argv[0]! : 'forced';
+  // NODE_DISABLE_COMPILE_CACHE=1, which turns Node's cache off, turns this one off too.
+  runCached(join(__dirname, 'ssh-dispatch-serve.cjs'), trusted && process.env.NODE_DISABLE_COMPILE_CACHE !== '1' ? cacheDir : null, kind).start();
+} else {
+  if (trusted) {
+    try {
+      enableCompileCache(cacheDir);
+    } catch {
+      // Without the cache the program is only slower.
+    }
+  }
+  require('./ssh-dispatch-core.cjs');
+}

@@ -1,17 +1,17 @@
 /**
- * ssh-dispatch: argv → subcommand. The only place that sets the exit status. (entry.ts, the
- * file sshd runs, loads this after guarding signals and enabling the compile cache.)
+ * ssh-dispatch: argv → subcommand. With serve-main.ts's finish(), the only place that sets the
+ * exit status. (entry.ts, the file sshd runs, loads this after guarding signals and enabling the
+ * compile cache; for what sshd runs, it loads the serve bundle instead.)
  *
  * With no subcommand (or `run`) this is the forced-command mode that sshd starts for every
  * connection; any unexpected error there is a deny.
  */
 import { UsageError } from './args.js';
-import { runForcedCommand } from './serve/forced-command.js';
-import { denyToClient, sessionId } from './serve/session.js';
-import { tellSyslog } from './audit/sink.js';
+import { isForcedCommandMode } from './forced-mode.js';
+import { denyUnsupportedRuntime, endQuietlyOnBrokenPipe, finish, runtimeSupported, serveForcedCommand, serveLogin, unsupportedRuntime, usageFailed } from './serve-main.js';
 
-// The forced-command mode is imported statically; what only people run is loaded on demand,
-// so that a connection never pays for the demo's sshd lab, explain or check.
+// What sshd runs (the forced command, the login commands) is serve-main.ts's, which the launcher
+// loads as a bundle of its own for those argv; what only people run is loaded on demand.
 
 const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-command mode (for authorized_keys)
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
@@ -49,23 +49,6 @@ files say now: an edit takes effect only when check passes on it.
 Exit status: the program's own; 126 when the request is denied (or learned); 127 when it could
 not start.`;
 
-/** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
-function runtimeSupported(): boolean {
-  return typeof process.execve === 'function';
-}
-
-/**
- * `run`, or a flag first (`--id ...`, as command= lines say it): forced-command mode. So is no
- * argument at all when sshd started us (SSH_ORIGINAL_COMMAND or SSH_CONNECTION set: a command=
- * line that names no --id), which must still end in the denial and the syslog line about the
- * bad command= line. No argument anywhere else (a person at a shell, a script) is a usage error.
- * The help and version flags are never forced mode: no command= line says them.
- */
-function isForcedCommandMode(first: string | undefined, env: NodeJS.ProcessEnv): boolean {
-  if (first === undefined) return env.SSH_ORIGINAL_COMMAND !== undefined || env.SSH_CONNECTION !== undefined;
-  return first === 'run' || (first.startsWith('-') && !['--help', '-h', '--version', '-V'].includes(first));
-}
-
 declare const SSH_DISPATCH_VERSION: string | undefined;
 declare const SSH_DISPATCH_BUILD_ID: string | undefined;
 
@@ -79,36 +62,24 @@ async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const forcedCommand = isForcedCommandMode(first, process.env);
   if (!runtimeSupported()) {
-    const message = `ssh-dispatch needs Node.js >= 22.15; ${process.execPath} is ${process.version}`;
-    if (forcedCommand) {
-      tellSyslog(`${message}: every request is denied (session ${sessionId()})`);
-      return denyToClient();
-    }
-    process.stderr.write(`${message}\n`);
+    if (forcedCommand) return denyUnsupportedRuntime();
+    process.stderr.write(`${unsupportedRuntime()}\n`);
     return 2;
   }
   if (forcedCommand) {
-    const args = first === 'run' ? rest : argv;
-    if (args.includes('--help')) {
+    if ((first === 'run' ? rest : argv).includes('--help')) {
       console.log(RUN_HELP);
       return 0;
     }
-    return runForcedCommand(args);
+    return serveForcedCommand(argv);
   }
-  // \`ssh-dispatch logs | head\`: the reader has what it wanted. End quietly with 0, as when the
-  // output was complete (Node ignores SIGPIPE, so there is no death by signal to imitate, and
-  // 141 would fail a \`set -o pipefail\` script for a pipeline that did what it was asked).
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(0);
-    throw error;
-  });
+  endQuietlyOnBrokenPipe();
   try {
+    const login = serveLogin(first, rest);
+    if (login !== null) return await login;
     return await runSubcommand(first, rest);
   } catch (error) {
-    if (error instanceof UsageError) {
-      process.stderr.write(`ssh-dispatch: ${error.message}\nTry: ssh-dispatch --help\n`);
-      return 2;
-    }
+    if (error instanceof UsageError) return usageFailed(error);
     throw error;
   }
 }
@@ -122,10 +93,6 @@ async function runSubcommand(first: string | undefined, rest: string[]): Promise
       return await (await import('./cli/check.js')).runCheck(rest);
     case 'authorized-key':
       return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
-    case 'authorized-keys-command':
-      return await (await import('./serve/login-commands.js')).runAuthorizedKeysCommand(rest);
-    case 'authorized-principals-command':
-      return await (await import('./serve/login-commands.js')).runAuthorizedPrincipalsCommand(rest);
     case 'suggest':
       return await (await import('./cli/suggest.js')).runSuggest(rest);
     case 'logs':
@@ -164,20 +131,4 @@ async function runSubcommand(first: string | undefined, rest: string[]): Promise
   }
 }
 
-main(process.argv.slice(2)).then(
-  (code) => {
-    // A forced-command session ends here, even with a read of the client's input still pending
-    // (an upload stopped by its limits or idle timeout): nothing else is left to do.
-    if (isForcedCommandMode(process.argv[2], process.env)) process.exit(code);
-    process.exitCode = code;
-  },
-  (error: unknown) => {
-    if (isForcedCommandMode(process.argv[2], process.env)) {
-      tellSyslog(`internal error, request denied (session ${sessionId()}): ${(error as Error)?.stack ?? String(error)}`);
-      process.exitCode = denyToClient();
-    } else {
-      process.stderr.write(`ssh-dispatch: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-      process.exitCode = 2;
-    }
-  },
-);
+finish(isForcedCommandMode(process.argv[2], process.env), main(process.argv.slice(2)));

@@ -31,7 +31,9 @@ const FOLDERS: Record<string, readonly string[]> = {
   values: [],
   args: [],
   request: ['values', 'lazy-builtins'],
-  entry: ['trust'],
+  'forced-mode': [],
+  'code-cache': [],
+  entry: ['trust', 'forced-mode', 'code-cache'],
   rules: ['values', 'request'],
   lab: ['keyline', 'request'],
   policy: ['values', 'request', 'rules', 'trust'],
@@ -42,7 +44,9 @@ const FOLDERS: Record<string, readonly string[]> = {
   // The programs sshd runs, each a pipeline of stages: request in, decision, record, action.
   serve: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'keyline', 'args', 'lazy-builtins', 'trust'],
   cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'serve', 'lab', 'keyline', 'args', 'lazy-builtins', 'trust'],
-  main: ['cli', 'serve', 'audit', 'values', 'args'],
+  // What sshd runs (the forced command, the login commands), a bundle of its own.
+  'serve-main': ['serve', 'args', 'audit', 'values', 'policy', 'forced-mode'],
+  main: ['cli', 'serve', 'audit', 'values', 'args', 'forced-mode', 'serve-main'],
   // The file server's program: only act/files/, nothing heavy (it starts for every sftp session).
   'serve-files': ['act'],
 };
@@ -140,7 +144,7 @@ describe('the decision core does no I/O', () => {
 });
 
 describe('what every connection loads', () => {
-  /** Files loaded when the bundle starts: static, non-type imports from src/main.ts (dynamic ones load on demand). */
+  /** Files loaded when a connection's bundle starts: static, non-type imports from src/serve-main.ts (dynamic ones load on demand). */
   function loadedAtStart(): Set<string> {
     const seen = new Set<string>();
     const visit = (file: string) => {
@@ -151,7 +155,7 @@ describe('what every connection loads', () => {
         visit(relative(src, normalize(join(dirname(join(src, file)), m[1]!))).replace(/\.js$/, '.ts'));
       }
     };
-    visit('main.ts');
+    visit('serve-main.ts');
     return seen;
   }
 

@@ -19,11 +19,13 @@ it('npm pack ships the build, man pages and completion, never the compile cache'
   for (const file of [
     'dist/ssh-dispatch.cjs',
     'dist/ssh-dispatch-core.cjs',
+    'dist/ssh-dispatch-serve.cjs',
     'dist/ssh-dispatch-files.cjs',
     'dist/man/ssh-dispatch.8',
     'dist/man/ssh-dispatch-policy.5',
     'dist/completion/ssh-dispatch',
     'dist/.compile-cache/0/v24-x64-abcdef/ssh-dispatch-core.cjs.cache',
+    'dist/.compile-cache/0/v24-x64-abcdef/ssh-dispatch-serve.cjs.cache',
     'dist/.compile-cache/65534/blob',
     'install.sh',
   ]) {
@@ -42,6 +44,7 @@ it('npm pack ships the build, man pages and completion, never the compile cache'
     expect.arrayContaining([
       'dist/ssh-dispatch.cjs',
       'dist/ssh-dispatch-core.cjs',
+      'dist/ssh-dispatch-serve.cjs',
       'dist/ssh-dispatch-files.cjs',
       'dist/man/ssh-dispatch.8',
       'dist/man/ssh-dispatch-policy.5',

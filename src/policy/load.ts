@@ -40,6 +40,9 @@ function fail(file: string, message: string): LoadedPolicy {
   return { ok: false, errors: [{ file, line: 0, key: '', message }] };
 }
 
+/** Whether this process parsed policy YAML (a cache miss): no model run for the launcher's code cache (src/code-cache.ts). */
+export let policyParsed = false;
+
 /** The policy's files, trusted and in load order, with their stats; or why not. */
 function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
   let realPath: string;
@@ -109,6 +112,7 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
   }
 
   // The parser (and the yaml package) is loaded only here, on a cache miss.
+  policyParsed = true;
   const { parsePolicyText } = await import('./parse.js');
   const fragments: PolicyFragment[] = [];
   const errors: PolicyError[] = [];

@@ -21,6 +21,7 @@ import { readRequest } from '../request/session-env.js';
 import { parseForcedArgs, type ForcedArgs } from './command-line.js';
 import { decideConnection } from './decide-connection.js';
 import { underLimits } from './limits.js';
+import { writeStderr } from './output.js';
 import { denyToClient, EXIT_DENIED, sessionId } from './session.js';
 
 export async function runForcedCommand(args: string[]): Promise<number> {
@@ -71,7 +72,7 @@ function openLog(loaded: LoadedPolicy | Error, request: Request): SessionLog | n
 async function recordLearned(log: SessionLog, asked: Request, decision: Decision): Promise<number> {
   const would = decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision;
   log.append(learnRecord(sessionId(), asked, would), 'in learn mode');
-  process.stderr.write('ssh-dispatch: learn mode: the request was recorded, not run\n');
+  writeStderr('ssh-dispatch: learn mode: the request was recorded, not run\n');
   await log.flush();
   return EXIT_DENIED;
 }

@@ -19,6 +19,7 @@ import { ACCOUNT_NAME, DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { tellSyslog } from '../audit/sink.js';
 import { absolutePath, dispatchProgram, UsageError } from '../args.js';
+import { writeStdout } from './output.js';
 
 const COMMON_FLAGS = `  --policy PATH   the policy (default ${DEFAULT_POLICY_PATH}); also put in each command= line
   --approved      serve the policy \`ssh-dispatch check\` last approved, and put --approved in
@@ -147,7 +148,7 @@ export async function runAuthorizedKeysCommand(argv: string[]): Promise<number> 
   const loaded = await logins(args, { account: user, fingerprint: key.fingerprint }, 'authorized-keys-command');
   if (!loaded.ok) return 1;
   const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, words), publicKey: `${type} ${base64}` }));
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }
 
@@ -164,6 +165,6 @@ export async function runAuthorizedPrincipalsCommand(argv: string[]): Promise<nu
   const loaded = await logins(args, { account: user, principals: true }, 'authorized-principals-command');
   if (!loaded.ok) return 1;
   const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, words), principal })));
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }

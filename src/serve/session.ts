@@ -4,6 +4,7 @@
  * the same split between its log and the client).
  */
 import { closeSync, openSync, readSync } from 'node:fs';
+import { writeStderr } from './output.js';
 
 /** Exit status of a denied request: 126, as a shell reports a command it may not execute. */
 export const EXIT_DENIED = 126;
@@ -31,6 +32,6 @@ export function sessionId(): string {
  * in its syslog line.
  */
 export function denyToClient(): number {
-  process.stderr.write(`ssh-dispatch: request denied (session ${sessionId().slice(0, 8)})\n`);
+  writeStderr(`ssh-dispatch: request denied (session ${sessionId().slice(0, 8)})\n`);
   return EXIT_DENIED;
 }

@@ -16,6 +16,15 @@ vi.mock('../../src/host/decide-on-host.js', async (importOriginal) => ({
   },
 }));
 
+// What the client is told, caught where serve/ writes it (to fd 2 itself, not process.stderr).
+const { told } = vi.hoisted(() => ({ told: [] as string[] }));
+vi.mock('../../src/serve/output.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/serve/output.js')>()),
+  writeStderr: (text: string) => {
+    told.push(text);
+  },
+}));
+
 const { runForcedCommand } = await import('../../src/serve/forced-command.js');
 
 let dir: string;
@@ -40,10 +49,9 @@ describe('an exception while deciding', () => {
     const marker = join(dir, 'marker');
     const policy = join(dir, 'policy.yaml');
     writeFileSync(policy, `version: 1\naudit: { file: ${audit} }\nidentities:\n  t:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`, { mode: 0o600 });
-    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const code = await runForcedCommand(['--id', 't', '--policy', policy]);
     expect(code).toBe(126);
-    expect(stderr.mock.calls.map((c) => String(c[0]))).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);
+    expect(told).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);
     expect(existsSync(marker)).toBe(false);
     const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toEqual([expect.objectContaining({ event: 'decision', id: 't', decision: 'deny', reason: 'internal-error', detail: 'a bug, forced by the test' })]);

@@ -42,6 +42,7 @@ it('installs the program, a runtime, the examples, man pages, completion, the di
   for (const file of [
     'lib/ssh-dispatch/ssh-dispatch.cjs',
     'lib/ssh-dispatch/ssh-dispatch-core.cjs',
+    'lib/ssh-dispatch/ssh-dispatch-serve.cjs',
     'bin/ssh-dispatch',
     'share/ssh-dispatch/examples/rsync-backup.yaml',
     'share/ssh-dispatch/schema/audit.schema.json',

@@ -17,6 +17,7 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-launcher-'));
   copyFileSync(BUNDLE, join(dir, 'ssh-dispatch.cjs'));
   copyFileSync(BUNDLE.replace(/ssh-dispatch\.cjs$/, 'ssh-dispatch-core.cjs'), join(dir, 'ssh-dispatch-core.cjs'));
+  copyFileSync(BUNDLE.replace(/ssh-dispatch\.cjs$/, 'ssh-dispatch-serve.cjs'), join(dir, 'ssh-dispatch-serve.cjs'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,5 +98,52 @@ describe('the log-review commands', () => {
     } finally {
       for (const left of processGroup(pid)) process.kill(left, 'SIGKILL');
     }
+  });
+});
+
+describe('the serve bundle’s code cache (made after a run: src/code-cache.ts)', () => {
+  beforeEach(() => {
+    mkdirSync(join(dir, 'policies'), { mode: 0o755 });
+    chmodSync(join(dir, 'policies'), 0o755);
+    writeFileSync(join(dir, 'policies', 'p.yaml'), `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  t:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true, supervise: false } }\n`, { mode: 0o644 });
+  });
+
+  /** A forced-command request for `true`, allowed and execve'd, in `dir`'s own policy. */
+  function allowTrue(): { status: number | null; stderr: string } {
+    const policy = join(dir, 'policies');
+    const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--id', 't', '--policy', policy], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'true', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22' } });
+    return { status: result.status, stderr: result.stderr };
+  }
+  const caches = (own: string) => readdirSync(own).filter((name) => name.endsWith('.v8cache'));
+
+  it('is written by the first run that read no YAML, before execve, keyed by the bundle’s content, and then only read', () => {
+    const own = ownCacheDir();
+    expect(allowTrue().status).toBe(0); // parses the YAML: no model for the cache
+    expect(caches(own)).toEqual([]);
+    expect(allowTrue().status).toBe(0);
+    const key = /^\/\* code-cache-key: ([0-9a-f]+) \*\//.exec(readFileSync(join(dir, 'ssh-dispatch-serve.cjs'), 'utf8'))![1]!;
+    expect(caches(own)).toEqual([`ssh-dispatch-serve.forced.${key}.${process.version}-${process.arch}.v8cache`]);
+    const written = readFileSync(join(own, caches(own)[0]!));
+    expect(allowTrue().status).toBe(0);
+    expect(readFileSync(join(own, caches(own)[0]!)).equals(written)).toBe(true);
+  });
+
+  it('one V8 rejects is replaced, and the request is served all the same', () => {
+    const own = ownCacheDir();
+    allowTrue();
+    allowTrue();
+    const [name] = caches(own);
+    writeFileSync(join(own, name!), 'not a code cache');
+    const result = allowTrue();
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(join(own, name!)).length).toBeGreaterThan(1000);
+  });
+
+  it('is not used in a directory others may write', () => {
+    const own = ownCacheDir();
+    chmodSync(own, 0o777);
+    allowTrue();
+    expect(allowTrue().status).toBe(0);
+    expect(caches(own)).toEqual([]);
   });
 });

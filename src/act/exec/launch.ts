@@ -49,8 +49,9 @@ function realReads(sandbox: SandboxPlan): SandboxPlan {
 }
 
 /** A sandboxed plan whose request reads a withheld secret is supervised: its end record names them, and bwrap needs descriptors for the stand-ins. */
-export function withholds(plan: ExecPlan, layout: HostLayout = hostLayout()): boolean {
-  return !!plan.sandbox && withheldFrom(realReads(plan.sandbox), layout).length > 0;
+export function withholds(plan: ExecPlan, layout?: HostLayout): boolean {
+  // The host's layout (dozens of lstats) only for a sandboxed plan: a default parameter would be read for every plan.
+  return !!plan.sandbox && withheldFrom(realReads(plan.sandbox), layout ?? hostLayout()).length > 0;
 }
 
 /**

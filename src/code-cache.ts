@@ -1,0 +1,71 @@
+/**
+ * The serve bundle's V8 code cache, made after a run. Node's compile cache (enableCompileCache)
+ * saves a script's code as it was compiled, before it ran: only the top level. Every function a
+ * connection then calls was compiled again from source in every connection. A cache made after
+ * a run (V8's createCachedData, called when the run is over) holds those functions too: about
+ * 4.5 ms of CPU less for an allowed request (BENCHMARKS.md, section 12).
+ *
+ * Trust, as for Node's cache (entry.ts): a code cache is code, so it is read and written only in
+ * the account's own trusted directory. Its name carries the bundle's content hash (the
+ * `code-cache-key` line scripts/build.mjs writes at the top): V8 itself checks only a source's
+ * length, and another build of the same length must never run this one's code. A cache V8
+ * rejects (another runtime, other flags) is replaced. A run writes it only when it read none,
+ * at its end: before process.execve replaces it (a diagnostics channel Node publishes on), or
+ * at exit; through a rename, so a concurrent connection reads a whole one or none; and only
+ * after a typical run (the bundle's typicalRun(): not one that parsed the policy's YAML, whose
+ * code the next runs would deserialise for nothing, about 2 ms).
+ */
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+/** What the bundle exports: typicalRun() says whether this run's code is worth caching (serve-main.ts). */
+export interface Bundle {
+  start(): void;
+  typicalRun?(): boolean;
+}
+
+const KEY = /^\/\* code-cache-key: ([0-9a-f]{16,64}) \*\//;
+
+/**
+ * Runs a CommonJS bundle as require() would, with a code cache in `cacheDir` (null: none) kept
+ * apart for each `kind` of run (what a run compiles is what its cache holds). Returns its exports.
+ */
+export function runCached(file: string, cacheDir: string | null, kind: string): Bundle {
+  const source = readFileSync(file, 'utf8');
+  const key = KEY.exec(source)?.[1];
+  const cacheFile = cacheDir !== null && key !== undefined ? join(cacheDir, `${basename(file, '.cjs')}.${kind}.${key}.${process.version}-${process.arch}.v8cache`) : null;
+  let cachedData: Buffer | undefined;
+  if (cacheFile !== null) {
+    try {
+      cachedData = readFileSync(cacheFile);
+    } catch {
+      // None yet: this run makes it.
+    }
+  }
+  const { Script } = process.getBuiltinModule('node:vm');
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+  if (cacheFile !== null && (cachedData === undefined || script.cachedDataRejected === true)) {
+    let saved = false;
+    const save = () => {
+      if (saved || module.exports.typicalRun?.() === false) return;
+      saved = true;
+      const temporary = `${cacheFile}.${process.pid}`;
+      try {
+        writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+        renameSync(temporary, cacheFile);
+      } catch {
+        // Without it the next run is only slower; a part written is not left behind.
+        try {
+          rmSync(temporary, { force: true });
+        } catch {
+          // Nothing more to do.
+        }
+      }
+    };
+    process.getBuiltinModule('node:diagnostics_channel').subscribe('process.execve', save);
+    process.once('exit', save);
+  }
+  const module = { exports: {} as Bundle };
+  (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, file, dirname(file));
+  return module.exports;
+}
