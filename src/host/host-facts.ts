@@ -5,7 +5,7 @@
 import type { Command } from '../decide/command.js';
 import type { Identity } from '../policy/schema.js';
 import { kindOf, NO_HOST_FACTS, type HostFacts } from '../rules/kinds.js';
-import type { RsyncFeatures } from '../rules/rsync/match.js';
+import type { RsyncFeatures } from '../rules/rsync/features.js';
 import { probeRsync } from './rsync-features.js';
 
 export function gatherHostFacts(identity: Identity, command: Command): HostFacts {

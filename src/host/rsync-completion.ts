@@ -7,17 +7,16 @@ import { lstatSync, realpathSync, type Stats } from 'node:fs';
 import { denyAllowed, type Allow, type Decision, type Deny } from '../decide/decision.js';
 import { joinUnder } from '../rules/rsync/confine.js';
 import { pinPull } from '../rules/rsync/pin.js';
-import type { ExecPlan } from '../rules/plan.js';
+import type { ExecPlan, RsyncPlan } from '../rules/plan.js';
 import { isWithin } from '../values/paths.js';
 import { checkConfinement, checkReachableDirectory, enterConfinedCwd } from './confine-check.js';
 import { ExpansionBudget, expandInRoot } from './expand-wildcards.js';
 import { sharedInodeOutside, storedDirectories } from './stored-history.js';
 
-type RsyncAllow = Allow & { plan: ExecPlan };
+type RsyncAllow = Allow & { plan: RsyncPlan };
 
 export function completeRsync(allowed: RsyncAllow): Decision {
   const { plan } = allowed;
-  if (plan.confine === null) return allowed;
   const { root, within, pull } = plan.confine;
   const expanded = expandWildcards(allowed, plan.confine);
   if (expanded.decision === 'deny') return expanded;
@@ -83,7 +82,7 @@ function storedHistory(allowed: RsyncAllow): ExecPlan['history'] | Decision {
  */
 export function enterRsyncDirectory(allowed: RsyncAllow): Decision {
   const { plan } = allowed;
-  if (plan.confine === null || plan.cwd === null) return allowed;
+  if (plan.cwd === null) return allowed;
   const problem = enterConfinedCwd(plan.confine.root, plan.cwd);
   if (problem) return denyAllowed(allowed, problem.reason, problem.detail);
   return { ...allowed, plan: { ...plan, cwdEntered: true } };

@@ -3,7 +3,7 @@
  * argv uses --confine-root and --drop-D where rsync >= 3.5.0 has them and stays valid on an
  * older rsync (which lacks those two protections: docs/rules/rsync.md).
  */
-import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/match.js';
+import { NO_RSYNC_FEATURES, type RsyncFeatures } from '../rules/rsync/features.js';
 import { childProcess } from '../lazy-builtins.js';
 
 export function probeRsync(program: string): RsyncFeatures {

@@ -1,6 +1,6 @@
 /** What `check` finds about an rsync rule on this host: what the installed rsync lacks. */
 import type { Finding } from '../rules/base.js';
-import type { RsyncFeatures } from '../rules/rsync/match.js';
+import type { RsyncFeatures } from '../rules/rsync/features.js';
 import type { RsyncRule } from '../rules/rsync/rule.js';
 import { probeRsync } from './rsync-features.js';
 

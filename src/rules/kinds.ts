@@ -8,7 +8,7 @@
 import type { Request } from '../request/request.js';
 import type { Node, Reader } from '../values/reader.js';
 import type { Finding, RuleBody, RuleOutcome } from './base.js';
-import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan } from './plan.js';
+import type { ExecPlan, FilesPlan, Plan, ReceivePlan, RelayPlan, RsyncPlan } from './plan.js';
 import type { Priority } from './priority.js';
 import type { SecretsPolicy } from './sandbox.js';
 import type { SpellingReading } from './spelling.js';
@@ -28,7 +28,8 @@ import { matchRelay } from './relay/match.js';
 import { parseRelayRule } from './relay/parse.js';
 import { RELAY_KEYS, type RelayRule } from './relay/rule.js';
 import { rsyncCovers, rsyncWritesTo } from './rsync/lint.js';
-import { matchRsync, NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/match.js';
+import { NO_RSYNC_FEATURES, type RsyncFeatures } from './rsync/features.js';
+import { matchRsync } from './rsync/match.js';
 import { parseRsyncRule } from './rsync/parse.js';
 import { rootLockKey } from './rsync/lock.js';
 import { looksLikeRsync } from './rsync/server-args.js';
@@ -135,7 +136,7 @@ export type PlanFields = FieldsOf[keyof FieldsOf];
 
 export interface PlanOf {
   exec: ExecPlan;
-  rsync: ExecPlan;
+  rsync: RsyncPlan;
   receive: ReceivePlan;
   relay: RelayPlan;
   sftp: FilesPlan;

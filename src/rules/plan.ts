@@ -151,6 +151,13 @@ export interface FilesPlan {
   sandbox: SandboxPlan;
 }
 
+/**
+ * An rsync rule's plan: a program plan (act/exec.ts starts it as it starts an exec rule's) whose
+ * paths are always confined to the rule's root, and which the host completes
+ * (host/rsync-completion.ts) before it runs.
+ */
+export type RsyncPlan = ExecPlan & { confine: NonNullable<ExecPlan['confine']> };
+
 export type Plan = ExecPlan | ReceivePlan | RelayPlan | FilesPlan;
 
 /** PATH for every program we start; the client's PATH is never used. */

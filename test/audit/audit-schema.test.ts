@@ -12,7 +12,7 @@ import { decide } from '../../src/decide/decide.js';
 import { decisionRecord, endRecord, fileRecord, learnRecord, type EndFacts } from '../../src/audit/record.js';
 import type { AuditRecord } from '../../src/audit/record-types.js';
 import { asRecord, END_OUTCOMES, FILE_OPS } from '../../src/audit/validate.js';
-import type { RsyncFeatures } from '../../src/rules/rsync/match.js';
+import type { RsyncFeatures } from '../../src/rules/rsync/features.js';
 import { policyFrom, requestFor } from '../helpers.js';
 
 type Schema = { $defs: Record<string, { properties: Record<string, unknown>; required: string[] }> };

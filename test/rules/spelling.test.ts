@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { decisionFields } from '../../src/audit/record.js';
 import { decide, type Decision } from '../../src/decide/decide.js';
-import type { RsyncFeatures } from '../../src/rules/rsync/match.js';
+import type { RsyncFeatures } from '../../src/rules/rsync/features.js';
 import { readSpelling } from '../../src/rules/spelling.js';
 import { policyFrom, requestFor } from '../helpers.js';
 

@@ -8,25 +8,15 @@
  */
 import type { RsyncRule } from './rule.js';
 import type { Request } from '../../request/request.js';
-import { minimalChildEnv, type ExecPlan } from '../plan.js';
+import { minimalChildEnv, type RsyncPlan } from '../plan.js';
 import { ROOT_CAPS } from '../sandbox.js';
 import { confineOperand, joinUnder, resolveParts, type Confined } from './confine.js';
 import { refuse, rootView, type Refused, type RootView } from './root-view.js';
 import { parseServerArgs, type ServerOption } from './server-args.js';
 import { imposedOptions, vetOptions } from './vet-options.js';
+import type { RsyncFeatures } from './features.js';
 
-/** What the installed rsync can do, probed at run time (host/rsync-features.ts). */
-export interface RsyncFeatures {
-  version: string | null;
-  /** --confine-root (rsync >= 3.5.0): bounds merge files and option paths to root. */
-  confineRoot: boolean;
-  /** --drop-D (rsync >= 3.5.0): a receiver creates no devices or specials. */
-  dropD: boolean;
-}
-
-export const NO_RSYNC_FEATURES: RsyncFeatures = { version: null, confineRoot: false, dropD: false };
-
-export type RsyncOutcome = { ok: true; plan: ExecPlan } | Refused;
+export type RsyncOutcome = { ok: true; plan: RsyncPlan } | Refused;
 
 /**
  * Whether rsync runs with --relative: -R in a bundle or --relative, undone by a later
@@ -157,7 +147,7 @@ interface Matched {
 }
 
 /** The plan of an rsync request the rule allows: the argv built (rrsync's shape), and what the act/ modules check and watch. */
-function rsyncPlan(rule: RsyncRule, request: Request, m: Matched): ExecPlan {
+function rsyncPlan(rule: RsyncRule, request: Request, m: Matched): RsyncPlan {
   const { view, sender, options, globs, snapshot, confined } = m;
   // What rsync itself changed, as its receiver logs it (one line per name), on the pipe the
   // dispatcher reads (act/rsync-report.ts): the end record's writes. Off the data path.

@@ -3,7 +3,7 @@
  * of the rule, its path values confined under root, and the argv words it becomes; then the
  * options the server imposes on its own side, whatever the client sent.
  */
-import type { RsyncFeatures } from './match.js';
+import type { RsyncFeatures } from './features.js';
 import { confineDestDir, confinePartialDir, confineRootFile, resolveParts, type Confined } from './confine.js';
 import { refuse, type Refused, type RootView } from './root-view.js';
 import type { RsyncRule } from './rule.js';

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../../src/decide/decide.js';
-import type { RsyncFeatures } from '../../../src/rules/rsync/match.js';
+import type { RsyncFeatures } from '../../../src/rules/rsync/features.js';
 import { execPlan, policyFrom, requestFor } from '../../helpers.js';
 
 const ROOT = '/srv/backup/host1';
