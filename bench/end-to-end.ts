@@ -38,7 +38,11 @@ let user = userInfo().username;
 let createdUser = false;
 if (asRoot) {
   try {
-    execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', BENCH_USER], { stdio: 'ignore' });
+    execFileSync(
+      '/usr/sbin/useradd',
+      ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', BENCH_USER],
+      { stdio: 'ignore' },
+    );
     createdUser = true;
   } catch {
     // Left over from an interrupted run: use it as it is. (A "*" password: no password login,
@@ -115,14 +119,16 @@ identities:
   const ssh = (key: keyof typeof keys, command: string): string[] => [SSH, ...sshd!.sshArgs(keys[key]), command];
 
   const out: string[] = [`Logged in as ${user} (login shell ${shell}); OpenSSH sshd on 127.0.0.1; Node ${process.version}.`, ''];
-  const sshTrue = rsyncOnly ? [] : await compare(
-    [
-      { name: 'forced `/bin/true`', argv: ssh('bare', 'true') },
-      { name: 'ssh-dispatch (exec rule, execve)', argv: ssh('dispatch', 'true') },
-      { name: 'rrsync `-wo DIR` (answers `true` itself)', argv: ssh('rrsync', 'true') },
-    ],
-    rounds,
-  );
+  const sshTrue = rsyncOnly
+    ? []
+    : await compare(
+        [
+          { name: 'forced `/bin/true`', argv: ssh('bare', 'true') },
+          { name: 'ssh-dispatch (exec rule, execve)', argv: ssh('dispatch', 'true') },
+          { name: 'rrsync `-wo DIR` (answers `true` itself)', argv: ssh('rrsync', 'true') },
+        ],
+        rounds,
+      );
   if (!rsyncOnly) out.push(table(`\`ssh host true\` (${rounds} rounds)`, sshTrue, 'forced `/bin/true`'), '');
 
   const rsyncArgs = (key: keyof typeof keys, dest: string): string[] => {
@@ -141,14 +147,22 @@ identities:
       // A new file each time (rrsync 3.5.0's -wo fails to replace an existing one: "could not make way").
       { name: 'plain key', argv: onePush('plain', `${root}/one.txt`), before: gone(join(root, 'one.txt')) },
       { name: 'ssh-dispatch rsync rule (sandbox)', argv: onePush('dispatch', 'one-box.txt'), before: gone(join(root, 'one-box.txt')) },
-      { name: 'ssh-dispatch rsync rule, sandbox: false', argv: onePush('nobox', 'one-nobox.txt'), before: gone(join(root, 'one-nobox.txt')) },
+      {
+        name: 'ssh-dispatch rsync rule, sandbox: false',
+        argv: onePush('nobox', 'one-nobox.txt'),
+        before: gone(join(root, 'one-nobox.txt')),
+      },
       { name: 'rrsync `-wo DIR`', argv: onePush('rrsync', 'one.txt'), before: gone(join(rrsyncRoot, 'one.txt')) },
     ],
     rounds,
   );
   out.push(table(`rsync push of one small file: the whole connection (${rounds} rounds)`, small, 'plain key'));
   const [, boxedOne, noboxOne, rrsyncOne] = small;
-  out.push('', `sandbox / no sandbox: ${(boxedOne!.median / noboxOne!.median).toFixed(3)} (+${(boxedOne!.median - noboxOne!.median).toFixed(1)} ms); sandboxed ssh-dispatch / rrsync: ${(boxedOne!.median / rrsyncOne!.median).toFixed(3)}`, '');
+  out.push(
+    '',
+    `sandbox / no sandbox: ${(boxedOne!.median / noboxOne!.median).toFixed(3)} (+${(boxedOne!.median - noboxOne!.median).toFixed(1)} ms); sandboxed ssh-dispatch / rrsync: ${(boxedOne!.median / rrsyncOne!.median).toFixed(3)}`,
+    '',
+  );
 
   const rsyncRounds = Math.max(5, Math.round(rounds / 4));
   const throughput = await compare(
@@ -177,36 +191,71 @@ identities:
   const unchanged = await compare(
     [
       { name: 'plain key (delta: every block matches)', argv: pushArgs('plain', ['--ignore-times'], `${root}/plain/`) },
-      { name: 'ssh-dispatch rsync rule, access: write (--whole-file imposed)', argv: pushArgs('dispatch', ['--ignore-times'], 'dispatched/') },
+      {
+        name: 'ssh-dispatch rsync rule, access: write (--whole-file imposed)',
+        argv: pushArgs('dispatch', ['--ignore-times'], 'dispatched/'),
+      },
       { name: 'rrsync `-wo DIR` (delta)', argv: pushArgs('rrsync', ['--ignore-times'], 'rrsynced/') },
     ],
     rsyncRounds,
     1,
   );
-  out.push(table(`rsync push of the same 200 x 1 MiB again, \`--ignore-times\` (every file compared) (${rsyncRounds} rounds)`, unchanged, 'plain key'), '');
+  out.push(
+    table(
+      `rsync push of the same 200 x 1 MiB again, \`--ignore-times\` (every file compared) (${rsyncRounds} rounds)`,
+      unchanged,
+      'plain key',
+    ),
+    '',
+  );
   // A plain rule's push into an existing directory walks it first (host/stored-history.ts); before
   // the incrementals below, whose hard links into it would (rightly) have the push refused.
   const again = await compare(
     [
       { name: 'plain key', argv: pushArgs('plain', [], `${root}/plain/`) },
-      { name: 'ssh-dispatch rsync rule, access: write (destination walked for shared inodes)', argv: pushArgs('dispatch', [], 'dispatched/') },
+      {
+        name: 'ssh-dispatch rsync rule, access: write (destination walked for shared inodes)',
+        argv: pushArgs('dispatch', [], 'dispatched/'),
+      },
       { name: 'rrsync `-wo DIR`', argv: pushArgs('rrsync', [], 'rrsynced/') },
     ],
     rsyncRounds,
     1,
   );
-  out.push(table(`push of the unchanged 200 x 1 MiB tree into the same directory, quick check (${rsyncRounds} rounds)`, again, 'plain key'), '');
+  out.push(
+    table(`push of the unchanged 200 x 1 MiB tree into the same directory, quick check (${rsyncRounds} rounds)`, again, 'plain key'),
+    '',
+  );
   const fresh = (path: string) => () => rmSync(path, { recursive: true, force: true });
   const incremental = await compare(
     [
-      { name: 'plain key', argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`), before: fresh(join(root, 'plain-inc')) },
-      { name: 'ssh-dispatch rsync rule, snapshot: true', argv: pushArgs('snapshot', ['--link-dest=../dispatched'], 'snap/'), before: fresh(join(root, 'snap')) },
-      { name: 'rrsync `-wo DIR` (refuses `..`: anchored at its root)', argv: pushArgs('rrsync', ['--link-dest=/rrsynced'], 'inc/'), before: fresh(join(rrsyncRoot, 'inc')) },
+      {
+        name: 'plain key',
+        argv: pushArgs('plain', ['--link-dest=../plain'], `${root}/plain-inc/`),
+        before: fresh(join(root, 'plain-inc')),
+      },
+      {
+        name: 'ssh-dispatch rsync rule, snapshot: true',
+        argv: pushArgs('snapshot', ['--link-dest=../dispatched'], 'snap/'),
+        before: fresh(join(root, 'snap')),
+      },
+      {
+        name: 'rrsync `-wo DIR` (refuses `..`: anchored at its root)',
+        argv: pushArgs('rrsync', ['--link-dest=/rrsynced'], 'inc/'),
+        before: fresh(join(rrsyncRoot, 'inc')),
+      },
     ],
     rsyncRounds,
     1,
   );
-  out.push(table(`\`--link-dest\` incremental of an unchanged 200 x 1 MiB tree into a new directory (${rsyncRounds} rounds)`, incremental, 'plain key'), '');
+  out.push(
+    table(
+      `\`--link-dest\` incremental of an unchanged 200 x 1 MiB tree into a new directory (${rsyncRounds} rounds)`,
+      incremental,
+      'plain key',
+    ),
+    '',
+  );
 
   if (!rsyncOnly) out.push(await residentMemory(data));
   console.log(out.join('\n'));

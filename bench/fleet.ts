@@ -58,7 +58,11 @@ const ids = (user: string) => execFileSync('/usr/bin/getent', ['passwd', user], 
 // locked, which sshd would refuse).
 const createdBenchUser = !exists(BENCH_USER);
 if (createdBenchUser) {
-  execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', BENCH_USER], { stdio: 'ignore' });
+  execFileSync(
+    '/usr/sbin/useradd',
+    ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', BENCH_USER],
+    { stdio: 'ignore' },
+  );
 }
 const createdKeysUser = !exists(KEYS_USER); // install.sh --commands-user creates it
 const dir = mkdtempSync('/run/ssh-dispatch-bench-fleet-');
@@ -73,7 +77,25 @@ const sshds: ThrowawaySshd[] = [];
 
 try {
   mkdirSync(join(dir, 'etc', 'logrotate.d'), { recursive: true });
-  const installed = spawnSync('bash', [join(REPO, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', join(dir, 'log'), '--logrotate-dir', join(dir, 'etc', 'logrotate.d'), '--account', BENCH_USER, '--commands-user', KEYS_USER], { encoding: 'utf8', env: { PATH } });
+  const installed = spawnSync(
+    'bash',
+    [
+      join(REPO, 'install.sh'),
+      '--prefix',
+      prefix,
+      '--etc',
+      etc,
+      '--log-dir',
+      join(dir, 'log'),
+      '--logrotate-dir',
+      join(dir, 'etc', 'logrotate.d'),
+      '--account',
+      BENCH_USER,
+      '--commands-user',
+      KEYS_USER,
+    ],
+    { encoding: 'utf8', env: { PATH } },
+  );
   if (installed.status !== 0) throw new Error(`install.sh failed: ${installed.stdout}${installed.stderr}`);
   const [keysUid, keysGid] = ids(KEYS_USER).slice(2, 4).map(Number) as [number, number];
   const runtime = readFileSync(command, 'utf8').split('\n')[1]!.split(' ')[1]!; // exec RUNTIME LAUNCHER "$@"
@@ -86,13 +108,18 @@ try {
   // took and how long it was delayed (below), which the report reads back.
   const plainSshd = await ThrowawaySshd.start({ user: BENCH_USER, extraConfig: [DEBUG] });
   sshds.push(plainSshd);
-  const sshdConfig = dispatch('authorized-key', '--sshd-config', '--user', KEYS_USER, '--command', command, '--policy', small).split('\n').filter((l) => l && !l.startsWith('#'));
+  const sshdConfig = dispatch('authorized-key', '--sshd-config', '--user', KEYS_USER, '--command', command, '--policy', small)
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'));
   const fleetSshd = await ThrowawaySshd.start({ user: BENCH_USER, extraConfig: [DEBUG, ...sshdConfig] });
   sshds.push(fleetSshd);
   // The control: the plain sshd's authorized_keys, and a keys command that does nothing
   // (/usr/bin/true as the same account). sshd reads the file first and runs the command only
   // for a key the file does not list: what sshd itself spends on running any keys command.
-  const nullSshd = await ThrowawaySshd.start({ user: BENCH_USER, extraConfig: [DEBUG, 'AuthorizedKeysCommand /usr/bin/true %u %t %k', `AuthorizedKeysCommandUser ${KEYS_USER}`] });
+  const nullSshd = await ThrowawaySshd.start({
+    user: BENCH_USER,
+    extraConfig: [DEBUG, 'AuthorizedKeysCommand /usr/bin/true %u %t %k', `AuthorizedKeysCommandUser ${KEYS_USER}`],
+  });
   sshds.push(nullSshd);
   const right = await plainSshd.newClientKey('right');
   const others: ClientKey[] = [];
@@ -100,7 +127,11 @@ try {
 
   const audit = join(dir, 'log', 'audit.jsonl');
   const rule = '      - { name: connectivity, exec: { command: "true", program: /bin/true, supervise: false } }\n';
-  writeFileSync(join(small, 'bench.yaml'), `version: 1\naudit: { file: ${audit} }\nidentities:\n  bench:\n    keys: ["${right.publicKey}"]\n    accounts: [${BENCH_USER}]\n    rules:\n${rule}`, { mode: 0o644 });
+  writeFileSync(
+    join(small, 'bench.yaml'),
+    `version: 1\naudit: { file: ${audit} }\nidentities:\n  bench:\n    keys: ["${right.publicKey}"]\n    accounts: [${BENCH_USER}]\n    rules:\n${rule}`,
+    { mode: 0o644 },
+  );
   // 1,000 identities in 10 files, each with a key and the account; the right key is the last
   // one's, so a hit walks the whole list of the account's logins.
   mkdirSync(large, { mode: 0o755 });
@@ -115,7 +146,10 @@ try {
   }
   // The deploy step, as root: check compiles both policies (the login index the command reads)
   // and reads the fleet sshd's side (the command is tried as its account).
-  const checked = spawnSync(command, ['check', '--policy', small, '--sshd-config', join(fleetSshd.dir, 'sshd_config')], { encoding: 'utf8', env: { PATH } });
+  const checked = spawnSync(command, ['check', '--policy', small, '--sshd-config', join(fleetSshd.dir, 'sshd_config')], {
+    encoding: 'utf8',
+    env: { PATH },
+  });
   if (checked.status !== 0 || /UNSAFE|error/.test(checked.stdout)) throw new Error(`check: ${checked.stdout}${checked.stderr}`);
   dispatch('check', '--policy', large);
 
@@ -129,18 +163,37 @@ try {
   const asKeysUser = { uid: keysUid, gid: keysGid, env: { PATH, USER: KEYS_USER, LOGNAME: KEYS_USER, HOME: '/nonexistent' } };
   const [type, base64] = right.publicKey.split(' ') as [string, string];
   const [otherType, otherBase64] = others[0]!.publicKey.split(' ') as [string, string];
-  const keysCommand = (policy: string, t: string, k: string, launcher = [command]) => [...launcher, 'authorized-keys-command', '--policy', policy, BENCH_USER, t, k];
-  const served = (argv: string[], env: NodeJS.ProcessEnv = asKeysUser.env) => execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', uid: keysUid, gid: keysGid, env });
+  const keysCommand = (policy: string, t: string, k: string, launcher = [command]) => [
+    ...launcher,
+    'authorized-keys-command',
+    '--policy',
+    policy,
+    BENCH_USER,
+    t,
+    k,
+  ];
+  const served = (argv: string[], env: NodeJS.ProcessEnv = asKeysUser.env) =>
+    execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', uid: keysUid, gid: keysGid, env });
   // The fleet serves the same forced command the plain line has, so the sessions are alike.
   const hit = served(keysCommand(small, type, base64)).trim();
   if (hit !== plainLine.replace(/ right$/, '')) throw new Error(`the served line differs from authorized-key's:\n${hit}\n${plainLine}`);
   const largeHit = served(keysCommand(large, type, base64)).trim();
-  if (!largeHit.includes(' --id host999 ') || !largeHit.endsWith(right.publicKey.replace(/ right$/, '')) || largeHit.includes('\n')) throw new Error(`unexpected answer from the 1,000-identity policy: ${largeHit}`);
-  for (const policy of [small, large]) if (served(keysCommand(policy, otherType, otherBase64)) !== '') throw new Error('an unlisted key was served');
+  if (!largeHit.includes(' --id host999 ') || !largeHit.endsWith(right.publicKey.replace(/ right$/, '')) || largeHit.includes('\n'))
+    throw new Error(`unexpected answer from the 1,000-identity policy: ${largeHit}`);
+  for (const policy of [small, large])
+    if (served(keysCommand(policy, otherType, otherBase64)) !== '') throw new Error('an unlisted key was served');
 
-  const out: string[] = [`Logged in as ${BENCH_USER} (login shell /bin/sh); the keys command as ${KEYS_USER}; OpenSSH sshd on 127.0.0.1; ssh-dispatch installed under /run by install.sh; Node ${execFileSync(runtime, ['--version'], { encoding: 'utf8' }).trim()}.`, ''];
+  const out: string[] = [
+    `Logged in as ${BENCH_USER} (login shell /bin/sh); the keys command as ${KEYS_USER}; OpenSSH sshd on 127.0.0.1; ssh-dispatch installed under /run by install.sh; Node ${execFileSync(runtime, ['--version'], { encoding: 'utf8' }).trim()}.`,
+    '',
+  ];
 
-  const ssh = (sshd: ThrowawaySshd, extraKeys: ClientKey[]): string[] => [SSH, ...extraKeys.flatMap((k) => ['-i', k.privateKeyFile]), ...sshd.sshArgs(right), 'true'];
+  const ssh = (sshd: ThrowawaySshd, extraKeys: ClientKey[]): string[] => [
+    SSH,
+    ...extraKeys.flatMap((k) => ['-i', k.privateKeyFile]),
+    ...sshd.sshArgs(right),
+    'true',
+  ];
   const logins = await compare(
     [
       { name: 'plain: AuthorizedKeysFile, the line `authorized-key` prints', argv: ssh(plainSshd, []) },
@@ -168,7 +221,11 @@ try {
   // take at least a delay of its own, d: 5 ms plus 0-4.2 ms drawn from a hash of the host keys,
   // the config and the user. A request that took longer is padded to the next d x 2^k, so a
   // keys command's time reaches the login rounded up, by up to twice.
-  for (const [name, sshd] of [['plain', plainSshd], ['fleet', fleetSshd], ['control', nullSshd]] as const) {
+  for (const [name, sshd] of [
+    ['plain', plainSshd],
+    ['fleet', fleetSshd],
+    ['control', nullSshd],
+  ] as const) {
     const { d, ran, other } = paddedRequests(sshd);
     const levels = (rs: Padded[]) => {
       const counts = new Map<number, number>();
@@ -176,9 +233,13 @@ try {
         const k = Math.max(0, Math.round(Math.log2((r.elapsed + r.delayed) / d)));
         counts.set(k, (counts.get(k) ?? 0) + 1);
       }
-      return [...counts].sort((a, b) => a[0] - b[0]).map(([k, n]) => `${n} to ${(d * 2 ** k).toFixed(1)}`).join(', ');
+      return [...counts]
+        .sort((a, b) => a[0] - b[0])
+        .map(([k, n]) => `${n} to ${(d * 2 ** k).toFixed(1)}`)
+        .join(', ');
     };
-    const summary = (rs: Padded[]) => (rs.length ? `${rs.length} requests, median ${median(rs.map((r) => r.elapsed)).toFixed(1)} ms, padded: ${levels(rs)} ms` : 'none');
+    const summary = (rs: Padded[]) =>
+      rs.length ? `${rs.length} requests, median ${median(rs.map((r) => r.elapsed)).toFixed(1)} ms, padded: ${levels(rs)} ms` : 'none';
     out.push(`sshd ${name}: d = ${d.toFixed(2)} ms; requests that ran the keys command: ${summary(ran)}; the others: ${summary(other)}`);
   }
   out.push('');
@@ -191,11 +252,27 @@ try {
     { name: 'miss: an unlisted key, 1 identity', argv: keysCommand(small, otherType, otherBase64), ...asKeysUser },
     { name: 'hit, 1,000 identities (the last one lists it)', argv: keysCommand(large, type, base64), ...asKeysUser },
     { name: 'miss, 1,000 identities', argv: keysCommand(large, otherType, otherBase64), ...asKeysUser },
-    { name: 'hit, 1 identity, code cache off (NODE_DISABLE_COMPILE_CACHE=1)', argv: keysCommand(small, type, base64), ...asKeysUser, env: { ...asKeysUser.env, NODE_DISABLE_COMPILE_CACHE: '1' } },
-    { name: 'hit, 1 identity, runtime and launcher without the /bin/sh script', argv: keysCommand(small, type, base64, [runtime, join(libdir, 'ssh-dispatch.cjs')]), ...asKeysUser },
+    {
+      name: 'hit, 1 identity, code cache off (NODE_DISABLE_COMPILE_CACHE=1)',
+      argv: keysCommand(small, type, base64),
+      ...asKeysUser,
+      env: { ...asKeysUser.env, NODE_DISABLE_COMPILE_CACHE: '1' },
+    },
+    {
+      name: 'hit, 1 identity, runtime and launcher without the /bin/sh script',
+      argv: keysCommand(small, type, base64, [runtime, join(libdir, 'ssh-dispatch.cjs')]),
+      ...asKeysUser,
+    },
   ];
   const aloneResults = await compare(alone, aloneRounds);
-  out.push(table(`\`ssh-dispatch authorized-keys-command USER TYPE KEY\` alone, as ${KEYS_USER} (${aloneRounds} rounds)`, aloneResults, '`node -e 0`'), '');
+  out.push(
+    table(
+      `\`ssh-dispatch authorized-keys-command USER TYPE KEY\` alone, as ${KEYS_USER} (${aloneRounds} rounds)`,
+      aloneResults,
+      '`node -e 0`',
+    ),
+    '',
+  );
   const named = (prefix: string) => aloneResults.find((r) => r.name.startsWith(prefix))!;
   const node = aloneResults[0]!;
   const pairedDiff = (a: Result, b: Result) => median(a.samples.map((s, i) => s - b.samples[i]!));
@@ -207,14 +284,25 @@ try {
 
   // The compile cache of the commands' account: install.sh made the directory; is it filled and read?
   const cacheDir = join(libdir, '.compile-cache', String(keysUid));
-  const cached = readdirSync(cacheDir, { recursive: true }).map(String).filter((f) => statSync(join(cacheDir, f)).isFile());
-  out.push(`compile cache of ${KEYS_USER} (${cacheDir}): ${cached.length ? cached.map((f) => `${f} ${statSync(join(cacheDir, f)).size} bytes`).join(', ') : 'empty'}`);
+  const cached = readdirSync(cacheDir, { recursive: true })
+    .map(String)
+    .filter((f) => statSync(join(cacheDir, f)).isFile());
+  out.push(
+    `compile cache of ${KEYS_USER} (${cacheDir}): ${cached.length ? cached.map((f) => `${f} ${statSync(join(cacheDir, f)).size} bytes`).join(', ') : 'empty'}`,
+  );
   if (existsSync(STRACE)) {
-    for (const [name, extra] of [['1 key offered', []], ['3 unlisted keys first', others]] as const) {
+    for (const [name, extra] of [
+      ['1 key offered', []],
+      ['3 unlisted keys first', others],
+    ] as const) {
       const trace = await traced(fleetSshd, ssh(fleetSshd, [...extra]));
       const runs = trace.filter((l) => l.includes(`execve("${command}"`) && l.includes('authorized-keys-command')).length;
-      const cacheReads = trace.filter((l) => l.includes(`${cacheDir}/`) && /openat\(.*O_RDONLY.*\) = \d+$/.test(l) && !l.includes('O_DIRECTORY')).length;
-      out.push(`traced fleet login, ${name}: sshd ran authorized-keys-command ${runs} times; it opened its compile cache for reading ${cacheReads} times`);
+      const cacheReads = trace.filter(
+        (l) => l.includes(`${cacheDir}/`) && /openat\(.*O_RDONLY.*\) = \d+$/.test(l) && !l.includes('O_DIRECTORY'),
+      ).length;
+      out.push(
+        `traced fleet login, ${name}: sshd ran authorized-keys-command ${runs} times; it opened its compile cache for reading ${cacheReads} times`,
+      );
     }
   }
   console.log(out.join('\n'));
@@ -260,7 +348,9 @@ function loginsFiles(policy: string): { files: number; bytes: number } {
 /** One login with strace following sshd (its forks and their execs): the lines, for counting. */
 async function traced(sshd: ThrowawaySshd, argv: string[]): Promise<string[]> {
   const file = join(dir, 'trace.txt');
-  const strace = spawn(STRACE, ['-f', '-qq', '-s', '1024', '-e', 'trace=execve,openat', '-o', file, '-p', String(sshd.pid)], { stdio: 'ignore' });
+  const strace = spawn(STRACE, ['-f', '-qq', '-s', '1024', '-e', 'trace=execve,openat', '-o', file, '-p', String(sshd.pid)], {
+    stdio: 'ignore',
+  });
   // strace writes nothing until a traced call happens; give it time to attach.
   await new Promise((r) => setTimeout(r, 500));
   const code = spawnSync(argv[0]!, argv.slice(1), { stdio: 'ignore' }).status;

@@ -36,7 +36,12 @@ function timeOnce(c: Case): Promise<number> {
   const stdinFd = c.stdinFile ? openSync(c.stdinFile, 'r') : null;
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
-    const child = spawn(c.argv[0]!, c.argv.slice(1), { env: c.env ?? process.env, uid: c.uid, gid: c.gid, stdio: [stdinFd ?? (c.input ? 'pipe' : 'ignore'), 'ignore', 'pipe'] });
+    const child = spawn(c.argv[0]!, c.argv.slice(1), {
+      env: c.env ?? process.env,
+      uid: c.uid,
+      gid: c.gid,
+      stdio: [stdinFd ?? (c.input ? 'pipe' : 'ignore'), 'ignore', 'pipe'],
+    });
     if (stdinFd !== null) closeSync(stdinFd);
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -44,7 +49,8 @@ function timeOnce(c: Case): Promise<number> {
     child.once('error', reject);
     child.once('close', (code) => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
-      if (code !== (c.expectExit ?? 0)) reject(new Error(`${c.name}: exit ${code}, expected ${c.expectExit ?? 0}: ${stderr.slice(0, 500)}`));
+      if (code !== (c.expectExit ?? 0))
+        reject(new Error(`${c.name}: exit ${code}, expected ${c.expectExit ?? 0}: ${stderr.slice(0, 500)}`));
       else resolve(ms);
     });
   });

@@ -41,7 +41,7 @@ try {
     [
       `${files} files in ${files / perDir} directories, warm cache, median of ${rounds}; Node ${process.version}.`,
       '',
-      '| what | median | ratio to rsync\'s own unchanged push |',
+      "| what | median | ratio to rsync's own unchanged push |",
       '|---|---|---|',
       row('rsync -a of the unchanged tree into itself (local, quick check)', rsync),
       row('overwrite: true: walk for files hard-linked from outside', shared),

@@ -38,10 +38,22 @@ try {
   const plainBefore = policy('plain-before', '');
   const plainAfter = policy('plain-after', '');
   const capped = policy('capped', '    max-sessions: 4\n');
-  for (const [launcher, path] of [[before, plainBefore], [AFTER, plainAfter], [AFTER, capped]] as const) execFileSync(NODE, [launcher, 'check', '--policy', path], { stdio: 'ignore' });
-  const env = (command: string): NodeJS.ProcessEnv => ({ PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '192.0.2.10 51234 192.0.2.1 22' });
+  for (const [launcher, path] of [
+    [before, plainBefore],
+    [AFTER, plainAfter],
+    [AFTER, capped],
+  ] as const)
+    execFileSync(NODE, [launcher, 'check', '--policy', path], { stdio: 'ignore' });
+  const env = (command: string): NodeJS.ProcessEnv => ({
+    PATH: '/usr/bin:/bin',
+    SSH_ORIGINAL_COMMAND: command,
+    SSH_CONNECTION: '192.0.2.10 51234 192.0.2.1 22',
+  });
   const run = (launcher: string, path: string) => [NODE, launcher, '--id', 't', '--policy', path];
-  for (const [command, how] of [['true', 'execve'], ['true -', 'supervised']] as const) {
+  for (const [command, how] of [
+    ['true', 'execve'],
+    ['true -', 'supervised'],
+  ] as const) {
     const cases: Case[] = [
       { name: `before the limits, \`${command}\` (${how})`, argv: run(before, plainBefore), env: env(command) },
       { name: 'with the limits, an identity without max-sessions', argv: run(AFTER, plainAfter), env: env(command) },

@@ -45,12 +45,23 @@ try {
   const local = await compare(
     [
       { name: '`cat > file && sync file dir`', argv: ['/bin/sh', '-c', catCommand], stdinFile: input, before: empty(cat) },
-      { name: 'ssh-dispatch `receive`', argv: [NODE, LAUNCHER, '--id', 'up', '--policy', policies], env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' }, stdinFile: input, before: empty(up) },
+      {
+        name: 'ssh-dispatch `receive`',
+        argv: [NODE, LAUNCHER, '--id', 'up', '--policy', policies],
+        env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' },
+        stdinFile: input,
+        before: empty(up),
+      },
     ],
     rounds,
     1,
   );
-  out.push(table(`Locally, stdin a file (${rounds} rounds)`, local, '`cat > file`'), '', `receive / cat throughput: ${(local[0]!.median / local[1]!.median).toFixed(3)}`, '');
+  out.push(
+    table(`Locally, stdin a file (${rounds} rounds)`, local, '`cat > file`'),
+    '',
+    `receive / cat throughput: ${(local[0]!.median / local[1]!.median).toFixed(3)}`,
+    '',
+  );
 
   sshd = await ThrowawaySshd.start();
   const dispatchKey = await sshd.newClientKey('dispatch');
@@ -67,7 +78,12 @@ try {
     [
       { name: 'forced `cat > file && sync file dir`', argv: [SSH, ...sshd.sshArgs(plainKey), 'x'], stdinFile: input, before: empty(cat) },
       { name: 'ssh-dispatch `receive`', argv: [SSH, ...sshd.sshArgs(dispatchKey), 'receive'], stdinFile: input, before: empty(up) },
-      { name: 'forced `tee file | sha256sum && sync`', argv: [SSH, ...sshd.sshArgs(hashingKey), 'x'], stdinFile: input, before: empty(cat) },
+      {
+        name: 'forced `tee file | sha256sum && sync`',
+        argv: [SSH, ...sshd.sshArgs(hashingKey), 'x'],
+        stdinFile: input,
+        before: empty(cat),
+      },
     ],
     rounds,
     1,

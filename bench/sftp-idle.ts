@@ -68,7 +68,16 @@ function memory(pid: number): Record<Kind, number> {
   return { rss: field('Rss'), pss: field('Pss'), own: field('Private_Dirty') };
 }
 
-const role = (p: Proc) => (p.cmdline.includes('ssh-dispatch-files.cjs') ? 'file server' : p.cmdline.includes(LAUNCHER) ? 'dispatcher' : p.cmdline.startsWith('bwrap') || p.cmdline.includes('/bwrap') ? 'bwrap' : p.cmdline.includes('sftp-server') ? 'sftp-server' : p.cmdline.split(' ')[0]!);
+const role = (p: Proc) =>
+  p.cmdline.includes('ssh-dispatch-files.cjs')
+    ? 'file server'
+    : p.cmdline.includes(LAUNCHER)
+      ? 'dispatcher'
+      : p.cmdline.startsWith('bwrap') || p.cmdline.includes('/bwrap')
+        ? 'bwrap'
+        : p.cmdline.includes('sftp-server')
+          ? 'sftp-server'
+          : p.cmdline.split(' ')[0]!;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -80,11 +89,18 @@ try {
   const policies = join(data, 'policies');
   mkdirSync(policies, { mode: 0o755 });
   mkdirSync(join(data, 'log'), { mode: 0o755 });
-  writeFileSync(join(policies, 'p.yaml'), `version: 1\naudit: { file: ${join(data, 'log', 'audit.jsonl')} }\nidentities:\n  files:\n    rules:\n      - { name: files, sftp: { root: ${root}, access: read-write } }\n`, { mode: 0o644 });
+  writeFileSync(
+    join(policies, 'p.yaml'),
+    `version: 1\naudit: { file: ${join(data, 'log', 'audit.jsonl')} }\nidentities:\n  files:\n    rules:\n      - { name: files, sftp: { root: ${root}, access: read-write } }\n`,
+    { mode: 0o644 },
+  );
   execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
   sshd = await ThrowawaySshd.start({ extraConfig: [`Subsystem sftp ${SFTP_SERVER}`] });
   const keys = { dispatch: await sshd.newClientKey('dispatch'), bare: await sshd.newClientKey('bare') };
-  sshd.authorize([authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'files', '--policy', policies], keys.dispatch), authorizedKeyLine('restrict', [SFTP_SERVER, '-d', root], keys.bare)]);
+  sshd.authorize([
+    authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'files', '--policy', policies], keys.dispatch),
+    authorizedKeyLine('restrict', [SFTP_SERVER, '-d', root], keys.bare),
+  ]);
 
   /** One idle session: its processes' memory 1 s and 10 s after `pwd` answered. */
   const big = join(data, 'big.bin');

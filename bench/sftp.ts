@@ -29,7 +29,10 @@ try {
   mkdirSync(bare, { mode: 0o755 });
   const input = join(data, 'input.bin');
   // Incompressible, written once, read from the page cache; the copy to download is in each root.
-  execFileSync('/bin/sh', ['-c', `head -c ${GiB} /dev/urandom > ${input} && cp ${input} ${root}/stored.bin && cp ${input} ${bare}/stored.bin`]);
+  execFileSync('/bin/sh', [
+    '-c',
+    `head -c ${GiB} /dev/urandom > ${input} && cp ${input} ${root}/stored.bin && cp ${input} ${bare}/stored.bin`,
+  ]);
   const policies = join(data, 'policies');
   mkdirSync(policies, { mode: 0o755 });
   mkdirSync(join(data, 'log'), { mode: 0o755 });
@@ -42,7 +45,10 @@ try {
 
   sshd = await ThrowawaySshd.start({ extraConfig: [`Subsystem sftp ${SFTP_SERVER}`] });
   const keys = { dispatch: await sshd.newClientKey('dispatch'), bare: await sshd.newClientKey('bare') };
-  sshd.authorize([authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'files', '--policy', policies], keys.dispatch), authorizedKeyLine('restrict', [SFTP_SERVER, '-d', bare], keys.bare)]);
+  sshd.authorize([
+    authorizedKeyLine('restrict', [NODE, LAUNCHER, '--id', 'files', '--policy', policies], keys.dispatch),
+    authorizedKeyLine('restrict', [SFTP_SERVER, '-d', bare], keys.bare),
+  ]);
   const batchFile = (name: string, lines: string[]) => {
     const path = join(data, name);
     writeFileSync(path, `${lines.join('\n')}\n`);
@@ -66,7 +72,14 @@ try {
     ],
     Math.max(10, rounds * 5),
   );
-  out.push(table(`A session that runs \`pwd\`: connection, authentication, start of the server (${Math.max(10, rounds * 5)} rounds)`, start, 'sftp-server'), '');
+  out.push(
+    table(
+      `A session that runs \`pwd\`: connection, authentication, start of the server (${Math.max(10, rounds * 5)} rounds)`,
+      start,
+      'sftp-server',
+    ),
+    '',
+  );
   const up = await compare(
     [
       { name: 'sftp-server put 1 GiB', argv: sftp(keys.bare, put) },
@@ -86,7 +99,10 @@ try {
   );
   out.push(table(`get 1 GiB (${rounds} rounds)`, down, 'sftp-server'));
   const mibs = (ms: number) => (1024 / (ms / 1000)).toFixed(0);
-  out.push('', `MiB/s: put ${mibs(up[0]!.median)} (sftp-server) vs ${mibs(up[1]!.median)} (ssh-dispatch); get ${mibs(down[0]!.median)} vs ${mibs(down[1]!.median)}`);
+  out.push(
+    '',
+    `MiB/s: put ${mibs(up[0]!.median)} (sftp-server) vs ${mibs(up[1]!.median)} (ssh-dispatch); get ${mibs(down[0]!.median)} vs ${mibs(down[1]!.median)}`,
+  );
   console.log(out.join('\n'));
 } finally {
   await sshd?.stop();

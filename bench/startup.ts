@@ -48,7 +48,8 @@ identities:
     let yaml = `version: 1\n${f === 0 ? `audit: { file: ${join(dir, 'audit-large.jsonl')} }\n` : ''}identities:\n`;
     for (let i = f * 100; i < (f + 1) * 100; i++) {
       yaml += `  host${i}:\n    from: [192.0.2.${i % 250}, "2001:db8:${i}::/48"]\n    rules:\n`;
-      for (let r = 0; r < 9; r++) yaml += `      - { name: r${r}, exec: { command: "tool${r} --flag /srv/host${i}/*", program: /usr/bin/tool${r} } }\n`;
+      for (let r = 0; r < 9; r++)
+        yaml += `      - { name: r${r}, exec: { command: "tool${r} --flag /srv/host${i}/*", program: /usr/bin/tool${r} } }\n`;
       yaml += `      - { name: true-execve, exec: { command: "true", program: /bin/true, supervise: false } }\n`;
     }
     writeFileSync(join(large, `hosts-${f}.yaml`), yaml, { mode: 0o644 });
@@ -68,7 +69,11 @@ identities:
     { name: 'ssh-dispatch allows `true` (execve)', argv: dispatch(small, 't'), env: env('true') },
     { name: 'ssh-dispatch allows `true` (supervised, with end record)', argv: dispatch(small, 't'), env: env('true -') },
     { name: 'ssh-dispatch allows `true` in the sandbox (supervised)', argv: dispatch(small, 't'), env: env('true sandboxed') },
-    { name: 'ssh-dispatch allows `true` in the sandbox (execve into bwrap)', argv: dispatch(small, 't'), env: env('true sandboxed-execve') },
+    {
+      name: 'ssh-dispatch allows `true` in the sandbox (execve into bwrap)',
+      argv: dispatch(small, 't'),
+      env: env('true sandboxed-execve'),
+    },
     { name: 'ssh-dispatch refuses `sh -c id`', argv: dispatch(small, 't'), env: env('sh -c id'), expectExit: 126 },
     { name: 'ssh-dispatch allows `true`, 1,000 identities x 10 rules', argv: dispatch(large, 'host10'), env: env('true') },
     { name: '`ssh-dispatch -V` (loads the program, decides nothing)', argv: [NODE, LAUNCHER, '-V'] },
@@ -85,7 +90,11 @@ identities:
     );
   }
   if (existsSync('/usr/bin/rrsync')) {
-    cases.push({ name: 'rrsync answers `true` (`rrsync -wo DIR`)', argv: ['/usr/bin/python3', '/usr/bin/rrsync', '-wo', root], env: env('true') });
+    cases.push({
+      name: 'rrsync answers `true` (`rrsync -wo DIR`)',
+      argv: ['/usr/bin/python3', '/usr/bin/rrsync', '-wo', root],
+      env: env('true'),
+    });
   }
   const results = await compare(cases, rounds);
   console.log(table(`Dispatch overhead (${rounds} rounds, Node ${process.version})`, results, '`node -e 0`'));
@@ -97,11 +106,17 @@ identities:
   const spawned = named('ssh-dispatch allows `true` (supervised');
   const boxed = named('ssh-dispatch allows `true` in the sandbox (supervised)');
   const boxedExecve = named('ssh-dispatch allows `true` in the sandbox (execve');
-  console.log(`sandbox cost: supervised ${(boxed.median - spawned.median).toFixed(1)} ms (${(boxed.median / spawned.median).toFixed(2)}x), execve ${(boxedExecve.median - allowed.median).toFixed(1)} ms (${(boxedExecve.median / allowed.median).toFixed(2)}x)`);
+  console.log(
+    `sandbox cost: supervised ${(boxed.median - spawned.median).toFixed(1)} ms (${(boxed.median / spawned.median).toFixed(2)}x), execve ${(boxedExecve.median - allowed.median).toFixed(1)} ms (${(boxedExecve.median / allowed.median).toFixed(2)}x)`,
+  );
   if (rrsync) console.log(`sandboxed ssh-dispatch (execve) / rrsync: ${(boxedExecve.median / rrsync.median).toFixed(2)}`);
   if (rrsync) console.log(`ssh-dispatch (execve) / rrsync, median of per-round ratios: ${pairedRatio(allowed, rrsync).toFixed(2)}`);
   if (BEFORE) {
-    for (const [after, before] of [['ssh-dispatch allows `true` (execve)', 'before: ssh-dispatch allows'], ['ssh-dispatch refuses', 'before: ssh-dispatch refuses'], ['`ssh-dispatch -V`', 'before: `ssh-dispatch -V`']] as const) {
+    for (const [after, before] of [
+      ['ssh-dispatch allows `true` (execve)', 'before: ssh-dispatch allows'],
+      ['ssh-dispatch refuses', 'before: ssh-dispatch refuses'],
+      ['`ssh-dispatch -V`', 'before: `ssh-dispatch -V`'],
+    ] as const) {
       console.log(`${after} / ${before}: ${pairedRatio(named(after), named(before)).toFixed(2)}`);
     }
   }

@@ -55,7 +55,8 @@ try {
     ours.push(measure([process.execPath, LAUNCHER, 'summary', '--log', log, '--since', '3650d', '--json']));
     jq.push(measure(['/bin/sh', '-c', jqPipeline]));
   }
-  const row = (name: string, samples: { seconds: number; mib: number }[]) => `| ${name} | ${median(samples.map((s) => s.seconds)).toFixed(2)} s | ${median(samples.map((s) => s.mib)).toFixed(0)} MiB |`;
+  const row = (name: string, samples: { seconds: number; mib: number }[]) =>
+    `| ${name} | ${median(samples.map((s) => s.seconds)).toFixed(2)} s | ${median(samples.map((s) => s.mib)).toFixed(0)} MiB |`;
   console.log(
     [
       `### summary over ${RECORDS.toLocaleString('en')} records (${(size / 2 ** 20).toFixed(0)} MiB), ${rounds} rounds, Node ${process.version}`,

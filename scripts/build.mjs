@@ -26,13 +26,24 @@ export const BUNDLE = `${DIST}ssh-dispatch.cjs`;
 /** A hash of the sources: compiled policy caches of another build are never read. */
 function buildId() {
   const hash = createHash('sha256');
-  for (const file of readdirSync(SRC, { recursive: true }).map(String).filter((f) => f.endsWith('.ts')).sort()) {
+  for (const file of readdirSync(SRC, { recursive: true })
+    .map(String)
+    .filter((f) => f.endsWith('.ts'))
+    .sort()) {
     hash.update(`${file}\0`).update(readFileSync(`${SRC}${file}`));
   }
   return hash.digest('hex').slice(0, 16);
 }
 
-const common = { bundle: true, platform: 'node', format: 'cjs', target: 'node22', minify: true, legalComments: 'none', logLevel: 'warning' };
+const common = {
+  bundle: true,
+  platform: 'node',
+  format: 'cjs',
+  target: 'node22',
+  minify: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
 
 export async function buildBundle() {
   rmSync(DIST, { recursive: true, force: true });
@@ -52,7 +63,10 @@ export async function buildBundle() {
 
 /** What both programs are told about the build (main.ts's --version, the policy cache's build id). */
 function defines() {
-  return { SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()), SSH_DISPATCH_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version) };
+  return {
+    SSH_DISPATCH_BUILD_ID: JSON.stringify(buildId()),
+    SSH_DISPATCH_VERSION: JSON.stringify(JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version),
+  };
 }
 
 /** The program alone; tests of the man pages build it into a temp directory. */

@@ -41,7 +41,10 @@ const DURATION = /\(ms\|s\|m\|h\|d/;
 
 function resolve(schema, node) {
   if (!node.$ref) return node;
-  return node.$ref.replace(/^#\//, '').split('/').reduce((at, part) => at[part], schema);
+  return node.$ref
+    .replace(/^#\//, '')
+    .split('/')
+    .reduce((at, part) => at[part], schema);
 }
 
 /** The type column: what YAML value the key takes, in the reference's words. */
@@ -68,7 +71,9 @@ export function typeOf(schema, node) {
     case 'object':
       if (node.additionalProperties && typeof node.additionalProperties === 'object') {
         const value = node.additionalProperties.$ref ? resolve(schema, node.additionalProperties) : node.additionalProperties;
-        return value.type === 'string' ? 'mapping of strings' : `mapping of ${node.additionalProperties.$ref.replace('#/definitions/', '')}s`.replace(/ys$/, 'ies');
+        return value.type === 'string'
+          ? 'mapping of strings'
+          : `mapping of ${node.additionalProperties.$ref.replace('#/definitions/', '')}s`.replace(/ys$/, 'ies');
       }
       return 'mapping';
     case 'string': {
@@ -133,7 +138,8 @@ export function renderKeys(markdown, schema) {
     const end = marker(name, true);
     const from = out.indexOf(begin);
     const to = out.indexOf(end);
-    if (from < 0 || to < from || out.indexOf(begin, from + 1) >= 0) throw new Error(`docs-keys: docs/policy.md needs ${begin} and ${end}, once each, in that order`);
+    if (from < 0 || to < from || out.indexOf(begin, from + 1) >= 0)
+      throw new Error(`docs-keys: docs/policy.md needs ${begin} and ${end}, once each, in that order`);
     out = `${out.slice(0, from + begin.length)}\n${renderTable(schema, name, object)}\n${out.slice(to)}`;
   }
   for (const [, name] of out.matchAll(/<!-- keys:([^:]+):begin -->/g)) {

@@ -14,7 +14,16 @@ if (!file) {
 // Beside the source, so that its import.meta.url (new URL('../dist/...')) means what it says.
 const out = join(dirname(resolve(file)), `.${basename(file, '.ts')}.${process.pid}.mjs`);
 try {
-  await build({ entryPoints: [file], outfile: out, bundle: true, platform: 'node', format: 'esm', target: 'node22', packages: 'external', logLevel: 'warning' });
+  await build({
+    entryPoints: [file],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    packages: 'external',
+    logLevel: 'warning',
+  });
   process.argv = [process.argv[0], resolve(file), ...args];
   await import(pathToFileURL(out).href);
 } finally {

@@ -33,7 +33,10 @@ const KEY = /^\/\* code-cache-key: ([0-9a-f]{16,64}) \*\//;
 export function runCached(file: string, cacheDir: string | null, kind: string): Bundle {
   const source = readFileSync(file, 'utf8');
   const key = KEY.exec(source)?.[1];
-  const cacheFile = cacheDir !== null && key !== undefined ? join(cacheDir, `${basename(file, '.cjs')}.${kind}.${key}.${process.version}-${process.arch}.v8cache`) : null;
+  const cacheFile =
+    cacheDir !== null && key !== undefined
+      ? join(cacheDir, `${basename(file, '.cjs')}.${kind}.${key}.${process.version}-${process.arch}.v8cache`)
+      : null;
   let cachedData: Buffer | undefined;
   if (cacheFile !== null) {
     try {

@@ -63,7 +63,11 @@ function trustedCompileCache(parent: string, dir: string): boolean {
  * in every runtime ssh-dispatch supports (Node >= 22.15, main.ts); without it, no flag.
  */
 const LOG_REVIEW = new Set(['logs', 'summary', 'status']);
-if (LOG_REVIEW.has(process.argv[2] ?? '') && !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size')) && typeof process.execve === 'function') {
+if (
+  LOG_REVIEW.has(process.argv[2] ?? '') &&
+  !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size')) &&
+  typeof process.execve === 'function'
+) {
   process.execve(process.execPath, [process.execPath, '--max-semi-space-size=4', __filename, ...process.argv.slice(2)], process.env);
 }
 
@@ -81,7 +85,11 @@ const argv = process.argv.slice(2);
 if (servesConnection(argv, process.env)) {
   const kind = LOGIN_COMMANDS.includes(argv[0] ?? '') ? argv[0]! : 'forced';
   // NODE_DISABLE_COMPILE_CACHE=1, which turns Node's cache off, turns this one off too.
-  runCached(join(__dirname, 'ssh-dispatch-serve.cjs'), trusted && process.env.NODE_DISABLE_COMPILE_CACHE !== '1' ? cacheDir : null, kind).start();
+  runCached(
+    join(__dirname, 'ssh-dispatch-serve.cjs'),
+    trusted && process.env.NODE_DISABLE_COMPILE_CACHE !== '1' ? cacheDir : null,
+    kind,
+  ).start();
 } else {
   if (trusted) {
     try {

@@ -9,7 +9,8 @@ export const SAFE_COMMAND_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
 /** The command="..." value: words joined by spaces; refused when a word would need quoting. */
 export function forcedCommand(argv: readonly string[]): string {
   for (const word of argv) {
-    if (!SAFE_COMMAND_WORD.test(word)) throw new Error(`cannot put ${JSON.stringify(word)} in a command= option safely (letters, digits and _ . / : = @ % + , - only)`);
+    if (!SAFE_COMMAND_WORD.test(word))
+      throw new Error(`cannot put ${JSON.stringify(word)} in a command= option safely (letters, digits and _ . / : = @ % + , - only)`);
   }
   return argv.join(' ');
 }
@@ -40,7 +41,8 @@ export function principalLine({ options, command, principal }: PrincipalLineOpti
   return `${[...options, `command="${forcedCommand(command)}"`].filter(Boolean).join(',')} ${principal}`;
 }
 
-const PUBLIC_KEY = /^(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)(?:-cert-v01@openssh\.com)? [A-Za-z0-9+/]+={0,2}(?: [^\r\n]*)?$/;
+const PUBLIC_KEY =
+  /^(ssh-(?:ed25519|rsa|dss)|ecdsa-sha2-nistp(?:256|384|521)|sk-(?:ssh-ed25519|ecdsa-sha2-nistp256)@openssh\.com)(?:-cert-v01@openssh\.com)? [A-Za-z0-9+/]+={0,2}(?: [^\r\n]*)?$/;
 
 /** The first public key line of an OpenSSH .pub file, or null. */
 export function publicKeyFrom(text: string): string | null {

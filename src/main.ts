@@ -8,7 +8,16 @@
  */
 import { UsageError } from './args.js';
 import { isForcedCommandMode } from './forced-mode.js';
-import { denyUnsupportedRuntime, endQuietlyOnBrokenPipe, finish, runtimeSupported, serveForcedCommand, serveLogin, unsupportedRuntime, usageFailed } from './serve-main.js';
+import {
+  denyUnsupportedRuntime,
+  endQuietlyOnBrokenPipe,
+  finish,
+  runtimeSupported,
+  serveForcedCommand,
+  serveLogin,
+  unsupportedRuntime,
+  usageFailed,
+} from './serve-main.js';
 
 // What sshd runs (the forced command, the login commands) is serve-main.ts's, which the launcher
 // loads as a bundle of its own for those argv; what only people run is loaded on demand.
@@ -119,7 +128,10 @@ async function runSubcommand(first: string | undefined, rest: string[]): Promise
     case 'help':
     case '--help':
     case '-h':
-      if (rest.length > 0) throw new UsageError(`${first} takes no arguments, got ${rest.join(' ')}; for one subcommand's help: ssh-dispatch SUBCOMMAND --help`);
+      if (rest.length > 0)
+        throw new UsageError(
+          `${first} takes no arguments, got ${rest.join(' ')}; for one subcommand's help: ssh-dispatch SUBCOMMAND --help`,
+        );
       console.log(HELP);
       return 0;
     case undefined:

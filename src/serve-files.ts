@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   try {
     events = fstatSync(EVENTS_FD);
   } catch {}
-  if (!events || !(events.isFIFO() || events.isSocket() || events.isFile() || events.isCharacterDevice())) fail('fd 3 (the event pipe) is not open');
+  if (!events || !(events.isFIFO() || events.isSocket() || events.isFile() || events.isCharacterDevice()))
+    fail('fd 3 (the event pipe) is not open');
   const report = (event: FileEvent) => writeLine({ kind: 'event', event });
   let summary;
   try {

@@ -43,7 +43,22 @@ const FOLDERS: Record<string, readonly string[]> = {
   act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
   // The programs sshd runs, each a pipeline of stages: request in, decision, record, action.
   serve: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'keyline', 'args', 'lazy-builtins', 'trust'],
-  cli: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'serve', 'lab', 'keyline', 'args', 'lazy-builtins', 'trust'],
+  cli: [
+    'values',
+    'request',
+    'rules',
+    'policy',
+    'decide',
+    'host',
+    'audit',
+    'act',
+    'serve',
+    'lab',
+    'keyline',
+    'args',
+    'lazy-builtins',
+    'trust',
+  ],
   // What sshd runs (the forced command, the login commands), a bundle of its own.
   'serve-main': ['serve', 'args', 'audit', 'values', 'policy', 'forced-mode'],
   main: ['cli', 'serve', 'audit', 'values', 'args', 'forced-mode', 'serve-main'],
@@ -55,7 +70,21 @@ const FOLDERS: Record<string, readonly string[]> = {
 const PURE = files.filter(
   (f) =>
     ['values', 'rules', 'decide'].includes(roomOf(f)) ||
-    ['request/tokenize.ts', 'request/lookalikes.ts', 'request/request.ts', 'policy/parse.ts', 'policy/schema.ts', 'policy/lint.ts', 'policy/suggest.ts', 'policy/suggest-yaml.ts', 'audit/record.ts', 'audit/escape.ts', 'audit/review.ts', 'audit/health.ts', 'audit/provenance.ts'].includes(f) ||
+    [
+      'request/tokenize.ts',
+      'request/lookalikes.ts',
+      'request/request.ts',
+      'policy/parse.ts',
+      'policy/schema.ts',
+      'policy/lint.ts',
+      'policy/suggest.ts',
+      'policy/suggest-yaml.ts',
+      'audit/record.ts',
+      'audit/escape.ts',
+      'audit/review.ts',
+      'audit/health.ts',
+      'audit/provenance.ts',
+    ].includes(f) ||
     // The record's types and the readers' check of it.
     ['audit/record-types.ts', 'audit/validate.ts'].includes(f),
 );
@@ -64,14 +93,18 @@ function importsOf(text: string): string[] {
   return [...text.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+)['"](\.{1,2}\/[^'"]+)['"]/g)].map((m) => m[1]!);
 }
 
-const IO_MODULES = 'fs|fs/promises|child_process|net|dgram|dns|dns/promises|tls|http|https|http2|worker_threads|os|readline|cluster|inspector|v8|vm';
+const IO_MODULES =
+  'fs|fs/promises|child_process|net|dgram|dns|dns/promises|tls|http|https|http2|worker_threads|os|readline|cluster|inspector|v8|vm';
 const IO_NAME = `['"\`](?:node:)?(?:${IO_MODULES})['"\`]`;
 const SPELLINGS: [string, RegExp][] = [
   ['a static import of an I/O built-in', new RegExp(`\\bfrom\\s*${IO_NAME}|\\bimport\\s+${IO_NAME}`)],
   ['a dynamic import of an I/O built-in', new RegExp(`\\bimport\\s*\\(\\s*${IO_NAME}`)],
   ['a require() of an I/O built-in', new RegExp(`\\brequire\\s*\\(\\s*${IO_NAME}`)],
   ['process.getBuiltinModule', /\bgetBuiltinModule\b/],
-  ['a lazy-builtins helper that loads an I/O module', /\bimport\s*\{[^}]*\b(?:childProcess|net|tls|dns)\b[^}]*\}\s*from\s*['"][./]*lazy-builtins\.js['"]/],
+  [
+    'a lazy-builtins helper that loads an I/O module',
+    /\bimport\s*\{[^}]*\b(?:childProcess|net|tls|dns)\b[^}]*\}\s*from\s*['"][./]*lazy-builtins\.js['"]/,
+  ],
   ['process state or effects', /\bprocess\s*\.\s*(?:env|exit|exitCode|chdir|cwd|kill|umask|stdout|stderr|stdin|on|execve|getuid|pid)\b/],
 ];
 
@@ -138,7 +171,9 @@ describe('the decision core does no I/O', () => {
   });
 
   it('a digest through lazy-builtins is no I/O; even a type import of an I/O module counts', () => {
-    expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';\nimport type { Stats } from 'node:fs';`)).toEqual(['a static import of an I/O built-in']);
+    expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';\nimport type { Stats } from 'node:fs';`)).toEqual([
+      'a static import of an I/O built-in',
+    ]);
     expect(ioSpellings(`import { sha256 } from '../lazy-builtins.js';`)).toEqual([]);
   });
 });
@@ -162,13 +197,17 @@ describe('what every connection loads', () => {
   it('is not the YAML parser: a policy-cache hit never loads it (about 5 ms of every start)', () => {
     const loaded = [...loadedAtStart()];
     expect(loaded).toContain('serve/forced-command.ts');
-    expect(loaded.filter((file) => /^import\s+(?!type\b)[^;]*from\s+['"]yaml['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual([]);
+    expect(loaded.filter((file) => /^import\s+(?!type\b)[^;]*from\s+['"]yaml['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual(
+      [],
+    );
   });
 
-  it('is not node:tls: only a record sent over TLS loads it (about 5 ms, with OpenSSL\'s contexts), through lazy-builtins', () => {
+  it("is not node:tls: only a record sent over TLS loads it (about 5 ms, with OpenSSL's contexts), through lazy-builtins", () => {
     const loaded = [...loadedAtStart()];
     expect(loaded).toContain('audit/syslog.ts');
-    expect(loaded.filter((file) => /^import\s+(?:(?!type\b)[^;]*from\s+)?['"](?:node:)?tls['"]/m.test(readFileSync(join(src, file), 'utf8')))).toEqual([]);
+    expect(
+      loaded.filter((file) => /^import\s+(?:(?!type\b)[^;]*from\s+)?['"](?:node:)?tls['"]/m.test(readFileSync(join(src, file), 'utf8'))),
+    ).toEqual([]);
   });
 });
 
@@ -193,7 +232,7 @@ describe('a rule kind is a row of the kinds tables, not a branch', () => {
       if (!/\.(?:kind|serves)\s*$/.test(m[1]!)) continue;
       let depth = 1;
       let end = m.index! + m[0].length;
-      while (depth > 0 && end < code.length) depth += code[end] === '{' ? 1 : code[end] === '}' ? -1 : 0, end++;
+      while (depth > 0 && end < code.length) (depth += code[end] === '{' ? 1 : code[end] === '}' ? -1 : 0), end++;
       found.push(...[...code.slice(m.index, end).matchAll(new RegExp(`case\\s+['"\`]${KIND_NAMES}['"\`]`, 'g'))].map((c) => c[0]));
     }
     return found;

@@ -42,8 +42,11 @@ describe('citations in comments', () => {
 describe('sections cited in comments', () => {
   it('finds some (not vacuous)', () => expect(sections.length).toBeGreaterThan(20));
 
-  it.each(sections.map(({ path, cited, section }) => [path, cited, section]))('%s cites %s, "%s", which has it', (_path, cited, section) => {
-    expect(existsSync(join(repo, cited))).toBe(true);
-    expect(titles(cited).some((title) => title.includes(plain(section)))).toBe(true);
-  });
+  it.each(sections.map(({ path, cited, section }) => [path, cited, section]))(
+    '%s cites %s, "%s", which has it',
+    (_path, cited, section) => {
+      expect(existsSync(join(repo, cited))).toBe(true);
+      expect(titles(cited).some((title) => title.includes(plain(section)))).toBe(true);
+    },
+  );
 });

@@ -29,7 +29,19 @@ describe('the key tables of docs/policy.md', () => {
   });
 
   it('cover every mapping the parser has a key list for', () => {
-    const byParser: Record<keyof typeof POLICY_KEYS, string> = { top: 'top', audit: 'audit', syslog: 'audit.syslog', syslogTls: 'audit.syslog.tls', identity: 'identity', rule: 'rule', exec: 'exec', rsync: 'rsync', receive: 'receive', relay: 'relay', sftp: 'sftp' };
+    const byParser: Record<keyof typeof POLICY_KEYS, string> = {
+      top: 'top',
+      audit: 'audit',
+      syslog: 'audit.syslog',
+      syslogTls: 'audit.syslog.tls',
+      identity: 'identity',
+      rule: 'rule',
+      exec: 'exec',
+      rsync: 'rsync',
+      receive: 'receive',
+      relay: 'relay',
+      sftp: 'sftp',
+    };
     expect(named.map(([name]) => name).sort()).toEqual(Object.values(byParser).sort());
     for (const [object, name] of Object.entries(byParser)) {
       expect(rows(page, name).sort(), name).toEqual([...POLICY_KEYS[object as keyof typeof POLICY_KEYS].allowed].sort());
@@ -62,15 +74,39 @@ describe('the key tables of docs/policy.md', () => {
 });
 
 describe('one key table per mapping', () => {
-  const pages = ['README.md', ...readdirSync(join(repo, 'docs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.md')).map((e) => relative(repo, join(e.parentPath, e.name)))];
+  const pages = [
+    'README.md',
+    ...readdirSync(join(repo, 'docs'), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile() && e.name.endsWith('.md'))
+      .map((e) => relative(repo, join(e.parentPath, e.name))),
+  ];
   // Keys that only one mapping has, so that a row naming one is a copy of that mapping's table.
-  const distinctive = ['munge-links', 'absolute-paths', 'single-run', 'max-delete', 'keep-within', 'max-uploads', 'accept-empty', 'connect-timeout', 'pass-env', 'max-sessions', 'principals', 'expect-every'];
+  const distinctive = [
+    'munge-links',
+    'absolute-paths',
+    'single-run',
+    'max-delete',
+    'keep-within',
+    'max-uploads',
+    'accept-empty',
+    'connect-timeout',
+    'pass-env',
+    'max-sessions',
+    'principals',
+    'expect-every',
+  ];
 
   it.each(pages)('%s has no hand-written copy of a generated table', (path) => {
     let text = readFileSync(join(repo, path), 'utf8');
-    for (const [name] of named) text = text.replace(new RegExp(`<!-- keys:${name.replace(/\./g, '\\.')}:begin -->[^]*?<!-- keys:${name.replace(/\./g, '\\.')}:end -->`), '');
+    for (const [name] of named)
+      text = text.replace(
+        new RegExp(`<!-- keys:${name.replace(/\./g, '\\.')}:begin -->[^]*?<!-- keys:${name.replace(/\./g, '\\.')}:end -->`),
+        '',
+      );
     const copies = distinctive.filter((key) => text.includes(`| \`${key}\` |`));
-    expect(copies, `${path}: a table row for ${copies.join(', ')}; the tables live in docs/policy.md, rendered from the schema`).toEqual([]);
+    expect(copies, `${path}: a table row for ${copies.join(', ')}; the tables live in docs/policy.md, rendered from the schema`).toEqual(
+      [],
+    );
   });
 
   it('the one rsync table is in docs/policy.md', () => {

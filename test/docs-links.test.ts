@@ -10,7 +10,12 @@ import { describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-const pages = ['README.md', ...readdirSync(join(repo, 'docs'), { recursive: true, withFileTypes: true }).filter((e) => e.isFile() && e.name.endsWith('.md')).map((e) => relative(repo, join(e.parentPath, e.name)))];
+const pages = [
+  'README.md',
+  ...readdirSync(join(repo, 'docs'), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.md'))
+    .map((e) => relative(repo, join(e.parentPath, e.name))),
+];
 
 /** The page's lines outside fenced code blocks, inline code removed (a link there is an example). */
 function prose(text: string): string[] {
@@ -47,7 +52,10 @@ function anchors(text: string): Set<string> {
 
 const links = pages.flatMap((page) =>
   prose(readFileSync(join(repo, page), 'utf8')).flatMap((line) =>
-    [...line.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target)).map((target) => ({ page, target })),
+    [...line.matchAll(/\]\(([^)\s]+)\)/g)]
+      .map((m) => m[1]!)
+      .filter((target) => !/^[a-z][a-z0-9+.-]*:/i.test(target))
+      .map((target) => ({ page, target })),
   ),
 );
 
@@ -59,7 +67,9 @@ describe('links between the docs', () => {
   });
 
   it('reads anchors as GitHub does', () => {
-    expect(anchors('## `run`: the argv is the policy\'s\n## A key (`backup@server`)\n## Limits\n### Limits\n```\n# not a heading\n```\n')).toEqual(new Set(['run-the-argv-is-the-policys', 'a-key-backupserver', 'limits', 'limits-1']));
+    expect(
+      anchors("## `run`: the argv is the policy's\n## A key (`backup@server`)\n## Limits\n### Limits\n```\n# not a heading\n```\n"),
+    ).toEqual(new Set(['run-the-argv-is-the-policys', 'a-key-backupserver', 'limits', 'limits-1']));
   });
 
   it.each(links.map(({ page, target }) => [page, target]))('%s: %s leads somewhere', (page, target) => {

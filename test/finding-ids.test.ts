@@ -56,7 +56,10 @@ describe('finding IDs', () => {
   });
 
   it.each([...FINDING_IDS])('%s is emitted in src/', (id) => {
-    expect(emitters.filter((s) => quoted(id).test(s.text)).map((s) => s.path), `${id}: nothing in src/ emits it`).not.toEqual([]);
+    expect(
+      emitters.filter((s) => quoted(id).test(s.text)).map((s) => s.path),
+      `${id}: nothing in src/ emits it`,
+    ).not.toEqual([]);
   });
 });
 
@@ -65,8 +68,13 @@ describe('check prints the ID, and the page says the level the code gives', () =
   const said = (level: 'warning' | 'unsafe' | 'error') => (level === 'unsafe' ? 'UNSAFE' : level);
 
   it('a rule finding ends with its ID, after the text it always had', () => {
-    const [finding] = lintPolicy(policyFrom('version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "du -sh *", program: /usr/bin/du } }\n'), new Date());
-    expect(findingLine(ruleText(finding!))).toBe('test.yaml:5: warning: rule "x" has the word "*", which matches any name in the working directory (not dotfiles, not a path); name a directory (/srv/logs/*.log) [exec-glob-reach]');
+    const [finding] = lintPolicy(
+      policyFrom('version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "du -sh *", program: /usr/bin/du } }\n'),
+      new Date(),
+    );
+    expect(findingLine(ruleText(finding!))).toBe(
+      'test.yaml:5: warning: rule "x" has the word "*", which matches any name in the working directory (not dotfiles, not a path); name a directory (/srv/logs/*.log) [exec-glob-reach]',
+    );
   });
 
   it('the findings of a policy that has many of them: each at a level its row names', () => {
@@ -94,7 +102,13 @@ identities:
     const findings = [
       ...lintPolicy(policy, new Date(2026, 0, 1)).map(ruleText),
       ...loginFindings(policy),
-      ...sshdLoginFindings(new Map([['trustedusercakeys', ['/etc/ssh/ca.pub']], ['exposeauthinfo', ['no']]]), policy),
+      ...sshdLoginFindings(
+        new Map([
+          ['trustedusercakeys', ['/etc/ssh/ca.pub']],
+          ['exposeauthinfo', ['no']],
+        ]),
+        policy,
+      ),
     ];
     const ids = new Set(findings.map((f) => f.id));
     expect(ids.size, [...ids].join(' ')).toBeGreaterThan(8);

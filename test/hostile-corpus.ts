@@ -44,7 +44,14 @@ export type Row = [string, string];
 const base = 'du -sh /srv/backup/x';
 const metachars = [';', '|', '&', '&&', '||', '>', '>>', '<', '(', ')', '$(id)', '`id`', '#', '{a,b}', '!'];
 const positions: Row[] = metachars.flatMap((m) => {
-  const reason = m === '#' ? 'tokenize-comment' : m === '$(id)' || m === '`id`' ? 'tokenize-substitution' : m === '{a,b}' || m === '!' ? 'tokenize-expansion' : 'tokenize-operator';
+  const reason =
+    m === '#'
+      ? 'tokenize-comment'
+      : m === '$(id)' || m === '`id`'
+        ? 'tokenize-substitution'
+        : m === '{a,b}' || m === '!'
+          ? 'tokenize-expansion'
+          : 'tokenize-operator';
   return [
     [`${m} ${base}`, reason],
     [`du -sh ${m} /srv/backup/x`, reason],
@@ -266,7 +273,10 @@ export const legitimate: Row[] = [
   [`rsync --server --sender -logDtprRe.iLsfxCIvu --numeric-ids . /etc/ /home/`, 'allow'],
   // BackupPC 3 spells the options out.
   [`rsync --server --sender ${B} . gone/`, 'rsync-source-unreachable'], // started inside its directory, so it must exist
-  [`rsync --server --sender --numeric-ids --perms --owner --group -D --links --hard-links --times --block-size=2048 --recursive --ignore-times . /`, 'allow'],
+  [
+    `rsync --server --sender --numeric-ids --perms --owner --group -D --links --hard-links --times --block-size=2048 --recursive --ignore-times . /`,
+    'allow',
+  ],
   [`rsync --server --sender ${B} --files-from=- --from0 . /`, 'allow'],
   ['true', 'no-rule-matched'], // rrsync answers it; here it needs its own exec rule
 ];

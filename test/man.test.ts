@@ -29,7 +29,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** groff's rendering as plain text, and what it said on stderr. */
 function render(page: string): { text: string; warnings: string } {
-  const result = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-k', '-P-cbou', '-rLL=200n', page], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C.UTF-8' } });
+  const result = spawnSync('groff', ['-man', '-Tutf8', '-ww', '-k', '-P-cbou', '-rLL=200n', page], {
+    encoding: 'utf8',
+    env: { ...process.env, LC_ALL: 'C.UTF-8' },
+  });
   expect(result.status, result.stderr).toBe(0);
   return { text: result.stdout, warnings: result.stderr };
 }
@@ -37,7 +40,20 @@ const squeeze = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 describe('ssh-dispatch(8)', () => {
   it('lists the subcommands of --help, and the help has them all', () => {
-    expect(helps.map(([name]) => name)).toEqual(['ssh-dispatch', 'run', 'explain', 'check', 'authorized-key', 'authorized-keys-command', 'authorized-principals-command', 'suggest', 'logs', 'summary', 'status', 'demo']);
+    expect(helps.map(([name]) => name)).toEqual([
+      'ssh-dispatch',
+      'run',
+      'explain',
+      'check',
+      'authorized-key',
+      'authorized-keys-command',
+      'authorized-principals-command',
+      'suggest',
+      'logs',
+      'summary',
+      'status',
+      'demo',
+    ]);
   });
 
   it('holds every help text line for line, and groff renders it without warnings', () => {
@@ -52,7 +68,10 @@ describe('ssh-dispatch(8)', () => {
   });
 
   it('man -l reads it', () => {
-    const result = spawnSync('man', ['-l', join(dir, 'man', 'ssh-dispatch.8')], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '120', MAN_KEEP_FORMATTING: '' } });
+    const result = spawnSync('man', ['-l', join(dir, 'man', 'ssh-dispatch.8')], {
+      encoding: 'utf8',
+      env: { ...process.env, MANWIDTH: '120', MAN_KEEP_FORMATTING: '' },
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(result.stdout).toContain('ssh-dispatch-policy(5)');
   });
@@ -76,7 +95,16 @@ describe('bash completion', () => {
     const script = readFileSync(join(dir, 'completion', 'ssh-dispatch'), 'utf8');
     const complete = (...words: string[]) => {
       const line = ['ssh-dispatch', ...words];
-      const out = execFileSync('bash', ['-c', `source "$1"; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _ssh_dispatch; printf '%s\\n' "\${COMPREPLY[@]}"`, 'bash', join(dir, 'completion', 'ssh-dispatch')], { encoding: 'utf8' });
+      const out = execFileSync(
+        'bash',
+        [
+          '-c',
+          `source "$1"; COMP_WORDS=(${line.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${line.length - 1}; _ssh_dispatch; printf '%s\\n' "\${COMPREPLY[@]}"`,
+          'bash',
+          join(dir, 'completion', 'ssh-dispatch'),
+        ],
+        { encoding: 'utf8' },
+      );
       return out.split('\n').filter(Boolean);
     };
     expect(script).toContain('complete -F _ssh_dispatch ssh-dispatch');

@@ -36,7 +36,11 @@ describe('the counter', () => {
       `const table = { entry: function () {\n${lines(80)}\n} };`,
     ].join('\n');
     // (The text is over 300 lines too: only the functions are looked at here.)
-    expect(offendersOf('src/a.ts', text).map((o) => o.id).filter((id) => id.includes(':'))).toEqual(['src/a.ts:arrow', 'src/a.ts:Box.method', 'src/a.ts:Box.size', 'src/a.ts:entry']);
+    expect(
+      offendersOf('src/a.ts', text)
+        .map((o) => o.id)
+        .filter((id) => id.includes(':')),
+    ).toEqual(['src/a.ts:arrow', 'src/a.ts:Box.method', 'src/a.ts:Box.size', 'src/a.ts:entry']);
   });
 
   it('counts a nested function on its own, and its outer one with it', () => {

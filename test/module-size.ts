@@ -34,9 +34,14 @@ function functionName(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): 
     const prefix = ts.isClassLike(owner) && owner.name !== undefined ? `${owner.name.text}.` : '';
     return prefix + own.text;
   }
-  if (ts.isConstructorDeclaration(node)) return `${ts.isClassLike(node.parent) && node.parent.name ? node.parent.name.text : ''}.constructor`;
+  if (ts.isConstructorDeclaration(node))
+    return `${ts.isClassLike(node.parent) && node.parent.name ? node.parent.name.text : ''}.constructor`;
   const parent = node.parent;
-  if ((ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && ts.isIdentifier(parent.name)) return parent.name.text;
+  if (
+    (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+    ts.isIdentifier(parent.name)
+  )
+    return parent.name.text;
   return `<anonymous at line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}>`;
 }
 

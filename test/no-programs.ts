@@ -9,7 +9,9 @@ const STARTERS = ['spawn', 'spawnSync', 'exec', 'execSync', 'execFile', 'execFil
 if (!STARTERS.every((name) => (childProcess[name] as { refused?: boolean }).refused)) {
   for (const name of STARTERS) {
     const refuse = (program: unknown) => {
-      throw new Error(`a unit test started a program (child_process.${name} ${String(program)}): list its file in vitest.config.ts's SPAWN`);
+      throw new Error(
+        `a unit test started a program (child_process.${name} ${String(program)}): list its file in vitest.config.ts's SPAWN`,
+      );
     };
     childProcess[name] = Object.assign(refuse, { refused: true });
   }

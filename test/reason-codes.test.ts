@@ -32,7 +32,8 @@ const texts = (paths: string[]) => paths.map((path) => ({ path, text: readFileSy
 const producers = texts(files('src')).filter((s) => !s.text.includes('export const DENY_REASONS'));
 const tests = texts(files('test').filter((p) => p !== 'test/reason-codes.test.ts'));
 const quoted = (code: string) => new RegExp(`(['"\`])${code.replaceAll('-', '\\-')}\\1`);
-const naming = (sources: { path: string; text: string }[], code: string) => sources.filter((s) => quoted(code).test(s.text)).map((s) => s.path);
+const naming = (sources: { path: string; text: string }[], code: string) =>
+  sources.filter((s) => quoted(code).test(s.text)).map((s) => s.path);
 
 const codes = Object.keys(DENY_REASONS) as DenyReason[];
 

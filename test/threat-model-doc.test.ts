@@ -15,6 +15,9 @@ describe('docs/threat-model.md', () => {
 
   it.each(cited)('%s exists', (ref) => {
     const candidates = [ref, `${ref}.test.ts`, `${ref}.e2e.test.ts`];
-    expect(candidates.some((c) => existsSync(`${repo}${c}`)), `${ref} cited but not found`).toBe(true);
+    expect(
+      candidates.some((c) => existsSync(`${repo}${c}`)),
+      `${ref} cited but not found`,
+    ).toBe(true);
   });
 });

@@ -24,7 +24,9 @@ export async function carryOut(plan: Plan, rule: string, session: string, record
     case 'exec': {
       const exec = plan;
       const start = async (hooks: RunHooks): Promise<EndFacts> => {
-        const facts = exec.supervise ? await superviseExec(exec, rule, hooks) : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(exec) };
+        const facts = exec.supervise
+          ? await superviseExec(exec, rule, hooks)
+          : { rule, exit: EXIT_START_FAILED, signal: null, durationMs: 0, outcome: 'start-failed' as const, error: replaceWith(exec) };
         if (facts.outcome === 'start-failed') process.stderr.write('ssh-dispatch: the program could not be started\n');
         return facts;
       };

@@ -83,7 +83,12 @@ export function eventSink(access: FilesPlan['policy']['access'], record: (event:
   };
 }
 
-export async function serveFiles(plan: FilesPlan, rule: string, record: (event: FileEvent) => void, server = filesServerPath()): Promise<EndFacts> {
+export async function serveFiles(
+  plan: FilesPlan,
+  rule: string,
+  record: (event: FileEvent) => void,
+  server = filesServerPath(),
+): Promise<EndFacts> {
   const node = realpathSync(process.execPath);
   const sink = eventSink(plan.policy.access, record);
   const launch = serialiseLaunch(launchOf(plan));
@@ -108,6 +113,7 @@ export async function serveFiles(plan: FilesPlan, rule: string, record: (event: 
     { runtime: [server], events: (line) => sink.line(line) },
   );
   // Ended by the server for the policy's idle timeout (exit 1): the end record says so.
-  if (sink.idle && facts.outcome === 'exited') return { ...facts, outcome: 'idle-timeout', error: `no request for ${plan.policy.idleTimeoutMs / 1000} s`, ...sink.facts() };
+  if (sink.idle && facts.outcome === 'exited')
+    return { ...facts, outcome: 'idle-timeout', error: `no request for ${plan.policy.idleTimeoutMs / 1000} s`, ...sink.facts() };
   return { ...facts, ...sink.facts() };
 }

@@ -119,7 +119,8 @@ export function takeSlot(dir: string, key: string, max: number, uid = process.ge
         symlinkSync(me, path);
         return { ok: true, release: () => release(path, me) };
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') return { ok: false, busy: false, error: `cannot take a slot in ${dir}: ${(error as NodeJS.ErrnoException).code}` };
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+          return { ok: false, busy: false, error: `cannot take a slot in ${dir}: ${(error as NodeJS.ErrnoException).code}` };
       }
       const seen = readSlot(path);
       if (seen === null) continue; // freed as we looked
@@ -165,7 +166,14 @@ export function takeLimits(identity: Identity, rule: Rule, dir: string, take: ty
   };
   const wanted: { key: string; max: number; busy: LimitRefusal }[] = [];
   if (identity.maxSessions) {
-    wanted.push({ key: sessionKey(identity.name), max: identity.maxSessions, busy: { reason: 'max-sessions', detail: `identity ${identity.name} has ${identity.maxSessions} session(s) running (max-sessions: ${identity.maxSessions})` } });
+    wanted.push({
+      key: sessionKey(identity.name),
+      max: identity.maxSessions,
+      busy: {
+        reason: 'max-sessions',
+        detail: `identity ${identity.name} has ${identity.maxSessions} session(s) running (max-sessions: ${identity.maxSessions})`,
+      },
+    });
   }
   const alone = kindOf(rule.kind).runsAlone(rule);
   if (alone) wanted.push({ key: alone.key, max: 1, busy: { reason: 'rsync-single-run', detail: `rule ${rule.name}: ${alone.what}` } });

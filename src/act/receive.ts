@@ -33,7 +33,16 @@ import type { EndFacts } from '../audit/record.js';
 import { WriteLog } from '../audit/writes.js';
 import type { ReceivePlan } from '../rules/plan.js';
 import { freeBytes } from './free-space-watch.js';
-import { Abort, checkDirectory, checkFlood, checkNameFree, fsyncDirectory, publish, removeStaleTemps, unlinkOurs } from './receive/checks.js';
+import {
+  Abort,
+  checkDirectory,
+  checkFlood,
+  checkNameFree,
+  fsyncDirectory,
+  publish,
+  removeStaleTemps,
+  unlinkOurs,
+} from './receive/checks.js';
 import { streamInto } from './receive/stream.js';
 import { pruneUploads } from './retention.js';
 
@@ -60,7 +69,8 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
     const free = freeBytes(dir);
     if (free < plan.minFreeBytes) throw new Abort('no-space', `less than min-free (${plan.minFreeBytes} bytes) is free`);
     // A client that says how much it sends is refused at once if that would cross the floor.
-    if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes) throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
+    if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes)
+      throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
     ino = fstatSync(fd).ino;
     fchmodSync(fd, plan.mode);
@@ -69,8 +79,10 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
-    if (plan.expect.size !== null && plan.expect.size !== received.bytes) throw new Abort('mismatch', `received ${received.bytes} bytes, not the ${plan.expect.size} announced`);
-    if (plan.expect.sha256 !== null && plan.expect.sha256 !== received.sha256) throw new Abort('mismatch', 'the sha256 differs from the one announced');
+    if (plan.expect.size !== null && plan.expect.size !== received.bytes)
+      throw new Abort('mismatch', `received ${received.bytes} bytes, not the ${plan.expect.size} announced`);
+    if (plan.expect.sha256 !== null && plan.expect.sha256 !== received.sha256)
+      throw new Abort('mismatch', 'the sha256 differs from the one announced');
     await new Promise((r) => setTimeout(r, RECEIPT_GRACE_MS));
 
     const final = publish(temp, ino!, dir, plan.name, plan.chosen);
@@ -88,12 +100,32 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
       writeSync(1, `${final} ${received.bytes} ${received.sha256}\n`);
     } catch (error) {
       unpublish();
-      return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'aborted', bytes, error: `the client went away before its receipt (${(error as NodeJS.ErrnoException).code})`, writes: writes.facts() };
+      return {
+        rule,
+        exit: 1,
+        signal: null,
+        durationMs: elapsed(),
+        outcome: 'aborted',
+        bytes,
+        error: `the client went away before its receipt (${(error as NodeJS.ErrnoException).code})`,
+        writes: writes.facts(),
+      };
     }
     writes.add('created', final, received.bytes);
     const pruned = plan.keep === null ? [] : pruneUploads(dir, plan.keep, plan.retention, final);
     for (const name of pruned) writes.add('removed', name);
-    return { rule, exit: 0, signal: null, durationMs: elapsed(), outcome: 'stored', file: final, bytes: received.bytes, sha256: received.sha256, pruned, writes: writes.facts() };
+    return {
+      rule,
+      exit: 0,
+      signal: null,
+      durationMs: elapsed(),
+      outcome: 'stored',
+      file: final,
+      bytes: received.bytes,
+      sha256: received.sha256,
+      pruned,
+      writes: writes.facts(),
+    };
   } catch (error) {
     if (fd !== null) closeSync(fd);
     // Only the temp file this session created: the name may since hold another inode.
@@ -104,6 +136,15 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
     } catch {
       // The client may be gone.
     }
-    return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: abort.outcome, bytes: Math.max(bytes, abort.bytes), error: abort.message, writes: writes.facts() };
+    return {
+      rule,
+      exit: 1,
+      signal: null,
+      durationMs: elapsed(),
+      outcome: abort.outcome,
+      bytes: Math.max(bytes, abort.bytes),
+      error: abort.message,
+      writes: writes.facts(),
+    };
   }
 }

@@ -20,7 +20,17 @@ export async function relay(plan: RelayPlan, rule: string): Promise<EndFacts> {
       address = (await dns().lookup(plan.host, { verbatim: true })).address;
     } catch (error) {
       process.stderr.write(`ssh-dispatch: cannot resolve ${plan.host}\n`);
-      return { rule, exit: 1, signal: null, durationMs: elapsed(), outcome: 'connect-failed', error: (error as NodeJS.ErrnoException).code ?? 'lookup failed', address: plan.host, bytesIn: 0, bytesOut: 0 };
+      return {
+        rule,
+        exit: 1,
+        signal: null,
+        durationMs: elapsed(),
+        outcome: 'connect-failed',
+        error: (error as NodeJS.ErrnoException).code ?? 'lookup failed',
+        address: plan.host,
+        bytesIn: 0,
+        bytesOut: 0,
+      };
     }
   }
   return new Promise((resolve) => {
@@ -37,7 +47,17 @@ export async function relay(plan: RelayPlan, rule: string): Promise<EndFacts> {
       settled = true;
       clearTimeout(idle);
       socket.destroy();
-      resolve({ rule, exit: outcome === 'closed' ? 0 : 1, signal: null, durationMs: elapsed(), outcome, ...(error ? { error } : {}), address, bytesIn, bytesOut });
+      resolve({
+        rule,
+        exit: outcome === 'closed' ? 0 : 1,
+        signal: null,
+        durationMs: elapsed(),
+        outcome,
+        ...(error ? { error } : {}),
+        address,
+        bytesIn,
+        bytesOut,
+      });
     };
     const resetIdle = () => {
       clearTimeout(idle);

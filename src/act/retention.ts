@@ -25,7 +25,9 @@ export interface Stored {
  * (windowMs 0: none is too young). `justStored` counts as the newest whatever its clock says.
  */
 export function toPrune(files: readonly Stored[], keep: number, windowMs: number, nowMs: number, justStored: string): string[] {
-  const newestFirst = [...files].sort((a, b) => (a.name === justStored ? -1 : b.name === justStored ? 1 : b.mtimeMs - a.mtimeMs || b.name.localeCompare(a.name)));
+  const newestFirst = [...files].sort((a, b) =>
+    a.name === justStored ? -1 : b.name === justStored ? 1 : b.mtimeMs - a.mtimeMs || b.name.localeCompare(a.name),
+  );
   return newestFirst
     .slice(keep)
     .filter((f) => !(windowMs > 0 && nowMs - f.mtimeMs < windowMs))
@@ -58,7 +60,13 @@ export function ruleFiles(dir: string, retention: ReceivePlan['retention']): Sto
 }
 
 /** Removes what toPrune chooses; returns the names removed. */
-export function pruneUploads(dir: string, keep: number, retention: ReceivePlan['retention'], justStored: string, nowMs = Date.now()): string[] {
+export function pruneUploads(
+  dir: string,
+  keep: number,
+  retention: ReceivePlan['retention'],
+  justStored: string,
+  nowMs = Date.now(),
+): string[] {
   const pruned: string[] = [];
   for (const name of toPrune(ruleFiles(dir, retention), keep, retention.windowMs, nowMs, justStored)) {
     try {

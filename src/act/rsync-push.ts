@@ -17,7 +17,12 @@ export function keepsHistory(plan: ExecPlan): boolean {
   return plan.snapshot !== undefined || plan.report !== undefined || plan.history !== undefined;
 }
 
-export async function pushKeepingHistory(plan: ExecPlan, rule: string, session: string, run: (hooks: RunHooks) => Promise<EndFacts>): Promise<EndFacts> {
+export async function pushKeepingHistory(
+  plan: ExecPlan,
+  rule: string,
+  session: string,
+  run: (hooks: RunHooks) => Promise<EndFacts>,
+): Promise<EndFacts> {
   // A dry run writes nothing: no directory is made for it, none set aside.
   const snapshot = plan.dryRun ? undefined : plan.snapshot;
   if (snapshot !== undefined) {
@@ -29,7 +34,9 @@ export async function pushKeepingHistory(plan: ExecPlan, rule: string, session: 
   }
   const { report } = plan;
   const reading = report ? new RsyncReport(report.dest, report.token, plan.snapshot !== undefined) : null;
-  const facts = await run(reading && report ? { events: (line) => reading.line(line), eventsByName: { dir: report.dir, tag: report.token } } : {});
+  const facts = await run(
+    reading && report ? { events: (line) => reading.line(line), eventsByName: { dir: report.dir, tag: report.token } } : {},
+  );
   const restored = plan.history?.dirs ? restoreDirectories(plan.history.dirs) : [];
   const aside = snapshot !== undefined && facts.exit !== 0 ? setAsideSnapshot(snapshot, session) : null;
   return {

@@ -135,7 +135,11 @@ export function withheldFrom(sandbox: SandboxPlan, layout: HostLayout): HostLayo
 
 /** The rule serves this secret: `secrets: serve`, on a path it reads and does not write. */
 function served(sandbox: SandboxPlan, secret: string): boolean {
-  return sandbox.secrets === 'serve' && sandbox.read.some((path) => overlaps(path, secret)) && !sandbox.write.some((path) => overlaps(path, secret));
+  return (
+    sandbox.secrets === 'serve' &&
+    sandbox.read.some((path) => overlaps(path, secret)) &&
+    !sandbox.write.some((path) => overlaps(path, secret))
+  );
 }
 
 /** How many stand-in descriptors a run needs (withheld files; directories need none). */

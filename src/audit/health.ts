@@ -66,7 +66,10 @@ export class StatusBuilder {
   readSince: string | null = null;
   private readSinceMs: number | null = null;
 
-  constructor(checks: readonly StatusCheck[], private readonly now: Date) {
+  constructor(
+    checks: readonly StatusCheck[],
+    private readonly now: Date,
+  ) {
     for (const check of checks) {
       this.checks.set(`${check.id}\0${check.rule}`, check);
       this.histories.set(`${check.id}\0${check.rule}`, emptyHistory());
@@ -97,9 +100,11 @@ export class StatusBuilder {
       if (!inPeriod) return;
       history.successes++;
       const bytes = bytesOf(record);
-      if (check.minBytes !== null && (history.smallest === null || (bytes ?? -1) < (history.smallest.bytes ?? -1))) history.smallest = { at, bytes };
+      if (check.minBytes !== null && (history.smallest === null || (bytes ?? -1) < (history.smallest.bytes ?? -1)))
+        history.smallest = { at, bytes };
     } else if (record.event === 'end' && failed(record)) {
-      if (history.lastFailure === null || at > history.lastFailure.at) history.lastFailure = { at, exit: record.exit, outcome: record.outcome };
+      if (history.lastFailure === null || at > history.lastFailure.at)
+        history.lastFailure = { at, exit: record.exit, outcome: record.outcome };
       if (inPeriod) history.failures++;
     }
   }
@@ -124,7 +129,15 @@ export function formatSpan(ms: number): string {
  * the label quoted (without ' and =, which it may not hold), a value that cannot be known as `U`,
  * thresholds as numbers (alert above) or ranges (`1048576:`, alert below).
  */
-export function perfdatum(label: string, value: number | null, uom: string, warn?: number | string, crit?: number | string, min?: number, max?: number): string {
+export function perfdatum(
+  label: string,
+  value: number | null,
+  uom: string,
+  warn?: number | string,
+  crit?: number | string,
+  min?: number,
+  max?: number,
+): string {
   const fields = [value === null ? 'U' : `${value}${uom}`, warn, crit, min, max].map((f) => (f === undefined ? '' : String(f)));
   while (fields.length > 1 && fields[fields.length - 1] === '') fields.pop();
   return `'${label.replace(/['=]/g, '_')}'=${fields.join(';')}`;
@@ -146,7 +159,12 @@ export function perfdatum(label: string, value: number | null, uom: string, warn
  * `readSince` is the time of the oldest record read, if any: a rule with no success in them has
  * "no success logged since" then, which is all the log can say.
  */
-export function evaluateStatus(checks: readonly StatusCheck[], histories: ReadonlyMap<string, RuleHistory>, now: Date, readSince: string | null = null): StatusResult {
+export function evaluateStatus(
+  checks: readonly StatusCheck[],
+  histories: ReadonlyMap<string, RuleHistory>,
+  now: Date,
+  readSince: string | null = null,
+): StatusResult {
   if (checks.length === 0) return { code: 3, line: 'SSH-DISPATCH UNKNOWN - no rules to check' };
   const warnings: string[] = [];
   const criticals: string[] = [];
@@ -159,38 +177,70 @@ export function evaluateStatus(checks: readonly StatusCheck[], histories: Readon
     // A time stamped in the future (a clock set back) is as recent as can be, not negative.
     const ageOf = (at: number) => Math.max(0, now.getTime() - at);
     const age = history.lastSuccess === null ? null : ageOf(history.lastSuccess);
-    perf.push(perfdatum(name, age === null ? null : Math.floor(age / 1000), 's', Math.floor(check.warnMs / 1000), Math.floor(check.critMs / 1000), 0));
+    perf.push(
+      perfdatum(
+        name,
+        age === null ? null : Math.floor(age / 1000),
+        's',
+        Math.floor(check.warnMs / 1000),
+        Math.floor(check.critMs / 1000),
+        0,
+      ),
+    );
     perf.push(perfdatum(`${name} failed`, history.failures, '', 0, undefined, 0));
     perf.push(perfdatum(`${name} sessions`, history.sessions, '', check.burst, undefined, 0));
-    if (check.minBytes !== null) perf.push(perfdatum(`${name} smallest`, history.smallest?.bytes ?? null, 'B', `${check.minBytes}:`, undefined, 0));
+    if (check.minBytes !== null)
+      perf.push(perfdatum(`${name} smallest`, history.smallest?.bytes ?? null, 'B', `${check.minBytes}:`, undefined, 0));
     const critical: string[] = [];
     const warning: string[] = [];
     const failure = history.lastFailure;
-    const failureText = failure === null ? '' : `exit ${String(failure.exit)}${failure.outcome !== undefined && failure.outcome !== 'exited' ? ` ${String(failure.outcome)}` : ''}`;
+    const failureText =
+      failure === null
+        ? ''
+        : `exit ${String(failure.exit)}${failure.outcome !== undefined && failure.outcome !== 'exited' ? ` ${String(failure.outcome)}` : ''}`;
     if (age === null) critical.push(`no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
     else if (age > check.critMs) critical.push(`last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
     else if (age > check.warnMs) warning.push(`last success ${formatSpan(age)} ago (expected every ${period})`);
     if (history.failures > 0 && failure !== null) {
       const text = `${history.failures === 1 ? 'a run' : `${history.failures} runs`} failed within ${period}, the last ${formatSpan(ageOf(failure.at))} ago (${failureText})`;
       if (history.successes === 0) critical.push(`${text}, none succeeded`);
-      else warning.push(`${text}${history.lastSuccess !== null && history.lastSuccess > failure.at ? ', though a later run succeeded' : ''}`);
+      else
+        warning.push(`${text}${history.lastSuccess !== null && history.lastSuccess > failure.at ? ', though a later run succeeded' : ''}`);
     }
     if (history.sessions > check.burst) warning.push(`${history.sessions} sessions within ${period} (a burst: more than ${check.burst})`);
     const small = history.smallest;
     if (check.minBytes !== null && small !== null && (small.bytes === null || small.bytes < check.minBytes)) {
-      warning.push(`a success ${formatSpan(ageOf(small.at))} ago ${small.bytes === null ? 'did not say how many bytes it wrote' : `wrote ${small.bytes} bytes`} (min-bytes ${check.minBytes})`);
+      warning.push(
+        `a success ${formatSpan(ageOf(small.at))} ago ${small.bytes === null ? 'did not say how many bytes it wrote' : `wrote ${small.bytes} bytes`} (min-bytes ${check.minBytes})`,
+      );
     }
-    if (history.foreign > 0) warning.push(`${history.foreign} foreign record${history.foreign === 1 ? '' : 's'} in account logs not counted (ssh-dispatch logs --rule ${check.rule} marks them)`);
+    if (history.foreign > 0)
+      warning.push(
+        `${history.foreign} foreign record${history.foreign === 1 ? '' : 's'} in account logs not counted (ssh-dispatch logs --rule ${check.rule} marks them)`,
+      );
     if (critical.length > 0) criticals.push(`${name} ${[...critical, ...warning].join(', ')}`);
     else if (warning.length > 0) warnings.push(`${name} ${warning.join(', ')}`);
     else if (age !== null && (oldest === null || age > oldest.age)) oldest = { name, age };
   }
   const ok = checks.length - warnings.length - criticals.length;
-  const counts = [perfdatum('ok', ok, '', undefined, undefined, 0, checks.length), perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length), perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length)];
+  const counts = [
+    perfdatum('ok', ok, '', undefined, undefined, 0, checks.length),
+    perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length),
+    perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length),
+  ];
   const tail = ` | ${[...counts, ...perf].join(' ')}`;
   const okText = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} OK`;
   const line = (text: string) => printable(text) + tail;
-  if (criticals.length > 0) return { code: 2, line: line(`SSH-DISPATCH CRITICAL - ${criticals.join('; ')}${warnings.length ? `; WARNING: ${warnings.join('; ')}` : ''}; ${okText}`) };
+  if (criticals.length > 0)
+    return {
+      code: 2,
+      line: line(`SSH-DISPATCH CRITICAL - ${criticals.join('; ')}${warnings.length ? `; WARNING: ${warnings.join('; ')}` : ''}; ${okText}`),
+    };
   if (warnings.length > 0) return { code: 1, line: line(`SSH-DISPATCH WARNING - ${warnings.join('; ')}; ${okText}`) };
-  return { code: 0, line: line(`SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`) };
+  return {
+    code: 0,
+    line: line(
+      `SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`,
+    ),
+  };
 }

@@ -47,7 +47,9 @@ export class Provenance {
       if (known === undefined) return `in ${account}'s log, no decision of this session that counts`;
       return known === id ? null : `in ${account}'s log, session of ${known}, record of ${id}`;
     }
-    const why = this.identityMayNot(id, account) ?? (record.user === account ? null : `in ${account}'s log with user ${JSON.stringify(record.user ?? null)}`);
+    const why =
+      this.identityMayNot(id, account) ??
+      (record.user === account ? null : `in ${account}'s log with user ${JSON.stringify(record.user ?? null)}`);
     // Only an allowed decision has records after it: a flood of refusals must not push it out.
     if (why === null && record.decision === 'allow') {
       this.sessions.set(key, id);
@@ -60,7 +62,8 @@ export class Provenance {
     if (this.accountsOf === null) return `in ${account}'s log, and no policy loaded to say who may log into ${account}`;
     if (!this.accountsOf.has(id)) return `in ${account}'s log, identity ${id} is not in the policy`;
     const accounts = this.accountsOf.get(id);
-    if (accounts === null || accounts === undefined) return `in ${account}'s log, identity ${id} has no accounts: list (it counts in root's log only)`;
+    if (accounts === null || accounts === undefined)
+      return `in ${account}'s log, identity ${id} has no accounts: list (it counts in root's log only)`;
     return accounts.includes(account) ? null : `in ${account}'s log, identity ${id} may not log into ${account}`;
   }
 }

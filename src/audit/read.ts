@@ -242,5 +242,11 @@ export function auditFilesSince(path: string, since: Date): string[] {
     }
     if (mtimeMs >= since.getTime()) needed = i + 1;
   }
-  return [...rotated.slice(0, needed).reverse().map((r) => r.file), path];
+  return [
+    ...rotated
+      .slice(0, needed)
+      .reverse()
+      .map((r) => r.file),
+    path,
+  ];
 }

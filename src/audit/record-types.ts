@@ -86,9 +86,17 @@ export type DecisionRecord = AllowRecord | DenyRecord;
 export type EndOutcome = ExecOutcomeName | ReceiveOutcomeName | RelayOutcomeName;
 export type ExecOutcomeName = 'exited' | 'signaled' | 'timeout' | 'start-failed' | 'sandbox-failed' | 'snapshot-exists';
 /** How a receive ended: stored, or why nothing was. */
-export type ReceiveOutcomeName = 'stored' | 'aborted' | 'too-large' | 'no-space' | 'idle-timeout' | 'mismatch' | 'error'
+export type ReceiveOutcomeName =
+  | 'stored'
+  | 'aborted'
+  | 'too-large'
+  | 'no-space'
+  | 'idle-timeout'
+  | 'mismatch'
+  | 'error'
   // Refused: past max-uploads within keep-within (a flood); a chosen name that is taken.
-  | 'flood' | 'name-taken';
+  | 'flood'
+  | 'name-taken';
 /** How a relay ended. */
 export type RelayOutcomeName = 'closed' | 'idle-timeout' | 'connect-failed';
 
@@ -150,8 +158,16 @@ type Core = 'ts' | 'event' | 'session' | 'id';
  * checks them (one table for allow, deny and learn); `handoff` and `dry_run` as older logs may
  * spell them. Each decision then has what readers need of it.
  */
-type LoggedDecisionFields = Loose<RequestFields, Core> & { rule?: string; rule_at?: string; spelling?: string; handoff?: string; dry_run?: boolean; reason?: string; detail?: string; would?: string | null }
-  & Partial<Omit<ExecPlanFields, 'handoff' | 'dry_run'> & ReceivePlanFields & RelayPlanFields & FilesPlanFields>;
+type LoggedDecisionFields = Loose<RequestFields, Core> & {
+  rule?: string;
+  rule_at?: string;
+  spelling?: string;
+  handoff?: string;
+  dry_run?: boolean;
+  reason?: string;
+  detail?: string;
+  would?: string | null;
+} & Partial<Omit<ExecPlanFields, 'handoff' | 'dry_run'> & ReceivePlanFields & RelayPlanFields & FilesPlanFields>;
 export type LoggedAllow = LoggedDecisionFields & { decision: 'allow'; rule: string };
 export type LoggedDeny = LoggedDecisionFields & { decision: 'deny'; reason: string };
 export type LoggedLearn = LoggedDecisionFields & { decision: 'learn' };

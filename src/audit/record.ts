@@ -11,7 +11,18 @@ import type { ClientAddress, Request, UserCertificate } from '../request/request
 import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
 import type { WritesFacts } from './writes.js';
-import type { AllowFields, DecisionRecord, DenyFields, EndOutcome, EndRecord, FileRecord, LearnRecord, PlanFields, RequestFields, SubjectFields } from './record-types.js';
+import type {
+  AllowFields,
+  DecisionRecord,
+  DenyFields,
+  EndOutcome,
+  EndRecord,
+  FileRecord,
+  LearnRecord,
+  PlanFields,
+  RequestFields,
+  SubjectFields,
+} from './record-types.js';
 
 /**
  * No record's log line is longer than this, whatever the client sent: a 35-byte pull of `many/*`
@@ -20,7 +31,15 @@ import type { AllowFields, DecisionRecord, DenyFields, EndOutcome, EndRecord, Fi
  */
 export const MAX_RECORD_BYTES = 16 * 1024;
 
-export type { AuditRecord, DecisionRecord, EndRecord, FileRecord, LearnRecord, ReceiveOutcomeName, RelayOutcomeName } from './record-types.js';
+export type {
+  AuditRecord,
+  DecisionRecord,
+  EndRecord,
+  FileRecord,
+  LearnRecord,
+  ReceiveOutcomeName,
+  RelayOutcomeName,
+} from './record-types.js';
 
 export function formatClient(client: ClientAddress | null): string | null {
   if (!client) return null;
@@ -39,7 +58,13 @@ export function decisionFields(decision: Decision): AllowFields | DenyFields {
   if (decision.decision === 'deny') return { decision: 'deny', reason: decision.reason, detail: decision.detail.slice(0, 1024) };
   const { rule, plan } = decision;
   const fields = kindOf(rule.kind).fields(plan);
-  return { decision: 'allow', rule: rule.name, rule_at: `${rule.where.file}:${rule.where.line}`, ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}), ...fields };
+  return {
+    decision: 'allow',
+    rule: rule.name,
+    rule_at: `${rule.where.file}:${rule.where.line}`,
+    ...(decision.spelling !== undefined ? { spelling: decision.spelling } : {}),
+    ...fields,
+  };
 }
 
 /** Who a session's records are about: the session, its identity, and the certificate it logged in with, if any. */

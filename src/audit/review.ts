@@ -50,10 +50,18 @@ export function matches(record: AuditRecord, filter: RecordFilter): boolean {
   if (filter.id !== undefined && record.id !== filter.id) return false;
   if (filter.rule !== undefined && record.rule !== filter.rule) return false;
   if (filter.session !== undefined && !record.session.startsWith(filter.session)) return false;
-  if (filter.sessions !== undefined && !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(record.session)) return false;
+  if (
+    filter.sessions !== undefined &&
+    !(record.foreign === undefined ? filter.sessions.counted : filter.sessions.foreign).has(record.session)
+  )
+    return false;
   if (filter.decision !== undefined && (record.event !== 'decision' || record.decision !== filter.decision)) return false;
   if (filter.cert !== undefined && record.cert_serial !== filter.cert && record.cert_id !== filter.cert) return false;
-  if (filter.client !== undefined && (record.event !== 'decision' || !(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))) return false;
+  if (
+    filter.client !== undefined &&
+    (record.event !== 'decision' || !(record.client ?? '').replace(/^\[|\](?=:)/g, '').startsWith(filter.client))
+  )
+    return false;
   return true;
 }
 
@@ -85,19 +93,25 @@ function plainRow(record: AuditRecord): string {
     if (record.file !== undefined) what.push(`${record.file} ${record.bytes ?? ''} bytes`);
     if (record.address !== undefined) what.push(`${record.address} in ${record.bytes_in ?? 0} out ${record.bytes_out ?? 0}`);
     if (record.error !== undefined) what.push(record.error);
-    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`);
+    return printable(
+      `${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('end', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`,
+    );
   }
   if (record.event === 'file') {
     const what = [`${record.op} ${record.path}`];
     if (record.to !== undefined) what.push(`to ${record.to}`);
     if (record.bytes !== undefined) what.push(`${record.bytes} bytes`);
     if (record.refused !== undefined) what.push(`refused: ${record.refused}`);
-    return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`);
+    return printable(
+      `${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad('', 21)}  ${pad('file', 5)}  ${pad(record.rule, 24)}  ${what.join(', ')}`,
+    );
   }
   const decision = record.decision;
   const why = (decision === 'allow' ? record.rule : decision === 'learn' ? record.would : record.reason) ?? '';
   const command = record.command === null ? '(no command)' : (record.command ?? '');
-  return printable(`${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(record.client ?? '-', 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`);
+  return printable(
+    `${localTime(record.ts)}  ${pad(session, 8)}  ${pad(id, 16)}  ${pad(record.client ?? '-', 21)}  ${pad(decision, 5)}  ${pad(why, 24)}  ${command.length > 100 ? `${command.slice(0, 100)}...` : command}`,
+  );
 }
 
 /**
@@ -198,7 +212,23 @@ export class SummaryBuilder {
   private statsFor(id: string, rule: string): RuleStats {
     const key = `${id}\0${rule}`;
     let entry = this.stats.get(key);
-    if (!entry) this.stats.set(key, (entry = { id, rule, allowed: 0, denied: 0, failed: 0, lastSuccess: null, lastFailure: null, lastFailureHow: null, bytes: 0, files: 0, filesRefused: 0 }));
+    if (!entry)
+      this.stats.set(
+        key,
+        (entry = {
+          id,
+          rule,
+          allowed: 0,
+          denied: 0,
+          failed: 0,
+          lastSuccess: null,
+          lastFailure: null,
+          lastFailureHow: null,
+          bytes: 0,
+          files: 0,
+          filesRefused: 0,
+        }),
+      );
     return entry;
   }
 
@@ -269,7 +299,9 @@ export class SummaryBuilder {
         .sort((a, b) => b[1].count - a[1].count || a[0].localeCompare(b[0]))
         .slice(0, top)
         .map(([command, entry]) => ({ command, count: entry.count, reasons: [...entry.reasons].sort() })),
-      newClients: [...this.clients.entries()].filter(([, seen]) => Date.parse(seen.first) >= since).map(([client, seen]) => ({ client, ...seen })),
+      newClients: [...this.clients.entries()]
+        .filter(([, seen]) => Date.parse(seen.first) >= since)
+        .map(([client, seen]) => ({ client, ...seen })),
       records: this.records,
       foreign: this.foreign,
     };
@@ -277,17 +309,27 @@ export class SummaryBuilder {
 }
 
 export function formatSummary(summary: Summary, window: string): string {
-  const foreign = summary.foreign > 0 ? ` ${summary.foreign} foreign record(s) in account logs not counted (ssh-dispatch logs marks them).` : '';
-  const lines = [`Since ${window}: ${summary.records} records.${foreign}`, '', `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  ${pad('last success', 19)}  last failure`];
+  const foreign =
+    summary.foreign > 0 ? ` ${summary.foreign} foreign record(s) in account logs not counted (ssh-dispatch logs marks them).` : '';
+  const lines = [
+    `Since ${window}: ${summary.records} records.${foreign}`,
+    '',
+    `${pad('identity', 18)}  ${pad('rule', 22)}  ${pad('allowed', 7)}  ${pad('denied', 6)}  ${pad('failed', 6)}  ${pad('bytes', 12)}  ${pad('files', 13)}  ${pad('last success', 19)}  last failure`,
+  ];
   for (const s of summary.rules) {
     // files: sftp rules' file records, with the refused file requests after a slash.
     const files = s.files + s.filesRefused > 0 ? `${s.files}${s.filesRefused > 0 ? ` /${s.filesRefused} refused` : ''}` : '-';
     const failure = s.lastFailure ? `${localTime(s.lastFailure)} (${s.lastFailureHow})` : '-';
-    lines.push(`${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${pad(s.lastSuccess ? localTime(s.lastSuccess) : '-', 19)}  ${failure}`);
+    lines.push(
+      `${pad(s.id, 18)}  ${pad(s.rule, 22)}  ${pad(String(s.allowed), 7)}  ${pad(String(s.denied), 6)}  ${pad(String(s.failed), 6)}  ${pad(String(s.bytes), 12)}  ${pad(files, 13)}  ${pad(s.lastSuccess ? localTime(s.lastSuccess) : '-', 19)}  ${failure}`,
+    );
   }
   lines.push('', 'Most frequent refused commands:');
   if (summary.refused.length === 0) lines.push('  (none)');
-  for (const r of summary.refused) lines.push(`  ${String(r.count).padStart(6)}  ${pad(r.reasons.join(','), 24)}  ${r.command.length > 100 ? `${r.command.slice(0, 100)}...` : r.command}`);
+  for (const r of summary.refused)
+    lines.push(
+      `  ${String(r.count).padStart(6)}  ${pad(r.reasons.join(','), 24)}  ${r.command.length > 100 ? `${r.command.slice(0, 100)}...` : r.command}`,
+    );
   lines.push('', 'Client addresses first seen in this window:');
   if (summary.newClients.length === 0) lines.push('  (none)');
   for (const c of summary.newClients) lines.push(`  ${pad(c.client, 40)}  ${pad(c.id, 18)}  ${localTime(c.first)}`);

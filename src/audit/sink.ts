@@ -55,7 +55,10 @@ export class AuditLog {
  */
 export function tellSyslog(message: string): void {
   try {
-    childProcess().spawnSync('/usr/bin/logger', ['-t', 'ssh-dispatch', '-p', 'auth.err', '--', message], { stdio: 'ignore', timeout: 2000 });
+    childProcess().spawnSync('/usr/bin/logger', ['-t', 'ssh-dispatch', '-p', 'auth.err', '--', message], {
+      stdio: 'ignore',
+      timeout: 2000,
+    });
   } catch {
     // Nothing is left to tell; the client has been denied already.
   }

@@ -28,8 +28,18 @@ const SEND_TIMEOUT_MS = 500;
 /** A CA bundle is kilobytes (Debian's whole one is about 200 KiB); more is not a CA file. */
 const MAX_CA_BYTES = 1024 * 1024;
 const FACILITY_CODES: Record<SyslogSettings['facility'], number> = {
-  user: 1, daemon: 3, auth: 4, authpriv: 10,
-  local0: 16, local1: 17, local2: 18, local3: 19, local4: 20, local5: 21, local6: 22, local7: 23,
+  user: 1,
+  daemon: 3,
+  auth: 4,
+  authpriv: 10,
+  local0: 16,
+  local1: 17,
+  local2: 18,
+  local3: 19,
+  local4: 20,
+  local5: 21,
+  local6: 22,
+  local7: 23,
 };
 const INFO = 6;
 const NOTICE = 5;
@@ -129,7 +139,19 @@ export async function sendToSyslog(settings: SyslogSettings, record: AuditRecord
     const socket = settings.socket;
     const priority = `${settings.facility}.${severity(record) === NOTICE ? 'notice' : 'info'}`;
     const msgid = msgidOf(record);
-    const args = ['--socket', socket, '--rfc5424=notq', ...(msgid ? ['--msgid', msgid] : []), `--id=${process.pid}`, '--tag', 'ssh-dispatch', '--priority', priority, '--', toLogLine(record).trimEnd()];
+    const args = [
+      '--socket',
+      socket,
+      '--rfc5424=notq',
+      ...(msgid ? ['--msgid', msgid] : []),
+      `--id=${process.pid}`,
+      '--tag',
+      'ssh-dispatch',
+      '--priority',
+      priority,
+      '--',
+      toLogLine(record).trimEnd(),
+    ];
     sends.push(
       withTimeout((done) => {
         try {

@@ -19,15 +19,25 @@ const isBoolean: Check = (v) => typeof v === 'boolean';
 const isTrue: Check = (v) => v === true;
 const isStrings: Check = (v) => Array.isArray(v) && v.every((item) => typeof item === 'string');
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
-const oneOf = (...values: unknown[]): Check => (v) => values.includes(v);
-const mapOf = (check: Check): Check => (v) => isObject(v) && Object.values(v).every(check);
+const oneOf =
+  (...values: unknown[]): Check =>
+  (v) =>
+    values.includes(v);
+const mapOf =
+  (check: Check): Check =>
+  (v) =>
+    isObject(v) && Object.values(v).every(check);
 /** An object field that audit/record.ts's boundRecord had to cut reads `{"cut": true}` (its digest beside it). */
-const orCut = (check: Check): Check => (v) => (isObject(v) && v.cut === true && Object.keys(v).length === 1) || check(v);
+const orCut =
+  (check: Check): Check =>
+  (v) =>
+    (isObject(v) && v.cut === true && Object.keys(v).length === 1) || check(v);
 
 /** An object whose listed fields are of their type where present (`required` must be there). */
 function shape(fields: Record<string, Check>, required: readonly string[] = []): Check {
   const entries = Object.entries(fields);
-  return (v) => isObject(v) && required.every((key) => v[key] !== undefined) && entries.every(([key, check]) => v[key] === undefined || check(v[key]));
+  return (v) =>
+    isObject(v) && required.every((key) => v[key] !== undefined) && entries.every(([key, check]) => v[key] === undefined || check(v[key]));
 }
 
 /** ISO 8601 time with a zone, as the dispatcher writes `ts` (new Date().toISOString()). */
@@ -70,7 +80,9 @@ const DECISION: Record<string, Check> = {
   sandbox: SANDBOX,
   receive: orCut(shape({ dir: isString, name: isString })),
   relay: orCut(shape({ host: isString, port: isInteger, allowed_by: isString })),
-  files: orCut(shape({ protocol: isString, root: isString, access: isString, delete: isBoolean, overwrite: isBoolean, scp: isString, path: isString })),
+  files: orCut(
+    shape({ protocol: isString, root: isString, access: isString, delete: isBoolean, overwrite: isBoolean, scp: isString, path: isString }),
+  ),
   // deny
   reason: isString,
   detail: isString,
@@ -79,9 +91,23 @@ const DECISION: Record<string, Check> = {
 };
 
 export const END_OUTCOMES = [
-  'exited', 'signaled', 'timeout', 'start-failed', 'sandbox-failed', 'snapshot-exists',
-  'stored', 'aborted', 'too-large', 'no-space', 'idle-timeout', 'mismatch', 'error', 'flood', 'name-taken',
-  'closed', 'connect-failed',
+  'exited',
+  'signaled',
+  'timeout',
+  'start-failed',
+  'sandbox-failed',
+  'snapshot-exists',
+  'stored',
+  'aborted',
+  'too-large',
+  'no-space',
+  'idle-timeout',
+  'mismatch',
+  'error',
+  'flood',
+  'name-taken',
+  'closed',
+  'connect-failed',
 ] as const;
 
 const END: Record<string, Check> = {
@@ -99,7 +125,18 @@ const END: Record<string, Check> = {
   removed: isStrings,
   kept: isStrings,
   files: orCut(mapOf(isCount)),
-  writes: orCut(shape({ created: isStrings, replaced: isStrings, removed: isStrings, created_count: isCount, replaced_count: isCount, removed_count: isCount, bytes: isCount, sha256: isString })),
+  writes: orCut(
+    shape({
+      created: isStrings,
+      replaced: isStrings,
+      removed: isStrings,
+      created_count: isCount,
+      replaced_count: isCount,
+      removed_count: isCount,
+      bytes: isCount,
+      sha256: isString,
+    }),
+  ),
   set_aside: isString,
   restored: isStrings,
   address: isString,
@@ -137,8 +174,12 @@ export function asRecord(value: unknown): LoggedRecord | null {
   if (event === 'decision') {
     // An allow names its rule, a deny its reason.
     const decision = value.decision;
-    if (decision === 'allow' ? value.rule === undefined : decision === 'deny' ? value.reason === undefined : decision !== 'learn') return null;
-  } else if (value.rule === undefined || (event === 'end' ? value.outcome === undefined || value.exit === undefined : value.op === undefined || value.path === undefined)) {
+    if (decision === 'allow' ? value.rule === undefined : decision === 'deny' ? value.reason === undefined : decision !== 'learn')
+      return null;
+  } else if (
+    value.rule === undefined ||
+    (event === 'end' ? value.outcome === undefined || value.exit === undefined : value.op === undefined || value.path === undefined)
+  ) {
     return null;
   }
   for (const key in value) {

@@ -74,7 +74,8 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
   const base = dispatchProgram(options.command, 'sshd needs an absolute path');
   const flags = [...(options.policy !== null ? ['--policy', options.policy] : []), ...(options.approved ? ['--approved'] : [])];
   const line = (words: string[]) => {
-    for (const word of words) if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
+    for (const word of words)
+      if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
     return words.join(' ');
   };
   // The principals command before the keys command: OpenSSH before 9.4 silently drops an
@@ -96,7 +97,8 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
   ];
   const matchUsers = options.matchUsers ?? null;
   if (matchUsers === null) return ['# ssh-dispatch: the policy is the only list of keys (docs/fleet.md)', ...lines];
-  for (const account of matchUsers) if (!ACCOUNT_NAME.test(account)) throw new UsageError(`--match-user ${account}: expected account names, comma-separated`);
+  for (const account of matchUsers)
+    if (!ACCOUNT_NAME.test(account)) throw new UsageError(`--match-user ${account}: expected account names, comma-separated`);
   return [
     `# ssh-dispatch: the policy is the only list of keys of ${matchUsers.join(', ')} (docs/fleet.md).`,
     '# At the end of sshd_config: a Match block runs to the next Match or the end of the file.',
@@ -129,12 +131,23 @@ export function runAuthorizedKey(args: string[]): number {
     return 0;
   }
   if (values['sshd-config']) {
-    for (const flag of ['id', 'from', 'permit-open', 'tunnel-only'] as const) if (values[flag] !== undefined) throw new UsageError(`--sshd-config takes no --${flag}`);
+    for (const flag of ['id', 'from', 'permit-open', 'tunnel-only'] as const)
+      if (values[flag] !== undefined) throw new UsageError(`--sshd-config takes no --${flag}`);
     if (positionals.length > 0) throw new UsageError('--sshd-config takes no key file');
-    console.log(sshdConfigLines({ ca: values.ca ?? null, user: values.user ?? DEFAULT_COMMANDS_USER, policy: values.policy ?? null, approved: values.approved ?? false, command: values.command ?? null, matchUsers: values['match-user']?.split(',') ?? null }).join('\n'));
+    console.log(
+      sshdConfigLines({
+        ca: values.ca ?? null,
+        user: values.user ?? DEFAULT_COMMANDS_USER,
+        policy: values.policy ?? null,
+        approved: values.approved ?? false,
+        command: values.command ?? null,
+        matchUsers: values['match-user']?.split(',') ?? null,
+      }).join('\n'),
+    );
     return 0;
   }
-  for (const flag of ['ca', 'user', 'approved', 'match-user'] as const) if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
+  for (const flag of ['ca', 'user', 'approved', 'match-user'] as const)
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
   if (values.policy !== undefined) absolutePath('policy', values.policy);
@@ -147,12 +160,17 @@ export function runAuthorizedKey(args: string[]): number {
   }
   const publicKey = publicKeyFrom(text);
   if (!publicKey) throw new UsageError(`${positionals[0]} holds no OpenSSH public key (a .pub file)`);
-  for (const from of values.from ?? []) if (!parseAddressRange(from)) throw new UsageError(`--from ${from}: expected an IP address or CIDR`);
+  for (const from of values.from ?? [])
+    if (!parseAddressRange(from)) throw new UsageError(`--from ${from}: expected an IP address or CIDR`);
   const permitOpen = values['permit-open'] ?? [];
   for (const target of permitOpen) {
     const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+):([0-9]+)$/.exec(target);
     const host = match?.[1]?.replace(/^\[|\]$/g, '');
-    if (!match || parsePort(match[2]!) === null || !(HOST_NAME.test(host!) || parseAddressRange(host!)?.prefix === (host!.includes(':') ? 128 : 32))) {
+    if (
+      !match ||
+      parsePort(match[2]!) === null ||
+      !(HOST_NAME.test(host!) || parseAddressRange(host!)?.prefix === (host!.includes(':') ? 128 : 32))
+    ) {
       throw new UsageError(`--permit-open ${target}: expected HOST:PORT (a host name or an address, [..] for IPv6)`);
     }
   }

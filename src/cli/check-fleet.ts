@@ -20,25 +20,42 @@ export function loginFindings(policy: Policy): TextFinding[] {
   for (const identity of policy.identities.values()) {
     const at = `${identity.where.file}:${identity.where.line}`;
     if (identity.principals !== null && identity.accounts === null) {
-      findings.push({ level: 'warning', id: 'principals-without-accounts', text: `${at}: warning: identity ${identity.name} has principals but no accounts: authorized-principals-command serves it to no account, so no certificate reaches it; list the accounts it logs into` });
+      findings.push({
+        level: 'warning',
+        id: 'principals-without-accounts',
+        text: `${at}: warning: identity ${identity.name} has principals but no accounts: authorized-principals-command serves it to no account, so no certificate reaches it; list the accounts it logs into`,
+      });
     }
     if (identity.accounts === null) continue;
     if (identity.from?.length === 0) {
-      findings.push({ level: 'warning', id: 'from-admits-none', text: `${at}: warning: identity ${identity.name} has from: [], which admits no address: the login commands never serve it and every connection is denied; remove from: or list the addresses` });
+      findings.push({
+        level: 'warning',
+        id: 'from-admits-none',
+        text: `${at}: warning: identity ${identity.name} has from: [], which admits no address: the login commands never serve it and every connection is denied; remove from: or list the addresses`,
+      });
       continue;
     }
-    const logins = identity.principals !== null ? identity.principals.map((p) => `principal ${p}`) : (identity.keys ?? []).map((k) => `key ${k}`);
+    const logins =
+      identity.principals !== null ? identity.principals.map((p) => `principal ${p}`) : (identity.keys ?? []).map((k) => `key ${k}`);
     for (const account of identity.accounts) {
       for (const login of logins) {
         const earlier = seen.get(`${account} ${login}`);
         if (earlier === undefined) seen.set(`${account} ${login}`, identity.name);
         else if (login.startsWith('key ')) {
-          findings.push({ level: 'warning', id: 'key-claimed-twice', text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd takes the first line whose from= admits the client (${earlier}'s, in policy order), so ${identity.name} gets it only from addresses ${earlier} does not admit` });
+          findings.push({
+            level: 'warning',
+            id: 'key-claimed-twice',
+            text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd takes the first line whose from= admits the client (${earlier}'s, in policy order), so ${identity.name} gets it only from addresses ${earlier} does not admit`,
+          });
         } else {
           // Principals lines are different (auth2-pubkeyfile.c auth_process_principals): sshd
           // keeps the first line naming one of the certificate's principals, and a from= there
           // that refuses the client refuses the certificate; no later line is tried.
-          findings.push({ level: 'warning', id: 'principal-claimed-twice', text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd uses only the first principals line naming it (${earlier}'s, in policy order), and refuses the certificate when that line's from= does not admit the client, so certificates naming it never reach ${identity.name}; give each identity principals of its own` });
+          findings.push({
+            level: 'warning',
+            id: 'principal-claimed-twice',
+            text: `${at}: warning: identity ${identity.name}: ${login} into ${account} is also identity ${earlier}'s: sshd uses only the first principals line naming it (${earlier}'s, in policy order), and refuses the certificate when that line's from= does not admit the client, so certificates naming it never reach ${identity.name}; give each identity principals of its own`,
+          });
         }
       }
     }
@@ -63,7 +80,8 @@ export function unsafeCommandPath(path: string): string | null {
     for (let at = path; ; at = dirname(at)) {
       const stats = lstatSync(at);
       if (at === path && !stats.isFile() && !stats.isSymbolicLink()) return `${path} is not a file`;
-      if (!stats.isSymbolicLink() && (stats.uid !== 0 || (stats.mode & 0o022) !== 0)) return `${at} is owned by uid ${stats.uid} with mode ${(stats.mode & 0o7777).toString(8)}: sshd wants root's, writable by nobody else`;
+      if (!stats.isSymbolicLink() && (stats.uid !== 0 || (stats.mode & 0o022) !== 0))
+        return `${at} is owned by uid ${stats.uid} with mode ${(stats.mode & 0o7777).toString(8)}: sshd wants root's, writable by nobody else`;
       if (at === '/') return null;
     }
   } catch (error) {
@@ -91,9 +109,16 @@ function tryOnce(words: readonly string[], user: string): string | null {
   if (!account) return `the AuthorizedKeysCommandUser ${user} does not exist: sshd runs no command and accepts no key`;
   const [type, key] = PROBE_KEY.split(' ') as [string, string];
   const argv = words.map((w) => (w === '%u' ? 'root' : w === '%t' ? type : w === '%k' ? key : w));
-  const result = childProcess().spawnSync(argv[0]!, argv.slice(1), { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 15_000, env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', USER: user, LOGNAME: user, HOME: account.home } });
+  const result = childProcess().spawnSync(argv[0]!, argv.slice(1), {
+    uid: account.uid,
+    gid: account.gid,
+    encoding: 'utf8',
+    timeout: 15_000,
+    env: { PATH: '/usr/bin:/bin:/usr/sbin:/sbin', USER: user, LOGNAME: user, HOME: account.home },
+  });
   if (result.error) return `could not run it as ${user} (${(result.error as NodeJS.ErrnoException).code ?? result.error.message})`;
-  if (result.status !== 0) return `run as ${user}, it exits ${result.status} (${(result.stderr ?? '').trim().split('\n')[0] || 'the policy does not load for that account: can it read the policy, or the cache check writes?'})`;
+  if (result.status !== 0)
+    return `run as ${user}, it exits ${result.status} (${(result.stderr ?? '').trim().split('\n')[0] || 'the policy does not load for that account: can it read the policy, or the cache check writes?'})`;
   return null;
 }
 
@@ -108,24 +133,53 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
 
   const keysCommand = dispatchCommand(first('authorizedkeyscommand'), 'authorized-keys-command');
   if (keysCommand !== null) {
-    if (keysCommand.slice(-3).join(' ') !== '%u %t %k') error('keys-command-arguments', `AuthorizedKeysCommand ${keysCommand.join(' ')}: it must end with %u %t %k (the account, the key type, the key), or every key is refused`);
+    if (keysCommand.slice(-3).join(' ') !== '%u %t %k')
+      error(
+        'keys-command-arguments',
+        `AuthorizedKeysCommand ${keysCommand.join(' ')}: it must end with %u %t %k (the account, the key type, the key), or every key is refused`,
+      );
     const unsafe = unsafeCommandPath(keysCommand[0]!);
-    if (unsafe) error('keys-command-path-unsafe', `AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`);
+    if (unsafe)
+      error(
+        'keys-command-path-unsafe',
+        `AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`,
+      );
     const user = first('authorizedkeyscommanduser') ?? 'none';
     const loginAccounts = new Set(identities.flatMap((identity) => identity.accounts ?? []));
     // Its sessions would share a uid with the command that answers for every account, root's too.
-    if (loginAccounts.has(user)) findings.push({ level: 'unsafe', id: 'keys-command-user-logs-in', text: `sshd: UNSAFE: AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: a session of it could tamper with the command that answers for every account (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)` });
-    if (user === 'none') error('keys-command-user-unset', 'AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)');
+    if (loginAccounts.has(user))
+      findings.push({
+        level: 'unsafe',
+        id: 'keys-command-user-logs-in',
+        text: `sshd: UNSAFE: AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: a session of it could tamper with the command that answers for every account (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)`,
+      });
+    if (user === 'none')
+      error(
+        'keys-command-user-unset',
+        'AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)',
+      );
     else {
-      if (user === 'root' || user === 'nobody') warn('keys-command-user-shared', `AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`);
+      if (user === 'root' || user === 'nobody')
+        warn(
+          'keys-command-user-shared',
+          `AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`,
+        );
       if (!unsafe) {
         const failed = tryAsCommandUser(keysCommand, user);
         if (failed) error('keys-command-fails', `AuthorizedKeysCommand: ${failed}: every key is refused`);
       }
     }
-    if (!identities.some((identity) => identity.accounts !== null)) warn('keys-command-no-accounts', 'AuthorizedKeysCommand runs ssh-dispatch, and no identity lists accounts: it accepts no key; list the accounts each identity logs into');
+    if (!identities.some((identity) => identity.accounts !== null))
+      warn(
+        'keys-command-no-accounts',
+        'AuthorizedKeysCommand runs ssh-dispatch, and no identity lists accounts: it accepts no key; list the accounts each identity logs into',
+      );
     const files = first('authorizedkeysfile') ?? 'none';
-    if (files !== 'none') warn('keys-file-beside-command', `AuthorizedKeysFile ${files}: keys in those files log in too, whatever the policy says; AuthorizedKeysFile none leaves the policy the only list (or keep it for admins' own keys, knowingly)`);
+    if (files !== 'none')
+      warn(
+        'keys-file-beside-command',
+        `AuthorizedKeysFile ${files}: keys in those files log in too, whatever the policy says; AuthorizedKeysFile none leaves the policy the only list (or keep it for admins' own keys, knowingly)`,
+      );
   }
 
   const cas = first('trustedusercakeys') ?? 'none';
@@ -136,24 +190,57 @@ export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextF
     // certificate's principals (auth2-pubkey.c user_cert_trusted_ca): a principal in the file
     // logs in with that file's options, which need not hold a command= at all.
     if (principalsFile !== 'none' && principalsCommand !== null) {
-      findings.push({ level: 'unsafe', id: 'principals-file-first', text: `sshd: UNSAFE: AuthorizedPrincipalsFile ${principalsFile} beside ssh-dispatch's principals command: sshd reads the file first, and a certificate naming a principal listed there logs in with that line's options (a shell, unless it says command=), never reaching ssh-dispatch; set AuthorizedPrincipalsFile none` });
+      findings.push({
+        level: 'unsafe',
+        id: 'principals-file-first',
+        text: `sshd: UNSAFE: AuthorizedPrincipalsFile ${principalsFile} beside ssh-dispatch's principals command: sshd reads the file first, and a certificate naming a principal listed there logs in with that line's options (a shell, unless it says command=), never reaching ssh-dispatch; set AuthorizedPrincipalsFile none`,
+      });
     } else if (principalsFile !== 'none' && usesPrincipals) {
-      warn('principals-file-not-policy', `AuthorizedPrincipalsFile ${principalsFile} and no ssh-dispatch principals command: certificates log in by that file's lines, not the policy's principals, which are never reached`);
+      warn(
+        'principals-file-not-policy',
+        `AuthorizedPrincipalsFile ${principalsFile} and no ssh-dispatch principals command: certificates log in by that file's lines, not the policy's principals, which are never reached`,
+      );
     }
     if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
       // OpenSSH before 9.4 drops an AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574).
-      const dropped = keysCommand !== null ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)' : '';
-      findings.push({ level: 'unsafe', id: 'ca-without-principals', text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile${dropped}: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}` });
+      const dropped =
+        keysCommand !== null
+          ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)'
+          : '';
+      findings.push({
+        level: 'unsafe',
+        id: 'ca-without-principals',
+        text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile${dropped}: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}`,
+      });
     }
     if (principalsCommand !== null) {
-      if (principalsCommand[principalsCommand.length - 1] !== '%u') error('principals-command-arguments', `AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`);
+      if (principalsCommand[principalsCommand.length - 1] !== '%u')
+        error(
+          'principals-command-arguments',
+          `AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`,
+        );
       const unsafe = unsafeCommandPath(principalsCommand[0]!);
-      if (unsafe) error('principals-command-path-unsafe', `AuthorizedPrincipalsCommand: sshd will not run it (${unsafe}), so no certificate is accepted`);
-      if ((first('authorizedprincipalscommanduser') ?? 'none') === 'none') error('principals-command-user-unset', 'AuthorizedPrincipalsCommandUser is not set: sshd refuses to run the command; set it to the AuthorizedKeysCommandUser');
+      if (unsafe)
+        error(
+          'principals-command-path-unsafe',
+          `AuthorizedPrincipalsCommand: sshd will not run it (${unsafe}), so no certificate is accepted`,
+        );
+      if ((first('authorizedprincipalscommanduser') ?? 'none') === 'none')
+        error(
+          'principals-command-user-unset',
+          'AuthorizedPrincipalsCommandUser is not set: sshd refuses to run the command; set it to the AuthorizedKeysCommandUser',
+        );
     }
   } else if (usesPrincipals) {
-    warn('ca-not-trusted', 'TrustedUserCAKeys is not set: no certificate is accepted, so identities with principals are never reached; ssh-dispatch authorized-key --sshd-config --ca FILE prints the lines');
+    warn(
+      'ca-not-trusted',
+      'TrustedUserCAKeys is not set: no certificate is accepted, so identities with principals are never reached; ssh-dispatch authorized-key --sshd-config --ca FILE prints the lines',
+    );
   }
-  if (usesPrincipals && first('exposeauthinfo') !== 'yes') error('certificate-not-exposed', 'ExposeAuthInfo is not yes: identities with principals deny every request (certificate-missing: the session cannot see its certificate)');
+  if (usesPrincipals && first('exposeauthinfo') !== 'yes')
+    error(
+      'certificate-not-exposed',
+      'ExposeAuthInfo is not yes: identities with principals deny every request (certificate-missing: the session cannot see its certificate)',
+    );
   return findings;
 }

@@ -19,7 +19,7 @@ import type { TextFinding } from './check/finding.js';
  */
 const SESSION_FEATURES = {
   'port-forwarding': 'open tunnels (ssh -L/-R) to any host the server reaches, unaudited',
-  'agent-forwarding': "hand the server its agent, whose keys then act for whoever is root on the server",
+  'agent-forwarding': 'hand the server its agent, whose keys then act for whoever is root on the server',
   'x11-forwarding': 'forward X11',
   pty: 'get a terminal',
   'user-rc': 'have sshd run ~/.ssh/rc before the command',
@@ -56,7 +56,8 @@ export function forcedIdentity(command: string): { identity: string } | { error:
   const at = words.findIndex((w) => /^ssh-dispatch(?:\.c?js)?$/.test(w.split('/').pop() ?? ''));
   if (at < 0) return { error: 'ssh-dispatch is not a word of it' };
   // Only a Node runtime may come first (ssh-dispatch authorized-key writes one where the bundle is not executable).
-  if (at > 1 || (at === 1 && !/^\/.*\/node[0-9]*$/.test(words[0]!))) return { error: `${JSON.stringify(words.slice(0, at).join(' '))} runs first`, shell: true };
+  if (at > 1 || (at === 1 && !/^\/.*\/node[0-9]*$/.test(words[0]!)))
+    return { error: `${JSON.stringify(words.slice(0, at).join(' '))} runs first`, shell: true };
   const args = words.slice(at + 1);
   const parsed = parseForcedArgs(args[0] === 'run' ? args.slice(1) : args);
   return typeof parsed === 'string' ? { error: parsed } : { identity: parsed.identity };
@@ -96,7 +97,13 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     text = readFileSync(file, 'utf8');
     owner = statSync(file).uid;
   } catch (error) {
-    return [{ level: 'warning', id: 'keys-file-unreadable', text: `${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})` }];
+    return [
+      {
+        level: 'warning',
+        id: 'keys-file-unreadable',
+        text: `${file}: could not be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      },
+    ];
   }
   const findings: TextFinding[] = [];
   const warn = (id: TextFinding['id'], text: string) => findings.push({ level: 'warning', id, text });
@@ -123,20 +130,47 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
     const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
     if (open.length > 0) {
-      unsafe('key-line-unrestricted', `${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`);
+      unsafe(
+        'key-line-unrestricted',
+        `${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`,
+      );
     }
-    if (lower.some((o) => o.startsWith('environment='))) unsafe('key-line-environment', `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`);
+    if (lower.some((o) => o.startsWith('environment=')))
+      unsafe(
+        'key-line-environment',
+        `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`,
+      );
     const forced = forcedIdentity(optionValue(command));
-    if ('error' in forced && forced.shell) unsafe('key-command-not-plain', `${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`);
-    else if ('error' in forced) warn('key-command-refused', `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`);
-    else if (!policy.identities.has(forced.identity)) warn('key-identity-unknown', `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`);
+    if ('error' in forced && forced.shell)
+      unsafe(
+        'key-command-not-plain',
+        `${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`,
+      );
+    else if ('error' in forced)
+      warn(
+        'key-command-refused',
+        `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`,
+      );
+    else if (!policy.identities.has(forced.identity))
+      warn(
+        'key-identity-unknown',
+        `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`,
+      );
   });
-  if (dispatchLines === 0) return [...findings, { level: 'warning', id: 'keys-file-no-dispatch', text: `${file}: warning: no line runs ssh-dispatch` }];
-  for (const line of unforced) warn('key-without-command', `${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`);
+  if (dispatchLines === 0)
+    return [...findings, { level: 'warning', id: 'keys-file-no-dispatch', text: `${file}: warning: no line runs ssh-dispatch` }];
+  for (const line of unforced)
+    warn(
+      'key-without-command',
+      `${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`,
+    );
   const accounts = passwdFile === undefined ? nssAccounts().accounts : readAccounts(passwdFile);
   const account = accounts.find((a) => a.uid === owner);
   if (account !== undefined && basename(account.shell) === 'bash') {
-    warn('login-shell-bash', `${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`);
+    warn(
+      'login-shell-bash',
+      `${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`,
+    );
   }
   return findings;
 }

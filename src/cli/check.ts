@@ -32,7 +32,13 @@ interface CheckFlags {
 function allFindings(policy: Policy, policyPath: string, flags: CheckFlags): TextFinding[] {
   const context = { resolveProgram: resolvePath };
   const now = new Date();
-  const ruleFindings = [...lintPolicy(policy, now, context), ...rulesOnHostFindings(policy, context), ...sandboxFindings(policy, policyPath), ...writeRootsFindings(policy, policyPath), ...syslogTlsFindings(policy, now)];
+  const ruleFindings = [
+    ...lintPolicy(policy, now, context),
+    ...rulesOnHostFindings(policy, context),
+    ...sandboxFindings(policy, policyPath),
+    ...writeRootsFindings(policy, policyPath),
+    ...syslogTlsFindings(policy, now),
+  ];
   return [
     ...ruleFindings.map(ruleText),
     ...loginFindings(policy),
@@ -49,13 +55,33 @@ function verdict(findings: readonly TextFinding[], strict: boolean): { failed: b
   const errors = findings.filter((f) => f.level === 'error').length;
   const warnings = findings.length - unsafe - errors;
   const failed = unsafe > 0 || errors > 0 || (strict && warnings > 0);
-  const summary = unsafe > 0 ? `${unsafe} UNSAFE finding(s)` : errors > 0 ? `${errors} error(s)` : warnings > 0 ? `${warnings} warning(s)${strict ? ' (--strict: failing)' : ''}` : 'ok';
-  const counted = [unsafe > 0 && errors > 0 ? `${errors} error(s)` : '', (unsafe > 0 || errors > 0) && warnings > 0 ? `${warnings} warning(s)` : ''].filter(Boolean).map((c) => `; ${c}`).join('');
+  const summary =
+    unsafe > 0
+      ? `${unsafe} UNSAFE finding(s)`
+      : errors > 0
+        ? `${errors} error(s)`
+        : warnings > 0
+          ? `${warnings} warning(s)${strict ? ' (--strict: failing)' : ''}`
+          : 'ok';
+  const counted = [
+    unsafe > 0 && errors > 0 ? `${errors} error(s)` : '',
+    (unsafe > 0 || errors > 0) && warnings > 0 ? `${warnings} warning(s)` : '',
+  ]
+    .filter(Boolean)
+    .map((c) => `; ${c}`)
+    .join('');
   return { failed, summary, counted };
 }
 
 export async function runCheck(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { policy: { type: 'string' }, as: { type: 'string', multiple: true }, 'sshd-config': { type: 'string' }, 'authorized-keys': { type: 'string', multiple: true }, strict: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags(args, {
+    policy: { type: 'string' },
+    as: { type: 'string', multiple: true },
+    'sshd-config': { type: 'string' },
+    'authorized-keys': { type: 'string', multiple: true },
+    strict: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(CHECK_HELP);
     return 0;
@@ -72,8 +98,11 @@ export async function runCheck(args: string[]): Promise<number> {
   for (const finding of findings) process.stdout.write(`${findingLine(finding)}\n`);
   const rules = [...policy.identities.values()].reduce((n, identity) => n + identity.rules.length, 0);
   const { failed, summary, counted } = verdict(findings, values.strict === true);
-  process.stdout.write(`${summary}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`);
-  if (loaded.cache === 'not written') process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
+  process.stdout.write(
+    `${summary}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`,
+  );
+  if (loaded.cache === 'not written')
+    process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
   // Keys with --approved serve what passed here, and only that.
   if (!failed && loaded.approve) {
     const approval = loaded.approve();

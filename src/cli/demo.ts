@@ -23,13 +23,39 @@ const ARCHIVE = 'host1-2026-11-23.tar.gz';
 
 const STEPS: Step[] = [
   { title: 'The nightly backup pushes with rsync', rsync: ['-a', 'data/', 'HOST:2026-11-24/'], expect: 'allow' },
-  { title: 'The next night links unchanged files to the previous one', rsync: ['-a', '--link-dest=../2026-11-24', 'data/', 'HOST:2026-11-25/'], expect: 'allow' },
-  { title: 'An encrypted-tarball job uploads (tar c | ssh host receive); the receipt says what was stored', ssh: 'receive', tarball: true, expect: 'allow' },
+  {
+    title: 'The next night links unchanged files to the previous one',
+    rsync: ['-a', '--link-dest=../2026-11-24', 'data/', 'HOST:2026-11-25/'],
+    expect: 'allow',
+  },
+  {
+    title: 'An encrypted-tarball job uploads (tar c | ssh host receive); the receipt says what was stored',
+    ssh: 'receive',
+    tarball: true,
+    expect: 'allow',
+  },
   { title: 'The backup job verifies an archive', ssh: `sha256sum ${ARCHIVE}`, expect: 'allow' },
-  { title: 'An admin reaches an inner host through the gateway (ProxyCommand ssh gw nc %h %p)', ssh: 'du -sh .', hop: true, expect: 'allow' },
-  { title: 'A stolen key tries to rewrite last night\'s backup (a push into an existing snapshot)', rsync: ['-a', 'data/', 'HOST:2026-11-25/'], expect: 'deny' },
-  { title: 'It tries to wipe the backups (--delete with an empty source)', rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'], expect: 'deny' },
-  { title: 'It tries to read the backups back (a pull through a write-only rule)', rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'], expect: 'deny' },
+  {
+    title: 'An admin reaches an inner host through the gateway (ProxyCommand ssh gw nc %h %p)',
+    ssh: 'du -sh .',
+    hop: true,
+    expect: 'allow',
+  },
+  {
+    title: "A stolen key tries to rewrite last night's backup (a push into an existing snapshot)",
+    rsync: ['-a', 'data/', 'HOST:2026-11-25/'],
+    expect: 'deny',
+  },
+  {
+    title: 'It tries to wipe the backups (--delete with an empty source)',
+    rsync: ['-a', '--delete', 'empty/', 'HOST:2026-11-24/'],
+    expect: 'deny',
+  },
+  {
+    title: 'It tries to read the backups back (a pull through a write-only rule)',
+    rsync: ['-a', 'HOST:2026-11-24/', 'stolen/'],
+    expect: 'deny',
+  },
   { title: 'It tries to write outside the backup directory', rsync: ['-a', 'data/', 'HOST:../policies/'], expect: 'deny' },
   { title: 'It tries to upload into cron', ssh: 'receive ../../etc/cron.d/evil', tarball: true, expect: 'deny' },
   { title: 'It asks for a shell', ssh: 'sh -c id', expect: 'deny' },
@@ -114,7 +140,12 @@ export async function runDemo(): Promise<number> {
     const out: string[] = [];
     out.push(`ssh-dispatch demo: a throwaway sshd (pid ${sshd.pid}) on 127.0.0.1:${sshd.port}, logging in as ${sshd.user}`);
     out.push('', 'authorized_keys:', `  ${line.replace(/(ssh-ed25519 \S{20})\S+/, '$1...')}`, '', 'policy (demo.yaml):');
-    out.push(...policy.trimEnd().split('\n').map((l) => `  ${l}`));
+    out.push(
+      ...policy
+        .trimEnd()
+        .split('\n')
+        .map((l) => `  ${l}`),
+    );
     console.log(out.join('\n').replaceAll(sshd.dir, '$DEMO'));
 
     let surprises = 0;
@@ -128,10 +159,14 @@ export async function runDemo(): Promise<number> {
         result = { code: ran.status, output: ran.stdout + ran.stderr };
       } else {
         shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
-        const input = step.tarball ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 }) : undefined;
+        const input = step.tarball
+          ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 })
+          : undefined;
         if (step.tarball) shown = `tar -c -C data . | ${shown}`;
         if (step.hop) shown = shown.replace('ssh ', `ssh -o ProxyCommand='ssh gw nc %h %p' `);
-        const hop = step.hop ? { extraArgs: ['-o', `ProxyCommand=${[SSH, ...sshd.sshArgs(key)].join(' ')} nc 127.0.0.1 ${sshd.port}`] } : {};
+        const hop = step.hop
+          ? { extraArgs: ['-o', `ProxyCommand=${[SSH, ...sshd.sshArgs(key)].join(' ')} nc 127.0.0.1 ${sshd.port}`] }
+          : {};
         const ran = await sshd.ssh(key, step.ssh, { ...hop, ...(input ? { input } : {}) });
         result = { code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
       }
@@ -142,23 +177,35 @@ export async function runDemo(): Promise<number> {
       const lines = result.output.trimEnd().split('\n').filter(Boolean);
       for (const l of lines.slice(0, 4)) console.log(`   ${printable(l.replaceAll(sshd.dir, '$DEMO'))}`);
       if (lines.length > 4) console.log(`   ... (${lines.length - 4} more lines)`);
-      const why = decision ? (decision.decision === 'allow' ? `by rule ${String(decision.rule)}` : `${String(decision.reason)}: ${String(decision.detail ?? '')}`) : 'no record';
-      console.log(`   exit status ${result.code}; ${got} ${printable(why.replaceAll(sshd.dir, '$DEMO'))}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`);
+      const why = decision
+        ? decision.decision === 'allow'
+          ? `by rule ${String(decision.rule)}`
+          : `${String(decision.reason)}: ${String(decision.detail ?? '')}`
+        : 'no record';
+      console.log(
+        `   exit status ${result.code}; ${got} ${printable(why.replaceAll(sshd.dir, '$DEMO'))}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`,
+      );
     }
 
-    console.log(`\nThe audit log (${auditFile.replace(sshd.dir, '$DEMO')}), one decision record per connection, an end record per program run:`);
+    console.log(
+      `\nThe audit log (${auditFile.replace(sshd.dir, '$DEMO')}), one decision record per connection, an end record per program run:`,
+    );
     for (const text of readFileSync(auditFile, 'utf8').split('\n').filter(Boolean)) {
       const r = JSON.parse(text) as Record<string, unknown>;
       const time = String(r.ts).slice(11, 19);
       if (r.event === 'decision') {
         const why = r.decision === 'allow' ? `rule ${String(r.rule)}` : String(r.reason);
         const command = r.command === null ? '(no command)' : JSON.stringify(r.command);
-        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(24)}  ${printable(command.replaceAll(sshd.dir, '$DEMO'))}`);
+        console.log(
+          `  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(24)}  ${printable(command.replaceAll(sshd.dir, '$DEMO'))}`,
+        );
       } else {
         console.log(`  ${time}  ${String(r.session).slice(0, 8)}  end    exit ${String(r.exit).padEnd(19)}  ${String(r.duration_ms)} ms`);
       }
     }
-    console.log(surprises === 0 ? '\nEvery request got the expected decision.' : `\n${surprises} request(s) did not get the expected decision.`);
+    console.log(
+      surprises === 0 ? '\nEvery request got the expected decision.' : `\n${surprises} request(s) did not get the expected decision.`,
+    );
     return surprises === 0 ? 0 : 1;
   } finally {
     await sshd.stop();

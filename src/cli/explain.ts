@@ -78,7 +78,9 @@ export async function runExplain(args: string[]): Promise<number> {
     command: command === '' ? null : command,
     client: values.from === undefined ? null : { address: values.from, port: 0 },
     keys: values.key ?? null,
-    ...(values.principal ? { certificates: [{ keyId: 'explain', serial: '0', principals: values.principal, validAfter: 0, validBefore: null, ca: 'explain' }] } : {}),
+    ...(values.principal
+      ? { certificates: [{ keyId: 'explain', serial: '0', principals: values.principal, validAfter: 0, validBefore: null, ca: 'explain' }] }
+      : {}),
     user: values.user ?? account.username,
     home: values.user === undefined ? account.homedir : (readAccounts().find((a) => a.user === values.user)?.home ?? '/nonexistent'),
     sshConnection: values.from === undefined ? null : `${values.from} 0 127.0.0.1 22`,
@@ -94,7 +96,8 @@ export async function runExplain(args: string[]): Promise<number> {
 /** The decision as `--json` prints it: decisionRecord's own fields, with the documented keys always present. */
 export function explainJson(decision: Decision, withTrace: boolean): string {
   const out: Record<string, unknown> = { rule: null, argv: null, reason: null, detail: null, ...decisionFields(decision) };
-  if (withTrace) out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
+  if (withTrace)
+    out.trace = decision.trace.map((t) => ({ rule: t.rule, at: `${t.where.file}:${t.where.line}`, matched: t.matched, why: t.why }));
   return `${JSON.stringify(out)}\n`;
 }
 
@@ -103,20 +106,25 @@ function explainText(decision: Decision, withTrace: boolean): string {
   if (decision.decision === 'allow') {
     const { rule, plan } = decision;
     lines.push(`allow  by rule "${rule.name}" (${rule.where.file}:${rule.where.line})`);
-    if (decision.spelling !== undefined) lines.push(`  spelling ${decision.spelling} (read as the plain form; the client's wrapper and program are not run)`);
+    if (decision.spelling !== undefined)
+      lines.push(`  spelling ${decision.spelling} (read as the plain form; the client's wrapper and program are not run)`);
     lines.push(...kindOf(rule.kind).lines(plan));
   } else {
     lines.push(`deny   ${decision.reason}: ${describeDenyReason(decision.reason)}`);
     lines.push(`  detail   ${decision.detail}`);
     // What a real connection would have and explain has only when told.
     if (decision.reason === 'from-unknown') lines.push('  hint     the identity has a from list: give the client address with --from IP');
-    if (decision.reason === 'key-unknown') lines.push('  hint     the identity has a keys list: give the key with --key SHA256:... (ssh-keygen -lf KEY.pub)');
-    if (decision.reason === 'certificate-missing') lines.push('  hint     the identity has a principals list: give a certificate principal with --principal NAME');
-    if (decision.reason === 'account-not-allowed') lines.push('  hint     the identity has an accounts list: give the account logged into with --user NAME');
+    if (decision.reason === 'key-unknown')
+      lines.push('  hint     the identity has a keys list: give the key with --key SHA256:... (ssh-keygen -lf KEY.pub)');
+    if (decision.reason === 'certificate-missing')
+      lines.push('  hint     the identity has a principals list: give a certificate principal with --principal NAME');
+    if (decision.reason === 'account-not-allowed')
+      lines.push('  hint     the identity has an accounts list: give the account logged into with --user NAME');
   }
   if (withTrace) {
     if (decision.trace.length === 0) lines.push('  trace    no rule was tried');
-    for (const t of decision.trace) lines.push(`  ${t.matched ? 'match' : 'skip '}    ${t.rule} (${t.where.file}:${t.where.line}): ${t.why}`);
+    for (const t of decision.trace)
+      lines.push(`  ${t.matched ? 'match' : 'skip '}    ${t.rule} (${t.where.file}:${t.where.line}): ${t.why}`);
   }
   return lines.map(printable).join('\n') + '\n';
 }

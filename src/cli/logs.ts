@@ -1,5 +1,14 @@
 /** `ssh-dispatch logs`: the audit log, filtered, as a table or JSON lines, optionally followed. */
-import { accountLogs, accountOfLog, auditFiles, followRecords, mergeByTime, readRecords, unreadableLog, type ReadStats } from '../audit/read.js';
+import {
+  accountLogs,
+  accountOfLog,
+  auditFiles,
+  followRecords,
+  mergeByTime,
+  readRecords,
+  unreadableLog,
+  type ReadStats,
+} from '../audit/read.js';
 import { accountsOf, judge, judged, Provenance } from '../audit/provenance.js';
 import { matches, parseWhen, TABLE_HEADER, tableRow, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { toLogLine } from '../audit/escape.js';
@@ -43,14 +52,18 @@ Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permis
 on stderr says which and why; with --follow a missing log is waited for); 2 on a usage error.`;
 
 /** The records the flags choose (--since, --until, --id, --rule, --decision, --client, --session, --cert). */
-function recordFilter(values: Partial<Record<'since' | 'until' | 'id' | 'rule' | 'decision' | 'client' | 'session' | 'cert', string>>, now: Date): RecordFilter {
+function recordFilter(
+  values: Partial<Record<'since' | 'until' | 'id' | 'rule' | 'decision' | 'client' | 'session' | 'cert', string>>,
+  now: Date,
+): RecordFilter {
   const when = (name: string, text: string | undefined) => {
     if (text === undefined) return undefined;
     const date = parseWhen(text, now);
     if (!date) throw new UsageError(`--${name} ${text}: expected a span (24h, 7d), a date (2026-11-24) or an ISO time`);
     return date;
   };
-  if (values.decision !== undefined && !['allow', 'deny', 'learn'].includes(values.decision)) throw new UsageError('--decision: allow, deny or learn');
+  if (values.decision !== undefined && !['allow', 'deny', 'learn'].includes(values.decision))
+    throw new UsageError('--decision: allow, deny or learn');
   return {
     since: when('since', values.since),
     until: when('until', values.until),
@@ -86,7 +99,8 @@ export async function runLogs(args: string[]): Promise<number> {
     return 0;
   }
   let filter = recordFilter(values, new Date());
-  if (values.path !== undefined && values.follow) throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
+  if (values.path !== undefined && values.follow)
+    throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
   if (values.path === '') throw new UsageError('--path: expected a path, as the records name it');
   const { path, policy } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
@@ -114,7 +128,8 @@ export async function runLogs(args: string[]): Promise<number> {
     // A first pass finds the sessions (their decision comes before the end record that names the path).
     const sessions = { counted: new Set<string>(), foreign: new Set<string>() };
     for await (const record of all({ skipped: 0 }, new Provenance(accountsOf(policy)))) {
-      if (wrotePath(record, values.path) && typeof record.session === 'string') (record.foreign === undefined ? sessions.counted : sessions.foreign).add(record.session);
+      if (wrotePath(record, values.path) && typeof record.session === 'string')
+        (record.foreign === undefined ? sessions.counted : sessions.foreign).add(record.session);
     }
     filter = { ...filter, sessions };
   }

@@ -93,17 +93,28 @@ function errorText(error: unknown): string {
 }
 
 /** Of the identities chosen, those past their expires date (not checked), and a check for each chosen rule of the others. */
-function statusChecks(chosen: Identity[], rules: string[] | undefined, today: string, given: { staleMs: number | null; criticalMs: number | null; burst: number }): { checks: StatusCheck[]; expired: Identity[] } {
+function statusChecks(
+  chosen: Identity[],
+  rules: string[] | undefined,
+  today: string,
+  given: { staleMs: number | null; criticalMs: number | null; burst: number },
+): { checks: StatusCheck[]; expired: Identity[] } {
   const { staleMs, criticalMs, burst } = given;
-  const expired = chosen.filter((identity) => identity.expires !== null && today > identity.expires && (!rules || identity.rules.some((r) => rules!.includes(r.name))));
+  const expired = chosen.filter(
+    (identity) => identity.expires !== null && today > identity.expires && (!rules || identity.rules.some((r) => rules!.includes(r.name))),
+  );
   const checks: StatusCheck[] = chosen
     .filter((identity) => !(identity.expires !== null && today > identity.expires))
-    .flatMap((identity) => identity.rules.filter((rule) => !rules || rules.includes(rule.name)).map((rule) => ({ id: identity.name, rule })))
+    .flatMap((identity) =>
+      identity.rules.filter((rule) => !rules || rules.includes(rule.name)).map((rule) => ({ id: identity.name, rule })),
+    )
     .flatMap(({ id, rule }): StatusCheck[] => {
       // A compiled cache from before min-bytes has no minBytes: unchecked, as it was.
       const minBytes = rule.minBytes ?? null;
       if (staleMs !== null && criticalMs !== null) return [{ id, rule: rule.name, warnMs: staleMs, critMs: criticalMs, minBytes, burst }];
-      return rule.expectEvery === null ? [] : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery, minBytes, burst }];
+      return rule.expectEvery === null
+        ? []
+        : [{ id, rule: rule.name, warnMs: rule.expectEvery, critMs: 2 * rule.expectEvery, minBytes, burst }];
     });
   return { checks, expired };
 }
@@ -145,10 +156,13 @@ async function check(args: string[]): Promise<number> {
   }
   const staleMs = span('--stale', values.stale);
   const criticalFlag = span('--critical', values.critical);
-  if (criticalFlag !== null && staleMs === null) throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
-  if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs) throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
+  if (criticalFlag !== null && staleMs === null)
+    throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
+  if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs)
+    throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
   const criticalMs = criticalFlag ?? (staleMs === null ? null : 2 * staleMs);
-  if (values.burst !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.burst)) throw new UsageError(`--burst ${values.burst}: expected a number of sessions, 1 or more`);
+  if (values.burst !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.burst))
+    throw new UsageError(`--burst ${values.burst}: expected a number of sessions, 1 or more`);
   const burst = values.burst === undefined ? DEFAULT_BURST : Number(values.burst);
 
   const { path, policy } = await auditLogPath(values.log, values.policy);
@@ -160,11 +174,16 @@ async function check(args: string[]): Promise<number> {
   const identities = [...policy.identities.values()];
   for (const id of values.id ?? []) if (!policy.identities.has(id)) return unknown(`no identity "${id}" in the policy`);
   const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
-  for (const rule of values.rule ?? []) if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule))) return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
+  for (const rule of values.rule ?? [])
+    if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule)))
+      return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
   const { checks, expired } = statusChecks(chosen, values.rule, today, { staleMs, criticalMs, burst });
   if (checks.length === 0) {
     const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
-    if (staleMs === null) return unknown(`nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`);
+    if (staleMs === null)
+      return unknown(
+        `nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`,
+      );
     return unknown(`nothing to check${skipped}`);
   }
 
@@ -177,25 +196,31 @@ async function check(args: string[]): Promise<number> {
     const since = new Date(now.getTime() - longest);
     const filesOf = (log: string) => (values.rotated ? auditFiles(log, true) : auditFilesSince(log, since));
     files = filesOf(path);
-    if (values.log === undefined) accountSources = accountLogs(path).map((log) => ({ files: filesOf(log), account: accountOfLog(path, log) }));
+    if (values.log === undefined)
+      accountSources = accountLogs(path).map((log) => ({ files: filesOf(log), account: accountOfLog(path, log) }));
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }
   // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
   // (an account's log too: its successes would be missed).
-  const probed = probeFiles(files, accountSources.flatMap((source) => source.files));
+  const probed = probeFiles(
+    files,
+    accountSources.flatMap((source) => source.files),
+  );
   if (typeof probed === 'string') return unknown(probed);
   const present = probed;
   // A missing log with rotated files beside it is an empty one (logrotate without `create`,
   // and no connection since); with none at all, the log is somewhere else or never written.
-  if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path)) return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
+  if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path))
+    return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
 
   // --log naming an account's log (audit.backup.jsonl) reads it as that account's, never as root's.
   const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accountSources];
   const builder = new StatusBuilder(checks, now);
   const provenance = new Provenance(accountsOf(policy));
   try {
-    for (const source of sources) for await (const record of judged(readRecords(source.files, { skipped: 0 }), source.account, provenance)) builder.add(record);
+    for (const source of sources)
+      for await (const record of judged(readRecords(source.files, { skipped: 0 }), source.account, provenance)) builder.add(record);
   } catch (error) {
     return unknown(`cannot read ${path}: ${errorText(error)}`);
   }

@@ -59,11 +59,16 @@ export async function runSuggest(args: string[]): Promise<number> {
   input.destroy();
   for await (const record of readRecords([values.log], stats)) {
     if (record.event === 'decision' && record.decision === 'learn' && record.id === values.id && typeof record.command === 'string') {
-      learned.push({ command: record.command, user: record.user ?? '', ...(record.protected_args ? { protectedArgs: record.protected_args } : {}) });
+      learned.push({
+        command: record.command,
+        user: record.user ?? '',
+        ...(record.protected_args ? { protectedArgs: record.protected_args } : {}),
+      });
     }
   }
   process.stdout.write(suggestPolicy(values.id, learned, { home: homeOf, which }));
-  if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) of ${values.log} were not JSON records and were skipped\n`);
+  if (stats.skipped > 0)
+    process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) of ${values.log} were not JSON records and were skipped\n`);
   if (learned.length === 0) process.stderr.write(`ssh-dispatch: no learn-mode records for ${values.id} in ${values.log}\n`);
   return 0;
 }

@@ -25,7 +25,14 @@ Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permis
 on stderr says which and why); 2 on a usage error.`;
 
 export async function runSummary(args: string[]): Promise<number> {
-  const { values } = parseFlags(args, { since: { type: 'string' }, json: { type: 'boolean' }, rotated: { type: 'boolean' }, log: { type: 'string' }, policy: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  const { values } = parseFlags(args, {
+    since: { type: 'string' },
+    json: { type: 'boolean' },
+    rotated: { type: 'boolean' },
+    log: { type: 'string' },
+    policy: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
   if (values.help) {
     console.log(SUMMARY_HELP);
     return 0;
@@ -36,7 +43,10 @@ export async function runSummary(args: string[]): Promise<number> {
   const { path, policy } = await auditLogPath(values.log, values.policy);
   const files = auditFiles(path, values.rotated ?? false);
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-  const accounts = values.log === undefined ? accountLogs(path).map((log) => ({ files: auditFiles(log, values.rotated ?? false), account: accountOfLog(path, log) })) : [];
+  const accounts =
+    values.log === undefined
+      ? accountLogs(path).map((log) => ({ files: auditFiles(log, values.rotated ?? false), account: accountOfLog(path, log) }))
+      : [];
   const unreadable = unreadableLog(files, accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
@@ -47,7 +57,8 @@ export async function runSummary(args: string[]): Promise<number> {
   // An account's records count as audit/provenance.ts says; --log naming an account's log reads it as the account's.
   const provenance = new Provenance(accountsOf(policy));
   const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accounts];
-  for (const source of sources) for await (const record of judged(readRecords(source.files, stats), source.account, provenance)) builder.add(record);
+  for (const source of sources)
+    for await (const record of judged(readRecords(source.files, stats), source.account, provenance)) builder.add(record);
   const summary = builder.result();
   process.stdout.write(values.json ? `${JSON.stringify({ since: since.toISOString(), ...summary })}\n` : formatSummary(summary, window));
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);

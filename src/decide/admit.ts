@@ -54,14 +54,19 @@ function secondsAsDate(seconds: number): string {
  */
 function refuseCertificates(principals: readonly string[], request: Request): Deny | null {
   const certificates = request.certificates ?? [];
-  if (certificates.length === 0) return deny('certificate-missing', request.keys === null ? 'sshd exposed no key' : 'a plain key authenticated');
+  if (certificates.length === 0)
+    return deny('certificate-missing', request.keys === null ? 'sshd exposed no key' : 'a plain key authenticated');
   for (const certificate of certificates) {
     const validity = certificateValidity(certificate, request.now);
     const named = `certificate ${JSON.stringify(certificate.keyId)} serial ${certificate.serial}`;
     if (validity === 'expired') return deny('certificate-expired', `${named} expired at ${secondsAsDate(certificate.validBefore!)}`);
-    if (validity === 'not-yet-valid') return deny('certificate-not-yet-valid', `${named} is valid from ${secondsAsDate(certificate.validAfter)}`);
+    if (validity === 'not-yet-valid')
+      return deny('certificate-not-yet-valid', `${named} is valid from ${secondsAsDate(certificate.validAfter)}`);
     if (!certificate.principals.some((principal) => principals.includes(principal))) {
-      return deny('certificate-principal-not-allowed', `${named} names ${certificate.principals.length === 0 ? 'no principal' : certificate.principals.join(', ')}`);
+      return deny(
+        'certificate-principal-not-allowed',
+        `${named} names ${certificate.principals.length === 0 ? 'no principal' : certificate.principals.join(', ')}`,
+      );
     }
   }
   return null;

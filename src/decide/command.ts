@@ -10,11 +10,12 @@ import { deny, type Deny } from './decision.js';
 
 export type Command =
   /** No command, or only blanks: only a rule that serves an empty session may take it. */
-  | { empty: true; sent: boolean }
-  | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; spelled: SpellingReading };
+  { empty: true; sent: boolean } | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; spelled: SpellingReading };
 
 /** The command's words as the client sent them, before any came on the connection; `sendsMore`: it says rsync -s, so more words follow on the connection. */
-export type Tokens = { empty: true; sent: boolean } | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; sendsMore: boolean };
+export type Tokens =
+  | { empty: true; sent: boolean }
+  | { empty: false; words: string[]; globs: ReadonlyMap<number, string>; sendsMore: boolean };
 
 /** The words of `command`, with the protected arguments read off the connection when there were any. */
 export function readCommand(command: string | null, protectedArgs?: readonly string[]): Command | Deny {

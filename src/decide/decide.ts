@@ -36,7 +36,8 @@ export function decideRules(identity: Identity, command: Command, request: Reque
       if (matchEmpty === null) continue;
       const outcome = matchEmpty(rule, request);
       trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
-      if (outcome.ok) return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: [], trace };
+      if (outcome.ok)
+        return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words: [], trace };
     }
     return deny('no-command', command.sent ? 'the command was empty' : 'no command was sent', null, trace);
   }
@@ -54,7 +55,14 @@ export function decideRules(identity: Identity, command: Command, request: Reque
     const outcome = tryRule(rule, input.words, input.globs, request, facts);
     trace.push({ rule: rule.name, where: rule.where, matched: outcome.ok, why: outcome.ok ? 'matched' : outcome.why });
     if (outcome.ok) {
-      return { decision: 'allow', rule: { name: rule.name, kind: rule.kind, where: rule.where }, plan: outcome.plan, words, trace, ...(input.spelling !== null ? { spelling: input.spelling } : {}) };
+      return {
+        decision: 'allow',
+        rule: { name: rule.name, kind: rule.kind, where: rule.where },
+        plan: outcome.plan,
+        words,
+        trace,
+        ...(input.spelling !== null ? { spelling: input.spelling } : {}),
+      };
     }
     if (!outcome.reason) continue;
     if (outcome.weak) weakRefusal ??= { reason: outcome.reason, detail: `rule ${rule.name}: ${outcome.why}` };

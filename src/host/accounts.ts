@@ -37,6 +37,8 @@ export function readAccounts(file = '/etc/passwd'): Account[] {
 export function nssAccounts(getent = 'getent'): { accounts: Account[]; problem: string | null } {
   const result = childProcess().spawnSync(getent, ['passwd'], { encoding: 'utf8', timeout: 10_000, maxBuffer: 256 * 1024 * 1024 });
   if (result.error === undefined && result.status === 0) return { accounts: parsePasswd(result.stdout), problem: null };
-  const why = result.error ? ((result.error as NodeJS.ErrnoException).code ?? result.error.message) : `exit ${result.status ?? result.signal}`;
+  const why = result.error
+    ? ((result.error as NodeJS.ErrnoException).code ?? result.error.message)
+    : `exit ${result.status ?? result.signal}`;
   return { accounts: readAccounts(), problem: `${getent} passwd failed (${why}): accounts were read from /etc/passwd only` };
 }

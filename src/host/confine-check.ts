@@ -60,7 +60,11 @@ export function enterConfinedCwd(root: string, cwd: string): ConfineProblem {
     const realRoot = realpathSync(root);
     process.chdir(cwd);
     const entered = process.cwd();
-    if (!isWithin(entered, realRoot)) return { reason: 'rsync-symlink-escape', detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)` };
+    if (!isWithin(entered, realRoot))
+      return {
+        reason: 'rsync-symlink-escape',
+        detail: `${cwd} led to ${entered}, outside ${root}, when entered (a symlink swapped in after the check)`,
+      };
     return null;
   } catch (error) {
     return unreachable(cwd, error) ?? { reason: 'rsync-symlink-escape', detail: `${cwd}: ${(error as Error).message} when entered` };
@@ -82,7 +86,9 @@ export function checkReachableDirectory(path: string): ConfineProblem {
 
 function unreachable(path: string, error: unknown): ConfineProblem {
   const code = (error as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return { reason: 'rsync-source-unreachable', detail: `${path} is not a directory (${code})` };
-  if (code === 'EACCES' || code === 'EPERM') return { reason: 'rsync-source-unreachable', detail: `${path} cannot be entered by this account (${code})` };
+  if (code === 'ENOENT' || code === 'ENOTDIR')
+    return { reason: 'rsync-source-unreachable', detail: `${path} is not a directory (${code})` };
+  if (code === 'EACCES' || code === 'EPERM')
+    return { reason: 'rsync-source-unreachable', detail: `${path} cannot be entered by this account (${code})` };
   return null;
 }

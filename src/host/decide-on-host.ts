@@ -31,7 +31,10 @@ export function completeOnHost(decision: Decision): Decision {
 }
 
 /** An allowed plan that runs in a sandbox is refused here, before anything starts, when this host cannot build one. */
-export function withSandbox(decision: Decision, unavailable: () => string | null = () => sandboxUnavailable(process.getuid?.() ?? 0)): Decision {
+export function withSandbox(
+  decision: Decision,
+  unavailable: () => string | null = () => sandboxUnavailable(process.getuid?.() ?? 0),
+): Decision {
   // sftp rules always run in it (found in review: their requests were allowed, then failed).
   if (decision.decision !== 'allow' || !runsInSandbox(decision.plan)) return decision;
   const why = unavailable();

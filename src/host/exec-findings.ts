@@ -14,7 +14,12 @@ export function execFindings(rule: ExecRule, context: LintContext): Finding[] {
   try {
     accessSync(rule.program, constants.X_OK);
   } catch {
-    findings.push({ where: rule.where, level: 'warning', id: 'program-not-executable', message: `rule "${rule.name}": ${rule.program} is missing or not executable` });
+    findings.push({
+      where: rule.where,
+      level: 'warning',
+      id: 'program-not-executable',
+      message: `rule "${rule.name}": ${rule.program} is missing or not executable`,
+    });
   }
   const repository = receivePackRepository(rule, context.resolveProgram(rule.program));
   if (repository) findings.push(...gitDenyFindings(rule, repository));
@@ -29,10 +34,24 @@ function gitDenyFindings(rule: ExecRule, repository: string): Finding[] {
   try {
     text = readFileSync(config ?? join(repository, 'config'), 'utf8');
   } catch {
-    return [{ where, level: 'warning', id: 'git-config-unreadable', message: `rule "${name}": cannot read ${repository}'s git config, so whether it refuses forced pushes and branch deletions is unknown` }];
+    return [
+      {
+        where,
+        level: 'warning',
+        id: 'git-config-unreadable',
+        message: `rule "${name}": cannot read ${repository}'s git config, so whether it refuses forced pushes and branch deletions is unknown`,
+      },
+    ];
   }
   const missing = missingGitDenies(text);
   if (missing === null || missing.length === 0) return [];
   const commands = missing.map((key) => `git --git-dir ${repository} config ${key} true`).join('; ');
-  return [{ where, level: 'warning', id: 'git-push-not-denied', message: `rule "${name}" pushes into ${repository}, which does not set ${missing.join(' or ')}: a stolen key can force-push over its history and delete its branches; ${commands} (docs/recipes.md, "git")` }];
+  return [
+    {
+      where,
+      level: 'warning',
+      id: 'git-push-not-denied',
+      message: `rule "${name}" pushes into ${repository}, which does not set ${missing.join(' or ')}: a stolen key can force-push over its history and delete its branches; ${commands} (docs/recipes.md, "git")`,
+    },
+  ];
 }

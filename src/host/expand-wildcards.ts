@@ -61,9 +61,11 @@ export function expandInRoot(root: string, pattern: string, budget: ExpansionBud
     ok: false,
     bound,
     detail:
-      bound === 'matches' ? `${pattern}: the wildcards match more than ${budget.maxMatches} names`
-      : bound === 'names-read' ? `${pattern}: the wildcards need more than ${budget.maxNamesRead} directory entries read`
-      : `${pattern}: the wildcards were still expanding after ${budget.deadlineMs} ms (${budget.namesRead} entries read)`,
+      bound === 'matches'
+        ? `${pattern}: the wildcards match more than ${budget.maxMatches} names`
+        : bound === 'names-read'
+          ? `${pattern}: the wildcards need more than ${budget.maxNamesRead} directory entries read`
+          : `${pattern}: the wildcards were still expanding after ${budget.deadlineMs} ms (${budget.namesRead} entries read)`,
   });
   if (budget.late()) return over('time');
 

@@ -30,7 +30,12 @@ export async function readProtectedArgs(fd = 0, timeoutMs = PROTECTED_ARGS_TIMEO
     timer = setTimeout(() => resolve(failed(`the protected arguments did not all arrive within ${timeoutMs / 1000} s`)), timeoutMs);
   });
   // The whole arguments read so far: what a refusal's record keeps of them.
-  const partial = () => buffer.subarray(0, buffer.lastIndexOf(0, length - 1) + 1).toString('utf8').split('\0').slice(0, -1);
+  const partial = () =>
+    buffer
+      .subarray(0, buffer.lastIndexOf(0, length - 1) + 1)
+      .toString('utf8')
+      .split('\0')
+      .slice(0, -1);
   const failed = (detail: string): ProtectedArgsRead => ({ ok: false, detail, partial: length === 0 ? [] : partial() });
   const reading = (async (): Promise<ProtectedArgsRead> => {
     for (;;) {

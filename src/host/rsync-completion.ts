@@ -23,11 +23,15 @@ export function completeRsync(allowed: RsyncAllow): Decision {
   const { argv, paths } = expanded;
   // Each path on disk inside the subtree of the rule's that holds it by name (its root, or one of its paths).
   for (const subtree of within) {
-    const problem = checkConfinement(subtree, paths.filter((path) => isWithin(path, subtree)));
+    const problem = checkConfinement(
+      subtree,
+      paths.filter((path) => isWithin(path, subtree)),
+    );
     if (problem) return denyAllowed(allowed, problem.reason, problem.detail);
   }
   const stray = paths.find((path) => !within.some((subtree) => isWithin(path, subtree)));
-  if (stray !== undefined) return denyAllowed(allowed, 'rsync-path-outside-rule', `${stray} is not in the rule's paths (${within.join(', ')})`);
+  if (stray !== undefined)
+    return denyAllowed(allowed, 'rsync-path-outside-rule', `${stray} is not in the rule's paths (${within.join(', ')})`);
   // A snapshot is written once: one that exists (yesterday's, or a "tomorrow" planted ahead of the
   // owner) is refused here, so `explain` says so too; act/snapshot.ts makes it exclusively.
   if (plan.snapshot !== undefined && lstatOrNull(plan.snapshot) !== null) {
@@ -43,11 +47,17 @@ export function completeRsync(allowed: RsyncAllow): Decision {
     const unreachable = checkReachableDirectory(cwd);
     if (unreachable) return denyAllowed(allowed, unreachable.reason, unreachable.detail);
   }
-  return { ...allowed, plan: { ...plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull }, ...(history ? { history } : {}) } };
+  return {
+    ...allowed,
+    plan: { ...plan, argv, cwd, confine: { root, within, paths, wildcards: [], pull }, ...(history ? { history } : {}) },
+  };
 }
 
 /** The pull's wildcards expanded inside root, in place in the argv, under one budget (a pull may send thousands). */
-function expandWildcards(allowed: RsyncAllow, confine: NonNullable<ExecPlan['confine']>): { decision: 'expanded'; argv: string[]; paths: string[] } | Deny {
+function expandWildcards(
+  allowed: RsyncAllow,
+  confine: NonNullable<ExecPlan['confine']>,
+): { decision: 'expanded'; argv: string[]; paths: string[] } | Deny {
   const argv = [...allowed.plan.argv];
   const paths = [...confine.paths];
   const budget = new ExpansionBudget();
@@ -55,7 +65,12 @@ function expandWildcards(allowed: RsyncAllow, confine: NonNullable<ExecPlan['con
   for (const { argvIndex, pattern } of [...confine.wildcards].sort((a, b) => b.argvIndex - a.argvIndex)) {
     const expansion = expandInRoot(confine.root, pattern, budget);
     // Too many names is an argument flood, as before; too much work is its own reason.
-    if (!expansion.ok) return denyAllowed(allowed, expansion.bound === 'matches' ? 'tokenize-too-many-words' : 'rsync-wildcard-too-costly', expansion.detail);
+    if (!expansion.ok)
+      return denyAllowed(
+        allowed,
+        expansion.bound === 'matches' ? 'tokenize-too-many-words' : 'rsync-wildcard-too-costly',
+        expansion.detail,
+      );
     argv.splice(argvIndex, 1, ...expansion.paths);
     paths.push(...expansion.paths.map((path) => joinUnder(confine.root, path.split('/').filter(Boolean))));
   }

@@ -8,7 +8,12 @@ import { childProcess } from '../lazy-builtins.js';
 
 export function probeRsync(program: string): RsyncFeatures {
   try {
-    const result = childProcess().spawnSync(program, ['--help'], { encoding: 'utf8', timeout: 5000, env: { PATH: '/usr/bin:/bin', LANG: 'C' }, stdio: ['ignore', 'pipe', 'ignore'] });
+    const result = childProcess().spawnSync(program, ['--help'], {
+      encoding: 'utf8',
+      timeout: 5000,
+      env: { PATH: '/usr/bin:/bin', LANG: 'C' },
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const help = result.stdout ?? '';
     const version = /rsync\s+version\s+(\S+)/.exec(help)?.[1] ?? null;
     return { version, confineRoot: help.includes('--confine-root'), dropD: help.includes('--drop-D') };

@@ -13,10 +13,12 @@ export function rsyncFindings(rule: RsyncRule): Finding[] {
   const features = probed.get(rule.program) ?? probeRsync(rule.program);
   probed.set(rule.program, features);
   if (features.confineRoot && features.dropD) return [];
-  return [{
-    where: rule.where,
-    level: 'warning',
-    id: 'rsync-lacks-confine-root',
-    message: `rule "${rule.name}": ${rule.program} (rsync ${features.version ?? 'of unknown version'}) lacks --confine-root and --drop-D (rsync 3.5.0): filter merge files can name files outside root, a root receiver can create devices, and symlinks swapped into a destination are followed; upgrade rsync`,
-  }];
+  return [
+    {
+      where: rule.where,
+      level: 'warning',
+      id: 'rsync-lacks-confine-root',
+      message: `rule "${rule.name}": ${rule.program} (rsync ${features.version ?? 'of unknown version'}) lacks --confine-root and --drop-D (rsync 3.5.0): filter merge files can name files outside root, a root receiver can create devices, and symlinks swapped into a destination are followed; upgrade rsync`,
+    },
+  ];
 }

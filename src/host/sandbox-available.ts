@@ -23,8 +23,11 @@ export function sandboxUnavailable(uid: number, procSys = '/proc/sys', bwrap = B
       return false;
     }
   };
-  if (off(`${procSys}/kernel/unprivileged_userns_clone`, '0')) return 'unprivileged user namespaces are switched off (kernel.unprivileged_userns_clone = 0): bwrap cannot build a sandbox for a non-root account';
-  if (off(`${procSys}/user/max_user_namespaces`, '0')) return 'user namespaces are switched off (user.max_user_namespaces = 0): bwrap cannot build a sandbox for a non-root account';
-  if (off(`${procSys}/kernel/apparmor_restrict_unprivileged_userns`, '1')) return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): bwrap needs an AppArmor profile to build a sandbox for a non-root account';
+  if (off(`${procSys}/kernel/unprivileged_userns_clone`, '0'))
+    return 'unprivileged user namespaces are switched off (kernel.unprivileged_userns_clone = 0): bwrap cannot build a sandbox for a non-root account';
+  if (off(`${procSys}/user/max_user_namespaces`, '0'))
+    return 'user namespaces are switched off (user.max_user_namespaces = 0): bwrap cannot build a sandbox for a non-root account';
+  if (off(`${procSys}/kernel/apparmor_restrict_unprivileged_userns`, '1'))
+    return 'AppArmor restricts unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1): bwrap needs an AppArmor profile to build a sandbox for a non-root account';
   return null;
 }

@@ -80,11 +80,17 @@ export function sharedInodeOutside(dest: string, limit = WALK_LIMIT): HistoryPro
       limit,
     );
   } catch {
-    return { reason: 'rsync-destination-unchecked', detail: `${dest} holds more than ${limit} entries: too many to check for hard links into other snapshots` };
+    return {
+      reason: 'rsync-destination-unchecked',
+      detail: `${dest} holds more than ${limit} entries: too many to check for hard links into other snapshots`,
+    };
   }
   for (const { path, nlink, seen } of inside.values()) {
     if (nlink > seen) {
-      return { reason: 'rsync-destination-shares-inodes', detail: `${path} is hard-linked from outside ${dest} (${nlink} links, ${seen} here): a push could change it there too (same size and time: the client's mode and owner are set on the shared file); push snapshots under snapshot: true` };
+      return {
+        reason: 'rsync-destination-shares-inodes',
+        detail: `${path} is hard-linked from outside ${dest} (${nlink} links, ${seen} here): a push could change it there too (same size and time: the client's mode and owner are set on the shared file); push snapshots under snapshot: true`,
+      };
     }
   }
   return null;
@@ -94,7 +100,26 @@ export function sharedInodeOutside(dest: string, limit = WALK_LIMIT): HistoryPro
 export function storedDirectories(dest: string, limit = WALK_LIMIT): StoredDirectory[] | HistoryProblem {
   const dirs: StoredDirectory[] = [];
   try {
-    walk(dest, (path, s) => void (s.isDirectory() && dirs.push({ path, dev: s.dev, ino: s.ino, birthtimeMs: s.birthtimeMs, mode: s.mode & 0o7777, uid: s.uid, gid: s.gid, atimeMs: s.atimeMs, mtimeMs: s.mtimeMs })), false, limit);
+    walk(
+      dest,
+      (path, s) =>
+        void (
+          s.isDirectory() &&
+          dirs.push({
+            path,
+            dev: s.dev,
+            ino: s.ino,
+            birthtimeMs: s.birthtimeMs,
+            mode: s.mode & 0o7777,
+            uid: s.uid,
+            gid: s.gid,
+            atimeMs: s.atimeMs,
+            mtimeMs: s.mtimeMs,
+          })
+        ),
+      false,
+      limit,
+    );
   } catch {
     return { reason: 'rsync-destination-unchecked', detail: `${dest} holds more than ${limit} entries: too many to note its directories` };
   }

@@ -7,7 +7,18 @@
  * user (logging in as that same user; sshd cannot switch users then, and needs not).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +135,12 @@ export class ThrowawaySshd {
   }
 
   /** One attempt: sshd on `port`, up and listening, or why not (and whether the port was taken). */
-  private static async listen(dir: string, port: number, user: string, extraConfig: string[]): Promise<ThrowawaySshd | { portTaken: boolean; log: string }> {
+  private static async listen(
+    dir: string,
+    port: number,
+    user: string,
+    extraConfig: string[],
+  ): Promise<ThrowawaySshd | { portTaken: boolean; log: string }> {
     // sshd takes the first value of a keyword: the caller's lines come first, so that they can
     // change the defaults below (AuthorizedKeysFile none, for the fleet's login commands). No
     // Match block, then: it would take in every line after it.
@@ -193,7 +209,12 @@ export class ThrowawaySshd {
     const file = join(this.dir, 'authorized_keys');
     writeFileSync(file, lines.join('\n') + '\n', { mode: 0o600 });
     if (this.user !== userInfo().username) {
-      const [uid, gid] = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${this.user}:`))!.split(':').slice(2, 4).map(Number);
+      const [uid, gid] = readFileSync('/etc/passwd', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith(`${this.user}:`))!
+        .split(':')
+        .slice(2, 4)
+        .map(Number);
       chownSync(file, uid!, gid!);
     }
   }
@@ -201,16 +222,26 @@ export class ThrowawaySshd {
   /** ssh(1) options that reach this server with `key`, ending with the destination. */
   sshArgs(key: ClientKey, extra: string[] = []): string[] {
     return [
-      '-F', '/dev/null',
-      '-i', key.privateKeyFile,
-      '-o', 'IdentitiesOnly=yes',
-      '-o', 'BatchMode=yes',
-      '-o', 'StrictHostKeyChecking=yes',
-      '-o', `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`,
-      '-o', 'GlobalKnownHostsFile=/dev/null',
-      '-o', 'LogLevel=ERROR',
-      '-o', 'ConnectTimeout=10',
-      '-p', String(this.port),
+      '-F',
+      '/dev/null',
+      '-i',
+      key.privateKeyFile,
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      'BatchMode=yes',
+      '-o',
+      'StrictHostKeyChecking=yes',
+      '-o',
+      `UserKnownHostsFile=${join(this.dir, 'known_hosts')}`,
+      '-o',
+      'GlobalKnownHostsFile=/dev/null',
+      '-o',
+      'LogLevel=ERROR',
+      '-o',
+      'ConnectTimeout=10',
+      '-p',
+      String(this.port),
       ...extra,
       `${this.user}@127.0.0.1`,
     ];
@@ -228,7 +259,10 @@ export class ThrowawaySshd {
     const args = this.sshArgs(key, ['-T', ...(options.extraArgs ?? [])]);
     if (command !== null) args.push('--', command);
     return new Promise((resolve, reject) => {
-      const child = spawn(SSH, args, { stdio: ['pipe', 'pipe', 'pipe'], env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+      const child = spawn(SSH, args, {
+        stdio: ['pipe', 'pipe', 'pipe'],
+        env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      });
       const stdout: Buffer[] = [];
       let stderr = '';
       child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));

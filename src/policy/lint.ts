@@ -27,14 +27,24 @@ function describeRule(rule: Rule): string {
 function lintIdentity(identity: Identity, now: Date, context: LintContext): Finding[] {
   const findings: Finding[] = [];
   if (identity.expires !== null && localDate(now) > identity.expires) {
-    findings.push({ where: identity.where, level: 'warning', id: 'expired-identity', message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied` });
+    findings.push({
+      where: identity.where,
+      level: 'warning',
+      id: 'expired-identity',
+      message: `identity "${identity.name}" expired after ${identity.expires}: every request of it is denied`,
+    });
   }
   for (const [i, rule] of identity.rules.entries()) {
     const kind = kindOf(rule.kind);
     const earlier = identity.rules.slice(0, i).find((e) => e.kind === rule.kind && kind.covers(e, rule));
     if (earlier) {
       const hint = kind.coverHint(earlier, rule);
-      findings.push({ where: rule.where, level: 'warning', id: 'rule-never-matches', message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does${hint}` });
+      findings.push({
+        where: rule.where,
+        level: 'warning',
+        id: 'rule-never-matches',
+        message: `${describeRule(rule)} can never match: ${describeRule(earlier)} (line ${earlier.where.line}) matches everything it does${hint}`,
+      });
     }
     findings.push(...kind.lint(rule, context));
   }
@@ -50,7 +60,9 @@ export function lintPolicy(policy: Policy, now: Date, context: LintContext = { r
 export function writeTargets(policy: Policy): { rule: Rule; identity: string; dir: string }[] {
   return [...policy.identities.values()].flatMap((identity) =>
     identity.rules.flatMap((rule) => {
-      return kindOf(rule.kind).writesTo(rule).map((dir) => ({ rule, identity: identity.name, dir }));
+      return kindOf(rule.kind)
+        .writesTo(rule)
+        .map((dir) => ({ rule, identity: identity.name, dir }));
     }),
   );
 }
@@ -108,7 +120,9 @@ export function protectedPaths(input: {
   const paths: ProtectedPath[] = [...SYSTEM_PATHS];
   for (const name of input.topLevel) if (/^lib/.test(name)) paths.push({ path: `/${name}`, what: 'system libraries' });
   // A home of "/" (some service accounts) is no home to protect: "/" itself is caught as containing everything else.
-  for (const a of input.accounts) if (a.home.startsWith('/') && a.home.replace(/\/+$/, '') !== '') paths.push({ path: a.home, what: `the home of ${a.user} (uid ${a.uid}): ~/.ssh/authorized_keys, ~/.ssh/rc, shell start-up files` });
+  for (const a of input.accounts)
+    if (a.home.startsWith('/') && a.home.replace(/\/+$/, '') !== '')
+      paths.push({ path: a.home, what: `the home of ${a.user} (uid ${a.uid}): ~/.ssh/authorized_keys, ~/.ssh/rc, shell start-up files` });
   paths.push({ path: input.policyDir, what: 'the policy' }, { path: input.logDir, what: 'the audit log' });
   for (const dir of input.installDirs) paths.push({ path: dir, what: 'ssh-dispatch and its runtime' });
   return paths;

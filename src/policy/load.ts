@@ -10,9 +10,33 @@
  * A connection usually reads the compiled cache (cache.ts) instead of the YAML: the YAML parser
  * is loaded only on a miss, and `check` and `explain` always parse.
  */
-import { closeSync, constants, fstatSync, lstatSync, openSync, readdirSync, readSync, realpathSync, statSync, type BigIntStats, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fstatSync,
+  lstatSync,
+  openSync,
+  readdirSync,
+  readSync,
+  realpathSync,
+  statSync,
+  type BigIntStats,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { approve, approvedKey, cacheAccess, cacheSignature, type LoginLookup, CACHE_DIR_NAME, lastGoodAudit, readCachedLogins, readCachedPolicy, writeCachedPolicy, type PolicyFileStat } from './cache.js';
+import {
+  approve,
+  approvedKey,
+  cacheAccess,
+  cacheSignature,
+  type LoginLookup,
+  CACHE_DIR_NAME,
+  lastGoodAudit,
+  readCachedLogins,
+  readCachedPolicy,
+  writeCachedPolicy,
+  type PolicyFileStat,
+} from './cache.js';
 import { loginIndex, type LoginIndex } from './logins.js';
 import type { PolicyError } from '../values/policy-error.js';
 import type { PolicyFragment } from './parse.js';
@@ -44,7 +68,10 @@ function fail(file: string, message: string): LoadedPolicy {
 export let policyParsed = false;
 
 /** The policy's files, trusted and in load order, with their stats; or why not. */
-function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
+function collectPolicyFiles(
+  path: string,
+  uid: number,
+): { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
   let realPath: string;
   let stats: Stats;
   try {
@@ -57,7 +84,10 @@ function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: st
       if (dir === '/') break;
     }
   } catch (error) {
-    return fail(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`) as { ok: false; errors: PolicyError[] };
+    return fail(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`) as {
+      ok: false;
+      errors: PolicyError[];
+    };
   }
   let names: string[];
   if (stats.isDirectory()) {
@@ -81,7 +111,11 @@ function collectPolicyFiles(path: string, uid: number): { ok: true; realPath: st
       errors.push({ file, line: 0, key: '', message: `cannot read: ${(error as NodeJS.ErrnoException).code}` });
       continue;
     }
-    const why = fileStats.isSymbolicLink() ? 'is a symbolic link: name the real file' : !fileStats.isFile() ? 'is not a regular file' : untrustedWriter(fileStats, uid, false);
+    const why = fileStats.isSymbolicLink()
+      ? 'is a symbolic link: name the real file'
+      : !fileStats.isFile()
+        ? 'is not a regular file'
+        : untrustedWriter(fileStats, uid, false);
     if (why) errors.push({ file, line: 0, key: '', message: why.startsWith('is ') ? why : `policy file is ${why}` });
     else files.push({ path: file, stats: fileStats });
   }
@@ -98,13 +132,27 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
 
   if (options.identity !== undefined) {
     // An --id that is not a valid name is in no policy, and must not become a cache file name.
-    if (!NAME_PATTERN.test(options.identity)) return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() }, cache: 'not used' };
+    if (!NAME_PATTERN.test(options.identity))
+      return {
+        ok: true,
+        policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() },
+        cache: 'not used',
+      };
     if (options.approved) {
       const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
-      const approvedPolicy = key === null ? null : readCachedPolicy(collected.cacheRoot, { key, policyPath: collected.realPath }, options.identity, uid);
+      const approvedPolicy =
+        key === null ? null : readCachedPolicy(collected.cacheRoot, { key, policyPath: collected.realPath }, options.identity, uid);
       if (approvedPolicy) return { ok: true, policy: approvedPolicy, cache: 'hit' };
       const lastAudit = lastGoodAudit(collected.cacheRoot, uid, collected.realPath);
-      const error = { file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' };
+      const error = {
+        file: collected.realPath,
+        line: 0,
+        key: '',
+        message:
+          key === null
+            ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it'
+            : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root',
+      };
       return lastAudit ? { ok: false, errors: [error], lastAudit } : { ok: false, errors: [error] };
     }
     const cached = readCachedPolicy(collected.cacheRoot, signature, options.identity, uid);
@@ -149,7 +197,11 @@ export async function loadPolicy(path: string, options: LoadOptions = {}): Promi
  * unprivileged AuthorizedKeysCommandUser, which may not). `approved`: the policy `check` last
  * approved, as for --approved keys.
  */
-export async function loadLogins(path: string, lookup: LoginLookup, options: { approved?: boolean; uid?: number } = {}): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
+export async function loadLogins(
+  path: string,
+  lookup: LoginLookup,
+  options: { approved?: boolean; uid?: number } = {},
+): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
   const uid = options.uid ?? runningUid();
   const collected = collectPolicyFiles(path, uid);
   if (!collected.ok) return collected;
@@ -157,7 +209,20 @@ export async function loadLogins(path: string, lookup: LoginLookup, options: { a
     const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
     const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key, policyPath: collected.realPath }, uid, lookup);
     if (logins) return { ok: true, logins };
-    return { ok: false, errors: [{ file: collected.realPath, line: 0, key: '', message: key === null ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it' : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          file: collected.realPath,
+          line: 0,
+          key: '',
+          message:
+            key === null
+              ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it'
+              : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root',
+        },
+      ],
+    };
   }
   const cached = readCachedLogins(collected.cacheRoot, cacheSignature(collected.realPath, collected.files), uid, lookup);
   if (cached) return { ok: true, logins: cached };
@@ -166,7 +231,10 @@ export async function loadLogins(path: string, lookup: LoginLookup, options: { a
 }
 
 /** Reads a policy file through O_NOFOLLOW; `unchanged` tells whether it is still the file that was stat'ed. */
-function readPolicyFile(file: string, before: BigIntStats): { ok: true; text: string; unchanged: boolean } | { ok: false; message: string } {
+function readPolicyFile(
+  file: string,
+  before: BigIntStats,
+): { ok: true; text: string; unchanged: boolean } | { ok: false; message: string } {
   let fd: number;
   try {
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -187,7 +255,12 @@ function readPolicyFile(file: string, before: BigIntStats): { ok: true; text: st
       read += n;
     }
     const after = fstatSync(fd, { bigint: true });
-    const unchanged = stats.ino === before.ino && stats.dev === before.dev && stats.ctimeNs === before.ctimeNs && after.ctimeNs === before.ctimeNs && after.size === before.size;
+    const unchanged =
+      stats.ino === before.ino &&
+      stats.dev === before.dev &&
+      stats.ctimeNs === before.ctimeNs &&
+      after.ctimeNs === before.ctimeNs &&
+      after.size === before.size;
     return { ok: true, text: buffer.subarray(0, read).toString('utf8'), unchanged };
   } finally {
     closeSync(fd);
@@ -201,7 +274,11 @@ function mergeFragments(fragments: PolicyFragment[]): LoadedPolicy {
   for (const fragment of fragments) {
     if (fragment.audit) {
       if (audit) {
-        errors.push({ ...fragment.audit.where, key: 'audit', message: `audit is already set in ${audit.where.file}:${audit.where.line} (at most one file may set it)` });
+        errors.push({
+          ...fragment.audit.where,
+          key: 'audit',
+          message: `audit is already set in ${audit.where.file}:${audit.where.line} (at most one file may set it)`,
+        });
       } else {
         audit = { settings: fragment.audit.settings, where: fragment.audit.where };
       }
@@ -209,13 +286,20 @@ function mergeFragments(fragments: PolicyFragment[]): LoadedPolicy {
     for (const identity of fragment.identities) {
       const earlier = identities.get(identity.name);
       if (earlier) {
-        errors.push({ ...identity.where, key: `identities.${identity.name}`, message: `duplicate identity (first in ${earlier.where.file}:${earlier.where.line})` });
+        errors.push({
+          ...identity.where,
+          key: `identities.${identity.name}`,
+          message: `duplicate identity (first in ${earlier.where.file}:${earlier.where.line})`,
+        });
       } else {
         identities.set(identity.name, identity);
       }
     }
   }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, policy: { files: fragments.map((f) => f.file), audit: audit?.settings ?? { file: DEFAULT_AUDIT_FILE, syslog: null }, identities }, cache: 'not used' };
+  return {
+    ok: true,
+    policy: { files: fragments.map((f) => f.file), audit: audit?.settings ?? { file: DEFAULT_AUDIT_FILE, syslog: null }, identities },
+    cache: 'not used',
+  };
 }
-

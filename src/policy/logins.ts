@@ -55,7 +55,9 @@ function current(login: Login, now: Date): boolean {
 /** The identities a plain key with this fingerprint may log into `account` as. */
 export function loginsByKey(index: LoginIndex, account: string, fingerprint: string, now: Date): Login[] {
   const logins = Object.hasOwn(index, account) ? index[account]! : [];
-  return logins.filter((login) => login.principals === null && login.keys !== null && login.keys.includes(fingerprint) && current(login, now));
+  return logins.filter(
+    (login) => login.principals === null && login.keys !== null && login.keys.includes(fingerprint) && current(login, now),
+  );
 }
 
 /** The identities a user certificate may log into `account` as, each with its principals. */

@@ -16,7 +16,17 @@ import { describe, Reader, type Node, type Where } from '../values/reader.js';
 import { parseDate, parsePolicyDuration, parseSize } from '../values/units.js';
 import { kindOf, RULE_KINDS, type Rule } from '../rules/kinds.js';
 import { parseKeyText, parsePublicKeyLine } from '../request/ssh-key.js';
-import { ACCOUNT_NAME, DEFAULT_AUDIT_FILE, NAME_PATTERN, PRINCIPAL_PATTERN, POLICY_KEYS, SYSLOG_FACILITIES, type SyslogSettings, type AuditSettings, type Identity } from './schema.js';
+import {
+  ACCOUNT_NAME,
+  DEFAULT_AUDIT_FILE,
+  NAME_PATTERN,
+  PRINCIPAL_PATTERN,
+  POLICY_KEYS,
+  SYSLOG_FACILITIES,
+  type SyslogSettings,
+  type AuditSettings,
+  type Identity,
+} from './schema.js';
 
 export { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 
@@ -33,7 +43,14 @@ const FINGERPRINT_PATTERN = /^SHA256:[A-Za-z0-9+/]{43}$/;
 
 export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false, strict: true, version: '1.2', merge: false });
+  const doc = parseDocument(text, {
+    lineCounter: lines,
+    uniqueKeys: true,
+    prettyErrors: false,
+    strict: true,
+    version: '1.2',
+    merge: false,
+  });
   const reader = new Reader(file, lines, doc);
   // A tab in the indentation derails the parser into several errors about what follows: the
   // tab is the one to report (each line that has one), the rest are its consequences.
@@ -41,7 +58,8 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
   const tabs = problems.filter((problem) => problem.code === 'TAB_AS_INDENT');
   for (const problem of tabs.length > 0 ? tabs : problems) {
     const line = lines.linePos(problem.pos[0]).line;
-    const message = problem.code === 'TAB_AS_INDENT' ? 'a tab in the indentation: YAML indents with spaces only' : problem.message.split('\n')[0];
+    const message =
+      problem.code === 'TAB_AS_INDENT' ? 'a tab in the indentation: YAML indents with spaces only' : problem.message.split('\n')[0];
     reader.errors.push({ file, line, key: '', message: `YAML: ${message}` });
   }
   if (reader.errors.length > 0) return { ok: false, errors: reader.errors };
@@ -63,7 +81,8 @@ export function parsePolicyText(file: string, text: string): ParsedPolicyFile {
       const errorsBefore = reader.errors.length;
       const auditFile = fields.has('file') ? reader.string(fields.get('file') ?? null, 'audit.file', ABSOLUTE_PATH) : DEFAULT_AUDIT_FILE;
       const syslog = fields.has('syslog') ? parseSyslog(reader, fields.get('syslog') ?? null) : null;
-      if (auditFile && reader.errors.length === errorsBefore) audit = { settings: { file: auditFile, syslog }, where: reader.where(auditNode) };
+      if (auditFile && reader.errors.length === errorsBefore)
+        audit = { settings: { file: auditFile, syslog }, where: reader.where(auditNode) };
     }
   }
 
@@ -94,11 +113,15 @@ function parseSyslog(reader: Reader, node: Node | null): SyslogSettings | null {
       test: (s) => /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):[1-9][0-9]{0,4}$/.test(s) && Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535,
       expected: 'HOST:PORT of a syslog collector ([...] for IPv6)',
     });
-    if (text) tcp = { host: text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(text.slice(text.lastIndexOf(':') + 1)) };
+    if (text)
+      tcp = { host: text.slice(0, text.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(text.slice(text.lastIndexOf(':') + 1)) };
   }
   const tls = fields.has('tls') ? parseSyslogTls(reader, fields.get('tls') ?? null, fields.has('tcp')) : null;
   const facility = fields.has('facility')
-    ? reader.string(fields.get('facility') ?? null, 'audit.syslog.facility', { test: (s) => (SYSLOG_FACILITIES as readonly string[]).includes(s), expected: `one of ${SYSLOG_FACILITIES.join(', ')}` })
+    ? reader.string(fields.get('facility') ?? null, 'audit.syslog.facility', {
+        test: (s) => (SYSLOG_FACILITIES as readonly string[]).includes(s),
+        expected: `one of ${SYSLOG_FACILITIES.join(', ')}`,
+      })
     : 'auth';
   if (socket === null && tcp === null) reader.error(node, 'audit.syslog', 'expected socket, tcp or both');
   if (facility === null) return null;
@@ -114,7 +137,10 @@ function parseSyslogTls(reader: Reader, node: Node | null, hasTcp: boolean): Sys
   if (!hasTcp) reader.error(node, 'audit.syslog.tls', 'needs tcp: HOST:PORT, the collector to reach over TLS');
   if (!fields || !fields.has('ca')) return null;
   const caNode = fields.get('ca') ?? null;
-  const ca = reader.string(caNode, 'audit.syslog.tls.ca', { ...ABSOLUTE_PATH, expected: "the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector's certificate" });
+  const ca = reader.string(caNode, 'audit.syslog.tls.ca', {
+    ...ABSOLUTE_PATH,
+    expected: "the absolute path (without . or .. parts) of a PEM file with the CA that signed the collector's certificate",
+  });
   return ca === null ? null : { ca, where: reader.where(caNode) };
 }
 
@@ -122,17 +148,25 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
   const fields = reader.map(node, key, POLICY_KEYS.identity.allowed, POLICY_KEYS.identity.required);
   if (!fields) return null;
   const from = fields.has('from')
-    ? toRanges(reader.stringList(fields.get('from') ?? null, `${key}.from`, {
-        test: (s) => parseAddressRange(s) !== null,
-        expected: 'an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)',
-      }))
+    ? toRanges(
+        reader.stringList(fields.get('from') ?? null, `${key}.from`, {
+          test: (s) => parseAddressRange(s) !== null,
+          expected: 'an IP address or CIDR in canonical form (192.0.2.10, 198.51.100.0/24, 2001:db8::/32)',
+        }),
+      )
     : null;
   const keys = fields.has('keys') ? parseKeys(reader, fields.get('keys') ?? null, `${key}.keys`) : null;
   const accounts = fields.has('accounts')
-    ? reader.stringList(fields.get('accounts') ?? null, `${key}.accounts`, { test: (s) => ACCOUNT_NAME.test(s), expected: 'an account name (lower-case letters, digits, _ and -, at most 32)' })
+    ? reader.stringList(fields.get('accounts') ?? null, `${key}.accounts`, {
+        test: (s) => ACCOUNT_NAME.test(s),
+        expected: 'an account name (lower-case letters, digits, _ and -, at most 32)',
+      })
     : null;
   const principals = fields.has('principals')
-    ? reader.stringList(fields.get('principals') ?? null, `${key}.principals`, { test: (s) => PRINCIPAL_PATTERN.test(s), expected: 'a certificate principal (letters, digits and . _ @ + : = / -, no space, at most 256)' })
+    ? reader.stringList(fields.get('principals') ?? null, `${key}.principals`, {
+        test: (s) => PRINCIPAL_PATTERN.test(s),
+        expected: 'a certificate principal (letters, digits and . _ @ + : = / -, no space, at most 256)',
+      })
     : null;
   const expires = fields.has('expires')
     ? reader.string(fields.get('expires') ?? null, `${key}.expires`, { test: (s) => parseDate(s) !== null, expected: 'a date YYYY-MM-DD' })
@@ -160,15 +194,30 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
  * `max-sessions` and `min-free` on an identity (act/limits.ts). The identity's floor is kept by
  * the dispatcher watching rsync, so an rsync rule that may push and is not supervised cannot have it.
  */
-function parseIdentityLimits(reader: Reader, fields: Map<string, Node | null>, key: string, rules: Rule[]): { maxSessions: number | null; minFreeBytes: number | null } {
-  const maxSessions = fields.has('max-sessions') ? reader.integer(fields.get('max-sessions') ?? null, `${key}.max-sessions`, 1, 10000, 'a number of sessions') : null;
+function parseIdentityLimits(
+  reader: Reader,
+  fields: Map<string, Node | null>,
+  key: string,
+  rules: Rule[],
+): { maxSessions: number | null; minFreeBytes: number | null } {
+  const maxSessions = fields.has('max-sessions')
+    ? reader.integer(fields.get('max-sessions') ?? null, `${key}.max-sessions`, 1, 10000, 'a number of sessions')
+    : null;
   let minFreeBytes: number | null = null;
   if (fields.has('min-free')) {
     const node = fields.get('min-free') ?? null;
-    const text = reader.string(node, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 20GiB, 512MiB, or 0 for none' });
+    const text = reader.string(node, `${key}.min-free`, {
+      test: (s) => parseSize(s) !== null,
+      expected: 'a size such as 20GiB, 512MiB, or 0 for none',
+    });
     minFreeBytes = text === null ? null : parseSize(text);
     const unwatched = rules.find((rule) => kindOf(rule.kind).unwatchedWrites(rule));
-    if (minFreeBytes && unwatched) reader.error(node, `${key}.min-free`, `rule ${unwatched.name} pushes with supervise: false, and only a supervised push can keep a floor; keep supervise: true there, or leave min-free out`);
+    if (minFreeBytes && unwatched)
+      reader.error(
+        node,
+        `${key}.min-free`,
+        `rule ${unwatched.name} pushes with supervise: false, and only a supervised push can keep a floor; keep supervise: true there, or leave min-free out`,
+      );
   }
   return { maxSessions, minFreeBytes };
 }
@@ -196,7 +245,13 @@ function parseKeys(reader: Reader, node: Node | null, key: string): string[] | n
     }
     const [type, base64] = text.trim().split(/\s+/, 2);
     const certificate = type !== undefined && base64 !== undefined && parseKeyText(type, base64)?.certificate;
-    reader.error(items[i] ?? node, `${key}[${i}]`, certificate ? 'a certificate: list its principals under principals: instead (its key changes with every signing)' : `expected ${expected}; this one does not parse (a truncated or altered key, or a type that is not the blob's own)`);
+    reader.error(
+      items[i] ?? node,
+      `${key}[${i}]`,
+      certificate
+        ? 'a certificate: list its principals under principals: instead (its key changes with every signing)'
+        : `expected ${expected}; this one does not parse (a truncated or altered key, or a type that is not the blob's own)`,
+    );
   }
   return fingerprints;
 }
@@ -212,15 +267,25 @@ function parseRule(reader: Reader, node: Node | null, key: string): Rule | null 
   const names = Object.keys(RULE_KINDS) as Rule['kind'][];
   const kinds = names.filter((kind) => fields.has(kind));
   if (kinds.length !== 1) {
-    return reader.error(node, key, `expected exactly one rule kind (${names.join(', ')}), got ${kinds.length === 0 ? 'none' : kinds.join(' and ')}`);
+    return reader.error(
+      node,
+      key,
+      `expected exactly one rule kind (${names.join(', ')}), got ${kinds.length === 0 ? 'none' : kinds.join(' and ')}`,
+    );
   }
   const kind = kinds[0]!;
   const body = RULE_KINDS[kind].parse(reader, fields.get(kind) ?? null, `${key}.${kind}`);
   const expectEvery = fields.has('expect-every')
-    ? reader.string(fields.get('expect-every') ?? null, `${key}.expect-every`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 26h or 8d (at most 366d)' })
+    ? reader.string(fields.get('expect-every') ?? null, `${key}.expect-every`, {
+        test: (s) => parsePolicyDuration(s) !== null,
+        expected: 'a duration such as 26h or 8d (at most 366d)',
+      })
     : undefined;
   const minBytes = fields.has('min-bytes')
-    ? reader.string(fields.get('min-bytes') ?? null, `${key}.min-bytes`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1MiB, 500KB, 4096 (in quotes when only digits)' })
+    ? reader.string(fields.get('min-bytes') ?? null, `${key}.min-bytes`, {
+        test: (s) => parseSize(s) !== null,
+        expected: 'a size such as 1MiB, 500KB, 4096 (in quotes when only digits)',
+      })
     : undefined;
   if (!name || !body || expectEvery === null || minBytes === null) return null;
   return {

@@ -23,7 +23,20 @@ export interface AuditSettings {
   syslog: SyslogSettings | null;
 }
 
-export const SYSLOG_FACILITIES = ['auth', 'authpriv', 'daemon', 'user', 'local0', 'local1', 'local2', 'local3', 'local4', 'local5', 'local6', 'local7'] as const;
+export const SYSLOG_FACILITIES = [
+  'auth',
+  'authpriv',
+  'daemon',
+  'user',
+  'local0',
+  'local1',
+  'local2',
+  'local3',
+  'local4',
+  'local5',
+  'local6',
+  'local7',
+] as const;
 
 export interface SyslogSettings {
   /** A local syslog socket (/dev/log), written through logger(1). */
@@ -50,7 +63,9 @@ export const POLICY_KEYS = {
   syslogTls: { allowed: ['ca'], required: ['ca'] },
   identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'max-sessions', 'min-free', 'rules'], required: ['rules'] },
   rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every', 'min-bytes'], required: ['name'] },
-  ...Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as { [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'] },
+  ...(Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as {
+    [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'];
+  }),
 };
 
 /**
@@ -89,4 +104,3 @@ export interface Identity {
   minFreeBytes: number | null;
   rules: Rule[];
 }
-

@@ -79,7 +79,8 @@ function comment(text: string): string {
   return printable(text);
 }
 
-const listed = (commands: readonly string[]) => `${commands.slice(0, 3).map(comment).join(' | ')}${commands.length > 3 ? ` (+${commands.length - 3} more)` : ''}`;
+const listed = (commands: readonly string[]) =>
+  `${commands.slice(0, 3).map(comment).join(' | ')}${commands.length > 3 ? ` (+${commands.length - 3} more)` : ''}`;
 
 /**
  * Every learned path a --relative pull of an absolute path (rsnapshot, BackupPC): the names
@@ -88,8 +89,16 @@ const listed = (commands: readonly string[]) => `${commands.slice(0, 3).map(comm
 function relativePullRule(lines: string[], name: string, access: string, findings: RsyncFindings): void {
   const all = [...new Set(findings.relative)].sort();
   const paths = all.filter((path) => !all.some((other) => other !== path && isWithin(path, other)));
-  lines.push(`      # CHECK: --relative pulls (rsnapshot, BackupPC) of ${paths.length} path(s): served from root / with paths:, so their names stay as sent and only they can be read; list only what the backup needs.`);
-  lines.push(`      - name: ${name}`, '        rsync:', '          root: "/"', `          access: ${access}`, `          paths: [${paths.map(yamlString).join(', ')}]`);
+  lines.push(
+    `      # CHECK: --relative pulls (rsnapshot, BackupPC) of ${paths.length} path(s): served from root / with paths:, so their names stay as sent and only they can be read; list only what the backup needs.`,
+  );
+  lines.push(
+    `      - name: ${name}`,
+    '        rsync:',
+    '          root: "/"',
+    `          access: ${access}`,
+    `          paths: [${paths.map(yamlString).join(', ')}]`,
+  );
 }
 
 function rsyncRule(lines: string[], name: string, access: string, findings: RsyncFindings, widened: string | null): void {
@@ -97,24 +106,44 @@ function rsyncRule(lines: string[], name: string, access: string, findings: Rsyn
   const distinct = [...new Set(findings.dirs)];
   lines.push(`      # learned: ${listed(findings.examples)}`);
   if (widened !== null) lines.push(`      # CHECK: ${widened}`);
-  if (findings.relative.length > 0 && findings.relative.length === findings.dirs.length) return relativePullRule(lines, name, access, findings);
-  if (findings.rotating.length > 0) lines.push(`      # CHECK: root is the parent of ${comment(findings.rotating.slice(0, 2).join(', '))}, which look${findings.rotating.length > 1 ? '' : 's'} like one of a rotating set (the next run names the next one); if it is not, make root that directory.`);
-  if (distinct.length > 1 && root !== '/') lines.push(`      # CHECK: root is the directory the ${distinct.length} learned paths share, wider than each (${comment(distinct.slice(0, 3).join(', '))}): narrow it, or write one rule per path.`);
-  if (findings.acls || findings.xattrs) lines.push(`      # CHECK: the learned lines restore ${[findings.acls ? 'ACLs' : '', findings.xattrs ? 'extended attributes' : ''].filter(Boolean).join(' and ')}; a root receiver then restores file capabilities too: set false if the backup does not need them.`);
+  if (findings.relative.length > 0 && findings.relative.length === findings.dirs.length)
+    return relativePullRule(lines, name, access, findings);
+  if (findings.rotating.length > 0)
+    lines.push(
+      `      # CHECK: root is the parent of ${comment(findings.rotating.slice(0, 2).join(', '))}, which look${findings.rotating.length > 1 ? '' : 's'} like one of a rotating set (the next run names the next one); if it is not, make root that directory.`,
+    );
+  if (distinct.length > 1 && root !== '/')
+    lines.push(
+      `      # CHECK: root is the directory the ${distinct.length} learned paths share, wider than each (${comment(distinct.slice(0, 3).join(', '))}): narrow it, or write one rule per path.`,
+    );
+  if (findings.acls || findings.xattrs)
+    lines.push(
+      `      # CHECK: the learned lines restore ${[findings.acls ? 'ACLs' : '', findings.xattrs ? 'extended attributes' : ''].filter(Boolean).join(' and ')}; a root receiver then restores file capabilities too: set false if the backup does not need them.`,
+    );
   if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
   lines.push(`      - name: ${name}`, '        rsync:', `          root: ${yamlString(root)}`, `          access: ${access}`);
-  lines.push(`          delete: ${findings.delete}${findings.delete ? '   # the learned lines deleted on the server; set false if that was not meant' : ''}`);
+  lines.push(
+    `          delete: ${findings.delete}${findings.delete ? '   # the learned lines deleted on the server; set false if that was not meant' : ''}`,
+  );
   if (findings.acls) lines.push('          acls: true');
   if (findings.xattrs) lines.push('          xattrs: true');
   if (findings.absolute && root !== '/') lines.push('          absolute-paths: true   # the client names absolute paths under root');
   // Each push a new dated directory beside the last: the shape in which history is read-only.
-  if (findings.linked && access !== 'read' && findings.rotating.length > 0) lines.push('          snapshot: true   # the learned pushes are --link-dest snapshots: each push makes one new directory, and none can change an older one');
-  else if (findings.linked) lines.push("      # CHECK: the learned pushes use --link-dest, which only a snapshot: true rule serves (each push one new directory under root): point the backup at one");
+  if (findings.linked && access !== 'read' && findings.rotating.length > 0)
+    lines.push(
+      '          snapshot: true   # the learned pushes are --link-dest snapshots: each push makes one new directory, and none can change an older one',
+    );
+  else if (findings.linked)
+    lines.push(
+      '      # CHECK: the learned pushes use --link-dest, which only a snapshot: true rule serves (each push one new directory under root): point the backup at one',
+    );
 }
 
 function rsyncRules(lines: string[], { push, pull, prefixes }: Learned): void {
   for (const prefix of prefixes) {
-    lines.push(`      # CHECK: the client ran rsync as "${comment(prefix)}": the rule serves it as plain "rsync --server ..." (recorded as spelling), and the wrapper is not run: rsync runs as the account the key logs into, never through sudo; log in as an account that may do the job, and set nice:/ionice: on the rule if the client's were wanted.`);
+    lines.push(
+      `      # CHECK: the client ran rsync as "${comment(prefix)}": the rule serves it as plain "rsync --server ..." (recorded as spelling), and the wrapper is not run: rsync runs as the account the key logs into, never through sudo; log in as an account that may do the job, and set nice:/ionice: on the rule if the client's were wanted.`,
+    );
   }
   const pushRoot = push.dirs.length > 0 ? commonDirectory(push.dirs) : null;
   const pullRoot = pull.dirs.length > 0 ? commonDirectory(pull.dirs) : null;
@@ -132,12 +161,27 @@ function rsyncRules(lines: string[], { push, pull, prefixes }: Learned): void {
       rotating: [...push.rotating, ...pull.rotating],
       relative: [],
     };
-    rsyncRule(lines, 'learned-rsync', 'read-write', both, `access widened to read-write by ${fewer.length} ${direction}(s): ${listed(fewer)}; if those were not this job's, set access: ${direction === 'pull' ? 'write' : 'read'}`);
+    rsyncRule(
+      lines,
+      'learned-rsync',
+      'read-write',
+      both,
+      `access widened to read-write by ${fewer.length} ${direction}(s): ${listed(fewer)}; if those were not this job's, set access: ${direction === 'pull' ? 'write' : 'read'}`,
+    );
     return;
   }
   if (pushRoot !== null) rsyncRule(lines, 'learned-rsync-push', 'write', push, null);
   // A pull learned beside pushes is a restore, or a stolen key's read: only the admin knows which.
-  if (pullRoot !== null) rsyncRule(lines, 'learned-rsync-pull', 'read', pull, pushRoot === null ? null : `a read rule proposed beside the pushes: ${pull.examples.length} pull(s) (${listed(pull.examples)}); if this key does not restore, delete this rule`);
+  if (pullRoot !== null)
+    rsyncRule(
+      lines,
+      'learned-rsync-pull',
+      'read',
+      pull,
+      pushRoot === null
+        ? null
+        : `a read rule proposed beside the pushes: ${pull.examples.length} pull(s) (${listed(pull.examples)}); if this key does not restore, delete this rule`,
+    );
 }
 
 function filesRule(lines: string[], identity: string, files: FilesFindings): void {
@@ -147,7 +191,10 @@ function filesRule(lines: string[], identity: string, files: FilesFindings): voi
   const root = files.dirs.length > 0 ? commonDirectory(files.dirs) : `/srv/sftp/${identity.replace(/[^A-Za-z0-9._-]/g, '_')}`;
   const access = files.subsystem || (files.up && files.down) ? 'read-write' : files.up ? 'write' : 'read';
   lines.push(`      # learned: ${listed(files.examples)}`);
-  if (files.subsystem) lines.push(`      # CHECK: sftp sessions (sftp, scp, restic, rclone ...) do not say which files they use or which way: sftp-server served the account's whole filesystem. Root and access are a guess: point the client at a directory of its own and narrow access.`);
+  if (files.subsystem)
+    lines.push(
+      `      # CHECK: sftp sessions (sftp, scp, restic, rclone ...) do not say which files they use or which way: sftp-server served the account's whole filesystem. Root and access are a guess: point the client at a directory of its own and narrow access.`,
+    );
   if (root === '/') lines.push('      # CHECK: the learned paths share no directory but "/": narrow root before using this.');
   lines.push('      - name: learned-sftp', '        sftp:', `          root: ${yamlString(root)}`, `          access: ${access}`);
 }
@@ -156,7 +203,9 @@ function serverRules(lines: string[], identity: string, servers: Learned['server
   for (const server of servers) {
     const home = `/srv/${server.name}/${identity.replace(/[^A-Za-z0-9._-]/g, '_')}`;
     lines.push(`      # learned: ${comment(server.command)}`);
-    lines.push(`      # CHECK: ${server.name} restricts itself only by the server's options, which the client cannot send: run: fixes them, and the sandbox is the boundary (docs/recipes.md); ${comment(server.note)}. ${home} is a guess: set the repository's real path.`);
+    lines.push(
+      `      # CHECK: ${server.name} restricts itself only by the server's options, which the client cannot send: run: fixes them, and the sandbox is the boundary (docs/recipes.md); ${comment(server.note)}. ${home} is a guess: set the repository's real path.`,
+    );
     const box = server.sandbox(home);
     lines.push(
       `      - name: learned-${server.name}`,
@@ -175,13 +224,24 @@ function execRules(lines: string[], execs: Learned['execs'], which: (program: st
     if (program === null) lines.push(`      # CHECK: ${comment(words[0]!)} was not found on PATH: set program to its absolute path.`);
     // List form: no quoting is read in it; glob characters are escaped so each word is literal.
     const pattern = words.map((w) => yamlString(w.replace(/[*?[\]{}()!+@|\\]/g, '\\$&')));
-    lines.push(`      - name: learned-exec-${i + 1}`, '        exec:', `          command: [${pattern.join(', ')}]`, `          program: ${yamlString(program ?? `/usr/bin/${words[0]}`)}`);
+    lines.push(
+      `      - name: learned-exec-${i + 1}`,
+      '        exec:',
+      `          command: [${pattern.join(', ')}]`,
+      `          program: ${yamlString(program ?? `/usr/bin/${words[0]}`)}`,
+    );
   }
 }
 
 /** The policy YAML for what was learned; `which` finds a program's absolute path as the account's PATH would. */
 export function suggestionYaml(identity: string, learned: Learned, which: (program: string) => string | null): string {
-  const lines = ['# Suggested by `ssh-dispatch suggest` from learned requests: read it, narrow it, then `ssh-dispatch check`.', 'version: 1', 'identities:', `  ${yamlString(identity)}:`, '    rules:'];
+  const lines = [
+    '# Suggested by `ssh-dispatch suggest` from learned requests: read it, narrow it, then `ssh-dispatch check`.',
+    'version: 1',
+    'identities:',
+    `  ${yamlString(identity)}:`,
+    '    rules:',
+  ];
   rsyncRules(lines, learned);
   filesRule(lines, identity, learned.files);
   serverRules(lines, identity, learned.servers);

@@ -68,14 +68,32 @@ function serverSide(words: readonly string[]): ServerSide | null {
   const name = words[0]?.split('/').pop();
   if (name === 'borg' && words[1] === 'serve') {
     // config read-only: borg key import rewrites the repokey there, --append-only or not.
-    return { name: 'borg', pattern: ['borg', 'serve', '...'], run: (repo) => ['/usr/bin/borg', 'serve', '--restrict-to-repository', repo, '--append-only'], sandbox: (repo) => ({ read: [`${repo}/config`], write: [repo] }), note: "the repository must exist (borg init on the server) so that its config can be bound read-only" };
+    return {
+      name: 'borg',
+      pattern: ['borg', 'serve', '...'],
+      run: (repo) => ['/usr/bin/borg', 'serve', '--restrict-to-repository', repo, '--append-only'],
+      sandbox: (repo) => ({ read: [`${repo}/config`], write: [repo] }),
+      note: 'the repository must exist (borg init on the server) so that its config can be bound read-only',
+    };
   }
   if (name === 'rdiff-backup' && (words[1] === '--server' || words[1] === 'server')) {
     // Its server unpickles the client's first message before any check: only a read-only key holds.
-    return { name: 'rdiff-backup', pattern: ['rdiff-backup', '...'], run: (repo) => ['/usr/bin/rdiff-backup', 'server', '--restrict-path', repo], sandbox: (repo) => ({ read: [repo], write: [] }), note: "rdiff-backup's server runs what the client sends before it checks anything, so this key may only restore (read-only); backups through a key cannot be made safe (docs/recipes.md)" };
+    return {
+      name: 'rdiff-backup',
+      pattern: ['rdiff-backup', '...'],
+      run: (repo) => ['/usr/bin/rdiff-backup', 'server', '--restrict-path', repo],
+      sandbox: (repo) => ({ read: [repo], write: [] }),
+      note: "rdiff-backup's server runs what the client sends before it checks anything, so this key may only restore (read-only); backups through a key cannot be made safe (docs/recipes.md)",
+    };
   }
   if (name === 'rclone' && words[1] === 'serve' && words[2] === 'restic') {
-    return { name: 'restic', pattern: ['rclone', 'serve', 'restic', '--stdio', '...'], run: (repo) => ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', repo], sandbox: (repo) => ({ read: [], write: [repo] }), note: "prune on the server by arrival time, never by the snapshots' own dates (docs/recipes.md)" };
+    return {
+      name: 'restic',
+      pattern: ['rclone', 'serve', 'restic', '--stdio', '...'],
+      run: (repo) => ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', repo],
+      sandbox: (repo) => ({ read: [], write: [repo] }),
+      note: "prune on the server by arrival time, never by the snapshots' own dates (docs/recipes.md)",
+    };
   }
   return null;
 }
@@ -121,13 +139,18 @@ function learnFiles(files: FilesFindings, scp: ReturnType<typeof parseScpWords>,
     return;
   }
   const path = learnedPath(scp.path, home);
-  files.dirs.push(scp.direction === 'to-server' && (scp.targetMustBeDir || scp.recursive || scp.path.endsWith('/')) ? path : posix.dirname(path));
+  files.dirs.push(
+    scp.direction === 'to-server' && (scp.targetMustBeDir || scp.recursive || scp.path.endsWith('/')) ? path : posix.dirname(path),
+  );
   if (scp.direction === 'to-server') files.up = true;
   else files.down = true;
 }
 
 /** The words a connection would read from a learned command (tokenized, rsync -s arguments added, wrappers read), or why it would refuse them. */
-function connectionWords(command: string, protectedArgs: string[] | undefined): { ok: true; words: string[]; tokens: string[]; wrapper: string | null } | { ok: false; note: string } {
+function connectionWords(
+  command: string,
+  protectedArgs: string[] | undefined,
+): { ok: true; words: string[]; tokens: string[]; wrapper: string | null } | { ok: false; note: string } {
   const tokenized = tokenize(command);
   if (!tokenized.ok) return { ok: false, note: `not suggested (a connection would refuse it: ${tokenized.reason}): ${command}` };
   // rsync -s (BackupPC): what it sent on the connection is part of the command, as for a connection.
@@ -136,7 +159,8 @@ function connectionWords(command: string, protectedArgs: string[] | undefined): 
   // rsync behind sudo/nice/ionice is read as a connection reads it (rules/spelling.ts): the
   // shapes it takes become rsync rules, with a note; any other wrapper would be refused.
   const spelled = readSpelling(tokens.words, tokens.globs);
-  if (spelled.kind === 'refused') return { ok: false, note: `not suggested (a connection would refuse it: spelling-refused, ${spelled.why}): ${command}` };
+  if (spelled.kind === 'refused')
+    return { ok: false, note: `not suggested (a connection would refuse it: spelling-refused, ${spelled.why}): ${command}` };
   // Suggested rules are rsync rules first: the words an rsync rule would be given.
   const rsync = wordsFor('rsync', spelled, tokens.words, tokens.globs);
   // A path to rsync alone is no wrapper: nothing to note.
@@ -182,10 +206,27 @@ function learnOne(learned: Learned, { command, user, protectedArgs }: LearnedCom
   learned.execs.push({ words, command });
 }
 
-const noFindings = (): RsyncFindings => ({ dirs: [], absolute: false, delete: false, acls: false, xattrs: false, examples: [], rotating: [], relative: [] });
+const noFindings = (): RsyncFindings => ({
+  dirs: [],
+  absolute: false,
+  delete: false,
+  acls: false,
+  xattrs: false,
+  examples: [],
+  rotating: [],
+  relative: [],
+});
 
 export function suggestPolicy(identity: string, learned: readonly LearnedCommand[], helpers: SuggestHelpers): string {
-  const found: Learned = { push: noFindings(), pull: noFindings(), execs: [], servers: [], files: { dirs: [], examples: [], up: false, down: false, subsystem: false }, notes: [], prefixes: new Set() };
+  const found: Learned = {
+    push: noFindings(),
+    pull: noFindings(),
+    execs: [],
+    servers: [],
+    files: { dirs: [], examples: [], up: false, down: false, subsystem: false },
+    notes: [],
+    prefixes: new Set(),
+  };
   const seen = new Set<string>();
   for (const one of learned) {
     const key = one.protectedArgs ? `${one.command}\0${one.protectedArgs.join('\0')}` : one.command;

@@ -24,8 +24,18 @@ import { PASSABLE_ENV_NAMES } from '../values/passable-env.js';
  */
 const CODE_LOADING_PREFIXES = /^(?:LD_|GLIBC_|MALLOC_|NODE_|UV_|OPENSSL_|SSL_CERT_|ICU_)/;
 const CODE_LOADING_NAMES = new Set([
-  'GCONV_PATH', 'GETCONF_DIR', 'HOSTALIASES', 'LOCALDOMAIN', 'LOCPATH', 'NIS_PATH', 'NLSPATH', 'RESOLV_HOST_CONF', 'RES_OPTIONS', 'TZDIR',
-  'CTLOG_FILE', 'SSLKEYLOGFILE',
+  'GCONV_PATH',
+  'GETCONF_DIR',
+  'HOSTALIASES',
+  'LOCALDOMAIN',
+  'LOCPATH',
+  'NIS_PATH',
+  'NLSPATH',
+  'RESOLV_HOST_CONF',
+  'RES_OPTIONS',
+  'TZDIR',
+  'CTLOG_FILE',
+  'SSLKEYLOGFILE',
 ]);
 /** Locale variables a client may send (AcceptEnv LANG LC_*): a name, never a path to locale files. */
 const LOCALE_VARIABLE = /^(?:LANG|LANGUAGE|LC_[A-Z_]+)$/;
@@ -37,7 +47,12 @@ const NOT_READ_BY_NODE = new Set(['NODE_ENV']);
 /** Variables of `env` that change what our process loads or trusts, sorted. */
 export function unsafeVariablesSet(env: NodeJS.ProcessEnv): string[] {
   return Object.keys(env)
-    .filter((name) => (CODE_LOADING_PREFIXES.test(name) && !NOT_READ_BY_NODE.has(name)) || CODE_LOADING_NAMES.has(name) || (LOCALE_VARIABLE.test(name) && !LOCALE_NAME.test(env[name] ?? '')))
+    .filter(
+      (name) =>
+        (CODE_LOADING_PREFIXES.test(name) && !NOT_READ_BY_NODE.has(name)) ||
+        CODE_LOADING_NAMES.has(name) ||
+        (LOCALE_VARIABLE.test(name) && !LOCALE_NAME.test(env[name] ?? '')),
+    )
     .sort();
 }
 

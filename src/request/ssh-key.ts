@@ -23,7 +23,9 @@ const KEY_FIELDS: Readonly<Record<string, number>> = {
 };
 
 /** `ssh-ed25519-cert-v01@openssh.com` → `ssh-ed25519`, and so on for each plain type. */
-const CERT_TYPES: ReadonlyMap<string, string> = new Map(Object.keys(KEY_FIELDS).map((plain) => [`${plain.replace(/@openssh\.com$/, '')}-cert-v01@openssh.com`, plain]));
+const CERT_TYPES: ReadonlyMap<string, string> = new Map(
+  Object.keys(KEY_FIELDS).map((plain) => [`${plain.replace(/@openssh\.com$/, '')}-cert-v01@openssh.com`, plain]),
+);
 
 const SSH_CERT_TYPE_USER = 1;
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -144,7 +146,8 @@ export function parseKeyBlob(blob: Buffer): SshKey | null {
   const principalsBlob = reader.bytes();
   const validAfter = reader.u64();
   const validBefore = reader.u64();
-  if (serial === null || certType === null || keyId === null || principalsBlob === null || validAfter === null || validBefore === null) return null;
+  if (serial === null || certType === null || keyId === null || principalsBlob === null || validAfter === null || validBefore === null)
+    return null;
   if (certType !== SSH_CERT_TYPE_USER) return null;
   if (!skipFields(reader, 3)) return null; // critical options, extensions, reserved
   const signatureKey = reader.bytes();
@@ -160,7 +163,14 @@ export function parseKeyBlob(blob: Buffer): SshKey | null {
   return {
     type: plain,
     fingerprint: sshFingerprint(plainBlob),
-    certificate: { keyId: textOrHex(keyId), serial: serial.toString(), principals, validAfter: after ?? Number.MAX_SAFE_INTEGER, validBefore: seconds(validBefore), ca: sshFingerprint(signatureKey) },
+    certificate: {
+      keyId: textOrHex(keyId),
+      serial: serial.toString(),
+      principals,
+      validAfter: after ?? Number.MAX_SAFE_INTEGER,
+      validBefore: seconds(validBefore),
+      ca: sshFingerprint(signatureKey),
+    },
   };
 }
 

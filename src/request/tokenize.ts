@@ -50,12 +50,19 @@ const INVISIBLE = new RegExp(
 
 // What an unquoted character means to a shell, for the ones we refuse.
 const UNQUOTED_REFUSED: Record<string, DenyReason> = {
-  ';': 'tokenize-operator', '&': 'tokenize-operator', '|': 'tokenize-operator',
-  '<': 'tokenize-operator', '>': 'tokenize-operator', '(': 'tokenize-operator', ')': 'tokenize-operator',
+  ';': 'tokenize-operator',
+  '&': 'tokenize-operator',
+  '|': 'tokenize-operator',
+  '<': 'tokenize-operator',
+  '>': 'tokenize-operator',
+  '(': 'tokenize-operator',
+  ')': 'tokenize-operator',
   '`': 'tokenize-substitution',
   // sh reads `a#b` as one word, but shell-quote reads a comment: refuse both readings.
   '#': 'tokenize-comment',
-  '{': 'tokenize-expansion', '}': 'tokenize-expansion', '!': 'tokenize-expansion',
+  '{': 'tokenize-expansion',
+  '}': 'tokenize-expansion',
+  '!': 'tokenize-expansion',
 };
 
 /**
@@ -64,7 +71,8 @@ const UNQUOTED_REFUSED: Record<string, DenyReason> = {
  * characters, over-long words. Null when the word is acceptable.
  */
 export function wordProblem(word: string): { reason: DenyReason; detail: string } | null {
-  if (Buffer.byteLength(word, 'utf8') > MAX_WORD_BYTES) return { reason: 'tokenize-word-too-long', detail: `a word of ${Buffer.byteLength(word, 'utf8')} bytes` };
+  if (Buffer.byteLength(word, 'utf8') > MAX_WORD_BYTES)
+    return { reason: 'tokenize-word-too-long', detail: `a word of ${Buffer.byteLength(word, 'utf8')} bytes` };
   const control = CONTROL.exec(word);
   if (control) return { reason: 'tokenize-control-character', detail: `U+${hex4(control[0])} at offset ${control.index}` };
   const invisible = INVISIBLE.exec(word);

@@ -99,7 +99,8 @@ export interface SandboxUse {
   secrets: SecretsPolicy | null;
 }
 
-const noGlobs = (globs: ReadonlyMap<number, string>): RuleOutcome | null => (globs.size > 0 ? { ok: false, why: 'a word holds an unquoted glob character' } : null);
+const noGlobs = (globs: ReadonlyMap<number, string>): RuleOutcome | null =>
+  globs.size > 0 ? { ok: false, why: 'a word holds an unquoted glob character' } : null;
 
 const nothing = (): Finding[] => [];
 const no = (): false => false;
@@ -156,7 +157,15 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     readsProtectedArgs: false,
     probes: null,
     dataDirectory: (rule) => rule.cwd,
-    sandbox: (rule) => (rule.sandbox === null ? null : { binds: [...rule.sandbox.read, ...rule.sandbox.write], reads: [...rule.sandbox.read, ...rule.sandbox.write], over: [], secrets: rule.sandbox.secrets }),
+    sandbox: (rule) =>
+      rule.sandbox === null
+        ? null
+        : {
+            binds: [...rule.sandbox.read, ...rule.sandbox.write],
+            reads: [...rule.sandbox.read, ...rule.sandbox.write],
+            over: [],
+            secrets: rule.sandbox.secrets,
+          },
     runsAlone: none,
     unwatchedWrites: no,
     coverHint: noHint,
@@ -165,7 +174,8 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     keys: RSYNC_KEYS,
     parse: parseRsyncRule,
     // Pull wildcards are the rsync rule's own business (expanded on the host, inside root).
-    match: (rule, words, globs, request, facts) => weakened(withPriority(matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES), rule.priority)),
+    match: (rule, words, globs, request, facts) =>
+      weakened(withPriority(matchRsync(rule, words, globs, request, facts.rsync.get(rule.program) ?? NO_RSYNC_FEATURES), rule.priority)),
     covers: rsyncCovers,
     lint: nothing,
     writesTo: rsyncWritesTo,
@@ -174,17 +184,22 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     matchEmpty: null,
     readsProtectedArgs: true,
     // --confine-root and --drop-D go into the argv only where this rsync has them.
-    probes: (rule, words, spelled) => (looksLikeRsync(words.slice(0, 1)) || (spelled.kind === 'spelled' && spelled.serves === 'rsync') ? rule.program : null),
+    probes: (rule, words, spelled) =>
+      looksLikeRsync(words.slice(0, 1)) || (spelled.kind === 'spelled' && spelled.serves === 'rsync') ? rule.program : null,
     dataDirectory: (rule) => rule.root,
     sandbox: (rule) => {
       if (!rule.sandbox) return null;
       const paths = rule.paths ?? [rule.root];
       return { binds: [], reads: rule.access === 'write' ? [] : paths, over: rule.access === 'write' ? paths : [], secrets: rule.secrets };
     },
-    runsAlone: (rule) => (rule.singleRun ? { key: rootLockKey(rule.root), what: `another rsync of ${rule.root} is running (single-run: true)` } : null),
+    runsAlone: (rule) =>
+      rule.singleRun ? { key: rootLockKey(rule.root), what: `another rsync of ${rule.root} is running (single-run: true)` } : null,
     unwatchedWrites: (rule) => rule.access !== 'read' && !rule.supervise,
     // Two rsync roots for one key: the usual fix is to let each rule take only its own paths.
-    coverHint: (earlier, later) => (earlier.root !== later.root ? ` (an absolute path is re-read under ${earlier.root}; give both rules absolute-paths: true or paths:, so that each takes only its own)` : ''),
+    coverHint: (earlier, later) =>
+      earlier.root !== later.root
+        ? ` (an absolute path is re-read under ${earlier.root}; give both rules absolute-paths: true or paths:, so that each takes only its own)`
+        : '',
   },
   receive: {
     keys: RECEIVE_KEYS,

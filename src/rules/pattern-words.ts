@@ -32,12 +32,14 @@ export function patternWordFindings(rule: RuleBase, words: readonly { word: stri
   return words.flatMap(({ word, what }) => {
     const changes = patternWordChanges(word);
     if (changes.length === 0) return [];
-    return [{
-      where: rule.where,
-      level: 'warning' as const,
-      id: 'pattern-word-changed' as const,
-      message: `rule "${rule.name}" ${what} ${JSON.stringify(word)} means something else since patterns stopped being micromatch globs: ${changes.join('; ')} (docs/policy.md, "Patterns")`,
-    }];
+    return [
+      {
+        where: rule.where,
+        level: 'warning' as const,
+        id: 'pattern-word-changed' as const,
+        message: `rule "${rule.name}" ${what} ${JSON.stringify(word)} means something else since patterns stopped being micromatch globs: ${changes.join('; ')} (docs/policy.md, "Patterns")`,
+      },
+    ];
   });
 }
 

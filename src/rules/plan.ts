@@ -168,7 +168,12 @@ export const CHILD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sb
  * inherited, so SSH_AUTH_SOCK (a forwarded agent), SSH_ORIGINAL_COMMAND, LD_*, NODE_OPTIONS and
  * whatever the client sent through AcceptEnv never reach it (but an exec rule's pass-env: GIT_PROTOCOL, its value checked).
  */
-export function minimalChildEnv(input: { user: string; home: string; sshConnection: string | null; ruleEnv: Record<string, string> }): Record<string, string> {
+export function minimalChildEnv(input: {
+  user: string;
+  home: string;
+  sshConnection: string | null;
+  ruleEnv: Record<string, string>;
+}): Record<string, string> {
   const env: Record<string, string> = {
     PATH: CHILD_PATH,
     HOME: input.home,
@@ -192,11 +197,14 @@ export function withFloor(plan: Plan, floor: number | null): Plan {
     case 'receive':
       return { ...plan, minFreeBytes: Math.max(plan.minFreeBytes, floor) };
     case 'files':
-      return plan.policy.access === 'read' ? plan : { ...plan, policy: { ...plan.policy, minFreeBytes: Math.max(plan.policy.minFreeBytes, floor) } };
+      return plan.policy.access === 'read'
+        ? plan
+        : { ...plan, policy: { ...plan.policy, minFreeBytes: Math.max(plan.policy.minFreeBytes, floor) } };
     case 'exec':
       if (plan.minFree) return { ...plan, minFree: { path: plan.minFree.path, bytes: Math.max(plan.minFree.bytes, floor) } };
       // An rsync push (a confined plan that is no pull) whose rule keeps no floor.
-      if (plan.confine !== null && plan.confine.pull === null && plan.supervise) return { ...plan, minFree: { path: plan.confine.root, bytes: floor } };
+      if (plan.confine !== null && plan.confine.pull === null && plan.supervise)
+        return { ...plan, minFree: { path: plan.confine.root, bytes: floor } };
       return plan;
     case 'relay':
       return plan;

@@ -32,7 +32,10 @@ export function parsePriority(reader: Reader, fields: Map<string, Node | null>, 
   }
   let ionice: Priority['ionice'] = null;
   if (fields.has('ionice')) {
-    const text = reader.string(fields.get('ionice') ?? null, `${key}.ionice`, { test: (s) => IONICE.test(s) && !/^idle:/.test(s), expected: 'idle, best-effort or best-effort:N (N 0 to 7)' });
+    const text = reader.string(fields.get('ionice') ?? null, `${key}.ionice`, {
+      test: (s) => IONICE.test(s) && !/^idle:/.test(s),
+      expected: 'idle, best-effort or best-effort:N (N 0 to 7)',
+    });
     if (text === null) return null;
     const [, klass, level] = IONICE.exec(text)!;
     ionice = klass === 'idle' ? { class: 'idle' } : { class: 'best-effort', level: level === undefined ? null : Number(level) };
@@ -44,7 +47,13 @@ export function parsePriority(reader: Reader, fields: Map<string, Node | null>, 
 export function priorityPrefix(priority: Priority | null | undefined): string[] {
   if (!priority) return [];
   const prefix: string[] = [];
-  if (priority.ionice) prefix.push(IONICE_PROGRAM, '-c', priority.ionice.class === 'idle' ? '3' : '2', ...(priority.ionice.class === 'best-effort' && priority.ionice.level !== null ? ['-n', String(priority.ionice.level)] : []));
+  if (priority.ionice)
+    prefix.push(
+      IONICE_PROGRAM,
+      '-c',
+      priority.ionice.class === 'idle' ? '3' : '2',
+      ...(priority.ionice.class === 'best-effort' && priority.ionice.level !== null ? ['-n', String(priority.ionice.level)] : []),
+    );
   if (priority.nice !== null) prefix.push(NICE_PROGRAM, '-n', String(priority.nice));
   return prefix;
 }
@@ -54,6 +63,11 @@ export type PriorityFields = { priority?: { nice?: number; ionice?: string } };
 
 export function priorityFields(priority: Priority | null | undefined): PriorityFields {
   if (!priority || (priority.nice === null && priority.ionice === null)) return {};
-  const ionice = priority.ionice === null ? null : priority.ionice.class === 'idle' ? 'idle' : `best-effort${priority.ionice.level === null ? '' : `:${priority.ionice.level}`}`;
+  const ionice =
+    priority.ionice === null
+      ? null
+      : priority.ionice.class === 'idle'
+        ? 'idle'
+        : `best-effort${priority.ionice.level === null ? '' : `:${priority.ionice.level}`}`;
   return { priority: { ...(priority.nice !== null ? { nice: priority.nice } : {}), ...(ionice !== null ? { ionice } : {}) } };
 }

@@ -39,7 +39,10 @@ export const SECRETS_POLICIES: readonly SecretsPolicy[] = ['serve', 'withhold'];
 
 /** A `secrets:` value (rsync rules, exec rules' `sandbox`); null on an error, which `reader` holds. */
 export function readSecretsPolicy(reader: Reader, node: Node | null, key: string): SecretsPolicy | null {
-  return reader.string(node, key, { test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s), expected: `one of ${SECRETS_POLICIES.join(', ')}` }) as SecretsPolicy | null;
+  return reader.string(node, key, {
+    test: (s) => (SECRETS_POLICIES as readonly string[]).includes(s),
+    expected: `one of ${SECRETS_POLICIES.join(', ')}`,
+  }) as SecretsPolicy | null;
 }
 
 export interface SandboxPlan {

@@ -26,7 +26,8 @@ const NC = /^(?:\/[A-Za-z0-9._+/-]*\/)?(?:nc|netcat|ncat)$/;
 /** One option of a wrapper: the words it takes (1 or 2) when `words` starts with it, or 0. */
 type OptionShape = { name: string; take: (words: readonly string[]) => number };
 
-const inRange = (text: string | undefined, low: number, high: number, pattern = /^-?[0-9]{1,3}$/) => text !== undefined && pattern.test(text) && Number(text) >= low && Number(text) <= high;
+const inRange = (text: string | undefined, low: number, high: number, pattern = /^-?[0-9]{1,3}$/) =>
+  text !== undefined && pattern.test(text) && Number(text) >= low && Number(text) <= high;
 /** `-x VALUE`, `-xVALUE`, `--long=VALUE` (and `--long VALUE`), the value passing `ok`. */
 function valued(name: string, short: string, long: string | null, ok: (value: string | undefined) => boolean): OptionShape {
   return {
@@ -65,10 +66,15 @@ const WRAPPERS: Record<string, OptionShape[]> = {
   ],
 };
 const WRAPPER_NAMES = Object.keys(WRAPPERS);
-const wrapperOf = (word: string | undefined) => (word === undefined ? undefined : WRAPPER_NAMES.find((name) => programWord(name).test(word)));
+const wrapperOf = (word: string | undefined) =>
+  word === undefined ? undefined : WRAPPER_NAMES.find((name) => programWord(name).test(word));
 
 /** The nc options read back: -q and -v are no-ops, -w is the relay's own (matchRelay lowers its idle timeout). */
-const NC_OPTIONS: OptionShape[] = [valued('q', '-q', null, (v) => inRange(v, 0, 99999, /^[0-9]{1,5}$/)), valued('w', '-w', null, (v) => inRange(v, 1, 99999, /^[0-9]{1,5}$/)), flag('v', '-v')];
+const NC_OPTIONS: OptionShape[] = [
+  valued('q', '-q', null, (v) => inRange(v, 0, 99999, /^[0-9]{1,5}$/)),
+  valued('w', '-w', null, (v) => inRange(v, 1, 99999, /^[0-9]{1,5}$/)),
+  flag('v', '-v'),
+];
 
 export type SpellingReading =
   /** Nothing to read back: every rule sees the client's words. */
@@ -80,7 +86,11 @@ export type SpellingReading =
 const PLAIN: SpellingReading = { kind: 'plain' };
 
 /** The options of `shapes` at the head of `words`: how many words they take, and the value of each, or why not. */
-function readOptions(words: readonly string[], shapes: readonly OptionShape[], stop: (word: string) => boolean): { taken: number; values: Map<string, string[]> } | { why: string } {
+function readOptions(
+  words: readonly string[],
+  shapes: readonly OptionShape[],
+  stop: (word: string) => boolean,
+): { taken: number; values: Map<string, string[]> } | { why: string } {
   const values = new Map<string, string[]>();
   let i = 0;
   while (i < words.length && !stop(words[i]!)) {
@@ -112,16 +122,29 @@ function readRsync(words: readonly string[], globs: ReadonlyMap<number, string>)
     if (seen.has(wrapper)) return { kind: 'refused', why: `${wrapper} twice in front of rsync` };
     seen.add(wrapper);
     const options = readOptions(words.slice(i + 1), WRAPPERS[wrapper]!, (word) => !word.startsWith('-') || word === '--');
-    if ('why' in options) return { kind: 'refused', why: `${wrapper}: ${options.why}; only ${wrapper === 'sudo' ? '`sudo [-n] [-u root]`' : wrapper === 'nice' ? '`nice [-n N | -nN | --adjustment=N | -N]`' : '`ionice [-c CLASS] [-n LEVEL] [-t]`'} is taken in front of rsync` };
+    if ('why' in options)
+      return {
+        kind: 'refused',
+        why: `${wrapper}: ${options.why}; only ${wrapper === 'sudo' ? '`sudo [-n] [-u root]`' : wrapper === 'nice' ? '`nice [-n N | -nN | --adjustment=N | -N]`' : '`ionice [-c CLASS] [-n LEVEL] [-t]`'} is taken in front of rsync`,
+      };
     i += 1 + options.taken;
   }
   const program = words[i];
   if (program === undefined || !RSYNC.test(program)) {
-    return { kind: 'refused', why: `${words.slice(0, i).join(' ')} in front of ${program === undefined ? 'nothing' : JSON.stringify(program)}: sudo, nice and ionice are taken only in front of rsync` };
+    return {
+      kind: 'refused',
+      why: `${words.slice(0, i).join(' ')} in front of ${program === undefined ? 'nothing' : JSON.stringify(program)}: sudo, nice and ionice are taken only in front of rsync`,
+    };
   }
   const shifted = shiftGlobs(globs, i);
   if (shifted === null) return { kind: 'refused', why: 'a wildcard in front of rsync' };
-  return { kind: 'spelled', serves: 'rsync', words: ['rsync', ...words.slice(i + 1)], globs: shifted, spelling: words.slice(0, i + 1).join(' ') };
+  return {
+    kind: 'spelled',
+    serves: 'rsync',
+    words: ['rsync', ...words.slice(i + 1)],
+    globs: shifted,
+    spelling: words.slice(0, i + 1).join(' '),
+  };
 }
 
 function readNc(words: readonly string[], globs: ReadonlyMap<number, string>): SpellingReading {
@@ -147,8 +170,14 @@ export function readSpelling(words: readonly string[], globs: ReadonlyMap<number
   if (NC.test(first)) return readNc(words, globs);
   // rsync or nc behind a wrapper that is not taken (doas, env, timeout 60, stdbuf -o0, chrt -i 0):
   // refused by name rather than "no rule matched", so the log says what the client did.
-  const behind = words.findIndex((word, i) => i > 0 && ((RSYNC.test(word) && words[i + 1] === '--server') || (NC.test(word) && words.length - i >= 3)));
-  if (behind > 0) return { kind: 'refused', why: `${JSON.stringify(words.slice(0, behind).join(' '))} in front of ${words[behind]}: only sudo, nice and ionice are taken, and only in front of rsync` };
+  const behind = words.findIndex(
+    (word, i) => i > 0 && ((RSYNC.test(word) && words[i + 1] === '--server') || (NC.test(word) && words.length - i >= 3)),
+  );
+  if (behind > 0)
+    return {
+      kind: 'refused',
+      why: `${JSON.stringify(words.slice(0, behind).join(' '))} in front of ${words[behind]}: only sudo, nice and ionice are taken, and only in front of rsync`,
+    };
   return PLAIN;
 }
 
@@ -156,7 +185,13 @@ export function readSpelling(words: readonly string[], globs: ReadonlyMap<number
  * The words the rules of `kind` are given: the plain form when the client's spelling wraps the
  * program that kind serves (with the client's spelling of it), the client's own otherwise.
  */
-export function wordsFor(kind: string, spelled: SpellingReading, words: string[], globs: ReadonlyMap<number, string>): { words: string[]; globs: ReadonlyMap<number, string>; spelling: string | null } {
-  if (spelled.kind === 'spelled' && spelled.serves === kind) return { words: spelled.words, globs: spelled.globs, spelling: spelled.spelling };
+export function wordsFor(
+  kind: string,
+  spelled: SpellingReading,
+  words: string[],
+  globs: ReadonlyMap<number, string>,
+): { words: string[]; globs: ReadonlyMap<number, string>; spelling: string | null } {
+  if (spelled.kind === 'spelled' && spelled.serves === kind)
+    return { words: spelled.words, globs: spelled.globs, spelling: spelled.spelling };
   return { words, globs, spelling: null };
 }

@@ -65,7 +65,11 @@ function loadApplied(line: ForcedArgs): Promise<LoadedPolicy | Error> {
 function openLog(loaded: LoadedPolicy | Error, request: Request): SessionLog | null {
   const audit = loaded instanceof Error ? null : loaded.ok ? loaded.policy.audit : (loaded.lastAudit ?? null);
   const settings = audit ?? { file: DEFAULT_AUDIT_FILE, syslog: null };
-  return SessionLog.open(accountLogFile(settings.file, process.getuid?.() ?? 0, request.user), settings.syslog, `session ${sessionId()}, id ${request.identity}`);
+  return SessionLog.open(
+    accountLogFile(settings.file, process.getuid?.() ?? 0, request.user),
+    settings.syslog,
+    `session ${sessionId()}, id ${request.identity}`,
+  );
 }
 
 /** --learn: what was sent recorded (and what the policy would say), nothing run. */
@@ -82,7 +86,9 @@ async function carryOutRecorded(log: SessionLog, asked: Request, allowed: Allow)
   const rule = allowed.rule.name;
   const session = sessionId();
   const subject = { session, identity: asked.identity, ...(asked.certificates?.[0] ? { certificate: asked.certificates[0] } : {}) };
-  const facts = await carryOut(allowed.plan, rule, session, (event) => log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true));
+  const facts = await carryOut(allowed.plan, rule, session, (event) =>
+    log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true),
+  );
   log.append(endRecord(subject, new Date(), facts), 'end not recorded');
   await log.flush();
   return facts.exit;

@@ -20,6 +20,7 @@ export function underLimits(decision: Decision, policy: Policy | null, request: 
   const identity = policy.identities.get(request.identity)!;
   const rule = identity.rules.find((r) => r.name === decision.rule.name)!;
   const held = takeLimits(identity, rule, slotDirectory(policy.audit.file, process.getuid?.() ?? 0, request.user));
-  if (held.refusal) return { decision: deny(held.refusal.reason, held.refusal.detail, decision.words, decision.trace), release: held.release };
+  if (held.refusal)
+    return { decision: deny(held.refusal.reason, held.refusal.detail, decision.words, decision.trace), release: held.release };
   return { decision: { ...decision, plan: withFloor(decision.plan, identity.minFreeBytes ?? null) }, release: held.release };
 }

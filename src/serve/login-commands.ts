@@ -124,12 +124,16 @@ function commandWords(args: LoginArgs): CommandWords {
 
 /** The options and forced command of a served identity's line. */
 function lineFor(login: Login, words: CommandWords): { options: string[]; command: string[] } {
-  return { options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])], command: [...words.program, '--id', login.identity, ...words.flags] };
+  return {
+    options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])],
+    command: [...words.program, '--id', login.identity, ...words.flags],
+  };
 }
 
 async function logins(args: LoginArgs, lookup: LoginLookup, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
   const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, lookup, { approved: args.approved });
-  if (!loaded.ok) tellSyslog(`${what}: the policy does not load, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`);
+  if (!loaded.ok)
+    tellSyslog(`${what}: the policy does not load, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`);
   return loaded;
 }
 
@@ -147,7 +151,9 @@ export async function runAuthorizedKeysCommand(argv: string[]): Promise<number> 
   if (key === null || key.certificate !== null) return 0;
   const loaded = await logins(args, { account: user, fingerprint: key.fingerprint }, 'authorized-keys-command');
   if (!loaded.ok) return 1;
-  const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) => keyLine({ ...lineFor(login, words), publicKey: `${type} ${base64}` }));
+  const lines = loginsByKey(loaded.logins, user, key.fingerprint, new Date()).map((login) =>
+    keyLine({ ...lineFor(login, words), publicKey: `${type} ${base64}` }),
+  );
   if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }
@@ -164,7 +170,9 @@ export async function runAuthorizedPrincipalsCommand(argv: string[]): Promise<nu
   if (!ACCOUNT_NAME.test(user)) return 0;
   const loaded = await logins(args, { account: user, principals: true }, 'authorized-principals-command');
   if (!loaded.ok) return 1;
-  const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) => login.principals!.map((principal) => principalLine({ ...lineFor(login, words), principal })));
+  const lines = loginsByPrincipal(loaded.logins, user, new Date()).flatMap((login) =>
+    login.principals!.map((principal) => principalLine({ ...lineFor(login, words), principal })),
+  );
   if (lines.length > 0) writeStdout(`${lines.join('\n')}\n`);
   return 0;
 }

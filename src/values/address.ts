@@ -113,6 +113,9 @@ export function addressAllowed(clientAddress: string, ranges: readonly AddressRa
 export function networkText(range: AddressRange): string {
   const bytes = Uint8Array.from(range.bytes);
   for (let bit = range.prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  const address = bytes.length === 4 ? bytes.join('.') : Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+  const address =
+    bytes.length === 4
+      ? bytes.join('.')
+      : Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
   return range.prefix === bytes.length * 8 ? address : `${address}/${range.prefix}`;
 }

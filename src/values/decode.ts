@@ -15,18 +15,26 @@ export type Decoder<T> = (value: unknown, at: string) => Decoded<T>;
 const valid = <T>(value: T): Decoded<T> => ({ ok: true, value });
 const invalid = (at: string, expected: string, value: unknown): Decoded<never> => ({
   ok: false,
-  why: value === undefined ? `${at || 'the value'}: missing (expected ${expected})` : `${at || 'the value'}: expected ${expected}, found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
+  why:
+    value === undefined
+      ? `${at || 'the value'}: missing (expected ${expected})`
+      : `${at || 'the value'}: expected ${expected}, found ${value === null ? 'null' : Array.isArray(value) ? 'an array' : typeof value}`,
 });
 
 export const string: Decoder<string> = (value, at) => (typeof value === 'string' ? valid(value) : invalid(at, 'a string', value));
 export const boolean: Decoder<boolean> = (value, at) => (typeof value === 'boolean' ? valid(value) : invalid(at, 'true or false', value));
 /** A finite number (JSON writes Infinity and NaN as null: those never come back as numbers). */
-export const number: Decoder<number> = (value, at) => (typeof value === 'number' && Number.isFinite(value) ? valid(value) : invalid(at, 'a number', value));
-export const integer: Decoder<number> = (value, at) => (Number.isSafeInteger(value) ? valid(value as number) : invalid(at, 'an integer', value));
+export const number: Decoder<number> = (value, at) =>
+  typeof value === 'number' && Number.isFinite(value) ? valid(value) : invalid(at, 'a number', value);
+export const integer: Decoder<number> = (value, at) =>
+  Number.isSafeInteger(value) ? valid(value as number) : invalid(at, 'an integer', value);
 
 /** One of the values listed, as they are (`'read' | 'write'`, `true`). */
 export function literal<const L extends readonly (string | number | boolean)[]>(...values: L): Decoder<L[number]> {
-  return (value, at) => ((values as readonly unknown[]).includes(value) ? valid(value as L[number]) : invalid(at, values.map((v) => JSON.stringify(v)).join(' or '), value));
+  return (value, at) =>
+    (values as readonly unknown[]).includes(value)
+      ? valid(value as L[number])
+      : invalid(at, values.map((v) => JSON.stringify(v)).join(' or '), value);
 }
 
 export function nullable<T>(decoder: Decoder<T>): Decoder<T | null> {
@@ -108,7 +116,8 @@ export function tagged<T>(key: string, table: Readonly<Record<string, Decoder<T>
   return (value, at) => {
     if (!isPlainObject(value)) return invalid(at, 'an object', value);
     const tag = value[key];
-    if (typeof tag !== 'string' || !Object.hasOwn(table, tag)) return { ok: false, why: `${at || 'the value'}: unknown ${key} ${JSON.stringify(tag)}` };
+    if (typeof tag !== 'string' || !Object.hasOwn(table, tag))
+      return { ok: false, why: `${at || 'the value'}: unknown ${key} ${JSON.stringify(tag)}` };
     return table[tag]!(value, at);
   };
 }
@@ -128,7 +137,11 @@ export function bytesReplacer(_key: string, value: unknown): unknown {
   return value instanceof Uint8Array ? { [BYTES]: Array.from(value) } : value;
 }
 
-const byteList = array<number>((value, at) => (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 255 ? valid(value as number) : invalid(at, 'a byte (0..255)', value)));
+const byteList = array<number>((value, at) =>
+  Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 255
+    ? valid(value as number)
+    : invalid(at, 'a byte (0..255)', value),
+);
 const bytesObject = object<{ [BYTES]: number[] }>({ [BYTES]: byteList });
 
 export const bytes: Decoder<Uint8Array> = (value, at) => {

@@ -25,7 +25,8 @@ export const DENY_REASONS = {
   'tokenize-too-many-words': 'the command has more words than the limit',
   'tokenize-word-too-long': 'a word of the command is longer than 4096 bytes',
   'tokenize-control-character': 'the command holds a control character (NUL, CR, LF, ESC, DEL, ...; tab only between words)',
-  'tokenize-invisible-character': 'the command holds an invisible, bidi or non-ASCII space character, a look-alike of "." or "/", or invalid UTF-8',
+  'tokenize-invisible-character':
+    'the command holds an invisible, bidi or non-ASCII space character, a look-alike of "." or "/", or invalid UTF-8',
   'tokenize-operator': 'the command holds a shell operator (; | & < > ( ))',
   'tokenize-substitution': 'the command holds a command substitution ($(...) or backticks)',
   'tokenize-variable': 'the command holds a shell variable ($NAME, ${...}, $1, $$, a lone $)',
@@ -38,7 +39,8 @@ export const DENY_REASONS = {
 
   // The rules
   'no-rule-matched': 'no rule of the identity matches the command',
-  'spelling-refused': 'rsync or nc behind a wrapper that is not taken (doas, env, timeout, stdbuf, chrt, sudo -E, sudo -u other, ...), or sudo, nice or ionice in front of a program other than rsync (rules/spelling.ts lists the shapes taken)',
+  'spelling-refused':
+    'rsync or nc behind a wrapper that is not taken (doas, env, timeout, stdbuf, chrt, sudo -E, sudo -u other, ...), or sudo, nice or ionice in front of a program other than rsync (rules/spelling.ts lists the shapes taken)',
 
   // rsync rules (the rule that refused is named in the audit record's detail)
   'rsync-not-server': 'an rsync command that is not `rsync --server ...` (rsync would run as a client)',
@@ -47,39 +49,51 @@ export const DENY_REASONS = {
   'rsync-option-refused': 'an rsync option that is refused, always or by the rule (delete, overwrite, links, acls, xattrs)',
   'rsync-direction-refused': 'a push to a read rule, or a pull from a write rule',
   'rsync-path-escapes-root': "a path that leads out of the rule's root",
-  'rsync-protected-args': 'an rsync -s (--protect-args) request whose arguments, sent on the connection, did not arrive whole (cut, over 64 KiB, over 30 s) or are not rsync arguments',
-  'rsync-path-outside-rule': "an absolute path outside the root of every rsync rule that takes absolute paths (absolute-paths, paths:), or outside a rule's paths; never re-rooted",
+  'rsync-protected-args':
+    'an rsync -s (--protect-args) request whose arguments, sent on the connection, did not arrive whole (cut, over 64 KiB, over 30 s) or are not rsync arguments',
+  'rsync-path-outside-rule':
+    "an absolute path outside the root of every rsync rule that takes absolute paths (absolute-paths, paths:), or outside a rule's paths; never re-rooted",
   'rsync-symlink-escape': "on disk, a path resolves out of the rule's root through a symlink",
   'rsync-source-unreachable': 'a pull names a directory that does not exist or cannot be entered (rsync is started inside it)',
   'rsync-wildcard-too-costly': 'expanding a pull wildcard read more than 200000 directory entries or took longer than 2 s',
-  'rsync-snapshot-refused': 'under snapshot: true, a push that does not name one new directory directly under root, or an option that would write outside it',
-  'rsync-snapshot-exists': 'under snapshot: true, a push into a directory that already exists (a snapshot is written once; a planted one fails the owner\'s run loudly)',
-  'rsync-destination-shares-inodes': 'a push (overwrite: true, no snapshot: true) into a destination holding a file hard-linked from outside it (another snapshot): setting its attributes would change that one too',
-  'rsync-destination-unchecked': 'a push into a destination with more entries than can be checked for history (hard links, directories) before it starts',
+  'rsync-snapshot-refused':
+    'under snapshot: true, a push that does not name one new directory directly under root, or an option that would write outside it',
+  'rsync-snapshot-exists':
+    "under snapshot: true, a push into a directory that already exists (a snapshot is written once; a planted one fails the owner's run loudly)",
+  'rsync-destination-shares-inodes':
+    'a push (overwrite: true, no snapshot: true) into a destination holding a file hard-linked from outside it (another snapshot): setting its attributes would change that one too',
+  'rsync-destination-unchecked':
+    'a push into a destination with more entries than can be checked for history (hard links, directories) before it starts',
   'rsync-root-unusable': "the rule's root does not exist, is not a directory, or is writable by others",
 
   // receive rules
   'receive-refused': 'a receive command the rule refuses (a name it does not allow, bad --size or --sha256)',
-  'receive-name-reserved': "a client-chosen name (receive NAME) that the rule's name template gives or could give on any date: only the server gives those names",
+  'receive-name-reserved':
+    "a client-chosen name (receive NAME) that the rule's name template gives or could give on any date: only the server gives those names",
 
   // relay rules
   'relay-refused': 'a relay to a destination the rule does not allow, or an nc form it does not serve',
 
   // sftp rules
-  'sftp-refused': 'an sftp-server or scp command the rule does not serve (scp -S, -o, two paths, an upload to a read rule, sftp-server flags other than logging)',
+  'sftp-refused':
+    'an sftp-server or scp command the rule does not serve (scp -S, -o, two paths, an upload to a read rule, sftp-server flags other than logging)',
 
   // The sandbox (rsync rules by default, exec rules with `sandbox:`, sftp rules always)
-  'sandbox-unavailable': 'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
+  'sandbox-unavailable':
+    'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
 
   // Limits (act/limits.ts): the request is allowed, but not now
-  'max-sessions': "the identity already has its max-sessions sessions running (a session frees its slot when it ends, or when its dispatcher is killed)",
+  'max-sessions':
+    'the identity already has its max-sessions sessions running (a session frees its slot when it ends, or when its dispatcher is killed)',
   'rsync-single-run': "the rule has single-run: true and another rsync of the same root is running (rrsync's lock)",
-  'limits-unusable': 'the identity has max-sessions or the rule single-run, and the directory that counts running sessions (sessions/ beside the audit log, sessions.ACCOUNT/ for an account other than root) cannot be used',
+  'limits-unusable':
+    'the identity has max-sessions or the rule single-run, and the directory that counts running sessions (sessions/ beside the audit log, sessions.ACCOUNT/ for an account other than root) cannot be used',
 
   // The dispatcher itself
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',
-  'unsafe-environment': 'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher',
+  'unsafe-environment':
+    'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher',
   'internal-error': 'an unexpected error; the request is denied',
 } as const;
 

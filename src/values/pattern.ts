@@ -29,15 +29,11 @@ type Token =
   | { kind: 'class'; negated: boolean; ranges: [number, number][] }
   | { kind: 'star' };
 
-type Component =
-  | { kind: 'literal'; text: string }
-  | { kind: 'glob'; tokens: Token[] }
-  | { kind: 'globstar' };
+type Component = { kind: 'literal'; text: string } | { kind: 'glob'; tokens: Token[] } | { kind: 'globstar' };
 
 export type Pattern =
   /** No wildcard: the word must equal `text` (backslashes already taken out). */
-  | { kind: 'literal'; text: string; source: string }
-  | { kind: 'glob'; components: Component[]; source: string };
+  { kind: 'literal'; text: string; source: string } | { kind: 'glob'; components: Component[]; source: string };
 
 /** A pattern token before components are cut: a literal character keeps its escape. */
 type Raw = Token & { escaped?: boolean };

@@ -65,7 +65,11 @@ export class Reader {
       if (!allowed.includes(name)) {
         const near = nearest(name, allowed);
         if (near !== null) misspelt.add(near);
-        this.error(keyNode, path, `unknown key${near === null ? '' : `, did you mean "${near}"?`} (expected one of: ${allowed.join(', ')})`);
+        this.error(
+          keyNode,
+          path,
+          `unknown key${near === null ? '' : `, did you mean "${near}"?`} (expected one of: ${allowed.join(', ')})`,
+        );
         continue;
       }
       values.set(name, this.resolve(pair.value));
@@ -138,7 +142,11 @@ export class Reader {
   octal(node: Node | null, key: string, what: 'mode' | 'mask'): number | null {
     const example = what === 'mode' ? '0600' : '0077';
     if (isScalar(node) && typeof node.value === 'number') {
-      return this.error(node, key, `expected an octal string such as "${example}" in quotes (YAML reads an unquoted ${String(node.value)} as a decimal number)`);
+      return this.error(
+        node,
+        key,
+        `expected an octal string such as "${example}" in quotes (YAML reads an unquoted ${String(node.value)} as a decimal number)`,
+      );
     }
     const text = this.string(node, key, { test: (s) => parseOctalMask(s) !== null, expected: `an octal ${what} such as "${example}"` });
     return text === null ? null : parseOctalMask(text);
@@ -169,9 +177,6 @@ export function describe(node: Node | null | undefined): string {
   return 'an unsupported value';
 }
 
-
-
-
 /** The allowed key within edit distance 2 of a misspelt one (the closest, the first on a tie), or null. */
 export function nearest(name: string, allowed: readonly string[]): string | null {
   let best: string | null = null;
@@ -191,7 +196,8 @@ function editDistance(a: string, b: string): number {
   let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     const current = [i];
-    for (let j = 1; j <= b.length; j++) current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++)
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
     previous = current;
   }
   return previous[b.length]!;

@@ -40,9 +40,21 @@ export function localDate(now: Date): string {
 }
 
 const SIZE_UNITS: Record<string, number> = {
-  '': 1, B: 1,
-  k: 1e3, K: 1e3, KB: 1e3, M: 1e6, MB: 1e6, G: 1e9, GB: 1e9, T: 1e12, TB: 1e12,
-  KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40,
+  '': 1,
+  B: 1,
+  k: 1e3,
+  K: 1e3,
+  KB: 1e3,
+  M: 1e6,
+  MB: 1e6,
+  G: 1e9,
+  GB: 1e9,
+  T: 1e12,
+  TB: 1e12,
+  KiB: 2 ** 10,
+  MiB: 2 ** 20,
+  GiB: 2 ** 30,
+  TiB: 2 ** 40,
 };
 
 /** `100GiB`, `1.5GB`, `512MiB`, `4096`: bytes; null on anything else or beyond 2^53. */

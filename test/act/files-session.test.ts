@@ -9,9 +9,18 @@ import type { FileEvent } from '../../src/act/files/events.js';
 import { readLaunch, serialiseLaunch } from '../../src/act/files/launch.js';
 import type { FilesPlan } from '../../src/rules/plan.js';
 
-const policy = { root: '/srv/r', access: 'read-write', delete: false, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 600_000 } as const;
+const policy = {
+  root: '/srv/r',
+  access: 'read-write',
+  delete: false,
+  overwrite: true,
+  umask: 0o022,
+  minFreeBytes: 0,
+  idleTimeoutMs: 600_000,
+} as const;
 const scp = { direction: 'to-server', recursive: true, preserveTimes: false, targetMustBeDir: false, path: 'in' } as const;
-const plan = (protocol: 'sftp' | 'scp', transfer: FilesPlan['scp']) => ({ kind: 'files', protocol, policy, scp: transfer, sandbox: {} }) as unknown as FilesPlan;
+const plan = (protocol: 'sftp' | 'scp', transfer: FilesPlan['scp']) =>
+  ({ kind: 'files', protocol, policy, scp: transfer, sandbox: {} }) as unknown as FilesPlan;
 
 describe('launchOf: the launch the server reads back', () => {
   it.each([
@@ -31,11 +40,51 @@ describe('eventSink: what the dispatcher keeps of the report', () => {
   };
 
   it.each([
-    ['a good event is recorded and counted', ['{"op":"read","path":"/a","bytes":1}'], [{ op: 'read', path: '/a', bytes: 1 }], { read: 1 }, false],
-    ['a malformed event is refused and counted', ['{"op":"read","path":"a"}', 'not json', '{"op":"exec","path":"/a"}'], [], { malformed: 3 }, false],
-    ['a refusal is counted apart', ['{"op":"remove","path":"/x","refused":"no-delete"}'], [{ op: 'remove', path: '/x', refused: 'no-delete' }], { refused: 1 }, false],
-    ['an idle-timeout summary is the end record\'s outcome', ['{"summary":{"counts":{"read":0,"write":0,"remove":0,"rename":0,"mkdir":0,"rmdir":0,"setstat":0},"bytesRead":0,"bytesWritten":0,"refusals":0,"refusalsUnreported":0,"ended":"idle-timeout","detail":"nothing from the client for 600 s"}}'], [], {}, true],
-    ['a clean summary changes nothing', ['{"summary":{"counts":{"read":0,"write":0,"remove":0,"rename":0,"mkdir":0,"rmdir":0,"setstat":0},"bytesRead":0,"bytesWritten":0,"refusals":0,"refusalsUnreported":0,"ended":"eof"}}'], [], {}, false],
-    ['a malformed summary is refused, counted, and says nothing of the end', ['{"summary":{"ended":"idle-timeout"}}', '{"summary"'], [], { malformed: 2 }, false],
+    [
+      'a good event is recorded and counted',
+      ['{"op":"read","path":"/a","bytes":1}'],
+      [{ op: 'read', path: '/a', bytes: 1 }],
+      { read: 1 },
+      false,
+    ],
+    [
+      'a malformed event is refused and counted',
+      ['{"op":"read","path":"a"}', 'not json', '{"op":"exec","path":"/a"}'],
+      [],
+      { malformed: 3 },
+      false,
+    ],
+    [
+      'a refusal is counted apart',
+      ['{"op":"remove","path":"/x","refused":"no-delete"}'],
+      [{ op: 'remove', path: '/x', refused: 'no-delete' }],
+      { refused: 1 },
+      false,
+    ],
+    [
+      "an idle-timeout summary is the end record's outcome",
+      [
+        '{"summary":{"counts":{"read":0,"write":0,"remove":0,"rename":0,"mkdir":0,"rmdir":0,"setstat":0},"bytesRead":0,"bytesWritten":0,"refusals":0,"refusalsUnreported":0,"ended":"idle-timeout","detail":"nothing from the client for 600 s"}}',
+      ],
+      [],
+      {},
+      true,
+    ],
+    [
+      'a clean summary changes nothing',
+      [
+        '{"summary":{"counts":{"read":0,"write":0,"remove":0,"rename":0,"mkdir":0,"rmdir":0,"setstat":0},"bytesRead":0,"bytesWritten":0,"refusals":0,"refusalsUnreported":0,"ended":"eof"}}',
+      ],
+      [],
+      {},
+      false,
+    ],
+    [
+      'a malformed summary is refused, counted, and says nothing of the end',
+      ['{"summary":{"ended":"idle-timeout"}}', '{"summary"'],
+      [],
+      { malformed: 2 },
+      false,
+    ],
   ])('%s', (_name, lines, recorded, files, idle) => expect(run(lines)).toEqual({ recorded, files, idle }));
 });

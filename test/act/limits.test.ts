@@ -7,7 +7,16 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readlinkSync, rmSync, s
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { holderAlive, openSlotDirectory, processStart, sessionKey, slotDirectory, takeLimits, takeSlot, type SlotResult } from '../../src/act/limits.js';
+import {
+  holderAlive,
+  openSlotDirectory,
+  processStart,
+  sessionKey,
+  slotDirectory,
+  takeLimits,
+  takeSlot,
+  type SlotResult,
+} from '../../src/act/limits.js';
 import { withFloor } from '../../src/rules/plan.js';
 import { rootLockKey } from '../../src/rules/rsync/lock.js';
 import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
@@ -38,7 +47,7 @@ describe('holderAlive', () => {
 });
 
 describe('openSlotDirectory', () => {
-  it('a directory another session made at the same moment is this one\'s too (found by CI: a limits-unusable refusal)', () => {
+  it("a directory another session made at the same moment is this one's too (found by CI: a limits-unusable refusal)", () => {
     const fresh = join(dir, 'fresh');
     const raced = (path: string) => {
       mkdirSync(path, { mode: 0o700 }); // the other session, first
@@ -102,7 +111,12 @@ describe('takeSlot', () => {
 
   it.each([
     ['writable by others', () => mkdirSync(slots(), { mode: 0o700 }), () => chmodSync(slots(), 0o777), 'writable by group or others'],
-    ['a symlink', () => mkdirSync(join(dir, 'real')), () => symlinkSync(join(dir, 'real'), slots()), 'is not a directory (or is a symlink)'],
+    [
+      'a symlink',
+      () => mkdirSync(join(dir, 'real')),
+      () => symlinkSync(join(dir, 'real'), slots()),
+      'is not a directory (or is a symlink)',
+    ],
     ['missing with no parent', () => {}, () => rmSync(dir, { recursive: true }), 'cannot create'],
   ])('refuses a directory that is %s', (_, before, after, message) => {
     before();
@@ -155,7 +169,12 @@ identities:
     const held = takeLimits(capped, capped.rules[0]!, '/d', fake(null));
     expect(held.refusal).toBeNull();
     held.release();
-    expect(calls).toEqual([[sessionKey('capped'), 2], [rootLockKey('/srv/a'), 1], [`release ${sessionKey('capped')}`, 0], [`release ${rootLockKey('/srv/a')}`, 0]]);
+    expect(calls).toEqual([
+      [sessionKey('capped'), 2],
+      [rootLockKey('/srv/a'), 1],
+      [`release ${sessionKey('capped')}`, 0],
+      [`release ${rootLockKey('/srv/a')}`, 0],
+    ]);
   });
 
   it.each([
@@ -182,16 +201,51 @@ identities:
 });
 
 describe('withIdentityFloor', () => {
-  const exec = (over: object): Plan => ({ kind: 'exec', program: '/usr/bin/rsync', argv: [], env: {}, cwd: null, umask: null, timeoutMs: null, supervise: true, confine: null, ...over }) as Plan;
+  const exec = (over: object): Plan =>
+    ({
+      kind: 'exec',
+      program: '/usr/bin/rsync',
+      argv: [],
+      env: {},
+      cwd: null,
+      umask: null,
+      timeoutMs: null,
+      supervise: true,
+      confine: null,
+      ...over,
+    }) as Plan;
   const confine = (pull: object | null) => ({ root: '/srv/a', within: ['/srv/a'], paths: [], wildcards: [], pull });
-  const receive = { kind: 'receive', dir: '/srv/in', name: 'x', mode: 0o600, maxBytes: 1, minFreeBytes: 100, idleTimeoutMs: 1, keep: null, retention: { pattern: 'x', clientName: null }, expect: { size: null, sha256: null } } as Plan;
-  const files = (access: string) => ({ kind: 'files', protocol: 'sftp', scp: null, sandbox: {}, policy: { root: '/srv/f', access, delete: false, overwrite: false, umask: 0o22, minFreeBytes: 100, idleTimeoutMs: 0 } }) as unknown as Plan;
+  const receive = {
+    kind: 'receive',
+    dir: '/srv/in',
+    name: 'x',
+    mode: 0o600,
+    maxBytes: 1,
+    minFreeBytes: 100,
+    idleTimeoutMs: 1,
+    keep: null,
+    retention: { pattern: 'x', clientName: null },
+    expect: { size: null, sha256: null },
+  } as Plan;
+  const files = (access: string) =>
+    ({
+      kind: 'files',
+      protocol: 'sftp',
+      scp: null,
+      sandbox: {},
+      policy: { root: '/srv/f', access, delete: false, overwrite: false, umask: 0o22, minFreeBytes: 100, idleTimeoutMs: 0 },
+    }) as unknown as Plan;
   it.each([
     ['a receive under its rule floor', receive, 50, { minFreeBytes: 100 }],
     ['a receive above it', receive, 500, { minFreeBytes: 500 }],
     ['an sftp write rule', files('write'), 500, { policy: expect.objectContaining({ minFreeBytes: 500 }) }],
     ['an sftp read rule (writes nothing)', files('read'), 500, { policy: expect.objectContaining({ minFreeBytes: 100 }) }],
-    ['an rsync push with a floor', exec({ confine: confine(null), minFree: { path: '/srv/a', bytes: 100 } }), 500, { minFree: { path: '/srv/a', bytes: 500 } }],
+    [
+      'an rsync push with a floor',
+      exec({ confine: confine(null), minFree: { path: '/srv/a', bytes: 100 } }),
+      500,
+      { minFree: { path: '/srv/a', bytes: 500 } },
+    ],
     ['an rsync push with min-free: 0', exec({ confine: confine(null), minFree: null }), 500, { minFree: { path: '/srv/a', bytes: 500 } }],
     ['an rsync pull', exec({ confine: confine({ relative: false, operandsAt: 3 }), minFree: null }), 500, { minFree: null }],
     ['an exec rule (nothing to watch)', exec({ program: '/bin/true' }), 500, { confine: null }],
@@ -207,19 +261,37 @@ describe('the policy keys', () => {
     return parsed.ok ? [] : parsed.errors.map(formatPolicyError);
   };
   it('reads max-sessions, min-free and single-run', () => {
-    const policy = policyFrom('version: 1\nidentities:\n  a:\n    max-sessions: 3\n    min-free: 2GiB\n    rules:\n      - { name: r, rsync: { root: /srv, access: write, single-run: true } }\n');
+    const policy = policyFrom(
+      'version: 1\nidentities:\n  a:\n    max-sessions: 3\n    min-free: 2GiB\n    rules:\n      - { name: r, rsync: { root: /srv, access: write, single-run: true } }\n',
+    );
     const a = policy.identities.get('a')!;
     expect([a.maxSessions, a.minFreeBytes, a.rules[0]!.kind === 'rsync' && a.rules[0]!.singleRun]).toEqual([3, 2 ** 31, true]);
     const b = policyFrom('version: 1\nidentities:\n  b:\n    rules: []\n').identities.get('b')!;
     expect([b.maxSessions, b.minFreeBytes]).toEqual([null, null]);
   });
   it.each([
-    ['max-sessions 0', '    max-sessions: 0\n', 'p.yaml:4: identities.a.max-sessions: expected a number of sessions, a whole number from 1 to 10000, got number 0'],
+    [
+      'max-sessions 0',
+      '    max-sessions: 0\n',
+      'p.yaml:4: identities.a.max-sessions: expected a number of sessions, a whole number from 1 to 10000, got number 0',
+    ],
     ['max-sessions as a string', '    max-sessions: "2"\n', 'p.yaml:4: identities.a.max-sessions: expected a number of sessions'],
     ['a min-free that is no size', '    min-free: lots\n', 'p.yaml:4: identities.a.min-free: expected a size such as 20GiB'],
-    ['min-free with an unsupervised push', '    min-free: 1GiB\n', 'p.yaml:4: identities.a.min-free: rule r pushes with supervise: false', '{ root: /srv, access: write, supervise: false, min-free: "0" }'],
-    ['a single-run that is no boolean', '', 'p.yaml:5: identities.a.rules[0].rsync.single-run: expected true or false, got "yes"', '{ root: /srv, access: write, single-run: "yes" }'],
+    [
+      'min-free with an unsupervised push',
+      '    min-free: 1GiB\n',
+      'p.yaml:4: identities.a.min-free: rule r pushes with supervise: false',
+      '{ root: /srv, access: write, supervise: false, min-free: "0" }',
+    ],
+    [
+      'a single-run that is no boolean',
+      '',
+      'p.yaml:5: identities.a.rules[0].rsync.single-run: expected true or false, got "yes"',
+      '{ root: /srv, access: write, single-run: "yes" }',
+    ],
   ])('%s', (_, keys, message, rsync = '{ root: /srv, access: write }') => {
-    expect(errorsOf(`version: 1\nidentities:\n  a:\n${keys}    rules:\n      - { name: r, rsync: ${rsync} }\n`)).toEqual([expect.stringContaining(message)]);
+    expect(errorsOf(`version: 1\nidentities:\n  a:\n${keys}    rules:\n      - { name: r, rsync: ${rsync} }\n`)).toEqual([
+      expect.stringContaining(message),
+    ]);
   });
 });

@@ -22,7 +22,12 @@ function file(name: string, ageDays: number): void {
   utimesSync(join(dir, name), t, t);
 }
 
-const retention = (windowMs: number) => ({ pattern: templatePattern('backup-{timestamp}.tar.gz', 'h'), clientName: 'client-*.tar.gz', windowMs, maxUploads: null });
+const retention = (windowMs: number) => ({
+  pattern: templatePattern('backup-{timestamp}.tar.gz', 'h'),
+  clientName: 'client-*.tar.gz',
+  windowMs,
+  maxUploads: null,
+});
 
 it('keeps the newest N of the rule, and nothing else is touched (no window)', () => {
   for (let d = 1; d <= 6; d++) file(`backup-2026-11-${String(10 + d).padStart(2, '0')}-010000.tar.gz`, 10 - d);
@@ -42,7 +47,13 @@ it('keeps the newest N of the rule, and nothing else is touched (no window)', ()
     'backup-manual.tar.gz',
     'notes.txt',
   ]);
-  expect(pruned.sort()).toEqual(['backup-2026-11-11-010000.tar.gz', 'backup-2026-11-12-010000.tar.gz', 'backup-2026-11-13-010000.tar.gz', 'backup-2026-11-14-010000.tar.gz', 'client-old.tar.gz']);
+  expect(pruned.sort()).toEqual([
+    'backup-2026-11-11-010000.tar.gz',
+    'backup-2026-11-12-010000.tar.gz',
+    'backup-2026-11-13-010000.tar.gz',
+    'backup-2026-11-14-010000.tar.gz',
+    'client-old.tar.gz',
+  ]);
   expect(existsSync(join(dir, 'notes.txt'))).toBe(true);
 });
 

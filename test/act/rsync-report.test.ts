@@ -51,8 +51,20 @@ describe('RsyncReport', () => {
 
   it('adds up a push, and counts what it could not read', () => {
     const report = new RsyncReport('2026-12-06/', TOKEN);
-    for (const line of [`${at}receiving file list`, `${at}cd+++++++++ 4096 ./`, `${at}>f+++++++++ 8 a`, `${at}>f+++++++++ 2 sub/b`, `${at}*deleting   0 old`]) report.line(line);
-    expect(report.writes.facts()).toMatchObject({ created: ['2026-12-06/', '2026-12-06/a', '2026-12-06/sub/b'], removed: ['2026-12-06/old'], replaced: [], bytes: 10 });
+    for (const line of [
+      `${at}receiving file list`,
+      `${at}cd+++++++++ 4096 ./`,
+      `${at}>f+++++++++ 8 a`,
+      `${at}>f+++++++++ 2 sub/b`,
+      `${at}*deleting   0 old`,
+    ])
+      report.line(line);
+    expect(report.writes.facts()).toMatchObject({
+      created: ['2026-12-06/', '2026-12-06/a', '2026-12-06/sub/b'],
+      removed: ['2026-12-06/old'],
+      replaced: [],
+      bytes: 10,
+    });
     expect(report.unread).toBe(1);
   });
 });

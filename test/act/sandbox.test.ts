@@ -51,7 +51,8 @@ describe('bwrapArgs', () => {
   });
 
   it('no network, IPC, hostname, cgroup or other processes; dies with the dispatcher', () => {
-    for (const flag of ['--unshare-net', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent']) expect(args).toContain(flag);
+    for (const flag of ['--unshare-net', '--unshare-ipc', '--unshare-pid', '--unshare-uts', '--unshare-cgroup-try', '--die-with-parent'])
+      expect(args).toContain(flag);
   });
 
   it('as root: every capability dropped, then only the job’s added back (never CAP_SYS_ADMIN)', () => {
@@ -60,9 +61,22 @@ describe('bwrapArgs', () => {
     expect(args).not.toContain('CAP_SYS_ADMIN');
   });
 
-  it.each(Object.entries(ROOT_CAPS))('no job keeps CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_PTRACE or CAP_SETUID (%s): open_by_handle_at, mounts, other processes (found in review)', (_job, caps) => {
-    for (const cap of ['CAP_DAC_READ_SEARCH', 'CAP_SYS_ADMIN', 'CAP_SYS_PTRACE', 'CAP_SETUID', 'CAP_SETGID', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_NET_ADMIN']) expect(caps).not.toContain(cap);
-  });
+  it.each(Object.entries(ROOT_CAPS))(
+    'no job keeps CAP_DAC_READ_SEARCH, CAP_SYS_ADMIN, CAP_SYS_PTRACE or CAP_SETUID (%s): open_by_handle_at, mounts, other processes (found in review)',
+    (_job, caps) => {
+      for (const cap of [
+        'CAP_DAC_READ_SEARCH',
+        'CAP_SYS_ADMIN',
+        'CAP_SYS_PTRACE',
+        'CAP_SETUID',
+        'CAP_SETGID',
+        'CAP_SYS_MODULE',
+        'CAP_SYS_RAWIO',
+        'CAP_NET_ADMIN',
+      ])
+        expect(caps).not.toContain(cap);
+    },
+  );
 
   it('a rule path that is, holds or lies in a secret gets the cover again, on top (found in review: an sftp root of /etc/ssh served the host keys)', () => {
     const over = (target: string) => bwrapArgs(run({ read: [{ source: target, target }], write: [] }), merged);
@@ -70,7 +84,10 @@ describe('bwrapArgs', () => {
       const a = over(target);
       const bind = a.lastIndexOf(target === '/etc' ? '/etc' : target);
       const tmpfs = a.lastIndexOf('/etc/ssh', a.lastIndexOf('--remount-ro'));
-      expect(after(a, '--tmpfs', 1).filter(([p]) => p === '/etc/ssh'), target).toHaveLength(2);
+      expect(
+        after(a, '--tmpfs', 1).filter(([p]) => p === '/etc/ssh'),
+        target,
+      ).toHaveLength(2);
       expect(tmpfs, target).toBeGreaterThan(bind - 1);
     }
     expect(after(over('/etc'), '--ro-bind', 2).filter(([, p]) => p === '/etc/shadow')).toHaveLength(2);
@@ -129,8 +146,13 @@ describe('bwrapArgs', () => {
     expect(position('--ro-bind', '/srv/git')).toBeGreaterThan(-1);
     expect(position('--bind', '/srv/git/objects')).toBeGreaterThan(position('--ro-bind', '/srv/git'));
     // The order given (runtime, read, write) is kept for paths that do not hold each other.
-    const flat = bwrapArgs(run({ runtime: [{ source: '/opt/node', target: '/opt/node' }], read: [{ source: '/srv/a', target: '/srv/a' }] }), merged);
-    const targets = flat.flatMap((a, i) => (a === '--ro-bind' || a === '--bind' ? [flat[i + 2]!] : [])).filter((t) => t.startsWith('/srv') || t === '/opt/node');
+    const flat = bwrapArgs(
+      run({ runtime: [{ source: '/opt/node', target: '/opt/node' }], read: [{ source: '/srv/a', target: '/srv/a' }] }),
+      merged,
+    );
+    const targets = flat
+      .flatMap((a, i) => (a === '--ro-bind' || a === '--bind' ? [flat[i + 2]!] : []))
+      .filter((t) => t.startsWith('/srv') || t === '/opt/node');
     expect(targets).toEqual(['/opt/node', '/srv/a', '/srv/backup']);
   });
 
@@ -159,7 +181,13 @@ describe('bwrapArgs', () => {
 
   it('nothing else is bound: no /home, /root, /var, /run, /proc of the host', () => {
     const bound = [...after(args, '--bind', 2), ...after(args, '--ro-bind', 2)].map(([, target]) => target);
-    expect(bound.sort()).toEqual(['/dev/null', '/etc', '/srv/backup', '/usr'].sort().filter((p) => p !== '/dev/null').concat('/etc/shadow').sort());
+    expect(bound.sort()).toEqual(
+      ['/dev/null', '/etc', '/srv/backup', '/usr']
+        .sort()
+        .filter((p) => p !== '/dev/null')
+        .concat('/etc/shadow')
+        .sort(),
+    );
   });
 });
 
@@ -174,7 +202,13 @@ describe('withheld secrets: what a request reads of the secrets, and its stand-i
     ],
   };
   const pull = (reads: string[] | undefined, secrets?: 'serve' | 'withhold', over: Partial<SandboxRun> = {}): SandboxRun =>
-    run({ sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read], ...(secrets ? { secrets } : {}), ...(reads ? { reads } : {}) }, read: [{ source: '/etc', target: '/etc' }], write: [], standInFds: [5, 6], ...over });
+    run({
+      sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read], ...(secrets ? { secrets } : {}), ...(reads ? { reads } : {}) },
+      read: [{ source: '/etc', target: '/etc' }],
+      write: [],
+      standInFds: [5, 6],
+      ...over,
+    });
   const paths = (r: SandboxRun) => withheldFrom(r.sandbox, layout).map((s) => s.path);
 
   it.each([
@@ -194,7 +228,11 @@ describe('withheld secrets: what a request reads of the secrets, and its stand-i
     expect(paths(pull(undefined))).toEqual([]);
     expect(paths(pull(['/etc'], 'serve'))).toEqual([]);
     // serve never reaches into a writable path: a secret there stays withheld.
-    const writing = run({ sandbox: { read: [], write: ['/etc/ssh'], rootCaps: [...ROOT_CAPS.store], secrets: 'serve', reads: ['/etc/ssh'] }, read: [], write: [{ source: '/etc/ssh', target: '/etc/ssh' }] });
+    const writing = run({
+      sandbox: { read: [], write: ['/etc/ssh'], rootCaps: [...ROOT_CAPS.store], secrets: 'serve', reads: ['/etc/ssh'] },
+      read: [],
+      write: [{ source: '/etc/ssh', target: '/etc/ssh' }],
+    });
     expect(paths(writing)).toEqual(['/etc/ssh']);
   });
 
@@ -238,7 +276,19 @@ describe('withheld secrets: what a request reads of the secrets, and its stand-i
   });
 
   it('a run that withholds stays supervised even under supervise: false (its end record names them; execve could hand bwrap no descriptors)', () => {
-    const plan = (reads: string[]) => ({ kind: 'exec', program: '/usr/bin/rsync', argv: ['rsync'], env: {}, cwd: '/', umask: null, timeoutMs: null, supervise: false, confine: null, sandbox: { read: ['/etc'], write: [], rootCaps: [], reads } }) as unknown as ExecPlan;
+    const plan = (reads: string[]) =>
+      ({
+        kind: 'exec',
+        program: '/usr/bin/rsync',
+        argv: ['rsync'],
+        env: {},
+        cwd: '/',
+        umask: null,
+        timeoutMs: null,
+        supervise: false,
+        confine: null,
+        sandbox: { read: ['/etc'], write: [], rootCaps: [], reads },
+      }) as unknown as ExecPlan;
     expect(withholds(plan(['/etc']), layout)).toBe(true);
     expect(withholds(plan(['/etc/hostname']), layout)).toBe(false);
     expect(withholds({ ...plan(['/etc']), sandbox: null }, layout)).toBe(false);
@@ -280,7 +330,16 @@ describe('sandboxUnavailable', () => {
   });
 
   it('a non-root account where user namespaces are on: available', () => {
-    expect(sandboxUnavailable(1000, procSys({ 'kernel/unprivileged_userns_clone': '1', 'user/max_user_namespaces': '1000', 'kernel/apparmor_restrict_unprivileged_userns': '0' }))).toBeNull();
+    expect(
+      sandboxUnavailable(
+        1000,
+        procSys({
+          'kernel/unprivileged_userns_clone': '1',
+          'user/max_user_namespaces': '1000',
+          'kernel/apparmor_restrict_unprivileged_userns': '0',
+        }),
+      ),
+    ).toBeNull();
   });
 });
 
@@ -289,17 +348,38 @@ describe('withSandbox: a sandboxed plan on a host that cannot build one', () => 
     ({
       decision: 'allow',
       rule: { name: 'nightly' },
-      plan: { kind: 'exec', program: '/usr/bin/rsync', argv: ['/usr/bin/rsync'], env: {}, cwd: null, umask: null, timeoutMs: null, supervise: true, confine: null, sandbox: sandboxed ? { read: [], write: ['/srv'], rootCaps: [] } : null },
+      plan: {
+        kind: 'exec',
+        program: '/usr/bin/rsync',
+        argv: ['/usr/bin/rsync'],
+        env: {},
+        cwd: null,
+        umask: null,
+        timeoutMs: null,
+        supervise: true,
+        confine: null,
+        sandbox: sandboxed ? { read: [], write: ['/srv'], rootCaps: [] } : null,
+      },
       words: [],
       trace: [],
     }) as unknown as Decision;
 
   it('is refused as sandbox-unavailable, with why, and never run unconfined', () => {
-    expect(withSandbox(allow(true), () => '/usr/bin/bwrap is missing')).toMatchObject({ decision: 'deny', reason: 'sandbox-unavailable', detail: 'rule nightly: /usr/bin/bwrap is missing' });
+    expect(withSandbox(allow(true), () => '/usr/bin/bwrap is missing')).toMatchObject({
+      decision: 'deny',
+      reason: 'sandbox-unavailable',
+      detail: 'rule nightly: /usr/bin/bwrap is missing',
+    });
   });
 
   it('an sftp rule’s plan always runs in it, so it is refused too (found in review: it was allowed, then failed)', () => {
-    const files = { decision: 'allow', rule: { name: 'exchange' }, plan: { kind: 'files', protocol: 'sftp', policy: {}, scp: null, sandbox: { read: [], write: ['/srv'], rootCaps: [] } }, words: [], trace: [] } as unknown as Decision;
+    const files = {
+      decision: 'allow',
+      rule: { name: 'exchange' },
+      plan: { kind: 'files', protocol: 'sftp', policy: {}, scp: null, sandbox: { read: [], write: ['/srv'], rootCaps: [] } },
+      words: [],
+      trace: [],
+    } as unknown as Decision;
     expect(withSandbox(files, () => 'user namespaces are switched off')).toMatchObject({ decision: 'deny', reason: 'sandbox-unavailable' });
   });
 

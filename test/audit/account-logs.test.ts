@@ -24,10 +24,22 @@ describe('accountLogs and mergeByTime', () => {
   const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-account-logs-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'log'));
-  for (const name of ['audit.jsonl', 'audit.jsonl.1', 'audit.backup.jsonl', 'audit.backup.jsonl.1', 'audit.web.jsonl', 'other.jsonl', 'audit.Bad.jsonl']) writeFileSync(join(dir, 'log', name), '');
+  for (const name of [
+    'audit.jsonl',
+    'audit.jsonl.1',
+    'audit.backup.jsonl',
+    'audit.backup.jsonl.1',
+    'audit.web.jsonl',
+    'other.jsonl',
+    'audit.Bad.jsonl',
+  ])
+    writeFileSync(join(dir, 'log', name), '');
 
   it('finds each account’s current log beside root’s, and nothing else', () => {
-    expect(accountLogs(join(dir, 'log', 'audit.jsonl'))).toEqual([join(dir, 'log', 'audit.backup.jsonl'), join(dir, 'log', 'audit.web.jsonl')]);
+    expect(accountLogs(join(dir, 'log', 'audit.jsonl'))).toEqual([
+      join(dir, 'log', 'audit.backup.jsonl'),
+      join(dir, 'log', 'audit.web.jsonl'),
+    ]);
   });
 
   it.each([
@@ -50,7 +62,8 @@ describe('accountLogs and mergeByTime', () => {
       for (const t of ts) yield { ts: t } as AuditRecord;
     }
     const merged: string[] = [];
-    for await (const record of mergeByTime([of('2026-11-28T01:00:00Z', '2026-11-28T03:00:00Z'), of('2026-11-28T02:00:00Z'), of()])) merged.push(String(record.ts));
+    for await (const record of mergeByTime([of('2026-11-28T01:00:00Z', '2026-11-28T03:00:00Z'), of('2026-11-28T02:00:00Z'), of()]))
+      merged.push(String(record.ts));
     expect(merged).toEqual(['2026-11-28T01:00:00Z', '2026-11-28T02:00:00Z', '2026-11-28T03:00:00Z']);
   });
 });

@@ -24,7 +24,16 @@ function session(command: string, id = 's1', identity = 'h'): AuditRecord[] {
   const request = requestFor(identity, command, {});
   const decision: AuditRecord = decisionRecord(id, request, decide(policy, request));
   if (decision.handoff === 'execve') return [decision];
-  return [decision, endRecord({ session: id, identity: 'h' }, request.now, { rule: String(decision.rule), exit: 0, signal: null, durationMs: 5, outcome: 'exited' })];
+  return [
+    decision,
+    endRecord({ session: id, identity: 'h' }, request.now, {
+      rule: String(decision.rule),
+      exit: 0,
+      signal: null,
+      durationMs: 5,
+      outcome: 'exited',
+    }),
+  ];
 }
 
 const rows: [string, string, boolean][] = [

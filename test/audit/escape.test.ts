@@ -3,7 +3,17 @@ import { describe, expect, it } from 'vitest';
 import { boundedCommand, toLogLine } from '../../src/audit/escape.js';
 import { printable } from '../../src/values/printable.js';
 
-const hostile = ['a\nb', 'a\r{"forged":1}', '\u001b[2J\u001b]0;owned\u0007', 'report\u202efdp.exe', 'a\u0000b', 'zero\u200bwidth', 'Müller 😀', '\u2028', '\u009b31m'];
+const hostile = [
+  'a\nb',
+  'a\r{"forged":1}',
+  '\u001b[2J\u001b]0;owned\u0007',
+  'report\u202efdp.exe',
+  'a\u0000b',
+  'zero\u200bwidth',
+  'Müller 😀',
+  '\u2028',
+  '\u009b31m',
+];
 
 describe('toLogLine', () => {
   it.each(hostile)('keeps %j on one printable ASCII line, and gives it back', (text) => {

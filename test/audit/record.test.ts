@@ -32,7 +32,11 @@ function expandedPull(n: number): { decision: Decision; argv: string[] } {
 
 describe('decision records are bounded', () => {
   it('keeps a small record as it is', () => {
-    const record: Record<string, unknown> = decisionRecord('s', requestFor('h', 'du -sh /srv/backup/x', {}), decide(policy, requestFor('h', 'du -sh /srv/backup/x', {})));
+    const record: Record<string, unknown> = decisionRecord(
+      's',
+      requestFor('h', 'du -sh /srv/backup/x', {}),
+      decide(policy, requestFor('h', 'du -sh /srv/backup/x', {})),
+    );
     expect(record.argv).toEqual(['/usr/bin/du', '-sh', '/srv/backup/x']);
     expect(record).not.toHaveProperty('argv_count');
   });
@@ -74,7 +78,15 @@ describe('decision records are bounded', () => {
 
   it('bounds an end record with many pruned files and a long error', () => {
     const pruned = Array.from({ length: 5000 }, (_, i) => `upload-${i}.tar`);
-    const record: Record<string, unknown> = endRecord({ session: 's', identity: 'h' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'stored', pruned, error: 'x'.repeat(50_000) });
+    const record: Record<string, unknown> = endRecord({ session: 's', identity: 'h' }, new Date(0), {
+      rule: 'r',
+      exit: 0,
+      signal: null,
+      durationMs: 1,
+      outcome: 'stored',
+      pruned,
+      error: 'x'.repeat(50_000),
+    });
     expect(toLogLine(record).length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     expect(record.pruned_count).toBe(5000);
     expect(record.error_bytes).toBe(50_000);
@@ -88,28 +100,57 @@ describe('decision records are bounded', () => {
 });
 
 describe('a session that logged in with a certificate', () => {
-  const certificate = { keyId: 'alice@laptop', serial: '18446744073709551615', principals: ['alice', 'ops'], validAfter: 0, validBefore: null, ca: 'SHA256:D1+Hce+LcosgSaKpw5UPpJuD58iiigsDBy289yBr6xk' };
+  const certificate = {
+    keyId: 'alice@laptop',
+    serial: '18446744073709551615',
+    principals: ['alice', 'ops'],
+    validAfter: 0,
+    validBefore: null,
+    ca: 'SHA256:D1+Hce+LcosgSaKpw5UPpJuD58iiigsDBy289yBr6xk',
+  };
 
   it('the decision record carries key id, serial, principals and CA', () => {
     const request = requestFor('h', 'du -sh /srv/backup/x', { certificates: [certificate] });
-    expect(decisionRecord('s', request, decide(policy, request))).toMatchObject({ decision: 'allow', cert_id: 'alice@laptop', cert_serial: '18446744073709551615', cert_principals: ['alice', 'ops'], cert_ca: certificate.ca });
+    expect(decisionRecord('s', request, decide(policy, request))).toMatchObject({
+      decision: 'allow',
+      cert_id: 'alice@laptop',
+      cert_serial: '18446744073709551615',
+      cert_principals: ['alice', 'ops'],
+      cert_ca: certificate.ca,
+    });
   });
 
   it('so do a denial and a learn record', () => {
     const request = requestFor('h', 'rm -rf /', { certificates: [certificate] });
-    expect(decisionRecord('s', request, decide(policy, request))).toMatchObject({ decision: 'deny', cert_id: 'alice@laptop', cert_serial: '18446744073709551615' });
+    expect(decisionRecord('s', request, decide(policy, request))).toMatchObject({
+      decision: 'deny',
+      cert_id: 'alice@laptop',
+      cert_serial: '18446744073709551615',
+    });
     expect(learnRecord('s', request, null)).toMatchObject({ decision: 'learn', cert_id: 'alice@laptop' });
   });
 
   it('end and file records carry key id and serial', () => {
     const subject = { session: 's', identity: 'h', certificate };
-    expect(endRecord(subject, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'exited' })).toMatchObject({ event: 'end', cert_id: 'alice@laptop', cert_serial: '18446744073709551615' });
-    expect(fileRecord(subject, 'r', new Date(0), { op: 'read', path: '/x' })).toMatchObject({ event: 'file', cert_id: 'alice@laptop', cert_serial: '18446744073709551615' });
+    expect(endRecord(subject, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'exited' })).toMatchObject({
+      event: 'end',
+      cert_id: 'alice@laptop',
+      cert_serial: '18446744073709551615',
+    });
+    expect(fileRecord(subject, 'r', new Date(0), { op: 'read', path: '/x' })).toMatchObject({
+      event: 'file',
+      cert_id: 'alice@laptop',
+      cert_serial: '18446744073709551615',
+    });
   });
 
   it('a plain key adds no certificate fields', () => {
     const request = requestFor('h', 'du -sh /srv/backup/x');
     expect(Object.keys(decisionRecord('s', request, decide(policy, request))).filter((k) => k.startsWith('cert'))).toEqual([]);
-    expect(Object.keys(endRecord({ session: 's', identity: 'h' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'exited' })).filter((k) => k.startsWith('cert'))).toEqual([]);
+    expect(
+      Object.keys(
+        endRecord({ session: 's', identity: 'h' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'exited' }),
+      ).filter((k) => k.startsWith('cert')),
+    ).toEqual([]);
   });
 });

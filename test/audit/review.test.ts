@@ -4,8 +4,29 @@ import { formatSummary, matches, parseWhen, SummaryBuilder, tableRow, wrotePath,
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
-const decision = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'decision', session: 'aaaa1111', id: 'host1', user: 'root', client: '192.0.2.10:5000', command: 'x', ...extra }) as AuditRecord;
-const end = (ts: string, extra: Record<string, unknown>) => ({ ts, event: 'end', session: 'aaaa1111', id: 'host1', rule: 'nightly', exit: 0, outcome: 'exited', duration_ms: 5, ...extra }) as AuditRecord;
+const decision = (ts: string, extra: Record<string, unknown>) =>
+  ({
+    ts,
+    event: 'decision',
+    session: 'aaaa1111',
+    id: 'host1',
+    user: 'root',
+    client: '192.0.2.10:5000',
+    command: 'x',
+    ...extra,
+  }) as AuditRecord;
+const end = (ts: string, extra: Record<string, unknown>) =>
+  ({
+    ts,
+    event: 'end',
+    session: 'aaaa1111',
+    id: 'host1',
+    rule: 'nightly',
+    exit: 0,
+    outcome: 'exited',
+    duration_ms: 5,
+    ...extra,
+  }) as AuditRecord;
 
 describe('parseWhen and the one duration grammar', () => {
   it.each([
@@ -62,12 +83,16 @@ describe('matches', () => {
     expect(matches(denied, filter)).toBe(false);
   });
   it('marks a foreign record at the end of its row, escaped', () => {
-    expect(tableRow(end('2026-11-24T10:00:01Z', { foreign: "in backup's log, identity host1 may not log into backup\u001b[2J" }))).toMatch(/exit 0, 5 ms  \[FOREIGN: in backup's log, identity host1 may not log into backup\\x1b\[2J, not counted\]$/);
+    expect(tableRow(end('2026-11-24T10:00:01Z', { foreign: "in backup's log, identity host1 may not log into backup\u001b[2J" }))).toMatch(
+      /exit 0, 5 ms  \[FOREIGN: in backup's log, identity host1 may not log into backup\\x1b\[2J, not counted\]$/,
+    );
     expect(tableRow(end('2026-11-24T10:00:01Z', {}))).not.toContain('FOREIGN');
   });
 
   it('escapes control characters in the table', () => {
-    expect(tableRow(decision('2026-11-24T10:00:00Z', { decision: 'deny', reason: 'x', command: 'ls\u001b[2J\nid' }))).not.toMatch(/[\u0000-\u001f]/);
+    expect(tableRow(decision('2026-11-24T10:00:00Z', { decision: 'deny', reason: 'x', command: 'ls\u001b[2J\nid' }))).not.toMatch(
+      /[\u0000-\u001f]/,
+    );
   });
 });
 
@@ -82,11 +107,19 @@ describe('SummaryBuilder', () => {
     builder.add(decision('2026-11-24T03:00:00Z', { decision: 'allow', rule: 'tarball' }));
     builder.add(end('2026-11-24T03:01:00Z', { rule: 'tarball', outcome: 'stored', bytes: 1000 }));
     builder.add(decision('2026-11-24T03:00:00Z', { decision: 'allow', rule: 'ping', handoff: 'execve' }));
-    for (let i = 0; i < 3; i++) builder.add(decision('2026-11-24T04:00:00Z', { decision: 'deny', reason: 'tokenize-operator', command: 'ls; id', client: '203.0.113.9:1' }));
+    for (let i = 0; i < 3; i++)
+      builder.add(
+        decision('2026-11-24T04:00:00Z', { decision: 'deny', reason: 'tokenize-operator', command: 'ls; id', client: '203.0.113.9:1' }),
+      );
     builder.add(decision('2026-11-24T04:00:00Z', { decision: 'deny', reason: 'no-command', command: null }));
     const s = builder.result();
     expect(s.rules.find((r) => r.rule === 'nightly')).toMatchObject({ allowed: 2, failed: 1, lastSuccess: '2026-11-23T02:10:00Z' });
-    expect(s.rules.find((r) => r.rule === 'tarball')).toMatchObject({ allowed: 1, failed: 0, bytes: 1000, lastSuccess: '2026-11-24T03:01:00Z' });
+    expect(s.rules.find((r) => r.rule === 'tarball')).toMatchObject({
+      allowed: 1,
+      failed: 0,
+      bytes: 1000,
+      lastSuccess: '2026-11-24T03:01:00Z',
+    });
     expect(s.rules.find((r) => r.rule === 'ping')).toMatchObject({ lastSuccess: '2026-11-24T03:00:00Z' });
     expect(s.rules.find((r) => r.rule === '(denied)')).toMatchObject({ denied: 4 });
     expect(s.refused[0]).toEqual({ command: 'ls; id', count: 3, reasons: ['tokenize-operator'] });
@@ -107,7 +140,16 @@ describe('SummaryBuilder', () => {
     builder.add(end('2026-11-24T04:00:01Z', { ...forged }));
     builder.add(end('2026-11-24T04:00:02Z', { rule: 'invented', ...forged }));
     const s = builder.result();
-    expect(s.rules).toEqual([expect.objectContaining({ rule: 'nightly', allowed: 3, failed: 2, lastSuccess: '2026-11-24T03:01:00Z', lastFailure: '2026-11-24T02:10:00Z', lastFailureHow: 'exit 1 too-large' })]);
+    expect(s.rules).toEqual([
+      expect.objectContaining({
+        rule: 'nightly',
+        allowed: 3,
+        failed: 2,
+        lastSuccess: '2026-11-24T03:01:00Z',
+        lastFailure: '2026-11-24T02:10:00Z',
+        lastFailureHow: 'exit 1 too-large',
+      }),
+    ]);
     expect(s.foreign).toBe(3);
     const text = formatSummary(s, '7d');
     expect(text).toContain('3 foreign record(s) in account logs not counted');
@@ -118,7 +160,8 @@ describe('SummaryBuilder', () => {
 
   it('counts an sftp session’s file records (and their bytes) per rule, refusals apart, and shows them in the table', () => {
     const builder = new SummaryBuilder(null);
-    const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields }) as AuditRecord;
+    const file = (fields: Record<string, unknown>) =>
+      ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields }) as AuditRecord;
     builder.add(decision('2026-11-24T05:00:00Z', { decision: 'allow', rule: 'exchange' }));
     builder.add(file({ op: 'write', path: '/in/a.txt', bytes: 300 }));
     builder.add(file({ op: 'read', path: '/out/b.txt', bytes: 200 }));
@@ -127,13 +170,31 @@ describe('SummaryBuilder', () => {
     builder.add(end('2026-11-24T05:01:00Z', { rule: 'exchange', files: { write: 1, read: 1, rename: 1, refused: 1 } }));
     expect(builder.result().rules.find((r) => r.rule === 'exchange')).toMatchObject({ allowed: 1, files: 3, filesRefused: 1, bytes: 500 });
     expect(formatSummary(builder.result(), '7d')).toMatch(/exchange .* 500 +3 \/1 refused/);
-    expect(tableRow(file({ op: 'remove', path: '/in/old\u001b[2J', refused: 'no-delete' }))).toMatch(/file +exchange +remove \/in\/old\\x1b\[2J, refused: no-delete$/);
+    expect(tableRow(file({ op: 'remove', path: '/in/old\u001b[2J', refused: 'no-delete' }))).toMatch(
+      /file +exchange +remove \/in\/old\\x1b\[2J, refused: no-delete$/,
+    );
   });
 });
 
 describe('wrotePath: the records that say their session wrote a path', () => {
-  const writes = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'end', session: 's1', id: 'host1', rule: 'push', exit: 0, outcome: 'exited', writes: { created: [], replaced: [], removed: [], bytes: 0, ...fields } });
-  const file = (fields: Record<string, unknown>) => ({ ts: '2026-11-24T05:00:00Z', event: 'file', session: 's1', id: 'host1', rule: 'exchange', ...fields });
+  const writes = (fields: Record<string, unknown>) => ({
+    ts: '2026-11-24T05:00:00Z',
+    event: 'end',
+    session: 's1',
+    id: 'host1',
+    rule: 'push',
+    exit: 0,
+    outcome: 'exited',
+    writes: { created: [], replaced: [], removed: [], bytes: 0, ...fields },
+  });
+  const file = (fields: Record<string, unknown>) => ({
+    ts: '2026-11-24T05:00:00Z',
+    event: 'file',
+    session: 's1',
+    id: 'host1',
+    rule: 'exchange',
+    ...fields,
+  });
   it.each([
     ['created, the name itself', writes({ created: ['daily.0/etc/passwd'] }), 'daily.0/etc/passwd', true],
     ['created, a directory above it', writes({ created: ['daily.0/etc/passwd'] }), 'daily.0', true],

@@ -10,7 +10,10 @@ import { SessionLog } from '../../src/audit/session-log.js';
 import { tellSyslog } from '../../src/audit/sink.js';
 import type { AuditRecord } from '../../src/audit/record.js';
 
-vi.mock('../../src/audit/sink.js', async (importOriginal) => ({ ...(await importOriginal<typeof import('../../src/audit/sink.js')>()), tellSyslog: vi.fn() }));
+vi.mock('../../src/audit/sink.js', async (importOriginal) => ({
+  ...(await importOriginal<typeof import('../../src/audit/sink.js')>()),
+  tellSyslog: vi.fn(),
+}));
 
 let dir: string;
 beforeEach(() => {
@@ -22,7 +25,9 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('SessionLog', () => {
   it('an audit log that cannot be opened: no log (the caller denies), and syslog gets audit-unwritable', () => {
     expect(SessionLog.open(join(dir, 'missing', 'audit.jsonl'), null, 'session s1, id host1')).toBeNull();
-    expect(tellSyslog).toHaveBeenCalledWith(expect.stringMatching(/^audit-unwritable: request denied \(session s1, id host1\): cannot open .*ENOENT/));
+    expect(tellSyslog).toHaveBeenCalledWith(
+      expect.stringMatching(/^audit-unwritable: request denied \(session s1, id host1\): cannot open .*ENOENT/),
+    );
   });
 
   it('a log that takes its records: true, and syslog hears nothing', () => {

@@ -51,7 +51,10 @@ function record(collector: Omit<Collector, 'port' | 'server'>, socket: Socket | 
 
 function tcpCollector(): Promise<Collector> {
   const collector = { received: [], connections: 0 };
-  return listen(createTcpServer((socket) => record(collector, socket)), collector);
+  return listen(
+    createTcpServer((socket) => record(collector, socket)),
+    collector,
+  );
 }
 
 function tlsCollector(server: { cert: string; key: string }): Promise<Collector> {
@@ -90,7 +93,20 @@ let serial = 0;
 /** A record of its own (its own session), so that each arrival can be told apart. */
 function aRecord(): AuditRecord {
   serial++;
-  return { ts: '2026-11-23T07:16:53.000Z', event: 'decision', session: `test-${serial}`, id: 'host1', user: 'root', client: null, key: null, command: 'true', decision: 'allow', rule: 'r', rule_at: 'p.yaml:1', argv: ['/usr/bin/true'] };
+  return {
+    ts: '2026-11-23T07:16:53.000Z',
+    event: 'decision',
+    session: `test-${serial}`,
+    id: 'host1',
+    user: 'root',
+    client: null,
+    key: null,
+    command: 'true',
+    decision: 'allow',
+    rule: 'r',
+    rule_at: 'p.yaml:1',
+    argv: ['/usr/bin/true'],
+  };
 }
 
 function settings(host: string, port: number, ca: string | null): SyslogSettings {
@@ -147,20 +163,30 @@ describe('syslog over TLS (RFC 5425)', () => {
   // Each case sends a record that must not arrive, then one that must (the same collector, a
   // good CA): once the second is there, the absence of the first means something.
   it.each([
-    ['a CA that did not sign the collector\'s certificate', () => pki.otherCa, '127.0.0.1', 'both'],
+    ["a CA that did not sign the collector's certificate", () => pki.otherCa, '127.0.0.1', 'both'],
     ['a certificate for localhost only, reached at 127.0.0.1', () => pki.ca, '127.0.0.1', 'localhost-only'],
     ['a certificate for 127.0.0.1 only, reached as localhost', () => pki.ca, 'localhost', 'address-only'],
     ['a CA file that does not exist', () => join(dir, 'missing.pem'), '127.0.0.1', 'both'],
     ['a CA file that is not PEM', () => caFile('garbage.pem', 'not a certificate\n'), '127.0.0.1', 'both'],
     ['an empty CA file', () => caFile('empty.pem', ''), '127.0.0.1', 'both'],
-    ['a CA file whose PEM is broken', () => caFile('broken.pem', readFileSync(pki.ca, 'utf8').replace(/^(-----BEGIN CERTIFICATE-----\n)..../m, '$1!!!!')), '127.0.0.1', 'both'],
-    ['a CA file that is the server\'s key', () => pki.servers.both!.key, '127.0.0.1', 'both'],
+    [
+      'a CA file whose PEM is broken',
+      () => caFile('broken.pem', readFileSync(pki.ca, 'utf8').replace(/^(-----BEGIN CERTIFICATE-----\n)..../m, '$1!!!!')),
+      '127.0.0.1',
+      'both',
+    ],
+    ["a CA file that is the server's key", () => pki.servers.both!.key, '127.0.0.1', 'both'],
     ['a directory for a CA file', () => dir, '127.0.0.1', 'both'],
-    ['a FIFO for a CA file (a blocking read would hold the connection)', () => {
-      const fifo = join(dir, 'fifo.pem');
-      spawnSync('/usr/bin/mkfifo', [fifo]);
-      return fifo;
-    }, '127.0.0.1', 'both'],
+    [
+      'a FIFO for a CA file (a blocking read would hold the connection)',
+      () => {
+        const fifo = join(dir, 'fifo.pem');
+        spawnSync('/usr/bin/mkfifo', [fifo]);
+        return fifo;
+      },
+      '127.0.0.1',
+      'both',
+    ],
   ] as const)('%s: nothing reaches the collector, nothing throws, within the bound', async (_name, ca, host, server) => {
     const collector = { both, 'localhost-only': localhostOnly, 'address-only': addressOnly }[server];
     const refused = aRecord();
@@ -233,7 +259,11 @@ describe('readCaFile', () => {
     ['a PEM file', () => pki.ca, { ok: true }],
     ['a missing file', () => join(dir, 'nope.pem'), { ok: false, problem: 'cannot be read (ENOENT)' }],
     ['a directory', () => dir, { ok: false, problem: 'is not a regular file' }],
-    ['a file over 1 MiB', () => caFile('huge.pem', Buffer.alloc(1024 * 1024 + 1, 'A')), { ok: false, problem: 'is larger than 1048576 bytes' }],
+    [
+      'a file over 1 MiB',
+      () => caFile('huge.pem', Buffer.alloc(1024 * 1024 + 1, 'A')),
+      { ok: false, problem: 'is larger than 1048576 bytes' },
+    ],
   ] as const)('%s', (_name, path, expected) => {
     expect(readCaFile(path())).toMatchObject(expected);
   });

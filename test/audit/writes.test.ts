@@ -10,7 +10,15 @@ describe('WriteLog', () => {
     log.add('replaced', 'day2/b', 5);
     log.add('removed', 'day2/c');
     const facts = log.facts();
-    expect(facts).toMatchObject({ created: ['day2/a'], replaced: ['day2/b'], removed: ['day2/c'], created_count: 1, replaced_count: 1, removed_count: 1, bytes: 15 });
+    expect(facts).toMatchObject({
+      created: ['day2/a'],
+      replaced: ['day2/b'],
+      removed: ['day2/c'],
+      created_count: 1,
+      replaced_count: 1,
+      removed_count: 1,
+      bytes: 15,
+    });
     expect(facts.sha256).toBe(createHash('sha256').update('created\tday2/a\nreplaced\tday2/b\nremoved\tday2/c\n').digest('hex'));
   });
 
@@ -25,11 +33,19 @@ describe('WriteLog', () => {
 
   it('keeps a head of the list when names are long, and the end record stays within its bound with its lists', () => {
     const log = new WriteLog();
-    for (let i = 0; i < 300; i++) for (const op of ['created', 'replaced', 'removed'] as const) log.add(op, `${'x'.repeat(200)}/${op}/${i}`);
+    for (let i = 0; i < 300; i++)
+      for (const op of ['created', 'replaced', 'removed'] as const) log.add(op, `${'x'.repeat(200)}/${op}/${i}`);
     const facts = log.facts();
     expect(facts.created.length).toBeGreaterThan(5);
     expect(facts.created).toEqual(Array.from({ length: facts.created.length }, (_, i) => `${'x'.repeat(200)}/created/${i}`));
-    const record = endRecord({ session: 's', identity: 'i' }, new Date(0), { rule: 'r', exit: 0, signal: null, durationMs: 1, outcome: 'exited', writes: facts });
+    const record = endRecord({ session: 's', identity: 'i' }, new Date(0), {
+      rule: 'r',
+      exit: 0,
+      signal: null,
+      durationMs: 1,
+      outcome: 'exited',
+      writes: facts,
+    });
     expect(JSON.stringify(record).length).toBeLessThanOrEqual(MAX_RECORD_BYTES);
     expect((record.writes as { created: string[] }).created).toEqual(facts.created);
   });

@@ -9,7 +9,9 @@ const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-check-keys-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC1aH2xXcAt0iZtZ6dWxJZ4pSY3sJ2C1Ar5TQfk4PDbT host1';
-const policy = policyFrom('version: 1\nidentities:\n  host1-backup:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true } }\n');
+const policy = policyFrom(
+  'version: 1\nidentities:\n  host1-backup:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true } }\n',
+);
 const uid = process.getuid!();
 
 function findings(lines: string[], shell = '/bin/sh'): string[] {
@@ -30,7 +32,8 @@ describe('keyLineOptions', () => {
 });
 
 describe('check --authorized-keys', () => {
-  const dispatch = (options: string, id = 'host1-backup') => `${options}${options ? ',' : ''}command="/usr/local/bin/ssh-dispatch --id ${id}" ${KEY}`;
+  const dispatch = (options: string, id = 'host1-backup') =>
+    `${options}${options ? ',' : ''}command="/usr/local/bin/ssh-dispatch --id ${id}" ${KEY}`;
 
   it('a restricted line for a known identity, in an account with /bin/sh: nothing to say', () => {
     expect(findings([dispatch('restrict')])).toEqual([]);
@@ -42,7 +45,11 @@ describe('check --authorized-keys', () => {
 
   it.each([
     ['no restrict', [dispatch('')], 'FILE:1: UNSAFE: besides running ssh-dispatch, the key can open tunnels'],
-    ['restrict half spelled out', [dispatch('no-pty,no-port-forwarding')], 'FILE:1: UNSAFE: besides running ssh-dispatch, the key can hand the server its agent'],
+    [
+      'restrict half spelled out',
+      [dispatch('no-pty,no-port-forwarding')],
+      'FILE:1: UNSAFE: besides running ssh-dispatch, the key can hand the server its agent',
+    ],
     ['environment=', [dispatch('restrict,environment="NODE_OPTIONS=--inspect"')], 'FILE:1: UNSAFE: environment= sets variables'],
     ['an identity the policy lacks', [dispatch('restrict', 'host9')], 'FILE:1: warning: --id host9 is not an identity of the policy'],
     ['a key without command= beside it', [dispatch('restrict'), KEY], 'FILE:2: warning: a key with no command= in the same file'],
@@ -52,7 +59,9 @@ describe('check --authorized-keys', () => {
   });
 
   it('an account whose login shell is bash', () => {
-    expect(findings([dispatch('restrict')], '/bin/bash')).toEqual([expect.stringContaining("FILE: warning: backup's login shell is /bin/bash")]);
+    expect(findings([dispatch('restrict')], '/bin/bash')).toEqual([
+      expect.stringContaining("FILE: warning: backup's login shell is /bin/bash"),
+    ]);
   });
 
   it('a file that cannot be read says so', () => {
@@ -66,7 +75,9 @@ describe('check --authorized-keys: what a key can do besides the forced command'
   const unsafe = (options: string) => {
     const file = join(dir, 'ak-unsafe');
     writeFileSync(file, `${line(options)}\n`);
-    return authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).filter((f) => f.level === 'unsafe').map((f) => f.text.replace(file, 'FILE'));
+    return authorizedKeysFindings(file, policy, join(dir, 'no-passwd'))
+      .filter((f) => f.level === 'unsafe')
+      .map((f) => f.text.replace(file, 'FILE'));
   };
 
   it.each([
@@ -100,7 +111,7 @@ describe('check --authorized-keys: what a key can do besides the forced command'
   });
 });
 
-describe('forcedIdentity: command= read by the forced mode\'s own parser', () => {
+describe("forcedIdentity: command= read by the forced mode's own parser", () => {
   it.each([
     ['/usr/local/bin/ssh-dispatch --id host1', { identity: 'host1' }],
     ['/usr/local/bin/ssh-dispatch --id=host1 --policy /etc/x', { identity: 'host1' }],
@@ -123,7 +134,9 @@ describe('forcedIdentity: command= read by the forced mode\'s own parser', () =>
   ])('command="%s": UNSAFE, the key can run more than ssh-dispatch', (command, naming) => {
     const file = join(dir, 'ak-shell');
     writeFileSync(file, `restrict,command="${command.replaceAll('"', '\\"')}" ${KEY}\n`);
-    const found = authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).filter((f) => f.level === 'unsafe').map((f) => f.text);
+    const found = authorizedKeysFindings(file, policy, join(dir, 'no-passwd'))
+      .filter((f) => f.level === 'unsafe')
+      .map((f) => f.text);
     expect(found).toHaveLength(1);
     expect(found[0]).toContain('UNSAFE: command= is not only ssh-dispatch and its flags');
     expect(found[0]).toContain(naming);
@@ -132,6 +145,10 @@ describe('forcedIdentity: command= read by the forced mode\'s own parser', () =>
   it('a line the forced mode would refuse is a finding', () => {
     const file = join(dir, 'ak-typo');
     writeFileSync(file, `restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup --polcy /etc/x" ${KEY}\n`);
-    expect(authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).map((f) => f.text).join('\n')).toContain('would not start ssh-dispatch\'s forced mode (unexpected argument "--polcy")');
+    expect(
+      authorizedKeysFindings(file, policy, join(dir, 'no-passwd'))
+        .map((f) => f.text)
+        .join('\n'),
+    ).toContain('would not start ssh-dispatch\'s forced mode (unexpected argument "--polcy")');
   });
 });

@@ -36,15 +36,16 @@ const guarded = protectedPaths({
   installDirs: ['/usr/local/lib/ssh-dispatch', '/opt/ssh-dispatch/node/bin'],
 });
 const identity = (rule: string) => `version: 1\nidentities:\n  a:\n    rules:\n      - ${rule}\n`;
-const unsafeFor = (rule: string, resolve = (p: string) => p) => writeRootFindings(policyFrom(identity(rule)), guarded, resolve).map((f) => `${f.level}: ${f.message}`);
+const unsafeFor = (rule: string, resolve = (p: string) => p) =>
+  writeRootFindings(policyFrom(identity(rule)), guarded, resolve).map((f) => `${f.level}: ${f.message}`);
 
 describe('writeRootFindings', () => {
   it.each([
-    ['a system account\'s home (uid 998, /srv/git)', '/srv/git', /is \/srv\/git, the home of git \(uid 998\)/],
-    ['inside a system account\'s home', '/var/backups/host1', /lies in \/var\/backups, the home of backup \(uid 34\)/],
+    ["a system account's home (uid 998, /srv/git)", '/srv/git', /is \/srv\/git, the home of git \(uid 998\)/],
+    ["inside a system account's home", '/var/backups/host1', /lies in \/var\/backups, the home of backup \(uid 34\)/],
     ['a home only NSS knows (LDAP)', '/net/home/ldapuser', /the home of ldapuser \(uid 20001\)/],
     ['~/.ssh', '/home/alice/.ssh', /lies in \/home\/alice, the home of alice/],
-    ['root\'s home', '/root', /is \/root, the home of root \(uid 0\)/],
+    ["root's home", '/root', /is \/root, the home of root \(uid 0\)/],
     ['/etc', '/etc', /is \/etc, system configuration/],
     ['/etc/cron.d', '/etc/cron.d', /is \/etc\/cron.d, cron jobs/],
     ['/etc/sudoers.d', '/etc/sudoers.d', /is \/etc\/sudoers.d, sudoers rules/],
@@ -63,7 +64,10 @@ describe('writeRootFindings', () => {
     ['the install directory', '/usr/local/lib/ssh-dispatch', /ssh-dispatch and its runtime/],
     ['the Node runtime beside the bundle', '/opt/ssh-dispatch', /contains \/opt\/ssh-dispatch\/node\/bin, ssh-dispatch and its runtime/],
   ])('%s: UNSAFE', (_name, root, message) => {
-    const found = [...unsafeFor(`{ name: w, rsync: { root: ${root}, access: write } }`), ...unsafeFor(`{ name: r, receive: { dir: ${root}, name: x } }`)];
+    const found = [
+      ...unsafeFor(`{ name: w, rsync: { root: ${root}, access: write } }`),
+      ...unsafeFor(`{ name: r, receive: { dir: ${root}, name: x } }`),
+    ];
     expect(found).toHaveLength(2);
     for (const f of found) {
       expect(f).toMatch(/^unsafe: rule "[wr]" of a writes to /);
@@ -86,15 +90,29 @@ describe('writeRootFindings', () => {
 
   it('compares what the paths resolve to, and says so', () => {
     const resolve = (p: string) => (p === '/srv/link' ? '/home/alice' : p);
-    expect(unsafeFor('{ name: w, rsync: { root: /srv/link, access: write } }', resolve)).toEqual([expect.stringMatching(/writes to \/srv\/link \(resolved: \/home\/alice\), which is \/home\/alice, the home of alice/)]);
+    expect(unsafeFor('{ name: w, rsync: { root: /srv/link, access: write } }', resolve)).toEqual([
+      expect.stringMatching(/writes to \/srv\/link \(resolved: \/home\/alice\), which is \/home\/alice, the home of alice/),
+    ]);
   });
 });
 
 describe('writeRootFindings: exec rules are write rules where they write (found in review)', () => {
   it.each([
-    ['tee into cron', '{ name: t, exec: { command: "tee /etc/cron.d/*", program: /usr/bin/tee } }', /rule "t" of a writes to \/etc\/cron.d, which is \/etc\/cron.d, cron jobs/],
-    ['patch in root\'s home', '{ name: p, exec: { command: "patch -p1", program: /usr/bin/patch, cwd: /root } }', /rule "p" of a writes to \/root, which is \/root, the home of root/],
-    ['dd of= a key file', '{ name: d, exec: { command: "dd of=/home/alice/.ssh/authorized_keys", program: /bin/dd } }', /lies in \/home\/alice, the home of alice/],
+    [
+      'tee into cron',
+      '{ name: t, exec: { command: "tee /etc/cron.d/*", program: /usr/bin/tee } }',
+      /rule "t" of a writes to \/etc\/cron.d, which is \/etc\/cron.d, cron jobs/,
+    ],
+    [
+      "patch in root's home",
+      '{ name: p, exec: { command: "patch -p1", program: /usr/bin/patch, cwd: /root } }',
+      /rule "p" of a writes to \/root, which is \/root, the home of root/,
+    ],
+    [
+      'dd of= a key file',
+      '{ name: d, exec: { command: "dd of=/home/alice/.ssh/authorized_keys", program: /bin/dd } }',
+      /lies in \/home\/alice, the home of alice/,
+    ],
   ])('%s: UNSAFE', (_name, rule, message) => {
     const found = unsafeFor(rule);
     expect(found.join('\n')).toMatch(message);
@@ -121,7 +139,13 @@ describe('resolvePath', () => {
   });
 
   it('with the real filesystem: a write root that is a symlink to a home is UNSAFE', () => {
-    const list = protectedPaths({ accounts: [{ user: 'alice', uid: 1000, home: join(dir, 'home', 'alice') }], topLevel: [], policyDir: '/nonexistent-p', logDir: '/nonexistent-l', installDirs: [] });
+    const list = protectedPaths({
+      accounts: [{ user: 'alice', uid: 1000, home: join(dir, 'home', 'alice') }],
+      topLevel: [],
+      policyDir: '/nonexistent-p',
+      logDir: '/nonexistent-l',
+      installDirs: [],
+    });
     const policy = policyFrom(identity(`{ name: w, rsync: { root: ${join(dir, 'innocent')}, access: write } }`));
     expect(writeRootFindings(policy, list, resolvePath).map((f) => f.level)).toEqual(['unsafe']);
   });
@@ -176,14 +200,20 @@ identities:
   const said = (name: string) => secretsFindings(rules.get(name)!).map((f) => `${f.level}: ${f.message}`);
 
   it('a read rule whose paths hold withheld secrets and that does not say secrets: a warning that names them and both choices', () => {
-    expect(said('unsaid')).toEqual([expect.stringMatching(/^warning: rule "unsaid": its paths \(\/etc, \/home\) hold \/etc\/shadow, .* which the sandbox withholds: .*fails.*secrets: serve.*secrets: withhold/)]);
+    expect(said('unsaid')).toEqual([
+      expect.stringMatching(
+        /^warning: rule "unsaid": its paths \(\/etc, \/home\) hold \/etc\/shadow, .* which the sandbox withholds: .*fails.*secrets: serve.*secrets: withhold/,
+      ),
+    ]);
     expect(said('whole')).toEqual([expect.stringContaining('which the sandbox withholds')]);
     expect(said('tar')).toEqual([expect.stringContaining('which the sandbox withholds')]);
   });
 
   it('said explicitly: withhold is quiet, serve warns that the clients read password hashes and host keys', () => {
     expect(said('withheld')).toEqual([]);
-    expect(said('served')).toEqual([expect.stringMatching(/^warning: rule "served": secrets: serve hands its clients \/etc\/shadow.*password hashes, host keys/)]);
+    expect(said('served')).toEqual([
+      expect.stringMatching(/^warning: rule "served": secrets: serve hands its clients \/etc\/shadow.*password hashes, host keys/),
+    ]);
     expect(said('tar-served')).toEqual([expect.stringContaining('secrets: serve hands its clients /etc/ssh')]);
   });
 

@@ -46,7 +46,14 @@ function explain(command: string): { decision: string; reason: string | null } {
 describe('the hostile corpus, through explain in-process', () => {
   it('has at least 150 hostile rows', () => expect(rows.length).toBeGreaterThanOrEqual(150));
 
-  it.each([...rows, ...legitimate].map(([command, expected], i) => ({ i, command, expected, label: JSON.stringify(command.length > 70 ? `${command.slice(0, 70)}...` : command) })))('$i $label → $expected', ({ command, expected }) => {
+  it.each(
+    [...rows, ...legitimate].map(([command, expected], i) => ({
+      i,
+      command,
+      expected,
+      label: JSON.stringify(command.length > 70 ? `${command.slice(0, 70)}...` : command),
+    })),
+  )('$i $label → $expected', ({ command, expected }) => {
     const out = explain(command);
     expect(out.decision === 'allow' ? 'allow' : out.reason).toBe(expected);
   });

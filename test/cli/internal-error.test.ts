@@ -35,7 +35,11 @@ beforeEach(() => {
   savedEnv = process.env;
   // The environment sshd gives a forced command, not the test runner's (NODE_ENV and the like
   // would be refused as unsafe-environment before anything is decided).
-  process.env = { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${join(dir, 'marker')}`, SSH_CONNECTION: '192.0.2.10 40000 192.0.2.1 22' };
+  process.env = {
+    PATH: '/usr/bin:/bin',
+    SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${join(dir, 'marker')}`,
+    SSH_CONNECTION: '192.0.2.10 40000 192.0.2.1 22',
+  };
 });
 afterEach(() => {
   process.env = savedEnv;
@@ -48,12 +52,27 @@ describe('an exception while deciding', () => {
     const audit = join(dir, 'audit.jsonl');
     const marker = join(dir, 'marker');
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, `version: 1\naudit: { file: ${audit} }\nidentities:\n  t:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`, { mode: 0o600 });
+    writeFileSync(
+      policy,
+      `version: 1\naudit: { file: ${audit} }\nidentities:\n  t:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`,
+      { mode: 0o600 },
+    );
     const code = await runForcedCommand(['--id', 't', '--policy', policy]);
     expect(code).toBe(126);
     expect(told).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);
     expect(existsSync(marker)).toBe(false);
-    const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records).toEqual([expect.objectContaining({ event: 'decision', id: 't', decision: 'deny', reason: 'internal-error', detail: 'a bug, forced by the test' })]);
+    const records = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(records).toEqual([
+      expect.objectContaining({
+        event: 'decision',
+        id: 't',
+        decision: 'deny',
+        reason: 'internal-error',
+        detail: 'a bug, forced by the test',
+      }),
+    ]);
   });
 });

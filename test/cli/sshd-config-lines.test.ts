@@ -17,7 +17,9 @@ describe('sshdConfigLines', () => {
   it('with a CA: the principals command comes before the keys command (OpenSSH < 9.4 drops it after: bz3574)', () => {
     const lines = sshdConfigLines({ ...base, ca: '/etc/ssh/user_ca.pub', approved: true }).filter((l) => !l.startsWith('#'));
     const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
-    expect(lines).toContain('AuthorizedPrincipalsCommand /usr/local/bin/ssh-dispatch authorized-principals-command --policy /etc/ssh-dispatch/policies --approved %u');
+    expect(lines).toContain(
+      'AuthorizedPrincipalsCommand /usr/local/bin/ssh-dispatch authorized-principals-command --policy /etc/ssh-dispatch/policies --approved %u',
+    );
     expect(lines).toContain('TrustedUserCAKeys /etc/ssh/user_ca.pub');
     expect(lines).toContain('AuthorizedPrincipalsCommandUser ssh-dispatch');
     expect(at('AuthorizedPrincipalsCommand ')).toBeLessThan(at('AuthorizedKeysCommand '));
@@ -40,7 +42,9 @@ describe('sshdConfigLines for some accounts only', () => {
     const body = lines.filter((l) => !l.startsWith('#'));
     expect(body[0]).toBe('Match User backup,root');
     expect(body.slice(1).every((l) => l.startsWith('    '))).toBe(true);
-    expect(body.findIndex((l) => l.includes('AuthorizedPrincipalsCommand '))).toBeLessThan(body.findIndex((l) => l.includes('AuthorizedKeysCommand ')));
+    expect(body.findIndex((l) => l.includes('AuthorizedPrincipalsCommand '))).toBeLessThan(
+      body.findIndex((l) => l.includes('AuthorizedKeysCommand ')),
+    );
     expect(body).toContain('    AuthorizedKeysFile none');
   });
 

@@ -6,7 +6,21 @@
  * whether the account can read the policy and append to its log; logrotate keeps it working.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,13 +47,20 @@ const runAsRoot = (...args: string[]) => spawnSync(command(), args, { encoding: 
 describe.runIf(asRoot)('an account other than root', () => {
   beforeAll(async () => {
     try {
-      execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', ACCOUNT], { stdio: 'ignore' });
+      execFileSync(
+        '/usr/sbin/useradd',
+        ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', ACCOUNT],
+        { stdio: 'ignore' },
+      );
       created = true;
     } catch {
       // Left over from an interrupted run: used as it is, removed after.
       created = true;
     }
-    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${ACCOUNT}:`))!.split(':');
+    const entry = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${ACCOUNT}:`))!
+      .split(':');
     [uid, gid] = [Number(entry[2]), Number(entry[3])];
     dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-accounts-'));
     chmodSync(dir, 0o755);
@@ -50,7 +71,23 @@ describe.runIf(asRoot)('an account other than root', () => {
     mkdirSync(join(dir, 'etc', 'logrotate.d'), { recursive: true });
     mkdirSync(store, { mode: 0o700 });
     chownSync(store, uid, gid);
-    const installed = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', join(dir, 'etc', 'logrotate.d'), '--account', ACCOUNT], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 120_000 });
+    const installed = spawnSync(
+      'bash',
+      [
+        join(repo, 'install.sh'),
+        '--prefix',
+        prefix,
+        '--etc',
+        etc,
+        '--log-dir',
+        logs,
+        '--logrotate-dir',
+        join(dir, 'etc', 'logrotate.d'),
+        '--account',
+        ACCOUNT,
+      ],
+      { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 120_000 },
+    );
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
     expect(installed.stdout).toContain(`created ${logs}/audit.${ACCOUNT}.jsonl`);
     writeFileSync(
@@ -77,7 +114,10 @@ describe.runIf(asRoot)('an account other than root', () => {
     const stored = readdirSync(store);
     expect(stored).toHaveLength(1);
     expect(statSync(join(store, stored[0]!)).uid).toBe(uid);
-    const records = readFileSync(join(logs, `audit.${ACCOUNT}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(join(logs, `audit.${ACCOUNT}.jsonl`), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.map((r) => [r.event, r.user, r.decision ?? r.outcome])).toEqual([
       ['decision', ACCOUNT, 'allow'],
       ['end', undefined, 'stored'],
@@ -92,12 +132,19 @@ describe.runIf(asRoot)('an account other than root', () => {
     // The identity lists the account (accounts:), so its records there are its own, not foreign.
     expect(shown.stdout).not.toContain('"foreign"');
     const summary = runAsRoot('summary', '--policy', join(etc, 'policies'), '--json');
-    expect(JSON.parse(summary.stdout).rules).toEqual(expect.arrayContaining([expect.objectContaining({ id: 'host1-tar', rule: 'tarball', allowed: 1 })]));
+    expect(JSON.parse(summary.stdout).rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ id: 'host1-tar', rule: 'tarball', allowed: 1 })]),
+    );
   });
 
   it('a monitoring agent in group adm (not root, not the account) runs status on them', () => {
     const adm = Number(execFileSync('/usr/bin/getent', ['group', 'adm'], { encoding: 'utf8' }).split(':')[2]);
-    const status = spawnSync(command(), ['status', '--policy', join(etc, 'policies'), '--stale', '1h'], { uid: 65534, gid: adm, encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+    const status = spawnSync(command(), ['status', '--policy', join(etc, 'policies'), '--stale', '1h'], {
+      uid: 65534,
+      gid: adm,
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+    });
     expect(status.stdout).toMatch(/^SSH-DISPATCH OK - /);
     expect(status.status).toBe(0);
   });
@@ -107,7 +154,11 @@ describe.runIf(asRoot)('an account other than root', () => {
     const probe = `const fs = require('fs'); const out = [];
 for (const [what, f] of [['append', () => fs.openSync(process.argv[1], 'a')], ['unlink', () => fs.unlinkSync(process.argv[1])], ['unlink own', () => fs.unlinkSync(process.argv[2])], ['create', () => fs.openSync(process.argv[3], 'wx')]]) { try { f(); out.push(what + ' ok'); } catch (e) { out.push(what + ' ' + e.code); } }
 console.log(out.join(','));`;
-    const result = spawnSync(process.execPath, ['-e', probe, join(logs, 'audit.jsonl'), join(logs, `audit.${ACCOUNT}.jsonl`), join(logs, 'audit.other.jsonl')], { uid, gid, encoding: 'utf8' });
+    const result = spawnSync(
+      process.execPath,
+      ['-e', probe, join(logs, 'audit.jsonl'), join(logs, `audit.${ACCOUNT}.jsonl`), join(logs, 'audit.other.jsonl')],
+      { uid, gid, encoding: 'utf8' },
+    );
     expect(result.stdout.trim()).toBe('append EACCES,unlink EACCES,unlink own EACCES,create EACCES');
   });
 
@@ -116,7 +167,9 @@ console.log(out.join(','));`;
     expect(ok.stdout, ok.stdout).not.toMatch(/--as .*error/);
     const nobody = runAsRoot('check', '--policy', join(etc, 'policies'), '--as', 'nobody');
     expect(nobody.status).toBe(1);
-    expect(nobody.stdout).toMatch(/--as nobody: error: .*audit\.nobody\.jsonl: cannot be appended to \(ENOENT: install\.sh --account nobody creates it\)/);
+    expect(nobody.stdout).toMatch(
+      /--as nobody: error: .*audit\.nobody\.jsonl: cannot be appended to \(ENOENT: install\.sh --account nobody creates it\)/,
+    );
   });
 
   it('max-sessions for the account: counted in the sessions.ACCOUNT directory install.sh made; without it, refused as limits-unusable and check --as says so', async () => {
@@ -124,11 +177,23 @@ console.log(out.join(','));`;
     expect(statSync(slots).uid).toBe(uid);
     expect(statSync(slots).mode & 0o777).toBe(0o700);
     const policy = join(etc, 'policies', 'main.yaml');
-    writeFileSync(policy, `${readFileSync(policy, 'utf8')}  capped:\n    max-sessions: 1\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "capped-{timestamp}.tar", min-free: "0" } }\n`, { mode: 0o644 });
+    writeFileSync(
+      policy,
+      `${readFileSync(policy, 'utf8')}  capped:\n    max-sessions: 1\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "capped-{timestamp}.tar", min-free: "0" } }\n`,
+      { mode: 0o644 },
+    );
     runAsRoot('check', '--policy', join(etc, 'policies'));
     const capped = await sshd!.newClientKey('capped');
-    sshd!.authorize([authorizedKeyLine('restrict', [command(), '--id', 'host1-tar', '--policy', join(etc, 'policies')], key), authorizedKeyLine('restrict', [command(), '--id', 'capped', '--policy', join(etc, 'policies')], capped)]);
-    const decisions = () => readFileSync(join(logs, `audit.${ACCOUNT}.jsonl`), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'decision' && r.id === 'capped');
+    sshd!.authorize([
+      authorizedKeyLine('restrict', [command(), '--id', 'host1-tar', '--policy', join(etc, 'policies')], key),
+      authorizedKeyLine('restrict', [command(), '--id', 'capped', '--policy', join(etc, 'policies')], capped),
+    ]);
+    const decisions = () =>
+      readFileSync(join(logs, `audit.${ACCOUNT}.jsonl`), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.event === 'decision' && r.id === 'capped');
     const served = await sshd!.ssh(capped, 'receive', { input: Buffer.from('capped\n') });
     expect(served.code, served.stderr).toBe(0);
     expect(decisions().at(-1)).toMatchObject({ decision: 'allow' });
@@ -145,7 +210,9 @@ console.log(out.join(','));`;
       expect(decisions().at(-1)).toMatchObject({ decision: 'deny', reason: 'limits-unusable' });
       const warned = runAsRoot('check', '--policy', join(etc, 'policies'), '--as', ACCOUNT);
       expect(warned.status).toBe(1);
-      expect(warned.stdout).toContain(`--as ${ACCOUNT}: error: ${slots}: cannot be written (ENOENT: install.sh --account ${ACCOUNT} creates it)`);
+      expect(warned.stdout).toContain(
+        `--as ${ACCOUNT}: error: ${slots}: cannot be written (ENOENT: install.sh --account ${ACCOUNT} creates it)`,
+      );
       // The identity without max-sessions is served as before.
       expect((await sshd!.ssh(key, 'receive', { input: Buffer.from('plain\n') })).code).toBe(0);
     } finally {
@@ -155,7 +222,9 @@ console.log(out.join(','));`;
 
   it('after logrotate, the account’s new log is still its own and the next connection is recorded', async () => {
     const state = join(dir, 'logrotate.state');
-    const rotated = spawnSync('/usr/sbin/logrotate', ['-f', '-s', state, join(dir, 'etc', 'logrotate.d', 'ssh-dispatch')], { encoding: 'utf8' });
+    const rotated = spawnSync('/usr/sbin/logrotate', ['-f', '-s', state, join(dir, 'etc', 'logrotate.d', 'ssh-dispatch')], {
+      encoding: 'utf8',
+    });
     expect(rotated.status, rotated.stderr).toBe(0);
     const fresh = join(logs, `audit.${ACCOUNT}.jsonl`);
     expect(statSync(fresh).uid).toBe(uid);

@@ -36,7 +36,10 @@ identities:
   socket = join(lab.sshd.dir, 'agent.sock');
   agent = spawn('/usr/bin/ssh-agent', ['-D', '-a', socket], { stdio: 'ignore' });
   await waitFor('ssh-agent to listen', () => existsSync(socket), { timeoutMs: 10_000 });
-  const added = spawnSync('/usr/bin/ssh-add', [dispatched.privateKeyFile, control.privateKeyFile], { env: { SSH_AUTH_SOCK: socket }, encoding: 'utf8' });
+  const added = spawnSync('/usr/bin/ssh-add', [dispatched.privateKeyFile, control.privateKeyFile], {
+    env: { SSH_AUTH_SOCK: socket },
+    encoding: 'utf8',
+  });
   if (added.status !== 0) throw new Error(`ssh-add failed: ${added.stderr}`);
 });
 

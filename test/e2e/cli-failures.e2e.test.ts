@@ -17,7 +17,11 @@ let policy: string;
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-cli-failures-'));
   policy = join(dir, 'policy.yaml');
-  writeFileSync(policy, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h1:\n    rules:\n      - { name: du, exec: { command: "/usr/bin/du -sh /srv" } }\n`, { mode: 0o600 });
+  writeFileSync(
+    policy,
+    `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h1:\n    rules:\n      - { name: du, exec: { command: "/usr/bin/du -sh /srv" } }\n`,
+    { mode: 0o600 },
+  );
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -58,7 +62,7 @@ describe('a relative --policy for a key line', () => {
     [['authorized-key', '--id', 'h1', '--policy', 'policies', 'KEY.pub']],
     [['authorized-key', '--sshd-config', '--policy', 'policies']],
     [['authorized-keys-command', '--policy', 'policies', 'root', 'ssh-ed25519', 'AAAA']],
-  ])('%j: refused, since the session would read it from the account\'s home', (args) => {
+  ])("%j: refused, since the session would read it from the account's home", (args) => {
     const r = runBundle(args);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--policy policies: give an absolute path');
@@ -74,11 +78,14 @@ describe('a relative --policy for a key line', () => {
 });
 
 describe('usage errors of status, a monitoring plugin: UNKNOWN', () => {
-  it.each([['FILE'], ['--bogus'], ['--stale', 'bogus']])('status %s: exit 3 and one stdout line, as the plugin conventions say', (...args) => {
-    const r = runBundle(['status', ...args]);
-    expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^SSH-DISPATCH UNKNOWN - [^\n]+\n$/);
-  });
+  it.each([['FILE'], ['--bogus'], ['--stale', 'bogus']])(
+    'status %s: exit 3 and one stdout line, as the plugin conventions say',
+    (...args) => {
+      const r = runBundle(['status', ...args]);
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/^SSH-DISPATCH UNKNOWN - [^\n]+\n$/);
+    },
+  );
 });
 
 describe('-V and no arguments', () => {
@@ -108,9 +115,29 @@ describe('-V and no arguments', () => {
 describe('a closed pipe', () => {
   it('logs | head ends quietly with exit 0', () => {
     const log = join(dir, 'big.jsonl');
-    const record = (i: number) => JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: '0123456789abcdef', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: `x${i}` });
+    const record = (i: number) =>
+      JSON.stringify({
+        ts: '2026-01-01T00:00:00.000Z',
+        event: 'decision',
+        session: '0123456789abcdef',
+        id: 'h1',
+        decision: 'deny',
+        reason: 'no-rule-matched',
+        command: `x${i}`,
+      });
     writeFileSync(log, `${Array.from({ length: 50_000 }, (_, i) => record(i)).join('\n')}\n`);
-    const r = spawnSync('/bin/bash', ['-c', 'set -o pipefail; "$0" "$1" logs --log "$2" 2>"$3" | head -n 2; echo "status ${PIPESTATUS[*]}"', NODE, BUNDLE, log, join(dir, 'stderr')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 20_000 });
+    const r = spawnSync(
+      '/bin/bash',
+      [
+        '-c',
+        'set -o pipefail; "$0" "$1" logs --log "$2" 2>"$3" | head -n 2; echo "status ${PIPESTATUS[*]}"',
+        NODE,
+        BUNDLE,
+        log,
+        join(dir, 'stderr'),
+      ],
+      { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 20_000 },
+    );
     expect(r.stdout).toMatch(/^time .*\n2026-01-01 .*x0\nstatus 0 0\n$/);
     expect(spawnSync('cat', [join(dir, 'stderr')], { encoding: 'utf8' }).stdout).toBe('');
   });
@@ -122,7 +149,9 @@ describe('a log that cannot be read', () => {
     const r = runBundle([command, '--log', missing]);
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`ssh-dispatch: ${missing}: no such file (no connection recorded yet, or another log: --log FILE, --policy PATH)\n`);
+    expect(r.stderr).toBe(
+      `ssh-dispatch: ${missing}: no such file (no connection recorded yet, or another log: --log FILE, --policy PATH)\n`,
+    );
   });
 
   it.each([['logs'], ['summary']])('%s on a log this account may not read: one line naming it, exit 1', (command) => {
@@ -133,7 +162,9 @@ describe('a log that cannot be read', () => {
     const log = join(own, 'audit.jsonl');
     writeFileSync(log, '{}\n', { mode: asRoot ? 0o600 : 0o000 });
     if (!asRoot) chmodSync(log, 0o000);
-    const r = asRoot ? runBundle(['--reuid=65534', '--regid=65534', '--clear-groups', '--', command, '--log', log], {}, undefined, '/usr/bin/setpriv') : runBundle([command, '--log', log]);
+    const r = asRoot
+      ? runBundle(['--reuid=65534', '--regid=65534', '--clear-groups', '--', command, '--log', log], {}, undefined, '/usr/bin/setpriv')
+      : runBundle([command, '--log', log]);
     expect(r.code, r.stderr).toBe(1);
     expect(r.stdout).toBe('');
     expect(r.stderr).toBe(`ssh-dispatch: ${log}: permission denied (run as root, or as a member of the log's group)\n`);
@@ -148,13 +179,19 @@ describe('a log that cannot be read', () => {
 
 describe('the denial line', () => {
   it('names the session, and logs --session finds its record by that prefix', () => {
-    const r = runBundle(['--id', 'h1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'rm -rf /', SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22' });
+    const r = runBundle(['--id', 'h1', '--policy', policy], {
+      SSH_ORIGINAL_COMMAND: 'rm -rf /',
+      SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22',
+    });
     expect(r.code).toBe(126);
     const prefix = /^ssh-dispatch: request denied \(session ([0-9a-f]{8})\)\n$/.exec(r.stderr)?.[1];
     expect(prefix).toBeDefined();
     const found = runBundle(['logs', '--json', '--session', prefix!, '--log', join(dir, 'audit.jsonl')]);
     expect(found.code, found.stderr).toBe(0);
-    const records = found.stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = found.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(records).toEqual([expect.objectContaining({ event: 'decision', id: 'h1', decision: 'deny', command: 'rm -rf /' })]);
     expect(String(records[0]!.session).startsWith(prefix!)).toBe(true);
   });
@@ -166,7 +203,11 @@ describe('explain, for an identity with a from or keys list', () => {
     ['keys: [SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s]', 'key-unknown', 'give the key with --key SHA256:...'],
   ])('%s and no flag for it: %s, with a hint at the flag', (list, reason, hint) => {
     const own = join(dir, `${reason}.yaml`);
-    writeFileSync(own, `version: 1\nidentities:\n  h1:\n    ${list}\n    rules:\n      - { name: du, exec: { command: "/usr/bin/du -sh /srv" } }\n`, { mode: 0o600 });
+    writeFileSync(
+      own,
+      `version: 1\nidentities:\n  h1:\n    ${list}\n    rules:\n      - { name: du, exec: { command: "/usr/bin/du -sh /srv" } }\n`,
+      { mode: 0o600 },
+    );
     const r = runBundle(['explain', '--id', 'h1', '--policy', own, '--', 'du -sh /srv']);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`deny   ${reason}:`);
@@ -182,21 +223,33 @@ describe('check', () => {
   };
 
   it('a misspelt key: one error at its line, with "did you mean"', () => {
-    const { file, result } = check('misspelt.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n      - nam: du\n        exec: { command: "/usr/bin/du -sh /srv" }\n');
+    const { file, result } = check(
+      'misspelt.yaml',
+      'version: 1\nidentities:\n  h1:\n    rules:\n      - nam: du\n        exec: { command: "/usr/bin/du -sh /srv" }\n',
+    );
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe(`${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)\n1 error(s): every request would be denied\n`);
+    expect(result.stdout).toBe(
+      `${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)\n1 error(s): every request would be denied\n`,
+    );
   });
 
   it('a tab in the indentation: one error with file:line', () => {
     const { file, result } = check('tab.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n\t- name: du\n');
     expect(result.code).toBe(1);
-    expect(result.stdout).toBe(`${file}:5: YAML: a tab in the indentation: YAML indents with spaces only\n1 error(s): every request would be denied\n`);
+    expect(result.stdout).toBe(
+      `${file}:5: YAML: a tab in the indentation: YAML indents with spaces only\n1 error(s): every request would be denied\n`,
+    );
   });
 
   it('--authorized-keys reads command= with the forced mode own parser: a --polcy typo is reported', () => {
     const keys = join(dir, 'authorized_keys');
-    writeFileSync(keys, `restrict,command="/usr/local/bin/ssh-dispatch --id h1 --polcy ${policy}" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1b2NhbGhvc3Q test\n`);
+    writeFileSync(
+      keys,
+      `restrict,command="/usr/local/bin/ssh-dispatch --id h1 --polcy ${policy}" ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1b2NhbGhvc3Q test\n`,
+    );
     const r = runBundle(['check', '--policy', policy, '--authorized-keys', keys]);
-    expect(r.stdout).toContain(`${keys}:1: warning: command= would not start ssh-dispatch's forced mode (unexpected argument "--polcy"): every request with this key is denied`);
+    expect(r.stdout).toContain(
+      `${keys}:1: warning: command= would not start ssh-dispatch's forced mode (unexpected argument "--polcy"): every request with this key is denied`,
+    );
   });
 });

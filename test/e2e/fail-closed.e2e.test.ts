@@ -39,7 +39,11 @@ identities:
   return policy;
 }
 
-const sshEnv = (extra: NodeJS.ProcessEnv = {}) => ({ SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}`, SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22', ...extra });
+const sshEnv = (extra: NodeJS.ProcessEnv = {}) => ({
+  SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}`,
+  SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22',
+  ...extra,
+});
 
 describe('fail closed', () => {
   it('runs the program when all is well (the control case)', () => {
@@ -150,7 +154,10 @@ describe('fail closed', () => {
 
   it('ignores the client environment for choosing the policy or identity', () => {
     const audit = join(dir, 'audit.jsonl');
-    const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ SSH_DISPATCH_POLICY: '/tmp/x', SSH_DISPATCH_ID: 'root' }));
+    const result = runBundle(
+      ['--id', 't', '--policy', policyThatTouches(audit)],
+      sshEnv({ SSH_DISPATCH_POLICY: '/tmp/x', SSH_DISPATCH_ID: 'root' }),
+    );
     expect(result.code).toBe(0);
     expect(JSON.parse(readFileSync(audit, 'utf8').split('\n')[0]!)).toMatchObject({ id: 't', decision: 'allow' });
   });
@@ -170,10 +177,15 @@ describe('signals from the program', () => {
       `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: signal-group\n        exec:\n          command: ["/bin/sh", "-c", "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"]\n`,
       { mode: 0o600 },
     );
-    const result = runBundle(['--id', 't', '--policy', policy], { SSH_ORIGINAL_COMMAND: `/bin/sh -c "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"` });
+    const result = runBundle(['--id', 't', '--policy', policy], {
+      SSH_ORIGINAL_COMMAND: `/bin/sh -c "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"`,
+    });
     expect(result.stderr).not.toContain('Debugger listening');
     expect(result.code).toBe(3);
-    const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records[1]).toMatchObject({ event: 'end', exit: 3 });
   });
 });
@@ -189,7 +201,11 @@ describe('what the program inherits', () => {
   ])('no ignored signals with %s', (_how, supervise) => {
     const audit = join(dir, 'audit.jsonl');
     const policy = join(dir, 'policy.yaml');
-    writeFileSync(policy, `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: show\n        exec:\n          command: ["/bin/grep", "SigIgn", "/proc/self/status"]\n          supervise: ${supervise}\n`, { mode: 0o600 });
+    writeFileSync(
+      policy,
+      `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: show\n        exec:\n          command: ["/bin/grep", "SigIgn", "/proc/self/status"]\n          supervise: ${supervise}\n`,
+      { mode: 0o600 },
+    );
     const result = runBundle(['--id', 't', '--policy', policy], { SSH_ORIGINAL_COMMAND: '/bin/grep SigIgn /proc/self/status' });
     expect(result.stdout.trim()).toBe('SigIgn:\t0000000000000000');
   });
@@ -217,7 +233,11 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
   /** The bundle with `args`, its /var/log replaced by `varLog` (for it alone). */
   function runWithVarLog(varLog: string, args: string[], env: NodeJS.ProcessEnv) {
     const script = 'mount --bind "$0" /var/log && exec "$@"';
-    const result = spawnSync('/usr/bin/unshare', ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, varLog, NODE, BUNDLE, ...args], { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 20_000 });
+    const result = spawnSync(
+      '/usr/bin/unshare',
+      ['--mount', '--propagation', 'private', '/bin/sh', '-c', script, varLog, NODE, BUNDLE, ...args],
+      { env: { PATH: '/usr/bin:/bin', ...env }, encoding: 'utf8', timeout: 20_000 },
+    );
     return { code: result.status, stderr: result.stderr };
   }
 
@@ -225,16 +245,32 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     const varLog = join(dir, 'var-log');
     mkdirSync(join(varLog, 'ssh-dispatch'), { recursive: true, mode: 0o700 });
     const policy = join(dir, 'broken.yaml');
-    writeFileSync(policy, `version: 1\nidentities:\n  t:\n    rules:\n      - name: touch\n        exec:\n          command: ["/usr/bin/touch", "${marker}"]\n        frobnicate: true\n`, { mode: 0o600 });
+    writeFileSync(
+      policy,
+      `version: 1\nidentities:\n  t:\n    rules:\n      - name: touch\n        exec:\n          command: ["/usr/bin/touch", "${marker}"]\n        frobnicate: true\n`,
+      { mode: 0o600 },
+    );
     const result = runWithVarLog(varLog, ['--id', 't', '--policy', policy], sshEnv());
     expect(result.code).toBe(126);
     expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
     expect(existsSync(marker)).toBe(false);
-    const records = readFileSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records).toHaveLength(1);
-    expect(records[0]).toMatchObject({ event: 'decision', id: 't', decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('frobnicate') });
+    expect(records[0]).toMatchObject({
+      event: 'decision',
+      id: 't',
+      decision: 'deny',
+      reason: 'policy-unloadable',
+      detail: expect.stringContaining('frobnicate'),
+    });
     // The control: the real /var/log was not written.
-    expect(existsSync('/var/log/ssh-dispatch/audit.jsonl') && readFileSync('/var/log/ssh-dispatch/audit.jsonl', 'utf8').includes(String(records[0]!.session))).toBe(false);
+    expect(
+      existsSync('/var/log/ssh-dispatch/audit.jsonl') &&
+        readFileSync('/var/log/ssh-dispatch/audit.jsonl', 'utf8').includes(String(records[0]!.session)),
+    ).toBe(false);
   });
 
   it('a policy that loaded before and is broken by an edit: the refusal goes to the log that policy named, not the default (issue 18)', () => {
@@ -251,7 +287,10 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     writeFileSync(join(policyDir, 'main.yaml'), `${good}        frobnicate: true\n`, { mode: 0o600 });
     const result = runWithVarLog(varLog, ['--id', 't', '--policy', policyDir], sshEnv());
     expect(result.code).toBe(126);
-    const records = readFileSync(own, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = readFileSync(own, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.at(-1)).toMatchObject({ decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('main.yaml:7') });
     expect(existsSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'))).toBe(false);
   });

@@ -5,7 +5,20 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readlinkSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -91,7 +104,10 @@ describe('faults', () => {
       { length: 60 },
       () =>
         new Promise<number | null>((resolve) => {
-          const child = spawn(NODE, [BUNDLE, '--id', 'faults', '--policy', lab.policyDir], { env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'true' }, stdio: 'ignore' });
+          const child = spawn(NODE, [BUNDLE, '--id', 'faults', '--policy', lab.policyDir], {
+            env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'true' },
+            stdio: 'ignore',
+          });
           child.once('close', resolve);
         }),
     );
@@ -100,7 +116,11 @@ describe('faults', () => {
     await swapper;
     writeFileSync(file, text, { mode: 0o600 });
     expect(codes.every((c) => c === 0)).toBe(true);
-    const rules = lab.records().filter((r) => r.event === 'decision').slice(-60).map((r) => r.rule);
+    const rules = lab
+      .records()
+      .filter((r) => r.event === 'decision')
+      .slice(-60)
+      .map((r) => r.rule);
     expect(rules.every((r) => r === 'ping' || r === 'ping-v2')).toBe(true);
   }, 60_000);
 
@@ -121,16 +141,22 @@ describe('faults', () => {
     };
     for (let i = 0; i < 20; i++) {
       const dest = join(backups, `cut-${i}`);
-      const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--whole-file', `${src}/`, `${host}:${dest.slice(backups.length + 1)}/`], { stdio: 'ignore' });
+      const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--whole-file', `${src}/`, `${host}:${dest.slice(backups.length + 1)}/`], {
+        stdio: 'ignore',
+      });
       const closed = new Promise((r) => client.once('close', r));
       try {
         // Killed mid-transfer by construction: once rsync's temp file for large.bin holds at
         // least 1 byte (or up to 16 MiB of its 40), at a different point each time.
         const atLeast = 1 + (i % 5) * 4 * 1024 * 1024;
-        await waitFor(`transfer ${i} to write ${atLeast} bytes of large.bin`, () => {
-          if (client.exitCode !== null) throw new Error(`rsync ${i} ended (${client.exitCode}) before it could be cut`);
-          return existsSync(dest) && readdirSync(dest).some((n) => n.startsWith('.large.bin.') && sizeOf(join(dest, n)) >= atLeast);
-        }, { intervalMs: 5 });
+        await waitFor(
+          `transfer ${i} to write ${atLeast} bytes of large.bin`,
+          () => {
+            if (client.exitCode !== null) throw new Error(`rsync ${i} ended (${client.exitCode}) before it could be cut`);
+            return existsSync(dest) && readdirSync(dest).some((n) => n.startsWith('.large.bin.') && sizeOf(join(dest, n)) >= atLeast);
+          },
+          { intervalMs: 5 },
+        );
       } finally {
         client.kill('SIGKILL');
         await closed;
@@ -159,7 +185,10 @@ describe('faults', () => {
     const before = lab.records().filter((r) => r.event === 'decision').length;
     const results = await Promise.all(Array.from({ length: 200 }, () => lab.sshd.ssh(key, 'true', { timeoutMs: 120_000 })));
     expect(results.map((r) => r.code).filter((c) => c !== 0)).toEqual([]);
-    const decisions = lab.records().filter((r) => r.event === 'decision').slice(before);
+    const decisions = lab
+      .records()
+      .filter((r) => r.event === 'decision')
+      .slice(before);
     expect(decisions).toHaveLength(200);
     expect(new Set(decisions.map((d) => d.session)).size).toBe(200);
     expect(decisions.every((d) => d.decision === 'allow' && d.rule === 'ping')).toBe(true);
@@ -195,8 +224,16 @@ describe.runIf(canMount)('faults on a filesystem that is really full (a small tm
   it('an upload larger than the disk: ENOSPC, nothing published, no temp file, a record', () => {
     const policy = join(lab.sshd.dir, 'small-receive.yaml');
     mkdirSync(join(small, 'up'), { mode: 0o700 });
-    writeFileSync(policy, `version: 1\naudit:\n  file: ${lab.auditFile}\nidentities:\n  s:\n    rules:\n      - { name: small, receive: { dir: ${join(small, 'up')}, name: "u-{timestamp}.bin", min-free: 4KiB } }\n`, { mode: 0o600 });
-    const result = spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], { env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' }, input: randomBytes(1024 * 1024), encoding: 'utf8' });
+    writeFileSync(
+      policy,
+      `version: 1\naudit:\n  file: ${lab.auditFile}\nidentities:\n  s:\n    rules:\n      - { name: small, receive: { dir: ${join(small, 'up')}, name: "u-{timestamp}.bin", min-free: 4KiB } }\n`,
+      { mode: 0o600 },
+    );
+    const result = spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], {
+      env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' },
+      input: randomBytes(1024 * 1024),
+      encoding: 'utf8',
+    });
     expect(result.status).toBe(1);
     expect(result.stderr).toMatch(/^ssh-dispatch: upload not stored: .*(ENOSPC|min-free|free)/);
     expect(readdirSync(join(small, 'up'))).toEqual([]);
@@ -209,8 +246,16 @@ describe.runIf(canMount)('faults on a filesystem that is really full (a small tm
     mkdirSync(logDir, { mode: 0o700 });
     const marker = join(lab.sshd.dir, 'ran-on-full-disk');
     const policy = join(lab.sshd.dir, 'small-audit.yaml');
-    writeFileSync(policy, `version: 1\naudit:\n  file: ${join(logDir, 'audit.jsonl')}\nidentities:\n  s:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`, { mode: 0o600 });
-    const run = () => spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], { env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}` }, encoding: 'utf8' });
+    writeFileSync(
+      policy,
+      `version: 1\naudit:\n  file: ${join(logDir, 'audit.jsonl')}\nidentities:\n  s:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`,
+      { mode: 0o600 },
+    );
+    const run = () =>
+      spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], {
+        env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}` },
+        encoding: 'utf8',
+      });
     expect(run().status).toBe(0); // the control: room on the disk, the program runs
     rmSync(marker);
     // A fresh log, so that the first record needs a new block (tmpfs would append the next

@@ -30,7 +30,11 @@ export function fileClients(sshd: () => ThrowawaySshd, local: () => string) {
   /** scp with `args`, where `HOST:` stands for the lab's destination. */
   const scp = (key: ClientKey, args: string[]): ClientResult => {
     const { options, host } = clientOptions(key);
-    const result = spawnSync('/usr/bin/scp', [...options, ...args.map((a) => a.replace('HOST:', `${host}:`))], { cwd: local(), encoding: 'utf8', timeout: 30_000 });
+    const result = spawnSync('/usr/bin/scp', [...options, ...args.map((a) => a.replace('HOST:', `${host}:`))], {
+      cwd: local(),
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     return { code: result.status, out: result.stdout + result.stderr };
   };
   return { clientOptions, sftp, scp };

@@ -38,11 +38,29 @@ const keys: Record<string, ClientKey> = {};
 
 const command = () => join(prefix, 'bin', 'ssh-dispatch');
 const dispatch = (...args: string[]) => spawnSync(command(), args, { encoding: 'utf8', env: ENV, timeout: 60_000 });
-const records = () => readFileSync(audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+const records = () =>
+  readFileSync(audit, 'utf8')
+    .trim()
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 /** Signs `key` with the test CA: a user certificate beside it (KEY-cert.pub), which ssh -i offers. */
 function certify(key: ClientKey, options: { id: string; principals: string; serial: number; validity: string }): void {
-  execFileSync('/usr/bin/ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', options.id, '-n', options.principals, '-z', String(options.serial), '-V', options.validity, `${key.privateKeyFile}.pub`]);
+  execFileSync('/usr/bin/ssh-keygen', [
+    '-q',
+    '-s',
+    join(dir, 'ca'),
+    '-I',
+    options.id,
+    '-n',
+    options.principals,
+    '-z',
+    String(options.serial),
+    '-V',
+    options.validity,
+    `${key.privateKeyFile}.pub`,
+  ]);
 }
 
 function writePolicy(text: string): void {
@@ -88,7 +106,23 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     audit = join(dir, 'log', 'audit.jsonl');
     userCreated = spawnSync('/usr/bin/id', ['-u', KEYS_USER]).status !== 0;
     mkdirSync(join(dir, 'etc', 'logrotate.d'), { recursive: true });
-    const installed = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', prefix, '--etc', join(dir, 'etc', 'ssh-dispatch'), '--log-dir', join(dir, 'log'), '--logrotate-dir', join(dir, 'etc', 'logrotate.d'), '--commands-user', KEYS_USER], { encoding: 'utf8', env: ENV, timeout: 120_000 });
+    const installed = spawnSync(
+      'bash',
+      [
+        join(repo, 'install.sh'),
+        '--prefix',
+        prefix,
+        '--etc',
+        join(dir, 'etc', 'ssh-dispatch'),
+        '--log-dir',
+        join(dir, 'log'),
+        '--logrotate-dir',
+        join(dir, 'etc', 'logrotate.d'),
+        '--commands-user',
+        KEYS_USER,
+      ],
+      { encoding: 'utf8', env: ENV, timeout: 120_000 },
+    );
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
     execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'test-user-ca', '-f', join(dir, 'ca')]);
     // The central collector: rsyslogd over TLS, its certificate from a CA made by openssl.
@@ -97,7 +131,18 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     collectorCa = pki.ca;
     collector = await startTlsCollector(join(dir, 'collector'), { ca: pki.ca, cert: pki.servers.central!, inputs: { central: null } });
 
-    const lines = dispatch('authorized-key', '--sshd-config', '--ca', join(dir, 'ca.pub'), '--user', KEYS_USER, '--command', command(), '--policy', policies);
+    const lines = dispatch(
+      'authorized-key',
+      '--sshd-config',
+      '--ca',
+      join(dir, 'ca.pub'),
+      '--user',
+      KEYS_USER,
+      '--command',
+      command(),
+      '--policy',
+      policies,
+    );
     expect(lines.status, lines.stderr).toBe(0);
     sshd = await ThrowawaySshd.start({ extraConfig: lines.stdout.split('\n').filter((l) => l && !l.startsWith('#')) });
     for (const name of ['listed', 'unlisted', 'far', 'alice', 'bob', 'expired', 'root-cert']) keys[name] = await sshd.newClientKey(name);
@@ -128,7 +173,7 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(readFileSync(join(sshd!.dir, 'authorized_keys'), 'utf8').trim()).toBe('');
   });
 
-  it('the compiled cache is readable by the commands\' account and nobody else, like the policy', () => {
+  it("the compiled cache is readable by the commands' account and nobody else, like the policy", () => {
     const cache = join(policies, '.ssh-dispatch-cache');
     const [entry] = readdirSync(cache).filter((name) => /^[0-9a-f]+$/.test(name));
     const logins = statSync(join(cache, entry!, 'logins', 'root', 'principals.json'));
@@ -140,7 +185,9 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     const result = await sshd!.ssh(keys.listed!, 'echo host1');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.toString()).toBe('host1\n');
-    const decision = records().filter((r) => r.event === 'decision').pop();
+    const decision = records()
+      .filter((r) => r.event === 'decision')
+      .pop();
     expect(decision).toMatchObject({ id: 'host1', decision: 'allow', key: keys.listed!.fingerprint, user: 'root' });
     const refused = await sshd!.ssh(keys.listed!, 'cat /etc/shadow');
     expect(refused.code).toBe(126);
@@ -157,24 +204,43 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
   it('a listed key from an address its from= does not admit is refused by sshd', async () => {
     const result = await sshd!.ssh(keys.far!, 'echo far');
     expect(result.code).toBe(255);
-    expect(readFileSync(sshd!.logFile, 'utf8')).toMatch(/Authentication tried for root with correct key but not from a permitted host|not allowed to login from/);
+    expect(readFileSync(sshd!.logFile, 'utf8')).toMatch(
+      /Authentication tried for root with correct key but not from a permitted host|not allowed to login from/,
+    );
   });
 
   it('a certificate naming a listed principal gets in; its key id and serial are in every record', async () => {
     const result = await sshd!.ssh(keys.alice!, 'echo alice');
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.toString()).toBe('alice\n');
-    const decision = records().filter((r) => r.event === 'decision').pop()!;
-    expect(decision).toMatchObject({ id: 'alice', decision: 'allow', cert_id: 'alice@laptop', cert_serial: '1001', cert_principals: ['alice'], key: keys.alice!.fingerprint });
+    const decision = records()
+      .filter((r) => r.event === 'decision')
+      .pop()!;
+    expect(decision).toMatchObject({
+      id: 'alice',
+      decision: 'allow',
+      cert_id: 'alice@laptop',
+      cert_serial: '1001',
+      cert_principals: ['alice'],
+      key: keys.alice!.fingerprint,
+    });
     const end = records().filter((r) => r.event === 'end' && r.session === decision.session);
     expect(end).toMatchObject([{ outcome: 'exited', exit: 0, cert_id: 'alice@laptop', cert_serial: '1001' }]);
     // logs finds a certificate's sessions by its serial, for whoever revokes it.
     const shown = dispatch('logs', '--log', audit, '--cert', '1001', '--json');
-    expect(shown.stdout.trim().split('\n').map((l) => (JSON.parse(l) as Record<string, unknown>).event)).toEqual(['decision', 'end']);
+    expect(
+      shown.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as Record<string, unknown>).event),
+    ).toEqual(['decision', 'end']);
     // The central collector has them too, over TLS, certificate fields and all.
     const arrived = await collector!.arrivedFor(decision.session, 2);
     expect(arrived.map((a) => a.record)).toEqual(records().filter((r) => r.session === decision.session));
-    expect(arrived.map((a) => [a.input, a.msgid, a.record.cert_id, a.record.cert_serial])).toEqual([['central', 'decision', 'alice@laptop', '1001'], ['central', 'end', 'alice@laptop', '1001']]);
+    expect(arrived.map((a) => [a.input, a.msgid, a.record.cert_id, a.record.cert_serial])).toEqual([
+      ['central', 'decision', 'alice@laptop', '1001'],
+      ['central', 'end', 'alice@laptop', '1001'],
+    ]);
     // The plain key under that certificate is nobody's.
     rmSync(`${keys.alice!.privateKeyFile}-cert.pub`, { force: true });
     expect((await sshd!.ssh(keys.alice!, 'echo alice')).code).toBe(255);
@@ -202,13 +268,18 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(checked.stdout).toMatch(/sshd: UNSAFE: TrustedUserCAKeys \S+ca\.pub without AuthorizedPrincipalsCommand/);
   });
 
-  it('check reads Match blocks for the policy\'s accounts and addresses: a principals file for one network is UNSAFE there', () => {
+  it("check reads Match blocks for the policy's accounts and addresses: a principals file for one network is UNSAFE there", () => {
     const config = join(sshd!.dir, 'sshd_config.match');
-    writeFileSync(config, `${readFileSync(join(sshd!.dir, 'sshd_config'), 'utf8')}Match Address 192.0.2.0/24\n    AuthorizedPrincipalsFile /etc/ssh/principals/%u\n`);
+    writeFileSync(
+      config,
+      `${readFileSync(join(sshd!.dir, 'sshd_config'), 'utf8')}Match Address 192.0.2.0/24\n    AuthorizedPrincipalsFile /etc/ssh/principals/%u\n`,
+    );
     const checked = dispatch('check', '--policy', policies, '--sshd-config', config);
     expect(checked.status).toBe(1);
     // far-away's from list names 192.0.2.0/24; the loopback connections are unaffected.
-    expect(checked.stdout).toMatch(/sshd \(Match, for any account from 192\.0\.2\.0\): UNSAFE: AuthorizedPrincipalsFile \/etc\/ssh\/principals\/%u beside ssh-dispatch's principals command/);
+    expect(checked.stdout).toMatch(
+      /sshd \(Match, for any account from 192\.0\.2\.0\): UNSAFE: AuthorizedPrincipalsFile \/etc\/ssh\/principals\/%u beside ssh-dispatch's principals command/,
+    );
   });
 
   it('a policy that does not load accepts no key, and check says why before it ships', async () => {

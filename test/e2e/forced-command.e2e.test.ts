@@ -86,7 +86,13 @@ describe('allowed commands', () => {
     expect(result.stdout.toString()).toBe('out\n');
     expect(result.stderr).toBe('err\n');
     const decision = lab.lastDecision();
-    expect(decision).toMatchObject({ event: 'decision', decision: 'allow', rule: 'exit-code', id: 'e2e', argv: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7'] });
+    expect(decision).toMatchObject({
+      event: 'decision',
+      decision: 'allow',
+      rule: 'exit-code',
+      id: 'e2e',
+      argv: ['/bin/sh', '-c', 'echo out; echo err >&2; exit 7'],
+    });
     expect(decision.client).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(decision.key).toBe(key.fingerprint);
     const end = lab.recordsOf(String(decision.session)).find((r) => r.event === 'end');
@@ -117,7 +123,12 @@ describe('allowed commands', () => {
 
   it('get only the minimal environment plus the rule env', async () => {
     const result = await lab.sshd.ssh(key, 'env');
-    const names = result.stdout.toString().trim().split('\n').map((line) => line.split('=')[0]).sort();
+    const names = result.stdout
+      .toString()
+      .trim()
+      .split('\n')
+      .map((line) => line.split('=')[0])
+      .sort();
     expect(names).toEqual(['BACKUP_SET', 'HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
   });
 
@@ -136,12 +147,16 @@ describe('the data stream', () => {
   it.each([
     ['supervised (spawn)', 'cat'],
     ['replaced (execve)', 'cat -'],
-  ])('passes 50 MB byte-identical both ways, %s', async (_how, command) => {
-    const result = await lab.sshd.ssh(key, command, { input: data, timeoutMs: 120_000 });
-    expect(result.code).toBe(0);
-    expect(result.stdout.length).toBe(data.length);
-    expect(createHash('sha256').update(result.stdout).digest('hex')).toBe(digest);
-  }, 120_000);
+  ])(
+    'passes 50 MB byte-identical both ways, %s',
+    async (_how, command) => {
+      const result = await lab.sshd.ssh(key, command, { input: data, timeoutMs: 120_000 });
+      expect(result.code).toBe(0);
+      expect(result.stdout.length).toBe(data.length);
+      expect(createHash('sha256').update(result.stdout).digest('hex')).toBe(digest);
+    },
+    120_000,
+  );
 
   it('after execve, writes no end record (nothing is left to write it)', async () => {
     await lab.sshd.ssh(key, 'cat -', { input: Buffer.from('x') });
@@ -177,7 +192,11 @@ describe('refused requests', () => {
     expect(result.code).toBe(126);
     const raw = (await import('node:fs')).readFileSync(lab.auditFile, 'utf8');
     expect(raw).not.toMatch(/[\u0000-\u0009\u000b-\u001f\u007f]/);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'tokenize-control-character', command: 'cat \u001b]0;owned\u0007 x\r\n{"decision":"allow"}' });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'tokenize-control-character',
+      command: 'cat \u001b]0;owned\u0007 x\r\n{"decision":"allow"}',
+    });
   });
 
   it('a key that is not in the identity keys list is denied', async () => {

@@ -47,11 +47,14 @@ describe('a sample through the real sshd', () => {
   });
 
   const sample = rows.filter((_, i) => i % 15 === 0).filter(([command]) => command.length < 4000 && command.trim() !== '');
-  it.each(sample.map(([command, expected]) => ({ command, expected })))('$command → $expected (as explain says)', async ({ command, expected }) => {
-    await lab.sshd.ssh(key, command, { input: Buffer.alloc(0) });
-    const decision = lab.lastDecision();
-    expect(decision.decision === 'allow' ? 'allow' : decision.reason).toBe(expected);
-  });
+  it.each(sample.map(([command, expected]) => ({ command, expected })))(
+    '$command → $expected (as explain says)',
+    async ({ command, expected }) => {
+      await lab.sshd.ssh(key, command, { input: Buffer.alloc(0) });
+      const decision = lab.lastDecision();
+      expect(decision.decision === 'allow' ? 'allow' : decision.reason).toBe(expected);
+    },
+  );
 });
 
 describe('bounded records, through the real sshd', () => {
@@ -76,7 +79,12 @@ describe('bounded records, through the real sshd', () => {
     const line = lines.findLast((l) => l.includes('"event":"decision"'))!;
     expect(line.length).toBeLessThanOrEqual(16 * 1024);
     const record = JSON.parse(line) as Record<string, unknown>;
-    expect(record).toMatchObject({ decision: 'allow', rule: 'pull', argv_count: expect.any(Number), argv_sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(record).toMatchObject({
+      decision: 'allow',
+      rule: 'pull',
+      argv_count: expect.any(Number),
+      argv_sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     expect(record.argv_count as number).toBeGreaterThan(10_000);
   });
 });

@@ -17,12 +17,16 @@ let logs: string;
 let logrotate: string;
 
 function install(...args: string[]) {
-  const result = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', logrotate, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    // The machine's own node is 20: the installer must fall back to the one npm installed.
-    env: { PATH: '/usr/bin:/bin' },
-  });
+  const result = spawnSync(
+    'bash',
+    [join(repo, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', logrotate, ...args],
+    {
+      encoding: 'utf8',
+      timeout: 120_000,
+      // The machine's own node is 20: the installer must fall back to the one npm installed.
+      env: { PATH: '/usr/bin:/bin' },
+    },
+  );
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
@@ -62,15 +66,24 @@ it('installs the program, a runtime, the examples, man pages, completion, the di
 it('the installed command works: help, check, explain', () => {
   const command = join(prefix, 'bin', 'ssh-dispatch');
   expect(spawnSync(command, ['--help'], { encoding: 'utf8' }).stdout).toContain('ssh-dispatch explain');
-  const page = spawnSync('man', ['-l', join(prefix, 'share/man/man8/ssh-dispatch.8')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', MANWIDTH: '100' } });
+  const page = spawnSync('man', ['-l', join(prefix, 'share/man/man8/ssh-dispatch.8')], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', MANWIDTH: '100' },
+  });
   expect(page.stdout).toContain('ssh-dispatch explain');
-  writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), { mode: 0o644 });
+  writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), {
+    mode: 0o644,
+  });
   const check = spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8' });
   expect(check.status, check.stdout).toBe(0);
   // The example's directories do not exist here: warnings, never UNSAFE; "ok" only when nothing was found.
   expect(check.stdout).toMatch(/^(ok|\d+ warning\(s\)): 1 identities/m);
   expect(check.stdout).not.toContain('UNSAFE');
-  const explain = spawnSync(command, ['explain', '--policy', join(etc, 'policies'), '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'], { encoding: 'utf8' });
+  const explain = spawnSync(
+    command,
+    ['explain', '--policy', join(etc, 'policies'), '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'],
+    { encoding: 'utf8' },
+  );
   expect(explain.status, explain.stdout + explain.stderr).toBe(0);
 });
 
@@ -93,14 +106,20 @@ it('refuses to install below a directory others can write to', () => {
   const open = join(dir, 'open');
   mkdirSync(open);
   chmodSync(open, 0o777);
-  const result = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', join(open, 'usr'), '--etc', etc, '--log-dir', logs], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', join(open, 'usr'), '--etc', etc, '--log-dir', logs], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
+  });
   expect(result.status).toBe(1);
   expect(result.stderr).toContain('is writable by group or others');
 });
 
 it('--uninstall removes what both runs installed, the logrotate snippet too, and keeps policies and logs', () => {
   // Only --prefix: where the configuration and logs went, the manifest says.
-  const result = spawnSync('bash', [join(repo, 'install.sh'), '--uninstall', '--prefix', prefix], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  const result = spawnSync('bash', [join(repo, 'install.sh'), '--uninstall', '--prefix', prefix], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
+  });
   const out = result.stdout + result.stderr;
   expect(result.status, out).toBe(0);
   expect(existsSync(join(prefix, 'bin', 'ssh-dispatch'))).toBe(false);
@@ -137,10 +156,14 @@ it('--account gives a service account its own compile cache, which the installed
   expect(result.code, result.out).toBe(0);
   const own = statSync(join(cache, '65534'));
   expect([own.uid, own.mode & 0o777]).toEqual([65534, 0o700]);
-  const run = spawnSync('/usr/bin/setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', join(prefix, 'bin', 'ssh-dispatch'), '--help'], {
-    encoding: 'utf8',
-    env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
-  });
+  const run = spawnSync(
+    '/usr/bin/setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', join(prefix, 'bin', 'ssh-dispatch'), '--help'],
+    {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    },
+  );
   expect(run.status, run.stderr).toBe(0);
   expect(run.stderr).toContain(`creating cache directory ${cache}/65534/`);
 });

@@ -21,7 +21,11 @@ export const NODE = process.execPath;
 export function writeDispatchRsh(path: string, policy: string): void {
   // An environment as sshd builds it, not the test runner's (whose NODE_EXTRA_CA_CERTS or
   // SSL_CERT_FILE the dispatcher rightly refuses to start with).
-  writeFileSync(path, `#!/bin/sh\nid="$1"; shift\nexec env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" ${NODE} ${BUNDLE} --id "$id" --policy ${policy}\n`, { mode: 0o755 });
+  writeFileSync(
+    path,
+    `#!/bin/sh\nid="$1"; shift\nexec env -i PATH="$PATH" HOME="$HOME" USER="$USER" LOGNAME="$LOGNAME" SSH_ORIGINAL_COMMAND="$*" SSH_CONNECTION="127.0.0.1 40000 127.0.0.1 22" ${NODE} ${BUNDLE} --id "$id" --policy ${policy}\n`,
+    { mode: 0o755 },
+  );
 }
 
 export interface Lab {
@@ -68,7 +72,12 @@ export async function startLab(options: { extraConfig?: string[] } = {}): Promis
       if (decisions.length === 0) throw new Error('no decision record');
       return decisions[decisions.length - 1]!;
     },
-    checkRecords: () => checkRecords(readdirSync(join(sshd.dir, 'log')).filter((name) => name.endsWith('.jsonl')).map((name) => join(sshd.dir, 'log', name))),
+    checkRecords: () =>
+      checkRecords(
+        readdirSync(join(sshd.dir, 'log'))
+          .filter((name) => name.endsWith('.jsonl'))
+          .map((name) => join(sshd.dir, 'log', name)),
+      ),
     dispatchLine: (key, id, options = 'restrict') => authorizedKeyLine(options, [NODE, BUNDLE, '--id', id, '--policy', policyDir], key),
     stop: () => sshd.stop(),
   };
@@ -85,7 +94,9 @@ let auditSchema: ValidateFunction | null = null;
 
 /** The records of the audit logs `files` against the published schema: what the dispatcher wrote, as consumers will read it. */
 export function checkRecords(files: readonly string[]): RecordsChecked {
-  auditSchema ??= new Ajv2020({ allErrors: true, strictRequired: false }).compile(JSON.parse(readFileSync(fileURLToPath(new URL('../../schema/audit.schema.json', import.meta.url)), 'utf8')) as object);
+  auditSchema ??= new Ajv2020({ allErrors: true, strictRequired: false }).compile(
+    JSON.parse(readFileSync(fileURLToPath(new URL('../../schema/audit.schema.json', import.meta.url)), 'utf8')) as object,
+  );
   const checked: RecordsChecked = { records: 0, invalid: [] };
   for (const file of files) {
     for (const line of readFileSync(file, 'utf8').split('\n').filter(Boolean)) {
@@ -109,7 +120,9 @@ export function checkRecords(files: readonly string[]): RecordsChecked {
  */
 export function mountSmall(path: string, size: string, mode = '0700'): boolean {
   mkdirSync(path, { recursive: true });
-  return process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=${mode}`, 'tmpfs', path]).status === 0;
+  return (
+    process.getuid?.() === 0 && spawnSync('/usr/bin/mount', ['-t', 'tmpfs', '-o', `size=${size},mode=${mode}`, 'tmpfs', path]).status === 0
+  );
 }
 
 /**
@@ -129,8 +142,18 @@ export function sshOptionsOf(sshd: ThrowawaySshd, key: ClientKey): { args: strin
 }
 
 /** The stock rsync client through the lab's sshd with `key`; `HOST:` in an argument is its host. */
-export function rsyncThrough(sshd: ThrowawaySshd, key: ClientKey, args: string[], options: { cwd?: string; timeoutMs?: number } = {}): { code: number | null; out: string } {
+export function rsyncThrough(
+  sshd: ThrowawaySshd,
+  key: ClientKey,
+  args: string[],
+  options: { cwd?: string; timeoutMs?: number } = {},
+): { code: number | null; out: string } {
   const { shell, host } = sshd.rsyncRemoteShell(key);
-  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], { encoding: 'utf8', timeout: options.timeoutMs ?? 60_000, cwd: options.cwd, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync('/usr/bin/rsync', ['-e', shell, ...args.map((a) => a.replace('HOST:', `${host}:`))], {
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 60_000,
+    cwd: options.cwd,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: result.status, out: result.stdout + result.stderr };
 }

@@ -22,7 +22,10 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 function help(): string {
-  const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--help'], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' } });
+  const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--help'], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+  });
   expect(result.status, result.stderr).toBe(0);
   return result.stderr;
 }
@@ -76,9 +79,16 @@ function processGroup(pgid: number): number[] {
 describe('the log-review commands', () => {
   it('logs --follow is one process (Node replaced by execve with the smaller young generation): SIGTERM ends it and leaves nothing running', async () => {
     const log = join(dir, 'audit.jsonl');
-    writeFileSync(log, `${JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: '0123456789abcdef', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: 'x' })}\n`);
+    writeFileSync(
+      log,
+      `${JSON.stringify({ ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: '0123456789abcdef', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: 'x' })}\n`,
+    );
     // A process group of its own, as a shell gives a job: whatever the launcher starts is in it.
-    const child = spawn(NODE, [join(dir, 'ssh-dispatch.cjs'), 'logs', '--follow', '--log', log], { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: '/usr/bin:/bin' } });
+    const child = spawn(NODE, [join(dir, 'ssh-dispatch.cjs'), 'logs', '--follow', '--log', log], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: '/usr/bin:/bin' },
+    });
     const pid = child.pid!;
     try {
       let out = '';
@@ -105,13 +115,20 @@ describe('the serve bundle’s code cache (made after a run: src/code-cache.ts)'
   beforeEach(() => {
     mkdirSync(join(dir, 'policies'), { mode: 0o755 });
     chmodSync(join(dir, 'policies'), 0o755);
-    writeFileSync(join(dir, 'policies', 'p.yaml'), `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  t:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true, supervise: false } }\n`, { mode: 0o644 });
+    writeFileSync(
+      join(dir, 'policies', 'p.yaml'),
+      `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  t:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true, supervise: false } }\n`,
+      { mode: 0o644 },
+    );
   });
 
   /** A forced-command request for `true`, allowed and execve'd, in `dir`'s own policy. */
   function allowTrue(): { status: number | null; stderr: string } {
     const policy = join(dir, 'policies');
-    const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--id', 't', '--policy', policy], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'true', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22' } });
+    const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--id', 't', '--policy', policy], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'true', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22' },
+    });
     return { status: result.status, stderr: result.stderr };
   }
   const caches = (own: string) => readdirSync(own).filter((name) => name.endsWith('.v8cache'));

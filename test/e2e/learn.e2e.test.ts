@@ -32,7 +32,10 @@ afterAll(async () => {
 
 function push(...args: string[]) {
   const { shell, host } = lab.sshd.rsyncRemoteShell(key);
-  return spawnSync('/usr/bin/rsync', ['-e', shell, '-a', ...args, `${src}/`, `${host}:${backups}/host1/2026-11-24/`], { encoding: 'utf8', timeout: 60_000 });
+  return spawnSync('/usr/bin/rsync', ['-e', shell, '-a', ...args, `${src}/`, `${host}:${backups}/host1/2026-11-24/`], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
 }
 
 it('learn, suggest, load: the same push is then allowed and a --delete push is not', () => {
@@ -40,7 +43,11 @@ it('learn, suggest, load: the same push is then allowed and a --delete push is n
   const learning = push();
   expect(learning.status).not.toBe(0);
   expect(learning.stderr).toContain('ssh-dispatch: learn mode: the request was recorded, not run');
-  expect(lab.lastDecision()).toMatchObject({ decision: 'learn', id: 'learner', command: `rsync --server -logDtpre.iLsfxCIvu . ${backups}/host1/2026-11-24/` });
+  expect(lab.lastDecision()).toMatchObject({
+    decision: 'learn',
+    id: 'learner',
+    command: `rsync --server -logDtpre.iLsfxCIvu . ${backups}/host1/2026-11-24/`,
+  });
   expect(existsSync(join(backups, 'host1', '2026-11-24'))).toBe(false);
 
   const suggested = runBundle(['suggest', '--log', lab.auditFile, '--id', 'learner']);

@@ -43,7 +43,8 @@ beforeAll(async () => {
   }
   mkdirSync(lockedRoot, { mode: 0o755 });
   mkdirSync(openRoot, { mode: 0o755 });
-  const receive = (fs: string, who: string) => `receive: { dir: ${join(fs, who)}, name: "{timestamp}.bin", client-name: "*.bin", max-bytes: 200MiB, min-free: 4MiB }`;
+  const receive = (fs: string, who: string) =>
+    `receive: { dir: ${join(fs, who)}, name: "{timestamp}.bin", client-name: "*.bin", max-bytes: 200MiB, min-free: 4MiB }`;
   lab.writePolicy(`version: 1
 audit:
   file: {{AUDIT}}
@@ -111,7 +112,11 @@ describe('max-sessions', () => {
     await waitFor('two capped sessions allowed', () => allowed('capped').length === 2);
     const third = await lab.sshd.ssh(keys.capped!, 'cat');
     expect(third.code).toBe(126);
-    expect(decisions('capped').at(-1)).toMatchObject({ decision: 'deny', reason: 'max-sessions', detail: 'identity capped has 2 session(s) running (max-sessions: 2)' });
+    expect(decisions('capped').at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: 'max-sessions',
+      detail: 'identity capped has 2 session(s) running (max-sessions: 2)',
+    });
     const other = await lab.sshd.ssh(keys.other!, 'cat', { input: Buffer.from('still served\n') });
     expect([other.code, other.stdout.toString()]).toEqual([0, 'still served\n']);
 
@@ -134,7 +139,11 @@ describe('max-sessions', () => {
   it('eight sessions started at once with max-sessions: 3: exactly three run, five are refused', async () => {
     const held = Array.from({ length: 8 }, () => holdSession('burst'));
     await waitFor('eight burst decisions', () => decisions('burst').length === 8);
-    expect(decisions('burst').map((r) => r.reason ?? r.decision).sort()).toEqual(['allow', 'allow', 'allow', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions']);
+    expect(
+      decisions('burst')
+        .map((r) => r.reason ?? r.decision)
+        .sort(),
+    ).toEqual(['allow', 'allow', 'allow', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions', 'max-sessions']);
     for (const { input } of held) input.end();
     const codes = (await Promise.all(held.map((h) => h.done))).map((r) => r.code).sort();
     expect(codes).toEqual([0, 0, 0, 126, 126, 126, 126, 126]);
@@ -167,7 +176,11 @@ describe('max-sessions', () => {
 /** `rsync` pushing `file` as `id`; `slow`: paced, so that it is still running when the next one starts. */
 function push(id: string, file: string, slow: boolean): { child: ChildProcess; done: Promise<number | null> } {
   const { shell, host } = lab.sshd.rsyncRemoteShell(keys[id]!);
-  const child = spawn('/usr/bin/rsync', ['-e', shell, ...(slow ? ['--bwlimit=512'] : []), file, `${host}:${file.split('/').pop()!.replace('.bin', `-${started.length}.bin`)}`], { cwd: lab.sshd.dir, stdio: 'ignore' });
+  const child = spawn(
+    '/usr/bin/rsync',
+    ['-e', shell, ...(slow ? ['--bwlimit=512'] : []), file, `${host}:${file.split('/').pop()!.replace('.bin', `-${started.length}.bin`)}`],
+    { cwd: lab.sshd.dir, stdio: 'ignore' },
+  );
   started.push(child);
   return { child, done: new Promise((resolve) => child.once('close', (code) => resolve(code))) };
 }
@@ -178,7 +191,11 @@ describe('single-run (rrsync lock)', () => {
     await waitFor('the first push allowed', () => allowed('locked').length === 1);
     const second = push('locked', join(lab.sshd.dir, 'small.bin'), false);
     expect(await second.done).not.toBe(0);
-    expect(decisions('locked').at(-1)).toMatchObject({ decision: 'deny', reason: 'rsync-single-run', detail: `rule push: another rsync of ${lockedRoot} is running (single-run: true)` });
+    expect(decisions('locked').at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-single-run',
+      detail: `rule push: another rsync of ${lockedRoot} is running (single-run: true)`,
+    });
     expect(first.child.exitCode).toBeNull();
     first.child.kill('SIGTERM');
     await first.done;
@@ -200,7 +217,8 @@ describe('single-run (rrsync lock)', () => {
 });
 
 describe("an identity's min-free", () => {
-  const upload = (id: string, bytes: number) => lab.sshd.ssh(keys[id]!, `receive ${id}.bin`, { input: Buffer.alloc(bytes, 7), timeoutMs: 120_000 });
+  const upload = (id: string, bytes: number) =>
+    lab.sshd.ssh(keys[id]!, `receive ${id}.bin`, { input: Buffer.alloc(bytes, 7), timeoutMs: 120_000 });
   const endOf = (id: string) => {
     const session = decisions(id).at(-1)!.session;
     return lab.recordsOf(String(session)).find((r) => r.event === 'end');

@@ -18,7 +18,10 @@ const pub: Record<string, [string, string]> = {};
 
 function makeKey(name: string): [string, string] {
   execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', name, '-f', join(dir, name)]);
-  return readFileSync(join(dir, `${name}.pub`), 'utf8').trim().split(' ').slice(0, 2) as [string, string];
+  return readFileSync(join(dir, `${name}.pub`), 'utf8')
+    .trim()
+    .split(' ')
+    .slice(0, 2) as [string, string];
 }
 
 const keys = (...args: string[]) => runBundle(['authorized-keys-command', '--policy', policy, ...args]);
@@ -72,13 +75,32 @@ describe('authorized-keys-command', () => {
   it('--approved serves the approved policy and says so on the line; --command names what command= runs', () => {
     // A policy check passes on this host (no principals: the host's own sshd has no CA).
     const approved = join(dir, 'approved.yaml');
-    writeFileSync(approved, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  host1-root:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`, { mode: 0o600 });
+    writeFileSync(
+      approved,
+      `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  host1-root:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`,
+      { mode: 0o600 },
+    );
     const checked = runBundle(['check', '--policy', approved]);
     expect(checked.stdout).toMatch(/^approved: /m);
     // An edit that check has not passed: --approved keys still get the approved policy.
-    writeFileSync(approved, `version: 1\nidentities:\n  other:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`, { mode: 0o600 });
-    const result = runBundle(['authorized-keys-command', '--policy', approved, '--approved', '--command', '/usr/local/bin/ssh-dispatch', 'root', ...pub.backup!]);
-    expect(result.stdout).toBe(`restrict,command="/usr/local/bin/ssh-dispatch --id host1-root --policy ${approved} --approved" ${pub.backup!.join(' ')}\n`);
+    writeFileSync(
+      approved,
+      `version: 1\nidentities:\n  other:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`,
+      { mode: 0o600 },
+    );
+    const result = runBundle([
+      'authorized-keys-command',
+      '--policy',
+      approved,
+      '--approved',
+      '--command',
+      '/usr/local/bin/ssh-dispatch',
+      'root',
+      ...pub.backup!,
+    ]);
+    expect(result.stdout).toBe(
+      `restrict,command="/usr/local/bin/ssh-dispatch --id host1-root --policy ${approved} --approved" ${pub.backup!.join(' ')}\n`,
+    );
     expect(runBundle(['authorized-keys-command', '--policy', approved, 'root', ...pub.backup!]).stdout).toContain('--id other ');
   });
 
@@ -87,7 +109,10 @@ describe('authorized-keys-command', () => {
     ['an account no identity lists', () => ['www-data', ...pub.backup!]],
     ['a key no identity lists', () => ['backup', ...pub.stranger!]],
     ['the key of an expired identity', () => ['backup', ...pub.other!]],
-    ['a certificate (the principals command answers those)', () => ['backup', ...readFileSync(join(dir, 'user-cert.pub'), 'utf8').trim().split(' ').slice(0, 2)]],
+    [
+      'a certificate (the principals command answers those)',
+      () => ['backup', ...readFileSync(join(dir, 'user-cert.pub'), 'utf8').trim().split(' ').slice(0, 2)],
+    ],
     ['a key named as another type', () => ['backup', 'ssh-rsa', pub.backup![1]]],
     ['a key cut short', () => ['backup', pub.backup![0], pub.backup![1].slice(0, 30)]],
     ['an account name sshd would not give', () => ['Backup\nx', ...pub.backup!]],
@@ -145,31 +170,65 @@ describe('explain for a certificate', () => {
     const allow = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--principal', 'ops', '--', 'true']);
     expect(allow.stdout).toMatch(/^deny {3}no-rule-matched/);
     const noCert = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--', 'true']);
-    expect(noCert.stdout).toMatch(/^deny {3}certificate-missing[\s\S]*hint {5}the identity has a principals list: give a certificate principal with --principal NAME/);
-    const otherPrincipal = runBundle(['explain', '--policy', policy, '--id', 'ops', '--user', 'backup', '--principal', 'bob', '--', 'true']);
+    expect(noCert.stdout).toMatch(
+      /^deny {3}certificate-missing[\s\S]*hint {5}the identity has a principals list: give a certificate principal with --principal NAME/,
+    );
+    const otherPrincipal = runBundle([
+      'explain',
+      '--policy',
+      policy,
+      '--id',
+      'ops',
+      '--user',
+      'backup',
+      '--principal',
+      'bob',
+      '--',
+      'true',
+    ]);
     expect(otherPrincipal.stdout).toMatch(/^deny {3}certificate-principal-not-allowed/);
   });
 });
 
 describe('check --as for the collector', () => {
-  it.runIf(process.getuid?.() === 0)('warns when the account cannot read the collector CA: its sessions would send nothing over TLS', () => {
-    const ca = join(dir, 'collector-ca.pem');
-    writeFileSync(ca, 'not read here\n', { mode: 0o600 });
-    const withTls = join(dir, 'tls.yaml');
-    writeFileSync(withTls, `version: 1\naudit:\n  file: ${join(dir, 'audit.jsonl')}\n  syslog: { tcp: "127.0.0.1:6514", tls: { ca: ${ca} } }\nidentities:\n  a:\n    rules: []\n`, { mode: 0o600 });
-    const checked = runBundle(['check', '--policy', withTls, '--as', 'nobody']);
-    expect(checked.stdout).toMatch(new RegExp(`--as nobody: warning: audit\\.syslog\\.tls\\.ca ${ca.replaceAll('.', '\\.')}: cannot be read \\(EACCES\\): the records of this account's sessions will not reach the collector`));
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'warns when the account cannot read the collector CA: its sessions would send nothing over TLS',
+    () => {
+      const ca = join(dir, 'collector-ca.pem');
+      writeFileSync(ca, 'not read here\n', { mode: 0o600 });
+      const withTls = join(dir, 'tls.yaml');
+      writeFileSync(
+        withTls,
+        `version: 1\naudit:\n  file: ${join(dir, 'audit.jsonl')}\n  syslog: { tcp: "127.0.0.1:6514", tls: { ca: ${ca} } }\nidentities:\n  a:\n    rules: []\n`,
+        { mode: 0o600 },
+      );
+      const checked = runBundle(['check', '--policy', withTls, '--as', 'nobody']);
+      expect(checked.stdout).toMatch(
+        new RegExp(
+          `--as nobody: warning: audit\\.syslog\\.tls\\.ca ${ca.replaceAll('.', '\\.')}: cannot be read \\(EACCES\\): the records of this account's sessions will not reach the collector`,
+        ),
+      );
+    },
+  );
 });
 
 describe('check tries the accounts the policy names', () => {
-  it.runIf(process.getuid?.() === 0)('an account that cannot read the policy is an error without --as: its keys would get a line and every session be denied', () => {
-    const listed = join(dir, 'listed.yaml');
-    writeFileSync(listed, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  a:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [nobody, no-such-account-here]\n    rules: []\n`, { mode: 0o600 });
-    const checked = runBundle(['check', '--policy', listed]);
-    expect(checked.code).toBe(1);
-    expect(checked.stdout).toMatch(/account nobody \(in accounts:\): error: \S+listed\.yaml: cannot be read \(EACCES\): every request of this account's keys would be denied/);
-    // An account this host does not have is another host's: not an error here.
-    expect(checked.stdout).not.toContain('no-such-account-here');
-  });
+  it.runIf(process.getuid?.() === 0)(
+    'an account that cannot read the policy is an error without --as: its keys would get a line and every session be denied',
+    () => {
+      const listed = join(dir, 'listed.yaml');
+      writeFileSync(
+        listed,
+        `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  a:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [nobody, no-such-account-here]\n    rules: []\n`,
+        { mode: 0o600 },
+      );
+      const checked = runBundle(['check', '--policy', listed]);
+      expect(checked.code).toBe(1);
+      expect(checked.stdout).toMatch(
+        /account nobody \(in accounts:\): error: \S+listed\.yaml: cannot be read \(EACCES\): every request of this account's keys would be denied/,
+      );
+      // An account this host does not have is another host's: not an error here.
+      expect(checked.stdout).not.toContain('no-such-account-here');
+    },
+  );
 });

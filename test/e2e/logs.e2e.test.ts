@@ -80,7 +80,10 @@ describe('logs', () => {
   it('filters: --decision deny --json', () => {
     const r = runBundle(['logs', '--log', audit, '--decision', 'deny', '--json']);
     expect(r.code).toBe(0);
-    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ decision: 'deny', reason: 'no-rule-matched', command: 'sh -c id' });
   });
@@ -104,12 +107,31 @@ describe('logs', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-logs-invalid-'));
     try {
       const log = join(dir, 'audit.jsonl');
-      const good = { ts: '2026-01-01T00:00:00.000Z', event: 'decision', session: 'good', id: 'h1', decision: 'deny', reason: 'no-rule-matched', command: 'x' };
+      const good = {
+        ts: '2026-01-01T00:00:00.000Z',
+        event: 'decision',
+        session: 'good',
+        id: 'h1',
+        decision: 'deny',
+        reason: 'no-rule-matched',
+        command: 'x',
+      };
       const { reason: _reason, ...unreasoned } = good;
-      const lines = [good, { ...good, session: 'bad1', event: 'login' }, { ...good, session: 'bad2', reason: 5 }, { ...unreasoned, session: 'bad3' }, { ...good, session: 'bad4', ts: 7 }];
+      const lines = [
+        good,
+        { ...good, session: 'bad1', event: 'login' },
+        { ...good, session: 'bad2', reason: 5 },
+        { ...unreasoned, session: 'bad3' },
+        { ...good, session: 'bad4', ts: 7 },
+      ];
       writeFileSync(log, lines.map((r) => `${JSON.stringify(r)}\n`).join(''));
       const logs = runBundle(['logs', '--log', log, '--json']);
-      expect(logs.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { session: string }).session)).toEqual(['good']);
+      expect(
+        logs.stdout
+          .trim()
+          .split('\n')
+          .map((l) => (JSON.parse(l) as { session: string }).session),
+      ).toEqual(['good']);
       expect(logs.stderr).toContain('4 line(s) were not JSON records and were skipped');
       const summary = runBundle(['summary', '--log', log, '--since', '3650d', '--json']);
       expect((JSON.parse(summary.stdout) as { records: number }).records).toBe(1);
@@ -120,11 +142,22 @@ describe('logs', () => {
   });
 
   it('--rotated reads audit.jsonl.2.gz and .1 first; a corrupt line is skipped and counted', () => {
-    const old = JSON.stringify({ ts: '2026-01-01T00:00:00Z', event: 'decision', session: 'old2', id: 'host1', decision: 'deny', reason: 'no-command', command: null });
+    const old = JSON.stringify({
+      ts: '2026-01-01T00:00:00Z',
+      event: 'decision',
+      session: 'old2',
+      id: 'host1',
+      decision: 'deny',
+      reason: 'no-command',
+      command: null,
+    });
     writeFileSync(`${audit}.2.gz`, gzipSync(`${old}\n`));
     writeFileSync(`${audit}.1`, `${old.replace('old2', 'old1')}\n{"truncated\n`);
     const r = runBundle(['logs', '--log', audit, '--rotated', '--json']);
-    const sessions = r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { session: string }).session);
+    const sessions = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { session: string }).session);
     expect(sessions.slice(0, 2)).toEqual(['old2', 'old1']);
     expect(r.stderr).toContain('1 line(s) were not JSON records and were skipped');
     expect(runBundle(['logs', '--log', audit, '--json']).stdout).not.toContain('old2');
@@ -133,7 +166,10 @@ describe('logs', () => {
   it('--follow prints what is appended, through rotation by rename and by copytruncate', async () => {
     // In a process group of its own, killed as a group: the launcher runs the core as a child
     // and forwards no signals, so killing the launcher alone would leave the follower running.
-    const follower = spawn(NODE, [BUNDLE, 'logs', '--log', audit, '--follow', '--json', '--id', 'host2'], { stdio: ['ignore', 'pipe', 'ignore'], detached: true });
+    const follower = spawn(NODE, [BUNDLE, 'logs', '--log', audit, '--follow', '--json', '--id', 'host2'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
     // 'close' comes once every process holding the stdout pipe (the core too) has let go of it.
     const closed = new Promise((r) => follower.once('close', r));
     let out = '';
@@ -148,7 +184,10 @@ describe('logs', () => {
       await dispatch('true', 'host2');
       expect(await atLeast(before + 2)).toBe(before + 2);
       truncateSync(audit, 0);
-      appendFileSync(audit, `${JSON.stringify({ ts: new Date().toISOString(), event: 'decision', session: 'after-truncate', id: 'host2', decision: 'allow', rule: 'ping' })}\n`);
+      appendFileSync(
+        audit,
+        `${JSON.stringify({ ts: new Date().toISOString(), event: 'decision', session: 'after-truncate', id: 'host2', decision: 'allow', rule: 'ping' })}\n`,
+      );
       expect(await atLeast(before + 3)).toBe(before + 3);
       expect(out).toContain('after-truncate');
     } finally {
@@ -162,7 +201,11 @@ describe('summary and status', () => {
   it('summary counts per identity and rule, and lists refusals and new clients', () => {
     const r = runBundle(['summary', '--log', audit, '--rotated', '--since', '30d', '--json']);
     expect(r.code).toBe(0);
-    const s = JSON.parse(r.stdout) as { rules: { id: string; rule: string; allowed: number; lastSuccess: string | null }[]; refused: { command: string }[]; newClients: { client: string }[] };
+    const s = JSON.parse(r.stdout) as {
+      rules: { id: string; rule: string; allowed: number; lastSuccess: string | null }[];
+      refused: { command: string }[];
+      newClients: { client: string }[];
+    };
     expect(s.rules.find((x) => x.rule === 'nightly')).toMatchObject({ id: 'host1', allowed: 200 });
     expect(s.rules.find((x) => x.rule === 'ping')!.lastSuccess).not.toBeNull();
     expect(s.refused.map((x) => x.command)).toContain('sh -c id');
@@ -173,10 +216,32 @@ describe('summary and status', () => {
   it('status: OK for rules that succeeded, CRITICAL for one that never did', () => {
     // 200 sessions of nightly within the hour are a burst by default (status --burst).
     const burst = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly']);
-    expect([burst.code, burst.stdout]).toEqual([1, expect.stringMatching(/^SSH-DISPATCH WARNING - host1\/nightly 20[0-9] sessions within 1h \(a burst: more than 10\); 0 of 1 rule OK \| /)]);
-    const ok = runBundle(['status', '--stale', '1h', '--burst', '1000', '--rotated', '--log', audit, '--policy', policy, '--rule', 'nightly', '--rule', 'ping']);
+    expect([burst.code, burst.stdout]).toEqual([
+      1,
+      expect.stringMatching(
+        /^SSH-DISPATCH WARNING - host1\/nightly 20[0-9] sessions within 1h \(a burst: more than 10\); 0 of 1 rule OK \| /,
+      ),
+    ]);
+    const ok = runBundle([
+      'status',
+      '--stale',
+      '1h',
+      '--burst',
+      '1000',
+      '--rotated',
+      '--log',
+      audit,
+      '--policy',
+      policy,
+      '--rule',
+      'nightly',
+      '--rule',
+      'ping',
+    ]);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success .* \| 'ok'=2;;;0;2 'warning'=0;;;0;2 'critical'=0;;;0;2 /);
+    expect(ok.stdout).toMatch(
+      /^SSH-DISPATCH OK - all 2 rules succeeded in time; oldest success .* \| 'ok'=2;;;0;2 'warning'=0;;;0;2 'critical'=0;;;0;2 /,
+    );
     const all = runBundle(['status', '--stale', '1h', '--rotated', '--log', audit, '--policy', policy]);
     expect(all.code).toBe(2);
     expect(all.stdout).toMatch(/^SSH-DISPATCH CRITICAL - .*host1\/never-run no success logged since /);
@@ -189,8 +254,19 @@ describe('logs --path: the sessions that wrote a path', () => {
   let lab: Lab;
   let key: ClientKey;
   let local: string;
-  const { sftp } = fileClients(() => lab.sshd, () => local);
-  const sessions = (args: string[]) => [...new Set(runBundle(['logs', '--policy', lab.policyDir, '--json', ...args]).stdout.trim().split('\n').filter(Boolean).map((l) => String((JSON.parse(l) as Record<string, unknown>).session)))];
+  const { sftp } = fileClients(
+    () => lab.sshd,
+    () => local,
+  );
+  const sessions = (args: string[]) => [
+    ...new Set(
+      runBundle(['logs', '--policy', lab.policyDir, '--json', ...args])
+        .stdout.trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => String((JSON.parse(l) as Record<string, unknown>).session)),
+    ),
+  ];
 
   beforeAll(async () => {
     lab = await startLab({ extraConfig: ['Subsystem sftp internal-sftp'] });
@@ -198,7 +274,9 @@ describe('logs --path: the sessions that wrote a path', () => {
     mkdirSync(local);
     mkdirSync(join(lab.sshd.dir, 'share'), { mode: 0o755 });
     writeFileSync(join(lab.sshd.dir, 'share', 'report.txt'), 'the owner’s\n');
-    lab.writePolicy(`version: 1\naudit: { file: {{AUDIT}} }\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: {{DIR}}/share, access: read-write } } ] }\n`);
+    lab.writePolicy(
+      `version: 1\naudit: { file: {{AUDIT}} }\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: {{DIR}}/share, access: read-write } } ] }\n`,
+    );
     key = await lab.sshd.newClientKey('rw');
     lab.sshd.authorize([lab.dispatchLine(key, 'rw')]);
     writeFileSync(join(local, 'report.txt'), 'planted by a thief\n');
@@ -216,10 +294,18 @@ describe('logs --path: the sessions that wrote a path', () => {
     const writer = lab.records().find((r) => r.event === 'file' && r.op === 'write' && r.path === '/report.txt')!.session;
     // Control: the log holds three sessions, and two of them touched report.txt (one read it).
     expect(all).toHaveLength(3);
-    expect(lab.records().filter((r) => r.event === 'file' && String(r.path).endsWith('report.txt')).map((r) => r.op)).toEqual(['read', 'write', 'read']);
+    expect(
+      lab
+        .records()
+        .filter((r) => r.event === 'file' && String(r.path).endsWith('report.txt'))
+        .map((r) => r.op),
+    ).toEqual(['read', 'write', 'read']);
     expect(sessions(['--path', '/report.txt'])).toEqual([writer]);
     expect(sessions(['--path', 'report.txt'])).toEqual([writer]);
-    const records = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const records = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(records.map((r) => r.event)).toEqual(['decision', 'file', 'end']);
     const table = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt']).stdout.trim().split('\n');
     expect(table).toHaveLength(4);
@@ -230,7 +316,10 @@ describe('logs --path: the sessions that wrote a path', () => {
   it('and the sessions whose end record lists the path in writes (as write sessions report it)', () => {
     const ts = new Date().toISOString();
     const base = { ts, session: 'w1w1w1w1w1w1w1w1', id: 'rw', rule: 'exchange' };
-    appendFileSync(lab.auditFile, `${JSON.stringify({ ...base, event: 'decision', user: 'root', decision: 'allow', command: 'rsync --server . daily.0' })}\n${JSON.stringify({ ...base, event: 'end', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['daily.0/etc/passwd'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 10, sha256: 'x' } })}\n`);
+    appendFileSync(
+      lab.auditFile,
+      `${JSON.stringify({ ...base, event: 'decision', user: 'root', decision: 'allow', command: 'rsync --server . daily.0' })}\n${JSON.stringify({ ...base, event: 'end', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['daily.0/etc/passwd'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 10, sha256: 'x' } })}\n`,
+    );
     expect(sessions(['--path', 'daily.0'])).toEqual(['w1w1w1w1w1w1w1w1']);
     expect(sessions(['--path', 'daily.0/etc/passwd', '--id', 'rw'])).toEqual(['w1w1w1w1w1w1w1w1']);
     expect(sessions(['--path', 'daily.01'])).toEqual([]);
@@ -239,13 +328,42 @@ describe('logs --path: the sessions that wrote a path', () => {
 
   it('a forged record in an account’s log that reuses a real session’s id brings back itself, marked, not the real session', () => {
     const writer = String(lab.records().find((r) => r.event === 'file' && r.op === 'write' && r.path === '/report.txt')!.session);
-    const forged = { ts: new Date().toISOString(), event: 'end', session: writer, id: 'rw', rule: 'exchange', exit: 0, outcome: 'exited', duration_ms: 5, writes: { created: ['planted.txt'], replaced: [], removed: [], created_count: 1, replaced_count: 0, removed_count: 0, bytes: 1, sha256: 'x' } };
+    const forged = {
+      ts: new Date().toISOString(),
+      event: 'end',
+      session: writer,
+      id: 'rw',
+      rule: 'exchange',
+      exit: 0,
+      outcome: 'exited',
+      duration_ms: 5,
+      writes: {
+        created: ['planted.txt'],
+        replaced: [],
+        removed: [],
+        created_count: 1,
+        replaced_count: 0,
+        removed_count: 0,
+        bytes: 1,
+        sha256: 'x',
+      },
+    };
     appendFileSync(join(lab.sshd.dir, 'log', 'audit.backup.jsonl'), `${JSON.stringify(forged)}\n`);
-    const planted = runBundle(['logs', '--policy', lab.policyDir, '--path', 'planted.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const planted = runBundle(['logs', '--policy', lab.policyDir, '--path', 'planted.txt', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(planted).toHaveLength(1);
     expect(planted[0]).toMatchObject({ session: writer, foreign: expect.stringContaining("in backup's log") });
     // The real writer's session, found by its real record, is as it was: three records, none foreign.
-    const real = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(real.map((r) => [r.event, r.foreign])).toEqual([['decision', undefined], ['file', undefined], ['end', undefined]]);
+    const real = runBundle(['logs', '--policy', lab.policyDir, '--path', '/report.txt', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(real.map((r) => [r.event, r.foreign])).toEqual([
+      ['decision', undefined],
+      ['file', undefined],
+      ['end', undefined],
+    ]);
   });
 });

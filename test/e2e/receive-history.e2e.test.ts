@@ -61,7 +61,8 @@ identities:
   // The bare tool: a plain key whose forced command stores stdin under the name the client gives.
   const bareStore = join(lab.sshd.dir, 'bare-store');
   writeFileSync(bareStore, `#!/bin/sh\nexec cat > ${dirs.bare}/"$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
-  for (const id of ['nightly', 'nightly-count', 'named', 'owner-bare', 'thief-bare', 'burst', 'swap']) keys[id] = await lab.sshd.newClientKey(id);
+  for (const id of ['nightly', 'nightly-count', 'named', 'owner-bare', 'thief-bare', 'burst', 'swap'])
+    keys[id] = await lab.sshd.newClientKey(id);
   lab.sshd.authorize([
     ...['nightly', 'nightly-count', 'named', 'owner-bare', 'burst', 'swap'].map((id) => lab.dispatchLine(keys[id]!, id)),
     authorizedKeyLine('restrict', [bareStore], keys['thief-bare']!),
@@ -72,7 +73,10 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const stored = (dir: string) => readdirSync(dir).filter((n) => !n.startsWith('.')).sort();
+const stored = (dir: string) =>
+  readdirSync(dir)
+    .filter((n) => !n.startsWith('.'))
+    .sort();
 const temps = (dir: string) => readdirSync(dir).filter((n) => n.startsWith('.'));
 const endOf = (session: unknown) => lab.recordsOf(String(session)).find((r) => r.event === 'end')!;
 /** What a restore that takes the newest by name gets. */
@@ -96,14 +100,22 @@ describe('the flood: keep: 3 and N+1 junk uploads', () => {
       removed.push(...((junk.end.writes as { removed: string[] }).removed ?? []));
     }
     expect(stored(dirs.counted!)).not.toContain(real.name);
-    expect(stored(dirs.counted!).map((n) => readFileSync(join(dirs.counted!, n), 'utf8')).sort()).toEqual(['junk 1', 'junk 2', 'junk 3']);
+    expect(
+      stored(dirs.counted!)
+        .map((n) => readFileSync(join(dirs.counted!, n), 'utf8'))
+        .sort(),
+    ).toEqual(['junk 1', 'junk 2', 'junk 3']);
     expect(removed).toContain(real.name);
   }, 60_000);
 
   it('with the default window the real upload survives; past max-uploads the flood is refused before it is read, on record', async () => {
     const real = await upload('nightly', 'receive', Buffer.from('the real dump'));
     expect(real.result.code, real.result.stderr).toBe(0);
-    expect(real.end).toMatchObject({ outcome: 'stored', exit: 0, writes: { created: [real.name], created_count: 1, removed: [], bytes: 13 } });
+    expect(real.end).toMatchObject({
+      outcome: 'stored',
+      exit: 0,
+      writes: { created: [real.name], created_count: 1, removed: [], bytes: 13 },
+    });
     const started = performance.now();
     const accepted: string[] = [];
     let refused: Awaited<ReturnType<typeof upload>> | null = null;
@@ -121,7 +133,12 @@ describe('the flood: keep: 3 and N+1 junk uploads', () => {
     expect(stored(dirs.guarded!)).toHaveLength(6);
     expect(refused!.result.code).toBe(1);
     expect(refused!.result.stderr).toContain('max-uploads is 6');
-    expect(refused!.end).toMatchObject({ outcome: 'flood', exit: 1, bytes: 0, writes: { created: [], created_count: 0, removed_count: 0, bytes: 0 } });
+    expect(refused!.end).toMatchObject({
+      outcome: 'flood',
+      exit: 1,
+      bytes: 0,
+      writes: { created: [], created_count: 0, removed_count: 0, bytes: 0 },
+    });
     expect(temps(dirs.guarded!)).toEqual([]);
     console.info(`flood: ${accepted.length} junk uploads stored and the next refused in ${seconds.toFixed(1)} s; the real upload kept`);
   }, 120_000);
@@ -145,7 +162,8 @@ describe('names: far-future and the template next names', () => {
 
   it('the rule refuses every one of them before reading; the owner keeps the plain name and the newest name', async () => {
     const names = [far, 'db-99999-01-01-000000.dump', 'db-2026.dump', ...soon()];
-    const denied = () => lab.records().filter((r) => r.event === 'decision' && r.id === 'named' && r.reason === 'receive-name-reserved').length;
+    const denied = () =>
+      lab.records().filter((r) => r.event === 'decision' && r.id === 'named' && r.reason === 'receive-name-reserved').length;
     const before = denied();
     const results = await Promise.all(names.map((name) => lab.sshd.ssh(keys.named!, `receive ${name}`, { input: Buffer.from('thief') })));
     expect(results.map((r) => r.code)).toEqual(names.map(() => 126));
@@ -187,7 +205,9 @@ describe('names: far-future and the template next names', () => {
 
 describe('the cap under concurrent uploads', () => {
   it('12 uploads at once against max-uploads: 4 store at most 4; the rest end as floods on record', async () => {
-    const results = await Promise.all(Array.from({ length: 12 }, (_, i) => lab.sshd.ssh(keys.burst!, 'receive', { input: Buffer.from(`burst ${i}`) })));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => lab.sshd.ssh(keys.burst!, 'receive', { input: Buffer.from(`burst ${i}`) })),
+    );
     const ok = results.filter((r) => r.code === 0).length;
     const ends = lab.records().filter((r) => r.event === 'end' && r.rule === 'burst');
     expect(ends).toHaveLength(12);

@@ -130,7 +130,8 @@ describe('receive through sshd', () => {
       const found = sessions.map((session) => lab.recordsOf(session).find((r) => r.event === 'end'));
       return found.every(Boolean) && found;
     });
-    for (const end of ends) expect(end).toMatchObject({ rule: 'tarball', outcome: 'aborted', error: expect.stringContaining('the client went away') });
+    for (const end of ends)
+      expect(end).toMatchObject({ rule: 'tarball', outcome: 'aborted', error: expect.stringContaining('the client went away') });
     expect(finals(up).sort()).toEqual(before);
     expect(temps(up)).toEqual([]);
   }, 120_000);
@@ -150,7 +151,9 @@ describe('receive through sshd', () => {
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('sha256 differs');
     expect(finals(up)).not.toContain('checked.tar');
-    const good = await lab.sshd.ssh(key, `receive checked.tar --size 4 --sha256 ${sha256(Buffer.from('data'))}`, { input: Buffer.from('data') });
+    const good = await lab.sshd.ssh(key, `receive checked.tar --size 4 --sha256 ${sha256(Buffer.from('data'))}`, {
+      input: Buffer.from('data'),
+    });
     expect(good.code).toBe(0);
   });
 
@@ -172,7 +175,9 @@ describe('receive through sshd', () => {
       const result = await lab.sshd.ssh(emptyKey, null, { input: Buffer.from(`dump ${i}`) });
       expect(result.code, result.stderr).toBe(0);
     }
-    const dumps = finals(kept).filter((n) => n.endsWith('.dump')).sort();
+    const dumps = finals(kept)
+      .filter((n) => n.endsWith('.dump'))
+      .sort();
     expect(dumps).toHaveLength(3);
     expect(dumps[0]).toBe('db-2026-11-03-010000.dump');
     expect(finals(kept)).toContain('README');

@@ -31,17 +31,25 @@ let gid: number;
 let created = false;
 
 /** Runs a tool on the server as the account, the way its admin sets a repository up. */
-const asAccount = (program: string, args: string[], env: NodeJS.ProcessEnv) => spawnSync(program, args, { uid, gid, env, cwd: dir, encoding: 'utf8', timeout: 30_000 });
+const asAccount = (program: string, args: string[], env: NodeJS.ProcessEnv) =>
+  spawnSync(program, args, { uid, gid, env, cwd: dir, encoding: 'utf8', timeout: 30_000 });
 
 describe.runIf(asRoot)('the recipes logged in as an account of their own', () => {
   beforeAll(async () => {
     try {
-      execFileSync('/usr/sbin/useradd', ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', ACCOUNT], { stdio: 'ignore' });
+      execFileSync(
+        '/usr/sbin/useradd',
+        ['--system', '--no-create-home', '--home-dir', '/nonexistent', '--shell', '/bin/sh', '--password', '*', ACCOUNT],
+        { stdio: 'ignore' },
+      );
     } catch {
       // Left over from an interrupted run: used as it is, removed after.
     }
     created = true;
-    const entry = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${ACCOUNT}:`))!.split(':');
+    const entry = readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${ACCOUNT}:`))!
+      .split(':');
     [uid, gid] = [Number(entry[2]), Number(entry[3])];
     dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-recipes-account-'));
     chmodSync(dir, 0o755);
@@ -61,13 +69,33 @@ describe.runIf(asRoot)('the recipes logged in as an account of their own', () =>
     writeFileSync(join(local, 'data', 'a.txt'), 'first\n', { mode: 0o644 });
     chmodSync(local, 0o755);
 
-    const installed = spawnSync('bash', [join(repo, 'install.sh'), '--prefix', join(dir, 'usr'), '--etc', etc, '--log-dir', logs, '--logrotate-dir', join(dir, 'etc', 'logrotate.d'), '--account', ACCOUNT], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 120_000 });
+    const installed = spawnSync(
+      'bash',
+      [
+        join(repo, 'install.sh'),
+        '--prefix',
+        join(dir, 'usr'),
+        '--etc',
+        etc,
+        '--log-dir',
+        logs,
+        '--logrotate-dir',
+        join(dir, 'etc', 'logrotate.d'),
+        '--account',
+        ACCOUNT,
+      ],
+      { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 120_000 },
+    );
     expect(installed.status, installed.stdout + installed.stderr).toBe(0);
 
     // The repositories, made on the server by the account.
     const serverEnv = { PATH: '/usr/bin:/bin', HOME: srv, BORG_BASE_DIR: join(srv, 'base'), BORG_PASSPHRASE: PASSPHRASE };
     for (const time of ['1000000000', '1000086400']) {
-      const backup = asAccount('/usr/bin/rdiff-backup', ['--current-time', time, 'backup', join(local, 'data'), join(srv, 'rdiff', 'host1')], serverEnv);
+      const backup = asAccount(
+        '/usr/bin/rdiff-backup',
+        ['--current-time', time, 'backup', join(local, 'data'), join(srv, 'rdiff', 'host1')],
+        serverEnv,
+      );
       expect(backup.status, backup.stdout + backup.stderr).toBe(0);
     }
     const init = asAccount('/usr/bin/borg', ['init', '-e', 'repokey', join(srv, 'borg', 'host1')], serverEnv);
@@ -100,7 +128,11 @@ identities:
     for (const id of ['rdiff', 'borg'] as const) {
       keys[id] = await sshd.newClientKey(id);
     }
-    sshd.authorize((['rdiff', 'borg'] as const).map((id) => authorizedKeyLine('restrict', [command, '--id', id, '--policy', join(etc, 'policies')], keys[id])));
+    sshd.authorize(
+      (['rdiff', 'borg'] as const).map((id) =>
+        authorizedKeyLine('restrict', [command, '--id', id, '--policy', join(etc, 'policies')], keys[id]),
+      ),
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -110,7 +142,8 @@ identities:
   });
 
   it('rdiff-backup’s pickled first message runs as the account: root’s files beside the repository are out of its reach', async () => {
-    const script = 'import os, pickle, sys\nclass Run:\n    def __reduce__(self):\n        return (os.system, (sys.argv[1],))\nbody = pickle.dumps(Run(), 4)\nsys.stdout.buffer.write(b"o" + (1).to_bytes(1, "big") + len(body).to_bytes(7, "big") + body)\n';
+    const script =
+      'import os, pickle, sys\nclass Run:\n    def __reduce__(self):\n        return (os.system, (sys.argv[1],))\nbody = pickle.dumps(Run(), 4)\nsys.stdout.buffer.write(b"o" + (1).to_bytes(1, "big") + len(body).to_bytes(7, "big") + body)\n';
     const planted = join(dir, 'root-only', 'planted');
     const command = `echo RAN-AS-UID-$(id -u); cat ${join(dir, 'root-only', 'secret')}; echo planted > ${planted}`;
     const message = spawnSync('/usr/bin/python3', ['-c', script, command]).stdout;
@@ -127,7 +160,17 @@ identities:
     const { command, host } = sshCommand(sshd!, keys.borg);
     const url = `ssh://${host}${join(srv, 'borg', 'host1')}`;
     const borg = (args: string[], passphrase: string | null) =>
-      runTool('/usr/bin/borg', args.map((a) => a.replace('REPO', url)), clientEnv(local, { BORG_RSH: command, BORG_BASE_DIR: join(local, `borg-${passphrase ? 'owner' : 'thief'}`), BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes', ...(passphrase ? { BORG_PASSPHRASE: passphrase } : {}) }), local);
+      runTool(
+        '/usr/bin/borg',
+        args.map((a) => a.replace('REPO', url)),
+        clientEnv(local, {
+          BORG_RSH: command,
+          BORG_BASE_DIR: join(local, `borg-${passphrase ? 'owner' : 'thief'}`),
+          BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+          ...(passphrase ? { BORG_PASSPHRASE: passphrase } : {}),
+        }),
+        local,
+      );
     const create = borg(['create', 'REPO::monday', 'data'], PASSPHRASE);
     expect(create.code, create.out).toBe(0);
     const exported = join(local, 'exported');

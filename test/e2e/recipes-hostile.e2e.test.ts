@@ -46,7 +46,8 @@ beforeAll(async () => {
   lab = await startLab();
   srv = join(lab.sshd.dir, 'srv');
   local = join(lab.sshd.dir, 'local');
-  for (const dir of ['rdiff/old', 'rdiff/write', 'rdiff/restore', 'borg', 'restic/host1', 'restic/bare/snapshots', 'git']) mkdirSync(path(dir), { recursive: true, mode: 0o700 });
+  for (const dir of ['rdiff/old', 'rdiff/write', 'rdiff/restore', 'borg', 'restic/host1', 'restic/bare/snapshots', 'git'])
+    mkdirSync(path(dir), { recursive: true, mode: 0o700 });
   mkdirSync(join(local, 'data'), { recursive: true });
   writeFileSync(join(local, 'data', 'a.txt'), 'first\n');
   // borg's repositories are made on the server, once (the recipe): the config must exist to be bound read-only.
@@ -54,7 +55,8 @@ beforeAll(async () => {
     const init = run('/usr/bin/borg', ['init', '-e', 'repokey', path('borg', name)], borgEnv('server', OWNER_PASSPHRASE));
     expect(init.code, init.out).toBe(0);
   }
-  for (const name of ['old.git', 'project.git']) expect(spawnSync('/usr/bin/git', ['init', '-q', '--bare', '-b', 'main', path('git', name)]).status).toBe(0);
+  for (const name of ['old.git', 'project.git'])
+    expect(spawnSync('/usr/bin/git', ['init', '-q', '--bare', '-b', 'main', path('git', name)]).status).toBe(0);
   // The git recipe's setup (docs/recipes.md): refuse rewriting and deleting refs.
   for (const setting of ['receive.denyNonFastForwards', 'receive.denyDeletes']) {
     expect(spawnSync('/usr/bin/git', ['--git-dir', path('git', 'project.git'), 'config', setting, 'true']).status).toBe(0);
@@ -130,21 +132,30 @@ const OWNER_PASSPHRASE = 'owner passphrase';
 
 /** borg's environment for `who` (its own cache and security directories in the lab), with a passphrase or none. */
 function borgEnv(who: string, passphrase: string | null, rsh?: string): NodeJS.ProcessEnv {
-  return clientEnv(local, { BORG_BASE_DIR: join(local, `borg-${who}`), ...(passphrase === null ? {} : { BORG_PASSPHRASE: passphrase }), ...(rsh ? { BORG_RSH: rsh } : {}), BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' });
+  return clientEnv(local, {
+    BORG_BASE_DIR: join(local, `borg-${who}`),
+    ...(passphrase === null ? {} : { BORG_PASSPHRASE: passphrase }),
+    ...(rsh ? { BORG_RSH: rsh } : {}),
+    BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes',
+  });
 }
 
 describe('rdiff-backup: the server runs what the client pickles, before --restrict-path or --restrict-mode is looked at', () => {
   /** rdiff-backup's framing of one object: 'o', a request number, a 7-byte length, the pickle. */
   const hostileFirstMessage = (shellCommand: string): Buffer => {
     // Data only: a pickle whose __reduce__ names os.system, built by python3's own pickle.
-    const script = 'import os, pickle, sys\nclass Run:\n    def __reduce__(self):\n        return (os.system, (sys.argv[1],))\nbody = pickle.dumps(Run(), 4)\nsys.stdout.buffer.write(b"o" + (1).to_bytes(1, "big") + len(body).to_bytes(7, "big") + body)\n';
+    const script =
+      'import os, pickle, sys\nclass Run:\n    def __reduce__(self):\n        return (os.system, (sys.argv[1],))\nbody = pickle.dumps(Run(), 4)\nsys.stdout.buffer.write(b"o" + (1).to_bytes(1, "big") + len(body).to_bytes(7, "big") + body)\n';
     const built = spawnSync('/usr/bin/python3', ['-c', script, shellCommand]);
     expect(built.status, String(built.stderr)).toBe(0);
     return built.stdout;
   };
   /** A repository with one increment: two backups, a second apart by rdiff-backup's own clock. */
   const twoBackups = (repo: string) => {
-    for (const [text, time] of [['first\n', '1000000000'], ['second\n', '1000086400']] as const) {
+    for (const [text, time] of [
+      ['first\n', '1000000000'],
+      ['second\n', '1000086400'],
+    ] as const) {
       writeFileSync(join(local, 'data', 'a.txt'), text);
       const result = run('/usr/bin/rdiff-backup', ['--current-time', time, 'backup', join(local, 'data'), repo], clientEnv(local));
       expect(result.code, result.out).toBe(0);
@@ -155,7 +166,11 @@ describe('rdiff-backup: the server runs what the client pickles, before --restri
     const marker = path(`ran-outside-${id}`);
     const command = `echo RAN-AS-UID-$(id -u); rm -rf ${repo}/rdiff-backup-data; echo planted > ${marker}`;
     const result = await lab.sshd.ssh(keys[id], 'rdiff-backup --server', { input: hostileFirstMessage(command), timeoutMs: 20_000 });
-    return { out: result.stdout.toString('utf8'), ranOutside: existsSync(marker), increments: existsSync(join(repo, 'rdiff-backup-data', 'increments')) };
+    return {
+      out: result.stdout.toString('utf8'),
+      ranOutside: existsSync(marker),
+      increments: existsSync(join(repo, 'rdiff-backup-data', 'increments')),
+    };
   };
 
   it('control, the recipe as it was (update-only, no sandbox): the code runs as the account, writes outside its path and removes every increment', async () => {
@@ -189,7 +204,11 @@ describe('rdiff-backup: the server runs what the client pickles, before --restri
 
     const { command, host } = sshCommand(lab.sshd, keys['rdiff-restore']);
     const schema = `${command} {h} rdiff-backup --server`;
-    const restore = run('/usr/bin/rdiff-backup', ['--remote-schema', schema, 'restore', '--at', '1B', `${host}::${repo}`, join(local, 'restored')], clientEnv(local));
+    const restore = run(
+      '/usr/bin/rdiff-backup',
+      ['--remote-schema', schema, 'restore', '--at', '1B', `${host}::${repo}`, join(local, 'restored')],
+      clientEnv(local),
+    );
     // Exit 2: a warning that restore.log cannot be written in a read-only repository.
     expect(restore.code, restore.out).toBe(2);
     expect(restore.out).toContain('restore.log');
@@ -198,7 +217,11 @@ describe('rdiff-backup: the server runs what the client pickles, before --restri
     expect(list.code, list.out).toBe(0);
     expect(list.out).toMatch(/Found 1 increments/);
     // A backup through the restore key is refused by the read-only filesystem, not by rdiff-backup's goodwill.
-    const backup = run('/usr/bin/rdiff-backup', ['--remote-schema', schema, 'backup', join(local, 'data'), `${host}::${repo}`], clientEnv(local));
+    const backup = run(
+      '/usr/bin/rdiff-backup',
+      ['--remote-schema', schema, 'backup', join(local, 'data'), `${host}::${repo}`],
+      clientEnv(local),
+    );
     expect(backup.code, backup.out).not.toBe(0);
     expect(sizes(repo)).toEqual(before);
   }, 40_000);
@@ -208,7 +231,11 @@ describe('borg: the repokey lives in the repository config, which --append-only 
   const borg = (id: 'borg' | 'borg-old', args: string[], passphrase: string | null) => {
     const { command, host } = sshCommand(lab.sshd, keys[id]);
     const repo = `ssh://${host}${path('borg', id === 'borg' ? 'host1' : 'old')}`;
-    return run('/usr/bin/borg', args.map((a) => a.replace('REPO', repo)), borgEnv(`${id}-${passphrase === null ? 'thief' : 'owner'}`, passphrase, command));
+    return run(
+      '/usr/bin/borg',
+      args.map((a) => a.replace('REPO', repo)),
+      borgEnv(`${id}-${passphrase === null ? 'thief' : 'owner'}`, passphrase, command),
+    );
   };
   /** What a thief does without the passphrase: export the key blob for the repository id, import junk under that id. */
   const importJunk = (id: 'borg' | 'borg-old') => {
@@ -237,10 +264,17 @@ describe('borg: the repokey lives in the repository config, which --append-only 
     const result = importJunk('borg');
     expect(result.code, result.out).not.toBe(0);
     expect(readFileSync(path('borg', 'host1', 'config'), 'utf8')).toBe(config);
-    const changed = run('/usr/bin/borg', ['key', 'change-passphrase', `ssh://${sshCommand(lab.sshd, keys.borg).host}${path('borg', 'host1')}`], { ...borgEnv('borg-owner', OWNER_PASSPHRASE, sshCommand(lab.sshd, keys.borg).command), BORG_NEW_PASSPHRASE: 'thief' });
+    const changed = run(
+      '/usr/bin/borg',
+      ['key', 'change-passphrase', `ssh://${sshCommand(lab.sshd, keys.borg).host}${path('borg', 'host1')}`],
+      { ...borgEnv('borg-owner', OWNER_PASSPHRASE, sshCommand(lab.sshd, keys.borg).command), BORG_NEW_PASSPHRASE: 'thief' },
+    );
     expect(changed.code, changed.out).not.toBe(0);
     expect(readFileSync(path('borg', 'host1', 'config'), 'utf8')).toBe(config);
-    for (const args of [['create', 'REPO::tuesday', 'data'], ['check', '--archives-only', 'REPO']]) {
+    for (const args of [
+      ['create', 'REPO::tuesday', 'data'],
+      ['check', '--archives-only', 'REPO'],
+    ]) {
       const step = borg('borg', args, OWNER_PASSPHRASE);
       expect(step.code, `${args.join(' ')}: ${step.out}`).toBe(0);
     }
@@ -268,7 +302,11 @@ describe('restic: retention by the dates the client wrote into its snapshots', (
   const resticEnv = () => clientEnv(local, { RESTIC_PASSWORD: 'correct horse', XDG_CACHE_HOME: join(local, 'cache') });
   const restic = (args: string[]) => {
     const { command, host } = sshCommand(lab.sshd, keys.restic);
-    return run('/usr/bin/restic', ['-o', `rclone.program=${command} ${host}`, '-o', 'rclone.args=rclone serve restic --stdio', '-r', 'rclone:host1', ...args], resticEnv());
+    return run(
+      '/usr/bin/restic',
+      ['-o', `rclone.program=${command} ${host}`, '-o', 'rclone.args=rclone serve restic --stdio', '-r', 'rclone:host1', ...args],
+      resticEnv(),
+    );
   };
   const snapshotFiles = () => new Set(readdirSync(join(repo(), 'snapshots')));
   /** One backup through the key, dated `time` by the client; its snapshot file as the server stored it. */
@@ -358,11 +396,22 @@ describe('restic: what the server stored stays as stored (the retention by arriv
 describe('git: receive.denyNonFastForwards and receive.denyDeletes, set by the recipe and looked for by check', () => {
   const git = (args: string[], cwd = local) => {
     const { command, host } = sshCommand(lab.sshd, keys.git);
-    const env = clientEnv(local, { GIT_SSH_COMMAND: command, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.org', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.org' });
-    const result = spawnSync('/usr/bin/git', args.map((a) => a.replace('HOST:', `${host}:`)), { cwd, env, encoding: 'utf8', timeout: 25_000 });
+    const env = clientEnv(local, {
+      GIT_SSH_COMMAND: command,
+      GIT_AUTHOR_NAME: 'a',
+      GIT_AUTHOR_EMAIL: 'a@example.org',
+      GIT_COMMITTER_NAME: 'a',
+      GIT_COMMITTER_EMAIL: 'a@example.org',
+    });
+    const result = spawnSync(
+      '/usr/bin/git',
+      args.map((a) => a.replace('HOST:', `${host}:`)),
+      { cwd, env, encoding: 'utf8', timeout: 25_000 },
+    );
     return { code: result.status, out: `${result.stdout}${result.stderr}` };
   };
-  const ref = (repo: string, name: string) => spawnSync('/usr/bin/git', ['--git-dir', repo, 'rev-parse', '--verify', '-q', name], { encoding: 'utf8' }).stdout.trim();
+  const ref = (repo: string, name: string) =>
+    spawnSync('/usr/bin/git', ['--git-dir', repo, 'rev-parse', '--verify', '-q', name], { encoding: 'utf8' }).stdout.trim();
 
   it('a forced push and a branch deletion land in a repository without them (control) and are refused with them; check warns about the first', () => {
     const work = join(local, 'work');
@@ -405,17 +454,32 @@ describe('git: receive.denyNonFastForwards and receive.denyDeletes, set by the r
     expect(clone.code, clone.out).toBe(0);
     expect(readFileSync(join(local, 'clone', 'README'), 'utf8')).toBe('history\n');
 
-    const check = spawnSync(NODE, [BUNDLE, 'check', '--policy', lab.policyDir], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 30_000 });
+    const check = spawnSync(NODE, [BUNDLE, 'check', '--policy', lab.policyDir], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+      timeout: 30_000,
+    });
     const lines = check.stdout.split('\n');
-    expect(lines.filter((l) => /"push-old".*receive\.denyNonFastForwards/.test(l)), check.stdout).toHaveLength(1);
-    expect(lines.filter((l) => /"push".*receive\.deny/.test(l)), check.stdout).toHaveLength(0);
+    expect(
+      lines.filter((l) => /"push-old".*receive\.denyNonFastForwards/.test(l)),
+      check.stdout,
+    ).toHaveLength(1);
+    expect(
+      lines.filter((l) => /"push".*receive\.deny/.test(l)),
+      check.stdout,
+    ).toHaveLength(0);
   }, 60_000);
 });
 
 describe('check on these rules', () => {
   it('calls the unsandboxed rdiff-backup server UNSAFE; the sandboxed writable one a warning; the restore recipe neither', () => {
-    const check = spawnSync(NODE, [BUNDLE, 'check', '--policy', lab.policyDir], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 30_000 });
-    const about = (rule: string, level: string) => check.stdout.split('\n').filter((l) => l.includes(`${level}: rule "${rule}"`) && l.includes('unpickles'));
+    const check = spawnSync(NODE, [BUNDLE, 'check', '--policy', lab.policyDir], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+      timeout: 30_000,
+    });
+    const about = (rule: string, level: string) =>
+      check.stdout.split('\n').filter((l) => l.includes(`${level}: rule "${rule}"`) && l.includes('unpickles'));
     expect(about('rdiff-backup', 'UNSAFE'), check.stdout).toHaveLength(1);
     expect(about('rdiff-backup', 'warning'), check.stdout).toHaveLength(1);
     expect(about('rdiff-restore', 'UNSAFE').length + about('rdiff-restore', 'warning').length, check.stdout).toBe(0);

@@ -39,8 +39,16 @@ identities:
       - { name: etc, rsync: { root: {{DIR}}/srv/etc, access: write, absolute-paths: true } }
       - { name: home, rsync: { root: {{DIR}}/srv/home, access: write, absolute-paths: true } }
 `);
-  keys = { snap: await lab.sshd.newClientKey('snap'), two: await lab.sshd.newClientKey('two'), plain: await lab.sshd.newClientKey('plain') };
-  lab.sshd.authorize([lab.dispatchLine(keys.snap, 'snap'), lab.dispatchLine(keys.two, 'two'), `restrict,command="exec $SSH_ORIGINAL_COMMAND" ${keys.plain.publicKey}`]);
+  keys = {
+    snap: await lab.sshd.newClientKey('snap'),
+    two: await lab.sshd.newClientKey('two'),
+    plain: await lab.sshd.newClientKey('plain'),
+  };
+  lab.sshd.authorize([
+    lab.dispatchLine(keys.snap, 'snap'),
+    lab.dispatchLine(keys.two, 'two'),
+    `restrict,command="exec $SSH_ORIGINAL_COMMAND" ${keys.plain.publicKey}`,
+  ]);
 });
 afterAll(async () => lab?.stop());
 
@@ -183,12 +191,37 @@ describe('BackupPC 4: rsync_bpc pulls a share, with --protect-args as BackupPC r
     const result = spawnSync(
       '/usr/libexec/backuppc-rsync/rsync_bpc',
       [
-        `--bpc-top-dir=${top}`, '--bpc-host-name=host1', `--bpc-share-name=${share}`, '--bpc-bkup-num=0', '--bpc-bkup-comp=3', '--bpc-bkup-prevnum=-1',
-        '--bpc-bkup-prevcomp=-1', '--bpc-bkup-inode0=2', '--bpc-attrib-new', '--bpc-log-level=1',
-        '-e', [SSH, ...args].join(' '), '--rsync-path=/usr/bin/rsync',
-        '--super', '--recursive', '--protect-args', '--numeric-ids', '--perms', '--owner', '--group', '-D', '--times', '--links', '--hard-links',
-        '--delete', '--delete-excluded', '--partial', '--log-format=log: %o %i %B %8U,%8G %9l %f%L', '--stats',
-        `${target}:${share}/`, '/',
+        `--bpc-top-dir=${top}`,
+        '--bpc-host-name=host1',
+        `--bpc-share-name=${share}`,
+        '--bpc-bkup-num=0',
+        '--bpc-bkup-comp=3',
+        '--bpc-bkup-prevnum=-1',
+        '--bpc-bkup-prevcomp=-1',
+        '--bpc-bkup-inode0=2',
+        '--bpc-attrib-new',
+        '--bpc-log-level=1',
+        '-e',
+        [SSH, ...args].join(' '),
+        '--rsync-path=/usr/bin/rsync',
+        '--super',
+        '--recursive',
+        '--protect-args',
+        '--numeric-ids',
+        '--perms',
+        '--owner',
+        '--group',
+        '-D',
+        '--times',
+        '--links',
+        '--hard-links',
+        '--delete',
+        '--delete-excluded',
+        '--partial',
+        '--log-format=log: %o %i %B %8U,%8G %9l %f%L',
+        '--stats',
+        `${target}:${share}/`,
+        '/',
       ],
       { encoding: 'utf8', timeout: 60_000 },
     );

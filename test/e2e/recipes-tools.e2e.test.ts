@@ -44,7 +44,12 @@ beforeAll(async () => {
   writeFileSync(join(local, 'data', 'a.txt'), 'first\n'.repeat(1000));
   writeFileSync(join(local, 'data', 'sub', 'b.bin'), Buffer.alloc(200_000, 7));
   // The recipe makes the repository on the server, once: its config must exist to be bound read-only.
-  const init = runTool('/usr/bin/borg', ['init', '-e', 'none', path('borg', 'host1')], toolEnv(local, { BORG_BASE_DIR: join(local, 'borg-server') }), local);
+  const init = runTool(
+    '/usr/bin/borg',
+    ['init', '-e', 'none', path('borg', 'host1')],
+    toolEnv(local, { BORG_BASE_DIR: join(local, 'borg-server') }),
+    local,
+  );
   expect(init.code, init.out).toBe(0);
   lab.writePolicy(`version: 1
 audit:
@@ -101,8 +106,20 @@ const segments = (repo: string) => new Map([...sizes(repo)].filter(([name]) => /
 describe('borg: run fixes --restrict-to-repository and --append-only', () => {
   const borg = (key: ClientKey, args: string[]) => {
     const { command, host } = sshCommand(key);
-    const env = clientEnv({ BORG_RSH: command, BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes', BORG_BASE_DIR: join(local, `borg-${key.name}`) });
-    return run('/usr/bin/borg', args.map((a) => a.replace('REPO', `ssh://${host}${path('borg', key === keys.borg ? 'host1' : 'bare')}`).replace('ELSEWHERE', `ssh://${host}${path('borg', `elsewhere-${key.name}`)}`)), env);
+    const env = clientEnv({
+      BORG_RSH: command,
+      BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK: 'yes',
+      BORG_BASE_DIR: join(local, `borg-${key.name}`),
+    });
+    return run(
+      '/usr/bin/borg',
+      args.map((a) =>
+        a
+          .replace('REPO', `ssh://${host}${path('borg', key === keys.borg ? 'host1' : 'bare')}`)
+          .replace('ELSEWHERE', `ssh://${host}${path('borg', `elsewhere-${key.name}`)}`),
+      ),
+      env,
+    );
   };
 
   it('a backup works; a thief cannot remove data nor start a repository elsewhere; plain borg serve lets it', () => {
@@ -119,18 +136,31 @@ describe('borg: run fixes --restrict-to-repository and --append-only', () => {
       const list = borg(key, ['list', '--short', 'REPO']);
       expect(list.out.split('\n').filter(Boolean).sort(), list.out).toEqual(['monday', 'tuesday']);
     }
-    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'borg', argv: ['/usr/bin/borg', 'serve', '--restrict-to-repository', path('borg', 'host1'), '--append-only'] });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'allow',
+      rule: 'borg',
+      argv: ['/usr/bin/borg', 'serve', '--restrict-to-repository', path('borg', 'host1'), '--append-only'],
+    });
 
     // The thief deletes both archives and compacts: append-only keeps every segment as it was.
     const before = segments(path('borg', 'host1'));
-    for (const args of [['delete', 'REPO::monday'], ['delete', 'REPO::tuesday'], ['compact', 'REPO']]) borg(keys.borg, args);
+    for (const args of [
+      ['delete', 'REPO::monday'],
+      ['delete', 'REPO::tuesday'],
+      ['compact', 'REPO'],
+    ])
+      borg(keys.borg, args);
     const after = segments(path('borg', 'host1'));
     expect(before.size).toBeGreaterThan(0);
     for (const [name, size] of before) expect(after.get(name), name).toBe(size);
 
     // The control: the same through `borg serve` alone frees the data for good.
     const bareBefore = segments(path('borg', 'bare'));
-    for (const args of [['delete', 'REPO::monday'], ['delete', 'REPO::tuesday'], ['compact', 'REPO']]) {
+    for (const args of [
+      ['delete', 'REPO::monday'],
+      ['delete', 'REPO::tuesday'],
+      ['compact', 'REPO'],
+    ]) {
       const result = borg(keys.borgBare, args);
       expect(result.code, result.out).toBe(0);
     }
@@ -153,7 +183,12 @@ describe('restic through rclone: run fixes rclone serve restic --append-only and
     // restic starts rclone.program with rclone.args and the repository's name after them: here
     // ssh, which sends `rclone serve restic --stdio NAME`; the rule drops NAME and the rest.
     const options = ['-o', `rclone.program=${command} ${host}`, '-o', 'rclone.args=rclone serve restic --stdio', '-r', 'rclone:host1'];
-    return run('/usr/bin/restic', [...options, ...args], clientEnv({ RESTIC_PASSWORD: 'correct horse', XDG_CACHE_HOME: join(local, 'cache') }), timeout);
+    return run(
+      '/usr/bin/restic',
+      [...options, ...args],
+      clientEnv({ RESTIC_PASSWORD: 'correct horse', XDG_CACHE_HOME: join(local, 'cache') }),
+      timeout,
+    );
   };
   const snapshots = (key: ClientKey) => {
     // --no-lock: a thief's refused forget leaves its exclusive lock behind (append-only cannot remove it).
@@ -171,7 +206,11 @@ describe('restic through rclone: run fixes rclone serve restic --append-only and
       }
       expect(snapshots(key)).toHaveLength(2);
     }
-    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'restic', argv: ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', path('restic', 'host1')] });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'allow',
+      rule: 'restic',
+      argv: ['/usr/bin/rclone', 'serve', 'restic', '--stdio', '--append-only', path('restic', 'host1')],
+    });
     expect(existsSync(path('restic', 'host1', 'config'))).toBe(true);
 
     // Every removal is refused (403): restic retries each for most of a minute before it gives up,
@@ -193,16 +232,29 @@ describe('restic through rclone: run fixes rclone serve restic --append-only and
 describe('git: one exec rule per repository and direction', () => {
   const git = (key: ClientKey, args: string[], cwd = local) => {
     const { command, host } = sshCommand(key);
-    const env = clientEnv({ GIT_SSH_COMMAND: command, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@example.org', GIT_COMMITTER_NAME: 'a', GIT_COMMITTER_EMAIL: 'a@example.org' });
-    const result = spawnSync('/usr/bin/git', args.map((a) => a.replace('HOST:', `${host}:`)), { cwd, env, encoding: 'utf8', timeout: 25_000 });
+    const env = clientEnv({
+      GIT_SSH_COMMAND: command,
+      GIT_AUTHOR_NAME: 'a',
+      GIT_AUTHOR_EMAIL: 'a@example.org',
+      GIT_COMMITTER_NAME: 'a',
+      GIT_COMMITTER_EMAIL: 'a@example.org',
+    });
+    const result = spawnSync(
+      '/usr/bin/git',
+      args.map((a) => a.replace('HOST:', `${host}:`)),
+      { cwd, env, encoding: 'utf8', timeout: 25_000 },
+    );
     return { code: result.status, out: `${result.stdout}${result.stderr}` };
   };
-  const head = (repo: string) => spawnSync('/usr/bin/git', ['--git-dir', repo, 'rev-parse', '--verify', '-q', 'refs/heads/main'], { encoding: 'utf8' }).stdout.trim();
+  const head = (repo: string) =>
+    spawnSync('/usr/bin/git', ['--git-dir', repo, 'rev-parse', '--verify', '-q', 'refs/heads/main'], { encoding: 'utf8' }).stdout.trim();
 
   it('clone and push work; a thief cannot push to or fetch another repository; a pass-through key can', () => {
-    for (const name of ['project.git', 'other.git']) expect(spawnSync('/usr/bin/git', ['init', '-q', '--bare', '-b', 'main', path('git', name)]).status).toBe(0);
+    for (const name of ['project.git', 'other.git'])
+      expect(spawnSync('/usr/bin/git', ['init', '-q', '--bare', '-b', 'main', path('git', name)]).status).toBe(0);
     // The recipe's setup: forced pushes and deletions refused (recipes-hostile.e2e.test.ts shows both).
-    for (const setting of ['receive.denyNonFastForwards', 'receive.denyDeletes']) expect(spawnSync('/usr/bin/git', ['--git-dir', path('git', 'project.git'), 'config', setting, 'true']).status).toBe(0);
+    for (const setting of ['receive.denyNonFastForwards', 'receive.denyDeletes'])
+      expect(spawnSync('/usr/bin/git', ['--git-dir', path('git', 'project.git'), 'config', setting, 'true']).status).toBe(0);
     const work = join(local, 'work');
     expect(spawnSync('/usr/bin/git', ['init', '-q', '-b', 'main', work]).status).toBe(0);
     writeFileSync(join(work, 'README'), 'hello\n');
@@ -236,8 +288,23 @@ describe('duplicity: its sftp backend against an sftp rule with delete: false', 
     const user = lab.sshd.sshArgs(key).at(-1)!.split('@')[0]!;
     const target = key === keys.dup ? 'chain' : `/${path('dup', 'bare')}`;
     // One try: duplicity's default is five, 30 s apart, for a refusal that will not change.
-    const options = ['--num-retries', '1', '--no-encryption', '--archive-dir', join(local, `dup-${key.name}`), '--name', 'host1', '--ssh-options', `-oIdentityFile=${key.privateKeyFile} -oUserKnownHostsFile=${join(lab.sshd.dir, 'known_hosts')}`];
-    return run('/usr/bin/duplicity', [...args.map((a) => (a === 'URL' ? `sftp://${user}@127.0.0.1:${port}/${target}` : a)), ...options], clientEnv(), 20_000);
+    const options = [
+      '--num-retries',
+      '1',
+      '--no-encryption',
+      '--archive-dir',
+      join(local, `dup-${key.name}`),
+      '--name',
+      'host1',
+      '--ssh-options',
+      `-oIdentityFile=${key.privateKeyFile} -oUserKnownHostsFile=${join(lab.sshd.dir, 'known_hosts')}`,
+    ];
+    return run(
+      '/usr/bin/duplicity',
+      [...args.map((a) => (a === 'URL' ? `sftp://${user}@127.0.0.1:${port}/${target}` : a)), ...options],
+      clientEnv(),
+      20_000,
+    );
   };
 
   it('full backups and a listing work; a thief cannot remove a chain; plain sftp-server lets it', () => {

@@ -47,7 +47,17 @@ identities:
   tunnelKey = await gateway.sshd.newClientKey('tunnel');
   targetKey = await target.newClientKey('target');
   rsyncKey = await target.newClientKey('rsync');
-  const tunnelLine = runBundle(['authorized-key', '--id', 'tunnel', '--policy', gateway.policyDir, '--tunnel-only', '--permit-open', `127.0.0.1:${target.port}`, `${tunnelKey.privateKeyFile}.pub`]);
+  const tunnelLine = runBundle([
+    'authorized-key',
+    '--id',
+    'tunnel',
+    '--policy',
+    gateway.policyDir,
+    '--tunnel-only',
+    '--permit-open',
+    `127.0.0.1:${target.port}`,
+    `${tunnelKey.privateKeyFile}.pub`,
+  ]);
   if (tunnelLine.code !== 0) throw new Error(tunnelLine.stderr);
   gateway.sshd.authorize([gateway.dispatchLine(gwKey, 'hop'), tunnelLine.stdout.trim()]);
   // The target is a plain sshd: a fixed forced command for the rsync push (root may log in only
@@ -93,14 +103,19 @@ describe('relay through a gateway', () => {
     const dest = join(target.dir, 'hop-dest');
     const { shell, host } = target.rsyncRemoteShell(rsyncKey);
     const remoteShell = shell.replace(SSH, `${SSH} -o '${proxy(target.port)}'`);
-    const result = spawnSync('/usr/bin/rsync', ['-e', remoteShell, '-a', `${src}/`, `${host}:${dest}/`], { encoding: 'utf8', timeout: 60_000 });
+    const result = spawnSync('/usr/bin/rsync', ['-e', remoteShell, '-a', `${src}/`, `${host}:${dest}/`], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(result.status, result.stderr).toBe(0);
     expect(readFileSync(join(dest, 'across.txt'), 'utf8')).toBe('across the hop\n');
   });
 
   it('an idle relay ends at its idle timeout, recorded as such', async () => {
     const started = Date.now();
-    const client = spawn(SSH, [...gateway.sshd.sshArgs(gwKey), 'nc', '127.0.0.1', String(silentPort)], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const client = spawn(SSH, [...gateway.sshd.sshArgs(gwKey), 'nc', '127.0.0.1', String(silentPort)], {
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
     const code = await new Promise((r) => client.once('close', r));
     client.stdin.end();
     expect(Date.now() - started).toBeLessThan(10_000);
@@ -132,17 +147,25 @@ describe('a tunnel-only key', () => {
   async function withTunnel(remotePort: number, check: (local: string) => Promise<void>): Promise<void> {
     const local = join(gateway.sshd.dir, `tunnel-${remotePort}.sock`);
     rmSync(local, { force: true });
-    const tunnel = spawn(SSH, ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:${remotePort}`, ...gateway.sshd.sshArgs(tunnelKey)], { stdio: 'ignore' });
+    const tunnel = spawn(
+      SSH,
+      ['-N', '-o', 'ExitOnForwardFailure=yes', '-L', `${local}:127.0.0.1:${remotePort}`, ...gateway.sshd.sshArgs(tunnelKey)],
+      { stdio: 'ignore' },
+    );
     // From the start: if ssh ends early, its close event must not be missed.
     const closed = new Promise((r) => tunnel.once('close', r));
     try {
-      await waitFor('the tunnel to listen', async () => {
-        if (tunnel.exitCode !== null) throw new Error(`ssh -L exited (${tunnel.exitCode})`);
-        return new Promise<boolean>((r) => {
-          const s = connect({ path: local }, () => (s.destroy(), r(true)));
-          s.on('error', () => r(false));
-        });
-      }, { timeoutMs: 10_000 });
+      await waitFor(
+        'the tunnel to listen',
+        async () => {
+          if (tunnel.exitCode !== null) throw new Error(`ssh -L exited (${tunnel.exitCode})`);
+          return new Promise<boolean>((r) => {
+            const s = connect({ path: local }, () => (s.destroy(), r(true)));
+            s.on('error', () => r(false));
+          });
+        },
+        { timeoutMs: 10_000 },
+      );
       await check(local);
     } finally {
       tunnel.kill('SIGTERM');
@@ -152,7 +175,9 @@ describe('a tunnel-only key', () => {
 
   it('the generated line is restrict, port-forwarding, permitopen and the forced command', () => {
     const line = readFileSync(join(gateway.sshd.dir, 'authorized_keys'), 'utf8').split('\n')[1]!;
-    expect(line).toMatch(new RegExp(`^restrict,port-forwarding,permitopen="127\\.0\\.0\\.1:${target.port}",command=".* --id tunnel --policy .*" ssh-ed25519 `));
+    expect(line).toMatch(
+      new RegExp(`^restrict,port-forwarding,permitopen="127\\.0\\.0\\.1:${target.port}",command=".* --id tunnel --policy .*" ssh-ed25519 `),
+    );
   });
 
   it('forwards to its permitted port', async () => {

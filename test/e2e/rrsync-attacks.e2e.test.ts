@@ -8,7 +8,20 @@
  * here shows the defence at work, not an attack that never worked.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, lchownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lchownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -73,13 +86,21 @@ afterEach(() => {
 afterAll(() => process.chdir(tmpdir()));
 
 function rsync(rsh: 'dispatch-rsh' | 'bare-rsh', id: string, args: string[]): { code: number | null; out: string } {
-  const result = spawnSync('/usr/bin/rsync', ['-e', join(dir, rsh), ...args.map((a) => a.replace('HOST:', `${id}:`))], { cwd: dir, encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('/usr/bin/rsync', ['-e', join(dir, rsh), ...args.map((a) => a.replace('HOST:', `${id}:`))], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
 function decisions(): Record<string, unknown>[] {
   if (!existsSync(audit)) return [];
-  return readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'decision');
+  return readFileSync(audit, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.event === 'decision');
 }
 
 function lastDecision(): Record<string, unknown> {
@@ -118,7 +139,18 @@ describe('symlink swap between the check and rsync’s open (CVE-2026-53783 clas
   type Mode = 'pinned' | 'unpinned' | 'sandboxed-unpinned';
   /** The namespace the dispatcher builds for a pull from root (act/sandbox.ts), around whatever argv the harness runs. */
   function pullSandbox(): string[] {
-    const args = bwrapArgs({ sandbox: { read: [root], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: bindsOf([root]), write: [], cwd: root, statusFd: null, argv: [] }, hostLayout());
+    const args = bwrapArgs(
+      {
+        sandbox: { read: [root], write: [], rootCaps: [...ROOT_CAPS.read] },
+        runtime: [],
+        read: bindsOf([root]),
+        write: [],
+        cwd: root,
+        statusFd: null,
+        argv: [],
+      },
+      hostLayout(),
+    );
     return ['/usr/bin/bwrap', ...args];
   }
 
@@ -155,7 +187,10 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
   }
 
   async function racePull(mode: Mode, remote: string, options: string[] = []): Promise<{ code: number | null; out: string }> {
-    const client = spawn('/usr/bin/rsync', ['-e', harness(mode), '-a', ...options, `pull:${remote}`, 'local/'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const client = spawn('/usr/bin/rsync', ['-e', harness(mode), '-a', ...options, `pull:${remote}`, 'local/'], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     started.push(client);
     let out = '';
     client.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -208,7 +243,21 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
   it('a swap before the dispatcher enters the directory is seen there and refused, and recorded so', () => {
     // The check (in explain's plan) saw a directory; by the time a connection enters it, it is a
     // symlink. The forced-command path checks again by entering: denied, and no secret moves.
-    const planned = spawnSync(NODE, [BUNDLE, 'explain', '--json', '--id', 'pull', '--policy', join(dir, 'policy.yaml'), '--', 'rsync --server --sender -logDtpre.iLsfxCIvu . dst/'], { encoding: 'utf8' });
+    const planned = spawnSync(
+      NODE,
+      [
+        BUNDLE,
+        'explain',
+        '--json',
+        '--id',
+        'pull',
+        '--policy',
+        join(dir, 'policy.yaml'),
+        '--',
+        'rsync --server --sender -logDtpre.iLsfxCIvu . dst/',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(JSON.parse(planned.stdout)).toMatchObject({ decision: 'allow', cwd: join(root, 'dst') });
     swapForSymlink('dst', outside);
     const result = rsync('dispatch-rsh', 'pull', ['-a', 'HOST:dst/', 'local/']);
@@ -224,7 +273,14 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
     symlinkSync(outside, join(root, 'dst.lnk'));
     if (asRoot) lchownSync(join(root, 'dst.lnk'), ATTACKER, ATTACKER);
     // Each rename is atomic; "dst" is in turn the directory, absent, the symlink, absent.
-    const swapper = spawn(NODE, ['-e', `const fs = require('fs'); process.chdir(${JSON.stringify(root)}); for (;;) { for (const n of ['dst.dir', 'dst.lnk']) { try { fs.renameSync(n, 'dst'); fs.renameSync('dst', n); } catch {} } }`], { stdio: 'ignore' });
+    const swapper = spawn(
+      NODE,
+      [
+        '-e',
+        `const fs = require('fs'); process.chdir(${JSON.stringify(root)}); for (;;) { for (const n of ['dst.dir', 'dst.lnk']) { try { fs.renameSync(n, 'dst'); fs.renameSync('dst', n); } catch {} } }`,
+      ],
+      { stdio: 'ignore' },
+    );
     started.push(swapper);
     // About one pull in eight finds the directory in place at both the check and the entry and
     // is let through: those are the ones a swap could have turned. Run until 5 were (bounded).
@@ -248,15 +304,35 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
   describe.runIf(asRoot)('a push into a directory swapped for a symlink a local user owns (root receiver)', () => {
     it('control: with the walk switched off (--insecure-links, server-side only) the upload lands outside', () => {
       swapForSymlink('dst', outside);
-      writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\nshift\nshift\ncd ${root} && exec /usr/bin/rsync --server --insecure-links "$@"\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\nshift\nshift\ncd ${root} && exec /usr/bin/rsync --server --insecure-links "$@"\n`, {
+        mode: 0o755,
+      });
       rsync('bare-rsh', 'push', ['-a', 'src/', 'HOST:dst/']);
       expect(tree(outside)).toHaveProperty('a.txt');
     });
 
     it('the dispatcher’s argv, run after the swap: rsync 3.5 refuses the attacker’s symlink', () => {
-      const planned = JSON.parse(spawnSync(NODE, [BUNDLE, 'explain', '--json', '--id', 'push', '--policy', join(dir, 'policy.yaml'), '--', 'rsync --server -logDtpre.iLsfxCIvu . dst/'], { encoding: 'utf8' }).stdout) as { argv: string[]; cwd: string };
+      const planned = JSON.parse(
+        spawnSync(
+          NODE,
+          [
+            BUNDLE,
+            'explain',
+            '--json',
+            '--id',
+            'push',
+            '--policy',
+            join(dir, 'policy.yaml'),
+            '--',
+            'rsync --server -logDtpre.iLsfxCIvu . dst/',
+          ],
+          { encoding: 'utf8' },
+        ).stdout,
+      ) as { argv: string[]; cwd: string };
       swapForSymlink('dst', outside);
-      writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\ncd ${planned.cwd} && exec ${planned.argv.map((a) => `'${a}'`).join(' ')}\n`, { mode: 0o755 });
+      writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\ncd ${planned.cwd} && exec ${planned.argv.map((a) => `'${a}'`).join(' ')}\n`, {
+        mode: 0o755,
+      });
       const result = rsync('bare-rsh', 'push', ['-a', 'src/', 'HOST:dst/']);
       expect(result.code).not.toBe(0);
       expect(tree(outside)).toEqual({ secret: `${SECRET}\n` });
@@ -296,13 +372,16 @@ describe('--debug leaks', () => {
     expect(result.out).toContain(`parse_filter_file(${join(dir, '.leak')}`);
   });
 
-  it.each([['-M--debug=FILTER4'], ['-M--debug=ALL4'], ['-M--debug=NSTR']])('%s is refused before rsync runs, and nothing is said about other files', (option) => {
-    const result = rsync('dispatch-rsh', 'pull', ['-a', option, `--filter=: ${join(dir, '.leak')}`, 'HOST:dst/', 'local/']);
-    expect(result.code).not.toBe(0);
-    expect(result.out).not.toContain(dir);
-    expect(lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
-    expect(tree(local)).toEqual({});
-  });
+  it.each([['-M--debug=FILTER4'], ['-M--debug=ALL4'], ['-M--debug=NSTR']])(
+    '%s is refused before rsync runs, and nothing is said about other files',
+    (option) => {
+      const result = rsync('dispatch-rsh', 'pull', ['-a', option, `--filter=: ${join(dir, '.leak')}`, 'HOST:dst/', 'local/']);
+      expect(result.code).not.toBe(0);
+      expect(result.out).not.toContain(dir);
+      expect(lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+      expect(tree(local)).toEqual({});
+    },
+  );
 });
 
 describe('no-overwrite: nothing that exists is changed, by any route', () => {

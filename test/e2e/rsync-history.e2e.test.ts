@@ -13,7 +13,21 @@
  * the retry works, and the end record says what each push wrote.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, linkSync, lstatSync, symlinkSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  existsSync,
+  linkSync,
+  lstatSync,
+  symlinkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -114,7 +128,7 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-describe('the owner\'s nightly under snapshot: true', () => {
+describe("the owner's nightly under snapshot: true", () => {
   it('day 2 is an incremental: unchanged files are hard links to day 1, in both copies', () => {
     for (const root of [snapRoot, controlRoot]) {
       expect(statSync(stored(root, DAY2, 'etc/passwd')).ino).toBe(statSync(stored(root, DAY1, 'etc/passwd')).ino);
@@ -125,19 +139,30 @@ describe('the owner\'s nightly under snapshot: true', () => {
   it('the end record of each push says what rsync wrote; day 2 lists only what differs from day 1', () => {
     const ends = lab.records().filter((r) => r.event === 'end' && r.rule === 'nightly');
     expect(ends).toHaveLength(2);
-    expect(ends[0]).toMatchObject({ exit: 0, writes: { created: expect.arrayContaining([`${DAY1}/`, `${DAY1}/etc/passwd`, `${DAY1}/etc/hosts`]), replaced: [], removed: [], bytes: PASSWD.length + 20 } });
+    expect(ends[0]).toMatchObject({
+      exit: 0,
+      writes: {
+        created: expect.arrayContaining([`${DAY1}/`, `${DAY1}/etc/passwd`, `${DAY1}/etc/hosts`]),
+        replaced: [],
+        removed: [],
+        bytes: PASSWD.length + 20,
+      },
+    });
     // Unchanged files were linked, not sent: the list has the directories rsync made, no file.
     const day2 = ends[1]!.writes as { created: string[]; bytes: number };
     expect(day2.created.filter((name) => !name.endsWith('/'))).toEqual([]);
     expect(day2.bytes).toBe(0);
     // The owner asks who wrote a file: the night that created it, and no other session.
-    const found = runBundle(['logs', '--policy', lab.policyDir, '--path', `${DAY1}/etc/passwd`, '--json']).stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
+    const found = runBundle(['logs', '--policy', lab.policyDir, '--path', `${DAY1}/etc/passwd`, '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect([...new Set(found.map((r) => r.session))]).toEqual([ends[0]!.session]);
   });
 });
 
 describe('attacks on the history, each with its control', () => {
-  it('--inplace into today\'s snapshot rewrites yesterday\'s file in the control; under the rule it is refused', () => {
+  it("--inplace into today's snapshot rewrites yesterday's file in the control; under the rule it is refused", () => {
     tree('evil', 'root::0:0:root:/root:/bin/sh\n');
     const control = rsync(bare, ['-a', '--inplace', '--no-W', '-I', 'evil/', `HOST:${DAY2}/`]);
     expect(control.code, control.out).toBe(0);
@@ -186,7 +211,7 @@ describe('attacks on the history, each with its control', () => {
     expect({ mode: mode(stored(snapRoot, DAY1, 'etc')), mtime: statSync(stored(snapRoot, DAY1, 'etc')).mtimeMs }).toEqual(before);
   });
 
-  it('tomorrow\'s snapshot planted ahead of the owner: the control\'s run keeps it with exit 0; under the rule the owner\'s run fails loudly', () => {
+  it("tomorrow's snapshot planted ahead of the owner: the control's run keeps it with exit 0; under the rule the owner's run fails loudly", () => {
     tree('tomorrow', 'planted\n');
     // The control: the owner's run with --ignore-existing (what overwrite: false imposed).
     expect(rsync(bare, ['-a', 'tomorrow/', `HOST:${DAY3}/`]).code).toBe(0);
@@ -200,7 +225,11 @@ describe('attacks on the history, each with its control', () => {
     const run = rsync(owner, ['-a', `--link-dest=../${DAY2}`, 'src/', `HOST:${DAY3}/`]);
     expect(run.code).not.toBe(0);
     expect(run.out).toContain('request denied');
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-snapshot-exists', detail: expect.stringContaining(`${DAY3} exists`) });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-snapshot-exists',
+      detail: expect.stringContaining(`${DAY3} exists`),
+    });
   });
 
   it('a plain write rule refuses a push into a directory whose files are hard-linked from another (a cp -al rotation)', () => {
@@ -213,7 +242,11 @@ describe('attacks on the history, each with its control', () => {
     const evil = tree('evil-mode-2');
     chmodSync(join(evil, 'etc', 'hosts'), 0o666);
     expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:day2/']).code).not.toBe(0);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-destination-shares-inodes', detail: expect.stringContaining('day2/etc/hosts') });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-destination-shares-inodes',
+      detail: expect.stringContaining('day2/etc/hosts'),
+    });
     expect(mode(join(mirror, 'day1', 'etc', 'hosts'))).toBe('644');
     // Through the owner's own symlink to it (latest -> day2): rsync would follow it (found in review).
     symlinkSync('day2', join(mirror, 'latest'));
@@ -222,10 +255,19 @@ describe('attacks on the history, each with its control', () => {
     expect(mode(join(mirror, 'day1', 'etc', 'hosts'))).toBe('644');
     // --link-dest, which makes such links, is only a snapshot rule's (a concurrent push could chmod through them).
     expect(rsync(plainWrite, ['-a', '--link-dest=../day1', 'evil-mode-2/', 'HOST:day3/']).code).not.toBe(0);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('snapshot: true') });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-option-refused',
+      detail: expect.stringContaining('snapshot: true'),
+    });
     // A destination of its own is pushed as before, and its end record lists what was written.
     expect(rsync(plainWrite, ['-a', 'evil-mode-2/', 'HOST:fresh/']).code).toBe(0);
-    expect(lab.records().filter((r) => r.event === 'end').pop()).toMatchObject({ rule: 'mirror', exit: 0, writes: { created: expect.arrayContaining(['fresh/etc/hosts']) } });
+    expect(
+      lab
+        .records()
+        .filter((r) => r.event === 'end')
+        .pop(),
+    ).toMatchObject({ rule: 'mirror', exit: 0, writes: { created: expect.arrayContaining(['fresh/etc/hosts']) } });
   });
 
   it('overwrite: false puts back the attributes rsync set on stored directories, and the end record names them', () => {
@@ -236,8 +278,15 @@ describe('attacks on the history, each with its control', () => {
     const result = rsync(keeper, ['-a', 'plant/', 'HOST:day1/']);
     expect(result.code, result.out).toBe(0);
     const after = statSync(join(keep, 'day1', 'etc'));
-    expect({ mode: mode(join(keep, 'day1', 'etc')), mtime: after.mtimeMs, uid: after.uid }).toEqual({ mode: '755', mtime: before.mtimeMs, uid: before.uid });
-    const end = lab.records().filter((r) => r.event === 'end').pop()!;
+    expect({ mode: mode(join(keep, 'day1', 'etc')), mtime: after.mtimeMs, uid: after.uid }).toEqual({
+      mode: '755',
+      mtime: before.mtimeMs,
+      uid: before.uid,
+    });
+    const end = lab
+      .records()
+      .filter((r) => r.event === 'end')
+      .pop()!;
     expect(end).toMatchObject({ rule: 'drop', restored: expect.arrayContaining([join(keep, 'day1', 'etc')]) });
     // New names are what a plain overwrite: false rule allows; the owner sees them listed.
     expect((end.writes as { created: string[] }).created).toContain('day1/etc/cron.d/evil');
@@ -246,7 +295,11 @@ describe('attacks on the history, each with its control', () => {
   it('a plain write rule refuses --inplace and --append too: they write into a stored inode', () => {
     for (const option of ['--inplace', '--append']) {
       expect(rsync(plainWrite, ['-a', option, 'src/', 'HOST:m/']).code).not.toBe(0);
-      expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('hard link') });
+      expect(lab.lastDecision()).toMatchObject({
+        decision: 'deny',
+        reason: 'rsync-option-refused',
+        detail: expect.stringContaining('hard link'),
+      });
     }
     expect(readdirSync(join(dir, 'mirror')).sort()).toEqual(['day1', 'day2', 'fresh', 'latest']);
   });
@@ -272,12 +325,17 @@ describe('a failed snapshot push', () => {
     // A push cut off mid-transfer: the client is killed once the server has made the directory.
     writeFileSync(join(dir, 'src', 'big.bin'), Buffer.alloc(4 * 1024 * 1024, 7));
     const { shell, host } = lab.sshd.rsyncRemoteShell(owner);
-    const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--bwlimit=256', 'src/', `${host}:2026-12-04/`], { cwd: dir, stdio: 'ignore' });
+    const client = spawn('/usr/bin/rsync', ['-e', shell, '-a', '--bwlimit=256', 'src/', `${host}:2026-12-04/`], {
+      cwd: dir,
+      stdio: 'ignore',
+    });
     const cut = new Promise((done) => client.once('exit', done));
     await waitFor('the snapshot directory', () => existsSync(join(snapRoot, '2026-12-04')));
     client.kill('SIGKILL');
     await cut;
-    const end = await waitFor('the end record of the cut push', () => lab.records().find((r) => r.event === 'end' && r.set_aside !== undefined));
+    const end = await waitFor('the end record of the cut push', () =>
+      lab.records().find((r) => r.event === 'end' && r.set_aside !== undefined),
+    );
     expect(end).toMatchObject({ set_aside: expect.stringMatching(/\/\.2026-12-04\.failed-[0-9a-f]{16}$/) });
     expect(end.exit).not.toBe(0);
     expect(existsSync(join(snapRoot, '2026-12-04'))).toBe(false);
@@ -298,4 +356,3 @@ describe('a failed snapshot push', () => {
     expect(existsSync(join(snapRoot, '2026-12-05'))).toBe(false);
   });
 });
-

@@ -136,7 +136,18 @@ describe.runIf(process.getuid?.() === 0)('min-free on a real small filesystem (3
     closeSync(fd);
 
     // The control: the shell-wrapper key, straight into the small filesystem.
-    const control = spawnSync('/usr/bin/rsync', ['-e', lab.sshd.rsyncRemoteShell(bare).shell, '-z', '--partial', 'zeros.img', `${lab.sshd.rsyncRemoteShell(bare).host}:${small}/push/junk.img`], { cwd: lab.sshd.dir, encoding: 'utf8', timeout: 120_000 });
+    const control = spawnSync(
+      '/usr/bin/rsync',
+      [
+        '-e',
+        lab.sshd.rsyncRemoteShell(bare).shell,
+        '-z',
+        '--partial',
+        'zeros.img',
+        `${lab.sshd.rsyncRemoteShell(bare).host}:${small}/push/junk.img`,
+      ],
+      { cwd: lab.sshd.dir, encoding: 'utf8', timeout: 120_000 },
+    );
     expect(control.status).not.toBe(0);
     expect(free(small)).toBeLessThan(MiB); // full
     expect(existsSync(join(small, 'push', 'junk.img'))).toBe(true); // and --partial kept the junk
@@ -149,7 +160,10 @@ describe.runIf(process.getuid?.() === 0)('min-free on a real small filesystem (3
     expect(result.out).toMatch(/free-space floor/);
     expect(readdirSync(join(small, 'push'))).toEqual([]); // neither junk.img nor rsync's .junk.img.XXXXXX
     expect(free(small)).toBeGreaterThan(190 * MiB);
-    const end = lab.records().filter((r) => r.event === 'end').pop()!;
+    const end = lab
+      .records()
+      .filter((r) => r.event === 'end')
+      .pop()!;
     expect(end).toMatchObject({ rule: 'small-push', outcome: 'no-space' });
     expect(end.removed).toEqual([expect.stringMatching(/\/\.junk\.img\.[A-Za-z0-9]{6}$/)]);
   });

@@ -14,7 +14,19 @@
  * (docs/threat-model.md).
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -64,12 +76,20 @@ afterEach(() => {
 });
 
 function rsync(rsh: 'dispatch-rsh' | 'bare-rsh', id: string, args: string[]): { code: number | null; out: string } {
-  const result = spawnSync('/usr/bin/rsync', ['-e', join(dir, rsh), ...args.map((a) => a.replace('HOST:', `${id}:`))], { cwd: dir, encoding: 'utf8', timeout: 30_000, maxBuffer: 64 * 1024 * 1024 });
+  const result = spawnSync('/usr/bin/rsync', ['-e', join(dir, rsh), ...args.map((a) => a.replace('HOST:', `${id}:`))], {
+    cwd: dir,
+    encoding: 'utf8',
+    timeout: 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
 function lastRecord(event: 'decision' | 'end'): Record<string, unknown> {
-  const records = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const records = readFileSync(audit, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return records.filter((r) => r.event === event).pop()!;
 }
 
@@ -87,27 +107,47 @@ describe('a write-only key learns nothing of what is stored (block checksums of 
   // Each way the client can choose which stored file is the basis of what it pushes.
   // --link-dest is served only by snapshot rules: there the basis is a sibling snapshot (snapnest's root is snap/).
   const routes: { route: string; args: (control: boolean) => string[]; id?: string; fresh?: string }[] = [
-    { route: '--compare-dest', args: (control) => ['--compare-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'] },
+    {
+      route: '--compare-dest',
+      args: (control) => ['--compare-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'],
+    },
     { route: '--copy-dest', args: (control) => ['--copy-dest=../snap/2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'] },
-    { route: '--link-dest', args: (control) => [control ? '--link-dest=../snap/2026-11-23' : '--link-dest=../2026-11-23', 'decoy/', control ? 'HOST:./fresh/' : 'HOST:fresh/'], id: 'snapnest', fresh: 'snap/fresh' },
+    {
+      route: '--link-dest',
+      args: (control) => [
+        control ? '--link-dest=../snap/2026-11-23' : '--link-dest=../2026-11-23',
+        'decoy/',
+        control ? 'HOST:./fresh/' : 'HOST:fresh/',
+      ],
+      id: 'snapnest',
+      fresh: 'snap/fresh',
+    },
     { route: 'the same name pushed again', args: () => ['decoy/', 'HOST:snap/2026-11-23/'] },
   ];
 
-  it.each(routes)('$route: the bare server sends the file back byte for byte; the rule sends nothing', ({ args, id = 'push', fresh = 'fresh' }) => {
-    const control = rsync('bare-rsh', 'push', [...LEAK, ...args(true)]);
-    expect(control.code, control.out).toBe(0);
-    expect(leaked(control.out)).toBe(shadow.length);
+  it.each(routes)(
+    '$route: the bare server sends the file back byte for byte; the rule sends nothing',
+    ({ args, id = 'push', fresh = 'fresh' }) => {
+      const control = rsync('bare-rsh', 'push', [...LEAK, ...args(true)]);
+      expect(control.code, control.out).toBe(0);
+      expect(leaked(control.out)).toBe(shadow.length);
 
-    writeFileSync(join(root, STORED), shadow, { mode: 0o600 }); // the control may have replaced it
-    rmSync(join(root, fresh), { recursive: true, force: true });
-    const attack = rsync('dispatch-rsh', id, [...LEAK, ...args(false)]);
-    expect(attack.code, attack.out).toBe(0);
-    expect(bytesFromBlockSums(attack.out).length).toBe(0);
-    expect(lastRecord('decision').argv).toContain('--whole-file');
-  });
+      writeFileSync(join(root, STORED), shadow, { mode: 0o600 }); // the control may have replaced it
+      rmSync(join(root, fresh), { recursive: true, force: true });
+      const attack = rsync('dispatch-rsh', id, [...LEAK, ...args(false)]);
+      expect(attack.code, attack.out).toBe(0);
+      expect(bytesFromBlockSums(attack.out).length).toBe(0);
+      expect(lastRecord('decision').argv).toContain('--whole-file');
+    },
+  );
 
   it('a partial file as the basis (delete: true allows --partial-dir): nothing sent either', () => {
-    const control = rsync('bare-rsh', 'pushdel', [...LEAK, `--partial-dir=${join(root, 'snap', '2026-11-23', 'etc')}`, 'decoy/etc/', 'HOST:./fresh/']);
+    const control = rsync('bare-rsh', 'pushdel', [
+      ...LEAK,
+      `--partial-dir=${join(root, 'snap', '2026-11-23', 'etc')}`,
+      'decoy/etc/',
+      'HOST:./fresh/',
+    ]);
     expect(control.code, control.out).toBe(0);
     expect(leaked(control.out)).toBe(shadow.length);
 

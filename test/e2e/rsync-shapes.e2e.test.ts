@@ -7,7 +7,18 @@
  * same trick). The product path through a real sshd is covered by rsync.e2e.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, readlinkSync } from 'node:fs';
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+  readlinkSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -62,12 +73,18 @@ beforeEach(() => {
 });
 
 function rsync(id: string, args: string[]): { code: number | null; out: string } {
-  const result = spawnSync('/usr/bin/rsync', ['-e', rsh, ...args.map((a) => a.replace('HOST:', `${id}:`))], { encoding: 'utf8', timeout: 30_000 });
+  const result = spawnSync('/usr/bin/rsync', ['-e', rsh, ...args.map((a) => a.replace('HOST:', `${id}:`))], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
 function lastDecision(): Record<string, unknown> {
-  const lines = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(audit, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return lines.filter((r) => r.event === 'decision').pop()!;
 }
 
@@ -80,7 +97,12 @@ describe('pushes that deliver what they name', () => {
     ['into root itself (host:)', ['-a', 'src/', 'HOST:'], 'a.txt'],
     ['into root itself (host:/)', ['-a', 'src/', 'HOST:/'], 'a.txt'],
     ['with -P (partial, progress)', ['-aP', 'src/', 'HOST:dst/'], 'dst/a.txt'],
-    ['with --partial-dir and --delay-updates, which consume what they find (delete: true)', ['-a', '--partial-dir=.partial', '--delay-updates', 'src/', 'HOST:dst/'], 'dst/a.txt', 'mirror'],
+    [
+      'with --partial-dir and --delay-updates, which consume what they find (delete: true)',
+      ['-a', '--partial-dir=.partial', '--delay-updates', 'src/', 'HOST:dst/'],
+      'dst/a.txt',
+      'mirror',
+    ],
     ['with --mkpath into a new path', ['-a', '--mkpath', 'src/', 'HOST:new/deeper/'], 'new/deeper/a.txt'],
     ['with a mirror filter (travels in the protocol)', ['-a', '--include=*.html', '--exclude=*', 'src/', 'HOST:www/'], 'www/index.html'],
     ['a dry run', ['-an', 'src/', 'HOST:dry/'], null],

@@ -53,7 +53,11 @@ identities:
   backupKey = await lab.sshd.newClientKey('backup');
   restoreKey = await lab.sshd.newClientKey('restore');
   mirrorKey = await lab.sshd.newClientKey('mirror');
-  lab.sshd.authorize([lab.dispatchLine(backupKey, 'host1-backup'), lab.dispatchLine(restoreKey, 'host1-restore'), lab.dispatchLine(mirrorKey, 'www-mirror')]);
+  lab.sshd.authorize([
+    lab.dispatchLine(backupKey, 'host1-backup'),
+    lab.dispatchLine(restoreKey, 'host1-restore'),
+    lab.dispatchLine(mirrorKey, 'www-mirror'),
+  ]);
 });
 
 afterAll(async () => {
@@ -78,10 +82,14 @@ describe('rsync through sshd', () => {
     expect(lab.lastDecision().argv).toContain(`--confine-root=${root}`);
   });
 
-  it('a plain write rule refuses --link-dest: the nightly incremental is a snapshot rule\'s (rsync-history.e2e)', () => {
+  it("a plain write rule refuses --link-dest: the nightly incremental is a snapshot rule's (rsync-history.e2e)", () => {
     const result = rsync(backupKey, ['-a', '--link-dest=../2026-11-24', 'src/', 'HOST:2026-11-25/']);
     expect(result.code).not.toBe(0);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused', detail: expect.stringContaining('snapshot: true') });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-option-refused',
+      detail: expect.stringContaining('snapshot: true'),
+    });
     expect(existsSync(join(root, '2026-11-25'))).toBe(false);
   });
 

@@ -15,6 +15,11 @@ export function runBundle(args: string[], env: NodeJS.ProcessEnv = {}, input?: s
   // A wrapper (setpriv, to run as another account) takes its own arguments, then `--` and ours.
   const split = wrapper ? args.indexOf('--') : -1;
   const command = wrapper ? [wrapper, ...args.slice(0, split), NODE, BUNDLE, ...args.slice(split + 1)] : [NODE, BUNDLE, ...args];
-  const result = spawnSync('/usr/bin/setsid', ['--wait', ...command], { env: { PATH: '/usr/bin:/bin', ...env }, input, encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync('/usr/bin/setsid', ['--wait', ...command], {
+    env: { PATH: '/usr/bin:/bin', ...env },
+    input,
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }

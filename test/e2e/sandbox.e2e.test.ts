@@ -74,7 +74,10 @@ function probe(id: string, as?: number): Record<string, string> {
   const command = `probe ${shelf}/probe.sh`;
   const env = { SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '127.0.0.1 40000 127.0.0.1 22', HOME: '/', USER: 'x', LOGNAME: 'x' };
   const args = ['--id', id, '--policy', as === undefined ? policy : join(dir, 'policy-nobody.yaml')];
-  const result = as === undefined ? runBundle(args, env) : runBundle(['--reuid', String(as), '--regid', String(as), '--clear-groups', '--', ...args], env, undefined, '/usr/bin/setpriv');
+  const result =
+    as === undefined
+      ? runBundle(args, env)
+      : runBundle(['--reuid', String(as), '--regid', String(as), '--clear-groups', '--', ...args], env, undefined, '/usr/bin/setpriv');
   const answers: Record<string, string> = { exit: String(result.code), stderr: result.stderr };
   for (const line of result.stdout.split('\n')) {
     const colon = line.indexOf(': ');
@@ -84,7 +87,12 @@ function probe(id: string, as?: number): Record<string, string> {
 }
 
 function endRecord(log = audit): Record<string, unknown> {
-  return readFileSync(log, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).filter((r) => r.event === 'end').pop()!;
+  return readFileSync(log, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((r) => r.event === 'end')
+    .pop()!;
 }
 
 describe.runIf(asRoot)('a root program in the sandbox', () => {
@@ -142,13 +150,25 @@ describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap throug
   it('an sftp rule serves it too: put and get in its root, nothing outside', () => {
     const launcher = join(dir, 'sftp-as-nobody');
     const nobodyPolicy = join(dir, 'policy-nobody.yaml');
-    writeFileSync(launcher, `#!/bin/sh\nexec /usr/bin/setpriv --reuid ${NOBODY} --regid ${NOBODY} --clear-groups /usr/bin/env -i PATH=/usr/bin:/bin SSH_ORIGINAL_COMMAND=internal-sftp SSH_CONNECTION="127.0.0.1 1 127.0.0.1 22" ${process.execPath} ${BUNDLE} --id files --policy ${nobodyPolicy}\n`, { mode: 0o755 });
-    writeFileSync(join(dir, 'batch'), `put ${join(shelf, 'stored')} up.txt\nget up.txt ${join(dir, 'back.txt')}\n-get /etc/passwd ${join(dir, 'passwd')}\n`);
+    writeFileSync(
+      launcher,
+      `#!/bin/sh\nexec /usr/bin/setpriv --reuid ${NOBODY} --regid ${NOBODY} --clear-groups /usr/bin/env -i PATH=/usr/bin:/bin SSH_ORIGINAL_COMMAND=internal-sftp SSH_CONNECTION="127.0.0.1 1 127.0.0.1 22" ${process.execPath} ${BUNDLE} --id files --policy ${nobodyPolicy}\n`,
+      { mode: 0o755 },
+    );
+    writeFileSync(
+      join(dir, 'batch'),
+      `put ${join(shelf, 'stored')} up.txt\nget up.txt ${join(dir, 'back.txt')}\n-get /etc/passwd ${join(dir, 'passwd')}\n`,
+    );
     const result = spawnSync('/usr/bin/sftp', ['-D', launcher, '-b', join(dir, 'batch')], { encoding: 'utf8', timeout: 30_000 });
     expect(result.status, result.stdout + result.stderr).toBe(0);
     expect(readFileSync(join(data, 'up.txt'), 'utf8')).toBe('stored\n');
     expect(readFileSync(join(dir, 'back.txt'), 'utf8')).toBe('stored\n');
     expect(existsSync(join(dir, 'passwd'))).toBe(false);
-    expect(endRecord(join(dir, 'log', 'nobody.nobody.jsonl'))).toMatchObject({ rule: 'files', outcome: 'exited', exit: 0, files: { write: 1, read: 1 } });
+    expect(endRecord(join(dir, 'log', 'nobody.nobody.jsonl'))).toMatchObject({
+      rule: 'files',
+      outcome: 'exited',
+      exit: 0,
+      files: { write: 1, read: 1 },
+    });
   });
 });

@@ -50,9 +50,27 @@ identities:
 `);
   // The control: today's namespace for this pull, around the client's words (like the recipes'
   // `exec $SSH_ORIGINAL_COMMAND` control key, here inside the sandbox as it was).
-  const today = bwrapArgs({ sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: bindsOf(['/etc']), write: [], cwd: '/', statusFd: null, argv: [] }, hostLayout());
+  const today = bwrapArgs(
+    {
+      sandbox: { read: ['/etc'], write: [], rootCaps: [...ROOT_CAPS.read] },
+      runtime: [],
+      read: bindsOf(['/etc']),
+      write: [],
+      cwd: '/',
+      statusFd: null,
+      argv: [],
+    },
+    hostLayout(),
+  );
   const script = join(lab.sshd.dir, 'today.sh');
-  writeFileSync(script, `#!/bin/sh\nexec ${BWRAP} ${today.slice(0, -1).map((a) => `'${a}'`).join(' ')} -- /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`, { mode: 0o755 });
+  writeFileSync(
+    script,
+    `#!/bin/sh\nexec ${BWRAP} ${today
+      .slice(0, -1)
+      .map((a) => `'${a}'`)
+      .join(' ')} -- /bin/sh -c "$SSH_ORIGINAL_COMMAND"\n`,
+    { mode: 0o755 },
+  );
   keys = {
     unsaid: await lab.sshd.newClientKey('unsaid'),
     served: await lab.sshd.newClientKey('served'),

@@ -63,7 +63,10 @@ identities:
   ro: { rules: [ { name: shelf, sftp: { root: ${rootOf('ro')}, access: read } } ] }
 `);
   for (const name of NAMES) keys[name] = await lab.sshd.newClientKey(name);
-  lab.sshd.authorize([...(['strict', 'replace', 'restic', 'dup', 'ro'] as const).map((id) => lab.dispatchLine(keys[id], id)), authorizedKeyLine('restrict', [SFTP_SERVER], keys.bare)]);
+  lab.sshd.authorize([
+    ...(['strict', 'replace', 'restic', 'dup', 'ro'] as const).map((id) => lab.dispatchLine(keys[id], id)),
+    authorizedKeyLine('restrict', [SFTP_SERVER], keys.bare),
+  ]);
   writeFileSync(join(rootOf('ro'), 'small.txt'), 'small\n');
   writeFileSync(join(local, 'fake.txt'), 'invoice 2024-001: 9,999.00 to another account\n');
   writeFileSync(join(local, 'today.txt'), 'today\n');
@@ -77,11 +80,15 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const { clientOptions, sftp, scp } = fileClients(() => lab.sshd, () => local);
+const { clientOptions, sftp, scp } = fileClients(
+  () => lab.sshd,
+  () => local,
+);
 const read = (path: string) => readFileSync(path, 'utf8');
 const mode = (path: string) => statSync(path).mode & 0o7777;
 const lastSession = () => String(lab.lastDecision().session);
-const refusalsOf = (session: string) => lab.recordsOf(session).flatMap((r) => (r.event === 'file' && r.refused !== undefined ? [[r.op, r.path, r.refused]] : []));
+const refusalsOf = (session: string) =>
+  lab.recordsOf(session).flatMap((r) => (r.event === 'file' && r.refused !== undefined ? [[r.op, r.path, r.refused]] : []));
 const endOf = (session: string) => lab.recordsOf(session).find((r) => r.event === 'end')!;
 
 /** A fresh directory of history for one test: in the rule's root for a rule's key, beside it for the bare key. */
@@ -105,7 +112,11 @@ describe('names: rename away, then put under the old name', () => {
 
   it('the rule (delete: false, overwrite: false): the rename is refused, so is the put; the invoice is as stored', () => {
     const { dir, client } = history('strict');
-    const result = sftp(keys.strict, [`-rename ${client}/invoice.txt ${client}/old/invoice.txt`, `-put fake.txt ${client}/invoice.txt`, `-rename ${client}/snap1 ${client}/gone`]);
+    const result = sftp(keys.strict, [
+      `-rename ${client}/invoice.txt ${client}/old/invoice.txt`,
+      `-put fake.txt ${client}/invoice.txt`,
+      `-rename ${client}/snap1 ${client}/gone`,
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(read(join(dir, 'invoice.txt'))).toBe('invoice 2024-001: 1,200.00\n');
     expect(existsSync(join(dir, 'old', 'invoice.txt'))).toBe(false);
@@ -131,7 +142,9 @@ describe('attributes: chmod 000 of a stored file', () => {
     expect(result.code, result.out).toBe(0);
     expect(mode(join(dir, 'invoice.txt'))).toBe(0o644);
     expect(mode(join(dir, 'snap1', 'f'))).toBe(0o640);
-    expect(refusalsOf(lastSession()).map((r) => r[2])).toEqual(name === 'strict' ? ['no-overwrite', 'no-overwrite'] : ['history', 'history']);
+    expect(refusalsOf(lastSession()).map((r) => r[2])).toEqual(
+      name === 'strict' ? ['no-overwrite', 'no-overwrite'] : ['history', 'history'],
+    );
   });
 });
 
@@ -180,7 +193,10 @@ describe('overwrite: true replaces a file by a new inode: a hard link elsewhere 
     expect(statSync(join(dir, 'snap1', 'f')).ino).not.toBe(statSync(join(dir, 'snap2', 'f')).ino);
     // Nothing of the replacement is left beside it.
     expect(readdirSync(join(dir, 'snap2'))).toEqual(['f']);
-    expect(endOf(lastSession())).toMatchObject({ outcome: 'exited', writes: { replaced: [`${client}/snap2/f`], created: [], removed: [], bytes: 6 } });
+    expect(endOf(lastSession())).toMatchObject({
+      outcome: 'exited',
+      writes: { replaced: [`${client}/snap2/f`], created: [], removed: [], bytes: 6 },
+    });
   });
 
   it('the rule: a resume (reput) of a stored file appends to a copy: snap2/f gets the rest, snap1/f stays as stored', () => {
@@ -200,13 +216,25 @@ describe('every write session says what it wrote', () => {
     const { client } = history('strict');
     const result = sftp(keys.strict, [`put today.txt ${client}/new.txt`, `put junk ${client}/tmp`, `rename ${client}/tmp ${client}/final`]);
     expect(result.code, result.out).toBe(0);
-    expect(endOf(lastSession())).toMatchObject({ writes: { created: [`${client}/new.txt`, `${client}/final`], created_count: 2, replaced: [], removed: [], bytes: 11, sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
+    expect(endOf(lastSession())).toMatchObject({
+      writes: {
+        created: [`${client}/new.txt`, `${client}/final`],
+        created_count: 2,
+        replaced: [],
+        removed: [],
+        bytes: 11,
+        sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
+      },
+    });
   });
 });
 
 describe('file records are capped per session', () => {
   it('a read-only key getting one file 1,100 times leaves 1,000 file records; the end record counts all and says how many were left out', () => {
-    const result = sftp(keys.ro, Array.from({ length: 1100 }, () => 'get small.txt /dev/null'));
+    const result = sftp(
+      keys.ro,
+      Array.from({ length: 1100 }, () => 'get small.txt /dev/null'),
+    );
     expect(result.code, result.out.slice(-500)).toBe(0);
     const session = lastSession();
     expect(lab.recordsOf(session).filter((r) => r.event === 'file')).toHaveLength(1000);
@@ -234,7 +262,10 @@ describe('restic: its sftp backend under delete: false', () => {
   };
 
   it('init and backups from two hosts leave no lock behind; forget --prune removes nothing (the control’s, through OpenSSH’s sftp-server, removes a snapshot)', () => {
-    const repos = { rule: { key: keys.restic, repo: '/repo', dir: join(rootOf('restic'), 'repo') }, bare: { key: keys.bare, repo: join(rootOf('bare'), 'restic'), dir: join(rootOf('bare'), 'restic') } };
+    const repos = {
+      rule: { key: keys.restic, repo: '/repo', dir: join(rootOf('restic'), 'repo') },
+      bare: { key: keys.bare, repo: join(rootOf('bare'), 'restic'), dir: join(rootOf('bare'), 'restic') },
+    };
     for (const { key, repo } of Object.values(repos)) {
       const init = restic(key, repo, ['init']);
       expect(init.status, init.stderr).toBe(0);
@@ -244,15 +275,25 @@ describe('restic: its sftp backend under delete: false', () => {
       }
       const list = restic(key, repo, ['snapshots']);
       expect(list.status, list.stderr).toBe(0);
-      expect(snapshots(key, repo).map((s) => s.hostname).sort()).toEqual(['host-a', 'host-b']);
+      expect(
+        snapshots(key, repo)
+          .map((s) => s.hostname)
+          .sort(),
+      ).toEqual(['host-a', 'host-b']);
     }
     // Each session removed the lock it made: another host's exclusive operation finds none.
     expect(readdirSync(join(repos.rule.dir, 'locks'))).toEqual([]);
     expect(readdirSync(join(repos.bare.dir, 'locks'))).toEqual([]);
     // What the rule's sessions wrote is on record, and the lock is not among what they left.
     const ends = lab.records().filter((r) => r.event === 'end' && r.id === 'restic');
-    expect(ends.some((r) => ((r.writes as { created?: string[] } | undefined)?.created ?? []).some((name) => name.startsWith('/repo/snapshots/')))).toBe(true);
-    expect(ends.every((r) => !((r.writes as { created?: string[] } | undefined)?.created ?? []).some((name) => name.startsWith('/repo/locks/')))).toBe(true);
+    expect(
+      ends.some((r) =>
+        ((r.writes as { created?: string[] } | undefined)?.created ?? []).some((name) => name.startsWith('/repo/snapshots/')),
+      ),
+    ).toBe(true);
+    expect(
+      ends.every((r) => !((r.writes as { created?: string[] } | undefined)?.created ?? []).some((name) => name.startsWith('/repo/locks/'))),
+    ).toBe(true);
 
     // History stays: forget --prune through the rule removes nothing ...
     // One group, so that one snapshot is to go. Every removal is refused, and restic 0.14 retries
@@ -272,14 +313,31 @@ describe('duplicity: its sftp backend under overwrite: false, delete: false', ()
     const port = lab.sshd.sshArgs(key).at(-2)!;
     const user = lab.sshd.sshArgs(key).at(-1)!.split('@')[0]!;
     // One try: duplicity's default is five, 30 s apart, for a refusal that will not change.
-    const options = ['--num-retries', '1', '--no-encryption', '--archive-dir', join(local, `dup-${key.name}`), '--name', 'host1', '--ssh-options', `-oIdentityFile=${key.privateKeyFile} -oUserKnownHostsFile=${join(lab.sshd.dir, 'known_hosts')}`];
-    const result = spawnSync('/usr/bin/duplicity', [...args.map((a) => (a === 'URL' ? `sftp://${user}@127.0.0.1:${port}/${target}` : a)), ...options], { cwd: local, encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin', HOME: local, LANG: 'C.UTF-8' } });
+    const options = [
+      '--num-retries',
+      '1',
+      '--no-encryption',
+      '--archive-dir',
+      join(local, `dup-${key.name}`),
+      '--name',
+      'host1',
+      '--ssh-options',
+      `-oIdentityFile=${key.privateKeyFile} -oUserKnownHostsFile=${join(lab.sshd.dir, 'known_hosts')}`,
+    ];
+    const result = spawnSync(
+      '/usr/bin/duplicity',
+      [...args.map((a) => (a === 'URL' ? `sftp://${user}@127.0.0.1:${port}/${target}` : a)), ...options],
+      { cwd: local, encoding: 'utf8', timeout: 60_000, env: { PATH: '/usr/bin:/bin', HOME: local, LANG: 'C.UTF-8' } },
+    );
     return { code: result.status, out: `${result.stdout}${result.stderr}` };
   };
   const volume = (dir: string) => readdirSync(dir).find((name) => /^duplicity-full\..*\.vol1\.difftar/.test(name))!;
 
   it('full, incr and restore work; junk put over the full volume is refused (the control’s restore fails after it, its incr exits 0)', () => {
-    const sides = { rule: { key: keys.dup, target: 'chain', dir: join(rootOf('dup'), 'chain') }, bare: { key: keys.bare, target: `/${join(rootOf('bare'), 'dup')}`, dir: join(rootOf('bare'), 'dup') } };
+    const sides = {
+      rule: { key: keys.dup, target: 'chain', dir: join(rootOf('dup'), 'chain') },
+      bare: { key: keys.bare, target: `/${join(rootOf('bare'), 'dup')}`, dir: join(rootOf('bare'), 'dup') },
+    };
     for (const [side, { key, target }] of Object.entries(sides)) {
       const full = duplicity(key, target, ['full', join(local, 'data'), 'URL']);
       expect(full.code, `${side} full: ${full.out}`).toBe(0);

@@ -50,7 +50,11 @@ identities:
   idle: { rules: [ { name: quiet, sftp: { root: {{DIR}}/idle-root, access: read-write, idle-timeout: 2s } } ] }
 `);
   for (const name of ['drop', 'idle', 'bare'] as const) keys[name] = await lab.sshd.newClientKey(name);
-  lab.sshd.authorize([lab.dispatchLine(keys.drop, 'drop'), lab.dispatchLine(keys.idle, 'idle'), authorizedKeyLine('restrict', [SFTP_SERVER, '-d', join(small, 'bare')], keys.bare)]);
+  lab.sshd.authorize([
+    lab.dispatchLine(keys.drop, 'drop'),
+    lab.dispatchLine(keys.idle, 'idle'),
+    authorizedKeyLine('restrict', [SFTP_SERVER, '-d', join(small, 'bare')], keys.bare),
+  ]);
   // Larger than the whole tmpfs, so larger than the room above the floor too.
   writeFileSync(join(local, 'big.bin'), Buffer.alloc(20 * MiB, 0x5a));
 });
@@ -61,7 +65,10 @@ afterAll(async () => {
   await lab?.stop();
 });
 
-const { clientOptions, sftp, scp } = fileClients(() => lab.sshd, () => local);
+const { clientOptions, sftp, scp } = fileClients(
+  () => lab.sshd,
+  () => local,
+);
 
 const lastSession = () => lab.recordsOf(String(lab.lastDecision().session));
 
@@ -85,7 +92,12 @@ describe('min-free on a real small filesystem', () => {
     const records = lastSession();
     expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'drop', files: { protocol: 'sftp' } });
     const files = records.filter((r) => r.event === 'file').map((r) => [r.op, r.path, r.refused ?? null, r.bytes ?? null]);
-    expect(files).toEqual(expect.arrayContaining([['write', '/big.bin', 'min-free', null], ['write', '/big.bin', null, kept]]));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        ['write', '/big.bin', 'min-free', null],
+        ['write', '/big.bin', null, kept],
+      ]),
+    );
     expect(records.find((r) => r.event === 'end')).toMatchObject({ outcome: 'exited', files: { refused: 1, write: 1 } });
     rmSync(join(small, 'drop', 'big.bin'));
   });
@@ -97,7 +109,11 @@ describe('min-free on a real small filesystem', () => {
     expect(result.out).toMatch(/\/legacy\.bin: No space left on device/);
     expect(existsSync(join(small, 'drop', 'legacy.bin'))).toBe(false);
     expect(free(small)).toBe(before);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', command: 'scp -t /legacy.bin', files: { protocol: 'scp', scp: 'to-server' } });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'allow',
+      command: 'scp -t /legacy.bin',
+      files: { protocol: 'scp', scp: 'to-server' },
+    });
     const records = lastSession();
     expect(records.filter((r) => r.event === 'file').map((r) => [r.op, r.path, r.refused])).toEqual([['write', '/legacy.bin', 'min-free']]);
     expect(records.find((r) => r.event === 'end')).toMatchObject({ files: { refused: 1 } });
@@ -133,7 +149,9 @@ describe('idle-timeout', () => {
     try {
       // The server ends the session: sshd closes the connection, sftp's ssh exits and sftp says
       // so, still waiting for its next command (it reads stdin before it looks at the connection).
-      await waitFor('sftp to report the connection closed', () => /Connection closed/.test(err) || exit !== undefined, { timeoutMs: 20_000 });
+      await waitFor('sftp to report the connection closed', () => /Connection closed/.test(err) || exit !== undefined, {
+        timeoutMs: 20_000,
+      });
       expect(err).toMatch(/Connection closed/);
       expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
       client.stdin.end();

@@ -64,23 +64,44 @@ afterAll(async () => {
 });
 
 /** sftp(1) and scp(1) take ssh's options, with -P for the port. */
-const { clientOptions, sftp, scp } = fileClients(() => lab.sshd, () => local);
+const { clientOptions, sftp, scp } = fileClients(
+  () => lab.sshd,
+  () => local,
+);
 
 const read = (path: string) => readFileSync(path, 'utf8');
 const fileRecords = (id: string) => lab.records().filter((r) => r.event === 'file' && r.id === id);
 /** The refusal codes recorded in the last session: the attempt reached the server and was refused there. */
-const lastRefusals = () => lab.recordsOf(String(lab.lastDecision().session)).flatMap((r) => (r.event === 'file' && r.refused !== undefined ? [String(r.refused)] : []));
+const lastRefusals = () =>
+  lab
+    .recordsOf(String(lab.lastDecision().session))
+    .flatMap((r) => (r.event === 'file' && r.refused !== undefined ? [String(r.refused)] : []));
 
 describe('sftp, scp and scp -O are served, confined to root, with a record per file', () => {
   it('sftp: the client starts in root, which is its "/"; put, get, mkdir, rename, ls', () => {
-    const result = sftp(keys.rw, ['pwd', 'mkdir in', 'put up.txt in/up.txt', 'rename in/up.txt in/renamed.txt', 'get stored.txt got.txt', 'ls -1 /']);
+    const result = sftp(keys.rw, [
+      'pwd',
+      'mkdir in',
+      'put up.txt in/up.txt',
+      'rename in/up.txt in/renamed.txt',
+      'get stored.txt got.txt',
+      'ls -1 /',
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(result.out).toContain('Remote working directory: /');
     expect(read(join(rootOf('rw'), 'in', 'renamed.txt'))).toBe('uploaded\n');
     expect(read(join(local, 'got.txt'))).toBe('stored\n');
-    expect(lab.lastDecision()).toMatchObject({ decision: 'allow', rule: 'exchange', command: SFTP_SERVER, files: { protocol: 'sftp', root: rootOf('rw') } });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'allow',
+      rule: 'exchange',
+      command: SFTP_SERVER,
+      files: { protocol: 'sftp', root: rootOf('rw') },
+    });
     const session = String(lab.lastDecision().session);
-    const ops = lab.recordsOf(session).filter((r) => r.event === 'file').map((r) => [r.op, r.path, r.to ?? null, r.bytes ?? null]);
+    const ops = lab
+      .recordsOf(session)
+      .filter((r) => r.event === 'file')
+      .map((r) => [r.op, r.path, r.to ?? null, r.bytes ?? null]);
     expect(ops).toEqual(
       expect.arrayContaining([
         ['mkdir', '/in', null, null],
@@ -89,7 +110,11 @@ describe('sftp, scp and scp -O are served, confined to root, with a record per f
         ['read', '/stored.txt', null, 7],
       ]),
     );
-    expect(lab.recordsOf(session).find((r) => r.event === 'end')).toMatchObject({ outcome: 'exited', exit: 0, files: { mkdir: 1, write: 1, rename: 1, read: 1 } });
+    expect(lab.recordsOf(session).find((r) => r.event === 'end')).toMatchObject({
+      outcome: 'exited',
+      exit: 0,
+      files: { mkdir: 1, write: 1, rename: 1, read: 1 },
+    });
   });
 
   it.each([
@@ -105,7 +130,8 @@ describe('sftp, scp and scp -O are served, confined to root, with a record per f
     const down = scp(keys.rw, [...mode, '-r', 'HOST:/dir', join(local, `${tag}-down`)]);
     expect(down.code, down.out).toBe(0);
     expect(read(join(local, `${tag}-down`, 'inner.txt'))).toBe('inner\n');
-    if (mode.length > 0) expect(lab.lastDecision()).toMatchObject({ command: 'scp -r -f /dir', files: { protocol: 'scp', scp: 'from-server' } });
+    if (mode.length > 0)
+      expect(lab.lastDecision()).toMatchObject({ command: 'scp -r -f /dir', files: { protocol: 'scp', scp: 'from-server' } });
     expect(fileRecords('rw').some((r) => r.op === 'write' && r.path === `/${tag}-tree/sub/b.txt` && r.bytes === 2)).toBe(true);
   });
 
@@ -126,7 +152,9 @@ describe('sftp, scp and scp -O are served, confined to root, with a record per f
     const snapshots = restic('snapshots', '--json');
     expect(snapshots.status, snapshots.stderr).toBe(0);
     expect(JSON.parse(snapshots.stdout)).toHaveLength(1);
-    expect(readdirSync(join(rootOf('restic'), 'repo')).sort()).toEqual(expect.arrayContaining(['config', 'data', 'index', 'keys', 'snapshots']));
+    expect(readdirSync(join(rootOf('restic'), 'repo')).sort()).toEqual(
+      expect.arrayContaining(['config', 'data', 'index', 'keys', 'snapshots']),
+    );
     expect(fileRecords('restic').filter((r) => r.op === 'write').length).toBeGreaterThan(3);
   }, 120_000);
 });
@@ -135,12 +163,18 @@ describe('the other spellings of the subsystem', () => {
   it('with `Subsystem sftp internal-sftp` the request arrives as internal-sftp and is served the same', async () => {
     const other = await startLab({ extraConfig: ['Subsystem sftp internal-sftp'] });
     try {
-      other.writePolicy(`version: 1\naudit:\n  file: {{AUDIT}}\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: ${rootOf('rw')}, access: read-write } } ] }\n`);
+      other.writePolicy(
+        `version: 1\naudit:\n  file: {{AUDIT}}\nidentities:\n  rw: { rules: [ { name: exchange, sftp: { root: ${rootOf('rw')}, access: read-write } } ] }\n`,
+      );
       const key = await other.sshd.newClientKey('rw2');
       other.sshd.authorize([other.dispatchLine(key, 'rw')]);
       const args = other.sshd.sshArgs(key);
       const host = args.pop()!;
-      const result = spawnSync('/usr/bin/scp', [...args.map((a) => (a === '-p' ? '-P' : a)), `${host}:/stored.txt`, join(local, 'internal.txt')], { encoding: 'utf8', timeout: 30_000 });
+      const result = spawnSync(
+        '/usr/bin/scp',
+        [...args.map((a) => (a === '-p' ? '-P' : a)), `${host}:/stored.txt`, join(local, 'internal.txt')],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
       expect(result.status, result.stderr).toBe(0);
       expect(read(join(local, 'internal.txt'))).toBe('stored\n');
       expect(other.lastDecision()).toMatchObject({ decision: 'allow', command: 'internal-sftp', rule: 'exchange' });
@@ -152,7 +186,13 @@ describe('the other spellings of the subsystem', () => {
 
 describe('nothing outside root exists for the client', () => {
   it('control: OpenSSH’s sftp-server as the forced command reads /etc/passwd, a symlink to /etc/shadow and files above its start, and writes into /tmp', () => {
-    const result = sftp(keys.bare, [`cd ${rootOf('rw')}`, 'get /etc/passwd bare-passwd', 'get shadow bare-shadow', 'get ../outside.txt bare-outside', 'put up.txt /tmp/ssh-dispatch-sftp-escape']);
+    const result = sftp(keys.bare, [
+      `cd ${rootOf('rw')}`,
+      'get /etc/passwd bare-passwd',
+      'get shadow bare-shadow',
+      'get ../outside.txt bare-outside',
+      'put up.txt /tmp/ssh-dispatch-sftp-escape',
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(read(join(local, 'bare-passwd'))).toMatch(/^root:/);
     expect(read(join(local, 'bare-shadow'))).toMatch(/^root:/);
@@ -162,10 +202,20 @@ describe('nothing outside root exists for the client', () => {
   });
 
   it('the rule: /etc/passwd, the symlink to /etc/shadow, a link out of root and ../ lead nowhere; a write "outside" fails and lands nowhere', () => {
-    const result = sftp(keys.rw, ['-get /etc/passwd r-passwd', '-get shadow r-shadow', '-get link-out r-link', '-get ../outside.txt r-outside', '-get ../../../../etc/hostname r-hostname', 'cd ..', 'pwd', '-put up.txt /../../../../tmp/ssh-dispatch-sftp-escape']);
+    const result = sftp(keys.rw, [
+      '-get /etc/passwd r-passwd',
+      '-get shadow r-shadow',
+      '-get link-out r-link',
+      '-get ../outside.txt r-outside',
+      '-get ../../../../etc/hostname r-hostname',
+      'cd ..',
+      'pwd',
+      '-put up.txt /../../../../tmp/ssh-dispatch-sftp-escape',
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(result.out).toContain('Remote working directory: /');
-    for (const name of ['r-passwd', 'r-shadow', 'r-link', 'r-outside', 'r-hostname']) expect(existsSync(join(local, name)), name).toBe(false);
+    for (const name of ['r-passwd', 'r-shadow', 'r-link', 'r-outside', 'r-hostname'])
+      expect(existsSync(join(local, name)), name).toBe(false);
     expect(existsSync('/tmp/ssh-dispatch-sftp-escape')).toBe(false);
     // "/../../../../tmp/x" is /tmp/x under root, and root has no tmp/: refused, nothing made.
     expect(existsSync(join(rootOf('rw'), 'tmp'))).toBe(false);
@@ -175,7 +225,8 @@ describe('nothing outside root exists for the client', () => {
     expect(scp(keys.rw, ['-O', 'HOST:/etc/passwd', join(local, 'o-passwd')]).code).not.toBe(0);
     expect(scp(keys.rw, ['-O', 'HOST:shadow', join(local, 'o-shadow')]).code).not.toBe(0);
     expect(scp(keys.rw, ['-O', 'up.txt', 'HOST:../../../../tmp/ssh-dispatch-scp-escape']).code).not.toBe(0);
-    for (const path of [join(local, 'o-passwd'), join(local, 'o-shadow'), '/tmp/ssh-dispatch-scp-escape']) expect(existsSync(path), path).toBe(false);
+    for (const path of [join(local, 'o-passwd'), join(local, 'o-shadow'), '/tmp/ssh-dispatch-scp-escape'])
+      expect(existsSync(path), path).toBe(false);
   });
 });
 
@@ -183,21 +234,40 @@ describe('delete: false, overwrite: false, access: read and write hold for every
   it('control: the bare server removes, renames over and overwrites stored files', () => {
     writeFileSync(join(base, 'victim-a'), 'a\n');
     writeFileSync(join(base, 'victim-b'), 'b\n');
-    const result = sftp(keys.bare, [`cd ${base}`, 'rm victim-a', 'rename victim-b outside.copy', `put stored.txt ${join(base, 'victim-c')}`, `put stored.txt ${join(base, 'victim-c')}`]);
+    const result = sftp(keys.bare, [
+      `cd ${base}`,
+      'rm victim-a',
+      'rename victim-b outside.copy',
+      `put stored.txt ${join(base, 'victim-c')}`,
+      `put stored.txt ${join(base, 'victim-c')}`,
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(existsSync(join(base, 'victim-a'))).toBe(false);
     expect(read(join(base, 'victim-c'))).toBe('replacement\n');
   });
 
   it('delete: false — rm, rmdir and a rename over an existing name are refused, and recorded as refused', () => {
-    const result = sftp(keys.strict, ['-rm stored.txt', '-rmdir dir', '-rename dir/inner.txt stored.txt', 'put up.txt new.txt', 'rename new.txt renamed.txt']);
+    const result = sftp(keys.strict, [
+      '-rm stored.txt',
+      '-rmdir dir',
+      '-rename dir/inner.txt stored.txt',
+      'put up.txt new.txt',
+      'rename new.txt renamed.txt',
+    ]);
     expect(result.code, result.out).toBe(0);
     expect(read(join(rootOf('strict'), 'stored.txt'))).toBe('stored\n');
     expect(read(join(rootOf('strict'), 'dir', 'inner.txt'))).toBe('inner\n');
     // A rename to a new name stays: clients upload to a temporary name and rename it.
     expect(read(join(rootOf('strict'), 'renamed.txt'))).toBe('uploaded\n');
-    const refused = fileRecords('strict').filter((r) => r.refused !== undefined).map((r) => [r.op, r.path, r.refused]);
-    expect(refused).toEqual(expect.arrayContaining([['remove', '/stored.txt', 'no-delete'], ['rmdir', '/dir', 'no-delete']]));
+    const refused = fileRecords('strict')
+      .filter((r) => r.refused !== undefined)
+      .map((r) => [r.op, r.path, r.refused]);
+    expect(refused).toEqual(
+      expect.arrayContaining([
+        ['remove', '/stored.txt', 'no-delete'],
+        ['rmdir', '/dir', 'no-delete'],
+      ]),
+    );
   });
 
   it.each([

@@ -63,7 +63,13 @@ function rsync(args: string[]): { code: number | null; out: string } {
   return { code: result.status, out: result.stdout + result.stderr };
 }
 
-const uidOf = (user: string) => Number(readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith(`${user}:`))!.split(':')[2]);
+const uidOf = (user: string) =>
+  Number(
+    readFileSync('/etc/passwd', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith(`${user}:`))!
+      .split(':')[2],
+  );
 
 /** The processes whose argv holds `marker`, with their program, uid and niceness. */
 function processesWith(marker: string): { pid: number; argv: string[]; uid: number; nice: number }[] {
@@ -98,7 +104,13 @@ describe('rsync spellings', () => {
     // Without -o the file is owned by whoever ran the receiver: the account, never root by sudo.
     expect(statSync(join(root, dir, 'a.txt')).uid).toBe(uidOf(lab.sshd.user));
     const decision = lab.lastDecision();
-    expect(decision).toMatchObject({ decision: 'allow', rule: 'nightly', spelling, command: expect.stringMatching(new RegExp(`^${spelling.replaceAll('/', '\\/')} --server`)), priority: { nice: 19, ionice: 'idle' } });
+    expect(decision).toMatchObject({
+      decision: 'allow',
+      rule: 'nightly',
+      spelling,
+      command: expect.stringMatching(new RegExp(`^${spelling.replaceAll('/', '\\/')} --server`)),
+      priority: { nice: 19, ionice: 'idle' },
+    });
     const argv = decision.argv as string[];
     expect(argv[0]).toBe('/usr/bin/rsync');
     expect(argv.slice(0, argv.indexOf('--')).join(' ')).not.toMatch(/sudo|nice/);
@@ -111,10 +123,18 @@ describe('rsync spellings', () => {
   it("the running rsync is the account's, niced and idle by the rule, with no sudo anywhere", async () => {
     mkdirSync(join(src, 'slow'));
     writeFileSync(join(src, 'slow', 'big'), Buffer.alloc(400_000, 7));
-    const client = spawn('/usr/bin/rsync', rsyncArgs(['-rt', '--bwlimit=100', "--rsync-path=sudo -n nice -n 5 rsync", `${src}/slow/`, 'HOST:slow/']), { stdio: 'ignore', cwd: lab.sshd.dir });
+    const client = spawn(
+      '/usr/bin/rsync',
+      rsyncArgs(['-rt', '--bwlimit=100', '--rsync-path=sudo -n nice -n 5 rsync', `${src}/slow/`, 'HOST:slow/']),
+      { stdio: 'ignore', cwd: lab.sshd.dir },
+    );
     const closed = new Promise<number | null>((r) => client.once('close', r));
     try {
-      const server = await waitFor('the server rsync', () => processesWith(`--confine-root=${root}`).find((p) => p.argv[0] === '/usr/bin/rsync' && p.argv.includes('--server')), { timeoutMs: 20_000 });
+      const server = await waitFor(
+        'the server rsync',
+        () => processesWith(`--confine-root=${root}`).find((p) => p.argv[0] === '/usr/bin/rsync' && p.argv.includes('--server')),
+        { timeoutMs: 20_000 },
+      );
       expect(server.uid).toBe(uidOf(lab.sshd.user));
       expect(server.nice).toBe(19); // the rule's nice: 19, not the client's -n 5
       const io = spawnSync('/usr/bin/ionice', ['-p', String(server.pid)], { encoding: 'utf8' });
@@ -129,7 +149,11 @@ describe('rsync spellings', () => {
   it("--rsync-path='doas rsync' is refused with its own reason, nothing stored", () => {
     const result = rsync(['-rt', '--rsync-path=doas rsync', `${src}/`, 'HOST:doas/']);
     expect(result.code).not.toBe(0);
-    expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason: 'spelling-refused', command: expect.stringMatching(/^doas rsync --server/) });
+    expect(lab.lastDecision()).toMatchObject({
+      decision: 'deny',
+      reason: 'spelling-refused',
+      command: expect.stringMatching(/^doas rsync --server/),
+    });
     expect(() => statSync(join(root, 'doas'))).toThrow();
   });
 
@@ -143,13 +167,21 @@ describe('rsync spellings', () => {
 describe('nc spellings through a relay rule', () => {
   const proxy = (nc: string) => `ProxyCommand=${[SSH, ...lab.sshd.sshArgs(hopKey)].join(' ')} ${nc} %h %p`;
 
-  it.each(['nc -q0', 'nc -q 0', '/bin/nc -w 30', 'netcat -v'])("ssh -o ProxyCommand='ssh gw %s HOST PORT' target reaches the target", async (nc) => {
-    const result = await target.ssh(targetKey, 'anything', { extraArgs: ['-o', proxy(nc)] });
-    expect(result.stdout.toString(), result.stderr).toBe('reached-target\n');
-    expect(result.code).toBe(0);
-    const decision = lab.lastDecision();
-    expect(decision).toMatchObject({ decision: 'allow', rule: 'to-target', spelling: nc, relay: { host: '127.0.0.1', port: target.port } });
-    const end = await waitFor('the relay end record', () => lab.recordsOf(String(decision.session)).find((r) => r.event === 'end'));
-    expect(end).toMatchObject({ outcome: 'closed' });
-  });
+  it.each(['nc -q0', 'nc -q 0', '/bin/nc -w 30', 'netcat -v'])(
+    "ssh -o ProxyCommand='ssh gw %s HOST PORT' target reaches the target",
+    async (nc) => {
+      const result = await target.ssh(targetKey, 'anything', { extraArgs: ['-o', proxy(nc)] });
+      expect(result.stdout.toString(), result.stderr).toBe('reached-target\n');
+      expect(result.code).toBe(0);
+      const decision = lab.lastDecision();
+      expect(decision).toMatchObject({
+        decision: 'allow',
+        rule: 'to-target',
+        spelling: nc,
+        relay: { host: '127.0.0.1', port: target.port },
+      });
+      const end = await waitFor('the relay end record', () => lab.recordsOf(String(decision.session)).find((r) => r.event === 'end'));
+      expect(end).toMatchObject({ outcome: 'closed' });
+    },
+  );
 });

@@ -101,7 +101,10 @@ describe('UNKNOWN, with the reason on the one line', () => {
 
   it('a missing log', () => {
     const r = plugin(status(['--log', join(dir, 'nowhere', 'audit.jsonl')]));
-    expect([r.code, r.line]).toEqual([3, `SSH-DISPATCH UNKNOWN - no audit log at ${join(dir, 'nowhere', 'audit.jsonl')} (--log, or the policy's audit.file)`]);
+    expect([r.code, r.line]).toEqual([
+      3,
+      `SSH-DISPATCH UNKNOWN - no audit log at ${join(dir, 'nowhere', 'audit.jsonl')} (--log, or the policy's audit.file)`,
+    ]);
   });
 
   it('a log that is a directory', () => {
@@ -112,10 +115,20 @@ describe('UNKNOWN, with the reason on the one line', () => {
   it('a log the agent may not read (run as nobody): the file, then its directory', () => {
     const log = logDir('private', { 'audit.jsonl': { text: success('fresh', 'nightly', 1), hours: 1 } });
     chmodSync(log, 0o600);
-    const asNobody = (args: string[]) => plugin(runBundle(['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'status', '--policy', policy, ...args], {}, undefined, '/usr/bin/setpriv'));
+    const asNobody = (args: string[]) =>
+      plugin(
+        runBundle(
+          ['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'status', '--policy', policy, ...args],
+          {},
+          undefined,
+          '/usr/bin/setpriv',
+        ),
+      );
     const file = asNobody(['--log', log, '--id', 'fresh']);
     expect(file.code).toBe(3);
-    expect(file.line).toBe(`SSH-DISPATCH UNKNOWN - cannot read ${log}: permission denied (EACCES): run the check as a user that may read the audit log`);
+    expect(file.line).toBe(
+      `SSH-DISPATCH UNKNOWN - cannot read ${log}: permission denied (EACCES): run the check as a user that may read the audit log`,
+    );
     // As install.sh makes it: the directory 0750, root's.
     chmodSync(log, 0o644);
     chmodSync(join(dir, 'private'), 0o750);
@@ -130,11 +143,16 @@ describe('UNKNOWN, with the reason on the one line', () => {
   it('nothing to check: no expect-every among the rules chosen, or only an expired identity', () => {
     const log = logDir('empty', { 'audit.jsonl': { text: '', hours: 0 } });
     const none = plugin(status(['--log', log, '--rule', 'restore']));
-    expect([none.code, none.line]).toEqual([3, 'SSH-DISPATCH UNKNOWN - nothing to check: no rule chosen has expect-every (set it in the policy, or give --stale)']);
+    expect([none.code, none.line]).toEqual([
+      3,
+      'SSH-DISPATCH UNKNOWN - nothing to check: no rule chosen has expect-every (set it in the policy, or give --stale)',
+    ]);
     const expired = plugin(status(['--log', log, '--id', 'gone']));
     expect(expired.code).toBe(3);
     expect(expired.line).toContain('expired, not checked: gone (after 2020-01-01)');
-    expect(plugin(status(['--log', log, '--id', 'nobody-such'])).line).toBe('SSH-DISPATCH UNKNOWN - no identity "nobody-such" in the policy');
+    expect(plugin(status(['--log', log, '--id', 'nobody-such'])).line).toBe(
+      'SSH-DISPATCH UNKNOWN - no identity "nobody-such" in the policy',
+    );
   });
 });
 
@@ -142,15 +160,34 @@ describe('expect-every: each rule against its own period', () => {
   let log: string;
   beforeAll(() => {
     log = logDir('periods', {
-      'audit.jsonl': { text: success('fresh', 'nightly', 2) + success('late', 'nightly', 30) + success('lost', 'nightly', 60) + success('weekly', 'offsite', 24 * 7), hours: 0 },
+      'audit.jsonl': {
+        text:
+          success('fresh', 'nightly', 2) +
+          success('late', 'nightly', 30) +
+          success('lost', 'nightly', 60) +
+          success('weekly', 'offsite', 24 * 7),
+        hours: 0,
+      },
     });
   });
 
   it.each([
-    ['fresh', 0, /^SSH-DISPATCH OK - the rule succeeded in time; oldest success fresh\/nightly 2h ago \| 'ok'=1;;;0;1 'warning'=0;;;0;1 'critical'=0;;;0;1 'fresh\/nightly'=7[0-9]{3}s;93600;187200;0 'fresh\/nightly failed'=0;0;;0 'fresh\/nightly sessions'=1;10;;0$/],
-    ['late', 1, /^SSH-DISPATCH WARNING - late\/nightly last success 1d6h ago \(expected every 1d2h\); 0 of 1 rule OK \| .*'late\/nightly'=10[0-9]{4}s;93600;187200;0 'late\/nightly failed'=0;0;;0 'late\/nightly sessions'=0;10;;0$/],
+    [
+      'fresh',
+      0,
+      /^SSH-DISPATCH OK - the rule succeeded in time; oldest success fresh\/nightly 2h ago \| 'ok'=1;;;0;1 'warning'=0;;;0;1 'critical'=0;;;0;1 'fresh\/nightly'=7[0-9]{3}s;93600;187200;0 'fresh\/nightly failed'=0;0;;0 'fresh\/nightly sessions'=1;10;;0$/,
+    ],
+    [
+      'late',
+      1,
+      /^SSH-DISPATCH WARNING - late\/nightly last success 1d6h ago \(expected every 1d2h\); 0 of 1 rule OK \| .*'late\/nightly'=10[0-9]{4}s;93600;187200;0 'late\/nightly failed'=0;0;;0 'late\/nightly sessions'=0;10;;0$/,
+    ],
     ['lost', 2, /^SSH-DISPATCH CRITICAL - lost\/nightly last success 2d12h ago \(critical past 2d4h\); 0 of 1 rule OK \| /],
-    ['weekly', 0, /^SSH-DISPATCH OK - the rule succeeded in time; oldest success weekly\/offsite 7d ago \| .*'weekly\/offsite'=[0-9]+s;691200;1382400;0 'weekly\/offsite failed'=0;0;;0 'weekly\/offsite sessions'=1;10;;0$/],
+    [
+      'weekly',
+      0,
+      /^SSH-DISPATCH OK - the rule succeeded in time; oldest success weekly\/offsite 7d ago \| .*'weekly\/offsite'=[0-9]+s;691200;1382400;0 'weekly\/offsite failed'=0;0;;0 'weekly\/offsite sessions'=1;10;;0$/,
+    ],
   ])('--id %s: exit %d', (id, code, line) => {
     const r = plugin(status(['--log', log, '--id', id]));
     expect(r.code).toBe(code);
@@ -160,7 +197,9 @@ describe('expect-every: each rule against its own period', () => {
   it('without flags: exactly the expect-every rules (not restore), the expired identity skipped, the worst state wins', () => {
     const r = plugin(status(['--log', log]));
     expect(r.code).toBe(2);
-    expect(r.line).toMatch(/^SSH-DISPATCH CRITICAL - lost\/nightly last success 2d12h ago \(critical past 2d4h\); WARNING: late\/nightly last success 1d6h ago \(expected every 1d2h\); 2 of 4 rules OK \| 'ok'=2;;;0;4 'warning'=1;;;0;4 'critical'=1;;;0;4 /);
+    expect(r.line).toMatch(
+      /^SSH-DISPATCH CRITICAL - lost\/nightly last success 2d12h ago \(critical past 2d4h\); WARNING: late\/nightly last success 1d6h ago \(expected every 1d2h\); 2 of 4 rules OK \| 'ok'=2;;;0;4 'warning'=1;;;0;4 'critical'=1;;;0;4 /,
+    );
     expect(r.line).not.toContain('restore');
     expect(r.line).not.toContain('gone');
   });
@@ -168,9 +207,13 @@ describe('expect-every: each rule against its own period', () => {
   it('--stale keeps its meaning: every rule chosen, expect-every or not, against the span given', () => {
     const r = plugin(status(['--log', log, '--stale', '90m', '--id', 'fresh']));
     expect(r.code).toBe(2);
-    expect(r.line).toMatch(/^SSH-DISPATCH CRITICAL - fresh\/restore no success logged since [0-9-]{10} [0-9:]{5}; WARNING: fresh\/nightly last success 2h ago \(expected every 1h30m\); 0 of 2 rules OK \| .*'fresh\/nightly'=[0-9]+s;5400;10800;0 'fresh\/nightly failed'=0;0;;0 'fresh\/nightly sessions'=0;10;;0 'fresh\/restore'=U;5400;10800;0 'fresh\/restore failed'=0;0;;0 'fresh\/restore sessions'=0;10;;0$/);
+    expect(r.line).toMatch(
+      /^SSH-DISPATCH CRITICAL - fresh\/restore no success logged since [0-9-]{10} [0-9:]{5}; WARNING: fresh\/nightly last success 2h ago \(expected every 1h30m\); 0 of 2 rules OK \| .*'fresh\/nightly'=[0-9]+s;5400;10800;0 'fresh\/nightly failed'=0;0;;0 'fresh\/nightly sessions'=0;10;;0 'fresh\/restore'=U;5400;10800;0 'fresh\/restore failed'=0;0;;0 'fresh\/restore sessions'=0;10;;0$/,
+    );
     expect(plugin(status(['--log', log, '--stale', '3h', '--rule', 'nightly', '--id', 'fresh'])).code).toBe(0);
-    expect(plugin(status(['--log', log, '--stale', '26h', '--critical', '100h', '--rule', 'nightly'])).line).toMatch(/^SSH-DISPATCH WARNING - late\/nightly .*; lost\/nightly .*; 1 of 3 rules OK/);
+    expect(plugin(status(['--log', log, '--stale', '26h', '--critical', '100h', '--rule', 'nightly'])).line).toMatch(
+      /^SSH-DISPATCH WARNING - late\/nightly .*; lost\/nightly .*; 1 of 3 rules OK/,
+    );
   });
 });
 
@@ -188,13 +231,17 @@ describe('rotated logs', () => {
     expect(r.code).toBe(1);
     expect(r.line).toMatch(/^SSH-DISPATCH WARNING - late\/nightly last success 1d16h ago \(expected every 1d2h\); 1 of 2 rules OK/);
     // weekly/offsite's window is 16 days: .3.gz is read for it.
-    expect(plugin(status(['--log', log, '--id', 'weekly'])).line).toMatch(/^SSH-DISPATCH OK - the rule succeeded in time; oldest success weekly\/offsite 7d12h ago/);
+    expect(plugin(status(['--log', log, '--id', 'weekly'])).line).toMatch(
+      /^SSH-DISPATCH OK - the rule succeeded in time; oldest success weekly\/offsite 7d12h ago/,
+    );
     // A nightly's window (52h) does not reach .3.gz: a success only there is not looked for.
     const nightlyOnly = plugin(status(['--log', log, '--id', 'weekly', '--stale', '26h']));
     expect(nightlyOnly.code).toBe(2);
     expect(nightlyOnly.line).toMatch(/weekly\/offsite no success logged since /);
     // --rotated reads them all.
-    expect(plugin(status(['--log', log, '--id', 'weekly', '--stale', '26h', '--rotated'])).line).toMatch(/weekly\/offsite last success 7d12h ago \(critical past 2d4h\)/);
+    expect(plugin(status(['--log', log, '--id', 'weekly', '--stale', '26h', '--rotated'])).line).toMatch(
+      /weekly\/offsite last success 7d12h ago \(critical past 2d4h\)/,
+    );
   });
 
   it('the log itself missing beside rotated files (logrotate without create, no connection since) reads as empty', () => {
@@ -208,7 +255,8 @@ describe('the owner sees every failure: logs made by real sessions through a rea
   const keys: Record<string, ClientKey> = {};
   const IDS = ['theft', 'night', 'flood', 'small', 'forged'] as const;
   /** One receive rule per identity, each into a directory of its own; uploads over 64 KiB fail (too-large). */
-  const rule = (id: string, extra = '') => `  ${id}:\n    accounts: [root]\n    rules:\n      - { name: tarball, expect-every: 26h${extra}, receive: { dir: {{DIR}}/store-${id}, name: "backup-{timestamp}.tar", max-bytes: 64KiB, min-free: "0" } }\n`;
+  const rule = (id: string, extra = '') =>
+    `  ${id}:\n    accounts: [root]\n    rules:\n      - { name: tarball, expect-every: 26h${extra}, receive: { dir: {{DIR}}/store-${id}, name: "backup-{timestamp}.tar", max-bytes: 64KiB, min-free: "0" } }\n`;
   const upload = async (id: string, bytes: number) => lab.sshd.ssh(keys[id]!, 'receive', { input: Buffer.alloc(bytes, 0x61) });
   const labStatus = (args: string[]) => plugin(runBundle(['status', '--policy', lab.policyDir, ...args]));
   const endsOf = (id: string) => lab.records().filter((r) => r.event === 'end' && r.id === id);
@@ -216,7 +264,9 @@ describe('the owner sees every failure: logs made by real sessions through a rea
   beforeAll(async () => {
     lab = await startLab();
     for (const id of IDS) mkdirSync(join(lab.sshd.dir, `store-${id}`), { mode: 0o700 });
-    lab.writePolicy(`version: 1\naudit: { file: {{AUDIT}} }\nidentities:\n${rule('theft')}${rule('night', ', min-bytes: 1KiB')}${rule('flood')}${rule('small', ', min-bytes: 1KiB')}${rule('forged')}`);
+    lab.writePolicy(
+      `version: 1\naudit: { file: {{AUDIT}} }\nidentities:\n${rule('theft')}${rule('night', ', min-bytes: 1KiB')}${rule('flood')}${rule('small', ', min-bytes: 1KiB')}${rule('forged')}`,
+    );
     for (const id of IDS) keys[id] = await lab.sshd.newClientKey(id);
     lab.sshd.authorize(IDS.map((id) => lab.dispatchLine(keys[id]!, id)));
   }, 60_000);
@@ -227,7 +277,12 @@ describe('the owner sees every failure: logs made by real sessions through a rea
   it('a normal night: one upload above min-bytes is OK', async () => {
     expect((await upload('night', 4096)).code).toBe(0);
     const r = labStatus(['--id', 'night']);
-    expect([r.code, r.line]).toEqual([0, expect.stringMatching(/^SSH-DISPATCH OK - the rule succeeded in time; oldest success night\/tarball [0-9]+s ago \| .*'night\/tarball failed'=0;0;;0 'night\/tarball sessions'=1;10;;0 'night\/tarball smallest'=4096B;1024:;;0$/)]);
+    expect([r.code, r.line]).toEqual([
+      0,
+      expect.stringMatching(
+        /^SSH-DISPATCH OK - the rule succeeded in time; oldest success night\/tarball [0-9]+s ago \| .*'night\/tarball failed'=0;0;;0 'night\/tarball sessions'=1;10;;0 'night\/tarball smallest'=4096B;1024:;;0$/,
+      ),
+    ]);
   });
 
   it('the owner’s push fails, then a thief’s tiny push succeeds: WARNING, not OK', async () => {
@@ -243,17 +298,32 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     expect(Date.parse(String(thief!.ts))).toBeGreaterThan(Date.parse(String(failure!.ts)));
     const r = labStatus(['--id', 'theft']);
     expect(r.line).toMatch(/'theft\/tarball'=[0-9]{1,3}s;93600;187200;0 'theft\/tarball failed'=1;0;;0 'theft\/tarball sessions'=2;10;;0$/);
-    expect([r.code, r.line.split(' | ')[0]]).toEqual([1, expect.stringMatching(/^SSH-DISPATCH WARNING - theft\/tarball a run failed within 1d2h, the last [0-9]+s ago \(exit [1-9][0-9]* too-large\), though a later run succeeded; 0 of 1 rule OK$/)]);
+    expect([r.code, r.line.split(' | ')[0]]).toEqual([
+      1,
+      expect.stringMatching(
+        /^SSH-DISPATCH WARNING - theft\/tarball a run failed within 1d2h, the last [0-9]+s ago \(exit [1-9][0-9]* too-large\), though a later run succeeded; 0 of 1 rule OK$/,
+      ),
+    ]);
     // summary shows the failure beside the success.
     const summary = JSON.parse(runBundle(['summary', '--policy', lab.policyDir, '--json']).stdout) as { rules: Record<string, unknown>[] };
-    expect(summary.rules.find((x) => x.id === 'theft')).toMatchObject({ failed: 1, lastSuccess: thief!.ts, lastFailure: failure!.ts, lastFailureHow: expect.stringMatching(/^exit [1-9][0-9]* too-large$/) });
+    expect(summary.rules.find((x) => x.id === 'theft')).toMatchObject({
+      failed: 1,
+      lastSuccess: thief!.ts,
+      lastFailure: failure!.ts,
+      lastFailureHow: expect.stringMatching(/^exit [1-9][0-9]* too-large$/),
+    });
   });
 
   it('a success below min-bytes is a WARNING; the same rule’s night above it was OK', async () => {
     expect((await upload('small', 100)).code).toBe(0);
     expect(endsOf('small')[0]).toMatchObject({ outcome: 'stored', bytes: 100 });
     const r = labStatus(['--id', 'small']);
-    expect([r.code, r.line.split(' | ')[0]]).toEqual([1, expect.stringMatching(/^SSH-DISPATCH WARNING - small\/tarball a success [0-9]+s ago wrote 100 bytes \(min-bytes 1024\); 0 of 1 rule OK$/)]);
+    expect([r.code, r.line.split(' | ')[0]]).toEqual([
+      1,
+      expect.stringMatching(
+        /^SSH-DISPATCH WARNING - small\/tarball a success [0-9]+s ago wrote 100 bytes \(min-bytes 1024\); 0 of 1 rule OK$/,
+      ),
+    ]);
     expect(r.line).toMatch(/'small\/tarball smallest'=100B;1024:;;0$/);
   });
 
@@ -263,7 +333,10 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     expect(labStatus(['--id', 'flood', '--burst', '3']).code).toBe(0);
     expect((await upload('flood', 2048)).code).toBe(0);
     const r = labStatus(['--id', 'flood', '--burst', '3']);
-    expect([r.code, r.line.split(' | ')[0]]).toEqual([1, 'SSH-DISPATCH WARNING - flood/tarball 4 sessions within 1d2h (a burst: more than 3); 0 of 1 rule OK']);
+    expect([r.code, r.line.split(' | ')[0]]).toEqual([
+      1,
+      'SSH-DISPATCH WARNING - flood/tarball 4 sessions within 1d2h (a burst: more than 3); 0 of 1 rule OK',
+    ]);
     expect(labStatus(['--id', 'flood', '--burst', '0']).code).toBe(3);
   });
 
@@ -275,7 +348,15 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     // and end, re-addressed to root's identity, as a session of root would have them.
     const real = lab.records().filter((r) => r.session === endsOf('night').at(-1)!.session);
     expect(real.map((r) => r.event)).toEqual(['decision', 'end']);
-    const forged = real.map((r) => JSON.stringify({ ...r, ts: new Date().toISOString(), id: 'forged', session: 'f0f0f0f0f0f0f0f0', user: r.event === 'decision' ? 'root' : undefined }));
+    const forged = real.map((r) =>
+      JSON.stringify({
+        ...r,
+        ts: new Date().toISOString(),
+        id: 'forged',
+        session: 'f0f0f0f0f0f0f0f0',
+        user: r.event === 'decision' ? 'root' : undefined,
+      }),
+    );
     const accountLog = join(lab.sshd.dir, 'log', 'audit.backup.jsonl');
     appendFileSync(accountLog, `${forged.join('\n')}\n`);
     // Control: the lines are there, and trusted (in a copy of root's log) they would make it OK.
@@ -289,16 +370,32 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     expect(labStatus(['--id', 'forged', '--log', accountLog]).code).toBe(2);
     // As the check runs: still CRITICAL, and it says what it did not count.
     const r = labStatus(['--id', 'forged']);
-    expect([r.code, r.line.split(' | ')[0]]).toEqual([2, expect.stringMatching(/^SSH-DISPATCH CRITICAL - forged\/tarball no success logged since .*, 2 foreign records in account logs not counted \(ssh-dispatch logs --rule tarball marks them\); 0 of 1 rule OK$/)]);
+    expect([r.code, r.line.split(' | ')[0]]).toEqual([
+      2,
+      expect.stringMatching(
+        /^SSH-DISPATCH CRITICAL - forged\/tarball no success logged since .*, 2 foreign records in account logs not counted \(ssh-dispatch logs --rule tarball marks them\); 0 of 1 rule OK$/,
+      ),
+    ]);
     // logs shows them, marked, in the table and in --json; summary does not count them.
     const table = runBundle(['logs', '--policy', lab.policyDir, '--id', 'forged']).stdout.trim().split('\n').slice(1);
     expect(table.filter((row) => row.includes('[FOREIGN: '))).toHaveLength(2);
-    expect(table.filter((row) => row.includes("[FOREIGN: in backup's log, identity forged may not log into backup, not counted]"))).toHaveLength(1);
+    expect(
+      table.filter((row) => row.includes("[FOREIGN: in backup's log, identity forged may not log into backup, not counted]")),
+    ).toHaveLength(1);
     expect(table).toHaveLength(2);
-    const json = runBundle(['logs', '--policy', lab.policyDir, '--id', 'forged', '--json']).stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(json.filter((x) => x.session === 'f0f0f0f0f0f0f0f0').map((x) => x.foreign)).toEqual([expect.stringContaining('may not log into backup'), expect.stringContaining('no decision of this session that counts')]);
+    const json = runBundle(['logs', '--policy', lab.policyDir, '--id', 'forged', '--json'])
+      .stdout.trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(json.filter((x) => x.session === 'f0f0f0f0f0f0f0f0').map((x) => x.foreign)).toEqual([
+      expect.stringContaining('may not log into backup'),
+      expect.stringContaining('no decision of this session that counts'),
+    ]);
     expect(json.filter((x) => x.session !== 'f0f0f0f0f0f0f0f0').every((x) => x.foreign === undefined)).toBe(true);
-    const summary = JSON.parse(runBundle(['summary', '--policy', lab.policyDir, '--json']).stdout) as { rules: Record<string, unknown>[]; foreign: number };
+    const summary = JSON.parse(runBundle(['summary', '--policy', lab.policyDir, '--json']).stdout) as {
+      rules: Record<string, unknown>[];
+      foreign: number;
+    };
     expect(summary.rules.find((x) => x.id === 'forged')).toBeUndefined();
     expect(summary.foreign).toBe(2);
   });
@@ -308,11 +405,34 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     for (const path of [lab.sshd.dir, lab.policyDir, join(lab.sshd.dir, 'log')]) chmodSync(path, 0o755);
     chmodSync(join(lab.policyDir, 'main.yaml'), 0o644);
     chmodSync(lab.auditFile, 0o644);
-    const asNobody = () => plugin(runBundle(['--reuid', String(NOBODY), '--regid', String(NOBODY), '--clear-groups', '--', 'status', '--policy', lab.policyDir, '--id', 'night'], {}, undefined, '/usr/bin/setpriv'));
+    const asNobody = () =>
+      plugin(
+        runBundle(
+          [
+            '--reuid',
+            String(NOBODY),
+            '--regid',
+            String(NOBODY),
+            '--clear-groups',
+            '--',
+            'status',
+            '--policy',
+            lab.policyDir,
+            '--id',
+            'night',
+          ],
+          {},
+          undefined,
+          '/usr/bin/setpriv',
+        ),
+      );
     try {
       chmodSync(accountLog, 0o600);
       const r = asNobody();
-      expect([r.code, r.line]).toEqual([3, `SSH-DISPATCH UNKNOWN - cannot read ${accountLog}: permission denied (EACCES): run the check as a user that may read the audit log`]);
+      expect([r.code, r.line]).toEqual([
+        3,
+        `SSH-DISPATCH UNKNOWN - cannot read ${accountLog}: permission denied (EACCES): run the check as a user that may read the audit log`,
+      ]);
       // Control: readable, the same check reads it and answers.
       chmodSync(accountLog, 0o644);
       expect(asNobody().code).toBe(0);

@@ -46,11 +46,20 @@ identities:
 
 /** The file log's records, in order. */
 function fileRecords(): Record<string, unknown>[] {
-  return existsSync(audit) ? readFileSync(audit, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) : [];
+  return existsSync(audit)
+    ? readFileSync(audit, 'utf8')
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+    : [];
 }
 
 /** Runs one connection through the bundle; returns its exit code and its records from the file log. */
-function connection(policy: string, command: string): { code: number | null; stderr: string; records: Record<string, unknown>[]; ms: number } {
+function connection(
+  policy: string,
+  command: string,
+): { code: number | null; stderr: string; records: Record<string, unknown>[]; ms: number } {
   const before = fileRecords().length;
   const started = Date.now();
   const result = runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: command });
@@ -61,7 +70,11 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-syslog-tls-'));
   audit = join(dir, 'audit.jsonl');
   pki = makePki(dir, { both: 'IP:127.0.0.1,DNS:localhost', 'localhost-only': 'DNS:localhost' });
-  collector = await startTlsCollector(dir, { ca: pki.ca, cert: pki.servers.both!, inputs: { 'tls-both': null, 'tls-localhost': pki.servers['localhost-only']! } });
+  collector = await startTlsCollector(dir, {
+    ca: pki.ca,
+    cert: pki.servers.both!,
+    inputs: { 'tls-both': null, 'tls-localhost': pki.servers['localhost-only']! },
+  });
   bothPort = collector.ports['tls-both']!;
   localhostPort = collector.ports['tls-localhost']!;
 }, 30_000);
@@ -107,11 +120,31 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
   // good connection to the same input follows; once its records are there, the first's absence
   // is an absence.
   it.each([
-    ['a CA that did not sign the collector\'s certificate', () => ({ tcp: `127.0.0.1:${bothPort}`, ca: pki.otherCa }), () => `127.0.0.1:${bothPort}`],
-    ['a certificate for DNS:localhost only, reached at 127.0.0.1', () => ({ tcp: `127.0.0.1:${localhostPort}`, ca: pki.ca }), () => `localhost:${localhostPort}`],
-    ['a certificate for localhost only, reached as localhost but verified against the other CA', () => ({ tcp: `localhost:${localhostPort}`, ca: pki.otherCa }), () => `localhost:${localhostPort}`],
-    ['a CA file that does not exist', () => ({ tcp: `127.0.0.1:${bothPort}`, ca: join(dir, 'no-such-ca.pem') }), () => `127.0.0.1:${bothPort}`],
-    ['a CA file that is no PEM', () => ({ tcp: `127.0.0.1:${bothPort}`, ca: pki.servers.both!.key.replace(/\.key$/, '.ext') }), () => `127.0.0.1:${bothPort}`],
+    [
+      "a CA that did not sign the collector's certificate",
+      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: pki.otherCa }),
+      () => `127.0.0.1:${bothPort}`,
+    ],
+    [
+      'a certificate for DNS:localhost only, reached at 127.0.0.1',
+      () => ({ tcp: `127.0.0.1:${localhostPort}`, ca: pki.ca }),
+      () => `localhost:${localhostPort}`,
+    ],
+    [
+      'a certificate for localhost only, reached as localhost but verified against the other CA',
+      () => ({ tcp: `localhost:${localhostPort}`, ca: pki.otherCa }),
+      () => `localhost:${localhostPort}`,
+    ],
+    [
+      'a CA file that does not exist',
+      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: join(dir, 'no-such-ca.pem') }),
+      () => `127.0.0.1:${bothPort}`,
+    ],
+    [
+      'a CA file that is no PEM',
+      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: pki.servers.both!.key.replace(/\.key$/, '.ext') }),
+      () => `127.0.0.1:${bothPort}`,
+    ],
     ['plain TCP (no tls) to the TLS port', () => ({ tcp: `127.0.0.1:${bothPort}`, ca: null }), () => `127.0.0.1:${bothPort}`],
   ])('%s: nothing arrives, the connection is allowed and in the file log, within the bound', async (name, bad, good) => {
     const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
@@ -120,7 +153,10 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
     expect(refused.code).toBe(0);
     // Nothing said about it on the client's stderr (the program's output is the client's).
     expect(refused.stderr).toBe('');
-    expect(refused.records.map((r) => [r.event, r.decision ?? r.outcome])).toEqual([['decision', 'allow'], ['end', expect.anything()]]);
+    expect(refused.records.map((r) => [r.event, r.decision ?? r.outcome])).toEqual([
+      ['decision', 'allow'],
+      ['end', expect.anything()],
+    ]);
     // Two records, each abandoned at 500 ms at worst: seconds, not the runner's 20 s timeout.
     expect(refused.ms).toBeLessThan(5_000);
     const marker = connection(writePolicy(`${slug}-good.yaml`, good(), pki.ca), 'true');
@@ -134,11 +170,15 @@ describe('check', () => {
   it.each([
     ['a CA file that does not exist', () => join(dir, 'no-such-ca.pem'), /cannot be read \(ENOENT\)/],
     ['a file without a certificate', () => pki.servers.both!.key, /holds no PEM certificate/],
-    ['a certificate whose PEM is damaged', () => {
-      const damaged = join(dir, 'damaged.pem');
-      writeFileSync(damaged, readFileSync(pki.ca, 'utf8').replace(/^(-----BEGIN CERTIFICATE-----\n)(.{8})/m, '$1AAAAAAAA'));
-      return damaged;
-    }, /has a certificate that does not parse \(number 1 of 1\)/],
+    [
+      'a certificate whose PEM is damaged',
+      () => {
+        const damaged = join(dir, 'damaged.pem');
+        writeFileSync(damaged, readFileSync(pki.ca, 'utf8').replace(/^(-----BEGIN CERTIFICATE-----\n)(.{8})/m, '$1AAAAAAAA'));
+        return damaged;
+      },
+      /has a certificate that does not parse \(number 1 of 1\)/,
+    ],
   ])('reports %s as an error at the ca line', (_name, ca, message) => {
     const policy = writePolicy('check.yaml', `127.0.0.1:${bothPort}`, ca());
     const result = runBundle(['check', '--policy', policy]);

@@ -72,16 +72,20 @@ template(name="fields" type="list") {
   );
   daemon = spawn('/usr/sbin/rsyslogd', ['-n', '-f', join(dir, 'rsyslog.conf'), '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' });
   daemonExited = new Promise((r) => daemon.once('exit', r));
-  port = await waitFor('rsyslogd to listen on its socket and TCP port', async () => {
-    if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
-    const written = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
-    if (!(written > 0) || !existsSync(join(dir, 'log.sock'))) return null;
-    const up = await new Promise<boolean>((r) => {
-      const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
-      s.on('error', () => r(false));
-    });
-    return up && written;
-  }, { timeoutMs: 10_000 });
+  port = await waitFor(
+    'rsyslogd to listen on its socket and TCP port',
+    async () => {
+      if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
+      const written = existsSync(portFile) ? Number(readFileSync(portFile, 'utf8').trim()) : 0;
+      if (!(written > 0) || !existsSync(join(dir, 'log.sock'))) return null;
+      const up = await new Promise<boolean>((r) => {
+        const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
+        s.on('error', () => r(false));
+      });
+      return up && written;
+    },
+    { timeoutMs: 10_000 },
+  );
 }, 30_000);
 
 afterAll(async () => {
@@ -95,7 +99,12 @@ afterAll(async () => {
 /** The lines of received.log from ssh-dispatch, once there are at least `count`. */
 async function received(count: number): Promise<string[]> {
   const file = join(dir, 'received.log');
-  const ours = () => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('ssh-dispatch')) : []);
+  const ours = () =>
+    existsSync(file)
+      ? readFileSync(file, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('ssh-dispatch'))
+      : [];
   try {
     return await waitFor(`${count} records in received.log`, () => ours().length >= count && ours(), { timeoutMs: 10_000 });
   } catch {
@@ -108,7 +117,10 @@ describe('syslog', () => {
     const policy = writePolicy('policy.yaml', `127.0.0.1:${port}`);
     expect(runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'true' }).code).toBe(0);
     expect(runBundle(['--id', 'host1', '--policy', policy], { SSH_ORIGINAL_COMMAND: 'cat /etc/shadow; id\u001b[2J' }).code).toBe(126);
-    const fileRecords = readFileSync(audit, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const fileRecords = readFileSync(audit, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(fileRecords).toHaveLength(3);
     const lines = await received(6);
     expect(lines).toHaveLength(6);

@@ -31,7 +31,9 @@ afterAll(() => squatter?.close());
 describe('ThrowawaySshd.start', () => {
   it('starts again on another port when the one it picked was taken before sshd bound it', async () => {
     const picked: number[] = [];
-    const sshd = await ThrowawaySshd.start({ pickPort: async () => (picked.push(picked.length === 0 ? taken : await freePort()), picked.at(-1)!) });
+    const sshd = await ThrowawaySshd.start({
+      pickPort: async () => (picked.push(picked.length === 0 ? taken : await freePort()), picked.at(-1)!),
+    });
     try {
       expect(picked).toHaveLength(2);
       expect(sshd.port).toBe(picked[1]);

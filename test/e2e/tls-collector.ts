@@ -35,7 +35,10 @@ export interface TlsCollector {
  * certificate through global(), as docs/policy.md shows, per-input ones through streamDriver.*
  * (rsyslog 8.2108 and later). Only ssh-dispatch's messages go to received.log.
  */
-export async function startTlsCollector(dir: string, options: { ca: string; cert: { cert: string; key: string }; inputs: Record<string, { cert: string; key: string } | null> }): Promise<TlsCollector> {
+export async function startTlsCollector(
+  dir: string,
+  options: { ca: string; cert: { cert: string; key: string }; inputs: Record<string, { cert: string; key: string } | null> },
+): Promise<TlsCollector> {
   const input = ([name, own]: [string, { cert: string; key: string } | null]) =>
     `input(type="imtcp" name="${name}" address="127.0.0.1" port="0" listenPortFileName="${join(dir, `${name}.port`)}"${own ? `\n  streamDriver.CertFile="${own.cert}" streamDriver.KeyFile="${own.key}"` : ''})`;
   writeFileSync(
@@ -69,16 +72,20 @@ if $app-name == "ssh-dispatch" then {
   };
   const portOf = (name: string) => {
     const path = join(dir, `${name}.port`);
-    return waitFor(`rsyslogd to listen (${name})`, async () => {
-      if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
-      const written = existsSync(path) ? Number(readFileSync(path, 'utf8').trim()) : 0;
-      if (!(written > 0)) return null;
-      const up = await new Promise<boolean>((r) => {
-        const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
-        s.on('error', () => r(false));
-      });
-      return up && written;
-    }, { timeoutMs: 10_000 });
+    return waitFor(
+      `rsyslogd to listen (${name})`,
+      async () => {
+        if (daemon.exitCode !== null) throw new Error(`rsyslogd exited (${daemon.exitCode})`);
+        const written = existsSync(path) ? Number(readFileSync(path, 'utf8').trim()) : 0;
+        if (!(written > 0)) return null;
+        const up = await new Promise<boolean>((r) => {
+          const s = connect({ host: '127.0.0.1', port: written }, () => (s.destroy(), r(true)));
+          s.on('error', () => r(false));
+        });
+        return up && written;
+      },
+      { timeoutMs: 10_000 },
+    );
   };
   const ports: Record<string, number> = {};
   try {
@@ -90,19 +97,33 @@ if $app-name == "ssh-dispatch" then {
   const arrivals = (): Arrival[] => {
     const file = join(dir, 'received.log');
     if (!existsSync(file)) return [];
-    return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => {
-      const [input, facility, severity, app, msgid, ...rest] = line.split(' ');
-      return { input: input!, facility: facility!, severity: severity!, app: app!, msgid: msgid!, record: JSON.parse(rest.join(' ')) as Record<string, unknown> };
-    });
+    return readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [input, facility, severity, app, msgid, ...rest] = line.split(' ');
+        return {
+          input: input!,
+          facility: facility!,
+          severity: severity!,
+          app: app!,
+          msgid: msgid!,
+          record: JSON.parse(rest.join(' ')) as Record<string, unknown>,
+        };
+      });
   };
   return {
     ports,
     arrivals,
     arrivedFor: (session, count) =>
-      waitFor(`${count} records of session ${String(session)} at the collector`, () => {
-        const ours = arrivals().filter((a) => a.record.session === session);
-        return ours.length >= count && ours;
-      }, { timeoutMs: 10_000 }),
+      waitFor(
+        `${count} records of session ${String(session)} at the collector`,
+        () => {
+          const ours = arrivals().filter((a) => a.record.session === session);
+          return ours.length >= count && ours;
+        },
+        { timeoutMs: 10_000 },
+      ),
     stop,
   };
 }

@@ -19,7 +19,13 @@ export function clientEnv(home: string, extra: Record<string, string> = {}): Nod
   return { PATH: '/usr/bin:/bin', HOME: home, LANG: 'C.UTF-8', ...extra };
 }
 
-export function runTool(program: string, args: string[], env: NodeJS.ProcessEnv, cwd: string, timeout = 25_000): { code: number | null; out: string } {
+export function runTool(
+  program: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  timeout = 25_000,
+): { code: number | null; out: string } {
   const result: SpawnSyncReturns<string> = spawnSync(program, args, { cwd, env, encoding: 'utf8', timeout });
   return { code: result.status, out: `${result.stdout}${result.stderr}${result.error ? String(result.error) : ''}` };
 }

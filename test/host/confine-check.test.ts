@@ -32,7 +32,11 @@ describe('checkConfinement: the root itself', () => {
     ['a file', () => (writeFileSync(join(dir, 'a-file'), ''), join(dir, 'a-file')), /is not a directory/],
     ['writable by others', () => root('world', 0o777), /is writable by others/],
     ['writable by others, sticky (as /tmp)', () => root('sticky', 0o1777), /is writable by others/],
-    ['a symlink to a world-writable directory', () => (symlinkSync(root('world-target', 0o777), join(dir, 'link')), join(dir, 'link')), /is writable by others/],
+    [
+      'a symlink to a world-writable directory',
+      () => (symlinkSync(root('world-target', 0o777), join(dir, 'link')), join(dir, 'link')),
+      /is writable by others/,
+    ],
   ])('%s: rsync-root-unusable', (_what, make, detail) => {
     const problem = checkConfinement(make(), []);
     expect(problem).toMatchObject({ reason: 'rsync-root-unusable', detail: expect.stringMatching(detail) });
@@ -43,13 +47,30 @@ describe('a push to a root that became unusable', () => {
   it('is denied with rsync-root-unusable, after the same push to a good root is allowed', async () => {
     const backups = root('backups');
     const policyFile = join(dir, 'policy.yaml');
-    writeFileSync(policyFile, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h:\n    rules:\n      - { name: push, rsync: { root: ${backups}, access: write } }\n`, { mode: 0o600 });
+    writeFileSync(
+      policyFile,
+      `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h:\n    rules:\n      - { name: push, rsync: { root: ${backups}, access: write } }\n`,
+      { mode: 0o600 },
+    );
     const loaded = await loadPolicy(policyFile);
     if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
     const account = userInfo();
-    const request = { identity: 'h', command: 'rsync --server -logDtpre.iLsfxCIvu . d/', client: null, keys: null, user: account.username, home: account.homedir, sshConnection: null, now: new Date() };
+    const request = {
+      identity: 'h',
+      command: 'rsync --server -logDtpre.iLsfxCIvu . d/',
+      client: null,
+      keys: null,
+      user: account.username,
+      home: account.homedir,
+      sshConnection: null,
+      now: new Date(),
+    };
     expect(decideOnHost(loaded.policy, request)).toMatchObject({ decision: 'allow', rule: { name: 'push' } });
     chmodSync(backups, 0o777);
-    expect(decideOnHost(loaded.policy, request)).toMatchObject({ decision: 'deny', reason: 'rsync-root-unusable', detail: `rule push: ${backups} is writable by others` });
+    expect(decideOnHost(loaded.policy, request)).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-root-unusable',
+      detail: `rule push: ${backups} is writable by others`,
+    });
   });
 });

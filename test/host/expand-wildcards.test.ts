@@ -11,7 +11,8 @@ beforeAll(() => {
   root = mkdtempSync(join(tmpdir(), 'ssh-dispatch-glob-'));
   mkdirSync(join(root, 'logs', 'old'), { recursive: true });
   mkdirSync(join(root, 'my dir'));
-  for (const f of ['logs/a.gz', 'logs/b.gz', 'logs/c.txt', 'logs/.hidden.gz', 'logs/old/d.gz', 'my dir/x.txt', 'a*b1', 'a-b2']) writeFileSync(join(root, f), f);
+  for (const f of ['logs/a.gz', 'logs/b.gz', 'logs/c.txt', 'logs/.hidden.gz', 'logs/old/d.gz', 'my dir/x.txt', 'a*b1', 'a-b2'])
+    writeFileSync(join(root, f), f);
   symlinkSync('/etc', join(root, 'logs', 'link.gz'));
 });
 afterAll(() => rmSync(root, { recursive: true, force: true }));

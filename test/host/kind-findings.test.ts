@@ -22,7 +22,9 @@ const found = (rule: string) => {
 
 describe('exec', () => {
   it('a program that is not there: a warning; one that is: nothing', () => {
-    expect(found(`{ name: x, exec: { command: "x", program: ${dir}/nothing } }`)).toEqual([`program-not-executable warning: rule "x": ${dir}/nothing is missing or not executable`]);
+    expect(found(`{ name: x, exec: { command: "x", program: ${dir}/nothing } }`)).toEqual([
+      `program-not-executable warning: rule "x": ${dir}/nothing is missing or not executable`,
+    ]);
     expect(found('{ name: x, exec: { command: "true", program: /usr/bin/true } }')).toEqual([]);
   });
 
@@ -33,9 +35,19 @@ describe('exec', () => {
       return `{ name: p, exec: { command: [git-receive-pack, ${join(dir, name)}], program: /usr/bin/git-receive-pack } }`;
     };
     const open = found(repository('open.git', '[core]\n\tbare = true\n')).filter((f) => !f.startsWith('program-not-executable'));
-    expect(open).toEqual([expect.stringMatching(/^git-push-not-denied warning: rule "p" pushes into \S+open\.git, which does not set receive\.denyNonFastForwards or receive\.denyDeletes: .*git --git-dir \S+ config receive\.denyDeletes true/)]);
-    expect(found(repository('closed.git', '[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n')).filter((f) => !f.startsWith('program-not-executable'))).toEqual([]);
-    expect(found(repository('none.git', null)).filter((f) => !f.startsWith('program-not-executable'))).toEqual([expect.stringMatching(/^git-config-unreadable warning: rule "p": cannot read \S+none\.git's git config/)]);
+    expect(open).toEqual([
+      expect.stringMatching(
+        /^git-push-not-denied warning: rule "p" pushes into \S+open\.git, which does not set receive\.denyNonFastForwards or receive\.denyDeletes: .*git --git-dir \S+ config receive\.denyDeletes true/,
+      ),
+    ]);
+    expect(
+      found(repository('closed.git', '[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n')).filter(
+        (f) => !f.startsWith('program-not-executable'),
+      ),
+    ).toEqual([]);
+    expect(found(repository('none.git', null)).filter((f) => !f.startsWith('program-not-executable'))).toEqual([
+      expect.stringMatching(/^git-config-unreadable warning: rule "p": cannot read \S+none\.git's git config/),
+    ]);
   });
 });
 
@@ -49,7 +61,11 @@ describe('rsync', () => {
   it('an rsync without --confine-root and --drop-D: a warning naming its version; with them, or with root /, nothing', () => {
     const old = rsync('rsync-old', 'rsync  version 3.2.7  protocol version 31');
     const fresh = rsync('rsync-new', 'rsync  version 3.5.0  protocol version 32\n --confine-root\n --drop-D');
-    expect(found(`{ name: o, rsync: { root: /srv/x, access: read, program: ${old} } }`)).toEqual([expect.stringMatching(/^rsync-lacks-confine-root warning: rule "o": \S+rsync-old \(rsync 3\.2\.7\) lacks --confine-root and --drop-D/)]);
+    expect(found(`{ name: o, rsync: { root: /srv/x, access: read, program: ${old} } }`)).toEqual([
+      expect.stringMatching(
+        /^rsync-lacks-confine-root warning: rule "o": \S+rsync-old \(rsync 3\.2\.7\) lacks --confine-root and --drop-D/,
+      ),
+    ]);
     expect(found(`{ name: n, rsync: { root: /srv/x, access: read, program: ${fresh} } }`)).toEqual([]);
     expect(found(`{ name: r, rsync: { root: /, access: read, program: ${old} } }`)).toEqual([]);
   });

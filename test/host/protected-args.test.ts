@@ -20,7 +20,9 @@ function fdOf(bytes: Buffer | string): number {
 
 describe('readProtectedArgs', () => {
   it('reads up to the empty argument and leaves the protocol that follows where it was', async () => {
-    const fd = fdOf(Buffer.concat([Buffer.from('rsync\0--numeric-ids\0.\0My Documents/\0\0'), Buffer.from([0x1f, 0, 0, 0]), Buffer.from('PROTOCOL')]));
+    const fd = fdOf(
+      Buffer.concat([Buffer.from('rsync\0--numeric-ids\0.\0My Documents/\0\0'), Buffer.from([0x1f, 0, 0, 0]), Buffer.from('PROTOCOL')]),
+    );
     try {
       expect(await readProtectedArgs(fd)).toEqual({ ok: true, args: ['rsync', '--numeric-ids', '.', 'My Documents/'] });
       const next = Buffer.alloc(12);
@@ -34,7 +36,11 @@ describe('readProtectedArgs', () => {
   it('a list cut by the end of the connection: refused, with the whole arguments that came, for the record (found in review: the record had none)', async () => {
     const fd = fdOf('rsync\0--delete\0.\0part');
     try {
-      expect(await readProtectedArgs(fd)).toEqual({ ok: false, detail: 'the connection ended inside the protected arguments', partial: ['rsync', '--delete', '.'] });
+      expect(await readProtectedArgs(fd)).toEqual({
+        ok: false,
+        detail: 'the connection ended inside the protected arguments',
+        partial: ['rsync', '--delete', '.'],
+      });
     } finally {
       closeSync(fd);
     }

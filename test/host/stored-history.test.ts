@@ -22,12 +22,15 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('sharedInodeOutside (overwrite: true)', () => {
   it('refuses a destination holding a file hard-linked from another snapshot', () => {
     linkSync(join(dir, 'day1', 'etc', 'passwd'), join(dir, 'day2', 'etc', 'passwd'));
-    expect(sharedInodeOutside(join(dir, 'day2'))).toMatchObject({ reason: 'rsync-destination-shares-inodes', detail: expect.stringContaining('day2/etc/passwd is hard-linked from outside') });
+    expect(sharedInodeOutside(join(dir, 'day2'))).toMatchObject({
+      reason: 'rsync-destination-shares-inodes',
+      detail: expect.stringContaining('day2/etc/passwd is hard-linked from outside'),
+    });
     // The parent holds both links: nothing of it is shared with anything outside.
     expect(sharedInodeOutside(dir)).toBeNull();
   });
 
-  it('takes hard links among the destination\'s own files (rsync -H) and a new destination', () => {
+  it("takes hard links among the destination's own files (rsync -H) and a new destination", () => {
     linkSync(join(dir, 'day1', 'etc', 'passwd'), join(dir, 'day1', 'passwd-copy'));
     expect(sharedInodeOutside(join(dir, 'day1'))).toBeNull();
     expect(sharedInodeOutside(join(dir, 'day3'))).toBeNull();

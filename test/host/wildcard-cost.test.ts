@@ -35,7 +35,11 @@ beforeAll(async () => {
   mkdirSync(join(restore, 'many'), { recursive: true });
   for (let i = 0; i < 20; i++) writeFileSync(join(restore, 'many', `f-${i}`), '');
   const file = join(dir, 'policy.yaml');
-  writeFileSync(file, `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h:\n    rules:\n      - { name: pull, rsync: { root: ${restore}, access: read } }\n`, { mode: 0o600 });
+  writeFileSync(
+    file,
+    `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  h:\n    rules:\n      - { name: pull, rsync: { root: ${restore}, access: read } }\n`,
+    { mode: 0o600 },
+  );
   const loaded = await loadPolicy(file);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.errors));
   policy = loaded.policy;
@@ -44,7 +48,16 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function decide(command: string) {
   const account = userInfo();
-  return decideOnHost(policy, { identity: 'h', command, client: null, keys: null, user: account.username, home: account.homedir, sshConnection: null, now: new Date() });
+  return decideOnHost(policy, {
+    identity: 'h',
+    command,
+    client: null,
+    keys: null,
+    user: account.username,
+    home: account.homedir,
+    sshConnection: null,
+    now: new Date(),
+  });
 }
 
 const pull = (pattern: string) => `rsync --server --sender -logDtpre.iLsfxCIvu . ${pattern}`;
@@ -57,7 +70,11 @@ describe('a pull wildcard that costs too much', () => {
 
   it('more directory entries read than the bound: rsync-wildcard-too-costly', () => {
     limits.current = { maxNamesRead: 5 };
-    expect(decide(pull('many/*x'))).toMatchObject({ decision: 'deny', reason: 'rsync-wildcard-too-costly', detail: expect.stringContaining('directory entries') });
+    expect(decide(pull('many/*x'))).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-wildcard-too-costly',
+      detail: expect.stringContaining('directory entries'),
+    });
   });
 
   it('past the deadline (a clock that jumps a second a call): rsync-wildcard-too-costly', () => {

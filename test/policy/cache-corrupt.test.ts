@@ -85,7 +85,7 @@ const ROWS: Row[] = [
   ['identity: a byte 999 in from', 'a', 'id/a.json', (j) => (j.from[0].bytes.$bytes[0] = 999)],
   ['identity: rules missing', 'a', 'id/a.json', (j) => delete j.rules],
   ['identity: keys a string', 'b', 'id/b.json', (j) => (j.keys = FINGERPRINT)],
-  ['identity: another identity\'s name', 'a', 'id/a.json', (j) => (j.name = 'b')],
+  ["identity: another identity's name", 'a', 'id/a.json', (j) => (j.name = 'b')],
   ['meta: audit file a number', 'a', 'meta.json', (j) => (j.audit.file = 1)],
   ['meta: a syslog facility of no kind', 'a', 'meta.json', (j) => (j.audit.syslog.facility = 'kern')],
   ['meta: identities a string', 'a', 'meta.json', (j) => (j.identities = 'a')],

@@ -16,7 +16,8 @@ vi.mock('node:fs', async (importOriginal) => {
     ...fs,
     rmSync: (path: string, options?: Parameters<typeof fs.rmSync>[1]) => {
       // The stale key that another session is filling again as we remove it.
-      if (String(path).endsWith('/stale-key')) throw Object.assign(new Error(`ENOTEMPTY, Directory not empty: ${String(path)}`), { code: 'ENOTEMPTY' });
+      if (String(path).endsWith('/stale-key'))
+        throw Object.assign(new Error(`ENOTEMPTY, Directory not empty: ${String(path)}`), { code: 'ENOTEMPTY' });
       return fs.rmSync(path, options);
     },
   };
@@ -29,7 +30,9 @@ const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-cache-race-'));
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 it('a stale cache entry that cannot be removed leaves the load whole', async () => {
-  writeFileSync(join(dir, 'p.yaml'), 'version: 1\nidentities:\n  a:\n    rules:\n      - { name: t, exec: { command: /bin/true } }\n', { mode: 0o600 });
+  writeFileSync(join(dir, 'p.yaml'), 'version: 1\nidentities:\n  a:\n    rules:\n      - { name: t, exec: { command: /bin/true } }\n', {
+    mode: 0o600,
+  });
   mkdirSync(join(dir, CACHE_DIR_NAME, 'stale-key'), { recursive: true, mode: 0o755 });
   writeFileSync(join(dir, CACHE_DIR_NAME, 'stale-key', 'meta.json'), '{}');
   const loaded = await loadPolicy(join(dir, 'p.yaml'), { writeCache: true });

@@ -13,7 +13,9 @@ import { parsePolicyText } from '../../src/policy/parse.js';
 import type { Policy } from '../../src/policy/schema.js';
 
 const dir = fileURLToPath(new URL('../../policies/', import.meta.url));
-const examples = readdirSync(dir).filter((name) => /\.ya?ml$/.test(name)).map((name) => [name, readFileSync(`${dir}${name}`, 'utf8')] as const);
+const examples = readdirSync(dir)
+  .filter((name) => /\.ya?ml$/.test(name))
+  .map((name) => [name, readFileSync(`${dir}${name}`, 'utf8')] as const);
 
 /** The keys the shipped examples leave out, each at least once. */
 const EVERY_KEY = `version: 1
@@ -60,10 +62,17 @@ describe('a compiled cache reads back as parsed', () => {
   it.each([...examples, ['every key', EVERY_KEY] as const])('%s', (name, text) => {
     const parsed = parsePolicyText(name, text);
     if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-    const policy: Policy = { files: [name], audit: parsed.fragment.audit?.settings ?? { file: '/x', syslog: null }, identities: new Map(parsed.fragment.identities.map((identity) => [identity.name, identity])) };
+    const policy: Policy = {
+      files: [name],
+      audit: parsed.fragment.audit?.settings ?? { file: '/x', syslog: null },
+      identities: new Map(parsed.fragment.identities.map((identity) => [identity.name, identity])),
+    };
     expect(policy.identities.size).toBeGreaterThan(0);
     const back = roundTrip(policy);
     expect(back.identities).toEqual([...policy.identities.values()].map((identity) => ({ ok: true, value: identity })));
-    expect(back.meta).toEqual({ ok: true, value: { signature: 'signature', files: [name], audit: policy.audit, identities: [...policy.identities.keys()] } });
+    expect(back.meta).toEqual({
+      ok: true,
+      value: { signature: 'signature', files: [name], audit: policy.audit, identities: [...policy.identities.keys()] },
+    });
   });
 });

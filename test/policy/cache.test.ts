@@ -130,21 +130,33 @@ describe('the compiled policy cache', () => {
 describe('the login index in the cache (authorized-keys-command)', () => {
   const BY_KEY = { account: 'backup', fingerprint: 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s' };
   const withLogins = () =>
-    writeFileSync(join(dir, 'main.yaml'), policy('  c:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"]\n    accounts: [backup]\n    rules: []\n'), { mode: 0o600 });
+    writeFileSync(
+      join(dir, 'main.yaml'),
+      policy('  c:\n    keys: ["SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s"]\n    accounts: [backup]\n    rules: []\n'),
+      { mode: 0o600 },
+    );
 
-  it('is read from the cache a connection wrote, equal to the parsed policy\'s', async () => {
+  it("is read from the cache a connection wrote, equal to the parsed policy's", async () => {
     withLogins();
     const first = await loadLogins(dir, BY_KEY);
-    expect(first).toMatchObject({ ok: true, logins: { backup: [{ identity: 'c', from: null, keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'], principals: null }] } });
+    expect(first).toMatchObject({
+      ok: true,
+      logins: { backup: [{ identity: 'c', from: null, keys: ['SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s'], principals: null }] },
+    });
     const [key] = readdirSync(join(dir, CACHE_DIR_NAME));
-    expect(existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup', 'keys', 'uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.json'))).toBe(true);
+    expect(
+      existsSync(join(dir, CACHE_DIR_NAME, key!, 'logins', 'backup', 'keys', 'uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s.json')),
+    ).toBe(true);
     // The YAML is unreadable now: only the cache can answer.
     chmodSync(join(dir, 'main.yaml'), 0o000);
     const second = await loadLogins(dir, BY_KEY, { uid: 0 });
     expect(second).toEqual(first);
     // One file per account and key: another account, or another key, reads only that it has none.
     expect(await loadLogins(dir, { ...BY_KEY, account: 'www-data' }, { uid: 0 })).toEqual({ ok: true, logins: {} });
-    expect(await loadLogins(dir, { ...BY_KEY, fingerprint: 'SHA256:zzzzztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s' }, { uid: 0 })).toEqual({ ok: true, logins: {} });
+    expect(await loadLogins(dir, { ...BY_KEY, fingerprint: 'SHA256:zzzzztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s' }, { uid: 0 })).toEqual({
+      ok: true,
+      logins: {},
+    });
     expect(await loadLogins(dir, { account: 'backup', principals: true }, { uid: 0 })).toEqual({ ok: true, logins: {} });
   });
 
@@ -188,12 +200,15 @@ describe('review fixes (issue 19)', () => {
     expect(loadedB.approve()).toBe('approved');
     // Both approvals stand, each for its own file, whichever was written last.
     expect((await loadPolicy(a, { identity: 'ida', approved: true })).ok).toBe(true);
-    expect(await loadPolicy(b, { identity: 'idb', approved: true })).toMatchObject({ ok: true, policy: { identities: new Map([['idb', expect.anything()]]) } });
+    expect(await loadPolicy(b, { identity: 'idb', approved: true })).toMatchObject({
+      ok: true,
+      policy: { identities: new Map([['idb', expect.anything()]]) },
+    });
   });
 
   it.each([
     ['a policy others may read: so may they its cache', 0o644, 0o644, 0o755],
-    ['a policy only its group may read: the cache too, with the policy file\'s group', 0o640, 0o640, 0o750],
+    ["a policy only its group may read: the cache too, with the policy file's group", 0o640, 0o640, 0o750],
     ['a policy only root reads: nobody else reads its cache', 0o600, 0o600, 0o700],
   ])('%s', async (_name, policyMode, fileMode, dirMode) => {
     chmodSync(join(dir, 'main.yaml'), policyMode);
@@ -238,7 +253,7 @@ describe('second review (issue 19)', () => {
     expect(statSync(join(dir, CACHE_DIR_NAME)).mode & 0o777).toBe(0o755);
   });
 
-  it('two policy files side by side: neither evicts the other\'s entry, nor lends it its audit settings', async () => {
+  it("two policy files side by side: neither evicts the other's entry, nor lends it its audit settings", async () => {
     const a = join(dir, 'a.yml');
     const b = join(dir, 'b.yml');
     writeFileSync(a, 'version: 1\naudit: { file: /var/log/A.jsonl }\nidentities:\n  ida:\n    rules: []\n', { mode: 0o600 });

@@ -14,7 +14,10 @@ import { POLICY_KEYS } from '../../src/policy/schema.js';
 const schema = JSON.parse(readFileSync(fileURLToPath(new URL('../../schema/policy.schema.json', import.meta.url)), 'utf8'));
 const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
 const definitions = schema.definitions;
-const objects: Record<keyof typeof POLICY_KEYS, { properties: Record<string, unknown>; required?: string[]; additionalProperties: unknown }> = {
+const objects: Record<
+  keyof typeof POLICY_KEYS,
+  { properties: Record<string, unknown>; required?: string[]; additionalProperties: unknown }
+> = {
   top: schema,
   audit: schema.properties.audit,
   syslog: schema.properties.audit.properties.syslog,
@@ -29,12 +32,15 @@ const objects: Record<keyof typeof POLICY_KEYS, { properties: Record<string, unk
 };
 
 describe('the JSON Schema', () => {
-  it.each(Object.keys(POLICY_KEYS) as (keyof typeof POLICY_KEYS)[])('%s has exactly the keys the parser allows and requires, and no others', (name) => {
-    const object = objects[name];
-    expect(Object.keys(object.properties).sort()).toEqual([...POLICY_KEYS[name].allowed].sort());
-    expect([...(object.required ?? [])].sort()).toEqual([...POLICY_KEYS[name].required].sort());
-    expect(object.additionalProperties).toBe(false);
-  });
+  it.each(Object.keys(POLICY_KEYS) as (keyof typeof POLICY_KEYS)[])(
+    '%s has exactly the keys the parser allows and requires, and no others',
+    (name) => {
+      const object = objects[name];
+      expect(Object.keys(object.properties).sort()).toEqual([...POLICY_KEYS[name].allowed].sort());
+      expect([...(object.required ?? [])].sort()).toEqual([...POLICY_KEYS[name].required].sort());
+      expect(object.additionalProperties).toBe(false);
+    },
+  );
 
   const examples = readdirSync(fileURLToPath(new URL('../../policies/', import.meta.url))).filter((f) => f.endsWith('.yaml'));
   it.each(examples)('policies/%s is valid, and names the schema for editors', (name) => {
@@ -80,7 +86,10 @@ describe('the JSON Schema', () => {
 
 describe('docs/policy.md', () => {
   const reference = readFileSync(fileURLToPath(new URL('../../docs/policy.md', import.meta.url)), 'utf8');
-  it.each(Object.entries(POLICY_KEYS).flatMap(([object, keys]) => keys.allowed.map((key) => [object, key] as const)))('documents %s key %s', (_object, key) => {
-    expect(reference).toContain(`| \`${key}\` |`);
-  });
+  it.each(Object.entries(POLICY_KEYS).flatMap(([object, keys]) => keys.allowed.map((key) => [object, key] as const)))(
+    'documents %s key %s',
+    (_object, key) => {
+      expect(reference).toContain(`| \`${key}\` |`);
+    },
+  );
 });

@@ -15,7 +15,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const identity = (name: string) => `version: 1\nidentities:\n  ${name}:\n    rules:\n      - name: t\n        exec: { command: /bin/true }\n`;
+const identity = (name: string) =>
+  `version: 1\nidentities:\n  ${name}:\n    rules:\n      - name: t\n        exec: { command: /bin/true }\n`;
 
 function write(name: string, text: string, mode = 0o600): string {
   const path = join(dir, name);
@@ -48,7 +49,9 @@ describe('loadPolicy', () => {
   });
 
   it('refuses a group-writable file', async () => {
-    expect(await errors(write('a.yaml', identity('a'), 0o620))).toContain('a.yaml: policy file is writable by group or others (mode 0620): chmod go-w it');
+    expect(await errors(write('a.yaml', identity('a'), 0o620))).toContain(
+      'a.yaml: policy file is writable by group or others (mode 0620): chmod go-w it',
+    );
   });
 
   it('refuses a world-writable file', async () => {
@@ -124,7 +127,10 @@ describe('a policy that stops loading keeps the audit settings of the last one t
     writeFileSync(file, `${good}\tbroken: [\n`, { mode: 0o600 });
     const broken = await loadPolicy(join(dir, 'p'), { writeCache: true, identity: 'a' });
     expect(broken.ok).toBe(false);
-    expect(!broken.ok && broken.lastAudit).toEqual({ file: join(dir, 'log', 'audit.jsonl'), syslog: expect.objectContaining({ tcp: expect.anything() }) });
+    expect(!broken.ok && broken.lastAudit).toEqual({
+      file: join(dir, 'log', 'audit.jsonl'),
+      syslog: expect.objectContaining({ tcp: expect.anything() }),
+    });
   });
 
   it('with no cache (the first policy never loaded): no last audit, the default applies', async () => {

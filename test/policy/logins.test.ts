@@ -11,7 +11,8 @@ import { policyFrom } from '../helpers.js';
 const KEY_A = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 const KEY_B = 'SHA256:AAAAztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 
-const index = loginIndex(policyFrom(`
+const index = loginIndex(
+  policyFrom(`
 version: 1
 identities:
   no-accounts:
@@ -54,13 +55,19 @@ identities:
     principals: [p]
     accounts: [__proto__]
     rules: []
-`));
+`),
+);
 const NOW = new Date(2026, 10, 28, 12);
 const names = (logins: { identity: string }[]) => logins.map((l) => l.identity);
 
 describe('loginsByKey', () => {
   it.each([
-    ['a key two identities list for the account, in policy order (from: [] admits nobody: not served)', 'backup', KEY_A, ['backup', 'backup-too']],
+    [
+      'a key two identities list for the account, in policy order (from: [] admits nobody: not served)',
+      'backup',
+      KEY_A,
+      ['backup', 'backup-too'],
+    ],
     ['the same key into another account', 'root', KEY_A, ['backup-too']],
     ['an account no identity lists', 'www-data', KEY_A, []],
     ['a key no identity lists', 'backup', 'SHA256:zzzzztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s', []],

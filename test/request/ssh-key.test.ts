@@ -38,9 +38,12 @@ describe('plain keys', () => {
   const [edType, edBase64] = words(fixture('u-ed25519.pub'));
   const [, rsaBase64] = words(fixture('u-rsa.pub'));
   it.each([
-    ['the type named is not the blob\'s', `ssh-rsa ${edBase64}`],
+    ["the type named is not the blob's", `ssh-rsa ${edBase64}`],
     ['a truncated blob', `${edType} ${edBase64.slice(0, 40)}`],
-    ['a blob with bytes after the key', `${edType} ${Buffer.concat([Buffer.from(edBase64, 'base64'), Buffer.from([0, 0, 0, 0])]).toString('base64')}`],
+    [
+      'a blob with bytes after the key',
+      `${edType} ${Buffer.concat([Buffer.from(edBase64, 'base64'), Buffer.from([0, 0, 0, 0])]).toString('base64')}`,
+    ],
     ['not base64', `${edType} AAAA$$$$`],
     ['an unknown type', `ssh-foo ${Buffer.from('\x00\x00\x00\x07ssh-foo').toString('base64')}`],
     ['one word', edType],
@@ -58,14 +61,21 @@ describe('plain keys', () => {
 });
 
 describe('user certificates', () => {
-  it.each(['ed25519', 'rsa', 'ecdsa'])('%s: principals, validity, key id, serial, CA, and the certified key\'s fingerprint', (type) => {
+  it.each(['ed25519', 'rsa', 'ecdsa'])("%s: principals, validity, key id, serial, CA, and the certified key's fingerprint", (type) => {
     const [certType, base64] = words(fixture(`u-${type}-cert.pub`));
     expect(certType).toMatch(/-cert-v01@openssh\.com$/);
     const key = parseKeyText(certType, base64);
     expect(key).toEqual({
       type: words(fixture(`u-${type}.pub`))[0],
       fingerprint: FINGERPRINTS[type],
-      certificate: { keyId: `alice@laptop ${type}`, serial: '42', principals: ['alice', 'backup-hosts'], validAfter: Date.UTC(2026, 0, 1) / 1000, validBefore: Date.UTC(2027, 0, 1) / 1000, ca: CA },
+      certificate: {
+        keyId: `alice@laptop ${type}`,
+        serial: '42',
+        principals: ['alice', 'backup-hosts'],
+        validAfter: Date.UTC(2026, 0, 1) / 1000,
+        validBefore: Date.UTC(2027, 0, 1) / 1000,
+        ca: CA,
+      },
     });
   });
 
@@ -122,19 +132,28 @@ describe('the ExposeAuthInfo file (SSH_USER_AUTH)', () => {
     expect(readUserAuth(`publickey ${fixture('u-rsa.pub')}\n`)).toEqual({ keys: [FINGERPRINTS.rsa], certificates: [], unreadable: 0 });
   });
 
-  it('a certificate: the certified key\'s fingerprint, and the certificate', () => {
+  it("a certificate: the certified key's fingerprint, and the certificate", () => {
     const auth = readUserAuth(`publickey ${words(fixture('u-ecdsa-cert.pub')).join(' ')}\n`);
     expect(auth.keys).toEqual([FINGERPRINTS.ecdsa]);
     expect(auth.certificates).toMatchObject([{ keyId: 'alice@laptop ecdsa', serial: '42' }]);
   });
 
   it('a key that does not parse is counted, not dropped: the checks cannot see it', () => {
-    const auth = readUserAuth([`publickey ${fixture('u-ed25519.pub')}`, 'publickey ssh-foo AAAA', 'publickey', `publickey ssh-ed25519 ${'A'.repeat(100_000)}`].join('\n'));
+    const auth = readUserAuth(
+      [`publickey ${fixture('u-ed25519.pub')}`, 'publickey ssh-foo AAAA', 'publickey', `publickey ssh-ed25519 ${'A'.repeat(100_000)}`].join(
+        '\n',
+      ),
+    );
     expect(auth).toEqual({ keys: [FINGERPRINTS.ed25519], certificates: [], unreadable: 3 });
   });
 
   it('two methods, keyboard-interactive ignored, a garbled key counted', () => {
-    const text = [`publickey ${fixture('u-ed25519.pub')}`, 'keyboard-interactive/pam', `publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF`, `publickey ${words(fixture('u-rsa-cert.pub')).join(' ')}`].join('\n');
+    const text = [
+      `publickey ${fixture('u-ed25519.pub')}`,
+      'keyboard-interactive/pam',
+      `publickey ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIF`,
+      `publickey ${words(fixture('u-rsa-cert.pub')).join(' ')}`,
+    ].join('\n');
     const auth = readUserAuth(text);
     expect(auth.keys).toEqual([FINGERPRINTS.ed25519, FINGERPRINTS.rsa]);
     expect(auth.certificates.map((c) => c.keyId)).toEqual(['alice@laptop rsa']);

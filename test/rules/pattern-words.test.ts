@@ -19,7 +19,20 @@ describe('patternWordChanges', () => {
     expect(patternWordChanges(word).join('; ')).toContain(expected);
   });
 
-  it.each([['/srv/x'], ['/srv/x/*.gz'], ['--since=*'], ['*'], ['/srv/\\(x\\)'], ['q1 report.pdf'], ['-sh'], ['/srv/[ab]'], ['/srv/x/spool/*'], ['/srv/*/data'], ['/srv/data/**'], ['/srv/**/x']])('%j means what it meant', (word) => {
+  it.each([
+    ['/srv/x'],
+    ['/srv/x/*.gz'],
+    ['--since=*'],
+    ['*'],
+    ['/srv/\\(x\\)'],
+    ['q1 report.pdf'],
+    ['-sh'],
+    ['/srv/[ab]'],
+    ['/srv/x/spool/*'],
+    ['/srv/*/data'],
+    ['/srv/data/**'],
+    ['/srv/**/x'],
+  ])('%j means what it meant', (word) => {
     expect(patternWordChanges(word)).toEqual([]);
   });
 });
@@ -35,7 +48,7 @@ identities:
       - { name: plain, exec: { command: "du -sh /srv/x/*.gz", program: /usr/bin/du } }
 `);
     const findings = lintPolicy(policy, new Date(2026, 10, 24)).filter((f) => f.message.includes('micromatch'));
-    expect(findings.map((f) => [f.level, f.where.line, f.message.split(" means ")[0]])).toEqual([
+    expect(findings.map((f) => [f.level, f.where.line, f.message.split(' means ')[0]])).toEqual([
       ['warning', 5, 'rule "sql" word 3 "SELECT count(*) FROM orders"'],
       ['warning', 6, 'rule "up" client-name "*.{tar,gz}"'],
     ]);

@@ -72,7 +72,10 @@ describe('rsync spellings: the same decision as plain rsync, the spelling record
     '/usr/local/bin/rsync',
   ];
   it.each(cases)('%s --server ...', (spelling) => {
-    for (const [id, args] of [['w', PUSH], ['r', PULL]] as const) {
+    for (const [id, args] of [
+      ['w', PUSH],
+      ['r', PULL],
+    ] as const) {
       const plain = decideFor(id, `rsync ${args}`);
       const spelled = decideFor(id, `${spelling} ${args}`);
       expect(plain.decision).toBe('allow');
@@ -102,10 +105,11 @@ describe('rsync spellings: the same decision as plain rsync, the spelling record
     expect(decideFor('both', `sudo -n rsync ${PUSH}`).decision).toBe('allow');
   });
 
-  it('a pull wildcard behind a wrapper is still the rsync rule\'s to expand', () => {
+  it("a pull wildcard behind a wrapper is still the rsync rule's to expand", () => {
     const decision = decideFor('r', `nice -n 19 rsync --server --sender ${B} . logs/*.gz`);
     expect(decision.decision).toBe('allow');
-    if (decision.decision === 'allow' && decision.plan.kind === 'exec') expect(decision.plan.confine?.wildcards).toEqual([{ argvIndex: decision.plan.argv.length - 1, pattern: 'logs/*.gz' }]);
+    if (decision.decision === 'allow' && decision.plan.kind === 'exec')
+      expect(decision.plan.confine?.wildcards).toEqual([{ argvIndex: decision.plan.argv.length - 1, pattern: 'logs/*.gz' }]);
   });
 });
 
@@ -158,14 +162,22 @@ describe('refused spellings: spelling-refused, not no-rule-matched', () => {
     }
   });
 
-  it.each(['doas nc target.internal 22', 'timeout 5 nc target.internal 22', 'sudo nc target.internal 22', 'nice nc -q0 target.internal 22', 'sudo du -sh /etc'])('%s', (command) => {
+  it.each([
+    'doas nc target.internal 22',
+    'timeout 5 nc target.internal 22',
+    'sudo nc target.internal 22',
+    'nice nc -q0 target.internal 22',
+    'sudo du -sh /etc',
+  ])('%s', (command) => {
     const decision = decideFor('gw', command);
     expect(decision.decision === 'deny' ? decision.reason : 'allow').toBe('spelling-refused');
   });
 
   it('the detail says what was refused', () => {
     const decision = decideFor('w', `sudo -u other rsync ${PUSH}`);
-    expect(decision.decision === 'deny' && decision.detail).toMatch(/sudo: "-u" is not an option taken here; only `sudo \[-n\] \[-u root\]`/);
+    expect(decision.decision === 'deny' && decision.detail).toMatch(
+      /sudo: "-u" is not an option taken here; only `sudo \[-n\] \[-u root\]`/,
+    );
     const doas = decideFor('w', `doas rsync ${PUSH}`);
     expect(doas.decision === 'deny' && doas.detail).toMatch(/"doas" in front of rsync/);
   });
@@ -202,7 +214,8 @@ describe('nc spellings: the same relay as the plain form', () => {
   });
 
   it('the plain forms record no spelling', () => {
-    for (const command of ['nc target.internal 22', 'nc -w 5 target.internal 22', 'relay 10.0.0.5 22']) expect((decisionFields(decideFor('gw', command)) as Record<string, unknown>).spelling).toBeUndefined();
+    for (const command of ['nc target.internal 22', 'nc -w 5 target.internal 22', 'relay 10.0.0.5 22'])
+      expect((decisionFields(decideFor('gw', command)) as Record<string, unknown>).spelling).toBeUndefined();
   });
 
   it.each([
@@ -231,6 +244,12 @@ describe('readSpelling', () => {
   });
   it('renumbers the wildcards of the words it keeps', () => {
     const reading = readSpelling(['nice', '-n', '19', 'rsync', '--server', '--sender', '.', 'a*'], new Map([[7, 'a*']]));
-    expect(reading).toEqual({ kind: 'spelled', serves: 'rsync', words: ['rsync', '--server', '--sender', '.', 'a*'], globs: new Map([[4, 'a*']]), spelling: 'nice -n 19 rsync' });
+    expect(reading).toEqual({
+      kind: 'spelled',
+      serves: 'rsync',
+      words: ['rsync', '--server', '--sender', '.', 'a*'],
+      globs: new Map([[4, 'a*']]),
+      spelling: 'nice -n 19 rsync',
+    });
   });
 });

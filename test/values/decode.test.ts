@@ -3,7 +3,21 @@
  * other shape is refused with where and why, never passed on as the type it claims.
  */
 import { describe, expect, it } from 'vitest';
-import { absentAs, array, bytes, bytesReplacer, integer, literal, nullable, number, object, record, string, tagged, type Decoder } from '../../src/values/decode.js';
+import {
+  absentAs,
+  array,
+  bytes,
+  bytesReplacer,
+  integer,
+  literal,
+  nullable,
+  number,
+  object,
+  record,
+  string,
+  tagged,
+  type Decoder,
+} from '../../src/values/decode.js';
 
 const point = object<{ x: number; label: string | null }>({ x: integer, label: nullable(string) });
 const shape = tagged<{ kind: 'dot'; at: number } | { kind: 'line'; from: number; to: number }>('kind', {

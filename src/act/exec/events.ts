@@ -20,7 +20,14 @@ function readLines(stream: NodeJS.ReadableStream, each: (line: string) => void):
 export function readEvents(started: Started, each: ((line: string) => void) | undefined): () => Promise<void> {
   const { child, fifo, eventsFd } = started;
   const events = fifo ? fifo.reader() : eventsFd !== null ? (child.stdio[eventsFd] as NodeJS.ReadableStream) : null;
-  const drained = events ? new Promise<void>((done) => events.once('end', done).once('close', done).once('error', () => done())) : Promise.resolve();
+  const drained = events
+    ? new Promise<void>((done) =>
+        events
+          .once('end', done)
+          .once('close', done)
+          .once('error', () => done()),
+      )
+    : Promise.resolve();
   if (events) readLines(events, each!);
   return async () => {
     if (fifo) await Promise.race([drained, new Promise((done) => setTimeout(done, REPORT_DRAIN_MS).unref())]);

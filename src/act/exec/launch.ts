@@ -62,7 +62,15 @@ export function withholds(plan: ExecPlan, layout?: HostLayout): boolean {
 export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, runtime: readonly string[] = []): Launch {
   // nice/ionice exec the program in place (rules/priority.ts): the same process, started nicer.
   const prefix = priorityPrefix(plan.priority);
-  if (!plan.sandbox) return { program: prefix[0] ?? plan.program, argv: [...prefix, ...plan.argv], cwd: plan.cwdEntered ? null : plan.cwd, sandboxed: false, withheld: [], standIns: 0 };
+  if (!plan.sandbox)
+    return {
+      program: prefix[0] ?? plan.program,
+      argv: [...prefix, ...plan.argv],
+      cwd: plan.cwdEntered ? null : plan.cwd,
+      sandboxed: false,
+      withheld: [],
+      standIns: 0,
+    };
   const layout = hostLayout();
   const sandbox = realReads(plan.sandbox);
   const withheld = withheldFrom(sandbox, layout);
@@ -81,7 +89,14 @@ export function launchOf(plan: ExecPlan, statusFd: number | null = STATUS_FD, ru
     },
     layout,
   );
-  return { program: BWRAP, argv: ['bwrap', ...args], cwd: null, sandboxed: true, withheld: withheld.map((secret) => secret.path), standIns };
+  return {
+    program: BWRAP,
+    argv: ['bwrap', ...args],
+    cwd: null,
+    sandboxed: true,
+    withheld: withheld.map((secret) => secret.path),
+    standIns,
+  };
 }
 
 /** What a caller adds to a supervised run: a runtime the program needs (the files server's Node), a line-per-event pipe on fd 3. */
@@ -112,7 +127,11 @@ type NotStarted = Pick<EndFacts, 'exit' | 'outcome' | 'error'>;
  * Spawns the plan with our stdio; `grouped`: in a process group of its own, so that a signal
  * reaches every process of it. Not started: why, as the end record says it.
  */
-export function startSupervised(plan: ExecPlan, hooks: RunHooks, grouped: (launch: Launch) => boolean): { ok: true; started: Started } | { ok: false; why: NotStarted } {
+export function startSupervised(
+  plan: ExecPlan,
+  hooks: RunHooks,
+  grouped: (launch: Launch) => boolean,
+): { ok: true; started: Started } | { ok: false; why: NotStarted } {
   // Descriptors past stderr: the events pipe first (fd 3), then bwrap's status pipe.
   const stdio: ('inherit' | 'pipe' | number)[] = ['inherit', 'inherit', 'inherit'];
   let fifo: Fifo | null = null;
@@ -120,7 +139,10 @@ export function startSupervised(plan: ExecPlan, hooks: RunHooks, grouped: (launc
     try {
       fifo = openFifo(hooks.eventsByName.dir, hooks.eventsByName.tag);
     } catch (error) {
-      return { ok: false, why: { exit: EXIT_START_FAILED, outcome: 'start-failed', error: `the report pipe: ${(error as Error).message}` } };
+      return {
+        ok: false,
+        why: { exit: EXIT_START_FAILED, outcome: 'start-failed', error: `the report pipe: ${(error as Error).message}` },
+      };
     }
   }
   const eventsFd = hooks.events ? stdio.push(fifo ? fifo.writeFd : 'pipe') - 1 : null;

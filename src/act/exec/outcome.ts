@@ -23,7 +23,14 @@ export interface Ending {
 export function endedAs(rule: string, durationMs: number, ending: Ending): EndFacts {
   // bwrap writes the child's pid once the namespace is built: without it the program never ran.
   if (ending.sandboxStatus !== null && !/"child-pid"/.test(ending.sandboxStatus)) {
-    return { rule, exit: ending.code ?? EXIT_START_FAILED, signal: null, durationMs, outcome: 'sandbox-failed', error: 'bwrap could not build the sandbox (its message went to the client)' };
+    return {
+      rule,
+      exit: ending.code ?? EXIT_START_FAILED,
+      signal: null,
+      durationMs,
+      outcome: 'sandbox-failed',
+      error: 'bwrap could not build the sandbox (its message went to the client)',
+    };
   }
   if (ending.signal) {
     const number = constants.signals[ending.signal] ?? 0;
@@ -36,8 +43,17 @@ export function endedAs(rule: string, durationMs: number, ending: Ending): EndFa
 export function withRunFacts(ended: EndFacts, withheld: string[], reached: FloorReached | null, floorBytes: number | null): EndFacts {
   const facts = withheld.length > 0 ? { ...ended, withheld } : ended;
   if (withheld.length > 0 && facts.exit !== 0) {
-    process.stderr.write(`ssh-dispatch: the policy withholds ${withheld.join(', ')} (the rule has secrets: withhold): this copy is incomplete; serve them with secrets: serve on the rule, or exclude them\n`);
+    process.stderr.write(
+      `ssh-dispatch: the policy withholds ${withheld.join(', ')} (the rule has secrets: withhold): this copy is incomplete; serve them with secrets: serve on the rule, or exclude them\n`,
+    );
   }
   if (!reached) return facts;
-  return { ...facts, exit: facts.exit === 0 ? 1 : facts.exit, outcome: 'no-space', error: floorMessage(floorBytes!), removed: reached.removed, ...(reached.kept.length > 0 ? { kept: reached.kept } : {}) };
+  return {
+    ...facts,
+    exit: facts.exit === 0 ? 1 : facts.exit,
+    outcome: 'no-space',
+    error: floorMessage(floorBytes!),
+    removed: reached.removed,
+    ...(reached.kept.length > 0 ? { kept: reached.kept } : {}),
+  };
 }

@@ -36,7 +36,9 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
       floor && child.pid !== undefined
         ? watchFreeSpace(floor.path, floor.bytes, child.pid, (facts) => {
             floorReached = facts;
-            process.stderr.write('ssh-dispatch: stopped: the destination filesystem reached its free-space floor; the files being written were removed\n');
+            process.stderr.write(
+              'ssh-dispatch: stopped: the destination filesystem reached its free-space floor; the files being written were removed\n',
+            );
           })
         : null;
     const unrelay = relaySignals(send);
@@ -48,11 +50,20 @@ export function superviseExec(plan: ExecPlan, rule: string, hooks: RunHooks = {}
       resolve(withRunFacts(ended, launch.withheld, floorReached, floor?.bytes ?? null));
     };
     child.on('error', (error: NodeJS.ErrnoException) => {
-      finish({ rule, exit: EXIT_START_FAILED, signal: null, durationMs: elapsed(), outcome: 'start-failed', error: error.code ?? error.message });
+      finish({
+        rule,
+        exit: EXIT_START_FAILED,
+        signal: null,
+        durationMs: elapsed(),
+        outcome: 'start-failed',
+        error: error.code ?? error.message,
+      });
     });
     // 'close': after the pipes have ended too, so bwrap's status and the last event are in.
     child.on('close', (code, signal) => {
-      void eventsIn().then(() => finish(endedAs(rule, elapsed(), { code, signal, sandboxStatus: statusFd !== null ? status : null, timedOut: timeout.expired })));
+      void eventsIn().then(() =>
+        finish(endedAs(rule, elapsed(), { code, signal, sandboxStatus: statusFd !== null ? status : null, timedOut: timeout.expired })),
+      );
     });
   });
 }

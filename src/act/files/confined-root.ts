@@ -101,7 +101,10 @@ export class ConfinedRoot {
     if (split === null) return null;
     const dir = this.existing(split.parent);
     if (typeof dir === 'string') return dir;
-    return { host: dir.host === '/' ? `/${split.name}` : `${dir.host}/${split.name}`, client: dir.client === '/' ? `/${split.name}` : `${dir.client}/${split.name}` };
+    return {
+      host: dir.host === '/' ? `/${split.name}` : `${dir.host}/${split.name}`,
+      client: dir.client === '/' ? `/${split.name}` : `${dir.client}/${split.name}`,
+    };
   }
 
   /**

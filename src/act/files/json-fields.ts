@@ -16,7 +16,12 @@ export function parseJson(text: string): unknown {
  * `value` as an object that has every key of `required`, and no key outside `required` and
  * `optional`; else what is wrong with it, naming it as `what`.
  */
-export function objectWith(value: unknown, what: string, required: readonly string[], optional: readonly string[] = []): Record<string, unknown> | string {
+export function objectWith(
+  value: unknown,
+  what: string,
+  required: readonly string[],
+  optional: readonly string[] = [],
+): Record<string, unknown> | string {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return `${what} must be an object`;
   const keys = Object.keys(value);
   const extra = keys.find((key) => !required.includes(key) && !optional.includes(key));

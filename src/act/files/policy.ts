@@ -7,7 +7,20 @@ import type { FilePolicy } from '../../rules/plan.js';
 export type { FilePolicy };
 
 /** Why a request was refused: short codes for the log (listed, so that the dispatcher can check what the server reports). */
-export const REFUSALS = ['read-only', 'write-only', 'no-delete', 'no-overwrite', 'outside-root', 'links', 'chown', 'not-regular', 'too-many-handles', 'min-free', 'history', 'shared-inode'] as const;
+export const REFUSALS = [
+  'read-only',
+  'write-only',
+  'no-delete',
+  'no-overwrite',
+  'outside-root',
+  'links',
+  'chown',
+  'not-regular',
+  'too-many-handles',
+  'min-free',
+  'history',
+  'shared-inode',
+] as const;
 export type Refusal = (typeof REFUSALS)[number];
 
 /**
@@ -160,7 +173,14 @@ export function setstatRefusal(policy: FilePolicy, change: AttrChange, inode: In
 
 /** Whether a SETSTAT asks for any change at all (an empty one is a no-op clients send). */
 export function changes(change: AttrChange): boolean {
-  return change.size !== undefined || change.permissions !== undefined || change.uid !== undefined || change.gid !== undefined || change.mtime !== undefined || change.atime !== undefined;
+  return (
+    change.size !== undefined ||
+    change.permissions !== undefined ||
+    change.uid !== undefined ||
+    change.gid !== undefined ||
+    change.mtime !== undefined ||
+    change.atime !== undefined
+  );
 }
 
 /**

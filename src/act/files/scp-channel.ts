@@ -104,9 +104,17 @@ export class ScpChannel {
 export function errnoText(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;
   const words: Record<string, string> = {
-    ENOENT: 'No such file or directory', EACCES: 'Permission denied', EPERM: 'Operation not permitted', EEXIST: 'File exists',
-    EISDIR: 'Is a directory', ENOTDIR: 'Not a directory', ENOSPC: 'No space left on device', EDQUOT: 'Disk quota exceeded',
-    ELOOP: 'Too many levels of symbolic links', EROFS: 'Read-only file system', EIO: 'Input/output error',
+    ENOENT: 'No such file or directory',
+    EACCES: 'Permission denied',
+    EPERM: 'Operation not permitted',
+    EEXIST: 'File exists',
+    EISDIR: 'Is a directory',
+    ENOTDIR: 'Not a directory',
+    ENOSPC: 'No space left on device',
+    EDQUOT: 'Disk quota exceeded',
+    ELOOP: 'Too many levels of symbolic links',
+    EROFS: 'Read-only file system',
+    EIO: 'Input/output error',
   };
   return (code && words[code]) ?? 'Failure';
 }

@@ -12,7 +12,10 @@ const HIGH_WATER = 1024 * 1024;
 
 /** Stops the session: the other side is not speaking scp, or said stop. */
 export class Stop extends Error {
-  constructor(readonly ended: SessionEnd, detail: string) {
+  constructor(
+    readonly ended: SessionEnd,
+    detail: string,
+  ) {
     super(detail);
   }
 }
@@ -82,7 +85,10 @@ export class Incoming {
       const joined = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.length);
       this.chunks = joined.length > 0 ? [joined] : [];
       const newline = joined.indexOf(10);
-      if (newline >= 0 && newline <= MAX_LINE) return this.takeBytes(newline + 1).subarray(0, newline).toString('utf8');
+      if (newline >= 0 && newline <= MAX_LINE)
+        return this.takeBytes(newline + 1)
+          .subarray(0, newline)
+          .toString('utf8');
       if (joined.length > MAX_LINE) throw new Stop('protocol-error', 'control line too long');
       if (!(await this.more())) {
         if (this.length === 0) return null;

@@ -3,7 +3,21 @@
  * D (enter, or make, a directory), E (leave it), C (a file and its bytes). A file over history is
  * replaced whole, by a new inode put in place once all its bytes have come (policy.ts, the table).
  */
-import { closeSync, constants, fchmodSync, fstatSync, ftruncateSync, futimesSync, lstatSync, mkdirSync, openSync, statSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  statSync,
+  utimesSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { normaliseClientPath, type Located } from './confined-root.js';
 import { dropReplacement, inodeKey, putInPlace, replacementName } from './history.js';
 import { FLOOR_MESSAGE } from './free-space.js';
@@ -75,7 +89,8 @@ function entryLine(line: string): { type: 'C' | 'D'; mode: number; size: number;
   const match = /^([CD])([0-7]{4}) (\d{1,16}) ([^]*)$/.exec(line);
   if (!match) throw new Stop('protocol-error', 'expected a control line');
   const [, type, modeText, sizeText, name] = match as unknown as [string, 'C' | 'D', string, string, string];
-  if (name === '' || name === '.' || name === '..' || name.includes('/')) throw new Stop('protocol-error', `unexpected file name ${JSON.stringify(name)}`);
+  if (name === '' || name === '.' || name === '..' || name.includes('/'))
+    throw new Stop('protocol-error', `unexpected file name ${JSON.stringify(name)}`);
   const size = Number(sizeText);
   if (!Number.isSafeInteger(size)) throw new Stop('protocol-error', 'size out of range');
   return { type, mode: parseInt(modeText, 8), size, name };
@@ -129,7 +144,11 @@ function directoryTimes(ch: ScpChannel, dir: Located, [atime, mtime]: Times): vo
 type How = 'new' | 'in-place' | 'replace';
 
 /** Where a C line's file goes: its name and how; null when refused or impossible (the client is told). */
-async function placeFor(ch: ScpChannel, clientPath: string, size: number): Promise<{ found: Located; how: How; before: Stats | null } | null> {
+async function placeFor(
+  ch: ScpChannel,
+  clientPath: string,
+  size: number,
+): Promise<{ found: Located; how: How; before: Stats | null } | null> {
   const intent = { read: false, write: true, truncate: true, append: false, create: true, exclusive: false };
   const early = openRefusal(ch.policy, intent, false);
   if (early) return ch.refused('write', clientPath, early).then(() => null);
@@ -146,7 +165,8 @@ async function placeFor(ch: ScpChannel, clientPath: string, size: number): Promi
     if (!before.isFile()) return ch.error(found.client, 'not a regular file').then(() => null);
     const open = existingOpen(ch.policy, intent, !ch.inodes.own(inodeKey(before)));
     // A C line always replaces the whole file (TRUNC): never 'copy'.
-    if (open !== 'in-place' && open !== 'replace') return ch.refused('write', found.client, open === 'copy' ? 'history' : open).then(() => null);
+    if (open !== 'in-place' && open !== 'replace')
+      return ch.refused('write', found.client, open === 'copy' ? 'history' : open).then(() => null);
     how = open;
   }
   // The C line says how large the file is: one that cannot fit above the floor is refused
@@ -199,7 +219,13 @@ async function receiveFile(ch: ScpChannel, clientPath: string, mode: number, siz
 }
 
 /** Checks what opened before a byte lands; false when it is not to be written (the client is told). */
-async function readyToReceive(ch: ScpChannel, fd: number, place: { found: Located; how: How; before: Stats | null }, permissions: number, receipt: Receipt): Promise<boolean> {
+async function readyToReceive(
+  ch: ScpChannel,
+  fd: number,
+  place: { found: Located; how: How; before: Stats | null },
+  permissions: number,
+  receipt: Receipt,
+): Promise<boolean> {
   const { found, how, before } = place;
   // A directory on the path swapped for a link out since the look (confined-root.ts).
   if (!ch.fsroot.holds(fd)) {

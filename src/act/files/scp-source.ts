@@ -104,7 +104,8 @@ async function sendDirectory(ch: ScpChannel, dir: Located, name: string, stats: 
   } finally {
     closeSync(fd);
   }
-  const entered = (await times(ch, stats)) && (await ch.send(`D${(stats.mode & 0o777).toString(8).padStart(4, '0')} 0 ${name}\n`), await ch.response());
+  const entered =
+    (await times(ch, stats)) && (await ch.send(`D${(stats.mode & 0o777).toString(8).padStart(4, '0')} 0 ${name}\n`), await ch.response());
   if (!entered) {
     listing.closeSync();
     return;

@@ -24,7 +24,14 @@ import { sink } from './scp-sink.js';
 import { source } from './scp-source.js';
 import type { ScpRequest } from '../../rules/plan.js';
 
-export async function serveScp(policy: FilePolicy, request: ScpRequest, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void, options: SessionOptions = {}): Promise<FileSummary> {
+export async function serveScp(
+  policy: FilePolicy,
+  request: ScpRequest,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  report: (event: FileEvent) => void,
+  options: SessionOptions = {},
+): Promise<FileSummary> {
   const ch = new ScpChannel(policy, request, input, output, report, options);
   let ended: SessionEnd = 'eof';
   let detail: string | undefined;

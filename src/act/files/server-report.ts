@@ -27,7 +27,15 @@ export function serialiseReport(report: ServerReport): string {
   if (report.kind === 'summary') {
     const { counts, bytesRead, bytesWritten, refusals, refusalsUnreported, ended, detail } = report.summary;
     const { read, write, remove, rename, mkdir, rmdir, setstat } = counts;
-    const summary: FileSummary = { counts: { read, write, remove, rename, mkdir, rmdir, setstat }, bytesRead, bytesWritten, refusals, refusalsUnreported, ended, ...(detail !== undefined ? { detail } : {}) };
+    const summary: FileSummary = {
+      counts: { read, write, remove, rename, mkdir, rmdir, setstat },
+      bytesRead,
+      bytesWritten,
+      refusals,
+      refusalsUnreported,
+      ended,
+      ...(detail !== undefined ? { detail } : {}),
+    };
     return JSON.stringify({ summary });
   }
   return JSON.stringify(eventOf(report.event));
@@ -59,26 +67,46 @@ function readEvent(value: Record<string, unknown>): FileEvent | string {
   const done = refused === undefined;
   if (to !== undefined && (op !== 'rename' || !isPath(to))) return 'to must be an absolute path, on a rename';
   if (op === 'rename' && done && to === undefined) return 'a rename done must say to';
-  if (bytes !== undefined && (!done || (op !== 'read' && op !== 'write') || !isCount(bytes))) return 'bytes must be a whole number, on a read or write done';
+  if (bytes !== undefined && (!done || (op !== 'read' && op !== 'write') || !isCount(bytes)))
+    return 'bytes must be a whole number, on a read or write done';
   if (created !== undefined && (created !== true || !done || op !== 'write')) return 'created must be true, on a write done';
-  if (replaced !== undefined && (replaced !== true || !done || (op !== 'write' && op !== 'rename'))) return 'replaced must be true, on a write or rename done';
+  if (replaced !== undefined && (replaced !== true || !done || (op !== 'write' && op !== 'rename')))
+    return 'replaced must be true, on a write or rename done';
   if (created === true && replaced === true) return 'a write either created or replaced its file';
-  return eventOf({ op, path: bounded(path), ...(to !== undefined ? { to: bounded(to) } : {}), ...(bytes !== undefined ? { bytes } : {}), ...(refused !== undefined ? { refused } : {}), ...(created === true ? { created } : {}), ...(replaced === true ? { replaced } : {}) });
+  return eventOf({
+    op,
+    path: bounded(path),
+    ...(to !== undefined ? { to: bounded(to) } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+    ...(refused !== undefined ? { refused } : {}),
+    ...(created === true ? { created } : {}),
+    ...(replaced === true ? { replaced } : {}),
+  });
 }
 
 /** An event's fields, in one order, and only those. */
 function eventOf(event: FileEvent): FileEvent {
   const { op, path, to, bytes, refused, created, replaced } = event;
   return {
-    op, path, ...(to !== undefined ? { to } : {}), ...(bytes !== undefined ? { bytes } : {}), ...(refused !== undefined ? { refused } : {}),
-    ...(created === true ? { created } : {}), ...(replaced === true ? { replaced } : {}),
+    op,
+    path,
+    ...(to !== undefined ? { to } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+    ...(refused !== undefined ? { refused } : {}),
+    ...(created === true ? { created } : {}),
+    ...(replaced === true ? { replaced } : {}),
   };
 }
 
 function readSummary(value: object): FileSummary | string {
   const line = objectWith(value, 'the summary line', ['summary']);
   if (typeof line === 'string') return line;
-  const summary = objectWith(line.summary, 'summary', ['counts', 'bytesRead', 'bytesWritten', 'refusals', 'refusalsUnreported', 'ended'], ['detail']);
+  const summary = objectWith(
+    line.summary,
+    'summary',
+    ['counts', 'bytesRead', 'bytesWritten', 'refusals', 'refusalsUnreported', 'ended'],
+    ['detail'],
+  );
   if (typeof summary === 'string') return summary;
   const counts = countsOf(summary.counts);
   if (typeof counts === 'string') return counts;

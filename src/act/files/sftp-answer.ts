@@ -7,7 +7,11 @@ import { FX, STATUS_TEXT, type StatusCode } from './sftp-wire.js';
 
 /** A request that is answered with a status, for the log and the client. */
 export class Answer extends Error {
-  constructor(readonly code: StatusCode, readonly refusal?: Refusal, text?: string) {
+  constructor(
+    readonly code: StatusCode,
+    readonly refusal?: Refusal,
+    text?: string,
+  ) {
     super(text ?? STATUS_TEXT[code]);
   }
 }
@@ -15,9 +19,14 @@ export class Answer extends Error {
 /** errno to SFTP status, as OpenSSH's errno_to_portable does. */
 export function statusOf(error: unknown): StatusCode {
   switch ((error as NodeJS.ErrnoException).code) {
-    case 'ENOENT': case 'ENOTDIR': case 'EBADF': case 'ELOOP':
+    case 'ENOENT':
+    case 'ENOTDIR':
+    case 'EBADF':
+    case 'ELOOP':
       return FX.NO_SUCH_FILE;
-    case 'EPERM': case 'EACCES': case 'EFAULT':
+    case 'EPERM':
+    case 'EACCES':
+    case 'EFAULT':
       return FX.PERMISSION_DENIED;
     case 'ENAMETOOLONG':
       return FX.BAD_MESSAGE;

@@ -3,7 +3,21 @@
  * A change is judged on the inode it would reach (the session's own or history), looked at
  * through a descriptor, so a name renamed onto a stored file meanwhile changes nothing stored.
  */
-import { chmodSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, futimesSync, lstatSync, openSync, statfsSync, statSync, utimesSync, type Stats } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  ftruncateSync,
+  futimesSync,
+  lstatSync,
+  openSync,
+  statfsSync,
+  statSync,
+  utimesSync,
+  type Stats,
+} from 'node:fs';
 import { inodeKey } from './history.js';
 import { changes, permittedMode, setstatRefusal, writeRefusal } from './policy.js';
 import { Answer } from './sftp-answer.js';
@@ -95,8 +109,17 @@ export function statvfs(ctx: SftpContext, id: number, host: string): void {
   const readOnly = ctx.policy.access === 'read' ? 1 : 0;
   ctx.send(
     new PacketWriter(FXP.EXTENDED_REPLY, id)
-      .u64(fs.bsize).u64(fs.bsize).u64(fs.blocks).u64(fs.bfree).u64(fs.bavail)
-      .u64(fs.files).u64(fs.ffree).u64(fs.ffree).u64(0).u64(readOnly).u64(255)
+      .u64(fs.bsize)
+      .u64(fs.bsize)
+      .u64(fs.blocks)
+      .u64(fs.bfree)
+      .u64(fs.bavail)
+      .u64(fs.files)
+      .u64(fs.ffree)
+      .u64(fs.ffree)
+      .u64(0)
+      .u64(readOnly)
+      .u64(255)
       .done(),
   );
 }

@@ -53,7 +53,8 @@ export function closeHandle(ctx: SftpContext, handle: Handle, commit: boolean): 
     }
     made = put.replaced ? { replaced: true } : { created: true };
   }
-  if (handle.bytesWritten > 0 || handle.created || handle.truncated) ctx.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten, ...made });
+  if (handle.bytesWritten > 0 || handle.created || handle.truncated)
+    ctx.record.done({ op: 'write', path: handle.client, bytes: handle.bytesWritten, ...made });
   return FX.OK;
 }
 

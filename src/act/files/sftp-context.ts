@@ -62,7 +62,10 @@ export class SftpContext {
   /** Records a refusal and answers PERMISSION_DENIED (NO_SUCH_FILE for what lies outside). */
   refuse(op: FileOp, path: string, refusal: Refusal, to?: string): never {
     this.record.refused(op, normaliseClientPath(path), refusal, to === undefined ? undefined : normaliseClientPath(to));
-    throw new Answer(refusal === 'outside-root' ? FX.NO_SUCH_FILE : refusal === 'too-many-handles' ? FX.FAILURE : FX.PERMISSION_DENIED, refusal);
+    throw new Answer(
+      refusal === 'outside-root' ? FX.NO_SUCH_FILE : refusal === 'too-many-handles' ? FX.FAILURE : FX.PERMISSION_DENIED,
+      refusal,
+    );
   }
 
   roomForHandle(op: FileOp, path: string): void {

@@ -2,7 +2,19 @@
  * Directories: listing (OPENDIR, READDIR), allowed under every access, and making and removing
  * them (MKDIR, RMDIR), held to the policy. A stored directory is history: only delete removes it.
  */
-import { closeSync, constants, fchmodSync, fstatSync, lstatSync, mkdirSync, opendirSync, openSync, rmdirSync, type Dir, type Stats } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  fchmodSync,
+  fstatSync,
+  lstatSync,
+  mkdirSync,
+  opendirSync,
+  openSync,
+  rmdirSync,
+  type Dir,
+  type Stats,
+} from 'node:fs';
 import { lstatOrNull } from './confined-root.js';
 import { inodeKey } from './history.js';
 import { newDirectoryMode, removeRefusal, writeRefusal } from './policy.js';
@@ -40,7 +52,11 @@ export function readdir(ctx: SftpContext, id: number, raw: Buffer): void {
   if (names.length === 0) return ctx.status(id, FX.EOF);
   const now = new Date();
   const reply = new PacketWriter(FXP.NAME, id, 8192).u32(names.length);
-  for (const [name, stats] of names) reply.string(name).string(longname(name, stats, now)).attrs(stats);
+  for (const [name, stats] of names)
+    reply
+      .string(name)
+      .string(longname(name, stats, now))
+      .attrs(stats);
   ctx.send(reply.done());
 }
 

@@ -35,44 +35,70 @@ export function versionPacket(): Buffer {
 
 export function request(ctx: SftpContext, type: number, id: number, r: PacketReader): void {
   switch (type) {
-    case FXP.OPEN: return open(ctx, id, r.text(), r.u32(), r.attrs());
-    case FXP.CLOSE: return close(ctx, id, r.bytes());
-    case FXP.READ: return read(ctx, id, r.bytes(), r.u64(), r.u32());
-    case FXP.WRITE: return write(ctx, id, r.bytes(), r.u64(), r.bytes());
-    case FXP.LSTAT: return ctx.attrsReply(id, lstat(ctx, r.text()));
-    case FXP.STAT: return ctx.attrsReply(id, stat(ctx, r.text()));
-    case FXP.FSTAT: return ctx.attrsReply(id, fstat(ctx.handles.get(r.bytes())));
-    case FXP.SETSTAT: return setstat(ctx, id, r.text(), r.attrs());
-    case FXP.FSETSTAT: return fsetstat(ctx, id, ctx.handles.get(r.bytes()), r.attrs());
-    case FXP.OPENDIR: return opendir(ctx, id, r.text());
-    case FXP.READDIR: return readdir(ctx, id, r.bytes());
-    case FXP.REMOVE: return remove(ctx, id, r.text());
-    case FXP.MKDIR: return mkdir(ctx, id, r.text(), r.attrs());
-    case FXP.RMDIR: return rmdir(ctx, id, r.text());
-    case FXP.REALPATH: return ctx.nameReply(id, realpath(ctx, r.text()));
-    case FXP.RENAME: return rename(ctx, id, r.text(), r.text(), false);
-    case FXP.READLINK: return readlink(ctx, id, r.text());
-    case FXP.SYMLINK: return ctx.refuse('write', r.text(), 'links');
-    case FXP.EXTENDED: return extended(ctx, id, r.text(), r);
-    default: return ctx.status(id, FX.OP_UNSUPPORTED);
+    case FXP.OPEN:
+      return open(ctx, id, r.text(), r.u32(), r.attrs());
+    case FXP.CLOSE:
+      return close(ctx, id, r.bytes());
+    case FXP.READ:
+      return read(ctx, id, r.bytes(), r.u64(), r.u32());
+    case FXP.WRITE:
+      return write(ctx, id, r.bytes(), r.u64(), r.bytes());
+    case FXP.LSTAT:
+      return ctx.attrsReply(id, lstat(ctx, r.text()));
+    case FXP.STAT:
+      return ctx.attrsReply(id, stat(ctx, r.text()));
+    case FXP.FSTAT:
+      return ctx.attrsReply(id, fstat(ctx.handles.get(r.bytes())));
+    case FXP.SETSTAT:
+      return setstat(ctx, id, r.text(), r.attrs());
+    case FXP.FSETSTAT:
+      return fsetstat(ctx, id, ctx.handles.get(r.bytes()), r.attrs());
+    case FXP.OPENDIR:
+      return opendir(ctx, id, r.text());
+    case FXP.READDIR:
+      return readdir(ctx, id, r.bytes());
+    case FXP.REMOVE:
+      return remove(ctx, id, r.text());
+    case FXP.MKDIR:
+      return mkdir(ctx, id, r.text(), r.attrs());
+    case FXP.RMDIR:
+      return rmdir(ctx, id, r.text());
+    case FXP.REALPATH:
+      return ctx.nameReply(id, realpath(ctx, r.text()));
+    case FXP.RENAME:
+      return rename(ctx, id, r.text(), r.text(), false);
+    case FXP.READLINK:
+      return readlink(ctx, id, r.text());
+    case FXP.SYMLINK:
+      return ctx.refuse('write', r.text(), 'links');
+    case FXP.EXTENDED:
+      return extended(ctx, id, r.text(), r);
+    default:
+      return ctx.status(id, FX.OP_UNSUPPORTED);
   }
 }
 
 function extended(ctx: SftpContext, id: number, name: string, r: PacketReader): void {
   switch (name) {
-    case 'posix-rename@openssh.com': return rename(ctx, id, r.text(), r.text(), true);
-    case 'statvfs@openssh.com': return statvfs(ctx, id, ctx.existing(r.text(), null).host);
-    case 'fstatvfs@openssh.com': return statvfs(ctx, id, ctx.handles.get(r.bytes()).host);
+    case 'posix-rename@openssh.com':
+      return rename(ctx, id, r.text(), r.text(), true);
+    case 'statvfs@openssh.com':
+      return statvfs(ctx, id, ctx.existing(r.text(), null).host);
+    case 'fstatvfs@openssh.com':
+      return statvfs(ctx, id, ctx.handles.get(r.bytes()).host);
     case 'limits@openssh.com':
       return ctx.send(new PacketWriter(FXP.EXTENDED_REPLY, id).u64(MAX_PACKET).u64(MAX_DATA).u64(MAX_DATA).u64(MAX_HANDLES).done());
-    case 'expand-path@openssh.com': return ctx.nameReply(id, realpath(ctx, expandTilde(r.text())));
+    case 'expand-path@openssh.com':
+      return ctx.nameReply(id, realpath(ctx, expandTilde(r.text())));
     case 'fsync@openssh.com': {
       const handle = ctx.handles.file(r.bytes());
       fillFromBasis(handle);
       fsyncSync(handle.fd);
       return ctx.status(id, FX.OK);
     }
-    case 'hardlink@openssh.com': return ctx.refuse('write', r.text(), 'links');
-    default: return ctx.status(id, FX.OP_UNSUPPORTED);
+    case 'hardlink@openssh.com':
+      return ctx.refuse('write', r.text(), 'links');
+    default:
+      return ctx.status(id, FX.OP_UNSUPPORTED);
   }
 }

@@ -50,7 +50,15 @@ export function materialise(ctx: SftpContext, handle: FileHandle, lazy = false):
   }
   const temp = replacementName(handle.host);
   const located = { host: handle.host, client: handle.client };
-  const fd = openChecked(ctx, 'write', located, temp, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | (pending.append ? constants.O_APPEND : 0), pending.mode, true);
+  const fd = openChecked(
+    ctx,
+    'write',
+    located,
+    temp,
+    constants.O_RDWR | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW | (pending.append ? constants.O_APPEND : 0),
+    pending.mode,
+    true,
+  );
   const key = inodeKey(fstatSync(fd));
   if (lazy && !handle.readable && !pending.append) {
     handle.basis = { fd: handle.fd, size: stored.size, written: [] };

@@ -43,12 +43,36 @@ export function open(ctx: SftpContext, id: number, path: string, flags: number, 
   if (target === 'missing') throw new Answer(FX.NO_SUCH_FILE);
   if (target === 'root') throw new Answer(FX.FAILURE);
   const access = writing ? (intent.read ? constants.O_RDWR : constants.O_WRONLY) : constants.O_RDONLY;
-  const handle: FileHandle = { kind: 'file', fd: -1, client: target.client, host: target.host, readable: intent.read, writable: writing, created: false, truncated: intent.truncate, replacing: null, copy: null, basis: null, spaceRefused: false, bytesRead: 0, bytesWritten: 0, readToEnd: false };
+  const handle: FileHandle = {
+    kind: 'file',
+    fd: -1,
+    client: target.client,
+    host: target.host,
+    readable: intent.read,
+    writable: writing,
+    created: false,
+    truncated: intent.truncate,
+    replacing: null,
+    copy: null,
+    basis: null,
+    spaceRefused: false,
+    bytesRead: 0,
+    bytesWritten: 0,
+    readToEnd: false,
+  };
   if (!target.exists) {
     if (!intent.create) throw new Answer(FX.NO_SUCH_FILE);
     // Always exclusive: a file that appeared since the look is not this session's to open.
     const permissions = newFileMode(ctx.policy, attrs.permissions);
-    handle.fd = openChecked(ctx, op, target, target.host, BASE | access | constants.O_CREAT | constants.O_EXCL | (intent.append ? constants.O_APPEND : 0), permissions, true);
+    handle.fd = openChecked(
+      ctx,
+      op,
+      target,
+      target.host,
+      BASE | access | constants.O_CREAT | constants.O_EXCL | (intent.append ? constants.O_APPEND : 0),
+      permissions,
+      true,
+    );
     handle.created = true;
   } else if (!writing) {
     handle.fd = openChecked(ctx, op, target, target.host, BASE | access, 0, false);
@@ -98,7 +122,15 @@ function openExistingForWrite(ctx: SftpContext, op: FileOp, target: Located, int
  * Opens and checks what opened: under the root, a regular file. A new file gets exactly the
  * mode asked (whatever the process umask) and becomes the session's own.
  */
-export function openChecked(ctx: SftpContext, op: FileOp, target: Located, host: string, mode: number, permissions: number, creating: boolean): number {
+export function openChecked(
+  ctx: SftpContext,
+  op: FileOp,
+  target: Located,
+  host: string,
+  mode: number,
+  permissions: number,
+  creating: boolean,
+): number {
   let fd: number;
   try {
     fd = openSync(host, mode, permissions);

@@ -6,17 +6,46 @@ import type { Stats } from 'node:fs';
 import type { AttrChange } from './policy.js';
 
 export const FXP = {
-  INIT: 1, VERSION: 2, OPEN: 3, CLOSE: 4, READ: 5, WRITE: 6, LSTAT: 7, FSTAT: 8, SETSTAT: 9, FSETSTAT: 10,
-  OPENDIR: 11, READDIR: 12, REMOVE: 13, MKDIR: 14, RMDIR: 15, REALPATH: 16, STAT: 17, RENAME: 18,
-  READLINK: 19, SYMLINK: 20, STATUS: 101, HANDLE: 102, DATA: 103, NAME: 104, ATTRS: 105,
-  EXTENDED: 200, EXTENDED_REPLY: 201,
+  INIT: 1,
+  VERSION: 2,
+  OPEN: 3,
+  CLOSE: 4,
+  READ: 5,
+  WRITE: 6,
+  LSTAT: 7,
+  FSTAT: 8,
+  SETSTAT: 9,
+  FSETSTAT: 10,
+  OPENDIR: 11,
+  READDIR: 12,
+  REMOVE: 13,
+  MKDIR: 14,
+  RMDIR: 15,
+  REALPATH: 16,
+  STAT: 17,
+  RENAME: 18,
+  READLINK: 19,
+  SYMLINK: 20,
+  STATUS: 101,
+  HANDLE: 102,
+  DATA: 103,
+  NAME: 104,
+  ATTRS: 105,
+  EXTENDED: 200,
+  EXTENDED_REPLY: 201,
 } as const;
 
 export const FX = { OK: 0, EOF: 1, NO_SUCH_FILE: 2, PERMISSION_DENIED: 3, FAILURE: 4, BAD_MESSAGE: 5, OP_UNSUPPORTED: 8 } as const;
 export type StatusCode = (typeof FX)[keyof typeof FX];
 
 export const STATUS_TEXT: Record<StatusCode, string> = {
-  0: 'Success', 1: 'End of file', 2: 'No such file', 3: 'Permission denied', 4: 'Failure', 5: 'Bad message', 8: 'Operation unsupported',
+  0: 'Success',
+  1: 'End of file',
+  2: 'No such file',
+  3: 'Permission denied',
+  4: 'Failure',
+  5: 'Bad message',
+  8: 'Operation unsupported',
 };
 
 const ATTR = { SIZE: 1, UIDGID: 2, PERMISSIONS: 4, ACMODTIME: 8, EXTENDED: 0x80000000 } as const;
@@ -166,14 +195,23 @@ const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', '
 
 /** strmode(3): "-rw-r--r--" for a mode. */
 export function modeString(mode: number): string {
-  const type = ({ 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' } as Record<number, string>)[mode & 0o170000] ?? '-';
+  const type =
+    ({ 0o040000: 'd', 0o120000: 'l', 0o020000: 'c', 0o060000: 'b', 0o010000: 'p', 0o140000: 's' } as Record<number, string>)[
+      mode & 0o170000
+    ] ?? '-';
   const bit = (mask: number, c: string) => (mode & mask ? c : '-');
   const exec = (x: number, special: number, on: string, off: string) => (mode & special ? (mode & x ? on : off) : mode & x ? 'x' : '-');
   return (
     type +
-    bit(0o400, 'r') + bit(0o200, 'w') + exec(0o100, 0o4000, 's', 'S') +
-    bit(0o040, 'r') + bit(0o020, 'w') + exec(0o010, 0o2000, 's', 'S') +
-    bit(0o004, 'r') + bit(0o002, 'w') + exec(0o001, 0o1000, 't', 'T')
+    bit(0o400, 'r') +
+    bit(0o200, 'w') +
+    exec(0o100, 0o4000, 's', 'S') +
+    bit(0o040, 'r') +
+    bit(0o020, 'w') +
+    exec(0o010, 0o2000, 's', 'S') +
+    bit(0o004, 'r') +
+    bit(0o002, 'w') +
+    exec(0o001, 0o1000, 't', 'T')
   );
 }
 
@@ -187,7 +225,9 @@ export function longname(name: string, stats: Stats, now: Date = new Date()): st
   const recent = mtime.getTime() > now.getTime() - halfYear && mtime.getTime() < now.getTime() + halfYear;
   const day = String(mtime.getDate()).padStart(2, ' ');
   const pad2 = (n: number) => String(n).padStart(2, '0');
-  const when = recent ? `${MONTHS[mtime.getMonth()]} ${day} ${pad2(mtime.getHours())}:${pad2(mtime.getMinutes())}` : `${MONTHS[mtime.getMonth()]} ${day}  ${mtime.getFullYear()}`;
+  const when = recent
+    ? `${MONTHS[mtime.getMonth()]} ${day} ${pad2(mtime.getHours())}:${pad2(mtime.getMinutes())}`
+    : `${MONTHS[mtime.getMonth()]} ${day}  ${mtime.getFullYear()}`;
   const user = String(stats.uid).padEnd(8);
   const group = String(stats.gid).padEnd(8);
   return `${modeString(stats.mode)}  ${String(stats.nlink).padStart(3)} ${user} ${group} ${String(stats.size).padStart(8)} ${when} ${name}`;

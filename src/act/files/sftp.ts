@@ -22,7 +22,13 @@ import { SftpContext } from './sftp-context.js';
 import { request, versionPacket } from './sftp-dispatch.js';
 import { FXP, Malformed, MAX_PACKET, PacketReader } from './sftp-wire.js';
 
-export function serveSftp(policy: FilePolicy, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, report: (event: FileEvent) => void, options: SessionOptions = {}): Promise<FileSummary> {
+export function serveSftp(
+  policy: FilePolicy,
+  input: NodeJS.ReadableStream,
+  output: NodeJS.WritableStream,
+  report: (event: FileEvent) => void,
+  options: SessionOptions = {},
+): Promise<FileSummary> {
   return new Promise((resolve) => new SftpSession(policy, input, output, report, resolve, options).start());
 }
 
@@ -48,7 +54,9 @@ class SftpSession {
   }
 
   start(): void {
-    this.idle = new IdleTimer(this.policy.idleTimeoutMs, () => this.finish('idle-timeout', `nothing from the client for ${this.policy.idleTimeoutMs / 1000} s`));
+    this.idle = new IdleTimer(this.policy.idleTimeoutMs, () =>
+      this.finish('idle-timeout', `nothing from the client for ${this.policy.idleTimeoutMs / 1000} s`),
+    );
     this.input.on('data', (chunk: Buffer) => {
       this.idle?.touch();
       this.chunks.push(chunk);
@@ -79,7 +87,14 @@ class SftpSession {
     // A packet spread over several chunks is joined once, when all of it is here, not once
     // per chunk (a 255 KiB WRITE comes in four or more pipe reads).
     const first = this.chunks[0];
-    if (this.chunks.length > 1 && first !== undefined && first.length >= 4 && this.queued < 4 + first.readUInt32BE(0) && first.readUInt32BE(0) <= MAX_PACKET) return;
+    if (
+      this.chunks.length > 1 &&
+      first !== undefined &&
+      first.length >= 4 &&
+      this.queued < 4 + first.readUInt32BE(0) &&
+      first.readUInt32BE(0) <= MAX_PACKET
+    )
+      return;
     let buf = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.queued);
     let at = 0;
     (this.output as { cork?: () => void }).cork?.();

@@ -74,7 +74,10 @@ export function checkFlood(plan: ReceivePlan, plus: number): void {
   if (maxUploads === null) return;
   const within = storedWithin(ruleFiles(plan.dir, plan.retention), windowMs, Date.now());
   if (within - plus >= maxUploads) {
-    throw new Abort('flood', `${within - plus} uploads of this rule are younger than keep-within (${formatDuration(windowMs)}), max-uploads is ${maxUploads}: refused until one ages out or is removed`);
+    throw new Abort(
+      'flood',
+      `${within - plus} uploads of this rule are younger than keep-within (${formatDuration(windowMs)}), max-uploads is ${maxUploads}: refused until one ages out or is removed`,
+    );
   }
 }
 
@@ -121,7 +124,8 @@ export function publish(temp: string, ino: number, dir: string, name: string, ch
     try {
       linkSync(temp, join(dir, candidate));
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && chosen) throw new Abort('name-taken', `${name} was taken while it arrived (a chosen name is never replaced nor suffixed)`);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST' && chosen)
+        throw new Abort('name-taken', `${name} was taken while it arrived (a chosen name is never replaced nor suffixed)`);
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
       throw new Abort('error', `cannot publish ${candidate}: ${(error as NodeJS.ErrnoException).code}`);
     }

@@ -33,7 +33,19 @@ const SLOT_BYTES = 1024 * 1024;
 function receiverThread(): void {
   const { workerData, parentPort } = require('node:worker_threads') as typeof import('node:worker_threads');
   const fs = require('node:fs') as typeof import('node:fs');
-  const data = workerData as { fd: number; maxBytes: number; minFreeBytes: number; dir: string; spaceShare: number; spaceStepMin: number; spaceStepMax: number; ring: SharedArrayBuffer; control: SharedArrayBuffer; slots: number; slotBytes: number };
+  const data = workerData as {
+    fd: number;
+    maxBytes: number;
+    minFreeBytes: number;
+    dir: string;
+    spaceShare: number;
+    spaceStepMin: number;
+    spaceStepMax: number;
+    ring: SharedArrayBuffer;
+    control: SharedArrayBuffer;
+    slots: number;
+    slotBytes: number;
+  };
   const control = new Int32Array(data.control); // [0]: slots hashed so far; [1]: progress clock
   const progress = new Float64Array(data.control, 8, 2); // [0]: bytes; [1]: last data, ms
   let bytes = 0;
@@ -42,7 +54,8 @@ function receiverThread(): void {
   const stop = (outcome: string, message: string) => parentPort!.postMessage({ outcome, message, bytes });
   for (let eof = false; !eof; filled++) {
     // Wait for the main thread to have hashed the slot about to be reused.
-    for (let hashed = Atomics.load(control, 0); filled - hashed >= data.slots; hashed = Atomics.load(control, 0)) Atomics.wait(control, 0, hashed, 100);
+    for (let hashed = Atomics.load(control, 0); filled - hashed >= data.slots; hashed = Atomics.load(control, 0))
+      Atomics.wait(control, 0, hashed, 100);
     const slot = filled % data.slots;
     const view = Buffer.from(data.ring, slot * data.slotBytes, data.slotBytes);
     let length = 0;
@@ -75,7 +88,9 @@ function receiverThread(): void {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       // EFBIG: a file-size limit (RLIMIT_FSIZE, a quota-like setting) refused more data.
-      return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG' ? stop('no-space', `the disk is full (${code})`) : stop('error', `write failed: ${code}`);
+      return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
+        ? stop('no-space', `the disk is full (${code})`)
+        : stop('error', `write failed: ${code}`);
     }
     parentPort!.postMessage({ slot, length });
     if (bytes >= nextSpaceCheck) {
@@ -104,7 +119,19 @@ export function streamInto(fd: number, plan: ReceivePlan, dir: string): Promise<
   seen[1] = Date.now();
   const worker = new Worker(`(${receiverThread.toString()})()`, {
     eval: true,
-    workerData: { fd, maxBytes: plan.maxBytes, minFreeBytes: plan.minFreeBytes, dir, spaceShare: SPACE_SHARE, spaceStepMin: SPACE_STEP_MIN, spaceStepMax: SPACE_STEP_MAX, ring, control, slots: SLOTS, slotBytes: SLOT_BYTES },
+    workerData: {
+      fd,
+      maxBytes: plan.maxBytes,
+      minFreeBytes: plan.minFreeBytes,
+      dir,
+      spaceShare: SPACE_SHARE,
+      spaceStepMin: SPACE_STEP_MIN,
+      spaceStepMax: SPACE_STEP_MAX,
+      ring,
+      control,
+      slots: SLOTS,
+      slotBytes: SLOT_BYTES,
+    },
     stdin: false,
     stdout: false,
     stderr: false,
@@ -122,9 +149,13 @@ export function streamInto(fd: number, plan: ReceivePlan, dir: string): Promise<
     };
     const onSignal = (signal: NodeJS.Signals) => settle(new Abort('aborted', `ended by ${signal}`, seen[0]));
     for (const signal of signals) process.on(signal, onSignal);
-    const watchdog = setInterval(() => {
-      if (Date.now() - seen[1]! > plan.idleTimeoutMs) settle(new Abort('idle-timeout', `no data for ${plan.idleTimeoutMs / 1000} s`, seen[0]));
-    }, Math.min(1000, plan.idleTimeoutMs));
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - seen[1]! > plan.idleTimeoutMs)
+          settle(new Abort('idle-timeout', `no data for ${plan.idleTimeoutMs / 1000} s`, seen[0]));
+      },
+      Math.min(1000, plan.idleTimeoutMs),
+    );
     worker.on('message', (message: { slot?: number; length?: number; outcome?: string; message?: string; bytes?: number }) => {
       if (message.slot !== undefined) {
         hash.update(Buffer.from(ring, message.slot * SLOT_BYTES, message.length));
@@ -140,4 +171,3 @@ export function streamInto(fd: number, plan: ReceivePlan, dir: string): Promise<
     worker.once('exit', (code) => settle(new Abort('error', `receiver thread ended (${code})`, seen[0])));
   });
 }
-

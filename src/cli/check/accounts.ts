@@ -24,9 +24,23 @@ process.stdout.write(JSON.stringify(out));`;
 type Problem = ['policy' | 'log' | 'ca' | 'limits', string];
 
 function problemFinding([what, problem]: Problem, label: string): TextFinding {
-  if (what === 'ca') return { level: 'warning', id: 'account-ca-unreadable', text: `${label}: warning: audit.syslog.tls.ca ${problem}: the records of this account's sessions will not reach the collector (the audit file still gets them)` };
-  if (what === 'limits') return { level: 'error', id: 'account-sessions-unwritable', text: `${label}: error: ${problem}: the sessions of identities with max-sessions, and of rsync rules with single-run, cannot be counted, so their requests would be denied (limits-unusable)` };
-  return { level: 'error', id: what === 'policy' ? 'account-policy-unreadable' : 'account-log-unwritable', text: `${label}: error: ${problem}: every request of this account's keys would be denied` };
+  if (what === 'ca')
+    return {
+      level: 'warning',
+      id: 'account-ca-unreadable',
+      text: `${label}: warning: audit.syslog.tls.ca ${problem}: the records of this account's sessions will not reach the collector (the audit file still gets them)`,
+    };
+  if (what === 'limits')
+    return {
+      level: 'error',
+      id: 'account-sessions-unwritable',
+      text: `${label}: error: ${problem}: the sessions of identities with max-sessions, and of rsync rules with single-run, cannot be counted, so their requests would be denied (limits-unusable)`,
+    };
+  return {
+    level: 'error',
+    id: what === 'policy' ? 'account-policy-unreadable' : 'account-log-unwritable',
+    text: `${label}: error: ${problem}: every request of this account's keys would be denied`,
+  };
 }
 
 export function accountFindings(user: string, policy: Policy, label = `--as ${user}`): TextFinding[] {
@@ -35,15 +49,32 @@ export function accountFindings(user: string, policy: Policy, label = `--as ${us
   const log = accountLogFile(policy.audit.file, account.uid, user);
   const ca = policy.audit.syslog?.tls?.ca ?? '';
   // max-sessions and single-run count sessions in the account's own directory (act/limits.ts).
-  const limited = [...policy.identities.values()].some((identity) => identity.maxSessions || identity.rules.some((rule) => kindOf(rule.kind).runsAlone(rule) !== null));
+  const limited = [...policy.identities.values()].some(
+    (identity) => identity.maxSessions || identity.rules.some((rule) => kindOf(rule.kind).runsAlone(rule) !== null),
+  );
   const slots = limited ? slotDirectory(policy.audit.file, account.uid, user) : '';
-  const result = childProcess().spawnSync(process.execPath, ['-e', PROBE, JSON.stringify(policy.files), log, user, ca, slots], { uid: account.uid, gid: account.gid, encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
-  if (result.error) return [{ level: 'error', id: 'account-probe-failed', text: `${label}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)` }];
+  const result = childProcess().spawnSync(process.execPath, ['-e', PROBE, JSON.stringify(policy.files), log, user, ca, slots], {
+    uid: account.uid,
+    gid: account.gid,
+    encoding: 'utf8',
+    timeout: 10_000,
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  if (result.error)
+    return [
+      {
+        level: 'error',
+        id: 'account-probe-failed',
+        text: `${label}: could not run as the account (${(result.error as NodeJS.ErrnoException).code ?? result.error.message}; run check as root)`,
+      },
+    ];
   let problems: Problem[];
   try {
     problems = JSON.parse(result.stdout) as Problem[];
   } catch {
-    return [{ level: 'error', id: 'account-probe-failed', text: `${label}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` }];
+    return [
+      { level: 'error', id: 'account-probe-failed', text: `${label}: the probe failed (${(result.stderr ?? '').trim().split('\n')[0]})` },
+    ];
   }
   return problems.map((problem) => problemFinding(problem, label));
 }
@@ -58,5 +89,7 @@ export function listedAccountFindings(policy: Policy, named: readonly string[]):
   if (runningUid() !== 0) return [];
   const known = new Set(nssAccounts().accounts.map((a) => a.user));
   const listed = new Set([...policy.identities.values()].flatMap((identity) => identity.accounts ?? []));
-  return [...listed].filter((user) => user !== 'root' && !named.includes(user) && known.has(user)).flatMap((user) => accountFindings(user, policy, `account ${user} (in accounts:)`));
+  return [...listed]
+    .filter((user) => user !== 'root' && !named.includes(user) && known.has(user))
+    .flatMap((user) => accountFindings(user, policy, `account ${user} (in accounts:)`));
 }

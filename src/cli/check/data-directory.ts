@@ -28,7 +28,12 @@ export function logPlace(policy: Policy): LogPlace {
 export function dataDirectoryFindings(rule: Rule, log: LogPlace): Finding[] {
   const dir = kindOf(rule.kind).dataDirectory(rule);
   if (dir === null) return [];
-  const found = (id: Finding['id'], message: string): Finding => ({ where: rule.where, level: 'warning', id, message: `rule "${rule.name}": ${message}` });
+  const found = (id: Finding['id'], message: string): Finding => ({
+    where: rule.where,
+    level: 'warning',
+    id,
+    message: `rule "${rule.name}": ${message}`,
+  });
   let stats;
   try {
     stats = statSync(dir);
@@ -40,7 +45,12 @@ export function dataDirectoryFindings(rule: Rule, log: LogPlace): Finding[] {
   const why = untrustedWriter(stats, runningUid());
   if (why) findings.push(found('data-dir-untrusted', `${dir} is ${why}: local users could plant files or symlinks there`));
   if (kindOf(rule.kind).writesTo(rule).length > 0 && stats.dev === log.device) {
-    findings.push(found('data-dir-shared-with-log', `${dir} is on the same filesystem as the audit log (${log.dir}): the rule's min-free floor is all that keeps a client from filling it, and a full log denies every identity; put the log on a filesystem no rule writes to`));
+    findings.push(
+      found(
+        'data-dir-shared-with-log',
+        `${dir} is on the same filesystem as the audit log (${log.dir}): the rule's min-free floor is all that keeps a client from filling it, and a full log denies every identity; put the log on a filesystem no rule writes to`,
+      ),
+    );
   }
   return findings;
 }

@@ -13,6 +13,10 @@ import { sandboxPathFindings } from './sandbox-paths.js';
 export function rulesOnHostFindings(policy: Policy, context: LintContext): Finding[] {
   const log = logPlace(policy);
   return [...policy.identities.values()].flatMap((identity) =>
-    identity.rules.flatMap((rule) => [...sandboxPathFindings(rule), ...(hostRowOf(rule.kind).findings?.(rule, context) ?? []), ...dataDirectoryFindings(rule, log)]),
+    identity.rules.flatMap((rule) => [
+      ...sandboxPathFindings(rule),
+      ...(hostRowOf(rule.kind).findings?.(rule, context) ?? []),
+      ...dataDirectoryFindings(rule, log),
+    ]),
   );
 }

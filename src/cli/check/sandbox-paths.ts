@@ -7,5 +7,10 @@ export function sandboxPathFindings(rule: Rule): Finding[] {
   const binds = kindOf(rule.kind).sandbox(rule)?.binds ?? [];
   return binds
     .filter((path) => !existsSync(path))
-    .map((path) => ({ where: rule.where, level: 'error', id: 'sandbox-path-missing', message: `rule "${rule.name}": sandbox path ${path} does not exist: bwrap cannot bind it, so nothing will run (sandbox-failed)` }));
+    .map((path) => ({
+      where: rule.where,
+      level: 'error',
+      id: 'sandbox-path-missing',
+      message: `rule "${rule.name}": sandbox path ${path} does not exist: bwrap cannot bind it, so nothing will run (sandbox-failed)`,
+    }));
 }

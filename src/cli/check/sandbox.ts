@@ -14,21 +14,57 @@ import { runningUid } from '../../trust.js';
 import { secretsFindings } from './secrets.js';
 
 export function sandboxFindings(policy: Policy, policyPath: string): Finding[] {
-  const rules = [...policy.identities.values()].flatMap((identity) => identity.rules).filter((rule) => kindOf(rule.kind).sandbox(rule) !== null);
+  const rules = [...policy.identities.values()]
+    .flatMap((identity) => identity.rules)
+    .filter((rule) => kindOf(rule.kind).sandbox(rule) !== null);
   if (rules.length === 0) return [];
   const where = rules[0]!.where;
   const names = rules.length === 1 ? `rule "${rules[0]!.name}"` : `${rules.length} rules (the first: "${rules[0]!.name}")`;
   const findings: Finding[] = rules.flatMap(secretsFindings);
   const missing = sandboxUnavailable(runningUid());
-  if (missing) return [...findings, { where, level: 'error', id: 'bwrap-unavailable', message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)` }];
+  if (missing)
+    return [
+      ...findings,
+      {
+        where,
+        level: 'error',
+        id: 'bwrap-unavailable',
+        message: `${names} run in the sandbox, and ${missing}: every request for them is denied (sandbox-unavailable)`,
+      },
+    ];
   // The namespace a pull gets, around /usr/bin/true.
-  const args = bwrapArgs({ sandbox: { read: [], write: [], rootCaps: [...ROOT_CAPS.read] }, runtime: [], read: [], write: [], cwd: null, statusFd: null, argv: ['/usr/bin/true'] }, hostLayout());
+  const args = bwrapArgs(
+    {
+      sandbox: { read: [], write: [], rootCaps: [...ROOT_CAPS.read] },
+      runtime: [],
+      read: [],
+      write: [],
+      cwd: null,
+      statusFd: null,
+      argv: ['/usr/bin/true'],
+    },
+    hostLayout(),
+  );
   const probe = childProcess().spawnSync(BWRAP, args, { encoding: 'utf8', timeout: 10_000, env: { PATH: '/usr/bin:/bin' } });
   if (probe.status !== 0) {
     const said = (probe.stderr ?? '').trim().split('\n')[0] || (probe.error?.message ?? `exit ${probe.status}`);
-    return [...findings, { where, level: 'error', id: 'bwrap-probe-failed', message: `${names} run in the sandbox, and bwrap could not build one here (${said}): nothing will run (sandbox-failed)` }];
+    return [
+      ...findings,
+      {
+        where,
+        level: 'error',
+        id: 'bwrap-probe-failed',
+        message: `${names} run in the sandbox, and bwrap could not build one here (${said}): nothing will run (sandbox-failed)`,
+      },
+    ];
   }
   const otherAccounts = runningUid() === 0 ? sandboxUnavailable(1) : null;
-  if (otherAccounts) findings.push({ where: { file: policyPath, line: 0 }, level: 'warning', id: 'sandbox-root-only', message: `sandboxed rules work for root here, not for other accounts: ${otherAccounts}` });
+  if (otherAccounts)
+    findings.push({
+      where: { file: policyPath, line: 0 },
+      level: 'warning',
+      id: 'sandbox-root-only',
+      message: `sandboxed rules work for root here, not for other accounts: ${otherAccounts}`,
+    });
   return findings;
 }

@@ -21,13 +21,27 @@ function listed(secrets: readonly string[]): string {
 export function secretsFindings(rule: Rule): Finding[] {
   const use = kindOf(rule.kind).sandbox(rule);
   if (use === null) return [];
-  const warn = (id: Finding['id'], message: string): Finding[] => [{ where: rule.where, level: 'warning', id, message: `rule "${rule.name}": ${message}` }];
+  const warn = (id: Finding['id'], message: string): Finding[] => [
+    { where: rule.where, level: 'warning', id, message: `rule "${rule.name}": ${message}` },
+  ];
   const held = secretsIn(use.reads);
   if (held.length > 0 && use.secrets === null) {
-    return warn('secrets-unsaid', `its paths (${use.reads.join(', ')}) hold ${listed(held)}, which the sandbox withholds: a request that reads them fails (rsync exits 23, "Permission denied"); say secrets: serve to back them up, or secrets: withhold to keep them out`);
+    return warn(
+      'secrets-unsaid',
+      `its paths (${use.reads.join(', ')}) hold ${listed(held)}, which the sandbox withholds: a request that reads them fails (rsync exits 23, "Permission denied"); say secrets: serve to back them up, or secrets: withhold to keep them out`,
+    );
   }
-  if (held.length > 0 && use.secrets === 'serve') return warn('secrets-served', `secrets: serve hands its clients ${listed(held)} (password hashes, host keys, service keys): a stolen key reads them`);
+  if (held.length > 0 && use.secrets === 'serve')
+    return warn(
+      'secrets-served',
+      `secrets: serve hands its clients ${listed(held)} (password hashes, host keys, service keys): a stolen key reads them`,
+    );
   if (held.length > 0) return [];
   const covered = secretsIn(use.over);
-  return covered.length > 0 ? warn('secrets-covered', `${use.over[0]} holds or lies in ${listed(covered)}, which the sandbox keeps covered: the program sees it empty`) : [];
+  return covered.length > 0
+    ? warn(
+        'secrets-covered',
+        `${use.over[0]} holds or lies in ${listed(covered)}, which the sandbox keeps covered: the program sees it empty`,
+      )
+    : [];
 }

@@ -19,7 +19,9 @@ interface Context {
 export function loginSettingsFindings(configFile: string | undefined, global: Map<string, string[]>, policy: Policy): TextFinding[] {
   const identities = [...policy.identities.values()];
   const accounts = [...new Set(['root', ...identities.flatMap((identity) => identity.accounts ?? [])])];
-  const addresses = [...new Set(['127.0.0.1', ...identities.flatMap((identity) => (identity.from ?? []).map((range) => networkText(range).split('/')[0]!))])].slice(0, 16);
+  const addresses = [
+    ...new Set(['127.0.0.1', ...identities.flatMap((identity) => (identity.from ?? []).map((range) => networkText(range).split('/')[0]!))]),
+  ].slice(0, 16);
   const contexts = accounts.flatMap((account) => addresses.map((address) => ({ account, address })));
   const found = new Map<string, { finding: TextFinding; contexts: Context[] }>();
   const unread: string[] = [];
@@ -33,8 +35,15 @@ export function loginSettingsFindings(configFile: string | undefined, global: Ma
       found.set(finding.text, entry);
     }
   }
-  const findings = [...found.values()].map(({ finding, contexts: these }) => (these.length === contexts.length ? finding : forSome(finding, these, accounts, addresses)));
-  if (unread.length > 0) findings.push({ level: 'warning', id: 'sshd-match-unreadable', text: `sshd -T -C: could not read the settings for ${unread.slice(0, 3).join('; ')}${unread.length > 3 ? ` and ${unread.length - 3} more` : ''}: the global settings were checked for them instead` });
+  const findings = [...found.values()].map(({ finding, contexts: these }) =>
+    these.length === contexts.length ? finding : forSome(finding, these, accounts, addresses),
+  );
+  if (unread.length > 0)
+    findings.push({
+      level: 'warning',
+      id: 'sshd-match-unreadable',
+      text: `sshd -T -C: could not read the settings for ${unread.slice(0, 3).join('; ')}${unread.length > 3 ? ` and ${unread.length - 3} more` : ''}: the global settings were checked for them instead`,
+    });
   return findings;
 }
 

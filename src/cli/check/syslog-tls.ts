@@ -12,7 +12,14 @@ import { crypto } from '../../lazy-builtins.js';
 export function syslogTlsFindings(policy: Policy, now: Date): Finding[] {
   const tls = policy.audit.syslog?.tls;
   if (!tls) return [];
-  const fail = (what: string): Finding[] => [{ where: tls.where, level: 'error', id: 'syslog-ca-unusable', message: `audit.syslog.tls.ca: ${tls.ca} ${what}: no record will reach the syslog collector (the audit file still gets every one)` }];
+  const fail = (what: string): Finding[] => [
+    {
+      where: tls.where,
+      level: 'error',
+      id: 'syslog-ca-unusable',
+      message: `audit.syslog.tls.ca: ${tls.ca} ${what}: no record will reach the syslog collector (the audit file still gets every one)`,
+    },
+  ];
   const read = readCaFile(tls.ca);
   if (!read.ok) return fail(read.problem);
   const blocks = read.pem.toString('latin1').match(/-----BEGIN CERTIFICATE-----[^-]*-----END CERTIFICATE-----/g) ?? [];
@@ -26,7 +33,9 @@ export function syslogTlsFindings(policy: Policy, now: Date): Finding[] {
     }
   }
   if (!certificates.some((c) => c.validFromDate <= now && now <= c.validToDate)) {
-    return fail(`has no certificate valid now (${certificates.map((c) => `valid ${c.validFromDate.toISOString().slice(0, 10)} to ${c.validToDate.toISOString().slice(0, 10)}`).join(', ')})`);
+    return fail(
+      `has no certificate valid now (${certificates.map((c) => `valid ${c.validFromDate.toISOString().slice(0, 10)} to ${c.validToDate.toISOString().slice(0, 10)}`).join(', ')})`,
+    );
   }
   return [];
 }

@@ -13,7 +13,13 @@ import { installDirectories, resolvePath } from './resolve-path.js';
 export function writeRootsFindings(policy: Policy, policyPath: string): Finding[] {
   const findings: Finding[] = [];
   const nss = nssAccounts();
-  if (nss.problem) findings.push({ where: { file: policyPath, line: 0 }, level: 'warning', id: 'accounts-partly-read', message: `${nss.problem}; homes of other accounts were not checked` });
+  if (nss.problem)
+    findings.push({
+      where: { file: policyPath, line: 0 },
+      level: 'warning',
+      id: 'accounts-partly-read',
+      message: `${nss.problem}; homes of other accounts were not checked`,
+    });
   const policyDir = statSync(policyPath).isDirectory() ? policyPath : dirname(policyPath);
   let topLevel: string[] = [];
   try {
@@ -21,7 +27,13 @@ export function writeRootsFindings(policy: Policy, policyPath: string): Finding[
   } catch {
     // /lib, /lib64 and the like are then the only ones checked, through SYSTEM_PATHS' /usr.
   }
-  const guarded = protectedPaths({ accounts: nss.accounts, topLevel, policyDir, logDir: dirname(policy.audit.file), installDirs: installDirectories() });
+  const guarded = protectedPaths({
+    accounts: nss.accounts,
+    topLevel,
+    policyDir,
+    logDir: dirname(policy.audit.file),
+    installDirs: installDirectories(),
+  });
   findings.push(...writeRootFindings(policy, guarded, resolvePath));
   return findings;
 }

@@ -45,7 +45,12 @@ export function readCachedPolicy(cacheRoot: string, signature: string | Approved
  * that account's matching logins only. A file that is not there means none; null on any miss
  * or doubt.
  */
-export function readCachedLogins(cacheRoot: string, signature: string | ApprovedEntry, uid: number, lookup: LoginLookup): LoginIndex | null {
+export function readCachedLogins(
+  cacheRoot: string,
+  signature: string | ApprovedEntry,
+  uid: number,
+  lookup: LoginLookup,
+): LoginIndex | null {
   const entry = openEntry(cacheRoot, signature, uid);
   if (entry === null || !trustedDirectory(join(entry.dir, LOGINS), uid)) return null;
   // A null-prototype object: an account named __proto__ must be a name, not Object.prototype.

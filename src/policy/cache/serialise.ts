@@ -31,7 +31,10 @@ export function identityFile(name: string): string {
 
 /** A fingerprint as a file name: its base64 made URL-safe (no / in it). */
 export function keyFileName(fingerprint: string): string {
-  return `${fingerprint.replace(/^SHA256:/, '').replaceAll('+', '-').replaceAll('/', '_')}.json`;
+  return `${fingerprint
+    .replace(/^SHA256:/, '')
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')}.json`;
 }
 
 /**
@@ -42,7 +45,10 @@ function loginFiles(index: LoginIndex): Map<string, Login[]> {
   const files = new Map<string, Login[]>();
   for (const [account, logins] of Object.entries(index)) {
     for (const login of logins) {
-      const names = login.principals !== null ? [join(account, 'principals.json')] : (login.keys ?? []).map((key) => join(account, 'keys', keyFileName(key)));
+      const names =
+        login.principals !== null
+          ? [join(account, 'principals.json')]
+          : (login.keys ?? []).map((key) => join(account, 'keys', keyFileName(key)));
       for (const name of new Set(names)) files.set(name, [...(files.get(name) ?? []), login]);
     }
   }
@@ -53,7 +59,8 @@ function loginFiles(index: LoginIndex): Map<string, Login[]> {
 export function serialiseEntry(signature: string, policy: Policy): Map<string, string> {
   const files = new Map<string, string>();
   // Compiled identities hold Uint8Arrays (address ranges, wherever they occur); JSON does not.
-  for (const [name, identity] of policy.identities) files.set(identityFile(name), JSON.stringify(identity satisfies Identity, bytesReplacer));
+  for (const [name, identity] of policy.identities)
+    files.set(identityFile(name), JSON.stringify(identity satisfies Identity, bytesReplacer));
   for (const [name, logins] of loginFiles(loginIndex(policy))) files.set(join(LOGINS, name), JSON.stringify(logins));
   const meta: EntryMeta = { signature, files: policy.files, audit: policy.audit, identities: [...policy.identities.keys()] };
   files.set(META, JSON.stringify(meta));

@@ -4,7 +4,11 @@ import type { RuleBody } from '../base.js';
 import { SECRETS_POLICIES } from '../sandbox.js';
 import type { ExecRule, RunWord } from './rule.js';
 
-const runWord = oneOf<RunWord>('a word of run ({ text } or { word })', object<{ text: string }>({ text: string }), object<{ word: number }>({ word: integer }));
+const runWord = oneOf<RunWord>(
+  'a word of run ({ text } or { word })',
+  object<{ text: string }>({ text: string }),
+  object<{ word: number }>({ word: integer }),
+);
 
 export const EXEC_BODY: Fields<RuleBody<ExecRule>> = {
   kind: literal('exec'),
@@ -18,5 +22,11 @@ export const EXEC_BODY: Fields<RuleBody<ExecRule>> = {
   umask: nullable(integer),
   timeoutMs: nullable(number),
   supervise: boolean,
-  sandbox: nullable(object<NonNullable<ExecRule['sandbox']>>({ read: array(string), write: array(string), secrets: nullable(literal(...SECRETS_POLICIES)) })),
+  sandbox: nullable(
+    object<NonNullable<ExecRule['sandbox']>>({
+      read: array(string),
+      write: array(string),
+      secrets: nullable(literal(...SECRETS_POLICIES)),
+    }),
+  ),
 };

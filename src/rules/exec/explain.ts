@@ -28,20 +28,40 @@ export function execPlanFields(plan: ExecPlan): ExecPlanFields {
     ...(plan.dryRun ? { dry_run: true } : {}),
     ...priorityFields(plan.priority),
     ...(plan.passedEnv ? { pass_env: plan.passedEnv } : {}),
-    ...(plan.sandbox ? { sandbox: { read: plan.sandbox.read, write: plan.sandbox.write, ...(plan.sandbox.secrets === 'serve' ? { secrets: 'serve' } : {}) } } : {}),
+    ...(plan.sandbox
+      ? {
+          sandbox: {
+            read: plan.sandbox.read,
+            write: plan.sandbox.write,
+            ...(plan.sandbox.secrets === 'serve' ? { secrets: 'serve' } : {}),
+          },
+        }
+      : {}),
   };
 }
 
 export function execPlanLines(plan: ExecPlan): string[] {
   return [
     `  argv     ${JSON.stringify(plan.argv)}`,
-    ...(plan.fixed ? ["           (the rule's run: fixed by the policy; the client's words only where it says {N}, the rest dropped)"] : []),
+    ...(plan.fixed
+      ? ["           (the rule's run: fixed by the policy; the client's words only where it says {N}, the rest dropped)"]
+      : []),
     ...(plan.cwd ? [`  cwd      ${plan.cwd}`] : []),
-    ...(plan.priority && priorityPrefix(plan.priority).length > 0 ? [`  priority started through ${priorityPrefix(plan.priority).join(' ')}`] : []),
-    ...(plan.passedEnv ? [`  env      passed from the session: ${Object.entries(plan.passedEnv).map(([name, value]) => `${name}=${value}`).join(' ')}`] : []),
+    ...(plan.priority && priorityPrefix(plan.priority).length > 0
+      ? [`  priority started through ${priorityPrefix(plan.priority).join(' ')}`]
+      : []),
+    ...(plan.passedEnv
+      ? [
+          `  env      passed from the session: ${Object.entries(plan.passedEnv)
+            .map(([name, value]) => `${name}=${value}`)
+            .join(' ')}`,
+        ]
+      : []),
     `  handoff  ${plan.supervise ? 'spawn and wait (end record written)' : 'execve (nothing stays resident, no end record)'}`,
     `  sandbox  ${plan.sandbox ? sandboxLine(plan.sandbox) : 'none: the program sees the whole filesystem'}`,
-    ...(plan.minFree ? [`  floor    stopped before less than ${plan.minFree.bytes} bytes stay free on the filesystem of ${plan.minFree.path}`] : []),
+    ...(plan.minFree
+      ? [`  floor    stopped before less than ${plan.minFree.bytes} bytes stay free on the filesystem of ${plan.minFree.path}`]
+      : []),
   ];
 }
 

@@ -11,16 +11,70 @@ import type { ExecRule } from './rule.js';
 
 /** Programs that run other programs or arbitrary code when given the right arguments. */
 const WAYS_OUT = new Set([
-  'sh', 'bash', 'dash', 'zsh', 'ksh', 'csh', 'tcsh', 'fish', 'busybox', 'env', 'sudo', 'su', 'doas', 'nohup', 'xargs', 'find', 'awk', 'gawk', 'mawk',
-  'sed', 'perl', 'python', 'python2', 'python3', 'ruby', 'node', 'php', 'lua', 'tclsh', 'tar', 'zip', 'less', 'more', 'man', 'vi', 'vim', 'nano',
-  'emacs', 'ed', 'git', 'ssh', 'scp', 'sftp', 'nc', 'ncat', 'netcat', 'socat', 'curl', 'wget', 'dd', 'cp', 'mv', 'tee', 'chmod', 'chown', 'crontab', 'systemctl',
+  'sh',
+  'bash',
+  'dash',
+  'zsh',
+  'ksh',
+  'csh',
+  'tcsh',
+  'fish',
+  'busybox',
+  'env',
+  'sudo',
+  'su',
+  'doas',
+  'nohup',
+  'xargs',
+  'find',
+  'awk',
+  'gawk',
+  'mawk',
+  'sed',
+  'perl',
+  'python',
+  'python2',
+  'python3',
+  'ruby',
+  'node',
+  'php',
+  'lua',
+  'tclsh',
+  'tar',
+  'zip',
+  'less',
+  'more',
+  'man',
+  'vi',
+  'vim',
+  'nano',
+  'emacs',
+  'ed',
+  'git',
+  'ssh',
+  'scp',
+  'sftp',
+  'nc',
+  'ncat',
+  'netcat',
+  'socat',
+  'curl',
+  'wget',
+  'dd',
+  'cp',
+  'mv',
+  'tee',
+  'chmod',
+  'chown',
+  'crontab',
+  'systemctl',
 ]);
 
 /** sftp-server and scp's server side give the client every file the account can reach: what each does, or null. */
 function servesFiles(program: string): string | null {
   const name = program.split('/').pop()!;
   if (name === 'sftp-server') return 'which serves every file the account can reach to an sftp client (-d is only a start directory)';
-  if (name === 'scp') return "which as scp -t/-f writes and reads every file the account can reach, and overwrites existing ones";
+  if (name === 'scp') return 'which as scp -t/-f writes and reads every file the account can reach, and overwrites existing ones';
   return null;
 }
 
@@ -30,14 +84,21 @@ function servesFiles(program: string): string | null {
  * matches commands of any length, which only an earlier `...` takes.
  */
 export function execCovers(earlier: ExecRule, later: ExecRule): boolean {
-  if (earlier.rest ? later.pattern.length < earlier.pattern.length : later.rest || earlier.pattern.length !== later.pattern.length) return false;
+  if (earlier.rest ? later.pattern.length < earlier.pattern.length : later.rest || earlier.pattern.length !== later.pattern.length)
+    return false;
   return earlier.pattern.every((word, i) => {
     const other = later.pattern[i]!;
     if (word === other) return true;
     // A literal later word is covered by an earlier glob that matches it (options aside).
     const glob = compilePattern(word);
     const literal = compilePattern(other);
-    return glob.kind === 'glob' && literal.kind === 'literal' && !(literal.text.startsWith('-') && !word.startsWith('-')) && !literal.text.split('/').includes('..') && matchPattern(glob, literal.text);
+    return (
+      glob.kind === 'glob' &&
+      literal.kind === 'literal' &&
+      !(literal.text.startsWith('-') && !word.startsWith('-')) &&
+      !literal.text.split('/').includes('..') &&
+      matchPattern(glob, literal.text)
+    );
   });
 }
 
@@ -144,33 +205,81 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     }[kind];
     if (globs.length > 0) {
       const { word, what: which } = globs[0]!;
-      findings.push({ where, level: 'unsafe', id: 'exec-runner-glob-word', message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal` });
+      findings.push({
+        where,
+        level: 'unsafe',
+        id: 'exec-runner-glob-word',
+        message: `rule "${rule.name}" runs ${rule.program} (${what}) with the glob word "${word}" (${which}): a stolen key can run any program through it, as this account; make every word literal`,
+      });
     } else if ((kind === 'shell' || kind === 'interpreter') && readsProgramFromStdin(programWords(rule))) {
       // No script and no -c: the program is whatever the client sends on stdin (found in review).
-      findings.push({ where, level: 'unsafe', id: 'exec-program-from-stdin', message: `rule "${rule.name}" runs ${rule.program} (${what}) with no script or -c/-e: it reads its program from the client's stdin, so a stolen key runs anything; name a script or give the code with -c` });
+      findings.push({
+        where,
+        level: 'unsafe',
+        id: 'exec-program-from-stdin',
+        message: `rule "${rule.name}" runs ${rule.program} (${what}) with no script or -c/-e: it reads its program from the client's stdin, so a stolen key runs anything; name a script or give the code with -c`,
+      });
     } else {
-      findings.push({ where, level: 'warning', id: 'exec-runs-others', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+      findings.push({
+        where,
+        level: 'warning',
+        id: 'exec-runs-others',
+        message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal`,
+      });
     }
   } else if (WAYS_OUT.has(name) && !serves) {
-    findings.push({ where, level: 'warning', id: 'exec-runs-others', message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal` });
+    findings.push({
+      where,
+      level: 'warning',
+      id: 'exec-runs-others',
+      message: `rule "${rule.name}" runs ${rule.program}, which can run other programs or write files given the right arguments: keep its words literal`,
+    });
   }
   if (serves) {
     const level = rule.sandbox ? 'warning' : 'unsafe';
-    findings.push({ where, level, id: 'exec-serves-files', message: `rule "${rule.name}" runs ${rule.program}, ${serves}${rule.sandbox ? ', here only within its sandbox paths,' : ''} with no per-file record or overwrite and delete limits: use an sftp rule (docs/policy.md, "sftp"), which serves sftp, scp and scp -O confined to a root` });
+    findings.push({
+      where,
+      level,
+      id: 'exec-serves-files',
+      message: `rule "${rule.name}" runs ${rule.program}, ${serves}${rule.sandbox ? ', here only within its sandbox paths,' : ''} with no per-file record or overwrite and delete limits: use an sftp rule (docs/policy.md, "sftp"), which serves sftp, scp and scp -O confined to a root`,
+    });
   }
   if (runsRdiffBackupServer(rule, real)) {
-    const unpickles = "rdiff-backup's server unpickles the client's first message before --restrict-path or --restrict-mode is looked at, so a stolen key runs code as this account";
-    if (!rule.sandbox) findings.push({ where, level: 'unsafe', id: 'exec-rdiff-backup-server', message: `rule "${rule.name}" runs ${rule.program} server: ${unpickles}, anywhere the account can reach; run it with sandbox: {read: [repository]} for restores (docs/recipes.md, "rdiff-backup")` });
-    else if (rule.sandbox.write.length > 0) findings.push({ where, level: 'warning', id: 'exec-rdiff-backup-writable', message: `rule "${rule.name}" runs ${rule.program} server with writable sandbox paths: ${unpickles}, which can remove every increment in ${rule.sandbox.write.join(', ')}; no server option holds against it, so keep rdiff-backup's keys read-only (docs/recipes.md, "rdiff-backup")` });
+    const unpickles =
+      "rdiff-backup's server unpickles the client's first message before --restrict-path or --restrict-mode is looked at, so a stolen key runs code as this account";
+    if (!rule.sandbox)
+      findings.push({
+        where,
+        level: 'unsafe',
+        id: 'exec-rdiff-backup-server',
+        message: `rule "${rule.name}" runs ${rule.program} server: ${unpickles}, anywhere the account can reach; run it with sandbox: {read: [repository]} for restores (docs/recipes.md, "rdiff-backup")`,
+      });
+    else if (rule.sandbox.write.length > 0)
+      findings.push({
+        where,
+        level: 'warning',
+        id: 'exec-rdiff-backup-writable',
+        message: `rule "${rule.name}" runs ${rule.program} server with writable sandbox paths: ${unpickles}, which can remove every increment in ${rule.sandbox.write.join(', ')}; no server option holds against it, so keep rdiff-backup's keys read-only (docs/recipes.md, "rdiff-backup")`,
+      });
   }
   const borgRepository = borgServeRepository(rule, real);
   if (borgRepository !== null && !rule.sandbox?.read.includes(`${borgRepository}/config`)) {
-    findings.push({ where, level: 'warning', id: 'exec-borg-config-writable', message: `rule "${rule.name}" runs borg serve with ${borgRepository}/config writable: --append-only does not cover the key, and \`borg key import\` replaces a repokey there without the passphrase; add sandbox: {write: [${borgRepository}], read: [${borgRepository}/config]} (docs/recipes.md, "borg")` });
+    findings.push({
+      where,
+      level: 'warning',
+      id: 'exec-borg-config-writable',
+      message: `rule "${rule.name}" runs borg serve with ${borgRepository}/config writable: --append-only does not cover the key, and \`borg key import\` replaces a repokey there without the passphrase; add sandbox: {write: [${borgRepository}], read: [${borgRepository}/config]} (docs/recipes.md, "borg")`,
+    });
   }
   // In a sandbox, the paths a word can name are the namespace's: the system read-only and the rule's paths.
   const files = !rule.sandbox && (readsOrWritesFiles(rule.program) || readsOrWritesFiles(real));
   if ((writesWhereItsInputSays(rule.program) || writesWhereItsInputSays(real)) && rule.cwd === null && !rule.sandbox) {
-    findings.push({ where, level: 'unsafe', id: 'exec-writes-without-cwd', message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own` });
+    findings.push({
+      where,
+      level: 'unsafe',
+      id: 'exec-writes-without-cwd',
+      message: `rule "${rule.name}" runs ${rule.program}, which writes files where its input says, with no cwd: it runs in the account's home, so a stolen key can write .ssh/authorized_keys; set cwd to a directory of its own`,
+    });
   }
   for (const { word, passed } of globs) {
     if (!passed) continue;
@@ -180,13 +289,25 @@ export function lintExec(rule: ExecRule, context: { resolveProgram(path: string)
     const outside = rule.cwd !== null && reach === 'top' ? `, outside ${rule.cwd}` : '';
     const matches = {
       tree: `matches any path below the working directory (${rule.cwd ?? "the account's home, since the rule has no cwd"})`,
-      top: word.includes('**') ? 'matches any absolute path (/etc/shadow, /etc/cron.d/x)' : 'matches any name at the top of the filesystem (/etc, /root)',
+      top: word.includes('**')
+        ? 'matches any absolute path (/etc/shadow, /etc/cron.d/x)'
+        : 'matches any name at the top of the filesystem (/etc, /root)',
       cwd: 'matches any name in the working directory (not dotfiles, not a path)',
     }[reach];
     const consequence = level === 'unsafe' ? `: ${rule.program} reads or writes the files it is given` : '';
-    findings.push({ where, level, id: 'exec-glob-reach', message: `rule "${rule.name}" has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)` });
+    findings.push({
+      where,
+      level,
+      id: 'exec-glob-reach',
+      message: `rule "${rule.name}" has the word "${word}", which ${matches}${outside}${consequence}; name a directory (/srv/logs/*.log)`,
+    });
   }
-  findings.push(...patternWordFindings(rule, rule.pattern.map((word, i) => ({ word, what: `word ${i + 1}` }))));
+  findings.push(
+    ...patternWordFindings(
+      rule,
+      rule.pattern.map((word, i) => ({ word, what: `word ${i + 1}` })),
+    ),
+  );
   return findings;
 }
 
@@ -226,9 +347,12 @@ export function missingGitDenies(config: string): string[] | null {
     }
     const entry = /^([A-Za-z][A-Za-z0-9-]*)\s*(?:=\s*([^#;]*?))?\s*(?:[#;].*)?$/.exec(line);
     // A bare key is true; the last value wins, as in git.
-    if (entry && section === 'receive') found.set(entry[1]!.toLowerCase(), entry[2] === undefined || gitTrue(entry[2].replace(/^"(.*)"$/, '$1')));
+    if (entry && section === 'receive')
+      found.set(entry[1]!.toLowerCase(), entry[2] === undefined || gitTrue(entry[2].replace(/^"(.*)"$/, '$1')));
   }
-  return ['receive.denyNonFastForwards', 'receive.denyDeletes'].filter((key) => found.get(key.slice('receive.'.length).toLowerCase()) !== true);
+  return ['receive.denyNonFastForwards', 'receive.denyDeletes'].filter(
+    (key) => found.get(key.slice('receive.'.length).toLowerCase()) !== true,
+  );
 }
 
 /** git's boolean: true, yes, on, or a number other than 0. */
@@ -242,7 +366,8 @@ function borgServeRepository(rule: ExecRule, real: string): string | null {
   const words = programWords(rule);
   if (words[0] !== 'serve') return null;
   const at = words.indexOf('--restrict-to-repository');
-  const word = at >= 0 ? words[at + 1] : words.find((w) => w.startsWith('--restrict-to-repository='))?.slice('--restrict-to-repository='.length);
+  const word =
+    at >= 0 ? words[at + 1] : words.find((w) => w.startsWith('--restrict-to-repository='))?.slice('--restrict-to-repository='.length);
   if (word === undefined || hasWildcard(word) || !word.startsWith('/')) return null;
   return word.replace(/\\(.)/g, '$1').replace(/\/+$/, '');
 }

@@ -60,7 +60,8 @@ export function execArgv(rule: Pick<ExecRule, 'program' | 'run'>, words: readonl
 export function matchExec(rule: ExecRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request): RuleOutcome {
   // A shell would have expanded it; an exec rule's words are matched as they are. The words that
   // `...` stands for go nowhere, so what they hold does not matter.
-  if ([...globs.keys()].some((i) => !rule.rest || i < rule.pattern.length)) return { ok: false, why: 'a word holds an unquoted glob character' };
+  if ([...globs.keys()].some((i) => !rule.rest || i < rule.pattern.length))
+    return { ok: false, why: 'a word holds an unquoted glob character' };
   const match = matchExecWords(rule, words);
   if (!match.ok) return match;
   // pass-env: what sshd set and the value check lets through; anything else is simply not passed.
@@ -76,7 +77,12 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
       program: rule.program,
       argv: execArgv(rule, words),
       ...(rule.run ? { fixed: true as const } : {}),
-      env: minimalChildEnv({ user: request.user, home: request.home, sshConnection: request.sshConnection, ruleEnv: { ...rule.env, ...passed } }),
+      env: minimalChildEnv({
+        user: request.user,
+        home: request.home,
+        sshConnection: request.sshConnection,
+        ruleEnv: { ...rule.env, ...passed },
+      }),
       ...(Object.keys(passed).length > 0 ? { passedEnv: passed } : {}),
       cwd: rule.cwd,
       umask: rule.umask,
@@ -85,7 +91,13 @@ export function matchExec(rule: ExecRule, words: readonly string[], globs: Reado
       confine: null,
       // The program may read anything in its paths: the secrets there are withheld from the request, or served.
       sandbox: rule.sandbox
-        ? { read: [...rule.sandbox.read], write: [...rule.sandbox.write], rootCaps: [...ROOT_CAPS.store], secrets: rule.sandbox.secrets ?? 'withhold', reads: [...rule.sandbox.read, ...rule.sandbox.write] }
+        ? {
+            read: [...rule.sandbox.read],
+            write: [...rule.sandbox.write],
+            rootCaps: [...ROOT_CAPS.store],
+            secrets: rule.sandbox.secrets ?? 'withhold',
+            reads: [...rule.sandbox.read, ...rule.sandbox.write],
+          }
         : null,
     },
   };

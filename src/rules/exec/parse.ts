@@ -15,7 +15,8 @@ export const REST = '...';
  * Variables a rule may not add to a program's environment: each changes what code a program,
  * its dynamic loader or its interpreter runs, or hands over the client's forwarded agent.
  */
-const REFUSED_ENV = /^(LD_|DYLD_|NODE_|PERL5|PERLLIB|PYTHON|RUBY|GIT_|BASH_ENV$|BASH_FUNC_|ENV$|IFS$|PS4$|SHELLOPTS$|BASHOPTS$|CDPATH$|GCONV_PATH$|LOCPATH$|MALLOC_|SSH_AUTH_SOCK$|SSH_ORIGINAL_COMMAND$)/;
+const REFUSED_ENV =
+  /^(LD_|DYLD_|NODE_|PERL5|PERLLIB|PYTHON|RUBY|GIT_|BASH_ENV$|BASH_FUNC_|ENV$|IFS$|PS4$|SHELLOPTS$|BASHOPTS$|CDPATH$|GCONV_PATH$|LOCPATH$|MALLOC_|SSH_AUTH_SOCK$|SSH_ORIGINAL_COMMAND$)/;
 
 export function parseExecRule(reader: Reader, node: Node | null, key: string): RuleBody<ExecRule> | null {
   const fields = reader.map(node, key, EXEC_KEYS.allowed, EXEC_KEYS.required);
@@ -33,7 +34,12 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     const text = reader.string(commandNode, `${key}.command`);
     pattern = null;
     if (text !== null) {
-      if (/["'\\]/.test(text)) reader.error(commandNode, `${key}.command`, 'quotes and backslashes are not read in the string form: write the command as a list of words instead');
+      if (/["'\\]/.test(text))
+        reader.error(
+          commandNode,
+          `${key}.command`,
+          'quotes and backslashes are not read in the string form: write the command as a list of words instead',
+        );
       else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
     }
   }
@@ -47,9 +53,14 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
     const at = pattern.indexOf(REST);
     if (at !== -1) {
       if (at !== pattern.length - 1) reader.error(wordNode(at), `${key}.command`, '"..." (any further words) can only be the last word');
-      else if (at === 0) reader.error(wordNode(at), `${key}.command`, '"..." needs a word before it: at least the program name the client sends');
+      else if (at === 0)
+        reader.error(wordNode(at), `${key}.command`, '"..." needs a word before it: at least the program name the client sends');
       else if (!fields.has('run')) {
-        reader.error(wordNode(at), `${key}.command`, '"..." (any further words) needs run: the words it stands for are passed to no program, so run must give the argv that runs');
+        reader.error(
+          wordNode(at),
+          `${key}.command`,
+          '"..." (any further words) needs run: the words it stands for are passed to no program, so run must give the argv that runs',
+        );
       } else {
         rest = true;
         pattern = pattern.slice(0, -1);
@@ -64,18 +75,42 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
   const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
   const timeoutText = fields.has('timeout')
-    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, { test: (s) => parsePolicyDuration(s) !== null, expected: 'a duration such as 90s, 5m, 2h' })
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, {
+        test: (s) => parsePolicyDuration(s) !== null,
+        expected: 'a duration such as 90s, 5m, 2h',
+      })
     : null;
   const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
   if (supervise === false && timeoutText !== null) {
-    reader.error(fields.get('timeout') ?? null, `${key}.timeout`, 'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)');
+    reader.error(
+      fields.get('timeout') ?? null,
+      `${key}.timeout`,
+      'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)',
+    );
   }
   const sandbox = fields.has('sandbox') ? parseSandbox(reader, fields.get('sandbox') ?? null, `${key}.sandbox`) : null;
   if (sandbox && cwd !== null && !isUnderAny(cwd, [...sandbox.read, ...sandbox.write])) {
-    reader.error(fields.get('cwd') ?? null, `${key}.cwd`, 'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)');
+    reader.error(
+      fields.get('cwd') ?? null,
+      `${key}.cwd`,
+      'the program starts in cwd, so it must lie in one of sandbox.read or sandbox.write (nothing else exists in the sandbox)',
+    );
   }
   if (reader.errors.length > errorsBefore || !pattern || !program || supervise === null) return null;
-  return { kind: 'exec', pattern, rest, program, run, env, passEnv: [...new Set(passEnv ?? [])], cwd, umask, timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText), supervise, sandbox };
+  return {
+    kind: 'exec',
+    pattern,
+    rest,
+    program,
+    run,
+    env,
+    passEnv: [...new Set(passEnv ?? [])],
+    cwd,
+    umask,
+    timeoutMs: timeoutText === null ? null : parsePolicyDuration(timeoutText),
+    supervise,
+    sandbox,
+  };
 }
 
 type Fields = Map<string, Node | null>;
@@ -84,14 +119,23 @@ type Fields = Map<string, Node | null>;
  * What runs: `program`, or run's first word, or the command's first word when it is a literal
  * absolute path; null (and an error) when none of them names one.
  */
-function parseProgram(reader: Reader, fields: Fields, key: string, from: { run: RunWord[] | null; pattern: string[] | null; commandNode: Node | null }): string | null {
+function parseProgram(
+  reader: Reader,
+  fields: Fields,
+  key: string,
+  from: { run: RunWord[] | null; pattern: string[] | null; commandNode: Node | null },
+): string | null {
   const { run, pattern, commandNode } = from;
   let program: string | null = null;
   if (fields.has('program')) {
     program = reader.string(fields.get('program') ?? null, `${key}.program`, ABSOLUTE_PATH);
     const first = run?.[0];
     if (program !== null && first && 'text' in first && first.text !== program) {
-      reader.error(fields.get('program') ?? null, `${key}.program`, `run's first word ${first.text} is what runs, and program names another (${program}): drop program`);
+      reader.error(
+        fields.get('program') ?? null,
+        `${key}.program`,
+        `run's first word ${first.text} is what runs, and program names another (${program}): drop program`,
+      );
     }
   } else if (fields.has('run')) {
     const first = run?.[0];
@@ -99,9 +143,15 @@ function parseProgram(reader: Reader, fields: Fields, key: string, from: { run: 
   } else if (pattern && pattern.length > 0) {
     const first = pattern[0]!;
     if (isAbsoluteCleanPath(first) && !GLOB_CHARACTERS.test(first)) program = first;
-    else reader.error(commandNode, `${key}.command`, `the first word "${first}" is not an absolute path: add program: /absolute/path/of/${first.split('/').pop()}`);
+    else
+      reader.error(
+        commandNode,
+        `${key}.command`,
+        `the first word "${first}" is not an absolute path: add program: /absolute/path/of/${first.split('/').pop()}`,
+      );
   }
-  if (program !== null && GLOB_CHARACTERS.test(program) && !run) reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
+  if (program !== null && GLOB_CHARACTERS.test(program) && !run)
+    reader.error(fields.get('program') ?? null, `${key}.program`, 'expected a literal path, not a pattern');
 
   return program;
 }
@@ -111,17 +161,28 @@ function parseEnv(reader: Reader, fields: Fields, key: string): { env: Record<st
   const env: Record<string, string> = {};
   if (fields.has('env')) {
     for (const [name, valueNode, nameNode] of reader.entries(fields.get('env') ?? null, `${key}.env`) ?? []) {
-      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'expected a variable name of letters, digits and _');
+      if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+        reader.error(nameNode, `${key}.env.${name}`, 'expected a variable name of letters, digits and _');
       else if (name === '__proto__') reader.error(nameNode, `${key}.env.${name}`, 'refused: not a variable a program could be given');
-      else if (REFUSED_ENV.test(name)) reader.error(nameNode, `${key}.env.${name}`, 'refused: this variable changes what code a program loads or hands over the forwarded agent');
+      else if (REFUSED_ENV.test(name))
+        reader.error(
+          nameNode,
+          `${key}.env.${name}`,
+          'refused: this variable changes what code a program loads or hands over the forwarded agent',
+        );
       const value = reader.string(valueNode, `${key}.env.${name}`);
       if (value !== null) env[name] = value;
     }
   }
   const passEnv = fields.has('pass-env')
-    ? reader.stringList(fields.get('pass-env') ?? null, `${key}.pass-env`, { test: (name) => PASSABLE_ENV_NAMES.includes(name), expected: `one of ${PASSABLE_ENV_NAMES.join(', ')} (the variables whose values can be checked)` })
+    ? reader.stringList(fields.get('pass-env') ?? null, `${key}.pass-env`, {
+        test: (name) => PASSABLE_ENV_NAMES.includes(name),
+        expected: `one of ${PASSABLE_ENV_NAMES.join(', ')} (the variables whose values can be checked)`,
+      })
     : [];
-  for (const name of passEnv ?? []) if (Object.hasOwn(env, name)) reader.error(fields.get('pass-env') ?? null, `${key}.pass-env`, `${name} is also set by env: one or the other`);
+  for (const name of passEnv ?? [])
+    if (Object.hasOwn(env, name))
+      reader.error(fields.get('pass-env') ?? null, `${key}.pass-env`, `${name} is also set by env: one or the other`);
   return { env, passEnv };
 }
 
@@ -142,21 +203,36 @@ function parseRun(reader: Reader, node: Node | null, key: string, count: number,
     const placeholder = /^\{(\d+)\}$/.exec(text);
     if (i === 0) {
       if (placeholder || !isAbsoluteCleanPath(text) || GLOB_CHARACTERS.test(text)) {
-        reader.error(item, `${key}[0]`, `expected the program, a literal absolute path without . or .. parts, got ${JSON.stringify(text)}: the client never chooses what runs`);
+        reader.error(
+          item,
+          `${key}[0]`,
+          `expected the program, a literal absolute path without . or .. parts, got ${JSON.stringify(text)}: the client never chooses what runs`,
+        );
       }
       words.push({ text });
       continue;
     }
     if (placeholder) {
       const n = Number(placeholder[1]);
-      if (n === 0) reader.error(item, `${key}[${i}]`, 'words are counted from 1: {1} is the program name the client sent, {2} its first argument');
-      else if (n > count && rest) reader.error(item, `${key}[${i}]`, `{${n}} would be one of the words "..." stands for, which are never passed on: only the ${count} words before "..." can be`);
-      else if (n > count) reader.error(item, `${key}[${i}]`, `the command has ${count} word${count === 1 ? '' : 's'}: there is no word ${n} to pass on`);
+      if (n === 0)
+        reader.error(item, `${key}[${i}]`, 'words are counted from 1: {1} is the program name the client sent, {2} its first argument');
+      else if (n > count && rest)
+        reader.error(
+          item,
+          `${key}[${i}]`,
+          `{${n}} would be one of the words "..." stands for, which are never passed on: only the ${count} words before "..." can be`,
+        );
+      else if (n > count)
+        reader.error(item, `${key}[${i}]`, `the command has ${count} word${count === 1 ? '' : 's'}: there is no word ${n} to pass on`);
       else words.push({ word: n });
       continue;
     }
     if (/\{\d+\}/.test(text)) {
-      reader.error(item, `${key}[${i}]`, `{N} stands for a whole word: ${JSON.stringify(text)} would put the client's word inside another, where check cannot judge it; write {N} alone`);
+      reader.error(
+        item,
+        `${key}[${i}]`,
+        `{N} stands for a whole word: ${JSON.stringify(text)} would put the client's word inside another, where check cannot judge it; write {N} alone`,
+      );
       continue;
     }
     words.push({ text });
@@ -169,7 +245,11 @@ function isUnderAny(path: string, roots: readonly string[]): boolean {
 }
 
 /** `sandbox: {read: [...], write: [...], secrets: serve|withhold}`: absolute paths, each listed once. */
-function parseSandbox(reader: Reader, node: Node | null, key: string): { read: string[]; write: string[]; secrets: SecretsPolicy | null } | null {
+function parseSandbox(
+  reader: Reader,
+  node: Node | null,
+  key: string,
+): { read: string[]; write: string[]; secrets: SecretsPolicy | null } | null {
   const fields = reader.map(node, key, ['read', 'write', 'secrets']);
   if (!fields) return null;
   const list = (name: string) => (fields.has(name) ? reader.stringList(fields.get(name) ?? null, `${key}.${name}`, ABSOLUTE_PATH) : []);

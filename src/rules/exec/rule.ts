@@ -10,7 +10,10 @@ import type { SecretsPolicy } from '../sandbox.js';
 export type RunWord = { text: string } | { word: number };
 
 /** The keys of the `exec:` block: what its parser enforces and the JSON Schema is tested against. */
-export const EXEC_KEYS = { allowed: ['command', 'program', 'run', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox', 'pass-env'], required: ['command'] } as const;
+export const EXEC_KEYS = {
+  allowed: ['command', 'program', 'run', 'env', 'cwd', 'umask', 'timeout', 'supervise', 'sandbox', 'pass-env'],
+  required: ['command'],
+} as const;
 
 export interface ExecRule extends RuleBase {
   kind: 'exec';

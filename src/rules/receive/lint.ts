@@ -15,7 +15,8 @@ export function lintReceive(rule: ReceiveRule): Finding[] {
   const findings: Finding[] = rule.clientName === null ? [] : patternWordFindings(rule, [{ word: rule.clientName, what: 'client-name' }]);
   const overlap = templateOverlap(rule);
   if (overlap) findings.push({ where: rule.where, level: 'warning', id: 'receive-name-overlaps-template', message: overlap });
-  for (const message of retentionWarnings(rule)) findings.push({ where: rule.where, level: 'warning', id: 'receive-retention', message: `rule "${rule.name}": ${message}` });
+  for (const message of retentionWarnings(rule))
+    findings.push({ where: rule.where, level: 'warning', id: 'receive-retention', message: `rule "${rule.name}": ${message}` });
   return findings;
 }
 

@@ -26,7 +26,10 @@ function pad(n: number, width = 2): string {
 export function renderName(template: string, now: Date, identity: string): string {
   const date = `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
   const time = `${pad(now.getHours())}${pad(now.getMinutes())}${pad(now.getSeconds())}`;
-  return template.replace(/\{(timestamp|date|time|id)\}/g, (_, key: string) => ({ timestamp: `${date}-${time}`, date, time, id: identity })[key]!);
+  return template.replace(
+    /\{(timestamp|date|time|id)\}/g,
+    (_, key: string) => ({ timestamp: `${date}-${time}`, date, time, id: identity })[key]!,
+  );
 }
 
 /**
@@ -35,7 +38,12 @@ export function renderName(template: string, now: Date, identity: string): strin
  */
 export function templatePattern(template: string, identity: string, loose = false): string {
   const digits = (n: number) => (loose ? '[0-9]+' : `[0-9]{${n}}`);
-  const parts: Record<string, string> = { timestamp: [4, 2, 2, 6].map(digits).join('-'), date: [4, 2, 2].map(digits).join('-'), time: digits(6), id: escape(identity) };
+  const parts: Record<string, string> = {
+    timestamp: [4, 2, 2, 6].map(digits).join('-'),
+    date: [4, 2, 2].map(digits).join('-'),
+    time: digits(6),
+    id: escape(identity),
+  };
   let pattern = '';
   let suffixPlaced = false;
   for (const piece of template.split(/(\{[a-z]+\})/)) {
@@ -96,7 +104,12 @@ function plan(rule: ReceiveRule, name: string, request: Request, expect: Receive
       idleTimeoutMs: rule.idleTimeoutMs,
       keep: rule.keep,
       chosen,
-      retention: { pattern: templatePattern(rule.fileName, request.identity), clientName: rule.clientName, windowMs: retention.windowMs, maxUploads: retention.maxUploads },
+      retention: {
+        pattern: templatePattern(rule.fileName, request.identity),
+        clientName: rule.clientName,
+        windowMs: retention.windowMs,
+        maxUploads: retention.maxUploads,
+      },
       expect,
     },
   };
@@ -134,11 +147,18 @@ export function matchReceive(rule: ReceiveRule, words: readonly string[], reques
   if (name === null) return plan(rule, renderName(rule.fileName, request.now, request.identity), request, expect);
   if (rule.clientName === null) return refuse('the rule does not let the client choose a name (no client-name)');
   if (!CLIENT_NAME.test(name) || Buffer.byteLength(name) > 255) {
-    return refuse(`${JSON.stringify(name)} is not a plain file name (letters, digits and . _ + -, not starting with a dot, at most 255 bytes)`);
+    return refuse(
+      `${JSON.stringify(name)} is not a plain file name (letters, digits and . _ + -, not starting with a dot, at most 255 bytes)`,
+    );
   }
-  if (!matchPattern(compilePattern(rule.clientName), name)) return refuse(`${JSON.stringify(name)} does not match client-name ${JSON.stringify(rule.clientName)}`);
+  if (!matchPattern(compilePattern(rule.clientName), name))
+    return refuse(`${JSON.stringify(name)} does not match client-name ${JSON.stringify(rule.clientName)}`);
   if (reservedName(rule.fileName, request.identity, name)) {
-    return { ok: false, why: `${JSON.stringify(name)} is a name the rule's template ${JSON.stringify(rule.fileName)} gives: only the server chooses those`, reason: 'receive-name-reserved' };
+    return {
+      ok: false,
+      why: `${JSON.stringify(name)} is a name the rule's template ${JSON.stringify(rule.fileName)} gives: only the server chooses those`,
+      reason: 'receive-name-reserved',
+    };
   }
   return plan(rule, name, request, expect, true);
 }

@@ -23,7 +23,12 @@ export interface Retention {
   paceAssumed: boolean;
 }
 
-export function retentionOf(rule: { keep: number | null; keepWithinMs: number | null; maxUploads: number | null; expectEvery: number | null }): Retention {
+export function retentionOf(rule: {
+  keep: number | null;
+  keepWithinMs: number | null;
+  maxUploads: number | null;
+  expectEvery: number | null;
+}): Retention {
   const paceMs = rule.expectEvery ?? DAY;
   const paceAssumed = rule.expectEvery === null;
   if (rule.keep === null) return { keep: null, windowMs: 0, maxUploads: null, paceMs, paceAssumed };
@@ -42,7 +47,12 @@ export function formatDuration(ms: number): string {
   if (ms === 0) return '0';
   const parts: string[] = [];
   let rest = ms;
-  for (const [unit, size] of [['d', DAY], ['h', 3_600_000], ['m', 60_000], ['s', 1000]] as const) {
+  for (const [unit, size] of [
+    ['d', DAY],
+    ['h', 3_600_000],
+    ['m', 60_000],
+    ['s', 1000],
+  ] as const) {
     if (rest >= size) {
       parts.push(`${Math.floor(rest / size)}${unit}`);
       rest %= size;
@@ -56,23 +66,36 @@ export function formatDuration(ms: number): string {
  * What `check` says about a rule's retention: each message is for a policy in which the window, N
  * and the cap cannot all hold at the rule's pace.
  */
-export function retentionWarnings(rule: { keep: number | null; keepWithinMs: number | null; maxUploads: number | null; expectEvery: number | null }): string[] {
+export function retentionWarnings(rule: {
+  keep: number | null;
+  keepWithinMs: number | null;
+  maxUploads: number | null;
+  expectEvery: number | null;
+}): string[] {
   const r = retentionOf(rule);
   if (r.keep === null) return [];
   const pace = r.paceAssumed ? 'one upload a day (no expect-every)' : `one upload every ${formatDuration(r.paceMs)} (expect-every)`;
   if (r.windowMs === 0) {
-    return [`keep-within: 0 keeps only a count: ${r.keep + 1} uploads of a stolen key remove every earlier upload, however young; give a window (keep-within: ${formatDuration(r.keep * r.paceMs)} is ${r.keep} uploads at ${pace})`];
+    return [
+      `keep-within: 0 keeps only a count: ${r.keep + 1} uploads of a stolen key remove every earlier upload, however young; give a window (keep-within: ${formatDuration(r.keep * r.paceMs)} is ${r.keep} uploads at ${pace})`,
+    ];
   }
   const warnings: string[] = [];
   const inWindow = uploadsIn(r.windowMs, r.paceMs);
   if (rule.keepWithinMs === null && r.paceAssumed) {
-    warnings.push(`keep: ${r.keep} without keep-within or expect-every assumes ${pace}: uploads younger than ${formatDuration(r.windowMs)} are never removed, and past ${r.maxUploads} within it an upload is refused; set expect-every (or keep-within and max-uploads) to the rule's real pace`);
+    warnings.push(
+      `keep: ${r.keep} without keep-within or expect-every assumes ${pace}: uploads younger than ${formatDuration(r.windowMs)} are never removed, and past ${r.maxUploads} within it an upload is refused; set expect-every (or keep-within and max-uploads) to the rule's real pace`,
+    );
   }
   if (rule.keepWithinMs !== null && r.windowMs < r.keep * r.paceMs) {
-    warnings.push(`keep: ${r.keep} at ${pace} spans ${formatDuration(r.keep * r.paceMs)}, but keep-within: ${formatDuration(r.windowMs)} guards only the last ${formatDuration(r.windowMs)}: ${r.keep + 1} uploads of a stolen key remove the older ones; keep-within: ${formatDuration(r.keep * r.paceMs)} holds both`);
+    warnings.push(
+      `keep: ${r.keep} at ${pace} spans ${formatDuration(r.keep * r.paceMs)}, but keep-within: ${formatDuration(r.windowMs)} guards only the last ${formatDuration(r.windowMs)}: ${r.keep + 1} uploads of a stolen key remove the older ones; keep-within: ${formatDuration(r.keep * r.paceMs)} holds both`,
+    );
   }
   if (r.maxUploads !== null && r.maxUploads < inWindow) {
-    warnings.push(`max-uploads: ${r.maxUploads} within keep-within: ${formatDuration(r.windowMs)} is fewer than the ${inWindow} uploads ${pace} puts there: the rule's own uploads will be refused (outcome "flood"); raise max-uploads to at least ${inWindow}`);
+    warnings.push(
+      `max-uploads: ${r.maxUploads} within keep-within: ${formatDuration(r.windowMs)} is fewer than the ${inWindow} uploads ${pace} puts there: the rule's own uploads will be refused (outcome "flood"); raise max-uploads to at least ${inWindow}`,
+    );
   }
   return warnings;
 }

@@ -2,7 +2,22 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `receive:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RECEIVE_KEYS = { allowed: ['dir', 'name', 'client-name', 'accept-empty', 'mode', 'max-bytes', 'min-free', 'idle-timeout', 'keep', 'keep-within', 'max-uploads'], required: ['dir', 'name'] } as const;
+export const RECEIVE_KEYS = {
+  allowed: [
+    'dir',
+    'name',
+    'client-name',
+    'accept-empty',
+    'mode',
+    'max-bytes',
+    'min-free',
+    'idle-timeout',
+    'keep',
+    'keep-within',
+    'max-uploads',
+  ],
+  required: ['dir', 'name'],
+} as const;
 
 export interface ReceiveRule extends RuleBase {
   kind: 'receive';

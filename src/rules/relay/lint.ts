@@ -12,6 +12,13 @@ export function lintRelay(rule: RelayRule): Finding[] {
     const range = target.range;
     if (!range || range.prefix >= (range.bytes.length === 4 ? 16 : 48)) return [];
     const size = range.bytes.length === 4 ? 2 ** (32 - range.prefix) : `2^${128 - range.prefix}`;
-    return [{ where: rule.where, level: 'warning' as const, id: 'relay-wide-range' as const, message: `rule "${rule.name}" relays to ${target.text}, a range of ${size} addresses: a key that can reach a whole network is a pivot; list the hosts` }];
+    return [
+      {
+        where: rule.where,
+        level: 'warning' as const,
+        id: 'relay-wide-range' as const,
+        message: `rule "${rule.name}" relays to ${target.text}, a range of ${size} addresses: a key that can reach a whole network is a pivot; list the hosts`,
+      },
+    ];
   });
 }

@@ -65,13 +65,28 @@ export function matchRelay(rule: RelayRule, words: readonly string[]): RelayOutc
   } else {
     return { ok: false, why: 'not a relay command', reason: null };
   }
-  if (rest.length !== 2 || rest.some((w) => w.startsWith('-'))) return refuse(`expected ${words[0]} HOST PORT, got ${JSON.stringify(words.join(' '))}`);
+  if (rest.length !== 2 || rest.some((w) => w.startsWith('-')))
+    return refuse(`expected ${words[0]} HOST PORT, got ${JSON.stringify(words.join(' '))}`);
   const host = canonicalHost(rest[0]!);
   const port = parsePort(rest[1]!);
   if (host === null) return refuse(`${JSON.stringify(rest[0])} is not a host name or an address in canonical form`);
   if (port === null) return refuse(`${JSON.stringify(rest[1])} is not a port (1-65535, no leading zero, no service name)`);
   const address = host.resolve ? null : parseAddress(host.host);
-  const allowed = rule.to.find((target) => target.port === port && (host.resolve ? target.name === host.host : target.range !== null && addressInRange(address!, target.range)));
+  const allowed = rule.to.find(
+    (target) =>
+      target.port === port && (host.resolve ? target.name === host.host : target.range !== null && addressInRange(address!, target.range)),
+  );
   if (!allowed) return refuse(`${host.host} port ${port} is not among the allowed destinations`);
-  return { ok: true, plan: { kind: 'relay', host: host.host, resolve: host.resolve, port, idleTimeoutMs: timeoutMs, connectTimeoutMs: rule.connectTimeoutMs, allowedBy: allowed.text } };
+  return {
+    ok: true,
+    plan: {
+      kind: 'relay',
+      host: host.host,
+      resolve: host.resolve,
+      port,
+      idleTimeoutMs: timeoutMs,
+      connectTimeoutMs: rule.connectTimeoutMs,
+      allowedBy: allowed.text,
+    },
+  };
 }

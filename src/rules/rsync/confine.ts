@@ -63,7 +63,10 @@ export function confineDestDir(value: string, destination: string, root: string,
     const fromParent = resolveParts(destParts.slice(0, -1), value);
     if (fromParent !== null) checks.push(joinUnder(root, fromParent));
     else if (!rsyncConfinesOptionPaths) {
-      return { ok: false, why: `${JSON.stringify(value)} leads out of root if ${JSON.stringify(destination)} is a file (end the destination with "/")` };
+      return {
+        ok: false,
+        why: `${JSON.stringify(value)} leads out of root if ${JSON.stringify(destination)} is a file (end the destination with "/")`,
+      };
     }
   }
   if (value.startsWith('/')) return { ok: true, path: joinUnder(root, fromDest), checks: [...new Set(checks)] };

@@ -9,7 +9,13 @@ type Ionice = NonNullable<Priority['ionice']>;
 
 const priority = object<Priority>({
   nice: nullable(integer),
-  ionice: nullable(oneOf<Ionice>('an ionice class', object<Ionice>({ class: literal('idle') }), object<Extract<Ionice, { class: 'best-effort' }>>({ class: literal('best-effort'), level: nullable(integer) }))),
+  ionice: nullable(
+    oneOf<Ionice>(
+      'an ionice class',
+      object<Ionice>({ class: literal('idle') }),
+      object<Extract<Ionice, { class: 'best-effort' }>>({ class: literal('best-effort'), level: nullable(integer) }),
+    ),
+  ),
 });
 
 export const RSYNC_BODY: Fields<RuleBody<RsyncRule>> = {

@@ -9,7 +9,11 @@ import type { RsyncRule } from './rule.js';
  */
 export function rsyncCovers(earlier: RsyncRule, later: RsyncRule): boolean {
   const access = earlier.access === 'read-write' || earlier.access === later.access;
-  const settings = earlier.delete === later.delete && earlier.overwrite === later.overwrite && earlier.acls === later.acls && earlier.xattrs === later.xattrs;
+  const settings =
+    earlier.delete === later.delete &&
+    earlier.overwrite === later.overwrite &&
+    earlier.acls === later.acls &&
+    earlier.xattrs === later.xattrs;
   const takesAll = !earlier.absolutePaths && earlier.paths === null;
   const samePaths = earlier.root === later.root && JSON.stringify(earlier.paths) === JSON.stringify(later.paths);
   return access && settings && (takesAll || samePaths);

@@ -66,11 +66,19 @@ function literalPrefix(path: string): string {
   return first === -1 ? path : parts.slice(0, first).join('/') || '/';
 }
 
-export function matchRsync(rule: RsyncRule, words: readonly string[], globs: ReadonlyMap<number, string>, request: Request, features: RsyncFeatures): RsyncOutcome {
+export function matchRsync(
+  rule: RsyncRule,
+  words: readonly string[],
+  globs: ReadonlyMap<number, string>,
+  request: Request,
+  features: RsyncFeatures,
+): RsyncOutcome {
   const parsed = parseServerArgs(words);
   if (!parsed.ok) {
     // Not rsync at all: simply not this rule's business.
-    return parsed.reason === 'rsync-not-server' && parsed.detail === 'not an rsync command' ? { ok: false, reason: null, why: 'not an rsync command' } : refuse(parsed.reason, parsed.detail);
+    return parsed.reason === 'rsync-not-server' && parsed.detail === 'not an rsync command'
+      ? { ok: false, reason: null, why: 'not an rsync command' }
+      : refuse(parsed.reason, parsed.detail);
   }
   const { sender, options, operands } = parsed.args;
   if (sender && rule.access === 'write') return refuse('rsync-direction-refused', 'a pull (--sender) from a write-only rule');
@@ -84,7 +92,12 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
     if (!sender) return refuse('tokenize-glob', `a wildcard in a push destination: ${words[index]}`);
   }
   if (sender ? operands.length === 0 : operands.length !== 1) {
-    return refuse('rsync-bad-syntax', sender ? 'a pull names no path' : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`);
+    return refuse(
+      'rsync-bad-syntax',
+      sender
+        ? 'a pull names no path'
+        : `a push names ${operands.length} destinations, not 1 (a client with --old-args sends "dst 5/" unescaped)`,
+    );
   }
   const view = rootView(rule);
   const confined = confineOperands(rule, view, operands, sender && usesRelativePaths(options));
@@ -95,7 +108,11 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
   if (!vetted.ok) return vetted;
   // A pull wildcard is expanded relative to root: an absolute one under absolute-paths or paths:
   // loses root first (found in review: /R/sub/* was expanded under R/R/sub/).
-  if (confined.keepAsSent && globs.size > 0) return refuse('tokenize-glob', 'a wildcard in a --relative pull whose names are kept as sent (paths: under a root other than /): name the paths');
+  if (confined.keepAsSent && globs.size > 0)
+    return refuse(
+      'tokenize-glob',
+      'a wildcard in a --relative pull whose names are kept as sent (paths: under a root other than /): name the paths',
+    );
   return { ok: true, plan: rsyncPlan(rule, request, { view, sender, options, globs, firstOperand, features, snapshot, confined, vetted }) };
 }
 
@@ -104,7 +121,12 @@ export function matchRsync(rule: RsyncRule, words: readonly string[], globs: Rea
  * still resolve inside root on disk. `relativePull`: a --relative pull, which names what the
  * client receives by the path it sent.
  */
-function confineOperands(rule: RsyncRule, view: RootView, operands: readonly string[], relativePull: boolean): { ok: true; paths: Confined[]; argv: string[]; checks: string[]; keepAsSent: boolean } | Refused {
+function confineOperands(
+  rule: RsyncRule,
+  view: RootView,
+  operands: readonly string[],
+  relativePull: boolean,
+): { ok: true; paths: Confined[]; argv: string[]; checks: string[]; keepAsSent: boolean } | Refused {
   for (const operand of operands) {
     if (view.outsideRoot(operand)) return refuse('rsync-path-outside-rule', `${JSON.stringify(operand)} is not under root ${rule.root}`);
   }
@@ -116,7 +138,9 @@ function confineOperands(rule: RsyncRule, view: RootView, operands: readonly str
   }
   // From a root other than /, an absolute path is kept as sent (rsnapshot rejects names that lost their prefix).
   const keepAsSent = rule.paths !== null && relativePull && rule.root !== '/';
-  const argv = paths.map((c, i) => (keepAsSent && operands[i]!.startsWith('/') ? operands[i]! : (c as Extract<Confined, { ok: true }>).path));
+  const argv = paths.map((c, i) =>
+    keepAsSent && operands[i]!.startsWith('/') ? operands[i]! : (c as Extract<Confined, { ok: true }>).path,
+  );
   return { ok: true, paths, argv, checks: paths.flatMap((c) => (c.ok ? c.checks : [])), keepAsSent };
 }
 
@@ -129,7 +153,10 @@ function snapshotOf(rule: RsyncRule, sender: boolean, confined: readonly Confine
   if (!rule.snapshot || sender) return null;
   const parts = resolveParts([], (confined[0] as Extract<Confined, { ok: true }>).path);
   if (parts === null || parts.length !== 1 || parts[0]!.startsWith('.')) {
-    return refuse('rsync-snapshot-refused', `${JSON.stringify(operands[0])}: under snapshot: true a push names one new directory directly under root, such as 2026-12-06/`);
+    return refuse(
+      'rsync-snapshot-refused',
+      `${JSON.stringify(operands[0])}: under snapshot: true a push names one new directory directly under root, such as 2026-12-06/`,
+    );
   }
   return parts[0]!;
 }
@@ -156,7 +183,12 @@ function rsyncPlan(rule: RsyncRule, request: Request, m: Matched): RsyncPlan {
   const imposed = imposedOptions(rule, { sender, features: m.features, snapshot, clientMaxDelete: m.vetted.clientMaxDelete });
   // The FIFO lies in root while rsync runs: a --delete into root must neither remove it nor count
   // it against --max-delete (found in review). The server's own filter rules come before the client's.
-  if (report) imposed.push(`--log-file=${RSYNC_REPORT_FILE}`, `--log-file-format=${rsyncReportFormat(token)}`, `--filter=P /${reportFifoName(token)}`);
+  if (report)
+    imposed.push(
+      `--log-file=${RSYNC_REPORT_FILE}`,
+      `--log-file-format=${rsyncReportFormat(token)}`,
+      `--filter=P /${reportFifoName(token)}`,
+    );
   const argv = [rule.program, '--server', ...(sender ? ['--sender'] : []), ...m.vetted.argv, ...imposed, '--', '.', ...confined.argv];
   const operandsAt = argv.length - confined.argv.length;
   const wildcards = [...globs.entries()].map(([index, pattern]) => ({
@@ -174,15 +206,34 @@ function rsyncPlan(rule: RsyncRule, request: Request, m: Matched): RsyncPlan {
     timeoutMs: null,
     supervise: rule.supervise,
     ...(options.some((o) => o.name === 'dry-run' || (o.name === '-' && o.value!.includes('n'))) ? { dryRun: true } : {}),
-    confine: { root: rule.root, within: [...view.within], paths: [...new Set(checks)], wildcards, pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null },
+    confine: {
+      root: rule.root,
+      within: [...view.within],
+      paths: [...new Set(checks)],
+      wildcards,
+      pull: sender ? { relative: usesRelativePaths(options), operandsAt } : null,
+    },
     minFree: !sender && rule.minFreeBytes > 0 ? { path: rule.root, bytes: rule.minFreeBytes } : null,
     ...(report ? { report: { dest: confined.argv[0]!, dir: view.within[0]!, token } } : {}),
     ...(snapshot !== null ? { snapshot: joinUnder(rule.root, [snapshot]) } : {}),
-    ...(!sender && snapshot === null ? { history: { dest: (confined.paths[0] as Extract<Confined, { ok: true }>).checks[0]!, guard: rule.overwrite ? ('shared-inodes' as const) : ('directories' as const) } } : {}),
+    ...(!sender && snapshot === null
+      ? {
+          history: {
+            dest: (confined.paths[0] as Extract<Confined, { ok: true }>).checks[0]!,
+            guard: rule.overwrite ? ('shared-inodes' as const) : ('directories' as const),
+          },
+        }
+      : {}),
     // A pull sees root (or its paths) read-only, whatever the rule's access: it only reads.
     sandbox: rule.sandbox
       ? sender
-        ? { read: [...view.within], write: [], rootCaps: [...ROOT_CAPS.read], secrets: rule.secrets ?? 'withhold', reads: pullReads(confined.paths, globs.size > 0, options, rule.root) }
+        ? {
+            read: [...view.within],
+            write: [],
+            rootCaps: [...ROOT_CAPS.read],
+            secrets: rule.secrets ?? 'withhold',
+            reads: pullReads(confined.paths, globs.size > 0, options, rule.root),
+          }
         : { read: [], write: [...view.within], rootCaps: [...ROOT_CAPS.store, ...(rule.devices ? ROOT_CAPS.devices : [])] }
       : null,
   };

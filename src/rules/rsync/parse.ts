@@ -18,41 +18,65 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     test: (s) => (RSYNC_ACCESS as readonly string[]).includes(s),
     expected: `one of ${RSYNC_ACCESS.join(', ')}`,
   }) as RsyncAccess | null;
-  const flag = (name: string, fallback: boolean) => (fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback);
+  const flag = (name: string, fallback: boolean) =>
+    fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback;
   const deleting = flag('delete', false);
   let maxDelete: number | null = null;
   if (fields.has('max-delete')) {
     const maxNode = fields.get('max-delete') ?? null;
     const count = reader.count(maxNode, `${key}.max-delete`, 0);
-    if (count !== null && deleting !== true) reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
+    if (count !== null && deleting !== true)
+      reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
     else maxDelete = count;
   }
   const minFree = fields.has('min-free')
-    ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, { test: (s) => parseSize(s) !== null, expected: 'a size such as 1GiB, 512MiB, or 0 for no floor' })
+    ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, {
+        test: (s) => parseSize(s) !== null,
+        expected: 'a size such as 1GiB, 512MiB, or 0 for no floor',
+      })
     : String(DEFAULT_MIN_FREE);
   const supervise = flag('supervise', true);
   if (supervise === false && access !== 'read' && minFree !== null && parseSize(minFree) !== 0) {
     // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
-    reader.error(fields.get('supervise') ?? null, `${key}.supervise`, 'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true');
+    reader.error(
+      fields.get('supervise') ?? null,
+      `${key}.supervise`,
+      'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true',
+    );
   }
   let secrets: SecretsPolicy | null = null;
   if (fields.has('secrets')) {
     const secretsNode = fields.get('secrets') ?? null;
     secrets = readSecretsPolicy(reader, secretsNode, `${key}.secrets`);
-    if (secrets !== null && flag('sandbox', true) === false) reader.error(secretsNode, `${key}.secrets`, 'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:');
-    else if (secrets !== null && access === 'write') reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
+    if (secrets !== null && flag('sandbox', true) === false)
+      reader.error(
+        secretsNode,
+        `${key}.secrets`,
+        'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:',
+      );
+    else if (secrets !== null && access === 'write')
+      reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
   }
   const paths = parsePaths(reader, fields, key, root);
   if (paths !== null && fields.has('sandbox') && flag('sandbox', true) === false) {
     // The sandbox is what keeps rsync inside the listed subtrees when it follows a symlink in one
     // (its --confine-root bounds only root, which is often /): found in review.
-    reader.error(fields.get('sandbox') ?? null, `${key}.sandbox`, 'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root');
+    reader.error(
+      fields.get('sandbox') ?? null,
+      `${key}.sandbox`,
+      'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root',
+    );
   }
   const snapshot = flag('snapshot', false);
   if (snapshot === true) {
     const at = fields.get('snapshot') ?? null;
     if (access === 'read') reader.error(at, `${key}.snapshot`, 'snapshot: true shapes pushes; a read rule makes none (use access: write)');
-    else if (paths !== null) reader.error(at, `${key}.snapshot`, 'snapshot: true makes each push one new directory directly under root; it does not combine with paths:');
+    else if (paths !== null)
+      reader.error(
+        at,
+        `${key}.snapshot`,
+        'snapshot: true makes each push one new directory directly under root; it does not combine with paths:',
+      );
   }
   const rule = {
     kind: 'rsync' as const,
@@ -91,7 +115,8 @@ function parsePaths(reader: Reader, fields: Map<string, Node | null>, key: strin
     else if (outside !== undefined) reader.error(pathsNode, `${key}.paths`, `${outside} is not under root ${root}`);
     else {
       const nested = paths.find((path, i) => paths!.some((other, j) => i !== j && isWithin(path, other)));
-      if (nested !== undefined) reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
+      if (nested !== undefined)
+        reader.error(pathsNode, `${key}.paths`, `${nested} is listed twice or lies in another of the paths: list each subtree once`);
     }
   }
   return paths;

@@ -67,7 +67,8 @@ export function withProtectedArgs(words: readonly string[], globs: ReadonlyMap<n
   const at = protectedArgsFlag(words);
   if (at === null) return { ok: false, reason: 'rsync-bad-syntax', detail: 'protected arguments were read for a command without -s' };
   if (globs.size > 0) return { ok: false, reason: 'tokenize-glob', detail: 'a wildcard on the command line of a -s request' };
-  if (args[0] !== 'rsync') return { ok: false, reason: 'rsync-protected-args', detail: 'the protected arguments do not start with "rsync"' };
+  if (args[0] !== 'rsync')
+    return { ok: false, reason: 'rsync-protected-args', detail: 'the protected arguments do not start with "rsync"' };
   const flag = words[at]!;
   const cluster = flag.startsWith('--') ? null : flag.replace(/^(-[^e]*?)s/, '$1');
   const head = [...words.slice(0, at), ...(cluster !== null && cluster !== '-' ? [cluster] : []), ...words.slice(at + 1)];

@@ -4,7 +4,31 @@ import type { Priority } from '../priority.js';
 import type { SecretsPolicy } from '../sandbox.js';
 
 /** The keys of the `rsync:` block: what its parser enforces and the JSON Schema is tested against. */
-export const RSYNC_KEYS = { allowed: ['root', 'access', 'delete', 'max-delete', 'min-free', 'overwrite', 'snapshot', 'munge-links', 'devices', 'xattrs', 'acls', 'absolute-paths', 'program', 'supervise', 'sandbox', 'secrets', 'paths', 'nice', 'ionice', 'single-run'], required: ['root', 'access'] } as const;
+export const RSYNC_KEYS = {
+  allowed: [
+    'root',
+    'access',
+    'delete',
+    'max-delete',
+    'min-free',
+    'overwrite',
+    'snapshot',
+    'munge-links',
+    'devices',
+    'xattrs',
+    'acls',
+    'absolute-paths',
+    'program',
+    'supervise',
+    'sandbox',
+    'secrets',
+    'paths',
+    'nice',
+    'ionice',
+    'single-run',
+  ],
+  required: ['root', 'access'],
+} as const;
 
 export type RsyncAccess = 'read' | 'write' | 'read-write';
 

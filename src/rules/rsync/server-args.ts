@@ -8,7 +8,16 @@
  * the options end at the first lone "."; everything after it is an operand.
  */
 import type { DenyReason } from '../../values/deny-reason.js';
-import { CAPABILITY_TAIL, LONG_OPTIONS, REFUSED_SHORT, SHORT_OPTIONS, SHORT_WITH_NUMBER, type ArgKind, type Direction, type Gate } from './server-options.js';
+import {
+  CAPABILITY_TAIL,
+  LONG_OPTIONS,
+  REFUSED_SHORT,
+  SHORT_OPTIONS,
+  SHORT_WITH_NUMBER,
+  type ArgKind,
+  type Direction,
+  type Gate,
+} from './server-options.js';
 
 export interface ServerOption {
   /** The words as received: one (`-logDtpr`, `--delete`, `--bwlimit=10`) or two (`--link-dest`, `../prev`). */
@@ -106,7 +115,10 @@ export function rsyncSize(text: string, defaultUnit: 'B' | 'K'): number | null {
   return size;
 }
 
-function parseLong(word: string, next: string | undefined): { option: ServerOption; consumed: number } | { reason: DenyReason; detail: string } {
+function parseLong(
+  word: string,
+  next: string | undefined,
+): { option: ServerOption; consumed: number } | { reason: DenyReason; detail: string } {
   const eq = word.indexOf('=');
   const name = eq < 0 ? word.slice(2) : word.slice(2, eq);
   const inlineValue = eq < 0 ? null : word.slice(eq + 1);
@@ -115,23 +127,33 @@ function parseLong(word: string, next: string | undefined): { option: ServerOpti
   if ('refused' in entry) return { reason: 'rsync-option-refused', detail: `--${name}: ${entry.why}` };
   if (entry.arg === 'none') {
     if (inlineValue !== null) return { reason: 'rsync-option-refused', detail: `--${name} takes no value` };
-    return { option: { words: [word], name, value: null, arg: 'none', gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' }, consumed: 1 };
+    return {
+      option: { words: [word], name, value: null, arg: 'none', gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' },
+      consumed: 1,
+    };
   }
   // rsync's client sends --backup-dir, --partial-dir, --temp-dir, the basis dirs and
   // --files-from as two words, and the rest as --opt=value; both forms mean the same to popt.
   const value = inlineValue ?? next;
-  if (value === undefined || (inlineValue === null && value === '.')) return { reason: 'rsync-bad-syntax', detail: `--${name} has no value` };
+  if (value === undefined || (inlineValue === null && value === '.'))
+    return { reason: 'rsync-bad-syntax', detail: `--${name} has no value` };
   const bad = badValue(entry.arg, value);
   if (bad) return { reason: 'rsync-option-refused', detail: `--${name}: ${bad}` };
   if (name === 'max-alloc') {
     // Read the way rsync reads it: "1-1", "0.0009k" and "1b-1" are all 0 there, and 0 is "unlimited".
     const bytes = rsyncSize(value, 'B');
     if (bytes === null || bytes < MIN_MAX_ALLOC) {
-      return { reason: 'rsync-option-refused', detail: `--max-alloc=${value} is ${bytes === 0 ? '0 to rsync, which disables the allocation cap (CVE-2026-53794)' : 'not a size rsync accepts'}` };
+      return {
+        reason: 'rsync-option-refused',
+        detail: `--max-alloc=${value} is ${bytes === 0 ? '0 to rsync, which disables the allocation cap (CVE-2026-53794)' : 'not a size rsync accepts'}`,
+      };
     }
   }
   const words = inlineValue === null ? [word, value] : [word];
-  return { option: { words, name, value, arg: entry.arg, gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' }, consumed: words.length };
+  return {
+    option: { words, name, value, arg: entry.arg, gates: [...(entry.gates ?? [])], direction: entry.direction ?? 'any' },
+    consumed: words.length,
+  };
 }
 
 function parseShort(word: string): ServerOption | { reason: DenyReason; detail: string } {
@@ -172,7 +194,8 @@ export function parseServerArgs(words: readonly string[]): ServerArgsParse {
     const word = words[i];
     if (word === undefined) return refuse('rsync-bad-syntax', 'no "." ends the options (with -s the real arguments would follow on stdin)');
     if (word === '.') break;
-    if (word === '--server' || word === '--sender') return refuse('rsync-bad-syntax', `${word} is allowed only right after rsync / --server`);
+    if (word === '--server' || word === '--sender')
+      return refuse('rsync-bad-syntax', `${word} is allowed only right after rsync / --server`);
     let parsed: ServerOption | { reason: DenyReason; detail: string };
     let consumed = 1;
     if (word.startsWith('--') && word.length > 2) {

@@ -24,16 +24,26 @@ function gateRefusal(rule: RsyncRule, gate: Gate, sender: boolean): string | nul
       return rule.root === '/' && rule.paths === null ? null : 'follows symlinks, which can lead out of root';
     case 'acls':
       if (!rule.acls) return 'restores ACLs (the rule has acls: false)';
-      return !sender && !rule.overwrite && !rule.snapshot ? 'sets ACLs on stored directories, which overwrite: false cannot put back' : null;
+      return !sender && !rule.overwrite && !rule.snapshot
+        ? 'sets ACLs on stored directories, which overwrite: false cannot put back'
+        : null;
     case 'xattrs':
       if (!rule.xattrs) return 'restores extended attributes (the rule has xattrs: false)';
-      return !sender && !rule.overwrite && !rule.snapshot ? 'sets extended attributes on stored directories, which overwrite: false cannot put back' : null;
+      return !sender && !rule.overwrite && !rule.snapshot
+        ? 'sets extended attributes on stored directories, which overwrite: false cannot put back'
+        : null;
     case 'history':
-      return sender ? null : 'changes a stored inode itself (its contents, or the access time rsync sets on a file it hard-linked), and so every hard link to it (every snapshot that shares it); push without it: rsync then writes a new file and renames it into place';
+      return sender
+        ? null
+        : 'changes a stored inode itself (its contents, or the access time rsync sets on a file it hard-linked), and so every hard link to it (every snapshot that shares it); push without it: rsync then writes a new file and renames it into place';
     case 'snapshot-only':
-      return rule.snapshot ? null : 'hard-links stored files into the destination, where a later push could change them through the link; dated snapshots need snapshot: true (each push one new directory)';
+      return rule.snapshot
+        ? null
+        : 'hard-links stored files into the destination, where a later push could change them through the link; dated snapshots need snapshot: true (each push one new directory)';
     case 'stored-contents':
-      return rule.access === 'write' ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)' : null;
+      return rule.access === 'write'
+        ? 'tells the client something of the contents of stored files (the rule has access: write; delta transfers and checksum comparisons need read-write)'
+        : null;
   }
 }
 
@@ -45,10 +55,12 @@ function gateRefusal(rule: RsyncRule, gate: Gate, sender: boolean): string | nul
  */
 function snapshotOptionRefusal(option: ServerOption, value: string, snapshot: string): string | null {
   if (option.name === 'temp-dir' || option.name === 'backup-dir') return 'under snapshot: true a push writes only into its new directory';
-  if (option.arg === 'partial-path') return value.includes('/') ? 'under snapshot: true the partial dir is a plain name, kept inside each directory of the snapshot' : null;
+  if (option.arg === 'partial-path')
+    return value.includes('/') ? 'under snapshot: true the partial dir is a plain name, kept inside each directory of the snapshot' : null;
   if (option.arg === 'dest-path') {
     const parts = resolveParts(value.startsWith('/') ? [] : [snapshot], value);
-    if (parts === null || parts.length !== 1 || parts[0] === snapshot || parts[0]!.startsWith('.')) return 'under snapshot: true a basis directory is another snapshot beside this one, such as ../2026-12-05';
+    if (parts === null || parts.length !== 1 || parts[0] === snapshot || parts[0]!.startsWith('.'))
+      return 'under snapshot: true a basis directory is another snapshot beside this one, such as ../2026-12-05';
   }
   return null;
 }
@@ -56,7 +68,6 @@ function snapshotOptionRefusal(option: ServerOption, value: string, snapshot: st
 function describe(option: ServerOption): string {
   return option.name === '-' ? option.words[0]! : `--${option.name}`;
 }
-
 
 interface Request {
   sender: boolean;
@@ -67,17 +78,30 @@ interface Request {
 }
 
 /** A path option's value confined under root, or why not; null for any other option. */
-function confineOptionPath(rule: RsyncRule, view: RootView, option: ServerOption, request: Request): Extract<Confined, { ok: true }> | Refused | null {
+function confineOptionPath(
+  rule: RsyncRule,
+  view: RootView,
+  option: ServerOption,
+  request: Request,
+): Extract<Confined, { ok: true }> | Refused | null {
   const { underRoot } = view;
   let confined: Confined | null = null;
-  if (option.arg === 'dest-path') confined = confineDestDir(underRoot(option.value!), underRoot(request.operands[0]!), rule.root, request.features.confineRoot && rule.root !== '/');
+  if (option.arg === 'dest-path')
+    confined = confineDestDir(
+      underRoot(option.value!),
+      underRoot(request.operands[0]!),
+      rule.root,
+      request.features.confineRoot && rule.root !== '/',
+    );
   else if (option.arg === 'partial-path') confined = confinePartialDir(underRoot(option.value!), rule.root);
   else if (option.arg === 'files-from' && option.value !== '-') {
-    if (!request.sender) return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
+    if (!request.sender)
+      return refuse('rsync-option-refused', `--files-from ${option.value}: on a push the client sends the list itself ("-")`);
     confined = confineRootFile(underRoot(option.value!), rule.root);
   }
   if (option.arg === 'dest-path' || option.arg === 'partial-path' || option.arg === 'files-from') {
-    if (option.value !== '-' && view.outsideRoot(option.value!)) return refuse('rsync-path-escapes-root', `--${option.name}: ${JSON.stringify(option.value)} is not under root ${rule.root}`);
+    if (option.value !== '-' && view.outsideRoot(option.value!))
+      return refuse('rsync-path-escapes-root', `--${option.name}: ${JSON.stringify(option.value)} is not under root ${rule.root}`);
   }
   if (request.snapshot !== null && option.value !== null) {
     const refusal = snapshotOptionRefusal(option, underRoot(option.value), request.snapshot);
@@ -88,7 +112,11 @@ function confineOptionPath(rule: RsyncRule, view: RootView, option: ServerOption
 }
 
 /** The client's options as rsync will get them (path values rewritten under root), the paths they name, and the --max-delete the client asked for. */
-export function vetOptions(rule: RsyncRule, view: RootView, request: Request): { ok: true; argv: string[]; checks: string[]; clientMaxDelete: number | null } | Refused {
+export function vetOptions(
+  rule: RsyncRule,
+  view: RootView,
+  request: Request,
+): { ok: true; argv: string[]; checks: string[]; clientMaxDelete: number | null } | Refused {
   const { sender } = request;
   const argv: string[] = [];
   const checks: string[] = [];
@@ -107,7 +135,8 @@ export function vetOptions(rule: RsyncRule, view: RootView, request: Request): {
     if (confined !== null && !confined.ok) return confined;
     if (confined) {
       const stray = confined.checks.find((path) => !view.inPaths(path));
-      if (stray !== undefined) return refuse('rsync-path-escapes-root', `--${option.name}: ${stray} is not in the rule's paths (${view.within.join(', ')})`);
+      if (stray !== undefined)
+        return refuse('rsync-path-escapes-root', `--${option.name}: ${stray} is not in the rule's paths (${view.within.join(', ')})`);
       value = confined.path;
       checks.push(...confined.checks);
     }
@@ -119,7 +148,10 @@ export function vetOptions(rule: RsyncRule, view: RootView, request: Request): {
 }
 
 /** The options the server imposes on its own side (the receiver's report aside: match.ts adds it). */
-export function imposedOptions(rule: RsyncRule, run: { sender: boolean; features: RsyncFeatures; snapshot: string | null; clientMaxDelete: number | null }): string[] {
+export function imposedOptions(
+  rule: RsyncRule,
+  run: { sender: boolean; features: RsyncFeatures; snapshot: string | null; clientMaxDelete: number | null },
+): string[] {
   const { sender, features, snapshot, clientMaxDelete } = run;
   const imposed: string[] = [];
   if (rule.mungeLinks) imposed.push('--munge-links');

@@ -14,7 +14,14 @@ import type { ScpRequest } from '../plan.js';
 import type { SftpRule } from './rule.js';
 
 /** How sshd names the sftp subsystem: its own, or sftp-server where distributions put it. */
-export const SFTP_SUBSYSTEM_COMMANDS = ['internal-sftp', '/usr/lib/openssh/sftp-server', '/usr/libexec/openssh/sftp-server', '/usr/libexec/sftp-server', '/usr/lib/sftp-server', '/usr/lib/ssh/sftp-server'];
+export const SFTP_SUBSYSTEM_COMMANDS = [
+  'internal-sftp',
+  '/usr/lib/openssh/sftp-server',
+  '/usr/libexec/openssh/sftp-server',
+  '/usr/libexec/sftp-server',
+  '/usr/lib/sftp-server',
+  '/usr/lib/ssh/sftp-server',
+];
 
 /** sftp-server flags a `Subsystem` line may carry that only set logging: read and ignored (the rule says what is served). */
 const LOGGING_FLAGS: Record<string, boolean> = { '-e': false, '-l': true, '-f': true };
@@ -55,7 +62,8 @@ export function isSubsystem(words: readonly string[]): true | string {
   if (!SFTP_SUBSYSTEM_COMMANDS.includes(words[0]!)) return 'not the sftp subsystem';
   for (let i = 1; i < words.length; i++) {
     const takesValue = LOGGING_FLAGS[words[i]!];
-    if (takesValue === undefined) return `sftp-server flag ${JSON.stringify(words[i])} is not served (only the logging flags -e, -l, -f of a Subsystem line)`;
+    if (takesValue === undefined)
+      return `sftp-server flag ${JSON.stringify(words[i])} is not served (only the logging flags -e, -l, -f of a Subsystem line)`;
     if (takesValue && ++i >= words.length) return `sftp-server flag ${words[i - 1]} without its value`;
   }
   return true;
@@ -64,18 +72,35 @@ export function isSubsystem(words: readonly string[]): true | string {
 export function matchSftp(rule: SftpRule, words: readonly string[], globs: ReadonlyMap<number, string>, _request: Request): RuleOutcome {
   if (globs.size > 0) return { ok: false, why: 'a word holds an unquoted glob character' };
   // A read rule writes nothing: no floor to keep.
-  const policy = { root: rule.root, access: rule.access, delete: rule.delete, overwrite: rule.overwrite, umask: rule.umask, minFreeBytes: rule.access === 'read' ? 0 : rule.minFreeBytes, idleTimeoutMs: rule.idleTimeoutMs };
+  const policy = {
+    root: rule.root,
+    access: rule.access,
+    delete: rule.delete,
+    overwrite: rule.overwrite,
+    umask: rule.umask,
+    minFreeBytes: rule.access === 'read' ? 0 : rule.minFreeBytes,
+    idleTimeoutMs: rule.idleTimeoutMs,
+  };
   // The kernel shows the server root, writable only if the rule writes.
-  const sandbox = rule.access === 'read' ? { read: [rule.root], write: [], rootCaps: [...ROOT_CAPS.files] } : { read: [], write: [rule.root], rootCaps: [...ROOT_CAPS.files] };
+  const sandbox =
+    rule.access === 'read'
+      ? { read: [rule.root], write: [], rootCaps: [...ROOT_CAPS.files] }
+      : { read: [], write: [rule.root], rootCaps: [...ROOT_CAPS.files] };
   const subsystem = isSubsystem(words);
   if (subsystem === true) return { ok: true, plan: { kind: 'files', protocol: 'sftp', policy, scp: null, sandbox } };
   const scp = parseScpWords(words);
   if (typeof scp === 'string') {
     // A word that is neither is not this rule's business; a bad scp or subsystem line is, and says why.
     const ours = words[0] === 'scp' || words[0] === '/usr/bin/scp' || SFTP_SUBSYSTEM_COMMANDS.includes(words[0]!);
-    return { ok: false, why: ours ? (words[0]!.endsWith('scp') ? scp : subsystem) : `not sftp or scp`, reason: ours ? 'sftp-refused' : null };
+    return {
+      ok: false,
+      why: ours ? (words[0]!.endsWith('scp') ? scp : subsystem) : `not sftp or scp`,
+      reason: ours ? 'sftp-refused' : null,
+    };
   }
-  if (scp.direction === 'to-server' && rule.access === 'read') return { ok: false, why: 'scp -t (an upload) to a read rule', reason: 'sftp-refused' };
-  if (scp.direction === 'from-server' && rule.access === 'write') return { ok: false, why: 'scp -f (a download) from a write rule', reason: 'sftp-refused' };
+  if (scp.direction === 'to-server' && rule.access === 'read')
+    return { ok: false, why: 'scp -t (an upload) to a read rule', reason: 'sftp-refused' };
+  if (scp.direction === 'from-server' && rule.access === 'write')
+    return { ok: false, why: 'scp -f (a download) from a write rule', reason: 'sftp-refused' };
   return { ok: true, plan: { kind: 'files', protocol: 'scp', policy, scp, sandbox } };
 }

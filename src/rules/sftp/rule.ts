@@ -2,7 +2,10 @@
 import type { RuleBase } from '../base.js';
 
 /** The keys of the `sftp:` block: what its parser enforces and the JSON Schema is tested against. */
-export const SFTP_KEYS = { allowed: ['root', 'access', 'delete', 'overwrite', 'umask', 'min-free', 'idle-timeout'], required: ['root', 'access'] } as const;
+export const SFTP_KEYS = {
+  allowed: ['root', 'access', 'delete', 'overwrite', 'umask', 'min-free', 'idle-timeout'],
+  required: ['root', 'access'],
+} as const;
 
 export type SftpAccess = 'read' | 'write' | 'read-write';
 

@@ -48,7 +48,10 @@ export interface Run {
 function collect(lab: FilesFixture, run: ReturnType<typeof spawnSync>, eventsFile: string): Run {
   let lines: object[] = [];
   try {
-    lines = readFileSync(eventsFile, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line));
+    lines = readFileSync(eventsFile, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line));
   } catch {}
   rmSync(eventsFile, { force: true });
   const summary = lines.find((line) => 'summary' in line) as { summary: FileSummary } | undefined;
@@ -90,5 +93,14 @@ export function scp(lab: FilesFixture, policy: Partial<FilePolicy>, args: string
 }
 
 export function fullPolicy(lab: FilesFixture, policy: Partial<FilePolicy>): FilePolicy {
-  return { root: lab.root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...policy };
+  return {
+    root: lab.root,
+    access: 'read-write',
+    delete: true,
+    overwrite: true,
+    umask: 0o022,
+    minFreeBytes: 0,
+    idleTimeoutMs: 0,
+    ...policy,
+  };
 }

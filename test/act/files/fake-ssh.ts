@@ -21,5 +21,7 @@ else {
   launch = { protocol: 'scp', policy, scp: request };
 }
 const events = openSync(process.env.FILES_EVENTS!, 'a');
-const run = spawnSync(process.execPath, [process.env.FILES_SERVER!, JSON.stringify(launch)], { stdio: ['inherit', 'inherit', 'inherit', events] });
+const run = spawnSync(process.execPath, [process.env.FILES_SERVER!, JSON.stringify(launch)], {
+  stdio: ['inherit', 'inherit', 'inherit', events],
+});
 process.exit(run.status ?? 1);

@@ -7,7 +7,18 @@
  * tests beside OpenSSH's sftp-server (test/act/files/sftp-clients.test.ts, "history") and end to
  * end (test/e2e/sftp-history.e2e.test.ts).
  */
-import { chmodSync, existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -37,7 +48,16 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const policyOf = (over: Partial<FilePolicy>): FilePolicy => ({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over });
+const policyOf = (over: Partial<FilePolicy>): FilePolicy => ({
+  root,
+  access: 'read-write',
+  delete: true,
+  overwrite: true,
+  umask: 0o022,
+  minFreeBytes: 0,
+  idleTimeoutMs: 0,
+  ...over,
+});
 const [READ, WRITE, APPEND, CREAT, TRUNC] = [1, 2, 4, 8, 0x10];
 const ATTR_SIZE = 1;
 const ATTR_PERMISSIONS = 4;
@@ -69,7 +89,8 @@ function session(over: Partial<FilePolicy>) {
   const truncate = (path: string) => status(FXP.SETSTAT, (w) => w.string(path).u32(ATTR_SIZE).u64(0));
   const touch = (path: string) => status(FXP.SETSTAT, (w) => w.string(path).u32(ATTR_TIMES).u32(1).u32(1));
   const rename = (from: string, to: string) => status(FXP.RENAME, (w) => w.string(from).string(to));
-  const posixRename = (from: string, to: string) => status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string(from).string(to));
+  const posixRename = (from: string, to: string) =>
+    status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string(from).string(to));
   const remove = (path: string) => status(FXP.REMOVE, (w) => w.string(path));
   const refusals = () => events.filter((e) => e.refused !== undefined).map((e) => [e.op, e.path, e.refused]);
   return { input, events, done, init, open, put, request, status, chmod, truncate, touch, rename, posixRename, remove, refusals };
@@ -102,9 +123,15 @@ describe('delete: false, overwrite: false: stored names, contents and attributes
     expect(mode('snap1')).not.toBe(0);
     expect(existsSync(join(root, 'old', 'invoice.txt'))).toBe(false);
     expect(s.refusals()).toEqual([
-      ['rename', '/invoice.txt', 'no-delete'], ['rename', '/invoice.txt', 'no-delete'], ['write', '/invoice.txt', 'no-overwrite'],
-      ['setstat', '/invoice.txt', 'no-overwrite'], ['setstat', '/invoice.txt', 'no-overwrite'], ['setstat', '/invoice.txt', 'no-overwrite'],
-      ['rename', '/snap1', 'no-delete'], ['setstat', '/snap1', 'no-overwrite'], ['setstat', '/invoice.txt', 'no-overwrite'],
+      ['rename', '/invoice.txt', 'no-delete'],
+      ['rename', '/invoice.txt', 'no-delete'],
+      ['write', '/invoice.txt', 'no-overwrite'],
+      ['setstat', '/invoice.txt', 'no-overwrite'],
+      ['setstat', '/invoice.txt', 'no-overwrite'],
+      ['setstat', '/invoice.txt', 'no-overwrite'],
+      ['rename', '/snap1', 'no-delete'],
+      ['setstat', '/snap1', 'no-overwrite'],
+      ['setstat', '/invoice.txt', 'no-overwrite'],
     ]);
   });
 
@@ -172,7 +199,10 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     s.input.end();
     await s.done;
     expect(read('invoice.txt')).toBe('newer');
-    expect(s.refusals()).toEqual([['remove', '/invoice.txt', 'no-delete'], ['rename', '/invoice.txt', 'no-delete']]);
+    expect(s.refusals()).toEqual([
+      ['remove', '/invoice.txt', 'no-delete'],
+      ['rename', '/invoice.txt', 'no-delete'],
+    ]);
   });
 
   it('until the handle is closed the name keeps what was stored; a session that ends without CLOSE leaves it so, and no temporary file', async () => {
@@ -261,7 +291,10 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     await s.done;
     expect(mode('snap1/f')).toBe(0o640);
     expect(mode('invoice.txt')).toBe(0o600);
-    expect(s.refusals()).toEqual([['setstat', '/snap2/f', 'shared-inode'], ['setstat', '/snap1/f', 'shared-inode']]);
+    expect(s.refusals()).toEqual([
+      ['setstat', '/snap2/f', 'shared-inode'],
+      ['setstat', '/snap1/f', 'shared-inode'],
+    ]);
   });
 
   it('without delete: chmod of a stored file is refused (history), a rename away too (no-delete)', async () => {
@@ -271,7 +304,10 @@ describe('overwrite: true: a stored file is replaced by a new inode, never chang
     expect(await s.rename('/invoice.txt', '/old/invoice.txt')).toBe(DENIED);
     s.input.end();
     await s.done;
-    expect(s.refusals()).toEqual([['setstat', '/invoice.txt', 'history'], ['rename', '/invoice.txt', 'no-delete']]);
+    expect(s.refusals()).toEqual([
+      ['setstat', '/invoice.txt', 'history'],
+      ['rename', '/invoice.txt', 'no-delete'],
+    ]);
   });
 });
 
@@ -281,7 +317,13 @@ describe('legacy scp (scp -t)', () => {
     const output = new PassThrough();
     output.resume();
     const events: FileEvent[] = [];
-    const done = serveScp(policyOf(over), { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path }, input, output, (e) => events.push(e));
+    const done = serveScp(
+      policyOf(over),
+      { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path },
+      input,
+      output,
+      (e) => events.push(e),
+    );
     input.end(`C0666 ${data.length} x\n${data}\0`);
     await done;
     return events;
@@ -302,7 +344,13 @@ describe('legacy scp (scp -t)', () => {
       const output = new PassThrough();
       output.resume();
       const events: FileEvent[] = [];
-      const done = serveScp(policyOf(over), { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: false, path: '/' }, input, output, (e) => events.push(e));
+      const done = serveScp(
+        policyOf(over),
+        { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: false, path: '/' },
+        input,
+        output,
+        (e) => events.push(e),
+      );
       input.end('T1 0 1 0\nD0755 0 snap1\nE\n');
       await done;
       return events;
@@ -315,11 +363,19 @@ describe('legacy scp (scp -t)', () => {
   });
 
   it('overwrite: false refuses it; a file cut short by the client leaves the stored one as it was (overwrite: true)', async () => {
-    expect(await push({ overwrite: false }, '/invoice.txt', 'fake')).toEqual([{ op: 'write', path: '/invoice.txt', refused: 'no-overwrite' }]);
+    expect(await push({ overwrite: false }, '/invoice.txt', 'fake')).toEqual([
+      { op: 'write', path: '/invoice.txt', refused: 'no-overwrite' },
+    ]);
     const input = new PassThrough();
     const output = new PassThrough();
     output.resume();
-    const done = serveScp(policyOf({}), { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '/invoice.txt' }, input, output, () => {});
+    const done = serveScp(
+      policyOf({}),
+      { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '/invoice.txt' },
+      input,
+      output,
+      () => {},
+    );
     input.end('C0644 100 x\nonly part');
     await done;
     expect(read('invoice.txt')).toBe('invoice');
@@ -331,9 +387,31 @@ describe('addSpan: the ranges a lazy copy has been written', () => {
   it.each([
     [[], [0, 5], [[0, 5]]],
     [[[0, 5]], [5, 9], [[0, 9]]], // in order, touching: one range
-    [[[0, 5]], [7, 9], [[0, 5], [7, 9]]],
-    [[[7, 9]], [0, 5], [[0, 5], [7, 9]]], // out of order
-    [[[0, 2], [4, 6], [8, 9]], [1, 8], [[0, 9]]], // bridging several
+    [
+      [[0, 5]],
+      [7, 9],
+      [
+        [0, 5],
+        [7, 9],
+      ],
+    ],
+    [
+      [[7, 9]],
+      [0, 5],
+      [
+        [0, 5],
+        [7, 9],
+      ],
+    ], // out of order
+    [
+      [
+        [0, 2],
+        [4, 6],
+        [8, 9],
+      ],
+      [1, 8],
+      [[0, 9]],
+    ], // bridging several
     [[[0, 9]], [2, 3], [[0, 9]]], // inside one
   ] as [[number, number][], [number, number], [number, number][]][])('%j + %j = %j', (spans, [start, end], merged) => {
     const copy = spans.map((span) => [...span] as [number, number]);

@@ -6,10 +6,22 @@
 import { describe, expect, it } from 'vitest';
 import { readLaunch, serialiseLaunch, type FilesLaunch } from '../../../src/act/files/launch.js';
 
-const policy = { root: '/srv/r', access: 'read', delete: false, overwrite: false, umask: 0o022, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 } as const;
+const policy = {
+  root: '/srv/r',
+  access: 'read',
+  delete: false,
+  overwrite: false,
+  umask: 0o022,
+  minFreeBytes: 2 ** 30,
+  idleTimeoutMs: 600_000,
+} as const;
 const scp = { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: 'in/' } as const;
 const sftpLaunch: FilesLaunch = { protocol: 'sftp', policy };
-const scpLaunch: FilesLaunch = { protocol: 'scp', policy: { ...policy, access: 'read-write', delete: true, overwrite: true, umask: 0, minFreeBytes: 0, idleTimeoutMs: 0 }, scp: { ...scp, direction: 'from-server', recursive: true, preserveTimes: true, targetMustBeDir: true, path: '/a b' } };
+const scpLaunch: FilesLaunch = {
+  protocol: 'scp',
+  policy: { ...policy, access: 'read-write', delete: true, overwrite: true, umask: 0, minFreeBytes: 0, idleTimeoutMs: 0 },
+  scp: { ...scp, direction: 'from-server', recursive: true, preserveTimes: true, targetMustBeDir: true, path: '/a b' },
+};
 const text = (value: unknown) => JSON.stringify(value);
 
 describe('serialiseLaunch, then readLaunch: the same launch', () => {
@@ -28,7 +40,13 @@ describe('readLaunch takes', () => {
   it.each([
     ['an sftp launch', text({ protocol: 'sftp', policy })],
     ['an scp launch', text({ protocol: 'scp', policy, scp })],
-    ['keys in any order', text({ policy: { idleTimeoutMs: 0, minFreeBytes: 0, umask: 0o777, overwrite: true, delete: true, access: 'write', root: '/' }, protocol: 'sftp' })],
+    [
+      'keys in any order',
+      text({
+        policy: { idleTimeoutMs: 0, minFreeBytes: 0, umask: 0o777, overwrite: true, delete: true, access: 'write', root: '/' },
+        protocol: 'sftp',
+      }),
+    ],
   ])('%s', (_name, argument) => expect(readLaunch(argument).ok).toBe(true));
 });
 

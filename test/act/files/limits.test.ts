@@ -27,7 +27,16 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-const policyWith = (over: Partial<FilePolicy>): FilePolicy => ({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: FLOOR, idleTimeoutMs: 0, ...over });
+const policyWith = (over: Partial<FilePolicy>): FilePolicy => ({
+  root,
+  access: 'read-write',
+  delete: true,
+  overwrite: true,
+  umask: 0o022,
+  minFreeBytes: FLOOR,
+  idleTimeoutMs: 0,
+  ...over,
+});
 
 /** Bytes in the files of root: what a disk of `room` bytes above the floor has used. */
 function usedInRoot(): number {
@@ -66,7 +75,12 @@ function sftpSession(policy: FilePolicy, options: SessionOptions = {}) {
     expect((await next()).type).toBe(FXP.VERSION);
   };
   const open = async (path: string) => {
-    const { type, reader } = await request(FXP.OPEN, (w) => w.string(path).u32(2 | 8 | 0x10).u32(0));
+    const { type, reader } = await request(FXP.OPEN, (w) =>
+      w
+        .string(path)
+        .u32(2 | 8 | 0x10)
+        .u32(0),
+    );
     expect(type).toBe(FXP.HANDLE);
     reader.u32();
     return reader.bytes();
@@ -93,7 +107,7 @@ describe('SpaceFloor: one look grants a share of the headroom, never more than t
     expect(admitted).toBe(100 * 1024 * KiB);
     // 3200 writes of 32 KiB: a look per write would be 3201.
     expect(looks).toBeLessThan(400);
-    expect(looks).toBeGreaterThan(100 * 1024 * KiB / (64 * 1024 * KiB));
+    expect(looks).toBeGreaterThan((100 * 1024 * KiB) / (64 * 1024 * KiB));
   });
 
   it('counts whole 4 KiB blocks: with ten blocks above the floor, ten 1-byte files are written and the eleventh is refused', () => {
@@ -112,7 +126,11 @@ describe('SpaceFloor: one look grants a share of the headroom, never more than t
   });
 
   it('a statfs that fails admits nothing (fail closed); floor 0 never looks', () => {
-    expect(new SpaceFloor(FLOOR, () => { throw new Error('EIO'); }).admit(1)).toBe(false);
+    expect(
+      new SpaceFloor(FLOOR, () => {
+        throw new Error('EIO');
+      }).admit(1),
+    ).toBe(false);
     let looks = 0;
     const none = new SpaceFloor(0, () => (looks++, 0));
     expect(none.admit(SPACE_STEP_MIN * 10) && none.fits(2 ** 40)).toBe(true);
@@ -178,7 +196,7 @@ describe('SFTP WRITE below min-free', () => {
     expect(s.events).toContainEqual({ op: 'write', path: '/big', refused: 'min-free' });
   });
 
-  it('by default the floor is statfs on root: a floor above the disk\'s free space refuses, 1 byte does not', async () => {
+  it("by default the floor is statfs on root: a floor above the disk's free space refuses, 1 byte does not", async () => {
     const s = sftpSession(policyWith({ minFreeBytes: 2 ** 52 }));
     await s.init();
     const handle = await s.open('/big');
@@ -203,7 +221,14 @@ function scpSink(policy: FilePolicy, options: SessionOptions) {
   const events: FileEvent[] = [];
   let received = '';
   output.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
-  const done = serveScp(policy, { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: true, path: '/' }, input, output, (e) => events.push(e), options);
+  const done = serveScp(
+    policy,
+    { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: true, path: '/' },
+    input,
+    output,
+    (e) => events.push(e),
+    options,
+  );
   const heard = async (what: RegExp) => {
     for (let i = 0; i < 200 && !what.test(received); i++) await new Promise((r) => setImmediate(r));
     expect(received).toMatch(what);
@@ -227,7 +252,10 @@ describe('legacy scp data below min-free', () => {
     const summary = await s.done;
     expect(existsSync(join(root, 'big'))).toBe(false);
     expect(readFileSync(join(root, 'small'), 'utf8')).toBe('hello');
-    expect(s.events).toEqual([{ op: 'write', path: '/big', refused: 'min-free' }, { op: 'write', path: '/small', bytes: 5, created: true }]);
+    expect(s.events).toEqual([
+      { op: 'write', path: '/big', refused: 'min-free' },
+      { op: 'write', path: '/small', bytes: 5, created: true },
+    ]);
     expect(summary).toMatchObject({ refusals: 1, ended: 'eof' });
   });
 
@@ -263,7 +291,10 @@ describe('legacy scp data below min-free', () => {
     expect(kept).toBeGreaterThanOrEqual(SPACE_STEP_MIN);
     expect(kept).toBeLessThan(500 * KiB);
     expect(freeBytes()).toBeGreaterThanOrEqual(FLOOR);
-    expect(s.events).toEqual([{ op: 'write', path: '/big', bytes: kept, created: true }, { op: 'write', path: '/big', refused: 'min-free' }]);
+    expect(s.events).toEqual([
+      { op: 'write', path: '/big', bytes: kept, created: true },
+      { op: 'write', path: '/big', refused: 'min-free' },
+    ]);
   });
 });
 

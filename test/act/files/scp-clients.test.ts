@@ -57,7 +57,15 @@ describe.each([
     expect(put.status, put.stderr).toBe(0);
     expect(read(join(lab.root, 'tree', 'up', 'sub', 'b.txt'))).toBe('bb\n');
     expect(mtime(join(lab.root, 'tree', 'up', 'a.txt'))).toBe(1_100_000_000);
-    expect(put.events.filter((event) => event.op === 'write').map((event) => [event.path, event.bytes]).sort()).toEqual([['/tree/up/a.txt', 2], ['/tree/up/sub/b.txt', 3]]);
+    expect(
+      put.events
+        .filter((event) => event.op === 'write')
+        .map((event) => [event.path, event.bytes])
+        .sort(),
+    ).toEqual([
+      ['/tree/up/a.txt', 2],
+      ['/tree/up/sub/b.txt', 3],
+    ]);
   });
 
   it('gets nothing outside the root', () => {

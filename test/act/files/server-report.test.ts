@@ -7,7 +7,14 @@ import { describe, expect, it } from 'vitest';
 import type { FileEvent, FileSummary } from '../../../src/act/files/events.js';
 import { readReport, serialiseReport } from '../../../src/act/files/server-report.js';
 
-const summary: FileSummary = { counts: { read: 1, write: 2, remove: 0, rename: 0, mkdir: 0, rmdir: 0, setstat: 0 }, bytesRead: 9, bytesWritten: 10, refusals: 1, refusalsUnreported: 0, ended: 'eof' };
+const summary: FileSummary = {
+  counts: { read: 1, write: 2, remove: 0, rename: 0, mkdir: 0, rmdir: 0, setstat: 0 },
+  bytesRead: 9,
+  bytesWritten: 10,
+  refusals: 1,
+  refusalsUnreported: 0,
+  ended: 'eof',
+};
 
 describe('serialiseReport, then readReport: the same report', () => {
   it.each<[string, FileEvent]>([
@@ -18,14 +25,22 @@ describe('serialiseReport, then readReport: the same report', () => {
     ['a refused rename', { op: 'rename', path: '/a', to: '/b', refused: 'no-delete' }],
     ['a refusal', { op: 'setstat', path: '/a', refused: 'shared-inode' }],
     ['a path with a newline', { op: 'mkdir', path: '/a\nb' }],
-  ])('%s', (_name, event) => expect(readReport(serialiseReport({ kind: 'event', event }))).toEqual({ ok: true, report: { kind: 'event', event } }));
+  ])('%s', (_name, event) =>
+    expect(readReport(serialiseReport({ kind: 'event', event }))).toEqual({ ok: true, report: { kind: 'event', event } }),
+  );
 
   it.each<[string, FileSummary]>([
     ['a clean end', summary],
     ['an idle timeout, with its detail', { ...summary, ended: 'idle-timeout', detail: 'nothing from the client for 600 s' }],
-  ])('a summary: %s', (_name, value) => expect(readReport(serialiseReport({ kind: 'summary', summary: value }))).toEqual({ ok: true, report: { kind: 'summary', summary: value } }));
+  ])('a summary: %s', (_name, value) =>
+    expect(readReport(serialiseReport({ kind: 'summary', summary: value }))).toEqual({
+      ok: true,
+      report: { kind: 'summary', summary: value },
+    }),
+  );
 
-  it('one line, whatever the paths hold', () => expect(serialiseReport({ kind: 'event', event: { op: 'read', path: '/a\nb\r' } })).not.toMatch(/[\n\r]/));
+  it('one line, whatever the paths hold', () =>
+    expect(serialiseReport({ kind: 'event', event: { op: 'read', path: '/a\nb\r' } })).not.toMatch(/[\n\r]/));
 });
 
 describe('readReport takes', () => {
@@ -39,7 +54,11 @@ describe('readReport takes', () => {
 
   it('a very long path, cut and marked (found in review: a 5000-character refused path was dropped, leaving only a count)', () => {
     const read = readReport(JSON.stringify({ op: 'read', path: `/${'a'.repeat(5000)}`, refused: 'links' }));
-    expect(read.ok && read.report.kind === 'event' && read.report.event).toMatchObject({ op: 'read', refused: 'links', path: expect.stringMatching(/^\/a{4095}\.\.\.\(5001 characters\)$/) });
+    expect(read.ok && read.report.kind === 'event' && read.report.event).toMatchObject({
+      op: 'read',
+      refused: 'links',
+      path: expect.stringMatching(/^\/a{4095}\.\.\.\(5001 characters\)$/),
+    });
   });
 });
 

@@ -38,7 +38,12 @@ describe('SessionWrites', () => {
       { op: 'read', path: '/y', bytes: 9 },
       { op: 'remove', path: '/z', refused: 'no-delete' },
     ]);
-    expect(facts).toMatchObject({ created: ['/b'], replaced: ['/invoice.txt', '/invoice.txt'], removed: ['/old.txt', '/a', '/c', '/stored-dir'], bytes: 4 });
+    expect(facts).toMatchObject({
+      created: ['/b'],
+      replaced: ['/invoice.txt', '/invoice.txt'],
+      removed: ['/old.txt', '/a', '/c', '/stored-dir'],
+      bytes: 4,
+    });
   });
 
   it('a directory the session made and renamed takes the names in it along', () => {

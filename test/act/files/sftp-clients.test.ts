@@ -36,8 +36,17 @@ const read = (path: string) => readFileSync(path, 'utf8');
 describe('read-write', () => {
   it('put, get, ls, mkdir, rename, chmod, rm, rmdir, with one event each', () => {
     const run = sftp(lab, {}, [
-      'pwd', 'ls -l', `put ${local}/new.txt up.txt`, `get kept.txt ${local}/got.txt`, 'mkdir d', 'rename up.txt d/moved.txt',
-      'chmod 4755 d/moved.txt', 'ls -l d', 'get inside-link ' + `${local}/via-link.txt`, 'rm d/moved.txt', 'rmdir d',
+      'pwd',
+      'ls -l',
+      `put ${local}/new.txt up.txt`,
+      `get kept.txt ${local}/got.txt`,
+      'mkdir d',
+      'rename up.txt d/moved.txt',
+      'chmod 4755 d/moved.txt',
+      'ls -l d',
+      'get inside-link ' + `${local}/via-link.txt`,
+      'rm d/moved.txt',
+      'rmdir d',
     ]);
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain('Remote working directory: /\n');
@@ -88,7 +97,17 @@ describe('read-write', () => {
 
 describe('nothing outside the root exists', () => {
   it('/etc/passwd, a link out of the root, and .. all stay in the root', () => {
-    const run = sftp(lab, {}, [`-get /etc/passwd ${local}/p`, `-get escape ${local}/e`, `-get etc-link/passwd ${local}/e2`, 'cd ..', 'pwd', `-get ../secret ${local}/s`, 'cd /sub/../..', 'pwd', '-cd /etc']);
+    const run = sftp(lab, {}, [
+      `-get /etc/passwd ${local}/p`,
+      `-get escape ${local}/e`,
+      `-get etc-link/passwd ${local}/e2`,
+      'cd ..',
+      'pwd',
+      `-get ../secret ${local}/s`,
+      'cd /sub/../..',
+      'pwd',
+      '-cd /etc',
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(`${local}/p`) || existsSync(`${local}/e`) || existsSync(`${local}/e2`) || existsSync(`${local}/s`)).toBe(false);
     expect(run.stdout.match(/Remote working directory: (.*)/g)).toEqual(['Remote working directory: /', 'Remote working directory: /']);
@@ -126,13 +145,25 @@ describe('nothing outside the root exists', () => {
 
 describe('access: read', () => {
   it('put, mkdir, rm, rename are refused and nothing changes; get and ls work', () => {
-    const run = sftp(lab, { access: 'read' }, [`-put ${local}/new.txt up.txt`, '-mkdir d', '-rm kept.txt', '-rename kept.txt k2', '-chmod 777 kept.txt', 'ls', `get kept.txt ${local}/got.txt`]);
+    const run = sftp(lab, { access: 'read' }, [
+      `-put ${local}/new.txt up.txt`,
+      '-mkdir d',
+      '-rm kept.txt',
+      '-rename kept.txt k2',
+      '-chmod 777 kept.txt',
+      'ls',
+      `get kept.txt ${local}/got.txt`,
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(existsSync(join(lab.root, 'up.txt')) || existsSync(join(lab.root, 'd')) || existsSync(join(lab.root, 'k2'))).toBe(false);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(read(`${local}/got.txt`)).toBe('original\n');
     expect(run.events.filter((event) => event.refused).map((event) => [event.op, event.refused])).toEqual([
-      ['write', 'read-only'], ['mkdir', 'read-only'], ['remove', 'read-only'], ['rename', 'read-only'], ['setstat', 'read-only'],
+      ['write', 'read-only'],
+      ['mkdir', 'read-only'],
+      ['remove', 'read-only'],
+      ['rename', 'read-only'],
+      ['setstat', 'read-only'],
     ]);
   });
 
@@ -149,13 +180,22 @@ describe('access: write', () => {
     expect(existsSync(`${local}/got.txt`) && read(`${local}/got.txt`) !== '').toBe(false);
     expect(run.stdout).toContain('kept.txt');
     expect(read(join(lab.root, 'up.txt'))).toBe('new contents\n');
-    expect(run.events).toEqual([{ op: 'read', path: '/kept.txt', refused: 'write-only' }, { op: 'write', path: '/up.txt', bytes: 13, created: true }]);
+    expect(run.events).toEqual([
+      { op: 'read', path: '/kept.txt', refused: 'write-only' },
+      { op: 'write', path: '/up.txt', bytes: 13, created: true },
+    ]);
   });
 });
 
 describe('delete: false', () => {
   it('rm, rmdir and rename over an existing name are refused; files intact; a rename to a new name works', () => {
-    const run = sftp(lab, { delete: false }, ['-rm kept.txt', '-rmdir sub', '-rename sub/inner.txt kept.txt', `put ${local}/new.txt tmp-upload`, 'rename tmp-upload final']);
+    const run = sftp(lab, { delete: false }, [
+      '-rm kept.txt',
+      '-rmdir sub',
+      '-rename sub/inner.txt kept.txt',
+      `put ${local}/new.txt tmp-upload`,
+      'rename tmp-upload final',
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(read(join(lab.root, 'sub', 'inner.txt'))).toBe('inner\n');
@@ -178,7 +218,11 @@ describe('delete: false', () => {
 
 describe('overwrite: false', () => {
   it('a re-upload, a resume (reput) and a truncate are refused; the original is intact; a new name works', () => {
-    const run = sftp(lab, { overwrite: false }, [`-put ${local}/new.txt kept.txt`, `-reput ${local}/new.txt kept.txt`, `put ${local}/new.txt fresh.txt`]);
+    const run = sftp(lab, { overwrite: false }, [
+      `-put ${local}/new.txt kept.txt`,
+      `-reput ${local}/new.txt kept.txt`,
+      `put ${local}/new.txt fresh.txt`,
+    ]);
     expect(run.status, run.stderr).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(read(join(lab.root, 'fresh.txt'))).toBe('new contents\n');
@@ -207,7 +251,11 @@ describe('history: what was stored keeps its names, contents and attributes', ()
     expect(run.status, run.stderr).toBe(0);
     expect(read(join(lab.root, 'kept.txt'))).toBe('original\n');
     expect(statSync(join(lab.root, 'sub', 'inner.txt')).mode & 0o777).not.toBe(0);
-    expect(run.events.map((event) => [event.op, event.refused])).toEqual([['rename', 'no-delete'], ['write', 'no-overwrite'], ['setstat', 'no-overwrite']]);
+    expect(run.events.map((event) => [event.op, event.refused])).toEqual([
+      ['rename', 'no-delete'],
+      ['write', 'no-overwrite'],
+      ['setstat', 'no-overwrite'],
+    ]);
   });
 });
 
@@ -219,24 +267,53 @@ it('a failed command ends the batch; the session still ends cleanly', () => {
 });
 
 describe('the launch contract', () => {
-  const launch = (root: string) => JSON.stringify({ protocol: 'sftp', policy: { root, access: 'read', delete: false, overwrite: false, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0 } });
+  const launch = (root: string) =>
+    JSON.stringify({
+      protocol: 'sftp',
+      policy: { root, access: 'read', delete: false, overwrite: false, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0 },
+    });
 
   it('fails closed, exit 2 and nothing served, without fd 3 or with a bad argument or root', () => {
-    const withoutFd3 = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    const withoutFd3 = spawnSync(process.execPath, [lab.server, launch(lab.root)], {
+      input: '',
+      stdio: ['pipe', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect([withoutFd3.status, withoutFd3.stderr]).toEqual([2, 'ssh-dispatch-files: fd 3 (the event pipe) is not open\n']);
-    for (const args of [[launch(join(lab.dir, 'no-such-root'))], [launch(join(lab.root, 'kept.txt'))], ['{}'], [launch(lab.root), 'extra']]) {
-      const run = spawnSync(process.execPath, [lab.server, ...args], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    for (const args of [
+      [launch(join(lab.dir, 'no-such-root'))],
+      [launch(join(lab.root, 'kept.txt'))],
+      ['{}'],
+      [launch(lab.root), 'extra'],
+    ]) {
+      const run = spawnSync(process.execPath, [lab.server, ...args], {
+        input: '',
+        stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
       expect([run.status, run.stdout]).toEqual([2, '']);
     }
   });
 
   it('says why it refused a launch description (readLaunch), and serves nothing', () => {
-    const run = spawnSync(process.execPath, [lab.server, JSON.stringify({ protocol: 'sftp', policy: { root: 'relative' } })], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    const run = spawnSync(process.execPath, [lab.server, JSON.stringify({ protocol: 'sftp', policy: { root: 'relative' } })], {
+      input: '',
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect([run.status, run.stdout, run.stderr]).toEqual([2, '', 'ssh-dispatch-files: launch refused: policy has no access\n']);
   });
 
   it('ends with a summary line on fd 3, exit 0', () => {
-    const run = spawnSync(process.execPath, [lab.server, launch(lab.root)], { input: '', stdio: ['pipe', 'pipe', 'pipe', 'pipe'], encoding: 'utf8', timeout: 10_000 });
+    const run = spawnSync(process.execPath, [lab.server, launch(lab.root)], {
+      input: '',
+      stdio: ['pipe', 'pipe', 'pipe', 'pipe'],
+      encoding: 'utf8',
+      timeout: 10_000,
+    });
     expect(run.status).toBe(0);
     expect(JSON.parse(String(run.output[3])).summary.ended).toBe('eof');
   });

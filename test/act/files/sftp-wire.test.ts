@@ -33,7 +33,12 @@ function session(over: Partial<FilePolicy> = {}) {
   const input = new PassThrough();
   const output = new PassThrough();
   const events: FileEvent[] = [];
-  const done = serveSftp({ root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over }, input, output, (e) => events.push(e));
+  const done = serveSftp(
+    { root, access: 'read-write', delete: true, overwrite: true, umask: 0o022, minFreeBytes: 0, idleTimeoutMs: 0, ...over },
+    input,
+    output,
+    (e) => events.push(e),
+  );
   const { next, request, status } = packetClient(input, output);
   const init = async () => {
     input.write(new PacketWriter(FXP.INIT, null).u32(3).done());
@@ -58,7 +63,14 @@ const [READ, WRITE, CREAT, TRUNC, EXCL] = [1, 2, 8, 0x10, 0x20];
 
 it('advertises only what it implements', async () => {
   const s = session();
-  expect(await s.init()).toEqual(['posix-rename@openssh.com=1', 'statvfs@openssh.com=2', 'fstatvfs@openssh.com=2', 'limits@openssh.com=1', 'expand-path@openssh.com=1', 'fsync@openssh.com=1']);
+  expect(await s.init()).toEqual([
+    'posix-rename@openssh.com=1',
+    'statvfs@openssh.com=2',
+    'fstatvfs@openssh.com=2',
+    'limits@openssh.com=1',
+    'expand-path@openssh.com=1',
+    'fsync@openssh.com=1',
+  ]);
   s.end();
   expect((await s.done).ended).toBe('eof');
 });
@@ -115,14 +127,25 @@ describe("restic's backend: exclusive create, write, fsync, close, rename into p
     await s.init();
     const handle = await s.open('/data/tmp-123', WRITE | CREAT | EXCL);
     expect(Buffer.isBuffer(handle)).toBe(true);
-    expect(await s.status(FXP.WRITE, (w) => w.string(handle as Buffer).u64(0).string('blob'))).toBe(FX.OK);
+    expect(
+      await s.status(FXP.WRITE, (w) =>
+        w
+          .string(handle as Buffer)
+          .u64(0)
+          .string('blob'),
+      ),
+    ).toBe(FX.OK);
     expect(await s.status(FXP.EXTENDED, (w) => w.string('fsync@openssh.com').string(handle as Buffer))).toBe(FX.OK);
     expect(await s.status(FXP.CLOSE, (w) => w.string(handle as Buffer))).toBe(FX.OK);
-    expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-123').string('/data/abc'))).toBe(FX.OK);
+    expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-123').string('/data/abc'))).toBe(
+      FX.OK,
+    );
     expect(readFileSync(join(root, 'data', 'abc'), 'utf8')).toBe('blob');
     writeFileSync(join(root, 'data', 'tmp-456'), 'other');
     writeFileSync(join(root, 'data', 'stored'), 'stored');
-    expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-456').string('/data/abc'))).toBe(FX.PERMISSION_DENIED);
+    expect(await s.status(FXP.EXTENDED, (w) => w.string('posix-rename@openssh.com').string('/data/tmp-456').string('/data/abc'))).toBe(
+      FX.PERMISSION_DENIED,
+    );
     expect(await s.open('/data/stored', WRITE | CREAT | TRUNC)).toBe(FX.PERMISSION_DENIED);
     expect(readFileSync(join(root, 'data', 'abc'), 'utf8')).toBe('blob');
     expect(readFileSync(join(root, 'data', 'stored'), 'utf8')).toBe('stored');

@@ -8,8 +8,12 @@ const rules = (body: string) => `version: 1\nidentities:\n  a:\n    rules:\n${bo
 
 /** A stolen key that can become someone else is UNSAFE, not a warning (docs/threat-model.md, "Outside the policy"). */
 describe('lintPolicy: exec rules a stolen key turns into a shell', () => {
-  const exec = (command: string, program: string) => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`);
-  const levelOf = (yaml: string, about: RegExp) => lintPolicy(policyFrom(yaml), now).filter((f) => about.test(f.message)).map((f) => f.level);
+  const exec = (command: string, program: string) =>
+    rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`);
+  const levelOf = (yaml: string, about: RegExp) =>
+    lintPolicy(policyFrom(yaml), now)
+      .filter((f) => about.test(f.message))
+      .map((f) => f.level);
 
   it.each([
     ['the first word is the glob, program a shell (ran `id` as root)', '*', '/bin/sh'],
@@ -45,11 +49,18 @@ describe('lintPolicy: exec rules a stolen key turns into a shell', () => {
  * filesystem, however it is spelt (`//**`, `/./**`, `--output=/**`; found in review).
  */
 describe('lintPolicy: glob words that reach files outside the rule', () => {
-  const exec = (command: string, program: string, extra = '') => rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program}${extra} } }\n`);
+  const exec = (command: string, program: string, extra = '') =>
+    rules(`      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program}${extra} } }\n`);
   const found = (yaml: string) => lintPolicy(policyFrom(yaml), now).filter((f) => !/can never match/.test(f.message));
 
   it.each([
-    ['cat **', 'cat **', '/bin/cat', 'unsafe', /"\*\*", which matches any path below the working directory \(the account's home, since the rule has no cwd\)/],
+    [
+      'cat **',
+      'cat **',
+      '/bin/cat',
+      'unsafe',
+      /"\*\*", which matches any path below the working directory \(the account's home, since the rule has no cwd\)/,
+    ],
     ['cat **/*.log', 'cat **/*.log', '/bin/cat', 'unsafe', /matches any path below the working directory/],
     ['rm /**', 'rm /**', '/bin/rm', 'unsafe', /matches any absolute path/],
     ['cat //** (an empty component names the same)', 'cat //**', '/bin/cat', 'unsafe', /matches any absolute path/],
@@ -78,7 +89,8 @@ describe('lintPolicy: glob words that reach files outside the rule', () => {
 });
 
 describe('lintPolicy: a shell or interpreter by any name (found in review: each ran `id` as root)', () => {
-  const exec = (command: string, program: string) => `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`;
+  const exec = (command: string, program: string) =>
+    `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`;
   it.each([
     ['perl with its build suffix', 'report -e *', '/usr/bin/perl5.36-x86_64-linux-gnu'],
     ['ex, vim in ex mode', 'edit -c * /srv/notes.txt', '/usr/bin/ex'],
@@ -88,25 +100,41 @@ describe('lintPolicy: a shell or interpreter by any name (found in review: each 
     // /usr/bin/editor is a link; check follows it (realpath), as this resolver stands in for.
     const resolveProgram = (path: string) => (path === '/usr/bin/editor' ? '/usr/bin/vim.basic' : path);
     const findings = lintPolicy(policyFrom(exec(command, program)), now, { resolveProgram });
-    expect(findings.filter((f) => f.level === 'unsafe').map((f) => f.message).join('\n')).toMatch(/runs .* with the glob word/);
+    expect(
+      findings
+        .filter((f) => f.level === 'unsafe')
+        .map((f) => f.message)
+        .join('\n'),
+    ).toMatch(/runs .* with the glob word/);
   });
 });
 
 describe('lintPolicy: programs that write where their input says are write rules (found in review: patch wrote .ssh/authorized_keys)', () => {
-  const exec = (extra: string) => `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "patch -p1", program: /usr/bin/patch${extra} } }\n`;
-  it('with no cwd (the account\'s home): UNSAFE', () => {
-    expect(lintPolicy(policyFrom(exec('')), now).filter((f) => f.level === 'unsafe').map((f) => f.message).join('\n')).toMatch(/writes files where its input says, with no cwd/);
+  const exec = (extra: string) =>
+    `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: "patch -p1", program: /usr/bin/patch${extra} } }\n`;
+  it("with no cwd (the account's home): UNSAFE", () => {
+    expect(
+      lintPolicy(policyFrom(exec('')), now)
+        .filter((f) => f.level === 'unsafe')
+        .map((f) => f.message)
+        .join('\n'),
+    ).toMatch(/writes files where its input says, with no cwd/);
   });
   it('with a cwd of its own: nothing unsafe', () => {
     expect(lintPolicy(policyFrom(exec(', cwd: /srv/patches')), now).filter((f) => f.level === 'unsafe')).toEqual([]);
   });
-  it('its cwd is a write target, held to the write rules\' standard by check', () => {
+  it("its cwd is a write target, held to the write rules' standard by check", () => {
     expect(writeTargets(policyFrom(exec(', cwd: /root'))).map((t) => t.dir)).toEqual(['/root']);
   });
 });
 
 describe('writeTargets: exec rules that write the paths their words name (found in review: tee /etc/cron.d/* was only a warning)', () => {
-  const targets = (command: string, program: string) => writeTargets(policyFrom(`version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`)).map((t) => t.dir);
+  const targets = (command: string, program: string) =>
+    writeTargets(
+      policyFrom(
+        `version: 1\nidentities:\n  a:\n    rules:\n      - { name: x, exec: { command: ${JSON.stringify(command)}, program: ${program} } }\n`,
+      ),
+    ).map((t) => t.dir);
   it.each([
     ['tee /etc/cron.d/*', '/usr/bin/tee', ['/etc/cron.d']],
     ['dd of=/etc/cron.d/job', '/bin/dd', ['/etc/cron.d/job']],
@@ -121,9 +149,21 @@ describe('writeTargets: exec rules that write the paths their words name (found 
 describe('lintPolicy: exec rules that serve files are sftp rules in disguise (issue 16: sftp-server as root gave scp host:/etc/shadow)', () => {
   const levels = (yaml: string) => lintPolicy(policyFrom(yaml), now).map((f) => `${f.level}: ${f.message}`);
   it.each([
-    ['sftp-server', '{ name: s, exec: { command: "/usr/lib/openssh/sftp-server" } }', /^unsafe: rule "s" runs \/usr\/lib\/openssh\/sftp-server, which serves every file the account can reach.*use an sftp rule/],
-    ['sftp-server with -d', '{ name: s, exec: { command: ["internal-sftp"], program: /usr/lib/openssh/sftp-server } }', /^unsafe: .*use an sftp rule/],
-    ['scp -t', '{ name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp } }', /^unsafe: rule "s" runs \/usr\/bin\/scp, which as scp -t\/-f writes and reads every file.*use an sftp rule/],
+    [
+      'sftp-server',
+      '{ name: s, exec: { command: "/usr/lib/openssh/sftp-server" } }',
+      /^unsafe: rule "s" runs \/usr\/lib\/openssh\/sftp-server, which serves every file the account can reach.*use an sftp rule/,
+    ],
+    [
+      'sftp-server with -d',
+      '{ name: s, exec: { command: ["internal-sftp"], program: /usr/lib/openssh/sftp-server } }',
+      /^unsafe: .*use an sftp rule/,
+    ],
+    [
+      'scp -t',
+      '{ name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp } }',
+      /^unsafe: rule "s" runs \/usr\/bin\/scp, which as scp -t\/-f writes and reads every file.*use an sftp rule/,
+    ],
   ])('%s: UNSAFE, pointing at the sftp rule', (_name, rule, message) => {
     const found = levels(rules(`      - ${rule}\n`));
     expect(found.join('\n')).toMatch(message);
@@ -132,14 +172,21 @@ describe('lintPolicy: exec rules that serve files are sftp rules in disguise (is
   });
 
   it('in a sandbox: a warning (confined, still no per-file record)', () => {
-    expect(levels(rules('      - { name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp, sandbox: { write: [/srv/in] } } }\n')).join('\n')).toMatch(/^warning: .*here only within its sandbox paths.*use an sftp rule/m);
+    expect(
+      levels(
+        rules('      - { name: s, exec: { command: "scp -t /srv/in", program: /usr/bin/scp, sandbox: { write: [/srv/in] } } }\n'),
+      ).join('\n'),
+    ).toMatch(/^warning: .*here only within its sandbox paths.*use an sftp rule/m);
   });
 });
 
 describe('lintPolicy and writeTargets: a sandbox bounds where an exec rule reads and writes', () => {
   it('a glob that reaches any absolute path is UNSAFE without a sandbox, a warning in one', () => {
     const bare = lintPolicy(policyFrom(rules('      - { name: c, exec: { command: "cat /**", program: /bin/cat } }\n')), now);
-    const boxed = lintPolicy(policyFrom(rules('      - { name: c, exec: { command: "cat /**", program: /bin/cat, sandbox: { read: [/srv/logs] } } }\n')), now);
+    const boxed = lintPolicy(
+      policyFrom(rules('      - { name: c, exec: { command: "cat /**", program: /bin/cat, sandbox: { read: [/srv/logs] } } }\n')),
+      now,
+    );
     expect(bare.filter((f) => f.level === 'unsafe')).toHaveLength(1);
     expect(boxed.filter((f) => f.level === 'unsafe')).toEqual([]);
     expect(boxed.map((f) => f.message).join('\n')).toMatch(/matches any absolute path/);
@@ -147,13 +194,18 @@ describe('lintPolicy and writeTargets: a sandbox bounds where an exec rule reads
 
   it('an extractor without cwd is UNSAFE without a sandbox (it runs in the home), not in one', () => {
     const bare = lintPolicy(policyFrom(rules('      - { name: x, exec: { command: "tar -x", program: /bin/tar } }\n')), now);
-    const boxed = lintPolicy(policyFrom(rules('      - { name: x, exec: { command: "tar -x", program: /bin/tar, sandbox: { write: [/srv/in] } } }\n')), now);
+    const boxed = lintPolicy(
+      policyFrom(rules('      - { name: x, exec: { command: "tar -x", program: /bin/tar, sandbox: { write: [/srv/in] } } }\n')),
+      now,
+    );
     expect(bare.some((f) => f.level === 'unsafe' && /writes files where its input says/.test(f.message))).toBe(true);
     expect(boxed.some((f) => /writes files where its input says/.test(f.message))).toBe(false);
   });
 
   it('its write targets are its sandbox.write paths, whatever its words say', () => {
-    const policy = policyFrom(rules('      - { name: t, exec: { command: "tee /etc/cron.d/x", program: /usr/bin/tee, sandbox: { write: [/srv/out] } } }\n'));
+    const policy = policyFrom(
+      rules('      - { name: t, exec: { command: "tee /etc/cron.d/x", program: /usr/bin/tee, sandbox: { write: [/srv/out] } } }\n'),
+    );
     expect(writeTargets(policy).map((t) => t.dir)).toEqual(['/srv/out']);
   });
 });

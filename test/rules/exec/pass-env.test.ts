@@ -49,7 +49,10 @@ describe('pass-env', () => {
     ['pass-env: GIT_PROTOCOL', /pass-env/],
     ['pass-env: [GIT_PROTOCOL], env: { GIT_PROTOCOL: version=2 }', /also set by env/],
   ])('refuses %s', (keys, message) => {
-    const parsed = parsePolicyText('p.yaml', `version: 1\nidentities:\n  a: { rules: [ { name: x, exec: { command: /usr/bin/git-upload-pack, ${keys} } } ] }\n`);
+    const parsed = parsePolicyText(
+      'p.yaml',
+      `version: 1\nidentities:\n  a: { rules: [ { name: x, exec: { command: /usr/bin/git-upload-pack, ${keys} } } ] }\n`,
+    );
     expect(parsed.ok).toBe(false);
     if (!parsed.ok) expect(parsed.errors.map((e) => `${e.key}: ${e.message}`).join('\n')).toMatch(message);
   });

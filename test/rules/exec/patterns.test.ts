@@ -35,7 +35,10 @@ const rows: { command: string; expected: string }[] = [
   { command: "stat '/srv/a|b'", expected: 'allow' },
   { command: "psql -d shop -c 'SELECT count(*) FROM orders'", expected: 'allow' },
   { command: "psql -d shop -c 'SELECT count(*) FROM orders; DELETE FROM orders; SELECT 1 FROM orders'", expected: 'no-rule-matched' },
-  { command: "psql -d shop -c 'SELECT count(1) FROM orders; DELETE FROM orders; SELECT count(1) FROM orders'", expected: 'no-rule-matched' },
+  {
+    command: "psql -d shop -c 'SELECT count(1) FROM orders; DELETE FROM orders; SELECT count(1) FROM orders'",
+    expected: 'no-rule-matched',
+  },
   { command: 'sha256sum /srv/backup/backup-h-2026-11-24-0300.tar.gz', expected: 'allow' },
   { command: `sha256sum /srv/backup/backup-${'-'.repeat(1000)}`, expected: 'no-rule-matched' },
 ];

@@ -23,10 +23,26 @@ describe('an exec rule that runs rdiff-backup server', () => {
   const run = 'run: [/usr/bin/rdiff-backup, server, --restrict-path, /srv/rdiff/host1, --restrict-mode, update-only]';
   it.each([
     ['with run, no sandbox (the recipe as it was)', `{ name: r, exec: { command: [rdiff-backup, "..."], ${run} } }`, ['unsafe']],
-    ['the client’s own words, no sandbox', '{ name: r, exec: { command: "rdiff-backup --server", program: /usr/bin/rdiff-backup } }', ['unsafe']],
-    ['in a sandbox with writable paths', `{ name: r, exec: { command: [rdiff-backup, "..."], ${run}, sandbox: { write: [/srv/rdiff/host1] } } }`, ['warning']],
-    ['in a read-only sandbox (the restore recipe)', '{ name: r, exec: { command: [rdiff-backup, "..."], run: [/usr/bin/rdiff-backup, server, --restrict-path, /srv/rdiff/host1], sandbox: { read: [/srv/rdiff/host1] } } }', []],
-    ['rdiff-backup run as something else than a server', '{ name: r, exec: { command: "rdiff-backup --version", program: /usr/bin/rdiff-backup } }', []],
+    [
+      'the client’s own words, no sandbox',
+      '{ name: r, exec: { command: "rdiff-backup --server", program: /usr/bin/rdiff-backup } }',
+      ['unsafe'],
+    ],
+    [
+      'in a sandbox with writable paths',
+      `{ name: r, exec: { command: [rdiff-backup, "..."], ${run}, sandbox: { write: [/srv/rdiff/host1] } } }`,
+      ['warning'],
+    ],
+    [
+      'in a read-only sandbox (the restore recipe)',
+      '{ name: r, exec: { command: [rdiff-backup, "..."], run: [/usr/bin/rdiff-backup, server, --restrict-path, /srv/rdiff/host1], sandbox: { read: [/srv/rdiff/host1] } } }',
+      [],
+    ],
+    [
+      'rdiff-backup run as something else than a server',
+      '{ name: r, exec: { command: "rdiff-backup --version", program: /usr/bin/rdiff-backup } }',
+      [],
+    ],
   ])('%s', (_name, rule, levels) => {
     expect(findings(rule)).toEqual(levels);
   });
@@ -40,10 +56,26 @@ describe('an exec rule that runs borg serve for one repository', () => {
   const run = 'run: [/usr/bin/borg, serve, --restrict-to-repository, /srv/borg/host1, --append-only]';
   it.each([
     ['no sandbox (the recipe as it was)', `{ name: b, exec: { command: [borg, serve, "..."], ${run} } }`, ['warning']],
-    ['a sandbox without config read-only', `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1] } } }`, ['warning']],
-    ['the recipe: config read-only inside the repository', `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1], read: [/srv/borg/host1/config] } } }`, []],
-    ['spelt with =', '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, "--restrict-to-repository=/srv/borg/host1/", --append-only] } }', ['warning']],
-    ['borg serve without one repository (other findings may apply)', '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, --append-only] } }', []],
+    [
+      'a sandbox without config read-only',
+      `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1] } } }`,
+      ['warning'],
+    ],
+    [
+      'the recipe: config read-only inside the repository',
+      `{ name: b, exec: { command: [borg, serve, "..."], ${run}, sandbox: { write: [/srv/borg/host1], read: [/srv/borg/host1/config] } } }`,
+      [],
+    ],
+    [
+      'spelt with =',
+      '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, "--restrict-to-repository=/srv/borg/host1/", --append-only] } }',
+      ['warning'],
+    ],
+    [
+      'borg serve without one repository (other findings may apply)',
+      '{ name: b, exec: { command: [borg, serve, "..."], run: [/usr/bin/borg, serve, --append-only] } }',
+      [],
+    ],
   ])('%s', (_name, rule, levels) => {
     expect(warnings(rule)).toEqual(levels);
   });
@@ -51,10 +83,22 @@ describe('an exec rule that runs borg serve for one repository', () => {
 
 describe('receivePackRepository', () => {
   it.each([
-    ['the recipe: the literal path', '{ name: p, exec: { command: [git-receive-pack, /srv/git/project.git], program: /usr/bin/git-receive-pack } }', '/srv/git/project.git'],
-    ['through run', '{ name: p, exec: { command: [git-receive-pack, "..."], run: [/usr/bin/git-receive-pack, /srv/git/p.git] } }', '/srv/git/p.git'],
+    [
+      'the recipe: the literal path',
+      '{ name: p, exec: { command: [git-receive-pack, /srv/git/project.git], program: /usr/bin/git-receive-pack } }',
+      '/srv/git/project.git',
+    ],
+    [
+      'through run',
+      '{ name: p, exec: { command: [git-receive-pack, "..."], run: [/usr/bin/git-receive-pack, /srv/git/p.git] } }',
+      '/srv/git/p.git',
+    ],
     ['a glob: not read', '{ name: p, exec: { command: [git-receive-pack, "/srv/git/*.git"], program: /usr/bin/git-receive-pack } }', null],
-    ['upload-pack: no pushes', '{ name: p, exec: { command: [git-upload-pack, /srv/git/project.git], program: /usr/bin/git-upload-pack } }', null],
+    [
+      'upload-pack: no pushes',
+      '{ name: p, exec: { command: [git-upload-pack, /srv/git/project.git], program: /usr/bin/git-upload-pack } }',
+      null,
+    ],
   ])('%s', (_name, rule, repository) => {
     const parsed = execRule(rule);
     expect(receivePackRepository(parsed, parsed.program)).toBe(repository);
@@ -68,7 +112,11 @@ describe('missingGitDenies', () => {
     ['the recipe’s settings', '[core]\n\tbare = true\n[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n', []],
     ['spelt otherwise: case, yes/on/1, a bare key, comments', '[Receive]\n  DENYNONFASTFORWARDS = yes ; set by admin\n  denydeletes\n', []],
     ['one of them', '[receive]\n\tdenyDeletes = true\n', ['receive.denyNonFastForwards']],
-    ['set, then unset: the last value wins', '[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n[receive]\n\tdenyNonFastForwards = false\n', ['receive.denyNonFastForwards']],
+    [
+      'set, then unset: the last value wins',
+      '[receive]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n[receive]\n\tdenyNonFastForwards = false\n',
+      ['receive.denyNonFastForwards'],
+    ],
     ['in a subsection, which git-receive-pack does not read', '[receive "x"]\n\tdenyNonFastForwards = true\n\tdenyDeletes = true\n', both],
     ['0 is false', '[receive]\n\tdenyNonFastForwards = 0\n\tdenyDeletes = 2\n', ['receive.denyNonFastForwards']],
   ])('%s', (_name, config, missing) => {

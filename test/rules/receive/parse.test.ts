@@ -9,14 +9,46 @@ import { policyErrors } from '../../helpers.js';
 const header = 'version: 1\nidentities:\n  a:\n    rules:\n';
 
 const invalid: [string, string, string][] = [
-  ['a receive rule without a name', `${header}      - name: x\n        receive: { dir: /srv }\n`, 'identities.a.rules[0].receive: missing required key "name"'],
-  ['a receive name with a slash', `${header}      - name: x\n        receive: { dir: /srv, name: "a/b-{date}" }\n`, 'receive.name: expected a file name'],
-  ['a receive name starting with a dot', `${header}      - name: x\n        receive: { dir: /srv, name: ".ssh" }\n`, 'receive.name: expected a file name'],
-  ['an unknown placeholder', `${header}      - name: x\n        receive: { dir: /srv, name: "b-{host}" }\n`, 'receive.name: expected a file name'],
-  ['a client-name with a slash', `${header}      - name: x\n        receive: { dir: /srv, name: b, client-name: "*/x" }\n`, 'receive.client-name: expected a file name glob'],
-  ['an unquoted mode', `${header}      - name: x\n        receive: { dir: /srv, name: b, mode: 0600 }\n`, 'YAML reads an unquoted 600 as a decimal number'],
-  ['a bad size', `${header}      - name: x\n        receive: { dir: /srv, name: b, max-bytes: lots }\n`, 'receive.max-bytes: expected a size'],
-  ['keep 0', `${header}      - name: x\n        receive: { dir: /srv, name: b, keep: 0 }\n`, 'receive.keep: expected a whole number of files, 1 or more'],
+  [
+    'a receive rule without a name',
+    `${header}      - name: x\n        receive: { dir: /srv }\n`,
+    'identities.a.rules[0].receive: missing required key "name"',
+  ],
+  [
+    'a receive name with a slash',
+    `${header}      - name: x\n        receive: { dir: /srv, name: "a/b-{date}" }\n`,
+    'receive.name: expected a file name',
+  ],
+  [
+    'a receive name starting with a dot',
+    `${header}      - name: x\n        receive: { dir: /srv, name: ".ssh" }\n`,
+    'receive.name: expected a file name',
+  ],
+  [
+    'an unknown placeholder',
+    `${header}      - name: x\n        receive: { dir: /srv, name: "b-{host}" }\n`,
+    'receive.name: expected a file name',
+  ],
+  [
+    'a client-name with a slash',
+    `${header}      - name: x\n        receive: { dir: /srv, name: b, client-name: "*/x" }\n`,
+    'receive.client-name: expected a file name glob',
+  ],
+  [
+    'an unquoted mode',
+    `${header}      - name: x\n        receive: { dir: /srv, name: b, mode: 0600 }\n`,
+    'YAML reads an unquoted 600 as a decimal number',
+  ],
+  [
+    'a bad size',
+    `${header}      - name: x\n        receive: { dir: /srv, name: b, max-bytes: lots }\n`,
+    'receive.max-bytes: expected a size',
+  ],
+  [
+    'keep 0',
+    `${header}      - name: x\n        receive: { dir: /srv, name: b, keep: 0 }\n`,
+    'receive.keep: expected a whole number of files, 1 or more',
+  ],
 ];
 
 describe('parsing receive rules', () => {

@@ -90,10 +90,23 @@ describe('relay rules', () => {
     }
   });
 
-  it.each(['db.internal:5432', '10.0.0.0/24:22', '[2001:db8::1]:22', '[2001:db8::/64]:22', '192.0.2.7:1'])('accepts the destination %s', (text) => {
-    expect(parseRelayTarget(text)).not.toBeNull();
-  });
-  it.each(['db.internal', 'DB.internal:5432', 'db.internal:ssh', 'db.internal:0', '*.internal:22', '2001:db8::1:22', '127.1:22', '10.0.0.0/24:22-25', 'db.internal.:22'])('refuses the destination %s', (text) => {
+  it.each(['db.internal:5432', '10.0.0.0/24:22', '[2001:db8::1]:22', '[2001:db8::/64]:22', '192.0.2.7:1'])(
+    'accepts the destination %s',
+    (text) => {
+      expect(parseRelayTarget(text)).not.toBeNull();
+    },
+  );
+  it.each([
+    'db.internal',
+    'DB.internal:5432',
+    'db.internal:ssh',
+    'db.internal:0',
+    '*.internal:22',
+    '2001:db8::1:22',
+    '127.1:22',
+    '10.0.0.0/24:22-25',
+    'db.internal.:22',
+  ])('refuses the destination %s', (text) => {
     expect(parseRelayTarget(text)).toBeNull();
   });
 });

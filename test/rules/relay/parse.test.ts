@@ -8,7 +8,11 @@ import { policyErrors } from '../../helpers.js';
 const header = 'version: 1\nidentities:\n  a:\n    rules:\n';
 
 const invalid: [string, string, string][] = [
-  ['a relay destination in a non-canonical form', `${header}      - name: x\n        relay: { to: ["127.1:22"] }\n`, 'relay.to[0]: expected HOST:PORT'],
+  [
+    'a relay destination in a non-canonical form',
+    `${header}      - name: x\n        relay: { to: ["127.1:22"] }\n`,
+    'relay.to[0]: expected HOST:PORT',
+  ],
   ['a relay without destinations', `${header}      - name: x\n        relay: { to: [] }\n`, 'relay.to: expected at least one destination'],
 ];
 

@@ -13,7 +13,11 @@ identities:
 
 describe('explain lines of an rsync plan', () => {
   it.each([
-    ['w', 'rsync --server -logDtpre.iLsfxCIvu . d/', `  floor    stopped before less than ${2 * 2 ** 30} bytes stay free on the filesystem of /srv/backup/h1`],
+    [
+      'w',
+      'rsync --server -logDtpre.iLsfxCIvu . d/',
+      `  floor    stopped before less than ${2 * 2 ** 30} bytes stay free on the filesystem of /srv/backup/h1`,
+    ],
     ['r', 'rsync --server --sender -logDtpre.iLsfxCIvu . d/', null],
   ])('[%s] %s', (id, command, floor) => {
     const decision = decide(policy, requestFor(id, command));

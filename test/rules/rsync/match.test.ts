@@ -40,46 +40,98 @@ const PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, ...WRI
 /** A read-write push may use deltas (it could read the file anyway); deletions are still capped. */
 const RW_PUSH_TAIL = ['--munge-links', '--drop-D', `--confine-root=${ROOT}`, '--max-delete=0', ...REPORT, '--', '.'];
 const PULL_TAIL = ['--munge-links', `--confine-root=${ROOT}`, '--', '.'];
-const push = (...middle: string[]) => (dest: string) => ['/usr/bin/rsync', '--server', B, ...middle, ...PUSH_TAIL, dest];
-const pull = (...middle: string[]) => (...sources: string[]) => ['/usr/bin/rsync', '--server', '--sender', B, ...middle, ...PULL_TAIL, ...sources];
+const push =
+  (...middle: string[]) =>
+  (dest: string) => ['/usr/bin/rsync', '--server', B, ...middle, ...PUSH_TAIL, dest];
+const pull =
+  (...middle: string[]) =>
+  (...sources: string[]) => ['/usr/bin/rsync', '--server', '--sender', B, ...middle, ...PULL_TAIL, ...sources];
 
 type Row = { id: string; command: string } & ({ argv: string[] } | { deny: string; naming?: string });
 
 const rows: Row[] = [
   // --- what real clients send, allowed
   { id: 'w', command: `rsync --server ${B} . dst/`, argv: push()('dst/') },
-  { id: 'w', command: 'rsync --server -logDtprze.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprze.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
+  {
+    id: 'w',
+    command: 'rsync --server -logDtprze.iLsfxCIvu . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-logDtprze.iLsfxCIvu', ...PUSH_TAIL, 'dst/'],
+  },
   { id: 'w', command: 'rsync --server -logDtprce.iLsfxCIvu . dst/', deny: 'rsync-option-refused', naming: 'contents of stored files' },
-  { id: 'rw', command: 'rsync --server -logDtprce.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprce.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: 'rsync --server -nlogDtpre.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-nlogDtpre.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: 'rsync --server -vvlogDtpre.iLsfxCIvu --stats . dst/', argv: ['/usr/bin/rsync', '--server', '-vvlogDtpre.iLsfxCIvu', '--stats', ...PUSH_TAIL, 'dst/'] },
+  {
+    id: 'rw',
+    command: 'rsync --server -logDtprce.iLsfxCIvu . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-logDtprce.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'],
+  },
+  {
+    id: 'w',
+    command: 'rsync --server -nlogDtpre.iLsfxCIvu . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-nlogDtpre.iLsfxCIvu', ...PUSH_TAIL, 'dst/'],
+  },
+  {
+    id: 'w',
+    command: 'rsync --server -vvlogDtpre.iLsfxCIvu --stats . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-vvlogDtpre.iLsfxCIvu', '--stats', ...PUSH_TAIL, 'dst/'],
+  },
   { id: 'w', command: 'rsync --server -e.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-e.iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
   { id: 'w', command: 'rsync --server -logDtpr . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpr', ...PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: 'rsync --server -logDtpre32.0iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpre32.0iLsfxCIvu', ...PUSH_TAIL, 'dst/'] },
+  {
+    id: 'w',
+    command: 'rsync --server -logDtpre32.0iLsfxCIvu . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-logDtpre32.0iLsfxCIvu', ...PUSH_TAIL, 'dst/'],
+  },
   { id: 'w', command: `rsync --server ${B} --log-format=X --partial . dst/`, argv: push('--log-format=X', '--partial')('dst/') },
   // --inplace and --append write into the stored inode, which every snapshot that links it shares.
   { id: 'w', command: `rsync --server ${B} --inplace . dst/`, deny: 'rsync-option-refused', naming: 'every hard link to it' },
   { id: 'w', command: `rsync --server ${B} --append --append . dst/`, deny: 'rsync-option-refused', naming: '--append' },
   { id: 'rw', command: `rsync --server ${B} --append --append . dst/`, deny: 'rsync-option-refused', naming: 'every hard link to it' },
-  { id: 'w', command: `rsync --server ${B} -B4096 --timeout=30 --bwlimit=1024 . dst/`, argv: push('-B4096', '--timeout=30', '--bwlimit=1024')('dst/') },
+  {
+    id: 'w',
+    command: `rsync --server ${B} -B4096 --timeout=30 --bwlimit=1024 . dst/`,
+    argv: push('-B4096', '--timeout=30', '--bwlimit=1024')('dst/'),
+  },
   { id: 'w', command: `rsync --server ${B} -@-1 . dst/`, argv: push('-@-1')('dst/') },
   { id: 'w', command: `rsync --server ${B} --min-size=1 --max-size=51200 . dst/`, argv: push('--min-size=1', '--max-size=51200')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --compress-level=3 --checksum-choice=xxh128 --compress-choice=zstd . dst/`, argv: push('--compress-level=3', '--checksum-choice=xxh128', '--compress-choice=zstd')('dst/') },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --compress-level=3 --checksum-choice=xxh128 --compress-choice=zstd . dst/`,
+    argv: push('--compress-level=3', '--checksum-choice=xxh128', '--compress-choice=zstd')('dst/'),
+  },
   { id: 'w', command: `rsync --server ${B} --iconv=latin1 . dst/`, argv: push('--iconv=latin1')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --usermap=\\*:a --groupmap=\\*:b . dst/`, argv: push('--usermap=*:a', '--groupmap=*:b')('dst/') },
-  { id: 'w', command: `rsync --server ${B} --fsync --preallocate --open-noatime . dst/`, argv: push('--fsync', '--preallocate', '--open-noatime')('dst/') },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --usermap=\\*:a --groupmap=\\*:b . dst/`,
+    argv: push('--usermap=*:a', '--groupmap=*:b')('dst/'),
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --fsync --preallocate --open-noatime . dst/`,
+    argv: push('--fsync', '--preallocate', '--open-noatime')('dst/'),
+  },
   { id: 'w', command: `rsync --server ${B} --mkpath . new/path/`, argv: push('--mkpath')('new/path/') },
   { id: 'w', command: `rsync --server ${B} --ignore-existing --existing . dst/`, argv: push('--ignore-existing', '--existing')('dst/') },
   { id: 'w', command: `rsync --server ${B} --numeric-ids --no-specials . dst/`, argv: push('--numeric-ids', '--no-specials')('dst/') },
   { id: 'w', command: 'rsync --server -logDtprSe.iLsfxCIvu --no-W . dst/', deny: 'rsync-option-refused', naming: '--no-W' },
-  { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --no-W . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--no-W', ...RW_PUSH_TAIL, 'dst/'] },
+  {
+    id: 'rw',
+    command: 'rsync --server -logDtprSe.iLsfxCIvu --no-W . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-logDtprSe.iLsfxCIvu', '--no-W', ...RW_PUSH_TAIL, 'dst/'],
+  },
   { id: 'rw', command: 'rsync --server -logDtprSe.iLsfxCIvu --inplace --no-W . dst/', deny: 'rsync-option-refused', naming: '--inplace' },
   { id: 'w', command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/', deny: 'rsync-option-refused', naming: 'stored files' },
   { id: 'w', command: `rsync --server ${B} --fuzzy . dst/`, deny: 'rsync-option-refused', naming: '--fuzzy' },
   { id: 'w', command: `rsync --server ${B} --checksum . dst/`, deny: 'rsync-option-refused', naming: '--checksum' },
   { id: 'w', command: `rsync --server ${B} -B1 . dst/`, argv: push('-B1')('dst/') }, // harmless: --whole-file sends no sums of any block size
-  { id: 'rw', command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/', argv: ['/usr/bin/rsync', '--server', '-logDtpryye.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'] },
-  { id: 'r', command: 'rsync --server --sender -logDtprce.iLsfxCIvu . src/', argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtprce.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
+  {
+    id: 'rw',
+    command: 'rsync --server -logDtpryye.iLsfxCIvu . dst/',
+    argv: ['/usr/bin/rsync', '--server', '-logDtpryye.iLsfxCIvu', ...RW_PUSH_TAIL, 'dst/'],
+  },
+  {
+    id: 'r',
+    command: 'rsync --server --sender -logDtprce.iLsfxCIvu . src/',
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtprce.iLsfxCIvu', ...PULL_TAIL, 'src/'],
+  },
   { id: 'w', command: `rsync --server ${B} . dst\\ 5/`, argv: push()('dst 5/') },
   { id: 'w', command: `rsync --server ${B} . ./-rf`, argv: push()('./-rf') },
   { id: 'w', command: `rsync --server ${B} . -rf`, argv: push()('-rf') },
@@ -90,41 +142,156 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . /srv/backup/host1/x/`, argv: push()('srv/backup/host1/x/') },
   { id: 'w', command: `rsync --server ${B} . //a//b/`, argv: push()('a//b/') },
   // incrementals: basis dirs relative to the destination, root-anchored ones rewritten under root
-  { id: 'w', command: `rsync --server ${B} --copy-dest ../2026-11-23 . 2026-11-24/`, argv: push('--copy-dest', '../2026-11-23')('2026-11-24/') },
-  { id: 'w', command: `rsync --server ${B} --copy-dest=../2026-11-23 . 2026-11-24/`, argv: push(`--copy-dest=../2026-11-23`)('2026-11-24/') },
-  { id: 'w', command: `rsync --server ${B} --copy-dest /snap/prev --copy-dest ../p2 . cur/`, argv: push('--copy-dest', `${ROOT}/snap/prev`, '--copy-dest', '../p2')('cur/') },
-  { id: 'w', command: `rsync --server ${B} --compare-dest ../a --copy-dest ../b . daily/d1/`, argv: push('--compare-dest', '../a', '--copy-dest', '../b')('daily/d1/') },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --copy-dest ../2026-11-23 . 2026-11-24/`,
+    argv: push('--copy-dest', '../2026-11-23')('2026-11-24/'),
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --copy-dest=../2026-11-23 . 2026-11-24/`,
+    argv: push(`--copy-dest=../2026-11-23`)('2026-11-24/'),
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --copy-dest /snap/prev --copy-dest ../p2 . cur/`,
+    argv: push('--copy-dest', `${ROOT}/snap/prev`, '--copy-dest', '../p2')('cur/'),
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --compare-dest ../a --copy-dest ../b . daily/d1/`,
+    argv: push('--compare-dest', '../a', '--copy-dest', '../b')('daily/d1/'),
+  },
   // rsnapshot: daily.0 with --link-dest=../daily.1
-  { id: 'w', command: `rsync --server ${B} --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: '--delete-excluded' },
-  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --copy-dest=../daily.1 . daily.0/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', '--copy-dest=../daily.1', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'daily.0/'] },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --delete-excluded --link-dest=../daily.1 . daily.0/`,
+    deny: 'rsync-option-refused',
+    naming: '--delete-excluded',
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --delete --delete-excluded --copy-dest=../daily.1 . daily.0/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--delete',
+      '--delete-excluded',
+      '--copy-dest=../daily.1',
+      ...PUSH_TAIL.slice(0, 4),
+      '--max-delete=100',
+      ...REPORT,
+      '--',
+      '.',
+      'daily.0/',
+    ],
+  },
   // --link-dest hard-links stored files into the destination: only snapshot: true takes it (found in review).
-  { id: 'wd', command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
-  { id: 'w', command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
-  { id: 'rw', command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`, deny: 'rsync-option-refused', naming: 'snapshot: true' },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --delete --delete-excluded --link-dest=../daily.1 . daily.0/`,
+    deny: 'rsync-option-refused',
+    naming: 'snapshot: true',
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`,
+    deny: 'rsync-option-refused',
+    naming: 'snapshot: true',
+  },
+  {
+    id: 'rw',
+    command: `rsync --server ${B} --link-dest ../2026-11-23 . 2026-11-24/`,
+    deny: 'rsync-option-refused',
+    naming: 'snapshot: true',
+  },
   // -U sets access times on a file rsync hard-linked: the inode a snapshot shares. Pulls keep it.
-  { id: 'snap', command: `rsync --server -logDtpUre.iLsfxCIvu --link-dest ../2026-12-05 . 2026-12-06/`, deny: 'rsync-option-refused', naming: 'access time' },
+  {
+    id: 'snap',
+    command: `rsync --server -logDtpUre.iLsfxCIvu --link-dest ../2026-12-05 . 2026-12-06/`,
+    deny: 'rsync-option-refused',
+    naming: 'access time',
+  },
   { id: 'w', command: `rsync --server ${B} --atimes . dst/`, deny: 'rsync-option-refused', naming: 'access time' },
-  { id: 'r', command: `rsync --server --sender -logDtpUre.iLsfxCIvu . src/`, argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtpUre.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
+  {
+    id: 'r',
+    command: `rsync --server --sender -logDtpUre.iLsfxCIvu . src/`,
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtpUre.iLsfxCIvu', ...PULL_TAIL, 'src/'],
+  },
   { id: 'w', command: `rsync --server ${B} --temp-dir /tmp-in-root . dst/`, argv: push('--temp-dir', `${ROOT}/tmp-in-root`)('dst/') },
-  { id: 'w', command: `rsync --server -blogDtpre.iLsfxCIvu --backup-dir ../old --suffix=.bak . dst/`, argv: ['/usr/bin/rsync', '--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '../old', '--suffix=.bak', ...PUSH_TAIL, 'dst/'] },
+  {
+    id: 'w',
+    command: `rsync --server -blogDtpre.iLsfxCIvu --backup-dir ../old --suffix=.bak . dst/`,
+    argv: ['/usr/bin/rsync', '--server', '-blogDtpre.iLsfxCIvu', '--backup-dir', '../old', '--suffix=.bak', ...PUSH_TAIL, 'dst/'],
+  },
   // a partial dir's files are taken as the basis and then deleted: a route to deletion
   { id: 'w', command: `rsync --server ${B} --partial-dir .partial . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
   { id: 'w', command: `rsync --server ${B} --delay-updates . dst/`, deny: 'rsync-option-refused', naming: 'delete: false' },
-  { id: 'wd', command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.partial', '--delay-updates', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --partial-dir /partials . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', `${ROOT}/partials`, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --partial-dir .partial --delay-updates . dst/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--partial-dir',
+      '.partial',
+      '--delay-updates',
+      ...PUSH_TAIL.slice(0, 4),
+      '--max-delete=100',
+      ...REPORT,
+      '--',
+      '.',
+      'dst/',
+    ],
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --partial-dir /partials . dst/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--partial-dir',
+      `${ROOT}/partials`,
+      ...PUSH_TAIL.slice(0, 4),
+      '--max-delete=100',
+      ...REPORT,
+      '--',
+      '.',
+      'dst/',
+    ],
+  },
   // a pushed file taking the name of a stored directory deletes the tree under --force
   { id: 'w', command: `rsync --server ${B} --force . dst/`, deny: 'rsync-option-refused', naming: '--force' },
-  { id: 'wd', command: `rsync --server ${B} --force . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--force', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --force . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, '--force', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'],
+  },
 
   // --- pulls
   { id: 'r', command: `rsync --server --sender ${B} . src/`, argv: pull()('src/') },
   { id: 'r', command: `rsync --server --sender ${B} . src/a src/sub`, argv: pull()('src/a', 'src/sub') },
   { id: 'r', command: `rsync --server --sender ${B} . /`, argv: pull()('.') },
-  { id: 'r', command: 'rsync --server --sender -logDtprRe.iLsfxCIvu . /srv/./a/b', argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtprRe.iLsfxCIvu', ...PULL_TAIL, 'srv/./a/b'] },
-  { id: 'r', command: 'rsync --server --sender -logDtpRe.LsfxCIvu --files-from list.txt . src/', argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtpRe.LsfxCIvu', '--files-from', `${ROOT}/list.txt`, ...PULL_TAIL, 'src/'] },
+  {
+    id: 'r',
+    command: 'rsync --server --sender -logDtprRe.iLsfxCIvu . /srv/./a/b',
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtprRe.iLsfxCIvu', ...PULL_TAIL, 'srv/./a/b'],
+  },
+  {
+    id: 'r',
+    command: 'rsync --server --sender -logDtpRe.LsfxCIvu --files-from list.txt . src/',
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-logDtpRe.LsfxCIvu', '--files-from', `${ROOT}/list.txt`, ...PULL_TAIL, 'src/'],
+  },
   { id: 'r', command: `rsync --server --sender ${B} --files-from=- --from0 . src/`, argv: pull('--files-from=-', '--from0')('src/') },
   { id: 'r', command: `rsync --server --sender ${B} --ignore-missing-args . src/a`, argv: pull('--ignore-missing-args')('src/a') },
-  { id: 'r', command: `rsync --server --sender -lyogDtpre.iLsfxCIvu . src/`, argv: ['/usr/bin/rsync', '--server', '--sender', '-lyogDtpre.iLsfxCIvu', ...PULL_TAIL, 'src/'] },
+  {
+    id: 'r',
+    command: `rsync --server --sender -lyogDtpre.iLsfxCIvu . src/`,
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-lyogDtpre.iLsfxCIvu', ...PULL_TAIL, 'src/'],
+  },
   { id: 'rw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...RW_PUSH_TAIL, 'dst/'] },
   { id: 'rw', command: `rsync --server --sender ${B} . src/`, argv: pull()('src/') },
 
@@ -157,15 +324,33 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --rsh sh . dst/`, deny: 'rsync-option-refused', naming: '--rsh' },
   { id: 'w', command: `rsync --server -e sh . dst/`, deny: 'rsync-option-refused', naming: '-e' },
   { id: 'w', command: `rsync --server -esh . dst/`, deny: 'rsync-option-refused', naming: '-e' },
-  { id: 'w', command: `rsync --server -logDtpre.iLsfxCIvu -e.x . dst/`, argv: ['/usr/bin/rsync', '--server', B, '-e.x', ...PUSH_TAIL, 'dst/'] },
-  { id: 'w', command: `rsync --server -logDtpre.iLsfxCIvuz . dst/`, argv: ['/usr/bin/rsync', '--server', '-logDtpre.iLsfxCIvuz', ...PUSH_TAIL, 'dst/'] }, // letters after e are capabilities, not options
+  {
+    id: 'w',
+    command: `rsync --server -logDtpre.iLsfxCIvu -e.x . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, '-e.x', ...PUSH_TAIL, 'dst/'],
+  },
+  {
+    id: 'w',
+    command: `rsync --server -logDtpre.iLsfxCIvuz . dst/`,
+    argv: ['/usr/bin/rsync', '--server', '-logDtpre.iLsfxCIvuz', ...PUSH_TAIL, 'dst/'],
+  }, // letters after e are capabilities, not options
   { id: 'w', command: `rsync --server -logDtpre.iLs/x . dst/`, deny: 'rsync-option-refused', naming: '-e' },
   { id: 'w', command: `rsync --server ${B} --rsync-path=/tmp/x . dst/`, deny: 'rsync-option-refused', naming: '--rsync-path' },
   { id: 'w', command: `rsync --server ${B} --daemon . dst/`, deny: 'rsync-option-refused', naming: '--daemon' },
   { id: 'w', command: `rsync --server ${B} --config=/tmp/c . dst/`, deny: 'rsync-option-refused', naming: '--config' },
   { id: 'w', command: `rsync --server -M--log-file=x . dst/`, deny: 'rsync-option-refused', naming: '-M' },
-  { id: 'w', command: `rsync --server ${B} --log-file=/root/.ssh/authorized_keys . dst/`, deny: 'rsync-option-refused', naming: '--log-file' },
-  { id: 'w', command: `rsync --server ${B} --log-file /root/.ssh/authorized_keys . dst/`, deny: 'rsync-option-refused', naming: '--log-file' },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --log-file=/root/.ssh/authorized_keys . dst/`,
+    deny: 'rsync-option-refused',
+    naming: '--log-file',
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --log-file /root/.ssh/authorized_keys . dst/`,
+    deny: 'rsync-option-refused',
+    naming: '--log-file',
+  },
   { id: 'w', command: `rsync --server ${B} --write-devices . dst/`, deny: 'rsync-option-refused', naming: '--write-devices' },
   { id: 'r', command: `rsync --server --sender ${B} --copy-devices . src/`, deny: 'rsync-option-refused', naming: '--copy-devices' },
   { id: 'w', command: `rsync --server ${B} --debug=ALL . dst/`, deny: 'rsync-option-refused', naming: '--debug' },
@@ -184,8 +369,18 @@ const rows: Row[] = [
   // what rsync's parse_size_arg makes 0 (unlimited), however it is spelt
   { id: 'w', command: `rsync --server ${B} --max-alloc=1-1 . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
   { id: 'w', command: `rsync --server ${B} --max-alloc=1b-1 . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
-  { id: 'w', command: `rsync --server ${B} --max-alloc=0.000001k . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
-  { id: 'w', command: `rsync --server ${B} --max-alloc=0.0009k . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --max-alloc=0.000001k . dst/`,
+    deny: 'rsync-option-refused',
+    naming: 'disables the allocation cap',
+  },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --max-alloc=0.0009k . dst/`,
+    deny: 'rsync-option-refused',
+    naming: 'disables the allocation cap',
+  },
   { id: 'w', command: `rsync --server ${B} --max-alloc=0K . dst/`, deny: 'rsync-option-refused', naming: 'disables the allocation cap' },
   { id: 'w', command: `rsync --server ${B} --max-alloc=512k . dst/`, deny: 'rsync-option-refused', naming: 'not a size rsync accepts' },
   { id: 'w', command: `rsync --server ${B} --chmod=u+s . dst/`, deny: 'rsync-option-refused', naming: '--chmod' },
@@ -212,37 +407,201 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --delete-delay . dst/`, deny: 'rsync-option-refused', naming: '--delete-delay' },
   { id: 'w', command: `rsync --server ${B} --delete-missing-args . dst/`, deny: 'rsync-option-refused', naming: '--delete-missing-args' },
   { id: 'w', command: `rsync --server ${B} --remove-source-files . dst/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
-  { id: 'r', command: `rsync --server --sender ${B} --remove-source-files . src/`, deny: 'rsync-option-refused', naming: '--remove-source-files' },
-  { id: 'r', command: `rsync --server --sender ${B} --remove-sent-files . src/`, deny: 'rsync-option-refused', naming: '--remove-sent-files' },
-  { id: 'wd', command: `rsync --server ${B} --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] }, // capped even when no --delete is asked for
-  { id: 'wd', command: `rsync --server ${B} --max-delete=-1 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=-1', '--delete', ...PUSH_TAIL, 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=5', ...REPORT, '--', '.', 'dst/'] },
-  { id: 'wd', command: `rsync --server ${B} --max-delete=5000 --delete . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--max-delete=5000', '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'] },
+  {
+    id: 'r',
+    command: `rsync --server --sender ${B} --remove-source-files . src/`,
+    deny: 'rsync-option-refused',
+    naming: '--remove-source-files',
+  },
+  {
+    id: 'r',
+    command: `rsync --server --sender ${B} --remove-sent-files . src/`,
+    deny: 'rsync-option-refused',
+    naming: '--remove-sent-files',
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --delete . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, '--delete', ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'],
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 4), '--max-delete=100', ...REPORT, '--', '.', 'dst/'],
+  }, // capped even when no --delete is asked for
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --max-delete=-1 --delete . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, '--max-delete=-1', '--delete', ...PUSH_TAIL, 'dst/'],
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --max-delete=5 --delete . dst/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--max-delete=5',
+      '--delete',
+      ...PUSH_TAIL.slice(0, 4),
+      '--max-delete=5',
+      ...REPORT,
+      '--',
+      '.',
+      'dst/',
+    ],
+  },
+  {
+    id: 'wd',
+    command: `rsync --server ${B} --max-delete=5000 --delete . dst/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--max-delete=5000',
+      '--delete',
+      ...PUSH_TAIL.slice(0, 4),
+      '--max-delete=100',
+      ...REPORT,
+      '--',
+      '.',
+      'dst/',
+    ],
+  },
 
   // --- overwrite gate (rrsync -no-overwrite)
   // --- snapshot: true: one new directory directly under root, and nothing else
-  { id: 'snap', command: `rsync --server ${B} . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
-  { id: 'snap', command: `rsync --server ${B} --link-dest ../2026-12-05 . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--link-dest', '../2026-12-05', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
-  { id: 'snap', command: `rsync --server ${B} --link-dest=/2026-12-05 . /2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, `--link-dest=${ROOT}/2026-12-05`, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} . 2026-12-06/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      ...PUSH_TAIL.slice(0, 3),
+      '--ignore-existing',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      '2026-12-06/',
+    ],
+  },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --link-dest ../2026-12-05 . 2026-12-06/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--link-dest',
+      '../2026-12-05',
+      ...PUSH_TAIL.slice(0, 3),
+      '--ignore-existing',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      '2026-12-06/',
+    ],
+  },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --link-dest=/2026-12-05 . /2026-12-06/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      `--link-dest=${ROOT}/2026-12-05`,
+      ...PUSH_TAIL.slice(0, 3),
+      '--ignore-existing',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      '2026-12-06/',
+    ],
+  },
   { id: 'snap', command: `rsync --server ${B} . 2026-12-05/etc/`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // into an old snapshot
-  { id: 'snap', command: `rsync --server ${B} . dst`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst'] },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} . dst`,
+    argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst'],
+  },
   { id: 'snap', command: `rsync --server ${B} . ./`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // root itself
   { id: 'snap', command: `rsync --server ${B} . /`, deny: 'rsync-snapshot-refused', naming: 'one new directory' },
   { id: 'snap', command: `rsync --server ${B} . .2026-12-06.failed-x/`, deny: 'rsync-snapshot-refused', naming: 'one new directory' }, // where failed pushes are set aside
-  { id: 'snap', command: `rsync --server ${B} --link-dest 2026-12-05 . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // inside the new one
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --link-dest 2026-12-05 . 2026-12-06/`,
+    deny: 'rsync-snapshot-refused',
+    naming: 'another snapshot',
+  }, // inside the new one
   { id: 'snap', command: `rsync --server ${B} --link-dest .. . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // root
-  { id: 'snap', command: `rsync --server ${B} --link-dest ../2026-12-05/etc . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' },
-  { id: 'snap', command: `rsync --server ${B} --compare-dest ../2026-12-06 . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'another snapshot' }, // itself
-  { id: 'snap', command: `rsync --server ${B} --temp-dir ../tmp . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'only into its new directory' },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --link-dest ../2026-12-05/etc . 2026-12-06/`,
+    deny: 'rsync-snapshot-refused',
+    naming: 'another snapshot',
+  },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --compare-dest ../2026-12-06 . 2026-12-06/`,
+    deny: 'rsync-snapshot-refused',
+    naming: 'another snapshot',
+  }, // itself
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --temp-dir ../tmp . 2026-12-06/`,
+    deny: 'rsync-snapshot-refused',
+    naming: 'only into its new directory',
+  },
   // Deleting inside a directory the push itself made deletes nothing stored: a nightly script's --delete is served.
-  { id: 'snap', command: `rsync --server ${B} --delete --delete-excluded . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--delete', '--delete-excluded', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
-  { id: 'snap', command: `rsync --server ${B} --partial-dir .p . 2026-12-06/`, argv: ['/usr/bin/rsync', '--server', B, '--partial-dir', '.p', ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', '2026-12-06/'] },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --delete --delete-excluded . 2026-12-06/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--delete',
+      '--delete-excluded',
+      ...PUSH_TAIL.slice(0, 3),
+      '--ignore-existing',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      '2026-12-06/',
+    ],
+  },
+  {
+    id: 'snap',
+    command: `rsync --server ${B} --partial-dir .p . 2026-12-06/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--partial-dir',
+      '.p',
+      ...PUSH_TAIL.slice(0, 3),
+      '--ignore-existing',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      '2026-12-06/',
+    ],
+  },
   { id: 'snap', command: `rsync --server ${B} --partial-dir ../p . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'plain name' },
   { id: 'snap', command: `rsync --server ${B} --partial-dir /p . 2026-12-06/`, deny: 'rsync-snapshot-refused', naming: 'plain name' },
   { id: 'snap', command: `rsync --server ${B} --inplace . 2026-12-06/`, deny: 'rsync-option-refused', naming: '--inplace' },
   { id: 'snap', command: `rsync --server --sender ${B} . 2026-12-05/`, deny: 'rsync-direction-refused' },
-  { id: 'no', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'] },
+  {
+    id: 'no',
+    command: `rsync --server ${B} . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, ...PUSH_TAIL.slice(0, 3), '--ignore-existing', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'],
+  },
   { id: 'no', command: `rsync --server -blogDtpre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: '-blogDtpre' },
   { id: 'no', command: `rsync --server ${B} --backup-dir x . dst/`, deny: 'rsync-option-refused', naming: '--backup-dir' },
   { id: 'no', command: `rsync --server ${B} --partial-dir .p . dst/`, deny: 'rsync-option-refused', naming: '--partial-dir' },
@@ -254,14 +613,27 @@ const rows: Row[] = [
   { id: 'r', command: `rsync --server --sender -lLogDtpre.iLsfxCIvu . src/`, deny: 'rsync-option-refused', naming: '-lLogDtpre' },
   { id: 'r', command: `rsync --server --sender -lkogDtpre.iLsfxCIvu . src/`, deny: 'rsync-option-refused', naming: '-lkogDtpre' },
   { id: 'w', command: `rsync --server -lKogDtpre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: '-lKogDtpre' },
-  { id: 'r', command: `rsync --server --sender ${B} --copy-unsafe-links . src/`, deny: 'rsync-option-refused', naming: '--copy-unsafe-links' },
+  {
+    id: 'r',
+    command: `rsync --server --sender ${B} --copy-unsafe-links . src/`,
+    deny: 'rsync-option-refused',
+    naming: '--copy-unsafe-links',
+  },
   { id: 'r', command: `rsync --server --sender ${B} --copy-links . src/`, deny: 'rsync-option-refused', naming: '--copy-links' },
-  { id: 'sys', command: `rsync --server --sender -lLogDtpre.iLsfxCIvu . /etc/`, argv: ['/usr/bin/rsync', '--server', '--sender', '-lLogDtpre.iLsfxCIvu', '--munge-links', '--', '.', 'etc/'] },
+  {
+    id: 'sys',
+    command: `rsync --server --sender -lLogDtpre.iLsfxCIvu . /etc/`,
+    argv: ['/usr/bin/rsync', '--server', '--sender', '-lLogDtpre.iLsfxCIvu', '--munge-links', '--', '.', 'etc/'],
+  },
 
   // --- ACLs and xattrs: opt-in
   { id: 'w', command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids . dst/`, deny: 'rsync-option-refused', naming: 'ACLs' },
   { id: 'w', command: `rsync --server -lHogDtpXre.iLsfxCIvu . dst/`, deny: 'rsync-option-refused', naming: 'extended attributes' },
-  { id: 'sys', command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids --delete . /`, argv: ['/usr/bin/rsync', '--server', '-lHogDtpAXre.iLsfxCIvu', '--numeric-ids', '--delete', '--munge-links', ...REPORT, '--', '.', '.'] },
+  {
+    id: 'sys',
+    command: `rsync --server -lHogDtpAXre.iLsfxCIvu --numeric-ids --delete . /`,
+    argv: ['/usr/bin/rsync', '--server', '-lHogDtpAXre.iLsfxCIvu', '--numeric-ids', '--delete', '--munge-links', ...REPORT, '--', '.', '.'],
+  },
 
   // --- paths that leave root
   { id: 'w', command: `rsync --server ${B} . ../x`, deny: 'rsync-path-escapes-root' },
@@ -270,7 +642,12 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . /..`, deny: 'rsync-path-escapes-root' },
   { id: 'w', command: `rsync --server ${B} . dst\\/..\\/..`, deny: 'rsync-path-escapes-root' },
   { id: 'r', command: `rsync --server --sender ${B} . src/ ../../etc/shadow`, deny: 'rsync-path-escapes-root' },
-  { id: 'w', command: `rsync --server ${B} --copy-dest ../../other-host . 2026-11-24/`, deny: 'rsync-path-escapes-root', naming: '--copy-dest' },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --copy-dest ../../other-host . 2026-11-24/`,
+    deny: 'rsync-path-escapes-root',
+    naming: '--copy-dest',
+  },
   // no trailing "/": if the destination is a file, rsync resolves from its parent; --confine-root bounds that
   { id: 'w', command: `rsync --server ${B} --copy-dest ../prev . cur`, argv: push('--copy-dest', '../prev')('cur') },
   { id: 'w', command: `rsync --server ${B} --copy-dest=/../x . d/`, deny: 'rsync-path-escapes-root', naming: '--copy-dest' },
@@ -278,7 +655,12 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} --temp-dir ../../tmp . d/`, deny: 'rsync-path-escapes-root', naming: '--temp-dir' },
   { id: 'wd', command: `rsync --server ${B} --partial-dir ../p . d/`, deny: 'rsync-path-escapes-root', naming: '--partial-dir' },
   { id: 'r', command: `rsync --server --sender ${B} --files-from ../list . src/`, deny: 'rsync-path-escapes-root', naming: '--files-from' },
-  { id: 'w', command: `rsync --server ${B} --files-from list.txt . dst/`, deny: 'rsync-option-refused', naming: 'the client sends the list itself' },
+  {
+    id: 'w',
+    command: `rsync --server ${B} --files-from list.txt . dst/`,
+    deny: 'rsync-option-refused',
+    naming: 'the client sends the list itself',
+  },
   { id: 'w', command: `rsync --server ${B} . ~/x`, deny: 'tokenize-expansion' },
   { id: 'w', command: `rsync --server ${B} . $HOME/.ssh`, deny: 'tokenize-variable' },
   { id: 'r', command: `rsync --server --sender ${B} . 'logs/*.gz'`, argv: pull()('logs/*.gz') }, // quoted: a literal name, not a pattern
@@ -288,14 +670,38 @@ const rows: Row[] = [
   { id: 'r', command: `rsync --server --sender ${B} . ../*`, deny: 'rsync-path-escapes-root' },
 
   // --- two rules: the one whose root and direction fit is found; the record names the first refusal
-  { id: 'two', command: `rsync --server --sender ${B} . app.log`, argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'] },
-  { id: 'two', command: `rsync --server ${B} . in/`, argv: ['/usr/bin/rsync', '--server', B, '--munge-links', '--drop-D', '--confine-root=/srv/incoming', ...WRITE_ONLY, ...REPORT, '--', '.', 'in/'] },
+  {
+    id: 'two',
+    command: `rsync --server --sender ${B} . app.log`,
+    argv: ['/usr/bin/rsync', '--server', '--sender', B, '--munge-links', '--confine-root=/var/log/app', '--', '.', 'app.log'],
+  },
+  {
+    id: 'two',
+    command: `rsync --server ${B} . in/`,
+    argv: [
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--munge-links',
+      '--drop-D',
+      '--confine-root=/srv/incoming',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      'in/',
+    ],
+  },
   { id: 'two', command: `rsync --server ${B} --delete . in/`, deny: 'rsync-option-refused', naming: 'rule uploads: --delete' }, // the rule for this direction says why
 
   // --- absolute-paths: true takes an absolute path under root as it is (rrsync -absolute)
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()('2026-11-24/') },
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}`, argv: push()('.') },
-  { id: 'abs', command: `rsync --server ${B} --copy-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`, argv: push('--copy-dest', `${ROOT}/2026-11-23`)('2026-11-24/') },
+  {
+    id: 'abs',
+    command: `rsync --server ${B} --copy-dest ${ROOT}/2026-11-23 . ${ROOT}/2026-11-24/`,
+    argv: push('--copy-dest', `${ROOT}/2026-11-23`)('2026-11-24/'),
+  },
   // Outside root: not this rule's (the next one is tried), never re-rooted (issue 17: it was, and logged as allowed).
   { id: 'abs', command: `rsync --server ${B} . /etc/`, deny: 'rsync-path-outside-rule' },
   { id: 'abs', command: `rsync --server ${B} . ${ROOT}2/x/`, deny: 'rsync-path-outside-rule' }, // a prefix that is not root
@@ -305,7 +711,11 @@ const rows: Row[] = [
   { id: 'w', command: `rsync --server ${B} . ${ROOT}/2026-11-24/`, argv: push()(`${ROOT.slice(1)}/2026-11-24/`) }, // without it: root-relative
 
   // --- munge-links: false
-  { id: 'raw', command: `rsync --server ${B} . dst/`, argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'] },
+  {
+    id: 'raw',
+    command: `rsync --server ${B} . dst/`,
+    argv: ['/usr/bin/rsync', '--server', B, '--drop-D', `--confine-root=${ROOT}`, ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/'],
+  },
 ];
 
 describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () => {
@@ -327,7 +737,17 @@ describe('rsync rules (rsync 3.5: --confine-root and --drop-D available)', () =>
 describe('rsync rules on an older rsync', () => {
   it('leaves out --confine-root and --drop-D, which it would refuse', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} . dst/`), facts(V32));
-    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual(['/usr/bin/rsync', '--server', B, '--munge-links', ...WRITE_ONLY, ...REPORT, '--', '.', 'dst/']);
+    expect(decision.decision === 'allow' && execPlan(decision).argv).toEqual([
+      '/usr/bin/rsync',
+      '--server',
+      B,
+      '--munge-links',
+      ...WRITE_ONLY,
+      ...REPORT,
+      '--',
+      '.',
+      'dst/',
+    ]);
   });
   it('keeps the sibling-snapshot layout when the destination ends in "/"', () => {
     const decision = decide(policy, requestFor('w', `rsync --server ${B} --copy-dest ../prev . cur/`), facts(V32));
@@ -359,7 +779,13 @@ describe('the plan', () => {
     if (decision.decision !== 'allow') return;
     expect(execPlan(decision).cwd).toBe(ROOT);
     expect(Object.keys(execPlan(decision).env).sort()).toEqual(['HOME', 'LANG', 'LOGNAME', 'PATH', 'SSH_CONNECTION', 'USER']);
-    expect(execPlan(decision).confine).toEqual({ root: ROOT, within: [ROOT], paths: [`${ROOT}/cur`, `${ROOT}/prev`], wildcards: [], pull: null });
+    expect(execPlan(decision).confine).toEqual({
+      root: ROOT,
+      within: [ROOT],
+      paths: [`${ROOT}/cur`, `${ROOT}/prev`],
+      wildcards: [],
+      pull: null,
+    });
     expect(execPlan(decision).minFree).toEqual({ path: ROOT, bytes: 2 ** 30 });
   });
   it('keeps no free-space floor for a pull, which writes nothing under root', () => {
@@ -416,16 +842,24 @@ identities:
   });
 
   it('a pull names what it reads for the secrets the sandbox withholds: each operand, a wildcard one up to the wildcard; secrets withhold unless the rule says serve', () => {
-    expect(execPlan(decideFor('snap', `rsync --server --sender ${R} . /etc/ /home/`)).sandbox).toMatchObject({ secrets: 'withhold', reads: ['/etc', '/home'] });
-    expect(execPlan(decideFor('snap', `rsync --server --sender ${B} . /etc/ssh/sshd_config`)).sandbox).toMatchObject({ reads: ['/etc/ssh/sshd_config'] });
-    expect(execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/*.conf`)).sandbox).toMatchObject({ reads: ['/srv/data/etc'] });
+    expect(execPlan(decideFor('snap', `rsync --server --sender ${R} . /etc/ /home/`)).sandbox).toMatchObject({
+      secrets: 'withhold',
+      reads: ['/etc', '/home'],
+    });
+    expect(execPlan(decideFor('snap', `rsync --server --sender ${B} . /etc/ssh/sshd_config`)).sandbox).toMatchObject({
+      reads: ['/etc/ssh/sshd_config'],
+    });
+    expect(execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/*.conf`)).sandbox).toMatchObject({
+      reads: ['/srv/data/etc'],
+    });
     const serving = policyFrom(`
 version: 1
 identities:
   s: { rules: [ { name: system, rsync: { root: /, access: read, paths: [/etc], secrets: serve } } ] }
   all: { rules: [ { name: all, rsync: { root: /, access: read } } ] }
 `);
-    const decideIn = (id: string, command: string) => decide(serving, requestFor(id, command), { rsync: new Map([['/usr/bin/rsync', V35]]) });
+    const decideIn = (id: string, command: string) =>
+      decide(serving, requestFor(id, command), { rsync: new Map([['/usr/bin/rsync', V35]]) });
     expect(execPlan(decideIn('s', `rsync --server --sender ${R} . /etc/`)).sandbox).toMatchObject({ secrets: 'serve', reads: ['/etc'] });
     // Following symlinks (allowed from root / without paths), a pull may read anything under root.
     expect(execPlan(decideIn('all', `rsync --server --sender -Lre.iLsfxCIvu . /home/`)).sandbox).toMatchObject({ reads: ['/'] });
@@ -458,19 +892,30 @@ identities:
   it('-L, -k and --copy-unsafe-links follow symlinks: refused under paths: even from root / (found in review: -L read past the paths)', () => {
     for (const option of ['-Lre.iLsfxCIvu', '-rke.iLsfxCIvu', '--copy-unsafe-links']) {
       const words = option.startsWith('--') ? `-re.iLsfxCIvu ${option}` : option;
-      expect(decideFor('snap', `rsync --server --sender ${words} . /etc/`), option).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+      expect(decideFor('snap', `rsync --server --sender ${words} . /etc/`), option).toMatchObject({
+        decision: 'deny',
+        reason: 'rsync-option-refused',
+      });
     }
   });
 
   it('a pull wildcard under absolute-paths is expanded relative to root (found in review: /R/sub/* was looked for under R/R/sub/)', () => {
     const plan = execPlan(decideFor('srv', `rsync --server --sender ${B} . /srv/data/etc/*.conf`));
     expect(plan.confine?.wildcards).toEqual([{ argvIndex: plan.argv.length - 1, pattern: 'etc/*.conf' }]);
-    expect(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/*.conf`)).toMatchObject({ decision: 'deny', reason: 'tokenize-glob' });
+    expect(decideFor('srv', `rsync --server --sender ${R} . /srv/data/etc/*.conf`)).toMatchObject({
+      decision: 'deny',
+      reason: 'tokenize-glob',
+    });
   });
 
   it('a push into a path, with a --copy-dest in it: allowed; a --copy-dest outside the paths is refused', () => {
     expect(decideFor('push', `rsync --server ${B} --copy-dest /srv/backup/host1/a . /srv/backup/host1/b/`).decision).toBe('allow');
-    expect(decideFor('push', `rsync --server ${B} --copy-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({ decision: 'deny', reason: 'rsync-path-escapes-root' });
-    expect(execPlan(decideFor('push', `rsync --server ${B} . /srv/backup/host1/b/`)).sandbox).toMatchObject({ write: ['/srv/backup/host1'] });
+    expect(decideFor('push', `rsync --server ${B} --copy-dest /srv/backup/host2/a . /srv/backup/host1/b/`)).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-path-escapes-root',
+    });
+    expect(execPlan(decideFor('push', `rsync --server ${B} . /srv/backup/host1/b/`)).sandbox).toMatchObject({
+      write: ['/srv/backup/host1'],
+    });
   });
 });

@@ -7,7 +7,8 @@ import { parsePolicyText } from '../../../src/policy/parse.js';
 import { priorityPrefix } from '../../../src/rules/priority.js';
 import { execPlan, policyFrom, requestFor } from '../../helpers.js';
 
-const rule = (extra: string) => `version: 1\nidentities:\n  w: { rules: [ { name: push, rsync: { root: /srv/backup, access: write, sandbox: false${extra} } } ] }\n`;
+const rule = (extra: string) =>
+  `version: 1\nidentities:\n  w: { rules: [ { name: push, rsync: { root: /srv/backup, access: write, sandbox: false${extra} } } ] }\n`;
 const B = '-logDtpre.iLsfxCIvu';
 
 describe('nice and ionice of an rsync rule', () => {

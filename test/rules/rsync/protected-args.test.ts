@@ -48,7 +48,9 @@ identities:
 
   it('BackupPC’s pull of a share with spaces: the plan runs rsync without -s, every argument on its command line', () => {
     const plan = execPlan(decideWith('bpc', `rsync --server --sender ${B}`, ['rsync', '--numeric-ids', '--perms', '.', '/My Documents/']));
-    expect(plan.argv).toEqual(expect.arrayContaining(['--server', '--sender', '-logDtpre.iLsfxCIvu', '--numeric-ids', '--perms', '.', 'My Documents/']));
+    expect(plan.argv).toEqual(
+      expect.arrayContaining(['--server', '--sender', '-logDtpre.iLsfxCIvu', '--numeric-ids', '--perms', '.', 'My Documents/']),
+    );
     expect(plan.argv.join(' ')).not.toMatch(/ -s| --protect-args/);
   });
 
@@ -64,12 +66,18 @@ version: 1
 identities:
   bpc: { rules: [ { name: shares, rsync: { root: /, access: read, paths: [/etc, /home] } } ] }
 `);
-    const decision = decide(system, requestFor('bpc', `rsync --server --sender ${B}`, { protectedArgs: ['rsync', '--numeric-ids', '.', '/etc/'] }));
+    const decision = decide(
+      system,
+      requestFor('bpc', `rsync --server --sender ${B}`, { protectedArgs: ['rsync', '--numeric-ids', '.', '/etc/'] }),
+    );
     expect(execPlan(decision).sandbox).toMatchObject({ secrets: 'withhold', reads: ['/etc'] });
   });
 
   it('a --delete smuggled in the protected arguments is refused like any other', () => {
-    expect(decideWith('w', `rsync --server ${B}`, ['rsync', '--delete', '.', 'x/'])).toMatchObject({ decision: 'deny', reason: 'rsync-option-refused' });
+    expect(decideWith('w', `rsync --server ${B}`, ['rsync', '--delete', '.', 'x/'])).toMatchObject({
+      decision: 'deny',
+      reason: 'rsync-option-refused',
+    });
   });
 
   it.each([

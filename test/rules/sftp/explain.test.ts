@@ -14,14 +14,26 @@ identities:
 
 describe('explain lines of an sftp plan', () => {
   it.each([
-    ['sw', 'internal-sftp', `  limits   a write that would leave less than ${2 ** 30} bytes free on the filesystem of /srv/drop is refused; ended after 600 s with nothing from the client`],
-    ['sw', 'scp -t /in', `  limits   a write that would leave less than ${2 ** 30} bytes free on the filesystem of /srv/drop is refused; ended after 600 s with nothing from the client`],
+    [
+      'sw',
+      'internal-sftp',
+      `  limits   a write that would leave less than ${2 ** 30} bytes free on the filesystem of /srv/drop is refused; ended after 600 s with nothing from the client`,
+    ],
+    [
+      'sw',
+      'scp -t /in',
+      `  limits   a write that would leave less than ${2 ** 30} bytes free on the filesystem of /srv/drop is refused; ended after 600 s with nothing from the client`,
+    ],
     ['st', 'internal-sftp', '  limits   no free-space floor (min-free: "0"); ended after 90 s with nothing from the client'],
     ['sr', 'internal-sftp', '  limits   nothing is written; no idle timeout'],
   ])('[%s] %s', (id, command, limits) => {
     const decision = decide(policy, requestFor(id, command));
     expect(decision.decision).toBe('allow');
     if (decision.decision !== 'allow') return;
-    expect(kindOf(decision.rule.kind).lines(decision.plan).find((line) => line.startsWith('  limits'))).toBe(limits);
+    expect(
+      kindOf(decision.rule.kind)
+        .lines(decision.plan)
+        .find((line) => line.startsWith('  limits')),
+    ).toBe(limits);
   });
 });

@@ -34,11 +34,25 @@ const planOf = (identity: string, command: string) => {
 };
 
 describe('the sftp subsystem, as sshd names it under a forced command', () => {
-  it.each([['internal-sftp'], ['/usr/lib/openssh/sftp-server'], ['/usr/libexec/openssh/sftp-server'], ['/usr/lib/openssh/sftp-server -l INFO -f AUTHPRIV'], ['/usr/lib/openssh/sftp-server -e']])('%s is served by our file server, confined to root', (command) => {
+  it.each([
+    ['internal-sftp'],
+    ['/usr/lib/openssh/sftp-server'],
+    ['/usr/libexec/openssh/sftp-server'],
+    ['/usr/lib/openssh/sftp-server -l INFO -f AUTHPRIV'],
+    ['/usr/lib/openssh/sftp-server -e'],
+  ])('%s is served by our file server, confined to root', (command) => {
     expect(planOf('exchange', command)).toEqual({
       kind: 'files',
       protocol: 'sftp',
-      policy: { root: '/srv/exchange', access: 'read-write', delete: false, overwrite: true, umask: 0o077, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 },
+      policy: {
+        root: '/srv/exchange',
+        access: 'read-write',
+        delete: false,
+        overwrite: true,
+        umask: 0o077,
+        minFreeBytes: 2 ** 30,
+        idleTimeoutMs: 600_000,
+      },
       scp: null,
       sandbox: { read: [], write: ['/srv/exchange'], rootCaps: ['CAP_DAC_OVERRIDE', 'CAP_FOWNER'] },
     });
@@ -46,7 +60,15 @@ describe('the sftp subsystem, as sshd names it under a forced command', () => {
 
   it('a read rule’s root is read-only in the sandbox; a write rule’s policy is what the server enforces', () => {
     expect(planOf('shelf', 'internal-sftp').sandbox).toMatchObject({ read: ['/srv/shelf'], write: [] });
-    expect(planOf('drop', 'internal-sftp').policy).toEqual({ root: '/srv/drop', access: 'write', delete: false, overwrite: false, umask: 0o027, minFreeBytes: 2 ** 30, idleTimeoutMs: 600_000 });
+    expect(planOf('drop', 'internal-sftp').policy).toEqual({
+      root: '/srv/drop',
+      access: 'write',
+      delete: false,
+      overwrite: false,
+      umask: 0o027,
+      minFreeBytes: 2 ** 30,
+      idleTimeoutMs: 600_000,
+    });
   });
 
   it('min-free and idle-timeout go to the server, for sftp and scp; a read rule writes nothing, so keeps no floor', () => {
@@ -66,18 +88,27 @@ describe('the sftp subsystem, as sshd names it under a forced command', () => {
     expect(decision.decision === 'deny' && decision.detail).toMatch(why);
   });
 
-  it.each([['/usr/bin/sftp-server'], ['sftp-server'], ['sftp'], ['/bin/sh -c internal-sftp']])('%s is not the subsystem: no rule matches', (command) => {
-    expect(decideFor('exchange', command)).toMatchObject({ decision: 'deny', reason: 'no-rule-matched' });
-  });
+  it.each([['/usr/bin/sftp-server'], ['sftp-server'], ['sftp'], ['/bin/sh -c internal-sftp']])(
+    '%s is not the subsystem: no rule matches',
+    (command) => {
+      expect(decideFor('exchange', command)).toMatchObject({ decision: 'deny', reason: 'no-rule-matched' });
+    },
+  );
 });
 
 describe('legacy scp (scp -O)', () => {
   it.each([
     [['scp', '-t', 'dir/'], { direction: 'to-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: 'dir/' }],
-    [['scp', '-r', '-p', '-d', '-t', '--', '/up'], { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: true, path: '/up' }],
+    [
+      ['scp', '-r', '-p', '-d', '-t', '--', '/up'],
+      { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: true, path: '/up' },
+    ],
     [['scp', '-prt', 'x'], { direction: 'to-server', recursive: true, preserveTimes: true, targetMustBeDir: false, path: 'x' }],
     [['scp', '-v', '-f', 'a b'], { direction: 'from-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: 'a b' }],
-    [['/usr/bin/scp', '-f', '--', '-dash'], { direction: 'from-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '-dash' }],
+    [
+      ['/usr/bin/scp', '-f', '--', '-dash'],
+      { direction: 'from-server', recursive: false, preserveTimes: false, targetMustBeDir: false, path: '-dash' },
+    ],
   ])('%j is read as %j', (words, request) => {
     expect(parseScpWords(words)).toEqual(request);
   });
@@ -99,8 +130,14 @@ describe('legacy scp (scp -O)', () => {
   });
 
   it('an upload and a download, each with its request in the plan', () => {
-    expect(planOf('exchange', 'scp -r -t /in')).toMatchObject({ protocol: 'scp', scp: { direction: 'to-server', recursive: true, path: '/in' } });
-    expect(planOf('exchange', 'scp -f report.pdf')).toMatchObject({ protocol: 'scp', scp: { direction: 'from-server', path: 'report.pdf' } });
+    expect(planOf('exchange', 'scp -r -t /in')).toMatchObject({
+      protocol: 'scp',
+      scp: { direction: 'to-server', recursive: true, path: '/in' },
+    });
+    expect(planOf('exchange', 'scp -f report.pdf')).toMatchObject({
+      protocol: 'scp',
+      scp: { direction: 'from-server', path: 'report.pdf' },
+    });
   });
 
   it('scp -t to a read rule and scp -f from a write rule are refused as sftp-refused', () => {
