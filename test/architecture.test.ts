@@ -40,7 +40,7 @@ const FOLDERS: Record<string, readonly string[]> = {
   decide: ['values', 'request', 'rules', 'policy'],
   host: ['values', 'request', 'rules', 'policy', 'decide', 'lazy-builtins', 'trust'],
   audit: ['values', 'request', 'rules', 'policy', 'decide', 'lazy-builtins'],
-  act: ['values', 'request', 'rules', 'policy', 'audit', 'lazy-builtins', 'trust'],
+  act: ['values', 'request', 'rules', 'policy', 'host', 'audit', 'lazy-builtins', 'trust'],
   // The programs sshd runs, each a pipeline of stages: request in, decision, record, action.
   serve: ['values', 'request', 'rules', 'policy', 'decide', 'host', 'audit', 'act', 'keyline', 'args', 'lazy-builtins', 'trust'],
   cli: [

@@ -19,7 +19,7 @@
  */
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statfsSync, statSync, unlinkSync, type Stats } from 'node:fs';
 import { basename } from 'node:path';
-import { statFields } from './proc.js';
+import { statFields } from '../host/proc.js';
 
 /** Assume at least this fill rate (bytes per ms, about 2 GB/s: tmpfs, or a fast SSD with -z zeros). */
 const FAST_FILL = 2 * 1024 * 1024;

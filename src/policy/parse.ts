@@ -191,7 +191,7 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
 }
 
 /**
- * `max-sessions` and `min-free` on an identity (act/limits.ts). The identity's floor is kept by
+ * `max-sessions` and `min-free` on an identity (host/limits.ts). The identity's floor is kept by
  * the dispatcher watching rsync, so an rsync rule that may push and is not supervised cannot have it.
  */
 function parseIdentityLimits(

@@ -98,7 +98,7 @@ export interface Identity {
   principals: string[] | null;
   /** YYYY-MM-DD: requests are denied on the days after it (server local time). */
   expires: string | null;
-  /** `max-sessions`: allowed sessions that may run at once (act/limits.ts); null: no limit. */
+  /** `max-sessions`: allowed sessions that may run at once (host/limits.ts); null: no limit. */
   maxSessions: number | null;
   /** `min-free`: free bytes every write of this identity leaves, above its rules' own floors; null: the rules' alone. */
   minFreeBytes: number | null;

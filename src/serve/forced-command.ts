@@ -20,7 +20,7 @@ import type { Request } from '../request/request.js';
 import { readRequest } from '../request/session-env.js';
 import { parseForcedArgs, type ForcedArgs } from './command-line.js';
 import { decideConnection } from './decide-connection.js';
-import { underLimits } from './limits.js';
+import { underLimits } from '../host/limits.js';
 import { writeStderr } from './output.js';
 import { denyToClient, EXIT_DENIED, sessionId } from './session.js';
 

@@ -82,7 +82,7 @@ export const DENY_REASONS = {
   'sandbox-unavailable':
     'the rule runs its program in a sandbox and this host cannot build one: /usr/bin/bwrap is missing, or user namespaces are switched off for a non-root account',
 
-  // Limits (act/limits.ts): the request is allowed, but not now
+  // Limits (host/limits.ts): the request is allowed, but not now
   'max-sessions':
     'the identity already has its max-sessions sessions running (a session frees its slot when it ends, or when its dispatcher is killed)',
   'rsync-single-run': "the rule has single-run: true and another rsync of the same root is running (rrsync's lock)",

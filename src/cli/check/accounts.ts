@@ -7,7 +7,7 @@ import type { Policy } from '../../policy/schema.js';
 import { kindOf } from '../../rules/kinds.js';
 import { nssAccounts } from '../../host/accounts.js';
 import { accountLogFile } from '../../audit/sink.js';
-import { slotDirectory } from '../../act/limits.js';
+import { slotDirectory } from '../../host/limits.js';
 import { childProcess } from '../../lazy-builtins.js';
 import { runningUid } from '../../trust.js';
 import type { TextFinding } from './finding.js';
@@ -48,7 +48,7 @@ export function accountFindings(user: string, policy: Policy, label = `--as ${us
   if (!account) return [{ level: 'error', id: 'account-unknown', text: `${label}: no such account` }];
   const log = accountLogFile(policy.audit.file, account.uid, user);
   const ca = policy.audit.syslog?.tls?.ca ?? '';
-  // max-sessions and single-run count sessions in the account's own directory (act/limits.ts).
+  // max-sessions and single-run count sessions in the account's own directory (host/limits.ts).
   const limited = [...policy.identities.values()].some(
     (identity) => identity.maxSessions || identity.rules.some((rule) => kindOf(rule.kind).runsAlone(rule) !== null),
   );

@@ -1,4 +1,4 @@
-/** rsync single-run: the lock a run holds, so that one run of a root goes at a time (act/limits.ts keeps it). */
+/** rsync single-run: the lock a run holds, so that one run of a root goes at a time (host/limits.ts keeps it). */
 import { sha256 } from '../../values/sha256.js';
 
 /** The slot key of an rsync root's single-run lock: rrsync locks the directory, whoever asks, so the key is the root's, not the rule's. */

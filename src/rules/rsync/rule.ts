@@ -79,6 +79,6 @@ export interface RsyncRule extends RuleBase {
   paths: string[] | null;
   /** `nice:` and `ionice:` (rules/priority.ts): how nicely rsync runs. */
   priority: Priority;
-  /** One rsync of root at a time, whoever asks (rrsync's lock, act/limits.ts). */
+  /** One rsync of root at a time, whoever asks (rrsync's lock, host/limits.ts). */
   singleRun: boolean;
 }

@@ -15,8 +15,11 @@
  */
 import { lstatSync, mkdirSync, readlinkSync, renameSync, symlinkSync, unlinkSync, type Stats } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import type { Identity, Rule } from '../policy/schema.js';
+import type { Identity, Policy, Rule } from '../policy/schema.js';
+import { deny, type Decision } from '../decide/decision.js';
+import type { Request } from '../request/request.js';
 import { kindOf } from '../rules/kinds.js';
+import { withFloor } from '../rules/plan.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import { ACCOUNT_NAME } from '../policy/schema.js';
 import { untrustedWriter } from '../trust.js';
@@ -187,4 +190,25 @@ export function takeLimits(identity: Identity, rule: Rule, dir: string, take: ty
     return { refusal: taken.busy ? busy : { reason: 'limits-unusable', detail: `${basename(dir)}: ${taken.error}` }, release: () => {} };
   }
   return { refusal: null, release: releaseAll };
+}
+
+/**
+ * An allowed decision under its identity's limits: the identity's floor put into the plan, and
+ * the slots it needs taken (max-sessions, a rule that runs alone), or refused. Nothing is looked
+ * at on disk for an identity and rule without either. Forced-command mode only (explain takes no slot).
+ */
+export interface Limited {
+  decision: Decision;
+  /** Gives the slots back (an execve'd program keeps them with its pid until it ends). */
+  release(): void;
+}
+
+export function underLimits(decision: Decision, policy: Policy | null, request: Request): Limited {
+  if (decision.decision !== 'allow' || policy === null) return { decision, release: () => {} };
+  const identity = policy.identities.get(request.identity)!;
+  const rule = identity.rules.find((r) => r.name === decision.rule.name)!;
+  const held = takeLimits(identity, rule, slotDirectory(policy.audit.file, process.getuid?.() ?? 0, request.user));
+  if (held.refusal)
+    return { decision: deny(held.refusal.reason, held.refusal.detail, decision.words, decision.trace), release: held.release };
+  return { decision: { ...decision, plan: withFloor(decision.plan, identity.minFreeBytes ?? null) }, release: held.release };
 }

@@ -1,5 +1,5 @@
 /**
- * Per-identity limits (act/limits.ts): slot files taken whole, freed by their holder or by its
+ * Per-identity limits (host/limits.ts): slot files taken whole, freed by their holder or by its
  * death, never two holders of one slot; the limits an identity and rule ask for; the identity's
  * floor in each kind of plan.
  */
@@ -16,7 +16,7 @@ import {
   takeLimits,
   takeSlot,
   type SlotResult,
-} from '../../src/act/limits.js';
+} from '../../src/host/limits.js';
 import { withFloor } from '../../src/rules/plan.js';
 import { rootLockKey } from '../../src/rules/rsync/lock.js';
 import { formatPolicyError, parsePolicyText } from '../../src/policy/parse.js';
