@@ -82,6 +82,9 @@ const PURE = files.filter(
       'audit/record.ts',
       'audit/escape.ts',
       'audit/review.ts',
+      'audit/log-table.ts',
+      'audit/success.ts',
+      'audit/summary.ts',
       'audit/health.ts',
       'audit/provenance.ts',
     ].includes(f) ||

@@ -4,7 +4,9 @@
  * the histories. cli/status.ts chooses the rules and reads the logs.
  */
 import { printable } from '../values/printable.js';
-import { failed, localTime, SuccessTracker, type AuditRecord } from './review.js';
+import { localTime } from './log-table.js';
+import type { AuditRecord } from './review.js';
+import { failed, SuccessTracker } from './success.js';
 
 export interface StatusResult {
   code: 0 | 1 | 2 | 3;
