@@ -66,7 +66,7 @@ const FOLDERS: Record<string, readonly string[]> = {
   'serve-files': ['act'],
 };
 
-/** The pure core: no I/O of any kind (host/, act/, cli/, audit's sinks and policy/load are where effects live). */
+/** The pure core: no I/O of any kind (host/, act/, cli/, audit's sinks and policy/load, policy/files are where effects live). */
 const PURE = files.filter(
   (f) =>
     ['values', 'rules', 'decide'].includes(roomOf(f)) ||
@@ -76,12 +76,16 @@ const PURE = files.filter(
       'request/request.ts',
       'policy/parse.ts',
       'policy/schema.ts',
+      'policy/merge.ts',
       'policy/lint.ts',
       'policy/suggest.ts',
       'policy/suggest-yaml.ts',
       'audit/record.ts',
       'audit/escape.ts',
       'audit/review.ts',
+      'audit/log-table.ts',
+      'audit/success.ts',
+      'audit/summary.ts',
       'audit/health.ts',
       'audit/provenance.ts',
     ].includes(f) ||

@@ -4,7 +4,9 @@
  * the histories. cli/status.ts chooses the rules and reads the logs.
  */
 import { printable } from '../values/printable.js';
-import { failed, localTime, SuccessTracker, type AuditRecord } from './review.js';
+import { localTime } from './log-table.js';
+import type { AuditRecord } from './review.js';
+import { failed, SuccessTracker } from './success.js';
 
 export interface StatusResult {
   code: 0 | 1 | 2 | 3;
@@ -173,63 +175,86 @@ export function evaluateStatus(
   for (const check of checks) {
     const name = `${check.id}/${check.rule}`;
     const history = histories.get(`${check.id}\0${check.rule}`) ?? emptyHistory();
-    const period = formatSpan(check.warnMs);
-    // A time stamped in the future (a clock set back) is as recent as can be, not negative.
-    const ageOf = (at: number) => Math.max(0, now.getTime() - at);
-    const age = history.lastSuccess === null ? null : ageOf(history.lastSuccess);
-    perf.push(
-      perfdatum(
-        name,
-        age === null ? null : Math.floor(age / 1000),
-        's',
-        Math.floor(check.warnMs / 1000),
-        Math.floor(check.critMs / 1000),
-        0,
-      ),
-    );
-    perf.push(perfdatum(`${name} failed`, history.failures, '', 0, undefined, 0));
-    perf.push(perfdatum(`${name} sessions`, history.sessions, '', check.burst, undefined, 0));
-    if (check.minBytes !== null)
-      perf.push(perfdatum(`${name} smallest`, history.smallest?.bytes ?? null, 'B', `${check.minBytes}:`, undefined, 0));
-    const critical: string[] = [];
-    const warning: string[] = [];
-    const failure = history.lastFailure;
-    const failureText =
-      failure === null
-        ? ''
-        : `exit ${String(failure.exit)}${failure.outcome !== undefined && failure.outcome !== 'exited' ? ` ${String(failure.outcome)}` : ''}`;
-    if (age === null) critical.push(`no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
-    else if (age > check.critMs) critical.push(`last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
-    else if (age > check.warnMs) warning.push(`last success ${formatSpan(age)} ago (expected every ${period})`);
-    if (history.failures > 0 && failure !== null) {
-      const text = `${history.failures === 1 ? 'a run' : `${history.failures} runs`} failed within ${period}, the last ${formatSpan(ageOf(failure.at))} ago (${failureText})`;
-      if (history.successes === 0) critical.push(`${text}, none succeeded`);
-      else
-        warning.push(`${text}${history.lastSuccess !== null && history.lastSuccess > failure.at ? ', though a later run succeeded' : ''}`);
-    }
-    if (history.sessions > check.burst) warning.push(`${history.sessions} sessions within ${period} (a burst: more than ${check.burst})`);
-    const small = history.smallest;
-    if (check.minBytes !== null && small !== null && (small.bytes === null || small.bytes < check.minBytes)) {
-      warning.push(
-        `a success ${formatSpan(ageOf(small.at))} ago ${small.bytes === null ? 'did not say how many bytes it wrote' : `wrote ${small.bytes} bytes`} (min-bytes ${check.minBytes})`,
-      );
-    }
-    if (history.foreign > 0)
-      warning.push(
-        `${history.foreign} foreign record${history.foreign === 1 ? '' : 's'} in account logs not counted (ssh-dispatch logs --rule ${check.rule} marks them)`,
-      );
+    const age = history.lastSuccess === null ? null : ageAt(now, history.lastSuccess);
+    perf.push(...rulePerfdata(name, check, history, age));
+    const { critical, warning } = ruleProblems(check, history, age, now, readSince);
     if (critical.length > 0) criticals.push(`${name} ${[...critical, ...warning].join(', ')}`);
     else if (warning.length > 0) warnings.push(`${name} ${warning.join(', ')}`);
     else if (age !== null && (oldest === null || age > oldest.age)) oldest = { name, age };
   }
-  const ok = checks.length - warnings.length - criticals.length;
+  return statusLine(checks.length, { criticals, warnings, oldest }, perf);
+}
+
+/** How long ago `at` was: a time stamped in the future (a clock set back) is as recent as can be, not negative. */
+function ageAt(now: Date, at: number): number {
+  return Math.max(0, now.getTime() - at);
+}
+
+/** One rule's performance data: its age in seconds, its failures and sessions in the period, and its smallest success when it has min-bytes. */
+function rulePerfdata(name: string, check: StatusCheck, history: RuleHistory, age: number | null): string[] {
+  const perf = [
+    perfdatum(name, age === null ? null : Math.floor(age / 1000), 's', Math.floor(check.warnMs / 1000), Math.floor(check.critMs / 1000), 0),
+    perfdatum(`${name} failed`, history.failures, '', 0, undefined, 0),
+    perfdatum(`${name} sessions`, history.sessions, '', check.burst, undefined, 0),
+  ];
+  if (check.minBytes !== null)
+    perf.push(perfdatum(`${name} smallest`, history.smallest?.bytes ?? null, 'B', `${check.minBytes}:`, undefined, 0));
+  return perf;
+}
+
+/** What is wrong with one rule, CRITICAL and WARNING apart, each in the order the line gives them (evaluateStatus says when). */
+function ruleProblems(
+  check: StatusCheck,
+  history: RuleHistory,
+  age: number | null,
+  now: Date,
+  readSince: string | null,
+): { critical: string[]; warning: string[] } {
+  const period = formatSpan(check.warnMs);
+  const critical: string[] = [];
+  const warning: string[] = [];
+  const failure = history.lastFailure;
+  const failureText =
+    failure === null
+      ? ''
+      : `exit ${String(failure.exit)}${failure.outcome !== undefined && failure.outcome !== 'exited' ? ` ${String(failure.outcome)}` : ''}`;
+  if (age === null) critical.push(`no success logged${readSince ? ` since ${localTime(readSince).slice(0, 16)}` : ''}`);
+  else if (age > check.critMs) critical.push(`last success ${formatSpan(age)} ago (critical past ${formatSpan(check.critMs)})`);
+  else if (age > check.warnMs) warning.push(`last success ${formatSpan(age)} ago (expected every ${period})`);
+  if (history.failures > 0 && failure !== null) {
+    const text = `${history.failures === 1 ? 'a run' : `${history.failures} runs`} failed within ${period}, the last ${formatSpan(ageAt(now, failure.at))} ago (${failureText})`;
+    if (history.successes === 0) critical.push(`${text}, none succeeded`);
+    else warning.push(`${text}${history.lastSuccess !== null && history.lastSuccess > failure.at ? ', though a later run succeeded' : ''}`);
+  }
+  if (history.sessions > check.burst) warning.push(`${history.sessions} sessions within ${period} (a burst: more than ${check.burst})`);
+  const small = history.smallest;
+  if (check.minBytes !== null && small !== null && (small.bytes === null || small.bytes < check.minBytes)) {
+    warning.push(
+      `a success ${formatSpan(ageAt(now, small.at))} ago ${small.bytes === null ? 'did not say how many bytes it wrote' : `wrote ${small.bytes} bytes`} (min-bytes ${check.minBytes})`,
+    );
+  }
+  if (history.foreign > 0)
+    warning.push(
+      `${history.foreign} foreign record${history.foreign === 1 ? '' : 's'} in account logs not counted (ssh-dispatch logs --rule ${check.rule} marks them)`,
+    );
+  return { critical, warning };
+}
+
+/** The one line and its exit code: the worst state first, the counts and every rule's perfdata after `|`. */
+function statusLine(
+  total: number,
+  found: { criticals: string[]; warnings: string[]; oldest: { name: string; age: number } | null },
+  perf: string[],
+): StatusResult {
+  const { criticals, warnings, oldest } = found;
+  const ok = total - warnings.length - criticals.length;
   const counts = [
-    perfdatum('ok', ok, '', undefined, undefined, 0, checks.length),
-    perfdatum('warning', warnings.length, '', undefined, undefined, 0, checks.length),
-    perfdatum('critical', criticals.length, '', undefined, undefined, 0, checks.length),
+    perfdatum('ok', ok, '', undefined, undefined, 0, total),
+    perfdatum('warning', warnings.length, '', undefined, undefined, 0, total),
+    perfdatum('critical', criticals.length, '', undefined, undefined, 0, total),
   ];
   const tail = ` | ${[...counts, ...perf].join(' ')}`;
-  const okText = `${ok} of ${checks.length} rule${checks.length === 1 ? '' : 's'} OK`;
+  const okText = `${ok} of ${total} rule${total === 1 ? '' : 's'} OK`;
   const line = (text: string) => printable(text) + tail;
   if (criticals.length > 0)
     return {
@@ -240,7 +265,7 @@ export function evaluateStatus(
   return {
     code: 0,
     line: line(
-      `SSH-DISPATCH OK - ${checks.length === 1 ? 'the rule' : `all ${checks.length} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`,
+      `SSH-DISPATCH OK - ${total === 1 ? 'the rule' : `all ${total} rules`} succeeded in time${oldest ? `; oldest success ${oldest.name} ${formatSpan(oldest.age)} ago` : ''}`,
     ),
   };
 }

@@ -10,7 +10,8 @@ import {
   type ReadStats,
 } from '../audit/read.js';
 import { accountsOf, judge, judged, Provenance } from '../audit/provenance.js';
-import { matches, parseWhen, TABLE_HEADER, tableRow, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
+import { matches, parseWhen, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
+import { TABLE_HEADER, tableRow } from '../audit/log-table.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from '../args.js';
 import { accountOfGivenLog, auditLogPath } from './log-args.js';

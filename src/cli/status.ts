@@ -8,7 +8,7 @@ import { closeSync, fstatSync, openSync } from 'node:fs';
 import { accountLogs, accountOfLog, auditFiles, auditFilesSince, readRecords } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { DEFAULT_BURST, evaluateStatus, StatusBuilder, type StatusCheck } from '../audit/health.js';
-import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Identity } from '../policy/schema.js';
+import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Identity, type Policy } from '../policy/schema.js';
 import { printable } from '../values/printable.js';
 import { localDate, parseDuration } from '../values/units.js';
 import { parseFlags, UsageError } from '../args.js';
@@ -154,68 +154,16 @@ async function check(args: string[]): Promise<number> {
     console.log(STATUS_HELP);
     return 0;
   }
-  const staleMs = span('--stale', values.stale);
-  const criticalFlag = span('--critical', values.critical);
-  if (criticalFlag !== null && staleMs === null)
-    throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
-  if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs)
-    throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
-  const criticalMs = criticalFlag ?? (staleMs === null ? null : 2 * staleMs);
-  if (values.burst !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.burst))
-    throw new UsageError(`--burst ${values.burst}: expected a number of sessions, 1 or more`);
-  const burst = values.burst === undefined ? DEFAULT_BURST : Number(values.burst);
+  const thresholds = statusThresholds(values);
 
   const { path, policy } = await auditLogPath(values.log, values.policy);
   if (!policy) return unknown(`the policy at ${values.policy ?? DEFAULT_POLICY_PATH} does not load (ssh-dispatch check says why)`);
-
-  // Which rules, against what.
   const now = new Date();
-  const today = localDate(now);
-  const identities = [...policy.identities.values()];
-  for (const id of values.id ?? []) if (!policy.identities.has(id)) return unknown(`no identity "${id}" in the policy`);
-  const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
-  for (const rule of values.rule ?? [])
-    if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule)))
-      return unknown(`no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`);
-  const { checks, expired } = statusChecks(chosen, values.rule, today, { staleMs, criticalMs, burst });
-  if (checks.length === 0) {
-    const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
-    if (staleMs === null)
-      return unknown(
-        `nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`,
-      );
-    return unknown(`nothing to check${skipped}`);
-  }
+  const checks = chooseChecks(policy, values, thresholds, now);
+  if (typeof checks === 'string') return unknown(checks);
+  const sources = logSources(path, policy, values, checks, now);
+  if (typeof sources === 'string') return unknown(sources);
 
-  // Which files: the log, and the rotated ones the longest CRITICAL threshold reaches into.
-  const longest = Math.max(...checks.map((c) => c.critMs));
-  let files: string[];
-  // Each log with its account (null: root's): an account's records count only as provenance.ts says.
-  let accountSources: { files: string[]; account: string | null }[] = [];
-  try {
-    const since = new Date(now.getTime() - longest);
-    const filesOf = (log: string) => (values.rotated ? auditFiles(log, true) : auditFilesSince(log, since));
-    files = filesOf(path);
-    if (values.log === undefined)
-      accountSources = accountLogs(path).map((log) => ({ files: filesOf(log), account: accountOfLog(path, log) }));
-  } catch (error) {
-    return unknown(`cannot read ${path}: ${errorText(error)}`);
-  }
-  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
-  // (an account's log too: its successes would be missed).
-  const probed = probeFiles(
-    files,
-    accountSources.flatMap((source) => source.files),
-  );
-  if (typeof probed === 'string') return unknown(probed);
-  const present = probed;
-  // A missing log with rotated files beside it is an empty one (logrotate without `create`,
-  // and no connection since); with none at all, the log is somewhere else or never written.
-  if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path))
-    return unknown(`no audit log at ${path} (--log, or the policy's audit.file)`);
-
-  // --log naming an account's log (audit.backup.jsonl) reads it as that account's, never as root's.
-  const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accountSources];
   const builder = new StatusBuilder(checks, now);
   const provenance = new Provenance(accountsOf(policy));
   try {
@@ -227,4 +175,85 @@ async function check(args: string[]): Promise<number> {
   const result = evaluateStatus(checks, builder.result(), now, builder.readSince);
   console.log(result.line);
   return result.code;
+}
+
+/** --stale, --critical and --burst, checked against each other; a wrong one is a usage error (UNKNOWN). */
+function statusThresholds(values: { stale?: string; critical?: string; burst?: string }): {
+  staleMs: number | null;
+  criticalMs: number | null;
+  burst: number;
+} {
+  const staleMs = span('--stale', values.stale);
+  const criticalFlag = span('--critical', values.critical);
+  if (criticalFlag !== null && staleMs === null)
+    throw new UsageError('--critical goes with --stale (an expect-every rule is CRITICAL past twice its period)');
+  if (criticalFlag !== null && staleMs !== null && criticalFlag < staleMs)
+    throw new UsageError(`--critical ${values.critical} is shorter than --stale ${values.stale}`);
+  const criticalMs = criticalFlag ?? (staleMs === null ? null : 2 * staleMs);
+  if (values.burst !== undefined && !/^[1-9][0-9]{0,5}$/.test(values.burst))
+    throw new UsageError(`--burst ${values.burst}: expected a number of sessions, 1 or more`);
+  const burst = values.burst === undefined ? DEFAULT_BURST : Number(values.burst);
+  return { staleMs, criticalMs, burst };
+}
+
+/** Which rules, against what: the checks of --id and --rule among the policy's, or why there is nothing to check. */
+function chooseChecks(
+  policy: Policy,
+  values: { id?: string[]; rule?: string[] },
+  thresholds: { staleMs: number | null; criticalMs: number | null; burst: number },
+  now: Date,
+): StatusCheck[] | string {
+  const today = localDate(now);
+  const identities = [...policy.identities.values()];
+  for (const id of values.id ?? []) if (!policy.identities.has(id)) return `no identity "${id}" in the policy`;
+  const chosen = identities.filter((identity) => !values.id || values.id.includes(identity.name));
+  for (const rule of values.rule ?? [])
+    if (!chosen.some((identity) => identity.rules.some((r) => r.name === rule)))
+      return `no rule "${rule}" in the ${values.id ? 'identities named' : 'policy'}`;
+  const { checks, expired } = statusChecks(chosen, values.rule, today, thresholds);
+  if (checks.length > 0) return checks;
+  const skipped = expired.length > 0 ? `; expired, not checked: ${expired.map((i) => `${i.name} (after ${i.expires})`).join(', ')}` : '';
+  if (thresholds.staleMs === null)
+    return `nothing to check: no ${values.id || values.rule ? 'rule chosen' : 'rule of the policy'} has expect-every (set it in the policy, or give --stale)${skipped}`;
+  return `nothing to check${skipped}`;
+}
+
+/**
+ * Which files: the log, and the rotated ones the longest CRITICAL threshold reaches into, each
+ * log with its account (null: root's), since an account's records count only as provenance.ts
+ * says; or why they cannot be read.
+ */
+function logSources(
+  path: string,
+  policy: Policy,
+  values: { log?: string; rotated?: boolean },
+  checks: StatusCheck[],
+  now: Date,
+): { files: string[]; account: string | null }[] | string {
+  const longest = Math.max(...checks.map((c) => c.critMs));
+  let files: string[];
+  let accountSources: { files: string[]; account: string | null }[] = [];
+  try {
+    const since = new Date(now.getTime() - longest);
+    const filesOf = (log: string) => (values.rotated ? auditFiles(log, true) : auditFilesSince(log, since));
+    files = filesOf(path);
+    if (values.log === undefined)
+      accountSources = accountLogs(path).map((log) => ({ files: filesOf(log), account: accountOfLog(path, log) }));
+  } catch (error) {
+    return `cannot read ${path}: ${errorText(error)}`;
+  }
+  // readRecords skips a file it cannot open; here that must be UNKNOWN, not "no success"
+  // (an account's log too: its successes would be missed).
+  const probed = probeFiles(
+    files,
+    accountSources.flatMap((source) => source.files),
+  );
+  if (typeof probed === 'string') return probed;
+  const present = probed;
+  // A missing log with rotated files beside it is an empty one (logrotate without `create`,
+  // and no connection since); with none at all, the log is somewhere else or never written.
+  if (present === 0 && accountSources.length === 0 && !auditFiles(path, true).some((file) => file !== path))
+    return `no audit log at ${path} (--log, or the policy's audit.file)`;
+  // --log naming an account's log (audit.backup.jsonl) reads it as that account's, never as root's.
+  return [{ files, account: accountOfGivenLog(path, policy) }, ...accountSources];
 }

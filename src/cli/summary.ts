@@ -1,7 +1,8 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
 import { accountLogs, accountOfLog, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
-import { formatSummary, parseWhen, SummaryBuilder } from '../audit/review.js';
+import { parseWhen } from '../audit/review.js';
+import { formatSummary, SummaryBuilder } from '../audit/summary.js';
 import { parseFlags, UsageError } from '../args.js';
 import { accountOfGivenLog, auditLogPath } from './log-args.js';
 

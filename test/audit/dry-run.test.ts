@@ -5,7 +5,9 @@
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/decide/decide.js';
 import { decisionRecord, endRecord } from '../../src/audit/record.js';
-import { SuccessTracker, SummaryBuilder, type AuditRecord } from '../../src/audit/review.js';
+import type { AuditRecord } from '../../src/audit/review.js';
+import { SuccessTracker } from '../../src/audit/success.js';
+import { SummaryBuilder } from '../../src/audit/summary.js';
 import { policyFrom, requestFor } from '../helpers.js';
 
 const policy = policyFrom(`

@@ -1,6 +1,8 @@
 /** Reading the log back: windows, filters, the summary, the sessions that wrote a path, as pure functions (the status verdict: health.test.ts). */
 import { describe, expect, it } from 'vitest';
-import { formatSummary, matches, parseWhen, SummaryBuilder, tableRow, wrotePath, type AuditRecord } from '../../src/audit/review.js';
+import { matches, parseWhen, wrotePath, type AuditRecord } from '../../src/audit/review.js';
+import { tableRow } from '../../src/audit/log-table.js';
+import { formatSummary, SummaryBuilder } from '../../src/audit/summary.js';
 import { parseDuration } from '../../src/values/units.js';
 
 const now = new Date('2026-11-24T12:00:00Z');
