@@ -5,7 +5,7 @@
 import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Finding } from '../rules/base.js';
-import { missingGitDenies, receivePackRepository } from '../rules/exec/lint.js';
+import { missingGitDenies, receivePackRepository } from '../rules/exec/upstream-servers.js';
 import type { ExecRule } from '../rules/exec/rule.js';
 import type { LintContext } from '../rules/kinds.js';
 

@@ -23,71 +23,14 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
   if (!fields) return null;
   const errorsBefore = reader.errors.length;
 
-  const commandNode = fields.get('command') ?? null;
-  let pattern: string[] | null;
-  // Where each word was written, for errors that point at one (the list form's items).
-  let wordNodes: (Node | null)[] = [];
-  if (reader.isList(commandNode)) {
-    pattern = reader.stringList(commandNode, `${key}.command`);
-    wordNodes = reader.list(commandNode, `${key}.command`) ?? [];
-  } else {
-    const text = reader.string(commandNode, `${key}.command`);
-    pattern = null;
-    if (text !== null) {
-      if (/["'\\]/.test(text))
-        reader.error(
-          commandNode,
-          `${key}.command`,
-          'quotes and backslashes are not read in the string form: write the command as a list of words instead',
-        );
-      else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
-    }
-  }
-  const wordNode = (i: number) => wordNodes[i] ?? commandNode;
-  if (pattern && pattern.length === 0) reader.error(commandNode, `${key}.command`, 'expected at least one word');
-  if (pattern && pattern.some((w) => w === '')) reader.error(commandNode, `${key}.command`, 'empty words are not allowed');
-
-  // `...` as the last word: any further words, which only a rule with `run` may take (it drops them).
-  let rest = false;
-  if (pattern) {
-    const at = pattern.indexOf(REST);
-    if (at !== -1) {
-      if (at !== pattern.length - 1) reader.error(wordNode(at), `${key}.command`, '"..." (any further words) can only be the last word');
-      else if (at === 0)
-        reader.error(wordNode(at), `${key}.command`, '"..." needs a word before it: at least the program name the client sends');
-      else if (!fields.has('run')) {
-        reader.error(
-          wordNode(at),
-          `${key}.command`,
-          '"..." (any further words) needs run: the words it stands for are passed to no program, so run must give the argv that runs',
-        );
-      } else {
-        rest = true;
-        pattern = pattern.slice(0, -1);
-      }
-    }
-  }
-
+  const { pattern, rest, commandNode } = parseCommand(reader, fields, key);
   const run = fields.has('run') && pattern ? parseRun(reader, fields.get('run') ?? null, `${key}.run`, pattern.length, rest) : null;
 
   const program = parseProgram(reader, fields, key, { run, pattern, commandNode });
   const { env, passEnv } = parseEnv(reader, fields, key);
   const cwd = fields.has('cwd') ? reader.string(fields.get('cwd') ?? null, `${key}.cwd`, ABSOLUTE_PATH) : null;
   const umask = fields.has('umask') ? reader.octal(fields.get('umask') ?? null, `${key}.umask`, 'mask') : null;
-  const timeoutText = fields.has('timeout')
-    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, {
-        test: (s) => parsePolicyDuration(s) !== null,
-        expected: 'a duration such as 90s, 5m, 2h',
-      })
-    : null;
-  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
-  if (supervise === false && timeoutText !== null) {
-    reader.error(
-      fields.get('timeout') ?? null,
-      `${key}.timeout`,
-      'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)',
-    );
-  }
+  const { timeoutText, supervise } = parseSupervision(reader, fields, key);
   const sandbox = fields.has('sandbox') ? parseSandbox(reader, fields.get('sandbox') ?? null, `${key}.sandbox`) : null;
   if (sandbox && cwd !== null && !isUnderAny(cwd, [...sandbox.read, ...sandbox.write])) {
     reader.error(
@@ -114,6 +57,83 @@ export function parseExecRule(reader: Reader, node: Node | null, key: string): R
 }
 
 type Fields = Map<string, Node | null>;
+
+/**
+ * `command:`, a list of words or a string split at blanks, with a last `...` taken off into
+ * `rest`; `pattern` is null (and an error given) when it cannot be read.
+ */
+function parseCommand(reader: Reader, fields: Fields, key: string): { pattern: string[] | null; rest: boolean; commandNode: Node | null } {
+  const commandNode = fields.get('command') ?? null;
+  let pattern: string[] | null;
+  // Where each word was written, for errors that point at one (the list form's items).
+  let wordNodes: (Node | null)[] = [];
+  if (reader.isList(commandNode)) {
+    pattern = reader.stringList(commandNode, `${key}.command`);
+    wordNodes = reader.list(commandNode, `${key}.command`) ?? [];
+  } else {
+    const text = reader.string(commandNode, `${key}.command`);
+    pattern = null;
+    if (text !== null) {
+      if (/["'\\]/.test(text))
+        reader.error(
+          commandNode,
+          `${key}.command`,
+          'quotes and backslashes are not read in the string form: write the command as a list of words instead',
+        );
+      else pattern = text.split(/[ \t]+/).filter((w) => w !== '');
+    }
+  }
+  const wordNode = (i: number) => wordNodes[i] ?? commandNode;
+  if (pattern && pattern.length === 0) reader.error(commandNode, `${key}.command`, 'expected at least one word');
+  if (pattern && pattern.some((w) => w === '')) reader.error(commandNode, `${key}.command`, 'empty words are not allowed');
+  if (!pattern) return { pattern, rest: false, commandNode };
+  return { ...takeRest(reader, fields, key, pattern, wordNode), commandNode };
+}
+
+/**
+ * `...` as the last word: any further words, which only a rule with `run` may take (it drops
+ * them). The pattern without it, and whether it was there and allowed.
+ */
+function takeRest(
+  reader: Reader,
+  fields: Fields,
+  key: string,
+  pattern: string[],
+  wordNode: (i: number) => Node | null,
+): { pattern: string[]; rest: boolean } {
+  const at = pattern.indexOf(REST);
+  if (at === -1) return { pattern, rest: false };
+  if (at !== pattern.length - 1) reader.error(wordNode(at), `${key}.command`, '"..." (any further words) can only be the last word');
+  else if (at === 0)
+    reader.error(wordNode(at), `${key}.command`, '"..." needs a word before it: at least the program name the client sends');
+  else if (!fields.has('run')) {
+    reader.error(
+      wordNode(at),
+      `${key}.command`,
+      '"..." (any further words) needs run: the words it stands for are passed to no program, so run must give the argv that runs',
+    );
+  } else return { pattern: pattern.slice(0, -1), rest: true };
+  return { pattern, rest: false };
+}
+
+/** `timeout:` (text, as written) and `supervise:` (default true), which a timeout needs: nothing else is left running to enforce it. */
+function parseSupervision(reader: Reader, fields: Fields, key: string): { timeoutText: string | null; supervise: boolean | null } {
+  const timeoutText = fields.has('timeout')
+    ? reader.string(fields.get('timeout') ?? null, `${key}.timeout`, {
+        test: (s) => parsePolicyDuration(s) !== null,
+        expected: 'a duration such as 90s, 5m, 2h',
+      })
+    : null;
+  const supervise = fields.has('supervise') ? reader.boolean(fields.get('supervise') ?? null, `${key}.supervise`) : true;
+  if (supervise === false && timeoutText !== null) {
+    reader.error(
+      fields.get('timeout') ?? null,
+      `${key}.timeout`,
+      'a timeout needs supervise: true (with supervise: false nothing is left running to enforce it)',
+    );
+  }
+  return { timeoutText, supervise };
+}
 
 /**
  * What runs: `program`, or run's first word, or the command's first word when it is a literal

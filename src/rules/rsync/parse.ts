@@ -9,6 +9,10 @@ import { readSecretsPolicy, type SecretsPolicy } from '../sandbox.js';
 
 const RSYNC_ACCESS: readonly RsyncAccess[] = ['read', 'write', 'read-write'];
 
+/** A boolean key of the block, or `fallback` when it is not given; null (and an error) when it is not a boolean. */
+type Flag = (name: string, fallback: boolean) => boolean | null;
+type Fields = Map<string, Node | null>;
+
 export function parseRsyncRule(reader: Reader, node: Node | null, key: string): RuleBody<RsyncRule> | null {
   const fields = reader.map(node, key, RSYNC_KEYS.allowed, RSYNC_KEYS.required);
   if (!fields) return null;
@@ -18,45 +22,12 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
     test: (s) => (RSYNC_ACCESS as readonly string[]).includes(s),
     expected: `one of ${RSYNC_ACCESS.join(', ')}`,
   }) as RsyncAccess | null;
-  const flag = (name: string, fallback: boolean) =>
-    fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback;
+  const flag: Flag = (name, fallback) => (fields.has(name) ? reader.boolean(fields.get(name) ?? null, `${key}.${name}`) : fallback);
   const deleting = flag('delete', false);
-  let maxDelete: number | null = null;
-  if (fields.has('max-delete')) {
-    const maxNode = fields.get('max-delete') ?? null;
-    const count = reader.count(maxNode, `${key}.max-delete`, 0);
-    if (count !== null && deleting !== true)
-      reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
-    else maxDelete = count;
-  }
-  const minFree = fields.has('min-free')
-    ? reader.string(fields.get('min-free') ?? null, `${key}.min-free`, {
-        test: (s) => parseSize(s) !== null,
-        expected: 'a size such as 1GiB, 512MiB, or 0 for no floor',
-      })
-    : String(DEFAULT_MIN_FREE);
-  const supervise = flag('supervise', true);
-  if (supervise === false && access !== 'read' && minFree !== null && parseSize(minFree) !== 0) {
-    // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
-    reader.error(
-      fields.get('supervise') ?? null,
-      `${key}.supervise`,
-      'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true',
-    );
-  }
-  let secrets: SecretsPolicy | null = null;
-  if (fields.has('secrets')) {
-    const secretsNode = fields.get('secrets') ?? null;
-    secrets = readSecretsPolicy(reader, secretsNode, `${key}.secrets`);
-    if (secrets !== null && flag('sandbox', true) === false)
-      reader.error(
-        secretsNode,
-        `${key}.secrets`,
-        'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:',
-      );
-    else if (secrets !== null && access === 'write')
-      reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
-  }
+  const maxDelete = parseMaxDelete(reader, fields, key, deleting);
+  const minFree = parseMinFree(reader, fields, key);
+  const supervise = parseSupervise(reader, fields, key, flag, { access, minFree });
+  const secrets = parseSecrets(reader, fields, key, flag, access);
   const paths = parsePaths(reader, fields, key, root);
   if (paths !== null && fields.has('sandbox') && flag('sandbox', true) === false) {
     // The sandbox is what keeps rsync inside the listed subtrees when it follows a symlink in one
@@ -67,17 +38,7 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
       'paths: needs the sandbox (rsync could follow a symlink inside one of the paths out of it); remove sandbox: false, or use one rule per path with its own root',
     );
   }
-  const snapshot = flag('snapshot', false);
-  if (snapshot === true) {
-    const at = fields.get('snapshot') ?? null;
-    if (access === 'read') reader.error(at, `${key}.snapshot`, 'snapshot: true shapes pushes; a read rule makes none (use access: write)');
-    else if (paths !== null)
-      reader.error(
-        at,
-        `${key}.snapshot`,
-        'snapshot: true makes each push one new directory directly under root; it does not combine with paths:',
-      );
-  }
+  const snapshot = parseSnapshot(reader, fields, key, flag, { access, paths });
   const rule = {
     kind: 'rsync' as const,
     root,
@@ -104,8 +65,88 @@ export function parseRsyncRule(reader: Reader, node: Node | null, key: string): 
   return rule as RuleBody<RsyncRule>;
 }
 
+/** `max-delete:`, a count that only a rule with `delete: true` may give; null when not given. */
+function parseMaxDelete(reader: Reader, fields: Fields, key: string, deleting: boolean | null): number | null {
+  if (!fields.has('max-delete')) return null;
+  const maxNode = fields.get('max-delete') ?? null;
+  const count = reader.count(maxNode, `${key}.max-delete`, 0);
+  if (count !== null && deleting !== true) {
+    reader.error(maxNode, `${key}.max-delete`, 'needs delete: true (without it nothing may be deleted at all)');
+    return null;
+  }
+  return count;
+}
+
+/** `min-free:` as written (a size, 0 for no floor), or the default floor; null when it is not a size. */
+function parseMinFree(reader: Reader, fields: Fields, key: string): string | null {
+  if (!fields.has('min-free')) return String(DEFAULT_MIN_FREE);
+  return reader.string(fields.get('min-free') ?? null, `${key}.min-free`, {
+    test: (s) => parseSize(s) !== null,
+    expected: 'a size such as 1GiB, 512MiB, or 0 for no floor',
+  });
+}
+
+/** `supervise:` (default true), which a rule that takes pushes with a free-space floor needs. */
+function parseSupervise(
+  reader: Reader,
+  fields: Fields,
+  key: string,
+  flag: Flag,
+  rule: { access: RsyncAccess | null; minFree: string | null },
+): boolean | null {
+  const supervise = flag('supervise', true);
+  if (supervise === false && rule.access !== 'read' && rule.minFree !== null && parseSize(rule.minFree) !== 0) {
+    // The floor is kept by the dispatcher watching rsync; a dispatcher replaced by execve cannot.
+    reader.error(
+      fields.get('supervise') ?? null,
+      `${key}.supervise`,
+      'supervise: false cannot keep min-free for pushes; set min-free: 0 to go without a floor, or keep supervise: true',
+    );
+  }
+  return supervise;
+}
+
+/** `secrets:`, which needs the sandbox and a rule that reads; null when not given. */
+function parseSecrets(reader: Reader, fields: Fields, key: string, flag: Flag, access: RsyncAccess | null): SecretsPolicy | null {
+  if (!fields.has('secrets')) return null;
+  const secretsNode = fields.get('secrets') ?? null;
+  const secrets = readSecretsPolicy(reader, secretsNode, `${key}.secrets`);
+  if (secrets !== null && flag('sandbox', true) === false)
+    reader.error(
+      secretsNode,
+      `${key}.secrets`,
+      'needs the sandbox (without it rsync reads every file the account can); remove sandbox: false or secrets:',
+    );
+  else if (secrets !== null && access === 'write')
+    reader.error(secretsNode, `${key}.secrets`, 'a write-only rule reads nothing back: remove secrets:');
+  return secrets;
+}
+
+/** `snapshot:` (default false), which shapes pushes: not for a read rule, nor with `paths:`. */
+function parseSnapshot(
+  reader: Reader,
+  fields: Fields,
+  key: string,
+  flag: Flag,
+  rule: { access: RsyncAccess | null; paths: string[] | null },
+): boolean | null {
+  const snapshot = flag('snapshot', false);
+  if (snapshot === true) {
+    const at = fields.get('snapshot') ?? null;
+    if (rule.access === 'read')
+      reader.error(at, `${key}.snapshot`, 'snapshot: true shapes pushes; a read rule makes none (use access: write)');
+    else if (rule.paths !== null)
+      reader.error(
+        at,
+        `${key}.snapshot`,
+        'snapshot: true makes each push one new directory directly under root; it does not combine with paths:',
+      );
+  }
+  return snapshot;
+}
+
 /** `paths:`: subtrees of root, each listed once and none inside another; null when not given (all of root). */
-function parsePaths(reader: Reader, fields: Map<string, Node | null>, key: string, root: string | null): string[] | null {
+function parsePaths(reader: Reader, fields: Fields, key: string, root: string | null): string[] | null {
   if (!fields.has('paths')) return null;
   const pathsNode = fields.get('paths') ?? null;
   const paths = reader.stringList(pathsNode, `${key}.paths`, ABSOLUTE_PATH);

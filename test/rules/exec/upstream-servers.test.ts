@@ -7,7 +7,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { lintPolicy } from '../../../src/policy/lint.js';
-import { missingGitDenies, receivePackRepository } from '../../../src/rules/exec/lint.js';
+import { missingGitDenies, receivePackRepository } from '../../../src/rules/exec/upstream-servers.js';
 import type { ExecRule } from '../../../src/rules/exec/rule.js';
 import { policyFrom } from '../../helpers.js';
 
