@@ -52,65 +52,120 @@ const TEMP_PREFIX = '.receive-';
 const TEMP_SUFFIX = '.part';
 const RECEIPT_GRACE_MS = 50;
 
+/** An upload's temp file, as far as this session got with it: what a failure must close and remove (ours only). */
+interface Temp {
+  path: string;
+  fd: number | null;
+  ino: number | null;
+  /** What reached the file, for the end record of an upload that fails after it. */
+  bytes: number;
+}
+
+/** What was received: its length and sha256. */
+type Received = { bytes: number; sha256: string };
+
+/** Refusals that need nothing read: a bad directory, a taken chosen name, too many uploads, too little space. */
+function refuseBeforeReading(plan: ReceivePlan): void {
+  const dir = plan.dir;
+  checkDirectory(dir);
+  removeStaleTemps(dir);
+  if (plan.chosen) checkNameFree(dir, plan.name);
+  checkFlood(plan, 0);
+  const free = freeBytes(dir);
+  if (free < plan.minFreeBytes) throw new Abort('no-space', `less than min-free (${plan.minFreeBytes} bytes) is free`);
+  // A client that says how much it sends is refused at once if that would cross the floor.
+  if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes)
+    throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
+}
+
+/** stdin into the temp file, created exclusively and never through a symlink, then fsync'd and closed. */
+async function receiveIntoTemp(temp: Temp, plan: ReceivePlan): Promise<Received> {
+  temp.fd = openSync(temp.path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  temp.ino = fstatSync(temp.fd).ino;
+  fchmodSync(temp.fd, plan.mode);
+  const received = await streamInto(temp.fd, plan, plan.dir);
+  temp.bytes = received.bytes;
+  fsyncSync(temp.fd);
+  closeSync(temp.fd);
+  temp.fd = null;
+  return received;
+}
+
+/** A client that said what it sends (--size, --sha256) is held to it. */
+function checkAnnounced(plan: ReceivePlan, received: Received): void {
+  if (plan.expect.size !== null && plan.expect.size !== received.bytes)
+    throw new Abort('mismatch', `received ${received.bytes} bytes, not the ${plan.expect.size} announced`);
+  if (plan.expect.sha256 !== null && plan.expect.sha256 !== received.sha256)
+    throw new Abort('mismatch', 'the sha256 differs from the one announced');
+}
+
+/**
+ * Publishes the upload under its final name and hands the client its receipt. The final name, or
+ * the receipt's errno code when the client is gone (then the file is unpublished again: see step 5).
+ */
+function publishWithReceipt(plan: ReceivePlan, temp: string, ino: number, received: Received): { final: string } | { gone: string } {
+  const dir = plan.dir;
+  const final = publish(temp, ino, dir, plan.name, plan.chosen);
+  const unpublish = () => {
+    unlinkOurs(join(dir, final), ino);
+    fsyncDirectory(dir);
+  };
+  // Counted again once published: of concurrent uploads, the one over the cap unpublishes itself.
+  try {
+    checkFlood(plan, 1);
+  } catch (error) {
+    unpublish();
+    throw error;
+  }
+  try {
+    writeSync(1, `${final} ${received.bytes} ${received.sha256}\n`);
+  } catch (error) {
+    unpublish();
+    return { gone: String((error as NodeJS.ErrnoException).code) };
+  }
+  return { final };
+}
+
+/** A failed upload: our temp file gone, the client told why (if it still listens). */
+function cleanUpAfter(error: unknown, temp: Temp): Abort {
+  if (temp.fd !== null) closeSync(temp.fd);
+  // Only the temp file this session created: the name may since hold another inode.
+  if (temp.ino !== null) unlinkOurs(temp.path, temp.ino);
+  const abort = error instanceof Abort ? error : new Abort('error', (error as Error).message, temp.bytes);
+  try {
+    process.stderr.write(`ssh-dispatch: upload not stored: ${abort.message}\n`);
+  } catch {
+    // The client may be gone.
+  }
+  return abort;
+}
+
 export async function receiveUpload(plan: ReceivePlan, rule: string, session: string): Promise<EndFacts> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   const dir = plan.dir;
-  const temp = join(dir, `${TEMP_PREFIX}${process.pid}-${session}${TEMP_SUFFIX}`);
-  let fd: number | null = null;
-  let ino: number | null = null;
-  let bytes = 0;
+  const temp: Temp = { path: join(dir, `${TEMP_PREFIX}${process.pid}-${session}${TEMP_SUFFIX}`), fd: null, ino: null, bytes: 0 };
   const writes = new WriteLog();
   try {
-    checkDirectory(dir);
-    removeStaleTemps(dir);
-    if (plan.chosen) checkNameFree(dir, plan.name);
-    checkFlood(plan, 0);
-    const free = freeBytes(dir);
-    if (free < plan.minFreeBytes) throw new Abort('no-space', `less than min-free (${plan.minFreeBytes} bytes) is free`);
-    // A client that says how much it sends is refused at once if that would cross the floor.
-    if (plan.expect.size !== null && free - plan.expect.size < plan.minFreeBytes)
-      throw new Abort('no-space', `${plan.expect.size} bytes would leave less than min-free (${plan.minFreeBytes} bytes)`);
-    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-    ino = fstatSync(fd).ino;
-    fchmodSync(fd, plan.mode);
-    const received = await streamInto(fd, plan, dir);
-    bytes = received.bytes;
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = null;
-    if (plan.expect.size !== null && plan.expect.size !== received.bytes)
-      throw new Abort('mismatch', `received ${received.bytes} bytes, not the ${plan.expect.size} announced`);
-    if (plan.expect.sha256 !== null && plan.expect.sha256 !== received.sha256)
-      throw new Abort('mismatch', 'the sha256 differs from the one announced');
+    refuseBeforeReading(plan);
+    const received = await receiveIntoTemp(temp, plan);
+    checkAnnounced(plan, received);
     await new Promise((r) => setTimeout(r, RECEIPT_GRACE_MS));
 
-    const final = publish(temp, ino!, dir, plan.name, plan.chosen);
-    const unpublish = () => {
-      unlinkOurs(join(dir, final), ino!);
-      fsyncDirectory(dir);
-    };
-    try {
-      checkFlood(plan, 1);
-    } catch (error) {
-      unpublish();
-      throw error;
-    }
-    try {
-      writeSync(1, `${final} ${received.bytes} ${received.sha256}\n`);
-    } catch (error) {
-      unpublish();
+    const published = publishWithReceipt(plan, temp.path, temp.ino!, received);
+    if ('gone' in published) {
       return {
         rule,
         exit: 1,
         signal: null,
         durationMs: elapsed(),
         outcome: 'aborted',
-        bytes,
-        error: `the client went away before its receipt (${(error as NodeJS.ErrnoException).code})`,
+        bytes: temp.bytes,
+        error: `the client went away before its receipt (${published.gone})`,
         writes: writes.facts(),
       };
     }
+    const { final } = published;
     writes.add('created', final, received.bytes);
     const pruned = plan.keep === null ? [] : pruneUploads(dir, plan.keep, plan.retention, final);
     for (const name of pruned) writes.add('removed', name);
@@ -127,22 +182,14 @@ export async function receiveUpload(plan: ReceivePlan, rule: string, session: st
       writes: writes.facts(),
     };
   } catch (error) {
-    if (fd !== null) closeSync(fd);
-    // Only the temp file this session created: the name may since hold another inode.
-    if (ino !== null) unlinkOurs(temp, ino);
-    const abort = error instanceof Abort ? error : new Abort('error', (error as Error).message, bytes);
-    try {
-      process.stderr.write(`ssh-dispatch: upload not stored: ${abort.message}\n`);
-    } catch {
-      // The client may be gone.
-    }
+    const abort = cleanUpAfter(error, temp);
     return {
       rule,
       exit: 1,
       signal: null,
       durationMs: elapsed(),
       outcome: abort.outcome,
-      bytes: Math.max(bytes, abort.bytes),
+      bytes: Math.max(temp.bytes, abort.bytes),
       error: abort.message,
       writes: writes.facts(),
     };

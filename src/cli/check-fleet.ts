@@ -6,7 +6,7 @@
 import { lstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { childProcess } from '../lazy-builtins.js';
-import type { Policy } from '../policy/schema.js';
+import type { Identity, Policy } from '../policy/schema.js';
 import { nssAccounts } from '../host/accounts.js';
 import type { TextFinding } from './check/finding.js';
 
@@ -122,125 +122,159 @@ function tryOnce(words: readonly string[], user: string): string | null {
   return null;
 }
 
+/** One sshd -T setting's first value, by its lower-case keyword. */
+type Setting = (keyword: string) => string | undefined;
+
+/** Findings on sshd's settings, worded as sshd's own: `sshd: error: ...`, `sshd: warning: ...`, `sshd: UNSAFE: ...`. */
+class SshdReport {
+  readonly findings: TextFinding[] = [];
+
+  error(id: TextFinding['id'], text: string): void {
+    this.findings.push({ level: 'error', id, text: `sshd: error: ${text}` });
+  }
+
+  warn(id: TextFinding['id'], text: string): void {
+    this.findings.push({ level: 'warning', id, text: `sshd: warning: ${text}` });
+  }
+
+  unsafe(id: TextFinding['id'], text: string): void {
+    this.findings.push({ level: 'unsafe', id, text: `sshd: UNSAFE: ${text}` });
+  }
+}
+
 /** sshd's side of the login commands, from sshd -T. */
 export function sshdLoginFindings(settings: SshdSettings, policy: Policy): TextFinding[] {
-  const findings: TextFinding[] = [];
-  const first = (key: string) => settings.get(key)?.[0];
-  const error = (id: TextFinding['id'], text: string) => findings.push({ level: 'error', id, text: `sshd: error: ${text}` });
-  const warn = (id: TextFinding['id'], text: string) => findings.push({ level: 'warning', id, text: `sshd: warning: ${text}` });
+  const report = new SshdReport();
+  const first: Setting = (key) => settings.get(key)?.[0];
   const identities = [...policy.identities.values()];
   const usesPrincipals = identities.some((identity) => identity.principals !== null);
-
   const keysCommand = dispatchCommand(first('authorizedkeyscommand'), 'authorized-keys-command');
-  if (keysCommand !== null) {
-    if (keysCommand.slice(-3).join(' ') !== '%u %t %k')
-      error(
-        'keys-command-arguments',
-        `AuthorizedKeysCommand ${keysCommand.join(' ')}: it must end with %u %t %k (the account, the key type, the key), or every key is refused`,
-      );
-    const unsafe = unsafeCommandPath(keysCommand[0]!);
-    if (unsafe)
-      error(
-        'keys-command-path-unsafe',
-        `AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`,
-      );
-    const user = first('authorizedkeyscommanduser') ?? 'none';
-    const loginAccounts = new Set(identities.flatMap((identity) => identity.accounts ?? []));
-    // Its sessions would share a uid with the command that answers for every account, root's too.
-    if (loginAccounts.has(user))
-      findings.push({
-        level: 'unsafe',
-        id: 'keys-command-user-logs-in',
-        text: `sshd: UNSAFE: AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: a session of it could tamper with the command that answers for every account (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)`,
-      });
-    if (user === 'none')
-      error(
-        'keys-command-user-unset',
-        'AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)',
-      );
-    else {
-      if (user === 'root' || user === 'nobody')
-        warn(
-          'keys-command-user-shared',
-          `AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`,
-        );
-      if (!unsafe) {
-        const failed = tryAsCommandUser(keysCommand, user);
-        if (failed) error('keys-command-fails', `AuthorizedKeysCommand: ${failed}: every key is refused`);
-      }
-    }
-    if (!identities.some((identity) => identity.accounts !== null))
-      warn(
-        'keys-command-no-accounts',
-        'AuthorizedKeysCommand runs ssh-dispatch, and no identity lists accounts: it accepts no key; list the accounts each identity logs into',
-      );
-    const files = first('authorizedkeysfile') ?? 'none';
-    if (files !== 'none')
-      warn(
-        'keys-file-beside-command',
-        `AuthorizedKeysFile ${files}: keys in those files log in too, whatever the policy says; AuthorizedKeysFile none leaves the policy the only list (or keep it for admins' own keys, knowingly)`,
-      );
-  }
-
-  const cas = first('trustedusercakeys') ?? 'none';
-  const principalsCommand = dispatchCommand(first('authorizedprincipalscommand'), 'authorized-principals-command');
-  if (cas !== 'none') {
-    const principalsFile = first('authorizedprincipalsfile') ?? 'none';
-    // sshd reads the principals file first and the command only when it names none of the
-    // certificate's principals (auth2-pubkey.c user_cert_trusted_ca): a principal in the file
-    // logs in with that file's options, which need not hold a command= at all.
-    if (principalsFile !== 'none' && principalsCommand !== null) {
-      findings.push({
-        level: 'unsafe',
-        id: 'principals-file-first',
-        text: `sshd: UNSAFE: AuthorizedPrincipalsFile ${principalsFile} beside ssh-dispatch's principals command: sshd reads the file first, and a certificate naming a principal listed there logs in with that line's options (a shell, unless it says command=), never reaching ssh-dispatch; set AuthorizedPrincipalsFile none`,
-      });
-    } else if (principalsFile !== 'none' && usesPrincipals) {
-      warn(
-        'principals-file-not-policy',
-        `AuthorizedPrincipalsFile ${principalsFile} and no ssh-dispatch principals command: certificates log in by that file's lines, not the policy's principals, which are never reached`,
-      );
-    }
-    if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
-      // OpenSSH before 9.4 drops an AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574).
-      const dropped =
-        keysCommand !== null
-          ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)'
-          : '';
-      findings.push({
-        level: 'unsafe',
-        id: 'ca-without-principals',
-        text: `sshd: UNSAFE: TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile${dropped}: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}`,
-      });
-    }
-    if (principalsCommand !== null) {
-      if (principalsCommand[principalsCommand.length - 1] !== '%u')
-        error(
-          'principals-command-arguments',
-          `AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`,
-        );
-      const unsafe = unsafeCommandPath(principalsCommand[0]!);
-      if (unsafe)
-        error(
-          'principals-command-path-unsafe',
-          `AuthorizedPrincipalsCommand: sshd will not run it (${unsafe}), so no certificate is accepted`,
-        );
-      if ((first('authorizedprincipalscommanduser') ?? 'none') === 'none')
-        error(
-          'principals-command-user-unset',
-          'AuthorizedPrincipalsCommandUser is not set: sshd refuses to run the command; set it to the AuthorizedKeysCommandUser',
-        );
-    }
-  } else if (usesPrincipals) {
-    warn(
-      'ca-not-trusted',
-      'TrustedUserCAKeys is not set: no certificate is accepted, so identities with principals are never reached; ssh-dispatch authorized-key --sshd-config --ca FILE prints the lines',
-    );
-  }
+  if (keysCommand !== null) keysCommandFindings(report, keysCommand, first, identities);
+  certificateFindings(report, first, usesPrincipals, keysCommand !== null);
   if (usesPrincipals && first('exposeauthinfo') !== 'yes')
-    error(
+    report.error(
       'certificate-not-exposed',
       'ExposeAuthInfo is not yes: identities with principals deny every request (certificate-missing: the session cannot see its certificate)',
     );
-  return findings;
+  return report.findings;
+}
+
+/** The AuthorizedKeysCommand that runs ssh-dispatch: its words, its path, its user, and the key files beside it. */
+function keysCommandFindings(report: SshdReport, keysCommand: string[], first: Setting, identities: readonly Identity[]): void {
+  if (keysCommand.slice(-3).join(' ') !== '%u %t %k')
+    report.error(
+      'keys-command-arguments',
+      `AuthorizedKeysCommand ${keysCommand.join(' ')}: it must end with %u %t %k (the account, the key type, the key), or every key is refused`,
+    );
+  const unsafe = unsafeCommandPath(keysCommand[0]!);
+  if (unsafe)
+    report.error(
+      'keys-command-path-unsafe',
+      `AuthorizedKeysCommand: sshd will not run it (${unsafe}), so every key is refused; install.sh puts ssh-dispatch where it will`,
+    );
+  keysCommandUserFindings(report, keysCommand, first('authorizedkeyscommanduser') ?? 'none', !unsafe, identities);
+  if (!identities.some((identity) => identity.accounts !== null))
+    report.warn(
+      'keys-command-no-accounts',
+      'AuthorizedKeysCommand runs ssh-dispatch, and no identity lists accounts: it accepts no key; list the accounts each identity logs into',
+    );
+  const files = first('authorizedkeysfile') ?? 'none';
+  if (files !== 'none')
+    report.warn(
+      'keys-file-beside-command',
+      `AuthorizedKeysFile ${files}: keys in those files log in too, whatever the policy says; AuthorizedKeysFile none leaves the policy the only list (or keep it for admins' own keys, knowingly)`,
+    );
+}
+
+/** The account the keys command runs as: one of its own, set, and able to load the policy (tried when sshd would run the path). */
+function keysCommandUserFindings(
+  report: SshdReport,
+  keysCommand: readonly string[],
+  user: string,
+  runnable: boolean,
+  identities: readonly Identity[],
+): void {
+  const loginAccounts = new Set(identities.flatMap((identity) => identity.accounts ?? []));
+  // Its sessions would share a uid with the command that answers for every account, root's too.
+  if (loginAccounts.has(user))
+    report.unsafe(
+      'keys-command-user-logs-in',
+      `AuthorizedKeysCommandUser ${user} is an account the policy's keys log into: a session of it could tamper with the command that answers for every account (same uid); use an account of its own (install.sh --commands-user ssh-dispatch)`,
+    );
+  if (user === 'none') {
+    report.error(
+      'keys-command-user-unset',
+      'AuthorizedKeysCommandUser is not set: sshd refuses to run the command; set it to a dedicated account (install.sh --commands-user ssh-dispatch)',
+    );
+    return;
+  }
+  if (user === 'root' || user === 'nobody')
+    report.warn(
+      'keys-command-user-shared',
+      `AuthorizedKeysCommandUser ${user}: use an account of its own (install.sh --commands-user ssh-dispatch); ${user === 'root' ? 'root needs not run it' : "other daemons' processes run as nobody and could tamper with its answer"}`,
+    );
+  if (runnable) {
+    const failed = tryAsCommandUser(keysCommand, user);
+    if (failed) report.error('keys-command-fails', `AuthorizedKeysCommand: ${failed}: every key is refused`);
+  }
+}
+
+/** Certificates: a trusted CA must come with ssh-dispatch's principals command and nothing that logs in ahead of it. */
+function certificateFindings(report: SshdReport, first: Setting, usesPrincipals: boolean, hasKeysCommand: boolean): void {
+  const cas = first('trustedusercakeys') ?? 'none';
+  if (cas === 'none') {
+    if (usesPrincipals)
+      report.warn(
+        'ca-not-trusted',
+        'TrustedUserCAKeys is not set: no certificate is accepted, so identities with principals are never reached; ssh-dispatch authorized-key --sshd-config --ca FILE prints the lines',
+      );
+    return;
+  }
+  const principalsCommand = dispatchCommand(first('authorizedprincipalscommand'), 'authorized-principals-command');
+  const principalsFile = first('authorizedprincipalsfile') ?? 'none';
+  // sshd reads the principals file first and the command only when it names none of the
+  // certificate's principals (auth2-pubkey.c user_cert_trusted_ca): a principal in the file
+  // logs in with that file's options, which need not hold a command= at all.
+  if (principalsFile !== 'none' && principalsCommand !== null) {
+    report.unsafe(
+      'principals-file-first',
+      `AuthorizedPrincipalsFile ${principalsFile} beside ssh-dispatch's principals command: sshd reads the file first, and a certificate naming a principal listed there logs in with that line's options (a shell, unless it says command=), never reaching ssh-dispatch; set AuthorizedPrincipalsFile none`,
+    );
+  } else if (principalsFile !== 'none' && usesPrincipals) {
+    report.warn(
+      'principals-file-not-policy',
+      `AuthorizedPrincipalsFile ${principalsFile} and no ssh-dispatch principals command: certificates log in by that file's lines, not the policy's principals, which are never reached`,
+    );
+  }
+  if (principalsCommand === null && principalsFile === 'none' && first('authorizedprincipalscommand') === 'none') {
+    // OpenSSH before 9.4 drops an AuthorizedPrincipalsCommand written after AuthorizedKeysCommand (bz3574).
+    const dropped = hasKeysCommand
+      ? ' (if sshd_config has one, after AuthorizedKeysCommand: OpenSSH before 9.4 ignores it there, bz3574; move it above)'
+      : '';
+    report.unsafe(
+      'ca-without-principals',
+      `TrustedUserCAKeys ${cas} without AuthorizedPrincipalsCommand or AuthorizedPrincipalsFile${dropped}: any certificate of that CA whose principals name an account logs into it with a shell, never reaching ssh-dispatch; add the lines of ssh-dispatch authorized-key --sshd-config --ca ${cas}`,
+    );
+  }
+  if (principalsCommand !== null) principalsCommandFindings(report, principalsCommand, first);
+}
+
+/** The AuthorizedPrincipalsCommand that runs ssh-dispatch: its words, its path, its user. */
+function principalsCommandFindings(report: SshdReport, principalsCommand: readonly string[], first: Setting): void {
+  if (principalsCommand[principalsCommand.length - 1] !== '%u')
+    report.error(
+      'principals-command-arguments',
+      `AuthorizedPrincipalsCommand ${principalsCommand.join(' ')}: it must end with %u (the account), or no certificate is accepted`,
+    );
+  const unsafe = unsafeCommandPath(principalsCommand[0]!);
+  if (unsafe)
+    report.error(
+      'principals-command-path-unsafe',
+      `AuthorizedPrincipalsCommand: sshd will not run it (${unsafe}), so no certificate is accepted`,
+    );
+  if ((first('authorizedprincipalscommanduser') ?? 'none') === 'none')
+    report.error(
+      'principals-command-user-unset',
+      'AuthorizedPrincipalsCommandUser is not set: sshd refuses to run the command; set it to the AuthorizedKeysCommandUser',
+    );
 }

@@ -106,17 +106,12 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     ];
   }
   const findings: TextFinding[] = [];
-  const warn = (id: TextFinding['id'], text: string) => findings.push({ level: 'warning', id, text });
-  const unsafe = (id: TextFinding['id'], text: string) => findings.push({ level: 'unsafe', id, text });
   let dispatchLines = 0;
-  const lines = text.split('\n');
   const unforced: number[] = [];
-  lines.forEach((raw, index) => {
+  text.split('\n').forEach((raw, index) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
-    const where = `${file}:${index + 1}`;
     const options = keyLineOptions(line) ?? [];
-    const lower = options.map((o) => o.toLowerCase());
     const command = options.find((o) => /^command=/i.test(o));
     if (command === undefined) {
       unforced.push(index + 1);
@@ -124,53 +119,87 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     }
     if (!command.includes('ssh-dispatch')) return;
     dispatchLines++;
-    const on = enabledFeatures(options);
-    // permitopen="*:*" (or any "*" host) is a tunnel to anywhere, as if there were none.
-    const permitopen = options.some((o) => /^permitopen=/i.test(o) && !/^\*:|^\[?\*\]?:/.test(optionValue(o)));
-    // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
-    const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
-    if (open.length > 0) {
-      unsafe(
-        'key-line-unrestricted',
-        `${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`,
-      );
-    }
-    if (lower.some((o) => o.startsWith('environment=')))
-      unsafe(
-        'key-line-environment',
-        `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`,
-      );
-    const forced = forcedIdentity(optionValue(command));
-    if ('error' in forced && forced.shell)
-      unsafe(
-        'key-command-not-plain',
-        `${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`,
-      );
-    else if ('error' in forced)
-      warn(
-        'key-command-refused',
-        `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`,
-      );
-    else if (!policy.identities.has(forced.identity))
-      warn(
-        'key-identity-unknown',
-        `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`,
-      );
+    findings.push(...dispatchLineFindings(`${file}:${index + 1}`, options, command, policy));
   });
   if (dispatchLines === 0)
     return [...findings, { level: 'warning', id: 'keys-file-no-dispatch', text: `${file}: warning: no line runs ssh-dispatch` }];
   for (const line of unforced)
-    warn(
-      'key-without-command',
-      `${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`,
+    findings.push(
+      warning(
+        'key-without-command',
+        `${file}:${line}: warning: a key with no command= in the same file: it gets the account's shell, not ssh-dispatch`,
+      ),
     );
-  const accounts = passwdFile === undefined ? nssAccounts().accounts : readAccounts(passwdFile);
-  const account = accounts.find((a) => a.uid === owner);
-  if (account !== undefined && basename(account.shell) === 'bash') {
-    warn(
-      'login-shell-bash',
-      `${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`,
+  const shell = loginShellFinding(file, owner, passwdFile);
+  if (shell) findings.push(shell);
+  return findings;
+}
+
+/** Findings of either level; the text says where, and how bad, itself. */
+function warning(id: TextFinding['id'], text: string): TextFinding {
+  return { level: 'warning', id, text };
+}
+
+function unsafe(id: TextFinding['id'], text: string): TextFinding {
+  return { level: 'unsafe', id, text };
+}
+
+/** A line whose command= runs ssh-dispatch (at `where`): what else its options allow, and whether its command starts a known identity. */
+function dispatchLineFindings(where: string, options: readonly string[], command: string, policy: Policy): TextFinding[] {
+  const findings: TextFinding[] = [];
+  const on = enabledFeatures(options);
+  // permitopen="*:*" (or any "*" host) is a tunnel to anywhere, as if there were none.
+  const permitopen = options.some((o) => /^permitopen=/i.test(o) && !/^\*:|^\[?\*\]?:/.test(optionValue(o)));
+  // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
+  const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
+  if (open.length > 0) {
+    findings.push(
+      unsafe(
+        'key-line-unrestricted',
+        `${where}: UNSAFE: besides running ssh-dispatch, the key can ${open.map((f) => SESSION_FEATURES[f]).join('; ')}: start the options with restrict${open.includes('port-forwarding') ? ' (and give forwarding a permitopen= list)' : ''}, as ssh-dispatch authorized-key writes them`,
+      ),
     );
   }
+  if (options.some((o) => o.toLowerCase().startsWith('environment=')))
+    findings.push(
+      unsafe(
+        'key-line-environment',
+        `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`,
+      ),
+    );
+  const forced = forcedCommandFinding(where, command, policy);
+  if (forced) findings.push(forced);
   return findings;
+}
+
+/** Whether the command= value starts ssh-dispatch's forced mode for an identity of the policy, and nothing else. */
+function forcedCommandFinding(where: string, command: string, policy: Policy): TextFinding | null {
+  const forced = forcedIdentity(optionValue(command));
+  if ('error' in forced && forced.shell)
+    return unsafe(
+      'key-command-not-plain',
+      `${where}: UNSAFE: command= is not only ssh-dispatch and its flags (${forced.error}): sshd runs it through the login shell, so the key can run more than ssh-dispatch; write it as ssh-dispatch authorized-key does`,
+    );
+  if ('error' in forced)
+    return warning(
+      'key-command-refused',
+      `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`,
+    );
+  if (!policy.identities.has(forced.identity))
+    return warning(
+      'key-identity-unknown',
+      `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`,
+    );
+  return null;
+}
+
+/** The file owner's login shell: sshd starts the forced command through it, and bash reads ~/.bashrc first. */
+function loginShellFinding(file: string, owner: number, passwdFile: string | undefined): TextFinding | null {
+  const accounts = passwdFile === undefined ? nssAccounts().accounts : readAccounts(passwdFile);
+  const account = accounts.find((a) => a.uid === owner);
+  if (account === undefined || basename(account.shell) !== 'bash') return null;
+  return warning(
+    'login-shell-bash',
+    `${file}: warning: ${account.user}'s login shell is ${account.shell}: sshd starts the forced command through it, and bash reads ~/.bashrc first for ssh sessions; give the account /bin/sh`,
+  );
 }

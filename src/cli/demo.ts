@@ -8,7 +8,7 @@ import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { printable } from '../values/printable.js';
-import { authorizedKeyLine, SSH, ThrowawaySshd } from '../lab/throwaway-sshd.js';
+import { authorizedKeyLine, type ClientKey, SSH, ThrowawaySshd } from '../lab/throwaway-sshd.js';
 
 export const DEMO_HELP = `Usage: ssh-dispatch demo
 
@@ -17,7 +17,9 @@ Starts a throwaway OpenSSH sshd on 127.0.0.1 (temp keys, temp config, nothing of
 refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server and
 openssh-client. Exit status: 0 when every request got the expected decision.`;
 
-type Step = { title: string; expect: 'allow' | 'deny' } & ({ ssh: string | null; tarball?: true; hop?: true } | { rsync: string[] });
+/** A request through ssh: a command (null: none), with a tarball on stdin, or through the gateway as a ProxyCommand hop. */
+type SshStep = { ssh: string | null; tarball?: true; hop?: true };
+type Step = { title: string; expect: 'allow' | 'deny' } & (SshStep | { rsync: string[] });
 
 const ARCHIVE = 'host1-2026-11-23.tar.gz';
 
@@ -118,96 +120,129 @@ export async function runDemo(): Promise<number> {
   const bundle = realpathSync(process.argv[1]!);
   const sshd = await ThrowawaySshd.start();
   try {
-    const backups = join(sshd.dir, 'backups');
-    const policies = join(sshd.dir, 'policies');
-    const auditFile = join(sshd.dir, 'log', 'audit.jsonl');
-    mkdirSync(join(sshd.dir, 'log'), { mode: 0o700 });
-    mkdirSync(join(backups, 'tar'), { recursive: true, mode: 0o700 });
-    mkdirSync(policies, { mode: 0o700 });
-    mkdirSync(join(sshd.dir, 'data', 'etc'), { recursive: true });
-    mkdirSync(join(sshd.dir, 'empty'));
-    writeFileSync(join(sshd.dir, 'data', 'etc', 'hosts'), '127.0.0.1 localhost\n');
-    writeFileSync(join(sshd.dir, 'data', 'notes.txt'), 'what the nightly backup saves\n');
-    writeFileSync(join(backups, ARCHIVE), gzipSync('pretend this is a tarball\n'));
-    const policy = policyText(backups, auditFile, sshd.port);
-    writeFileSync(join(policies, 'demo.yaml'), policy, { mode: 0o600 });
-
+    const { policies, auditFile, policy } = makeDemoTree(sshd);
     const key = await sshd.newClientKey('demo');
     const line = authorizedKeyLine('restrict', [process.execPath, bundle, '--id', 'demo-backup', '--policy', policies], key);
     sshd.authorize([line]);
-    const { shell, host } = sshd.rsyncRemoteShell(key);
-
-    const out: string[] = [];
-    out.push(`ssh-dispatch demo: a throwaway sshd (pid ${sshd.pid}) on 127.0.0.1:${sshd.port}, logging in as ${sshd.user}`);
-    out.push('', 'authorized_keys:', `  ${line.replace(/(ssh-ed25519 \S{20})\S+/, '$1...')}`, '', 'policy (demo.yaml):');
-    out.push(
-      ...policy
-        .trimEnd()
-        .split('\n')
-        .map((l) => `  ${l}`),
-    );
-    console.log(out.join('\n').replaceAll(sshd.dir, '$DEMO'));
+    const client: Client = { sshd, key, ...sshd.rsyncRemoteShell(key) };
+    printSetup(sshd, line, policy);
 
     let surprises = 0;
     for (const [i, step] of STEPS.entries()) {
-      let shown: string;
-      let result: { code: number | null; output: string };
-      if ('rsync' in step) {
-        const args = step.rsync.map((a) => a.replace('HOST:', `${host}:`));
-        shown = `rsync ${step.rsync.join(' ').replace('HOST:', `${sshd.user}@127.0.0.1:`)}`;
-        const ran = spawnSync('/usr/bin/rsync', ['-e', shell, ...args], { cwd: sshd.dir, encoding: 'utf8', timeout: 60_000 });
-        result = { code: ran.status, output: ran.stdout + ran.stderr };
-      } else {
-        shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
-        const input = step.tarball
-          ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 })
-          : undefined;
-        if (step.tarball) shown = `tar -c -C data . | ${shown}`;
-        if (step.hop) shown = shown.replace('ssh ', `ssh -o ProxyCommand='ssh gw nc %h %p' `);
-        const hop = step.hop
-          ? { extraArgs: ['-o', `ProxyCommand=${[SSH, ...sshd.sshArgs(key)].join(' ')} nc 127.0.0.1 ${sshd.port}`] }
-          : {};
-        const ran = await sshd.ssh(key, step.ssh, { ...hop, ...(input ? { input } : {}) });
-        result = { code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
-      }
-      const decision = lastDecision(auditFile);
-      const got = decision?.decision === 'allow' ? 'allow' : 'deny';
-      if (got !== step.expect) surprises++;
-      console.log(`\n${i + 1}. ${step.title} (expected: ${step.expect})\n   $ ${printable(shown)}`);
-      const lines = result.output.trimEnd().split('\n').filter(Boolean);
-      for (const l of lines.slice(0, 4)) console.log(`   ${printable(l.replaceAll(sshd.dir, '$DEMO'))}`);
-      if (lines.length > 4) console.log(`   ... (${lines.length - 4} more lines)`);
-      const why = decision
-        ? decision.decision === 'allow'
-          ? `by rule ${String(decision.rule)}`
-          : `${String(decision.reason)}: ${String(decision.detail ?? '')}`
-        : 'no record';
-      console.log(
-        `   exit status ${result.code}; ${got} ${printable(why.replaceAll(sshd.dir, '$DEMO'))}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`,
-      );
+      const run = 'rsync' in step ? runRsync(client, step.rsync) : await runSsh(client, step);
+      if (!printStep(i + 1, step, run, lastDecision(auditFile), sshd.dir)) surprises++;
     }
-
-    console.log(
-      `\nThe audit log (${auditFile.replace(sshd.dir, '$DEMO')}), one decision record per connection, an end record per program run:`,
-    );
-    for (const text of readFileSync(auditFile, 'utf8').split('\n').filter(Boolean)) {
-      const r = JSON.parse(text) as Record<string, unknown>;
-      const time = String(r.ts).slice(11, 19);
-      if (r.event === 'decision') {
-        const why = r.decision === 'allow' ? `rule ${String(r.rule)}` : String(r.reason);
-        const command = r.command === null ? '(no command)' : JSON.stringify(r.command);
-        console.log(
-          `  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(24)}  ${printable(command.replaceAll(sshd.dir, '$DEMO'))}`,
-        );
-      } else {
-        console.log(`  ${time}  ${String(r.session).slice(0, 8)}  end    exit ${String(r.exit).padEnd(19)}  ${String(r.duration_ms)} ms`);
-      }
-    }
+    printAuditLog(auditFile, sshd.dir);
     console.log(
       surprises === 0 ? '\nEvery request got the expected decision.' : `\n${surprises} request(s) did not get the expected decision.`,
     );
     return surprises === 0 ? 0 : 1;
   } finally {
     await sshd.stop();
+  }
+}
+
+/**
+ * The demo's files in the sshd's temp dir: the data the backup saves, an empty source, an archive
+ * to verify, the backup and log directories, and the policy (returned as text to print it).
+ */
+function makeDemoTree(sshd: ThrowawaySshd): { policies: string; auditFile: string; policy: string } {
+  const backups = join(sshd.dir, 'backups');
+  const policies = join(sshd.dir, 'policies');
+  const auditFile = join(sshd.dir, 'log', 'audit.jsonl');
+  mkdirSync(join(sshd.dir, 'log'), { mode: 0o700 });
+  mkdirSync(join(backups, 'tar'), { recursive: true, mode: 0o700 });
+  mkdirSync(policies, { mode: 0o700 });
+  mkdirSync(join(sshd.dir, 'data', 'etc'), { recursive: true });
+  mkdirSync(join(sshd.dir, 'empty'));
+  writeFileSync(join(sshd.dir, 'data', 'etc', 'hosts'), '127.0.0.1 localhost\n');
+  writeFileSync(join(sshd.dir, 'data', 'notes.txt'), 'what the nightly backup saves\n');
+  writeFileSync(join(backups, ARCHIVE), gzipSync('pretend this is a tarball\n'));
+  const policy = policyText(backups, auditFile, sshd.port);
+  writeFileSync(join(policies, 'demo.yaml'), policy, { mode: 0o600 });
+  return { policies, auditFile, policy };
+}
+
+/** What the demo shows before its requests: the sshd, the key's line (shortened) and the policy. */
+function printSetup(sshd: ThrowawaySshd, line: string, policy: string): void {
+  const out: string[] = [];
+  out.push(`ssh-dispatch demo: a throwaway sshd (pid ${sshd.pid}) on 127.0.0.1:${sshd.port}, logging in as ${sshd.user}`);
+  out.push('', 'authorized_keys:', `  ${line.replace(/(ssh-ed25519 \S{20})\S+/, '$1...')}`, '', 'policy (demo.yaml):');
+  out.push(
+    ...policy
+      .trimEnd()
+      .split('\n')
+      .map((l) => `  ${l}`),
+  );
+  console.log(out.join('\n').replaceAll(sshd.dir, '$DEMO'));
+}
+
+/** The demo's way in: its key, and the remote shell and host rsync is given for it. */
+interface Client {
+  sshd: ThrowawaySshd;
+  key: ClientKey;
+  shell: string;
+  host: string;
+}
+
+/** A step as it ran: the command line as a reader would type it, its exit status and its output. */
+interface StepRun {
+  shown: string;
+  code: number | null;
+  output: string;
+}
+
+function runRsync({ sshd, shell, host }: Client, rsync: readonly string[]): StepRun {
+  const args = rsync.map((a) => a.replace('HOST:', `${host}:`));
+  const shown = `rsync ${rsync.join(' ').replace('HOST:', `${sshd.user}@127.0.0.1:`)}`;
+  const ran = spawnSync('/usr/bin/rsync', ['-e', shell, ...args], { cwd: sshd.dir, encoding: 'utf8', timeout: 60_000 });
+  return { shown, code: ran.status, output: ran.stdout + ran.stderr };
+}
+
+async function runSsh({ sshd, key }: Client, step: SshStep): Promise<StepRun> {
+  let shown = step.ssh === null ? `ssh ${sshd.user}@127.0.0.1` : `ssh ${sshd.user}@127.0.0.1 '${step.ssh}'`;
+  const input = step.tarball
+    ? execFileSync('/usr/bin/tar', ['-c', '-C', join(sshd.dir, 'data'), '.'], { maxBuffer: 64 * 1024 * 1024 })
+    : undefined;
+  if (step.tarball) shown = `tar -c -C data . | ${shown}`;
+  if (step.hop) shown = shown.replace('ssh ', `ssh -o ProxyCommand='ssh gw nc %h %p' `);
+  const hop = step.hop ? { extraArgs: ['-o', `ProxyCommand=${[SSH, ...sshd.sshArgs(key)].join(' ')} nc 127.0.0.1 ${sshd.port}`] } : {};
+  const ran = await sshd.ssh(key, step.ssh, { ...hop, ...(input ? { input } : {}) });
+  return { shown, code: ran.code, output: ran.stdout.toString('utf8') + ran.stderr };
+}
+
+/** A step's lines: what ran, the first of its output, and the decision the audit log holds; true when it was the one expected. */
+function printStep(number: number, step: Step, run: StepRun, decision: Record<string, unknown> | null, dir: string): boolean {
+  const got = decision?.decision === 'allow' ? 'allow' : 'deny';
+  console.log(`\n${number}. ${step.title} (expected: ${step.expect})\n   $ ${printable(run.shown)}`);
+  const lines = run.output.trimEnd().split('\n').filter(Boolean);
+  for (const l of lines.slice(0, 4)) console.log(`   ${printable(l.replaceAll(dir, '$DEMO'))}`);
+  if (lines.length > 4) console.log(`   ... (${lines.length - 4} more lines)`);
+  const why = decision
+    ? decision.decision === 'allow'
+      ? `by rule ${String(decision.rule)}`
+      : `${String(decision.reason)}: ${String(decision.detail ?? '')}`
+    : 'no record';
+  console.log(
+    `   exit status ${run.code}; ${got} ${printable(why.replaceAll(dir, '$DEMO'))}${got === step.expect ? '' : '   <-- NOT AS EXPECTED'}`,
+  );
+  return got === step.expect;
+}
+
+/** The audit log the requests left, a line per record. */
+function printAuditLog(auditFile: string, dir: string): void {
+  console.log(`\nThe audit log (${auditFile.replace(dir, '$DEMO')}), one decision record per connection, an end record per program run:`);
+  for (const text of readFileSync(auditFile, 'utf8').split('\n').filter(Boolean)) {
+    const r = JSON.parse(text) as Record<string, unknown>;
+    const time = String(r.ts).slice(11, 19);
+    if (r.event === 'decision') {
+      const why = r.decision === 'allow' ? `rule ${String(r.rule)}` : String(r.reason);
+      const command = r.command === null ? '(no command)' : JSON.stringify(r.command);
+      console.log(
+        `  ${time}  ${String(r.session).slice(0, 8)}  ${String(r.decision).padEnd(5)}  ${why.padEnd(24)}  ${printable(command.replaceAll(dir, '$DEMO'))}`,
+      );
+    } else {
+      console.log(`  ${time}  ${String(r.session).slice(0, 8)}  end    exit ${String(r.exit).padEnd(19)}  ${String(r.duration_ms)} ms`);
+    }
   }
 }
