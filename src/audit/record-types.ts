@@ -108,25 +108,50 @@ export type EndRecord = SubjectFields & {
   exit: number;
   signal?: string;
   duration_ms: number;
-  /** receive: the file stored, its size and digest, the older uploads pruned. */
+  /** rsync snapshot pushes that failed: where the partial snapshot was moved. */
+  set_aside?: string;
+  /** relay: the bytes each way. */
+  bytes_in?: number;
+  bytes_out?: number;
+} & Pick<
+    EndFacts,
+    'file' | 'bytes' | 'sha256' | 'pruned' | 'withheld' | 'removed' | 'kept' | 'files' | 'writes' | 'restored' | 'address' | 'error'
+  >;
+
+/**
+ * What a carried-out plan reports when it ends (act/), under the names the code uses: endRecord
+ * writes them out, the fields both share by the same name (EndRecord picks them from here).
+ */
+export interface EndFacts {
+  rule: string;
+  exit: number;
+  signal: string | null;
+  durationMs: number;
+  outcome: EndOutcome;
+  error?: string;
+  /** receive rules: what was stored (or how far it got). */
   file?: string;
   bytes?: number;
   sha256?: string;
   pruned?: string[];
+  /** Sandboxed runs: the secrets the sandbox withheld from what the request reads (secrets: withhold). */
   withheld?: string[];
+  /** A push stopped at its free-space floor: the temporary files removed, the files written in place that were kept. */
   removed?: string[];
   kept?: string[];
-  /** sftp: files read, written, ... and refused, by operation. */
+  /** sftp rules: how many files were read, written, removed, renamed ... and requests refused. */
   files?: Record<string, number>;
+  /** Write sessions (rsync pushes, receive, sftp, scp): the names created, replaced and removed, and bytes (audit/writes.ts). */
   writes?: WritesFacts;
-  set_aside?: string;
+  /** rsync snapshot pushes that failed: where the partial snapshot was moved (act/snapshot.ts). */
+  setAside?: string;
+  /** rsync overwrite: false pushes: stored directories whose attributes rsync changed and the dispatcher put back. */
   restored?: string[];
-  /** relay: the address connected to and the bytes each way. */
+  /** relay rules: the address connected to, and the bytes each way. */
   address?: string;
-  bytes_in?: number;
-  bytes_out?: number;
-  error?: string;
-};
+  bytesIn?: number;
+  bytesOut?: number;
+}
 
 export type FileOpName = 'read' | 'write' | 'remove' | 'rename' | 'mkdir' | 'rmdir' | 'setstat';
 

@@ -12,6 +12,7 @@ import { sha256 } from '../lazy-builtins.js';
 import { boundedCommand, toLogLine } from './escape.js';
 import type { WritesFacts } from './writes.js';
 import type {
+  EndFacts,
   AllowFields,
   DecisionRecord,
   DenyFields,
@@ -108,38 +109,6 @@ function requestFields(session: string, request: Request): RequestFields {
 export function learnRecord(session: string, request: Request, would: Decision | null): LearnRecord {
   const verdict = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
   return boundRecord({ ...requestFields(session, request), decision: 'learn', would: verdict });
-}
-
-/** What a carried-out plan reports when it ends (act/), as endRecord writes it. */
-export interface EndFacts {
-  rule: string;
-  exit: number;
-  signal: string | null;
-  durationMs: number;
-  outcome: EndOutcome;
-  error?: string;
-  /** receive rules: what was stored (or how far it got). */
-  file?: string;
-  bytes?: number;
-  sha256?: string;
-  pruned?: string[];
-  /** Sandboxed runs: the secrets the sandbox withheld from what the request reads (secrets: withhold). */
-  withheld?: string[];
-  /** A push stopped at its free-space floor: the temporary files removed, the files written in place that were kept. */
-  removed?: string[];
-  kept?: string[];
-  /** sftp rules: how many files were read, written, removed, renamed ... and requests refused. */
-  files?: Record<string, number>;
-  /** Write sessions (rsync pushes, receive, sftp, scp): the names created, replaced and removed, and bytes (audit/writes.ts). */
-  writes?: WritesFacts;
-  /** rsync snapshot pushes that failed: where the partial snapshot was moved (act/snapshot.ts). */
-  setAside?: string;
-  /** rsync overwrite: false pushes: stored directories whose attributes rsync changed and the dispatcher put back. */
-  restored?: string[];
-  /** relay rules: the address connected to, and the bytes each way. */
-  address?: string;
-  bytesIn?: number;
-  bytesOut?: number;
 }
 
 export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): EndRecord {
@@ -259,3 +228,5 @@ function headItems(items: unknown[], limit: number): unknown[] {
   }
   return kept;
 }
+
+export type { EndFacts };
