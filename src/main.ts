@@ -8,16 +8,7 @@
  */
 import { UsageError } from './args.js';
 import { isForcedCommandMode } from './forced-mode.js';
-import {
-  denyUnsupportedRuntime,
-  endQuietlyOnBrokenPipe,
-  finish,
-  runtimeSupported,
-  serveForcedCommand,
-  serveLogin,
-  unsupportedRuntime,
-  usageFailed,
-} from './serve-main.js';
+import { endQuietlyOnBrokenPipe, finish, refuseUnsupportedRuntime, serveForcedCommand, serveLogin, usageFailed } from './serve-main.js';
 
 // What sshd runs (the forced command, the login commands) is serve-main.ts's, which the launcher
 // loads as a bundle of its own for those argv; what only people run is loaded on demand.
@@ -70,11 +61,8 @@ function versionLine(): string {
 async function main(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const forcedCommand = isForcedCommandMode(first, process.env);
-  if (!runtimeSupported()) {
-    if (forcedCommand) return denyUnsupportedRuntime();
-    process.stderr.write(`${unsupportedRuntime()}\n`);
-    return 2;
-  }
+  const unsupported = refuseUnsupportedRuntime(forcedCommand);
+  if (unsupported !== null) return unsupported;
   if (forcedCommand) {
     if ((first === 'run' ? rest : argv).includes('--help')) {
       console.log(RUN_HELP);

@@ -18,16 +18,24 @@ import { isForcedCommandMode } from './forced-mode.js';
 import { policyParsed } from './policy/load.js';
 
 /** process.execve arrived in Node 22.15 (and 23.11); older runtimes are not supported. */
-export function runtimeSupported(): boolean {
+function runtimeSupported(): boolean {
   return typeof process.execve === 'function';
 }
 
-export function unsupportedRuntime(): string {
+function unsupportedRuntime(): string {
   return `ssh-dispatch needs Node.js >= 22.15; ${process.execPath} is ${process.version}`;
 }
 
+/** On a runtime that cannot run ssh-dispatch: a forced command is denied (syslog says why), anything else is told; null on a supported one. */
+export function refuseUnsupportedRuntime(forcedCommand: boolean): number | null {
+  if (runtimeSupported()) return null;
+  if (forcedCommand) return denyUnsupportedRuntime();
+  process.stderr.write(`${unsupportedRuntime()}\n`);
+  return 2;
+}
+
 /** Forced-command mode on a runtime that cannot run it: the client is denied, syslog says why. */
-export function denyUnsupportedRuntime(): number {
+function denyUnsupportedRuntime(): number {
   tellSyslog(`${unsupportedRuntime()}: every request is denied (session ${sessionId()})`);
   return denyToClient();
 }
@@ -88,11 +96,8 @@ export function usageFailed(error: UsageError): number {
 async function serve(argv: string[]): Promise<number> {
   const [first, ...rest] = argv;
   const forcedCommand = isForcedCommandMode(first, process.env);
-  if (!runtimeSupported()) {
-    if (forcedCommand) return denyUnsupportedRuntime();
-    process.stderr.write(`${unsupportedRuntime()}\n`);
-    return 2;
-  }
+  const unsupported = refuseUnsupportedRuntime(forcedCommand);
+  if (unsupported !== null) return unsupported;
   if (forcedCommand) return serveForcedCommand(argv);
   // No endQuietlyOnBrokenPipe() here: it would make the stdout stream the login commands avoid
   // (serve/output.ts), and they end quietly on EPIPE themselves.
