@@ -6,6 +6,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { MAX_EVENT_LINE, OVERLONG_LINE, readLines } from '../../src/act/exec/events.js';
+import { readReport, serialiseReport } from '../../src/act/files/server-report.js';
 
 /** The lines `readLines` hands on for what was written, in writes as given (strings or bytes). */
 async function linesOf(writes: (string | Buffer)[]): Promise<string[]> {
@@ -31,6 +32,15 @@ describe('readLines: the lines of the events pipe', () => {
     const line = 'x'.repeat(MAX_EVENT_LINE);
     const lines = await linesOf([line.slice(0, 1000), line.slice(1000), `\n${good}\n`]);
     expect(lines.map((l) => l.length)).toEqual([MAX_EVENT_LINE, good.length]);
+  });
+
+  it('the longest line the file server sends (a refused rename, both names an SFTP packet of control characters) is handed on whole', async () => {
+    const name = `/${'\u0001'.repeat(128 * 1024)}`;
+    const line = serialiseReport({ kind: 'event', event: { op: 'rename', path: name, to: name, refused: 'outside-root' } });
+    expect(line.length).toBeGreaterThan(1024 * 1024);
+    const lines = await linesOf([line.slice(0, 100_000), `${line.slice(100_000)}\n`]);
+    expect(lines).toEqual([line]);
+    expect(readReport(lines[0]!).ok).toBe(true);
   });
 
   it.each([
