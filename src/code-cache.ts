@@ -9,8 +9,8 @@
  * the account's own trusted directory. Its name carries the bundle's content hash (the
  * `code-cache-key` line scripts/build.mjs writes at the top) and the file's inode and change time
  * (readBundle): V8 itself checks only a source's length, and neither another build nor an edit
- * of the same length must ever run this one's code. A cache V8
- * rejects (another runtime, other flags) is replaced. A run writes it only when it read none,
+ * of the same length must ever run this one's code. A cache V8 rejects (another runtime, other
+ * flags) is replaced, and so is one damaged (intact). A run writes it only when it read none,
  * at its end: before process.execve replaces it (a diagnostics channel Node publishes on), or
  * at exit; through a rename, so a concurrent connection reads a whole one or none; and only
  * after a typical run (the bundle's typicalRun(): not one that parsed the policy's YAML, whose
@@ -38,7 +38,8 @@ export function runCached(file: string, cacheDir: string | null, kind: string): 
   let cachedData: Buffer | undefined;
   if (cacheFile !== null) {
     try {
-      cachedData = readFileSync(cacheFile);
+      // A damaged one is as none: this run makes another.
+      cachedData = intact(readFileSync(cacheFile)) ?? undefined;
     } catch {
       // None yet: this run makes it.
     }
@@ -52,7 +53,8 @@ export function runCached(file: string, cacheDir: string | null, kind: string): 
       saved = true;
       const temporary = `${cacheFile}.${process.pid}`;
       try {
-        writeFileSync(temporary, script.createCachedData(), { mode: 0o600 });
+        const data = script.createCachedData();
+        writeFileSync(temporary, Buffer.concat([data, data]), { mode: 0o600 });
         renameSync(temporary, cacheFile);
       } catch {
         // Without it the next run is only slower; a part written is not left behind.
@@ -69,6 +71,21 @@ export function runCached(file: string, cacheDir: string | null, kind: string): 
   const module = { exports: {} as Bundle };
   (script.runInThisContext() as (...args: unknown[]) => void)(module.exports, require, module, file, dirname(file));
   return module.exports;
+}
+
+/**
+ * V8's data from a cache file, which holds it twice; null when the two differ (or the file cannot
+ * be two copies). V8 checks a code cache's header, not its contents (release builds verify no
+ * checksum), and one damaged past its header (a bad block, a write cut short) stopped every later
+ * start with a fatal error (found in review: exit 133 before any record, for every connection and
+ * every login command, until someone deleted the file). A second read of a few hundred KiB and a
+ * memcmp cost about 0.1 ms; a hash would load a module (2 ms).
+ */
+export function intact(file: Buffer): Buffer | null {
+  const half = file.length / 2;
+  if (half === 0 || !Number.isInteger(half)) return null;
+  const data = file.subarray(0, half);
+  return data.equals(file.subarray(half)) ? data : null;
 }
 
 /**

@@ -140,6 +140,22 @@ describe('the serve bundle’s code cache (made after a run: src/code-cache.ts)'
     expect(readFileSync(join(own, name!)).length).toBeGreaterThan(1000);
   });
 
+  it('one damaged past its header is replaced, and the request is served all the same (V8 checks no checksum: it was exit 133 for every later start)', () => {
+    const own = ownCacheDir();
+    allowTrue();
+    allowTrue();
+    const [name] = caches(own);
+    const file = join(own, name!);
+    const written = readFileSync(file);
+    const damaged = Buffer.from(written);
+    for (let i = 5000; i < 5064; i++) damaged[i]! ^= 0xff;
+    writeFileSync(file, damaged);
+    const result = allowTrue();
+    expect(result.status, result.stderr).toBe(0);
+    expect(readFileSync(file).equals(damaged)).toBe(false);
+    expect(allowTrue().status).toBe(0);
+  });
+
   /** A refused request (the policy has no rule for it); the client's line says which code refused it. */
   function refused(): { status: number | null; stderr: string } {
     const result = spawnSync(NODE, [join(dir, 'ssh-dispatch.cjs'), '--id', 't', '--policy', join(dir, 'policies')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'false', SSH_CONNECTION: '127.0.0.1 50000 127.0.0.1 22' } });
