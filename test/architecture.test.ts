@@ -30,7 +30,7 @@ const FOLDERS: Record<string, readonly string[]> = {
   keyline: [],
   values: [],
   args: [],
-  request: ['values', 'lazy-builtins'],
+  request: ['values', 'lazy-builtins', 'trust'],
   'forced-mode': [],
   'code-cache': [],
   entry: ['trust', 'forced-mode', 'code-cache'],

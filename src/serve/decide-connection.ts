@@ -15,7 +15,8 @@ import { readProtectedArgs, type ProtectedArgsRead } from '../host/protected-arg
 import type { LoadedPolicy } from '../policy/load.js';
 import type { Identity } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
-import { unsafeVariablesSet } from '../request/session-env.js';
+import { walkPath } from '../request/root-path.js';
+import { judgeSessionEnv } from '../request/session-env.js';
 import { kindOf } from '../rules/kinds.js';
 import { formatPolicyError } from '../values/policy-error.js';
 
@@ -28,8 +29,11 @@ export interface Decided {
 export async function decideConnection(request: Request, loaded: LoadedPolicy | Error, learn: boolean): Promise<Decided> {
   const refused = (decision: Deny, asked = request): Decided => ({ asked, decision });
   try {
-    const unsafe = unsafeVariablesSet(process.env);
-    if (unsafe.length > 0) return refused(deny('unsafe-environment', `set: ${unsafe.join(', ')}`));
+    const environment = judgeSessionEnv(process.env, (path) => walkPath(path));
+    if (!environment.ok) return refused(deny('unsafe-environment', environment.detail));
+    // Accepted CA bundle variables (root's own files): gone before anything could read them
+    // later, and before anything we start could inherit them (session-env.ts says why).
+    for (const name of environment.accepted) delete process.env[name];
     if (loaded instanceof Error) throw loaded;
     if (!loaded.ok) return refused(deny('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; ')));
     const identity = admit(loaded.policy, request);
