@@ -45,12 +45,12 @@ export const REFUSED_VARIABLES: readonly RefusedVariable[] = [
   {
     name: 'NODE_*',
     readBy: 'Node',
-    why: 'NODE_OPTIONS adds flags (--require loads code), NODE_PATH, NODE_COMPILE_CACHE; NODE_REDIRECT_WARNINGS writes a file. NODE_ENV passes: Node never reads it',
+    why: 'NODE_OPTIONS adds flags (--require loads code), NODE_PATH, NODE_COMPILE_CACHE; NODE_REDIRECT_WARNINGS writes a file. NODE_ENV passes: Node never reads it; NODE_EXTRA_CA_CERTS: next row',
   },
   { name: 'NODE_EXTRA_CA_CERTS', readBy: 'Node, at process start', why: 'adds certificates TLS trusts', accepted: CA_ACCEPTED },
   { name: 'UV_*', readBy: 'libuv', why: 'sizes the thread pool and more' },
   { name: 'OPENSSL_*', readBy: 'OpenSSL', why: 'OPENSSL_CONF and OPENSSL_MODULES load modules' },
-  { name: 'SSL_CERT_*', readBy: 'OpenSSL', why: 'changes what TLS trusts' },
+  { name: 'SSL_CERT_*', readBy: 'OpenSSL', why: 'changes what TLS trusts; SSL_CERT_FILE and SSL_CERT_DIR: next rows' },
   {
     name: 'SSL_CERT_FILE',
     readBy: 'OpenSSL (its default verify paths)',
@@ -61,7 +61,7 @@ export const REFUSED_VARIABLES: readonly RefusedVariable[] = [
     name: 'SSL_CERT_DIR',
     readBy: 'OpenSSL (its default verify paths)',
     why: 'replaces the certificates TLS trusts',
-    accepted: `${CA_ACCEPTED} (the directory: only root can add entries to it)`,
+    accepted: `${CA_ACCEPTED} (here the directory: only root can add or replace its entries)`,
   },
   { name: 'ICU_*', readBy: 'ICU', why: 'ICU_DATA loads data files' },
   { name: 'GCONV_PATH', readBy: 'glibc iconv', why: 'loads shared objects' },
