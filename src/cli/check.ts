@@ -16,6 +16,7 @@ import { accountFindings, listedAccountFindings } from './check/accounts.js';
 import { findingLine, ruleText, type TextFinding } from './check/finding.js';
 import { CHECK_HELP } from './check/help.js';
 import { resolvePath } from './check/resolve-path.js';
+import { pamEnvFindings } from './check/pam-env.js';
 import { rulesOnHostFindings } from './check/rules-on-host.js';
 import { sandboxFindings } from './check/sandbox.js';
 import { sshdFindings } from './check/sshd.js';
@@ -43,6 +44,7 @@ function allFindings(policy: Policy, policyPath: string, flags: CheckFlags): Tex
     ...ruleFindings.map(ruleText),
     ...loginFindings(policy),
     ...sshdFindings(flags['sshd-config'], policy),
+    ...pamEnvFindings(),
     ...(flags['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
     ...(flags.as ?? []).flatMap((user) => accountFindings(user, policy)),
     ...listedAccountFindings(policy, flags.as ?? []),

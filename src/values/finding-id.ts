@@ -59,6 +59,10 @@ export const FINDING_IDS = [
   'sshd-root-login',
   'sshd-accept-env',
 
+  // What pam_env sets for every session (/etc/environment, pam_env.conf)
+  'pam-env-refused',
+  'pam-env-ca-accepted',
+
   // The policy as the only list of keys (docs/fleet.md)
   'principals-without-accounts',
   'from-admits-none',
