@@ -37,6 +37,9 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through, and for
     TrustedUserCAKeys without a principals command or file (a certificate naming an account
     gets its shell); warnings for ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+  - what pam_env sets for every session (/etc/environment, /etc/security/pam_env.conf): errors
+    for a variable that denies every request (docs/environment.md lists them), a warning for a
+    CA bundle (SSL_CERT_FILE, SSL_CERT_DIR, NODE_EXTRA_CA_CERTS) accepted because root owns it;
   - the policy as the only list of keys (docs/fleet.md): errors when sshd would refuse to run
     ssh-dispatch authorized-keys-command or authorized-principals-command (not %u %t %k / %u,
     no command user, a path not root's up to /), when the command fails run as its user (it
