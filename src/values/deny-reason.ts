@@ -93,7 +93,7 @@ export const DENY_REASONS = {
   'policy-unloadable': 'the policy did not load, so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',
   'unsafe-environment':
-    'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher',
+    'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher (SSL_CERT_FILE, SSL_CERT_DIR and NODE_EXTRA_CA_CERTS only when they name something root alone could not have written; docs/environment.md)',
   'internal-error': 'an unexpected error; the request is denied',
 } as const;
 
