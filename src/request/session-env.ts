@@ -92,7 +92,9 @@ export const REFUSED_VARIABLES: readonly RefusedVariable[] = [
  * Accepted only when root alone could have written what they name: then whoever could change it
  * already controls the dispatcher. That matters for NODE_EXTRA_CA_CERTS, which our own Node read
  * at process start, before any line of ours: a root-owned, unwritable bundle is what makes that
- * read acceptable, and the same name pointing anywhere else denies. SSL_CERT_FILE and
+ * read acceptable, and the same name pointing anywhere else denies. The look comes after that
+ * read, which is sound: what root alone can write now, no one else could have written then (only
+ * root can give a file or directory to root, or take group and other write away from another's). SSL_CERT_FILE and
  * SSL_CERT_DIR are read by OpenSSL only for its default verify paths, which our process never
  * loads (syslog TLS passes its own `ca`, which also leaves NODE_EXTRA_CA_CERTS unused); once
  * accepted, all three are removed from our environment (forgetAccepted) so that nothing we
