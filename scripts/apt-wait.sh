@@ -10,23 +10,24 @@ set -uo pipefail
 timeout=$1
 shift
 deadline=$((SECONDS + timeout))
-errors=$(mktemp)
+errors=$(mktemp) # what apt-get printed
 trap 'rm -f "$errors"' EXIT
 
 while :; do
-  # stderr kept (to tell a lock from other failures) and shown after; stdout to stderr.
-  "$@" 2>"$errors" >&2
-  status=$?
-  cat "$errors" >&2
+  # Its output to stderr as it comes (apt's "Waiting for cache lock: ... held by process N" shows
+  # while it waits, in a pipe or log too), and kept, to tell a lock from other failures.
+  "$@" 2>&1 | tee "$errors" >&2
+  status=${PIPESTATUS[0]}
   [ "$status" -eq 0 ] && exit 0
-  if grep -q 'lists/lock' "$errors" && [ "$SECONDS" -lt "$deadline" ]; then
+  if grep -q '^E: Could not get lock .*lists/lock' "$errors" && [ "$SECONDS" -lt "$deadline" ]; then
     sleep 1 # apt has no wait for this lock: look again
     continue
   fi
   break
 done
 
-if grep -q -e 'Could not get lock' -e 'Unable to acquire the dpkg frontend lock' -e 'Unable to lock' "$errors"; then
+# apt-get's errors (E: lines) name the lock it could not get; its waiting lines do too, and do not count.
+if grep -q -E '^E: (Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock)' "$errors"; then
   echo "setup: gave up after ${timeout} s waiting for another apt or dpkg to finish (the lock apt-get named above)." >&2
   echo "setup: wait for it (ps -C apt,apt-get,dpkg,unattended-upgr) and run this again, or allow longer: SETUP_APT_LOCK_TIMEOUT=SECONDS." >&2
 else
