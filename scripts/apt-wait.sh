@@ -13,18 +13,28 @@ deadline=$((SECONDS + timeout))
 errors=$(mktemp) # what apt-get printed
 trap 'rm -f "$errors"' EXIT
 
+shown=yes
 while :; do
   # Its output to stderr as it comes (apt's "Waiting for cache lock: ... held by process N" shows
-  # while it waits, in a pipe or log too), and kept, to tell a lock from other failures.
-  "$@" 2>&1 | tee "$errors" >&2
-  status=${PIPESTATUS[0]}
+  # while it waits, in a pipe or log too), and kept, to tell a lock from other failures. A run
+  # again for the lists lock is kept only, and shown if it is the last.
+  if [ "$shown" = yes ]; then
+    "$@" 2>&1 | tee "$errors" >&2
+    status=${PIPESTATUS[0]}
+  else
+    "$@" >"$errors" 2>&1
+    status=$?
+  fi
   [ "$status" -eq 0 ] && exit 0
   if grep -q '^E: Could not get lock .*lists/lock' "$errors" && [ "$SECONDS" -lt "$deadline" ]; then
+    [ "$shown" = yes ] && echo "setup: waiting for the apt lists lock (another apt-get update), up to ${timeout} s" >&2
+    shown=no
     sleep 1 # apt has no wait for this lock: look again
     continue
   fi
   break
 done
+[ "$shown" = yes ] || cat "$errors" >&2
 
 # apt-get's errors (E: lines) name the lock it could not get; its waiting lines do too, and do not count.
 if grep -q -E '^E: (Could not get lock|Unable to acquire the dpkg frontend lock|Unable to lock)' "$errors"; then
