@@ -15,6 +15,7 @@ const SPAWN = [
   'test/host/wildcard-cost.test.ts', // rsync --help
   'test/man.test.ts', // builds the core bundle; runs it, bash, groff and man
   'test/packaging.test.ts', // npm pack
+  'test/setup-script.test.ts', // bash scripts/setup.sh, apt-get (in a temp apt root), python3
 ];
 
 // Three projects, run in this order by `npm test` (vitest run): unit, then spawn, then e2e.

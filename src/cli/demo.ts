@@ -14,8 +14,8 @@ export const DEMO_HELP = `Usage: ssh-dispatch demo
 
 Starts a throwaway OpenSSH sshd on 127.0.0.1 (temp keys, temp config, nothing of /etc/ssh or
 ~/.ssh), sets ssh-dispatch as the forced command of a temp key, sends a real rsync backup and
-refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server and
-openssh-client. Exit status: 0 when every request got the expected decision.`;
+refused requests through real ssh and rsync, and prints the audit records. Needs openssh-server,
+openssh-client, rsync and bubblewrap (npm run demo installs them). Exit status: 0 when every request got the expected decision.`;
 
 /** A request through ssh: a command (null: none), with a tarball on stdin, or through the gateway as a ProxyCommand hop. */
 type SshStep = { ssh: string | null; tarball?: true; hop?: true };
