@@ -326,6 +326,9 @@ Next:
   Or, with one policy as the only list of keys (docs/fleet.md), the sshd_config lines:
        $prefix/bin/ssh-dispatch authorized-key --sshd-config --user ${commands_user:-ssh-dispatch} --command $prefix/bin/ssh-dispatch
 EOF
+if [ "$log_dir" != /var/log/ssh-dispatch ]; then
+  echo "  The examples set audit.file to /var/log/ssh-dispatch/audit.jsonl: in your copy, delete that line (the default is then $log_dir/audit.jsonl) or change it."
+fi
 if [ "$(id -u)" != 0 ]; then
   echo "  Not run as root: make $log_dir writable by the accounts whose keys use ssh-dispatch."
 fi

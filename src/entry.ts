@@ -85,7 +85,7 @@ function readInstalled(forced: boolean): void {
     process.stderr.write(
       forced ? 'ssh-dispatch: refused: the installation is damaged\n' : `ssh-dispatch: ${file}: ${why}; nothing runs until it is fixed\n`,
     );
-    process.exit(forced ? 1 : 2);
+    process.exit(forced ? 126 : 2); // 126: what a refused request exits with
   };
   let fd: number;
   try {
