@@ -80,12 +80,14 @@ if (
 /** Reads installed.conf (2, above); a missing file is no error: the built-in defaults hold. */
 function readInstalled(forced: boolean): void {
   const file = join(__dirname, INSTALLED_FILE);
+  // A client is told no more than that; the administrator's commands (and sshd's log, for the
+  // login commands) say what is wrong.
+  const toClient = forced && !LOGIN_COMMANDS.includes(argv[0] ?? '');
   const refuse = (why: string): never => {
-    // A client is told no more than that; the administrator's commands say what is wrong.
     process.stderr.write(
-      forced ? 'ssh-dispatch: refused: the installation is damaged\n' : `ssh-dispatch: ${file}: ${why}; nothing runs until it is fixed\n`,
+      toClient ? 'ssh-dispatch: refused: the installation is damaged\n' : `ssh-dispatch: ${file}: ${why}; nothing runs until it is fixed\n`,
     );
-    process.exit(forced ? 126 : 2); // 126: what a refused request exits with
+    process.exit(toClient ? 126 : forced ? 1 : 2); // 126: what a refused request exits with
   };
   let fd: number;
   try {
