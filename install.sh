@@ -10,10 +10,14 @@
 #   --prefix DIR         program files go to DIR/lib/ssh-dispatch, the command to DIR/bin
 #                        (default /usr/local)
 #   --etc DIR            configuration directory; policies live in DIR/policies
-#                        (default /etc/ssh-dispatch)
-#   --log-dir DIR        audit log directory (default /var/log/ssh-dispatch)
-#   --logrotate-dir DIR  where the logrotate snippet goes, if that directory exists
-#                        (default /etc/logrotate.d)
+#                        (default: what the last install recorded, else /etc/ssh-dispatch)
+#   --log-dir DIR        audit log directory (default: what the last install recorded, else
+#                        /var/log/ssh-dispatch)
+#   --logrotate-dir DIR  where the logrotate snippet goes (default: what the last install
+#                        recorded, else /etc/logrotate.d, skipped if that does not exist)
+#   A directory given here (or recorded by an earlier install) that is missing is an error:
+#   --logrotate-dir must exist; --etc and --log-dir are created, but not the directories above
+#   them; a recorded --etc or --log-dir must still exist.
 #   --account NAME       an account other than root whose keys run ssh-dispatch: give it its own
 #                        audit log beside root's (LOG_DIR/audit.NAME.jsonl, owned by it; root's
 #                        logs, summary and status read it too) and its own compile cache
@@ -41,17 +45,21 @@
 #   - creates the log directory (mode 2750, group adm: a monitoring agent in group adm reads the
 #     logs) and a logrotate snippet, if missing;
 #   - records every file it wrote (and those an earlier run wrote that are still there), with
-#     the --etc and --log-dir it was given, in PREFIX/lib/ssh-dispatch/MANIFEST.
+#     the --etc, --log-dir and --logrotate-dir it used, in PREFIX/lib/ssh-dispatch/MANIFEST; a
+#     later run (with the same --prefix) uses them unless given others;
+#   - records --etc and --log-dir for the installed command in PREFIX/lib/ssh-dispatch/installed.conf
+#     (0644, owned by who installs): its default policy is ETC/policies and its default audit
+#     log LOG_DIR/audit.jsonl, so neither key lines nor admin commands need --policy.
 # Prerequisite it checks for but does not install: bubblewrap (/usr/bin/bwrap), the sandbox rsync
 # and sftp rules run in (apt-get install bubblewrap); without it their requests are refused.
 # It never edits sshd_config or authorized_keys: it prints what to add. Running it again
-# replaces the program and leaves configuration, policies and logs as they are.
+# replaces the program and leaves configuration, policies and logs as they are (and where they are).
 set -euo pipefail
 
 prefix=/usr/local
-etc=/etc/ssh-dispatch
-log_dir=/var/log/ssh-dispatch
-logrotate_dir=/etc/logrotate.d
+etc=
+log_dir=
+logrotate_dir=
 uninstall=0
 accounts=()
 commands_user=
@@ -72,12 +80,30 @@ while [ $# -gt 0 ]; do
     *) usage >&2; die "unknown argument: $1" ;;
   esac
 done
-for dir in "$prefix" "$etc" "$log_dir"; do
-  case "$dir" in /*) ;; *) die "$dir: give an absolute path" ;; esac
-done
+case "$prefix" in /*) ;; *) die "$prefix: give an absolute path" ;; esac
 
 libdir=$prefix/lib/ssh-dispatch
 manifest=$libdir/MANIFEST
+
+# Where each directory came from: given now (wins), recorded by an earlier install, or the default.
+etc_from=--etc log_dir_from=--log-dir logrotate_from=--logrotate-dir
+if [ "$uninstall" = 0 ] && [ -f "$manifest" ]; then
+  while IFS= read -r line; do
+    case "$line" in
+      '#etc='*) [ -n "$etc" ] || { etc=${line#\#etc=}; etc_from=$manifest; } ;;
+      '#log-dir='*) [ -n "$log_dir" ] || { log_dir=${line#\#log-dir=}; log_dir_from=$manifest; } ;;
+      '#logrotate-dir='*) [ -n "$logrotate_dir" ] || { logrotate_dir=${line#\#logrotate-dir=}; logrotate_from=$manifest; } ;;
+    esac
+  done < "$manifest"
+fi
+[ -n "$etc" ] || { etc=/etc/ssh-dispatch; etc_from=; }
+[ -n "$log_dir" ] || { log_dir=/var/log/ssh-dispatch; log_dir_from=; }
+[ -n "$logrotate_dir" ] || { logrotate_dir=/etc/logrotate.d; logrotate_from=; }
+for dir in "$etc" "$log_dir" "$logrotate_dir"; do
+  case "$dir" in /*) ;; *) die "$dir: give an absolute path" ;; esac
+  # One line each in the MANIFEST and installed.conf.
+  case "$dir" in *$'\n'*) die "a directory name with a newline: not supported" ;; esac
+done
 
 if [ "$uninstall" = 1 ]; then
   [ -f "$manifest" ] || die "nothing to uninstall: no $manifest"
@@ -102,6 +128,25 @@ if [ "$uninstall" = 1 ]; then
 fi
 
 cd "$(dirname "$0")"
+
+# A directory it was told to use is used, never made up nor skipped: a typo or an unmounted disk
+# must not put the logs (or the policies) somewhere else. The defaults are created as before.
+wanted_dir() { # wanted_dir DIR FROM FLAG: DIR is created, the directory above it must exist
+  local dir=$1 from=$2 flag=$3
+  case "$from" in
+    '') ;;
+    --*) [ -d "$(dirname "$dir")" ] || die "$flag $dir: $(dirname "$dir") does not exist (install.sh creates $dir, not the directories above it)" ;;
+    *) [ -d "$dir" ] || die "$dir, recorded in $from by an earlier install, does not exist: create it, or give $flag DIR to use another" ;;
+  esac
+}
+wanted_dir "$etc" "$etc_from" --etc
+wanted_dir "$log_dir" "$log_dir_from" --log-dir
+if [ -n "$logrotate_from" ] && [ ! -d "$logrotate_dir" ]; then
+  case "$logrotate_from" in
+    --*) die "--logrotate-dir $logrotate_dir: no such directory (the logrotate snippet goes there)" ;;
+    *) die "$logrotate_dir, recorded in $logrotate_from by an earlier install, does not exist: create it, or give --logrotate-dir DIR to use another" ;;
+  esac
+fi
 
 # A directory others can write to would let them replace what ssh-dispatch runs or reads
 # (the same stance as the policy loader's StrictModes check).
@@ -147,6 +192,7 @@ install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples"
 previous=()
 [ -f "$manifest" ] && mapfile -t previous < "$manifest"
 printf '#etc=%s\n#log-dir=%s\n' "$etc" "$log_dir" > "$manifest.new"
+[ ! -d "$logrotate_dir" ] || printf '#logrotate-dir=%s\n' "$logrotate_dir" >> "$manifest.new"
 put() { # put MODE SOURCE DEST
   install -m "$1" "$2" "$3.tmp" && mv -f "$3.tmp" "$3"
   echo "$3" >> "$manifest.new"
@@ -155,6 +201,12 @@ put 0755 dist/ssh-dispatch.cjs "$libdir/ssh-dispatch.cjs"
 put 0644 dist/ssh-dispatch-core.cjs "$libdir/ssh-dispatch-core.cjs"
 put 0644 dist/ssh-dispatch-serve.cjs "$libdir/ssh-dispatch-serve.cjs"
 put 0644 dist/ssh-dispatch-files.cjs "$libdir/ssh-dispatch-files.cjs"
+# Read by the installed command at every start (src/installed.ts): its default policy and log.
+printf '# Written by install.sh: the defaults of the installed ssh-dispatch (--etc, --log-dir).\netc=%s\nlog-dir=%s\n' \
+  "$etc" "$log_dir" > "$libdir/installed.conf.tmp"
+chmod 0644 "$libdir/installed.conf.tmp"
+mv -f "$libdir/installed.conf.tmp" "$libdir/installed.conf"
+echo "$libdir/installed.conf" >> "$manifest.new"
 case "$runtime" in
   node_modules/*) put 0755 "$runtime" "$libdir/node"; node_path=$libdir/node ;;
   *) node_path=$runtime ;;
@@ -230,6 +282,7 @@ for account in "${accounts[@]}"; do
     echo "created $log_dir/sessions.$account (where max-sessions and single-run count $account's sessions)"
   fi
 done
+[ -d "$logrotate_dir" ] || echo "no $logrotate_dir: no logrotate snippet written (give --logrotate-dir DIR for another place)"
 if [ -d "$logrotate_dir" ] && [ ! -e "$logrotate_dir/ssh-dispatch" ]; then
   cat > "$logrotate_dir/ssh-dispatch" <<EOF
 # ssh-dispatch opens the audit log anew for every connection, so rotating by rename is safe.
@@ -252,28 +305,29 @@ elif [ "${#accounts[@]}" != 0 ] && [ -f "$logrotate_dir/ssh-dispatch" ] && grep 
   echo "updated $logrotate_dir/ssh-dispatch: logs are recreated with their own owner (create), so accounts keep theirs"
 fi
 
-policy_flag=
-[ "$etc" = /etc/ssh-dispatch ] || policy_flag=" --policy $etc/policies"
 cat <<EOF
 
 Installed ssh-dispatch in $libdir, command $prefix/bin/ssh-dispatch.
 
 Next:
+  The installed command reads its policy from $etc/policies and logs to $log_dir/audit.jsonl
+  (unless a policy sets audit.file), with no --policy: install.sh recorded both in
+  $libdir/installed.conf.
   1. Write a policy in $etc/policies/ (examples: $prefix/share/ssh-dispatch/examples/), then
-       $prefix/bin/ssh-dispatch check --policy $etc/policies
+       $prefix/bin/ssh-dispatch check
      (run it as root: it also compiles the policy for fast connection starts).
   2. Ask what a connection would get:
-       $prefix/bin/ssh-dispatch explain --id ID --policy $etc/policies -- 'COMMAND'
+       $prefix/bin/ssh-dispatch explain --id ID -- 'COMMAND'
   3. Print the authorized_keys line for a key, and add it yourself:
-       $prefix/bin/ssh-dispatch authorized-key --id ID --command $prefix/bin/ssh-dispatch$policy_flag KEY.pub
+       $prefix/bin/ssh-dispatch authorized-key --id ID --command $prefix/bin/ssh-dispatch KEY.pub
   4. In sshd_config (this script does not edit it): PermitUserEnvironment no (the default),
      ExposeAuthInfo yes (key fingerprints in every record), and for root backups
      PermitRootLogin forced-commands-only. Reload sshd after editing.
   Or, with one policy as the only list of keys (docs/fleet.md), the sshd_config lines:
-       $prefix/bin/ssh-dispatch authorized-key --sshd-config --user ${commands_user:-ssh-dispatch} --command $prefix/bin/ssh-dispatch$policy_flag
+       $prefix/bin/ssh-dispatch authorized-key --sshd-config --user ${commands_user:-ssh-dispatch} --command $prefix/bin/ssh-dispatch
 EOF
 if [ "$log_dir" != /var/log/ssh-dispatch ]; then
-  echo "  The audit log is /var/log/ssh-dispatch/audit.jsonl unless a policy sets audit.file: set it to $log_dir/audit.jsonl."
+  echo "  The examples set audit.file to /var/log/ssh-dispatch/audit.jsonl: in your copy, delete that line (the default is then $log_dir/audit.jsonl) or change it."
 fi
 if [ "$(id -u)" != 0 ]; then
   echo "  Not run as root: make $log_dir writable by the accounts whose keys use ssh-dispatch."

@@ -8,18 +8,24 @@
  *    group on every error exit: a supervised rsync that a client makes fail would hand any local
  *    user a debugger in a root process. SIGUSR2 would end a Node process that has no listener.
  *
- * 2. Enables a code cache (V8 code for the bundle, kept on disk beside it), which saves
+ * 2. Reads where install.sh put the configuration and the logs (installed.conf beside it, if
+ *    there: src/installed.ts), the defaults of --policy and of the audit log. It names the
+ *    policy, so it is trusted like the code: a regular file owned by root (or the running user),
+ *    writable by nobody else; otherwise nothing runs (fail closed).
+ *
+ * 3. Enables a code cache (V8 code for the bundle, kept on disk beside it), which saves
  *    milliseconds of every connection: Node's compile cache for the whole program, one made
  *    after a run for what sshd runs (code-cache.ts). It has to happen before the bundle is
  *    compiled, hence this separate file. A code cache is code, so it is used only in a directory as trusted as
  *    ssh-dispatch itself: not a symlink, owned by root or the running user, not writable by
  *    group or others. Elsewhere the program runs without it, only slower.
  */
-import { lstatSync, mkdirSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { enableCompileCache } from 'node:module';
 import { join } from 'node:path';
 import { runCached } from './code-cache.js';
 import { LOGIN_COMMANDS, servesConnection } from './forced-mode.js';
+import { handOver, INSTALLED_FILE, parseInstalled } from './installed.js';
 import { runningUid, untrustedWriter } from './trust.js';
 
 for (const signal of ['SIGUSR1', 'SIGUSR2'] as const) process.on(signal, () => {});
@@ -71,18 +77,50 @@ if (
   process.execve(process.execPath, [process.execPath, '--max-semi-space-size=4', __filename, ...process.argv.slice(2)], process.env);
 }
 
+/** Reads installed.conf (2, above); a missing file is no error: the built-in defaults hold. */
+function readInstalled(forced: boolean): void {
+  const file = join(__dirname, INSTALLED_FILE);
+  // A client is told no more than that; the administrator's commands (and sshd's log, for the
+  // login commands) say what is wrong.
+  const toClient = forced && !LOGIN_COMMANDS.includes(argv[0] ?? '');
+  const refuse = (why: string): never => {
+    process.stderr.write(
+      toClient ? 'ssh-dispatch: refused: the installation is damaged\n' : `ssh-dispatch: ${file}: ${why}; nothing runs until it is fixed\n`,
+    );
+    process.exit(toClient ? 126 : forced ? 1 : 2); // 126: what a refused request exits with
+  };
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    return refuse(code === 'ELOOP' ? 'a symbolic link, not the regular file install.sh writes' : (error as Error).message);
+  }
+  const stats = fstatSync(fd);
+  const why = stats.isFile() ? untrustedWriter(stats, runningUid()) : 'not a regular file';
+  if (why !== null) refuse(why);
+  const settings = parseInstalled(readFileSync(fd, 'utf8'));
+  closeSync(fd);
+  if (typeof settings === 'string') refuse(settings);
+  else handOver(settings);
+}
+
+const argv = process.argv.slice(2);
+const forced = servesConnection(argv, process.env);
+readInstalled(forced);
+
 const cacheParent = join(__dirname, '.compile-cache');
 const cacheDir = join(cacheParent, String(runningUid()));
 const trusted = trustedCompileCache(cacheParent, cacheDir);
 
 /**
- * 3. Loads the program: for what sshd runs (the forced command, the login commands), the bundle
+ * 4. Loads the program: for what sshd runs (the forced command, the login commands), the bundle
  *    that holds only them (src/serve-main.ts), with a code cache made after a run
  *    (code-cache.ts); else the whole program (src/main.ts), with Node's compile cache. Never
  *    both bundles in one process: each has its own copy of the classes matched with instanceof.
  */
-const argv = process.argv.slice(2);
-if (servesConnection(argv, process.env)) {
+if (forced) {
   const kind = LOGIN_COMMANDS.includes(argv[0] ?? '') ? argv[0]! : 'forced';
   // NODE_DISABLE_COMPILE_CACHE=1, which turns Node's cache off, turns this one off too.
   runCached(

@@ -31,7 +31,7 @@ In authorized_keys (one line):
   restrict,command="/usr/local/bin/ssh-dispatch --id host1-backup" ssh-ed25519 AAAA... host1
 
 Forced-command mode reads SSH_ORIGINAL_COMMAND, matches it against the identity's rules in the
-policy (default /etc/ssh-dispatch/policies), runs it without a shell or refuses it, and appends
+policy (default /etc/ssh-dispatch/policies, or ETC/policies after install.sh --etc ETC), runs it without a shell or refuses it, and appends
 an audit record either way. A refused client sees "ssh-dispatch: request denied (session ID)"
 and exit 126; "ssh-dispatch logs --session ID" finds the record.
 
@@ -41,7 +41,8 @@ SSH_CONNECTION), it is a command= line without --id, and every request is denied
 const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn] [--approved]
 
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
-and the policy (--policy, default /etc/ssh-dispatch/policies) come only from this command line.
+and the policy (--policy, default /etc/ssh-dispatch/policies, or ETC/policies after
+install.sh --etc ETC) come only from this command line.
 --learn records what the client sends (decision "learn", and what the policy would say) and
 runs nothing: "ssh-dispatch suggest" turns those records into rules.
 --approved serves the policy as "ssh-dispatch check" (run as root) last approved it, whatever the

@@ -6,6 +6,7 @@
 import type { AddressRange } from '../values/address.js';
 import type { Where } from '../values/reader.js';
 import { RULE_KINDS, type Rule } from '../rules/kinds.js';
+import { installedSettings } from '../installed.js';
 
 export type { Where } from '../values/reader.js';
 export type { Rule } from '../rules/kinds.js';
@@ -80,8 +81,14 @@ export const PRINCIPAL_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@+:=\/-]{0,255}$/;
 /** Identity and rule names: safe as file names (the policy cache stores one file per identity). */
 export const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
 
-export const DEFAULT_AUDIT_FILE = '/var/log/ssh-dispatch/audit.jsonl';
-export const DEFAULT_POLICY_PATH = '/etc/ssh-dispatch/policies';
+/**
+ * The defaults: where install.sh put the configuration and the logs (its --etc and --log-dir,
+ * recorded in installed.conf beside the program and read by the launcher: src/installed.ts),
+ * else /etc/ssh-dispatch and /var/log/ssh-dispatch.
+ */
+const installed = installedSettings();
+export const DEFAULT_AUDIT_FILE = `${installed?.logDir ?? '/var/log/ssh-dispatch'}/audit.jsonl`;
+export const DEFAULT_POLICY_PATH = `${installed?.etc ?? '/etc/ssh-dispatch'}/policies`;
 
 export interface Identity {
   name: string;

@@ -46,5 +46,6 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   }
   const identity = values.get('id');
   if (identity === undefined) return '--id ID is required';
+  // Without --policy: ETC/policies, the --etc install.sh recorded (policy/schema.ts), so key lines need none.
   return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn, approved };
 }

@@ -1,9 +1,23 @@
 /**
- * install.sh into a temp prefix, as CI can: what it writes, that the installed command works,
- * that a second run changes no configuration, and that --uninstall removes exactly its files.
+ * install.sh into a temp prefix, as CI can: what it writes, that the installed command works
+ * (with the --etc and --log-dir it was installed with, no --policy), that a second run changes no
+ * configuration and keeps the recorded directories, that a missing directory it was told to use
+ * is an error, and that --uninstall removes exactly its files.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,18 +31,22 @@ let logs: string;
 let logrotate: string;
 
 function install(...args: string[]) {
-  const result = spawnSync(
-    'bash',
-    [join(repo, 'install.sh'), '--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', logrotate, ...args],
-    {
-      encoding: 'utf8',
-      timeout: 120_000,
-      // The machine's own node is 20: the installer must fall back to the one npm installed.
-      env: { PATH: '/usr/bin:/bin' },
-    },
-  );
+  return installOnly('--prefix', prefix, '--etc', etc, '--log-dir', logs, '--logrotate-dir', logrotate, ...args);
+}
+
+/** install.sh with these arguments only (always a --prefix in the temp directory). */
+function installOnly(...args: string[]) {
+  const result = spawnSync('bash', [join(repo, 'install.sh'), ...args], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    // The machine's own node is 20: the installer must fall back to the one npm installed.
+    env: { PATH: '/usr/bin:/bin' },
+  });
   return { code: result.status, out: result.stdout + result.stderr };
 }
+
+const installed = () => join(prefix, 'bin', 'ssh-dispatch');
+const manifestLines = () => readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST'), 'utf8').split('\n');
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-install-'));
@@ -37,6 +55,8 @@ beforeAll(() => {
   logs = join(dir, 'log', 'ssh-dispatch');
   logrotate = join(dir, 'etc', 'logrotate.d');
   mkdirSync(logrotate, { recursive: true });
+  // install.sh creates ETC and LOG_DIR, not the directories above them.
+  mkdirSync(join(dir, 'log'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -60,31 +80,86 @@ it('installs the program, a runtime, the examples, man pages, completion, the di
   // Group adm and set-group-ID as root: the logs created in it are readable by a monitoring agent in adm.
   expect(statSync(logs).mode & 0o7777).toBe(process.getuid?.() === 0 ? 0o2750 : 0o750);
   expect(readFileSync(join(logrotate, 'ssh-dispatch'), 'utf8')).toContain(`${logs}/*.jsonl`);
-  expect(result.out).toContain(`authorized-key --id ID --command ${prefix}/bin/ssh-dispatch --policy ${etc}/policies KEY.pub`);
+  // The installed command knows its --etc: the key line needs no --policy.
+  expect(result.out).toContain(`authorized-key --id ID --command ${prefix}/bin/ssh-dispatch KEY.pub`);
+  const conf = join(prefix, 'lib', 'ssh-dispatch', 'installed.conf');
+  expect(readFileSync(conf, 'utf8')).toContain(`\netc=${etc}\nlog-dir=${logs}\n`);
+  expect(statSync(conf).mode & 0o777).toBe(0o644);
 });
 
-it('the installed command works: help, check, explain', () => {
-  const command = join(prefix, 'bin', 'ssh-dispatch');
+it('the installed command works with no --policy: help, check, explain read the policy in --etc', () => {
+  const command = installed();
   expect(spawnSync(command, ['--help'], { encoding: 'utf8' }).stdout).toContain('ssh-dispatch explain');
   const page = spawnSync('man', ['-l', join(prefix, 'share/man/man8/ssh-dispatch.8')], {
     encoding: 'utf8',
     env: { PATH: '/usr/bin:/bin', MANWIDTH: '100' },
   });
   expect(page.stdout).toContain('ssh-dispatch explain');
-  writeFileSync(join(etc, 'policies', 'main.yaml'), readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8'), {
-    mode: 0o644,
-  });
-  const check = spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8' });
+  // Without its audit.file (/var/log/ssh-dispatch/audit.jsonl): records go to the default, LOG_DIR/audit.jsonl.
+  const example = readFileSync(join(prefix, 'share/ssh-dispatch/examples/commands.yaml'), 'utf8').replace(/^audit:\n(?: .*\n)+/m, '');
+  expect(example).not.toContain('/var/log');
+  writeFileSync(join(etc, 'policies', 'main.yaml'), example, { mode: 0o644 });
+  // Control: the program without install.sh's record defaults to /etc/ssh-dispatch/policies (the bug, for the installed command).
+  const policyFlag = /--policy PATH +policy file or directory \(default (.*)\)/;
+  const bare = spawnSync(process.execPath, [join(repo, 'dist', 'ssh-dispatch.cjs'), 'explain', '--help'], { encoding: 'utf8' });
+  expect(policyFlag.exec(bare.stdout)?.[1]).toBe('/etc/ssh-dispatch/policies');
+  const help = spawnSync(command, ['explain', '--help'], { encoding: 'utf8' });
+  expect(policyFlag.exec(help.stdout)?.[1]).toBe(join(etc, 'policies'));
+  const check = spawnSync(command, ['check'], { encoding: 'utf8' });
   expect(check.status, check.stdout).toBe(0);
   // The example's directories do not exist here: warnings, never UNSAFE; "ok" only when nothing was found.
   expect(check.stdout).toMatch(/^(ok|\d+ warning\(s\)): 1 identities/m);
   expect(check.stdout).not.toContain('UNSAFE');
-  const explain = spawnSync(
-    command,
-    ['explain', '--policy', join(etc, 'policies'), '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'],
-    { encoding: 'utf8' },
-  );
+  expect(check.stdout).toContain(join(etc, 'policies'));
+  const explain = spawnSync(command, ['explain', '--id', 'monitoring', '--from', '192.0.2.10', '--', 'df -h /srv/backup'], {
+    encoding: 'utf8',
+  });
   expect(explain.status, explain.stdout + explain.stderr).toBe(0);
+});
+
+it('a key line with no --policy is served the policy in --etc, and its record goes to --log-dir', () => {
+  // Without the record a denial would be written to the machine's /var/log/ssh-dispatch: never run it so.
+  expect(readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'installed.conf'), 'utf8')).toContain(`log-dir=${logs}\n`);
+  const run = spawnSync(installed(), ['--id', 'monitoring'], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'rm -rf /', SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22' },
+  });
+  expect(run.status, run.stderr).toBe(126);
+  // Decided by the policy (an identity it knows), not refused for a missing /etc/ssh-dispatch.
+  const records = readFileSync(join(logs, 'audit.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  expect(records.at(-1)).toEqual(expect.objectContaining({ event: 'decision', id: 'monitoring', decision: 'deny', command: 'rm -rf /' }));
+  expect(records.at(-1)!.reason).not.toBe('unknown-identity');
+});
+
+it('installed.conf is trusted like the code: writable by others, a symbolic link or an unknown line, and nothing runs', () => {
+  const conf = join(prefix, 'lib', 'ssh-dispatch', 'installed.conf');
+  const good = readFileSync(conf, 'utf8');
+  const forced = { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'df -h /srv/backup', SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22' };
+  try {
+    // Control: as installed, the admin command runs.
+    expect(spawnSync(installed(), ['check'], { encoding: 'utf8' }).status).toBe(0);
+    chmodSync(conf, 0o666);
+    const check = spawnSync(installed(), ['check'], { encoding: 'utf8' });
+    expect([check.status, check.stdout]).toEqual([2, '']);
+    expect(check.stderr).toBe(
+      `ssh-dispatch: ${conf}: writable by group or others (mode 0666): chmod go-w it; nothing runs until it is fixed\n`,
+    );
+    // A client is refused, and told nothing about the installation.
+    const served = spawnSync(installed(), ['--id', 'monitoring'], { encoding: 'utf8', env: forced });
+    expect([served.status, served.stdout, served.stderr]).toEqual([126, '', 'ssh-dispatch: refused: the installation is damaged\n']);
+    chmodSync(conf, 0o644);
+    writeFileSync(conf, `${good}policy=/tmp\n`);
+    expect(spawnSync(installed(), ['check'], { encoding: 'utf8' }).stderr).toContain('unexpected line "policy=/tmp"');
+    rmSync(conf);
+    symlinkSync(join(dir, 'elsewhere.conf'), conf);
+    expect(spawnSync(installed(), ['check'], { encoding: 'utf8' }).stderr).toContain('a symbolic link');
+  } finally {
+    rmSync(conf, { force: true });
+    writeFileSync(conf, good, { mode: 0o644 });
+  }
 });
 
 it('a second run replaces the program and keeps the configuration', () => {
@@ -96,10 +171,59 @@ it('a second run replaces the program and keeps the configuration', () => {
   expect(readFileSync(policy, 'utf8')).toBe(before);
   expect(readFileSync(join(logrotate, 'ssh-dispatch'), 'utf8')).toBe('# edited by the admin\n');
   // The second manifest still lists the snippet the first run wrote, once, and the settings.
-  const manifest = readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST'), 'utf8').split('\n');
+  const manifest = manifestLines();
   expect(manifest.filter((line) => line === join(logrotate, 'ssh-dispatch'))).toHaveLength(1);
-  expect(manifest).toEqual(expect.arrayContaining([`#etc=${etc}`, `#log-dir=${logs}`]));
+  expect(manifest).toEqual(expect.arrayContaining([`#etc=${etc}`, `#log-dir=${logs}`, `#logrotate-dir=${logrotate}`]));
   expect(new Set(manifest).size).toBe(manifest.length);
+});
+
+it('a re-run given only --prefix keeps the --etc, --log-dir and --logrotate-dir the MANIFEST recorded', () => {
+  // The bug: a re-run fell back to /etc/ssh-dispatch and /var/log/ssh-dispatch and created them.
+  const result = installOnly('--prefix', prefix);
+  expect(result.code, result.out).toBe(0);
+  // No path outside the temp directory (" /etc/..." with its space), the note on the examples' audit.file aside.
+  const said = result.out.replace(/^ {2}The examples set audit.file.*$/m, '');
+  expect(said).not.toMatch(/ \/etc\/ssh-dispatch| \/var\/log| \/etc\/logrotate\.d/);
+  expect(said).not.toMatch(new RegExp(`^created (?!${dir})`, 'm'));
+  expect(manifestLines()).toEqual(expect.arrayContaining([`#etc=${etc}`, `#log-dir=${logs}`, `#logrotate-dir=${logrotate}`]));
+  expect(readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'installed.conf'), 'utf8')).toContain(`\netc=${etc}\nlog-dir=${logs}\n`);
+  expect(spawnSync(installed(), ['check'], { encoding: 'utf8' }).status).toBe(0);
+});
+
+it('a flag given now wins over the MANIFEST, and is recorded', () => {
+  const other = join(dir, 'etc', 'other');
+  const moved = installOnly('--prefix', prefix, '--etc', other);
+  expect(moved.code, moved.out).toBe(0);
+  expect(manifestLines()).toEqual(expect.arrayContaining([`#etc=${other}`, `#log-dir=${logs}`]));
+  expect(spawnSync(installed(), ['explain', '--help'], { encoding: 'utf8' }).stdout).toContain(`(default ${other}/policies)`);
+  const back = installOnly('--prefix', prefix, '--etc', etc);
+  expect(back.code, back.out).toBe(0);
+  expect(manifestLines()).toContain(`#etc=${etc}`);
+});
+
+it('a missing directory it was told to use is an error, and nothing is installed', () => {
+  const before = readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST'), 'utf8');
+  const missingRotate = installOnly('--prefix', prefix, '--logrotate-dir', join(dir, 'no-logrotate.d'));
+  expect(missingRotate.code).toBe(1);
+  expect(missingRotate.out).toContain(`install.sh: --logrotate-dir ${join(dir, 'no-logrotate.d')}: no such directory`);
+  const missingAbove = installOnly('--prefix', prefix, '--log-dir', join(dir, 'nowhere', 'ssh-dispatch'));
+  expect(missingAbove.code).toBe(1);
+  expect(missingAbove.out).toContain(
+    `does not exist (install.sh creates ${join(dir, 'nowhere', 'ssh-dispatch')}, not the directories above it)`,
+  );
+  expect(existsSync(join(dir, 'nowhere'))).toBe(false);
+  // A recorded one that has gone (an unmounted disk, a typo fixed by hand) is not recreated elsewhere.
+  renameSync(logrotate, `${logrotate}.away`);
+  try {
+    const recorded = installOnly('--prefix', prefix);
+    expect(recorded.code).toBe(1);
+    expect(recorded.out).toContain(
+      `${logrotate}, recorded in ${join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST')} by an earlier install, does not exist`,
+    );
+  } finally {
+    renameSync(`${logrotate}.away`, logrotate);
+  }
+  expect(readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST'), 'utf8')).toBe(before);
 });
 
 it('refuses to install below a directory others can write to', () => {
@@ -112,6 +236,36 @@ it('refuses to install below a directory others can write to', () => {
   });
   expect(result.status).toBe(1);
   expect(result.stderr).toContain('is writable by group or others');
+});
+
+it('--account gives a service account its own compile cache and log, in the recorded --log-dir; the installed command uses the cache', () => {
+  const cache = join(prefix, 'lib', 'ssh-dispatch', '.compile-cache');
+  // Before --uninstall: without the MANIFEST's record this would install into /etc and /var/log.
+  expect(manifestLines()).toContain(`#log-dir=${logs}`);
+  if (process.getuid?.() !== 0) {
+    const result = install('--account', 'nobody');
+    expect(result.code).not.toBe(0);
+    expect(result.out).toContain('--account needs root');
+    return;
+  }
+  chmodSync(dir, 0o755);
+  // As the issue ran it: only --account (and the prefix); the bug made its log in /var/log/ssh-dispatch.
+  const result = installOnly('--prefix', prefix, '--account', 'nobody');
+  expect(result.code, result.out).toBe(0);
+  expect(result.out).toContain(`created ${join(logs, 'audit.nobody.jsonl')}`);
+  expect(statSync(join(logs, 'sessions.nobody')).uid).toBe(65534);
+  const own = statSync(join(cache, '65534'));
+  expect([own.uid, own.mode & 0o777]).toEqual([65534, 0o700]);
+  const run = spawnSync(
+    '/usr/bin/setpriv',
+    ['--reuid=65534', '--regid=65534', '--clear-groups', join(prefix, 'bin', 'ssh-dispatch'), '--help'],
+    {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
+    },
+  );
+  expect(run.status, run.stderr).toBe(0);
+  expect(run.stderr).toContain(`creating cache directory ${cache}/65534/`);
 });
 
 it('--uninstall removes what both runs installed, the logrotate snippet too, and keeps policies and logs', () => {
@@ -141,29 +295,4 @@ it('--help comes first and tells the truth', () => {
   expect(result.status).toBe(0);
   expect(result.stdout).toMatch(/^install.sh — install ssh-dispatch/);
   expect(result.stdout).toContain('--uninstall');
-});
-
-it('--account gives a service account its own compile cache, which the installed command then uses', () => {
-  const cache = join(prefix, 'lib', 'ssh-dispatch', '.compile-cache');
-  if (process.getuid?.() !== 0) {
-    const result = install('--account', 'nobody');
-    expect(result.code).not.toBe(0);
-    expect(result.out).toContain('--account needs root');
-    return;
-  }
-  chmodSync(dir, 0o755);
-  const result = install('--account', 'nobody');
-  expect(result.code, result.out).toBe(0);
-  const own = statSync(join(cache, '65534'));
-  expect([own.uid, own.mode & 0o777]).toEqual([65534, 0o700]);
-  const run = spawnSync(
-    '/usr/bin/setpriv',
-    ['--reuid=65534', '--regid=65534', '--clear-groups', join(prefix, 'bin', 'ssh-dispatch'), '--help'],
-    {
-      encoding: 'utf8',
-      env: { PATH: '/usr/bin:/bin', NODE_DEBUG_NATIVE: 'COMPILE_CACHE' },
-    },
-  );
-  expect(run.status, run.stderr).toBe(0);
-  expect(run.stderr).toContain(`creating cache directory ${cache}/65534/`);
 });
