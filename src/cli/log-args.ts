@@ -33,6 +33,19 @@ export function logFiles(log: string, rotated: boolean, since: Date | undefined)
   return since === undefined ? [log] : auditFilesSince(log, since);
 }
 
+/** logFiles of each log, or why a log's directory cannot be listed (one line for stderr). */
+export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> | string {
+  const listed = new Map<string, string[]>();
+  for (const log of logs) {
+    try {
+      listed.set(log, logFiles(log, rotated, since));
+    } catch (error) {
+      return `${log}: its directory cannot be listed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+    }
+  }
+  return listed;
+}
+
 /**
  * Whose log the one read is: null for root's, else the account's (its records are then judged as
  * that account's: audit/provenance.ts). Named after the policy's audit.file, else the default's.

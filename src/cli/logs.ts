@@ -14,7 +14,7 @@ import { matches, parseWhen, wrotePath, type AuditRecord, type RecordFilter } fr
 import { TABLE_HEADER, tableRow } from '../audit/log-table.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath, logFiles } from './log-args.js';
+import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]
                         [--decision allow|deny|learn] [--client ADDR] [--session ID] [--cert SERIAL|ID]
@@ -116,20 +116,11 @@ export async function runLogs(args: string[]): Promise<number> {
   const { path, policy } = where;
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
   const accounts = values.log === undefined ? accountLogs(path) : [];
-  let filesOf: (log: string) => string[];
-  let files: string[];
-  try {
-    // The rotated files the --since window reaches into, or all with --rotated (read.ts).
-    const listed = new Map<string, string[]>();
-    for (const log of [path, ...accounts]) listed.set(log, logFiles(log, values.rotated ?? false, filter.since));
-    filesOf = (log) => listed.get(log)!;
-    files = filesOf(path);
-  } catch (error) {
-    process.stderr.write(`ssh-dispatch: ${path}: its directory cannot be listed (${(error as NodeJS.ErrnoException).code})\n`);
-    return 1;
-  }
-  const unreadable = unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
-  if (unreadable !== null) {
+  // The rotated files the --since window reaches into, or all with --rotated.
+  const listed = filesOfLogs([path, ...accounts], values.rotated ?? false, filter.since);
+  const files = typeof listed === 'string' ? [] : listed.get(path)!;
+  const unreadable = typeof listed === 'string' ? listed : unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
+  if (unreadable !== null || typeof listed === 'string') {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
     return 1;
   }
@@ -142,7 +133,7 @@ export async function runLogs(args: string[]): Promise<number> {
   const all = (counted: ReadStats, provenance: Provenance) => {
     const sources = [
       judged(readRecords(files, counted), accountOfGivenLog(path, policy), provenance),
-      ...accounts.map((log) => judged(readRecords(filesOf(log), counted), accountOfLog(path, log), provenance)),
+      ...accounts.map((log) => judged(readRecords(listed.get(log)!, counted), accountOfLog(path, log), provenance)),
     ];
     return sources.length === 1 ? sources[0]! : mergeByTime(sources);
   };

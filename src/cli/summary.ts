@@ -4,7 +4,7 @@ import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { parseWhen } from '../audit/review.js';
 import { formatSummary, SummaryBuilder } from '../audit/summary.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath, logFiles } from './log-args.js';
+import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
 
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]
 
@@ -52,20 +52,16 @@ export async function runSummary(args: string[]): Promise<number> {
     return 1;
   }
   const { path, policy } = where;
-  let files: string[];
-  let accounts: { files: string[]; account: string | null }[];
-  try {
-    // The rotated files the window reaches into (all with --rotated): a 7d summary the day after a rotation reads both.
-    files = logFiles(path, values.rotated ?? false, since);
-    // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-    accounts =
-      values.log === undefined
-        ? accountLogs(path).map((log) => ({ files: logFiles(log, values.rotated ?? false, since), account: accountOfLog(path, log) }))
-        : [];
-  } catch (error) {
-    process.stderr.write(`ssh-dispatch: ${path}: its directory cannot be listed (${(error as NodeJS.ErrnoException).code})\n`);
+  // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
+  const accountLogNames = values.log === undefined ? accountLogs(path) : [];
+  // The rotated files the window reaches into (all with --rotated): a 7d summary the day after a rotation reads both.
+  const listed = filesOfLogs([path, ...accountLogNames], values.rotated ?? false, since);
+  if (typeof listed === 'string') {
+    process.stderr.write(`ssh-dispatch: ${listed}\n`);
     return 1;
   }
+  const files = listed.get(path)!;
+  const accounts = accountLogNames.map((log) => ({ files: listed.get(log)!, account: accountOfLog(path, log) }));
   const unreadable = unreadableLog(files, accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);

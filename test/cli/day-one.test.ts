@@ -121,7 +121,7 @@ describe('followLogs follows every account log beside root’s', () => {
     const stop = new AbortController();
     const following = followLogs(
       root,
-      (r: AuditRecord, log) => seen.push(`${String(r.command)} in ${log}`),
+      (r: AuditRecord, log) => seen.push(`${String((r as { command?: string }).command)} in ${log}`),
       { skipped: 0 },
       10,
       stop.signal,
