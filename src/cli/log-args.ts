@@ -1,4 +1,6 @@
 /** Where the audit log is, for logs, summary and status: --log, else the policy's, else the default. */
+import { accessSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
 import { accountOfLog, auditFiles, auditFilesSince } from '../audit/read.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
@@ -33,14 +35,26 @@ export function logFiles(log: string, rotated: boolean, since: Date | undefined)
   return since === undefined ? [log] : auditFilesSince(log, since);
 }
 
-/** logFiles of each log, or why a log's directory cannot be listed (one line for stderr). */
-export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> | string {
+/**
+ * logFiles of each log. A directory that cannot be listed reads as the log alone: unreadableLog
+ * then says why the log cannot be read (a directory this user may not enter), and when the log
+ * can be read all the same, one line on stderr says its rotated files were not.
+ */
+export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> {
   const listed = new Map<string, string[]>();
   for (const log of logs) {
     try {
       listed.set(log, logFiles(log, rotated, since));
     } catch (error) {
-      return `${log}: its directory cannot be listed (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
+      listed.set(log, [log]);
+      if (rotated || since !== undefined)
+        try {
+          accessSync(log, constants.R_OK);
+          const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+          process.stderr.write(`ssh-dispatch: ${dirname(log)} cannot be listed (${code}): ${basename(log)}'s rotated files are not read\n`);
+        } catch {
+          // The log itself cannot be read: unreadableLog says why.
+        }
     }
   }
   return listed;

@@ -118,9 +118,9 @@ export async function runLogs(args: string[]): Promise<number> {
   const accounts = values.log === undefined ? accountLogs(path) : [];
   // The rotated files the --since window reaches into, or all with --rotated.
   const listed = filesOfLogs([path, ...accounts], values.rotated ?? false, filter.since);
-  const files = typeof listed === 'string' ? [] : listed.get(path)!;
-  const unreadable = typeof listed === 'string' ? listed : unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
-  if (unreadable !== null || typeof listed === 'string') {
+  const files = listed.get(path)!;
+  const unreadable = unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
+  if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
     return 1;
   }

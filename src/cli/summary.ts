@@ -56,10 +56,6 @@ export async function runSummary(args: string[]): Promise<number> {
   const accountLogNames = values.log === undefined ? accountLogs(path) : [];
   // The rotated files the window reaches into (all with --rotated): a 7d summary the day after a rotation reads both.
   const listed = filesOfLogs([path, ...accountLogNames], values.rotated ?? false, since);
-  if (typeof listed === 'string') {
-    process.stderr.write(`ssh-dispatch: ${listed}\n`);
-    return 1;
-  }
   const files = listed.get(path)!;
   const accounts = accountLogNames.map((log) => ({ files: listed.get(log)!, account: accountOfLog(path, log) }));
   const unreadable = unreadableLog(files, accounts.length > 0);
