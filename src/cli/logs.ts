@@ -155,7 +155,7 @@ export async function runLogs(args: string[]): Promise<number> {
     // Every account's log is followed too (one that appears later as well), unless --log names one log.
     const account = accountOfGivenLog(path, policy);
     if (values.log !== undefined) await followRecords(path, (record) => print(judge(record, account, provenance)), stats);
-    await followLogs(path, (record, log) => print(judge(record, log === path ? account : accountOfLog(path, log), provenance)), stats);
+    else await followLogs(path, (record, log) => print(judge(record, log === path ? account : accountOfLog(path, log), provenance)), stats);
   }
   return 0;
 }
