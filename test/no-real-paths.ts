@@ -3,7 +3,11 @@
 // its record to /var/log/ssh-dispatch/audit.jsonl) fails here, naming what changed. A snapshot
 // of each directory (its entries' sizes and change times) is taken before every test and compared
 // after it. Another program writing them at the same moment would show here too: on a test
-// machine, nothing should.
+// machine, nothing should. The dispatcher does not create a missing log directory, so on a
+// machine without one a stray write is lost (or goes to syslog) and shows only as the directory
+// appearing; to see every such write, run a project as root with a /var/log of its own:
+//   unshare --mount --propagation private sh -c \
+//     'mount -t tmpfs tmpfs /var/log && mkdir -m 700 /var/log/ssh-dispatch && vitest run --project e2e'
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach } from 'vitest';
