@@ -10,6 +10,7 @@ const SPAWN = [
   'test/audit/syslog.test.ts', // openssl (test/test-pki.ts) for TLS, mkfifo
   'test/cli/check.test.ts', // getent
   'test/cli/hostile.test.ts', // rsync --help, for the host's rsync features
+  'test/cli/suggest-home.test.ts', // getent passwd, for the accounts' homes
   'test/host/confine-check.test.ts', // rsync --help
   'test/host/kind-findings.test.ts', // rsync --help (main's, from 986f6b6 on)
   'test/host/wildcard-cost.test.ts', // rsync --help
@@ -44,7 +45,7 @@ export default defineConfig({
           // and node_modules/.
           isolate: false,
           // test/no-programs.ts fails a test that starts a program: its file belongs on SPAWN.
-          setupFiles: ['test/fresh-modules.ts', 'test/no-programs.ts'],
+          setupFiles: ['test/fresh-modules.ts', 'test/no-programs.ts', 'test/no-real-paths.ts'],
           sequence: { groupOrder: 0 },
         },
       },
@@ -53,6 +54,8 @@ export default defineConfig({
         test: {
           name: 'spawn',
           include: SPAWN,
+          // test/no-real-paths.ts fails a test that changed /var/log/ssh-dispatch or /etc/ssh-dispatch.
+          setupFiles: ['test/no-real-paths.ts'],
           // Each file in a fresh worker, vitest's default: these files take a second or more
           // each, so isolation costs them little.
           sequence: { groupOrder: 1 },
@@ -65,6 +68,7 @@ export default defineConfig({
           include: ['test/e2e/**/*.test.ts'],
           // The end-to-end tests run what ships: the bundle, built fresh before any of them starts.
           globalSetup: ['test/build-bundle.ts'],
+          setupFiles: ['test/no-real-paths.ts'],
           // One file at a time, and only after the unit and spawn projects: end-to-end files start
           // sshds, rsyncs and hundreds of connections, and on a 2-core machine one file's load made
           // another's timing-sensitive steps time out.

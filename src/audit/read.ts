@@ -124,7 +124,14 @@ export async function* readRecords(files: readonly string[], stats: ReadStats): 
  * rotation by rename (the path gets a new inode: the old file is read to its end first) and by
  * copytruncate (the file shrinks: read again from its start).
  */
-export async function followRecords(path: string, onRecord: (record: AuditRecord) => void, stats: ReadStats, pollMs = 500): Promise<never> {
+export async function followRecords(
+  path: string,
+  onRecord: (record: AuditRecord) => void,
+  stats: ReadStats,
+  pollMs = 500,
+  fromStart = false,
+  signal?: AbortSignal,
+): Promise<void> {
   let fd: number | null = null;
   let position = 0;
   let partial = '';
@@ -152,8 +159,8 @@ export async function followRecords(path: string, onRecord: (record: AuditRecord
       }
     }
   };
-  open(false);
-  for (;;) {
+  open(fromStart);
+  while (!signal?.aborted) {
     await new Promise((r) => setTimeout(r, pollMs));
     if (fd === null) {
       open(true);
@@ -181,6 +188,34 @@ export async function followRecords(path: string, onRecord: (record: AuditRecord
       drain();
     }
   }
+  if (fd !== null) closeSync(fd);
+}
+
+/**
+ * followRecords for root's log `path` and every account's log beside it (accountLogs), each
+ * record with the log it came from. An account's log that appears later (its first connection)
+ * is found on the next poll and read from its start.
+ */
+export async function followLogs(
+  path: string,
+  onRecord: (record: AuditRecord, log: string) => void,
+  stats: ReadStats,
+  pollMs = 500,
+  signal?: AbortSignal,
+): Promise<void> {
+  const followers = new Map<string, Promise<void>>();
+  const follow = (log: string, fromStart: boolean) =>
+    followers.set(
+      log,
+      followRecords(log, (record) => onRecord(record, log), stats, pollMs, fromStart, signal),
+    );
+  follow(path, false);
+  for (const log of accountLogs(path)) follow(log, false);
+  while (!signal?.aborted) {
+    await new Promise((r) => setTimeout(r, pollMs));
+    for (const log of accountLogs(path)) if (!followers.has(log)) follow(log, true);
+  }
+  await Promise.all(followers.values());
 }
 
 /**

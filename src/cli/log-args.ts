@@ -1,15 +1,63 @@
 /** Where the audit log is, for logs, summary and status: --log, else the policy's, else the default. */
-import { accountOfLog } from '../audit/read.js';
+import { accessSync, constants } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { accountOfLog, auditFiles, auditFilesSince } from '../audit/read.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 
+/**
+ * The log to read and the policy to judge its records by. The log is --log, else the one the
+ * policy names; a policy that does not load names none, so without --log that is an error (the
+ * default log would be another one, full of other records: issue 27), and so is a --policy
+ * given that does not load. With --log alone, a default policy that is not there or does not
+ * load leaves nothing to judge accounts' records by (they read as foreign).
+ */
 export async function auditLogPath(
   log: string | undefined,
   policyPath: string | undefined,
-): Promise<{ path: string; policy: Policy | null }> {
-  const loaded = await loadPolicy(policyPath ?? DEFAULT_POLICY_PATH).catch(() => null);
-  const policy = loaded?.ok ? loaded.policy : null;
-  return { path: log ?? policy?.audit.file ?? DEFAULT_AUDIT_FILE, policy };
+): Promise<{ path: string; policy: Policy | null } | { error: string }> {
+  const where = policyPath ?? DEFAULT_POLICY_PATH;
+  const loaded = await loadPolicy(where).catch(() => null);
+  if (loaded?.ok) return { path: log ?? loaded.policy.audit.file, policy: loaded.policy };
+  if (log !== undefined && policyPath === undefined) return { path: log, policy: null };
+  const read = log === undefined ? 'which log to read is not known: give --log FILE to read one anyway' : 'fix it, or leave --policy out';
+  return { error: `the policy at ${where} does not load (ssh-dispatch check --policy ${where} says why); ${read}` };
+}
+
+/**
+ * The files of `log` to read: all its rotated files with `rotated`; else those that may hold
+ * records at or after `since` (auditFilesSince: a window that reaches past the last rotation
+ * reads the rotated files it needs); else, with no window, the log alone. Throws when the
+ * directory cannot be listed.
+ */
+export function logFiles(log: string, rotated: boolean, since: Date | undefined): string[] {
+  if (rotated) return auditFiles(log, true);
+  return since === undefined ? [log] : auditFilesSince(log, since);
+}
+
+/**
+ * logFiles of each log. A directory that cannot be listed reads as the log alone: unreadableLog
+ * then says why the log cannot be read (a directory this user may not enter), and when the log
+ * can be read all the same, one line on stderr says its rotated files were not.
+ */
+export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> {
+  const listed = new Map<string, string[]>();
+  for (const log of logs) {
+    try {
+      listed.set(log, logFiles(log, rotated, since));
+    } catch (error) {
+      listed.set(log, [log]);
+      if (rotated || since !== undefined)
+        try {
+          accessSync(log, constants.R_OK);
+          const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+          process.stderr.write(`ssh-dispatch: ${dirname(log)} cannot be listed (${code}): ${basename(log)}'s rotated files are not read\n`);
+        } catch {
+          // The log itself cannot be read: unreadableLog says why.
+        }
+    }
+  }
+  return listed;
 }
 
 /**

@@ -2,7 +2,7 @@
 import {
   accountLogs,
   accountOfLog,
-  auditFiles,
+  followLogs,
   followRecords,
   mergeByTime,
   readRecords,
@@ -14,7 +14,7 @@ import { matches, parseWhen, wrotePath, type AuditRecord, type RecordFilter } fr
 import { TABLE_HEADER, tableRow } from '../audit/log-table.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath } from './log-args.js';
+import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]
                         [--decision allow|deny|learn] [--client ADDR] [--session ID] [--cert SERIAL|ID]
@@ -35,12 +35,16 @@ escaped), or with --json as JSON lines for jq.
                           records: end records whose writes lists name it (created, replaced,
                           removed), and sftp/scp file records of a write to it (not a read, not
                           refused). PATH as the records name it, the rule's view (the leading /
-                          is optional); with --rotated to look back past the last rotation
-  --rotated               also read the rotated logs (audit.jsonl.1, audit.jsonl.2.gz, ...)
-  --follow                then keep printing what is appended; survives logrotate (rename or
+                          is optional); with --since or --rotated to look back past the last rotation
+  --rotated               read all the rotated logs (audit.jsonl.1, audit.jsonl.2.gz, ...);
+                          without it, those the --since window reaches into (by their time
+                          of last write), and none without --since
+  --follow                then keep printing what is appended to root's log and to each
+                          account's (one created later too); survives logrotate (rename or
                           copytruncate); stop with Ctrl-C
-  --log FILE              the log to read (default: the policy's audit.file, else
-                          /var/log/ssh-dispatch/audit.jsonl)
+  --log FILE              the log to read, alone (default: the policy's audit.file, and the
+                          accounts' logs beside it)
+  --policy PATH           the policy whose audit.file is read (default /etc/ssh-dispatch/policies)
 
 A record in an account's own log (audit.ACCOUNT.jsonl) that does not count (its identity's
 accounts: does not list the account, an identity without accounts:, another user, or a session
@@ -50,7 +54,8 @@ whose decision did not count) is foreign: marked [FOREIGN: why] at the end of it
 Lines that are not JSON records are skipped and counted on stderr. Output to a pipe that closes early
 (ssh-dispatch logs | head) ends quietly with 0.
 Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
-on stderr says which and why; with --follow a missing log is waited for); 2 on a usage error.`;
+on stderr says which and why; with --follow a missing log is waited for), or when the policy does
+not load and so names no log (give --log FILE to read one anyway); 2 on a usage error.`;
 
 /** The records the flags choose (--since, --until, --id, --rule, --decision, --client, --session, --cert). */
 function recordFilter(
@@ -103,10 +108,17 @@ export async function runLogs(args: string[]): Promise<number> {
   if (values.path !== undefined && values.follow)
     throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
   if (values.path === '') throw new UsageError('--path: expected a path, as the records name it');
-  const { path, policy } = await auditLogPath(values.log, values.policy);
-  const files = auditFiles(path, values.rotated ?? false);
+  const where = await auditLogPath(values.log, values.policy);
+  if ('error' in where) {
+    process.stderr.write(`ssh-dispatch: ${where.error}\n`);
+    return 1;
+  }
+  const { path, policy } = where;
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
   const accounts = values.log === undefined ? accountLogs(path) : [];
+  // The rotated files the --since window reaches into, or all with --rotated.
+  const listed = filesOfLogs([path, ...accounts], values.rotated ?? false, filter.since);
+  const files = listed.get(path)!;
   const unreadable = unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
@@ -121,7 +133,7 @@ export async function runLogs(args: string[]): Promise<number> {
   const all = (counted: ReadStats, provenance: Provenance) => {
     const sources = [
       judged(readRecords(files, counted), accountOfGivenLog(path, policy), provenance),
-      ...accounts.map((log) => judged(readRecords(auditFiles(log, values.rotated ?? false), counted), accountOfLog(path, log), provenance)),
+      ...accounts.map((log) => judged(readRecords(listed.get(log)!, counted), accountOfLog(path, log), provenance)),
     ];
     return sources.length === 1 ? sources[0]! : mergeByTime(sources);
   };
@@ -140,8 +152,10 @@ export async function runLogs(args: string[]): Promise<number> {
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
   if (values.follow) {
     // Judged like the rest, by the same judge: it knows the sessions whose decisions it has read.
+    // Every account's log is followed too (one that appears later as well), unless --log names one log.
     const account = accountOfGivenLog(path, policy);
-    await followRecords(path, (record) => print(judge(record, account, provenance)), stats);
+    if (values.log !== undefined) await followRecords(path, (record) => print(judge(record, account, provenance)), stats);
+    else await followLogs(path, (record, log) => print(judge(record, log === path ? account : accountOfLog(path, log), provenance)), stats);
   }
   return 0;
 }

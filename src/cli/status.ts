@@ -156,7 +156,9 @@ async function check(args: string[]): Promise<number> {
   }
   const thresholds = statusThresholds(values);
 
-  const { path, policy } = await auditLogPath(values.log, values.policy);
+  const where = await auditLogPath(values.log, values.policy);
+  if ('error' in where) return unknown(where.error);
+  const { path, policy } = where;
   if (!policy) return unknown(`the policy at ${values.policy ?? DEFAULT_POLICY_PATH} does not load (ssh-dispatch check says why)`);
   const now = new Date();
   const checks = chooseChecks(policy, values, thresholds, now);

@@ -1,10 +1,12 @@
 /** `ssh-dispatch suggest --log FILE --id ID`: learned requests → policy YAML on stdout. */
 import { accessSync, constants, createReadStream } from 'node:fs';
-import { userInfo } from 'node:os';
+import { childProcess } from '../lazy-builtins.js';
+import { parsePasswd, readAccounts } from '../host/accounts.js';
 import { CHILD_PATH } from '../rules/plan.js';
 import { suggestPolicy, type LearnedCommand } from '../policy/suggest.js';
 import { parseFlags, UsageError } from '../args.js';
 import { readRecords } from '../audit/read.js';
+import { printable } from '../values/printable.js';
 
 export const SUGGEST_HELP = `Usage: ssh-dispatch suggest --log FILE --id ID
 
@@ -15,12 +17,32 @@ them: rsync server lines as rsync rules (root and access inferred from their pat
 their literal words. It never proposes an exec rule for rsync, sudo, a shell, an interpreter or
 an sftp server: those are listed as "not suggested", with the reason. Everything learned is
 escaped: what a client sent cannot become YAML or reach the terminal. Read it and narrow it before
-use; \`ssh-dispatch check\` and \`explain\` show what it does. Exit status: 0, or 2 on a usage error.`;
+use; \`ssh-dispatch check\` and \`explain\` show what it does. A relative path is taken under the
+account's home as NSS has it (getent passwd). Exit status: 0; 1 when a relative path was learned
+for an account this host does not know (no home to resolve it under: nothing is printed); 2 on a
+usage error.`;
 
-function homeOf(user: string): string {
-  const self = userInfo();
-  if (user === self.username) return self.homedir;
-  return user === 'root' ? '/root' : `/home/${user}`;
+/**
+ * The account's home as NSS has it (`getent passwd USER`: /etc/passwd, LDAP, SSSD, userdb), where
+ * a learned relative path was resolved: Debian's backup account lives in /var/backups, not
+ * /home/backup (issue 27). /etc/passwd when getent cannot be run; null when neither knows it.
+ */
+export function accountHome(user: string, getent = 'getent'): string | null {
+  const result = childProcess().spawnSync(getent, ['passwd', '--', user], { encoding: 'utf8', timeout: 10_000 });
+  const listed = result.error === undefined && result.status === 0 ? parsePasswd(result.stdout) : result.error ? readAccounts() : [];
+  return listed.find((account) => account.user === user)?.home ?? null;
+}
+
+/** The home of each account asked for, looked up once; the accounts unknown here are collected in `unknown`. */
+function homes(unknown: Set<string>, getent?: string): (user: string) => string {
+  const known = new Map<string, string | null>();
+  return (user) => {
+    if (!known.has(user)) known.set(user, accountHome(user, getent));
+    const home = known.get(user);
+    if (home) return home;
+    unknown.add(user);
+    return `/nonexistent-home-of-${user}`;
+  };
 }
 
 function which(program: string): string | null {
@@ -66,7 +88,17 @@ export async function runSuggest(args: string[]): Promise<number> {
       });
     }
   }
-  process.stdout.write(suggestPolicy(values.id, learned, { home: homeOf, which }));
+  const unknown = new Set<string>();
+  const yaml = suggestPolicy(values.id, learned, { home: homes(unknown), which });
+  if (unknown.size > 0) {
+    // Relative paths were resolved under a home NSS does not know: a guess would make rules for the wrong paths.
+    const users = [...unknown].map((user) => `"${printable(user)}"`).join(', ');
+    process.stderr.write(
+      `ssh-dispatch: no home for account(s) ${users} (getent passwd knows none): their relative paths cannot be resolved; run suggest on the host where they were learned\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(yaml);
   if (stats.skipped > 0)
     process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) of ${values.log} were not JSON records and were skipped\n`);
   if (learned.length === 0) process.stderr.write(`ssh-dispatch: no learn-mode records for ${values.id} in ${values.log}\n`);

@@ -1,10 +1,10 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
-import { accountLogs, accountOfLog, auditFiles, readRecords, unreadableLog } from '../audit/read.js';
+import { accountLogs, accountOfLog, readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { parseWhen } from '../audit/review.js';
 import { formatSummary, SummaryBuilder } from '../audit/summary.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath } from './log-args.js';
+import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
 
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]
 
@@ -19,11 +19,16 @@ an identity whose accounts: lists that account, with that account as user; the o
 foreign: counted apart, never in the table (ssh-dispatch logs marks them).
 
   --since WHEN   a span back from now (24h, 7d, 2w), a date or an ISO time (default 7d)
-  --rotated      also read the rotated logs
+  --rotated      read all the rotated logs (audit.jsonl.1, audit.jsonl.2.gz, ...); without it,
+                 those the --since window reaches into (by their time of last write)
   --json         one JSON object
+  --log FILE     the log to read, alone (default: the policy's audit.file, and the accounts'
+                 logs beside it)
+  --policy PATH  the policy whose audit.file is read (default /etc/ssh-dispatch/policies)
 
 Exit status: 0; 1 when the log cannot be read (missing, not a file, or no permission: one line
-on stderr says which and why); 2 on a usage error.`;
+on stderr says which and why), or when the policy does not load and so names no log (give
+--log FILE to read one anyway); 2 on a usage error.`;
 
 export async function runSummary(args: string[]): Promise<number> {
   const { values } = parseFlags(args, {
@@ -41,13 +46,18 @@ export async function runSummary(args: string[]): Promise<number> {
   const window = values.since ?? '7d';
   const since = parseWhen(window, new Date());
   if (!since) throw new UsageError(`--since ${window}: expected a span (24h, 7d), a date or an ISO time`);
-  const { path, policy } = await auditLogPath(values.log, values.policy);
-  const files = auditFiles(path, values.rotated ?? false);
+  const where = await auditLogPath(values.log, values.policy);
+  if ('error' in where) {
+    process.stderr.write(`ssh-dispatch: ${where.error}\n`);
+    return 1;
+  }
+  const { path, policy } = where;
   // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-  const accounts =
-    values.log === undefined
-      ? accountLogs(path).map((log) => ({ files: auditFiles(log, values.rotated ?? false), account: accountOfLog(path, log) }))
-      : [];
+  const accountLogNames = values.log === undefined ? accountLogs(path) : [];
+  // The rotated files the window reaches into (all with --rotated): a 7d summary the day after a rotation reads both.
+  const listed = filesOfLogs([path, ...accountLogNames], values.rotated ?? false, since);
+  const files = listed.get(path)!;
+  const accounts = accountLogNames.map((log) => ({ files: listed.get(log)!, account: accountOfLog(path, log) }));
   const unreadable = unreadableLog(files, accounts.length > 0);
   if (unreadable !== null) {
     process.stderr.write(`ssh-dispatch: ${unreadable}\n`);

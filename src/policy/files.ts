@@ -37,7 +37,9 @@ function fail(file: string, message: string): { ok: false; errors: PolicyError[]
 export function collectPolicyFiles(
   path: string,
   uid: number,
-): { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
+):
+  | { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] }
+  | { ok: false; errors: PolicyError[]; realPath?: string; cacheRoot?: string } {
   let realPath: string;
   let stats: Stats;
   try {
@@ -82,8 +84,10 @@ export function collectPolicyFiles(
     if (why) errors.push({ file, line: 0, key: '', message: why.startsWith('is ') ? why : `policy file is ${why}` });
     else files.push({ path: file, stats: fileStats });
   }
-  if (errors.length > 0) return { ok: false, errors };
   const cacheRoot = join(stats.isDirectory() ? realPath : dirname(realPath), CACHE_DIR_NAME);
+  // A file refused (a chmod g+w slip) in trusted directories: where the policy's cache is, so that
+  // the refusal is recorded in the log the policy last named, not the default one (issue 27).
+  if (errors.length > 0) return { ok: false, errors, realPath, cacheRoot };
   return { ok: true, realPath, cacheRoot, files };
 }
 

@@ -56,7 +56,10 @@ function notApproved(realPath: string, key: string | null): PolicyError {
 export async function loadPolicy(path: string, options: LoadOptions = {}): Promise<LoadedPolicy> {
   const uid = options.uid ?? runningUid();
   const collected = collectPolicyFiles(path, uid);
-  if (!collected.ok) return collected;
+  if (!collected.ok) {
+    const lastAudit = collected.cacheRoot && collected.realPath ? lastGoodAudit(collected.cacheRoot, uid, collected.realPath) : null;
+    return lastAudit ? { ok: false, errors: collected.errors, lastAudit } : { ok: false, errors: collected.errors };
+  }
   const signature = cacheSignature(collected.realPath, collected.files);
 
   if (options.identity !== undefined) {

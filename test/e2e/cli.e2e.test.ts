@@ -503,7 +503,13 @@ describe('--approved on the command= line: edits take effect when check passes o
         SSH_CONNECTION: '127.0.0.1 1 127.0.0.1 22',
       }).code;
     write('true one');
+    // Served once without --approved first: the compiled cache then names this policy's log, where
+    // the refusal below is recorded, not the machine's default log (issue 27: this test wrote to
+    // /var/log/ssh-dispatch/audit.jsonl).
+    expect(connect('true one', false)).toBe(0);
     expect(connect('true one', true)).toBe(126); // nothing approved yet
+    const refusal = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!) as Record<string, unknown>;
+    expect(refusal).toMatchObject({ decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('no approved policy') });
     const checked = spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' });
     expect(checked.stdout).toContain('approved: keys with --approved serve this version');
     expect(connect('true one', true)).toBe(0);

@@ -226,8 +226,11 @@ describe('refused requests', () => {
     } finally {
       chmodSync(file, 0o600);
     }
-    // The policy that names the audit file did not load, so that record goes to the default log
-    // (or syslog): test/e2e/fail-closed checks it with a writable default.
+    // The refusal is recorded in the log the policy named when it last loaded (its compiled
+    // cache), not in the machine's default /var/log/ssh-dispatch/audit.jsonl (issue 27: this test
+    // wrote a denial there).
+    expect(lab.lastDecision()).toMatchObject({ id: 'e2e', decision: 'deny', reason: 'policy-unloadable', command: 'cat' });
+    expect(String(lab.lastDecision().detail)).toMatch(/writable by group or others/);
     const after = await lab.sshd.ssh(key, 'cat', { input: Buffer.from('y') });
     expect(after.stdout.toString()).toBe('y');
   });

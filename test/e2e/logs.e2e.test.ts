@@ -195,6 +195,41 @@ describe('logs', () => {
       await closed;
     }
   }, 30_000);
+
+  it('--follow follows the accounts’ logs beside root’s, one created after it started too (issue 27)', async () => {
+    const own = join(dir, 'follow-accounts');
+    mkdirSync(join(own, 'log'), { recursive: true });
+    const ownPolicy = join(own, 'policy.yaml');
+    writeFileSync(
+      ownPolicy,
+      `version: 1\naudit: { file: ${join(own, 'log', 'audit.jsonl')} }\nidentities:\n  h:\n    rules:\n      - { name: t, exec: { command: /bin/true } }\n`,
+      { mode: 0o600 },
+    );
+    const line = (session: string) =>
+      `${JSON.stringify({ ts: new Date().toISOString(), event: 'decision', session, id: 'h', decision: 'allow', rule: 't' })}\n`;
+    writeFileSync(join(own, 'log', 'audit.jsonl'), line('root-before'));
+    writeFileSync(join(own, 'log', 'audit.web.jsonl'), line('web-before'));
+    const follower = spawn(NODE, [BUNDLE, 'logs', '--policy', ownPolicy, '--follow', '--json'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      detached: true,
+    });
+    const closed = new Promise((r) => follower.once('close', r));
+    let out = '';
+    follower.stdout.on('data', (d) => (out += d));
+    const printed = (session: string) => waitFor(`${session} followed`, () => out.includes(`"${session}"`), { timeoutMs: 10_000 });
+    try {
+      await printed('web-before');
+      appendFileSync(join(own, 'log', 'audit.web.jsonl'), line('web-appended'));
+      await printed('web-appended');
+      writeFileSync(join(own, 'log', 'audit.backup.jsonl'), line('backup-later'));
+      await printed('backup-later');
+      appendFileSync(join(own, 'log', 'audit.jsonl'), line('root-appended'));
+      await printed('root-appended');
+    } finally {
+      process.kill(-follower.pid!, 'SIGTERM');
+      await closed;
+    }
+  }, 30_000);
 });
 
 describe('summary and status', () => {

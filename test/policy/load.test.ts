@@ -133,6 +133,19 @@ describe('a policy that stops loading keeps the audit settings of the last one t
     });
   });
 
+  it('after a chmod g+w slip, the same (issue 27: the refusal went to the default log, a test wrote the real one)', async () => {
+    mkdirSync(join(dir, 'p'), { mode: 0o700 });
+    const file = join(dir, 'p', 'main.yaml');
+    writeFileSync(file, `version: 1\naudit: { file: ${join(dir, 'log', 'audit.jsonl')} }\n${identity('a').replace('version: 1\n', '')}`, {
+      mode: 0o600,
+    });
+    expect((await loadPolicy(join(dir, 'p'), { writeCache: true })).ok).toBe(true);
+    chmodSync(file, 0o664);
+    const slipped = await loadPolicy(join(dir, 'p'), { writeCache: true, identity: 'a' });
+    expect(!slipped.ok && slipped.errors[0]!.message).toMatch(/writable by group or others/);
+    expect(!slipped.ok && slipped.lastAudit).toEqual({ file: join(dir, 'log', 'audit.jsonl'), syslog: null });
+  });
+
   it('with no cache (the first policy never loaded): no last audit, the default applies', async () => {
     const broken = await loadPolicy(write('a.yaml', 'version: 1\nidentities: [\n'));
     expect(!broken.ok && broken.lastAudit).toBeUndefined();
