@@ -69,6 +69,8 @@ describe.runIf(asRoot)('an account other than root', () => {
     logs = join(dir, 'log', 'ssh-dispatch');
     store = join(dir, 'store');
     mkdirSync(join(dir, 'etc', 'logrotate.d'), { recursive: true });
+    // install.sh makes --log-dir itself, never the directories above it.
+    mkdirSync(join(dir, 'log'));
     mkdirSync(store, { mode: 0o700 });
     chownSync(store, uid, gid);
     const installed = spawnSync(

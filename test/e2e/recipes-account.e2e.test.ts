@@ -58,6 +58,8 @@ describe.runIf(asRoot)('the recipes logged in as an account of their own', () =>
     srv = join(dir, 'srv');
     local = join(dir, 'local');
     mkdirSync(join(dir, 'etc', 'logrotate.d'), { recursive: true });
+    // install.sh makes --log-dir itself, never the directories above it.
+    mkdirSync(join(dir, 'log'));
     // The account's repositories, and beside them root's own files.
     for (const path of [srv, join(srv, 'rdiff'), join(srv, 'borg'), join(srv, 'base')]) {
       mkdirSync(path, { recursive: true, mode: 0o700 });
