@@ -5,10 +5,10 @@
  * (serve/) runs the same steps one by one; `explain` and the tests call this.
  */
 import { admit } from '../decide/admit.js';
-import { isDeny, readCommand } from '../decide/command.js';
+import { isDeny, readCommand, type Command } from '../decide/command.js';
 import { denyAllowed, type Decision } from '../decide/decision.js';
 import { decideRules } from '../decide/decide.js';
-import type { Policy } from '../policy/schema.js';
+import type { Identity, Policy } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { runsInSandbox } from '../rules/plan.js';
 import { gatherHostFacts } from './host-facts.js';
@@ -20,6 +20,11 @@ export function decideOnHost(policy: Policy, request: Request): Decision {
   if (isDeny(identity)) return identity;
   const command = readCommand(request.command, request.protectedArgs);
   if (isDeny(command)) return command;
+  return decideRulesOnHost(identity, command, request);
+}
+
+/** An admitted identity's rules tried on the command with this host's facts, and the allowed plan completed here. */
+export function decideRulesOnHost(identity: Identity, command: Command, request: Request): Decision {
   return completeOnHost(decideRules(identity, command, request, gatherHostFacts(identity, command)));
 }
 

@@ -8,9 +8,7 @@
 import { admit } from '../decide/admit.js';
 import { completeCommand, isDeny, tokenizeCommand, type Tokens } from '../decide/command.js';
 import { deny, type Decision, type Deny } from '../decide/decision.js';
-import { decideRules } from '../decide/decide.js';
-import { completeOnHost, prepareOnHost } from '../host/decide-on-host.js';
-import { gatherHostFacts } from '../host/host-facts.js';
+import { decideRulesOnHost, prepareOnHost } from '../host/decide-on-host.js';
 import { readProtectedArgs, type ProtectedArgsRead } from '../host/protected-args.js';
 import type { LoadedPolicy } from '../policy/load.js';
 import type { Identity } from '../policy/schema.js';
@@ -45,8 +43,7 @@ export async function decideConnection(request: Request, loaded: LoadedPolicy | 
     if (sent !== null && !sent.ok) return refused(deny('rsync-protected-args', `rsync -s: ${sent.detail}`), asked);
     const command = completeCommand(tokens, asked.protectedArgs);
     if (isDeny(command)) return refused(command, asked);
-    const decided = decideRules(identity, command, asked, gatherHostFacts(identity, command));
-    return { asked, decision: prepareOnHost(completeOnHost(decided)) };
+    return { asked, decision: prepareOnHost(decideRulesOnHost(identity, command, asked)) };
   } catch (error) {
     return refused(deny('internal-error', (error as Error).message));
   }

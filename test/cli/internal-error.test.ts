@@ -1,7 +1,7 @@
 /**
  * An unexpected exception while deciding (a bug, an fs call nobody guarded) must still end in a
  * denial that is recorded, never in a run: serve/decide-connection.ts catches it as internal-error.
- * The exception is forced by replacing completeOnHost with one that throws; the rest is the real
+ * The exception is forced by replacing decideRulesOnHost with one that throws; the rest is the real
  * forced-command path, in-process.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 vi.mock('../../src/host/decide-on-host.js', async (importOriginal) => ({
   ...(await importOriginal<typeof import('../../src/host/decide-on-host.js')>()),
-  completeOnHost: () => {
+  decideRulesOnHost: () => {
     throw new Error('a bug, forced by the test');
   },
 }));
