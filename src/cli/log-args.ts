@@ -1,7 +1,7 @@
 /** Where the audit log is, for logs, summary and status: --log, else the policy's, else the default. */
 import { accessSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { accountOfLog, auditFiles, auditFilesSince } from '../audit/read.js';
+import { accountLogs, accountOfLog, auditFiles, auditFilesSince, unreadableLog } from '../audit/read.js';
 import { loadPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 
@@ -30,7 +30,7 @@ export async function auditLogPath(
  * reads the rotated files it needs); else, with no window, the log alone. Throws when the
  * directory cannot be listed.
  */
-export function logFiles(log: string, rotated: boolean, since: Date | undefined): string[] {
+function logFiles(log: string, rotated: boolean, since: Date | undefined): string[] {
   if (rotated) return auditFiles(log, true);
   return since === undefined ? [log] : auditFilesSince(log, since);
 }
@@ -40,7 +40,7 @@ export function logFiles(log: string, rotated: boolean, since: Date | undefined)
  * then says why the log cannot be read (a directory this user may not enter), and when the log
  * can be read all the same, one line on stderr says its rotated files were not.
  */
-export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> {
+function filesOfLogs(logs: readonly string[], rotated: boolean, since: Date | undefined): Map<string, string[]> {
   const listed = new Map<string, string[]>();
   for (const log of logs) {
     try {
@@ -66,4 +66,36 @@ export function filesOfLogs(logs: readonly string[], rotated: boolean, since: Da
  */
 export function accountOfGivenLog(path: string, policy: Policy | null): string | null {
   return accountOfLog(policy?.audit.file ?? DEFAULT_AUDIT_FILE, path);
+}
+
+/** The logs a review command reads, each with its files and whose records they are: the named log first. */
+export interface LogSources {
+  path: string;
+  policy: Policy | null;
+  sources: { log: string; files: string[]; account: string | null }[];
+}
+
+/**
+ * What `logs` and `summary` read: the log (--log, else the policy's), each account's log beside
+ * it unless --log names one (install.sh --account; root's may not exist yet when only accounts
+ * connected), with the rotated files the window reaches into (all with `rotated`); or why not.
+ * `mayBeMissing`: a log that does not exist yet is no error (one about to be followed).
+ */
+export async function logSources(
+  values: { log?: string; policy?: string; rotated?: boolean },
+  since: Date | undefined,
+  mayBeMissing: boolean,
+): Promise<LogSources | { error: string }> {
+  const where = await auditLogPath(values.log, values.policy);
+  if ('error' in where) return where;
+  const { path, policy } = where;
+  const accounts = values.log === undefined ? accountLogs(path) : [];
+  const listed = filesOfLogs([path, ...accounts], values.rotated ?? false, since);
+  const unreadable = unreadableLog(listed.get(path)!, mayBeMissing || accounts.length > 0);
+  if (unreadable !== null) return { error: unreadable };
+  const sources = [
+    { log: path, files: listed.get(path)!, account: accountOfGivenLog(path, policy) },
+    ...accounts.map((log) => ({ log, files: listed.get(log)!, account: accountOfLog(path, log) })),
+  ];
+  return { path, policy, sources };
 }

@@ -1,20 +1,11 @@
 /** `ssh-dispatch logs`: the audit log, filtered, as a table or JSON lines, optionally followed. */
-import {
-  accountLogs,
-  accountOfLog,
-  followLogs,
-  followRecords,
-  mergeByTime,
-  readRecords,
-  unreadableLog,
-  type ReadStats,
-} from '../audit/read.js';
+import { accountOfLog, followLogs, followRecords, mergeByTime, readRecords, type ReadStats } from '../audit/read.js';
 import { accountsOf, judge, judged, Provenance } from '../audit/provenance.js';
 import { matches, parseWhen, wrotePath, type AuditRecord, type RecordFilter } from '../audit/review.js';
 import { TABLE_HEADER, tableRow } from '../audit/log-table.js';
 import { toLogLine } from '../audit/escape.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
+import { logSources } from './log-args.js';
 
 export const LOGS_HELP = `Usage: ssh-dispatch logs [--since WHEN] [--until WHEN] [--id ID] [--rule RULE]
                         [--decision allow|deny|learn] [--client ADDR] [--session ID] [--cert SERIAL|ID]
@@ -108,22 +99,12 @@ export async function runLogs(args: string[]): Promise<number> {
   if (values.path !== undefined && values.follow)
     throw new UsageError('--path goes without --follow (the sessions are found in what is written so far)');
   if (values.path === '') throw new UsageError('--path: expected a path, as the records name it');
-  const where = await auditLogPath(values.log, values.policy);
-  if ('error' in where) {
-    process.stderr.write(`ssh-dispatch: ${where.error}\n`);
+  const found = await logSources(values, filter.since, values.follow ?? false);
+  if ('error' in found) {
+    process.stderr.write(`ssh-dispatch: ${found.error}\n`);
     return 1;
   }
-  const { path, policy } = where;
-  // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-  const accounts = values.log === undefined ? accountLogs(path) : [];
-  // The rotated files the --since window reaches into, or all with --rotated.
-  const listed = filesOfLogs([path, ...accounts], values.rotated ?? false, filter.since);
-  const files = listed.get(path)!;
-  const unreadable = unreadableLog(files, (values.follow ?? false) || accounts.length > 0);
-  if (unreadable !== null) {
-    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
-    return 1;
-  }
+  const { path, policy, sources } = found;
   const print = (record: AuditRecord) => {
     if (!matches(record, filter)) return;
     process.stdout.write(values.json ? toLogLine(record) : `${tableRow(record)}\n`);
@@ -131,11 +112,8 @@ export async function runLogs(args: string[]): Promise<number> {
   const stats = { skipped: 0 };
   // Each log judged on its own (an account's records count only as provenance.ts says), then merged by time.
   const all = (counted: ReadStats, provenance: Provenance) => {
-    const sources = [
-      judged(readRecords(files, counted), accountOfGivenLog(path, policy), provenance),
-      ...accounts.map((log) => judged(readRecords(listed.get(log)!, counted), accountOfLog(path, log), provenance)),
-    ];
-    return sources.length === 1 ? sources[0]! : mergeByTime(sources);
+    const read = sources.map((source) => judged(readRecords(source.files, counted), source.account, provenance));
+    return read.length === 1 ? read[0]! : mergeByTime(read);
   };
   if (values.path !== undefined) {
     // A first pass finds the sessions (their decision comes before the end record that names the path).
@@ -153,7 +131,7 @@ export async function runLogs(args: string[]): Promise<number> {
   if (values.follow) {
     // Judged like the rest, by the same judge: it knows the sessions whose decisions it has read.
     // Every account's log is followed too (one that appears later as well), unless --log names one log.
-    const account = accountOfGivenLog(path, policy);
+    const account = sources[0]!.account;
     if (values.log !== undefined) await followRecords(path, (record) => print(judge(record, account, provenance)), stats);
     else await followLogs(path, (record, log) => print(judge(record, log === path ? account : accountOfLog(path, log), provenance)), stats);
   }

@@ -1,10 +1,10 @@
 /** `ssh-dispatch summary`: per identity and rule, what happened in a window. */
-import { accountLogs, accountOfLog, readRecords, unreadableLog } from '../audit/read.js';
+import { readRecords } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { parseWhen } from '../audit/review.js';
 import { formatSummary, SummaryBuilder } from '../audit/summary.js';
 import { parseFlags, UsageError } from '../args.js';
-import { accountOfGivenLog, auditLogPath, filesOfLogs } from './log-args.js';
+import { logSources } from './log-args.js';
 
 export const SUMMARY_HELP = `Usage: ssh-dispatch summary [--since WHEN] [--json] [--rotated] [--log FILE | --policy PATH]
 
@@ -46,28 +46,16 @@ export async function runSummary(args: string[]): Promise<number> {
   const window = values.since ?? '7d';
   const since = parseWhen(window, new Date());
   if (!since) throw new UsageError(`--since ${window}: expected a span (24h, 7d), a date or an ISO time`);
-  const where = await auditLogPath(values.log, values.policy);
-  if ('error' in where) {
-    process.stderr.write(`ssh-dispatch: ${where.error}\n`);
+  const found = await logSources(values, since, false);
+  if ('error' in found) {
+    process.stderr.write(`ssh-dispatch: ${found.error}\n`);
     return 1;
   }
-  const { path, policy } = where;
-  // Root's log and each account's (install.sh --account): root's may not exist yet when only accounts connected.
-  const accountLogNames = values.log === undefined ? accountLogs(path) : [];
-  // The rotated files the window reaches into (all with --rotated): a 7d summary the day after a rotation reads both.
-  const listed = filesOfLogs([path, ...accountLogNames], values.rotated ?? false, since);
-  const files = listed.get(path)!;
-  const accounts = accountLogNames.map((log) => ({ files: listed.get(log)!, account: accountOfLog(path, log) }));
-  const unreadable = unreadableLog(files, accounts.length > 0);
-  if (unreadable !== null) {
-    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
-    return 1;
-  }
+  const { policy, sources } = found;
   const builder = new SummaryBuilder(since);
   const stats = { skipped: 0 };
   // An account's records count as audit/provenance.ts says; --log naming an account's log reads it as the account's.
   const provenance = new Provenance(accountsOf(policy));
-  const sources = [{ files, account: accountOfGivenLog(path, policy) }, ...accounts];
   for (const source of sources)
     for await (const record of judged(readRecords(source.files, stats), source.account, provenance)) builder.add(record);
   const summary = builder.result();
