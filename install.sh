@@ -54,6 +54,8 @@
 # and sftp rules run in (apt-get install bubblewrap); without it their requests are refused.
 # It never edits sshd_config or authorized_keys: it prints what to add. Running it again
 # replaces the program and leaves configuration, policies and logs as they are (and where they are).
+# Before it replaces anything, the new build validates the applied policy (ssh-dispatch reapply):
+# if it refuses it, nothing is installed and the installed build keeps serving (exit 1).
 set -euo pipefail
 
 prefix=/usr/local
@@ -181,6 +183,19 @@ if [ ! -f dist/ssh-dispatch.cjs ] || [ ! -f dist/ssh-dispatch-core.cjs ] || [ ! 
    [ ! -f dist/man/ssh-dispatch.8 ] || [ ! -f dist/man/ssh-dispatch-policy.5 ] || [ ! -f dist/completion/ssh-dispatch ]; then
   [ -x node_modules/.bin/esbuild ] || die "dist/ is not built and the dev dependencies are missing: run 'npm ci' first"
   "$runtime" scripts/build.mjs
+fi
+
+# Upgrades lock nobody out: keys serve the applied policy, and a build never reads what another
+# compiled. The new build validates the applied version before it replaces the old one; if it
+# refuses it, nothing is installed and the old build keeps serving. From an install older than
+# `apply` (its keys served the files directly), the files are adopted as version 1.
+policy_dir=$etc/policies
+if [ -d "$policy_dir" ]; then
+  adopt=()
+  if [ -f "$manifest" ] && [ ! -e "$policy_dir/.ssh-dispatch-applied" ] && compgen -G "$policy_dir/*.y*ml" >/dev/null; then adopt=(--adopt); fi
+  if ! "$runtime" dist/ssh-dispatch.cjs reapply --policy "$policy_dir" "${adopt[@]}"; then
+    die "the new build refuses the policy served from $policy_dir (above): nothing was installed, the installed build keeps serving it. Fix the policy, 'ssh-dispatch apply' it, and install again"
+  fi
 fi
 
 umask 022
@@ -313,9 +328,11 @@ Next:
   The installed command reads its policy from $etc/policies and logs to $log_dir/audit.jsonl
   (unless a policy sets audit.file), with no --policy: install.sh recorded both in
   $libdir/installed.conf.
-  1. Write a policy in $etc/policies/ (examples: $prefix/share/ssh-dispatch/examples/), then
+  1. Write a policy in $etc/policies/ (examples: $prefix/share/ssh-dispatch/examples/), then,
+     as root:
        $prefix/bin/ssh-dispatch check
-     (run it as root: it also compiles the policy for fast connection starts).
+       $prefix/bin/ssh-dispatch apply
+     Keys serve only an applied policy: edits reach them at the next apply.
   2. Ask what a connection would get:
        $prefix/bin/ssh-dispatch explain --id ID -- 'COMMAND'
   3. Print the authorized_keys line for a key, and add it yourself:

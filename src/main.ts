@@ -15,7 +15,11 @@ import { endQuietlyOnBrokenPipe, finish, refuseUnsupportedRuntime, serveForcedCo
 
 const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-command mode (for authorized_keys)
        ssh-dispatch explain --id ID [...] -- 'COMMAND'   the decision COMMAND would get
-       ssh-dispatch check [--policy PATH]              load and check the policy
+       ssh-dispatch check [--policy PATH]              load and check the policy files (no side effect)
+       ssh-dispatch apply [--policy PATH]              check, then serve the files as a new version
+       ssh-dispatch rollback [--to VERSION]            serve an earlier version again
+       ssh-dispatch history [--policy PATH]            the applied versions; which one is served
+       ssh-dispatch reapply [--adopt]                  re-validate the served version (after upgrades)
        ssh-dispatch authorized-key --id ID [...] KEY.pub   the authorized_keys line for a key
        ssh-dispatch authorized-keys-command USER TYPE KEY   sshd's AuthorizedKeysCommand (%u %t %k)
        ssh-dispatch authorized-principals-command USER      sshd's AuthorizedPrincipalsCommand (%u)
@@ -38,15 +42,16 @@ and exit 126; "ssh-dispatch logs --session ID" finds the record.
 Without arguments, outside an SSH session this prints the usage and exits 2; in one (sshd sets
 SSH_CONNECTION), it is a command= line without --id, and every request is denied.`;
 
-const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn] [--approved]
+const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn]
 
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
 and the policy (--policy, default /etc/ssh-dispatch/policies, or ETC/policies after
 install.sh --etc ETC) come only from this command line.
 --learn records what the client sends (decision "learn", and what the policy would say) and
 runs nothing: "ssh-dispatch suggest" turns those records into rules.
---approved serves the policy as "ssh-dispatch check" (run as root) last approved it, whatever the
-files say now: an edit takes effect only when check passes on it.
+Keys serve the policy's applied version ("ssh-dispatch apply"), whatever the files say now; with
+none applied, every request is denied (reason policy-not-applied). --approved, from before
+apply existed, is accepted and changes nothing.
 Exit status: the program's own; 126 when the request is denied (or learned); 127 when it could
 not start.`;
 
@@ -89,6 +94,14 @@ async function runSubcommand(first: string | undefined, rest: string[]): Promise
       return await (await import('./cli/explain.js')).runExplain(rest);
     case 'check':
       return await (await import('./cli/check.js')).runCheck(rest);
+    case 'apply':
+      return await (await import('./cli/apply.js')).runApply(rest);
+    case 'rollback':
+      return await (await import('./cli/apply.js')).runRollback(rest);
+    case 'reapply':
+      return await (await import('./cli/apply.js')).runReapply(rest);
+    case 'history':
+      return await (await import('./cli/history.js')).runHistory(rest);
     case 'authorized-key':
       return await (await import('./cli/authorized-key.js')).runAuthorizedKey(rest);
     case 'suggest':

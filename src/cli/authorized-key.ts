@@ -3,14 +3,16 @@ import { readFileSync } from 'node:fs';
 import { parseAddressRange } from '../values/address.js';
 import { HOST_NAME, parsePort } from '../rules/relay/match.js';
 import { keyLine, publicKeyFrom } from '../keyline.js';
-import { ACCOUNT_NAME, NAME_PATTERN } from '../policy/schema.js';
+import { ACCOUNT_NAME, DEFAULT_POLICY_PATH, NAME_PATTERN } from '../policy/schema.js';
+import { loadServed } from '../policy/load.js';
+import { printable } from '../values/printable.js';
 import { absolutePath, dispatchProgram, parseFlags, UsageError } from '../args.js';
 
 export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [--from ADDR]... [--policy PATH]
                                   [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']
                                   PUBKEY_FILE
        ssh-dispatch authorized-key --sshd-config [--ca FILE] [--user NAME] [--policy PATH]
-                                  [--approved] [--command 'PATH'] [--match-user LIST]
+                                  [--command 'PATH'] [--match-user LIST]
 
 Prints the line to add to ~/.ssh/authorized_keys for the public key in PUBKEY_FILE, so that the
 key can do only what identity ID may:
@@ -42,10 +44,12 @@ authorized-keys-command\` about each key offered, and shows the session the key 
   --user NAME            the account sshd runs the commands as (default ssh-dispatch; install.sh
                          --commands-user NAME creates it): a dedicated one, since any process of
                          the same account could tamper with the answer
-  --approved             the commands serve the policy check last approved
   --match-user LIST      only for these accounts (comma-separated): the lines as a Match User
                          block, for the end of sshd_config; other accounts keep their
                          authorized_keys (administrators' own keys, say)
+
+The key serves the policy's applied version ("ssh-dispatch apply"), never the files as they
+are: a note on stderr says when ID is not in the served version, or nothing is applied yet.
 
 Exit status: 0, or 2 on a usage error.`;
 
@@ -56,7 +60,6 @@ export interface SshdConfigOptions {
   ca: string | null;
   user: string;
   policy: string | null;
-  approved: boolean;
   command: string | null;
   /** Only these accounts: the lines as a Match User block. */
   matchUsers?: string[] | null;
@@ -72,7 +75,7 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
   if (options.ca !== null) absolutePath('ca', options.ca, 'give an absolute path (sshd reads it)');
   if (options.policy !== null) absolutePath('policy', options.policy);
   const base = dispatchProgram(options.command, 'sshd needs an absolute path');
-  const flags = [...(options.policy !== null ? ['--policy', options.policy] : []), ...(options.approved ? ['--approved'] : [])];
+  const flags = options.policy !== null ? ['--policy', options.policy] : [];
   const line = (words: string[]) => {
     for (const word of words)
       if (!/^[A-Za-z0-9_./:=@%+,-]+$/.test(word)) throw new UsageError(`cannot put ${JSON.stringify(word)} in sshd_config safely`);
@@ -107,7 +110,7 @@ export function sshdConfigLines(options: SshdConfigOptions): string[] {
   ];
 }
 
-export function runAuthorizedKey(args: string[]): number {
+export async function runAuthorizedKey(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(
     args,
     {
@@ -120,7 +123,6 @@ export function runAuthorizedKey(args: string[]): number {
       'sshd-config': { type: 'boolean' },
       ca: { type: 'string' },
       user: { type: 'string' },
-      approved: { type: 'boolean' },
       'match-user': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -139,14 +141,13 @@ export function runAuthorizedKey(args: string[]): number {
         ca: values.ca ?? null,
         user: values.user ?? DEFAULT_COMMANDS_USER,
         policy: values.policy ?? null,
-        approved: values.approved ?? false,
         command: values.command ?? null,
         matchUsers: values['match-user']?.split(',') ?? null,
       }).join('\n'),
     );
     return 0;
   }
-  for (const flag of ['ca', 'user', 'approved', 'match-user'] as const)
+  for (const flag of ['ca', 'user', 'match-user'] as const)
     if (values[flag] !== undefined) throw new UsageError(`--${flag} goes with --sshd-config`);
   if (!values.id || !NAME_PATTERN.test(values.id)) throw new UsageError('--id ID is required (a name of letters, digits and . _ @ -)');
   if (positionals.length !== 1) throw new UsageError('give one public key file');
@@ -185,5 +186,18 @@ export function runAuthorizedKey(args: string[]): number {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  await noteServed(values.policy ?? DEFAULT_POLICY_PATH, values.id);
   return 0;
+}
+
+/** Whether the key would serve anything now: a newcomer's first key is otherwise refused with no clue on this side. */
+async function noteServed(policyPath: string, identity: string): Promise<void> {
+  const served = await loadServed(policyPath, identity);
+  if (!served.ok && served.notApplied)
+    process.stderr.write(`note: nothing is applied at ${policyPath} yet: this key is refused until "ssh-dispatch apply"\n`);
+  else if (!served.ok) process.stderr.write(`note: the served policy cannot be read here (${printable(served.errors[0]!.message)})\n`);
+  else if (!served.policy.identities.has(identity))
+    process.stderr.write(
+      `note: ${identity} is not in the served version ${served.version}: this key is refused until a version with it is applied\n`,
+    );
 }

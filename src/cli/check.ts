@@ -1,13 +1,15 @@
 /**
- * `ssh-dispatch check`: loads the policy exactly as a connection would, compiles it for fast
- * connection starts, and reports what loads but is probably not meant (policy/lint.ts), what the
- * filesystem says about the rules' programs and directories, and what sshd's settings allow.
+ * `ssh-dispatch check`: loads the policy files as they are now, with no side effect (`apply`
+ * serves them), says whether they are the applied version, and reports what loads but is
+ * probably not meant (policy/lint.ts), what the filesystem says about the rules' programs and
+ * directories, and what sshd's settings allow.
  * Each kind of finding is a file of check/, each finding has an ID (docs/check.md).
  */
 import { printable } from '../values/printable.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { lintPolicy } from '../policy/lint.js';
 import { loadPolicy } from '../policy/load.js';
+import { appliedStatus } from './applied-status.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { parseFlags } from '../args.js';
 import { authorizedKeysFindings } from './check-keys.js';
@@ -29,8 +31,8 @@ interface CheckFlags {
   'authorized-keys'?: string[];
 }
 
-/** Every finding, in the order check prints them: the rules (the policy, then this host), then what lies outside the policy. */
-function allFindings(policy: Policy, policyPath: string, flags: CheckFlags): TextFinding[] {
+/** The policy's own findings (its rules, on this host, and its logins): what `apply` refuses on. */
+export function policyFindings(policy: Policy, policyPath: string): TextFinding[] {
   const context = { resolveProgram: resolvePath };
   const now = new Date();
   const ruleFindings = [
@@ -40,9 +42,13 @@ function allFindings(policy: Policy, policyPath: string, flags: CheckFlags): Tex
     ...writeRootsFindings(policy, policyPath),
     ...syslogTlsFindings(policy, now),
   ];
+  return [...ruleFindings.map(ruleText), ...loginFindings(policy)];
+}
+
+/** Every finding, in the order check prints them: the policy's, then what lies outside it (sshd, pam_env, keys, accounts). */
+function allFindings(policy: Policy, policyPath: string, flags: CheckFlags): TextFinding[] {
   return [
-    ...ruleFindings.map(ruleText),
-    ...loginFindings(policy),
+    ...policyFindings(policy, policyPath),
     ...sshdFindings(flags['sshd-config'], policy),
     ...pamEnvFindings(),
     ...(flags['authorized-keys'] ?? []).flatMap((file) => authorizedKeysFindings(file, policy)),
@@ -89,10 +95,11 @@ export async function runCheck(args: string[]): Promise<number> {
     return 0;
   }
   const policyPath = values.policy ?? DEFAULT_POLICY_PATH;
-  const loaded = await loadPolicy(policyPath, { writeCache: true });
+  const loaded = await loadPolicy(policyPath);
   if (!loaded.ok) {
     for (const error of loaded.errors) process.stdout.write(`${printable(formatPolicyError(error))}\n`);
-    process.stdout.write(`${loaded.errors.length} error(s): every request would be denied\n`);
+    process.stdout.write(`${loaded.errors.length} error(s): "ssh-dispatch apply" would refuse these files\n`);
+    process.stdout.write(`${appliedStatus(policyPath, null)}\n`);
     return 1;
   }
   const { policy } = loaded;
@@ -103,13 +110,6 @@ export async function runCheck(args: string[]): Promise<number> {
   process.stdout.write(
     `${summary}: ${policy.identities.size} identities, ${rules} rules in ${policy.files.length} file(s); audit log ${policy.audit.file}${counted}\n`,
   );
-  if (loaded.cache === 'not written')
-    process.stdout.write('note: the compiled cache could not be written beside the policy; connections will parse the YAML each time\n');
-  // Keys with --approved serve what passed here, and only that.
-  if (!failed && loaded.approve) {
-    const approval = loaded.approve();
-    if (approval === 'approved') process.stdout.write('approved: keys with --approved serve this version of the policy from now on\n');
-    else if (approval !== 'unchanged') process.stdout.write(`note: could not approve the policy for --approved keys (${approval})\n`);
-  }
+  process.stdout.write(`${appliedStatus(policyPath, loaded.files ?? null)}\n`);
   return failed ? 1 : 0;
 }

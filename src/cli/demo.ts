@@ -121,11 +121,17 @@ export async function runDemo(): Promise<number> {
   const sshd = await ThrowawaySshd.start();
   try {
     const { policies, auditFile, policy } = makeDemoTree(sshd);
+    // Keys serve only an applied policy: the demo applies it as an admin would.
+    const applied = spawnSync(process.execPath, [bundle, 'apply', '--policy', policies, '--message', 'the demo'], {
+      encoding: 'utf8',
+    });
+    if (applied.status !== 0) throw new Error(`apply refused the demo's policy:\n${applied.stdout}${applied.stderr}`);
     const key = await sshd.newClientKey('demo');
     const line = authorizedKeyLine('restrict', [process.execPath, bundle, '--id', 'demo-backup', '--policy', policies], key);
     sshd.authorize([line]);
     const client: Client = { sshd, key, ...sshd.rsyncRemoteShell(key) };
     printSetup(sshd, line, policy);
+    console.log(`\n$ ssh-dispatch apply\n${applied.stdout.trimEnd()}`.replaceAll(sshd.dir, '$DEMO'));
 
     let surprises = 0;
     for (const [i, step] of STEPS.entries()) {

@@ -21,10 +21,15 @@ import {
   type BigIntStats,
   type Stats,
 } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { CACHE_DIR_NAME, type PolicyFileStat } from './cache.js';
+import { join } from 'node:path';
 import type { PolicyError } from '../values/policy-error.js';
 import { untrustedWriter } from '../trust.js';
+import { untrustedParent } from './applied/place.js';
+
+export interface PolicyFileStat {
+  path: string;
+  stats: BigIntStats;
+}
 
 const MAX_POLICY_FILE_BYTES = 4 * 1024 * 1024;
 
@@ -37,20 +42,15 @@ function fail(file: string, message: string): { ok: false; errors: PolicyError[]
 export function collectPolicyFiles(
   path: string,
   uid: number,
-):
-  | { ok: true; realPath: string; cacheRoot: string; files: PolicyFileStat[] }
-  | { ok: false; errors: PolicyError[]; realPath?: string; cacheRoot?: string } {
+): { ok: true; realPath: string; files: PolicyFileStat[] } | { ok: false; errors: PolicyError[] } {
   let realPath: string;
   let stats: Stats;
   try {
     realPath = realpathSync(path);
     stats = statSync(realPath);
     // Every directory above the policy: a writable one lets others replace what lies below.
-    for (let dir = dirname(realPath); ; dir = dirname(dir)) {
-      const why = untrustedWriter(statSync(dir), uid, true);
-      if (why) return fail(path, `directory ${dir} is ${why}`);
-      if (dir === '/') break;
-    }
+    const why = untrustedParent(realPath, uid);
+    if (why) return fail(path, why);
   } catch (error) {
     return fail(path, `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
   }
@@ -84,11 +84,8 @@ export function collectPolicyFiles(
     if (why) errors.push({ file, line: 0, key: '', message: why.startsWith('is ') ? why : `policy file is ${why}` });
     else files.push({ path: file, stats: fileStats });
   }
-  const cacheRoot = join(stats.isDirectory() ? realPath : dirname(realPath), CACHE_DIR_NAME);
-  // A file refused (a chmod g+w slip) in trusted directories: where the policy's cache is, so that
-  // the refusal is recorded in the log the policy last named, not the default one (issue 27).
-  if (errors.length > 0) return { ok: false, errors, realPath, cacheRoot };
-  return { ok: true, realPath, cacheRoot, files };
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, realPath, files };
 }
 
 /** Reads a policy file through O_NOFOLLOW; `unchanged` tells whether it is still the file that was stat'ed. */

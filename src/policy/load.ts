@@ -1,142 +1,89 @@
 /**
- * Loads the policy: its files (files.ts: which, trusted, read), parsed and merged (merge.ts), or
- * for one identity the compiled cache (cache.ts) instead of the YAML: the YAML parser is loaded
- * only on a miss, and `check` and `explain` always parse.
+ * Loading a policy, two ways:
+ *   - the files as they are now (loadPolicy): what `check`, `explain`, `apply` and `replay` read,
+ *     parsed every time;
+ *   - what keys serve (loadServed, loadLogins): the applied version (applied/served.ts), never
+ *     the files as they are now.
  */
-import {
-  approve,
-  approvedKey,
-  cacheAccess,
-  cacheSignature,
-  type LoginLookup,
-  lastGoodAudit,
-  readCachedLogins,
-  readCachedPolicy,
-  writeCachedPolicy,
-} from './cache.js';
+import type { LoginLookup } from './cache.js';
+import { cacheAccess, type CacheAccess } from './cache/write.js';
+import { compileSources, type PolicySource } from './compile.js';
 import { collectPolicyFiles, readPolicyFile } from './files.js';
-import { loginIndex, type LoginIndex } from './logins.js';
-import { mergeFragments } from './merge.js';
+import type { LoginIndex } from './logins.js';
 import type { PolicyError } from '../values/policy-error.js';
-import type { PolicyFragment } from './parse.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Policy } from './schema.js';
 import { runningUid } from '../trust.js';
+import { servedLogins, servedPolicy } from './applied/served.js';
 
-/** A policy that does not load carries the audit settings of the last one that did, where a cache has them (policy/cache.ts lastGoodAudit). */
-export type LoadedPolicy =
-  | { ok: true; policy: Policy; cache: 'hit' | 'written' | 'not written' | 'not used'; approve?: () => string }
-  | { ok: false; errors: PolicyError[]; lastAudit?: Policy['audit'] };
+export { policyParsed } from './compile.js';
 
-export interface LoadOptions {
-  uid?: number;
-  /** Read the cache for this identity only (forced-command mode); otherwise parse everything. */
-  identity?: string;
-  /** Write the cache after parsing, where the policy directory is writable. */
-  writeCache?: boolean;
-  /** Read the identity from the policy `check` last approved (policy/cache.ts), not from the files. */
-  approved?: boolean;
-}
-
-/** Whether this process parsed policy YAML (a cache miss): no model run for the launcher's code cache (src/code-cache.ts). */
-export let policyParsed = false;
-
-/** Why --approved found nothing to read: `check` has approved no policy (key null), or what it approved is gone. */
-function notApproved(realPath: string, key: string | null): PolicyError {
-  return {
-    file: realPath,
-    line: 0,
-    key: '',
-    message:
-      key === null
-        ? 'no approved policy (--approved): run "ssh-dispatch check" as root to approve it'
-        : 'the approved policy is gone or not trusted (--approved): run "ssh-dispatch check" as root',
-  };
-}
-
-export async function loadPolicy(path: string, options: LoadOptions = {}): Promise<LoadedPolicy> {
-  const uid = options.uid ?? runningUid();
-  const collected = collectPolicyFiles(path, uid);
-  if (!collected.ok) {
-    const lastAudit = collected.cacheRoot && collected.realPath ? lastGoodAudit(collected.cacheRoot, uid, collected.realPath) : null;
-    return lastAudit ? { ok: false, errors: collected.errors, lastAudit } : { ok: false, errors: collected.errors };
-  }
-  const signature = cacheSignature(collected.realPath, collected.files);
-
-  if (options.identity !== undefined) {
-    // An --id that is not a valid name is in no policy, and must not become a cache file name.
-    if (!NAME_PATTERN.test(options.identity))
-      return {
-        ok: true,
-        policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() },
-        cache: 'not used',
-      };
-    if (options.approved) {
-      const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
-      const approvedPolicy =
-        key === null ? null : readCachedPolicy(collected.cacheRoot, { key, policyPath: collected.realPath }, options.identity, uid);
-      if (approvedPolicy) return { ok: true, policy: approvedPolicy, cache: 'hit' };
-      const lastAudit = lastGoodAudit(collected.cacheRoot, uid, collected.realPath);
-      const error = notApproved(collected.realPath, key);
-      return lastAudit ? { ok: false, errors: [error], lastAudit } : { ok: false, errors: [error] };
-    }
-    const cached = readCachedPolicy(collected.cacheRoot, signature, options.identity, uid);
-    if (cached) return { ok: true, policy: cached, cache: 'hit' };
-  }
-
-  // The parser (and the yaml package) is loaded only here, on a cache miss.
-  policyParsed = true;
-  const { parsePolicyText } = await import('./parse.js');
-  const fragments: PolicyFragment[] = [];
-  const errors: PolicyError[] = [];
-  let unchanged = true;
-  for (const { path: file, stats } of collected.files) {
-    const text = readPolicyFile(file, stats);
-    if (!text.ok) {
-      errors.push({ file, line: 0, key: '', message: text.message });
-      continue;
-    }
-    unchanged &&= text.unchanged;
-    const parsed = parsePolicyText(file, text.text);
-    if (parsed.ok) fragments.push(parsed.fragment);
-    else errors.push(...parsed.errors);
-  }
-  const failed = (errs: PolicyError[]): LoadedPolicy => {
-    const lastAudit = lastGoodAudit(collected.cacheRoot, uid, collected.realPath);
-    return lastAudit ? { ok: false, errors: errs, lastAudit } : { ok: false, errors: errs };
-  };
-  if (errors.length > 0) return failed(errors);
-  const merged = mergeFragments(fragments);
-  if (!merged.ok) return failed(merged.errors);
-  // A file that changed while it was read would be cached under the stats it had before.
-  if (!options.writeCache || !unchanged) return { ok: true, policy: merged.policy, cache: 'not used' };
-  const failure = writeCachedPolicy(collected.cacheRoot, signature, merged.policy, cacheAccess(collected.files));
-  if (failure !== null) return { ok: true, policy: merged.policy, cache: 'not written' };
-  return { ok: true, policy: merged.policy, cache: 'written', approve: () => approve(collected.cacheRoot, signature, collected.realPath) };
+/** The policy files as read: what `apply` snapshots, and who may read them (the compiled form gets the same). */
+export interface PolicyFiles {
+  realPath: string;
+  sources: PolicySource[];
+  access: CacheAccess;
 }
 
 /**
- * Who may log into an account by a key, or by certificate (logins.ts), for sshd's AuthorizedKeysCommand and
- * AuthorizedPrincipalsCommand: from the compiled cache (what `check` or any connection wrote),
- * else parsed, and cached where the running user may write (these commands usually run as an
- * unprivileged AuthorizedKeysCommandUser, which may not). `approved`: the policy `check` last
- * approved, as for --approved keys.
+ * A policy loaded. Served: the applied version's number. Not loaded: whether nothing was applied
+ * yet, and the audit settings of the version that no longer loads, so that its refusals go where
+ * that version sent records.
+ */
+export type LoadedPolicy =
+  | { ok: true; policy: Policy; files?: PolicyFiles; version?: number; from?: 'compiled' | 'sources' }
+  | { ok: false; errors: PolicyError[]; notApplied?: true; lastAudit?: Policy['audit'] };
+
+/** The policy files read whole and trusted, each unchanged while it was read; or why not. */
+export function readPolicyFiles(
+  path: string,
+  uid: number = runningUid(),
+): { ok: true; files: PolicyFiles } | { ok: false; errors: PolicyError[] } {
+  const collected = collectPolicyFiles(path, uid);
+  if (!collected.ok) return collected;
+  const sources: PolicySource[] = [];
+  const errors: PolicyError[] = [];
+  for (const { path: file, stats } of collected.files) {
+    const text = readPolicyFile(file, stats);
+    if (!text.ok) errors.push({ file, line: 0, key: '', message: text.message });
+    else if (!text.unchanged) errors.push({ file, line: 0, key: '', message: 'changed while it was read: run the command again' });
+    else sources.push({ path: file, text: text.text });
+  }
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, files: { realPath: collected.realPath, sources, access: cacheAccess(collected.files) } };
+}
+
+/** The policy files as they are now, parsed. */
+export async function loadPolicy(path: string, options: { uid?: number } = {}): Promise<LoadedPolicy> {
+  const read = readPolicyFiles(path, options.uid ?? runningUid());
+  if (!read.ok) return read;
+  const compiled = await compileSources(read.files.sources);
+  return compiled.ok ? { ok: true, policy: compiled.policy, files: read.files } : compiled;
+}
+
+/** What a key of `identity` serves: that identity of the applied version (nothing else of it is read). */
+export async function loadServed(path: string, identity: string, options: { uid?: number } = {}): Promise<LoadedPolicy> {
+  // An --id that is not a valid name is in no policy, and must not become a cache file name.
+  if (!NAME_PATTERN.test(identity))
+    return { ok: true, policy: { files: [], audit: { file: DEFAULT_AUDIT_FILE, syslog: null }, identities: new Map() } };
+  const uid = options.uid ?? runningUid();
+  const served = await servedPolicy(path, identity, uid);
+  if (served.ok) return { ok: true, policy: served.value, version: served.version, from: served.from };
+  if (!served.notApplied) return served;
+  // Nothing applied yet (a newcomer who has not run apply): the refusal goes to the log the files
+  // name, where "ssh-dispatch logs" looks, rather than to the default one. Nothing else of them is used.
+  const files = await loadPolicy(path, { uid });
+  return files.ok ? { ...served, lastAudit: files.policy.audit } : served;
+}
+
+/**
+ * Who may log into an account by a key, or by certificate (logins.ts), for sshd's
+ * AuthorizedKeysCommand and AuthorizedPrincipalsCommand: by the applied version, like keys.
  */
 export async function loadLogins(
   path: string,
   lookup: LoginLookup,
-  options: { approved?: boolean; uid?: number } = {},
+  options: { uid?: number } = {},
 ): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
-  const uid = options.uid ?? runningUid();
-  const collected = collectPolicyFiles(path, uid);
-  if (!collected.ok) return collected;
-  if (options.approved) {
-    const key = approvedKey(collected.cacheRoot, collected.realPath, uid);
-    const logins = key === null ? null : readCachedLogins(collected.cacheRoot, { key, policyPath: collected.realPath }, uid, lookup);
-    if (logins) return { ok: true, logins };
-    return { ok: false, errors: [notApproved(collected.realPath, key)] };
-  }
-  const cached = readCachedLogins(collected.cacheRoot, cacheSignature(collected.realPath, collected.files), uid, lookup);
-  if (cached) return { ok: true, logins: cached };
-  const loaded = await loadPolicy(path, { uid, writeCache: true });
-  return loaded.ok ? { ok: true, logins: loginIndex(loaded.policy) } : { ok: false, errors: loaded.errors };
+  const served = await servedLogins(path, lookup, options.uid ?? runningUid());
+  return served.ok ? { ok: true, logins: served.value } : { ok: false, errors: served.errors };
 }

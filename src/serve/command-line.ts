@@ -1,6 +1,6 @@
 /**
  * The command= line's flags, the one part of a connection the client does not choose: the
- * identity, the policy, and the modes (--learn, --approved).
+ * identity, the policy, and the mode (--learn).
  */
 import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
 
@@ -8,14 +8,14 @@ export interface ForcedArgs {
   identity: string;
   policyPath: string;
   learn: boolean;
-  /** Serve the policy `check` last approved, not the files as they are now (an apply step). */
-  approved: boolean;
 }
 
 /**
  * The command= line's flags: --id ID, --policy PATH (each once, as two words or with "="),
- * --learn, --approved. Anything else is an error, since a typo there must not widen anything. Parsed by
- * hand: node:util's parseArgs costs every connection most of a millisecond.
+ * --learn. Anything else is an error, since a typo there must not widen anything. --approved
+ * (from before every key served the applied policy) is accepted and changes nothing, so that
+ * key lines written then keep serving. Parsed by hand: node:util's parseArgs costs every
+ * connection most of a millisecond.
  */
 export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   const values = new Map<string, string>();
@@ -30,7 +30,7 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
     }
     if (arg === '--approved') {
       if (approved) return 'duplicate --approved';
-      approved = true;
+      approved = true; // every key serves the applied policy now
       continue;
     }
     const match = /^--(id|policy)(?:=(.*))?$/s.exec(arg);
@@ -47,5 +47,5 @@ export function parseForcedArgs(args: readonly string[]): ForcedArgs | string {
   const identity = values.get('id');
   if (identity === undefined) return '--id ID is required';
   // Without --policy: ETC/policies, the --etc install.sh recorded (policy/schema.ts), so key lines need none.
-  return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn, approved };
+  return { identity, policyPath: values.get('policy') ?? DEFAULT_POLICY_PATH, learn };
 }

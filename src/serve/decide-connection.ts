@@ -33,7 +33,10 @@ export async function decideConnection(request: Request, loaded: LoadedPolicy | 
     // later, and before anything we start could inherit them (session-env.ts says why).
     for (const name of environment.accepted) delete process.env[name];
     if (loaded instanceof Error) throw loaded;
-    if (!loaded.ok) return refused(deny('policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; ')));
+    if (!loaded.ok)
+      return refused(
+        deny(loaded.notApplied ? 'policy-not-applied' : 'policy-unloadable', loaded.errors.map(formatPolicyError).slice(0, 5).join('; ')),
+      );
     const identity = admit(loaded.policy, request);
     if (isDeny(identity)) return refused(identity);
     const tokens = tokenizeCommand(request.command);

@@ -14,7 +14,7 @@ import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/rec
 import { SessionLog } from '../audit/session-log.js';
 import { accountLogFile, tellSyslog } from '../audit/sink.js';
 import type { Allow, Decision } from '../decide/decision.js';
-import { loadPolicy, type LoadedPolicy } from '../policy/load.js';
+import { loadServed, type LoadedPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { readRequest } from '../request/session-env.js';
@@ -51,10 +51,9 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
 }
 
-/** The policy this key serves: the files as they are (compiled into the cache), or what `check` last approved (--approved). */
+/** The policy this key serves: the applied version (policy/applied/), never the files as they are now. */
 function loadApplied(line: ForcedArgs): Promise<LoadedPolicy | Error> {
-  const options = line.approved ? { identity: line.identity, approved: true } : { identity: line.identity, writeCache: true };
-  return loadPolicy(line.policyPath, options).catch((error: unknown) => error as Error);
+  return loadServed(line.policyPath, line.identity).catch((error: unknown) => error as Error);
 }
 
 /**
@@ -74,7 +73,8 @@ function openLog(loaded: LoadedPolicy | Error, request: Request): SessionLog | n
 
 /** --learn: what was sent recorded (and what the policy would say), nothing run. */
 async function recordLearned(log: SessionLog, asked: Request, decision: Decision): Promise<number> {
-  const would = decision.decision === 'deny' && decision.reason === 'policy-unloadable' ? null : decision;
+  const would =
+    decision.decision === 'deny' && (decision.reason === 'policy-unloadable' || decision.reason === 'policy-not-applied') ? null : decision;
   log.append(learnRecord(sessionId(), asked, would), 'in learn mode');
   writeStderr('ssh-dispatch: learn mode: the request was recorded, not run\n');
   await log.flush();

@@ -22,13 +22,11 @@ import { absolutePath, dispatchProgram, UsageError } from '../args.js';
 import { writeStdout } from './output.js';
 
 const COMMON_FLAGS = `  --policy PATH   the policy (default ${DEFAULT_POLICY_PATH}); also put in each command= line
-  --approved      serve the policy \`ssh-dispatch check\` last approved, and put --approved in
-                  each command= line (the apply step of --approved keys)
   --command 'PATH'
                   what command= runs, default this runtime and launcher; use the installed
                   path, such as /usr/local/bin/ssh-dispatch`;
 
-export const AUTHORIZED_KEYS_COMMAND_HELP = `Usage: ssh-dispatch authorized-keys-command [--policy PATH] [--approved] [--command 'PATH'] USER TYPE KEY
+export const AUTHORIZED_KEYS_COMMAND_HELP = `Usage: ssh-dispatch authorized-keys-command [--policy PATH] [--command 'PATH'] USER TYPE KEY
 
 For sshd_config (ssh-dispatch authorized-key --sshd-config prints these lines):
   AuthorizedKeysFile none
@@ -49,7 +47,7 @@ ${COMMON_FLAGS}
 Exit status: 0 (with or without lines), 1 when the policy does not load (the reason goes to
 syslog; sshd accepts no key), 2 on a usage error.`;
 
-export const AUTHORIZED_PRINCIPALS_COMMAND_HELP = `Usage: ssh-dispatch authorized-principals-command [--policy PATH] [--approved] [--command 'PATH'] USER
+export const AUTHORIZED_PRINCIPALS_COMMAND_HELP = `Usage: ssh-dispatch authorized-principals-command [--policy PATH] [--command 'PATH'] USER
 
 For sshd_config, beside TrustedUserCAKeys (ssh-dispatch authorized-key --sshd-config --ca FILE
 prints these lines):
@@ -71,7 +69,6 @@ Exit status: 0, 1 when the policy does not load (the reason goes to syslog), 2 o
 
 interface LoginArgs {
   policy: string | null;
-  approved: boolean;
   command: string | null;
   help: boolean;
   positionals: string[];
@@ -79,7 +76,7 @@ interface LoginArgs {
 
 /** Parsed by hand: node:util's parseArgs costs most of a millisecond, and sshd runs this for every key offered. */
 function parseLoginArgs(args: readonly string[]): LoginArgs {
-  const out: LoginArgs = { policy: null, approved: false, command: null, help: false, positionals: [] };
+  const out: LoginArgs = { policy: null, command: null, help: false, positionals: [] };
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]!;
     if (arg === '--') {
@@ -87,7 +84,8 @@ function parseLoginArgs(args: readonly string[]): LoginArgs {
       break;
     }
     if (arg === '--help' || arg === '-h') out.help = true;
-    else if (arg === '--approved') out.approved = true;
+    else if (arg === '--approved')
+      continue; // from before apply: every login serves the applied policy now
     else if (/^--(policy|command)(=|$)/.test(arg)) {
       const name = arg.slice(2).split('=')[0]!;
       const value = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
@@ -113,7 +111,7 @@ interface CommandWords {
  */
 function commandWords(args: LoginArgs): CommandWords {
   const program = dispatchProgram(args.command);
-  const flags = [...(args.policy !== null ? ['--policy', args.policy] : []), ...(args.approved ? ['--approved'] : [])];
+  const flags = args.policy !== null ? ['--policy', args.policy] : [];
   try {
     forcedCommand([...program, ...flags]);
   } catch (error) {
@@ -131,9 +129,11 @@ function lineFor(login: Login, words: CommandWords): { options: string[]; comman
 }
 
 async function logins(args: LoginArgs, lookup: LoginLookup, what: string): Promise<Awaited<ReturnType<typeof loadLogins>>> {
-  const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, lookup, { approved: args.approved });
+  const loaded = await loadLogins(args.policy ?? DEFAULT_POLICY_PATH, lookup);
   if (!loaded.ok)
-    tellSyslog(`${what}: the policy does not load, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`);
+    tellSyslog(
+      `${what}: no applied policy can be read, no key is accepted: ${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}`,
+    );
   return loaded;
 }
 

@@ -90,7 +90,8 @@ export const DENY_REASONS = {
     'the identity has max-sessions or the rule single-run, and the directory that counts running sessions (sessions/ beside the audit log, sessions.ACCOUNT/ for an account other than root) cannot be used',
 
   // The dispatcher itself
-  'policy-unloadable': 'the policy did not load, so every request is denied',
+  'policy-unloadable': 'the applied policy could not be read or does not load with this build, so every request is denied',
+  'policy-not-applied': 'no version of the policy was applied ("ssh-dispatch apply"), so every request is denied',
   'audit-unwritable': 'the decision record could not be written, so the request is denied',
   'unsafe-environment':
     'a variable the loader, glibc, OpenSSL or Node reads (LD_*, GLIBC_*, MALLOC_*, NODE_*, UV_*, OPENSSL_*, SSL_CERT_*, ICU_*, GCONV_PATH, ...) or a locale variable naming a path was set for the dispatcher (SSL_CERT_FILE, SSL_CERT_DIR and NODE_EXTRA_CA_CERTS only when they name something root alone could not have written; docs/environment.md)',

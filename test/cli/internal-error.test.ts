@@ -26,6 +26,7 @@ vi.mock('../../src/serve/output.js', async (importOriginal) => ({
 }));
 
 const { runForcedCommand } = await import('../../src/serve/forced-command.js');
+const { applyFiles } = await import('../policy/apply-fixture.js');
 
 let dir: string;
 let savedEnv: NodeJS.ProcessEnv;
@@ -57,6 +58,7 @@ describe('an exception while deciding', () => {
       `version: 1\naudit: { file: ${audit} }\nidentities:\n  t:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`,
       { mode: 0o600 },
     );
+    await applyFiles(policy);
     const code = await runForcedCommand(['--id', 't', '--policy', policy]);
     expect(code).toBe(126);
     expect(told).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);

@@ -4,11 +4,12 @@ import { DEFAULT_POLICY_PATH } from '../../src/policy/schema.js';
 
 describe('the command= line flags', () => {
   it.each([
-    [['--id', 'a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: false }],
-    [['--id=a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: false }],
-    [['--id', 'a', '--policy', '/p'], { identity: 'a', policyPath: '/p', learn: false, approved: false }],
-    [['--policy=/p', '--learn', '--id', 'a'], { identity: 'a', policyPath: '/p', learn: true, approved: false }],
-    [['--id', 'a', '--approved'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false, approved: true }],
+    [['--id', 'a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
+    [['--id=a'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
+    [['--id', 'a', '--policy', '/p'], { identity: 'a', policyPath: '/p', learn: false }],
+    [['--policy=/p', '--learn', '--id', 'a'], { identity: 'a', policyPath: '/p', learn: true }],
+    // From before every key served the applied policy: accepted, and changes nothing.
+    [['--id', 'a', '--approved'], { identity: 'a', policyPath: DEFAULT_POLICY_PATH, learn: false }],
   ])('%j', (args, expected) => expect(parseForcedArgs(args)).toEqual(expected));
 
   it.each([

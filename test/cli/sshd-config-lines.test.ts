@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { sshdConfigLines } from '../../src/cli/authorized-key.js';
 
-const base = { user: 'ssh-dispatch', policy: '/etc/ssh-dispatch/policies', approved: false, command: '/usr/local/bin/ssh-dispatch' };
+const base = { user: 'ssh-dispatch', policy: '/etc/ssh-dispatch/policies', command: '/usr/local/bin/ssh-dispatch' };
 
 describe('sshdConfigLines', () => {
   it('keys only: no authorized_keys files, the keys command with %u %t %k, ExposeAuthInfo', () => {
@@ -15,10 +15,10 @@ describe('sshdConfigLines', () => {
   });
 
   it('with a CA: the principals command comes before the keys command (OpenSSH < 9.4 drops it after: bz3574)', () => {
-    const lines = sshdConfigLines({ ...base, ca: '/etc/ssh/user_ca.pub', approved: true }).filter((l) => !l.startsWith('#'));
+    const lines = sshdConfigLines({ ...base, ca: '/etc/ssh/user_ca.pub' }).filter((l) => !l.startsWith('#'));
     const at = (prefix: string) => lines.findIndex((l) => l.startsWith(prefix));
     expect(lines).toContain(
-      'AuthorizedPrincipalsCommand /usr/local/bin/ssh-dispatch authorized-principals-command --policy /etc/ssh-dispatch/policies --approved %u',
+      'AuthorizedPrincipalsCommand /usr/local/bin/ssh-dispatch authorized-principals-command --policy /etc/ssh-dispatch/policies %u',
     );
     expect(lines).toContain('TrustedUserCAKeys /etc/ssh/user_ca.pub');
     expect(lines).toContain('AuthorizedPrincipalsCommandUser ssh-dispatch');

@@ -97,8 +97,9 @@ describe.runIf(asRoot)('an account other than root', () => {
       `version: 1\naudit: { file: ${logs}/audit.jsonl }\nidentities:\n  host1-tar:\n    accounts: [${ACCOUNT}]\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "backup-{timestamp}.tar", min-free: "0" } }\n`,
       { mode: 0o644 },
     );
-    // The installer's advice, run as root: check also compiles the policy for the account.
-    runAsRoot('check', '--policy', join(etc, 'policies'));
+    // The installer's advice, run as root: check, then apply (which compiles it for the account too).
+    expect(runAsRoot('check', '--policy', join(etc, 'policies')).status).toBe(0);
+    expect(runAsRoot('apply', '--policy', join(etc, 'policies')).status).toBe(0);
     sshd = await ThrowawaySshd.start({ user: ACCOUNT });
     key = await sshd.newClientKey('host1');
     sshd.authorize([authorizedKeyLine('restrict', [command(), '--id', 'host1-tar', '--policy', join(etc, 'policies')], key)]);
@@ -184,7 +185,7 @@ console.log(out.join(','));`;
       `${readFileSync(policy, 'utf8')}  capped:\n    max-sessions: 1\n    rules:\n      - { name: tarball, receive: { dir: ${store}, name: "capped-{timestamp}.tar", min-free: "0" } }\n`,
       { mode: 0o644 },
     );
-    runAsRoot('check', '--policy', join(etc, 'policies'));
+    expect(runAsRoot('apply', '--policy', join(etc, 'policies')).status).toBe(0);
     const capped = await sshd!.newClientKey('capped');
     sshd!.authorize([
       authorizedKeyLine('restrict', [command(), '--id', 'host1-tar', '--policy', join(etc, 'policies')], key),

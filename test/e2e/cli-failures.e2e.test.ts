@@ -229,7 +229,7 @@ describe('check', () => {
     );
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
-      `${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)\n1 error(s): every request would be denied\n`,
+      `${file}:5: identities.h1.rules[0].nam: unknown key, did you mean "name"? (expected one of: name, exec, rsync, receive, relay, sftp, expect-every, min-bytes)\n1 error(s): "ssh-dispatch apply" would refuse these files\nserved: nothing; keys refuse every request until "ssh-dispatch apply" serves these files\n`,
     );
   });
 
@@ -237,7 +237,7 @@ describe('check', () => {
     const { file, result } = check('tab.yaml', 'version: 1\nidentities:\n  h1:\n    rules:\n\t- name: du\n');
     expect(result.code).toBe(1);
     expect(result.stdout).toBe(
-      `${file}:5: YAML: a tab in the indentation: YAML indents with spaces only\n1 error(s): every request would be denied\n`,
+      `${file}:5: YAML: a tab in the indentation: YAML indents with spaces only\n1 error(s): "ssh-dispatch apply" would refuse these files\nserved: nothing; keys refuse every request until "ssh-dispatch apply" serves these files\n`,
     );
   });
 

@@ -1,6 +1,6 @@
 /** explain and check, as a sysadmin runs them: exit statuses, text and JSON. */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -485,8 +485,8 @@ describe('--help', () => {
   );
 });
 
-describe('--approved on the command= line: edits take effect when check passes on them (issue 18)', () => {
-  it('serves what check approved; an edit alone changes nothing for --approved keys, and does for the others', () => {
+describe('check has no side effect; keys serve what apply served (issue 27)', () => {
+  it('check writes nothing; a key line with --approved (from before apply) serves the applied version like any other', () => {
     const policyDir = join(dir, 'approved');
     mkdirSync(policyDir, { mode: 0o700 });
     const log = join(dir, 'approved-log', 'audit.jsonl');
@@ -503,22 +503,22 @@ describe('--approved on the command= line: edits take effect when check passes o
         SSH_CONNECTION: '127.0.0.1 1 127.0.0.1 22',
       }).code;
     write('true one');
-    // Served once without --approved first: the compiled cache then names this policy's log, where
-    // the refusal below is recorded, not the machine's default log (issue 27: this test wrote to
-    // /var/log/ssh-dispatch/audit.jsonl).
-    expect(connect('true one', false)).toBe(0);
-    expect(connect('true one', true)).toBe(126); // nothing approved yet
-    const refusal = JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!) as Record<string, unknown>;
-    expect(refusal).toMatchObject({ decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('no approved policy') });
     const checked = spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' });
-    expect(checked.stdout).toContain('approved: keys with --approved serve this version');
+    expect(checked.status).toBe(0);
+    // The control of "no side effect": check before issue 27 approved and compiled the policy here.
+    expect(readdirSync(policyDir)).toEqual(['main.yaml']);
+    expect(connect('true one', true)).toBe(126); // nothing applied yet
+    expect(JSON.parse(readFileSync(log, 'utf8').trim().split('\n').pop()!)).toMatchObject({
+      decision: 'deny',
+      reason: 'policy-not-applied',
+    });
+    expect(spawnSync(NODE, [BUNDLE, 'apply', '--policy', policyDir], { encoding: 'utf8' }).status).toBe(0);
     expect(connect('true one', true)).toBe(0);
+    expect(connect('true one', false)).toBe(0);
     write('true two');
-    expect(connect('true two', true)).toBe(126);
-    expect(connect('true one', true)).toBe(0);
-    expect(connect('true two', false)).toBe(0);
-    spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' });
-    expect(connect('true two', true)).toBe(0);
-    expect(connect('true one', true)).toBe(126);
+    for (const approved of [true, false]) {
+      expect(connect('true two', approved)).toBe(126);
+      expect(connect('true one', approved)).toBe(0);
+    }
   });
 });

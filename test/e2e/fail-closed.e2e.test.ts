@@ -2,12 +2,23 @@
  * Fail closed: every way the dispatcher itself can be broken ends in a denial, and the
  * program is never run. These run the bundle as sshd would, with a crafted environment.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE } from './lab.js';
+import { applyPolicy, BUNDLE, NODE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 let dir: string;
@@ -15,13 +26,22 @@ let marker: string;
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-failclosed-'));
-  marker = join(dir, 'marker');
+  // Apart from the policy and the logs: apply refuses a rule that writes where they are.
+  mkdirSync(join(dir, 'out'));
+  mkdirSync(join(dir, 'logs'));
+  marker = join(dir, 'out', 'marker');
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
+/** The policy's path, in a directory of its own: apply refuses a rule that writes beside its policy. */
+function policyFile(): string {
+  mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+  return join(dir, 'etc', 'policy.yaml');
+}
+
 /** A policy whose one rule creates the marker file: if the marker exists, the program ran. */
-function policyThatTouches(auditFile: string): string {
-  const policy = join(dir, 'policy.yaml');
+function policyThatTouches(auditFile: string, mode = 0o600): string {
+  const policy = policyFile();
   writeFileSync(
     policy,
     `version: 1
@@ -34,8 +54,10 @@ identities:
         exec:
           command: ["/usr/bin/touch", "${marker}"]
 `,
-    { mode: 0o600 },
+    { mode },
   );
+  chmodSync(policy, mode);
+  applyPolicy(policy);
   return policy;
 }
 
@@ -47,7 +69,7 @@ const sshEnv = (extra: NodeJS.ProcessEnv = {}) => ({
 
 describe('fail closed', () => {
   it('runs the program when all is well (the control case)', () => {
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
     expect(result.code).toBe(0);
     expect(existsSync(marker)).toBe(true);
@@ -65,7 +87,7 @@ describe('fail closed', () => {
     ['NODE_COMPILE_CACHE', '/nonexistent'],
     ['NODE_REDIRECT_WARNINGS', '/dev/null'],
   ])('refuses to run with %s set, and records why', (name, value) => {
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ [name]: value }));
     expect(result.code).toBe(126);
     expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
@@ -81,7 +103,7 @@ describe('fail closed', () => {
   });
 
   it('denies when the audit log is a directory', () => {
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     mkdirSync(audit);
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
     expect(result.code).toBe(126);
@@ -91,7 +113,7 @@ describe('fail closed', () => {
   it('denies when the audit log is a symbolic link, and writes nothing through it', () => {
     const target = join(dir, 'elsewhere');
     writeFileSync(target, '');
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     symlinkSync(target, audit);
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv());
     expect(result.code).toBe(126);
@@ -110,8 +132,7 @@ describe('fail closed', () => {
     chmodSync(work, 0o777);
     marker = join(work, 'marker');
     const audit = join(logDir, 'audit.jsonl');
-    const policy = policyThatTouches(audit);
-    chmodSync(policy, 0o644);
+    const policy = policyThatTouches(audit, 0o644);
     const asRoot = process.getuid?.() === 0;
     const run = () => {
       const prefix = asRoot ? ['/usr/bin/setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
@@ -141,19 +162,19 @@ describe('fail closed', () => {
   });
 
   it('denies when the forced-command line has no --id', () => {
-    const result = runBundle(['--policy', policyThatTouches(join(dir, 'audit.jsonl'))], sshEnv());
+    const result = runBundle(['--policy', policyThatTouches(join(dir, 'logs', 'audit.jsonl'))], sshEnv());
     expect(result.code).toBe(126);
     expect(existsSync(marker)).toBe(false);
   });
 
   it('denies when the forced-command line has an unknown flag', () => {
-    const result = runBundle(['--id', 't', '--shell', '--policy', policyThatTouches(join(dir, 'audit.jsonl'))], sshEnv());
+    const result = runBundle(['--id', 't', '--shell', '--policy', policyThatTouches(join(dir, 'logs', 'audit.jsonl'))], sshEnv());
     expect(result.code).toBe(126);
     expect(existsSync(marker)).toBe(false);
   });
 
   it('ignores the client environment for choosing the policy or identity', () => {
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     const result = runBundle(
       ['--id', 't', '--policy', policyThatTouches(audit)],
       sshEnv({ SSH_DISPATCH_POLICY: '/tmp/x', SSH_DISPATCH_ID: 'root' }),
@@ -170,13 +191,14 @@ describe('signals from the program', () => {
    * 127.0.0.1:9229 (found while testing a failed rsync push, 2026-11-24).
    */
   it('a SIGUSR1 or SIGUSR2 to the process group neither opens a debugger nor ends the dispatcher', () => {
-    const audit = join(dir, 'audit.jsonl');
-    const policy = join(dir, 'policy.yaml');
+    const audit = join(dir, 'logs', 'audit.jsonl');
+    const policy = policyFile();
     writeFileSync(
       policy,
       `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: signal-group\n        exec:\n          command: ["/bin/sh", "-c", "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"]\n`,
       { mode: 0o600 },
     );
+    applyPolicy(policy);
     const result = runBundle(['--id', 't', '--policy', policy], {
       SSH_ORIGINAL_COMMAND: `/bin/sh -c "trap '' USR1 USR2; kill -USR1 0; kill -USR2 0; sleep 0.3; exit 3"`,
     });
@@ -199,19 +221,20 @@ describe('what the program inherits', () => {
     ['execve', 'false'],
     ['spawn', 'true'],
   ])('no ignored signals with %s', (_how, supervise) => {
-    const audit = join(dir, 'audit.jsonl');
-    const policy = join(dir, 'policy.yaml');
+    const audit = join(dir, 'logs', 'audit.jsonl');
+    const policy = policyFile();
     writeFileSync(
       policy,
       `version: 1\naudit:\n  file: ${audit}\nidentities:\n  t:\n    rules:\n      - name: show\n        exec:\n          command: ["/bin/grep", "SigIgn", "/proc/self/status"]\n          supervise: ${supervise}\n`,
       { mode: 0o600 },
     );
+    applyPolicy(policy);
     const result = runBundle(['--id', 't', '--policy', policy], { SSH_ORIGINAL_COMMAND: '/bin/grep SigIgn /proc/self/status' });
     expect(result.stdout.trim()).toBe('SigIgn:\t0000000000000000');
   });
 
   it('a file-size limit on the audit log is a denial, and nothing runs', () => {
-    const audit = join(dir, 'audit.jsonl');
+    const audit = join(dir, 'logs', 'audit.jsonl');
     writeFileSync(audit, 'x'.repeat(20_000));
     const policy = policyThatTouches(audit);
     const result = spawnSync('/usr/bin/prlimit', ['--fsize=10000', NODE, BUNDLE, '--id', 't', '--policy', policy], {
@@ -241,7 +264,7 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     return { code: result.status, stderr: result.stderr };
   }
 
-  it('denies, runs nothing, and records policy-unloadable with the error in the default audit log', () => {
+  it('never applied, and the files do not load either: denies, runs nothing, and records policy-not-applied in the default audit log', () => {
     const varLog = join(dir, 'var-log');
     mkdirSync(join(varLog, 'ssh-dispatch'), { recursive: true, mode: 0o700 });
     const policy = join(dir, 'broken.yaml');
@@ -263,8 +286,8 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
       event: 'decision',
       id: 't',
       decision: 'deny',
-      reason: 'policy-unloadable',
-      detail: expect.stringContaining('frobnicate'),
+      reason: 'policy-not-applied',
+      detail: expect.stringContaining('ssh-dispatch apply'),
     });
     // The control: the real /var/log was not written.
     expect(
@@ -273,7 +296,7 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     ).toBe(false);
   });
 
-  it('a policy that loaded before and is broken by an edit: the refusal goes to the log that policy named, not the default (issue 18)', () => {
+  it('an edit that breaks the files serves the applied version still; a served version this build cannot load is refused into the log it named, not the default (issue 18)', () => {
     const varLog = join(dir, 'var-log-2');
     mkdirSync(join(varLog, 'ssh-dispatch'), { recursive: true, mode: 0o700 });
     const policyDir = join(dir, 'edited');
@@ -282,16 +305,33 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     mkdirSync(join(dir, 'own-log'), { mode: 0o700 });
     const good = `version: 1\naudit: { file: ${own} }\nidentities:\n  t:\n    rules:\n      - { name: ok, exec: { command: /bin/true } }\n`;
     writeFileSync(join(policyDir, 'main.yaml'), good, { mode: 0o600 });
-    // As an admin would after writing it: check compiles it.
-    expect(spawnSync(NODE, [BUNDLE, 'check', '--policy', policyDir], { encoding: 'utf8' }).stdout).toMatch(/ok|warning/);
+    applyPolicy(policyDir);
     writeFileSync(join(policyDir, 'main.yaml'), `${good}        frobnicate: true\n`, { mode: 0o600 });
+    expect(runWithVarLog(varLog, ['--id', 't', '--policy', policyDir], sshEnv({ SSH_ORIGINAL_COMMAND: '/bin/true' })).code).toBe(0);
+    const read = () =>
+      readFileSync(own, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((r) => r.event === 'decision');
+    expect(read().at(-1)).toMatchObject({ decision: 'allow', rule: 'ok' });
+    // What an upgrade to a build that refuses the version looks like: what the old build compiled is
+    // another build's, and the version's own files do not load.
+    const state = join(policyDir, '.ssh-dispatch-applied');
+    const [hash] = readdirSync(state);
+    const compiled = join(state, hash!, 'v', '1', 'compiled');
+    const [entry] = readdirSync(compiled);
+    const meta = join(compiled, entry!, 'meta.json');
+    const json = JSON.parse(readFileSync(meta, 'utf8')) as { signature: string };
+    writeFileSync(meta, JSON.stringify({ ...json, signature: json.signature.replace(/^[^\n]+/, 'another-build') }));
+    writeFileSync(join(state, hash!, 'v', '1', 'src', '0'), `${good}        frobnicate: true\n`);
     const result = runWithVarLog(varLog, ['--id', 't', '--policy', policyDir], sshEnv());
     expect(result.code).toBe(126);
-    const records = readFileSync(own, 'utf8')
-      .trim()
-      .split('\n')
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
-    expect(records.at(-1)).toMatchObject({ decision: 'deny', reason: 'policy-unloadable', detail: expect.stringContaining('main.yaml:7') });
+    expect(read().at(-1)).toMatchObject({
+      decision: 'deny',
+      reason: 'policy-unloadable',
+      detail: expect.stringContaining('does not load with this build'),
+    });
     expect(existsSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'))).toBe(false);
   });
 });

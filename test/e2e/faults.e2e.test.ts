@@ -13,7 +13,6 @@ import {
   readdirSync,
   readFileSync,
   readlinkSync,
-  renameSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -23,7 +22,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { BUNDLE, mountSmall, NODE, startLab, type Lab } from './lab.js';
+import { applyPolicy, BUNDLE, mountSmall, NODE, startLab, type Lab } from './lab.js';
 import { waitFor } from './wait.js';
 
 let lab: Lab;
@@ -86,18 +85,19 @@ describe('faults', () => {
     expect(end).toMatchObject({ outcome: 'no-space', exit: 1 });
   });
 
-  it('a policy replaced (atomic rename) while sessions start: each sees the old or the new one, never half', async () => {
+  it('versions applied while sessions start: each sees the old or the new one, never half', async () => {
     const file = join(lab.policyDir, 'main.yaml');
     const text = readFileSync(file, 'utf8');
     const versions = [text, text.replace('name: ping', 'name: ping-v2')];
     let stop = false;
+    const applyAsync = () =>
+      new Promise<number | null>((resolve) =>
+        spawn(NODE, [BUNDLE, 'apply', '--policy', lab.policyDir], { stdio: 'ignore' }).once('close', resolve),
+      );
     const swapper = (async () => {
-      for (let i = 0; !stop; i++) {
-        writeFileSync(`${file}.new`, versions[i % 2]!, { mode: 0o600 });
-        renameSync(`${file}.new`, file);
-        // A pace for the swaps (about 200 a second while the sessions start), not a wait for
-        // anything: what is asserted is awaited below (every session's exit).
-        await new Promise((r) => setTimeout(r, 5));
+      for (let i = 1; !stop; i++) {
+        writeFileSync(file, versions[i % 2]!, { mode: 0o600 });
+        expect(await applyAsync()).toBe(0);
       }
     })();
     const runs = Array.from(
@@ -115,6 +115,7 @@ describe('faults', () => {
     stop = true;
     await swapper;
     writeFileSync(file, text, { mode: 0o600 });
+    applyPolicy(lab.policyDir);
     expect(codes.every((c) => c === 0)).toBe(true);
     const rules = lab
       .records()
@@ -222,13 +223,16 @@ describe.runIf(canMount)('faults on a filesystem that is really full (a small tm
   });
 
   it('an upload larger than the disk: ENOSPC, nothing published, no temp file, a record', () => {
-    const policy = join(lab.sshd.dir, 'small-receive.yaml');
+    // In a directory of its own: apply refuses a write rule beside its policy.
+    mkdirSync(join(lab.sshd.dir, 'small-receive'), { mode: 0o700 });
+    const policy = join(lab.sshd.dir, 'small-receive', 'policy.yaml');
     mkdirSync(join(small, 'up'), { mode: 0o700 });
     writeFileSync(
       policy,
       `version: 1\naudit:\n  file: ${lab.auditFile}\nidentities:\n  s:\n    rules:\n      - { name: small, receive: { dir: ${join(small, 'up')}, name: "u-{timestamp}.bin", min-free: 4KiB } }\n`,
       { mode: 0o600 },
     );
+    applyPolicy(policy);
     const result = spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], {
       env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'receive' },
       input: randomBytes(1024 * 1024),
@@ -245,12 +249,15 @@ describe.runIf(canMount)('faults on a filesystem that is really full (a small tm
     const logDir = join(small, 'log');
     mkdirSync(logDir, { mode: 0o700 });
     const marker = join(lab.sshd.dir, 'ran-on-full-disk');
-    const policy = join(lab.sshd.dir, 'small-audit.yaml');
+    // In a directory of its own: apply refuses a write rule beside its policy.
+    mkdirSync(join(lab.sshd.dir, 'small-audit'), { mode: 0o700 });
+    const policy = join(lab.sshd.dir, 'small-audit', 'policy.yaml');
     writeFileSync(
       policy,
       `version: 1\naudit:\n  file: ${join(logDir, 'audit.jsonl')}\nidentities:\n  s:\n    rules:\n      - { name: touch, exec: { command: ["/usr/bin/touch", "${marker}"] } }\n`,
       { mode: 0o600 },
     );
+    applyPolicy(policy);
     const run = () =>
       spawnSync(NODE, [BUNDLE, '--id', 's', '--policy', policy], {
         env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: `/usr/bin/touch ${marker}` },

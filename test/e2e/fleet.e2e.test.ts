@@ -151,8 +151,9 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     certify(keys.expired!, { id: 'alice@old-laptop', principals: 'alice', serial: 1003, validity: '20200101:20200102' });
     certify(keys['root-cert']!, { id: 'thief', principals: 'root', serial: 666, validity: '-5m:+1h' });
     writePolicy(goodPolicy());
-    // The deploy step: check, as root, loads the policy, compiles it for the commands' account,
-    // and reads sshd's side of it (the commands are tried as their account).
+    // The deploy step, as root: apply serves the policy, compiled for the commands' account, and
+    // check reads sshd's side of it (the commands are tried as their account).
+    expect(dispatch('apply', '--policy', policies).status).toBe(0);
     const checked = dispatch('check', '--policy', policies, '--sshd-config', join(sshd.dir, 'sshd_config'));
     expect(checked.stdout).not.toMatch(/UNSAFE|error/);
   }, 240_000);
@@ -173,12 +174,16 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(readFileSync(join(sshd!.dir, 'authorized_keys'), 'utf8').trim()).toBe('');
   });
 
-  it("the compiled cache is readable by the commands' account and nobody else, like the policy", () => {
-    const cache = join(policies, '.ssh-dispatch-cache');
-    const [entry] = readdirSync(cache).filter((name) => /^[0-9a-f]+$/.test(name));
-    const logins = statSync(join(cache, entry!, 'logins', 'root', 'principals.json'));
-    expect([logins.mode & 0o777, logins.gid]).toEqual([0o640, statSync(join(policies, 'main.yaml')).gid]);
-    expect(statSync(join(cache, entry!)).mode & 0o777).toBe(0o750);
+  it("the applied version is readable by the commands' account and nobody else, like the policy", () => {
+    const state = join(policies, '.ssh-dispatch-applied');
+    const [hash] = readdirSync(state);
+    const version = join(state, hash!, 'v', readFileSync(join(state, hash!, 'current'), 'utf8').trim());
+    const [entry] = readdirSync(join(version, 'compiled'));
+    const logins = statSync(join(version, 'compiled', entry!, 'logins', 'root', 'principals.json'));
+    const gid = statSync(join(policies, 'main.yaml')).gid;
+    expect([logins.mode & 0o777, logins.gid]).toEqual([0o640, gid]);
+    expect(statSync(join(version, 'compiled', entry!)).mode & 0o777).toBe(0o750);
+    expect([statSync(join(version, 'src', '0')).mode & 0o777, statSync(join(version, 'src', '0')).gid]).toEqual([0o640, gid]);
   });
 
   it('a key the policy lists gets in, runs only its rule, and is recorded', async () => {
@@ -282,30 +287,31 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     );
   });
 
-  it('a policy that does not load accepts no key, and check says why before it ships', async () => {
+  it('a deploy that breaks the policy: apply refuses it and says why, and every key is still served (issue 27: it accepted no key)', async () => {
     writePolicy(`${goodPolicy()}  broken: [\n`);
     try {
-      const result = await sshd!.ssh(keys.listed!, 'echo host1');
-      expect(result.code).toBe(255);
-      const checked = dispatch('check', '--policy', policies);
-      expect(checked.status).toBe(1);
-      expect(checked.stdout).toContain('main.yaml:');
+      const applied = dispatch('apply', '--policy', policies);
+      expect(applied.status).toBe(1);
+      expect(applied.stdout).toContain('main.yaml:');
+      expect(applied.stdout).toMatch(/^refused: nothing changed; version \d+ .* is still served$/m);
+      expect((await sshd!.ssh(keys.listed!, 'echo host1')).code).toBe(0);
     } finally {
       writePolicy(goodPolicy());
-      dispatch('check', '--policy', policies);
     }
-    expect((await sshd!.ssh(keys.listed!, 'echo host1')).code).toBe(0);
   });
 
   it('a key removed from the policy is refused at the next connection', async () => {
     writePolicy(goodPolicy().replace(/ {2}host1:\n[\s\S]*? {2}far-away:/, '  far-away:'));
     try {
-      const checked = dispatch('check', '--policy', policies, '--sshd-config', join(sshd!.dir, 'sshd_config'));
-      expect(checked.status, checked.stdout).toBe(0);
+      // Edited, not applied: the key is still served.
+      expect((await sshd!.ssh(keys.listed!, 'echo host1')).code).toBe(0);
+      const applied = dispatch('apply', '--policy', policies);
+      expect(applied.status, applied.stdout).toBe(0);
+      expect(applied.stdout).toContain('identity host1 removed');
       expect((await sshd!.ssh(keys.listed!, 'echo host1')).code).toBe(255);
     } finally {
       writePolicy(goodPolicy());
-      dispatch('check', '--policy', policies);
+      expect(dispatch('apply', '--policy', policies).status).toBe(0);
     }
   });
 });

@@ -38,7 +38,7 @@ describe('a sample through the real sshd', () => {
   let key: ClientKey;
   beforeAll(async () => {
     lab = await startLab();
-    writeFileSync(join(lab.policyDir, 'main.yaml'), readPolicyWithAudit(lab), { mode: 0o600 });
+    lab.writePolicy(readPolicyWithAudit(lab));
     key = await lab.sshd.newClientKey('hostile');
     lab.sshd.authorize([lab.dispatchLine(key, 'h')]);
   });
@@ -46,7 +46,9 @@ describe('a sample through the real sshd', () => {
     await lab?.stop();
   });
 
-  const sample = rows.filter((_, i) => i % 15 === 0).filter(([command]) => command.length < 4000 && command.trim() !== '');
+  const sample = rows
+    .filter((_, i) => i % 15 === 0)
+    .filter(([command]) => command.length < 4000 && command.trim() !== '' && !/^\s*scp\b/.test(command));
   it.each(sample.map(([command, expected]) => ({ command, expected })))(
     '$command → $expected (as explain says)',
     async ({ command, expected }) => {
@@ -65,7 +67,7 @@ describe('bounded records, through the real sshd', () => {
     mkdirSync(many);
     for (let i = 0; i < 10_000; i++) writeFileSync(join(many, `${'f'.repeat(50)}-${String(i).padStart(5, '0')}`), '');
     lab = await startLab();
-    writeFileSync(join(lab.policyDir, 'main.yaml'), readPolicyWithAudit(lab), { mode: 0o600 });
+    lab.writePolicy(readPolicyWithAudit(lab));
     key = await lab.sshd.newClientKey('hostile-records');
     lab.sshd.authorize([lab.dispatchLine(key, 'h')]);
   }, 60_000);
@@ -89,6 +91,13 @@ describe('bounded records, through the real sshd', () => {
   });
 });
 
+/**
+ * The corpus policy with the lab's log, for the real sshd. Its scp-in rule runs scp outside a
+ * sandbox, which apply refuses (UNSAFE: a decision-table fixture, not a policy to serve), so
+ * that rule stays out, and the sample sends no scp.
+ */
 function readPolicyWithAudit(lab: Lab): string {
-  return readFileSync(policy, 'utf8').replace(/audit: \{ file: [^}]+\}/, `audit: { file: ${lab.auditFile} }`);
+  return readFileSync(policy, 'utf8')
+    .replace(/audit: \{ file: [^}]+\}/, `audit: { file: ${lab.auditFile} }`)
+    .replace(/^ {6}- \{ name: scp-in, .*\n/m, '');
 }

@@ -120,6 +120,9 @@ it('the installed command works with no --policy: help, check, explain read the 
 it('a key line with no --policy is served the policy in --etc, and its record goes to --log-dir', () => {
   // Without the record a denial would be written to the machine's /var/log/ssh-dispatch: never run it so.
   expect(readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'installed.conf'), 'utf8')).toContain(`log-dir=${logs}\n`);
+  const applied = spawnSync(installed(), ['apply'], { encoding: 'utf8' });
+  expect(applied.status, applied.stdout + applied.stderr).toBe(0);
+  expect(applied.stdout).toMatch(/^apply: version 1 \(apply .* UTC by root\) is served from now on$/m);
   const run = spawnSync(installed(), ['--id', 'monitoring'], {
     encoding: 'utf8',
     env: { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'rm -rf /', SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22' },
@@ -175,6 +178,78 @@ it('a second run replaces the program and keeps the configuration', () => {
   expect(manifest.filter((line) => line === join(logrotate, 'ssh-dispatch'))).toHaveLength(1);
   expect(manifest).toEqual(expect.arrayContaining([`#etc=${etc}`, `#log-dir=${logs}`, `#logrotate-dir=${logrotate}`]));
   expect(new Set(manifest).size).toBe(manifest.length);
+});
+
+/**
+ * A copy of this checkout whose build differs: its bundles carry another build id (a build never
+ * reads what another compiled), or its core is `replaced` by a build that refuses the policy.
+ */
+function changedCheckout(name: string, replaceCore?: string): string {
+  const copy = join(dir, name);
+  mkdirSync(join(copy, 'dist'), { recursive: true });
+  for (const file of ['install.sh']) writeFileSync(join(copy, file), readFileSync(join(repo, file)), { mode: 0o755 });
+  spawnSync('cp', ['-r', join(repo, 'policies'), join(repo, 'schema'), copy]);
+  spawnSync('cp', ['-r', join(repo, 'dist', 'man'), join(repo, 'dist', 'completion'), join(copy, 'dist')]);
+  symlinkSync(join(repo, 'node_modules'), join(copy, 'node_modules'));
+  const id = /build ([0-9a-f]{16})\)/.exec(
+    spawnSync(process.execPath, [join(repo, 'dist', 'ssh-dispatch.cjs'), '--version'], { encoding: 'utf8' }).stdout,
+  )![1]!;
+  for (const file of readdirSync(join(repo, 'dist')).filter((f) => f.endsWith('.cjs'))) {
+    const text = readFileSync(join(repo, 'dist', file), 'utf8').replaceAll(id, 'c4a46edb01d00000');
+    writeFileSync(join(copy, 'dist', file), replaceCore && file === 'ssh-dispatch-core.cjs' ? replaceCore : text, { mode: 0o755 });
+  }
+  return copy;
+}
+
+it('a second install of a changed build keeps every key served (the new build re-validates the applied version first); one that refuses it installs nothing', () => {
+  const forced = { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'df -h /srv/backup', SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22' };
+  const decided = () =>
+    readFileSync(join(logs, 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .filter((r) => r.event === 'decision')
+      .at(-1);
+  const served = () => spawnSync(installed(), ['--id', 'monitoring'], { encoding: 'utf8', env: forced });
+  served();
+  expect(decided()).toMatchObject({ decision: 'allow', rule: 'disk-free' });
+  const changed = changedCheckout('changed');
+  const result = spawnSync('bash', [join(changed, 'install.sh'), '--prefix', prefix], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' } });
+  expect(result.status, result.stdout + result.stderr).toBe(0);
+  expect(result.stdout).toMatch(/^reapply: version 1 .* passes with this build and is served compiled by it$/m);
+  expect(spawnSync(installed(), ['--version'], { encoding: 'utf8' }).stdout).toContain('c4a46edb01d00000');
+  served();
+  expect(decided()).toMatchObject({ decision: 'allow', rule: 'disk-free' });
+  // What the new build compiled, and only that, is there for version 1.
+  const compiled = join(etc, 'policies', '.ssh-dispatch-applied');
+  const metas = spawnSync('sh', ['-c', `cat ${compiled}/*/v/1/compiled/*/meta.json`], { encoding: 'utf8' }).stdout;
+  expect(
+    metas
+      .split('\n')
+      .filter(Boolean)
+      .map((m) => (JSON.parse(m) as { signature: string }).signature.split('\n')[0]),
+  ).toEqual(['c4a46edb01d00000']);
+
+  // A build that refuses the applied policy: install.sh stops before it replaces anything.
+  const refusing = changedCheckout(
+    'refusing',
+    "process.stdout.write('/p/main.yaml:3: UNSAFE: made up by the test\\nrefused: this build refuses version 1\\n'); process.exit(1);\n",
+  );
+  const before = readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'ssh-dispatch-core.cjs'));
+  const refused = spawnSync('bash', [join(refusing, 'install.sh'), '--prefix', prefix], {
+    encoding: 'utf8',
+    env: { PATH: '/usr/bin:/bin' },
+  });
+  expect(refused.status).toBe(1);
+  expect(refused.stdout).toContain('refused: this build refuses version 1');
+  expect(refused.stderr).toContain(
+    `install.sh: the new build refuses the policy served from ${join(etc, 'policies')} (above): nothing was installed`,
+  );
+  expect(readFileSync(join(prefix, 'lib', 'ssh-dispatch', 'ssh-dispatch-core.cjs'))).toEqual(before);
+  served();
+  expect(decided()).toMatchObject({ decision: 'allow', rule: 'disk-free' });
+  // Back to this checkout's build, for the tests after this one.
+  expect(install().code).toBe(0);
 });
 
 it('a re-run given only --prefix keeps the --etc, --log-dir and --logrotate-dir the MANIFEST recorded', () => {

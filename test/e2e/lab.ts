@@ -28,11 +28,20 @@ export function writeDispatchRsh(path: string, policy: string): void {
   );
 }
 
+/**
+ * `ssh-dispatch apply` by the built bundle, as an admin runs it after an edit: keys serve only an
+ * applied policy. Throws with apply's output when it refuses (an error or UNSAFE finding).
+ */
+export function applyPolicy(policy: string, env: NodeJS.ProcessEnv = process.env): void {
+  const result = spawnSync(NODE, [BUNDLE, 'apply', '--policy', policy], { encoding: 'utf8', env, timeout: 60_000 });
+  if (result.status !== 0) throw new Error(`apply --policy ${policy} failed (${result.status}): ${result.stdout}${result.stderr}`);
+}
+
 export interface Lab {
   sshd: ThrowawaySshd;
   policyDir: string;
   auditFile: string;
-  /** Writes policies/main.yaml (mode 0600); `{{AUDIT}}` and `{{DIR}}` are filled in. */
+  /** Writes policies/main.yaml (mode 0600; `{{AUDIT}}` and `{{DIR}}` are filled in) and applies it, as an admin would. */
   writePolicy(yaml: string): void;
   records(): Record<string, unknown>[];
   recordsOf(session: string): Record<string, unknown>[];
@@ -64,6 +73,7 @@ export async function startLab(options: { extraConfig?: string[] } = {}): Promis
     auditFile,
     writePolicy(yaml) {
       writeFileSync(join(policyDir, 'main.yaml'), yaml.replaceAll('{{AUDIT}}', auditFile).replaceAll('{{DIR}}', sshd.dir), { mode: 0o600 });
+      applyPolicy(policyDir);
     },
     records,
     recordsOf: (session) => records().filter((r) => r.session === session),

@@ -55,6 +55,7 @@ it('learn, suggest, load: the same push is then allowed and a --delete push is n
   expect(suggested.stdout).toContain(`root: "${backups}/host1"`);
   writeFileSync(join(lab.policyDir, 'learned.yaml'), suggested.stdout, { mode: 0o600 });
   expect(runBundle(['check', '--policy', lab.policyDir]).code).toBe(0);
+  expect(runBundle(['apply', '--policy', lab.policyDir]).code).toBe(0);
 
   lab.sshd.authorize([lab.dispatchLine(key, 'learner')]);
   const allowed = push();

@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE } from './lab.js';
+import { applyPolicy, BUNDLE, NODE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 let dir: string;
@@ -61,6 +61,7 @@ identities:
 `,
     { mode: 0o600 },
   );
+  applyPolicy(policy);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -72,26 +73,24 @@ describe('authorized-keys-command', () => {
     expect(keys('root', ...pub.backup!).stdout).toBe(`restrict,${commandFor('host1-root')} ${pub.backup!.join(' ')}\n`);
   });
 
-  it('--approved serves the approved policy and says so on the line; --command names what command= runs', () => {
-    // A policy check passes on this host (no principals: the host's own sshd has no CA).
-    const approved = join(dir, 'approved.yaml');
+  it('serves the applied version, not the edited files; --command names what command= runs; --approved (from before apply) changes nothing', () => {
+    const applied = join(dir, 'applied.yaml');
     writeFileSync(
-      approved,
+      applied,
       `version: 1\naudit: { file: ${join(dir, 'audit.jsonl')} }\nidentities:\n  host1-root:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`,
       { mode: 0o600 },
     );
-    const checked = runBundle(['check', '--policy', approved]);
-    expect(checked.stdout).toMatch(/^approved: /m);
-    // An edit that check has not passed: --approved keys still get the approved policy.
+    applyPolicy(applied);
+    // An edit nobody applied: the keys still get the applied version.
     writeFileSync(
-      approved,
+      applied,
       `version: 1\nidentities:\n  other:\n    keys: ["${pub.backup!.join(' ')}"]\n    accounts: [root]\n    rules: []\n`,
       { mode: 0o600 },
     );
     const result = runBundle([
       'authorized-keys-command',
       '--policy',
-      approved,
+      applied,
       '--approved',
       '--command',
       '/usr/local/bin/ssh-dispatch',
@@ -99,9 +98,11 @@ describe('authorized-keys-command', () => {
       ...pub.backup!,
     ]);
     expect(result.stdout).toBe(
-      `restrict,command="/usr/local/bin/ssh-dispatch --id host1-root --policy ${approved} --approved" ${pub.backup!.join(' ')}\n`,
+      `restrict,command="/usr/local/bin/ssh-dispatch --id host1-root --policy ${applied}" ${pub.backup!.join(' ')}\n`,
     );
-    expect(runBundle(['authorized-keys-command', '--policy', approved, 'root', ...pub.backup!]).stdout).toContain('--id other ');
+    // Applied, the edit is served.
+    applyPolicy(applied);
+    expect(runBundle(['authorized-keys-command', '--policy', applied, 'root', ...pub.backup!]).stdout).toContain('--id other ');
   });
 
   // Rows are functions: the keys exist only once beforeAll has made them.
@@ -133,17 +134,18 @@ describe('authorized-keys-command', () => {
     expect([result.code, result.stdout]).toEqual([2, '']);
   });
 
-  it('a policy that does not load: nothing printed, exit 1', () => {
+  it('a policy never applied (its files do not load either): nothing printed, exit 1', () => {
     const broken = join(dir, 'broken.yaml');
     writeFileSync(broken, 'version: 1\nidentities:\n  host1:\n    form: []\n', { mode: 0o600 });
     const result = runBundle(['authorized-keys-command', '--policy', broken, 'backup', ...pub.backup!]);
     expect([result.code, result.stdout]).toEqual([1, '']);
   });
 
-  it('a policy others may write: nothing printed, exit 1', () => {
+  it('a policy others may write: apply refuses it, so nothing is served (exit 1)', () => {
     const open = join(dir, 'open.yaml');
     writeFileSync(open, readFileSync(policy, 'utf8'));
     chmodSync(open, 0o666);
+    expect(() => applyPolicy(open)).toThrow(/writable by group or others/);
     const result = runBundle(['authorized-keys-command', '--policy', open, 'backup', ...pub.backup!]);
     expect([result.code, result.stdout]).toEqual([1, '']);
   });

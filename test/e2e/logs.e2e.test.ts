@@ -55,8 +55,8 @@ identities:
 `,
     { mode: 0o600 },
   );
-  // Compiled once, so 200 concurrent starts do not all parse and write the cache.
-  expect(runBundle(['check', '--policy', policy]).code).toBe(0);
+  // Applied (and compiled) once: keys serve only an applied policy.
+  expect(runBundle(['apply', '--policy', policy]).code).toBe(0);
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -21,7 +21,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, SSH, SSHD, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { walkPath } from '../../src/request/root-path.js';
 import { judgeSessionEnv } from '../../src/request/session-env.js';
-import { BUNDLE, NODE } from './lab.js';
+import { applyPolicy, BUNDLE, NODE } from './lab.js';
 import { waitFor } from './wait.js';
 
 /** Root's CA bundle on Debian: root owns it and every directory above it (asserted below). */
@@ -142,6 +142,7 @@ beforeAll(async () => {
     `version: 1\naudit:\n  file: ${join(dir, 'audit.jsonl')}\nidentities:\n  t:\n    rules:\n      - name: env\n        exec:\n          command: ["/usr/bin/env"]\n`,
     { mode: 0o600 },
   );
+  applyPolicy(policy);
   writeFileSync(join(dir, 'authorized_keys'), `${authorizedKeyLine('restrict', [NODE, BUNDLE, '--id', 't', '--policy', policy], key)}\n`, {
     mode: 0o600,
   });

@@ -2,8 +2,8 @@
  * docs/recipes.md gives each backup tool's keys an account of their own: code that escapes a
  * tool's restriction runs with that account's rights only. Here, through a real sshd, logged in
  * as a system account made for the test (install.sh --account, as docs/keys.md says):
- * - rdiff-backup's pickled first message, through the recipe as it was (no sandbox): the code
- *   runs as the account, not root, and cannot write or read root's files beside the repository
+ * - rdiff-backup's pickled first message, through the recipe as it was (no sandbox, on a plain
+ *   key: apply refuses it as a rule): the code runs as the account, not root, and cannot write or read root's files beside the repository
  *   (as root, recipes-hostile.e2e.test.ts shows it writing there);
  * - the borg recipe works as that account, its sandbox built through a user namespace, and the
  *   repokey still cannot be replaced.
@@ -108,12 +108,6 @@ describe.runIf(asRoot)('the recipes logged in as an account of their own', () =>
       `version: 1
 audit: { file: ${logs}/audit.jsonl }
 identities:
-  rdiff:
-    rules:
-      - name: rdiff-backup
-        exec:
-          command: [rdiff-backup, "..."]
-          run: [/usr/bin/rdiff-backup, server, --restrict-path, ${join(srv, 'rdiff', 'host1')}, --restrict-mode, update-only]
   borg:
     rules:
       - name: borg
@@ -125,16 +119,26 @@ identities:
       { mode: 0o644 },
     );
     const command = join(dir, 'usr', 'bin', 'ssh-dispatch');
-    spawnSync(command, ['check', '--policy', join(etc, 'policies')], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 30_000 });
+    const applied = spawnSync(command, ['apply', '--policy', join(etc, 'policies')], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin' },
+      timeout: 30_000,
+    });
+    expect(applied.status, applied.stdout + applied.stderr).toBe(0);
     sshd = await ThrowawaySshd.start({ user: ACCOUNT });
     for (const id of ['rdiff', 'borg'] as const) {
       keys[id] = await sshd.newClientKey(id);
     }
-    sshd.authorize(
-      (['rdiff', 'borg'] as const).map((id) =>
-        authorizedKeyLine('restrict', [command, '--id', id, '--policy', join(etc, 'policies')], keys[id]),
+    sshd.authorize([
+      // rdiff-backup's recipe as it was (no sandbox): apply refuses it as a rule (UNSAFE), so it
+      // runs here on a plain key, its own restrictions the only boundary; the account is the point.
+      authorizedKeyLine(
+        'restrict',
+        ['/usr/bin/rdiff-backup', 'server', '--restrict-path', join(srv, 'rdiff', 'host1'), '--restrict-mode', 'update-only'],
+        keys.rdiff,
       ),
-    );
+      authorizedKeyLine('restrict', [command, '--id', 'borg', '--policy', join(etc, 'policies')], keys.borg),
+    ]);
   }, 180_000);
 
   afterAll(async () => {

@@ -25,7 +25,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BUNDLE, NODE, writeDispatchRsh } from './lab.js';
+import { BUNDLE, NODE, writeDispatchRsh, applyPolicy } from './lab.js';
 import { bindsOf, bwrapArgs, hostLayout } from '../../src/act/sandbox.js';
 import { ROOT_CAPS } from '../../src/rules/sandbox.js';
 
@@ -45,7 +45,7 @@ const SECRET = 'TOPSECRET-5f1c';
 
 function writeScripts(): void {
   writeFileSync(
-    join(dir, 'policy.yaml'),
+    join(dir, 'etc', 'policy.yaml'),
     `version: 1
 audit:
   file: ${audit}
@@ -56,7 +56,8 @@ identities:
 `,
     { mode: 0o600 },
   );
-  writeDispatchRsh(join(dir, 'dispatch-rsh'), join(dir, 'policy.yaml'));
+  applyPolicy(join(dir, 'etc', 'policy.yaml'));
+  writeDispatchRsh(join(dir, 'dispatch-rsh'), join(dir, 'etc', 'policy.yaml'));
   // The control: what the client's words do with no dispatcher at all.
   writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\nshift\ncd ${root} && exec "$@"\n`, { mode: 0o755 });
 }
@@ -68,7 +69,11 @@ beforeEach(() => {
   outside = join(dir, 'outside');
   src = join(dir, 'src');
   local = join(dir, 'local');
-  audit = join(dir, 'audit.jsonl');
+  // The policy and the log in directories of their own, as on a real install: apply refuses
+  // write rules whose directory holds or lies beside them (UNSAFE).
+  audit = join(dir, 'log', 'audit.jsonl');
+  mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+  mkdirSync(join(dir, 'log'), { recursive: true, mode: 0o755 });
   for (const d of [root, outside, src, local]) mkdirSync(d, { mode: 0o755 });
   mkdirSync(join(root, 'dst'));
   writeFileSync(join(root, 'dst', 'a.txt'), 'alpha\n');
@@ -162,7 +167,7 @@ describe('symlink swap between the check and rsync’s open (CVE-2026-53783 clas
 import { existsSync, writeFileSync } from 'node:fs';
 const [, , id, ...words] = process.argv;
 const command = words.join(' ');
-const plan = JSON.parse(execFileSync(${JSON.stringify(NODE)}, [${JSON.stringify(BUNDLE)}, 'explain', '--json', '--id', id, '--policy', ${JSON.stringify(join(dir, 'policy.yaml'))}, '--', command], { encoding: 'utf8' }));
+const plan = JSON.parse(execFileSync(${JSON.stringify(NODE)}, [${JSON.stringify(BUNDLE)}, 'explain', '--json', '--id', id, '--policy', ${JSON.stringify(join(dir, 'etc', 'policy.yaml'))}, '--', command], { encoding: 'utf8' }));
 if (plan.decision !== 'allow') { process.stderr.write('harness: denied ' + plan.reason + '\\n'); process.exit(126); }
 let argv = plan.argv;
 if (${JSON.stringify(mode)} !== 'pinned') {
@@ -252,7 +257,7 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
         '--id',
         'pull',
         '--policy',
-        join(dir, 'policy.yaml'),
+        join(dir, 'etc', 'policy.yaml'),
         '--',
         'rsync --server --sender -logDtpre.iLsfxCIvu . dst/',
       ],
@@ -322,7 +327,7 @@ process.execve(argv[0], argv, { PATH: '/usr/bin:/bin' });
             '--id',
             'push',
             '--policy',
-            join(dir, 'policy.yaml'),
+            join(dir, 'etc', 'policy.yaml'),
             '--',
             'rsync --server -logDtpre.iLsfxCIvu . dst/',
           ],

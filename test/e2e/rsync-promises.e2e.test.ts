@@ -31,7 +31,7 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { bytesFromBlockSums, writeDispatchRsh } from './lab.js';
+import { bytesFromBlockSums, writeDispatchRsh, applyPolicy } from './lab.js';
 
 let dir: string;
 let root: string;
@@ -44,7 +44,10 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-rsync-promises-'));
   chmodSync(dir, 0o755);
   root = join(dir, 'root');
+  // The policy and the log in directories of their own, as on a real install: apply refuses
+  // write rules whose directory holds or lies beside them (UNSAFE).
   audit = join(dir, 'log', 'audit.jsonl');
+  mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
   mkdirSync(join(dir, 'log'), { mode: 0o700 });
   mkdirSync(join(root, 'snap', '2026-11-23', 'etc'), { recursive: true });
   shadow = randomBytes(3000);
@@ -53,7 +56,7 @@ beforeEach(() => {
   mkdirSync(join(dir, 'decoy', 'etc'), { recursive: true });
   writeFileSync(join(dir, 'decoy', 'etc', 'shadow'), 'x\n');
   writeFileSync(
-    join(dir, 'policy.yaml'),
+    join(dir, 'etc', 'policy.yaml'),
     `version: 1
 audit: { file: ${audit} }
 identities:
@@ -66,7 +69,8 @@ identities:
 `,
     { mode: 0o600 },
   );
-  writeDispatchRsh(join(dir, 'dispatch-rsh'), join(dir, 'policy.yaml'));
+  applyPolicy(join(dir, 'etc', 'policy.yaml'));
+  writeDispatchRsh(join(dir, 'dispatch-rsh'), join(dir, 'etc', 'policy.yaml'));
   // The control. Its destinations are always relative ("./"): a bare server has no root to keep them in.
   writeFileSync(join(dir, 'bare-rsh'), `#!/bin/sh\nshift\ncd ${root} && exec "$@"\n`, { mode: 0o755 });
 });

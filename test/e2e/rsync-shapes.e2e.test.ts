@@ -22,7 +22,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { writeDispatchRsh } from './lab.js';
+import { applyPolicy, writeDispatchRsh } from './lab.js';
 
 let dir: string;
 let root: string;
@@ -33,7 +33,7 @@ let rsh: string;
 
 function writePolicy(): void {
   writeFileSync(
-    join(dir, 'policy.yaml'),
+    join(dir, 'etc', 'policy.yaml'),
     `version: 1
 audit:
   file: ${audit}
@@ -47,13 +47,18 @@ identities:
 `,
     { mode: 0o600 },
   );
+  applyPolicy(join(dir, 'etc', 'policy.yaml'));
 }
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-rsync-shapes-'));
-  audit = join(dir, 'audit.jsonl');
+  // The policy and the log in directories of their own, as on a real install: apply refuses
+  // write rules whose directory holds or lies beside them (UNSAFE).
+  audit = join(dir, 'log', 'audit.jsonl');
+  mkdirSync(join(dir, 'etc'), { recursive: true, mode: 0o755 });
+  mkdirSync(join(dir, 'log'), { recursive: true, mode: 0o755 });
   rsh = join(dir, 'fake-sshd');
-  writeDispatchRsh(rsh, join(dir, 'policy.yaml'));
+  writeDispatchRsh(rsh, join(dir, 'etc', 'policy.yaml'));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { BUNDLE } from './lab.js';
+import { applyPolicy, BUNDLE } from './lab.js';
 import { runBundle } from './run-bundle.js';
 
 const asRoot = process.getuid?.() === 0;
@@ -54,7 +54,9 @@ beforeAll(() => {
     chownSync(data, NOBODY, NOBODY);
     chownSync(join(dir, 'log'), NOBODY, NOBODY);
   }
-  policy = join(dir, 'policy.yaml');
+  // The policies in a directory of their own: apply refuses write rules beside them.
+  mkdirSync(join(dir, 'etc'), { mode: 0o755 });
+  policy = join(dir, 'etc', 'policy.yaml');
   // Another account writes its own audit log: a file root created first would refuse it.
   const policyText = (log: string) => `version: 1
 audit: { file: ${log} }
@@ -66,14 +68,20 @@ identities:
 `;
   writeFileSync(policy, policyText(audit), { mode: 0o644 });
   // nobody's records go to its own log beside the policy's: log/nobody.nobody.jsonl.
-  writeFileSync(join(dir, 'policy-nobody.yaml'), policyText(join(dir, 'log', 'nobody.jsonl')), { mode: 0o644 });
+  writeFileSync(join(dir, 'etc', 'policy-nobody.yaml'), policyText(join(dir, 'log', 'nobody.jsonl')), { mode: 0o644 });
+  // Applied with the directory there (apply refuses a sandbox path that does not exist), then
+  // gone: what a connection meets when a path is removed after apply.
+  mkdirSync(join(dir, 'gone'));
+  applyPolicy(policy);
+  applyPolicy(join(dir, 'etc', 'policy-nobody.yaml'));
+  rmSync(join(dir, 'gone'), { recursive: true });
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function probe(id: string, as?: number): Record<string, string> {
   const command = `probe ${shelf}/probe.sh`;
   const env = { SSH_ORIGINAL_COMMAND: command, SSH_CONNECTION: '127.0.0.1 40000 127.0.0.1 22', HOME: '/', USER: 'x', LOGNAME: 'x' };
-  const args = ['--id', id, '--policy', as === undefined ? policy : join(dir, 'policy-nobody.yaml')];
+  const args = ['--id', id, '--policy', as === undefined ? policy : join(dir, 'etc', 'policy-nobody.yaml')];
   const result =
     as === undefined
       ? runBundle(args, env)
@@ -149,7 +157,7 @@ describe.runIf(asRoot)('a non-root account (nobody) in the sandbox: bwrap throug
 
   it('an sftp rule serves it too: put and get in its root, nothing outside', () => {
     const launcher = join(dir, 'sftp-as-nobody');
-    const nobodyPolicy = join(dir, 'policy-nobody.yaml');
+    const nobodyPolicy = join(dir, 'etc', 'policy-nobody.yaml');
     writeFileSync(
       launcher,
       `#!/bin/sh\nexec /usr/bin/setpriv --reuid ${NOBODY} --regid ${NOBODY} --clear-groups /usr/bin/env -i PATH=/usr/bin:/bin SSH_ORIGINAL_COMMAND=internal-sftp SSH_CONNECTION="127.0.0.1 1 127.0.0.1 22" ${process.execPath} ${BUNDLE} --id files --policy ${nobodyPolicy}\n`,

@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makePki, type Pki } from '../test-pki.js';
 import { runBundle } from './run-bundle.js';
+import { applyPolicy } from './lab.js';
 import { startTlsCollector, type TlsCollector } from './tls-collector.js';
 
 let dir: string;
@@ -24,7 +25,19 @@ let bothPort: number;
 /** The input with a certificate for DNS:localhost only. */
 let localhostPort: number;
 
-function writePolicy(name: string, tcp: string, ca: string | null): string {
+/** What each staged CA file becomes after apply (it goes, or is replaced). */
+const afterApply: (() => void)[] = [];
+
+/** A copy of the good CA at `name`, broken by `breakIt` once the policy naming it is applied. */
+function stagedCa(name: string, breakIt: (path: string) => void): string {
+  const path = join(dir, name);
+  writeFileSync(path, readFileSync(pki.ca));
+  afterApply.push(() => breakIt(path));
+  return path;
+}
+
+/** Writes a policy and applies it (keys serve only an applied policy), unless `apply` is false (for check's own tests). */
+function writePolicy(name: string, tcp: string, ca: string | null, apply = true): string {
   const path = join(dir, name);
   writeFileSync(
     path,
@@ -41,6 +54,7 @@ identities:
 `,
     { mode: 0o600 },
   );
+  if (apply) applyPolicy(path);
   return path;
 }
 
@@ -135,21 +149,28 @@ describe('syslog over TLS to rsyslogd (gtls)', () => {
       () => ({ tcp: `localhost:${localhostPort}`, ca: pki.otherCa }),
       () => `localhost:${localhostPort}`,
     ],
+    // apply refuses a CA file that does not load (check's syslog-tls findings): these two are
+    // what a connection meets when the file goes or changes after apply.
     [
-      'a CA file that does not exist',
-      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: join(dir, 'no-such-ca.pem') }),
+      'a CA file that does not exist (removed after apply)',
+      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: stagedCa('gone.pem', (path) => rmSync(path)) }),
       () => `127.0.0.1:${bothPort}`,
     ],
     [
-      'a CA file that is no PEM',
-      () => ({ tcp: `127.0.0.1:${bothPort}`, ca: pki.servers.both!.key.replace(/\.key$/, '.ext') }),
+      'a CA file that is no PEM (replaced after apply)',
+      () => ({
+        tcp: `127.0.0.1:${bothPort}`,
+        ca: stagedCa('not-pem.pem', (path) => writeFileSync(path, readFileSync(pki.servers.both!.key.replace(/\.key$/, '.ext')))),
+      }),
       () => `127.0.0.1:${bothPort}`,
     ],
     ['plain TCP (no tls) to the TLS port', () => ({ tcp: `127.0.0.1:${bothPort}`, ca: null }), () => `127.0.0.1:${bothPort}`],
   ])('%s: nothing arrives, the connection is allowed and in the file log, within the bound', async (name, bad, good) => {
     const slug = name.replace(/[^a-z0-9]+/gi, '-').slice(0, 40);
     const { tcp, ca } = bad();
-    const refused = connection(writePolicy(`${slug}-bad.yaml`, tcp, ca), 'true');
+    const policy = writePolicy(`${slug}-bad.yaml`, tcp, ca);
+    for (const breakIt of afterApply.splice(0)) breakIt();
+    const refused = connection(policy, 'true');
     expect(refused.code).toBe(0);
     // Nothing said about it on the client's stderr (the program's output is the client's).
     expect(refused.stderr).toBe('');
@@ -180,7 +201,7 @@ describe('check', () => {
       /has a certificate that does not parse \(number 1 of 1\)/,
     ],
   ])('reports %s as an error at the ca line', (_name, ca, message) => {
-    const policy = writePolicy('check.yaml', `127.0.0.1:${bothPort}`, ca());
+    const policy = writePolicy('check.yaml', `127.0.0.1:${bothPort}`, ca(), false);
     const result = runBundle(['check', '--policy', policy]);
     expect(result.code).toBe(1);
     const line = result.stdout.split('\n').find((l) => l.includes('audit.syslog.tls.ca'));
@@ -189,7 +210,7 @@ describe('check', () => {
   });
 
   it('has nothing to say about a good CA file', () => {
-    const result = runBundle(['check', '--policy', writePolicy('check-good.yaml', `127.0.0.1:${bothPort}`, pki.ca)]);
+    const result = runBundle(['check', '--policy', writePolicy('check-good.yaml', `127.0.0.1:${bothPort}`, pki.ca, false)]);
     expect(result.stdout).not.toContain('audit.syslog.tls');
     expect(result.code).toBe(0);
   });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runBundle } from './run-bundle.js';
+import { applyPolicy } from './lab.js';
 import { waitFor } from './wait.js';
 
 let dir: string;
@@ -43,6 +44,7 @@ identities:
 `,
     { mode: 0o600 },
   );
+  applyPolicy(path);
   return path;
 }
 

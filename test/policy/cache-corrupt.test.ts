@@ -1,6 +1,6 @@
 /**
- * A compiled cache whose JSON does not validate is a miss: the policy is parsed from the YAML
- * again, and the connection gets what the YAML says, never what the bad file says.
+ * A compiled entry whose JSON does not validate is a miss: the applied version is compiled from
+ * its own sources again, and the connection gets what they say, never what the bad file says.
  *
  * Each row corrupts one file of an entry this build wrote, in place (same owner and mode, so
  * every trust check still passes: only the shape is wrong), then loads again.
@@ -11,12 +11,12 @@
  * address, every bad logins file, ...). Only "not JSON" and "identities an object" (which threw)
  * were misses there too.
  */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CACHE_DIR_NAME } from '../../src/policy/cache.js';
-import { loadLogins, loadPolicy } from '../../src/policy/load.js';
+import { loadLogins, loadPolicy, loadServed } from '../../src/policy/load.js';
+import { applyFiles, compiledEntry } from './apply-fixture.js';
 
 const FINGERPRINT = 'SHA256:uNiVztksCsDhcc0u9e8BujQXVUpKZIDTMczCvj3tD2s';
 const POLICY = `version: 1
@@ -51,11 +51,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The one entry's directory. */
-function entry(): string {
-  const keys = readdirSync(join(dir, CACHE_DIR_NAME)).filter((name) => /^[0-9a-f]+$/.test(name));
-  expect(keys).toHaveLength(1);
-  return join(dir, CACHE_DIR_NAME, keys[0]!);
-}
+const entry = (): string => compiledEntry(dir, 1);
 
 /** Rewrites one file of the entry: its JSON changed by `change`, or replaced by text. */
 function corrupt(file: string, change: ((json: any) => void) | string): void {
@@ -92,27 +88,26 @@ const ROWS: Row[] = [
   ['meta: identities an object', 'a', 'meta.json', (j) => (j.identities = { a: true })],
 ];
 
-describe('a compiled cache that does not validate is a miss, recompiled from the YAML', () => {
+describe('a compiled entry that does not validate is a miss, compiled again from the version sources', () => {
   it.each(ROWS)('%s', async (_what, identity, file, change) => {
     const parsed = await loadPolicy(dir);
-    const written = await loadPolicy(dir, { identity, writeCache: true });
-    expect(written.ok && written.cache).toBe('written');
+    await applyFiles(dir);
     corrupt(file, change);
-    const again = await loadPolicy(dir, { identity, writeCache: true });
-    expect(again.ok && again.cache).not.toBe('hit');
+    const again = await loadServed(dir, identity);
+    expect(again.ok && again.from).toBe('sources');
     if (!parsed.ok || !again.ok) throw new Error('the policy did not load');
     expect(again.policy.identities.get(identity)).toEqual(parsed.policy.identities.get(identity));
     expect(again.policy.audit).toEqual(parsed.policy.audit);
   });
 
   it('the control: an entry left as written is a hit', async () => {
-    await loadPolicy(dir, { identity: 'b', writeCache: true });
-    const again = await loadPolicy(dir, { identity: 'b', writeCache: true });
-    expect(again.ok && again.cache).toBe('hit');
+    await applyFiles(dir);
+    const again = await loadServed(dir, 'b');
+    expect(again.ok && again.from).toBe('compiled');
   });
 });
 
-describe('cached logins that do not validate are a miss, read from the YAML', () => {
+describe('compiled logins that do not validate are a miss, read from the version sources', () => {
   const BY_KEY = { account: 'backup', fingerprint: FINGERPRINT };
   const KEY_FILE = `logins/backup/keys/${FINGERPRINT.slice('SHA256:'.length)}.json`;
 
@@ -121,6 +116,7 @@ describe('cached logins that do not validate are a miss, read from the YAML', ()
     ['a login with no identity', (j) => delete j[0].identity],
     ['a login, not a list of them', JSON.stringify({ identity: 'b', from: null, expires: null, keys: [FINGERPRINT], principals: null })],
   ])('%s', async (_what, change) => {
+    await applyFiles(dir);
     const parsed = await loadLogins(dir, BY_KEY);
     expect(parsed).toMatchObject({ ok: true, logins: { backup: [{ identity: 'b' }] } });
     corrupt(KEY_FILE, change);

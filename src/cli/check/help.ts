@@ -1,11 +1,10 @@
 /** `ssh-dispatch check --help`: what it reports (docs/check.md has every finding by its ID). */
 export const CHECK_HELP = `Usage: ssh-dispatch check [--policy PATH] [--strict] [--as USER] [--sshd-config FILE] [--authorized-keys FILE]...
 
-Loads the policy (a file, or every *.yaml / *.yml file of a directory) with the same strict
-checks a connection applies, and prints each error as FILE:LINE: KEY: what was expected.
-A policy that does not load denies every request. A policy that loads is also compiled into
-.ssh-dispatch-cache/ beside it (where this user may write), which connections read instead of
-parsing the YAML.
+Loads the policy files as they are now (a file, or every *.yaml / *.yml file of a directory)
+with the same strict checks apply uses, and prints each error as FILE:LINE: KEY: what was
+expected. It changes nothing: keys serve the applied version ("ssh-dispatch apply"), and the
+last line says which version that is and whether these files differ from it.
 
 Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - UNSAFE: write rules (rsync write/read-write, receive) whose directory, symlinks resolved,
@@ -43,7 +42,7 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - the policy as the only list of keys (docs/fleet.md): errors when sshd would refuse to run
     ssh-dispatch authorized-keys-command or authorized-principals-command (not %u %t %k / %u,
     no command user, a path not root's up to /), when the command fails run as its user (it
-    cannot read the policy or the cache this check writes), and when identities with
+    cannot read the policy or its applied version), and when identities with
     principals cannot see their certificate (ExposeAuthInfo); warnings for a shared command
     user (root, nobody), authorized_keys files still read beside the policy, identities with
     principals but no accounts, and a key or principal two identities claim for one account;
@@ -64,9 +63,8 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
 
 Each finding ends with its ID in brackets ([write-root-unsafe]): docs/check.md says, for every
 ID, what it means and what to do.
-The summary line says "ok" only when there is no finding at all. When nothing fails, the policy
-is also approved: keys whose command= line says --approved serve this version of it until check
-passes on the next one.
+The summary line says "ok" only when there is no finding at all. apply refuses the same errors
+and UNSAFE findings of the policy itself (not those of sshd, pam_env, key files or accounts).
 --strict: warnings fail too.
 Exit status: 0 the policy loads and nothing is UNSAFE or an error (with --strict: nothing at
 all), 1 otherwise.`;

@@ -42,7 +42,7 @@ const identity = object<Identity>({
 const logins = array(object<Login>({ identity: string, from: strings, expires: nullable(string), keys: strings, principals: strings }));
 
 /** JSON text through a decoder: the value, or why it is not one. */
-function deserialise<T>(text: string, decoder: Decoder<T>, what: string): Decoded<T> {
+export function deserialise<T>(text: string, decoder: Decoder<T>, what: string): Decoded<T> {
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -3,28 +3,28 @@
  * the right shape (deserialise.ts); null on any miss or doubt, and the caller then parses the
  * YAML. An identity absent from a complete cache is absent from the policy.
  */
-import { lstatSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Identity, Policy } from '../schema.js';
 import type { LoginIndex } from '../logins.js';
 import { readIdentity, readLogins, readMeta } from './deserialise.js';
 import { identityFile, IDENTITIES, keyFileName, LOGINS, META, type EntryMeta } from './serialise.js';
-import { cacheKey, policyPathOf, signatureMatches, type ApprovedEntry } from './stamp.js';
+import { cacheKey } from './stamp.js';
 import { exists, readTrusted, trustedDirectory } from './trusted.js';
 
 /** What a login command asks: the logins of one key, or the certificate logins, of one account. */
 export type LoginLookup = { account: string; fingerprint: string } | { account: string; principals: true };
 
 /** A cache entry that is the one wanted, trusted: its directory and its meta.json, whose signature matches; null on any miss or doubt. */
-function openEntry(cacheRoot: string, signature: string | ApprovedEntry, uid: number): { dir: string; meta: EntryMeta } | null {
-  const dir = join(cacheRoot, typeof signature === 'string' ? cacheKey(signature) : signature.key);
+function openEntry(cacheRoot: string, signature: string, uid: number): { dir: string; meta: EntryMeta } | null {
+  const dir = join(cacheRoot, cacheKey(signature));
   if (!trustedDirectory(cacheRoot, uid) || !trustedDirectory(dir, uid)) return null;
   const text = readTrusted(join(dir, META), uid);
   const meta = text === null ? null : readMeta(text);
-  return meta?.ok && signatureMatches(meta.value.signature, signature) ? { dir, meta: meta.value } : null;
+  return meta?.ok && meta.value.signature === signature ? { dir, meta: meta.value } : null;
 }
 
-export function readCachedPolicy(cacheRoot: string, signature: string | ApprovedEntry, identity: string, uid: number): Policy | null {
+export function readCachedPolicy(cacheRoot: string, signature: string, identity: string, uid: number): Policy | null {
   const entry = openEntry(cacheRoot, signature, uid);
   if (entry === null) return null;
   const { dir, meta } = entry;
@@ -45,12 +45,7 @@ export function readCachedPolicy(cacheRoot: string, signature: string | Approved
  * that account's matching logins only. A file that is not there means none; null on any miss
  * or doubt.
  */
-export function readCachedLogins(
-  cacheRoot: string,
-  signature: string | ApprovedEntry,
-  uid: number,
-  lookup: LoginLookup,
-): LoginIndex | null {
+export function readCachedLogins(cacheRoot: string, signature: string, uid: number, lookup: LoginLookup): LoginIndex | null {
   const entry = openEntry(cacheRoot, signature, uid);
   if (entry === null || !trustedDirectory(join(entry.dir, LOGINS), uid)) return null;
   // A null-prototype object: an account named __proto__ must be a name, not Object.prototype.
@@ -69,14 +64,14 @@ export function readCachedLogins(
 }
 
 /**
- * The audit settings of the newest compiled cache of this policy, whatever its key: the last
- * version of it that loaded. When the policy no longer loads (an edit broke it), its refusals still go
- * to the log and the syslog collector that policy named, not to the default log alone (found by
- * an operator: the collector never heard of the broken policy). Trusted like any cache read.
+ * The audit settings of any compiled entry in `cacheRoot` (one version's, whatever build wrote
+ * it): when this build cannot serve the version (its sources no longer compile), the refusal
+ * still goes to the log and the syslog collector that version named, not to the default log
+ * alone (found by an operator: the collector never heard of the broken policy). Trusted like any
+ * cache read.
  */
-export function lastGoodAudit(cacheRoot: string, uid: number, policyPath: string): Policy['audit'] | null {
+export function lastGoodAudit(cacheRoot: string, uid: number): Policy['audit'] | null {
   if (!trustedDirectory(cacheRoot, uid)) return null;
-  let newest: { mtime: number; audit: Policy['audit'] } | null = null;
   let entries: string[];
   try {
     entries = readdirSync(cacheRoot);
@@ -88,14 +83,7 @@ export function lastGoodAudit(cacheRoot: string, uid: number, policyPath: string
     if (!/^[0-9a-f]+$/.test(entry) || !trustedDirectory(dir, uid)) continue;
     const text = readTrusted(join(dir, META), uid);
     const meta = text === null ? null : readMeta(text);
-    // Not a cache entry this build can read, or another policy file's, beside this one in the same directory.
-    if (!meta?.ok || policyPathOf(meta.value.signature) !== policyPath) continue;
-    try {
-      const mtime = lstatSync(join(dir, META)).mtimeMs;
-      if (newest === null || mtime > newest.mtime) newest = { mtime, audit: meta.value.audit };
-    } catch {
-      // Gone since it was read: another writer's housekeeping.
-    }
+    if (meta?.ok) return meta.value.audit;
   }
-  return newest?.audit ?? null;
+  return null;
 }

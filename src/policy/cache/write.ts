@@ -1,17 +1,13 @@
 /**
  * Writing a cache entry atomically: into a temp directory, renamed into place, so a reader sees
  * a whole entry or none; with the modes of the policy it compiles (nobody reads the cache who
- * may not read the policy). Best effort: a cache not written costs a YAML parse, never a
- * connection. Then housekeeping removes this policy's older entries.
+ * may not read the policy). Then housekeeping removes the entries other builds wrote beside it.
  */
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { type BigIntStats, chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Policy } from '../schema.js';
-import { APPROVED, approvedKeys } from './approved.js';
-import { readMeta } from './deserialise.js';
 import { IDENTITIES, LOGINS, META, serialiseEntry } from './serialise.js';
-import { cacheKey, policyPathOf, type PolicyFileStat } from './stamp.js';
-import { readLoose } from './trusted.js';
+import { cacheKey } from './stamp.js';
 
 /**
  * Who may read a cache entry: the cache is the policy compiled, so nobody may read it who may
@@ -27,7 +23,7 @@ export interface CacheAccess {
 
 export const PUBLIC_CACHE: CacheAccess = { fileMode: 0o644, dirMode: 0o755, gid: null };
 
-export function cacheAccess(files: readonly PolicyFileStat[]): CacheAccess {
+export function cacheAccess(files: readonly { stats: BigIntStats }[]): CacheAccess {
   const modes = files.map((file) => Number(file.stats.mode));
   const gids = new Set(files.map((file) => Number(file.stats.gid)));
   if (modes.every((mode) => (mode & 0o004) !== 0)) return PUBLIC_CACHE;
@@ -45,8 +41,8 @@ function restrict(path: string, access: CacheAccess, directory: boolean): void {
   }
 }
 
-/** The cache root, made searchable by every account that reads an entry; or why not. */
-function prepareRoot(cacheRoot: string): string | null {
+/** A directory others must search (a cache root, the applied versions' directories), made searchable by every account that reads an entry; or why not. */
+export function prepareRoot(cacheRoot: string): string | null {
   try {
     mkdirSync(cacheRoot, { mode: 0o755 });
   } catch (error) {
@@ -64,15 +60,27 @@ function prepareRoot(cacheRoot: string): string | null {
   return null;
 }
 
+/** A directory with `access`'s mode and group, whatever the umask. */
+export function makeAccessDir(dir: string, access: CacheAccess): void {
+  mkdirSync(dir, { mode: access.dirMode });
+  chmodSync(dir, access.dirMode);
+  restrict(dir, access, true);
+}
+
+/** A new file (never an existing one) with `access`'s mode and group, whatever the umask. */
+export function writeAccessFile(path: string, text: string, access: CacheAccess): void {
+  writeFileSync(path, text, { mode: access.fileMode, flag: 'wx' });
+  chmodSync(path, access.fileMode);
+  restrict(path, access, false);
+}
+
 /** Writes every file of the entry under `temp` (which must not exist), modes as given whatever the umask. */
 function writeEntry(temp: string, files: Map<string, string>, access: CacheAccess): void {
   const made = new Set<string>();
   const makeDir = (dir: string): void => {
     if (made.has(dir)) return;
     if (dir !== temp) makeDir(dirname(dir));
-    mkdirSync(dir, { mode: access.dirMode });
-    chmodSync(dir, access.dirMode);
-    restrict(dir, access, true);
+    makeAccessDir(dir, access);
     made.add(dir);
   };
   // Both always there: a reader takes a missing one as a doubt, not as "none".
@@ -81,9 +89,7 @@ function writeEntry(temp: string, files: Map<string, string>, access: CacheAcces
   for (const [name, text] of files) {
     const path = join(temp, name);
     makeDir(dirname(path));
-    writeFileSync(path, text, { mode: access.fileMode, flag: 'wx' });
-    chmodSync(path, access.fileMode);
-    restrict(path, access, false);
+    writeAccessFile(path, text, access);
   }
 }
 
@@ -107,32 +113,22 @@ export function writeCachedPolicy(cacheRoot: string, signature: string, policy: 
     // Another session wrote the same key first: that one is as good.
     return code === 'ENOTEMPTY' || code === 'EEXIST' ? null : (code ?? (error as Error).message);
   }
-  removeOlderEntries(cacheRoot, key, policyPathOf(signature));
+  removeOtherEntries(cacheRoot, key);
   return null;
 }
 
 /**
- * Caches of older policies or builds are never read again. Removing them is housekeeping: when
- * a policy changes under starting sessions, another one may be writing a key that this one is
- * removing (rmdir then fails with ENOTEMPTY). A stale entry costs a few files; a throw here
- * denied a connection. Only this policy's own older entries go: another policy file beside it
- * has entries here too.
+ * The entries other builds compiled of the same version are never read again by this one.
+ * Removing them is housekeeping: a stale entry costs a few files, and a throw here would fail an
+ * apply that succeeded.
  */
-function removeOlderEntries(cacheRoot: string, key: string, policyPath: string | null): void {
+function removeOtherEntries(cacheRoot: string, key: string): void {
   try {
-    const keep = approvedKeys(cacheRoot);
     for (const name of readdirSync(cacheRoot)) {
-      if (name === key || keep.has(name) || name.startsWith(`${APPROVED}.`) || name.startsWith('.tmp-')) continue;
-      // No meta.json this build can read: not an entry anything can use, so it goes too.
-      const meta = readMeta(readLoose(join(cacheRoot, name, META)) ?? '');
-      if (meta.ok && policyPathOf(meta.value.signature) !== policyPath) continue;
-      try {
-        rmSync(join(cacheRoot, name), { recursive: true, force: true });
-      } catch {
-        // Left for the next writer.
-      }
+      if (name === key || name.startsWith('.tmp-')) continue;
+      rmSync(join(cacheRoot, name), { recursive: true, force: true });
     }
   } catch {
-    // Housekeeping is never a reason to fail.
+    // Left for the next writer.
   }
 }
