@@ -87,7 +87,7 @@ identities:
   );
   // As an installer would: compile the policy as root, and give the bench account its own
   // compile cache directory (install.sh --account), which it cannot create itself.
-  execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
+  execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policies], { stdio: 'ignore' });
   if (asRoot) {
     const mine = join(DIST, '.compile-cache', String(uid));
     mkdirSync(mine, { recursive: true, mode: 0o700 });
@@ -286,6 +286,7 @@ async function residentMemory(data: string): Promise<string> {
     `version: 1\naudit: { file: ${join(data, 'rss-audit.jsonl')} }\nidentities:\n  rss:\n    rules:\n      - { name: sleep, exec: { command: "sleep 1.5", program: /bin/sleep } }\n`,
     { mode: 0o644 },
   );
+  execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policy], { stdio: 'ignore' });
   const env = { PATH: '/usr/bin:/bin', SSH_ORIGINAL_COMMAND: 'sleep 1.5' };
   const samples = { dispatcher: [] as number[], node: [] as number[] };
   for (let i = 0; i < 5; i++) {

@@ -144,14 +144,15 @@ try {
     }
     writeFileSync(join(large, `hosts-${f}.yaml`), yaml, { mode: 0o644 });
   }
-  // The deploy step, as root: check compiles both policies (the login index the command reads)
-  // and reads the fleet sshd's side (the command is tried as its account).
+  // The deploy step, as root: apply serves both policies compiled (the login index the command
+  // reads), and check reads the fleet sshd's side (the command is tried as its account).
+  dispatch('apply', '--policy', small);
+  dispatch('apply', '--policy', large);
   const checked = spawnSync(command, ['check', '--policy', small, '--sshd-config', join(fleetSshd.dir, 'sshd_config')], {
     encoding: 'utf8',
     env: { PATH },
   });
   if (checked.status !== 0 || /UNSAFE|error/.test(checked.stdout)) throw new Error(`check: ${checked.stdout}${checked.stderr}`);
-  dispatch('check', '--policy', large);
 
   // The plain way: the line authorized-key prints, in the lab's authorized_keys.
   writeFileSync(join(dir, 'right.pub'), `${right.publicKey}\n`);

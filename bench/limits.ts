@@ -38,12 +38,13 @@ try {
   const plainBefore = policy('plain-before', '');
   const plainAfter = policy('plain-after', '');
   const capped = policy('capped', '    max-sessions: 4\n');
+  // Keys serve only an applied policy; a build from before apply compiled the files at check.
   for (const [launcher, path] of [
     [before, plainBefore],
     [AFTER, plainAfter],
     [AFTER, capped],
   ] as const)
-    execFileSync(NODE, [launcher, 'check', '--policy', path], { stdio: 'ignore' });
+    execFileSync(NODE, [launcher, launcher === AFTER ? 'apply' : 'check', '--policy', path], { stdio: 'ignore' });
   const env = (command: string): NodeJS.ProcessEnv => ({
     PATH: '/usr/bin:/bin',
     SSH_ORIGINAL_COMMAND: command,

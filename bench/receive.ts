@@ -35,7 +35,7 @@ try {
     `version: 1\naudit: { file: ${join(data, 'audit.jsonl')} }\nidentities:\n  up:\n    rules:\n      - { name: up, receive: { dir: ${up}, name: "upload-{timestamp}.bin", max-bytes: 2GiB, min-free: 1GiB } }\n`,
     { mode: 0o644 },
   );
-  execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
+  execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policies], { stdio: 'ignore' });
   const empty = (dir: string) => () => {
     for (const name of readdirSync(dir)) rmSync(join(dir, name), { force: true });
   };

@@ -94,7 +94,7 @@ try {
     `version: 1\naudit: { file: ${join(data, 'log', 'audit.jsonl')} }\nidentities:\n  files:\n    rules:\n      - { name: files, sftp: { root: ${root}, access: read-write } }\n`,
     { mode: 0o644 },
   );
-  execFileSync(NODE, [LAUNCHER, 'check', '--policy', policies], { stdio: 'ignore' });
+  execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policies], { stdio: 'ignore' });
   sshd = await ThrowawaySshd.start({ extraConfig: [`Subsystem sftp ${SFTP_SERVER}`] });
   const keys = { dispatch: await sshd.newClientKey('dispatch'), bare: await sshd.newClientKey('bare') };
   sshd.authorize([

@@ -5,6 +5,7 @@
  *   BEFORE_LAUNCHER: dist/ssh-dispatch.cjs of another build (git archive it, build it): its
  *   allowed, refused and -V cases join the same rounds, for before/after figures paired in one run.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -62,7 +63,8 @@ identities:
     ...extra,
   });
   const dispatch = (policy: string, id: string, launcher = LAUNCHER): string[] => [NODE, launcher, '--id', id, '--policy', policy];
-  // The first run of each writes the compiled policy cache, as `ssh-dispatch check` would.
+  // Keys serve only an applied policy: apply compiles it, as an admin's deploy does.
+  for (const policy of [small, large]) execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policy], { stdio: 'ignore' });
   const cases: Case[] = [
     { name: '`node -e 0`', argv: [NODE, '-e', '0'] },
     { name: '`/bin/true`', argv: ['/bin/true'] },
