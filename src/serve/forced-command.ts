@@ -20,6 +20,7 @@ import type { Request } from '../request/request.js';
 import { readRequest } from '../request/session-env.js';
 import { parseForcedArgs, type ForcedArgs } from './command-line.js';
 import { decideConnection } from './decide-connection.js';
+import { learnWhileRunning } from './learn-run.js';
 import { underLimits } from '../host/limits.js';
 import { writeStderr } from './output.js';
 import { denyToClient, EXIT_DENIED, sessionId } from './session.js';
@@ -32,10 +33,11 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const request = readRequest(line.identity, process.env, new Date(), sessionId());
   const loaded = await loadApplied(line);
-  const { asked, decision } = await decideConnection(request, loaded, line.learn);
+  const { asked, decision } = await decideConnection(request, loaded, line.learn || line.learnRun !== undefined);
   const log = openLog(loaded, request);
   if (!log) return denyToClient();
   if (line.learn) return recordLearned(log, asked, decision);
+  if (line.learnRun) return learnWhileRunning(log, asked, decision, line.learnRun, request.now);
   const limited = underLimits(decision, loaded instanceof Error || !loaded.ok ? null : loaded.policy, asked);
   const recorded = log.append(decisionRecord(sessionId(), asked, limited.decision));
   await log.flush();
