@@ -14,7 +14,7 @@
  * - in who runs it: the account itself, with no privilege added (as root, the capabilities an
  *   rsync rule keeps: rules/sandbox.ts ROOT_CAPS).
  */
-import { accessSync, constants, statSync } from 'node:fs';
+import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { superviseExec } from '../act/exec.js';
 import { endRecord, learnRecord } from '../audit/record.js';
 import type { SessionLog } from '../audit/session-log.js';
@@ -147,11 +147,15 @@ function programPath(word: string): string | null {
   return null;
 }
 
-/** A path the sandbox binds must be there now: bwrap would fail on it after the run was recorded. */
+/**
+ * A path the sandbox binds must be there now (bwrap would fail on it after the run was recorded),
+ * and be its own real path: through a link, the sandbox would bind wherever the link points now,
+ * which whoever can change the link chooses, not the key line.
+ */
 function pathProblem(path: string): string | null {
   try {
-    statSync(path);
-    return null;
+    const real = realpathSync(path);
+    return real === path ? null : `leads through a symbolic link to ${real}: name the real path`;
   } catch (error) {
     return `cannot be bound (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`;
   }

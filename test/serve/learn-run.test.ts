@@ -3,7 +3,7 @@
  * the client's words as argv, never a shell's reading of them, in the sandbox with the key line's
  * paths only, stopped at the window's end; and what it refuses to start.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,7 +13,8 @@ import type { LearnRun } from '../../src/serve/learn-window.js';
 import type { ExecPlan } from '../../src/rules/plan.js';
 import { requestFor } from '../helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-learn-run-'));
+// By its real path: the run refuses a path of the key line that leads through a link.
+const dir = realpathSync(mkdtempSync(join(tmpdir(), 'ssh-dispatch-learn-run-')));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const NOW = new Date('2026-12-07T01:00:00.000Z');
@@ -96,6 +97,12 @@ describe('learn-run: what does not start (recorded, not run)', () => {
 
   it('rsync -s: its arguments were read off the connection for the record, and cannot be handed on', () => {
     expect(plan('rsync --server -s -logDtpre.iLsfxCIvu . .', { extra: { protectedArgs: ['dst/'] } })).toMatch(/^rsync -s/);
+  });
+
+  it('a path of the key line that leads through a link: the link, not the line, would choose what is bound', () => {
+    symlinkSync('/etc', join(dir, 'etc-link'));
+    const linked = learnRunPlan(requestFor('learner', 'ls'), noRule, { ...run, write: [join(dir, 'etc-link')] }, NOW, 1000);
+    expect(linked).toBe(`${join(dir, 'etc-link')}: leads through a symbolic link to /etc: name the real path (a path of the key line)`);
   });
 
   it('a path of the key line that is not there', () => {
