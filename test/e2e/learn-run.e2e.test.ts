@@ -7,7 +7,8 @@
  * ssh-dispatch gives), which does the damage.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -196,4 +197,52 @@ it('every record written validates against schema/audit.schema.json', () => {
   const checked = lab.checkRecords();
   expect(checked.invalid).toEqual([]);
   expect(lab.records().filter((r) => r.ran === true).length).toBeGreaterThanOrEqual(4);
+});
+
+/**
+ * Whose privileges a run has: the account's, no more. Run as sshd would start it (the bundle, the
+ * session's variables), once as nobody and once as root, the control: root keeps only an rsync
+ * push's file capabilities (0x1b), nobody none, and what nobody writes is nobody's.
+ */
+describe.runIf(process.getuid?.() === 0)("the account's own privileges", () => {
+  const NOBODY = 65534;
+  let dir: string;
+  let data: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-learn-run-'));
+    chmodSync(dir, 0o755);
+    data = join(dir, 'data');
+    mkdirSync(data);
+    mkdirSync(join(dir, 'log'));
+    chownSync(data, NOBODY, NOBODY);
+    chownSync(join(dir, 'log'), NOBODY, NOBODY);
+    writeFileSync(join(dir, 'policy.yaml'), `version: 1\naudit: { file: ${join(dir, 'log', 'audit.jsonl')} }\n`, { mode: 0o644 });
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function learnAs(uid: number | null, name: string): string {
+    const env = {
+      SSH_ORIGINAL_COMMAND: `sh -c 'id -u; grep CapEff /proc/self/status; touch ${data}/${name}'`,
+      SSH_CONNECTION: '127.0.0.1 40000 127.0.0.1 22',
+      HOME: '/',
+      USER: 'x',
+      LOGNAME: 'x',
+    };
+    const args = ['--id', 'learner', '--policy', join(dir, 'policy.yaml'), '--learn-run', utc(HOUR), '--learn-write', data];
+    const result =
+      uid === null
+        ? runBundle(args, env)
+        : runBundle(['--reuid', String(uid), '--regid', String(uid), '--clear-groups', '--', ...args], env, undefined, '/usr/bin/setpriv');
+    expect(result.code, result.stderr).toBe(0);
+    return result.stdout;
+  }
+
+  it('as nobody: its uid, no capability, and its files are its own', () => {
+    expect(learnAs(NOBODY, 'by-nobody')).toBe(`${NOBODY}\nCapEff:\t0000000000000000\n`);
+    expect(statSync(join(data, 'by-nobody')).uid).toBe(NOBODY);
+  });
+
+  it('the control, as root: root, with only the file capabilities of an rsync push', () => {
+    expect(learnAs(null, 'by-root')).toBe('0\nCapEff:\t000000000000001b\n');
+  });
 });
