@@ -43,12 +43,20 @@ Without arguments, outside an SSH session this prints the usage and exits 2; in 
 SSH_CONNECTION), it is a command= line without --id, and every request is denied.`;
 
 const RUN_HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH] [--learn]
+       ssh-dispatch [run] --id ID [--policy PATH] --learn-run UNTIL [--learn-write PATH]...
+                          [--learn-read PATH]...
 
 Forced-command mode, for the command= option of an authorized_keys line. The identity (--id)
 and the policy (--policy, default /etc/ssh-dispatch/policies, or ETC/policies after
 install.sh --etc ETC) come only from this command line.
 --learn records what the client sends (decision "learn", and what the policy would say) and
 runs nothing: "ssh-dispatch suggest" turns those records into rules.
+--learn-run UNTIL records the same, and until UNTIL (an absolute UTC time such as
+2026-12-09T06:00Z, at most 7 days after the connection) also runs the command: its words by
+execve, never a shell, in the sandbox where only the --learn-write paths are writable and the
+--learn-read paths readable (absolute paths, repeatable); stopped at UNTIL; after UNTIL it runs
+nothing. A malformed or too distant UNTIL, a relative path or --learn with it: every request is
+denied. "ssh-dispatch check --authorized-keys FILE" calls an open window UNSAFE.
 Keys serve the policy's applied version ("ssh-dispatch apply"), whatever the files say now; with
 none applied, every request is denied (reason policy-not-applied). --approved, from before
 apply existed, is accepted and changes nothing.

@@ -74,11 +74,20 @@ export type DenyFields = {
 export type AllowRecord = RequestFields & AllowFields;
 export type DenyRecord = RequestFields & DenyFields;
 
-/** Learn mode: what was asked and what the policy would have decided; nothing ran. */
+/** Learn mode: what was asked and what the policy would have decided; nothing ran, unless `ran`. */
 export type LearnRecord = RequestFields & {
   decision: 'learn';
   /** `allow by rule NAME`, `deny: REASON`, or null when the policy did not load. */
   would: string | null;
+  /** A --learn-run key: the end of its learning window, open or past. */
+  learn_until?: string;
+} & Partial<LearnRanFields>;
+
+/** A --learn-run key inside its window: the command ran in the sandbox, as argv, seeing these paths; an end record follows. */
+export type LearnRanFields = {
+  ran: true;
+  argv: string[];
+  sandbox: { read: string[]; write: string[] };
 };
 
 export type DecisionRecord = AllowRecord | DenyRecord;
@@ -192,6 +201,8 @@ type LoggedDecisionFields = Loose<RequestFields, Core> & {
   reason?: string;
   detail?: string;
   would?: string | null;
+  ran?: boolean;
+  learn_until?: string;
 } & Partial<Omit<ExecPlanFields, 'handoff' | 'dry_run'> & ReceivePlanFields & RelayPlanFields & FilesPlanFields>;
 export type LoggedAllow = LoggedDecisionFields & { decision: 'allow'; rule: string };
 export type LoggedDeny = LoggedDecisionFields & { decision: 'deny'; reason: string };

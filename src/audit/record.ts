@@ -19,6 +19,7 @@ import type {
   EndOutcome,
   EndRecord,
   FileRecord,
+  LearnRanFields,
   LearnRecord,
   PlanFields,
   RequestFields,
@@ -105,10 +106,24 @@ function requestFields(session: string, request: Request): RequestFields {
 /**
  * A learn-mode record: what the client sent, and what the policy (if it loads) would have
  * decided; nothing runs, so no plan is named. `ssh-dispatch suggest` turns these into rules.
+ * A --learn-run key's records say its window (`learn_until`), and inside it that the command ran
+ * (`ran`), as what argv and seeing which paths: an end record follows those.
  */
-export function learnRecord(session: string, request: Request, would: Decision | null): LearnRecord {
+export function learnRecord(
+  session: string,
+  request: Request,
+  would: Decision | null,
+  window?: { until: Date; ran?: Omit<LearnRanFields, 'ran'> },
+): LearnRecord {
   const verdict = would === null ? null : would.decision === 'allow' ? `allow by rule ${would.rule.name}` : `deny: ${would.reason}`;
-  return boundRecord({ ...requestFields(session, request), decision: 'learn', would: verdict });
+  return boundRecord({
+    ...requestFields(session, request),
+    decision: 'learn',
+    would: verdict,
+    // --learn-run: the window, and inside it what ran (serve/learn-run.ts).
+    ...(window ? { learn_until: window.until.toISOString() } : {}),
+    ...(window?.ran ? { ran: true as const, argv: window.ran.argv, sandbox: window.ran.sandbox } : {}),
+  });
 }
 
 export function endRecord(subject: RecordSubject, now: Date, facts: EndFacts): EndRecord {

@@ -88,6 +88,8 @@ const DECISION: Record<string, Check> = {
   detail: isString,
   // learn
   would: isStringOrNull,
+  learn_until: (v) => typeof v === 'string' && TS.test(v),
+  ran: isTrue,
 };
 
 export const END_OUTCOMES = [

@@ -9,6 +9,7 @@ import { basename } from 'node:path';
 import type { Policy } from '../policy/schema.js';
 import { SAFE_COMMAND_WORD } from '../keyline.js';
 import { parseForcedArgs } from '../serve/command-line.js';
+import { learnWindowOpen, type LearnRun } from '../serve/learn-window.js';
 import { nssAccounts, readAccounts } from '../host/accounts.js';
 import type { TextFinding } from './check/finding.js';
 
@@ -49,7 +50,10 @@ function optionValue(option: string): string {
  * the program (after at most a runtime such as /usr/bin/node) and its flags. Anything a shell
  * reads as syntax (`||`, `;`, `#`, `$`, quotes) can run more than ssh-dispatch: `shell` says so.
  */
-export function forcedIdentity(command: string): { identity: string } | { error: string; shell?: true } {
+export function forcedIdentity(
+  command: string,
+  now = new Date(),
+): { identity: string; learnRun?: LearnRun } | { error: string; shell?: true } {
   const words = command.trim().split(/[ \t]+/);
   const syntax = words.find((w) => !SAFE_COMMAND_WORD.test(w));
   if (syntax !== undefined) return { error: `${JSON.stringify(syntax)} is shell syntax or not a plain word`, shell: true };
@@ -59,8 +63,9 @@ export function forcedIdentity(command: string): { identity: string } | { error:
   if (at > 1 || (at === 1 && !/^\/.*\/node[0-9]*$/.test(words[0]!)))
     return { error: `${JSON.stringify(words.slice(0, at).join(' '))} runs first`, shell: true };
   const args = words.slice(at + 1);
-  const parsed = parseForcedArgs(args[0] === 'run' ? args.slice(1) : args);
-  return typeof parsed === 'string' ? { error: parsed } : { identity: parsed.identity };
+  const parsed = parseForcedArgs(args[0] === 'run' ? args.slice(1) : args, now);
+  if (typeof parsed === 'string') return { error: parsed };
+  return { identity: parsed.identity, ...(parsed.learnRun ? { learnRun: parsed.learnRun } : {}) };
 }
 
 /** The options of an authorized_keys line (before the key type), split on commas outside quotes; null for a line without options. */
@@ -90,7 +95,7 @@ export function keyLineOptions(line: string): string[] | null {
   return options;
 }
 
-export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?: string): TextFinding[] {
+export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?: string, now = new Date()): TextFinding[] {
   let text: string;
   let owner: number;
   try {
@@ -119,7 +124,7 @@ export function authorizedKeysFindings(file: string, policy: Policy, passwdFile?
     }
     if (!command.includes('ssh-dispatch')) return;
     dispatchLines++;
-    findings.push(...dispatchLineFindings(`${file}:${index + 1}`, options, command, policy));
+    findings.push(...dispatchLineFindings(`${file}:${index + 1}`, options, command, policy, now));
   });
   if (dispatchLines === 0)
     return [...findings, { level: 'warning', id: 'keys-file-no-dispatch', text: `${file}: warning: no line runs ssh-dispatch` }];
@@ -145,7 +150,7 @@ function unsafe(id: TextFinding['id'], text: string): TextFinding {
 }
 
 /** A line whose command= runs ssh-dispatch (at `where`): what else its options allow, and whether its command starts a known identity. */
-function dispatchLineFindings(where: string, options: readonly string[], command: string, policy: Policy): TextFinding[] {
+function dispatchLineFindings(where: string, options: readonly string[], command: string, policy: Policy, now: Date): TextFinding[] {
   const findings: TextFinding[] = [];
   const on = enabledFeatures(options);
   // permitopen="*:*" (or any "*" host) is a tunnel to anywhere, as if there were none.
@@ -167,14 +172,36 @@ function dispatchLineFindings(where: string, options: readonly string[], command
         `${where}: UNSAFE: environment= sets variables (NODE_OPTIONS, LD_PRELOAD) before ssh-dispatch runs, which is code execution ahead of every check; remove it`,
       ),
     );
-  const forced = forcedCommandFinding(where, command, policy);
+  const forced = forcedCommandFinding(where, command, policy, now);
   if (forced) findings.push(forced);
+  const learning = learnRunFinding(where, command, now);
+  if (learning) findings.push(learning);
   return findings;
 }
 
+/**
+ * A --learn-run line: while its window is open the key runs whatever its client sends (in the
+ * sandbox, writing its --learn-write paths), which is what a stolen key would want; once it has
+ * closed, the line only records, and is left over.
+ */
+function learnRunFinding(where: string, command: string, now: Date): TextFinding | null {
+  const forced = forcedIdentity(optionValue(command), now);
+  if (!('identity' in forced) || !forced.learnRun) return null;
+  const { until, write } = forced.learnRun;
+  if (!learnWindowOpen(forced.learnRun, now))
+    return warning(
+      'key-learn-run-expired',
+      `${where}: warning: the learning window (--learn-run) ended at ${until.toISOString()}: the key records and runs nothing; take --learn-run and its paths off the line, or give it the rules suggest writes`,
+    );
+  return unsafe(
+    'key-learn-run-active',
+    `${where}: UNSAFE: --learn-run: until ${until.toISOString()} the key runs whatever its client sends, in the sandbox${write.length > 0 ? `, writing ${write.join(', ')}` : ''}: turn the records into rules (ssh-dispatch suggest) and take --learn-run off the line`,
+  );
+}
+
 /** Whether the command= value starts ssh-dispatch's forced mode for an identity of the policy, and nothing else. */
-function forcedCommandFinding(where: string, command: string, policy: Policy): TextFinding | null {
-  const forced = forcedIdentity(optionValue(command));
+function forcedCommandFinding(where: string, command: string, policy: Policy, now: Date): TextFinding | null {
+  const forced = forcedIdentity(optionValue(command), now);
   if ('error' in forced && forced.shell)
     return unsafe(
       'key-command-not-plain',
@@ -185,7 +212,8 @@ function forcedCommandFinding(where: string, command: string, policy: Policy): T
       'key-command-refused',
       `${where}: warning: command= would not start ssh-dispatch's forced mode (${forced.error}): every request with this key is denied`,
     );
-  if (!policy.identities.has(forced.identity))
+  // A learning key's identity is often not written yet: learnRunFinding says what the line does.
+  if (!policy.identities.has(forced.identity) && !forced.learnRun)
     return warning(
       'key-identity-unknown',
       `${where}: warning: --id ${forced.identity} is not an identity of the policy: every request with this key is denied`,

@@ -11,16 +11,16 @@ import { printable } from '../values/printable.js';
 export const SUGGEST_HELP = `Usage: ssh-dispatch suggest --log FILE --id ID
 
 Reads the audit log FILE, takes the requests recorded in learn mode for identity ID
-(command="ssh-dispatch --id ID --learn" on the key's line), and prints policy YAML that allows
-them: rsync server lines as rsync rules (root and access inferred from their paths and
---sender; also behind sudo, nice or ionice, with a CHECK note), other commands as exec rules of
-their literal words. It never proposes an exec rule for rsync, sudo, a shell, an interpreter or
-an sftp server: those are listed as "not suggested", with the reason. Everything learned is
-escaped: what a client sent cannot become YAML or reach the terminal. Read it and narrow it before
-use; \`ssh-dispatch check\` and \`explain\` show what it does. A relative path is taken under the
-account's home as NSS has it (getent passwd). Exit status: 0; 1 when a relative path was learned
-for an account this host does not know (no home to resolve it under: nothing is printed); 2 on a
-usage error.`;
+(command="ssh-dispatch --id ID --learn", or --learn-run, on the key's line), and prints policy
+YAML that allows them: rsync server lines as rsync rules (root and access inferred from their
+paths and --sender; also behind sudo, nice or ionice, with a CHECK note), other commands as exec
+rules of their literal words. It never proposes an exec rule for rsync, sudo, a shell, an
+interpreter or an sftp server: those are listed as "not suggested", with the reason. Everything
+learned is escaped: what a client sent cannot become YAML or reach the terminal. Read it and
+narrow it before use; \`ssh-dispatch check\` and \`explain\` show what it does. A relative path
+is taken under the account's home as NSS has it (getent passwd). Exit status: 0; 1 when a
+relative path was learned for an account this host does not know (no home to resolve it under:
+nothing is printed); 2 on a usage error.`;
 
 /**
  * The account's home as NSS has it (`getent passwd USER`: /etc/passwd, LDAP, SSSD, userdb), where

@@ -39,3 +39,10 @@ export function deny(reason: DenyReason, detail: string, words: string[] | null 
 export function denyAllowed(allowed: Allow, reason: DenyReason, detail: string): Deny {
   return deny(reason, `rule ${allowed.rule.name}: ${detail}`, allowed.words, allowed.trace);
 }
+
+/** What a learn record says the policy would decide: nothing when no policy was read (none applied, or it did not load). */
+export function wouldDecide(decision: Decision): Decision | null {
+  return decision.decision === 'deny' && (decision.reason === 'policy-unloadable' || decision.reason === 'policy-not-applied')
+    ? null
+    : decision;
+}

@@ -13,13 +13,14 @@ import { carryOut } from '../act/carry-out.js';
 import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/record.js';
 import { SessionLog } from '../audit/session-log.js';
 import { accountLogFile, tellSyslog } from '../audit/sink.js';
-import type { Allow, Decision } from '../decide/decision.js';
+import { type Allow, type Decision, wouldDecide } from '../decide/decision.js';
 import { loadServed, type LoadedPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE } from '../policy/schema.js';
 import type { Request } from '../request/request.js';
 import { readRequest } from '../request/session-env.js';
 import { parseForcedArgs, type ForcedArgs } from './command-line.js';
 import { decideConnection } from './decide-connection.js';
+import { learnWhileRunning } from './learn-run.js';
 import { underLimits } from '../host/limits.js';
 import { writeStderr } from './output.js';
 import { denyToClient, EXIT_DENIED, sessionId } from './session.js';
@@ -32,10 +33,11 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   }
   const request = readRequest(line.identity, process.env, new Date(), sessionId());
   const loaded = await loadApplied(line);
-  const { asked, decision } = await decideConnection(request, loaded, line.learn);
+  const { asked, decision } = await decideConnection(request, loaded, line.learn || line.learnRun !== undefined);
   const log = openLog(loaded, request);
   if (!log) return denyToClient();
   if (line.learn) return recordLearned(log, asked, decision);
+  if (line.learnRun) return learnWhileRunning(log, asked, decision, line.learnRun, request.now);
   const limited = underLimits(decision, loaded instanceof Error || !loaded.ok ? null : loaded.policy, asked);
   const recorded = log.append(decisionRecord(sessionId(), asked, limited.decision));
   await log.flush();
@@ -73,8 +75,7 @@ function openLog(loaded: LoadedPolicy | Error, request: Request): SessionLog | n
 
 /** --learn: what was sent recorded (and what the policy would say), nothing run. */
 async function recordLearned(log: SessionLog, asked: Request, decision: Decision): Promise<number> {
-  const would =
-    decision.decision === 'deny' && (decision.reason === 'policy-unloadable' || decision.reason === 'policy-not-applied') ? null : decision;
+  const would = wouldDecide(decision);
   log.append(learnRecord(sessionId(), asked, would), 'in learn mode');
   writeStderr('ssh-dispatch: learn mode: the request was recorded, not run\n');
   await log.flush();

@@ -92,6 +92,8 @@ export const FINDING_IDS = [
   'key-command-not-plain',
   'key-command-refused',
   'key-identity-unknown',
+  'key-learn-run-active',
+  'key-learn-run-expired',
   'keys-file-no-dispatch',
   'key-without-command',
   'login-shell-bash',

@@ -104,6 +104,10 @@ function built(): [string, AuditRecord][] {
   ]);
   records.push(['learn, would deny', learnRecord(subject.session, request('rm -rf /'), denied)]);
   records.push(['learn, no policy', learnRecord(subject.session, request('rm -rf /', { certificates: [certificate] }), null)]);
+  const until = new Date('2026-12-09T06:00:00Z');
+  const ran = { argv: ['/usr/bin/rm', '-rf', '/'], sandbox: { read: ['/srv/in'], write: ['/srv/out'] } };
+  records.push(['learn-run, ran', learnRecord(subject.session, request('rm -rf /'), denied, { until, ran })]);
+  records.push(['learn-run, window ended', learnRecord(subject.session, request('rm -rf /'), null, { until })]);
   for (const outcome of END_OUTCOMES) records.push([`end ${outcome}`, endRecord(subject, new Date(0), endFacts(outcome))]);
   records.push([
     'end, every fact',
@@ -193,12 +197,18 @@ describe('every record the builders write validates against schema/audit.schema.
       'command_sha256',
       'protected_args',
     ];
-    for (const [what, record] of built().filter(([what]) => what.startsWith('learn'))) {
+    for (const [what, record] of built().filter(([what]) => what.startsWith('learn,'))) {
       expect(
         Object.keys(record).filter((key) => !request.includes(key)),
         what,
       ).toEqual(['decision', 'would']);
     }
+    // --learn-run: its window, and, where the command ran, what ran and what it saw (serve/learn-run.ts).
+    const [ranRecord, ended] = built()
+      .filter(([what]) => what.startsWith('learn-run'))
+      .map(([, record]) => Object.keys(record).filter((key) => !request.includes(key)));
+    expect(ranRecord).toEqual(['decision', 'would', 'learn_until', 'ran', 'argv', 'sandbox']);
+    expect(ended).toEqual(['decision', 'would', 'learn_until']);
   });
 });
 

@@ -152,3 +152,55 @@ describe("forcedIdentity: command= read by the forced mode's own parser", () => 
     ).toContain('would not start ssh-dispatch\'s forced mode (unexpected argument "--polcy")');
   });
 });
+
+/** A key in its learning window runs whatever its client sends: check says so, by the clock it is given. */
+describe('check --authorized-keys: --learn-run', () => {
+  const NOW = new Date('2026-12-07T01:00:00.000Z');
+  const learning = (flags: string, id = 'host1-backup') => {
+    const file = join(dir, 'ak-learn-run');
+    writeFileSync(file, `restrict,command="/usr/local/bin/ssh-dispatch --id ${id} ${flags}" ${KEY}\n`);
+    return authorizedKeysFindings(file, policy, join(dir, 'no-passwd'), NOW).map((f) => ({
+      level: f.level,
+      id: f.id,
+      text: f.text.replace(file, 'FILE'),
+    }));
+  };
+
+  it('an open window is UNSAFE, and names its end and what it may write', () => {
+    expect(learning('--learn-run 2026-12-09T06:00Z --learn-write /srv/backup/host1')).toEqual([
+      {
+        level: 'unsafe',
+        id: 'key-learn-run-active',
+        text: 'FILE:1: UNSAFE: --learn-run: until 2026-12-09T06:00:00.000Z the key runs whatever its client sends, in the sandbox, writing /srv/backup/host1: turn the records into rules (ssh-dispatch suggest) and take --learn-run off the line',
+      },
+    ]);
+  });
+
+  it('for an identity the policy does not have yet (the usual case when learning), that alone', () => {
+    expect(learning('--learn-run 2026-12-09T06:00Z', 'new-job').map((f) => f.id)).toEqual(['key-learn-run-active']);
+  });
+
+  it('a window that has ended is a warning: the line is left over', () => {
+    expect(learning('--learn-run 2026-12-06T06:00Z')).toEqual([
+      {
+        level: 'warning',
+        id: 'key-learn-run-expired',
+        text: 'FILE:1: warning: the learning window (--learn-run) ended at 2026-12-06T06:00:00.000Z: the key records and runs nothing; take --learn-run and its paths off the line, or give it the rules suggest writes',
+      },
+    ]);
+  });
+
+  it('a window more than 7 days ahead is a line the forced mode refuses', () => {
+    expect(learning('--learn-run 2026-12-20T00:00Z')).toEqual([
+      expect.objectContaining({
+        level: 'warning',
+        id: 'key-command-refused',
+        text: expect.stringContaining('a learning window is at most 7 days'),
+      }),
+    ]);
+  });
+
+  it('the control: the same line without --learn-run has nothing to say', () => {
+    expect(learning('')).toEqual([]);
+  });
+});
