@@ -51,6 +51,7 @@ describe('ssh-dispatch(8)', () => {
       'suggest',
       'logs',
       'summary',
+      'replay',
       'status',
       'demo',
     ]);
