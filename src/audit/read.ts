@@ -101,7 +101,21 @@ export function parseRecord(line: string, stats: ReadStats): AuditRecord | null 
   return record;
 }
 
-export async function* readRecords(files: readonly string[], stats: ReadStats): AsyncGenerator<AuditRecord> {
+/**
+ * Whether a log line may be a decision record: false for the lines the dispatcher writes for the
+ * other events (audit/record.ts writes `ts`, then `event`, first), so a reader of decisions alone
+ * parses none of them. A line that only looks so (a duplicate "event" key later) is not read.
+ */
+export function lineMayBeDecision(line: string): boolean {
+  return !/^\{"ts":"[^"]*","event":"(?:end|file)"/.test(line);
+}
+
+/** `wanted`: a line it refuses is neither parsed nor counted (replay reads decision records only: lineMayBeDecision). */
+export async function* readRecords(
+  files: readonly string[],
+  stats: ReadStats,
+  wanted?: (line: string) => boolean,
+): AsyncGenerator<AuditRecord> {
   for (const file of files) {
     let input: NodeJS.ReadableStream;
     try {
@@ -112,7 +126,7 @@ export async function* readRecords(files: readonly string[], stats: ReadStats): 
       continue;
     }
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (line === '') continue;
+      if (line === '' || (wanted !== undefined && !wanted(line))) continue;
       const record = parseRecord(line, stats);
       if (record !== null) yield record;
     }

@@ -10,6 +10,7 @@
  * parse (known only from a key-unknown refusal), certificates after the first.
  */
 import type { ClientAddress, Request } from '../request/request.js';
+import { localDate } from '../values/units.js';
 import type { LoggedAllow, LoggedDeny } from './record-types.js';
 
 /** Why a record cannot be decided again: its request was cut to fit the log line, or an older log lacks a field. */
@@ -74,4 +75,26 @@ export function requestOf(record: LoggedAllow | LoggedDeny): Request | Unrebuild
     session: record.session,
     ...(record.protected_args !== undefined ? { protectedArgs: record.protected_args } : {}),
   };
+}
+
+/**
+ * Everything of a rebuilt request the decision (decide/) can read, in one string: two requests
+ * with the same key get the same decision, so replay decides each distinct one once. The time
+ * counts by its local date only (an identity's `expires`); certificates rebuilt here are always
+ * valid, the client's port and the session are read by no check, and the certificate's key id
+ * and serial only into a refusal's detail.
+ */
+export function decisionKey(request: Request): string {
+  const certificates = request.certificates?.map((certificate) => certificate.principals.join('\u0002')).join('\u0003') ?? '-';
+  return [
+    request.identity,
+    request.user,
+    request.client?.address ?? '-',
+    request.keys?.join('\u0002') ?? '-',
+    certificates,
+    request.unreadableKeys ?? 0,
+    localDate(request.now),
+    request.protectedArgs?.join('\u0002') ?? '-',
+    request.command ?? '\u0004',
+  ].join('\u0001');
 }

@@ -18,7 +18,7 @@ import type { Decision } from '../decide/decision.js';
 import type { Request } from '../request/request.js';
 import type { DenyReason } from '../values/deny-reason.js';
 import type { LoggedAllow, LoggedDeny, LoggedRecord } from './record-types.js';
-import { requestOf } from './replay-request.js';
+import { decisionKey, requestOf } from './replay-request.js';
 
 /** A decision as replay compares it: allowed by which rule, or refused with which code. */
 export type Verdict = { decision: 'allow'; rule: string } | { decision: 'deny'; reason: string };
@@ -151,6 +151,33 @@ function decidedAgain(decide: (request: Request) => Decision, request: Request):
   }
 }
 
+/**
+ * A decision function's verdicts by decisionKey: a log is mostly the same requests again (a
+ * nightly backup, a monitoring check), and deciding one costs tens of microseconds. Bounded by
+ * the characters of its keys; when full, it starts again.
+ */
+class Decided {
+  private readonly verdicts = new Map<string, Verdict>();
+  private chars = 0;
+  private static readonly MAX_CHARS = 4 * 1024 * 1024;
+
+  constructor(private readonly decide: (request: Request) => Decision) {}
+
+  of(request: Request): Verdict {
+    const key = decisionKey(request);
+    const known = this.verdicts.get(key);
+    if (known !== undefined) return known;
+    const verdict = decidedAgain(this.decide, request);
+    if (this.chars + key.length > Decided.MAX_CHARS) {
+      this.verdicts.clear();
+      this.chars = 0;
+    }
+    this.verdicts.set(key, verdict);
+    this.chars += key.length;
+    return verdict;
+  }
+}
+
 /** Why a decision record is not decided again, or null when it is. */
 function skipped(record: LoggedRecord & { event: 'decision' }, decidesBefore: boolean): string | null {
   if (record.foreign !== undefined) return 'foreign';
@@ -170,23 +197,28 @@ export class Replay {
   private readonly maxChanges: number;
   private readonly maxCommandChars: number;
 
+  private readonly after: Decided;
+  private readonly before: Decided | null;
+
   constructor(private readonly options: ReplayOptions) {
     this.maxChanges = options.maxChanges ?? 100_000;
     this.maxCommandChars = options.maxCommandChars ?? 64 * 1024 * 1024;
+    this.after = new Decided(options.decideAfter);
+    this.before = options.decideBefore ? new Decided(options.decideBefore) : null;
   }
 
   add(record: LoggedRecord): void {
     if (record.event !== 'decision') return;
     if (this.options.since !== undefined && !(Date.parse(record.ts) >= this.options.since.getTime())) return;
     this.counts.records++;
-    const why = skipped(record, this.options.decideBefore !== undefined);
+    const why = skipped(record, this.before !== null);
     if (why !== null) return this.skip(why);
     const decided = record as LoggedAllow | LoggedDeny;
     const request = requestOf(decided);
     if ('unrebuildable' in request) return this.skip(request.unrebuildable);
     this.counts.replayed++;
-    const before = this.options.decideBefore ? decidedAgain(this.options.decideBefore, request) : recordedVerdict(decided);
-    const after = decidedAgain(this.options.decideAfter, request);
+    const before = this.before ? this.before.of(request) : recordedVerdict(decided);
+    const after = this.after.of(request);
     if (before.decision === 'deny' && after.decision === 'deny') {
       this.counts[before.reason === after.reason ? 'unchanged' : 'otherRefusal']++;
       return;

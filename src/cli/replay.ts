@@ -1,5 +1,5 @@
 /** `ssh-dispatch replay`: the recorded requests decided again under the policy files as they are now. */
-import { readRecords, unreadableLog } from '../audit/read.js';
+import { lineMayBeDecision, readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { Replay, type ReplayOptions } from '../audit/replay.js';
 import { formatReplay } from '../audit/replay-table.js';
@@ -75,7 +75,7 @@ export async function runReplay(args: string[]): Promise<number> {
     process.stderr.write(`ssh-dispatch: the policy at ${policyPath} does not load: nothing to decide the records under\n`);
     return 2;
   }
-  const found = await logSources({ log: values.log, policy: values.policy }, since, false);
+  const found = await logSources({ log: values.log, policy: values.policy }, since, false, loaded.policy);
   // Every log is read whole or the run fails: a log left out would make "nothing changes" a lie.
   const unreadable = 'error' in found ? found.error : found.sources.map((source) => unreadableLog(source.files, true)).find(Boolean);
   if (unreadable || 'error' in found) {
@@ -94,7 +94,8 @@ export async function runReplay(args: string[]): Promise<number> {
   const provenance = new Provenance(accountsOf(found.policy));
   for (const source of found.sources) {
     try {
-      for await (const record of judged(readRecords(source.files, stats), source.account, provenance)) replay.add(record);
+      for await (const record of judged(readRecords(source.files, stats, lineMayBeDecision), source.account, provenance))
+        replay.add(record);
     } catch (error) {
       process.stderr.write(
         `ssh-dispatch: ${source.log} (or a rotated file of it) could not be read to the end: ${(error as Error).message}\n`,
