@@ -101,16 +101,7 @@ export function parseRecord(line: string, stats: ReadStats): AuditRecord | null 
   return record;
 }
 
-/**
- * Whether a log line may be a decision record: false for the lines the dispatcher writes for the
- * other events (audit/record.ts writes `ts`, then `event`, first), so a reader of decisions alone
- * parses none of them. A line that only looks so (a duplicate "event" key later) is not read.
- */
-export function lineMayBeDecision(line: string): boolean {
-  return !/^\{"ts":"[^"]*","event":"(?:end|file)"/.test(line);
-}
-
-/** `wanted`: a line it refuses is neither parsed nor counted (replay reads decision records only: lineMayBeDecision). */
+/** `wanted`: a line it refuses is neither parsed nor counted (replay reads decision records only: audit/replay.ts lineMayBeDecision). */
 export async function* readRecords(
   files: readonly string[],
   stats: ReadStats,

@@ -142,6 +142,16 @@ export function verdictText(verdict: Verdict): string {
   return verdict.decision === 'allow' ? `allow by rule ${verdict.rule}` : `deny: ${verdict.reason}`;
 }
 
+/**
+ * Whether a log line may be a decision record: false for the lines the dispatcher writes for the
+ * other events (audit/record.ts writes `ts`, then `event`, first), so that replay parses none of
+ * them (read.ts readRecords `wanted`). A line that only looks so (a duplicate "event" key later)
+ * is not read.
+ */
+export function lineMayBeDecision(line: string): boolean {
+  return !/^\{"ts":"[^"]*","event":"(?:end|file)"/.test(line);
+}
+
 /** A request decided again; what throws is refused (internal-error), as the forced path refuses it (serve/decide-connection.ts). */
 function decidedAgain(decide: (request: Request) => Decision, request: Request): Verdict {
   try {

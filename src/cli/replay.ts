@@ -1,7 +1,7 @@
 /** `ssh-dispatch replay`: the recorded requests decided again under the policy files as they are now. */
-import { lineMayBeDecision, readRecords, unreadableLog } from '../audit/read.js';
+import { readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
-import { Replay, type ReplayOptions } from '../audit/replay.js';
+import { lineMayBeDecision, Replay, type ReplayOptions } from '../audit/replay.js';
 import { formatReplay } from '../audit/replay-table.js';
 import { parseWhen } from '../audit/review.js';
 import { decide } from '../decide/decide.js';
