@@ -181,6 +181,18 @@ identities:
     ]);
   });
 
+  it('first and last by time, whatever the spelling of the time', async () => {
+    const record = logged(before, at(12));
+    const spelled = (ts: string) => ({ ...record, ts }) as LoggedRecord;
+    // 23:30 at -02:00 is 01:30 UTC the next day: the last, though its text sorts first.
+    const result = await replayUnder(after, [
+      spelled('2026-11-12T01:00:00.000Z'),
+      spelled('2026-11-11T23:30:00.000-02:00'),
+      spelled('2026-11-12T00:30:00.000Z'),
+    ]);
+    expect([result.changes[0]!.first, result.changes[0]!.last]).toEqual(['2026-11-12T00:30:00.000Z', '2026-11-11T23:30:00.000-02:00']);
+  });
+
   it('records before the window are not read', async () => {
     const result = await replayUnder(after, [logged(before, at(1)), logged(before, at(20))], { since: new Date(Date.UTC(2026, 10, 15)) });
     expect([result.records, result.changes[0]?.count]).toEqual([1, 1]);
