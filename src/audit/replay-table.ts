@@ -32,43 +32,46 @@ export interface ReplayHeading {
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 
-export function formatReplay(result: ReplayResult, heading: ReplayHeading): string {
-  const lines = [
-    printable(
-      `Replayed under ${heading.policy}: ${plural(result.records, 'decision record')} of the last ${heading.window} (since ${localTime(heading.since.toISOString())}), ${result.replayed} decided again.`,
-    ),
-  ];
+/**
+ * The text, a line at a time (each ending in a newline): written as it is made, a list cut at
+ * 100,000 changes is never one string in memory (cli/replay.ts).
+ */
+export function* replayText(result: ReplayResult, heading: ReplayHeading): Generator<string> {
+  yield printable(
+    `Replayed under ${heading.policy}: ${plural(result.records, 'decision record')} of the last ${heading.window} (since ${localTime(heading.since.toISOString())}), ${result.replayed} decided again.`,
+  ) + '\n';
   const changedRecords = result.changes.reduce((sum, change) => sum + change.count, 0);
-  if (result.changes.length === 0 && result.truncated === 0) lines.push('No recorded request would be decided differently.');
+  if (result.changes.length === 0 && result.truncated === 0) yield 'No recorded request would be decided differently.\n';
   else
-    lines.push(
-      `${plural(result.changes.length, 'request')} would be decided differently (${plural(changedRecords + result.truncated, 'record')}):`,
-    );
+    yield `${plural(result.changes.length, 'request')} would be decided differently (${plural(changedRecords + result.truncated, 'record')}):\n`;
   for (const change of result.changes) {
-    lines.push(
-      '',
-      printable(`${change.id}  ${change.command === null ? '(no command)' : change.command}`),
-      printable(`  before  ${verdictText(change.before)}`),
-      printable(`  after   ${verdictText(change.after)}`),
-      `  seen    ${plural(change.count, 'time')}, first ${localTime(change.first)}, last ${localTime(change.last)}`,
-    );
+    // Each line escaped on its own: printable() escapes a newline too.
+    const command = change.command === null ? '(no command)' : change.command;
+    const lines = [`${change.id}  ${command}`, `  before  ${verdictText(change.before)}`, `  after   ${verdictText(change.after)}`];
+    yield `\n${lines.map(printable).join('\n')}\n`;
+    yield `  seen    ${plural(change.count, 'time')}, first ${localTime(change.first)}, last ${localTime(change.last)}\n`;
   }
   if (result.truncated > 0)
-    lines.push(
-      '',
-      `Cut: ${plural(result.truncated, 'more record')} of changed requests not listed (more than ${heading.maxChanges} distinct requests, or their commands too long to keep).`,
-    );
-  lines.push('', `Unchanged: ${result.unchanged}; refused before and after, for another reason: ${result.otherRefusal}.`);
+    yield `\nCut: ${plural(result.truncated, 'more record')} of changed requests not listed (more than ${heading.maxChanges} distinct requests, or their commands too long to keep).\n`;
+  yield `\nUnchanged: ${result.unchanged}; refused before and after, for another reason: ${result.otherRefusal}.\n`;
   const skipped = Object.entries(result.skipped);
-  if (skipped.length > 0) {
-    lines.push(
-      `Not replayed: ${plural(
-        skipped.reduce((sum, [, n]) => sum + n, 0),
-        'record',
-      )}:`,
-    );
-    const width = Math.max(...skipped.map(([key]) => key.length));
-    for (const [key, count] of skipped) lines.push(printable(`  ${pad(key, width)}  ${String(count).padStart(7)}  ${skippedWhy(key)}`));
-  }
-  return `${lines.join('\n')}\n`;
+  if (skipped.length === 0) return;
+  yield `Not replayed: ${plural(
+    skipped.reduce((sum, [, n]) => sum + n, 0),
+    'record',
+  )}:\n`;
+  const width = Math.max(...skipped.map(([key]) => key.length));
+  for (const [key, count] of skipped) yield `${printable(`  ${pad(key, width)}  ${String(count).padStart(7)}  ${skippedWhy(key)}`)}\n`;
+}
+
+export function formatReplay(result: ReplayResult, heading: ReplayHeading): string {
+  return [...replayText(result, heading)].join('');
+}
+
+/** `--json`: one object, `head`'s fields then the result's, made a change at a time like the text. */
+export function* replayJson(result: ReplayResult, head: Record<string, unknown>): Generator<string> {
+  const { changes, skipped, ...counts } = result;
+  yield `${JSON.stringify({ ...head, ...counts }).slice(0, -1)},"changes":[`;
+  for (const [i, change] of changes.entries()) yield `${i === 0 ? '' : ','}${JSON.stringify(change)}`;
+  yield `],"skipped":${JSON.stringify(skipped)}}\n`;
 }

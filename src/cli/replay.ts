@@ -2,7 +2,7 @@
 import { readRecords, unreadableLog } from '../audit/read.js';
 import { accountsOf, judged, Provenance } from '../audit/provenance.js';
 import { lineMayBeDecision, Replay, type ReplayOptions } from '../audit/replay.js';
-import { formatReplay } from '../audit/replay-table.js';
+import { replayJson, replayText } from '../audit/replay-table.js';
 import { parseWhen } from '../audit/review.js';
 import { decide } from '../decide/decide.js';
 import { loadPolicy } from '../policy/load.js';
@@ -37,6 +37,18 @@ so are counted by reason at the end, with learn-mode records and requests cut to
 Exit status: 0 when no decision would change; 1 when one would (or the list was cut, past
 100000 distinct changed requests); 2 on a usage error, when the policy does not load, or when a
 log cannot be read (one line on stderr says which and why).`;
+
+/** Text made piece by piece, written in 64 KiB writes (to a pipe or a file, synchronous on Linux: memory stays the chunk's). */
+function writeAll(pieces: Iterable<string>): void {
+  let chunk = '';
+  for (const piece of pieces) {
+    chunk += piece;
+    if (chunk.length < 65_536) continue;
+    process.stdout.write(chunk);
+    chunk = '';
+  }
+  if (chunk !== '') process.stdout.write(chunk);
+}
 
 /** Distinct changed requests kept at most: past it the list is cut and says so. */
 const MAX_CHANGES = 100_000;
@@ -104,10 +116,10 @@ export async function runReplay(args: string[]): Promise<number> {
     }
   }
   const result = replay.result();
-  process.stdout.write(
+  writeAll(
     values.json
-      ? `${JSON.stringify({ policy: policyPath, since: since.toISOString(), ...result })}\n`
-      : formatReplay(result, { policy: policyPath, since, window, maxChanges: MAX_CHANGES }),
+      ? replayJson(result, { policy: policyPath, since: since.toISOString() })
+      : replayText(result, { policy: policyPath, since, window, maxChanges: MAX_CHANGES }),
   );
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
   return result.changes.length > 0 || result.truncated > 0 ? 1 : 0;

@@ -15,7 +15,7 @@ import { toLogLine } from '../../src/audit/escape.js';
 import { asRecord } from '../../src/audit/validate.js';
 import type { LoggedRecord } from '../../src/audit/record-types.js';
 import { lineMayBeDecision, Replay, REFUSED_BY, replayRecords, type ReplayOptions, type ReplayResult } from '../../src/audit/replay.js';
-import { formatReplay } from '../../src/audit/replay-table.js';
+import { formatReplay, replayJson } from '../../src/audit/replay-table.js';
 import { localTime } from '../../src/audit/log-table.js';
 import { parseClient, requestOf } from '../../src/audit/replay-request.js';
 import { decide } from '../../src/decide/decide.js';
@@ -445,6 +445,15 @@ Not replayed: 2 records:
   foreign             1  in an account's log, not counted (ssh-dispatch logs marks them)
   max-sessions        1  refused by this host after a rule allowed it
 `);
+  });
+
+  it('--json, made a change at a time, is the result as one object', async () => {
+    const before = policyWith('      - { name: any, exec: { command: "echo ...", run: [/bin/echo] } }\n');
+    const records = ['echo a', 'echo "b"', 'echo c'].map((command) => logged(before, requestFor('host1', command)));
+    for (const result of [await replayUnder(policyWith(DISK), records), await replayUnder(before, records)]) {
+      const head = { policy: '/p', since: '2026-11-17T00:00:00.000Z' };
+      expect(JSON.parse([...replayJson(result, head)].join(''))).toEqual({ ...head, ...result });
+    }
   });
 
   it('says so when nothing changes', async () => {
