@@ -25,7 +25,8 @@ keys, accounts, certificate principals), the command and the rules, at the time 
 Not replayed: what only the host decides (max-sessions, single-run, the sandbox, paths on disk,
 rsync's wildcard expansion: a rule that allows now may still be refused there), and refusals
 before the policy decided (the environment, a policy that did not load, the log). Records refused
-so are counted by reason at the end, with learn-mode records and requests cut to fit the log.
+so are counted by reason at the end, with learn-mode records, requests cut to fit the log and
+records of an account's log that do not count (logs marks them). More: docs/replay.md.
 
   --days N       the records of the last N days (default 7)
   --since WHEN   instead: a span back from now (24h, 2w), a date or an ISO time
