@@ -56,7 +56,7 @@ function trustedCompileCache(parent: string, dir: string): boolean {
 }
 
 /**
- * The log-review commands read a whole log (a million records) through short-lived objects:
+ * The log-review commands (and replay) read a whole log (a million records) through short-lived objects:
  * with Node's default young generation on a machine with plenty of memory they peak at 200 MiB
  * where 4 MiB semi-spaces keep them near 110 MiB at the same speed (BENCHMARKS.md). The size is
  * fixed when Node starts (v8.setFlagsFromString later does not resize the heap), so these
@@ -68,7 +68,7 @@ function trustedCompileCache(parent: string, dir: string): boolean {
  * forwarded signal: killing the parent left it following the log forever.) process.execve is
  * in every runtime ssh-dispatch supports (Node >= 22.15, main.ts); without it, no flag.
  */
-const LOG_REVIEW = new Set(['logs', 'summary', 'status']);
+const LOG_REVIEW = new Set(['logs', 'summary', 'status', 'replay']);
 if (
   LOG_REVIEW.has(process.argv[2] ?? '') &&
   !process.execArgv.some((arg) => arg.startsWith('--max-semi-space-size')) &&

@@ -26,6 +26,7 @@ const HELP = `Usage: ssh-dispatch [run] --id ID [--policy PATH]     forced-comma
        ssh-dispatch suggest --log FILE --id ID         rules for what a --learn run recorded
        ssh-dispatch logs [--since 24h] [--id ID] [--decision deny] [--follow] [--json]
        ssh-dispatch summary [--since 7d]               per identity and rule: allowed, denied, failed
+       ssh-dispatch replay [--days 7]                  the recorded requests an edited policy would decide otherwise
        ssh-dispatch status [--stale 26h]               a monitoring plugin: the rules with expect-every (0-3)
        ssh-dispatch demo                               a live demo through a throwaway sshd
        ssh-dispatch SUBCOMMAND --help                  help for one subcommand
@@ -118,6 +119,8 @@ async function runSubcommand(first: string | undefined, rest: string[]): Promise
       return await (await import('./cli/logs.js')).runLogs(rest);
     case 'summary':
       return await (await import('./cli/summary.js')).runSummary(rest);
+    case 'replay':
+      return await (await import('./cli/replay.js')).runReplay(rest);
     case 'status':
       return await (await import('./cli/status.js')).runStatus(rest);
     case 'demo': {

@@ -89,6 +89,9 @@ const PURE = files.filter(
       'audit/summary.ts',
       'audit/health.ts',
       'audit/provenance.ts',
+      'audit/replay.ts',
+      'audit/replay-request.ts',
+      'audit/replay-table.ts',
     ].includes(f) ||
     // The record's types and the readers' check of it.
     ['audit/record-types.ts', 'audit/validate.ts'].includes(f),

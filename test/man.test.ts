@@ -55,6 +55,7 @@ describe('ssh-dispatch(8)', () => {
       'suggest',
       'logs',
       'summary',
+      'replay',
       'status',
       'demo',
     ]);

@@ -101,7 +101,12 @@ export function parseRecord(line: string, stats: ReadStats): AuditRecord | null 
   return record;
 }
 
-export async function* readRecords(files: readonly string[], stats: ReadStats): AsyncGenerator<AuditRecord> {
+/** `wanted`: a line it refuses is neither parsed nor counted (replay reads decision records only: audit/replay.ts lineMayBeDecision). */
+export async function* readRecords(
+  files: readonly string[],
+  stats: ReadStats,
+  wanted?: (line: string) => boolean,
+): AsyncGenerator<AuditRecord> {
   for (const file of files) {
     let input: NodeJS.ReadableStream;
     try {
@@ -112,7 +117,7 @@ export async function* readRecords(files: readonly string[], stats: ReadStats): 
       continue;
     }
     for await (const line of createInterface({ input, crlfDelay: Infinity })) {
-      if (line === '') continue;
+      if (line === '' || (wanted !== undefined && !wanted(line))) continue;
       const record = parseRecord(line, stats);
       if (record !== null) yield record;
     }

@@ -15,9 +15,10 @@ import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/
 export async function auditLogPath(
   log: string | undefined,
   policyPath: string | undefined,
+  known?: Policy,
 ): Promise<{ path: string; policy: Policy | null } | { error: string }> {
   const where = policyPath ?? DEFAULT_POLICY_PATH;
-  const loaded = await loadPolicy(where).catch(() => null);
+  const loaded = known !== undefined ? { ok: true as const, policy: known } : await loadPolicy(where).catch(() => null);
   if (loaded?.ok) return { path: log ?? loaded.policy.audit.file, policy: loaded.policy };
   if (log !== undefined && policyPath === undefined) return { path: log, policy: null };
   const read = log === undefined ? 'which log to read is not known: give --log FILE to read one anyway' : 'fix it, or leave --policy out';
@@ -79,14 +80,16 @@ export interface LogSources {
  * What `logs` and `summary` read: the log (--log, else the policy's), each account's log beside
  * it unless --log names one (install.sh --account; root's may not exist yet when only accounts
  * connected), with the rotated files the window reaches into (all with `rotated`); or why not.
- * `mayBeMissing`: a log that does not exist yet is no error (one about to be followed).
+ * `mayBeMissing`: a log that does not exist yet is no error (one about to be followed). `loaded`:
+ * the policy at values.policy, when the caller has loaded it already (replay: it is parsed once).
  */
 export async function logSources(
   values: { log?: string; policy?: string; rotated?: boolean },
   since: Date | undefined,
   mayBeMissing: boolean,
+  loaded?: Policy,
 ): Promise<LogSources | { error: string }> {
-  const where = await auditLogPath(values.log, values.policy);
+  const where = await auditLogPath(values.log, values.policy, loaded);
   if ('error' in where) return where;
   const { path, policy } = where;
   const accounts = values.log === undefined ? accountLogs(path) : [];
