@@ -28,6 +28,8 @@ export interface ReplayHeading {
   window: string;
   /** The distinct changes kept at most, for the truncation line. */
   maxChanges: number;
+  /** What "before" is: the served version, or the recorded decisions. */
+  before: string;
 }
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -38,7 +40,7 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
  */
 export function* replayText(result: ReplayResult, heading: ReplayHeading): Generator<string> {
   yield printable(
-    `Replayed under ${heading.policy}: ${plural(result.records, 'decision record')} of the last ${heading.window} (since ${localTime(heading.since.toISOString())}), ${result.replayed} decided again.`,
+    `Replayed under ${heading.policy}: ${plural(result.records, 'decision record')} of the last ${heading.window} (since ${localTime(heading.since.toISOString())}), ${result.replayed} decided again; before is ${heading.before}.`,
   ) + '\n';
   const changedRecords = result.changes.reduce((sum, change) => sum + change.count, 0);
   if (result.changes.length === 0 && result.truncated === 0) yield 'No recorded request would be decided differently.\n';

@@ -85,6 +85,7 @@ export const REFUSED_BY: Record<DenyReason, 'policy' | 'host' | 'dispatcher' | '
   'rsync-single-run': 'host',
   'limits-unusable': 'host',
   'policy-unloadable': 'dispatcher',
+  'policy-not-applied': 'dispatcher',
   'audit-unwritable': 'dispatcher',
   'unsafe-environment': 'dispatcher',
   'internal-error': 'dispatcher',

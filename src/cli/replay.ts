@@ -5,7 +5,8 @@ import { lineMayBeDecision, Replay, type ReplayOptions } from '../audit/replay.j
 import { replayJson, replayText } from '../audit/replay-table.js';
 import { parseWhen } from '../audit/review.js';
 import { decide } from '../decide/decide.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadApplied, loadPolicy } from '../policy/load.js';
+import type { Request } from '../request/request.js';
 import { DEFAULT_POLICY_PATH } from '../policy/schema.js';
 import { formatPolicyError } from '../values/policy-error.js';
 import { printable } from '../values/printable.js';
@@ -15,10 +16,11 @@ import { logSources } from './log-args.js';
 export const REPLAY_HELP = `Usage: ssh-dispatch replay [--days N | --since WHEN] [--json] [--log FILE] [--policy PATH]
 
 Decides the requests of the audit log again under the policy files as they are now (an edit
-not applied yet too) and lists those whose decision would change: the identity, the command,
-before (the recorded decision) and after (allow by rule NAME, or deny: REASON), how many times
-it was seen, first and last. A request refused before and after, for another reason, is counted,
-not listed.
+not applied yet) and under the version keys serve now (ssh-dispatch apply), and lists those whose
+decision would change: the identity, the command, before (the served version's decision; the
+recorded one when nothing is applied) and after (allow by rule NAME, or deny: REASON), how many
+times it was seen, first and last. A request refused before and after, for another reason, is
+counted, not listed.
 
 What is decided again is the policy's part of a decision: who is asking (identity, expires, from,
 keys, accounts, certificate principals), the command and the rules, at the time of each record.
@@ -96,12 +98,20 @@ export async function runReplay(args: string[]): Promise<number> {
     return 2;
   }
   const policy = loaded.policy;
+  // Before: what keys serve now, the applied version, decided again; with none applied, the
+  // decision each record holds.
+  const applied = await loadApplied(policyPath);
+  if (!applied.ok && !applied.notApplied) {
+    process.stderr.write(`ssh-dispatch: the applied policy cannot be read (${printable(applied.errors[0]!.message)})\n`);
+    return 2;
+  }
   const options: ReplayOptions = {
     decideAfter: (request) => decide(policy, request),
-    // Against the applied policy, once there is one (issue 27.1): decideBefore: (request) => decide(applied, request),
+    ...(applied.ok ? { decideBefore: (request: Request) => decide(applied.policy, request) } : {}),
     since,
     maxChanges: MAX_CHANGES,
   };
+  const before = applied.ok ? `the served version ${applied.version}` : 'the recorded decisions (nothing is applied)';
   const replay = new Replay(options);
   const stats = { skipped: 0 };
   const provenance = new Provenance(accountsOf(found.policy));
@@ -119,8 +129,8 @@ export async function runReplay(args: string[]): Promise<number> {
   const result = replay.result();
   writeAll(
     values.json
-      ? replayJson(result, { policy: policyPath, since: since.toISOString() })
-      : replayText(result, { policy: policyPath, since, window, maxChanges: MAX_CHANGES }),
+      ? replayJson(result, { policy: policyPath, since: since.toISOString(), before: applied.ok ? applied.version : null })
+      : replayText(result, { policy: policyPath, since, window, maxChanges: MAX_CHANGES, before }),
   );
   if (stats.skipped > 0) process.stderr.write(`ssh-dispatch: ${stats.skipped} line(s) were not JSON records and were skipped\n`);
   return result.changes.length > 0 || result.truncated > 0 ? 1 : 0;

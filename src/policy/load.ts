@@ -14,6 +14,7 @@ import type { PolicyError } from '../values/policy-error.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Policy } from './schema.js';
 import { runningUid } from '../trust.js';
 import { servedLogins, servedPolicy } from './applied/served.js';
+import { servedRecord, versionSources } from './applied/versions.js';
 
 export { policyParsed } from './compile.js';
 
@@ -86,4 +87,22 @@ export async function loadLogins(
 ): Promise<{ ok: true; logins: LoginIndex } | { ok: false; errors: PolicyError[] }> {
   const served = await servedLogins(path, lookup, options.uid ?? runningUid());
   return served.ok ? { ok: true, logins: served.value } : { ok: false, errors: served.errors };
+}
+
+/**
+ * The whole applied version (every identity), compiled by this build from its own files: what
+ * `replay` decides "before" under, and what `apply` diffs against. Not the compiled cache: that
+ * is read one identity at a time.
+ */
+export async function loadApplied(path: string, options: { uid?: number } = {}): Promise<LoadedPolicy> {
+  const uid = options.uid ?? runningUid();
+  const state = servedRecord(path, uid);
+  if (typeof state === 'string') return { ok: false, errors: [{ file: path, line: 0, key: '', message: state }] };
+  if (state.served === null)
+    return { ok: false, notApplied: true, errors: [{ file: state.place.realPath, line: 0, key: '', message: 'no applied policy' }] };
+  const sources = versionSources(state.place, state.served, uid);
+  const message = `applied version ${state.served.version}: its files are unreadable or not trusted`;
+  if (sources === null) return { ok: false, errors: [{ file: state.place.realPath, line: 0, key: '', message }] };
+  const compiled = await compileSources(sources);
+  return compiled.ok ? { ok: true, policy: compiled.policy, version: state.served.version } : compiled;
 }

@@ -305,9 +305,9 @@ describe('the cap', () => {
     const result = await replayUnder(after, records, { maxChanges: 2 });
     expect(lines(result)).toEqual(['host1: echo a: any -> no-rule-matched x3', 'host1: echo b: any -> no-rule-matched x1']);
     expect(result.truncated).toBe(1);
-    expect(formatReplay(result, { policy: '/p', since: new Date(0), window: '7 days', maxChanges: 2 })).toContain(
-      'Cut: 1 more record of changed requests not listed (more than 2 distinct requests',
-    );
+    expect(
+      formatReplay(result, { policy: '/p', since: new Date(0), window: '7 days', maxChanges: 2, before: 'the recorded decisions' }),
+    ).toContain('Cut: 1 more record of changed requests not listed (more than 2 distinct requests');
   });
 
   it('and past maxCommandChars of commands', async () => {
@@ -429,10 +429,11 @@ describe('the text', () => {
       since: new Date(2026, 10, 17, 1, 2, 3),
       window: '7 days',
       maxChanges: 100_000,
+      before: 'the served version 4',
     });
     expect(
       text,
-    ).toBe(`Replayed under /etc/ssh-dispatch/policies: 3 decision records of the last 7 days (since 2026-11-17 01:02:03), 1 decided again.
+    ).toBe(`Replayed under /etc/ssh-dispatch/policies: 3 decision records of the last 7 days (since 2026-11-17 01:02:03), 1 decided again; before is the served version 4.
 1 request would be decided differently (1 record):
 
 host1  echo "\\x1b[31mred"
@@ -463,6 +464,7 @@ Not replayed: 2 records:
       since: new Date(0),
       window: '7 days',
       maxChanges: 1,
+      before: 'the recorded decisions',
     });
     expect(text).toContain('\nNo recorded request would be decided differently.\n\nUnchanged: 1;');
   });

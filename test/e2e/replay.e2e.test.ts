@@ -1,9 +1,12 @@
 /**
  * `ssh-dispatch replay` through a real sshd (issue 27: "replay reports a rule removal before it
  * is applied"): a request allowed through sshd, then the policy file edited to remove its rule;
- * replay, run by the built bundle, lists it as allowed before and refused after and exits 1;
- * with the rule back it exits 0. The request's record is the one sshd's session wrote.
+ * replay, run by the built bundle, lists it as allowed before (the served version) and refused
+ * after and exits 1; once that edit is applied, "before" is it, and restoring the rule in the
+ * files shows the reverse. The request's record is the one sshd's session wrote.
  */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { startLab, type Lab } from './lab.js';
@@ -33,6 +36,9 @@ afterAll(async () => {
   await lab?.stop();
 });
 
+/** An edit of the policy file, not applied: what replay is for. */
+const edit = (text: string) => writeFileSync(join(lab.policyDir, 'main.yaml'), text.replace('{{AUDIT}}', lab.auditFile), { mode: 0o600 });
+
 describe('replay through a real sshd', () => {
   it('lists a request an edit would refuse, before the edit serves anyone; nothing once the rule is back', async () => {
     const allowed = await lab.sshd.ssh(key, 'echo nightly report');
@@ -54,7 +60,7 @@ describe('replay through a real sshd', () => {
     expect([unchanged.code, unchanged.stderr]).toEqual([0, '']);
     expect(unchanged.stdout).toContain('No recorded request would be decided differently.');
 
-    lab.writePolicy(policy(false));
+    edit(policy(false));
     const edited = runBundle(['replay', '--policy', lab.policyDir]);
     expect([edited.code, edited.stderr]).toEqual([1, '']);
     expect(edited.stdout).toContain(
@@ -75,8 +81,16 @@ describe('replay through a real sshd', () => {
       ],
     });
 
-    lab.writePolicy(policy(true));
+    // Before is what keys serve (the applied version), not the record: the edit applied, replay
+    // of the same files lists nothing, though the record says allowed.
+    expect(runBundle(['apply', '--policy', lab.policyDir]).code).toBe(0);
+    const applied = runBundle(['replay', '--policy', lab.policyDir]);
+    expect([applied.code, applied.stderr]).toEqual([0, '']);
+    expect(applied.stdout).toMatch(/before is the served version 2\./);
+
+    edit(policy(true));
     const restored = runBundle(['replay', '--policy', lab.policyDir]);
-    expect([restored.code, restored.stderr]).toEqual([0, '']);
+    expect(restored.code).toBe(1);
+    expect(restored.stdout).toContain('  before  deny: no-rule-matched\n  after   allow by rule report\n');
   }, 60_000);
 });
