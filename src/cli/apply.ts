@@ -11,7 +11,7 @@ import { policyDiff } from '../policy/applied/diff.js';
 import { compileVersion, policyDigest, pruneCompiled, recordVersion } from '../policy/applied/store.js';
 import { readVersion, servedRecord, versionSources, type VersionMeta } from '../policy/applied/versions.js';
 import { compileSources, type PolicySource } from '../policy/compile.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadApplied, loadPolicy } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 import { printable } from '../values/printable.js';
@@ -60,10 +60,9 @@ async function compileVersionSources(
 }
 
 /** The served version's policy (for the diff), or null when none is served or it no longer compiles. */
-async function servedPolicy(place: AppliedPlace, served: VersionMeta | null): Promise<Policy | null> {
-  if (served === null) return null;
-  const compiled = await compileVersionSources(place, served);
-  return Array.isArray(compiled) ? null : compiled.policy;
+async function appliedOrNull(policyPath: string): Promise<Policy | null> {
+  const served = await loadApplied(policyPath);
+  return served.ok ? served.policy : null;
 }
 
 function printServed(meta: VersionMeta, verb: string): void {
@@ -95,7 +94,7 @@ export async function runApply(args: string[]): Promise<number> {
     out(`apply: these files are ${servedBy(state.served)}, already served; nothing changed`);
     return 0;
   }
-  const before = await servedPolicy(state.place, state.served);
+  const before = await appliedOrNull(policyPath);
   const record = recordVersion(state.place, files.sources, loaded.policy, {
     time: new Date().toISOString(),
     who: who(),
@@ -166,7 +165,7 @@ export async function runRollback(args: string[]): Promise<number> {
     who: who(),
     action: 'rollback',
     restores: target.restores ?? target.version,
-    diff: policyDiff(await servedPolicy(state.place, state.served), compiled.policy),
+    diff: policyDiff(await appliedOrNull(policyPath), compiled.policy),
     message: values.message ?? null,
     access: target.access,
   });
