@@ -472,17 +472,30 @@ describe('git: receive.denyNonFastForwards and receive.denyDeletes, set by the r
 });
 
 describe('check on these rules', () => {
-  it('calls the unsandboxed rdiff-backup server UNSAFE; the sandboxed writable one a warning; the restore recipe neither', () => {
-    const check = spawnSync(NODE, [BUNDLE, 'check', '--policy', lab.policyDir], {
-      encoding: 'utf8',
-      env: { PATH: '/usr/bin:/bin' },
-      timeout: 30_000,
-    });
+  it('calls the unsandboxed rdiff-backup server UNSAFE, and apply refuses it; the sandboxed writable one a warning; the restore recipe neither', () => {
+    // The served policy, with the recipe as it was added back: the edit an admin might try.
+    const edited = join(lab.sshd.dir, 'edited');
+    mkdirSync(edited, { mode: 0o700 });
+    const served = readFileSync(join(lab.policyDir, 'main.yaml'), 'utf8');
+    writeFileSync(
+      join(edited, 'main.yaml'),
+      served.replace(
+        'identities:\n',
+        `identities:\n  rdiff-old:\n    rules:\n      - name: rdiff-backup\n        exec:\n          command: [rdiff-backup, "..."]\n          run: [/usr/bin/rdiff-backup, server, --restrict-path, ${path('rdiff', 'old')}, --restrict-mode, update-only]\n`,
+      ),
+      { mode: 0o600 },
+    );
+    const run = (command: string) =>
+      spawnSync(NODE, [BUNDLE, command, '--policy', edited], { encoding: 'utf8', env: { PATH: '/usr/bin:/bin' }, timeout: 30_000 });
+    const check = run('check');
     const about = (rule: string, level: string) =>
       check.stdout.split('\n').filter((l) => l.includes(`${level}: rule "${rule}"`) && l.includes('unpickles'));
     expect(about('rdiff-backup', 'UNSAFE'), check.stdout).toHaveLength(1);
     expect(about('rdiff-backup', 'warning'), check.stdout).toHaveLength(1);
     expect(about('rdiff-restore', 'UNSAFE').length + about('rdiff-restore', 'warning').length, check.stdout).toBe(0);
     expect(check.status).toBe(1);
+    const applied = run('apply');
+    expect(applied.status).toBe(1);
+    expect(applied.stdout).toMatch(/^refused: nothing changed; nothing is served yet$/m);
   }, 30_000);
 });
