@@ -43,7 +43,8 @@ function printErrors(errors: readonly PolicyError[]): void {
 /** The gate every served version passes: no error and no UNSAFE finding of the policy itself. Prints them; whether it passed. */
 function passesGate(policy: Policy, policyPath: string): boolean {
   const findings = policyFindings(policy, policyPath);
-  for (const finding of findings) out(findingLine(finding));
+  // findingLine escapes what the policy wrote already.
+  for (const finding of findings) process.stdout.write(`${findingLine(finding)}\n`);
   return !findings.some((finding) => finding.level !== 'warning');
 }
 
@@ -77,7 +78,7 @@ const MESSAGE_FLAG = { message: { type: 'string', short: 'm' } } as const;
 export async function runApply(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { ...POLICY_FLAGS, ...MESSAGE_FLAG });
   if (values.help) {
-    out(APPLY_HELP);
+    console.log(APPLY_HELP);
     return 0;
   }
   const policyPath = values.policy ?? DEFAULT_POLICY_PATH;
@@ -148,7 +149,7 @@ function rollbackTarget(place: AppliedPlace, served: VersionMeta, to: string | u
 export async function runRollback(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { ...POLICY_FLAGS, ...MESSAGE_FLAG, to: { type: 'string' } });
   if (values.help) {
-    out(ROLLBACK_HELP);
+    console.log(ROLLBACK_HELP);
     return 0;
   }
   const policyPath = values.policy ?? DEFAULT_POLICY_PATH;
@@ -184,7 +185,7 @@ export async function runRollback(args: string[]): Promise<number> {
 export async function runReapply(args: string[]): Promise<number> {
   const { values } = parseFlags(args, { ...POLICY_FLAGS, adopt: { type: 'boolean' } });
   if (values.help) {
-    out(REAPPLY_HELP);
+    console.log(REAPPLY_HELP);
     return 0;
   }
   const policyPath = values.policy ?? DEFAULT_POLICY_PATH;

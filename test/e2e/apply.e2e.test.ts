@@ -150,6 +150,16 @@ describe('the applied policy through a real sshd', () => {
     expect(again.out).toContain("version 3 serves version 1's files, the first: there is nothing to roll back to");
   });
 
+  it.each(['apply', 'rollback', 'reapply', 'history'])(
+    '%s --help is text, line by line (it was printed escaped, \\x0a for each newline)',
+    (command) => {
+      const result = spawnSync(NODE, [BUNDLE, command, '--help'], { encoding: 'utf8' });
+      expect(result.status).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`^Usage: ssh-dispatch ${command} .*\n\n`));
+      expect(result.stdout).not.toContain('\\x0a');
+    },
+  );
+
   it('every record of the session validates against the published schema', () => {
     expect(lab.checkRecords().invalid).toEqual([]);
   });
