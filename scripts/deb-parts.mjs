@@ -57,8 +57,9 @@ export function controlFile({ version, arch, installedSizeKiB, depends, maintain
     ['Maintainer', maintainer],
     ['Installed-Size', String(installedSizeKiB)],
     ['Depends', depends],
-    ['Recommends', 'bubblewrap, openssh-server'],
-    ['Suggests', 'rsync, logrotate'],
+    ['Recommends', 'bubblewrap'],
+    // Not openssh-server: apt would install and start an sshd the admin did not ask for.
+    ['Suggests', 'openssh-server, rsync, logrotate'],
     ['Section', 'admin'],
     ['Priority', 'optional'],
     ['Homepage', homepage],
