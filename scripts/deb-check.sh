@@ -55,6 +55,7 @@ if command -v lintian >/dev/null; then
   lintian --fail-on error "$deb" >"$work/lintian" 2>&1 || lintian_rc=$?
   grep -v '^running with root privileges' "$work/lintian" >&2 || true
   [ "$lintian_rc" = 0 ] || die "lintian reports errors (above; docs/packaging.md, \"lintian\")"
+  lintian --profile ubuntu --fail-on error "$deb" >"$work/lintian" 2>&1 || die "lintian --profile ubuntu reports errors: $(cat "$work/lintian")"
 else
   say "lintian is missing (scripts/setup.sh test installs it): not checked"
 fi
@@ -75,6 +76,12 @@ say "installed: checking files"
 [ -z "$(ls -A /etc/ssh-dispatch/policies)" ] || die "/etc/ssh-dispatch/policies is not empty after install: $(ls -A /etc/ssh-dispatch/policies)"
 say "runtime: $(readlink /usr/lib/ssh-dispatch/runtime) ($(/usr/lib/ssh-dispatch/runtime --version))"
 /usr/bin/ssh-dispatch --version >&2
+# The file trigger on /usr/bin/node (a nodejs install, upgrade or removal) picks the runtime again.
+rm /usr/lib/ssh-dispatch/runtime
+dpkg-trigger --no-await /usr/bin/node
+dpkg --triggers-only --pending
+[ -L /usr/lib/ssh-dispatch/runtime ] || die "the trigger on /usr/bin/node did not pick the runtime again"
+say "the trigger on /usr/bin/node picks the runtime again: $(readlink /usr/lib/ssh-dispatch/runtime)"
 MANPAGER=cat MANWIDTH=80 man ssh-dispatch 2>/dev/null | grep -q 'ssh-dispatch' || die "man ssh-dispatch does not render"
 MANPAGER=cat MANWIDTH=80 man 5 ssh-dispatch-policy 2>/dev/null | grep -q 'ssh-dispatch' || die "man 5 ssh-dispatch-policy does not render"
 say "man ssh-dispatch and man 5 ssh-dispatch-policy render"
