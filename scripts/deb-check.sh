@@ -49,6 +49,9 @@ apt() { DEBIAN_FRONTEND=noninteractive bash scripts/apt-wait.sh "${SETUP_APT_LOC
 say "building the package (npm run deb)"
 npm run --silent deb -- --out "$work/out"
 deb=$(ls "$work"/out/"$PACKAGE"_*.deb)
+# postinst runs `ssh-dispatch reapply` (issue 27): a build without it cannot be configured.
+node_modules/.bin/node dist/ssh-dispatch.cjs reapply --help >/dev/null 2>&1 ||
+  die "this build has no 'ssh-dispatch reapply', which the package's postinst runs: its configure step would fail"
 if command -v lintian >/dev/null; then
   say "lintian $(basename "$deb")"
   lintian_rc=0

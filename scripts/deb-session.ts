@@ -13,7 +13,7 @@ import { ThrowawaySshd } from '../src/lab/throwaway-sshd.js';
 const [id, allowed, expected, denied] = process.argv.slice(2);
 if (!id || !allowed || expected === undefined || !denied) {
   process.stderr.write('usage: deb-session.ts ID ALLOWED EXPECTED_OUTPUT DENIED\n');
-  process.exit(2);
+  throw new Error('missing arguments');
 }
 
 const sshd = await ThrowawaySshd.start({ user: 'root' });
@@ -40,4 +40,5 @@ try {
 } finally {
   await sshd.stop();
 }
-process.exit(failures === 0 ? 0 : 1);
+// exitCode, not exit(): scripts/run-ts.mjs removes its bundle of this file once it returns.
+process.exitCode = failures === 0 ? 0 : 1;
