@@ -113,6 +113,27 @@ node_modules/.bin/node scripts/run-ts.mjs scripts/deb-session.ts "$ID" 'echo deb
 grep -q "\"$ID\"" /var/log/ssh-dispatch/audit.jsonl || die "no record of $ID in /var/log/ssh-dispatch/audit.jsonl"
 say "audit log: $(grep -c "\"$ID\"" /var/log/ssh-dispatch/audit.jsonl) records of $ID"
 
+say "installed again (what an upgrade runs: postinst re-validates the applied policy), still served"
+apt install --reinstall -y -q --no-install-recommends "$deb"
+node_modules/.bin/node scripts/run-ts.mjs scripts/deb-session.ts "$ID" 'echo deb-check-ok' $'deb-check-ok\n' 'cat /etc/shadow' >&2
+
+if [ -d /etc/ssh-dispatch/policies/.ssh-dispatch-applied ]; then
+  # A build that refuses the applied version must fail the configure step loudly. Stood in for by
+  # an applied file made group-writable (reapply refuses a version it cannot trust), and undone.
+  say "an applied version this build refuses: configure must fail, loudly"
+  src=$(find /etc/ssh-dispatch/policies/.ssh-dispatch-applied -path '*/src/*' -type f | head -n 1)
+  [ -n "$src" ] || die "no applied policy file under /etc/ssh-dispatch/policies/.ssh-dispatch-applied (its layout changed?)"
+  chmod g+w "$src"
+  if apt install --reinstall -y -q --no-install-recommends "$deb" >"$work/refused" 2>&1; then
+    die "apt-get install succeeded although this build refuses the applied policy"
+  fi
+  grep -q 'this build REFUSES the applied policy' "$work/refused" || die "no clear refusal from postinst: $(cat "$work/refused")"
+  grep -F -e 'REFUSES' -e 'refused' -e 'ssh-dispatch apply' "$work/refused" >&2
+  chmod g-w "$src"
+  dpkg --configure "$PACKAGE" >&2 # the control: the same step passes once the policy is trusted again
+  say "refused, then configured once the applied version passes again"
+fi
+
 say "apt-get remove: policies, logs and the logrotate conffile are kept"
 apt remove -y -q "$PACKAGE"
 for kept in "$POLICY" /var/log/ssh-dispatch/audit.jsonl /etc/logrotate.d/ssh-dispatch; do
