@@ -11,6 +11,7 @@ const SPAWN = [
   'test/cli/check.test.ts', // getent
   'test/cli/hostile.test.ts', // rsync --help, for the host's rsync features
   'test/cli/suggest-home.test.ts', // getent passwd, for the accounts' homes
+  'test/deb-scripts.test.ts', // sh (the maintainer scripts), dpkg-deb and dpkg (the package build)
   'test/host/confine-check.test.ts', // rsync --help
   'test/host/kind-findings.test.ts', // rsync --help (main's, from 986f6b6 on)
   'test/host/wildcard-cost.test.ts', // rsync --help

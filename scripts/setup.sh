@@ -10,7 +10,8 @@
 #                           drive: rsyslog and rsyslog-gnutls (syslog, and syslog over TLS: the
 #                           tests start their own daemon, never the system's), the backup clients
 #                           of the recipes (docs/recipes.md), git, openssl (test/test-pki.ts),
-#                           python3, logrotate, groff-base and man-db (the man page tests).
+#                           python3, logrotate, groff-base and man-db (the man page tests), and
+#                           lintian (scripts/deb-check.sh checks the Debian package with it).
 #
 # Then: npm ci (when node_modules is missing or older than the lock file; it brings the Node 24
 # runtime npm scripts use) and the bundle (dist/).
@@ -27,6 +28,7 @@ TEST_PACKAGES=(
   rsyslog rsyslog-gnutls
   restic rsnapshot borgbackup rclone rdiff-backup duplicity backuppc-rsync
   git openssl python3 logrotate groff-base man-db
+  lintian
 )
 
 purpose=${1:-test}
