@@ -15,6 +15,10 @@ say() { echo "deb-check: $*" >&2; }
 die() { say "FAILED: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run it as root: it installs the package into this system (and purges it)"
+# The end-to-end tests' lock: their guard (test/no-real-paths.ts) fails any test that sees
+# /etc/ssh-dispatch or /var/log/ssh-dispatch change, which this check does while it runs.
+exec 9>/tmp/ssh-dispatch-e2e.lock
+flock 9
 PACKAGE=ssh-dispatch
 ID=deb-check
 POLICY=/etc/ssh-dispatch/policies/deb-check.yaml
