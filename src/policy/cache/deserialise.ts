@@ -39,7 +39,9 @@ const identity = object<Identity>({
   rules: array(rule),
 });
 
-const logins = array(object<Login>({ identity: string, from: strings, expires: nullable(string), keys: strings, principals: strings }));
+const logins = array(
+  object<Login>({ identity: string, from: strings, expires: nullable(string), keys: strings, principals: strings, open: array(string) }),
+);
 
 /** JSON text through a decoder: the value, or why it is not one. */
 function deserialise<T>(text: string, decoder: Decoder<T>, what: string): Decoded<T> {
