@@ -231,3 +231,33 @@ describe('what sshd records of an allowed ssh -W hop at LogLevel DEBUG', () => {
     expect(log).toContain(`connected to 127.0.0.1 port ${portA}`);
   });
 });
+
+describe('check: a forwarding key line and the sshd settings around it', () => {
+  const check = (args: string[]) => runBundle(['check', '--policy', gateway.policyDir, ...args]);
+
+  it('--authorized-keys flags the old line (port-forwarding without permitlisten), not the printed one', () => {
+    const lines = readFileSync(join(gateway.sshd.dir, 'authorized_keys'), 'utf8').split('\n');
+    const file = (name: string, line: string) => {
+      const path = join(gateway.sshd.dir, name);
+      writeFileSync(path, `${line}\n`, { mode: 0o600 });
+      return path;
+    };
+    const old = check(['--authorized-keys', file('old_keys', lines[1]!)]);
+    expect(old.stdout).toMatch(/old_keys:1: UNSAFE: port-forwarding without permitlisten: .* \[key-line-listens\]$/m);
+    expect(old.code).toBe(1);
+    const now = check(['--authorized-keys', file('new_keys', lines[0]!)]);
+    expect(now.stdout).not.toMatch(/key-line-listens|key-permitopen/);
+  });
+
+  it("--sshd-config: AllowTcpForwarding and AllowStreamLocalForwarding for the relay identity's account, unless a Match block says no", () => {
+    const config = join(gateway.sshd.dir, 'check_sshd_config');
+    const base = `HostKey ${join(gateway.sshd.dir, 'host_ed25519')}\nAuthorizedKeysFile ${join(gateway.sshd.dir, 'authorized_keys')}\n`;
+    writeFileSync(config, base);
+    const defaults = check(['--sshd-config', config]);
+    expect(defaults.stdout).toContain('sshd: warning: AllowTcpForwarding yes for root, whose keys forward (relay identities jump)');
+    expect(defaults.stdout).toMatch(/sshd: UNSAFE: AllowStreamLocalForwarding yes for root .*\[sshd-stream-forwarding\]$/m);
+    writeFileSync(config, `${base}Match User root\n    AllowTcpForwarding local\n    AllowStreamLocalForwarding no\n`);
+    const matched = check(['--sshd-config', config]);
+    expect(matched.stdout).not.toMatch(/sshd-remote-forwarding|sshd-stream-forwarding/);
+  });
+});
