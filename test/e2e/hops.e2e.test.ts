@@ -25,6 +25,7 @@ let reachedB = 0;
 let jumpKey: ClientKey;
 let oldKey: ClientKey;
 let noneKey: ClientKey;
+let quietKey: ClientKey;
 let printed: { line: string; stderr: string };
 
 async function listen(banner: string, onConnection: () => void = () => {}): Promise<{ server: Server; port: number }> {
@@ -46,16 +47,20 @@ audit:
   file: {{AUDIT}}
 identities:
   jump:
+    tell-client: reason
     rules:
       - name: to-a
         relay:
           to: ["127.0.0.1:${portA}", "10.0.0.0/24:22"]
+  quiet:
+    rules:
+      - name: to-a
+        relay:
+          to: ["127.0.0.1:${portA}"]
 `);
-  [jumpKey, oldKey, noneKey] = (await Promise.all(['jump', 'old', 'none'].map((name) => gateway.sshd.newClientKey(name)))) as [
-    ClientKey,
-    ClientKey,
-    ClientKey,
-  ];
+  [jumpKey, oldKey, noneKey, quietKey] = (await Promise.all(
+    ['jump', 'old', 'none', 'quiet'].map((name) => gateway.sshd.newClientKey(name)),
+  )) as [ClientKey, ClientKey, ClientKey, ClientKey];
   const result = runBundle(['authorized-key', '--id', 'jump', '--policy', gateway.policyDir, `${jumpKey.privateKeyFile}.pub`]);
   if (result.code !== 0) throw new Error(result.stderr);
   printed = { line: result.stdout.trim(), stderr: result.stderr };
@@ -66,6 +71,7 @@ identities:
     `restrict,port-forwarding,permitopen="127.0.0.1:${portA}",${command} ${oldKey.publicKey}`,
     // sshd(8)'s sshd_config keyword, tried in a key line: not a port, so the whole line is refused.
     `restrict,port-forwarding,permitopen="127.0.0.1:${portA}",permitlisten="none",${command} ${noneKey.publicKey}`,
+    `restrict,command="${NODE} ${BUNDLE} --id quiet --policy ${gateway.policyDir}" ${quietKey.publicKey}`,
   ]);
 });
 
@@ -166,12 +172,26 @@ describe('the line authorized-key prints for an identity with a relay rule', () 
     expect(sshdLog()).toContain(`to connect to host 127.0.0.1 port ${portB}, but the request was denied.`);
   });
 
-  it('nc through ssh-dispatch reaches the same list: A, not B', async () => {
+  it('nc through ssh-dispatch reaches the same list: A, not B (and tell-client: reason names why)', async () => {
     const toA = await gateway.sshd.ssh(jumpKey, `nc 127.0.0.1 ${portA}`);
     expect(toA.stdout.toString()).toBe('listener-A\n');
     const toB = await gateway.sshd.ssh(jumpKey, `nc 127.0.0.1 ${portB}`);
     expect(toB.code).toBe(126);
-    expect(gateway.lastDecision()).toMatchObject({ id: 'jump', decision: 'deny', reason: 'relay-refused' });
+    const decision = gateway.lastDecision();
+    expect(decision).toMatchObject({ id: 'jump', decision: 'deny', reason: 'relay-refused' });
+    expect(toB.stderr).toBe(
+      `ssh-dispatch: refused by the server's policy (session ${String(decision.session).slice(0, 8)}, reason relay-refused); ask its administrator\n`,
+    );
+  });
+
+  it('control: an identity without tell-client is told the session only', async () => {
+    const toB = await gateway.sshd.ssh(quietKey, `nc 127.0.0.1 ${portB}`);
+    expect(toB.code).toBe(126);
+    const decision = gateway.lastDecision();
+    expect(decision).toMatchObject({ id: 'quiet', decision: 'deny', reason: 'relay-refused' });
+    expect(toB.stderr).toBe(
+      `ssh-dispatch: refused by the server's policy (session ${String(decision.session).slice(0, 8)}); ask its administrator\n`,
+    );
   });
 
   it('control: ssh -R through the old --permit-open line opens a listener on the gateway that carries a connection back', async () => {
@@ -254,7 +274,7 @@ describe('check: a forwarding key line and the sshd settings around it', () => {
     const base = `HostKey ${join(gateway.sshd.dir, 'host_ed25519')}\nAuthorizedKeysFile ${join(gateway.sshd.dir, 'authorized_keys')}\n`;
     writeFileSync(config, base);
     const defaults = check(['--sshd-config', config]);
-    expect(defaults.stdout).toContain('sshd: warning: AllowTcpForwarding yes for root, whose keys forward (relay identities jump)');
+    expect(defaults.stdout).toContain('sshd: warning: AllowTcpForwarding yes for root, whose keys forward (relay identities jump, quiet)');
     expect(defaults.stdout).toMatch(/sshd: UNSAFE: AllowStreamLocalForwarding yes for root .*\[sshd-stream-forwarding\]$/m);
     writeFileSync(config, `${base}Match User root\n    AllowTcpForwarding local\n    AllowStreamLocalForwarding no\n`);
     const matched = check(['--sshd-config', config]);

@@ -36,6 +36,7 @@ const identity = object<Identity>({
   expires: nullable(string),
   maxSessions: nullable(integer),
   minFreeBytes: nullable(number),
+  tellClient: literal('nothing', 'reason'),
   rules: array(rule),
 });
 
