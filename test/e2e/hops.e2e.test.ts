@@ -7,7 +7,7 @@
  * gateway and carry a connection back to the client.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,8 +82,8 @@ afterAll(async () => {
 });
 
 /** ssh with the lab's options (LogLevel INFO: ssh says which port sshd allocated for -R 0) and `extra`. */
-function sshArgs(key: ClientKey, extra: string[]): string[] {
-  return gateway.sshd.sshArgs(key, extra).map((arg) => (arg === 'LogLevel=ERROR' ? 'LogLevel=INFO' : arg));
+function sshArgs(key: ClientKey, extra: string[], lab: Lab): string[] {
+  return lab.sshd.sshArgs(key, extra).map((arg) => (arg === 'LogLevel=ERROR' ? 'LogLevel=INFO' : arg));
 }
 
 interface Ssh {
@@ -93,8 +93,8 @@ interface Ssh {
   stop(): Promise<void>;
 }
 
-function ssh(key: ClientKey, extra: string[]): Ssh {
-  const child = spawn(SSH, sshArgs(key, extra), { stdio: ['pipe', 'pipe', 'pipe'] });
+function ssh(key: ClientKey, extra: string[], lab = gateway): Ssh {
+  const child = spawn(SSH, sshArgs(key, extra, lab), { stdio: ['pipe', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '', code: null as number | null, exited: false };
   child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
   child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
@@ -117,11 +117,11 @@ function ssh(key: ClientKey, extra: string[]): Ssh {
   };
 }
 
-/** What a TCP connection to 127.0.0.1:port reads until the far end closes. */
-function read(port: number): Promise<string> {
+/** What a connection to 127.0.0.1:port (or a Unix socket) reads until the far end closes. */
+function read(port: number | string): Promise<string> {
   return new Promise((resolve) => {
     let text = '';
-    const socket = connect(port, '127.0.0.1');
+    const socket = typeof port === 'number' ? connect(port, '127.0.0.1') : connect({ path: port });
     socket.on('data', (d) => (text += d.toString()));
     socket.on('error', (error) => resolve(`${text}${error.message}`));
     socket.on('close', () => resolve(text));
@@ -220,12 +220,36 @@ describe('the line authorized-key prints for an identity with a relay rule', () 
   });
 });
 
-describe('what sshd records of an allowed ssh -W hop at LogLevel DEBUG', () => {
+/** `ssh -N -R PATH:127.0.0.1:A`: whether sshd made the socket PATH on the gateway (it then carries a connection to A), or ssh gave up. */
+async function socketForward(lab: Lab, key: ClientKey, path: string): Promise<{ carried: string | null; session: Ssh }> {
+  const session = ssh(key, ['-N', '-o', 'ExitOnForwardFailure=yes', '-R', `${path}:127.0.0.1:${portA}`], lab);
+  try {
+    const outcome = await waitFor(`ssh -R ${path} to make the socket or exit`, async () => {
+      if (existsSync(path)) {
+        const text = await read(path);
+        return text === '' || text.includes('ECONNREFUSED') ? null : { carried: text };
+      }
+      return session.out.exited && { carried: null };
+    });
+    return { carried: outcome.carried, session };
+  } finally {
+    await session.stop();
+  }
+}
+
+describe('a Unix-socket ssh -R, which permitlisten does not govern', () => {
+  it('residual: through the new line, with sshd_config left at its default, sshd makes the socket and it carries a connection back', async () => {
+    const { carried, session } = await socketForward(gateway, jumpKey, join(gateway.sshd.dir, 'thief.sock'));
+    expect(carried, session.out.stderr).toBe('listener-A\n');
+  });
+});
+
+describe('a gateway whose sshd_config has the fix (AllowStreamLocalForwarding no) and LogLevel DEBUG', () => {
   let debug: Lab;
   let key: ClientKey;
 
   beforeAll(async () => {
-    debug = await startLab({ extraConfig: ['LogLevel DEBUG'] });
+    debug = await startLab({ extraConfig: ['LogLevel DEBUG', 'AllowStreamLocalForwarding no'] });
     debug.writePolicy(readFileSync(join(gateway.policyDir, 'main.yaml'), 'utf8'));
     key = await debug.sshd.newClientKey('debug');
     const result = runBundle(['authorized-key', '--id', 'jump', '--policy', debug.policyDir, `${key.privateKeyFile}.pub`]);
@@ -235,7 +259,15 @@ describe('what sshd records of an allowed ssh -W hop at LogLevel DEBUG', () => {
 
   afterAll(() => debug?.stop());
 
-  it('the destination it was opened to, beside the key that logged in (one sshd process: syslog tags both with its pid)', async () => {
+  it('the Unix-socket ssh -R is refused: no socket', async () => {
+    const path = join(debug.sshd.dir, 'thief.sock');
+    const { carried, session } = await socketForward(debug, key, path);
+    expect(carried).toBeNull();
+    expect(existsSync(path)).toBe(false);
+    expect(session.out.stderr).toContain('remote port forwarding failed');
+  });
+
+  it('sshd records of an allowed ssh -W the destination, beside the key that logged in (one sshd process: syslog tags both with its pid)', async () => {
     const child = spawn(SSH, debug.sshd.sshArgs(key, ['-W', `127.0.0.1:${portA}`]), { stdio: ['pipe', 'pipe', 'ignore'] });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
