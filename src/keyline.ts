@@ -1,8 +1,24 @@
 /**
  * authorized_keys lines for ssh-dispatch: `restrict` always (no agent, port or X11 forwarding,
- * no pty, no ~/.ssh/rc), the forced command, and for tunnel-only keys `port-forwarding` back on
- * with `permitopen` entries that confine it (an `ssh -N` session never runs the command).
+ * no pty, no ~/.ssh/rc), the forced command, and for an identity with relay destinations
+ * `port-forwarding` back on with `permitopen` entries that confine it and a `permitlisten` that
+ * no listener matches (an `ssh -W` or `ssh -N` session never runs the command).
  */
+
+/**
+ * The permitlisten entry that refuses every `ssh -R` listener. sshd lowercases the host a client
+ * asks to listen on before matching it against this pattern (channels.c remote_open_match, since
+ * 7.8), so a pattern with capitals matches no request; port 1 is privileged besides. Tried
+ * against the real sshd (test/e2e/relay.e2e.test.ts): `permitlisten="none"` is not a port, and
+ * sshd then refuses the whole key line; `localhost:1` lets root listen on port 1.
+ */
+export const NO_LISTENER = 'permitlisten="NONE:1"';
+
+/** The options after `restrict` that let a key open exactly `open` (permitopen values) and listen nowhere; none for an empty list. */
+export function hopOptions(open: readonly string[]): string[] {
+  if (open.length === 0) return [];
+  return ['port-forwarding', ...open.map((target) => `permitopen="${target}"`), NO_LISTENER];
+}
 
 export const SAFE_COMMAND_WORD = /^[A-Za-z0-9_./:=@%+,-]+$/;
 

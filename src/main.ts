@@ -37,8 +37,9 @@ In authorized_keys (one line):
 
 Forced-command mode reads SSH_ORIGINAL_COMMAND, matches it against the identity's rules in the
 policy (default /etc/ssh-dispatch/policies, or ETC/policies after install.sh --etc ETC), runs it without a shell or refuses it, and appends
-an audit record either way. A refused client sees "ssh-dispatch: request denied (session ID)"
-and exit 126; "ssh-dispatch logs --session ID" finds the record.
+an audit record either way. A refused client sees "ssh-dispatch: refused by the server's policy
+(session ID); ask its administrator" and exit 126; "ssh-dispatch logs --session ID" finds the
+record (with tell-client: reason on the identity, the line also names the reason).
 
 Without arguments, outside an SSH session this prints the usage and exits 2; in one (sshd sets
 SSH_CONNECTION), it is a command= line without --id, and every request is denied.`;

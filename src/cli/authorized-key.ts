@@ -1,16 +1,15 @@
 /** `ssh-dispatch authorized-key`: prints the authorized_keys line for a key and an identity. */
 import { readFileSync } from 'node:fs';
 import { parseAddressRange } from '../values/address.js';
-import { HOST_NAME, parsePort } from '../rules/relay/match.js';
-import { keyLine, publicKeyFrom } from '../keyline.js';
+import { formatPolicyError } from '../values/policy-error.js';
+import { identityHops, type Hops } from '../rules/hops.js';
+import { hopOptions, keyLine, publicKeyFrom } from '../keyline.js';
+import { loadApplied } from '../policy/load.js';
 import { ACCOUNT_NAME, DEFAULT_POLICY_PATH, NAME_PATTERN } from '../policy/schema.js';
-import { loadServed } from '../policy/load.js';
-import { printable } from '../values/printable.js';
 import { absolutePath, dispatchProgram, parseFlags, UsageError } from '../args.js';
 
 export const AUTHORIZED_KEY_HELP = `Usage: ssh-dispatch authorized-key --id ID [--from ADDR]... [--policy PATH]
-                                  [--permit-open HOST:PORT]... [--tunnel-only] [--command 'PATH']
-                                  PUBKEY_FILE
+                                  [--tunnel-only] [--command 'PATH'] PUBKEY_FILE
        ssh-dispatch authorized-key --sshd-config [--ca FILE] [--user NAME] [--policy PATH]
                                   [--command 'PATH'] [--match-user LIST]
 
@@ -19,13 +18,23 @@ key can do only what identity ID may:
 
   restrict,from="ADDR,...",command="RUNTIME LAUNCHER --id ID" ssh-ed25519 AAAA... comment
 
+For an identity with relay rules, the line also lets sshd open those destinations itself, for
+\`ssh -W\`, ProxyJump and \`ssh -L\` (which never reach ssh-dispatch), and no listener (\`ssh -R\`):
+
+  restrict,port-forwarding,permitopen="db.internal:22",permitlisten="NONE:1",command=...
+
+so that \`nc %h %p\` through ssh-dispatch and \`ssh -W\` reach the same list, read from the
+applied version of the policy (PATH, or the default). A destination that is a range (10.0.0.0/24:22) cannot be said to sshd:
+\`ssh -W\` cannot reach it (stderr says so), \`nc %h %p\` can. Unix-socket forwarding (\`ssh -R
+/path:...\`) is sshd_config's: AllowStreamLocalForwarding no (docs/rules/relay.md).
+
   --id ID                the identity in the policy (required)
   --from ADDR            restrict the key to client addresses (IP or CIDR; repeatable)
-  --policy PATH          add --policy PATH to the command (default: ssh-dispatch's own default)
-  --permit-open H:P      allow port forwarding to H:P only (repeatable); implies port-forwarding
-  --tunnel-only          a key for \`ssh -N -L ...\` tunnels: needs --permit-open. Such sessions
-                         never run the command, so permitopen is what confines them; any command
-                         the key sends reaches ssh-dispatch and is denied unless ID has rules.
+  --policy PATH          read the relay rules here, and add --policy PATH to the command
+                         (default: ssh-dispatch's own default)
+  --tunnel-only          refuse to print a line that opens nothing (a key for \`ssh -N -L\`)
+  --permit-open H:P      deprecated: only these of ID's relay destinations (repeatable); one
+                         that is not among them is refused
   --command 'PATH'       what command= runs, default this runtime and launcher
                          (${process.execPath} ...); use the installed path, such as
                          /usr/local/bin/ssh-dispatch
@@ -49,7 +58,8 @@ authorized-keys-command\` about each key offered, and shows the session the key 
                          authorized_keys (administrators' own keys, say)
 
 The key serves the policy's applied version ("ssh-dispatch apply"), never the files as they
-are: a note on stderr says when ID is not in the served version, or nothing is applied yet.
+are, and the relay destinations are read from it: a note on stderr says when ID is not in the
+served version, or nothing is applied yet.
 
 Exit status: 0, or 2 on a usage error.`;
 
@@ -153,51 +163,79 @@ export async function runAuthorizedKey(args: string[]): Promise<number> {
   if (positionals.length !== 1) throw new UsageError('give one public key file');
   if (values.policy !== undefined) absolutePath('policy', values.policy);
   const base = dispatchProgram(values.command);
-  let text: string;
-  try {
-    text = readFileSync(positionals[0]!, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read ${positionals[0]}: ${(error as NodeJS.ErrnoException).code}`);
-  }
-  const publicKey = publicKeyFrom(text);
-  if (!publicKey) throw new UsageError(`${positionals[0]} holds no OpenSSH public key (a .pub file)`);
+  const publicKey = readPublicKey(positionals[0]!);
   for (const from of values.from ?? [])
     if (!parseAddressRange(from)) throw new UsageError(`--from ${from}: expected an IP address or CIDR`);
-  const permitOpen = values['permit-open'] ?? [];
-  for (const target of permitOpen) {
-    const match = /^(\[[0-9a-fA-F:.]+\]|[^:]+):([0-9]+)$/.exec(target);
-    const host = match?.[1]?.replace(/^\[|\]$/g, '');
-    if (
-      !match ||
-      parsePort(match[2]!) === null ||
-      !(HOST_NAME.test(host!) || parseAddressRange(host!)?.prefix === (host!.includes(':') ? 128 : 32))
-    ) {
-      throw new UsageError(`--permit-open ${target}: expected HOST:PORT (a host name or an address, [..] for IPv6)`);
-    }
-  }
-  if (values['tunnel-only'] && permitOpen.length === 0) throw new UsageError('--tunnel-only needs at least one --permit-open HOST:PORT');
+  const open = chosenHops(values.id, await policyHops(values.id, values.policy ?? DEFAULT_POLICY_PATH), values['permit-open'] ?? []);
+  if (values['tunnel-only'] && open.length === 0)
+    throw new UsageError(`--tunnel-only: ${values.id} has no relay destination sshd can open; list them in a relay rule of ${values.id}`);
 
   const options = ['restrict'];
   if (values.from?.length) options.push(`from="${values.from.join(',')}"`);
-  if (permitOpen.length > 0) options.push('port-forwarding', ...permitOpen.map((t) => `permitopen="${t}"`));
+  options.push(...hopOptions(open));
   const command = [...base, '--id', values.id, ...(values.policy ? ['--policy', values.policy] : [])];
   try {
     console.log(keyLine({ options, command, publicKey }));
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  await noteServed(values.policy ?? DEFAULT_POLICY_PATH, values.id);
   return 0;
 }
 
-/** Whether the key would serve anything now: a newcomer's first key is otherwise refused with no clue on this side. */
-async function noteServed(policyPath: string, identity: string): Promise<void> {
-  const served = await loadServed(policyPath, identity);
-  if (!served.ok && served.notApplied)
-    process.stderr.write(`note: nothing is applied at ${policyPath} yet: this key is refused until "ssh-dispatch apply"\n`);
-  else if (!served.ok) process.stderr.write(`note: the served policy cannot be read here (${printable(served.errors[0]!.message)})\n`);
-  else if (!served.policy.identities.has(identity))
-    process.stderr.write(
-      `note: ${identity} is not in the served version ${served.version}: this key is refused until a version with it is applied\n`,
+function readPublicKey(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new UsageError(`cannot read ${file}: ${(error as NodeJS.ErrnoException).code}`);
+  }
+  const publicKey = publicKeyFrom(text);
+  if (!publicKey) throw new UsageError(`${file} holds no OpenSSH public key (a .pub file)`);
+  return publicKey;
+}
+
+/**
+ * What the identity's relay rules let sshd open (rules/hops.ts), read from the version keys serve
+ * (the applied one: "ssh-dispatch apply"), so that the line and the dispatcher agree. Nothing
+ * applied, a served version that cannot be read, or an identity it lacks, opens nothing: the line
+ * is then `restrict` alone, and stderr says why (fail closed, and the admin knows).
+ */
+async function policyHops(id: string, policyPath: string): Promise<Hops> {
+  const loaded = await loadApplied(policyPath);
+  const note = (text: string) => process.stderr.write(`ssh-dispatch authorized-key: ${text}\n`);
+  if (!loaded.ok && loaded.notApplied) {
+    note(`nothing is applied at ${policyPath} yet: this key is refused until "ssh-dispatch apply" (and the line allows no ssh -W)`);
+    return { open: [], unexpressed: [] };
+  }
+  if (!loaded.ok) {
+    note(`${loaded.errors.map(formatPolicyError).slice(0, 3).join('; ')}: the served policy cannot be read, so the line allows no ssh -W`);
+    return { open: [], unexpressed: [] };
+  }
+  const identity = loaded.policy.identities.get(id);
+  if (identity === undefined) {
+    note(
+      `${id} is not in the served version ${loaded.version} of ${policyPath}: every request with this key is denied until a version with it is applied`,
     );
+    return { open: [], unexpressed: [] };
+  }
+  const hops = identityHops(identity.rules);
+  if (hops.unexpressed.length > 0)
+    note(
+      `${hops.unexpressed.join(', ')}: a range sshd's permitopen cannot express: ssh -W and ProxyJump cannot reach it, \`ProxyCommand ssh gw nc %h %p\` can`,
+    );
+  return hops;
+}
+
+/**
+ * The permitopen list: the identity's relay destinations, or (--permit-open, kept for old
+ * scripts) some of them. A --permit-open the relay rules do not list is refused: it would be a
+ * second list, reachable by ssh -W and not by nc (issue 29).
+ */
+function chosenHops(id: string, hops: Hops, permitOpen: readonly string[]): string[] {
+  for (const target of permitOpen)
+    if (!hops.open.includes(target))
+      throw new UsageError(
+        `--permit-open ${target}: not a destination of ${id}'s relay rules (${hops.open.join(', ') || 'none'}); add it to a relay rule: the line takes them from there`,
+      );
+  return permitOpen.length > 0 ? [...permitOpen] : hops.open;
 }

@@ -12,6 +12,7 @@ import { parseForcedArgs } from '../serve/command-line.js';
 import { learnWindowOpen, type LearnRun } from '../serve/learn-window.js';
 import { nssAccounts, readAccounts } from '../host/accounts.js';
 import type { TextFinding } from './check/finding.js';
+import { keyHopFindings, optionValue } from './check/hops.js';
 
 /**
  * What a key line lets a session do besides the forced command, by sshd's reading of its options
@@ -35,12 +36,6 @@ export function enabledFeatures(options: readonly string[]): SessionFeature[] {
     else if (option in SESSION_FEATURES) on.add(option as SessionFeature);
   }
   return [...on];
-}
-
-/** The value of a `name="..."` option as sshd reads it: within the quotes, \" is a quote. */
-function optionValue(option: string): string {
-  const raw = option.slice(option.indexOf('=') + 1);
-  return (raw.startsWith('"') && raw.endsWith('"') && raw.length >= 2 ? raw.slice(1, -1) : raw).replace(/\\"/g, '"');
 }
 
 /**
@@ -155,7 +150,7 @@ function dispatchLineFindings(where: string, options: readonly string[], command
   const on = enabledFeatures(options);
   // permitopen="*:*" (or any "*" host) is a tunnel to anywhere, as if there were none.
   const permitopen = options.some((o) => /^permitopen=/i.test(o) && !/^\*:|^\[?\*\]?:/.test(optionValue(o)));
-  // A tunnel-only key (authorized-key --tunnel-only) forwards to its permitopen list only.
+  // A relay key (authorized-key) forwards to its permitopen list only; check/hops.ts holds that list to its relay rules.
   const open = on.filter((f) => !(f === 'port-forwarding' && permitopen));
   if (open.length > 0) {
     findings.push(
@@ -165,6 +160,9 @@ function dispatchLineFindings(where: string, options: readonly string[], command
       ),
     );
   }
+  const runs = forcedIdentity(optionValue(command));
+  if (on.includes('port-forwarding') && permitopen && 'identity' in runs)
+    findings.push(...keyHopFindings(where, options, runs.identity, policy));
   if (options.some((o) => o.toLowerCase().startsWith('environment=')))
     findings.push(
       unsafe(

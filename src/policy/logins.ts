@@ -13,6 +13,7 @@
  * The index is what the compiled policy cache keeps for these commands (cache.ts), so that
  * each key a client offers costs one small file read, not a YAML parse.
  */
+import { identityHops } from '../rules/hops.js';
 import { networkText } from '../values/address.js';
 import { localDate } from '../values/units.js';
 import type { Policy } from './schema.js';
@@ -26,6 +27,8 @@ export interface Login {
   /** Fingerprints; null for any key (only an identity that lists keys is served by key). */
   keys: string[] | null;
   principals: string[] | null;
+  /** What sshd may open for the key itself (`ssh -W`, ProxyJump): its relay rules' permitopen values (rules/hops.ts). */
+  open: string[];
 }
 
 /** account → the identities that may log into it, in policy order. */
@@ -42,6 +45,7 @@ export function loginIndex(policy: Policy): LoginIndex {
       expires: identity.expires,
       keys: identity.keys,
       principals: identity.principals,
+      open: identityHops(identity.rules).open,
     };
     for (const account of new Set(identity.accounts)) (index[account] ??= []).push(login);
   }

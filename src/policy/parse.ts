@@ -14,7 +14,8 @@ import type { PolicyError } from '../values/policy-error.js';
 import { ABSOLUTE_PATH } from '../values/paths.js';
 import { describe, Reader, type Node, type Where } from '../values/reader.js';
 import { parseDate, parsePolicyDuration, parseSize } from '../values/units.js';
-import { kindOf, RULE_KINDS, type Rule } from '../rules/kinds.js';
+import { RULE_KINDS, type Rule } from '../rules/kinds.js';
+import { parseIdentitySettings } from './identity-settings.js';
 import { parseKeyText, parsePublicKeyLine } from '../request/ssh-key.js';
 import {
   ACCOUNT_NAME,
@@ -186,40 +187,8 @@ function parseIdentity(reader: Reader, name: string, node: Node | null, keyNode:
     seen.set(rule.name, rule.where);
     rules.push(rule);
   }
-  const { maxSessions, minFreeBytes } = parseIdentityLimits(reader, fields, key, rules);
-  return { name, where: reader.where(keyNode), from, keys, accounts, principals, expires, maxSessions, minFreeBytes, rules };
-}
-
-/**
- * `max-sessions` and `min-free` on an identity (host/limits.ts). The identity's floor is kept by
- * the dispatcher watching rsync, so an rsync rule that may push and is not supervised cannot have it.
- */
-function parseIdentityLimits(
-  reader: Reader,
-  fields: Map<string, Node | null>,
-  key: string,
-  rules: Rule[],
-): { maxSessions: number | null; minFreeBytes: number | null } {
-  const maxSessions = fields.has('max-sessions')
-    ? reader.integer(fields.get('max-sessions') ?? null, `${key}.max-sessions`, 1, 10000, 'a number of sessions')
-    : null;
-  let minFreeBytes: number | null = null;
-  if (fields.has('min-free')) {
-    const node = fields.get('min-free') ?? null;
-    const text = reader.string(node, `${key}.min-free`, {
-      test: (s) => parseSize(s) !== null,
-      expected: 'a size such as 20GiB, 512MiB, or 0 for none',
-    });
-    minFreeBytes = text === null ? null : parseSize(text);
-    const unwatched = rules.find((rule) => kindOf(rule.kind).unwatchedWrites(rule));
-    if (minFreeBytes && unwatched)
-      reader.error(
-        node,
-        `${key}.min-free`,
-        `rule ${unwatched.name} pushes with supervise: false, and only a supervised push can keep a floor; keep supervise: true there, or leave min-free out`,
-      );
-  }
-  return { maxSessions, minFreeBytes };
+  const settings = parseIdentitySettings(reader, fields, key, rules);
+  return { name, where: reader.where(keyNode), from, keys, accounts, principals, expires, ...settings, rules };
 }
 
 /**

@@ -62,7 +62,10 @@ export const POLICY_KEYS = {
   audit: { allowed: ['file', 'syslog'], required: [] },
   syslog: { allowed: ['socket', 'tcp', 'tls', 'facility'], required: [] },
   syslogTls: { allowed: ['ca'], required: ['ca'] },
-  identity: { allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'max-sessions', 'min-free', 'rules'], required: ['rules'] },
+  identity: {
+    allowed: ['from', 'keys', 'accounts', 'principals', 'expires', 'max-sessions', 'min-free', 'tell-client', 'rules'],
+    required: ['rules'],
+  },
   rule: { allowed: ['name', ...(Object.keys(RULE_KINDS) as Rule['kind'][]), 'expect-every', 'min-bytes'], required: ['name'] },
   ...(Object.fromEntries(Object.entries(RULE_KINDS).map(([kind, entry]) => [kind, entry.keys])) as {
     [K in Rule['kind']]: (typeof RULE_KINDS)[K]['keys'];
@@ -109,5 +112,7 @@ export interface Identity {
   maxSessions: number | null;
   /** `min-free`: free bytes every write of this identity leaves, above its rules' own floors; null: the rules' alone. */
   minFreeBytes: number | null;
+  /** `tell-client`: what a refused client is told besides the session id; `reason` adds the deny reason's code (serve/session.ts). */
+  tellClient: 'nothing' | 'reason';
   rules: Rule[];
 }

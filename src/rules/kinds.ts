@@ -23,6 +23,7 @@ import { matchEmptyReceive, matchReceive } from './receive/match.js';
 import { parseReceiveRule } from './receive/parse.js';
 import { RECEIVE_KEYS, type ReceiveRule } from './receive/rule.js';
 import { relayPlanFields, relayPlanLines, type RelayPlanFields } from './relay/explain.js';
+import { relayHops, type Hops } from './relay/hops.js';
 import { lintRelay, relayCovers } from './relay/lint.js';
 import { matchRelay } from './relay/match.js';
 import { parseRelayRule } from './relay/parse.js';
@@ -86,6 +87,8 @@ export interface RuleKind<R extends Rule, P extends Plan = Plan, F extends PlanF
   unwatchedWrites(rule: R): boolean;
   /** What `check` adds when `earlier` takes every request of `later`; '' when nothing. */
   coverHint(earlier: R, later: R): string;
+  /** What sshd itself may open for the rule (`ssh -W`, ProxyJump: the key line's permitopen), and what it cannot be told. */
+  hops(rule: R): Hops;
 }
 
 /** A sandboxed rule's view of the host, for `check`: what must exist, what it reads, what it writes or serves over, and what it said of the secrets. */
@@ -106,6 +109,7 @@ const nothing = (): Finding[] => [];
 const no = (): false => false;
 const none = (): null => null;
 const noHint = (): string => '';
+const noHops = (): Hops => ({ open: [], unexpressed: [] });
 
 /**
  * rsync's refusals that say least ("this rule serves the other direction", "not this rule's
@@ -169,6 +173,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     runsAlone: none,
     unwatchedWrites: no,
     coverHint: noHint,
+    hops: noHops,
   },
   rsync: {
     keys: RSYNC_KEYS,
@@ -200,6 +205,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
       earlier.root !== later.root
         ? ` (an absolute path is re-read under ${earlier.root}; give both rules absolute-paths: true or paths:, so that each takes only its own)`
         : '',
+    hops: noHops,
   },
   receive: {
     keys: RECEIVE_KEYS,
@@ -218,6 +224,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     runsAlone: none,
     unwatchedWrites: no,
     coverHint: noHint,
+    hops: noHops,
   },
   relay: {
     keys: RELAY_KEYS,
@@ -236,6 +243,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     runsAlone: none,
     unwatchedWrites: no,
     coverHint: noHint,
+    hops: relayHops,
   },
   sftp: {
     keys: SFTP_KEYS,
@@ -255,6 +263,7 @@ export const RULE_KINDS: { [K in Rule['kind']]: RuleKind<Extract<Rule, { kind: K
     runsAlone: none,
     unwatchedWrites: no,
     coverHint: noHint,
+    hops: noHops,
   },
 };
 

@@ -7,7 +7,7 @@
  *   carry out -> record the end
  *
  * What the client learns is one fixed line and an exit status (serve/session.ts); the reason is
- * in the audit log.
+ * in the audit log (and on the line for an identity with `tell-client: reason`).
  */
 import { carryOut } from '../act/carry-out.js';
 import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/record.js';
@@ -23,7 +23,7 @@ import { decideConnection } from './decide-connection.js';
 import { learnWhileRunning } from './learn-run.js';
 import { underLimits } from '../host/limits.js';
 import { writeStderr } from './output.js';
-import { denyToClient, EXIT_DENIED, sessionId } from './session.js';
+import { denyToClient, EXIT_DENIED, sessionId, toldReason } from './session.js';
 
 export async function runForcedCommand(args: string[]): Promise<number> {
   const line = parseForcedArgs(args);
@@ -43,7 +43,7 @@ export async function runForcedCommand(args: string[]): Promise<number> {
   await log.flush();
   if (!recorded || limited.decision.decision === 'deny') {
     limited.release();
-    return denyToClient();
+    return denyToClient(recorded ? toldReason(loaded, request.identity, limited.decision) : null);
   }
   try {
     return await carryOutRecorded(log, asked, limited.decision);

@@ -10,7 +10,7 @@
  * policy that does not load, a malformed key, arguments that are not sshd's) prints nothing and
  * exits non-zero, and sshd then accepts no line from it at all.
  */
-import { forcedCommand, keyLine, principalLine } from '../keyline.js';
+import { forcedCommand, hopOptions, keyLine, principalLine } from '../keyline.js';
 import { parseKeyText } from '../request/ssh-key.js';
 import { loadLogins } from '../policy/load.js';
 import type { LoginLookup } from '../policy/cache.js';
@@ -38,7 +38,9 @@ accounts: lists USER, in policy order:
 
   restrict,from="ADDR,...",command="RUNTIME LAUNCHER --id ID" TYPE KEY
 
-and nothing for any other key. sshd uses the first line whose from= admits the client. An
+and nothing for any other key. An identity with relay rules also gets port-forwarding, one
+permitopen="HOST:PORT" per destination of them and permitlisten="NONE:1" (no listener), so that
+ssh -W and ProxyJump reach what nc %h %p through ssh-dispatch does (authorized-key --help). sshd uses the first line whose from= admits the client. An
 identity with principals: is served to certificates only (authorized-principals-command), and
 one past its expires date not at all.
 
@@ -120,10 +122,13 @@ function commandWords(args: LoginArgs): CommandWords {
   return { program, flags };
 }
 
-/** The options and forced command of a served identity's line. */
+/**
+ * The options and forced command of a served identity's line: with relay destinations, what
+ * `ssh -W` may open (keyline.ts hopOptions), the same list `nc %h %p` is held to.
+ */
 function lineFor(login: Login, words: CommandWords): { options: string[]; command: string[] } {
   return {
-    options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : [])],
+    options: ['restrict', ...(login.from !== null ? [`from="${login.from.join(',')}"`] : []), ...hopOptions(login.open)],
     command: [...words.program, '--id', login.identity, ...words.flags],
   };
 }

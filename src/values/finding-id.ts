@@ -58,6 +58,8 @@ export const FINDING_IDS = [
   'sshd-keys-not-exposed',
   'sshd-root-login',
   'sshd-accept-env',
+  'sshd-remote-forwarding',
+  'sshd-stream-forwarding',
 
   // What pam_env sets for every session (/etc/environment, pam_env.conf)
   'pam-env-refused',
@@ -89,6 +91,9 @@ export const FINDING_IDS = [
   'keys-file-unreadable',
   'key-line-unrestricted',
   'key-line-environment',
+  'key-line-listens',
+  'key-permitopen-extra',
+  'key-permitopen-missing',
   'key-command-not-plain',
   'key-command-refused',
   'key-identity-unknown',

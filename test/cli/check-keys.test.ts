@@ -10,7 +10,8 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIC1aH2xXcAt0iZtZ6dWxJZ4pSY3sJ2C1Ar5TQfk4PDbT host1';
 const policy = policyFrom(
-  'version: 1\nidentities:\n  host1-backup:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true } }\n',
+  'version: 1\nidentities:\n  host1-backup:\n    rules:\n      - { name: t, exec: { command: "true", program: /bin/true } }\n' +
+    '  hop:\n    rules:\n      - { name: r, relay: { to: ["target.internal:22", "db.internal:5432", "10.0.0.0/24:22"] } }\n',
 );
 const uid = process.getuid!();
 
@@ -99,7 +100,6 @@ describe('check --authorized-keys: what a key can do besides the forced command'
 
   it.each([
     ['restrict', 'restrict'],
-    ['a tunnel-only line: forwarding to its permitopen list', 'restrict,port-forwarding,permitopen="target.internal:22"'],
     ['pty turned on, then off again by restrict', 'pty,restrict'],
     ['every part spelled out', 'no-port-forwarding,no-agent-forwarding,no-X11-forwarding,no-pty,no-user-rc'],
   ])('%s: nothing UNSAFE', (_name, options) => expect(unsafe(options)).toEqual([]));
@@ -108,6 +108,48 @@ describe('check --authorized-keys: what a key can do besides the forced command'
     expect(enabledFeatures(['restrict', 'pty'])).toEqual(['pty']);
     expect(enabledFeatures(['pty', 'restrict'])).toEqual([]);
     expect(enabledFeatures(['no-pty'])).not.toContain('pty');
+  });
+});
+
+/** A forwarding line (ssh -W, ProxyJump, ssh -L): one list with the relay rules, and no listener (issue 29). */
+describe('check --authorized-keys: a line that forwards', () => {
+  const hopLine = (options: string, id = 'hop') =>
+    `restrict,port-forwarding,${options},command="/usr/local/bin/ssh-dispatch --id ${id}" ${KEY}`;
+  const found = (options: string, id?: string) => {
+    const file = join(dir, 'ak-hop');
+    writeFileSync(file, `${hopLine(options, id)}\n`);
+    return authorizedKeysFindings(file, policy, join(dir, 'no-passwd')).map((f) => `${f.level} ${f.id}: ${f.text.replace(file, 'FILE')}`);
+  };
+  const printed = 'permitopen="target.internal:22",permitopen="db.internal:5432",permitlisten="NONE:1"';
+
+  it('the line authorized-key prints: nothing to say (the range is not a permitopen value)', () => {
+    expect(found(printed)).toEqual([]);
+  });
+
+  it('control: the line --permit-open printed before, with no permitlisten: UNSAFE, ssh -R listens', () => {
+    expect(found('permitopen="target.internal:22",permitopen="db.internal:5432"')).toEqual([
+      expect.stringMatching(/^unsafe key-line-listens: FILE:1: UNSAFE: port-forwarding without permitlisten: ssh -R /),
+    ]);
+  });
+
+  it('a permitopen the relay rules lack: UNSAFE, a hop ssh-dispatch never sees', () => {
+    expect(found(`${printed},permitopen="mail.internal:25"`)).toEqual([
+      expect.stringMatching(/^unsafe key-permitopen-extra: .*permitopen mail\.internal:25: not a destination of hop's relay rules/),
+    ]);
+  });
+
+  it('a relay destination the permitopen list lacks: a warning, ssh -W cannot reach it', () => {
+    expect(found('permitopen="target.internal:22",permitlisten="NONE:1"')).toEqual([
+      expect.stringMatching(
+        /^warning key-permitopen-missing: .*hop's relay rules list db\.internal:5432, which the line's permitopen lacks/,
+      ),
+    ]);
+  });
+
+  it('an old tunnel-only line for an identity without relay rules: every permitopen is extra', () => {
+    expect(found('permitopen="target.internal:22",permitlisten="NONE:1"', 'host1-backup')).toEqual([
+      expect.stringMatching(/^unsafe key-permitopen-extra: .*target\.internal:22: not a destination of host1-backup's relay rules/),
+    ]);
   });
 });
 

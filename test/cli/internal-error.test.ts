@@ -61,7 +61,9 @@ describe('an exception while deciding', () => {
     await applyFiles(policy);
     const code = await runForcedCommand(['--id', 't', '--policy', policy]);
     expect(code).toBe(126);
-    expect(told).toEqual([expect.stringMatching(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/)]);
+    expect(told).toEqual([
+      expect.stringMatching(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/),
+    ]);
     expect(existsSync(marker)).toBe(false);
     const records = readFileSync(audit, 'utf8')
       .trim()

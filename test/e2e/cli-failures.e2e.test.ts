@@ -108,7 +108,7 @@ describe('-V and no arguments', () => {
   ])('no arguments with %s set (a command= line without --id): still the denial', (_name, env) => {
     const r = runBundle([], env);
     expect(r.code).toBe(126);
-    expect(r.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(r.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
   });
 });
 
@@ -184,7 +184,7 @@ describe('the denial line', () => {
       SSH_CONNECTION: '192.0.2.10 50000 192.0.2.1 22',
     });
     expect(r.code).toBe(126);
-    const prefix = /^ssh-dispatch: request denied \(session ([0-9a-f]{8})\)\n$/.exec(r.stderr)?.[1];
+    const prefix = /^ssh-dispatch: refused by the server's policy \(session ([0-9a-f]{8})\); ask its administrator\n$/.exec(r.stderr)?.[1];
     expect(prefix).toBeDefined();
     const found = runBundle(['logs', '--json', '--session', prefix!, '--log', join(dir, 'audit.jsonl')]);
     expect(found.code, found.stderr).toBe(0);

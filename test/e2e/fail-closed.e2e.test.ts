@@ -90,7 +90,7 @@ describe('fail closed', () => {
     const audit = join(dir, 'logs', 'audit.jsonl');
     const result = runBundle(['--id', 't', '--policy', policyThatTouches(audit)], sshEnv({ [name]: value }));
     expect(result.code).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(existsSync(marker)).toBe(false);
     const record = JSON.parse(readFileSync(audit, 'utf8').trim()) as Record<string, unknown>;
     expect(record).toMatchObject({ decision: 'deny', reason: 'unsafe-environment', detail: `set: ${name}` });
@@ -157,7 +157,7 @@ describe('fail closed', () => {
     }
     const result = run();
     expect(result.status).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(existsSync(marker)).toBe(false);
   });
 
@@ -242,7 +242,7 @@ describe('what the program inherits', () => {
       encoding: 'utf8',
     });
     expect(result.status).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(existsSync(marker)).toBe(false);
   });
 });
@@ -275,7 +275,7 @@ describe.runIf(canUnshare)('a policy that does not load', () => {
     );
     const result = runWithVarLog(varLog, ['--id', 't', '--policy', policy], sshEnv());
     expect(result.code).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(existsSync(marker)).toBe(false);
     const records = readFileSync(join(varLog, 'ssh-dispatch', 'audit.jsonl'), 'utf8')
       .trim()

@@ -271,7 +271,7 @@ describe.runIf(canMount)('faults on a filesystem that is really full (a small tm
     fill(small);
     const result = run();
     expect(result.status).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(existsSync(marker)).toBe(false);
   });
 });

@@ -8,15 +8,16 @@
  * A listed key gets in, an unlisted one does not, nor a listed one from an address its from=
  * does not admit; a certificate with a listed principal gets in and its key id and serial are in
  * the records; another principal, an expired certificate, and a policy that does not load get
- * nothing. Every record also reaches a central rsyslogd over TLS (gtls). The control: the same CA trusted the way sshd allows without a principals command
+ * nothing. A relay identity's key reaches its destination with ssh -W and no other (issue 29:
+ * the served line's permitopen). Every record also reaches a central rsyslogd over TLS (gtls). The control: the same CA trusted the way sshd allows without a principals command
  * gives a certificate naming root a root shell, which check calls UNSAFE.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
+import { SSH, ThrowawaySshd, type ClientKey } from '../../src/lab/throwaway-sshd.js';
 import { makePki } from '../test-pki.js';
 import { startTlsCollector, type TlsCollector } from './tls-collector.js';
 
@@ -94,6 +95,11 @@ identities:
     accounts: [root]
     rules:
       - { name: hello, exec: { command: "echo alice", program: /bin/echo } }
+  hop:
+    keys: ["${keys.hop!.fingerprint}"]
+    accounts: [root]
+    rules:
+      - { name: to-sshd, relay: { to: ["127.0.0.1:${sshd!.port}"] } }
 `;
 
 describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd', () => {
@@ -144,8 +150,11 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
       policies,
     );
     expect(lines.status, lines.stderr).toBe(0);
-    sshd = await ThrowawaySshd.start({ extraConfig: lines.stdout.split('\n').filter((l) => l && !l.startsWith('#')) });
-    for (const name of ['listed', 'unlisted', 'far', 'alice', 'bob', 'expired', 'root-cert']) keys[name] = await sshd.newClientKey(name);
+    // Forwarding as docs/rules/relay.md asks for the accounts relay identities log into (check: sshd-stream-forwarding).
+    const forwarding = ['AllowTcpForwarding local', 'AllowStreamLocalForwarding no'];
+    sshd = await ThrowawaySshd.start({ extraConfig: [...forwarding, ...lines.stdout.split('\n').filter((l) => l && !l.startsWith('#'))] });
+    for (const name of ['listed', 'unlisted', 'far', 'alice', 'bob', 'expired', 'root-cert', 'hop'])
+      keys[name] = await sshd.newClientKey(name);
     certify(keys.alice!, { id: 'alice@laptop', principals: 'alice', serial: 1001, validity: '-5m:+1h' });
     certify(keys.bob!, { id: 'bob@laptop', principals: 'bob', serial: 1002, validity: '-5m:+1h' });
     certify(keys.expired!, { id: 'alice@old-laptop', principals: 'alice', serial: 1003, validity: '20200101:20200102' });
@@ -211,6 +220,29 @@ describe.runIf(asRoot)('the policy as the only list of keys, through a real sshd
     expect(result.code).toBe(255);
     expect(readFileSync(sshd!.logFile, 'utf8')).toMatch(
       /Authentication tried for root with correct key but not from a permitted host|not allowed to login from/,
+    );
+  });
+
+  it('ssh -W through the line authorized-keys-command serves reaches the relay destination and nothing else', async () => {
+    const hop = (port: number) =>
+      new Promise<{ stdout: string; stderr: string }>((resolve) => {
+        const child = spawn(SSH, sshd!.sshArgs(keys.hop!, ['-W', `127.0.0.1:${port}`]), { stdio: ['pipe', 'pipe', 'pipe'] });
+        const out = { stdout: '', stderr: '' };
+        child.stdout.on('data', (d: Buffer) => {
+          out.stdout += d.toString();
+          // The destination's banner: reached; ssh -W would wait for the client's version next.
+          if (out.stdout.includes('\n')) child.kill('SIGTERM');
+        });
+        child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+        const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+        child.once('close', () => (clearTimeout(timer), resolve(out)));
+      });
+    expect((await hop(sshd!.port)).stdout).toMatch(/^SSH-2\.0-/);
+    const refused = await hop(sshd!.port + 1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toContain('stdio forwarding failed');
+    expect(readFileSync(sshd!.logFile, 'utf8')).toContain(
+      `to connect to host 127.0.0.1 port ${sshd!.port + 1}, but the request was denied.`,
     );
   });
 

@@ -177,7 +177,7 @@ describe('refused requests', () => {
   ])('%s: the client learns only that it was denied, the log says why', async (_name, command, reason) => {
     const result = await lab.sshd.ssh(key, command);
     expect(result.code).toBe(126);
-    expect(result.stderr).toMatch(/^ssh-dispatch: request denied \(session [0-9a-f]{8}\)\n$/);
+    expect(result.stderr).toMatch(/^ssh-dispatch: refused by the server's policy \(session [0-9a-f]{8}\); ask its administrator\n$/);
     expect(result.stdout.length).toBe(0);
     expect(lab.lastDecision()).toMatchObject({ decision: 'deny', reason, command });
   });

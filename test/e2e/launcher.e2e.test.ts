@@ -200,18 +200,18 @@ describe('the serve bundle’s code cache (made after a run: src/code-cache.ts)'
 
   it('made before an edit of the bundle that keeps its length and key line is not run: the edited code is', () => {
     const own = ownCacheDir();
-    expect(refused().stderr).toContain('request denied');
+    expect(refused().stderr).toContain("refused by the server's policy");
     expect(caches(own)).toHaveLength(1);
     // The control: the cache made by a refusal is read, and the line is the same.
-    expect(refused().stderr).toContain('request denied');
+    expect(refused().stderr).toContain("refused by the server's policy");
     // A fix patched in by hand, one word of the same length: V8 checks only the source's length.
     const serve = join(dir, 'ssh-dispatch-serve.cjs');
     const text = readFileSync(serve, 'utf8');
-    expect(text).toContain('request denied (session');
-    writeFileSync(serve, text.replace('request denied (session', 'request DENIED (session'));
+    expect(text).toContain("refused by the server's policy (session");
+    writeFileSync(serve, text.replace("refused by the server's policy (session", "REFUSED by the server's policy (session"));
     const result = refused();
     expect(result.status).toBe(126);
-    expect(result.stderr).toContain('request DENIED');
+    expect(result.stderr).toContain('REFUSED by');
   });
 
   it('is not used in a directory others may write', () => {

@@ -31,7 +31,7 @@ const commandFor = (id: string, extra = '') => `command="${NODE} ${BUNDLE} --id 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-login-commands-'));
   policy = join(dir, 'policy.yaml');
-  for (const name of ['backup', 'other', 'user', 'stranger']) pub[name] = makeKey(name);
+  for (const name of ['backup', 'other', 'user', 'stranger', 'hop']) pub[name] = makeKey(name);
   execFileSync('/usr/bin/ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'ca', '-f', join(dir, 'ca')]);
   execFileSync('/usr/bin/ssh-keygen', ['-q', '-s', join(dir, 'ca'), '-I', 'alice', '-n', 'alice', join(dir, 'user.pub')]);
   writeFileSync(
@@ -52,6 +52,11 @@ identities:
     principals: [alice, ops]
     accounts: [backup]
     rules: []
+  gw-hop:
+    keys: ["${pub.hop!.join(' ')}"]
+    accounts: [gw]
+    rules:
+      - { name: inner, relay: { to: ["db.internal:22", "10.0.0.0/24:22", "[2001:db8::1]:22"] } }
   retired:
     keys: ["${pub.other!.join(' ')}"]
     principals: [bob]
@@ -71,6 +76,14 @@ describe('authorized-keys-command', () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toBe(`restrict,from="192.0.2.0/24,2001:db8:0:0:0:0:0:0/64",${commandFor('host1')} ${pub.backup!.join(' ')}\n`);
     expect(keys('root', ...pub.backup!).stdout).toBe(`restrict,${commandFor('host1-root')} ${pub.backup!.join(' ')}\n`);
+  });
+
+  it('an identity with relay rules: port-forwarding, its destinations as permitopen (not the range), no listener', () => {
+    const result = keys('gw', ...pub.hop!);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe(
+      `restrict,port-forwarding,permitopen="db.internal:22",permitopen="[2001:db8::1]:22",permitlisten="NONE:1",${commandFor('gw-hop')} ${pub.hop!.join(' ')}\n`,
+    );
   });
 
   it('serves the applied version, not the edited files; --command names what command= runs; --approved (from before apply) changes nothing', () => {

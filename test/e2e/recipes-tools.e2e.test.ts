@@ -18,7 +18,7 @@
  *   `remove-all-but-n-full` removes nothing (the control's removes the old chain).
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { authorizedKeyLine, type ClientKey } from '../../src/lab/throwaway-sshd.js';
@@ -283,10 +283,9 @@ describe('git: one exec rule per repository and direction', () => {
 });
 
 describe('duplicity: its sftp backend against an sftp rule with delete: false', () => {
-  const duplicity = (key: ClientKey, args: string[]) => {
+  const duplicity = (key: ClientKey, args: string[], scheme = 'sftp', target = key === keys.dup ? 'chain' : `/${path('dup', 'bare')}`) => {
     const port = lab.sshd.sshArgs(key).at(-2)!;
     const user = lab.sshd.sshArgs(key).at(-1)!.split('@')[0]!;
-    const target = key === keys.dup ? 'chain' : `/${path('dup', 'bare')}`;
     // One try: duplicity's default is five, 30 s apart, for a refusal that will not change.
     const options = [
       '--num-retries',
@@ -301,11 +300,26 @@ describe('duplicity: its sftp backend against an sftp rule with delete: false', 
     ];
     return run(
       '/usr/bin/duplicity',
-      [...args.map((a) => (a === 'URL' ? `sftp://${user}@127.0.0.1:${port}/${target}` : a)), ...options],
+      [...args.map((a) => (a === 'URL' ? `${scheme}://${user}@127.0.0.1:${port}/${target}` : a)), ...options],
       clientEnv(),
       20_000,
     );
   };
+
+  it('scp:// is not served (docs/recipes.md: sftp:// only): mkdir -p and ls -1 refused, the first volume lands as a file named like the directory, the next is refused', () => {
+    const before = lab.records().length;
+    const result = duplicity(keys.dup, ['full', join(local, 'data'), 'URL'], 'scp', 'scp-chain');
+    const refused = lab
+      .records()
+      .slice(before)
+      .filter((r) => r.event === 'decision' && r.decision === 'deny')
+      .map((r) => String(r.command));
+    expect(refused).toEqual(expect.arrayContaining(["mkdir -p 'scp-chain'", "ls -1 'scp-chain'"]));
+    // overwrite: false is what makes it fail loudly; with overwrite: true every volume replaces the last, exit 0 (issue 29).
+    expect(result.out).toContain('Permission denied (no-overwrite)');
+    expect(result.code).not.toBe(0);
+    expect(statSync(path('dup', 'host1', 'scp-chain')).isFile()).toBe(true);
+  });
 
   it('full backups and a listing work; a thief cannot remove a chain; plain sftp-server lets it', () => {
     for (const key of [keys.dup, keys.dupBare]) {

@@ -1,7 +1,8 @@
 /**
  * A gateway whose key can only relay, through two real sshds on 127.0.0.1: the gateway runs
  * ssh-dispatch as the forced command, the target is a second sshd. What users do:
- * `ssh -o ProxyCommand='ssh gw nc %h %p' target`, rsync across the hop, and tunnel-only keys.
+ * `ssh -o ProxyCommand='ssh gw nc %h %p' target` through the line `authorized-key` prints, rsync across
+ * the hop, and tunnel-only keys (ssh -W and ssh -R: hops.e2e.test.ts).
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,7 +42,10 @@ identities:
           to: ["127.0.0.1:${silentPort}"]
           idle-timeout: 1s
   tunnel:
-    rules: []
+    rules:
+      - name: db-tunnel
+        relay:
+          to: ["127.0.0.1:${target.port}"]
 `);
   gwKey = await gateway.sshd.newClientKey('gw');
   tunnelKey = await gateway.sshd.newClientKey('tunnel');
@@ -54,12 +58,13 @@ identities:
     '--policy',
     gateway.policyDir,
     '--tunnel-only',
-    '--permit-open',
-    `127.0.0.1:${target.port}`,
     `${tunnelKey.privateKeyFile}.pub`,
   ]);
   if (tunnelLine.code !== 0) throw new Error(tunnelLine.stderr);
-  gateway.sshd.authorize([gateway.dispatchLine(gwKey, 'hop'), tunnelLine.stdout.trim()]);
+  // The gateway key's line as authorized-key prints it: nc %h %p must work through it too.
+  const hopLine = runBundle(['authorized-key', '--id', 'hop', '--policy', gateway.policyDir, `${gwKey.privateKeyFile}.pub`]);
+  if (hopLine.code !== 0) throw new Error(hopLine.stderr);
+  gateway.sshd.authorize([hopLine.stdout.trim(), tunnelLine.stdout.trim()]);
   // The target is a plain sshd: a fixed forced command for the rsync push (root may log in only
   // with forced commands there, as on the gateway).
   target.authorize([
@@ -173,10 +178,12 @@ describe('a tunnel-only key', () => {
     }
   }
 
-  it('the generated line is restrict, port-forwarding, permitopen and the forced command', () => {
+  it('the generated line is restrict, port-forwarding, permitopen from its relay rule, no listener and the forced command', () => {
     const line = readFileSync(join(gateway.sshd.dir, 'authorized_keys'), 'utf8').split('\n')[1]!;
     expect(line).toMatch(
-      new RegExp(`^restrict,port-forwarding,permitopen="127\\.0\\.0\\.1:${target.port}",command=".* --id tunnel --policy .*" ssh-ed25519 `),
+      new RegExp(
+        `^restrict,port-forwarding,permitopen="127\\.0\\.0\\.1:${target.port}",permitlisten="NONE:1",command=".* --id tunnel --policy .*" ssh-ed25519 `,
+      ),
     );
   });
 
@@ -192,7 +199,7 @@ describe('a tunnel-only key', () => {
     });
   });
 
-  it('cannot run any command: denied and recorded', async () => {
+  it('cannot run any command but its relay: denied and recorded', async () => {
     const result = await gateway.sshd.ssh(tunnelKey, 'id');
     expect(result.code).toBe(126);
     expect(gateway.lastDecision()).toMatchObject({ id: 'tunnel', decision: 'deny', reason: 'no-rule-matched' });

@@ -224,7 +224,7 @@ describe('attacks on the history, each with its control', () => {
     // ... and so the owner's run the next night fails, and says why in the log.
     const run = rsync(owner, ['-a', `--link-dest=../${DAY2}`, 'src/', `HOST:${DAY3}/`]);
     expect(run.code).not.toBe(0);
-    expect(run.out).toContain('request denied');
+    expect(run.out).toContain("refused by the server's policy");
     expect(lab.lastDecision()).toMatchObject({
       decision: 'deny',
       reason: 'rsync-snapshot-exists',

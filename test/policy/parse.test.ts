@@ -22,7 +22,7 @@ const invalid: [string, string, string][] = [
   [
     'a misspelt identity key',
     'version: 1\nidentities:\n  a:\n    form: [1.2.3.4]\n    rules: []\n',
-    'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, accounts, principals, expires, max-sessions, min-free, rules)',
+    'p.yaml:4: identities.a.form: unknown key, did you mean "from"? (expected one of: from, keys, accounts, principals, expires, max-sessions, min-free, tell-client, rules)',
   ],
   ['missing rules', 'version: 1\nidentities:\n  a: {}\n', 'p.yaml:3: identities.a: missing required key "rules"'],
   ['a bad identity name', 'version: 1\nidentities:\n  "../x":\n    rules: []\n', 'p.yaml:3: identities.../x: expected a name of letters'],
@@ -75,6 +75,11 @@ const invalid: [string, string, string][] = [
     'an impossible date',
     'version: 1\nidentities:\n  a:\n    expires: 2027-02-30\n    rules: []\n',
     'p.yaml:4: identities.a.expires: expected a date YYYY-MM-DD, got "2027-02-30"',
+  ],
+  [
+    'a tell-client that is neither nothing nor reason',
+    'version: 1\nidentities:\n  a:\n    tell-client: yes\n    rules: []\n',
+    'p.yaml:4: identities.a.tell-client: expected nothing, or reason',
   ],
   ['a rule without a kind', `${header}      - name: x\n`, 'p.yaml:5: identities.a.rules[0]: expected exactly one rule kind'],
   ['a rule with two kinds', `${header}      - name: x\n        exec: { command: /bin/true }\n        relay: {}\n`, 'got exec and relay'],

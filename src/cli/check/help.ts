@@ -35,7 +35,10 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
   - sshd settings (sshd -T, read when run as root, or from --sshd-config FILE): UNSAFE for
     PermitUserEnvironment that lets NODE_OPTIONS, LD_PRELOAD and the like through, and for
     TrustedUserCAKeys without a principals command or file (a certificate naming an account
-    gets its shell); warnings for ExposeAuthInfo, PermitRootLogin yes, AcceptEnv beyond LANG LC_*;
+    gets its shell), and for AllowStreamLocalForwarding yes where a relay identity logs in (its
+    key forwards, and ssh -R of a Unix socket is sshd_config's alone); warnings for ExposeAuthInfo,
+    PermitRootLogin yes, AcceptEnv beyond LANG LC_*, AllowTcpForwarding yes or remote and
+    AllowStreamLocalForwarding local there;
   - what pam_env sets for every session (/etc/environment, /etc/security/pam_env.conf): errors
     for a variable that denies every request (docs/environment.md lists them), a warning for a
     CA bundle (SSL_CERT_FILE, SSL_CERT_DIR, NODE_EXTRA_CA_CERTS) accepted because root owns it;
@@ -47,8 +50,10 @@ Then it reports, as FILE:LINE: warning: ... or FILE:LINE: UNSAFE: ...
     user (root, nobody), authorized_keys files still read beside the policy, identities with
     principals but no accounts, and a key or principal two identities claim for one account;
   - with --authorized-keys FILE (repeatable): UNSAFE for an ssh-dispatch line that leaves
-    port forwarding on without permitopen=, or a pty, agent or X11 forwarding or ~/.ssh/rc on
-    (no restrict, or re-enabled after it), or that has environment=; warnings for a command=
+    port forwarding on without permitopen= or without permitlisten= (ssh -R listens on the
+    server), with a permitopen= its identity's relay rules lack, or a pty, agent or X11
+    forwarding or ~/.ssh/rc on (no restrict, or re-enabled after it), or that has environment=;
+    warnings for a relay destination the permitopen= list lacks, a command=
     the forced mode would refuse or an identity the policy lacks, keys in the same file with
     no command=, and an account whose login shell is bash.
 

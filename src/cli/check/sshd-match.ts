@@ -10,6 +10,7 @@ import { networkText } from '../../values/address.js';
 import { sshdLoginFindings } from '../check-fleet.js';
 import type { TextFinding } from './finding.js';
 import { readSshdSettings } from './sshd-settings.js';
+import { sshdForwardingFindings } from './hops.js';
 
 interface Context {
   account: string;
@@ -29,7 +30,8 @@ export function loginSettingsFindings(configFile: string | undefined, global: Ma
     const connection = `user=${context.account},host=localhost,addr=${context.address}`;
     const read = readSshdSettings(configFile, connection);
     if (typeof read === 'string') unread.push(`${connection} (${read})`);
-    for (const finding of sshdLoginFindings(typeof read === 'string' ? global : read, policy)) {
+    const settings = typeof read === 'string' ? global : read;
+    for (const finding of [...sshdLoginFindings(settings, policy), ...sshdForwardingFindings(settings, policy, context.account)]) {
       const entry = found.get(finding.text) ?? { finding, contexts: [] };
       entry.contexts.push(context);
       found.set(finding.text, entry);

@@ -36,10 +36,13 @@ const identity = object<Identity>({
   expires: nullable(string),
   maxSessions: nullable(integer),
   minFreeBytes: nullable(number),
+  tellClient: literal('nothing', 'reason'),
   rules: array(rule),
 });
 
-const logins = array(object<Login>({ identity: string, from: strings, expires: nullable(string), keys: strings, principals: strings }));
+const logins = array(
+  object<Login>({ identity: string, from: strings, expires: nullable(string), keys: strings, principals: strings, open: array(string) }),
+);
 
 /** JSON text through a decoder: the value, or why it is not one. */
 export function deserialise<T>(text: string, decoder: Decoder<T>, what: string): Decoded<T> {
