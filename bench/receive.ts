@@ -30,9 +30,11 @@ try {
   mkdirSync(cat, { mode: 0o755 });
   const policies = join(data, 'policies');
   mkdirSync(policies, { mode: 0o755 });
+  // The log in a directory of its own: apply refuses a write rule whose directory holds the log.
+  mkdirSync(join(data, 'log'), { mode: 0o755 });
   writeFileSync(
     join(policies, 'p.yaml'),
-    `version: 1\naudit: { file: ${join(data, 'audit.jsonl')} }\nidentities:\n  up:\n    rules:\n      - { name: up, receive: { dir: ${up}, name: "upload-{timestamp}.bin", max-bytes: 2GiB, min-free: 1GiB } }\n`,
+    `version: 1\naudit: { file: ${join(data, 'log', 'audit.jsonl')} }\nidentities:\n  up:\n    rules:\n      - { name: up, receive: { dir: ${up}, name: "upload-{timestamp}.bin", max-bytes: 2GiB, min-free: 1GiB } }\n`,
     { mode: 0o644 },
   );
   execFileSync(NODE, [LAUNCHER, 'apply', '--policy', policies], { stdio: 'ignore' });

@@ -24,6 +24,8 @@ const dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-bench-'));
 try {
   const root = join(dir, 'root');
   mkdirSync(root);
+  // The logs in a directory of their own: apply refuses a write rule whose directory holds the log.
+  mkdirSync(join(dir, 'log'));
   const small = join(dir, 'small');
   const large = join(dir, 'large');
   mkdirSync(small, { mode: 0o755 });
@@ -31,7 +33,7 @@ try {
   writeFileSync(
     join(small, 'policy.yaml'),
     `version: 1
-audit: { file: ${join(dir, 'audit-small.jsonl')} }
+audit: { file: ${join(dir, 'log', 'audit-small.jsonl')} }
 identities:
   t:
     rules:
@@ -46,7 +48,7 @@ identities:
   );
   // 1,000 identities x 10 rules, in 10 files of 100 identities.
   for (let f = 0; f < 10; f++) {
-    let yaml = `version: 1\n${f === 0 ? `audit: { file: ${join(dir, 'audit-large.jsonl')} }\n` : ''}identities:\n`;
+    let yaml = `version: 1\n${f === 0 ? `audit: { file: ${join(dir, 'log', 'audit-large.jsonl')} }\n` : ''}identities:\n`;
     for (let i = f * 100; i < (f + 1) * 100; i++) {
       yaml += `  host${i}:\n    from: [192.0.2.${i % 250}, "2001:db8:${i}::/48"]\n    rules:\n`;
       for (let r = 0; r < 9; r++)
