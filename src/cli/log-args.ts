@@ -2,12 +2,12 @@
 import { accessSync, constants } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { accountLogs, accountOfLog, auditFiles, auditFilesSince, unreadableLog } from '../audit/read.js';
-import { loadPolicy } from '../policy/load.js';
+import { loadApplied, loadPolicy, type LoadedPolicy } from '../policy/load.js';
 import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 
 /**
- * The log to read and the policy to judge its records by. The log is --log, else the one the
- * policy names; a policy that does not load names none, so without --log that is an error (the
+ * The log to read and the policy to judge its records by (servedOrFiles: the applied version).
+ * The log is --log, else the one the policy names; a policy that does not load names none, so without --log that is an error (the
  * default log would be another one, full of other records: issue 27), and so is a --policy
  * given that does not load. With --log alone, a default policy that is not there or does not
  * load leaves nothing to judge accounts' records by (they read as foreign).
@@ -18,11 +18,22 @@ export async function auditLogPath(
   known?: Policy,
 ): Promise<{ path: string; policy: Policy | null } | { error: string }> {
   const where = policyPath ?? DEFAULT_POLICY_PATH;
-  const loaded = known !== undefined ? { ok: true as const, policy: known } : await loadPolicy(where).catch(() => null);
+  const loaded = known !== undefined ? { ok: true as const, policy: known } : await servedOrFiles(where);
   if (loaded?.ok) return { path: log ?? loaded.policy.audit.file, policy: loaded.policy };
   if (log !== undefined && policyPath === undefined) return { path: log, policy: null };
   const read = log === undefined ? 'which log to read is not known: give --log FILE to read one anyway' : 'fix it, or leave --policy out';
   return { error: `the policy at ${where} does not load (ssh-dispatch check --policy ${where} says why); ${read}` };
+}
+
+/**
+ * The policy records are judged by: what keys serve (the applied version), so that an edit not
+ * applied, or a typo in it, changes neither the log read nor the rules status watches; the files
+ * only while nothing is applied yet (a newcomer's first records: policy-not-applied refusals).
+ */
+async function servedOrFiles(where: string): Promise<LoadedPolicy | null> {
+  const applied = await loadApplied(where).catch(() => null);
+  if (applied === null || applied.ok || !applied.notApplied) return applied;
+  return loadPolicy(where).catch(() => null);
 }
 
 /**

@@ -30,8 +30,9 @@ with min-bytes, each with its thresholds), and the exit status:
               account's log claim it and do not count (foreign: ssh-dispatch logs marks them)
   2 CRITICAL  some rule's last success is older than twice its period (or --critical), or none
               is logged, or every run within the period failed
-  3 UNKNOWN   the command line is wrong, the policy or the log cannot be read (run the check as
-              a user that may read them), or there is nothing to check
+  3 UNKNOWN   the command line is wrong, the policy (the applied version keys serve) or the log
+              cannot be read (run the check as a user that may read them), or there is nothing
+              to check
 
 Which rules, and against what:
   (no flags)        the rules that have expect-every in the policy (docs/policy.md), each

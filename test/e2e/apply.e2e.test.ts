@@ -87,6 +87,14 @@ describe('the applied policy through a real sshd', () => {
     expect(applied.code).toBe(1);
     expect(applied.out).toMatch(/^refused: nothing changed; version 1 .* is still served$/m);
     expect(await hello()).toMatchObject({ code: 0, decision: { decision: 'allow' } });
+    // The owner's review reads by what keys serve: the typo does not blind logs, summary or status
+    // (they read the files before: "the policy does not load", and status UNKNOWN at night).
+    const logs = admin('logs', '--json');
+    expect(logs.code, logs.out).toBe(0);
+    expect(logs.out).toContain('"rule":"hello"');
+    expect(admin('summary').code).toBe(0);
+    const status = admin('status', '--stale', '1h');
+    expect(status.out).toMatch(/^SSH-DISPATCH (OK|WARNING|CRITICAL) /);
   });
 
   it('a chmod g+w slip keeps version 1 serving (control: the files as they are do not load)', async () => {

@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClientKey } from '../../src/lab/throwaway-sshd.js';
-import { startLab, type Lab } from './lab.js';
+import { applyPolicy, startLab, type Lab } from './lab.js';
 import { runBundle, type BundleResult } from './run-bundle.js';
 
 const NOBODY = 65534;
@@ -404,6 +404,8 @@ describe('the owner sees every failure: logs made by real sessions through a rea
     const accountLog = join(lab.sshd.dir, 'log', 'audit.backup.jsonl');
     for (const path of [lab.sshd.dir, lab.policyDir, join(lab.sshd.dir, 'log')]) chmodSync(path, 0o755);
     chmodSync(join(lab.policyDir, 'main.yaml'), 0o644);
+    // Who may read what is served follows the files at apply: the agent reads the served version.
+    applyPolicy(lab.policyDir);
     chmodSync(lab.auditFile, 0o644);
     const asNobody = () =>
       plugin(
