@@ -173,7 +173,7 @@ describe('after the window', () => {
     const before = lab.records().length;
     const denied = await lab.sshd.ssh(key, `touch ${backups}/too-far`);
     expect(denied.code).toBe(126);
-    expect(denied.stderr).toContain('ssh-dispatch: request denied');
+    expect(denied.stderr).toContain("ssh-dispatch: refused by the server's policy");
     expect(existsSync(join(backups, 'too-far'))).toBe(false);
     expect(lab.records().length).toBe(before);
   });
