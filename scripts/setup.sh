@@ -9,9 +9,10 @@
 #   scripts/setup.sh test   (the default) the demo's packages, plus the real programs the tests
 #                           drive: rsyslog and rsyslog-gnutls (syslog, and syslog over TLS: the
 #                           tests start their own daemon, never the system's), the backup clients
-#                           of the recipes (docs/recipes.md), git, openssl (test/test-pki.ts),
-#                           python3, logrotate, groff-base and man-db (the man page tests), and
-#                           lintian (scripts/deb-check.sh checks the Debian package with it).
+#                           of the recipes (docs/recipes.md) with autossh, lftp, unison and
+#                           sshfs, git, openssl (test/test-pki.ts), python3, logrotate,
+#                           groff-base and man-db (the man page tests), and lintian
+#                           (scripts/deb-check.sh checks the Debian package with it).
 #
 # Then: npm ci (when node_modules is missing or older than the lock file; it brings the Node 24
 # runtime npm scripts use) and the bundle (dist/).
@@ -27,6 +28,7 @@ DEMO_PACKAGES=(openssh-server openssh-client rsync bubblewrap)
 TEST_PACKAGES=(
   rsyslog rsyslog-gnutls
   restic rsnapshot borgbackup rclone rdiff-backup duplicity backuppc-rsync
+  autossh lftp unison sshfs
   git openssl python3 logrotate groff-base man-db
   lintian
 )
