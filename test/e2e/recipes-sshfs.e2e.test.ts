@@ -87,15 +87,19 @@ describe('sshfs against an sftp rule', () => {
       expect(() => renameSync(join(point, 'stored.txt'), join(point, 'gone.txt'))).toThrow(/EACCES|EPERM/);
       expect(readFileSync(join(root, 'stored.txt'), 'utf8')).toBe('stored\n');
       expect(existsSync(join(point, lab.sshd.dir, 'srv', 'sshfs', 'outside.txt'))).toBe(false);
-      const refused = lab.records().filter((r) => r.event === 'file' && r.refused);
-      expect(refused.map((r) => [r.op, r.path, r.refused])).toEqual([
-        ['remove', '/stored.txt', 'no-delete'],
-        ['rename', '/stored.txt', 'no-delete'],
-      ]);
     } finally {
       await unmount();
     }
     expect(isMounted(point)).toBe(false);
+    // The session's records are whole once it has ended (its end record written): a check while
+    // mounted raced the file server's writes (failed in CI under load).
+    const session = String(lab.lastDecision().session);
+    await waitFor(`the end record of session ${session}`, () => lab.recordsOf(session).some((r) => r.event === 'end'));
+    const refused = lab.recordsOf(session).filter((r) => r.event === 'file' && r.refused);
+    expect(refused.map((r) => [r.op, r.path, r.refused])).toEqual([
+      ['remove', '/stored.txt', 'no-delete'],
+      ['rename', '/stored.txt', 'no-delete'],
+    ]);
   }, 40_000);
 
   it('control: sftp-server as the forced command shows the whole filesystem', async () => {
