@@ -12,7 +12,7 @@
  * slip changes nothing until `apply`. So the directories above must be trusted like the policy's
  * (StrictModes): a directory others may write lets them swap in another version.
  */
-import { realpathSync, statSync } from 'node:fs';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cacheKey } from '../cache/stamp.js';
 import { untrustedWriter } from '../../trust.js';
@@ -44,10 +44,33 @@ export function appliedPlace(path: string, uid: number): AppliedPlace | string {
     if (parent) return parent;
     const own = stats.isDirectory() ? untrustedWriter(stats, uid) : null;
     if (own) return `policy directory is ${own}`;
-    return placeOf(realPath, stats.isDirectory());
+    const place = placeOf(realPath, stats.isDirectory());
+    return untrustedState(place.dir, uid) ?? place;
   } catch (error) {
     return `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`;
   }
+}
+
+/**
+ * Why the state directories that are there (none before the first apply) could have been
+ * written by someone else, or null. The state root too, not only this policy's directory in it:
+ * one its group may write lets a member rename another policy's state over this one's (found in
+ * review), and keys then serve what root applied for other keys.
+ */
+function untrustedState(dir: string, uid: number): string | null {
+  for (const path of [dirname(dir), dir]) {
+    let stats: ReturnType<typeof lstatSync>;
+    try {
+      stats = lstatSync(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    if (!stats.isDirectory()) return `${path} is not a directory (a symbolic link is never followed)`;
+    const why = untrustedWriter(stats, uid);
+    if (why) return `directory ${path} is ${why}`;
+  }
+  return null;
 }
 
 export function placeOf(realPath: string, isDirectory: boolean): AppliedPlace {

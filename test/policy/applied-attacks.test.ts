@@ -1,0 +1,65 @@
+/**
+ * Attacks on what keys serve, by someone who is not root (found in review): each shown with a
+ * control. The state root `.ssh-dispatch-applied` holds every policy's versions of a directory;
+ * one its group may write (a chmod g+w slip) lets a member rename one policy's state over
+ * another's, and the keys of the first then serve the second (root applied it, for other keys).
+ */
+import { chmodSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadServed } from '../../src/policy/load.js';
+import { applyFiles, stateDir } from './apply-fixture.js';
+
+let dir: string;
+const policyOf = (id: string, program: string) =>
+  `version: 1\nidentities:\n  ${id}:\n    rules:\n      - name: t\n        exec: { command: "${program}" }\n`;
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'ssh-dispatch-attacks-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('the state root is trusted like the state below it', () => {
+  async function twoPolicies(): Promise<{ a: string; b: string }> {
+    const a = join(dir, 'a.yml');
+    const b = join(dir, 'b.yml');
+    // The same identity in both: a narrow one for A's keys, a broad one for B's.
+    writeFileSync(a, policyOf('x', '/bin/true'), { mode: 0o644 });
+    writeFileSync(b, policyOf('x', '/bin/sh'), { mode: 0o644 });
+    await applyFiles(a);
+    await applyFiles(b);
+    return { a, b };
+  }
+
+  function swap(stateA: string, stateB: string): void {
+    renameSync(stateA, `${stateA}.old`);
+    renameSync(stateB, stateA);
+  }
+
+  it('control: a state root only root may write serves each policy its own version', async () => {
+    const { a } = await twoPolicies();
+    const served = await loadServed(a, 'x');
+    expect(served.ok && served.policy.identities.get('x')!.rules[0]).toMatchObject({ program: '/bin/true' });
+  });
+
+  it('writable by others: refused, never the other policy swapped in', async () => {
+    const { a, b } = await twoPolicies();
+    const [stateA, stateB] = [stateDir(a), stateDir(b)];
+    chmodSync(dirname(stateA), 0o777);
+    // What a member of the group (or anyone, here) may then do without owning anything in it.
+    swap(stateA, stateB);
+    const served = await loadServed(a, 'x');
+    expect(served.ok && served.policy.identities.get('x')!.rules[0]).not.toMatchObject({ program: '/bin/sh' });
+    expect(served).toMatchObject({ ok: false });
+    expect(!served.ok && served.errors[0]!.message).toMatch(/\.ssh-dispatch-applied is writable by group or others/);
+  });
+
+  it('a symbolic link: refused', async () => {
+    const { a } = await twoPolicies();
+    const root = dirname(stateDir(a));
+    renameSync(root, join(dir, 'elsewhere'));
+    symlinkSync(join(dir, 'elsewhere'), root);
+    expect(await loadServed(a, 'x')).toMatchObject({ ok: false });
+  });
+});
