@@ -166,7 +166,8 @@ export async function runRollback(args: string[]): Promise<number> {
     who: who(),
     action: 'rollback',
     restores: target.restores ?? target.version,
-    diff: policyDiff(await appliedOrNull(policyPath), compiled.policy),
+    // Published as the target's files were: a chmod since then is undone too, and said so.
+    diff: [...policyDiff(await appliedOrNull(policyPath), compiled.policy), ...accessDiff(state.served, target.access)],
     message: values.message ?? null,
     access: target.access,
   });
