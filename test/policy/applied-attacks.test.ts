@@ -4,7 +4,7 @@
  * one its group may write (a chmod g+w slip) lets a member rename one policy's state over
  * another's, and the keys of the first then serve the second (root applied it, for other keys).
  */
-import { chmodSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -61,5 +61,20 @@ describe('the state root is trusted like the state below it', () => {
     renameSync(root, join(dir, 'elsewhere'));
     symlinkSync(join(dir, 'elsewhere'), root);
     expect(await loadServed(a, 'x')).toMatchObject({ ok: false });
+  });
+});
+
+describe('the last version number', () => {
+  it('an apply past it is refused, and the served version stays served (not a current no reader believes)', async () => {
+    const a = join(dir, 'a.yml');
+    writeFileSync(a, policyOf('x', '/bin/true'), { mode: 0o644 });
+    await applyFiles(a);
+    // A version directory with the highest number a reader takes (copied in by hand, restored from a backup).
+    mkdirSync(join(stateDir(a), 'v', '999999999'));
+    // The control: the served version is served.
+    expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 1 });
+    writeFileSync(a, policyOf('x', '/bin/false'), { mode: 0o644 });
+    await expect(applyFiles(a)).rejects.toThrow(/no version number is left/);
+    expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 1 });
   });
 });

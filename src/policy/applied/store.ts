@@ -12,7 +12,7 @@ import { makeAccessDir, prepareRoot, writeAccessFile } from '../cache/write.js';
 import type { PolicySource } from '../compile.js';
 import type { Policy } from '../schema.js';
 import { versionDir, type AppliedPlace } from './place.js';
-import { COMPILED, CURRENT, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
+import { COMPILED, CURRENT, LAST_VERSION, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -59,6 +59,8 @@ export function recordVersion(
   if (why) return `cannot write ${place.dir}: ${why}`;
   const numbers = versionNumbers(place);
   const version = (numbers[numbers.length - 1] ?? 0) + 1;
+  // Past it, `current` would name a version no connection believes: every key denied.
+  if (version > LAST_VERSION) return `no version number is left after ${LAST_VERSION} in ${join(place.dir, 'v')}`;
   const record: VersionMeta = { version, ...policyDigest(sources), ...meta };
   const temp = join(place.dir, 'v', `.tmp-${process.pid}`);
   try {
