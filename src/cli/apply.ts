@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { parseFlags, UsageError } from '../args.js';
 import type { AppliedPlace } from '../policy/applied/place.js';
 import { policyDiff } from '../policy/applied/diff.js';
-import { compileVersion, policyDigest, pruneCompiled, recordVersion } from '../policy/applied/store.js';
+import { compileVersion, policyDigest, recordVersion } from '../policy/applied/store.js';
 import { readVersion, servedRecord, versionSources, type VersionMeta } from '../policy/applied/versions.js';
 import { compileSources, type PolicySource } from '../policy/compile.js';
 import { loadApplied, loadPolicy } from '../policy/load.js';
@@ -106,7 +106,6 @@ export async function runApply(args: string[]): Promise<number> {
     access: files.access,
   });
   if (typeof record === 'string') return fail(record);
-  pruneCompiled(state.place, record.version);
   printServed(record, 'apply');
   return 0;
 }
@@ -172,7 +171,6 @@ export async function runRollback(args: string[]): Promise<number> {
     access: target.access,
   });
   if (typeof record === 'string') return fail(record);
-  pruneCompiled(state.place, record.version);
   printServed(record, `rollback to version ${target.version}`);
   return 0;
 }

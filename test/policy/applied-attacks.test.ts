@@ -4,7 +4,7 @@
  * one its group may write (a chmod g+w slip) lets a member rename one policy's state over
  * another's, and the keys of the first then serve the second (root applied it, for other keys).
  */
-import { chmodSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -76,5 +76,42 @@ describe('the last version number', () => {
     writeFileSync(a, policyOf('x', '/bin/false'), { mode: 0o644 });
     await expect(applyFiles(a)).rejects.toThrow(/no version number is left/);
     expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 1 });
+  });
+});
+
+describe('one apply at a time', () => {
+  /** A pid no process has (an apply that died). */
+  function deadPid(): number {
+    for (let pid = 4_194_303; pid > 1; pid--) {
+      try {
+        process.kill(pid, 0);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ESRCH') return pid;
+      }
+    }
+    throw new Error('no free pid');
+  }
+
+  async function served(): Promise<{ a: string; state: string }> {
+    const a = join(dir, 'a.yml');
+    writeFileSync(a, policyOf('x', '/bin/true'), { mode: 0o644 });
+    await applyFiles(a);
+    writeFileSync(a, policyOf('x', '/bin/false'), { mode: 0o644 });
+    return { a, state: stateDir(a) };
+  }
+
+  it('another apply running: refused, and says which (two at once could serve the older one last)', async () => {
+    const { a, state } = await served();
+    writeFileSync(join(state, '.lock'), `${process.pid}\n`);
+    await expect(applyFiles(a)).rejects.toThrow(new RegExp(`another apply \\(pid ${process.pid}\\) is running`));
+    expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 1 });
+  });
+
+  it('the lock of an apply that died is taken over (the control: applied, and the lock is gone after)', async () => {
+    const { a, state } = await served();
+    writeFileSync(join(state, '.lock'), `${deadPid()}\n`);
+    expect(await applyFiles(a)).toMatchObject({ version: 2 });
+    expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 2 });
+    expect(existsSync(join(state, '.lock'))).toBe(false);
   });
 });

@@ -7,6 +7,7 @@
  *   v/<N>/version.json       when, who, what (digest, files, the diff from the version before)
  *   v/<N>/src/<i>            the policy files as they were applied, byte for byte
  *   v/<N>/compiled/<key>/    the version compiled by one build (policy/cache/), read by connections
+ *   .lock                    held by the apply, rollback or adopt writing a version (lock.ts)
  *
  * A connection reads only this, never the files as they are now: an edit, a typo or a chmod
  * slip changes nothing until `apply`. So the directories above must be trusted like the policy's
