@@ -115,3 +115,21 @@ describe('one apply at a time', () => {
     expect(existsSync(join(state, '.lock'))).toBe(false);
   });
 });
+
+describe('a chmod g+w slip of the policy directory reaches every key (docs/changing-policy.md says so)', () => {
+  it('refused until undone: whoever may write it may replace the versions in it (the control: a file slip serves on)', async () => {
+    const policyDir = join(dir, 'policies');
+    mkdirSync(policyDir, { mode: 0o755 });
+    const main = join(policyDir, 'main.yaml');
+    writeFileSync(main, policyOf('x', '/bin/true'), { mode: 0o644 });
+    await applyFiles(policyDir);
+    chmodSync(main, 0o664);
+    expect(await loadServed(policyDir, 'x')).toMatchObject({ ok: true, version: 1 });
+    chmodSync(main, 0o644);
+    chmodSync(policyDir, 0o775);
+    const served = await loadServed(policyDir, 'x');
+    expect(!served.ok && served.errors[0]!.message).toMatch(/policy directory is writable by group or others/);
+    chmodSync(policyDir, 0o755);
+    expect(await loadServed(policyDir, 'x')).toMatchObject({ ok: true, version: 1 });
+  });
+});
