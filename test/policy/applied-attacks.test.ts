@@ -4,7 +4,19 @@
  * one its group may write (a chmod g+w slip) lets a member rename one policy's state over
  * another's, and the keys of the first then serve the second (root applied it, for other keys).
  */
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -131,5 +143,40 @@ describe('a chmod g+w slip of the policy directory reaches every key (docs/chang
     expect(!served.ok && served.errors[0]!.message).toMatch(/policy directory is writable by group or others/);
     chmodSync(policyDir, 0o755);
     expect(await loadServed(policyDir, 'x')).toMatchObject({ ok: true, version: 1 });
+  });
+});
+
+describe('a policy file in a directory anyone may add to (sticky, like /tmp)', () => {
+  const ACCOUNT = 65534;
+
+  /** The policy root applied, then its state as the account would have made it before root's first apply: its own. */
+  async function plantedBy(owner: number): Promise<string> {
+    const shared = join(dir, 'shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o1777);
+    const a = join(shared, 'p.yml');
+    // What the account would like its keys to serve, applied here only to have its shape.
+    writeFileSync(a, policyOf('x', '/bin/sh'), { mode: 0o644 });
+    await applyFiles(a);
+    writeFileSync(a, policyOf('x', '/bin/true'), { mode: 0o644 });
+    chownTree(join(shared, '.ssh-dispatch-applied'), owner);
+    return a;
+  }
+
+  function chownTree(path: string, owner: number): void {
+    chownSync(path, owner, owner);
+    if (statSync(path).isDirectory()) for (const name of readdirSync(path)) chownTree(join(path, name), owner);
+  }
+
+  it("the account's own state is not believed, even by its own connections", async () => {
+    const a = await plantedBy(ACCOUNT);
+    const served = await loadServed(a, 'x', { uid: ACCOUNT });
+    expect(served.ok && served.policy.identities.get('x')!.rules[0]).not.toMatchObject({ program: '/bin/sh' });
+    expect(!served.ok && served.errors[0]!.message).toMatch(/owned by uid 65534, not by root or the owner of/);
+  });
+
+  it("the control: the state root made (it owns the directory), the account's connections serve it", async () => {
+    const a = await plantedBy(0);
+    expect(await loadServed(a, 'x', { uid: ACCOUNT })).toMatchObject({ ok: true, version: 1 });
   });
 });

@@ -56,9 +56,13 @@ export function appliedPlace(path: string, uid: number): AppliedPlace | string {
  * Why the state directories that are there (none before the first apply) could have been
  * written by someone else, or null. The state root too, not only this policy's directory in it:
  * one its group may write lets a member rename another policy's state over this one's (found in
- * review), and keys then serve what root applied for other keys.
+ * review), and keys then serve what root applied for other keys. Each is owned by root or by the
+ * owner of the directory it is made in: in a sticky directory anyone may add to (a policy file in
+ * /tmp), an account's state made before root's first apply would be its own connections' policy.
  */
 function untrustedState(dir: string, uid: number): string | null {
+  const home = dirname(dirname(dir));
+  const maker = statSync(home).uid;
   for (const path of [dirname(dir), dir]) {
     let stats: ReturnType<typeof lstatSync>;
     try {
@@ -70,6 +74,8 @@ function untrustedState(dir: string, uid: number): string | null {
     if (!stats.isDirectory()) return `${path} is not a directory (a symbolic link is never followed)`;
     const why = untrustedWriter(stats, uid);
     if (why) return `directory ${path} is ${why}`;
+    if (stats.uid !== 0 && stats.uid !== maker)
+      return `directory ${path} is owned by uid ${stats.uid}, not by root or the owner of ${home}`;
   }
   return null;
 }
