@@ -60,10 +60,16 @@ async function compileVersionSources(
   return compiled.ok ? { policy: compiled.policy, sources } : compiled.errors;
 }
 
-/** The served version's policy (for the diff), or null when none is served or it no longer compiles. */
-async function appliedOrNull(policyPath: string): Promise<Policy | null> {
-  const served = await loadApplied(policyPath);
-  return served.ok ? served.policy : null;
+/**
+ * What changed from the served version. One this build does not load (an upgrade not followed by
+ * reapply) is not "nothing applied": the diff is said not to be known, never "first version".
+ */
+async function diffFromServed(policyPath: string, served: VersionMeta | null, after: Policy): Promise<string[]> {
+  if (served === null) return policyDiff(null, after);
+  const loaded = await loadApplied(policyPath);
+  return loaded.ok
+    ? policyDiff(loaded.policy, after)
+    : [`what changed from version ${served.version} is not known: this build does not load it`];
 }
 
 function printServed(meta: VersionMeta, verb: string): void {
@@ -95,13 +101,13 @@ export async function runApply(args: string[]): Promise<number> {
     out(`apply: these files are ${servedBy(state.served)}, already served; nothing changed`);
     return 0;
   }
-  const before = await appliedOrNull(policyPath);
+  const diff = await diffFromServed(policyPath, state.served, loaded.policy);
   const record = recordVersion(state.place, files.sources, loaded.policy, {
     time: new Date().toISOString(),
     who: who(),
     action: 'apply',
     restores: null,
-    diff: [...policyDiff(before, loaded.policy), ...accessDiff(state.served, files.access)],
+    diff: [...diff, ...accessDiff(state.served, files.access)],
     message: values.message ?? null,
     access: files.access,
   });
@@ -166,7 +172,7 @@ export async function runRollback(args: string[]): Promise<number> {
     action: 'rollback',
     restores: target.restores ?? target.version,
     // Published as the target's files were: a chmod since then is undone too, and said so.
-    diff: [...policyDiff(await appliedOrNull(policyPath), compiled.policy), ...accessDiff(state.served, target.access)],
+    diff: [...(await diffFromServed(policyPath, state.served, compiled.policy)), ...accessDiff(state.served, target.access)],
     message: values.message ?? null,
     access: target.access,
   });
