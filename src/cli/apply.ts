@@ -202,7 +202,7 @@ export async function runReapply(args: string[]): Promise<number> {
   if (typeof state === 'string') return fail(state);
   if (state.served === null) {
     if (values.adopt) return adopt(policyPath, state.place);
-    out(`reapply: nothing is applied at ${policyPath}: nothing to re-validate`);
+    out(`reapply: nothing is applied at ${policyPath}: keys refuse every request until "ssh-dispatch apply"`);
     return 0;
   }
   const compiled = await compileVersionSources(state.place, state.served);
