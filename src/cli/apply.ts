@@ -16,7 +16,7 @@ import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 import { printable } from '../values/printable.js';
 import { runningUid } from '../trust.js';
-import { servedBy } from './applied-status.js';
+import { accessChange, servedBy } from './applied-status.js';
 import { policyFindings } from './check.js';
 import { findingLine } from './check/finding.js';
 import { APPLY_HELP, REAPPLY_HELP, ROLLBACK_HELP } from './apply-help.js';
@@ -118,10 +118,8 @@ export async function runApply(args: string[]): Promise<number> {
 
 /** A chmod or chgrp of the policy files changes who may read what is served (an account's keys, the commands' account). */
 function accessDiff(served: VersionMeta | null, access: VersionMeta['access']): string[] {
-  if (served === null || JSON.stringify(served.access) === JSON.stringify(access)) return [];
-  const mode = (m: number) => m.toString(8).padStart(4, '0');
-  const group = access.gid === null ? '' : `, group ${access.gid}`;
-  return [`who may read it changed: files ${mode(served.access.fileMode)} -> ${mode(access.fileMode)}${group}`];
+  const change = served === null ? null : accessChange(served, access);
+  return change === null ? [] : [`who may read it changed: ${change}`];
 }
 
 function refuse(errors: readonly PolicyError[], served: VersionMeta | null): number {
