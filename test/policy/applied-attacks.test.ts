@@ -15,6 +15,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,6 +118,14 @@ describe('one apply at a time', () => {
     writeFileSync(join(state, '.lock'), `${process.pid}\n`);
     await expect(applyFiles(a)).rejects.toThrow(new RegExp(`another apply \\(pid ${process.pid}\\) is running`));
     expect(await loadServed(a, 'x')).toMatchObject({ ok: true, version: 1 });
+  });
+
+  it('a lock from before the last boot is taken over, though its pid runs again (another process now)', async () => {
+    const { a, state } = await served();
+    const lock = join(state, '.lock');
+    writeFileSync(lock, `${process.pid}\n`);
+    utimesSync(lock, 1000, 1000);
+    expect(await applyFiles(a)).toMatchObject({ version: 2 });
   });
 
   it('the lock of an apply that died is taken over (the control: applied, and the lock is gone after)', async () => {

@@ -3,14 +3,24 @@
  * version number and each made its own current, and the one that renamed `current` last was
  * served, the older one as often as not, while the other said its own was served; each then
  * pruned what the other compiled. The lock is a file naming its holder's pid; one whose
- * process is gone (an apply killed half way) is taken over.
+ * process is gone (an apply killed half way), or taken before the last boot, is taken over.
  */
-import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, lstatSync, openSync, rmSync, writeSync } from 'node:fs';
+import { uptime } from 'node:os';
 import { join } from 'node:path';
 import { readLoose } from '../cache/trusted.js';
 import type { AppliedPlace } from './place.js';
 
 export const LOCK = '.lock';
+
+/** Whether the lock at `path` was taken since the last boot (an older one names a pid another process may have now). */
+function sinceBoot(path: string): boolean {
+  try {
+    return lstatSync(path).mtimeMs >= Date.now() - uptime() * 1000;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether a process with this pid runs (EPERM: it does, as another user). */
 function running(pid: number): boolean {
@@ -38,7 +48,7 @@ export function lockApplied(place: AppliedPlace): (() => void) | string {
       const code = (error as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') return `cannot take ${path}: ${code ?? (error as Error).message}`;
       const pid = Number(readLoose(path)?.trim());
-      if (Number.isInteger(pid) && pid > 0 && running(pid))
+      if (Number.isInteger(pid) && pid > 0 && running(pid) && sinceBoot(path))
         return `another apply (pid ${pid}) is running: run this again when it has ended (${path})`;
       // Its holder is gone: what it left half way is in a temp directory no reader looks at.
       rmSync(path, { force: true });
