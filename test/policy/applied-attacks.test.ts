@@ -21,6 +21,7 @@ import {
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { narrowAccess } from '../../src/policy/applied/narrow.js';
 import { loadServed } from '../../src/policy/load.js';
 import { applyFiles, stateDir } from './apply-fixture.js';
 
@@ -187,5 +188,48 @@ describe('a policy file in a directory anyone may add to (sticky, like /tmp)', (
   it("the control: the state root made (it owns the directory), the account's connections serve it", async () => {
     const a = await plantedBy(0);
     expect(await loadServed(a, 'x', { uid: ACCOUNT })).toMatchObject({ ok: true, version: 1 });
+  });
+});
+
+describe('older versions are never readable by more than the files now are', () => {
+  const modes = (state: string, version: number) => {
+    const at = join(state, 'v', String(version));
+    return [at, join(at, 'src'), join(at, 'src', '0'), join(at, 'version.json')].map((path) => statSync(path).mode & 0o777);
+  };
+
+  it('a chmod o-r and apply: the versions applied before it are narrowed too (what it hid stays hidden)', async () => {
+    const a = join(dir, 'a.yml');
+    writeFileSync(a, policyOf('x', '/bin/secret-host-name'), { mode: 0o644 });
+    await applyFiles(a);
+    const state = stateDir(a);
+    expect(modes(state, 1)).toEqual([0o755, 0o755, 0o644, 0o644]);
+    writeFileSync(a, policyOf('x', '/bin/true'), { mode: 0o600 });
+    chmodSync(a, 0o600);
+    await applyFiles(a);
+    expect(modes(state, 2)).toEqual([0o700, 0o700, 0o600, 0o600]);
+    expect(modes(state, 1)).toEqual([0o700, 0o700, 0o600, 0o600]);
+    // The control: a chmod that lets more read widens no older version.
+    chmodSync(a, 0o644);
+    await applyFiles(a);
+    expect(modes(state, 3)).toEqual([0o755, 0o755, 0o644, 0o644]);
+    expect(modes(state, 1)).toEqual([0o700, 0o700, 0o600, 0o600]);
+  });
+});
+
+describe('narrowAccess: everyone both let read', () => {
+  const PUBLIC = { fileMode: 0o644, dirMode: 0o755, gid: null };
+  const PRIVATE = { fileMode: 0o600, dirMode: 0o700, gid: null };
+  const group = (gid: number) => ({ fileMode: 0o640, dirMode: 0o750, gid });
+  it.each([
+    ['public, now public', PUBLIC, PUBLIC, PUBLIC],
+    ['public, now a group', PUBLIC, group(7), group(7)],
+    ['public, now private', PUBLIC, PRIVATE, PRIVATE],
+    ['a group, now public (never widened)', group(7), PUBLIC, group(7)],
+    ['a group, now the same group', group(7), group(7), group(7)],
+    ['a group, now another group', group(7), group(8), PRIVATE],
+    ['private, now public (never widened)', PRIVATE, PUBLIC, PRIVATE],
+    ['private, now a group', PRIVATE, group(7), PRIVATE],
+  ])('%s', (_name, old, now, expected) => {
+    expect(narrowAccess(old, now)).toEqual(expected);
   });
 });

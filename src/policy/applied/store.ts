@@ -12,6 +12,7 @@ import { makeAccessDir, prepareRoot, writeAccessFile } from '../cache/write.js';
 import type { PolicySource } from '../compile.js';
 import type { Policy } from '../schema.js';
 import { lockApplied } from './lock.js';
+import { narrowOlder } from './narrow.js';
 import { versionDir, type AppliedPlace } from './place.js';
 import { COMPILED, CURRENT, LAST_VERSION, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
 
@@ -99,6 +100,7 @@ function writeVersion(
   const failure = compileVersion(place, record, policy) ?? setCurrent(place, version);
   if (failure !== null) return `version ${version} written but not served: ${failure}`;
   pruneCompiled(place, version);
+  narrowOlder(place, record);
   return record;
 }
 
