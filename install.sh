@@ -188,11 +188,16 @@ fi
 # Upgrades lock nobody out: keys serve the applied policy, and a build never reads what another
 # compiled. The new build validates the applied version before it replaces the old one; if it
 # refuses it, nothing is installed and the old build keeps serving. From an install older than
-# `apply` (its keys served the files directly), the files are adopted as version 1.
+# `apply` (its keys served the files directly), the files are adopted as version 1. Only from
+# one: the MANIFEST of an install that served applied versions says so (#serves=applied), and
+# there applied versions that are gone (deleted by mistake) leave every key refused until
+# `ssh-dispatch apply`, rather than serve the files as they are, unreviewed, at an upgrade.
 policy_dir=$etc/policies
+serves_applied='#serves=applied'
 if [ -d "$policy_dir" ]; then
   adopt=()
-  if [ -f "$manifest" ] && [ ! -e "$policy_dir/.ssh-dispatch-applied" ] && compgen -G "$policy_dir/*.y*ml" >/dev/null; then adopt=(--adopt); fi
+  if [ -f "$manifest" ] && ! grep -qxF -- "$serves_applied" "$manifest" && [ ! -e "$policy_dir/.ssh-dispatch-applied" ] &&
+    compgen -G "$policy_dir/*.y*ml" >/dev/null; then adopt=(--adopt); fi
   if ! "$runtime" dist/ssh-dispatch.cjs reapply --policy "$policy_dir" "${adopt[@]}"; then
     die "the new build refuses the policy served from $policy_dir (above): nothing was installed, the installed build keeps serving it. Fix the policy, 'ssh-dispatch apply' it, and install again"
   fi
@@ -206,7 +211,7 @@ install -d -m 0755 "$libdir" "$prefix/bin" "$prefix/share/ssh-dispatch/examples"
 # that --uninstall still removes them.
 previous=()
 [ -f "$manifest" ] && mapfile -t previous < "$manifest"
-printf '#etc=%s\n#log-dir=%s\n' "$etc" "$log_dir" > "$manifest.new"
+printf '#etc=%s\n#log-dir=%s\n%s\n' "$etc" "$log_dir" "$serves_applied" > "$manifest.new"
 [ ! -d "$logrotate_dir" ] || printf '#logrotate-dir=%s\n' "$logrotate_dir" >> "$manifest.new"
 put() { # put MODE SOURCE DEST
   install -m "$1" "$2" "$3.tmp" && mv -f "$3.tmp" "$3"

@@ -9,6 +9,8 @@ const SPAWN = [
   'test/act/files/sftp-clients.test.ts', // sftp and node against the file server; builds a bundle
   'test/audit/syslog.test.ts', // openssl (test/test-pki.ts) for TLS, mkfifo
   'test/cli/check.test.ts', // getent
+  'test/cli/apply-diff.test.ts', // getent (apply's gate)
+  'test/cli/rollback-access.test.ts', // getent (apply's gate)
   'test/cli/hostile.test.ts', // rsync --help, for the host's rsync features
   'test/cli/suggest-home.test.ts', // getent passwd, for the accounts' homes
   'test/deb-scripts.test.ts', // sh (the maintainer scripts), dpkg-deb and dpkg (the package build)

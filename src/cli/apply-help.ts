@@ -36,5 +36,6 @@ export const HISTORY_HELP = `Usage: ssh-dispatch history [--policy PATH] [--json
 The applied versions, newest first: number, time (UTC), who, what made it (apply, rollback,
 adopt), the digest of its files and what it changed from the version before; the served one
 is marked. The last line says whether the files as they are now are the served version.
---json  one JSON object per version (docs/audit.md has none of these: they are not audit records)
+--json  one JSON object per version (docs/audit.md has none of these: they are not audit records);
+        {"version": N, "unreadable": true, "served": ...} for one whose record cannot be read
 Exit status: 0.`;

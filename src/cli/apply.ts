@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { parseFlags, UsageError } from '../args.js';
 import type { AppliedPlace } from '../policy/applied/place.js';
 import { policyDiff } from '../policy/applied/diff.js';
-import { compileVersion, policyDigest, pruneCompiled, recordVersion } from '../policy/applied/store.js';
+import { compileVersion, policyDigest, recordVersion } from '../policy/applied/store.js';
 import { readVersion, servedRecord, versionSources, type VersionMeta } from '../policy/applied/versions.js';
 import { compileSources, type PolicySource } from '../policy/compile.js';
 import { loadApplied, loadPolicy } from '../policy/load.js';
@@ -16,7 +16,7 @@ import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 import { printable } from '../values/printable.js';
 import { runningUid } from '../trust.js';
-import { servedBy } from './applied-status.js';
+import { accessChange, servedBy } from './applied-status.js';
 import { policyFindings } from './check.js';
 import { findingLine } from './check/finding.js';
 import { APPLY_HELP, REAPPLY_HELP, ROLLBACK_HELP } from './apply-help.js';
@@ -60,10 +60,16 @@ async function compileVersionSources(
   return compiled.ok ? { policy: compiled.policy, sources } : compiled.errors;
 }
 
-/** The served version's policy (for the diff), or null when none is served or it no longer compiles. */
-async function appliedOrNull(policyPath: string): Promise<Policy | null> {
-  const served = await loadApplied(policyPath);
-  return served.ok ? served.policy : null;
+/**
+ * What changed from the served version. One this build does not load (an upgrade not followed by
+ * reapply) is not "nothing applied": the diff is said not to be known, never "first version".
+ */
+async function diffFromServed(policyPath: string, served: VersionMeta | null, after: Policy): Promise<string[]> {
+  if (served === null) return policyDiff(null, after);
+  const loaded = await loadApplied(policyPath);
+  return loaded.ok
+    ? policyDiff(loaded.policy, after)
+    : [`what changed from version ${served.version} is not known: this build does not load it`];
 }
 
 function printServed(meta: VersionMeta, verb: string): void {
@@ -95,28 +101,25 @@ export async function runApply(args: string[]): Promise<number> {
     out(`apply: these files are ${servedBy(state.served)}, already served; nothing changed`);
     return 0;
   }
-  const before = await appliedOrNull(policyPath);
+  const diff = await diffFromServed(policyPath, state.served, loaded.policy);
   const record = recordVersion(state.place, files.sources, loaded.policy, {
     time: new Date().toISOString(),
     who: who(),
     action: 'apply',
     restores: null,
-    diff: [...policyDiff(before, loaded.policy), ...accessDiff(state.served, files.access)],
+    diff: [...diff, ...accessDiff(state.served, files.access)],
     message: values.message ?? null,
     access: files.access,
   });
   if (typeof record === 'string') return fail(record);
-  pruneCompiled(state.place, record.version);
   printServed(record, 'apply');
   return 0;
 }
 
 /** A chmod or chgrp of the policy files changes who may read what is served (an account's keys, the commands' account). */
 function accessDiff(served: VersionMeta | null, access: VersionMeta['access']): string[] {
-  if (served === null || JSON.stringify(served.access) === JSON.stringify(access)) return [];
-  const mode = (m: number) => m.toString(8).padStart(4, '0');
-  const group = access.gid === null ? '' : `, group ${access.gid}`;
-  return [`who may read it changed: files ${mode(served.access.fileMode)} -> ${mode(access.fileMode)}${group}`];
+  const change = served === null ? null : accessChange(served, access);
+  return change === null ? [] : [`who may read it changed: ${change}`];
 }
 
 function refuse(errors: readonly PolicyError[], served: VersionMeta | null): number {
@@ -166,12 +169,12 @@ export async function runRollback(args: string[]): Promise<number> {
     who: who(),
     action: 'rollback',
     restores: target.restores ?? target.version,
-    diff: policyDiff(await appliedOrNull(policyPath), compiled.policy),
+    // Published as the target's files were: a chmod since then is undone too, and said so.
+    diff: [...(await diffFromServed(policyPath, state.served, compiled.policy)), ...accessDiff(state.served, target.access)],
     message: values.message ?? null,
     access: target.access,
   });
   if (typeof record === 'string') return fail(record);
-  pruneCompiled(state.place, record.version);
   printServed(record, `rollback to version ${target.version}`);
   return 0;
 }
@@ -197,7 +200,7 @@ export async function runReapply(args: string[]): Promise<number> {
   if (typeof state === 'string') return fail(state);
   if (state.served === null) {
     if (values.adopt) return adopt(policyPath, state.place);
-    out(`reapply: nothing is applied at ${policyPath}: nothing to re-validate`);
+    out(`reapply: nothing is applied at ${policyPath}: keys refuse every request until "ssh-dispatch apply"`);
     return 0;
   }
   const compiled = await compileVersionSources(state.place, state.served);

@@ -24,7 +24,12 @@ export async function runHistory(args: string[]): Promise<number> {
   for (const number of versionNumbers(state.place).reverse()) {
     const meta = readVersion(state.place, number, runningUid());
     if (meta === null) {
-      if (!values.json) console.log(`${number}  unreadable or not trusted`);
+      // A line either way: one left out of --json would read as a version that never was.
+      console.log(
+        values.json
+          ? JSON.stringify({ version: number, unreadable: true, served: number === served })
+          : `${number}  unreadable or not trusted`,
+      );
       continue;
     }
     if (values.json) {

@@ -33,8 +33,9 @@ records of an account's log that do not count (logs marks them). More: docs/repl
   --days N       the records of the last N days (default 7)
   --since WHEN   instead: a span back from now (24h, 2w), a date or an ISO time
   --json         one JSON object
-  --log FILE     the log to read, alone (default: the policy's audit.file, the accounts' logs
-                 beside it, and the rotated files the window reaches into)
+  --log FILE     the log to read, alone (default: the audit.file of the version keys serve, the
+                 files' while nothing is applied; the accounts' logs beside it, and the rotated
+                 files the window reaches into)
   --policy PATH  the policy to decide under (default /etc/ssh-dispatch/policies)
 
 Exit status: 0 when no decision would change; 1 when one would (or the list was cut, past
@@ -90,14 +91,6 @@ export async function runReplay(args: string[]): Promise<number> {
     process.stderr.write(`ssh-dispatch: the policy at ${policyPath} does not load: nothing to decide the records under\n`);
     return 2;
   }
-  const found = await logSources({ log: values.log, policy: values.policy }, since, false, loaded.policy);
-  // Every log is read whole or the run fails: a log left out would make "nothing changes" a lie.
-  const unreadable = 'error' in found ? found.error : found.sources.map((source) => unreadableLog(source.files, true)).find(Boolean);
-  if (unreadable || 'error' in found) {
-    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
-    return 2;
-  }
-  const policy = loaded.policy;
   // Before: what keys serve now, the applied version, decided again; with none applied, the
   // decision each record holds.
   const applied = await loadApplied(policyPath);
@@ -105,6 +98,16 @@ export async function runReplay(args: string[]): Promise<number> {
     process.stderr.write(`ssh-dispatch: the applied policy cannot be read (${printable(applied.errors[0]!.message)})\n`);
     return 2;
   }
+  // The records keys wrote are in the log the served version names, not one an edit moves it to
+  // (found in review: a new, empty log replayed as "nothing changes").
+  const found = await logSources({ log: values.log, policy: values.policy }, since, false, applied.ok ? applied.policy : loaded.policy);
+  // Every log is read whole or the run fails: a log left out would make "nothing changes" a lie.
+  const unreadable = 'error' in found ? found.error : found.sources.map((source) => unreadableLog(source.files, true)).find(Boolean);
+  if (unreadable || 'error' in found) {
+    process.stderr.write(`ssh-dispatch: ${unreadable}\n`);
+    return 2;
+  }
+  const policy = loaded.policy;
   const options: ReplayOptions = {
     decideAfter: (request) => decide(policy, request),
     ...(applied.ok ? { decideBefore: (request: Request) => decide(applied.policy, request) } : {}),

@@ -252,6 +252,34 @@ it('a second install of a changed build keeps every key served (the new build re
   expect(install().code).toBe(0);
 });
 
+it('applied versions deleted by mistake: an upgrade adopts nothing (the files are not served unreviewed); over an install older than apply it adopts them', () => {
+  const state = join(etc, 'policies', '.ssh-dispatch-applied');
+  const kept = join(dir, 'applied-kept');
+  const manifest = join(prefix, 'lib', 'ssh-dispatch', 'MANIFEST');
+  renameSync(state, kept);
+  try {
+    const deleted = install();
+    expect(deleted.code, deleted.out).toBe(0);
+    expect(deleted.out).not.toContain('reapply --adopt');
+    expect(deleted.out).toMatch(/reapply: nothing is applied at .*keys refuse every request until "ssh-dispatch apply"/);
+    expect(existsSync(state)).toBe(false);
+    // The control: a MANIFEST without the mark, as an install older than apply wrote it.
+    writeFileSync(
+      manifest,
+      manifestLines()
+        .filter((line) => line !== '#serves=applied')
+        .join('\n'),
+    );
+    const older = install();
+    expect(older.code, older.out).toBe(0);
+    expect(older.out).toMatch(/^reapply --adopt: version 1 \(adopt .*\) is served from now on$/m);
+    expect(manifestLines()).toContain('#serves=applied');
+  } finally {
+    rmSync(state, { recursive: true, force: true });
+    renameSync(kept, state);
+  }
+});
+
 it('a re-run given only --prefix keeps the --etc, --log-dir and --logrotate-dir the MANIFEST recorded', () => {
   // The bug: a re-run fell back to /etc/ssh-dispatch and /var/log/ssh-dispatch and created them.
   const result = installOnly('--prefix', prefix);

@@ -11,8 +11,10 @@ import { compiledSignature, writeCachedPolicy } from '../cache.js';
 import { makeAccessDir, prepareRoot, writeAccessFile } from '../cache/write.js';
 import type { PolicySource } from '../compile.js';
 import type { Policy } from '../schema.js';
+import { lockApplied } from './lock.js';
+import { narrowOlder } from './narrow.js';
 import { versionDir, type AppliedPlace } from './place.js';
-import { COMPILED, CURRENT, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
+import { COMPILED, CURRENT, LAST_VERSION, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
 
 const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
 
@@ -48,7 +50,7 @@ export function setCurrent(place: AppliedPlace, version: number): string | null 
   }
 }
 
-/** A new version (its number is the next free one): written, compiled, and made current. Its record, or why not (nothing served changed). */
+/** A new version (its number is the next free one): written, compiled, and made current, one apply at a time (lock.ts). Its record, or why not (nothing served changed). */
 export function recordVersion(
   place: AppliedPlace,
   sources: readonly PolicySource[],
@@ -57,8 +59,26 @@ export function recordVersion(
 ): VersionMeta | string {
   const why = prepare(place);
   if (why) return `cannot write ${place.dir}: ${why}`;
+  const unlock = lockApplied(place);
+  if (typeof unlock === 'string') return unlock;
+  try {
+    return writeVersion(place, sources, policy, meta);
+  } finally {
+    unlock();
+  }
+}
+
+/** recordVersion under the lock; then what other versions compiled goes (under it too: not what a later apply serves). */
+function writeVersion(
+  place: AppliedPlace,
+  sources: readonly PolicySource[],
+  policy: Policy,
+  meta: Omit<VersionMeta, 'version' | 'digest' | 'files'>,
+): VersionMeta | string {
   const numbers = versionNumbers(place);
   const version = (numbers[numbers.length - 1] ?? 0) + 1;
+  // Past it, `current` would name a version no connection believes: every key denied.
+  if (version > LAST_VERSION) return `no version number is left after ${LAST_VERSION} in ${join(place.dir, 'v')}`;
   const record: VersionMeta = { version, ...policyDigest(sources), ...meta };
   const temp = join(place.dir, 'v', `.tmp-${process.pid}`);
   try {
@@ -78,11 +98,14 @@ export function recordVersion(
       : `cannot write ${place.dir}: ${code ?? (error as Error).message}`;
   }
   const failure = compileVersion(place, record, policy) ?? setCurrent(place, version);
-  return failure === null ? record : `version ${version} written but not served: ${failure}`;
+  if (failure !== null) return `version ${version} written but not served: ${failure}`;
+  pruneCompiled(place, version);
+  narrowOlder(place, record);
+  return record;
 }
 
 /** Housekeeping: what other versions compiled goes (a rollback compiles again from the sources, which stay). */
-export function pruneCompiled(place: AppliedPlace, served: number): void {
+function pruneCompiled(place: AppliedPlace, served: number): void {
   for (const version of versionNumbers(place)) {
     if (version === served) continue;
     try {

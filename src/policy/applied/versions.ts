@@ -15,6 +15,8 @@ export const CURRENT = 'current';
 export const VERSION_FILE = 'version.json';
 export const SOURCES = 'src';
 export const COMPILED = 'compiled';
+/** The highest version number a reader believes (nine digits): an apply past it is refused. */
+export const LAST_VERSION = 999_999_999;
 
 /** What made a version: an apply of the files, a rollback to an earlier version's files, or the files adopted at an upgrade. */
 export const VERSION_ACTIONS = ['apply', 'rollback', 'adopt'] as const;
