@@ -6,7 +6,7 @@
  * A throwaway sshd on 127.0.0.1 (src/lab/throwaway-sshd.ts: temp keys and config, never /etc/ssh
  * or ~/.ssh, stopped by its pid) with one key whose line is what an admin writes for the package:
  * command="/usr/bin/ssh-dispatch --id ID". ALLOWED must print EXPECTED_OUTPUT and exit 0; DENIED
- * must be refused (exit 126, "request denied"). Exit 0 when both hold, 1 otherwise, saying why.
+ * must be refused (exit 126, "refused by the server's policy"). Exit 0 when both hold, 1 otherwise, saying why.
  */
 import { ThrowawaySshd } from '../src/lab/throwaway-sshd.js';
 
@@ -31,7 +31,7 @@ try {
   }
 
   const no = await sshd.ssh(key, denied);
-  if (no.code === 126 && no.stderr.includes('request denied') && no.stdout.length === 0)
+  if (no.code === 126 && no.stderr.includes("refused by the server's policy") && no.stdout.length === 0)
     process.stdout.write(`denied: ${JSON.stringify(denied)} exit 126, ${JSON.stringify(no.stderr.trim())}\n`);
   else {
     failures++;
