@@ -9,9 +9,8 @@ import { parseFlags, UsageError } from '../args.js';
 import type { AppliedPlace } from '../policy/applied/place.js';
 import { policyDiff } from '../policy/applied/diff.js';
 import { compileVersion, policyDigest, recordVersion } from '../policy/applied/store.js';
-import { readVersion, servedRecord, versionSources, type VersionMeta } from '../policy/applied/versions.js';
-import { compileSources, type PolicySource } from '../policy/compile.js';
-import { loadApplied, loadPolicy } from '../policy/load.js';
+import { readVersion, servedRecord, type VersionMeta } from '../policy/applied/versions.js';
+import { loadPolicy, loadVersion } from '../policy/load.js';
 import { DEFAULT_POLICY_PATH, type Policy } from '../policy/schema.js';
 import { formatPolicyError, type PolicyError } from '../values/policy-error.js';
 import { printable } from '../values/printable.js';
@@ -48,25 +47,13 @@ function passesGate(policy: Policy, policyPath: string): boolean {
   return !findings.some((finding) => finding.level !== 'warning');
 }
 
-/** The policy a version serves, compiled by this build from its sources; or why not. */
-async function compileVersionSources(
-  place: AppliedPlace,
-  meta: VersionMeta,
-): Promise<{ policy: Policy; sources: PolicySource[] } | PolicyError[]> {
-  const sources = versionSources(place, meta, runningUid());
-  if (sources === null)
-    return [{ file: place.realPath, line: 0, key: '', message: `version ${meta.version}: its files are unreadable or not trusted` }];
-  const compiled = await compileSources(sources);
-  return compiled.ok ? { policy: compiled.policy, sources } : compiled.errors;
-}
-
 /**
  * What changed from the served version. One this build does not load (an upgrade not followed by
  * reapply) is not "nothing applied": the diff is said not to be known, never "first version".
  */
-async function diffFromServed(policyPath: string, served: VersionMeta | null, after: Policy): Promise<string[]> {
+async function diffFromServed(place: AppliedPlace, served: VersionMeta | null, after: Policy): Promise<string[]> {
   if (served === null) return policyDiff(null, after);
-  const loaded = await loadApplied(policyPath);
+  const loaded = await loadVersion(place, served);
   return loaded.ok
     ? policyDiff(loaded.policy, after)
     : [`what changed from version ${served.version} is not known: this build does not load it`];
@@ -94,14 +81,17 @@ export async function runApply(args: string[]): Promise<number> {
   if (!loaded.ok) return refuse(loaded.errors, state.served);
   const files = loaded.files!;
   if (!passesGate(loaded.policy, policyPath)) return refused(state.served);
-  const sameAccess = state.served !== null && JSON.stringify(state.served.access) === JSON.stringify(files.access);
-  if (state.served !== null && policyDigest(files.sources).digest === state.served.digest && sameAccess) {
+  if (
+    state.served !== null &&
+    policyDigest(files.sources).digest === state.served.digest &&
+    accessChange(state.served, files.access) === null
+  ) {
     const failure = compileVersion(state.place, state.served, loaded.policy);
     if (failure !== null) return fail(`cannot compile version ${state.served.version}: ${failure}`);
     out(`apply: these files are ${servedBy(state.served)}, already served; nothing changed`);
     return 0;
   }
-  const diff = await diffFromServed(policyPath, state.served, loaded.policy);
+  const diff = await diffFromServed(state.place, state.served, loaded.policy);
   const record = recordVersion(state.place, files.sources, loaded.policy, {
     time: new Date().toISOString(),
     who: who(),
@@ -161,8 +151,8 @@ export async function runRollback(args: string[]): Promise<number> {
   if (state.served === null) return fail('nothing was ever applied: there is nothing to roll back');
   const target = rollbackTarget(state.place, state.served, values.to);
   if (typeof target === 'string') return fail(target);
-  const compiled = await compileVersionSources(state.place, target);
-  if (Array.isArray(compiled)) return refuse(compiled, state.served);
+  const compiled = await loadVersion(state.place, target);
+  if (!compiled.ok) return refuse(compiled.errors, state.served);
   if (!passesGate(compiled.policy, policyPath)) return refused(state.served);
   const record = recordVersion(state.place, compiled.sources, compiled.policy, {
     time: new Date().toISOString(),
@@ -170,7 +160,7 @@ export async function runRollback(args: string[]): Promise<number> {
     action: 'rollback',
     restores: target.restores ?? target.version,
     // Published as the target's files were: a chmod since then is undone too, and said so.
-    diff: [...(await diffFromServed(policyPath, state.served, compiled.policy)), ...accessDiff(state.served, target.access)],
+    diff: [...(await diffFromServed(state.place, state.served, compiled.policy)), ...accessDiff(state.served, target.access)],
     message: values.message ?? null,
     access: target.access,
   });
@@ -203,8 +193,8 @@ export async function runReapply(args: string[]): Promise<number> {
     out(`reapply: nothing is applied at ${policyPath}: keys refuse every request until "ssh-dispatch apply"`);
     return 0;
   }
-  const compiled = await compileVersionSources(state.place, state.served);
-  if (Array.isArray(compiled)) return refuse(compiled, state.served);
+  const compiled = await loadVersion(state.place, state.served);
+  if (!compiled.ok) return refuse(compiled.errors, state.served);
   if (!passesGate(compiled.policy, policyPath)) {
     out(`refused: this build refuses ${servedBy(state.served)}; fix the policy, then "ssh-dispatch apply"`);
     return 1;

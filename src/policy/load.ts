@@ -14,7 +14,8 @@ import type { PolicyError } from '../values/policy-error.js';
 import { DEFAULT_AUDIT_FILE, NAME_PATTERN, type Policy } from './schema.js';
 import { runningUid } from '../trust.js';
 import { servedLogins, servedPolicy } from './applied/served.js';
-import { servedRecord, versionSources } from './applied/versions.js';
+import type { AppliedPlace } from './applied/place.js';
+import { servedRecord, versionSources, type VersionMeta } from './applied/versions.js';
 
 export { policyParsed } from './compile.js';
 
@@ -100,9 +101,19 @@ export async function loadApplied(path: string, options: { uid?: number } = {}):
   if (typeof state === 'string') return { ok: false, errors: [{ file: path, line: 0, key: '', message: state }] };
   if (state.served === null)
     return { ok: false, notApplied: true, errors: [{ file: state.place.realPath, line: 0, key: '', message: 'no applied policy' }] };
-  const sources = versionSources(state.place, state.served, uid);
-  const message = `applied version ${state.served.version}: its files are unreadable or not trusted`;
-  if (sources === null) return { ok: false, errors: [{ file: state.place.realPath, line: 0, key: '', message }] };
+  const loaded = await loadVersion(state.place, state.served, uid);
+  return loaded.ok ? { ok: true, policy: loaded.policy, version: state.served.version } : loaded;
+}
+
+/** One version's own files, compiled by this build (apply diffs against it; rollback and reapply serve it); or why not. */
+export async function loadVersion(
+  place: AppliedPlace,
+  meta: VersionMeta,
+  uid: number = runningUid(),
+): Promise<{ ok: true; policy: Policy; sources: PolicySource[] } | { ok: false; errors: PolicyError[] }> {
+  const sources = versionSources(place, meta, uid);
+  const message = `version ${meta.version}: its files are unreadable or not trusted`;
+  if (sources === null) return { ok: false, errors: [{ file: place.realPath, line: 0, key: '', message }] };
   const compiled = await compileSources(sources);
-  return compiled.ok ? { ok: true, policy: compiled.policy, version: state.served.version } : compiled;
+  return compiled.ok ? { ok: true, policy: compiled.policy, sources } : compiled;
 }
