@@ -6,6 +6,7 @@
 import { servedRecord, type VersionMeta } from '../policy/applied/versions.js';
 import { policyDigest } from '../policy/applied/store.js';
 import type { PolicyFiles } from '../policy/load.js';
+import { sameAccess } from '../policy/cache/write.js';
 import { runningUid } from '../trust.js';
 
 export function servedBy(meta: VersionMeta): string {
@@ -14,7 +15,7 @@ export function servedBy(meta: VersionMeta): string {
 
 /** How who may read the files changed from the served version (a chmod or chgrp since), or null. */
 export function accessChange(served: VersionMeta, access: VersionMeta['access']): string | null {
-  if (JSON.stringify(served.access) === JSON.stringify(access)) return null;
+  if (sameAccess(served.access, access)) return null;
   const mode = (m: number) => m.toString(8).padStart(4, '0');
   const group = access.gid === null ? '' : `, group ${access.gid}`;
   return `files ${mode(served.access.fileMode)} -> ${mode(access.fileMode)}${group}`;

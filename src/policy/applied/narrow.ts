@@ -9,7 +9,7 @@
 import { chmodSync, chownSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runningUid } from '../../trust.js';
-import { PUBLIC_CACHE, type CacheAccess } from '../cache/write.js';
+import { PUBLIC_CACHE, sameAccess, type CacheAccess } from '../cache/write.js';
 import { versionDir, type AppliedPlace } from './place.js';
 import { readVersion, SOURCES, VERSION_FILE, versionNumbers, type VersionMeta } from './versions.js';
 
@@ -43,7 +43,7 @@ export function narrowOlder(place: AppliedPlace, served: VersionMeta): void {
     const meta = readVersion(place, version, runningUid());
     if (meta === null) continue;
     const access = narrowAccess(meta.access, served.access);
-    if (JSON.stringify(access) === JSON.stringify(meta.access)) continue;
+    if (sameAccess(access, meta.access)) continue;
     const dir = versionDir(place, version);
     try {
       for (const name of readdirSync(join(dir, SOURCES))) setAccess(join(dir, SOURCES, name), access, false);

@@ -23,6 +23,10 @@ export interface CacheAccess {
 
 export const PUBLIC_CACHE: CacheAccess = { fileMode: 0o644, dirMode: 0o755, gid: null };
 
+export function sameAccess(a: CacheAccess, b: CacheAccess): boolean {
+  return a.fileMode === b.fileMode && a.dirMode === b.dirMode && a.gid === b.gid;
+}
+
 export function cacheAccess(files: readonly { stats: BigIntStats }[]): CacheAccess {
   const modes = files.map((file) => Number(file.stats.mode));
   const gids = new Set(files.map((file) => Number(file.stats.gid)));
