@@ -76,6 +76,11 @@ export interface RecordSubject {
   certificate?: UserCertificate;
 }
 
+/** The subject of `asked`'s session: the first certificate it logged in with is the one records name. */
+export function recordSubject(session: string, asked: Request): RecordSubject {
+  return { session, identity: asked.identity, ...(asked.certificates?.[0] ? { certificate: asked.certificates[0] } : {}) };
+}
+
 /**
  * A certificate's key id and serial, in every record of its session: what a CA's issuance log
  * names, so a record leads back to whom the certificate was issued.

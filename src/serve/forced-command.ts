@@ -10,7 +10,7 @@
  * in the audit log (and on the line for an identity with `tell-client: reason`).
  */
 import { carryOut } from '../act/carry-out.js';
-import { decisionRecord, endRecord, fileRecord, learnRecord } from '../audit/record.js';
+import { decisionRecord, endRecord, fileRecord, learnRecord, recordSubject } from '../audit/record.js';
 import { SessionLog } from '../audit/session-log.js';
 import { accountLogFile, tellSyslog } from '../audit/sink.js';
 import { type Allow, type Decision, wouldDecide } from '../decide/decision.js';
@@ -86,7 +86,7 @@ async function recordLearned(log: SessionLog, asked: Request, decision: Decision
 async function carryOutRecorded(log: SessionLog, asked: Request, allowed: Allow): Promise<number> {
   const rule = allowed.rule.name;
   const session = sessionId();
-  const subject = { session, identity: asked.identity, ...(asked.certificates?.[0] ? { certificate: asked.certificates[0] } : {}) };
+  const subject = recordSubject(session, asked);
   const facts = await carryOut(allowed.plan, rule, session, (event) =>
     log.append(fileRecord(subject, rule, new Date(), event), 'file not recorded', true),
   );

@@ -16,7 +16,7 @@
  */
 import { accessSync, constants, realpathSync, statSync } from 'node:fs';
 import { superviseExec } from '../act/exec.js';
-import { endRecord, learnRecord } from '../audit/record.js';
+import { endRecord, learnRecord, recordSubject } from '../audit/record.js';
 import type { SessionLog } from '../audit/session-log.js';
 import { type Decision, wouldDecide } from '../decide/decision.js';
 import { sandboxUnavailable } from '../host/sandbox-available.js';
@@ -81,12 +81,7 @@ export async function learnWhileRunning(
   const facts = await superviseExec(plan, LEARN_RUN_RULE);
   if (facts.outcome === 'timeout')
     writeStderr('ssh-dispatch: learn mode: the learning window ended while the command ran: it was stopped\n');
-  const subject = {
-    session: sessionId(),
-    identity: asked.identity,
-    ...(asked.certificates?.[0] ? { certificate: asked.certificates[0] } : {}),
-  };
-  log.append(endRecord(subject, new Date(), facts), 'end not recorded');
+  log.append(endRecord(recordSubject(sessionId(), asked), new Date(), facts), 'end not recorded');
   await log.flush();
   return facts.exit;
 }
