@@ -113,9 +113,24 @@ export function addressAllowed(clientAddress: string, ranges: readonly AddressRa
 export function networkText(range: AddressRange): string {
   const bytes = Uint8Array.from(range.bytes);
   for (let bit = range.prefix; bit < bytes.length * 8; bit++) bytes[bit >> 3]! &= ~(0x80 >> (bit & 7));
-  const address =
-    bytes.length === 4
-      ? bytes.join('.')
-      : Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16)).join(':');
+  const address = bytes.length === 4 ? bytes.join('.') : ipv6Groups(bytes).join(':');
   return range.prefix === bytes.length * 8 ? address : `${address}/${range.prefix}`;
+}
+
+/** An IPv6 address's eight groups in hex, each without leading zeros. */
+function ipv6Groups(bytes: Uint8Array): string[] {
+  return Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
+}
+
+/** An IPv6 address as clients write it (RFC 5952): lowercase, the longest run of two or more zero groups as `::`. */
+export function compressIPv6(bytes: Uint8Array): string {
+  const groups = ipv6Groups(bytes);
+  let best = { at: -1, length: 1 };
+  for (let i = 0; i < 8; i++) {
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > best.length) best = { at: i, length: j - i };
+  }
+  if (best.at < 0) return groups.join(':');
+  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
 }

@@ -9,26 +9,13 @@
  * every host), so a range is left out: `nc %h %p` through ssh-dispatch still reaches it, `-W`
  * does not (fail closed).
  */
-import { networkText } from '../../values/address.js';
+import { compressIPv6, networkText } from '../../values/address.js';
 import type { RelayRule, RelayTarget } from './rule.js';
 
 /** What sshd may open for a rule: `permitopen` values, and the destinations it cannot express. */
 export interface Hops {
   open: string[];
   unexpressed: string[];
-}
-
-/** An IPv6 address as clients write it (RFC 5952): lowercase, the longest run of two or more zero groups as `::`. */
-export function compressIPv6(bytes: Uint8Array): string {
-  const groups = Array.from({ length: 8 }, (_, i) => ((bytes[2 * i]! << 8) | bytes[2 * i + 1]!).toString(16));
-  let best = { at: -1, length: 1 };
-  for (let i = 0; i < 8; i++) {
-    let j = i;
-    while (j < 8 && groups[j] === '0') j++;
-    if (j - i > best.length) best = { at: i, length: j - i };
-  }
-  if (best.at < 0) return groups.join(':');
-  return `${groups.slice(0, best.at).join(':')}::${groups.slice(best.at + best.length).join(':')}`;
 }
 
 /** One destination as a permitopen value, or null for a range. */

@@ -9,8 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { hopOptions, NO_LISTENER } from '../../../src/keyline.js';
 import { loginIndex } from '../../../src/policy/logins.js';
 import { identityHops } from '../../../src/rules/hops.js';
-import { compressIPv6 } from '../../../src/rules/relay/hops.js';
-import { parseIPv6 } from '../../../src/values/address.js';
+import { compressIPv6, parseIPv6 } from '../../../src/values/address.js';
 import { policyFrom } from '../../helpers.js';
 
 const policy = policyFrom(`
