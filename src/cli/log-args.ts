@@ -7,8 +7,9 @@ import { DEFAULT_AUDIT_FILE, DEFAULT_POLICY_PATH, type Policy } from '../policy/
 
 /**
  * The log to read and the policy to judge its records by (servedOrFiles: the applied version).
- * The log is --log, else the one the policy names; a policy that does not load names none, so without --log that is an error (the
- * default log would be another one, full of other records: issue 27), and so is a --policy
+ * The log is --log, else the one the policy names; a policy that does not load names none, so
+ * without --log that is an error (the default log would be another one, full of other records:
+ * issue 27), and so is a --policy
  * given that does not load. With --log alone, a default policy that is not there or does not
  * load leaves nothing to judge accounts' records by (they read as foreign).
  */
